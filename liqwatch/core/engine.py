@@ -1,0 +1,251 @@
+"""Risk of a whole account on one venue: every position's liquidation and bankruptcy prices, margin
+ratios, brackets and ADL, with cross positions sharing the account's collateral.
+
+The convention everywhere in liqwatch: margin ratio = requirement / margin balance, where the
+requirement is the bracket maintenance margin plus the liquidation fee where the venue counts one.
+1.0 means liquidation; lower is safer. (OKX's own ``mgnRatio`` is the inverse and is reported as
+``margin_ratio_native``.)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from liqwatch.core.errors import InputError
+from liqwatch.core.model import AccountRisk, AdlInfo, PortfolioRisk, PositionRisk, PositionSpec, Status
+from liqwatch.core.solver import Leg, bankruptcy_price, solve_price
+from liqwatch.core.tiers import Tier
+from liqwatch.core.venues import AdlContext, Venue, effective_leverage
+
+
+def _ratio(requirement: float, balance: float) -> float | None:
+    return requirement / balance if balance > 0 else None
+
+
+def bracket_value(spec: PositionSpec, price: float) -> float:
+    """The value compared with the brackets: notional at ``price``, or size for quantity tables."""
+    return spec.size * price if spec.tiers.basis == "notional" else spec.size
+
+
+def max_leverage_for(spec: PositionSpec) -> float:
+    """The largest leverage the bracket of the position allows, valued at entry (when it was opened):
+    a position whose mark has since moved it into a higher bracket is not rejected."""
+    if spec.max_leverage is not None:
+        return spec.max_leverage
+    return spec.tiers.lookup(bracket_value(spec, spec.entry_price)).max_leverage
+
+
+def check_position(spec: PositionSpec, venue: Venue) -> None:
+    """Reject inputs that would produce a silently wrong number. Raises InputError naming the field."""
+    if not spec.size > 0:
+        raise InputError("size", f"must be > 0, got {spec.size:g}")
+    if not spec.entry_price > 0:
+        raise InputError("entry_price", f"must be > 0, got {spec.entry_price:g}")
+    if not spec.mark_price > 0:
+        raise InputError("mark_price", f"must be > 0, got {spec.mark_price:g}")
+    if spec.leverage is not None:
+        if not spec.leverage > 0:
+            raise InputError("leverage", f"must be > 0, got {spec.leverage:g}")
+        cap = max_leverage_for(spec)
+        if spec.leverage > cap + 1e-12:
+            raise InputError(
+                "leverage",
+                f"{spec.leverage:g}x is above the {cap:g}x maximum of {spec.symbol}'s bracket "
+                f"at this position size on {venue.name}",
+            )
+    if spec.margin_mode == "isolated":
+        if spec.isolated_margin is None:
+            raise InputError("isolated_margin", "isolated positions need a margin or a leverage")
+        if not spec.isolated_margin > 0:
+            raise InputError("isolated_margin", f"must be > 0, got {spec.isolated_margin:g}")
+    if spec.fee_rate < 0:
+        raise InputError("fee_rate", f"must be >= 0, got {spec.fee_rate:g}")
+    if spec.position_side != "both":
+        if not venue.supports_hedge_mode:
+            raise InputError("position_side", f"{venue.name} has no hedge mode; use 'both'")
+        if spec.position_side != spec.side:
+            raise InputError(
+                "position_side", f"a {spec.position_side} hedge leg cannot be {spec.side}; they must match"
+            )
+    if spec.adl_lights is not None and not 0 <= spec.adl_lights <= 5:
+        raise InputError("adl_lights", f"must be 0-5, got {spec.adl_lights}")
+
+
+class _Work:
+    """Per-position figures at the current mark, computed once."""
+
+    __slots__ = ("fee", "im", "leg", "mm", "notional", "req", "spec", "tier", "upnl", "value")
+
+    def __init__(self, spec: PositionSpec, venue: Venue) -> None:
+        s = spec.sign
+        q = spec.size
+        ep = spec.entry_price
+        mark = spec.mark_price
+        table = spec.tiers
+        self.spec = spec
+        self.notional = q * mark
+        self.upnl = s * q * (mark - ep)
+        fixed: float | None = None
+        if venue.mm_at_entry_isolated and spec.margin_mode == "isolated":
+            self.value = q * ep if table.basis == "notional" else q
+            tier = table.tiers[table.position(self.value)]
+            mm = q * ep * tier.mmr - tier.maint_amount
+            margin = spec.isolated_margin or 0.0
+            bust = max(0.0, ep - s * margin / q)
+            fee = spec.fee_rate * q * bust
+            fixed = mm + fee
+        else:
+            self.value = self.notional if table.basis == "notional" else q
+            tier = table.tiers[table.position(self.value)]
+            mm = q * mark * tier.mmr - tier.maint_amount
+            fee = spec.fee_rate * q * mark
+        self.tier = tier
+        self.mm = mm
+        self.fee = fee
+        self.req = mm + fee
+        if spec.leverage:
+            value = q * ep if venue.initial_margin_at_entry else self.notional
+            self.im: float | None = value / spec.leverage
+        elif spec.margin_mode == "isolated":
+            self.im = spec.isolated_margin
+        else:
+            self.im = None
+        self.leg = Leg(s, q, ep, table, spec.fee_rate, fixed)
+
+
+def assess(venue: Venue, specs: Sequence[PositionSpec], wallet_balance: float = 0.0) -> PortfolioRisk:
+    """Risk of every position and of the account. ``wallet_balance`` is the cross collateral."""
+    works = [_Work(spec, venue) for spec in specs]
+
+    cross_upnl = 0.0
+    cross_req = 0.0
+    groups: dict[str, list[_Work]] = {}
+    iso_margin = 0.0
+    for w in works:
+        if w.spec.margin_mode == "cross":
+            cross_upnl += w.upnl
+            cross_req += w.req
+            groups.setdefault(w.spec.symbol, []).append(w)
+        else:
+            iso_margin += w.spec.isolated_margin or 0.0
+
+    cross_balance = wallet_balance + cross_upnl
+    cross_ratio = _ratio(cross_req, cross_balance)
+
+    liq: dict[int, float | None] = {}
+    bust: dict[int, float | None] = {}
+    for members in groups.values():
+        g_upnl = 0.0
+        g_req = 0.0
+        for w in members:
+            g_upnl += w.upnl
+            g_req += w.req
+        legs = [w.leg for w in members]
+        collateral = wallet_balance + (cross_upnl - g_upnl) - (cross_req - g_req)
+        lp = solve_price(collateral, legs, members[0].spec.mark_price)
+        bp = bankruptcy_price(wallet_balance + (cross_upnl - g_upnl), legs)
+        for w in members:
+            liq[id(w)] = lp
+            bust[id(w)] = bp
+
+    positions: list[PositionRisk] = []
+    total_upnl = 0.0
+    total_req = 0.0
+    total_im: float | None = 0.0
+    for w in works:
+        spec = w.spec
+        total_upnl += w.upnl
+        total_req += w.req
+        if total_im is not None:
+            total_im = None if w.im is None else total_im + w.im
+        if spec.margin_mode == "cross":
+            lp = liq[id(w)]
+            bp = bust[id(w)]
+            balance = cross_balance
+            ratio = cross_ratio
+            collateral = wallet_balance
+        else:
+            margin = spec.isolated_margin or 0.0
+            lp = solve_price(margin, (w.leg,), spec.mark_price)
+            bp = bankruptcy_price(margin, (w.leg,))
+            balance = margin + w.upnl
+            ratio = _ratio(w.req, balance)
+            collateral = margin
+        positions.append(
+            _position_risk(venue, w, lp=lp, bp=bp, balance=balance, ratio=ratio, collateral=collateral)
+        )
+
+    total_wallet = wallet_balance + iso_margin
+    margin_balance = total_wallet + total_upnl
+    account = AccountRisk(
+        wallet_balance=total_wallet,
+        cross_wallet_balance=wallet_balance,
+        unrealized_pnl=total_upnl,
+        margin_balance=margin_balance,
+        maintenance_margin=total_req,
+        margin_ratio=_ratio(total_req, margin_balance),
+        cross_margin_balance=cross_balance,
+        cross_maintenance_margin=cross_req,
+        cross_margin_ratio=cross_ratio,
+        initial_margin=total_im,
+    )
+    return PortfolioRisk(venue=venue.name, positions=positions, account=account)
+
+
+def _position_risk(
+    venue: Venue,
+    w: _Work,
+    *,
+    lp: float | None,
+    bp: float | None,
+    balance: float,
+    ratio: float | None,
+    collateral: float,
+) -> PositionRisk:
+    spec = w.spec
+    mark = spec.mark_price
+    distance = None if lp is None else spec.sign * (mark - lp) / mark
+    status: Status
+    if balance <= 0:
+        status = "bankrupt"
+    elif ratio is not None and ratio >= 1.0:
+        status = "liquidatable"
+    else:
+        status = "ok"
+    ctx = AdlContext(
+        unrealized_pnl=w.upnl,
+        notional=w.notional,
+        entry_value=spec.size * spec.entry_price,
+        collateral=collateral,
+        equity=balance,
+        maintenance_margin=w.mm,
+        margin_ratio=ratio,
+        initial_margin=w.im,
+    )
+    score = venue.adl_score(ctx)
+    if spec.adl_lights is not None:
+        adl = AdlInfo(score=score, lights=spec.adl_lights, source="exchange", method=venue.adl_method)
+    else:
+        adl = AdlInfo(score=score, lights=venue.adl_lights_from_score(score), source="estimate",
+                      method=venue.adl_method)
+    tier: Tier = w.tier
+    return PositionRisk(
+        spec=spec,
+        notional=w.notional,
+        unrealized_pnl=w.upnl,
+        maintenance_margin=w.mm,
+        liquidation_fee=w.fee,
+        initial_margin=w.im,
+        margin_balance=balance,
+        margin_ratio=ratio,
+        margin_ratio_native=venue.native_margin_ratio(w.req, balance),
+        liquidation_price=lp,
+        bankruptcy_price=bp,
+        distance_to_liquidation=distance,
+        tier=tier,
+        bracket_value=w.value,
+        next_tier_floor=spec.tiers.next_floor(tier),
+        effective_leverage=effective_leverage(w.notional, balance),
+        status=status,
+        adl=adl,
+    )

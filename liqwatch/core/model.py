@@ -1,0 +1,106 @@
+"""Plain records that flow through the risk core. No I/O, no validation framework: the boundary
+(``liqwatch.portfolio``) validates user input with pydantic and hands the core these records."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from liqwatch.core.tiers import Tier, TierTable
+
+Side = Literal["long", "short"]
+MarginMode = Literal["isolated", "cross"]
+PositionSide = Literal["both", "long", "short"]
+Status = Literal["ok", "liquidatable", "bankrupt"]
+AdlSource = Literal["exchange", "estimate"]
+
+
+@dataclass(slots=True)
+class PositionSpec:
+    """A position as the risk core needs it. Sizes are absolute base units (contracts x contract
+    size); ``isolated_margin`` is the margin posted, excluding unrealized PnL (Binance
+    ``isolatedWallet``); ``tiers`` is the resolved bracket table (bundled, user file or override)."""
+
+    symbol: str
+    side: Side
+    size: float
+    entry_price: float
+    mark_price: float
+    tiers: TierTable
+    margin_mode: MarginMode = "isolated"
+    position_side: PositionSide = "both"
+    leverage: float | None = None
+    isolated_margin: float | None = None
+    fee_rate: float = 0.0
+    max_leverage: float | None = None
+    """Overrides the bracket's max leverage (``--max-leverage``)."""
+    adl_lights: int | None = None
+    """A light level (0-5) reported by the venue; ``None`` means liqwatch estimates it."""
+    exchange_liquidation_price: float | None = None
+    tick_size: float | None = None
+
+    @property
+    def sign(self) -> int:
+        return 1 if self.side == "long" else -1
+
+
+@dataclass(slots=True)
+class AdlInfo:
+    score: float
+    lights: int
+    source: AdlSource
+    method: str
+
+
+@dataclass(slots=True)
+class PositionRisk:
+    spec: PositionSpec
+    notional: float
+    unrealized_pnl: float
+    maintenance_margin: float
+    """Bracket maintenance margin: value x MMR - maintenance amount (at entry on Bybit isolated)."""
+    liquidation_fee: float
+    """The closing/liquidation fee the venue adds to the maintenance requirement (OKX, Bitget, Gate;
+    Bybit only when a fee rate is given). Zero on Binance and Hyperliquid."""
+    initial_margin: float | None
+    margin_balance: float
+    """Isolated: margin posted + unrealized PnL. Cross: the account's cross margin balance."""
+    margin_ratio: float | None
+    """(maintenance margin + liquidation fee) / margin balance; 1.0 = liquidation. None when the
+    margin balance is zero or negative (the position is past bankruptcy)."""
+    margin_ratio_native: float | None
+    liquidation_price: float | None
+    bankruptcy_price: float | None
+    distance_to_liquidation: float | None
+    """(mark - liquidation) / mark for a long, (liquidation - mark) / mark for a short."""
+    tier: Tier
+    bracket_value: float
+    """The value compared with the brackets (notional at mark; at entry on Bybit isolated; size
+    for quantity-based tables)."""
+    next_tier_floor: float | None
+    effective_leverage: float | None
+    status: Status
+    adl: AdlInfo
+
+
+@dataclass(slots=True)
+class AccountRisk:
+    wallet_balance: float
+    """Cross wallet balance plus every isolated position's posted margin."""
+    cross_wallet_balance: float
+    unrealized_pnl: float
+    margin_balance: float
+    maintenance_margin: float
+    """Sum of every position's requirement (maintenance margin + liquidation fee)."""
+    margin_ratio: float | None
+    cross_margin_balance: float
+    cross_maintenance_margin: float
+    cross_margin_ratio: float | None
+    initial_margin: float | None
+
+
+@dataclass(slots=True)
+class PortfolioRisk:
+    venue: str
+    positions: list[PositionRisk]
+    account: AccountRisk

@@ -1,0 +1,44 @@
+"""Symbol names: ccxt unified (``BTC/USDT:USDT``) and each venue's native form.
+
+Native forms accepted: ``BTCUSDT`` (Binance, Bybit, Bitget), ``BTC-USDT-SWAP`` (OKX), ``BTC_USDT``
+(Gate), ``BTC`` and builder-dex ``xyz:XYZ100`` (Hyperliquid, settled in USDC; ccxt writes the
+latter ``XYZ-XYZ100/USDC:USDC``). Matching is case-insensitive.
+"""
+
+from __future__ import annotations
+
+import re
+
+_QUOTES = ("USDT", "USDC", "USD")
+_UNIFIED = re.compile(r"^([A-Z0-9][A-Z0-9-]*)/([A-Z0-9]+):([A-Z0-9]+)$")
+_HIP3 = re.compile(r"^([A-Z0-9]+):([A-Z0-9]+)$")  # Hyperliquid builder dex "xyz:XYZ100"
+_OKX = re.compile(r"^([A-Z0-9]+)-([A-Z0-9]+)-SWAP$")
+_GATE = re.compile(r"^([A-Z0-9]+)_([A-Z0-9]+)$")
+_SPOTLIKE = re.compile(r"^([A-Z0-9]+)/([A-Z0-9]+)$")
+
+
+def to_unified(symbol: str, settle: str = "USDT") -> str | None:
+    """Best-effort unified symbol for ``symbol`` as a user typed it, or None when unparseable.
+
+    ``settle`` is the venue's settle currency, used for a bare coin (Hyperliquid ``BTC``)."""
+    text = symbol.strip().upper()
+    if not text:
+        return None
+    if m := _UNIFIED.match(text):
+        return f"{m[1]}/{m[2]}:{m[3]}"
+    if m := _HIP3.match(text):
+        return f"{m[1]}-{m[2]}/{settle}:{settle}"
+    if m := _OKX.match(text):
+        return f"{m[1]}/{m[2]}:{m[2]}"
+    if m := _GATE.match(text):
+        return f"{m[1]}/{m[2]}:{m[2]}"
+    if m := _SPOTLIKE.match(text):
+        return f"{m[1]}/{m[2]}:{m[2]}"
+    for quote in _QUOTES:
+        if text.endswith(quote) and len(text) > len(quote):
+            base = text[: -len(quote)]
+            if re.fullmatch(r"[A-Z0-9]+", base):
+                return f"{base}/{quote}:{quote}"
+    if re.fullmatch(r"[A-Z0-9]+", text):
+        return f"{text}/{settle}:{settle}"
+    return None

@@ -1,0 +1,96 @@
+"""The venue contract: everything in which venues differ, in one small class.
+
+The engine (``liqwatch.core.engine``) never branches on a venue name; it asks the venue object.
+Each venue module documents the pages it implements and holds their worked examples in tests.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from liqwatch.core.tiers import Basis, Boundary
+
+
+@dataclass(frozen=True, slots=True)
+class AdlContext:
+    """What a venue's ADL ranking formula may use, for one position."""
+
+    unrealized_pnl: float
+    notional: float
+    entry_value: float
+    collateral: float
+    """Isolated margin posted, or the cross wallet balance."""
+    equity: float
+    """Isolated margin + PnL, or the cross margin balance."""
+    maintenance_margin: float
+    margin_ratio: float | None
+    initial_margin: float | None
+
+
+def effective_leverage(notional: float, equity: float) -> float | None:
+    """|notional| / equity (BitMEX "Effective Leverage = value / equity"; 95 / 5 = 19x).
+
+    One public article prints the inverse (equity / notional), which is the margin fraction, not a
+    leverage. None when equity is zero or negative (the position is past bankruptcy)."""
+    if equity <= 0:
+        return None
+    return abs(notional) / equity
+
+
+def pnl_times_leverage(ctx: AdlContext) -> float:
+    """BitMEX-family ranking: PnL% x effective leverage when profitable, PnL% / effective leverage
+    when losing. PnL% = unrealized PnL / |entry value|."""
+    if ctx.entry_value == 0:
+        return 0.0
+    pnl_pct = ctx.unrealized_pnl / abs(ctx.entry_value)
+    lev = effective_leverage(ctx.notional, ctx.equity)
+    if lev is None:  # no equity left: rank by PnL% alone
+        return pnl_pct
+    return pnl_pct * lev if pnl_pct >= 0 else pnl_pct / lev
+
+
+class Venue:
+    """Defaults follow the common model of the reference notes (§0); venues override what differs."""
+
+    name: ClassVar[str] = ""
+    label: ClassVar[str] = ""
+    settle: ClassVar[str] = "USDT"
+    family: ClassVar[str] = ""
+    """Short description of the liquidation formula family, shown in the detail views."""
+
+    default_fee_rate: ClassVar[float] = 0.0
+    """Liquidation / closing fee rate counted in the maintenance requirement at liquidation."""
+    derives_maint_amount: ClassVar[bool] = True
+    """True where MM = value x MMR - maintenance amount (Binance cum, Bybit/HL deduction); False where
+    MM = value x MMR of the whole position's bracket (OKX, Bitget, Gate)."""
+    default_basis: ClassVar[Basis] = "notional"
+    default_boundary: ClassVar[Boundary] = "floor_inclusive"
+    mm_at_entry_isolated: ClassVar[bool] = False
+    """Bybit isolated: MM (and its bracket) is fixed at the entry price, so the liquidation price is
+    linear in the entry price."""
+    initial_margin_at_entry: ClassVar[bool] = False
+    supports_hedge_mode: ClassVar[bool] = True
+    native_margin_ratio_name: ClassVar[str | None] = None
+    adl_method: ClassVar[str] = ""
+    adl_thresholds: ClassVar[tuple[float, float, float, float]] = (0.05, 0.25, 1.0, 3.0)
+    """Score levels that light the 2nd..5th light of the estimate (a losing position shows 1)."""
+    adl_exchange_field: ClassVar[str | None] = None
+
+    def derive_mmr(self, max_leverage: float) -> float | None:
+        """A venue that defines MMR from the bracket's max leverage returns it here."""
+        return None
+
+    def native_margin_ratio(self, requirement: float, margin_balance: float) -> float | None:
+        """The venue's own margin-ratio figure, where its convention differs from liqwatch's."""
+        return None
+
+    def adl_score(self, ctx: AdlContext) -> float:
+        return pnl_times_leverage(ctx)
+
+    def adl_lights_from_score(self, score: float) -> int:
+        return 1 + sum(1 for t in self.adl_thresholds if score >= t)
+
+    def adl_lights_from_exchange(self, raw: int) -> int:
+        """Map the venue's raw ADL indicator to 0-5 lights (identity unless the venue differs)."""
+        return max(0, min(5, int(raw)))

@@ -1,0 +1,38 @@
+"""Bitget USDT-M futures.
+
+Liquidation price: Bitget support article 12560603808759 (2025-09-18)::
+
+    LP = (positionMargin - Q x EP x dir) / (Q x (MMR + takerFee - dir))      dir = +1 long, -1 short
+
+which is the common model with f = the taker fee. Isolated liquidation: margin + UPnL < MM; cross:
+cross equity < sum of MM. MM = tier MMR x position value at mark (no maintenance amount). A newer
+revision adds an undefined "pre-calculated offset" to the margin term; it is not modelled.
+
+ADL (article 12560603800805): profitable: ROI x account maintenance-margin rate; losing:
+ROI / account maintenance-margin rate; ROI = UPnL / |position value at entry|.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from liqwatch.core.venues.base import AdlContext, Venue
+
+
+class Bitget(Venue):
+    name = "bitget"
+    label = "Bitget USDT-M"
+    family = "Bitget: (margin - Q x EP x dir) / (Q x (MMR + taker - dir))"
+    default_fee_rate = 0.0006
+    derives_maint_amount = False
+    adl_method = "bitget-roi x/÷ maintenance-margin rate"
+    adl_thresholds: ClassVar[tuple[float, float, float, float]] = (0.0002, 0.001, 0.003, 0.01)
+
+    def adl_score(self, ctx: AdlContext) -> float:
+        if ctx.entry_value == 0:
+            return 0.0
+        roi = ctx.unrealized_pnl / abs(ctx.entry_value)
+        rate = ctx.margin_ratio
+        if rate is None or rate <= 0:
+            return roi
+        return roi * rate if roi >= 0 else roi / rate

@@ -1,0 +1,42 @@
+"""Bybit linear USDT perpetuals.
+
+Isolated liquidation price: Bybit help "Liquidation Price (USDT Contract)"::
+
+    LP_long  = EP - (IM - MM) / Q - ExtraMargin / Q
+    LP_short = EP + (IM - MM) / Q + ExtraMargin / Q
+    IM = Q x EP / leverage,  MM = Q x EP x MMR - MM deduction      (both at the ENTRY price)
+
+IM + extra margin is the position margin posted, so LP = EP - s x (margin - MM_entry) / Q. The
+bracket (risk limit) is chosen by the position value at entry, ``(previous limit, limit]``.
+Worked example: long 1 BTC @ 20,000, 50x, MMR 0.5% -> IM 400, MM 100, LP 19,700. A real ETHUSDT
+position (0.15 @ 3,851.73, 3x) gives LP 2,587.08 and bankruptcy 2,567.82 on the exchange.
+
+The fee to close (Q x bankruptcy price x taker) is reserved inside the position margin but is NOT
+used in the liquidation price on the real payloads checked; newer UTA pages add it. liqwatch uses
+the fee-free form by default; ``fee_rate`` adds the fee to close to the requirement.
+
+Bankruptcy price: BP_long = EP x (1 - 1/lev), i.e. EP - s x margin / Q.
+
+Cross (UTA): liquidation when account MM / account margin balance reaches 100%; the common model
+with MM at the mark price and the bracket at the mark value.
+
+MM deduction: MMdeduction_n = RiskLimit_(n-1) x (MMR_n - MMR_(n-1)) + MMdeduction_(n-1).
+
+ADL: ``adlRankIndicator`` 1-5 (0 = no position) is the light level. The estimate ranks "highest
+profit and effective leverage": PnL% x effective leverage when profitable, / when losing.
+"""
+
+from __future__ import annotations
+
+from liqwatch.core.venues.base import Venue
+
+
+class Bybit(Venue):
+    name = "bybit"
+    label = "Bybit linear"
+    family = "Bybit: MM fixed at entry (isolated); account MM / margin balance (cross)"
+    default_boundary = "cap_inclusive"
+    mm_at_entry_isolated = True
+    initial_margin_at_entry = True
+    adl_method = "pnl%-x-effective-leverage (Bybit ranking: profit and effective leverage)"
+    adl_exchange_field = "adlRankIndicator"

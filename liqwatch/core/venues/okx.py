@@ -1,0 +1,49 @@
+"""OKX USDT-margined perpetual swaps.
+
+Margin ratio (API v5 ``mgnRatio``, isolated)::
+
+    mgnRatio = (margin + UPL) / (ctVal x |contracts| x mark x (tier MMR + fee rate))
+
+Liquidation when mgnRatio <= 100% (higher is safer: the inverse of liqwatch's convention, reported as
+the native value). MM = position value x MMR of the position's tier, with no maintenance amount.
+Position tiers are counted in contracts (``minSz``/``maxSz``, inclusive integer ranges 0-2000,
+2001-4000), so the bracket does not move with price. Solving for the price gives the common model
+with f = the fee rate::
+
+    LP_long  = (EP - M / Q) / (1 - (MMR + f)),   LP_short = (EP + M / Q) / (1 + (MMR + f))
+
+Cross (single-currency): (balance + UPL - ...) / (MM + liquidation fee) <= 100%.
+ADL: the position field ``adl`` (0-5; older docs 1-5) is the light level. Estimate: return rate
+divided by the native margin ratio (third-party summary of OKX's ranking, unverified).
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from liqwatch.core.venues.base import AdlContext, Venue
+
+
+class Okx(Venue):
+    name = "okx"
+    label = "OKX swap"
+    family = "OKX: (margin + UPL) / (value x (MMR + fee)), tiers in contracts"
+    default_fee_rate = 0.0005
+    derives_maint_amount = False
+    default_basis = "quantity"
+    default_boundary = "cap_inclusive"
+    native_margin_ratio_name = "mgnRatio"
+    adl_method = "okx-return-rate / mgnRatio"
+    adl_thresholds: ClassVar[tuple[float, float, float, float]] = (0.002, 0.01, 0.03, 0.1)
+    adl_exchange_field = "adl"
+
+    def native_margin_ratio(self, requirement: float, margin_balance: float) -> float | None:
+        if requirement <= 0:
+            return None
+        return margin_balance / requirement
+
+    def adl_score(self, ctx: AdlContext) -> float:
+        base = ctx.initial_margin if ctx.initial_margin else ctx.collateral
+        if not base or ctx.margin_ratio is None:
+            return 0.0
+        return (ctx.unrealized_pnl / base) * ctx.margin_ratio

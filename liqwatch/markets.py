@@ -1,0 +1,173 @@
+"""Bundled market data (tier snapshots, tick and contract sizes) and tier resolution.
+
+Reads the dated JSON snapshots shipped in ``liqwatch/data/tiers/<venue>.json``; user tier files and
+per-position tables or overrides take precedence (see :func:`resolve_table`). This module does file
+I/O and therefore lives outside ``liqwatch.core``; it never imports ccxt or Textual.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from liqwatch.core.errors import InputError
+from liqwatch.core.symbols import to_unified
+from liqwatch.core.tiers import Basis, TierTable, build_table, flat_table
+from liqwatch.core.venues import Venue
+
+
+@dataclass(frozen=True, slots=True)
+class Market:
+    symbol: str
+    id: str
+    table: TierTable
+    tick_size: float | None = None
+    contract_size: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Bundle:
+    venue: str
+    as_of: str
+    source: str
+    markets: dict[str, Market]
+    by_id: dict[str, str]
+
+
+def _read_bundle_json(venue: str) -> dict[str, Any] | None:
+    path = resources.files("liqwatch.data.tiers").joinpath(f"{venue}.json")
+    if not path.is_file():
+        return None
+    data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return data
+
+
+@cache
+def bundle(venue: Venue) -> Bundle:
+    """The venue's bundled snapshot (loaded once, lazily, only for the venue asked for)."""
+    raw = _read_bundle_json(venue.name) or {"symbols": {}, "as_of": "", "source": ""}
+    basis: Basis = "quantity" if raw.get("basis") in ("contracts", "quantity") else "notional"
+    boundary = raw.get("boundary", venue.default_boundary)
+    markets: dict[str, Market] = {}
+    by_id: dict[str, str] = {}
+    for symbol, entry in raw.get("symbols", {}).items():
+        contract_size = entry.get("contract_size")
+        scale = float(contract_size) if basis == "quantity" and contract_size else 1.0
+        rows = [dict(row) for row in entry["tiers"]]
+        for row in rows:
+            if row.get("mmr") is None:
+                derived = venue.derive_mmr(float(row["max_leverage"]))
+                if derived is None:
+                    raise ValueError(f"bundled {venue.name} tiers for {symbol} lack an mmr")
+                row["mmr"] = derived
+        table = build_table(
+            rows,
+            basis=basis,
+            boundary=boundary,
+            derive_maint_amount=venue.derives_maint_amount,
+            source=entry.get("source", raw.get("source", "")),
+            as_of=entry.get("as_of", raw.get("as_of", "")),
+            quantity_scale=scale,
+        )
+        market = Market(
+            symbol=symbol,
+            id=str(entry.get("id", symbol)),
+            table=table,
+            tick_size=entry.get("tick_size"),
+            contract_size=contract_size,
+        )
+        markets[symbol.upper()] = market
+        by_id[market.id.upper()] = symbol.upper()
+    return Bundle(venue.name, raw.get("as_of", ""), raw.get("source", ""), markets, by_id)
+
+
+def find_market(venue: Venue, symbol: str) -> tuple[str, Market | None]:
+    """(unified symbol, bundled market or None). Raises InputError for an unreadable symbol."""
+    b = bundle(venue)
+    key = symbol.strip().upper()
+    if key in b.by_id:
+        known = b.markets[b.by_id[key]]
+        return known.symbol, known
+    unified = to_unified(symbol, venue.settle)
+    if unified is None:
+        raise InputError("symbol", f"cannot read {symbol!r} as a symbol (use e.g. BTC/USDT:USDT)")
+    market = b.markets.get(unified.upper())
+    return (market.symbol if market else unified), market
+
+
+def table_from_rows(venue: Venue, rows: Sequence[Mapping[str, float | None]], source: str) -> TierTable:
+    """A user-supplied notional tier table with the venue's boundary and maintenance-amount rules."""
+    prepared: list[dict[str, float | None]] = []
+    for row in rows:
+        mmr = row.get("mmr")
+        if mmr is None:
+            mmr = venue.derive_mmr(float(row["max_leverage"] or 0))
+            if mmr is None:
+                raise InputError("tiers", f"every tier needs an mmr on {venue.name}")
+        prepared.append(
+            {
+                "min": row.get("min_notional", 0.0),
+                "max": row.get("max_notional"),
+                "mmr": mmr,
+                "max_leverage": row["max_leverage"],
+                "maint_amount": row.get("maint_amount"),
+            }
+        )
+    return build_table(
+        prepared,
+        basis="notional",
+        boundary=venue.default_boundary,
+        derive_maint_amount=venue.derives_maint_amount,
+        source=source,
+    )
+
+
+def resolve_table(
+    venue: Venue,
+    symbol: str,
+    market: Market | None,
+    *,
+    position_tiers: TierTable | None = None,
+    user_tables: Mapping[str, TierTable] | None = None,
+    mmr: float | None = None,
+    maint_amount: float | None = None,
+    max_leverage: float | None = None,
+    bracket_value: float = 0.0,
+    field_prefix: str = "",
+) -> TierTable:
+    """Pick the tier table for a position: overrides > per-position table > user file > bundled.
+
+    ``mmr`` / ``maint_amount`` pin one bracket for every price (the user states the rate); a
+    ``max_leverage`` alone on a venue that derives MMR from it (Hyperliquid) pins MMR = 1/(2 x L).
+    """
+    base: TierTable | None = position_tiers
+    if base is None and user_tables:
+        base = user_tables.get(symbol.upper())
+    if base is None and market is not None:
+        base = market.table
+    if mmr is None and maint_amount is None and base is None and max_leverage is not None:
+        mmr = venue.derive_mmr(max_leverage)
+    if mmr is not None or maint_amount is not None:
+        current = base.lookup(bracket_value) if base is not None else None
+        if mmr is None:
+            if current is None:
+                raise InputError(f"{field_prefix}mmr", f"unknown symbol {symbol} on {venue.name}: give mmr too")
+            mmr = current.mmr
+            amount = maint_amount if maint_amount is not None else current.maint_amount
+        else:
+            amount = maint_amount if maint_amount is not None else 0.0
+        if not 0 <= mmr < 1:
+            raise InputError(f"{field_prefix}mmr", f"must be in [0, 1), got {mmr:g}")
+        lev = max_leverage or (current.max_leverage if current is not None else float("inf"))
+        return flat_table(mmr, amount, lev, source="override")
+    if base is None:
+        known = ", ".join(sorted(m.symbol for m in bundle(venue).markets.values())) or "none"
+        raise InputError(
+            f"{field_prefix}symbol",
+            f"unknown symbol {symbol} on {venue.name} (bundled: {known}); give mmr/max_leverage or a tiers table",
+        )
+    return base

@@ -1,0 +1,100 @@
+"""Turning what a user asked for (flags or a portfolio file) into the core's PositionSpec.
+
+Both input paths end here, so defaults (isolated margin = size x entry / leverage, mark = entry, the
+venue's fee rate) and the domain checks are applied once. pydantic is not imported here: the flag
+path of ``liqwatch calc`` stays as light as ``import pydantic`` itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from liqwatch.core.engine import check_position
+from liqwatch.core.errors import InputError
+from liqwatch.core.model import MarginMode, PositionSide, PositionSpec, Side
+from liqwatch.core.tiers import TierTable
+from liqwatch.core.venues import Venue
+from liqwatch.markets import find_market, resolve_table, table_from_rows
+
+
+@dataclass(slots=True)
+class PositionRequest:
+    symbol: str
+    side: Side
+    size: float
+    entry_price: float
+    leverage: float | None = None
+    margin_mode: MarginMode = "isolated"
+    position_side: PositionSide = "both"
+    isolated_margin: float | None = None
+    mark_price: float | None = None
+    mmr: float | None = None
+    maint_amount: float | None = None
+    max_leverage: float | None = None
+    fee_rate: float | None = None
+    adl_lights: int | None = None
+    tiers: list[dict[str, float | None]] | None = field(default=None)
+    exchange_liquidation_price: float | None = None
+
+
+def build_spec(
+    venue: Venue,
+    req: PositionRequest,
+    user_tables: Mapping[str, TierTable] | None = None,
+    field_prefix: str = "",
+) -> PositionSpec:
+    """Resolve symbol, tiers and defaults, then run the core's checks. Raises InputError."""
+    for name in ("size", "entry_price", "mark_price", "leverage", "isolated_margin", "max_leverage"):
+        value = getattr(req, name)
+        if value is not None and not value > 0:
+            raise InputError(f"{field_prefix}{name}", f"must be > 0, got {value:g}")
+    if req.fee_rate is not None and not 0 <= req.fee_rate < 1:
+        raise InputError(f"{field_prefix}fee_rate", f"must be in [0, 1), got {req.fee_rate:g}")
+    try:
+        symbol, market = find_market(venue, req.symbol)
+    except InputError as exc:
+        raise InputError(f"{field_prefix}{exc.field}", exc.message) from None
+    mark = req.mark_price if req.mark_price is not None else req.entry_price
+    position_table = (
+        table_from_rows(venue, req.tiers, source="portfolio file") if req.tiers is not None else None
+    )
+    table = resolve_table(
+        venue,
+        symbol,
+        market,
+        position_tiers=position_table,
+        user_tables=user_tables,
+        mmr=req.mmr,
+        maint_amount=req.maint_amount,
+        max_leverage=req.max_leverage,
+        bracket_value=req.size * mark,
+        field_prefix=field_prefix,
+    )
+    margin = req.isolated_margin
+    if req.margin_mode == "isolated" and margin is None:
+        if req.leverage is None:
+            raise InputError(f"{field_prefix}leverage", "an isolated position needs a leverage or its margin")
+        margin = req.size * req.entry_price / req.leverage
+    spec = PositionSpec(
+        symbol=symbol,
+        side=req.side,
+        size=req.size,
+        entry_price=req.entry_price,
+        mark_price=mark,
+        tiers=table,
+        margin_mode=req.margin_mode,
+        position_side=req.position_side,
+        leverage=req.leverage,
+        isolated_margin=margin if req.margin_mode == "isolated" else None,
+        fee_rate=venue.default_fee_rate if req.fee_rate is None else req.fee_rate,
+        max_leverage=req.max_leverage,
+        adl_lights=req.adl_lights,
+        exchange_liquidation_price=req.exchange_liquidation_price,
+        tick_size=market.tick_size if market else None,
+    )
+    try:
+        check_position(spec, venue)
+    except InputError as exc:
+        raise InputError(f"{field_prefix}{exc.field}", exc.message) from None
+    return spec
