@@ -1,15 +1,19 @@
 """Presenting risk: the JSON document of ``liqwatch calc --json`` and the human table.
 
 Numbers in JSON are raw floats (never rounded); the human table rounds prices to the market's tick.
-rich is imported only when the human table is printed.
+The table is drawn here without rich: `liqwatch calc` must start about as fast as ``import
+pydantic``, and importing rich.console alone takes that long.
 """
 
 from __future__ import annotations
 
 import math
-from typing import Any
+import os
+import sys
+import textwrap
+from typing import Any, TextIO
 
-from liqwatch.core.model import PortfolioRisk, PositionRisk
+from liqwatch.core.model import PortfolioRisk, PositionRisk, PositionSpec
 from liqwatch.core.venues import Venue
 
 
@@ -121,6 +125,14 @@ def fmt_price(x: float | None, tick: float | None) -> str:
     return f"{x:,.{digits}f}"
 
 
+def display_tick(spec: PositionSpec) -> float:
+    """The market's tick, or (unknown tick) a step giving six significant digits at the mark, so
+    that every price of one position shows the same number of decimals."""
+    if spec.tick_size:
+        return spec.tick_size
+    return 10.0 ** (math.floor(math.log10(spec.mark_price)) - 5)
+
+
 def fmt_pct(x: float | None, digits: int = 2) -> str:
     return "—" if x is None else f"{x * 100:.{digits}f}%"
 
@@ -134,16 +146,100 @@ def adl_lights(lights: int, source: str) -> str:
     return bar if source == "exchange" else f"{bar} est."
 
 
+# ANSI styles by risk; applied only on a colour terminal (NO_COLOR and TERM=dumb respected).
+_STYLES = {
+    "safe": "32",  # green
+    "watch": "33",  # yellow
+    "danger": "31",  # red
+    "critical": "1;31",  # bold red
+    "liquidating": "1;37;41",  # bold white on red
+    "dim": "2",
+    "bold": "1",
+}
+
+
 def risk_style(ratio: float | None, status: str) -> str:
     if status != "ok" or ratio is None:
-        return "bold white on red"
+        return "liquidating"
     if ratio >= 0.85:
-        return "bold red"
+        return "critical"
     if ratio >= 0.7:
-        return "red"
+        return "danger"
     if ratio >= 0.5:
-        return "yellow"
-    return "green"
+        return "watch"
+    return "safe"
+
+
+class _Term:
+    """Just enough terminal handling for a table: width and optional colour, no dependencies
+    (rich's import alone costs as much as the whole calculation budget of `liqwatch calc`)."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        isatty = getattr(stream, "isatty", lambda: False)()
+        self.color = isatty and "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"
+        cols = os.environ.get("COLUMNS", "")
+        if cols.isdigit() and int(cols) > 0:
+            self.width = int(cols)
+        else:
+            try:
+                self.width = os.get_terminal_size(stream.fileno()).columns if isatty else 80
+            except (OSError, ValueError, AttributeError):
+                self.width = 80
+
+    def paint(self, text: str, style: str | None) -> str:
+        if not self.color or not style:
+            return text
+        return f"\x1b[{_STYLES[style]}m{text}\x1b[0m"
+
+    def line(self, text: str = "", style: str | None = None) -> None:
+        self.stream.write(self.paint(text, style) + "\n")
+
+
+def _cell(text: str, width: int, right: bool) -> str:
+    if len(text) > width:
+        text = text[: max(0, width - 1)] + "…"
+    return text.rjust(width) if right else text.ljust(width)
+
+
+def render_table(
+    term: _Term,
+    *,
+    headers: list[str] | None,
+    rows: list[list[str]],
+    right: list[bool],
+    styles: list[str | None],
+    title: str = "",
+    wrap: bool = False,
+) -> None:
+    """A box-drawn table. Column widths fit the content; the widest column gives way when the
+    terminal is too narrow."""
+    ncols = len(right)
+    widths = [max([len(r[i]) for r in rows] + ([len(headers[i])] if headers else [0])) for i in range(ncols)]
+    budget = term.width - (3 * ncols + 1)
+    while sum(widths) > budget and max(widths) > 6:
+        widths[widths.index(max(widths))] -= 1
+    if title:
+        term.line(title, "bold")
+    if headers:
+        term.line("┏" + "┳".join("━" * (w + 2) for w in widths) + "┓")
+        term.line("┃" + "┃".join(f" {_cell(h, w, r)} " for h, w, r in zip(headers, widths, right, strict=True)) + "┃")
+        term.line("┡" + "╇".join("━" * (w + 2) for w in widths) + "┩")
+    else:
+        term.line("┌" + "┬".join("─" * (w + 2) for w in widths) + "┐")
+    for row, style in zip(rows, styles, strict=True):
+        if wrap:  # long values continue on the next lines instead of being cut
+            wrapped = [textwrap.wrap(c, w) or [""] for c, w in zip(row, widths, strict=True)]
+            height = max(len(parts) for parts in wrapped)
+            lines = [[parts[k] if k < len(parts) else "" for parts in wrapped] for k in range(height)]
+        else:
+            lines = [row]
+        for cells_text in lines:
+            cells = [
+                term.paint(f" {_cell(c, w, r)} ", style) for c, w, r in zip(cells_text, widths, right, strict=True)
+            ]
+            term.line("│" + "│".join(cells) + "│")
+    term.line("└" + "┴".join("─" * (w + 2) for w in widths) + "┘")
 
 
 def _short(symbol: str) -> str:
@@ -162,9 +258,14 @@ def _tier_text(p: PositionRisk) -> str:
     return f"{p.tier.index} · {p.tier.mmr * 100:.2f}%{lev}"
 
 
+def _source_text(source: str, as_of: str) -> str:
+    short = source if len(source) <= 60 else source[:59] + "…"
+    return f"{short} (as of {as_of})" if as_of else short
+
+
 def _detail_rows(p: PositionRisk, venue: Venue) -> list[tuple[str, str]]:
     spec = p.spec
-    tick = spec.tick_size
+    tick = display_tick(spec)
     next_notional, next_distance = next_tier_info(p)
     rows = [
         ("Position", f"{spec.symbol} {spec.side} {spec.margin_mode}"
@@ -188,7 +289,7 @@ def _detail_rows(p: PositionRisk, venue: Venue) -> list[tuple[str, str]]:
          else f"at notional {fmt_money(next_notional)} (+{(next_distance or 0) * 100:.1f}%)"),
         ("ADL", f"{adl_lights(p.adl.lights, p.adl.source)}  score {p.adl.score:.4g} ({p.adl.method})"),
         ("Formula", venue.family),
-        ("Tiers from", f"{spec.tiers.source or 'bundled'} {spec.tiers.as_of}".strip()),
+        ("Tiers from", _source_text(spec.tiers.source, spec.tiers.as_of)),
     ]
     return rows
 
@@ -211,7 +312,7 @@ _COLUMNS: tuple[tuple[str, int], ...] = (
 
 def _position_cells(p: PositionRisk, venue: Venue) -> list[str]:
     spec = p.spec
-    tick = spec.tick_size
+    tick = display_tick(spec)
     mode = "iso" if spec.margin_mode == "isolated" else "cross"
     hedge = " hedge" if spec.position_side != "both" else ""
     return [
@@ -229,43 +330,44 @@ def _position_cells(p: PositionRisk, venue: Venue) -> list[str]:
     ]
 
 
-def _positions_table(risk: PortfolioRisk, venue: Venue, width: int) -> Any:
-    from rich.table import Table
-
+def _positions_table(term: _Term, risk: PortfolioRisk, venue: Venue, title: str) -> None:
     rows = [_position_cells(p, venue) for p in risk.positions]
     widths = [max(len(h), *(len(r[i]) for r in rows)) + 3 for i, (h, _) in enumerate(_COLUMNS)]
     keep = set(range(len(_COLUMNS)))
     for i in sorted(range(len(_COLUMNS)), key=lambda i: -_COLUMNS[i][1]):
-        if sum(widths[j] for j in keep) + 1 <= width or _COLUMNS[i][1] == 0:
+        if sum(widths[j] for j in keep) + 1 <= term.width or _COLUMNS[i][1] == 0:
             break
         keep.discard(i)
     shown = sorted(keep)
-    table = Table(title=f"{venue.label} — liquidation risk on the mark price", title_justify="left")
-    for i in shown:
-        header = _COLUMNS[i][0]
-        table.add_column(header, justify="left" if header in ("Position", "Tier", "ADL") else "right",
-                         no_wrap=True)
-    for p, cells in zip(risk.positions, rows, strict=True):
-        table.add_row(*(cells[i] for i in shown), style=risk_style(p.margin_ratio, p.status))
-    return table
+    headers = [_COLUMNS[i][0] for i in shown]
+    render_table(
+        term,
+        headers=headers,
+        rows=[[cells[i] for i in shown] for cells in rows],
+        right=[h not in ("Position", "Tier", "ADL") for h in headers],
+        styles=[risk_style(p.margin_ratio, p.status) for p in risk.positions],
+        title=title,
+    )
 
 
-def print_human(risk: PortfolioRisk, venue: Venue) -> None:
-    from rich.console import Console
-    from rich.table import Table
-
-    console = Console(highlight=False)
+def print_human(risk: PortfolioRisk, venue: Venue, stream: TextIO | None = None) -> None:
+    term = _Term(stream if stream is not None else sys.stdout)
+    title = f"{venue.label} — liquidation risk on the mark price"
     if len(risk.positions) == 1:
         p = risk.positions[0]
-        table = Table(title=f"{venue.label} — liquidation risk on the mark price", title_justify="left",
-                      show_header=False, style=risk_style(p.margin_ratio, p.status))
-        table.add_column("field", style="bold")
-        table.add_column("value")
-        for key, value in _detail_rows(p, venue):
-            table.add_row(key, value)
-        console.print(table)
+        detail = _detail_rows(p, venue)
+        style = risk_style(p.margin_ratio, p.status)
+        render_table(
+            term,
+            headers=None,
+            rows=[[k, v] for k, v in detail],
+            right=[False, False],
+            styles=[style] * len(detail),
+            title=title,
+            wrap=True,
+        )
     else:
-        console.print(_positions_table(risk, venue, console.width))
+        _positions_table(term, risk, venue, title)
     a = risk.account
     line = (
         f"Account: wallet {fmt_money(a.wallet_balance)} · margin balance {fmt_money(a.margin_balance)} · "
@@ -273,8 +375,11 @@ def print_human(risk: PortfolioRisk, venue: Venue) -> None:
     )
     if a.cross_maintenance_margin:
         line += f" · cross margin ratio {fmt_pct(a.cross_margin_ratio)}"
-    console.print(line)
-    console.print(
-        "[dim]Margin ratio = maintenance requirement ÷ margin balance; 100% = liquidation. "
-        "'est.' = liqwatch's ADL estimate, not the venue's.[/dim]"
+    for part in textwrap.wrap(line, term.width):
+        term.line(part)
+    note = (
+        "Margin ratio = maintenance requirement ÷ margin balance; 100% = liquidation. "
+        "'est.' = liqwatch's ADL estimate, not the venue's."
     )
+    for part in textwrap.wrap(note, term.width):
+        term.line(part, "dim")

@@ -74,7 +74,7 @@ def check_position(spec: PositionSpec, venue: Venue) -> None:
 class _Work:
     """Per-position figures at the current mark, computed once."""
 
-    __slots__ = ("fee", "im", "leg", "mm", "notional", "req", "spec", "tier", "upnl", "value")
+    __slots__ = ("bp", "fee", "im", "leg", "lp", "mm", "notional", "req", "spec", "tier", "upnl", "value")
 
     def __init__(self, spec: PositionSpec, venue: Venue) -> None:
         s = spec.sign
@@ -111,6 +111,8 @@ class _Work:
         else:
             self.im = None
         self.leg = Leg(s, q, ep, table, spec.fee_rate, fixed)
+        self.lp: float | None = None
+        self.bp: float | None = None
 
 
 def assess(venue: Venue, specs: Sequence[PositionSpec], wallet_balance: float = 0.0) -> PortfolioRisk:
@@ -132,9 +134,13 @@ def assess(venue: Venue, specs: Sequence[PositionSpec], wallet_balance: float = 
     cross_balance = wallet_balance + cross_upnl
     cross_ratio = _ratio(cross_req, cross_balance)
 
-    liq: dict[int, float | None] = {}
-    bust: dict[int, float | None] = {}
     for members in groups.values():
+        if len(members) == 1:
+            w = members[0]
+            others_upnl = cross_upnl - w.upnl
+            w.lp = solve_price(wallet_balance + others_upnl - (cross_req - w.req), (w.leg,), w.spec.mark_price)
+            w.bp = bankruptcy_price(wallet_balance + others_upnl, (w.leg,))
+            continue
         g_upnl = 0.0
         g_req = 0.0
         for w in members:
@@ -145,8 +151,8 @@ def assess(venue: Venue, specs: Sequence[PositionSpec], wallet_balance: float = 
         lp = solve_price(collateral, legs, members[0].spec.mark_price)
         bp = bankruptcy_price(wallet_balance + (cross_upnl - g_upnl), legs)
         for w in members:
-            liq[id(w)] = lp
-            bust[id(w)] = bp
+            w.lp = lp
+            w.bp = bp
 
     positions: list[PositionRisk] = []
     total_upnl = 0.0
@@ -159,8 +165,8 @@ def assess(venue: Venue, specs: Sequence[PositionSpec], wallet_balance: float = 
         if total_im is not None:
             total_im = None if w.im is None else total_im + w.im
         if spec.margin_mode == "cross":
-            lp = liq[id(w)]
-            bp = bust[id(w)]
+            lp = w.lp
+            bp = w.bp
             balance = cross_balance
             ratio = cross_ratio
             collateral = wallet_balance

@@ -117,12 +117,25 @@ def solve_price(collateral: float, legs: Sequence[Leg], mark: float) -> float | 
             denom = q * (tier.mmr + leg.fee_rate - s)
             price = (collateral - s * q * leg.entry + tier.maint_amount) / denom
             return price if price > 0 else None
-        # Fast path: solve in the bracket at the mark, accept when the root stays in that bracket.
+        # Walk the brackets: solve in the bracket at the mark; if the root lies in another bracket,
+        # solve there (Binance's documented re-check). For a single leg h is monotone, so this ends
+        # in one or two steps; a revisit (a jump of a table without maintenance amounts) falls back
+        # to the exact segment scan.
+        tiers = table.tiers
         pos = table.position(q * mark)
-        tier = table.tiers[pos]
-        price = (collateral - s * q * leg.entry + tier.maint_amount) / (q * (tier.mmr + leg.fee_rate - s))
-        if price > 0 and table.position(q * price) == pos:
-            return price
+        seen = 0
+        base = collateral - s * q * leg.entry
+        fee = leg.fee_rate
+        for _ in range(len(tiers) + 1):
+            tier = tiers[pos]
+            price = (base + tier.maint_amount) / (q * (tier.mmr + fee - s))
+            new = table.position(q * price) if price > 0 else 0
+            if new == pos:
+                return price if price > 0 else None
+            seen |= 1 << pos
+            if seen >> new & 1:
+                break
+            pos = new
     return _scan(collateral, legs, mark)
 
 

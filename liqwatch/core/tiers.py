@@ -52,6 +52,8 @@ class TierTable:
     as_of: str = ""
     floors: tuple[float, ...] = field(init=False, repr=False, compare=False)
     caps: tuple[float, ...] = field(init=False, repr=False, compare=False)
+    last: int = field(init=False, repr=False, compare=False)
+    floor_inclusive: bool = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not self.tiers:
@@ -61,6 +63,8 @@ class TierTable:
             raise ValueError("tiers must be ordered by floor")
         object.__setattr__(self, "floors", floors)
         object.__setattr__(self, "caps", tuple(t.cap for t in self.tiers))
+        object.__setattr__(self, "last", len(self.tiers) - 1)
+        object.__setattr__(self, "floor_inclusive", self.boundary == "floor_inclusive")
 
     def position(self, value: float) -> int:
         """0-based position of the bracket that holds ``value`` (in the table's basis).
@@ -70,13 +74,11 @@ class TierTable:
         in a gap of a table with a missing bracket resolves to the bracket whose closed side it
         passed: the one below for floor-inclusive tables, the one above for cap-inclusive ones.
         """
-        if self.boundary == "floor_inclusive":
+        if self.floor_inclusive:
             i = bisect_right(self.floors, value) - 1
-        else:
-            i = bisect_left(self.caps, value)  # floor < v <= cap: first cap >= value
-        if i < 0:
-            return 0
-        return min(i, len(self.tiers) - 1)
+            return i if i > 0 else 0
+        i = bisect_left(self.caps, value)  # floor < v <= cap: the first cap >= value
+        return i if i < self.last else self.last
 
     def lookup(self, value: float) -> Tier:
         return self.tiers[self.position(value)]

@@ -12,7 +12,7 @@ from typing import ClassVar
 from liqwatch.core.tiers import Basis, Boundary
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class AdlContext:
     """What a venue's ADL ranking formula may use, for one position."""
 
@@ -89,7 +89,11 @@ class Venue:
         return pnl_times_leverage(ctx)
 
     def adl_lights_from_score(self, score: float) -> int:
-        return 1 + sum(1 for t in self.adl_thresholds if score >= t)
+        lights = 1
+        for threshold in self.adl_thresholds:
+            if score >= threshold:
+                lights += 1
+        return lights
 
     def adl_lights_from_exchange(self, raw: int) -> int:
         """Map the venue's raw ADL indicator to 0-5 lights (identity unless the venue differs)."""
