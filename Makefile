@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.liqwatch-installed
 
-.PHONY: demo test lint typecheck pytest bench clean
+.PHONY: demo test lint typecheck pytest bench clean screenshots
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; v = sys.version_info; sys.exit(0 if v >= (3, 11) else f"liqwatch needs Python >= 3.11; {sys.executable} is {v.major}.{v.minor} (set PYTHON=python3.11)")'
@@ -17,7 +17,7 @@ demo: $(STAMP)
 	$(BIN)/liqwatch calc --portfolio examples/portfolio.toml
 
 lint: $(STAMP)
-	$(BIN)/ruff check liqwatch tests bench
+	$(BIN)/ruff check liqwatch tests bench scripts
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
@@ -34,3 +34,6 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache .hypothesis
+
+screenshots: $(STAMP)
+	$(BIN)/python scripts/screenshots.py

@@ -177,7 +177,8 @@ class _Term:
     def __init__(self, stream: TextIO) -> None:
         self.stream = stream
         isatty = getattr(stream, "isatty", lambda: False)()
-        self.color = isatty and "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"
+        forced = bool(os.environ.get("LIQWATCH_FORCE_COLOR"))
+        self.color = (isatty or forced) and "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"
         cols = os.environ.get("COLUMNS", "")
         if cols.isdigit() and int(cols) > 0:
             self.width = int(cols)
