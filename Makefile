@@ -18,6 +18,7 @@ demo: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check liqwatch tests bench scripts
+	$(BIN)/ruff format --check liqwatch tests bench scripts
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

@@ -33,8 +33,23 @@ def main() -> None:
     args = ap.parse_args()
     py = sys.executable
     script = str(Path(py).with_name("liqwatch"))
-    flags = ["calc", "--exchange", "binance", "--symbol", "BTCUSDT", "--side", "long", "--size", "0.5",
-             "--entry", "60000", "--leverage", "20", "--mark", "59000"]
+    flags = [
+        "calc",
+        "--exchange",
+        "binance",
+        "--symbol",
+        "BTCUSDT",
+        "--side",
+        "long",
+        "--size",
+        "0.5",
+        "--entry",
+        "60000",
+        "--leverage",
+        "20",
+        "--mark",
+        "59000",
+    ]
     base = median_wall([py, "-c", "import pydantic"], args.runs)
     print(f"python -c 'import pydantic'           {base * 1000:7.1f} ms  (reference)")
     print(f"python -c 'pass'                      {median_wall([py, '-c', 'pass'], args.runs) * 1000:7.1f} ms")

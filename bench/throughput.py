@@ -76,8 +76,10 @@ def main() -> None:
         assess(venue, specs, wallet)
         times.append(time.perf_counter() - t0)
     med = statistics.median(times)
-    print(f"binance hedge mode, {args.positions // 2} symbols x 2 legs: median {med * 1000:7.1f} ms  -> "
-          f"{args.positions / med:10,.0f} positions/s (information; legs share one price, solved by segment scan)")
+    print(
+        f"binance hedge mode, {args.positions // 2} symbols x 2 legs: median {med * 1000:7.1f} ms  -> "
+        f"{args.positions / med:10,.0f} positions/s (information; legs share one price, solved by segment scan)"
+    )
 
 
 if __name__ == "__main__":

@@ -104,8 +104,21 @@ def _calc(args: argparse.Namespace) -> int:
 
     position_flags = [
         name
-        for name in ("symbol", "side", "size", "entry", "leverage", "margin", "mark", "wallet_balance",
-                     "mmr", "maint_amount", "max_leverage", "fee_rate", "adl_lights")
+        for name in (
+            "symbol",
+            "side",
+            "size",
+            "entry",
+            "leverage",
+            "margin",
+            "mark",
+            "wallet_balance",
+            "mmr",
+            "maint_amount",
+            "max_leverage",
+            "fee_rate",
+            "adl_lights",
+        )
         if getattr(args, name) is not None
     ]
     if args.portfolio is not None:
@@ -130,9 +143,17 @@ def _calc(args: argparse.Namespace) -> int:
                 _fail(f"{args.portfolio}: {exc}")
         wallet = portfolio.wallet_balance
     else:
-        missing = [flag for flag, value in (("--exchange", args.exchange), ("--symbol", args.symbol),
-                                            ("--side", args.side), ("--size", args.size),
-                                            ("--entry", args.entry)) if value is None]
+        missing = [
+            flag
+            for flag, value in (
+                ("--exchange", args.exchange),
+                ("--symbol", args.symbol),
+                ("--side", args.side),
+                ("--size", args.size),
+                ("--entry", args.entry),
+            )
+            if value is None
+        ]
         if missing:
             _fail(f"{missing[0]}: required (or give --portfolio FILE)")
         venue = get_venue(args.exchange)

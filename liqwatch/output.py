@@ -269,25 +269,46 @@ def _detail_rows(p: PositionRisk, venue: Venue) -> list[tuple[str, str]]:
     tick = display_tick(spec)
     next_notional, next_distance = next_tier_info(p)
     rows = [
-        ("Position", f"{spec.symbol} {spec.side} {spec.margin_mode}"
-         + ("" if spec.position_side == "both" else f" (hedge {spec.position_side} leg)")),
-        ("Size / entry / mark", f"{spec.size:g} @ {fmt_price(spec.entry_price, tick)} · mark "
-         f"{fmt_price(spec.mark_price, tick)}"),
-        ("Liquidation price", fmt_price(p.liquidation_price, tick)
-         + ("" if p.liquidation_price is not None else "  (none: collateral covers a move to zero)")),
+        (
+            "Position",
+            f"{spec.symbol} {spec.side} {spec.margin_mode}"
+            + ("" if spec.position_side == "both" else f" (hedge {spec.position_side} leg)"),
+        ),
+        (
+            "Size / entry / mark",
+            f"{spec.size:g} @ {fmt_price(spec.entry_price, tick)} · mark {fmt_price(spec.mark_price, tick)}",
+        ),
+        (
+            "Liquidation price",
+            fmt_price(p.liquidation_price, tick)
+            + ("" if p.liquidation_price is not None else "  (none: collateral covers a move to zero)"),
+        ),
         ("Bankruptcy price", fmt_price(p.bankruptcy_price, tick)),
         ("Distance to liquidation", fmt_pct(p.distance_to_liquidation)),
-        ("Margin ratio", _mr_text(p, venue)
-         + (f"  ({venue.native_margin_ratio_name} {p.margin_ratio_native * 100:.2f}%)"
-            if p.margin_ratio_native is not None and venue.native_margin_ratio_name else "")),
+        (
+            "Margin ratio",
+            _mr_text(p, venue)
+            + (
+                f"  ({venue.native_margin_ratio_name} {p.margin_ratio_native * 100:.2f}%)"
+                if p.margin_ratio_native is not None and venue.native_margin_ratio_name
+                else ""
+            ),
+        ),
         ("Margin balance", fmt_money(p.margin_balance)),
-        ("Maintenance margin", fmt_money(p.maintenance_margin)
-         + (f" + liquidation fee {fmt_money(p.liquidation_fee)}" if p.liquidation_fee else "")),
+        (
+            "Maintenance margin",
+            fmt_money(p.maintenance_margin)
+            + (f" + liquidation fee {fmt_money(p.liquidation_fee)}" if p.liquidation_fee else ""),
+        ),
         ("Initial margin", fmt_money(p.initial_margin)),
         ("Notional / uPnL", f"{fmt_money(p.notional)} / {fmt_money(p.unrealized_pnl)}"),
         ("Tier", f"{_tier_text(p)} · maint. amount {fmt_money(p.tier.maint_amount)}"),
-        ("Next tier", "last tier" if next_notional is None
-         else f"at notional {fmt_money(next_notional)} (+{(next_distance or 0) * 100:.1f}%)"),
+        (
+            "Next tier",
+            "last tier"
+            if next_notional is None
+            else f"at notional {fmt_money(next_notional)} (+{(next_distance or 0) * 100:.1f}%)",
+        ),
         ("ADL", f"{adl_lights(p.adl.lights, p.adl.source)}  score {p.adl.score:.4g} ({p.adl.method})"),
         ("Formula", venue.family),
         ("Tiers from", _source_text(spec.tiers.source, spec.tiers.as_of)),

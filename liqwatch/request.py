@@ -56,9 +56,7 @@ def build_spec(
     except InputError as exc:
         raise InputError(f"{field_prefix}{exc.field}", exc.message) from None
     mark = req.mark_price if req.mark_price is not None else req.entry_price
-    position_table = (
-        table_from_rows(venue, req.tiers, source="portfolio file") if req.tiers is not None else None
-    )
+    position_table = table_from_rows(venue, req.tiers, source="portfolio file") if req.tiers is not None else None
     table = resolve_table(
         venue,
         symbol,

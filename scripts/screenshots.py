@@ -20,8 +20,23 @@ OUT = ROOT / "screenshots"
 
 SHOTS = {
     "calc-portfolio": ["calc", "--portfolio", "examples/portfolio.toml"],
-    "calc-position": ["calc", "--exchange", "binance", "--symbol", "BTCUSDT", "--side", "long", "--size", "2",
-                      "--entry", "64200", "--leverage", "25", "--mark", "62650"],
+    "calc-position": [
+        "calc",
+        "--exchange",
+        "binance",
+        "--symbol",
+        "BTCUSDT",
+        "--side",
+        "long",
+        "--size",
+        "2",
+        "--entry",
+        "64200",
+        "--leverage",
+        "25",
+        "--mark",
+        "62650",
+    ],
 }
 
 
@@ -31,8 +46,9 @@ def main() -> None:
         width = 150 if name == "calc-portfolio" else 90
         env = {**os.environ, "COLUMNS": str(width), "LIQWATCH_FORCE_COLOR": "1"}
         env.pop("NO_COLOR", None)
-        out = subprocess.run([sys.executable, "-m", "liqwatch.cli", *args], cwd=ROOT, env=env,
-                             capture_output=True, text=True, check=True).stdout
+        out = subprocess.run(
+            [sys.executable, "-m", "liqwatch.cli", *args], cwd=ROOT, env=env, capture_output=True, text=True, check=True
+        ).stdout
         console = Console(record=True, width=width, file=open(os.devnull, "w"), force_terminal=True)  # noqa: SIM115
         console.print(Text.from_ansi(out))
         console.save_svg(str(OUT / f"{name}.svg"), title=f"liqwatch {' '.join(args[:3])}")

@@ -15,9 +15,25 @@ from liqwatch.cli import main
 ROOT = Path(__file__).resolve().parent.parent
 
 POSITION_KEYS = {
-    "symbol", "side", "size", "entry_price", "mark_price", "margin_mode", "liquidation_price",
-    "bankruptcy_price", "margin_ratio", "maintenance_margin", "initial_margin", "unrealized_pnl",
-    "notional", "tier", "mmr", "maint_amount", "max_leverage", "distance_to_liquidation", "adl",
+    "symbol",
+    "side",
+    "size",
+    "entry_price",
+    "mark_price",
+    "margin_mode",
+    "liquidation_price",
+    "bankruptcy_price",
+    "margin_ratio",
+    "maintenance_margin",
+    "initial_margin",
+    "unrealized_pnl",
+    "notional",
+    "tier",
+    "mmr",
+    "maint_amount",
+    "max_leverage",
+    "distance_to_liquidation",
+    "adl",
 }
 ACCOUNT_KEYS = {"wallet_balance", "margin_balance", "maintenance_margin", "margin_ratio"}
 
@@ -43,8 +59,21 @@ def run_error(capsys: pytest.CaptureFixture[str], *args: str) -> str:
 
 def test_single_position_json_shape(capsys: pytest.CaptureFixture[str]) -> None:
     data = run_json(
-        capsys, "--exchange", "binance", "--symbol", "BTC/USDT:USDT", "--side", "long",
-        "--size", "0.5", "--entry", "60000", "--leverage", "20", "--mark", "59000",
+        capsys,
+        "--exchange",
+        "binance",
+        "--symbol",
+        "BTC/USDT:USDT",
+        "--side",
+        "long",
+        "--size",
+        "0.5",
+        "--entry",
+        "60000",
+        "--leverage",
+        "20",
+        "--mark",
+        "59000",
     )
     assert data["exchange"] == "binance"
     (pos,) = data["positions"]
@@ -65,10 +94,36 @@ def test_single_position_json_shape(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_native_symbol_is_accepted(capsys: pytest.CaptureFixture[str]) -> None:
-    a = run_json(capsys, "--exchange", "binance", "--symbol", "BTCUSDT", "--side", "short",
-                 "--size", "1", "--entry", "60000", "--leverage", "10")
-    b = run_json(capsys, "--exchange", "binance", "--symbol", "BTC/USDT:USDT", "--side", "short",
-                 "--size", "1", "--entry", "60000", "--leverage", "10")
+    a = run_json(
+        capsys,
+        "--exchange",
+        "binance",
+        "--symbol",
+        "BTCUSDT",
+        "--side",
+        "short",
+        "--size",
+        "1",
+        "--entry",
+        "60000",
+        "--leverage",
+        "10",
+    )
+    b = run_json(
+        capsys,
+        "--exchange",
+        "binance",
+        "--symbol",
+        "BTC/USDT:USDT",
+        "--side",
+        "short",
+        "--size",
+        "1",
+        "--entry",
+        "60000",
+        "--leverage",
+        "10",
+    )
     assert a == b
     assert a["positions"][0]["symbol"] == "BTC/USDT:USDT"
 
@@ -77,8 +132,21 @@ def test_tier_re_solved_at_the_liquidation_price(capsys: pytest.CaptureFixture[s
     # 0.8 BTC @ 62,000 = 49,600 (bracket 1, 0.40%) at 100x isolated: the liquidation price is a
     # little lower, still bracket 1. A short of 0.8 @ 62,000 at 2x liquidates near 92,700, where
     # the notional (74,000) is in bracket 2 (0.50%, cum 50): the answer must use bracket 2.
-    data = run_json(capsys, "--exchange", "binance", "--symbol", "BTCUSDT", "--side", "short",
-                    "--size", "0.8", "--entry", "62000", "--leverage", "2")
+    data = run_json(
+        capsys,
+        "--exchange",
+        "binance",
+        "--symbol",
+        "BTCUSDT",
+        "--side",
+        "short",
+        "--size",
+        "0.8",
+        "--entry",
+        "62000",
+        "--leverage",
+        "2",
+    )
     pos = data["positions"][0]
     assert pos["tier"] == 1  # at the mark
     margin = 0.8 * 62000 / 2
@@ -97,7 +165,11 @@ def test_portfolio_toml_and_json_agree(tmp_path: Path, capsys: pytest.CaptureFix
     json_data = run_json(capsys, "--portfolio", str(path))
     assert toml_data == json_data
     assert [p["symbol"] for p in toml_data["positions"]] == [
-        "BTC/USDT:USDT", "ETH/USDT:USDT", "SOL/USDT:USDT", "DOGE/USDT:USDT", "DOGE/USDT:USDT",
+        "BTC/USDT:USDT",
+        "ETH/USDT:USDT",
+        "SOL/USDT:USDT",
+        "DOGE/USDT:USDT",
+        "DOGE/USDT:USDT",
     ]
     cross = [p for p in toml_data["positions"] if p["margin_mode"] == "cross"]
     assert len({p["margin_ratio"] for p in cross}) == 1  # cross positions share the account's ratio
@@ -120,11 +192,34 @@ def test_portfolio_position_tiers_replace_bundled(tmp_path: Path, capsys: pytest
 
 def test_tiers_file_takes_precedence(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = tmp_path / "tiers.json"
-    path.write_text(json.dumps({"tiers": {"BTCUSDT": [
-        {"min_notional": 0, "max_notional": 1_000_000, "mmr": 0.01, "max_leverage": 50},
-    ]}}))
-    pos = run_json(capsys, "--exchange", "binance", "--symbol", "BTC/USDT:USDT", "--side", "long",
-                   "--size", "1", "--entry", "50000", "--leverage", "10", "--tiers", str(path))["positions"][0]
+    path.write_text(
+        json.dumps(
+            {
+                "tiers": {
+                    "BTCUSDT": [
+                        {"min_notional": 0, "max_notional": 1_000_000, "mmr": 0.01, "max_leverage": 50},
+                    ]
+                }
+            }
+        )
+    )
+    pos = run_json(
+        capsys,
+        "--exchange",
+        "binance",
+        "--symbol",
+        "BTC/USDT:USDT",
+        "--side",
+        "long",
+        "--size",
+        "1",
+        "--entry",
+        "50000",
+        "--leverage",
+        "10",
+        "--tiers",
+        str(path),
+    )["positions"][0]
     assert pos["mmr"] == 0.01
     assert pos["max_leverage"] == 50
 
@@ -138,31 +233,174 @@ def test_human_output_is_a_table(capsys: pytest.CaptureFixture[str]) -> None:
 @pytest.mark.parametrize(
     ("args", "needle"),
     [
-        (["--exchange", "kraken", "--symbol", "BTCUSDT", "--side", "long", "--size", "1", "--entry", "1"],
-         "--exchange"),
-        (["--exchange", "binance", "--symbol", "NOPE/USDT:USDT", "--side", "long", "--size", "1",
-          "--entry", "1", "--leverage", "2"], "--symbol: unknown symbol"),
-        (["--exchange", "binance", "--symbol", "BTCUSDT", "--side", "long", "--size", "-1",
-          "--entry", "60000", "--leverage", "2"], "--size: must be > 0"),
-        (["--exchange", "binance", "--symbol", "BTCUSDT", "--side", "long", "--size", "0",
-          "--entry", "60000", "--leverage", "2"], "--size: must be > 0"),
-        (["--exchange", "binance", "--symbol", "BTCUSDT", "--side", "long", "--size", "1",
-          "--entry", "-5", "--leverage", "2"], "--entry: must be > 0"),
-        (["--exchange", "binance", "--symbol", "BTCUSDT", "--side", "long", "--size", "0.1",
-          "--entry", "60000", "--leverage", "150"], "--leverage: 150x is above the 125x maximum"),
-        (["--exchange", "binance", "--symbol", "BTCUSDT", "--side", "long", "--size", "100",
-          "--entry", "60000", "--leverage", "100"], "--leverage: 100x is above the 50x maximum"),
-        (["--exchange", "binance", "--symbol", "BTCUSDT", "--side", "long", "--size", "1",
-          "--entry", "60000"], "--leverage"),
-        (["--exchange", "binance", "--symbol", "BTCUSDT", "--side", "long", "--size", "abc",
-          "--entry", "60000"], "--size"),
-        (["--exchange", "binance", "--symbol", "BTCUSDT", "--side", "long", "--size", "1",
-          "--entry", "60000", "--margin-mode", "cross"], "--wallet-balance"),
-        (["--exchange", "hyperliquid", "--symbol", "BTC", "--side", "long", "--size", "1",
-          "--entry", "60000", "--leverage", "5", "--position-side", "long"], "--position-side"),
+        (
+            ["--exchange", "kraken", "--symbol", "BTCUSDT", "--side", "long", "--size", "1", "--entry", "1"],
+            "--exchange",
+        ),
+        (
+            [
+                "--exchange",
+                "binance",
+                "--symbol",
+                "NOPE/USDT:USDT",
+                "--side",
+                "long",
+                "--size",
+                "1",
+                "--entry",
+                "1",
+                "--leverage",
+                "2",
+            ],
+            "--symbol: unknown symbol",
+        ),
+        (
+            [
+                "--exchange",
+                "binance",
+                "--symbol",
+                "BTCUSDT",
+                "--side",
+                "long",
+                "--size",
+                "-1",
+                "--entry",
+                "60000",
+                "--leverage",
+                "2",
+            ],
+            "--size: must be > 0",
+        ),
+        (
+            [
+                "--exchange",
+                "binance",
+                "--symbol",
+                "BTCUSDT",
+                "--side",
+                "long",
+                "--size",
+                "0",
+                "--entry",
+                "60000",
+                "--leverage",
+                "2",
+            ],
+            "--size: must be > 0",
+        ),
+        (
+            [
+                "--exchange",
+                "binance",
+                "--symbol",
+                "BTCUSDT",
+                "--side",
+                "long",
+                "--size",
+                "1",
+                "--entry",
+                "-5",
+                "--leverage",
+                "2",
+            ],
+            "--entry: must be > 0",
+        ),
+        (
+            [
+                "--exchange",
+                "binance",
+                "--symbol",
+                "BTCUSDT",
+                "--side",
+                "long",
+                "--size",
+                "0.1",
+                "--entry",
+                "60000",
+                "--leverage",
+                "150",
+            ],
+            "--leverage: 150x is above the 125x maximum",
+        ),
+        (
+            [
+                "--exchange",
+                "binance",
+                "--symbol",
+                "BTCUSDT",
+                "--side",
+                "long",
+                "--size",
+                "100",
+                "--entry",
+                "60000",
+                "--leverage",
+                "100",
+            ],
+            "--leverage: 100x is above the 50x maximum",
+        ),
+        (
+            ["--exchange", "binance", "--symbol", "BTCUSDT", "--side", "long", "--size", "1", "--entry", "60000"],
+            "--leverage",
+        ),
+        (
+            ["--exchange", "binance", "--symbol", "BTCUSDT", "--side", "long", "--size", "abc", "--entry", "60000"],
+            "--size",
+        ),
+        (
+            [
+                "--exchange",
+                "binance",
+                "--symbol",
+                "BTCUSDT",
+                "--side",
+                "long",
+                "--size",
+                "1",
+                "--entry",
+                "60000",
+                "--margin-mode",
+                "cross",
+            ],
+            "--wallet-balance",
+        ),
+        (
+            [
+                "--exchange",
+                "hyperliquid",
+                "--symbol",
+                "BTC",
+                "--side",
+                "long",
+                "--size",
+                "1",
+                "--entry",
+                "60000",
+                "--leverage",
+                "5",
+                "--position-side",
+                "long",
+            ],
+            "--position-side",
+        ),
         (["--symbol", "BTCUSDT"], "--exchange: required"),
-        (["--exchange", "binance", "--symbol", "BTC//", "--side", "long", "--size", "1",
-          "--entry", "1", "--leverage", "2"], "--symbol: cannot read"),
+        (
+            [
+                "--exchange",
+                "binance",
+                "--symbol",
+                "BTC//",
+                "--side",
+                "long",
+                "--size",
+                "1",
+                "--entry",
+                "1",
+                "--leverage",
+                "2",
+            ],
+            "--symbol: cannot read",
+        ),
     ],
 )
 def test_flag_errors_are_one_line(capsys: pytest.CaptureFixture[str], args: list[str], needle: str) -> None:
@@ -176,20 +414,42 @@ def test_flag_errors_are_one_line(capsys: pytest.CaptureFixture[str], args: list
         ("{not json", ".json", "not valid JSON"),
         ("exchange = ", ".toml", "not valid TOML"),
         ('exchange = "binance"\n', ".toml", "positions: required field is missing"),
-        ('exchange = "ftx"\n[[positions]]\nsymbol="BTCUSDT"\nside="long"\nsize=1\nentry_price=1\n',
-         ".toml", "exchange: unknown exchange 'ftx'"),
-        ('exchange = "binance"\n[[positions]]\nsymbol="BTCUSDT"\nside="long"\nsize=-1\nentry_price=1\n',
-         ".toml", "positions[0].size"),
-        ('exchange = "binance"\n[[positions]]\nsymbol="BTCUSDT"\nside="long"\nentry_price=1\n',
-         ".toml", "positions[0].size: required field is missing"),
-        ('exchange = "binance"\n[[positions]]\nsymbol="BTCUSDT"\nside="up"\nsize=1\nentry_price=1\n',
-         ".toml", "positions[0].side"),
-        ('exchange = "binance"\n[[positions]]\nsymbol="BTCUSDT"\nside="long"\nsize=1\nentry_price=1\n'
-         "levrage=5\n", ".toml", "positions[0].levrage: unknown field"),
-        ('exchange = "binance"\n[[positions]]\nsymbol="BTCUSDT"\nside="long"\nsize=1\nentry_price=60000\n'
-         "leverage=500\n", ".toml", "positions[0].leverage: 500x is above"),
-        ('exchange = "binance"\n[[positions]]\nsymbol="FOO"\nside="long"\nsize=1\nentry_price=1\n'
-         "leverage=5\n", ".toml", "positions[0].symbol: unknown symbol"),
+        (
+            'exchange = "ftx"\n[[positions]]\nsymbol="BTCUSDT"\nside="long"\nsize=1\nentry_price=1\n',
+            ".toml",
+            "exchange: unknown exchange 'ftx'",
+        ),
+        (
+            'exchange = "binance"\n[[positions]]\nsymbol="BTCUSDT"\nside="long"\nsize=-1\nentry_price=1\n',
+            ".toml",
+            "positions[0].size",
+        ),
+        (
+            'exchange = "binance"\n[[positions]]\nsymbol="BTCUSDT"\nside="long"\nentry_price=1\n',
+            ".toml",
+            "positions[0].size: required field is missing",
+        ),
+        (
+            'exchange = "binance"\n[[positions]]\nsymbol="BTCUSDT"\nside="up"\nsize=1\nentry_price=1\n',
+            ".toml",
+            "positions[0].side",
+        ),
+        (
+            'exchange = "binance"\n[[positions]]\nsymbol="BTCUSDT"\nside="long"\nsize=1\nentry_price=1\nlevrage=5\n',
+            ".toml",
+            "positions[0].levrage: unknown field",
+        ),
+        (
+            'exchange = "binance"\n[[positions]]\nsymbol="BTCUSDT"\nside="long"\nsize=1\nentry_price=60000\n'
+            "leverage=500\n",
+            ".toml",
+            "positions[0].leverage: 500x is above",
+        ),
+        (
+            'exchange = "binance"\n[[positions]]\nsymbol="FOO"\nside="long"\nsize=1\nentry_price=1\nleverage=5\n',
+            ".toml",
+            "positions[0].symbol: unknown symbol",
+        ),
         ('{"exchange": "binance", "positions": []}', ".json", "positions"),
         ("[1, 2]", ".json", "top level"),
     ],
@@ -231,10 +491,33 @@ def test_console_script_end_to_end() -> None:
     exe = Path(sys.executable).with_name("liqwatch")
     if not exe.exists():
         pytest.fail(f"console script not installed next to {sys.executable}")
-    ok = subprocess.run([str(exe), "calc", "--portfolio", "examples/portfolio.toml", "--json"], cwd=ROOT,
-                        capture_output=True, text=True, check=False)
+    ok = subprocess.run(
+        [str(exe), "calc", "--portfolio", "examples/portfolio.toml", "--json"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert ok.returncode == 0 and json.loads(ok.stdout)["positions"]
-    bad = subprocess.run([str(exe), "calc", "--exchange", "binance", "--symbol", "BTCUSDT", "--side", "long",
-                          "--size", "-1", "--entry", "1"], cwd=ROOT, capture_output=True, text=True, check=False)
+    bad = subprocess.run(
+        [
+            str(exe),
+            "calc",
+            "--exchange",
+            "binance",
+            "--symbol",
+            "BTCUSDT",
+            "--side",
+            "long",
+            "--size",
+            "-1",
+            "--entry",
+            "1",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert bad.returncode == 2
     assert bad.stderr.count("\n") == 1 and "Traceback" not in bad.stderr

@@ -37,8 +37,15 @@ def test_okx_isolated_matches_mgnratio_definition() -> None:
     okx = get_venue("okx")
     q, ep, margin, mmr, fee = 3.0, 2500.0, 500.0, 0.01, 0.0005
     for side, s in (("long", 1), ("short", -1)):
-        p = spec(side=side, size=q, entry_price=ep, mark_price=2450.0, tiers=flat_table(mmr, 0, 50),
-                 isolated_margin=margin, fee_rate=fee)
+        p = spec(
+            side=side,
+            size=q,
+            entry_price=ep,
+            mark_price=2450.0,
+            tiers=flat_table(mmr, 0, 50),
+            isolated_margin=margin,
+            fee_rate=fee,
+        )
         r = assess(okx, [p]).positions[0]
         lp = (ep - s * margin / q) / (1 - s * (mmr + fee))
         assert r.liquidation_price == pytest.approx(lp, rel=1e-12)
@@ -68,10 +75,14 @@ def test_okx_lookup_examples_from_freqtrade() -> None:
     data = json.loads((FIXTURES / "venue_vectors.json").read_text())
     okx = get_venue("okx")
     eth = build_table(
-        [{"min": 0, "max": 2000, "mmr": 0.01, "max_leverage": 75},
-         {"min": 2000, "max": 4000, "mmr": 0.015, "max_leverage": 50},
-         {"min": 4000, "max": 8000, "mmr": 0.02, "max_leverage": 20}],
-        basis="quantity", boundary=okx.default_boundary, derive_maint_amount=okx.derives_maint_amount,
+        [
+            {"min": 0, "max": 2000, "mmr": 0.01, "max_leverage": 75},
+            {"min": 2000, "max": 4000, "mmr": 0.015, "max_leverage": 50},
+            {"min": 4000, "max": 8000, "mmr": 0.02, "max_leverage": 20},
+        ],
+        basis="quantity",
+        boundary=okx.default_boundary,
+        derive_maint_amount=okx.derives_maint_amount,
     )
     cases = [c for c in data["tier_lookup_examples"] if c["venue"] == "okx" and c["symbol"] == "ETH/USDT:USDT"]
     assert cases
@@ -89,8 +100,7 @@ def test_bitget_article_formula(side: str) -> None:
     bitget = get_venue("bitget")
     d = 1 if side == "long" else -1
     q, ep, margin, mmr, taker = 0.7, 61000.0, 2135.0, 0.004, 0.0006
-    p = spec(side=side, size=q, entry_price=ep, tiers=flat_table(mmr, 0, 125), isolated_margin=margin,
-             fee_rate=taker)
+    p = spec(side=side, size=q, entry_price=ep, tiers=flat_table(mmr, 0, 125), isolated_margin=margin, fee_rate=taker)
     lp = (margin - q * ep * d) / (q * (mmr + taker - d))
     assert assess(bitget, [p]).positions[0].liquidation_price == pytest.approx(lp, rel=1e-12)
 
@@ -102,8 +112,13 @@ def test_gate_help_formula_in_contracts(side: str) -> None:
     d = 1 if side == "long" else -1
     contracts, multiplier, ep, margin, mmr, taker = 5000, 0.0001, 95000.0, 950.0, 0.003, 0.00075
     lp = (ep - d * margin / multiplier / contracts) / (1 - d * (mmr + taker))
-    req = PositionRequest(symbol="BTC_USDT", side=side, size=contracts * multiplier,  # type: ignore[arg-type]
-                          entry_price=ep, isolated_margin=margin)
+    req = PositionRequest(
+        symbol="BTC_USDT",
+        side=side,
+        size=contracts * multiplier,  # type: ignore[arg-type]
+        entry_price=ep,
+        isolated_margin=margin,
+    )
     p = build_spec(gate, req)
     r = assess(gate, [p]).positions[0]
     assert r.tier.mmr == mmr  # bundled BTC_USDT tier 1
@@ -122,8 +137,14 @@ def test_hyperliquid_docs_formula_at_any_mark(side: str, mark: float) -> None:
     hl = get_venue("hyperliquid")
     s = 1 if side == "long" else -1
     q, ep, lev = 0.8, 100000.0, 10.0
-    req = PositionRequest(symbol="BTC", side=side, size=q, entry_price=ep, leverage=lev,  # type: ignore[arg-type]
-                          mark_price=mark)
+    req = PositionRequest(
+        symbol="BTC",
+        side=side,
+        size=q,
+        entry_price=ep,
+        leverage=lev,  # type: ignore[arg-type]
+        mark_price=mark,
+    )
     p = build_spec(hl, req)
     r = assess(hl, [p]).positions[0]
     max_lev = r.tier.max_leverage
@@ -150,8 +171,7 @@ def test_bybit_isolated_uses_mm_at_entry_and_optional_fee_to_close() -> None:
     bybit = get_venue("bybit")
     q, ep, lev, mmr = 0.15, 3851.73, 3.0, 0.005
     im = q * ep / lev
-    base = spec(side="long", size=q, entry_price=ep, tiers=flat_table(mmr, 0, 100), leverage=lev,
-                isolated_margin=im)
+    base = spec(side="long", size=q, entry_price=ep, tiers=flat_table(mmr, 0, 100), leverage=lev, isolated_margin=im)
     for mark in (3700.0, 3851.73, 4200.0):
         r = assess(bybit, [dataclasses.replace(base, mark_price=mark)]).positions[0]
         assert r.liquidation_price == pytest.approx(ep - (im - q * ep * mmr) / q, rel=1e-12)
@@ -172,8 +192,15 @@ def test_bybit_risk_limit_is_cap_inclusive_and_valued_at_entry() -> None:
     assert table.lookup(cap).index == 1  # (previous limit, limit]
     assert table.lookup(cap + 0.01).index == 2
     # isolated: the bracket is chosen by the position value at entry, not at the mark
-    p = spec(side="long", size=cap / 50000, entry_price=50000.0, mark_price=60000.0, tiers=table,
-             leverage=10, isolated_margin=cap / 10)
+    p = spec(
+        side="long",
+        size=cap / 50000,
+        entry_price=50000.0,
+        mark_price=60000.0,
+        tiers=table,
+        leverage=10,
+        isolated_margin=cap / 10,
+    )
     assert assess(bybit, [p]).positions[0].tier.index == 1
 
 
@@ -199,12 +226,35 @@ def test_binance_hedge_mode_cross_legs_share_the_faq_price() -> None:
     binance = get_venue("binance")
     t = flat_table(0.005, 50, 100)
     wb = 3000.0
-    other = spec(symbol="ETH/USDT:USDT", side="short", size=2.0, entry_price=3000, mark_price=3100,
-                 tiers=flat_table(0.005, 50, 100), margin_mode="cross")
-    long_leg = spec(symbol="BTC/USDT:USDT", side="long", position_side="long", size=0.5, entry_price=60000,
-                    mark_price=59000, tiers=t, margin_mode="cross")
-    short_leg = spec(symbol="BTC/USDT:USDT", side="short", position_side="short", size=0.2, entry_price=61000,
-                     mark_price=59000, tiers=t, margin_mode="cross")
+    other = spec(
+        symbol="ETH/USDT:USDT",
+        side="short",
+        size=2.0,
+        entry_price=3000,
+        mark_price=3100,
+        tiers=flat_table(0.005, 50, 100),
+        margin_mode="cross",
+    )
+    long_leg = spec(
+        symbol="BTC/USDT:USDT",
+        side="long",
+        position_side="long",
+        size=0.5,
+        entry_price=60000,
+        mark_price=59000,
+        tiers=t,
+        margin_mode="cross",
+    )
+    short_leg = spec(
+        symbol="BTC/USDT:USDT",
+        side="short",
+        position_side="short",
+        size=0.2,
+        entry_price=61000,
+        mark_price=59000,
+        tiers=t,
+        margin_mode="cross",
+    )
     r = assess(binance, [long_leg, short_leg, other], wb).positions
     tmm = 2.0 * 3100 * 0.005 - 50
     upnl = -2.0 * (3100 - 3000)
@@ -239,8 +289,15 @@ def test_effective_leverage_is_notional_over_equity() -> None:
 
 def test_binance_adl_estimate_follows_the_faq() -> None:
     binance = get_venue("binance")
-    p = spec(side="long", size=1.0, entry_price=50000, mark_price=55000, tiers=flat_table(0.004, 0, 125),
-             leverage=20, isolated_margin=2500)
+    p = spec(
+        side="long",
+        size=1.0,
+        entry_price=50000,
+        mark_price=55000,
+        tiers=flat_table(0.004, 0, 125),
+        leverage=20,
+        isolated_margin=2500,
+    )
     r = assess(binance, [p]).positions[0]
     upnl = 5000.0
     pnl_pct = upnl / 2500
@@ -256,8 +313,15 @@ def test_exchange_adl_levels_map_to_lights() -> None:
     assert get_venue("binance").adl_lights_from_exchange(4) == 5
     assert get_venue("bybit").adl_lights_from_exchange(3) == 3
     assert get_venue("okx").adl_lights_from_exchange(5) == 5
-    p = spec(side="long", size=1.0, entry_price=100, tiers=flat_table(0.01, 0, 50), leverage=5,
-             isolated_margin=20, adl_lights=4)
+    p = spec(
+        side="long",
+        size=1.0,
+        entry_price=100,
+        tiers=flat_table(0.01, 0, 50),
+        leverage=5,
+        isolated_margin=20,
+        adl_lights=4,
+    )
     r = assess(get_venue("bybit"), [p]).positions[0]
     assert (r.adl.lights, r.adl.source) == (4, "exchange")
 
@@ -267,8 +331,16 @@ def test_adl_estimate_grows_with_profit_and_leverage() -> None:
         venue = get_venue(name)
         scores = []
         for lev, mark in ((2, 110.0), (10, 110.0), (10, 130.0)):
-            p = spec(side="long", size=10.0, entry_price=100.0, mark_price=mark, tiers=flat_table(0.01, 0, 50),
-                     leverage=lev, isolated_margin=1000.0 / lev, fee_rate=venue.default_fee_rate)
+            p = spec(
+                side="long",
+                size=10.0,
+                entry_price=100.0,
+                mark_price=mark,
+                tiers=flat_table(0.01, 0, 50),
+                leverage=lev,
+                isolated_margin=1000.0 / lev,
+                fee_rate=venue.default_fee_rate,
+            )
             scores.append(assess(venue, [p]).positions[0].adl.score)
         assert scores[0] < scores[1] < scores[2], name
         assert all(math.isfinite(x) for x in scores)

@@ -32,9 +32,7 @@ def tables(draw: st.DrawFn, venue: Venue) -> TierTable:
     ]
     basis = venue.default_basis
     if basis == "quantity":  # OKX-like tables count size, here in base units
-        rows = [
-            {**r, "min": r["min"] / 1000, "max": None if r["max"] is None else r["max"] / 1000} for r in rows
-        ]
+        rows = [{**r, "min": r["min"] / 1000, "max": None if r["max"] is None else r["max"] / 1000} for r in rows]
     return build_table(
         rows, basis=basis, boundary=venue.default_boundary, derive_maint_amount=venue.derives_maint_amount
     )
@@ -185,7 +183,10 @@ def test_hedge_legs_cross_share_one_price_and_isolated_legs_are_independent(
     opposite = "short" if spec.side == "long" else "long"
     leg_a = dataclasses.replace(spec, position_side=spec.side)
     leg_b = dataclasses.replace(
-        spec, side=opposite, position_side=opposite, size=spec.size * other_size,
+        spec,
+        side=opposite,
+        position_side=opposite,
+        size=spec.size * other_size,
         isolated_margin=(spec.isolated_margin or 0) * other_size,
     )
     alone = assess(venue, [leg_a]).positions[0].liquidation_price
@@ -208,8 +209,15 @@ def test_fully_collateralised_long_has_no_liquidation_price(
     venue = VENUES[name]
     table = data.draw(tables(venue))
     spec = PositionSpec(
-        symbol="X/USDT:USDT", side="long", size=size, entry_price=entry, mark_price=entry, tiers=table,
-        leverage=1.0, isolated_margin=size * entry, fee_rate=venue.default_fee_rate,
+        symbol="X/USDT:USDT",
+        side="long",
+        size=size,
+        entry_price=entry,
+        mark_price=entry,
+        tiers=table,
+        leverage=1.0,
+        isolated_margin=size * entry,
+        fee_rate=venue.default_fee_rate,
     )
     p = assess(venue, [spec]).positions[0]
     assert p.bankruptcy_price is None

@@ -177,9 +177,7 @@ def assess(venue: Venue, specs: Sequence[PositionSpec], wallet_balance: float = 
             balance = margin + w.upnl
             ratio = _ratio(w.req, balance)
             collateral = margin
-        positions.append(
-            _position_risk(venue, w, lp=lp, bp=bp, balance=balance, ratio=ratio, collateral=collateral)
-        )
+        positions.append(_position_risk(venue, w, lp=lp, bp=bp, balance=balance, ratio=ratio, collateral=collateral))
 
     total_wallet = wallet_balance + iso_margin
     margin_balance = total_wallet + total_upnl
@@ -232,8 +230,9 @@ def _position_risk(
     if spec.adl_lights is not None:
         adl = AdlInfo(score=score, lights=spec.adl_lights, source="exchange", method=venue.adl_method)
     else:
-        adl = AdlInfo(score=score, lights=venue.adl_lights_from_score(score), source="estimate",
-                      method=venue.adl_method)
+        adl = AdlInfo(
+            score=score, lights=venue.adl_lights_from_score(score), source="estimate", method=venue.adl_method
+        )
     tier: Tier = w.tier
     return PositionRisk(
         spec=spec,

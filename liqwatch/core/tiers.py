@@ -121,9 +121,7 @@ def build_table(
     """
     ordered = sorted(rows, key=lambda r: float(r["min"] or 0.0))
     floors = [float(r["min"] or 0.0) * quantity_scale for r in ordered]
-    caps = [
-        (float(c) * quantity_scale if (c := r.get("max")) is not None else INFINITE_CAP) for r in ordered
-    ]
+    caps = [(float(c) * quantity_scale if (c := r.get("max")) is not None else INFINITE_CAP) for r in ordered]
     mmrs = [float(r["mmr"]) for r in ordered]  # type: ignore[arg-type]
     given = [r.get("maint_amount") for r in ordered]
     if all(g is not None for g in given):
