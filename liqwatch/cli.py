@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -159,6 +160,8 @@ def _calc(args: argparse.Namespace) -> int:
         venue = get_venue(args.exchange)
         if args.margin_mode == "cross" and args.wallet_balance is None:
             _fail("--wallet-balance: required for a cross-margin position")
+        if args.wallet_balance is not None and not math.isfinite(args.wallet_balance):
+            _fail(f"--wallet-balance: must be a finite number, got {args.wallet_balance:g}")
         if args.margin_mode == "cross" and args.margin is not None:
             _fail("--margin: only for isolated positions (cross positions use --wallet-balance)")
         user_tables = None
@@ -213,6 +216,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         _fail(str(exc))
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:  # a bug must still end as one line, never a traceback
+        _fail(f"internal error ({type(exc).__name__}: {exc}); please report it with the command you ran")
     parser.print_help()
     return EXIT_INPUT
 

@@ -7,6 +7,7 @@ path of ``liqwatch calc`` stays as light as ``import pydantic`` itself.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -47,8 +48,12 @@ def build_spec(
     """Resolve symbol, tiers and defaults, then run the core's checks. Raises InputError."""
     for name in ("size", "entry_price", "mark_price", "leverage", "isolated_margin", "max_leverage"):
         value = getattr(req, name)
-        if value is not None and not value > 0:
-            raise InputError(f"{field_prefix}{name}", f"must be > 0, got {value:g}")
+        if value is not None and not (value > 0 and math.isfinite(value)):
+            raise InputError(f"{field_prefix}{name}", f"must be a finite number > 0, got {value:g}")
+    for name in ("mmr", "maint_amount", "fee_rate"):
+        value = getattr(req, name)
+        if value is not None and not math.isfinite(value):
+            raise InputError(f"{field_prefix}{name}", f"must be a finite number, got {value:g}")
     if req.fee_rate is not None and not 0 <= req.fee_rate < 1:
         raise InputError(f"{field_prefix}fee_rate", f"must be in [0, 1), got {req.fee_rate:g}")
     try:

@@ -269,7 +269,7 @@ def test_human_output_is_a_table(capsys: pytest.CaptureFixture[str]) -> None:
                 "--leverage",
                 "2",
             ],
-            "--size: must be > 0",
+            "--size: must be a finite number > 0",
         ),
         (
             [
@@ -286,7 +286,7 @@ def test_human_output_is_a_table(capsys: pytest.CaptureFixture[str]) -> None:
                 "--leverage",
                 "2",
             ],
-            "--size: must be > 0",
+            "--size: must be a finite number > 0",
         ),
         (
             [
@@ -303,7 +303,7 @@ def test_human_output_is_a_table(capsys: pytest.CaptureFixture[str]) -> None:
                 "--leverage",
                 "2",
             ],
-            "--entry: must be > 0",
+            "--entry: must be a finite number > 0",
         ),
         (
             [
@@ -461,6 +461,25 @@ def test_file_errors_are_one_line(
     path.write_text(content)
     line = run_error(capsys, "--portfolio", str(path))
     assert needle in line
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf"])
+def test_non_finite_numbers_are_rejected(capsys: pytest.CaptureFixture[str], value: str) -> None:
+    line = run_error(
+        capsys,
+        "--exchange",
+        "binance",
+        "--symbol",
+        "BTCUSDT",
+        "--side",
+        "long",
+        f"--size={value}",
+        "--entry",
+        "60000",
+        "--leverage",
+        "10",
+    )
+    assert line.startswith("liqwatch: error: --size: must be a finite number > 0")
 
 
 def test_missing_file(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:

@@ -115,6 +115,8 @@ def solve_price(collateral: float, legs: Sequence[Leg], mark: float) -> float | 
         if table.basis != "notional" or len(table.tiers) == 1:
             tier = table.tiers[table.position(q if table.basis != "notional" else 0.0)]
             denom = q * (tier.mmr + leg.fee_rate - s)
+            if denom == 0.0:  # a long whose MMR + fee is 100%: requirement moves with equity
+                return None
             price = (collateral - s * q * leg.entry + tier.maint_amount) / denom
             return price if price > 0 else None
         # Walk the brackets: solve in the bracket at the mark; if the root lies in another bracket,
@@ -128,7 +130,10 @@ def solve_price(collateral: float, legs: Sequence[Leg], mark: float) -> float | 
         fee = leg.fee_rate
         for _ in range(len(tiers) + 1):
             tier = tiers[pos]
-            price = (base + tier.maint_amount) / (q * (tier.mmr + fee - s))
+            denom = q * (tier.mmr + fee - s)
+            if denom == 0.0:
+                break
+            price = (base + tier.maint_amount) / denom
             new = table.position(q * price) if price > 0 else 0
             if new == pos:
                 return price if price > 0 else None
