@@ -189,9 +189,13 @@ class _Term:
                 self.width = 80
 
     def paint(self, text: str, style: str | None) -> str:
-        if not self.color or not style:
+        """Colour the visible text; padding stays outside the escape codes."""
+        core = text.strip(" ")
+        if not self.color or not style or not core:
             return text
-        return f"\x1b[{_STYLES[style]}m{text}\x1b[0m"
+        lead = len(text) - len(text.lstrip(" "))
+        trail = len(text) - len(text.rstrip(" "))
+        return f"{' ' * lead}\x1b[{_STYLES[style]}m{core}\x1b[0m{' ' * trail}"
 
     def line(self, text: str = "", style: str | None = None) -> None:
         self.stream.write(self.paint(text, style) + "\n")

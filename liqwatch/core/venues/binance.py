@@ -35,7 +35,7 @@ from liqwatch.core.venues.base import AdlContext, Venue
 
 class Binance(Venue):
     name = "binance"
-    label = "Binance USDⓈ-M"
+    label = "Binance USD-M futures"
     family = "Binance FAQ: WB - TMM1 + UPNL1 + cum, bracket re-checked at the liquidation price"
     adl_method = "binance-leverage-pnl (PnL% x margin ratio)"
     adl_thresholds: ClassVar[tuple[float, float, float, float]] = (0.002, 0.01, 0.03, 0.1)
