@@ -344,3 +344,32 @@ def test_adl_estimate_grows_with_profit_and_leverage() -> None:
             scores.append(assess(venue, [p]).positions[0].adl.score)
         assert scores[0] < scores[1] < scores[2], name
         assert all(math.isfinite(x) for x in scores)
+
+
+def test_okx_cross_hedge_legs_share_the_bracket_of_their_combined_size() -> None:
+    okx = get_venue("okx")
+    table = bundle(okx).markets["BTC/USDT:USDT"].table  # tier 1: <= 1000 contracts = 10 BTC
+    legs = [
+        spec(
+            symbol="BTC/USDT:USDT",
+            side=side,
+            position_side=side,
+            size=6.0,
+            entry_price=60000.0,
+            mark_price=60500.0,
+            tiers=table,
+            margin_mode="cross",
+            fee_rate=0.0005,
+        )
+        for side in ("long", "short")
+    ]
+    isolated = [dataclasses.replace(x, margin_mode="isolated", isolated_margin=36000.0) for x in legs]
+    assert {p.tier.index for p in assess(okx, isolated).positions} == {1}
+    cross = assess(okx, legs, 5000.0)
+    assert {p.tier.index for p in cross.positions} == {2}  # 12 BTC = 1200 contracts combined
+    for p in cross.positions:
+        assert p.maintenance_margin == pytest.approx(6.0 * 60500.0 * table.tiers[1].mmr, rel=1e-12)
+    lp = cross.positions[0].liquidation_price
+    assert lp is not None and lp == cross.positions[1].liquidation_price
+    moved = assess(okx, [dataclasses.replace(x, mark_price=lp) for x in legs], 5000.0).account
+    assert moved.cross_margin_ratio == pytest.approx(1.0, rel=1e-9)

@@ -114,22 +114,40 @@ class _Work:
         self.lp: float | None = None
         self.bp: float | None = None
 
+    def share_bracket(self, total_qty: float) -> None:
+        """Re-bracket this cross leg by the combined size of its symbol's legs."""
+        spec = self.spec
+        table = spec.tiers
+        self.leg.tier_qty = total_qty
+        self.value = total_qty * spec.mark_price if table.basis == "notional" else total_qty
+        self.tier = table.tiers[table.position(self.value)]
+        self.mm = self.notional * self.tier.mmr - self.tier.maint_amount
+        self.req = self.mm + self.fee
+
 
 def assess(venue: Venue, specs: Sequence[PositionSpec], wallet_balance: float = 0.0) -> PortfolioRisk:
     """Risk of every position and of the account. ``wallet_balance`` is the cross collateral."""
     works = [_Work(spec, venue) for spec in specs]
 
-    cross_upnl = 0.0
-    cross_req = 0.0
     groups: dict[str, list[_Work]] = {}
     iso_margin = 0.0
     for w in works:
         if w.spec.margin_mode == "cross":
-            cross_upnl += w.upnl
-            cross_req += w.req
             groups.setdefault(w.spec.symbol, []).append(w)
         else:
             iso_margin += w.spec.isolated_margin or 0.0
+    if venue.cross_legs_share_bracket:
+        for members in groups.values():
+            if len(members) > 1:
+                total = sum(w.spec.size for w in members)
+                for w in members:
+                    w.share_bracket(total)
+    cross_upnl = 0.0
+    cross_req = 0.0
+    for members in groups.values():
+        for w in members:
+            cross_upnl += w.upnl
+            cross_req += w.req
 
     cross_balance = wallet_balance + cross_upnl
     cross_ratio = _ratio(cross_req, cross_balance)

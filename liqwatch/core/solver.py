@@ -32,6 +32,13 @@ class Leg:
     fee_rate: float = 0.0
     fixed_requirement: float | None = None
     """A requirement that does not move with price (Bybit isolated: MM at entry + fee to close)."""
+    tier_qty: float | None = None
+    """Size whose value picks the bracket, when it is not the leg's own (OKX and Bitget cross mode
+    put the long and short legs of one symbol in the bracket of their combined size)."""
+
+    def bracket_value(self, price: float) -> float:
+        q = self.qty if self.tier_qty is None else self.tier_qty
+        return q * price if self.table.basis == "notional" else q
 
 
 def requirement(leg: Leg, price: float) -> float:
@@ -39,8 +46,7 @@ def requirement(leg: Leg, price: float) -> float:
     if leg.fixed_requirement is not None:
         return leg.fixed_requirement
     table = leg.table
-    value = leg.qty * price if table.basis == "notional" else leg.qty
-    tier = table.tiers[table.position(value)]
+    tier = table.tiers[table.position(leg.bracket_value(price))]
     return leg.qty * price * (tier.mmr + leg.fee_rate) - tier.maint_amount
 
 
@@ -55,8 +61,7 @@ def _coefficients(collateral: float, legs: Sequence[Leg], probe: float) -> tuple
             a -= leg.fixed_requirement
             continue
         table = leg.table
-        value = leg.qty * probe if table.basis == "notional" else leg.qty
-        tier = table.tiers[table.position(value)]
+        tier = table.tiers[table.position(leg.bracket_value(probe))]
         a += tier.maint_amount
         b -= leg.qty * (tier.mmr + leg.fee_rate)
     return a, b
@@ -67,9 +72,10 @@ def _breakpoints(legs: Sequence[Leg]) -> list[float]:
     for leg in legs:
         if leg.fixed_requirement is not None or leg.table.basis != "notional":
             continue
+        q = leg.qty if leg.tier_qty is None else leg.tier_qty
         for tier in leg.table.tiers[1:]:
             if tier.floor > 0:
-                points.add(tier.floor / leg.qty)
+                points.add(tier.floor / q)
     return sorted(points)
 
 
@@ -105,7 +111,7 @@ def solve_price(collateral: float, legs: Sequence[Leg], mark: float) -> float | 
     Returns None where no positive price does it (e.g. a long whose collateral covers a fall to
     zero, or a perfectly hedged pair with no requirement growth).
     """
-    if len(legs) == 1:
+    if len(legs) == 1 and legs[0].tier_qty is None:
         leg = legs[0]
         s, q = leg.sign, leg.qty
         if leg.fixed_requirement is not None:

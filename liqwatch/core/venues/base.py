@@ -71,6 +71,10 @@ class Venue:
     linear in the entry price."""
     initial_margin_at_entry: ClassVar[bool] = False
     supports_hedge_mode: ClassVar[bool] = True
+    cross_legs_share_bracket: ClassVar[bool] = False
+    """Cross mode: the long and short legs of one symbol are bracketed by their combined size (OKX
+    "all positions in the same underlying are combined"; Bitget "cross combines long and short").
+    Only for venues without maintenance amounts, whose MM is value x MMR of the bracket."""
     native_margin_ratio_name: ClassVar[str | None] = None
     adl_method: ClassVar[str] = ""
     adl_thresholds: ClassVar[tuple[float, float, float, float]] = (0.05, 0.25, 1.0, 3.0)

@@ -25,6 +25,7 @@ class Bitget(Venue):
     family = "Bitget: (margin - Q x EP x dir) / (Q x (MMR + taker - dir))"
     default_fee_rate = 0.0006
     derives_maint_amount = False
+    cross_legs_share_bracket = True
     adl_method = "bitget-roi x/÷ maintenance-margin rate"
     adl_thresholds: ClassVar[tuple[float, float, float, float]] = (0.0002, 0.001, 0.003, 0.01)
 

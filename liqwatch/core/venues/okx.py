@@ -30,6 +30,7 @@ class Okx(Venue):
     family = "OKX: (margin + UPL) / (value x (MMR + fee)), tiers in contracts"
     default_fee_rate = 0.0005
     derives_maint_amount = False
+    cross_legs_share_bracket = True
     default_basis = "quantity"
     default_boundary = "cap_inclusive"
     native_margin_ratio_name = "mgnRatio"
