@@ -32,6 +32,7 @@ bench: $(STAMP)
 	@$(BIN)/python -m compileall -q liqwatch
 	$(BIN)/python bench/cold_start.py
 	$(BIN)/python bench/throughput.py
+	$(BIN)/python bench/shock.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache .hypothesis

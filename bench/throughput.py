@@ -17,9 +17,12 @@ from liqwatch.markets import bundle
 BUDGET = 100_000.0
 
 
-def portfolio(venue_name: str, n: int, seed: int = 7, hedged: bool = False) -> tuple[list[PositionSpec], float]:
+def portfolio(
+    venue_name: str, n: int, seed: int = 7, hedged: bool = False, directional: bool = False
+) -> tuple[list[PositionSpec], float]:
     """``n`` cross positions on distinct symbols, or (``hedged``) n/2 symbols each with a long and
-    a short hedge leg that share one cross liquidation price."""
+    a short hedge leg that share one cross liquidation price; ``directional``: 80% longs, so that a
+    fall liquidates the account."""
     venue = get_venue(venue_name)
     markets = list(bundle(venue).markets.values())
     rng = random.Random(seed)
@@ -33,7 +36,11 @@ def portfolio(venue_name: str, n: int, seed: int = 7, hedged: bool = False) -> t
         specs.append(
             PositionSpec(
                 symbol=f"{m.symbol}#{i // 2 if hedged else i}",
-                side=("long" if i % 2 == 0 else "short") if hedged else rng.choice(("long", "short")),
+                side=("long" if i % 2 == 0 else "short")
+                if hedged
+                else ("long" if rng.random() < 0.8 else "short")
+                if directional
+                else rng.choice(("long", "short")),
                 position_side=("long" if i % 2 == 0 else "short") if hedged else "both",
                 size=size,
                 entry_price=entry,

@@ -94,8 +94,102 @@ def build_parser() -> argparse.ArgumentParser:
     ovr.add_argument("--max-leverage", type=float, help="the bracket's max leverage (Hyperliquid: MMR = 1/2L)")
     ovr.add_argument("--fee-rate", type=float, help="liquidation fee rate counted at liquidation (venue default)")
     ovr.add_argument("--adl-lights", type=int, help="the venue's own ADL light level, 0-5")
+    wi = calc.add_argument_group(
+        "what-if (one scenario per run; with --portfolio it applies to the position named by --symbol, "
+        "and --side in hedge mode, or to every position for --shock / --target-margin-ratio)"
+    )
+    wi.add_argument("--add-size", type=float, metavar="QTY", help="add QTY (base units) to the position")
+    wi.add_argument("--add-price", type=float, metavar="P", help="price of the added size (default: mark)")
+    wi.add_argument("--set-leverage", type=float, metavar="X", help="change the position's leverage to X")
+    wi.add_argument("--add-margin", type=float, metavar="AMT", help="isolated margin to add (negative removes)")
+    wi.add_argument(
+        "--shock",
+        action="append",
+        metavar="PCT",
+        help="move marks by PCT percent (repeatable, or a range FROM:TO:STEP such as -30:0:5)",
+    )
+    wi.add_argument("--beta", action="append", metavar="SYMBOL=B", help="per-symbol beta for --shock (default 1)")
+    wi.add_argument(
+        "--target-margin-ratio", type=float, metavar="R", help="solve for the mark where the margin ratio is R"
+    )
+    wi.add_argument(
+        "--target-distance",
+        type=float,
+        metavar="PCT",
+        help="solve for the size that can be added before liquidation comes within PCT percent of mark",
+    )
+    wi.add_argument("--ladder", action="store_true", help="every liquidation/bankruptcy price as a distance")
+    wi.add_argument("--partial", action="store_true", help="preview the venue's step-wise liquidation")
     calc.add_argument("--json", action="store_true", help="machine-readable output")
     return parser
+
+
+_SCENARIOS = (
+    ("add_size", "--add-size"),
+    ("set_leverage", "--set-leverage"),
+    ("add_margin", "--add-margin"),
+    ("shock", "--shock"),
+    ("target_margin_ratio", "--target-margin-ratio"),
+    ("target_distance", "--target-distance"),
+    ("ladder", "--ladder"),
+    ("partial", "--partial"),
+)
+
+
+def _scenario(args: argparse.Namespace) -> str | None:
+    given = [flag for name, flag in _SCENARIOS if getattr(args, name) not in (None, False)]
+    if len(given) > 1:
+        _fail(f"{given[1]}: one what-if scenario per run (also given: {given[0]})")
+    if args.add_price is not None and args.add_size is None:
+        _fail("--add-price: only with --add-size")
+    if args.beta and args.shock is None:
+        _fail("--beta: only with --shock")
+    return given[0] if given else None
+
+
+def parse_shocks(values: list[str]) -> list[float]:
+    """``-10``, ``5.5`` or ranges ``FROM:TO:STEP`` (percent) -> sorted unique fractions."""
+    moves: set[float] = set()
+    for raw in values:
+        parts = raw.split(":")
+        try:
+            numbers = [float(x) for x in parts]
+        except ValueError:
+            _fail(f"--shock: {raw!r} is not a percentage or a FROM:TO:STEP range")
+        if not all(math.isfinite(x) for x in numbers):
+            _fail(f"--shock: {raw!r} must be finite")
+        if len(numbers) == 1:
+            moves.add(numbers[0])
+        elif len(numbers) == 3:
+            start, stop, step = numbers
+            if step <= 0:
+                _fail(f"--shock: the step of {raw!r} must be > 0")
+            count = math.floor(abs(stop - start) / step + 1e-9)
+            if count > 10_000:
+                _fail(f"--shock: {raw!r} has more than 10,000 steps")
+            sign = 1.0 if stop >= start else -1.0
+            for i in range(count + 1):
+                moves.add(round(start + sign * i * step, 10))
+        else:
+            _fail(f"--shock: {raw!r} is not a percentage or a FROM:TO:STEP range")
+    return sorted(m / 100.0 for m in moves)
+
+
+def parse_betas(values: list[str] | None) -> dict[str, float]:
+    from liqwatch.core.symbols import to_unified
+
+    out: dict[str, float] = {}
+    for raw in values or []:
+        symbol, sep, value = raw.partition("=")
+        unified = to_unified(symbol) if sep else None
+        try:
+            beta = float(value)
+        except ValueError:
+            beta = math.nan
+        if unified is None or not math.isfinite(beta):
+            _fail(f"--beta: {raw!r} is not SYMBOL=NUMBER (e.g. ETH/USDT:USDT=1.3)")
+        out[unified] = beta
+    return out
 
 
 def _calc(args: argparse.Namespace) -> int:
@@ -106,8 +200,6 @@ def _calc(args: argparse.Namespace) -> int:
     position_flags = [
         name
         for name in (
-            "symbol",
-            "side",
             "size",
             "entry",
             "leverage",
@@ -191,6 +283,13 @@ def _calc(args: argparse.Namespace) -> int:
             _fail(f"{_FLAG_FOR_FIELD.get(exc.field, exc.field)}: {exc.message}")
         wallet = args.wallet_balance or 0.0
 
+    scenario = _scenario(args)
+    if scenario is not None:
+        from liqwatch.whatif_cli import run_scenario
+
+        return run_scenario(args, scenario, venue, specs, wallet)
+    if args.portfolio is not None and (args.symbol is not None or args.side is not None):
+        _fail("--symbol: with --portfolio, --symbol/--side only select the position for a what-if scenario")
     risk = assess(venue, specs, wallet)
     if args.json:
         from liqwatch.output import portfolio_dict
@@ -203,9 +302,27 @@ def _calc(args: argparse.Namespace) -> int:
     return 0
 
 
+_VALUE_FLAGS = ("--shock", "--add-margin", "--beta", "--add-size", "--target-distance", "--mark")
+
+
+def _join_dash_values(argv: list[str]) -> list[str]:
+    """Let ``--shock -30:0:5`` mean ``--shock=-30:0:5`` (argparse would read ``-30:0:5`` as a flag)."""
+    out: list[str] = []
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        if arg in _VALUE_FLAGS and i + 1 < len(argv) and argv[i + 1].startswith("-") and argv[i + 1][1:2].isdigit():
+            out.append(f"{arg}={argv[i + 1]}")
+            i += 2
+            continue
+        out.append(arg)
+        i += 1
+    return out
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(_join_dash_values(list(sys.argv[1:] if argv is None else argv)))
     if args.command is None:
         parser.print_help()
         return 0
@@ -216,6 +333,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         _fail(str(exc))
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `liqwatch calc ... | head`: the reader left; not an error of ours
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except Exception as exc:  # a bug must still end as one line, never a traceback
         _fail(f"internal error ({type(exc).__name__}: {exc}); please report it with the command you ran")
     parser.print_help()

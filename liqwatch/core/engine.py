@@ -15,7 +15,7 @@ from liqwatch.core.errors import InputError
 from liqwatch.core.model import AccountRisk, AdlInfo, PortfolioRisk, PositionRisk, PositionSpec, Status
 from liqwatch.core.solver import Leg, bankruptcy_price, solve_price
 from liqwatch.core.tiers import Tier
-from liqwatch.core.venues import AdlContext, Venue, effective_leverage
+from liqwatch.core.venues import AdlContext, Venue
 
 
 def _ratio(requirement: float, balance: float) -> float | None:
@@ -234,41 +234,34 @@ def _position_risk(
         status = "liquidatable"
     else:
         status = "ok"
-    ctx = AdlContext(
-        unrealized_pnl=w.upnl,
-        notional=w.notional,
-        entry_value=spec.size * spec.entry_price,
-        collateral=collateral,
-        equity=balance,
-        maintenance_margin=w.mm,
-        margin_ratio=ratio,
-        initial_margin=w.im,
-    )
+    # Positional construction throughout: this runs once per position per assessment (and per
+    # shock step), where keyword passing is a measurable share of the time.
+    ctx = AdlContext(w.upnl, w.notional, spec.size * spec.entry_price, collateral, balance, w.mm, ratio, w.im)
     score = venue.adl_score(ctx)
     if spec.adl_lights is not None:
-        adl = AdlInfo(score=score, lights=spec.adl_lights, source="exchange", method=venue.adl_method)
+        adl = AdlInfo(score, spec.adl_lights, "exchange", venue.adl_method)
     else:
-        adl = AdlInfo(
-            score=score, lights=venue.adl_lights_from_score(score), source="estimate", method=venue.adl_method
-        )
+        adl = AdlInfo(score, venue.adl_lights_from_score(score), "estimate", venue.adl_method)
     tier: Tier = w.tier
+    tiers = spec.tiers.tiers
+    pos = tier.index - tiers[0].index + 1
     return PositionRisk(
-        spec=spec,
-        notional=w.notional,
-        unrealized_pnl=w.upnl,
-        maintenance_margin=w.mm,
-        liquidation_fee=w.fee,
-        initial_margin=w.im,
-        margin_balance=balance,
-        margin_ratio=ratio,
-        margin_ratio_native=venue.native_margin_ratio(w.req, balance),
-        liquidation_price=lp,
-        bankruptcy_price=bp,
-        distance_to_liquidation=distance,
-        tier=tier,
-        bracket_value=w.value,
-        next_tier_floor=spec.tiers.next_floor(tier),
-        effective_leverage=effective_leverage(w.notional, balance),
-        status=status,
-        adl=adl,
+        spec,
+        w.notional,
+        w.upnl,
+        w.mm,
+        w.fee,
+        w.im,
+        balance,
+        ratio,
+        venue.native_margin_ratio(w.req, balance),
+        lp,
+        bp,
+        distance,
+        tier,
+        w.value,
+        tiers[pos].floor if pos < len(tiers) else None,
+        abs(w.notional) / balance if balance > 0 else None,
+        status,
+        adl,
     )

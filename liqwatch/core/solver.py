@@ -50,20 +50,20 @@ def requirement(leg: Leg, price: float) -> float:
     return leg.qty * price * (tier.mmr + leg.fee_rate) - tier.maint_amount
 
 
-def _coefficients(collateral: float, legs: Sequence[Leg], probe: float) -> tuple[float, float]:
-    """h(P) = a + b*P on the segment that contains ``probe``."""
+def _coefficients(collateral: float, legs: Sequence[Leg], probe: float, k: float) -> tuple[float, float]:
+    """h(P) = a + b*P on the segment that contains ``probe`` (requirement scaled by ``k``)."""
     a = collateral
     b = 0.0
     for leg in legs:
         a -= leg.sign * leg.qty * leg.entry
         b += leg.sign * leg.qty
         if leg.fixed_requirement is not None:
-            a -= leg.fixed_requirement
+            a -= k * leg.fixed_requirement
             continue
         table = leg.table
         tier = table.tiers[table.position(leg.bracket_value(probe))]
-        a += tier.maint_amount
-        b -= leg.qty * (tier.mmr + leg.fee_rate)
+        a += k * tier.maint_amount
+        b -= k * leg.qty * (tier.mmr + leg.fee_rate)
     return a, b
 
 
@@ -79,7 +79,7 @@ def _breakpoints(legs: Sequence[Leg]) -> list[float]:
     return sorted(points)
 
 
-def _scan(collateral: float, legs: Sequence[Leg], mark: float) -> float | None:
+def _scan(collateral: float, legs: Sequence[Leg], mark: float, k: float = 1.0) -> float | None:
     """Exact roots on every bracket segment (and at jumps of a discontinuous table); the root
     nearest to the mark wins. Roots at P <= 0 do not exist as prices."""
     points = _breakpoints(legs)
@@ -89,7 +89,7 @@ def _scan(collateral: float, legs: Sequence[Leg], mark: float) -> float | None:
     for i in range(len(edges) - 1):
         lo, hi = edges[i], edges[i + 1]
         probe = (lo + hi) / 2 if hi != float("inf") else (lo * 2 if lo > 0 else 1.0)
-        a, b = _coefficients(collateral, legs, probe)
+        a, b = _coefficients(collateral, legs, probe, k)
         if b != 0.0:
             root = -a / b
             if lo < root <= hi or (root == lo and lo > 0):
@@ -105,8 +105,10 @@ def _scan(collateral: float, legs: Sequence[Leg], mark: float) -> float | None:
     return min(candidates, key=lambda p: abs(p - mark))
 
 
-def solve_price(collateral: float, legs: Sequence[Leg], mark: float) -> float | None:
-    """The mark price at which the legs' equity equals their maintenance requirement.
+def solve_price(collateral: float, legs: Sequence[Leg], mark: float, k: float = 1.0) -> float | None:
+    """The mark price at which the legs' equity equals their maintenance requirement (times ``k``:
+    ``k = 1/r`` finds where the margin ratio is ``r``; ``collateral`` must then carry the other
+    positions' requirements scaled by ``k`` too).
 
     Returns None where no positive price does it (e.g. a long whose collateral covers a fall to
     zero, or a perfectly hedged pair with no requirement growth).
@@ -115,15 +117,15 @@ def solve_price(collateral: float, legs: Sequence[Leg], mark: float) -> float | 
         leg = legs[0]
         s, q = leg.sign, leg.qty
         if leg.fixed_requirement is not None:
-            price = leg.entry - s * (collateral - leg.fixed_requirement) / q
+            price = leg.entry - s * (collateral - k * leg.fixed_requirement) / q
             return price if price > 0 else None
         table = leg.table
         if table.basis != "notional" or len(table.tiers) == 1:
             tier = table.tiers[table.position(q if table.basis != "notional" else 0.0)]
-            denom = q * (tier.mmr + leg.fee_rate - s)
+            denom = q * (k * (tier.mmr + leg.fee_rate) - s)
             if denom == 0.0:  # a long whose MMR + fee is 100%: requirement moves with equity
                 return None
-            price = (collateral - s * q * leg.entry + tier.maint_amount) / denom
+            price = (collateral - s * q * leg.entry + k * tier.maint_amount) / denom
             return price if price > 0 else None
         # Walk the brackets: solve in the bracket at the mark; if the root lies in another bracket,
         # solve there (Binance's documented re-check). For a single leg h is monotone, so this ends
@@ -136,10 +138,10 @@ def solve_price(collateral: float, legs: Sequence[Leg], mark: float) -> float | 
         fee = leg.fee_rate
         for _ in range(len(tiers) + 1):
             tier = tiers[pos]
-            denom = q * (tier.mmr + fee - s)
+            denom = q * (k * (tier.mmr + fee) - s)
             if denom == 0.0:
                 break
-            price = (base + tier.maint_amount) / denom
+            price = (base + k * tier.maint_amount) / denom
             new = table.position(q * price) if price > 0 else 0
             if new == pos:
                 return price if price > 0 else None
@@ -147,7 +149,7 @@ def solve_price(collateral: float, legs: Sequence[Leg], mark: float) -> float | 
             if seen >> new & 1:
                 break
             pos = new
-    return _scan(collateral, legs, mark)
+    return _scan(collateral, legs, mark, k)
 
 
 def bankruptcy_price(collateral: float, legs: Sequence[Leg]) -> float | None:

@@ -6,10 +6,14 @@ Each venue module documents the pages it implements and holds their worked examp
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from liqwatch.core.tiers import Basis, Boundary
+
+if TYPE_CHECKING:
+    from liqwatch.core.model import MarginMode, PositionRisk
 
 
 @dataclass(slots=True)
@@ -80,6 +84,38 @@ class Venue:
     adl_thresholds: ClassVar[tuple[float, float, float, float]] = (0.05, 0.25, 1.0, 3.0)
     """Score levels that light the 2nd..5th light of the estimate (a losing position shows 1)."""
     adl_exchange_field: ClassVar[str | None] = None
+
+    isolated_leverage_change: ClassVar[str] = "keep_margin"
+    """How an isolated position's margin follows a leverage change: ``"keep_margin"`` (Binance:
+    lowering leverage needs margin posted first; raising it leaves the margin) or
+    ``"reset_margin"`` (Bybit: the position margin is recomputed from the leverage)."""
+    partial_model: ClassVar[str] = "full"
+    partial_description: ClassVar[str] = "no step-wise rule published: the position is liquidated in full"
+
+    def partial_liquidation_rule(self, margin_mode: MarginMode) -> tuple[str, str]:
+        return self.partial_model, self.partial_description
+
+    def partial_target_size(self, p: PositionRisk, price: float) -> float:
+        """The size left after one step of the venue's step-wise liquidation, 0 for a full close."""
+        model = self.partial_liquidation_rule(p.spec.margin_mode)[0]
+        tiers = p.spec.tiers
+        index = p.tier.index - tiers.tiers[0].index  # 0-based bracket
+        if model == "one_tier_down":
+            down = 1
+        elif model == "two_tiers_down":
+            down = 2 if index >= 2 else 0  # OKX: tiers 1 and 2 are liquidated in full
+        elif model == "slices_20pct":
+            return 0.8 * p.spec.size if p.spec.size * price > self.partial_threshold else 0.0
+        else:
+            return 0.0
+        if down == 0 or index - down < 0:
+            return 0.0
+        top = tiers.tiers[index - down].cap  # the top of the bracket it is reduced into
+        if tiers.boundary == "floor_inclusive":
+            top = math.nextafter(top, 0.0)  # the cap itself belongs to the next bracket
+        return top / price if tiers.basis == "notional" else top
+
+    partial_threshold: ClassVar[float] = 0.0
 
     def derive_mmr(self, max_leverage: float) -> float | None:
         """A venue that defines MMR from the bracket's max leverage returns it here."""

@@ -40,6 +40,12 @@ class Binance(Venue):
     adl_method = "binance-leverage-pnl (PnL% x margin ratio)"
     adl_thresholds: ClassVar[tuple[float, float, float, float]] = (0.002, 0.01, 0.03, 0.1)
     adl_exchange_field = "adlQuantile"
+    partial_model = "one_tier_down"
+    partial_description = (
+        "model of Binance's published protocol: open orders are cancelled, then one IOC order "
+        "reduces the position's margin requirement (modelled: down to the top of the next lower "
+        "bracket) before a full liquidation; the exact size Binance sends is not published"
+    )
 
     def adl_score(self, ctx: AdlContext) -> float:
         # collateral: isolated wallet or cross wallet; margin_ratio is MM / (wallet + UPnL) of the

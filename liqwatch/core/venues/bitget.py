@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from liqwatch.core.model import MarginMode
 from liqwatch.core.venues.base import AdlContext, Venue
 
 
@@ -28,6 +29,14 @@ class Bitget(Venue):
     cross_legs_share_bracket = True
     adl_method = "bitget-roi x/÷ maintenance-margin rate"
     adl_thresholds: ClassVar[tuple[float, float, float, float]] = (0.0002, 0.001, 0.003, 0.01)
+
+    def partial_liquidation_rule(self, margin_mode: MarginMode) -> tuple[str, str]:
+        if margin_mode == "cross":
+            return "two_tiers_down", (
+                "model of Bitget's risk handling (cross): orders cancelled, hedged legs netted, then "
+                "leverage reduced by two tiers before a flash-order liquidation"
+            )
+        return "full", "Bitget isolated: no partial step is published; liquidated in full"
 
     def adl_score(self, ctx: AdlContext) -> float:
         if ctx.entry_value == 0:

@@ -40,3 +40,10 @@ class Bybit(Venue):
     initial_margin_at_entry = True
     adl_method = "pnl%-x-effective-leverage (Bybit ranking: profit and effective leverage)"
     adl_exchange_field = "adlRankIndicator"
+    isolated_leverage_change = "reset_margin"
+    partial_model = "one_tier_down"
+    partial_description = (
+        "model of Bybit's laddered liquidation: the risk-limit tier is lowered (the position "
+        "reduced to the top of the next lower tier) to cut maintenance margin before a full "
+        "liquidation"
+    )

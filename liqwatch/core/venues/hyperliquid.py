@@ -27,6 +27,12 @@ class Hyperliquid(Venue):
     settle = "USDC"
     family = "Hyperliquid: MMR = 1 / (2 x max leverage), account value - MM"
     supports_hedge_mode = False
+    partial_model = "slices_20pct"
+    partial_threshold = 100_000.0
+    partial_description = (
+        "model of Hyperliquid's docs: a position over 100,000 USDC has 20% sent to the book as a "
+        "market order, then a 30 s cooldown; smaller positions are liquidated in full"
+    )
     adl_method = "pnl%-x-effective-leverage (estimate; Hyperliquid publishes no ADL rank)"
 
     def derive_mmr(self, max_leverage: float) -> float | None:

@@ -37,6 +37,11 @@ class Okx(Venue):
     adl_method = "okx-return-rate / mgnRatio"
     adl_thresholds: ClassVar[tuple[float, float, float, float]] = (0.002, 0.01, 0.03, 0.1)
     adl_exchange_field = "adl"
+    partial_model = "two_tiers_down"
+    partial_description = (
+        "model of OKX's published rule: positions in tier 3 or above are reduced two tiers at a "
+        "time until the margin ratio recovers; tier 1 and 2 positions are liquidated in full"
+    )
 
     def native_margin_ratio(self, requirement: float, margin_balance: float) -> float | None:
         if requirement <= 0:

@@ -1,0 +1,736 @@
+"""What-if and stress scenarios on a whole account, with each venue's exact maths.
+
+Every scenario re-runs :func:`liqwatch.core.engine.assess` on a changed copy of the account, so
+``before`` and ``after`` have the same shape as any other risk result and cross positions always
+see each other. Pure: no I/O, no clocks.
+
+* :func:`add_size` — more size at a price: volume-weighted entry, isolated margin added at the
+  position's leverage, the bracket re-looked-up, allowed only within the new bracket's max leverage.
+* :func:`change_leverage` — isolated: the margin to post or that can be released under the venue's
+  convention; cross: the liquidation price does not move (leverage sets initial margin and the
+  largest position).
+* :func:`add_margin` — isolated margin in or out; the most that can be removed.
+* :func:`shock` — every mark (or one symbol's) moves by a percentage, with optional per-symbol beta:
+  the account after each step, and the exact order in which positions liquidate.
+* :func:`target_mark`, :func:`target_move`, :func:`max_add_for_distance` — solve for a target.
+* :func:`ladder`, :func:`partial_liquidation` — the liquidation ladder and a model of the venues'
+  published step-wise liquidation rules.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import gc
+import math
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from liqwatch.core.engine import assess, bracket_value, max_leverage_for
+from liqwatch.core.errors import InputError
+from liqwatch.core.model import PortfolioRisk, PositionRisk, PositionSpec
+from liqwatch.core.solver import Leg, requirement, solve_price
+from liqwatch.core.venues import Venue
+
+GapFn = Callable[[float], tuple[float, tuple[int, ...]]]
+
+# ---------------------------------------------------------------------------- results
+
+
+@dataclass(slots=True)
+class Change:
+    """Before/after of one scenario on one position (``index``) and the whole account."""
+
+    kind: str
+    index: int
+    before: PortfolioRisk
+    after: PortfolioRisk
+    allowed: bool = True
+    reason: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class AddSize(Change):
+    added_size: float = 0.0
+    price: float = 0.0
+    new_entry_price: float = 0.0
+    margin_added: float = 0.0
+    max_add_size: float | None = None
+    """Largest size that can still be added at this price within the bracket's max leverage
+    (None: no bracket limit applies)."""
+
+
+@dataclass(slots=True)
+class LeverageChange(Change):
+    new_leverage: float = 0.0
+    margin_change: float = 0.0
+    """Margin to post (> 0) or that is released (< 0) by the change."""
+    releasable_margin: float = 0.0
+    """Isolated, venues that keep the margin: what could be removed afterwards."""
+    convention: str = ""
+    liquidation_price_moves: bool = True
+    max_position_value: float | None = None
+    """Cross: the largest position value the new leverage allows (bracket cap)."""
+
+
+@dataclass(slots=True)
+class MarginChange(Change):
+    amount: float = 0.0
+    max_removable: float = 0.0
+
+
+@dataclass(slots=True)
+class ShockStep:
+    move: float
+    risk: PortfolioRisk
+    """The account after the move, over the surviving positions only."""
+    survivors: list[int]
+    """Original index of each position in ``risk.positions``."""
+    liquidated: list[int]
+    """Positions liquidated on the way to this move (closed at their liquidation price; the
+    isolated margin, or the whole cross wallet, is lost)."""
+
+
+@dataclass(slots=True)
+class LiquidationEvent:
+    move: float
+    """The common move (fraction of mark, before beta) at which this liquidation triggers."""
+    indices: list[int]
+    scope: str
+    """``"isolated"`` (one position) or ``"cross account"`` (every cross position at once)."""
+
+
+@dataclass(slots=True)
+class ShockResult:
+    steps: list[ShockStep]
+    order: list[LiquidationEvent]
+
+
+@dataclass(slots=True)
+class LadderRung:
+    index: int
+    symbol: str
+    side: str
+    margin_mode: str
+    mark_price: float
+    liquidation_price: float | None
+    bankruptcy_price: float | None
+    distance_to_liquidation: float | None
+    distance_to_bankruptcy: float | None
+
+
+@dataclass(slots=True)
+class PartialStep:
+    closed_size: float
+    remaining_size: float
+    tier_after: int | None
+    margin_ratio_after: float | None
+
+
+@dataclass(slots=True)
+class PartialPreview:
+    model: str
+    description: str
+    at_price: float | None
+    steps: list[PartialStep]
+    fully_liquidated: bool
+
+
+# ---------------------------------------------------------------------------- helpers
+
+
+def _replace(specs: Sequence[PositionSpec], index: int, new: PositionSpec) -> list[PositionSpec]:
+    out = list(specs)
+    out[index] = new
+    return out
+
+
+def _check_index(specs: Sequence[PositionSpec], index: int) -> PositionSpec:
+    if not 0 <= index < len(specs):
+        raise InputError("position", f"no position #{index} (the account has {len(specs)})")
+    return specs[index]
+
+
+def _leverage_of(spec: PositionSpec) -> float | None:
+    """Explicit leverage, or for isolated positions the one implied by the margin at entry."""
+    if spec.leverage:
+        return spec.leverage
+    if spec.margin_mode == "isolated" and spec.isolated_margin:
+        return spec.size * spec.entry_price / spec.isolated_margin
+    return None
+
+
+def max_value_for_leverage(spec: PositionSpec, leverage: float) -> float | None:
+    """The largest bracket value (table basis) whose bracket allows ``leverage``; None = unlimited."""
+    if spec.max_leverage is not None:
+        return None if leverage <= spec.max_leverage else 0.0
+    best: float | None = 0.0
+    for tier in spec.tiers.tiers:
+        if tier.max_leverage + 1e-12 >= leverage:
+            best = None if math.isinf(tier.cap) else tier.cap
+    return best
+
+
+def with_mark(spec: PositionSpec, mark: float) -> PositionSpec:
+    """A copy at another mark (built directly: this runs once per position per shock step)."""
+    return PositionSpec(
+        spec.symbol,
+        spec.side,
+        spec.size,
+        spec.entry_price,
+        mark,
+        spec.tiers,
+        spec.margin_mode,
+        spec.position_side,
+        spec.leverage,
+        spec.isolated_margin,
+        spec.fee_rate,
+        spec.max_leverage,
+        spec.adl_lights,
+        spec.exchange_liquidation_price,
+        spec.tick_size,
+    )
+
+
+# ---------------------------------------------------------------------------- add size
+
+
+def add_size(
+    venue: Venue,
+    specs: Sequence[PositionSpec],
+    wallet: float,
+    index: int,
+    size: float,
+    price: float | None = None,
+) -> AddSize:
+    spec = _check_index(specs, index)
+    if not (size >= 0 and math.isfinite(size)):
+        raise InputError("add_size", f"must be a finite number >= 0, got {size:g}")
+    price = spec.mark_price if price is None else price
+    if not (price > 0 and math.isfinite(price)):
+        raise InputError("add_price", f"must be a finite number > 0, got {price:g}")
+    before = assess(venue, specs, wallet)
+    new_q = spec.size + size
+    new_entry = (spec.size * spec.entry_price + size * price) / new_q
+    lev = _leverage_of(spec)
+    notes: list[str] = []
+    margin_added = 0.0
+    new_margin = spec.isolated_margin
+    if spec.margin_mode == "isolated":
+        assert lev is not None and spec.isolated_margin is not None
+        margin_added = size * price / lev
+        new_margin = spec.isolated_margin + margin_added
+        if not spec.leverage:
+            notes.append(f"no leverage given: margin added at the position's entry leverage {lev:.4g}x")
+    else:
+        notes.append("cross: no margin is posted; the cross wallet backs the larger position")
+    new_spec = (
+        dataclasses.replace(spec, size=new_q, entry_price=new_entry, isolated_margin=new_margin) if size else spec
+    )
+    after = assess(venue, _replace(specs, index, new_spec), wallet) if size else before
+    result = AddSize(
+        kind="add_size",
+        index=index,
+        before=before,
+        after=after,
+        notes=notes,
+        added_size=size,
+        price=price,
+        new_entry_price=new_entry,
+        margin_added=margin_added,
+    )
+    if lev is None:
+        result.notes.append("no leverage given: the bracket's max leverage is not checked")
+        return result
+    cap = max_value_for_leverage(spec, lev)
+    if cap is not None:
+        current = bracket_value(spec, spec.entry_price)
+        per_unit = price if spec.tiers.basis == "notional" else 1.0
+        result.max_add_size = max(0.0, (cap - current) / per_unit)
+    limit = max_leverage_for(new_spec)
+    if lev > limit + 1e-12:
+        result.allowed = False
+        result.reason = (
+            f"{lev:g}x is above the {limit:g}x maximum of the bracket the position would reach "
+            f"(tier {after.positions[index].tier.index})"
+        )
+    return result
+
+
+# ---------------------------------------------------------------------------- leverage
+
+
+def change_leverage(
+    venue: Venue, specs: Sequence[PositionSpec], wallet: float, index: int, leverage: float
+) -> LeverageChange:
+    spec = _check_index(specs, index)
+    if not (leverage > 0 and math.isfinite(leverage)):
+        raise InputError("set_leverage", f"must be a finite number > 0, got {leverage:g}")
+    before = assess(venue, specs, wallet)
+    cap = max_leverage_for(spec)
+    old = before.positions[index]
+    result = LeverageChange(kind="set_leverage", index=index, before=before, after=before, new_leverage=leverage)
+    if leverage > cap + 1e-12:
+        result.allowed = False
+        result.reason = f"{leverage:g}x is above the {cap:g}x maximum of the position's bracket (tier {old.tier.index})"
+    if spec.margin_mode == "cross":
+        new_spec = dataclasses.replace(spec, leverage=leverage)
+        result.after = assess(venue, _replace(specs, index, new_spec), wallet)
+        new_im = result.after.positions[index].initial_margin or 0.0
+        result.margin_change = new_im - (old.initial_margin or 0.0)
+        result.liquidation_price_moves = False
+        result.convention = (
+            "cross: the liquidation price does not depend on leverage; leverage sets the initial "
+            "margin held against the wallet and the largest position the bracket allows"
+        )
+        result.max_position_value = max_value_for_leverage(spec, leverage)
+        return result
+    margin = spec.isolated_margin or 0.0
+    value_at_entry = spec.size * spec.entry_price
+    if venue.isolated_leverage_change == "reset_margin":
+        old_lev = _leverage_of(spec) or leverage
+        extra = max(0.0, margin - value_at_entry / old_lev)
+        new_margin = value_at_entry / leverage + extra
+        result.convention = (
+            f"{venue.name}: the position margin is recomputed from the leverage "
+            "(initial margin at entry / leverage; added margin kept)"
+        )
+    else:
+        new_im = old.notional / leverage
+        new_margin = max(margin, new_im)
+        result.releasable_margin = max(0.0, margin + min(0.0, old.unrealized_pnl) - new_im)
+        result.convention = (
+            f"{venue.name}: the isolated margin is kept; lowering leverage needs margin up to the "
+            "new initial margin (notional / leverage) to be posted first, raising it leaves the "
+            "margin in place (remove the releasable part with a margin change)"
+        )
+    result.margin_change = new_margin - margin
+    new_spec = dataclasses.replace(spec, leverage=leverage, isolated_margin=new_margin)
+    result.after = assess(venue, _replace(specs, index, new_spec), wallet)
+    result.liquidation_price_moves = result.after.positions[index].liquidation_price != old.liquidation_price
+    return result
+
+
+# ---------------------------------------------------------------------------- margin
+
+
+def max_removable_margin(p: PositionRisk) -> float:
+    """What may be taken out of an isolated position: what keeps the margin balance at or above
+    the initial margin at the current leverage (notional / leverage at mark), and the position
+    below liquidation (Binance's rule for removing isolated margin)."""
+    spec = p.spec
+    margin = spec.isolated_margin or 0.0
+    keep = p.maintenance_margin + p.liquidation_fee
+    lev = _leverage_of(spec)
+    if lev:
+        keep = max(keep, p.notional / lev)
+    return max(0.0, margin + min(0.0, p.unrealized_pnl) - keep)
+
+
+def add_margin(venue: Venue, specs: Sequence[PositionSpec], wallet: float, index: int, amount: float) -> MarginChange:
+    spec = _check_index(specs, index)
+    if not math.isfinite(amount):
+        raise InputError("add_margin", f"must be a finite number, got {amount:g}")
+    if spec.margin_mode != "isolated":
+        raise InputError("add_margin", "only isolated positions have their own margin (cross uses the wallet)")
+    before = assess(venue, specs, wallet)
+    result = MarginChange(
+        kind="add_margin",
+        index=index,
+        before=before,
+        after=before,
+        amount=amount,
+        max_removable=max_removable_margin(before.positions[index]),
+    )
+    if amount < 0 and -amount > result.max_removable + 1e-9:
+        result.allowed = False
+        result.reason = f"at most {result.max_removable:,.2f} can be removed"
+    new_margin = (spec.isolated_margin or 0.0) + amount
+    if new_margin <= 0:
+        result.allowed = False
+        result.reason = "the margin would fall to zero or below"
+        return result
+    if amount:
+        new_spec = dataclasses.replace(spec, isolated_margin=new_margin)
+        if spec.leverage is not None and venue.isolated_leverage_change == "reset_margin":
+            pass  # Bybit: added margin is extra margin on top of the leverage's initial margin
+        result.after = assess(venue, _replace(specs, index, new_spec), wallet)
+    return result
+
+
+# ---------------------------------------------------------------------------- shocks
+
+
+def _moved_marks(
+    specs: Sequence[PositionSpec], move: float, betas: Mapping[str, float] | None, symbols: set[str] | None
+) -> list[float]:
+    marks = []
+    for s in specs:
+        if symbols is not None and s.symbol not in symbols:
+            marks.append(s.mark_price)
+            continue
+        beta = betas.get(s.symbol, 1.0) if betas else 1.0
+        factor = 1.0 + beta * move
+        if factor <= 0:
+            raise InputError("shock", f"a {move * 100:g}% move takes {s.symbol} to zero or below (beta {beta:g})")
+        marks.append(s.mark_price * factor)
+    return marks
+
+
+def _gap_function(
+    venue: Venue,
+    specs: Sequence[PositionSpec],
+    wallet: float,
+    scope: str | int,
+    betas: Mapping[str, float] | None,
+    symbols: set[str] | None,
+    k: float,
+) -> tuple[GapFn, bool]:
+    """g(move) = collateral + PnL - k x requirement for ``scope``: ``"cross"`` (the cross account),
+    ``"account"`` (every position) or a position index (isolated)."""
+    base = assess(venue, specs, wallet)
+    combined: dict[str, float] = {}
+    if venue.cross_legs_share_bracket:
+        counts: dict[str, int] = {}
+        for s in specs:
+            if s.margin_mode == "cross":
+                combined[s.symbol] = combined.get(s.symbol, 0.0) + s.size
+                counts[s.symbol] = counts.get(s.symbol, 0) + 1
+        combined = {sym: q for sym, q in combined.items() if counts[sym] > 1}
+    chosen: list[tuple[Leg, float, float]] = []
+    collateral = 0.0
+    for i, (spec, risk) in enumerate(zip(specs, base.positions, strict=True)):
+        if scope == "cross" and spec.margin_mode != "cross":
+            continue
+        if isinstance(scope, int) and i != scope:
+            continue
+        beta = 0.0
+        if symbols is None or spec.symbol in symbols:
+            beta = betas.get(spec.symbol, 1.0) if betas else 1.0
+        leg = Leg(spec.sign, spec.size, spec.entry_price, spec.tiers, spec.fee_rate)
+        if venue.mm_at_entry_isolated and spec.margin_mode == "isolated":
+            leg.fixed_requirement = risk.maintenance_margin + risk.liquidation_fee
+        if spec.margin_mode == "cross" and spec.symbol in combined:
+            leg.tier_qty = combined[spec.symbol]
+        chosen.append((leg, spec.mark_price, beta))
+        if spec.margin_mode == "isolated":
+            collateral += spec.isolated_margin or 0.0
+    if scope != "cross" and not isinstance(scope, int):
+        collateral += wallet
+    elif scope == "cross":
+        collateral = wallet
+
+    def gap(move: float) -> tuple[float, tuple[int, ...]]:
+        total = collateral
+        tiers: list[int] = []
+        for leg, mark, beta in chosen:
+            price = mark * (1.0 + beta * move)
+            total += leg.sign * leg.qty * (price - leg.entry) - k * requirement(leg, price)
+            if leg.fixed_requirement is None:
+                tiers.append(leg.table.position(leg.bracket_value(price)))
+        return total, tuple(tiers)
+
+    return gap, bool(chosen)
+
+
+def _solve_move(gap: GapFn, limit: float, steps: int = 64) -> float | None:
+    """The first move between 0 and ``limit`` where gap crosses zero, exactly: step to bracket the
+    crossing, bisect until both ends sit in the same brackets, then interpolate linearly (the gap
+    is linear in the move between bracket boundaries)."""
+    g0, _ = gap(0.0)
+    if g0 <= 0:
+        return 0.0
+    lo, glo = 0.0, g0
+    hi = None
+    for i in range(1, steps + 1):
+        x = limit * i / steps
+        gx, _ = gap(x)
+        if gx <= 0:
+            hi, ghi = x, gx
+            break
+        lo, glo = x, gx
+    if hi is None:
+        return None
+    for _ in range(200):
+        _, tlo = gap(lo)
+        _, thi = gap(hi)
+        if tlo == thi:
+            root: float = lo + (hi - lo) * glo / (glo - ghi)
+            return root
+        mid = (lo + hi) / 2
+        gm, _ = gap(mid)
+        if gm > 0:
+            lo, glo = mid, gm
+        else:
+            hi, ghi = mid, gm
+        if hi - lo <= 1e-15 * max(1.0, abs(hi)):
+            return hi  # a jump across zero at a bracket boundary
+    return hi
+
+
+def _move_limit(specs: Sequence[PositionSpec], betas: Mapping[str, float] | None, down: bool) -> float:
+    if not down:
+        return 10.0  # +1000%
+    worst = max((abs(betas.get(s.symbol, 1.0)) if betas else 1.0) for s in specs) if specs else 1.0
+    return -(1.0 - 1e-9) / worst
+
+
+def shock(
+    venue: Venue,
+    specs: Sequence[PositionSpec],
+    wallet: float,
+    moves: Sequence[float],
+    *,
+    betas: Mapping[str, float] | None = None,
+    symbols: set[str] | None = None,
+) -> ShockResult:
+    """The account after each move (fractions of mark: -0.1 = -10%), and the order in which
+    positions liquidate as the marks travel from now to the furthest move in each direction."""
+    with _gc_paused():
+        return _shock(venue, specs, wallet, moves, betas, symbols)
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """A shock builds one risk record per position per step (100k objects for 1,000 positions x
+    100 steps); the cyclic collector re-scanning them as they accumulate costs ~40% of the run.
+    None of them forms a cycle, so reference counting frees what is dropped."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _shock(
+    venue: Venue,
+    specs: Sequence[PositionSpec],
+    wallet: float,
+    moves: Sequence[float],
+    betas: Mapping[str, float] | None,
+    symbols: set[str] | None,
+) -> ShockResult:
+    order: list[LiquidationEvent] = []
+    by_direction: dict[bool, list[LiquidationEvent]] = {True: [], False: []}
+    for down in (True, False):
+        extreme = min(moves, default=0.0) if down else max(moves, default=0.0)
+        if (down and extreme >= 0) or (not down and extreme <= 0):
+            continue
+        events = sorted(_events(venue, specs, wallet, extreme, betas, symbols), key=lambda e: abs(e.move))
+        by_direction[down] = events
+        order.extend(events)
+    steps: list[ShockStep] = []
+    for move in moves:
+        gone: set[int] = set()
+        cross_gone = False
+        if move != 0:
+            for event in by_direction[move < 0]:
+                if abs(event.move) <= abs(move):
+                    gone.update(event.indices)
+                    cross_gone = cross_gone or event.scope == "cross account"
+        marks = _moved_marks(specs, move, betas, symbols)
+        survivors = [i for i in range(len(specs)) if i not in gone]
+        moved = [with_mark(specs[i], marks[i]) for i in survivors]
+        risk = assess(venue, moved, 0.0 if cross_gone else wallet)
+        steps.append(ShockStep(move=move, risk=risk, survivors=survivors, liquidated=sorted(gone)))
+    return ShockResult(steps=steps, order=order)
+
+
+def _events(
+    venue: Venue,
+    specs: Sequence[PositionSpec],
+    wallet: float,
+    extreme: float,
+    betas: Mapping[str, float] | None,
+    symbols: set[str] | None,
+) -> list[LiquidationEvent]:
+    events: list[LiquidationEvent] = []
+    for i, spec in enumerate(specs):
+        if spec.margin_mode != "isolated":
+            continue
+        gap, active = _gap_function(venue, specs, wallet, i, betas, symbols, 1.0)
+        move = _solve_move(gap, extreme) if active else None
+        if move is not None:
+            events.append(LiquidationEvent(move=move, indices=[i], scope="isolated"))
+    cross = [i for i, s in enumerate(specs) if s.margin_mode == "cross"]
+    if cross:
+        gap, active = _gap_function(venue, specs, wallet, "cross", betas, symbols, 1.0)
+        move = _solve_move(gap, extreme) if active else None
+        if move is not None:
+            events.append(LiquidationEvent(move=move, indices=cross, scope="cross account"))
+    return events
+
+
+# ---------------------------------------------------------------------------- targets
+
+
+def target_mark(venue: Venue, specs: Sequence[PositionSpec], wallet: float, index: int, ratio: float) -> float | None:
+    """The mark of position ``index``'s symbol at which its margin ratio (isolated) or the cross
+    account's (cross; other symbols' marks held) equals ``ratio``. Exact, like the liquidation
+    price (which is ``ratio = 1``)."""
+    spec = _check_index(specs, index)
+    if not (ratio > 0 and math.isfinite(ratio)):
+        raise InputError("target_margin_ratio", f"must be > 0, got {ratio:g}")
+    k = 1.0 / ratio
+    base = assess(venue, specs, wallet)
+    if spec.margin_mode == "isolated":
+        risk = base.positions[index]
+        leg = Leg(spec.sign, spec.size, spec.entry_price, spec.tiers, spec.fee_rate)
+        if venue.mm_at_entry_isolated:
+            leg.fixed_requirement = risk.maintenance_margin + risk.liquidation_fee
+        return solve_price(spec.isolated_margin or 0.0, (leg,), spec.mark_price, k)
+    collateral = wallet
+    legs: list[Leg] = []
+    members = [i for i, s in enumerate(specs) if s.margin_mode == "cross" and s.symbol == spec.symbol]
+    total_qty = sum(specs[i].size for i in members)
+    for i, (s, r) in enumerate(zip(specs, base.positions, strict=True)):
+        if s.margin_mode != "cross":
+            continue
+        if i in members:
+            leg = Leg(s.sign, s.size, s.entry_price, s.tiers, s.fee_rate)
+            if venue.cross_legs_share_bracket and len(members) > 1:
+                leg.tier_qty = total_qty
+            legs.append(leg)
+        else:
+            collateral += r.unrealized_pnl - k * (r.maintenance_margin + r.liquidation_fee)
+    return solve_price(collateral, legs, spec.mark_price, k)
+
+
+def target_move(
+    venue: Venue,
+    specs: Sequence[PositionSpec],
+    wallet: float,
+    ratio: float,
+    *,
+    down: bool = True,
+    betas: Mapping[str, float] | None = None,
+    symbols: set[str] | None = None,
+) -> float | None:
+    """The common move (fraction of mark, before beta) at which the account's margin ratio first
+    reaches ``ratio``: the cross account's where there are cross positions (the ratio that
+    liquidates them together), else the whole account's (total requirement / margin balance)."""
+    if not (ratio > 0 and math.isfinite(ratio)):
+        raise InputError("target_margin_ratio", f"must be > 0, got {ratio:g}")
+    scope = "cross" if any(s.margin_mode == "cross" for s in specs) else "account"
+    gap, active = _gap_function(venue, specs, wallet, scope, betas, symbols, 1.0 / ratio)
+    if not active:
+        return None
+    return _solve_move(gap, _move_limit(specs, betas, down))
+
+
+def max_add_for_distance(
+    venue: Venue,
+    specs: Sequence[PositionSpec],
+    wallet: float,
+    index: int,
+    distance: float,
+    price: float | None = None,
+) -> tuple[float, str]:
+    """The most size that can be added (at ``price``, default mark) before the liquidation price
+    comes within ``distance`` (fraction of mark) of the mark. Returns (size, what limits it:
+    ``"distance"``, ``"bracket"`` (max leverage) or ``"already within"``)."""
+    spec = _check_index(specs, index)
+
+    def dist(size: float) -> float:
+        p = add_size(venue, specs, wallet, index, size, price).after.positions[index]
+        d = p.distance_to_liquidation
+        return math.inf if d is None else d
+
+    if dist(0.0) < distance:
+        return 0.0, "already within"
+    cap = add_size(venue, specs, wallet, index, 0.0, price).max_add_size
+    upper = cap if cap is not None else spec.size * 1e6
+    lo = 0.0
+    hi = None
+    for i in range(1, 65):
+        x = upper * (2.0 ** (i - 64))  # geometric: fine near zero, reaches the cap
+        if dist(x) < distance:
+            hi = x
+            break
+        lo = x
+    if hi is None:
+        return (upper, "bracket") if cap is not None else (upper, "distance")
+    for _ in range(200):
+        mid = (lo + hi) / 2
+        if dist(mid) >= distance:
+            lo = mid
+        else:
+            hi = mid
+        if hi - lo <= 1e-12 * hi:
+            break
+    return lo, "distance"
+
+
+# ---------------------------------------------------------------------------- ladder, partial
+
+
+def ladder(risk: PortfolioRisk) -> list[LadderRung]:
+    """Every position's liquidation and bankruptcy prices as distances from its mark, nearest
+    liquidation first (positions with none last)."""
+    rungs = []
+    for i, p in enumerate(risk.positions):
+        mark = p.spec.mark_price
+        bp = p.bankruptcy_price
+        rungs.append(
+            LadderRung(
+                index=i,
+                symbol=p.spec.symbol,
+                side=p.spec.side,
+                margin_mode=p.spec.margin_mode,
+                mark_price=mark,
+                liquidation_price=p.liquidation_price,
+                bankruptcy_price=bp,
+                distance_to_liquidation=p.distance_to_liquidation,
+                distance_to_bankruptcy=None if bp is None else p.spec.sign * (mark - bp) / mark,
+            )
+        )
+    rungs.sort(key=lambda r: (r.distance_to_liquidation is None, r.distance_to_liquidation or 0.0))
+    return rungs
+
+
+def partial_liquidation(venue: Venue, specs: Sequence[PositionSpec], wallet: float, index: int) -> PartialPreview:
+    """What the venue's published step-wise rule would close first at the liquidation price, and
+    what remains. A model of the published rules, not the venue's engine."""
+    spec = _check_index(specs, index)
+    model, description = venue.partial_liquidation_rule(spec.margin_mode)
+    base = assess(venue, specs, wallet)
+    lp = base.positions[index].liquidation_price
+    if lp is None:
+        return PartialPreview(model, description, None, [], False)
+    current = [with_mark(s, lp) if s.symbol == spec.symbol else s for s in specs]
+    wallet_now = wallet
+    steps: list[PartialStep] = []
+    size = spec.size
+    for _ in range(64):
+        p = assess(venue, current, wallet_now).positions[index]
+        target = venue.partial_target_size(p, lp) if model != "full" else 0.0
+        if not 0 < target < size:  # the rule does not reduce this position: it is closed
+            steps.append(PartialStep(size, 0.0, None, None))
+            return PartialPreview(model, description, lp, steps, True)
+        closed = size - target
+        cur = current[index]
+        # Closing at the liquidation price realises the closed part's PnL (already counted in the
+        # margin balance) and pays the liquidation fee; the rest of the margin stays.
+        realised = cur.sign * closed * (lp - cur.entry_price) - closed * lp * cur.fee_rate
+        if cur.margin_mode == "isolated":
+            margin = (cur.isolated_margin or 0.0) + realised
+            if margin <= 0:
+                steps.append(PartialStep(size, 0.0, None, None))
+                return PartialPreview(model, description, lp, steps, True)
+            reduced = dataclasses.replace(cur, size=target, isolated_margin=margin)
+        else:
+            wallet_now += realised
+            reduced = dataclasses.replace(cur, size=target)
+        current = _replace(current, index, reduced)
+        after = assess(venue, current, wallet_now)
+        ratio = (
+            after.positions[index].margin_ratio if cur.margin_mode == "isolated" else after.account.cross_margin_ratio
+        )
+        steps.append(PartialStep(closed, target, after.positions[index].tier.index, ratio))
+        size = target
+        if ratio is not None and ratio < 1.0:
+            return PartialPreview(model, description, lp, steps, False)
+    return PartialPreview(model, description, lp, steps, False)
