@@ -19,6 +19,8 @@ ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "screenshots"
 
 SHOTS = {
+    "calc-whatif-add": ["calc", "--portfolio", "examples/portfolio.toml", "--symbol", "SOLUSDT", "--add-size", "300"],
+    "calc-shock": ["calc", "--portfolio", "examples/portfolio.toml", "--shock", "-40:10:10"],
     "calc-portfolio": ["calc", "--portfolio", "examples/portfolio.toml"],
     "calc-position": [
         "calc",
@@ -43,7 +45,7 @@ SHOTS = {
 def main() -> None:
     OUT.mkdir(exist_ok=True)
     for name, args in SHOTS.items():
-        width = 150 if name == "calc-portfolio" else 90
+        width = 150 if name in ("calc-portfolio", "calc-shock") else 90
         env = {**os.environ, "COLUMNS": str(width), "LIQWATCH_FORCE_COLOR": "1"}
         env.pop("NO_COLOR", None)
         out = subprocess.run(
