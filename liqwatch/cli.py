@@ -121,6 +121,15 @@ def build_parser() -> argparse.ArgumentParser:
     wi.add_argument("--ladder", action="store_true", help="every liquidation/bankruptcy price as a distance")
     wi.add_argument("--partial", action="store_true", help="preview the venue's step-wise liquidation")
     calc.add_argument("--json", action="store_true", help="machine-readable output")
+
+    watch = sub.add_parser(
+        "watch",
+        help="headless monitor: JSON lines of risk snapshots and events",
+        description="Monitor accounts (from the config), the demo market or a recording; print JSON lines.",
+    )
+    from liqwatch.watch import add_arguments
+
+    add_arguments(watch)
     return parser
 
 
@@ -329,6 +338,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "calc":
             return _calc(args)
+        if args.command == "watch":
+            from liqwatch.watch import main as watch_main
+
+            return watch_main(args)
     except InputError as exc:
         _fail(str(exc))
     except KeyboardInterrupt:

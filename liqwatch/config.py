@@ -1,0 +1,188 @@
+"""Configuration: a TOML file at the platform's config dir (``--config`` overrides the path).
+
+```toml
+[[accounts]]
+name = "main"
+exchange = "binance"              # binance, bybit, okx, bitget, gate, hyperliquid
+api_key_env = "BINANCE_KEY"       # secrets come from the environment ...
+api_secret_env = "BINANCE_SECRET"
+# keyring = "liqwatch/main"       # ... or the OS keyring: service "liqwatch/main", users api_key / api_secret
+# passphrase_env = "OKX_PASSPHRASE"   (OKX)
+# wallet = "0x..."                # Hyperliquid: monitored by address, no key
+testnet = false
+# rest_url = "https://..."        # overrides: testnets, proxies, regional endpoints, test servers
+# ws_url = "wss://..."
+```
+
+Secrets are resolved only when a feed starts and are held in :class:`Secrets`, whose ``repr`` and
+``str`` never show them.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import tomllib
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from liqwatch.core.errors import InputError
+from liqwatch.core.venues import VENUES
+
+ExchangeName = Literal["binance", "bybit", "okx", "bitget", "gate", "hyperliquid"]
+
+
+class AccountConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: Annotated[str, Field(min_length=1, max_length=64)]
+    exchange: ExchangeName
+    api_key_env: str | None = None
+    api_secret_env: str | None = None
+    passphrase_env: str | None = None
+    keyring: str | None = None
+    """OS keyring service name; users ``api_key``, ``api_secret`` (and ``passphrase``)."""
+    wallet: str | None = None
+    testnet: bool = False
+    rest_url: str | None = None
+    ws_url: str | None = None
+    reconcile_seconds: Annotated[float, Field(gt=0)] = 15.0
+    """How often positions and balances are re-read over REST (streams are only hints)."""
+
+    @field_validator("exchange", mode="before")
+    @classmethod
+    def _lower(cls, value: object) -> object:
+        return value.lower() if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _credentials(self) -> AccountConfig:
+        if self.exchange == "hyperliquid":
+            if not self.wallet:
+                raise ValueError("hyperliquid accounts are monitored by wallet address: set wallet = '0x...'")
+            return self
+        if not self.keyring and not (self.api_key_env and self.api_secret_env):
+            raise ValueError(
+                f"{self.exchange} needs read-only API credentials: api_key_env and api_secret_env, or keyring"
+            )
+        if self.exchange == "okx" and not self.keyring and not self.passphrase_env:
+            raise ValueError("okx also needs passphrase_env (or keyring)")
+        return self
+
+
+class Config(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    accounts: list[AccountConfig] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _unique(self) -> Config:
+        names = [a.name for a in self.accounts]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"account names must be unique: {', '.join(dupes)}")
+        return self
+
+
+class Secrets:
+    """API credentials, kept out of every repr, log line and error message."""
+
+    __slots__ = ("_key", "_passphrase", "_secret")
+
+    def __init__(self, key: str | None, secret: str | None, passphrase: str | None = None) -> None:
+        self._key = key
+        self._secret = secret
+        self._passphrase = passphrase
+
+    def __repr__(self) -> str:
+        return "Secrets(***)"
+
+    __str__ = __repr__
+
+    def ccxt_options(self) -> dict[str, str]:
+        out: dict[str, str] = {}
+        if self._key:
+            out["apiKey"] = self._key
+        if self._secret:
+            out["secret"] = self._secret
+        if self._passphrase:
+            out["password"] = self._passphrase
+        return out
+
+    def redact(self, text: str) -> str:
+        """``text`` with any secret replaced by ``***`` (for error messages from libraries)."""
+        for value in (self._key, self._secret, self._passphrase):
+            if value and len(value) >= 4:
+                text = text.replace(value, "***")
+        return text
+
+
+def default_config_path() -> Path:
+    from platformdirs import user_config_path
+
+    return user_config_path("liqwatch") / "config.toml"
+
+
+def load_config(path: Path | None = None, *, warn: list[str] | None = None) -> Config:
+    """Read and validate the config. Raises InputError with one line naming the field."""
+    path = path or default_config_path()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError(str(path), "config file not found (pass --config FILE, or run `liqwatch demo`)") from None
+    except OSError as exc:
+        raise InputError(str(path), f"cannot read config: {exc.strerror}") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(str(path), f"not valid TOML: {exc}") from None
+    try:
+        config = Config.model_validate(data)
+    except ValidationError as exc:
+        from liqwatch.portfolio import _one_line
+
+        err = _one_line(exc)
+        raise InputError(f"{path}: {err.field}", err.message) from None
+    if warn is not None and os.name == "posix":
+        mode = path.stat().st_mode
+        if mode & (stat.S_IRGRP | stat.S_IROTH) and any(a.api_key_env or a.keyring for a in config.accounts):
+            warn.append(f"{path} is readable by other users; chmod 600 it")
+    return config
+
+
+def resolve_secrets(account: AccountConfig, environ: dict[str, str] | None = None) -> Secrets:
+    """Look the account's credentials up in the environment or the OS keyring."""
+    env = os.environ if environ is None else environ
+    if account.exchange == "hyperliquid":
+        return Secrets(None, None)
+    if account.keyring:
+        try:
+            import keyring  # optional: pip install 'liqwatch[keyring]'
+        except ImportError:
+            raise InputError(
+                f"accounts.{account.name}.keyring", "the keyring package is not installed (pip install keyring)"
+            ) from None
+        key = keyring.get_password(account.keyring, "api_key")
+        secret = keyring.get_password(account.keyring, "api_secret")
+        passphrase = keyring.get_password(account.keyring, "passphrase")
+        if not key or not secret:
+            raise InputError(
+                f"accounts.{account.name}.keyring", f"no api_key/api_secret stored under {account.keyring!r}"
+            )
+        return Secrets(key, secret, passphrase)
+    values: list[str | None] = []
+    for field in ("api_key_env", "api_secret_env", "passphrase_env"):
+        var = getattr(account, field)
+        if var is None:
+            values.append(None)
+            continue
+        value = env.get(var)
+        if not value:
+            raise InputError(f"accounts.{account.name}.{field}", f"environment variable {var} is not set")
+        values.append(value)
+    return Secrets(values[0], values[1], values[2])
+
+
+def venue_names() -> list[str]:
+    return sorted(VENUES)

@@ -1,0 +1,406 @@
+"""The embedded demo market: a sample multi-venue portfolio on a simulated mark-price path.
+
+No keys, no network. Three accounts (Binance cross + isolated with hedge legs and a position near a
+bracket boundary, Bybit isolated + cross, Hyperliquid cross + isolated) trade six symbols whose
+marks follow a seeded random walk with a common market factor, per-symbol beta and a scripted crash
+that starts 25 s in (simulated time): margin ratios climb, alerts fire, the highest-leverage
+positions liquidate (the simulated venue closes them, so the monitor sees them vanish) and ADL
+lights change. Deterministic for a given seed: prices depend only on the seed and the tick number,
+never on the wall clock. ``speed`` runs simulated seconds faster than real ones.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from liqwatch.core.engine import assess
+from liqwatch.core.model import PositionSpec
+from liqwatch.core.tiers import TierTable, build_table
+from liqwatch.core.venues import get_venue
+from liqwatch.feeds.base import Sink
+from liqwatch.feeds.events import Balance, MarkPrice, PositionData, Positions, Status, TierRowData, Tiers
+from liqwatch.markets import find_market
+
+CRASH_START = 25.0
+"""Simulated seconds after start when the scripted crash begins."""
+CRASH_SECONDS = 15.0
+CRASH_DEPTH = 0.10
+"""The market factor's fall over the crash (before beta), then a partial rebound."""
+REBOUND_SECONDS = 30.0
+REBOUND = 0.04
+SNAPSHOT_EVERY = 5
+"""Ticks between full position snapshots (as a venue's REST reconciliation would give)."""
+
+
+@dataclass(slots=True)
+class DemoSymbol:
+    symbol: str
+    start: float
+    beta: float
+    vol: float
+    """Per-second volatility of the symbol's own noise."""
+
+
+@dataclass(slots=True)
+class DemoPosition:
+    symbol: str
+    side: str
+    size: float
+    entry: float
+    leverage: float
+    margin_mode: str = "cross"
+    position_side: str = "both"
+
+
+@dataclass(slots=True)
+class DemoAccount:
+    name: str
+    exchange: str
+    wallet: float
+    positions: list[DemoPosition]
+    venue_adl: bool = False
+    """Whether this venue reports ADL lights itself (Binance, Bybit) or liqwatch estimates them."""
+    extra_tiers: dict[str, TierTable] = field(default_factory=dict)
+
+
+SYMBOLS = [
+    DemoSymbol("BTC", 64_000.0, 1.0, 0.0012),
+    DemoSymbol("ETH", 3_150.0, 1.2, 0.0015),
+    DemoSymbol("SOL", 151.2, 1.45, 0.0020),
+    DemoSymbol("DOGE", 0.1612, 1.35, 0.0022),
+    DemoSymbol("XRP", 0.62, 1.5, 0.0021),
+    DemoSymbol("BNB", 590.0, 0.9, 0.0013),
+]
+
+
+def sample_accounts() -> list[DemoAccount]:
+    return [
+        DemoAccount(
+            "demo-binance",
+            "binance",
+            14_000.0,
+            [
+                DemoPosition("BTC/USDT:USDT", "long", 1.2, 63_400.0, 20),
+                DemoPosition("ETH/USDT:USDT", "short", 12.0, 3_120.0, 10),
+                # 660 SOL at 151.2: notional ~99,800, just under the 100,000 tier-3 floor
+                DemoPosition("SOL/USDT:USDT", "long", 660.0, 151.2, 15, "isolated"),
+                DemoPosition("DOGE/USDT:USDT", "long", 60_000.0, 0.1640, 10, "isolated", "long"),
+                DemoPosition("DOGE/USDT:USDT", "short", 25_000.0, 0.1575, 10, "isolated", "short"),
+                DemoPosition("XRP/USDT:USDT", "long", 40_000.0, 0.625, 25, "isolated"),
+            ],
+            venue_adl=True,
+        ),
+        DemoAccount(
+            "demo-bybit",
+            "bybit",
+            6_000.0,
+            [
+                DemoPosition("BTC/USDT:USDT", "long", 0.5, 64_300.0, 25, "isolated"),
+                DemoPosition("ETH/USDT:USDT", "long", 8.0, 3_080.0, 10),
+            ],
+            venue_adl=True,
+        ),
+        DemoAccount(
+            "demo-hyperliquid",
+            "hyperliquid",
+            9_000.0,
+            [
+                DemoPosition("BTC/USDC:USDC", "short", 0.4, 62_100.0, 10),
+                DemoPosition("ETH/USDC:USDC", "long", 15.0, 3_050.0, 12),
+                DemoPosition("SOL/USDC:USDC", "long", 220.0, 152.0, 10, "isolated"),
+            ],
+        ),
+    ]
+
+
+def _synthetic_table() -> TierTable:
+    rows: list[dict[str, float | None]] = [
+        {"min": 0, "max": 50_000, "mmr": 0.005, "max_leverage": 75},
+        {"min": 50_000, "max": 250_000, "mmr": 0.01, "max_leverage": 50},
+        {"min": 250_000, "max": 1_000_000, "mmr": 0.025, "max_leverage": 20},
+        {"min": 1_000_000, "max": None, "mmr": 0.05, "max_leverage": 10},
+    ]
+    return build_table(rows, source="demo market", as_of="demo")
+
+
+def synthetic_accounts(positions: int, symbols: int, seed: int) -> tuple[list[DemoAccount], list[DemoSymbol]]:
+    """A large demo for benchmarks: ``positions`` positions over ``symbols`` synthetic symbols."""
+    rng = random.Random(seed)
+    syms = [DemoSymbol(f"S{i:03d}", rng.uniform(0.5, 500.0), rng.uniform(0.6, 1.6), 0.0015) for i in range(symbols)]
+    table = _synthetic_table()
+    accounts: list[DemoAccount] = []
+    per_account = 500
+    for a in range(max(1, math.ceil(positions / per_account))):
+        plist = []
+        for j in range(min(per_account, positions - a * per_account)):
+            sym = syms[(a * per_account + j) % symbols]
+            notional = rng.uniform(500, 40_000)
+            plist.append(
+                DemoPosition(
+                    f"{sym.symbol}/USDT:USDT",
+                    rng.choice(("long", "short")),
+                    notional / sym.start,
+                    sym.start * rng.uniform(0.97, 1.03),
+                    rng.choice((3, 5, 10, 20)),
+                    "isolated" if j % 3 == 0 else "cross",
+                    # one-way mode: one position per symbol and account
+                )
+            )
+        unique: dict[str, DemoPosition] = {}
+        for p in plist:
+            unique.setdefault(p.symbol, p)
+        wallet = 0.15 * sum(p.size * p.entry for p in unique.values())
+        accounts.append(
+            DemoAccount(
+                f"demo-{a + 1:02d}",
+                "binance",
+                wallet,
+                list(unique.values()),
+                extra_tiers={s: table for s in unique},
+            )
+        )
+    return accounts, syms
+
+
+class DemoMarket:
+    """The simulated venues. ``step()`` advances one simulated second; everything it produces is a
+    function of the seed and the tick count."""
+
+    def __init__(
+        self, seed: int = 7, accounts: list[DemoAccount] | None = None, symbols: list[DemoSymbol] | None = None
+    ) -> None:
+        self.rng = random.Random(seed)
+        self.symbols = symbols or SYMBOLS
+        self.accounts = accounts or sample_accounts()
+        self.tick = 0
+        self.log_price = {s.symbol: math.log(s.start) for s in self.symbols}
+        self.beta = {s.symbol: s.beta for s in self.symbols}
+        self.vol = {s.symbol: s.vol for s in self.symbols}
+        self.tables: dict[tuple[str, str], TierTable] = {}
+        for acc in self.accounts:
+            venue = get_venue(acc.exchange)
+            for p in acc.positions:
+                table = acc.extra_tiers.get(p.symbol)
+                if table is None:
+                    _, market = find_market(venue, p.symbol)
+                    table = market.table if market else _synthetic_table()
+                self.tables[(acc.name, p.symbol)] = table
+
+    @staticmethod
+    def base(symbol: str) -> str:
+        return symbol.split("/", maxsplit=1)[0]
+
+    def price(self, symbol: str) -> float:
+        return math.exp(self.log_price[self.base(symbol)])
+
+    def market_drift(self, t: float) -> float:
+        """The scripted part of the market factor's log-return over second (t-1, t]."""
+        if CRASH_START < t <= CRASH_START + CRASH_SECONDS:
+            return math.log(1 - CRASH_DEPTH) / CRASH_SECONDS
+        if CRASH_START + CRASH_SECONDS < t <= CRASH_START + CRASH_SECONDS + REBOUND_SECONDS:
+            return math.log(1 + REBOUND) / REBOUND_SECONDS
+        return 0.0
+
+    def step(self) -> list[str]:
+        """Advance one simulated second; returns the accounts whose positions changed
+        (liquidations by the simulated venue)."""
+        self.tick += 1
+        common = self.rng.gauss(0.0, 0.0008) + self.market_drift(float(self.tick))
+        for s in self.symbols:
+            own = self.rng.gauss(0.0, self.vol[s.symbol])
+            self.log_price[s.symbol] += self.beta[s.symbol] * common + own
+        changed = []
+        for acc in self.accounts:
+            if self._liquidate(acc):
+                changed.append(acc.name)
+        return changed
+
+    def specs(self, acc: DemoAccount) -> list[PositionSpec]:
+        out = []
+        for p in acc.positions:
+            out.append(
+                PositionSpec(
+                    symbol=p.symbol,
+                    side=p.side,  # type: ignore[arg-type]
+                    size=p.size,
+                    entry_price=p.entry,
+                    mark_price=self.price(p.symbol),
+                    tiers=self.tables[(acc.name, p.symbol)],
+                    margin_mode=p.margin_mode,  # type: ignore[arg-type]
+                    position_side=p.position_side,  # type: ignore[arg-type]
+                    leverage=p.leverage,
+                    isolated_margin=p.size * p.entry / p.leverage if p.margin_mode == "isolated" else None,
+                    fee_rate=get_venue(acc.exchange).default_fee_rate,
+                )
+            )
+        return out
+
+    def _liquidate(self, acc: DemoAccount) -> bool:
+        """The simulated venue closes what its own rules liquidate: an isolated position loses its
+        margin; a cross account whose ratio reaches 100% loses its cross positions."""
+        if not acc.positions:
+            return False
+        risk = assess(get_venue(acc.exchange), self.specs(acc), acc.wallet)
+        survivors = []
+        changed = False
+        cross_gone = risk.account.cross_margin_ratio is not None and risk.account.cross_margin_ratio >= 1.0
+        if risk.account.cross_margin_balance <= 0 and risk.account.cross_maintenance_margin > 0:
+            cross_gone = True
+        for p, r in zip(acc.positions, risk.positions, strict=True):
+            if p.margin_mode == "isolated" and r.status != "ok":
+                changed = True
+                continue
+            if p.margin_mode == "cross" and cross_gone:
+                changed = True
+                continue
+            survivors.append(p)
+        if cross_gone:
+            acc.wallet = max(0.0, risk.account.cross_margin_balance - risk.account.cross_maintenance_margin)
+        acc.positions = survivors
+        return changed
+
+    # ------------------------------------------------------------------ events
+
+    def position_events(self, acc: DemoAccount, now: float) -> list[Positions | Balance]:
+        venue = get_venue(acc.exchange)
+        risk = assess(venue, self.specs(acc), acc.wallet) if acc.positions else None
+        data = []
+        for i, p in enumerate(acc.positions):
+            lights = None
+            lp = None
+            if risk is not None:
+                r = risk.positions[i]
+                lp = r.liquidation_price
+                if acc.venue_adl:
+                    lights = r.adl.lights  # the simulated venue's own indicator
+            data.append(
+                PositionData(
+                    symbol=p.symbol,
+                    side=p.side,
+                    size=p.size,
+                    entry_price=p.entry,
+                    margin_mode=p.margin_mode,
+                    position_side=p.position_side,
+                    leverage=p.leverage,
+                    isolated_margin=p.size * p.entry / p.leverage if p.margin_mode == "isolated" else None,
+                    mark_price=self.price(p.symbol),
+                    exchange_liquidation_price=lp,
+                    adl_lights=lights,
+                )
+            )
+        return [
+            Positions(account=acc.name, exchange=acc.exchange, ts=now, positions=data),
+            Balance(account=acc.name, exchange=acc.exchange, ts=now, wallet_balance=acc.wallet, currency=venue.settle),
+        ]
+
+    def tier_events(self, acc: DemoAccount, now: float) -> list[Tiers]:
+        out = []
+        venue = get_venue(acc.exchange)
+        seen = set()
+        for p in acc.positions:
+            if p.symbol in seen:
+                continue
+            seen.add(p.symbol)
+            table = self.tables[(acc.name, p.symbol)]
+            _, market = find_market(venue, p.symbol)
+            if market is not None and market.table is table:
+                continue  # bundled: the state store uses its own copy
+            rows = [
+                TierRowData(
+                    min_notional=t.floor,
+                    max_notional=None if math.isinf(t.cap) else t.cap,
+                    mmr=t.mmr,
+                    max_leverage=t.max_leverage,
+                    maint_amount=t.maint_amount,
+                )
+                for t in table.tiers
+            ]
+            out.append(
+                Tiers(
+                    account=acc.name,
+                    exchange=acc.exchange,
+                    ts=now,
+                    symbol=p.symbol,
+                    tiers=rows,
+                    basis=table.basis,
+                    source="exchange",
+                    note="demo market",
+                )
+            )
+        return out
+
+    def mark_events(self, now: float, interval: float) -> list[MarkPrice]:
+        out = []
+        for acc in self.accounts:
+            for symbol in sorted({p.symbol for p in acc.positions}):
+                out.append(
+                    MarkPrice(
+                        account=acc.name,
+                        exchange=acc.exchange,
+                        ts=now,
+                        symbol=symbol,
+                        price=self.price(symbol),
+                        interval=interval,
+                    )
+                )
+        return out
+
+
+class DemoFeed:
+    """Runs a :class:`DemoMarket` in (accelerated) real time and emits its events."""
+
+    name = "demo"
+
+    def __init__(
+        self,
+        seed: int = 7,
+        speed: float = 1.0,
+        *,
+        market: DemoMarket | None = None,
+        clock: Callable[[], float] = time.time,
+        max_ticks: int | None = None,
+    ) -> None:
+        if not (speed > 0 and math.isfinite(speed)):
+            raise ValueError("speed must be > 0")
+        self.market = market or DemoMarket(seed)
+        self.speed = speed
+        self.clock = clock
+        self.max_ticks = max_ticks
+
+    async def run(self, sink: Sink) -> None:
+        market = self.market
+        now = self.clock()
+        # The simulated venues publish marks every simulated second.
+        interval = 1.0 / self.speed
+        for acc in market.accounts:
+            sink(
+                Status(
+                    account=acc.name,
+                    exchange=acc.exchange,
+                    ts=now,
+                    state="connected",
+                    channel="feed",
+                    detail="demo market (simulated; no keys, no network)",
+                )
+            )
+            for event in market.tier_events(acc, now):
+                sink(event)
+            for ev in market.position_events(acc, now):
+                sink(ev)
+        for mark in market.mark_events(now, interval):
+            sink(mark)
+        while self.max_ticks is None or market.tick < self.max_ticks:
+            await asyncio.sleep(interval)
+            changed = set(market.step())
+            now = self.clock()
+            for mark in market.mark_events(now, interval):
+                sink(mark)
+            for acc in market.accounts:
+                if acc.name in changed or market.tick % SNAPSHOT_EVERY == 0:
+                    for pe in market.position_events(acc, now):
+                        sink(pe)

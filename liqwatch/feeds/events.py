@@ -1,0 +1,110 @@
+"""Normalised events: the one vocabulary every feed speaks and the state store understands.
+
+pydantic models (the boundary between the outside world and liqwatch), serialisable as JSON lines
+for ``--record`` / ``--replay``. Timestamps are Unix seconds (float). Secrets never appear here.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+
+
+class _Event(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    account: str
+    """The account name from the config (``demo`` for the demo market)."""
+    exchange: str
+    ts: float
+    """When the venue produced the data (its own timestamp where it sends one), Unix seconds."""
+
+
+class MarkPrice(_Event):
+    type: Literal["mark"] = "mark"
+    symbol: str
+    price: float = Field(gt=0)
+    interval: float = Field(default=1.0, gt=0)
+    """How often this stream is expected to update, seconds (stale after 3x)."""
+
+
+class PositionData(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    symbol: str
+    side: Literal["long", "short"]
+    size: float = Field(gt=0)
+    entry_price: float = Field(gt=0)
+    margin_mode: Literal["isolated", "cross"] = "cross"
+    position_side: Literal["both", "long", "short"] = "both"
+    leverage: float | None = None
+    isolated_margin: float | None = None
+    """Margin posted, excluding unrealized PnL (Binance ``isolatedWallet``)."""
+    mark_price: float | None = None
+    exchange_liquidation_price: float | None = None
+    """The venue's own figure; None where it returns none, zero or empty."""
+    adl_lights: int | None = Field(default=None, ge=0, le=5)
+    """The venue's ADL indicator mapped to 0-5 lights (None: the venue gives none)."""
+    contract_size: float | None = None
+
+
+class Positions(_Event):
+    """A full snapshot of the account's open positions (REST), or a hint from a private stream
+    (``complete`` false: only the positions that changed)."""
+
+    type: Literal["positions"] = "positions"
+    positions: list[PositionData]
+    complete: bool = True
+
+
+class Balance(_Event):
+    type: Literal["balance"] = "balance"
+    wallet_balance: float
+    """Cross collateral in the settle currency (cross wallet balance / account value less PnL)."""
+    currency: str = "USDT"
+
+
+class TierRowData(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    min_notional: float = Field(ge=0)
+    max_notional: float | None = None
+    mmr: float = Field(ge=0, lt=1)
+    max_leverage: float = Field(gt=0)
+    maint_amount: float | None = None
+
+
+class Tiers(_Event):
+    type: Literal["tiers"] = "tiers"
+    symbol: str
+    basis: Literal["notional", "quantity"] = "notional"
+    tiers: list[TierRowData]
+    source: Literal["exchange", "bundled"] = "exchange"
+    note: str = ""
+
+
+StatusState = Literal["connecting", "connected", "disconnected", "reconnecting", "resynced", "error", "closed"]
+Channel = Literal["rest", "marks", "private", "feed"]
+
+
+class Status(_Event):
+    """Connection lifecycle and errors, one per change: what ``liqwatch watch`` prints as events."""
+
+    type: Literal["status"] = "status"
+    state: StatusState
+    channel: Channel = "feed"
+    detail: str = ""
+
+
+Event = Annotated[MarkPrice | Positions | Balance | Tiers | Status, Field(discriminator="type")]
+EVENT_ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)
+
+
+def parse_event(line: str | bytes) -> Event:
+    """One recorded JSON line back into an event (raises pydantic.ValidationError)."""
+    return EVENT_ADAPTER.validate_json(line)
+
+
+def dump_event(event: Event) -> str:
+    return event.model_dump_json()

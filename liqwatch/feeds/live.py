@@ -1,0 +1,146 @@
+"""A live venue account: REST through ccxt for positions, balance, tiers and ADL, reconciled
+periodically and after every stream reconnect; mark prices over the venue's websocket.
+
+Private position streams are hints at best (ccxt issues #26407, #27618): this feed trusts the REST
+snapshot, taken every ``reconcile_seconds`` and immediately after a mark stream reconnects, and
+emits ``resynced`` once the fresh snapshot is in. Venue errors become Status events with one clear
+line; auth and permission failures are retried slowly, network trouble with jittered backoff, and
+no error in one account touches another.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import time
+from collections.abc import Callable
+from typing import Any
+
+from liqwatch.config import AccountConfig, resolve_secrets
+from liqwatch.core.errors import InputError
+from liqwatch.feeds.base import Sink
+from liqwatch.feeds.events import Channel, Event, Positions, Status, StatusState
+
+SLOW_RETRY = 120.0
+"""Seconds between retries of errors a retry cannot fix quickly (bad key, missing permission)."""
+TIER_REFRESH = 3600.0
+
+
+class VenueFeed:
+    def __init__(
+        self,
+        account: AccountConfig,
+        *,
+        environ: dict[str, str] | None = None,
+        clock: Callable[[], float] = time.time,
+        backoff_initial: float = 1.0,
+        backoff_max: float = 60.0,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.account = account
+        self.name = account.name
+        self.exchange = account.exchange
+        self.environ = environ
+        self.clock = clock
+        self.backoff_initial = backoff_initial
+        self.backoff_max = backoff_max
+        self.rng = rng or random.Random()
+        self._resync = asyncio.Event()
+        self._stream_down = False
+
+    def _status(self, sink: Sink, state: StatusState, channel: Channel, detail: str = "") -> None:
+        sink(
+            Status(
+                account=self.name, exchange=self.exchange, ts=self.clock(), state=state, channel=channel, detail=detail
+            )
+        )
+
+    def _delay(self, attempt: int) -> float:
+        base = min(self.backoff_max, self.backoff_initial * 2**attempt)
+        return base * (0.5 + self.rng.random() / 2)
+
+    async def run(self, sink: Sink) -> None:
+        from liqwatch.feeds.rest import FeedError, RestClient
+
+        try:
+            secrets = resolve_secrets(self.account, self.environ)
+        except InputError as exc:
+            self._status(sink, "error", "rest", f"{self.exchange} account '{self.name}': {exc.message}")
+            return
+        client: Any = RestClient(self.account, secrets)
+        stream_task: asyncio.Task[None] | None = None
+        symbols: list[str] = []
+        tiers_at = 0.0
+        attempt = 0
+        first = True
+
+        def stream_sink(event: Event) -> None:
+            if isinstance(event, Status):
+                if event.state in ("disconnected", "reconnecting"):
+                    self._stream_down = True
+                elif event.state == "connected" and self._stream_down:
+                    self._stream_down = False
+                    self._resync.set()  # REST resync before trusting the stream again
+            sink(event)
+
+        try:
+            while True:
+                try:
+                    if first:
+                        self._status(sink, "connecting", "rest")
+                        await client.open()
+                        self._status(sink, "connected", "rest")
+                    positions: Positions = await client.fetch_positions()
+                    sink(await client.fetch_balance())
+                    sink(positions)
+                    wanted = sorted({p.symbol for p in positions.positions})
+                    if wanted != symbols or self.clock() - tiers_at > TIER_REFRESH:
+                        for tiers in await client.fetch_tiers(wanted):
+                            sink(tiers)
+                        tiers_at = self.clock()
+                    if wanted != symbols or first or self._resync.is_set():
+                        for mark in await client.fetch_marks(wanted):
+                            sink(mark)
+                        if not first:
+                            self._status(sink, "resynced", "rest", "positions and marks re-read over REST")
+                    if wanted != symbols:
+                        if stream_task is not None:
+                            stream_task.cancel()
+                            with contextlib.suppress(asyncio.CancelledError, Exception):
+                                await stream_task
+                            stream_task = None
+                        symbols = wanted
+                        if symbols:
+                            stream_task = asyncio.create_task(self._stream(symbols, stream_sink))
+                    first = False
+                    attempt = 0
+                    self._resync.clear()
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._resync.wait(), timeout=self.account.reconcile_seconds)
+                except FeedError as exc:
+                    slow = exc.kind in ("auth", "permission", "config")
+                    delay = SLOW_RETRY if slow else self._delay(attempt)
+                    attempt += 1
+                    self._status(sink, "error", "rest", f"{exc} (retrying in {delay:.0f} s)")
+                    if first:
+                        with contextlib.suppress(Exception):
+                            await client.close()
+                        client = RestClient(self.account, secrets)
+                    await asyncio.sleep(delay)
+        finally:
+            if stream_task is not None:
+                stream_task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await stream_task
+            with contextlib.suppress(Exception):
+                await client.close()
+            self._status(sink, "closed", "feed")
+
+    async def _stream(self, symbols: list[str], sink: Sink) -> None:
+        from liqwatch.feeds.marks import MarkStream
+
+        stream = MarkStream(
+            self.name, self.exchange, symbols, sink, ws_url=self.account.ws_url, testnet=self.account.testnet
+        )
+        await stream.run()

@@ -1,0 +1,169 @@
+"""``liqwatch watch``: a headless monitor printing JSON lines, for servers, cron and scripts.
+
+Lines: ``{"type": "snapshot", ...}`` every ``--interval`` seconds (and once with ``--once``), and
+``{"type": "event", ...}`` for connects, drops, resyncs, errors and positions that vanished or
+shrank. Exits cleanly (code 0) on SIGINT or SIGTERM.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import Any, TextIO
+
+from liqwatch.core.errors import InputError
+from liqwatch.feeds.base import Feed
+from liqwatch.feeds.events import Event, Status
+from liqwatch.monitor import Monitor
+from liqwatch.state import Notice, snapshot_record
+
+ONCE_TIMEOUT = 20.0
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    src = parser.add_mutually_exclusive_group()
+    src.add_argument("--demo", action="store_true", help="the embedded simulated market (no keys, no network)")
+    src.add_argument("--config", type=Path, metavar="FILE", help="config file (default: the platform config dir)")
+    src.add_argument("--replay", type=Path, metavar="FILE", help="play back a session recorded with --record")
+    parser.add_argument("--interval", type=float, default=1.0, metavar="S", help="seconds between snapshots")
+    parser.add_argument("--once", action="store_true", help="print one snapshot when the data is in, then exit")
+    parser.add_argument("--record", type=Path, metavar="FILE", help="write every normalised event as JSON lines")
+    parser.add_argument("--speed", type=float, default=1.0, metavar="X", help="demo/replay speed (default 1)")
+    parser.add_argument("--seed", type=int, default=7, help="demo market seed (deterministic prices)")
+    parser.add_argument("--demo-positions", type=int, metavar="N", help=argparse.SUPPRESS)
+    parser.add_argument("--demo-symbols", type=int, default=500, metavar="M", help=argparse.SUPPRESS)
+
+
+def build_feeds(args: argparse.Namespace, warnings: list[str]) -> list[Feed]:
+    if args.replay is not None:
+        from liqwatch.feeds.replay import ReplayFeed, check_replay_file
+
+        check_replay_file(args.replay)
+        return [ReplayFeed(args.replay, args.speed)]
+    if args.demo:
+        from liqwatch.feeds.demo import DemoFeed, DemoMarket, synthetic_accounts
+
+        if args.demo_positions:
+            accounts, symbols = synthetic_accounts(args.demo_positions, args.demo_symbols, args.seed)
+            return [DemoFeed(speed=args.speed, market=DemoMarket(args.seed, accounts, symbols))]
+        return [DemoFeed(seed=args.seed, speed=args.speed)]
+    from liqwatch.config import load_config
+    from liqwatch.feeds.live import VenueFeed
+
+    config = load_config(args.config, warn=warnings)
+    if not config.accounts:
+        raise InputError("accounts", "the config has no [[accounts]]")
+    return [VenueFeed(account) for account in config.accounts]
+
+
+def _event_line(event: Status) -> dict[str, Any]:
+    return {
+        "type": "event",
+        "ts": event.ts,
+        "account": event.account,
+        "exchange": event.exchange,
+        "kind": event.state,
+        "channel": event.channel,
+        "detail": event.detail,
+    }
+
+
+def _notice_line(notice: Notice) -> dict[str, Any]:
+    return {
+        "type": "event",
+        "ts": notice.ts,
+        "account": notice.account,
+        "exchange": notice.exchange,
+        "kind": notice.kind,
+        "symbol": notice.symbol,
+        "side": notice.side,
+        "size_before": notice.size_before,
+        "size_after": notice.size_after,
+        "detail": notice.message,
+    }
+
+
+class _Printer:
+    def __init__(self, out: TextIO) -> None:
+        self.out = out
+
+    def line(self, obj: dict[str, Any]) -> None:
+        self.out.write(json.dumps(obj, allow_nan=False, separators=(",", ":")) + "\n")
+        self.out.flush()
+
+    def on_event(self, event: Event) -> None:
+        if isinstance(event, Status):
+            self.line(_event_line(event))
+
+    def on_notice(self, notice: Notice) -> None:
+        self.line(_notice_line(notice))
+
+
+async def run_watch(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
+    if not (args.interval > 0):
+        raise InputError("--interval", f"must be > 0, got {args.interval:g}")
+    warnings: list[str] = []
+    feeds = build_feeds(args, warnings)
+    printer = _Printer(out)
+    for text in warnings:
+        printer.line({"type": "event", "ts": time.time(), "kind": "warning", "detail": text})
+    recorder = None
+    if args.record is not None:
+        from liqwatch.feeds.replay import Recorder
+
+        try:
+            recorder = Recorder(args.record.open("w", encoding="utf-8"))
+        except OSError as exc:
+            raise InputError("--record", f"{args.record}: {exc.strerror}") from None
+    monitor = Monitor(feeds, record=recorder, on_event=printer.on_event, on_notice=printer.on_notice)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+    monitor.start()
+    try:
+        if args.once:
+            deadline = loop.time() + ONCE_TIMEOUT
+            while loop.time() < deadline and not stop.is_set():
+                await asyncio.sleep(0.05)
+                if _ready(monitor):
+                    break
+            printer.line(snapshot_record(monitor.state.snapshot()))
+            return 0
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=args.interval)
+            if not stop.is_set():
+                printer.line(snapshot_record(monitor.state.snapshot()))
+        return 0
+    finally:
+        await monitor.stop()
+        if recorder is not None:
+            recorder.close()
+            recorder.stream.close()
+
+
+def _ready(monitor: Monitor) -> bool:
+    accounts = monitor.state.accounts.values()
+    if not accounts:
+        return False
+    for acc in accounts:
+        if acc.positions_ts is None:
+            return False
+        if any(p.symbol not in acc.marks for p in acc.positions.values()):
+            return False
+    return True
+
+
+def main(args: argparse.Namespace) -> int:
+    try:
+        return asyncio.run(run_watch(args))
+    except KeyboardInterrupt:
+        return 0

@@ -1,0 +1,338 @@
+"""The monitor pipeline without a venue: demo market, state store, replay, `liqwatch watch`."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from liqwatch.config import AccountConfig, Secrets, load_config, resolve_secrets
+from liqwatch.core.errors import InputError
+from liqwatch.feeds.demo import CRASH_START, DemoFeed, DemoMarket, synthetic_accounts
+from liqwatch.feeds.events import Balance, MarkPrice, PositionData, Positions, Status, parse_event
+from liqwatch.feeds.replay import Recorder, ReplayFeed
+from liqwatch.monitor import Monitor
+from liqwatch.state import State, position_record, snapshot_record
+
+ROOT = Path(__file__).resolve().parent.parent
+POSITION_KEYS = {
+    "account",
+    "exchange",
+    "symbol",
+    "side",
+    "size",
+    "entry_price",
+    "mark_price",
+    "mark_age_s",
+    "stale",
+    "liquidation_price",
+    "exchange_liquidation_price",
+    "bankruptcy_price",
+    "margin_ratio",
+    "tier",
+    "distance_to_liquidation",
+    "adl",
+}
+
+
+class Clock:
+    def __init__(self, t: float = 1_000.0) -> None:
+        self.t = t
+
+    def __call__(self) -> float:
+        return self.t
+
+
+# ---------------------------------------------------------------- demo market
+
+
+def test_demo_is_deterministic_for_a_seed() -> None:
+    a, b, c = DemoMarket(7), DemoMarket(7), DemoMarket(8)
+    for _ in range(50):
+        a.step()
+        b.step()
+        c.step()
+    assert a.log_price == b.log_price
+    assert a.log_price != c.log_price
+
+
+def test_demo_crash_within_a_minute_liquidates_and_moves_adl() -> None:
+    market = DemoMarket(7)
+    before = {acc.name: len(acc.positions) for acc in market.accounts}
+    btc0 = market.price("BTC/USDT:USDT")
+    lights_seen: set[int] = set()
+    liquidated_at = None
+    for tick in range(1, 61):
+        changed = market.step()
+        if changed and liquidated_at is None:
+            liquidated_at = tick
+        for acc in market.accounts:
+            for ev in market.position_events(acc, 0.0):
+                if isinstance(ev, Positions):
+                    lights_seen.update(p.adl_lights for p in ev.positions if p.adl_lights is not None)
+    assert liquidated_at is not None and CRASH_START <= liquidated_at <= 60
+    assert sum(len(acc.positions) for acc in market.accounts) < sum(before.values())
+    assert market.price("BTC/USDT:USDT") < btc0
+    assert len(lights_seen) >= 2  # ADL lights change as PnL swings
+
+
+def test_synthetic_demo_size() -> None:
+    accounts, symbols = synthetic_accounts(2000, 500, 7)
+    assert len(symbols) == 500
+    assert sum(len(a.positions) for a in accounts) == 2000
+
+
+# ---------------------------------------------------------------- state store
+
+
+def _pos(**kw: Any) -> PositionData:
+    base: dict[str, Any] = {
+        "symbol": "BTC/USDT:USDT",
+        "side": "long",
+        "size": 1.0,
+        "entry_price": 60000.0,
+        "margin_mode": "isolated",
+        "leverage": 10.0,
+        "isolated_margin": 6000.0,
+    }
+    base.update(kw)
+    return PositionData(**base)
+
+
+def test_marks_carry_their_age_and_go_stale() -> None:
+    clock = Clock()
+    state = State(clock)
+    state.apply(Positions(account="a", exchange="binance", ts=clock.t, positions=[_pos()]))
+    state.apply(
+        MarkPrice(account="a", exchange="binance", ts=clock.t, symbol="BTC/USDT:USDT", price=59000, interval=1.0)
+    )
+    fresh = state.snapshot().positions[0]
+    assert not fresh.stale and fresh.mark_age_s == 0.0
+    clock.t += 2.9
+    assert not state.snapshot().positions[0].stale
+    clock.t += 0.2
+    view = state.snapshot().positions[0]
+    assert view.stale and view.mark_age_s == pytest.approx(3.1)
+    record = position_record(view)
+    assert POSITION_KEYS <= record.keys() and record["stale"] is True
+    # a position with no mark at all is never presented as fresh
+    state.apply(Positions(account="b", exchange="binance", ts=clock.t, positions=[_pos()]))
+    assert [v.stale for v in state.snapshot().positions if v.account == "b"] == [True]
+
+
+def test_out_of_order_marks_do_not_go_backwards() -> None:
+    state = State(Clock())
+    state.apply(MarkPrice(account="a", exchange="binance", ts=10.0, symbol="X/USDT:USDT", price=2.0))
+    state.apply(MarkPrice(account="a", exchange="binance", ts=9.0, symbol="X/USDT:USDT", price=1.0))
+    assert state.accounts["a"].marks["X/USDT:USDT"].price == 2.0
+
+
+def test_vanished_and_shrunk_positions_are_reported() -> None:
+    clock = Clock()
+    state = State(clock)
+    state.apply(
+        Positions(
+            account="a",
+            exchange="binance",
+            ts=1.0,
+            positions=[_pos(), _pos(symbol="ETH/USDT:USDT", size=10.0, entry_price=3000.0, isolated_margin=3000.0)],
+        )
+    )
+    state.apply(MarkPrice(account="a", exchange="binance", ts=1.0, symbol="BTC/USDT:USDT", price=54200.0))
+    state.snapshot()
+    notices = state.apply(
+        Positions(
+            account="a",
+            exchange="binance",
+            ts=2.0,
+            positions=[_pos(symbol="ETH/USDT:USDT", size=4.0, entry_price=3000.0, isolated_margin=1200.0)],
+        )
+    )
+    kinds = {(n.kind, n.symbol) for n in notices}
+    assert kinds == {("vanished", "BTC/USDT:USDT"), ("shrunk", "ETH/USDT:USDT")}
+    btc = next(n for n in notices if n.symbol == "BTC/USDT:USDT")
+    assert "likely liquidated" in btc.message  # the mark had reached its liquidation price
+    # hints (incomplete snapshots) never remove positions
+    assert state.apply(Positions(account="a", exchange="binance", ts=3.0, complete=False, positions=[])) == []
+
+
+def test_exchange_liquidation_price_next_to_ours() -> None:
+    state = State(Clock())
+    state.apply(
+        Positions(
+            account="a",
+            exchange="binance",
+            ts=1.0,
+            positions=[
+                _pos(exchange_liquidation_price=54_300.0),
+                _pos(symbol="ETH/USDT:USDT", entry_price=3000.0, isolated_margin=300.0),
+            ],
+        )
+    )
+    records = [position_record(v) for v in state.snapshot().positions]
+    btc, eth = records
+    assert btc["liquidation_price_diff"] == pytest.approx(btc["liquidation_price"] - 54_300.0)
+    assert eth["exchange_liquidation_price"] is None and "liqwatch's is shown" in eth["note"]
+
+
+def test_cross_positions_wait_for_the_balance() -> None:
+    state = State(Clock())
+    state.apply(Positions(account="a", exchange="binance", ts=1.0, positions=[_pos(margin_mode="cross")]))
+    assert state.snapshot().positions[0].risk is None
+    state.apply(Balance(account="a", exchange="binance", ts=1.0, wallet_balance=5000.0))
+    assert state.snapshot().positions[0].risk is not None
+
+
+def test_binance_without_private_tiers_uses_bundled_with_a_note() -> None:
+    state = State(Clock())
+    state.apply(Positions(account="a", exchange="binance", ts=1.0, positions=[_pos()]))
+    view = state.snapshot().positions[0]
+    assert view.risk is not None and "bundled tiers" in view.note
+
+
+# ---------------------------------------------------------------- record / replay
+
+
+def test_record_then_replay_reproduces_the_state(tmp_path: Path) -> None:
+    path = tmp_path / "session.jsonl"
+
+    async def record() -> State:
+        with path.open("w") as fh:
+            recorder = Recorder(fh)
+            monitor = Monitor([DemoFeed(seed=3, speed=200.0, max_ticks=40)], record=recorder)
+            monitor.start()
+            await asyncio.sleep(0.6)
+            await monitor.stop()
+            recorder.close()
+        return monitor.state
+
+    live = asyncio.run(record())
+    lines = path.read_text().splitlines()
+    assert lines and all(parse_event(line) for line in lines)
+    assert "apiKey" not in path.read_text() and "secret" not in path.read_text().lower()
+
+    async def replay() -> State:
+        feed = ReplayFeed(path, speed=1000.0)
+        monitor = Monitor([feed])
+        monitor.start()
+        await asyncio.wait_for(feed.done.wait(), 10)
+        await monitor.stop()
+        return monitor.state
+
+    replayed = asyncio.run(replay())
+    for name, acc in live.accounts.items():
+        other = replayed.accounts[name]
+        assert other.positions == acc.positions
+        assert {s: m.price for s, m in other.marks.items()} == {s: m.price for s, m in acc.marks.items()}
+        assert other.wallet_balance == acc.wallet_balance
+
+
+# ---------------------------------------------------------------- config and secrets
+
+
+def test_secrets_never_show() -> None:
+    s = Secrets("AKIAKEY123456", "supersecretvalue", "pass-phrase")
+    assert "AKIA" not in repr(s) and "supersecret" not in str(s)
+    assert s.redact("bad key AKIAKEY123456 / supersecretvalue") == "bad key *** / ***"
+
+
+def test_config_validation_and_secret_lookup(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text('[[accounts]]\nname = "main"\nexchange = "binance"\napi_key_env = "K"\napi_secret_env = "S"\n')
+    path.chmod(0o644)
+    warnings: list[str] = []
+    config = load_config(path, warn=warnings)
+    assert warnings and "chmod 600" in warnings[0]
+    with pytest.raises(InputError, match="environment variable K is not set"):
+        resolve_secrets(config.accounts[0], {})
+    assert resolve_secrets(config.accounts[0], {"K": "key1234", "S": "sec5678"}).ccxt_options() == {
+        "apiKey": "key1234",
+        "secret": "sec5678",
+    }
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[[accounts]]\nname = "x"\nexchange = "okx"\napi_key_env = "K"\napi_secret_env = "S"\n')
+    with pytest.raises(InputError, match="passphrase_env"):
+        load_config(bad)
+    hl = AccountConfig(name="hl", exchange="hyperliquid", wallet="0xabc")
+    assert resolve_secrets(hl, {}).ccxt_options() == {}
+    with pytest.raises(InputError, match="config file not found"):
+        load_config(tmp_path / "missing.toml")
+
+
+# ---------------------------------------------------------------- the command
+
+
+def _watch(*args: str, timeout: float = 30.0) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "liqwatch.cli", "watch", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+@pytest.mark.slow
+def test_watch_demo_once_prints_a_full_snapshot() -> None:
+    result = _watch("--demo", "--once")
+    assert result.returncode == 0, result.stderr
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    snapshot = lines[-1]
+    assert snapshot["type"] == "snapshot" and snapshot["accounts"] and snapshot["positions"]
+    for record in snapshot["positions"]:
+        assert POSITION_KEYS <= record.keys()
+        assert record["stale"] is False
+    assert {line["kind"] for line in lines if line["type"] == "event"} >= {"connected"}
+
+
+@pytest.mark.slow
+def test_watch_exits_cleanly_on_sigterm_and_sigint() -> None:
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "liqwatch.cli", "watch", "--demo", "--interval", "0.2"],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        assert proc.stdout is not None
+        deadline = time.monotonic() + 20
+        snapshots = 0
+        while snapshots < 2 and time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            if line and json.loads(line)["type"] == "snapshot":
+                snapshots += 1
+        os.kill(proc.pid, sig)
+        out, err = proc.communicate(timeout=10)
+        assert proc.returncode == 0, err
+        assert "Traceback" not in err
+
+
+@pytest.mark.slow
+def test_watch_errors_are_one_line(tmp_path: Path) -> None:
+    result = _watch("--config", str(tmp_path / "nope.toml"), "--once")
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and "config file not found" in result.stderr
+    bad = tmp_path / "rec.jsonl"
+    bad.write_text("not json\n")
+    result = _watch("--replay", str(bad), "--once")
+    assert result.returncode == 2 and "line 1" in result.stderr
+
+
+def test_snapshot_record_shape() -> None:
+    state = State(Clock())
+    state.apply(Status(account="a", exchange="binance", ts=1.0, state="connected", channel="marks"))
+    state.apply(Positions(account="a", exchange="binance", ts=1.0, positions=[_pos()]))
+    record = snapshot_record(state.snapshot())
+    assert record["type"] == "snapshot" and isinstance(record["ts"], float)
+    assert record["accounts"][0]["feed"] == {"marks": "connected"}
+    json.dumps(record, allow_nan=False)
