@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/liqwatch calc --portfolio examples/portfolio.toml
+	$(BIN)/liqwatch demo
 
 lint: $(STAMP)
 	$(BIN)/ruff check liqwatch tests bench scripts
@@ -33,6 +33,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/cold_start.py
 	$(BIN)/python bench/throughput.py
 	$(BIN)/python bench/shock.py
+	$(BIN)/python bench/watch_load.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache .hypothesis

@@ -13,7 +13,7 @@ import math
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from liqwatch.core.errors import InputError
 
@@ -60,7 +60,16 @@ def build_parser() -> argparse.ArgumentParser:
     from liqwatch import __version__
 
     parser.add_argument("--version", action="version", version=f"liqwatch {__version__}")
+    parser.add_argument("--config", type=Path, metavar="FILE", help="config file for the dashboard")
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)
+
+    demo = sub.add_parser(
+        "demo",
+        help="the dashboard on the embedded simulated market (no keys, no network)",
+        description="Open the dashboard on a simulated multi-venue market with a scripted crash.",
+    )
+    demo.add_argument("--seed", type=int, default=7, help="simulation seed (deterministic prices)")
+    demo.add_argument("--speed", type=float, default=1.0, metavar="X", help="simulated seconds per second")
 
     calc = sub.add_parser(
         "calc",
@@ -311,6 +320,32 @@ def _calc(args: argparse.Namespace) -> int:
     return 0
 
 
+def _dashboard(args: argparse.Namespace) -> int:
+    if args.command == "demo":
+        if not (args.speed > 0 and math.isfinite(args.speed)):
+            _fail(f"--speed: must be > 0, got {args.speed:g}")
+        from liqwatch.feeds.demo import DemoFeed
+
+        feeds: list[Any] = [DemoFeed(seed=args.seed, speed=args.speed)]
+        subtitle = "demo market (simulated)"
+    else:
+        from liqwatch.config import load_config
+        from liqwatch.feeds.live import VenueFeed
+
+        warnings: list[str] = []
+        config = load_config(args.config, warn=warnings)
+        if not config.accounts:
+            _fail("accounts: the config has no [[accounts]] (try `liqwatch demo`)")
+        for text in warnings:
+            sys.stderr.write(f"liqwatch: warning: {text}\n")
+        feeds = [VenueFeed(account) for account in config.accounts]
+        subtitle = ", ".join(a.name for a in config.accounts)
+    from liqwatch.tui.app import LiqwatchApp
+
+    LiqwatchApp(feeds, subtitle=subtitle).run()
+    return 0
+
+
 _VALUE_FLAGS = ("--shock", "--add-margin", "--beta", "--add-size", "--target-distance", "--mark")
 
 
@@ -332,9 +367,6 @@ def _join_dash_values(argv: list[str]) -> list[str]:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(_join_dash_values(list(sys.argv[1:] if argv is None else argv)))
-    if args.command is None:
-        parser.print_help()
-        return 0
     try:
         if args.command == "calc":
             return _calc(args)
@@ -342,6 +374,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             from liqwatch.watch import main as watch_main
 
             return watch_main(args)
+        if args.command in (None, "demo"):
+            return _dashboard(args)
     except InputError as exc:
         _fail(str(exc))
     except KeyboardInterrupt:

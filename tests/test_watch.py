@@ -122,7 +122,7 @@ def test_marks_carry_their_age_and_go_stale() -> None:
     view = state.snapshot().positions[0]
     assert view.stale and view.mark_age_s == pytest.approx(3.1)
     record = position_record(view)
-    assert POSITION_KEYS <= record.keys() and record["stale"] is True
+    assert record.keys() >= POSITION_KEYS and record["stale"] is True
     # a position with no mark at all is never presented as fresh
     state.apply(Positions(account="b", exchange="binance", ts=clock.t, positions=[_pos()]))
     assert [v.stale for v in state.snapshot().positions if v.account == "b"] == [True]
@@ -289,7 +289,7 @@ def test_watch_demo_once_prints_a_full_snapshot() -> None:
     snapshot = lines[-1]
     assert snapshot["type"] == "snapshot" and snapshot["accounts"] and snapshot["positions"]
     for record in snapshot["positions"]:
-        assert POSITION_KEYS <= record.keys()
+        assert record.keys() >= POSITION_KEYS
         assert record["stale"] is False
     assert {line["kind"] for line in lines if line["type"] == "event"} >= {"connected"}
 
@@ -312,7 +312,7 @@ def test_watch_exits_cleanly_on_sigterm_and_sigint() -> None:
             if line and json.loads(line)["type"] == "snapshot":
                 snapshots += 1
         os.kill(proc.pid, sig)
-        out, err = proc.communicate(timeout=10)
+        _, err = proc.communicate(timeout=10)
         assert proc.returncode == 0, err
         assert "Traceback" not in err
 

@@ -308,8 +308,7 @@ class DemoMarket:
             seen.add(p.symbol)
             table = self.tables[(acc.name, p.symbol)]
             _, market = find_market(venue, p.symbol)
-            if market is not None and market.table is table:
-                continue  # bundled: the state store uses its own copy
+            bundled = market is not None and market.table is table
             rows = [
                 TierRowData(
                     min_notional=t.floor,
@@ -328,8 +327,10 @@ class DemoMarket:
                     symbol=p.symbol,
                     tiers=rows,
                     basis=table.basis,
-                    source="exchange",
-                    note="demo market",
+                    source="bundled" if bundled else "exchange",
+                    note=f"demo market: bundled {venue.name} snapshot as of {table.as_of}"
+                    if bundled
+                    else "demo market",
                 )
             )
         return out

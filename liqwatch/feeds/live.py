@@ -57,7 +57,7 @@ class VenueFeed:
         )
 
     def _delay(self, attempt: int) -> float:
-        base = min(self.backoff_max, self.backoff_initial * 2**attempt)
+        base = min(self.backoff_max, self.backoff_initial * 2.0**attempt)
         return base * (0.5 + self.rng.random() / 2)
 
     async def run(self, sink: Sink) -> None:

@@ -1,0 +1,204 @@
+"""The liqwatch dashboard.
+
+Feeds run as tasks on the app's event loop and push events into the state store at wire speed; a
+timer redraws from a snapshot a few times a second (ticks are coalesced, only changed cells are
+repainted). Nothing here computes risk: the view asks the state store, which asks the core.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import ClassVar
+
+from rich.text import Text
+from textual.app import App, ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal
+from textual.widgets import DataTable, Footer, Header, Input
+
+from liqwatch.core.venues import Venue
+from liqwatch.feeds.base import Feed
+from liqwatch.feeds.events import Event, Status
+from liqwatch.monitor import Monitor
+from liqwatch.state import Notice, PositionView, Snapshot, State
+from liqwatch.tui.widgets.account_strip import AccountStrip
+from liqwatch.tui.widgets.detail import DetailPanel
+from liqwatch.tui.widgets.positions import SORTS, PositionsTable, row_key
+
+REFRESH_SECONDS = 0.5
+
+
+class LiqwatchApp(App[None]):
+    CSS_PATH = Path(__file__).with_name("liqwatch.tcss")
+    TITLE = "liqwatch"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("q", "quit", "quit"),
+        Binding("question_mark", "help", "help"),
+        Binding("w", "whatif", "what-if"),
+        Binding("l", "ladder", "ladder"),
+        Binding("s", "cycle_sort", "sort"),
+        Binding("slash", "filter", "filter"),
+        Binding("d", "toggle_detail", "detail"),
+        Binding("escape", "clear_filter", "clear filter", show=False),
+    ]
+
+    def __init__(
+        self,
+        feeds: Sequence[Feed],
+        *,
+        subtitle: str = "",
+        clock: Callable[[], float] = time.time,
+        refresh_seconds: float = REFRESH_SECONDS,
+        autostart: bool = True,
+        show_clock: bool = True,
+    ) -> None:
+        super().__init__()
+        self.show_clock = show_clock
+        self.monitor = Monitor(feeds, State(clock), on_event=self._on_event, on_notice=self._on_notice)
+        self.sub_title = subtitle
+        self.refresh_seconds = refresh_seconds
+        self.autostart = autostart
+        self.snapshot: Snapshot | None = None
+        self.views: dict[str, PositionView] = {}
+        self._errors_seen: set[str] = set()
+
+    # ------------------------------------------------------------------ layout
+
+    def compose(self) -> ComposeResult:
+        yield Header(show_clock=self.show_clock)
+        yield AccountStrip(id="accounts")
+        with Horizontal(id="main"):
+            yield PositionsTable(id="positions")
+            yield DetailPanel(id="detail")
+        yield Input(placeholder="filter: account, symbol or side (Enter to apply, Esc to clear)", id="filter")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        if self.autostart:
+            self.start_feeds()
+        self.set_interval(self.refresh_seconds, self.refresh_view)
+        self.refresh_view()
+        self.query_one(PositionsTable).focus()
+
+    def start_feeds(self) -> None:
+        """Feeds start after the first frame is painted: ccxt is imported inside the venue feed."""
+        self.call_after_refresh(self.monitor.start)
+
+    async def on_unmount(self) -> None:
+        await self.monitor.stop()
+
+    # ------------------------------------------------------------------ data
+
+    def _on_event(self, event: Event) -> None:
+        if isinstance(event, Status) and event.state == "error" and event.detail not in self._errors_seen:
+            self._errors_seen.add(event.detail)
+            self.notify(event.detail, title=f"{event.account}: feed error", severity="error", timeout=10)
+
+    def _on_notice(self, notice: Notice) -> None:
+        self.bell()
+        self.notify(notice.message, title=f"{notice.account}: position {notice.kind}", severity="warning", timeout=15)
+
+    def refresh_view(self, *, force_sort: bool = False) -> None:
+        snap = self.monitor.state.snapshot()
+        self.snapshot = snap
+        self.views = {row_key(v): v for v in snap.positions}
+        detail = self.query_one(DetailPanel)
+        for key, view in self.views.items():
+            detail.record(key, view.mark_price)
+        with self.batch_update():
+            self.query_one(AccountStrip).show(snap.accounts)
+            table = self.query_one(PositionsTable)
+            table.show(snap.positions, force_sort=force_sort)
+            self._show_detail()
+        stale = sum(1 for v in snap.positions if v.stale)
+        self.sub_title = f"{len(snap.positions)} positions · sort: {table.sort_name}" + (
+            f" · {stale} STALE" if stale else ""
+        )
+
+    def _show_detail(self) -> None:
+        table = self.query_one(PositionsTable)
+        key = table.selected_key()
+        self.query_one(DetailPanel).show(key, self.views.get(key) if key else None)
+
+    def on_data_table_row_highlighted(self, _: DataTable.RowHighlighted) -> None:
+        self._show_detail()
+
+    # ------------------------------------------------------------------ actions
+
+    def action_help(self) -> None:
+        from liqwatch.tui.screens.help import HelpScreen
+
+        self.push_screen(HelpScreen())
+
+    def action_cycle_sort(self) -> None:
+        table = self.query_one(PositionsTable)
+        names = list(SORTS)
+        table.sort_name = names[(names.index(table.sort_name) + 1) % len(names)]
+        self.refresh_view(force_sort=True)
+
+    def action_filter(self) -> None:
+        box = self.query_one("#filter", Input)
+        box.add_class("-visible")
+        box.focus()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.input.id == "filter":
+            self.query_one(PositionsTable).filter_text = event.value.strip()
+            event.input.remove_class("-visible")
+            self.query_one(PositionsTable).focus()
+            self.refresh_view(force_sort=True)
+
+    def action_clear_filter(self) -> None:
+        box = self.query_one("#filter", Input)
+        box.value = ""
+        box.remove_class("-visible")
+        self.query_one(PositionsTable).filter_text = ""
+        self.query_one(PositionsTable).focus()
+        self.refresh_view(force_sort=True)
+
+    def action_toggle_detail(self) -> None:
+        self.query_one(DetailPanel).toggle_class("-hidden")
+
+    def _selected_account(self) -> tuple[Venue, list, float, int] | None:  # type: ignore[type-arg]
+        key = self.query_one(PositionsTable).selected_key()
+        view = self.views.get(key) if key else None
+        if view is None or view.risk is None:
+            return None
+        acc = self.monitor.state.accounts[view.account]
+        target = (view.data.symbol, view.data.side)
+        matches = [
+            i
+            for i, k in enumerate(acc.last_keys)
+            if (acc.last_specs[i].symbol, acc.last_specs[i].side) == (view.risk.spec.symbol, view.risk.spec.side)
+            or k == target
+        ]
+        if not matches:
+            return None
+        return acc.venue, list(acc.last_specs), acc.wallet_balance or 0.0, matches[0]
+
+    def action_whatif(self) -> None:
+        from liqwatch.tui.screens.whatif import WhatIfScreen
+
+        selected = self._selected_account()
+        if selected is None:
+            self.notify("Select a position with risk figures first.", severity="warning")
+            return
+        venue, specs, wallet, index = selected
+        self.push_screen(WhatIfScreen(venue, specs, wallet, index))
+
+    def action_ladder(self) -> None:
+        from liqwatch.tui.screens.ladder import LadderScreen
+
+        snap = self.snapshot or self.monitor.state.snapshot()
+        rows = [(a.name, a.risk) for a in snap.accounts if a.risk is not None]
+        accounts = [
+            (acc.name, acc.venue, list(acc.last_specs), acc.wallet_balance or 0.0)
+            for acc in self.monitor.state.accounts.values()
+        ]
+        self.push_screen(LadderScreen(rows, accounts))
+
+
+def title_text() -> Text:
+    return Text("liqwatch", style="bold")

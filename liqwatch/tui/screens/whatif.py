@@ -1,0 +1,185 @@
+"""What-if for the selected position: inputs on top, before → after below, live as you type."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import ClassVar
+
+from rich.console import Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Input, Static
+
+from liqwatch.core import whatif as wi
+from liqwatch.core.engine import assess
+from liqwatch.core.errors import InputError
+from liqwatch.core.model import PortfolioRisk, PositionRisk, PositionSpec
+from liqwatch.core.venues import Venue
+from liqwatch.output import display_tick, fmt_money, fmt_pct, fmt_price
+
+FIELDS = (
+    ("add-size", "add size (base units)"),
+    ("add-price", "at price (default mark)"),
+    ("leverage", "new leverage"),
+    ("margin", "margin +/- (isolated)"),
+    ("shock", "price shock % (all marks)"),
+)
+
+
+def _float(text: str) -> float | None:
+    text = text.strip().replace(",", "")
+    if not text:
+        return None
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(text)
+    return value
+
+
+def compare(before: PositionRisk, after: PositionRisk, acc_before: PortfolioRisk, acc_after: PortfolioRisk) -> Table:
+    tick = display_tick(before.spec)
+    table = Table(expand=False, box=None, pad_edge=False)
+    for col, justify in (("", "left"), ("before", "right"), ("", "center"), ("after", "right")):
+        table.add_column(col, justify=justify)  # type: ignore[arg-type]
+
+    def tier(p: PositionRisk) -> str:
+        return f"{p.tier.index} · {p.tier.mmr * 100:.3g}% · {p.tier.max_leverage:g}x"
+
+    rows = [
+        ("Size", f"{before.spec.size:,.6g}", f"{after.spec.size:,.6g}"),
+        ("Entry", fmt_price(before.spec.entry_price, tick), fmt_price(after.spec.entry_price, tick)),
+        ("Mark", fmt_price(before.spec.mark_price, tick), fmt_price(after.spec.mark_price, tick)),
+        ("Leverage", f"{before.spec.leverage or 0:g}x", f"{after.spec.leverage or 0:g}x"),
+        ("Isolated margin", fmt_money(before.spec.isolated_margin), fmt_money(after.spec.isolated_margin)),
+        ("Liquidation", fmt_price(before.liquidation_price, tick), fmt_price(after.liquidation_price, tick)),
+        ("Bankruptcy", fmt_price(before.bankruptcy_price, tick), fmt_price(after.bankruptcy_price, tick)),
+        ("To liquidation", fmt_pct(before.distance_to_liquidation), fmt_pct(after.distance_to_liquidation)),
+        ("Margin ratio", fmt_pct(before.margin_ratio), fmt_pct(after.margin_ratio)),
+        ("Tier", tier(before), tier(after)),
+        ("Initial margin", fmt_money(before.initial_margin), fmt_money(after.initial_margin)),
+        ("Account MR", fmt_pct(acc_before.account.margin_ratio), fmt_pct(acc_after.account.margin_ratio)),
+    ]
+    for name, b, a in rows:
+        table.add_row(name, b, "→", a, style="bold yellow" if a != b else "")
+    return table
+
+
+def evaluate(
+    venue: Venue, specs: Sequence[PositionSpec], wallet: float, index: int, values: dict[str, str]
+) -> RenderableType:
+    try:
+        parsed = {key: _float(values.get(key, "")) for key, _ in FIELDS}
+    except ValueError as exc:
+        return Text(f"not a number: {exc}", style="bold red")
+    specs = list(specs)
+    parts: list[RenderableType] = []
+    try:
+        change: wi.Change | None = None
+        if parsed["add-size"] is not None:
+            add = wi.add_size(venue, specs, wallet, index, parsed["add-size"], parsed["add-price"])
+            parts.append(
+                Text(
+                    f"max size that still fits the bracket's max leverage: "
+                    f"{'no limit' if add.max_add_size is None else f'{add.max_add_size:,.6g}'}"
+                )
+            )
+            change = add
+            specs[index] = add.after.positions[index].spec
+        if parsed["leverage"] is not None:
+            lev = wi.change_leverage(venue, specs, wallet, index, parsed["leverage"])
+            verb = "to post" if lev.margin_change >= 0 else "released"
+            parts.append(
+                Text(
+                    f"leverage → {lev.new_leverage:g}x: margin {verb} {fmt_money(abs(lev.margin_change))}. "
+                    f"{lev.convention}"
+                )
+            )
+            change = _merge(change, lev)
+            specs[index] = lev.after.positions[index].spec
+        if parsed["margin"] is not None:
+            mc = wi.add_margin(venue, specs, wallet, index, parsed["margin"])
+            parts.append(Text(f"most that can be removed: {fmt_money(mc.max_removable)}"))
+            change = _merge(change, mc)
+            specs[index] = mc.after.positions[index].spec
+        if parsed["shock"] is not None:
+            move = parsed["shock"] / 100
+            result = wi.shock(venue, specs, wallet, [move])
+            step = result.steps[0]
+            gone = [specs[i].symbol + " " + specs[i].side for i in step.liquidated]
+            parts.append(
+                Text(
+                    f"all marks {parsed['shock']:+g}%: account margin ratio "
+                    f"{fmt_pct(step.risk.account.margin_ratio)}; liquidated on the way: "
+                    f"{', '.join(gone) or 'none'}"
+                )
+            )
+            for event in result.order:
+                names = ", ".join(specs[i].symbol + " " + specs[i].side for i in event.indices)
+                parts.append(Text(f"  {event.move * 100:+.2f}%  {names} ({event.scope})", style="red"))
+            if index not in step.liquidated and change is None:
+                before = assess(venue, list(specs), wallet)
+                pos = step.survivors.index(index)
+                return Group(compare(before.positions[index], step.risk.positions[pos], before, step.risk), *parts)
+        if change is None:
+            return Group(Text("Type a number in any field to see its effect.", style="dim"), *parts)
+        table = compare(change.before.positions[index], change.after.positions[index], change.before, change.after)
+        verdict = (
+            Text("NOT ALLOWED: " + (change.reason or ""), style="bold white on red") if not change.allowed else Text("")
+        )
+        notes = [Text("note: " + n, style="dim") for n in change.notes]
+        return Group(table, verdict, *parts, *notes)
+    except InputError as exc:
+        return Text(f"{exc.field}: {exc.message}", style="bold red")
+
+
+def _merge(first: wi.Change | None, second: wi.Change) -> wi.Change:
+    if first is None:
+        return second
+    second.before = first.before
+    second.allowed = first.allowed and second.allowed
+    second.reason = first.reason or second.reason
+    return second
+
+
+class WhatIfScreen(ModalScreen[None]):
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "dismiss", "close")]
+
+    def __init__(self, venue: Venue, specs: Sequence[PositionSpec], wallet: float, index: int) -> None:
+        super().__init__()
+        self.venue = venue
+        self.specs = list(specs)
+        self.wallet = wallet
+        self.index = index
+
+    def compose(self) -> ComposeResult:
+        spec = self.specs[self.index]
+        with Vertical(id="whatif-body"):
+            yield Static(Text(f"What if — {spec.symbol} {spec.side} {spec.margin_mode} (Esc to close)", style="bold"))
+            with Vertical(id="whatif-inputs"):
+                for key, placeholder in FIELDS:
+                    yield Input(placeholder=placeholder, id=f"wi-{key}")
+            with VerticalScroll(id="whatif-result"):
+                yield Static(id="wi-result")
+
+    def on_mount(self) -> None:
+        self.recompute()
+        self.query_one("#wi-add-size", Input).focus()
+
+    def on_input_changed(self, _: Input.Changed) -> None:
+        self.recompute()
+
+    def values(self) -> dict[str, str]:
+        return {key: self.query_one(f"#wi-{key}", Input).value for key, _ in FIELDS}
+
+    def recompute(self) -> None:
+        self.query_one("#wi-result", Static).update(
+            evaluate(self.venue, self.specs, self.wallet, self.index, self.values())
+        )
+
+    async def action_dismiss(self, result: None = None) -> None:
+        self.dismiss(result)

@@ -1,0 +1,60 @@
+"""One card per account: equity, wallet, account margin ratio as a gauge, feed status and age."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.containers import Horizontal
+from textual.widgets import Static
+
+from liqwatch.output import fmt_money, fmt_pct
+from liqwatch.state import AccountView
+
+GAUGE = 20
+
+
+def gauge(ratio: float | None) -> Text:
+    """The account margin ratio as a bar coloured by danger (100% = liquidation)."""
+    if ratio is None:
+        return Text("—" * GAUGE, style="bold red")
+    filled = min(GAUGE, round(min(ratio, 1.0) * GAUGE))
+    style = "green" if ratio < 0.5 else "yellow" if ratio < 0.7 else "red" if ratio < 0.85 else "bold red"
+    return Text("█" * filled, style=style) + Text("░" * (GAUGE - filled), style="dim")
+
+
+def feed_text(view: AccountView) -> Text:
+    states = view.status
+    if view.detail:
+        return Text(f"error: {view.detail}"[:60], style="bold red")
+    values = set(states.values())
+    if not values:
+        return Text("connecting…", style="yellow")
+    if values & {"disconnected", "reconnecting"}:
+        return Text("reconnecting", style="bold yellow")
+    if view.stale:
+        return Text("STALE marks", style="bold yellow")
+    return Text("connected", style="green")
+
+
+class AccountCard(Static):
+    def show(self, view: AccountView) -> None:
+        risk = view.risk
+        ratio = None if risk is None else risk.account.margin_ratio
+        balance = None if risk is None else risk.account.margin_balance
+        title = Text(f"{view.name} ", style="bold") + Text(f"({view.exchange})", style="dim")
+        line2 = Text(f"equity {fmt_money(balance)}  wallet {fmt_money(view.wallet_balance)}")
+        line3 = Text("MR ") + gauge(ratio) + Text(f" {fmt_pct(ratio)}")
+        self.update(Text("\n").join([title, line2, line3, feed_text(view)]))
+        self.set_class(ratio is None or (ratio is not None and ratio >= 0.7), "-danger")
+        self.set_class(view.stale, "-stale")
+
+
+class AccountStrip(Horizontal):
+    def show(self, views: list[AccountView]) -> None:
+        cards = {card.id: card for card in self.query(AccountCard)}
+        for view in views:
+            card_id = f"acct-{abs(hash(view.name))}"
+            card = cards.get(card_id)
+            if card is None:
+                card = AccountCard(id=card_id)
+                self.mount(card)
+            card.show(view)

@@ -1,0 +1,294 @@
+"""The dashboard, driven like a person would: Pilot for every interaction, SVG snapshots of the
+main views on the deterministic demo."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+from typing import Any
+
+import pytest
+from rich.console import Console
+
+from liqwatch.feeds.base import Sink
+from liqwatch.feeds.demo import DemoMarket
+from liqwatch.feeds.events import MarkPrice, PositionData, Positions, Status
+from liqwatch.state import State
+from liqwatch.tui.app import LiqwatchApp
+from liqwatch.tui.screens.help import HelpScreen
+from liqwatch.tui.screens.ladder import LadderScreen
+from liqwatch.tui.screens.whatif import WhatIfScreen
+from liqwatch.tui.widgets.detail import DetailPanel
+from liqwatch.tui.widgets.positions import PositionsTable
+
+T0 = 1_790_000_000.0
+
+
+class Clock:
+    def __init__(self, t: float = T0) -> None:
+        self.t = t
+
+    def __call__(self) -> float:
+        return self.t
+
+
+def demo_app(ticks: int = 0, clock: Clock | None = None) -> LiqwatchApp:
+    """The demo portfolio after ``ticks`` simulated seconds, loaded synchronously: no timers, no
+    wall clock, so every frame is reproducible."""
+    clock = clock or Clock()
+    market = DemoMarket(7)
+    for _ in range(ticks):
+        market.step()
+    app = LiqwatchApp([], clock=clock, refresh_seconds=3600, autostart=False, show_clock=False)
+    state: State = app.monitor.state
+    for acc in market.accounts:
+        state.apply(Status(account=acc.name, exchange=acc.exchange, ts=clock.t, state="connected", channel="feed"))
+        for event in [*market.tier_events(acc, clock.t), *market.position_events(acc, clock.t)]:
+            state.apply(event)
+    for mark in market.mark_events(clock.t, 1.0):
+        state.apply(mark)
+    return app
+
+
+def plain(widget: Any) -> str:
+    """What a Static shows, as plain text."""
+    console = Console(width=200, record=True, file=io.StringIO())
+    console.print(widget.content)
+    return console.export_text()
+
+
+async def rows(app: LiqwatchApp) -> list[str]:
+    table = app.query_one(PositionsTable)
+    return [str(k.value) for k in table.rows]
+
+
+def test_main_view_navigation_and_detail() -> None:
+    async def go() -> None:
+        app = demo_app()
+        async with app.run_test(size=(140, 40)) as pilot:
+            await pilot.pause()
+            keys = await rows(app)
+            assert len(keys) == 11
+            assert len(app.query("AccountCard")) == 3
+            first = app.query_one(PositionsTable).selected_key()
+            await pilot.press("down")
+            second = app.query_one(PositionsTable).selected_key()
+            assert first != second and second == keys[1]
+            detail = plain(app.query_one("#detail-text"))
+            assert second.split("|")[1] in detail
+            await pilot.press("d")
+            assert app.query_one(DetailPanel).has_class("-hidden")
+
+    asyncio.run(go())
+
+
+def test_default_sort_is_nearest_liquidation_and_s_cycles() -> None:
+    async def go() -> None:
+        app = demo_app()
+        async with app.run_test(size=(140, 40)) as pilot:
+            await pilot.pause()
+            views = app.views
+            dists = [views[k].risk.distance_to_liquidation for k in await rows(app)]  # type: ignore[union-attr]
+            finite = [d for d in dists if d is not None]
+            assert finite == sorted(finite)
+            await pilot.press("s")
+            assert app.query_one(PositionsTable).sort_name == "margin ratio"
+            ratios = [views[k].risk.margin_ratio for k in await rows(app)]  # type: ignore[union-attr]
+            assert ratios == sorted(ratios, reverse=True)  # type: ignore[type-var]
+            assert "sort: margin ratio" in app.sub_title
+
+    asyncio.run(go())
+
+
+def test_filter() -> None:
+    async def go() -> None:
+        app = demo_app()
+        async with app.run_test(size=(140, 40)) as pilot:
+            await pilot.pause()
+            await pilot.press("slash", *"DOGE", "enter")
+            await pilot.pause()
+            assert all("DOGE" in k for k in await rows(app)) and len(await rows(app)) == 2
+            await pilot.press("escape")
+            await pilot.pause()
+            assert len(await rows(app)) == 11
+
+    asyncio.run(go())
+
+
+def test_whatif_panel_live_result() -> None:
+    async def go() -> None:
+        app = demo_app()
+        async with app.run_test(size=(140, 40)) as pilot:
+            await pilot.pause()
+            await pilot.press("w")
+            await pilot.pause()
+            assert isinstance(app.screen, WhatIfScreen)
+            await pilot.press(*"100")
+            await pilot.pause()
+            text = plain(app.screen.query_one("#wi-result"))
+            assert "→" in text and "Liquidation" in text
+            await pilot.press("tab", "tab", *"500")  # leverage 500x: not allowed
+            await pilot.pause()
+            assert "NOT ALLOWED" in plain(app.screen.query_one("#wi-result"))
+            await pilot.press("escape")
+            await pilot.pause()
+            assert not isinstance(app.screen, WhatIfScreen)
+
+    asyncio.run(go())
+
+
+def test_ladder_and_help_screens() -> None:
+    async def go() -> None:
+        app = demo_app()
+        async with app.run_test(size=(140, 40)) as pilot:
+            await pilot.pause()
+            await pilot.press("l")
+            await pilot.pause()
+            assert isinstance(app.screen, LadderScreen)
+            assert "Liquidation ladder" in plain(app.screen.query_one("#ladder-chart"))
+            await pilot.press("escape")
+            await pilot.press("question_mark")
+            await pilot.pause()
+            assert isinstance(app.screen, HelpScreen)
+            await pilot.press("escape")
+            await pilot.pause()
+            assert not isinstance(app.screen, HelpScreen)
+
+    asyncio.run(go())
+
+
+def test_stale_marks_are_visibly_stale() -> None:
+    async def go() -> None:
+        clock = Clock()
+        app = demo_app(clock=clock)
+        async with app.run_test(size=(140, 40)) as pilot:
+            await pilot.pause()
+            assert "STALE" not in app.sub_title
+            clock.t += 10.0  # no mark for 10 s on 1 s streams
+            app.refresh_view()
+            await pilot.pause()
+            assert "11 STALE" in app.sub_title
+            table = app.query_one(PositionsTable)
+            key = (await rows(app))[0]
+            assert "⚠" in str(table.get_cell(key, "mark"))
+
+    asyncio.run(go())
+
+
+class BrokenFeed:
+    name = "broken"
+    exchange = "binance"
+
+    async def run(self, sink: Sink) -> None:
+        sink(
+            Positions(
+                account="broken",
+                exchange="binance",
+                ts=T0,
+                positions=[
+                    PositionData(
+                        symbol="BTC/USDT:USDT",
+                        side="long",
+                        size=1,
+                        entry_price=60000,
+                        margin_mode="isolated",
+                        leverage=10,
+                    )
+                ],
+            )
+        )
+        raise RuntimeError("boom")
+
+
+class SteadyFeed:
+    name = "steady"
+    exchange = "binance"
+
+    async def run(self, sink: Sink) -> None:
+        sink(
+            Positions(
+                account="steady",
+                exchange="binance",
+                ts=T0,
+                positions=[
+                    PositionData(
+                        symbol="ETH/USDT:USDT",
+                        side="short",
+                        size=2,
+                        entry_price=3000,
+                        margin_mode="isolated",
+                        leverage=5,
+                    )
+                ],
+            )
+        )
+        while True:
+            sink(MarkPrice(account="steady", exchange="binance", ts=T0, symbol="ETH/USDT:USDT", price=3010))
+            await asyncio.sleep(0.05)
+
+
+def test_a_failing_feed_never_exits_the_app() -> None:
+    async def go() -> None:
+        app = LiqwatchApp([BrokenFeed(), SteadyFeed()], refresh_seconds=0.1, show_clock=False)
+        async with app.run_test(size=(120, 30), notifications=True) as pilot:
+            await pilot.pause(0.5)
+            assert app.is_running
+            assert any("boom" in n.message for n in app._notifications)
+            assert any("steady" in k for k in await rows(app))
+
+    asyncio.run(go())
+
+
+def test_only_changed_cells_are_repainted() -> None:
+    async def go() -> None:
+        app = demo_app()
+        async with app.run_test(size=(140, 40)) as pilot:
+            await pilot.pause()
+            table = app.query_one(PositionsTable)
+            before = table.cell_updates
+            app.refresh_view()
+            app.refresh_view()
+            assert table.cell_updates == before  # nothing moved: nothing repainted
+            state = app.monitor.state
+            state.apply(
+                MarkPrice(account="demo-binance", exchange="binance", ts=T0 + 1, symbol="XRP/USDT:USDT", price=0.61)
+            )
+            app.refresh_view()
+            changed = table.cell_updates - before
+            assert 0 < changed <= 8  # the XRP row's price-dependent cells only
+
+    asyncio.run(go())
+
+
+def test_small_terminal_stays_usable() -> None:
+    async def go() -> None:
+        app = demo_app()
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.pause()
+            assert app.query_one(PositionsTable).row_count == 11
+            await pilot.press("w")
+            await pilot.pause()
+            assert isinstance(app.screen, WhatIfScreen)
+
+    asyncio.run(go())
+
+
+# ---------------------------------------------------------------- snapshots
+
+
+def _snap(app_factory: Any) -> Any:
+    return app_factory()
+
+
+@pytest.mark.parametrize(
+    ("name", "press", "ticks"),
+    [
+        ("main", [], 0),
+        ("main-after-crash", [], 38),
+        ("detail-second-row", ["down"], 0),
+        ("whatif", ["w", "1", "0", "0"], 0),
+        ("ladder", ["l"], 0),
+    ],
+)
+def test_snapshots(snap_compare: Any, name: str, press: list[str], ticks: int) -> None:
+    assert snap_compare(demo_app(ticks), press=press, terminal_size=(140, 40))
