@@ -42,8 +42,43 @@ SHOTS = {
 }
 
 
+TUI_SHOTS = {
+    # name: (simulated seconds into the demo, keys pressed)
+    "dashboard": (0, []),
+    "dashboard-after-crash": (38, []),
+    "detail": (0, ["down", "down"]),
+    "whatif": (0, ["w", "2", "0", "0", "0", "0", "tab", "tab", "tab", "tab", "-", "3"]),
+    "ladder": (0, ["l"]),
+    "help": (0, ["question_mark"]),
+}
+
+
+async def _tui_shot(name: str, ticks: int, keys: list[str]) -> None:
+    from liqwatch.feeds.demo import DemoMarket
+    from liqwatch.tui.app import LiqwatchApp
+
+    now = 1_790_000_000.0
+    market = DemoMarket(7)
+    for _ in range(ticks):
+        market.step()
+    app = LiqwatchApp([], clock=lambda: now, refresh_seconds=3600, autostart=False, show_clock=False)
+    for event in market.initial_events(now):
+        app.monitor.state.apply(event)
+    async with app.run_test(size=(150, 42)) as pilot:
+        await pilot.pause()
+        if keys:
+            await pilot.press(*keys)
+            await pilot.pause()
+        app.save_screenshot(f"{name}.svg", str(OUT))
+    print(f"wrote screenshots/{name}.svg")
+
+
 def main() -> None:
     OUT.mkdir(exist_ok=True)
+    import asyncio
+
+    for name, (ticks, keys) in TUI_SHOTS.items():
+        asyncio.run(_tui_shot(name, ticks, keys))
     for name, args in SHOTS.items():
         width = 150 if name in ("calc-portfolio", "calc-shock") else 90
         env = {**os.environ, "COLUMNS": str(width), "LIQWATCH_FORCE_COLOR": "1"}

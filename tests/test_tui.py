@@ -12,8 +12,7 @@ from rich.console import Console
 
 from liqwatch.feeds.base import Sink
 from liqwatch.feeds.demo import DemoMarket
-from liqwatch.feeds.events import MarkPrice, PositionData, Positions, Status
-from liqwatch.state import State
+from liqwatch.feeds.events import MarkPrice, PositionData, Positions
 from liqwatch.tui.app import LiqwatchApp
 from liqwatch.tui.screens.help import HelpScreen
 from liqwatch.tui.screens.ladder import LadderScreen
@@ -40,13 +39,8 @@ def demo_app(ticks: int = 0, clock: Clock | None = None) -> LiqwatchApp:
     for _ in range(ticks):
         market.step()
     app = LiqwatchApp([], clock=clock, refresh_seconds=3600, autostart=False, show_clock=False)
-    state: State = app.monitor.state
-    for acc in market.accounts:
-        state.apply(Status(account=acc.name, exchange=acc.exchange, ts=clock.t, state="connected", channel="feed"))
-        for event in [*market.tier_events(acc, clock.t), *market.position_events(acc, clock.t)]:
-            state.apply(event)
-    for mark in market.mark_events(clock.t, 1.0):
-        state.apply(mark)
+    for event in market.initial_events(clock.t):
+        app.monitor.state.apply(event)
     return app
 
 

@@ -23,7 +23,7 @@ from liqwatch.core.model import PositionSpec
 from liqwatch.core.tiers import TierTable, build_table
 from liqwatch.core.venues import get_venue
 from liqwatch.feeds.base import Sink
-from liqwatch.feeds.events import Balance, MarkPrice, PositionData, Positions, Status, TierRowData, Tiers
+from liqwatch.feeds.events import Balance, Event, MarkPrice, PositionData, Positions, Status, TierRowData, Tiers
 from liqwatch.markets import find_market
 
 CRASH_START = 25.0
@@ -335,6 +335,25 @@ class DemoMarket:
             )
         return out
 
+    def initial_events(self, now: float, interval: float = 1.0) -> list[Event]:
+        """Everything the simulated venues publish about their current state, in order."""
+        events: list[Event] = []
+        for acc in self.accounts:
+            events.append(
+                Status(
+                    account=acc.name,
+                    exchange=acc.exchange,
+                    ts=now,
+                    state="connected",
+                    channel="feed",
+                    detail="demo market (simulated; no keys, no network)",
+                )
+            )
+            events.extend(self.tier_events(acc, now))
+            events.extend(self.position_events(acc, now))
+        events.extend(self.mark_events(now, interval))
+        return events
+
     def mark_events(self, now: float, interval: float) -> list[MarkPrice]:
         out = []
         for acc in self.accounts:
@@ -378,23 +397,8 @@ class DemoFeed:
         now = self.clock()
         # The simulated venues publish marks every simulated second.
         interval = 1.0 / self.speed
-        for acc in market.accounts:
-            sink(
-                Status(
-                    account=acc.name,
-                    exchange=acc.exchange,
-                    ts=now,
-                    state="connected",
-                    channel="feed",
-                    detail="demo market (simulated; no keys, no network)",
-                )
-            )
-            for event in market.tier_events(acc, now):
-                sink(event)
-            for ev in market.position_events(acc, now):
-                sink(ev)
-        for mark in market.mark_events(now, interval):
-            sink(mark)
+        for event in market.initial_events(now, interval):
+            sink(event)
         while self.max_ticks is None or market.tick < self.max_ticks:
             await asyncio.sleep(interval)
             changed = set(market.step())
