@@ -101,6 +101,8 @@ class State:
     def __init__(self, clock: Callable[[], float] = time.time) -> None:
         self.clock = clock
         self.accounts: dict[str, AccountState] = {}
+        self.version = 0
+        """Incremented by every applied event: views skip work when nothing changed."""
         self.feed_errors: list[Status] = []
         """Errors of feeds that are not tied to a known venue account."""
 
@@ -115,6 +117,7 @@ class State:
 
     def apply(self, event: Event) -> list[Notice]:
         """Apply one event; returns what it revealed (vanished or shrunk positions)."""
+        self.version += 1
         if event.exchange not in VENUES:
             if isinstance(event, Status):
                 self.feed_errors.append(event)

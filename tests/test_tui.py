@@ -52,8 +52,7 @@ def plain(widget: Any) -> str:
 
 
 async def rows(app: LiqwatchApp) -> list[str]:
-    table = app.query_one(PositionsTable)
-    return [str(k.value) for k in table.rows]
+    return app.query_one(PositionsTable).order
 
 
 def test_main_view_navigation_and_detail() -> None:

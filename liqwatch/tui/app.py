@@ -28,6 +28,7 @@ from liqwatch.tui.widgets.detail import DetailPanel
 from liqwatch.tui.widgets.positions import SORTS, PositionsTable, row_key
 
 REFRESH_SECONDS = 0.5
+AGE_REFRESH_SECONDS = 1.0
 
 
 class LiqwatchApp(App[None]):
@@ -63,6 +64,8 @@ class LiqwatchApp(App[None]):
         self.snapshot: Snapshot | None = None
         self.views: dict[str, PositionView] = {}
         self._errors_seen: set[str] = set()
+        self._version = -1
+        self._refreshed = 0.0
 
     # ------------------------------------------------------------------ layout
 
@@ -101,7 +104,13 @@ class LiqwatchApp(App[None]):
         self.notify(notice.message, title=f"{notice.account}: position {notice.kind}", severity="warning", timeout=15)
 
     def refresh_view(self, *, force_sort: bool = False) -> None:
-        snap = self.monitor.state.snapshot()
+        state = self.monitor.state
+        now = state.clock()
+        if not force_sort and state.version == self._version and now - self._refreshed < AGE_REFRESH_SECONDS:
+            return  # nothing new: ages and staleness are re-checked once a second
+        self._version = state.version
+        self._refreshed = now
+        snap = state.snapshot()
         self.snapshot = snap
         self.views = {row_key(v): v for v in snap.positions}
         detail = self.query_one(DetailPanel)
@@ -113,9 +122,9 @@ class LiqwatchApp(App[None]):
             table.show(snap.positions, force_sort=force_sort)
             self._show_detail()
         stale = sum(1 for v in snap.positions if v.stale)
-        self.sub_title = f"{len(snap.positions)} positions · sort: {table.sort_name}" + (
-            f" · {stale} STALE" if stale else ""
-        )
+        subtitle = f"{len(snap.positions)} positions · sort: {table.sort_name}" + (f" · {stale} STALE" if stale else "")
+        if subtitle != self.sub_title:
+            self.sub_title = subtitle
 
     def _show_detail(self) -> None:
         table = self.query_one(PositionsTable)

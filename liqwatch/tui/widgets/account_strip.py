@@ -43,7 +43,10 @@ class AccountCard(Static):
         title = Text(f"{view.name} ", style="bold") + Text(f"({view.exchange})", style="dim")
         line2 = Text(f"equity {fmt_money(balance)}  wallet {fmt_money(view.wallet_balance)}")
         line3 = Text("MR ") + gauge(ratio) + Text(f" {fmt_pct(ratio)}")
-        self.update(Text("\n").join([title, line2, line3, feed_text(view)]))
+        content = Text("\n").join([title, line2, line3, feed_text(view)])
+        if content.plain != getattr(self, "_plain", None):
+            self._plain = content.plain
+            self.update(content, layout=False)  # the card's size is fixed by CSS
         self.set_class(ratio is None or (ratio is not None and ratio >= 0.7), "-danger")
         self.set_class(view.stale, "-stale")
 

@@ -123,6 +123,8 @@ class DetailPanel(VerticalScroll):
     def __init__(self, **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self.history: dict[str, deque[float]] = {}
+        self._shown: tuple[object, ...] | None = None
+        self._laid_out: str | None = None
 
     def compose(self):  # type: ignore[no-untyped-def]
         yield Static(id="detail-text")
@@ -137,10 +139,24 @@ class DetailPanel(VerticalScroll):
     def show(self, key: str | None, view: PositionView | None) -> None:
         text = self.query_one("#detail-text", Static)
         spark = self.query_one("#spark", Sparkline)
+        series_now = tuple(self.history.get(key, ())) if key else ()
+        signature = (
+            key,
+            None
+            if view is None
+            else (view.risk, view.mark_price, view.stale, None if view.mark_age_s is None else round(view.mark_age_s)),
+            series_now[-1:],
+            len(series_now),
+        )
+        if signature == self._shown:
+            return
+        self._shown = signature
         if view is None or key is None:
             text.update(Text("Select a position to see the numbers behind it.", style="dim"))
             spark.data = []
             return
-        text.update(explain(view))
+        # Re-layout only when another position is shown: the same position's figures keep their shape.
+        text.update(explain(view), layout=key != self._laid_out)
+        self._laid_out = key
         series = list(self.history.get(key, ()))
         spark.data = series if len(series) > 1 and not any(math.isnan(x) for x in series) else []

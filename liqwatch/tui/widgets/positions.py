@@ -119,6 +119,18 @@ def display_tick_for(view: PositionView) -> float:
     return 10.0 ** (math.floor(math.log10(view.mark_price)) - 5)
 
 
+class KeyedText(Text):
+    """A cell that knows its row, so that DataTable.sort can order rows by our own ranking."""
+
+    row_key: str = ""
+
+    @classmethod
+    def keyed(cls, text: Text, key: str) -> KeyedText:
+        keyed = cls(text.plain, style=text.style, justify=text.justify)
+        keyed.row_key = key
+        return keyed
+
+
 def _signature(text: Text) -> str:
     return f"{text.plain}\x00{text.style}"
 
@@ -146,44 +158,67 @@ class PositionsTable(DataTable[Text]):
             return views
         return [v for v in views if needle in f"{v.account} {v.data.symbol} {v.data.side} {v.exchange}".lower()]
 
+    def _viewport(self) -> range:
+        """Rows on screen (plus a margin): the only ones whose cells are formatted and repainted."""
+        first = max(0, int(self.scroll_offset.y) - 5)
+        return range(first, first + self.size.height + 10)
+
     def show(self, views: list[PositionView], *, force_sort: bool = False) -> None:
         views = self._visible(views)
         by_key = {row_key(v): v for v in views}
         now = time.monotonic()
-        wanted_keys = set(by_key)
-        order_due = force_sort or now - self._sorted_at >= RESORT_SECONDS
-        if wanted_keys != set(self._order) or order_due:
+        if set(by_key) != set(self._order):
             order = [row_key(v) for v in sorted(views, key=SORTS[self.sort_name])]
-            if order != self._order:
-                self._rebuild(order, by_key)
-                self._sorted_at = now
-                return
+            self._rebuild(order, by_key)
             self._sorted_at = now
-        for key in self._order:
+        elif force_sort or now - self._sorted_at >= RESORT_SECONDS:
+            order = [row_key(v) for v in sorted(views, key=SORTS[self.sort_name])]
+            self._sorted_at = now
+            if order != self._order:
+                self._reorder(order)
+        order = self._order
+        for index in self._viewport():
+            if index >= len(order):
+                break
+            key = order[index]
             self._update_row(key, cells(by_key[key]))
 
+    def _reorder(self, order: list[str]) -> None:
+        """Move rows without re-adding them (DataTable.sort on the key carried by the first cell)."""
+        selected = self.selected_key()
+        rank = {key: i for i, key in enumerate(order)}
+        self.sort(COLUMNS[0][0], key=lambda cell: rank[cell.row_key])
+        self._order = order
+        if selected in rank:
+            self.move_cursor(row=rank[selected], animate=False)
+
     def _rebuild(self, order: list[str], by_key: dict[str, PositionView]) -> None:
-        selected = None
-        if self.row_count and self.cursor_row < len(self._order):
-            selected = self._order[self.cursor_row]
+        selected = self.selected_key()
         self.clear()
         self._shown = {}
         for key in order:
             row = cells(by_key[key])
+            row[COLUMNS[0][0]] = KeyedText.keyed(row[COLUMNS[0][0]], key)
             self.add_row(*(row[c] for c, _ in COLUMNS), key=key)
             self._shown[key] = {c: _signature(row[c]) for c, _ in COLUMNS}
         self._order = order
         if selected in order:
-            self.move_cursor(row=order.index(selected))
+            self.move_cursor(row=order.index(selected), animate=False)
 
     def _update_row(self, key: str, row: dict[str, Text]) -> None:
         shown = self._shown.setdefault(key, {})
         for column, text in row.items():
             signature = _signature(text)
             if shown.get(column) != signature:
-                self.update_cell(key, column, text)
+                cell = KeyedText.keyed(text, key) if column == COLUMNS[0][0] else text
+                self.update_cell(key, column, cell)
                 shown[column] = signature
                 self.cell_updates += 1
+
+    @property
+    def order(self) -> list[str]:
+        """Row keys in display order."""
+        return list(self._order)
 
     def selected_key(self) -> str | None:
         if not self._order or self.cursor_row >= len(self._order):
