@@ -1,0 +1,512 @@
+"""Fake venue REST APIs (aiohttp on 127.0.0.1, port 0) speaking each venue's wire format.
+
+The payloads come from ``tests/fixtures/<venue>/*.json`` (recorded-style, trimmed to BTC/ETH/SOL
+perpetuals). Private endpoints accept any signature but require the venue's API-key header to
+carry the configured key, and answer a wrong key with the venue's real auth-error status and
+payload (``errors.json``). Test controls::
+
+    async with FakeRestServer("binance") as fake:      # fake.url -> "http://127.0.0.1:PORT"
+        fake.set_positions([...])                       # raw venue payload (the fixture's shape)
+        fake.set_balance({...})
+        fake.set("premiumIndex", [...])                  # any fixture by name
+        fake.fail_next("rate_limit", 2)                  # the venue's own rate-limit answer, twice
+        # kinds: auth | permission | rate_limit | http_429 (bare 429) | server_error | maintenance
+        await fake.restart()                            # same port, state kept
+        fake.requests                                   # [(method, path, query)] seen, in order
+
+A failure queued with ``fail_next`` applies to the next requests whatever the endpoint.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+FAILURE_KINDS = ("auth", "permission", "rate_limit", "http_429", "server_error", "maintenance")
+DEFAULT_KEY = "fake-api-key-0123456789"
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+class FakeVenue:
+    """One venue's routes. ``routes`` lists (method, path, handler name, private)."""
+
+    name: str = ""
+    key_header: str = ""
+    positions_fixture: str = ""
+    balance_fixture: str = ""
+    routes: tuple[tuple[str, str, str, bool], ...] = ()
+
+    def __init__(self, server: FakeRestServer) -> None:
+        self.server = server
+
+    @property
+    def data(self) -> dict[str, Any]:
+        return self.server.data
+
+    def failure(self, kind: str) -> web.Response:
+        if kind == "http_429":
+            return web.Response(text="Too Many Requests", status=429)
+        spec = self.data["errors"][kind]
+        if "body" in spec:
+            return web.json_response(spec["body"], status=spec["status"])
+        return web.Response(text=spec.get("text", ""), status=spec["status"], content_type="text/html")
+
+    def key_ok(self, request: web.Request) -> bool:
+        return request.headers.get(self.key_header) == self.server.api_key
+
+    def fixture(self, name: str) -> web.Response:
+        return web.json_response(self.data[name])
+
+
+# --------------------------------------------------------------------------- Binance USDⓈ-M
+
+
+class FakeBinance(FakeVenue):
+    name = "binance"
+    key_header = "X-MBX-APIKEY"
+    positions_fixture = "positionRisk"
+    balance_fixture = "account"
+    routes = (
+        ("GET", "/fapi/v1/exchangeInfo", "exchange_info", False),
+        ("GET", "/fapi/v1/time", "time", False),
+        ("GET", "/fapi/v1/premiumIndex", "premium_index", False),
+        ("GET", "/fapi/v1/leverageBracket", "leverage_bracket", True),
+        ("GET", "/fapi/v3/positionRisk", "position_risk", True),
+        ("GET", "/fapi/v2/positionRisk", "position_risk", True),
+        ("GET", "/fapi/v3/account", "account", True),
+        ("GET", "/fapi/v1/adlQuantile", "adl_quantile", True),
+        ("GET", "/fapi/v1/symbolConfig", "symbol_config", True),
+    )
+
+    async def exchange_info(self, request: web.Request) -> web.Response:
+        return web.json_response({**self.data["exchangeInfo"], "serverTime": _now_ms()})
+
+    async def time(self, request: web.Request) -> web.Response:
+        return web.json_response({"serverTime": _now_ms()})
+
+    def _by_symbol(self, request: web.Request, name: str) -> web.Response:
+        rows = self.data[name]
+        symbol = request.query.get("symbol")
+        if symbol is None:
+            return web.json_response(rows)
+        match = [r for r in rows if r.get("symbol") == symbol]
+        if not match:
+            return web.json_response({"code": -1121, "msg": "Invalid symbol."}, status=400)
+        return web.json_response(match[0] if name == "premiumIndex" else match)
+
+    async def premium_index(self, request: web.Request) -> web.Response:
+        return self._by_symbol(request, "premiumIndex")
+
+    async def leverage_bracket(self, request: web.Request) -> web.Response:
+        return self._by_symbol(request, "leverageBracket")
+
+    async def position_risk(self, request: web.Request) -> web.Response:
+        return self._by_symbol(request, "positionRisk")
+
+    async def account(self, request: web.Request) -> web.Response:
+        return self.fixture("account")
+
+    async def adl_quantile(self, request: web.Request) -> web.Response:
+        return self._by_symbol(request, "adlQuantile")
+
+    async def symbol_config(self, request: web.Request) -> web.Response:
+        return self._by_symbol(request, "symbolConfig")
+
+
+# --------------------------------------------------------------------------- Bybit v5
+
+
+def _bybit(result: Any, code: int = 0, msg: str = "OK") -> dict[str, Any]:
+    return {"retCode": code, "retMsg": msg, "result": result, "retExtInfo": {}, "time": _now_ms()}
+
+
+class FakeBybit(FakeVenue):
+    name = "bybit"
+    key_header = "X-BAPI-API-KEY"
+    positions_fixture = "positions"
+    balance_fixture = "wallet_balance"
+    routes = (
+        ("GET", "/v5/market/time", "time", False),
+        ("GET", "/v5/market/instruments-info", "instruments", False),
+        ("GET", "/v5/market/tickers", "tickers", False),
+        ("GET", "/v5/market/risk-limit", "risk_limit", False),
+        ("GET", "/v5/position/list", "positions", True),
+        ("GET", "/v5/account/wallet-balance", "wallet_balance", True),
+        ("GET", "/v5/account/info", "account_info", True),
+        ("GET", "/v5/user/query-api", "query_api", True),
+    )
+
+    def failure(self, kind: str) -> web.Response:
+        spec = self.data["errors"].get(kind)
+        if spec is not None and "body" in spec:
+            return web.json_response({**spec["body"], "time": _now_ms()}, status=spec["status"])
+        return super().failure(kind)
+
+    async def time(self, request: web.Request) -> web.Response:
+        now = _now_ms()
+        return web.json_response(_bybit({"timeSecond": str(now // 1000), "timeNano": str(now * 1_000_000)}))
+
+    async def instruments(self, request: web.Request) -> web.Response:
+        category = request.query.get("category", "linear")
+        if request.query.get("status") == "PreLaunch" or category != "linear":
+            return web.json_response(_bybit({"category": category, "list": [], "nextPageCursor": ""}))
+        return web.json_response(_bybit({"category": category, "list": self.data["instruments"], "nextPageCursor": ""}))
+
+    async def tickers(self, request: web.Request) -> web.Response:
+        rows = self.data["tickers"]
+        symbol = request.query.get("symbol")
+        if symbol:
+            rows = [r for r in rows if r["symbol"] == symbol]
+        return web.json_response(_bybit({"category": "linear", "list": rows}))
+
+    async def risk_limit(self, request: web.Request) -> web.Response:
+        rows = self.data["risk_limit"]
+        symbol = request.query.get("symbol")
+        if symbol:
+            rows = [r for r in rows if r["symbol"] == symbol]
+        return web.json_response(_bybit({"category": "linear", "list": rows, "nextPageCursor": ""}))
+
+    async def positions(self, request: web.Request) -> web.Response:
+        rows = self.data["positions"]
+        symbol = request.query.get("symbol")
+        settle = request.query.get("settleCoin")
+        if symbol:
+            rows = [r for r in rows if r["symbol"] == symbol]
+        elif settle:
+            rows = [r for r in rows if r["symbol"].endswith(settle)]
+        # cursor pagination as Bybit does it: limit (default 20, max 200) and an opaque cursor
+        limit = min(int(request.query.get("limit", "20")), 200)
+        cursor = request.query.get("cursor", "")
+        start = int(cursor.split("%3A")[-1].split(":")[-1]) if cursor else 0
+        page = rows[start : start + limit]
+        more = start + limit < len(rows)
+        next_cursor = f"page%3A{start + limit}" if more else ""
+        return web.json_response(_bybit({"category": "linear", "list": page, "nextPageCursor": next_cursor}))
+
+    async def wallet_balance(self, request: web.Request) -> web.Response:
+        if request.query.get("accountType") != "UNIFIED":
+            return web.json_response(_bybit({}, 10001, "accountType only support UNIFIED."))
+        return web.json_response(_bybit({"list": [self.data["wallet_balance"]]}))
+
+    async def account_info(self, request: web.Request) -> web.Response:
+        return web.json_response(_bybit(self.data["account_info"]))
+
+    async def query_api(self, request: web.Request) -> web.Response:
+        return web.json_response(_bybit({**self.data["query_api"], "apiKey": self.server.api_key}))
+
+
+# --------------------------------------------------------------------------- OKX v5
+
+
+def _okx(data: Any) -> dict[str, Any]:
+    return {"code": "0", "msg": "", "data": data}
+
+
+class FakeOkx(FakeVenue):
+    name = "okx"
+    key_header = "OK-ACCESS-KEY"
+    positions_fixture = "positions"
+    balance_fixture = "balance"
+    routes = (
+        ("GET", "/api/v5/public/time", "time", False),
+        ("GET", "/api/v5/public/instruments", "instruments", False),
+        ("GET", "/api/v5/public/mark-price", "mark_price", False),
+        ("GET", "/api/v5/public/position-tiers", "position_tiers", False),
+        ("GET", "/api/v5/account/positions", "positions", True),
+        ("GET", "/api/v5/account/balance", "balance", True),
+    )
+
+    def key_ok(self, request: web.Request) -> bool:
+        # OKX also requires the passphrase header on every private call.
+        return super().key_ok(request) and bool(request.headers.get("OK-ACCESS-PASSPHRASE"))
+
+    async def time(self, request: web.Request) -> web.Response:
+        return web.json_response(_okx([{"ts": str(_now_ms())}]))
+
+    async def instruments(self, request: web.Request) -> web.Response:
+        if request.query.get("instType") != "SWAP":
+            return web.json_response(_okx([]))
+        return web.json_response(_okx(self.data["instruments"]))
+
+    async def mark_price(self, request: web.Request) -> web.Response:
+        rows = self.data["mark_price"]
+        inst = request.query.get("instId")
+        if inst:
+            rows = [r for r in rows if r["instId"] == inst]
+        return web.json_response(_okx(rows))
+
+    async def position_tiers(self, request: web.Request) -> web.Response:
+        family = request.query.get("instFamily") or request.query.get("uly")
+        if request.query.get("instType") != "SWAP" or not family or not request.query.get("tdMode"):
+            return web.json_response({"code": "51000", "msg": "Parameter instFamily error", "data": []}, status=400)
+        return web.json_response(_okx([r for r in self.data["position_tiers"] if r["instFamily"] == family]))
+
+    async def positions(self, request: web.Request) -> web.Response:
+        rows = self.data["positions"]
+        inst_type = request.query.get("instType")
+        if inst_type:
+            rows = [r for r in rows if r["instType"] == inst_type]
+        inst = request.query.get("instId")
+        if inst:
+            rows = [r for r in rows if r["instId"] in inst.split(",")]
+        return web.json_response(_okx(rows))
+
+    async def balance(self, request: web.Request) -> web.Response:
+        return web.json_response(_okx([self.data["balance"]]))
+
+
+# --------------------------------------------------------------------------- Hyperliquid
+
+
+class FakeHyperliquid(FakeVenue):
+    """``POST /info`` only (everything liqwatch reads is public). No API key, so no auth errors."""
+
+    name = "hyperliquid"
+    positions_fixture = "clearinghouseState"
+    balance_fixture = "clearinghouseState"
+    routes = (("POST", "/info", "info", False),)
+
+    async def info(self, request: web.Request) -> web.Response:
+        try:
+            body = await request.json()
+        except json.JSONDecodeError:
+            return web.Response(text="Failed to deserialize the JSON body into the target type", status=422)
+        kind = body.get("type") if isinstance(body, dict) else None
+        if kind == "meta":
+            return self.fixture("meta")
+        if kind == "metaAndAssetCtxs":
+            return self.fixture("metaAndAssetCtxs")
+        if kind == "clearinghouseState":
+            user = str(body.get("user", ""))
+            if not user.startswith("0x") or len(user) != 42:
+                return web.Response(text="Failed to deserialize the JSON body into the target type", status=422)
+            state = copy.deepcopy(self.data["clearinghouseState"])
+            state["time"] = _now_ms()
+            return web.json_response(state)
+        return web.Response(text="Failed to deserialize the JSON body into the target type", status=422)
+
+
+# --------------------------------------------------------------------------- Gate v4
+
+
+class FakeGate(FakeVenue):
+    name = "gate"
+    key_header = "KEY"
+    positions_fixture = "positions"
+    balance_fixture = "accounts"
+    routes = (
+        ("GET", "/api/v4/futures/{settle}/contracts", "contracts", False),
+        ("GET", "/api/v4/futures/{settle}/tickers", "tickers", False),
+        ("GET", "/api/v4/futures/{settle}/risk_limit_tiers", "risk_limit_tiers", False),
+        ("GET", "/api/v4/futures/{settle}/positions", "positions", True),
+        ("GET", "/api/v4/futures/{settle}/accounts", "accounts", True),
+    )
+
+    def _settle(self, request: web.Request) -> web.Response | None:
+        if request.match_info["settle"] != "usdt":
+            return web.json_response([] if request.method == "GET" else {})
+        return None
+
+    async def contracts(self, request: web.Request) -> web.Response:
+        return self._settle(request) or self.fixture("contracts")
+
+    async def tickers(self, request: web.Request) -> web.Response:
+        rows = self.data["tickers"]
+        contract = request.query.get("contract")
+        if contract:
+            rows = [r for r in rows if r["contract"] == contract]
+        return self._settle(request) or web.json_response(rows)
+
+    async def risk_limit_tiers(self, request: web.Request) -> web.Response:
+        contract = request.query.get("contract")
+        rows = [r for r in self.data["risk_limit_tiers"] if contract is None or r["contract"] == contract]
+        return self._settle(request) or web.json_response(rows)
+
+    async def positions(self, request: web.Request) -> web.Response:
+        return self._settle(request) or self.fixture("positions")
+
+    async def accounts(self, request: web.Request) -> web.Response:
+        return self._settle(request) or self.fixture("accounts")
+
+
+# --------------------------------------------------------------------------- Bitget v2 (mix)
+
+
+def _bitget(data: Any) -> dict[str, Any]:
+    return {"code": "00000", "msg": "success", "requestTime": _now_ms(), "data": data}
+
+
+class FakeBitget(FakeVenue):
+    name = "bitget"
+    key_header = "ACCESS-KEY"
+    positions_fixture = "positions"
+    balance_fixture = "accounts"
+    routes = (
+        ("GET", "/api/v2/public/time", "time", False),
+        ("GET", "/api/v2/mix/market/contracts", "contracts", False),
+        ("GET", "/api/v2/mix/market/tickers", "tickers", False),
+        ("GET", "/api/v2/mix/market/query-position-lever", "position_lever", False),
+        ("GET", "/api/v2/mix/position/all-position", "positions", True),
+        ("GET", "/api/v2/mix/account/accounts", "accounts", True),
+    )
+
+    def key_ok(self, request: web.Request) -> bool:
+        return super().key_ok(request) and bool(request.headers.get("ACCESS-PASSPHRASE"))
+
+    def failure(self, kind: str) -> web.Response:
+        spec = self.data["errors"].get(kind)
+        if spec is not None and "body" in spec:
+            return web.json_response({**spec["body"], "requestTime": _now_ms()}, status=spec["status"])
+        return super().failure(kind)
+
+    def _usdt(self, request: web.Request) -> bool:
+        return request.query.get("productType", "").upper() == "USDT-FUTURES"
+
+    async def time(self, request: web.Request) -> web.Response:
+        return web.json_response(_bitget({"serverTime": str(_now_ms())}))
+
+    async def contracts(self, request: web.Request) -> web.Response:
+        return web.json_response(_bitget(self.data["contracts"] if self._usdt(request) else []))
+
+    async def tickers(self, request: web.Request) -> web.Response:
+        return web.json_response(_bitget(self.data["tickers"] if self._usdt(request) else []))
+
+    async def position_lever(self, request: web.Request) -> web.Response:
+        symbol = request.query.get("symbol")
+        if not symbol or not self._usdt(request):
+            return web.json_response(
+                {"code": "40034", "msg": "Parameter symbol does not exist", "requestTime": _now_ms(), "data": None},
+                status=400,
+            )
+        return web.json_response(_bitget([r for r in self.data["position_lever"] if r["symbol"] == symbol]))
+
+    async def positions(self, request: web.Request) -> web.Response:
+        if not self._usdt(request) or request.query.get("marginCoin", "USDT").upper() != "USDT":
+            return web.json_response(_bitget([]))
+        return web.json_response(_bitget(self.data["positions"]))
+
+    async def accounts(self, request: web.Request) -> web.Response:
+        return web.json_response(_bitget(self.data["accounts"] if self._usdt(request) else []))
+
+
+VENUES: dict[str, type[FakeVenue]] = {
+    v.name: v for v in (FakeBinance, FakeBybit, FakeOkx, FakeHyperliquid, FakeGate, FakeBitget)
+}
+
+
+class FakeRestServer:
+    """A fake of one venue's REST API. Use as ``async with`` or call ``start``/``stop``."""
+
+    def __init__(self, venue: str, *, api_key: str = DEFAULT_KEY, fixtures: Path = FIXTURES) -> None:
+        self.venue = VENUES[venue](self)
+        self.api_key = api_key
+        self.data: dict[str, Any] = {
+            path.stem: json.loads(path.read_text()) for path in sorted((fixtures / venue).glob("*.json"))
+        }
+        self.requests: list[tuple[str, str, dict[str, str]]] = []
+        self._failures: list[str] = []
+        self._runner: web.AppRunner | None = None
+        self._port = 0
+
+    # ---- controls
+
+    def set(self, name: str, payload: Any) -> None:
+        self.data[name] = copy.deepcopy(payload)
+
+    def set_positions(self, payload: Any) -> None:
+        if self.venue.positions_fixture == self.venue.balance_fixture:
+            state = copy.deepcopy(self.data[self.venue.positions_fixture])
+            state["assetPositions"] = copy.deepcopy(payload)
+            self.data[self.venue.positions_fixture] = state
+        else:
+            self.set(self.venue.positions_fixture, payload)
+
+    def set_balance(self, payload: Any) -> None:
+        if self.venue.positions_fixture == self.venue.balance_fixture:
+            state = copy.deepcopy(self.data[self.venue.balance_fixture])
+            state.update(copy.deepcopy(payload))
+            self.data[self.venue.balance_fixture] = state
+        else:
+            self.set(self.venue.balance_fixture, payload)
+
+    def fail_next(self, kind: str, n: int = 1) -> None:
+        if kind not in FAILURE_KINDS:
+            raise ValueError(f"unknown failure kind {kind!r}; one of {FAILURE_KINDS}")
+        self._failures.extend([kind] * n)
+
+    def paths(self) -> list[str]:
+        return [path for _, path, _ in self.requests]
+
+    # ---- lifecycle
+
+    @property
+    def url(self) -> str:
+        if not self._port:
+            raise RuntimeError("server not started")
+        return f"http://127.0.0.1:{self._port}"
+
+    def _app(self) -> web.Application:
+        app = web.Application()
+        for method, path, handler_name, private in self.venue.routes:
+            app.router.add_route(method, path, self._wrap(getattr(self.venue, handler_name), private))
+        return app
+
+    def _wrap(self, handler: Handler, private: bool) -> Handler:
+        async def wrapped(request: web.Request) -> web.StreamResponse:
+            seen = dict(request.query)
+            if request.method == "POST" and request.can_read_body:
+                try:
+                    body = await request.json()
+                except json.JSONDecodeError:
+                    body = None
+                if isinstance(body, dict) and isinstance(body.get("type"), str):
+                    seen["type"] = body["type"]
+            self.requests.append((request.method, request.path, seen))
+            if self._failures:
+                return self.venue.failure(self._failures.pop(0))
+            if private and not self.venue.key_ok(request):
+                return self.venue.failure("auth")
+            return await handler(request)
+
+        return wrapped
+
+    async def start(self) -> str:
+        self._runner = web.AppRunner(self._app(), access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", self._port, reuse_address=True)
+        await site.start()
+        if not self._port:
+            server = site._server
+            assert server is not None
+            sockets = getattr(server, "sockets", None) or []
+            self._port = int(sockets[0].getsockname()[1])
+        return self.url
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def restart(self) -> None:
+        """Stop and start again on the same port, keeping state (a venue-side restart)."""
+        await self.stop()
+        await self.start()
+
+    async def __aenter__(self) -> FakeRestServer:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()

@@ -1,0 +1,697 @@
+"""RestClient (real ccxt clients) against the fake venue REST servers in tests/fakes.
+
+Everything runs on 127.0.0.1. ccxt's rate limiter is stubbed out (autouse fixture) so the suite
+stays fast; one test checks that the client still asks ccxt to rate-limit.
+"""
+
+from __future__ import annotations
+
+import ast
+import asyncio
+import copy
+import re
+import subprocess
+import sys
+from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pytest
+
+from liqwatch.config import AccountConfig, Secrets
+from liqwatch.feeds.events import PositionData
+from liqwatch.feeds.rest import FeedError, RestClient, override_urls
+from tests.fakes.rest_server import DEFAULT_KEY, FakeRestServer
+
+ROOT = Path(__file__).resolve().parent.parent
+VENUES = ["binance", "bybit", "okx", "hyperliquid", "gate", "bitget"]
+KEYED = [v for v in VENUES if v != "hyperliquid"]
+SECRET = "s3cr3t-SIGNING-secret-value"
+PASSPHRASE = "pass-PHRASE-9876"
+WALLET = "0x" + "ab" * 20
+USDT = {v: ("BTC/USDT:USDT", "ETH/USDT:USDT", "SOL/USDT:USDT") for v in KEYED}
+SYMBOLS = {**USDT, "hyperliquid": ("BTC/USDC:USDC", "ETH/USDC:USDC", "SOL/USDC:USDC")}
+
+T = TypeVar("T")
+
+
+@pytest.fixture(autouse=True)
+def _no_throttle(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    from ccxt.async_support.base.exchange import Exchange
+
+    async def throttle(self: Any, cost: Any = None) -> None:
+        return None
+
+    monkeypatch.setattr(Exchange, "throttle", throttle)
+    monkeypatch.setattr(Exchange, "timeout_on_exit", 0)  # close() sleeps 250 ms for TLS; no TLS here
+    yield
+
+
+def account(venue: str, url: str | None, **extra: Any) -> AccountConfig:
+    if venue == "hyperliquid":
+        return AccountConfig(name="main", exchange=venue, wallet=WALLET, rest_url=url, **extra)
+    return AccountConfig(
+        name="main",
+        exchange=venue,
+        api_key_env="LW_KEY",
+        api_secret_env="LW_SECRET",
+        passphrase_env="LW_PASS",
+        rest_url=url,
+        **extra,
+    )
+
+
+def secrets(venue: str, key: str = DEFAULT_KEY) -> Secrets:
+    if venue == "hyperliquid":
+        return Secrets(None, None)
+    return Secrets(key, SECRET, PASSPHRASE)
+
+
+def run(
+    venue: str,
+    body: Callable[[FakeRestServer, RestClient], Awaitable[T]],
+    *,
+    key: str = DEFAULT_KEY,
+    setup: Callable[[FakeRestServer], None] | None = None,
+    open_client: bool = True,
+) -> T:
+    async def main() -> T:
+        async with FakeRestServer(venue) as fake:
+            if setup is not None:
+                setup(fake)
+            client = RestClient(account(venue, fake.url), secrets(venue, key))
+            try:
+                if open_client:
+                    await client.open()
+                return await body(fake, client)
+            finally:
+                await client.close()
+
+    return asyncio.run(main())
+
+
+def error_of(venue: str, call: Callable[[RestClient], Awaitable[Any]], kind: str, **kw: Any) -> FeedError:
+    async def body(fake: FakeRestServer, client: RestClient) -> FeedError:
+        fake.fail_next(kind)
+        with pytest.raises(FeedError) as info:
+            await call(client)
+        await call(client)  # the failure was transient: the next call goes through
+        return info.value
+
+    return run(venue, body, **kw)
+
+
+# --------------------------------------------------------------------------- positions
+
+# (symbol, side, size, entry, margin_mode, position_side, isolated_margin, mark, liq, adl_lights, leverage)
+Row = tuple[str, str, float, float, str, str, float | None, float, float | None, int | None, float | None]
+EXPECTED: dict[str, list[Row]] = {
+    "binance": [
+        ("BTC/USDT:USDT", "long", 0.5, 60000, "cross", "long", None, 61000, 48213.52, 3, 10),
+        ("BTC/USDT:USDT", "short", 0.2, 62000, "cross", "short", None, 61000, 48213.52, 1, 10),
+        ("ETH/USDT:USDT", "long", 2, 3000, "isolated", "long", 600, 3025, 2712.4, 2, 10),
+        ("SOL/USDT:USDT", "short", 10, 150, "isolated", "short", 150, 150.5, 164.2, 5, 10),
+    ],
+    "bybit": [
+        ("BTC/USDT:USDT", "long", 0.5, 60000, "cross", "long", None, 61000, None, 2, 10),
+        ("BTC/USDT:USDT", "short", 0.2, 62000, "cross", "short", None, 61000, None, 1, 10),
+        ("ETH/USDT:USDT", "long", 2, 3000, "cross", "both", None, 3025, None, 3, 10),
+        ("SOL/USDT:USDT", "short", 10, 150, "cross", "both", None, 150.5, None, 5, 10),
+    ],
+    "okx": [
+        ("BTC/USDT:USDT", "long", 0.5, 60000, "cross", "long", None, 61000, None, 2, 10),
+        ("BTC/USDT:USDT", "short", 0.2, 62000, "cross", "short", None, 61000, None, 1, 10),
+        ("ETH/USDT:USDT", "long", 2, 3000, "isolated", "long", 600, 3025, 2712.4, 3, 10),
+        ("SOL/USDT:USDT", "short", 10, 150, "isolated", "short", 150, 150.5, 164.2, 5, 10),
+    ],
+    "hyperliquid": [
+        ("BTC/USDC:USDC", "long", 0.5, 60000, "cross", "both", None, 61000, None, None, 10),
+        ("ETH/USDC:USDC", "long", 2, 3000, "isolated", "both", 600, 3025, 2712.4, None, 10),
+        ("SOL/USDC:USDC", "short", 10, 150, "cross", "both", None, 150.5, 1021.9, None, 10),
+    ],
+    "gate": [
+        ("BTC/USDT:USDT", "long", 0.5, 60000, "cross", "long", None, 61000, 48213.5, 2, 10),
+        ("BTC/USDT:USDT", "short", 0.2, 62000, "cross", "short", None, 61000, 48213.5, 1, 10),
+        ("ETH/USDT:USDT", "long", 2, 3000, "isolated", "long", 600, 3025, 2712.4, 3, 10),
+        ("SOL/USDT:USDT", "short", 10, 150, "isolated", "short", 150, 150.5, 164.2, 5, 10),
+    ],
+    "bitget": [
+        ("BTC/USDT:USDT", "long", 0.5, 60000, "cross", "long", None, 61000, None, None, 10),
+        ("BTC/USDT:USDT", "short", 0.2, 62000, "cross", "short", None, 61000, None, None, 10),
+        ("ETH/USDT:USDT", "long", 2, 3000, "isolated", "long", 600, 3025, 2712.4, None, 10),
+        ("SOL/USDT:USDT", "short", 10, 150, "isolated", "short", 150, 150.5, 164.2, None, 10),
+    ],
+}
+CONTRACT_SIZE = {"okx": (0.01, 0.1, 1.0), "gate": (0.0001, 0.01, 1.0)}
+
+
+def as_row(p: PositionData) -> Row:
+    return (
+        p.symbol,
+        p.side,
+        round(p.size, 10),
+        p.entry_price,
+        p.margin_mode,
+        p.position_side,
+        None if p.isolated_margin is None else round(p.isolated_margin, 8),
+        p.mark_price or 0.0,
+        p.exchange_liquidation_price,
+        p.adl_lights,
+        p.leverage,
+    )
+
+
+@pytest.mark.parametrize("venue", VENUES)
+def test_positions_snapshot(venue: str) -> None:
+    async def body(fake: FakeRestServer, client: RestClient) -> Any:
+        return await client.fetch_positions()
+
+    snapshot = run(venue, body)
+    assert snapshot.account == "main" and snapshot.exchange == venue and snapshot.complete
+    assert [as_row(p) for p in snapshot.positions] == EXPECTED[venue]
+    if venue in CONTRACT_SIZE:  # sizes came from contracts x contract size
+        by_symbol = {p.symbol: p.contract_size for p in snapshot.positions}
+        assert tuple(by_symbol[s] for s in SYMBOLS[venue]) == CONTRACT_SIZE[venue]
+
+
+def test_bybit_isolated_account() -> None:
+    """UTA 2.0 in ISOLATED_MARGIN: margin = positionBalance, venue liq prices come through."""
+
+    def setup(fake: FakeRestServer) -> None:
+        fake.set_positions(fake.data["positions_isolated"])
+        fake.set("account_info", {**fake.data["account_info"], "marginMode": "ISOLATED_MARGIN"})
+        fake.set_balance(
+            {
+                **fake.data["wallet_balance"],
+                "coin": [{**fake.data["wallet_balance"]["coin"][0], "walletBalance": "10750.45"}],
+            }
+        )
+
+    async def body(fake: FakeRestServer, client: RestClient) -> Any:
+        return await client.fetch_positions(), await client.fetch_balance()
+
+    snapshot, balance = run("bybit", body, setup=setup)
+    assert [as_row(p) for p in snapshot.positions] == [
+        ("ETH/USDT:USDT", "long", 2, 3000, "isolated", "both", 600.36, 3025, 2715.0, 3, 10),
+        ("SOL/USDT:USDT", "short", 10, 150, "isolated", "both", 150.09, 150.5, 163.5, 4, 10),
+    ]
+    # the wallet holds isolated margin too: cross collateral = 10750.45 - 600.36 - 150.09
+    assert balance.wallet_balance == pytest.approx(10000.0)
+
+
+LIQ_FIELD = {
+    "binance": "liquidationPrice",
+    "bybit": "liqPrice",
+    "okx": "liqPx",
+    "gate": "liq_price",
+    "bitget": "liquidationPrice",
+}
+
+
+def _with_liq(venue: str, row: dict[str, Any], value: Any) -> dict[str, Any]:
+    row = copy.deepcopy(row)
+    if venue == "hyperliquid":
+        row["position"]["liquidationPx"] = value
+    else:
+        row[LIQ_FIELD[venue]] = value
+    return row
+
+
+@pytest.mark.parametrize("venue", VENUES)
+def test_missing_or_zero_venue_liquidation_price_is_none(venue: str) -> None:
+    values: list[Any] = [None, "", "0", 0, "0.0", "-1"] if venue != "gate" else ["", "0", 0, "0.0"]
+    if venue == "hyperliquid":
+        values = [None, "0.0"]
+
+    liq, margin = (2715.0, 600.36) if venue == "bybit" else (2712.4, 600.0)
+
+    def setup(fake: FakeRestServer) -> None:
+        if venue == "hyperliquid":
+            rows = fake.data["clearinghouseState"]["assetPositions"]
+        elif venue == "bybit":
+            rows = fake.data["positions_isolated"]
+            fake.set("account_info", {**fake.data["account_info"], "marginMode": "ISOLATED_MARGIN"})
+        else:
+            rows = fake.data[fake.venue.positions_fixture]
+        isolated = next(r for r in rows if str(liq) in str(r) or f"{liq:.2f}" in str(r))  # the ETH isolated long
+        fake.set_positions([_with_liq(venue, isolated, v) for v in values] + [isolated])
+
+    async def body(fake: FakeRestServer, client: RestClient) -> Any:
+        return await client.fetch_positions()
+
+    positions = run(venue, body, setup=setup).positions
+    assert [p.exchange_liquidation_price for p in positions] == [None] * len(values) + [liq]
+    # ccxt derives a Bitget isolated liquidation price when the venue sends none; liqwatch must not.
+    assert all(p.isolated_margin == pytest.approx(margin) for p in positions)
+
+
+def test_binance_adl_quantile_mapping_and_fallback() -> None:
+    def setup(fake: FakeRestServer) -> None:
+        template = fake.data["positionRisk"][2]  # ETH isolated long
+        rows = [{**template, "adl": q} for q in (0, 1, 2, 3, 4)]
+        legacy = {k: v for k, v in template.items() if k != "adl"}  # no adl: ask /fapi/v1/adlQuantile
+        fake.set_positions([*rows, legacy])
+
+    async def body(fake: FakeRestServer, client: RestClient) -> Any:
+        return await client.fetch_positions(), fake.paths()
+
+    snapshot, paths = run("binance", body, setup=setup)
+    assert [p.adl_lights for p in snapshot.positions] == [1, 2, 3, 4, 5, 2]  # ETH LONG quantile 1 -> 2 lights
+    assert "/fapi/v1/adlQuantile" in paths
+
+
+@pytest.mark.parametrize(
+    ("venue", "field", "values", "lights"),
+    [
+        ("bybit", "adlRankIndicator", [0, 1, 5, 7], [0, 1, 5, None]),
+        ("okx", "adl", ["", "1", "5"], [None, 1, 5]),
+        ("gate", "adl_ranking", [1, 5, 6], [1, 5, None]),
+    ],
+)
+def test_adl_indicators_as_is(venue: str, field: str, values: list[Any], lights: list[int | None]) -> None:
+    def setup(fake: FakeRestServer) -> None:
+        template = fake.data[fake.venue.positions_fixture][2]
+        fake.set_positions([{**template, field: v} for v in values])
+
+    async def body(fake: FakeRestServer, client: RestClient) -> Any:
+        return await client.fetch_positions()
+
+    assert [p.adl_lights for p in run(venue, body, setup=setup).positions] == lights
+
+
+def test_bybit_reads_every_page_of_positions() -> None:
+    def setup(fake: FakeRestServer) -> None:
+        template = fake.data["positions"][2]
+        fake.set_positions([{**template, "size": str(i + 1)} for i in range(450)])
+
+    async def body(fake: FakeRestServer, client: RestClient) -> Any:
+        return await client.fetch_positions(), [q for _, path, q in fake.requests if path == "/v5/position/list"]
+
+    snapshot, queries = run("bybit", body, setup=setup)
+    assert [p.size for p in snapshot.positions] == [float(i + 1) for i in range(450)]
+    assert len(queries) == 3 and "cursor" in queries[1]
+
+
+def test_empty_account_and_restart() -> None:
+    async def body(fake: FakeRestServer, client: RestClient) -> Any:
+        first = await client.fetch_positions()
+        fake.set_positions([])
+        await fake.restart()  # same port, state kept: the client reconnects transparently
+        second = await client.fetch_positions()
+        return first, second
+
+    first, second = run("okx", body)
+    assert len(first.positions) == 4
+    assert second.positions == []
+
+
+# --------------------------------------------------------------------------- balance, tiers, marks
+
+
+@pytest.mark.parametrize("venue", VENUES)
+def test_cross_wallet_balance(venue: str) -> None:
+    """Every fixture holds 10,000 of cross wallet next to 750 of isolated margin and open PnL."""
+
+    async def body(fake: FakeRestServer, client: RestClient) -> Any:
+        return await client.fetch_balance()
+
+    balance = run(venue, body)
+    assert balance.wallet_balance == pytest.approx(10000.0)
+    assert balance.currency == ("USDC" if venue == "hyperliquid" else "USDT")
+    assert (balance.account, balance.exchange) == ("main", venue)
+
+
+# first two rows per venue: (min, max, mmr, max_leverage, maint_amount)
+TIERS: dict[str, list[tuple[float, float | None, float, float, float | None]]] = {
+    "binance": [(0, 50000, 0.004, 125, 0.0), (50000, 600000, 0.005, 100, 50.0)],
+    "bybit": [(0, 2000000, 0.005, 100, 0.0), (2000000, 2600000, 0.0056, 90, 1200.0)],
+    "okx": [(0, 10.0, 0.004, 100, None), (10.0, 50.0, 0.005, 66.66, None)],  # base units: contracts x 0.01
+    "hyperliquid": [(0, 150000000, 0.0125, 40, None), (150000000, None, 0.025, 20, None)],
+    "gate": [(0, 500000, 0.003, 200, 0.0), (500000, 1000000, 0.0035, 150.01, 250.0)],
+    "bitget": [(0, 200000, 0.004, 150, None), (200000, 1000000, 0.005, 100, None)],
+}
+
+
+@pytest.mark.parametrize("venue", VENUES)
+def test_tiers(venue: str) -> None:
+    btc, eth, _ = SYMBOLS[venue]
+
+    async def body(fake: FakeRestServer, client: RestClient) -> Any:
+        return await client.fetch_tiers([btc, eth, "NOPE/USDT:USDT"])
+
+    tiers = run(venue, body)
+    assert [t.symbol for t in tiers] == [btc, eth]
+    assert all(t.source == "exchange" for t in tiers)
+    assert tiers[0].basis == ("quantity" if venue == "okx" else "notional")
+    rows = [(r.min_notional, r.max_notional, r.mmr, r.max_leverage, r.maint_amount) for r in tiers[0].tiers[:2]]
+    assert rows == [pytest.approx(r) if None not in r else r for r in TIERS[venue]]
+    for table in tiers:  # contiguous brackets
+        assert all(a.max_notional == b.min_notional for a, b in zip(table.tiers, table.tiers[1:], strict=False))
+
+
+def test_tiers_fall_back_to_bundled_when_unavailable() -> None:
+    async def without_keys() -> tuple[list[Any], list[str]]:
+        async with FakeRestServer("binance") as fake:
+            client = RestClient(account("binance", fake.url), Secrets(None, None))
+            try:
+                return await client.fetch_tiers(["BTC/USDT:USDT"]), fake.paths()
+            finally:
+                await client.close()
+
+    tiers, paths = asyncio.run(without_keys())
+    assert tiers == []
+    assert "/fapi/v1/leverageBracket" not in paths  # private: never asked for without keys
+
+    async def failing(fake: FakeRestServer, client: RestClient) -> Any:
+        fake.fail_next("server_error")
+        return await client.fetch_tiers(["BTC/USDT:USDT"])
+
+    assert run("bybit", failing) == []
+
+
+@pytest.mark.parametrize("venue", VENUES)
+def test_marks_are_mark_prices(venue: str) -> None:
+    """The fixtures' last, bid, ask and mid prices all differ from the mark."""
+
+    async def body(fake: FakeRestServer, client: RestClient) -> Any:
+        return await client.fetch_marks([*SYMBOLS[venue], "NOPE/USDT:USDT"])
+
+    marks = run(venue, body)
+    assert [(m.symbol, m.price) for m in marks] == list(zip(SYMBOLS[venue], (61000.0, 3025.0, 150.5), strict=True))
+    assert all(m.ts > 0 and m.account == "main" for m in marks)
+
+
+# --------------------------------------------------------------------------- errors
+
+
+ERROR_KINDS = [
+    ("rate_limit", "rate_limit"),
+    ("http_429", "rate_limit"),
+    ("server_error", "maintenance"),
+    ("maintenance", "maintenance"),
+]
+
+
+@pytest.mark.parametrize("venue", VENUES)
+@pytest.mark.parametrize(("failure", "kind"), ERROR_KINDS)
+def test_error_mapping(venue: str, failure: str, kind: str) -> None:
+    err = error_of(venue, lambda c: c.fetch_positions(), failure)
+    assert err.kind == kind
+    assert str(err).startswith(f"{venue} account 'main': ")
+    assert "\n" not in str(err)
+
+
+@pytest.mark.parametrize("venue", KEYED)
+def test_auth_error(venue: str) -> None:
+    err = error_of(venue, lambda c: c.fetch_balance(), "auth")
+    assert err.kind == "auth"
+    assert str(err) == f"{venue} account 'main': authentication failed: check the API key, secret and IP whitelist"
+
+
+@pytest.mark.parametrize("venue", KEYED)
+def test_wrong_api_key_is_an_auth_error(venue: str) -> None:
+    async def body(fake: FakeRestServer, client: RestClient) -> FeedError:
+        with pytest.raises(FeedError) as info:
+            await client.fetch_positions()
+        return info.value
+
+    err = run(venue, body, key="not-the-key-at-all")
+    assert err.kind == "auth"
+
+
+@pytest.mark.parametrize("venue", ["bybit", "okx", "gate", "bitget"])
+def test_permission_error(venue: str) -> None:
+    err = error_of(venue, lambda c: c.fetch_positions(), "permission")
+    assert err.kind == "permission"
+    assert str(err).startswith(f"{venue} account 'main': permission denied")
+
+
+def test_network_error_when_the_venue_is_unreachable() -> None:
+    async def body(fake: FakeRestServer, client: RestClient) -> Any:
+        await fake.stop()
+        with pytest.raises(FeedError) as info:
+            await client.fetch_marks(["BTC/USDT:USDT"])
+        await fake.start()  # same port again
+        return info.value, await client.fetch_marks(["BTC/USDT:USDT"])
+
+    err, marks = run("binance", body)
+    assert err.kind == "network"
+    assert marks[0].price == 61000.0
+
+
+def test_open_maps_errors_and_can_be_retried() -> None:
+    async def body(fake: FakeRestServer, client: RestClient) -> Any:
+        fake.fail_next("maintenance")
+        with pytest.raises(FeedError) as info:
+            await client.open()
+        await client.open()
+        return info.value, await client.fetch_balance()
+
+    err, balance = run("okx", body, open_client=False)
+    assert err.kind == "maintenance" and "loading markets" in str(err)
+    assert balance.wallet_balance == pytest.approx(10000.0)
+
+
+@pytest.mark.parametrize("venue", KEYED)
+def test_secrets_never_reach_messages(venue: str) -> None:
+    """Even a venue that echoes the credentials back cannot leak them into a FeedError."""
+    leak = f"upstream failed for key {DEFAULT_KEY} secret {SECRET} passphrase {PASSPHRASE}"
+
+    async def body(fake: FakeRestServer, client: RestClient) -> list[str]:
+        errors = fake.data["errors"]
+        fake.set(
+            "errors",
+            {
+                **errors,
+                "server_error": {"status": 500, "text": leak},
+                "rate_limit": {"status": 429, "text": leak},
+                "auth": {"status": 401, "text": leak},
+                "maintenance": {"status": 503, "text": leak},
+                "permission": {"status": 403, "text": leak},
+            },
+        )
+        messages = [repr(client), str(client.__dict__)]
+        for kind in ("server_error", "rate_limit", "auth", "maintenance", "permission"):
+            for call in (client.fetch_positions, client.fetch_balance):
+                fake.fail_next(kind)
+                try:
+                    await call()
+                except FeedError as exc:
+                    messages.append(str(exc))
+                    messages.append(repr(exc))
+                else:  # pragma: no cover - every call above fails
+                    raise AssertionError(kind)
+        return messages
+
+    messages = run(venue, body)
+    assert len(messages) == 22
+    for text in messages:
+        for secret in (DEFAULT_KEY, SECRET, PASSPHRASE):
+            assert secret not in text
+    assert any("***" in m for m in messages)  # the echo was there, and redacted
+
+
+def test_binance_revoked_key_mid_session_is_auth() -> None:
+    """ccxt turns -2015 into DDoSProtection once a session has authenticated; it is still auth."""
+    import ccxt.async_support as ccxt_async
+
+    client = RestClient(account("binance", "http://127.0.0.1:9"), secrets("binance"))
+    body = '{"code":-2015,"msg":"Invalid API-key, IP, or permissions for action."}'
+    err = client._translate(ccxt_async.DDoSProtection("binanceusdm " + body), "fetching positions")
+    assert err.kind == "auth"
+    assert client._translate(ccxt_async.DDoSProtection("binanceusdm 418 banned"), "x").kind == "rate_limit"
+    assert client._translate(ccxt_async.ExchangeError("binanceusdm bad"), "x").kind == "exchange"
+    assert client._translate(ValueError("garbage"), "x").kind == "exchange"
+
+
+def test_concurrent_open_makes_one_client() -> None:
+    async def body(fake: FakeRestServer, client: RestClient) -> Any:
+        await asyncio.gather(client.open(), client.open(), client.fetch_marks(["BTC/USDT:USDT"]))
+        return fake.paths().count("/fapi/v1/exchangeInfo")
+
+    assert run("binance", body, open_client=False) == 1
+
+
+def test_feed_error_kinds() -> None:
+    with pytest.raises(ValueError, match="unknown FeedError kind"):
+        FeedError("oops", "x")
+    err = FeedError("config", "binance account 'a': line one\nline two")
+    assert str(err) == "binance account 'a': line one line two" and err.kind == "config"
+
+
+# --------------------------------------------------------------------------- construction
+
+
+def test_rest_url_override() -> None:
+    urls = {
+        "fapiPublic": "https://fapi.binance.com/fapi/v1",
+        "public": "https://api.{hostname}",
+        "rest": "https://{hostname}",
+        "nested": {"futures": "https://api.gateio.ws/api/v4"},
+        "ws": {"public": "wss://stream.example.com/ws"},
+        "other": 5,
+    }
+    assert override_urls(urls, "http://127.0.0.1:9/") == {
+        "fapiPublic": "http://127.0.0.1:9/fapi/v1",
+        "public": "http://127.0.0.1:9",
+        "rest": "http://127.0.0.1:9",
+        "nested": {"futures": "http://127.0.0.1:9/api/v4"},
+        "ws": {"public": "wss://stream.example.com/ws"},
+        "other": 5,
+    }
+
+
+@pytest.mark.parametrize("venue", VENUES)
+def test_client_options_and_read_only_traffic(venue: str) -> None:
+    async def body(fake: FakeRestServer, client: RestClient) -> Any:
+        await client.fetch_positions()
+        await client.fetch_balance()
+        await client.fetch_tiers(list(SYMBOLS[venue]))
+        await client.fetch_marks(list(SYMBOLS[venue]))
+        ex = client._ex
+        return ex.enableRateLimit, dict(ex.options), fake.requests
+
+    rate_limited, options, requests = run(venue, body)
+    assert rate_limited is True
+    # only reads: GETs, plus Hyperliquid's read API (POST /info with a read type)
+    for method, path, query in requests:
+        assert method == "GET" or (venue == "hyperliquid" and path == "/info"), (method, path)
+        if method == "POST":
+            assert query["type"] in {"meta", "metaAndAssetCtxs", "clearinghouseState"}
+    paths = {path for _, path, _ in requests}
+    assert not any("sapi" in p or "asset" in p or "currencies" in p for p in paths), paths
+    if venue == "binance":
+        assert options["fetchCurrencies"] is False
+    if venue == "hyperliquid":
+        assert options["fetchMarkets"]["types"] == ["swap"]
+
+
+def test_testnet_uses_the_sandbox(monkeypatch: pytest.MonkeyPatch) -> None:
+    from ccxt.async_support.base.exchange import Exchange
+
+    async def no_markets(self: Any, reload: bool = False, params: Any = None) -> dict[str, Any]:
+        return {}
+
+    monkeypatch.setattr(Exchange, "load_markets", no_markets)
+
+    async def main() -> str:
+        client = RestClient(account("binance", None, testnet=True), secrets("binance"))
+        await client.open()
+        try:
+            return str(client._ex.urls["api"]["fapiPublic"])
+        finally:
+            await client.close()
+
+    assert "testnet" in asyncio.run(main())
+
+
+def test_rest_module_does_not_import_ccxt() -> None:
+    code = "import sys, liqwatch.feeds.rest, liqwatch.feeds.rest_venues; print('ccxt' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
+    assert out.stdout.strip() == "False"
+
+
+# --------------------------------------------------------------------------- read-only by construction
+
+FORBIDDEN = {
+    "create_order",
+    "create_orders",
+    "create_market_order",
+    "create_limit_order",
+    "create_stop_order",
+    "create_reduce_only_order",
+    "create_trailing_amount_order",
+    "create_twap_order",
+    "edit_order",
+    "edit_orders",
+    "cancel_order",
+    "cancel_orders",
+    "cancel_all_orders",
+    "cancel_all_orders_after",
+    "cancel_orders_for_symbols",
+    "close_position",
+    "close_all_positions",
+    "transfer",
+    "transfer_in",
+    "transfer_out",
+    "withdraw",
+    "set_leverage",
+    "set_margin_mode",
+    "set_position_mode",
+    "set_margin",
+    "add_margin",
+    "reduce_margin",
+    "borrow_margin",
+    "repay_margin",
+    "create_deposit_address",
+}
+# ccxt's implicit API: any write endpoint (xxxPostYyy / xxxPutYyy / xxxDeleteYyy), bar Hyperliquid's
+# read-only POST /info.
+IMPLICIT_WRITE = re.compile(r"^[a-z][A-Za-z0-9]*(Post|Put|Delete|Patch)[A-Z0-9]")
+ALLOWED_WRITE_NAMES = {"publicPostInfo"}
+
+
+def _liqwatch_aliases(tree: ast.AST) -> set[str]:
+    """Local names bound to liqwatch's own modules (``from liqwatch.core import whatif as wi``): the
+    what-if maths has functions such as ``add_margin`` that only compute, so calls on them are fine."""
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name.split(".")[0] == "liqwatch":
+                    names.add(alias.asname or alias.name.split(".")[0])
+        elif isinstance(node, ast.ImportFrom) and (node.level > 0 or (node.module or "").startswith("liqwatch")):
+            names.update(alias.asname or alias.name for alias in node.names)
+    return names
+
+
+def _is_write(name: str) -> bool:
+    return name in FORBIDDEN or (IMPLICIT_WRITE.match(name) is not None and name not in ALLOWED_WRITE_NAMES)
+
+
+def _write_calls(tree: ast.AST) -> list[str]:
+    """Attribute calls (``exchange.create_order(...)``) and ``getattr(obj, "create_order")`` that
+    reach an order, transfer or account-setting method, or a write endpoint of ccxt's implicit API."""
+    own = _liqwatch_aliases(tree)
+    found = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        func = node.func
+        if isinstance(func, ast.Attribute):
+            receiver = func.value.id if isinstance(func.value, ast.Name) else None
+            if _is_write(func.attr) and receiver not in own:
+                found.append(f"{func.attr} (line {node.lineno})")
+        elif isinstance(func, ast.Name) and func.id == "getattr" and len(node.args) >= 2:
+            arg = node.args[1]
+            if isinstance(arg, ast.Constant) and isinstance(arg.value, str) and _is_write(arg.value):
+                found.append(f"getattr {arg.value!r} (line {node.lineno})")
+    return found
+
+
+def test_no_module_calls_an_order_transfer_or_leverage_method() -> None:
+    offenders = []
+    for path in sorted((ROOT / "liqwatch").rglob("*.py")):
+        for hit in _write_calls(ast.parse(path.read_text(), filename=str(path))):
+            offenders.append(f"{path.relative_to(ROOT)}: {hit}")
+    assert offenders == []
+
+
+def test_the_read_only_scan_catches_write_calls() -> None:
+    sample = (
+        "from liqwatch.core import whatif as wi\n"
+        "async def f(ex, client):\n"
+        "    await ex.create_order('BTC/USDT:USDT', 'market', 'buy', 1)\n"
+        "    await ex.privatePostV5PositionSetLeverage({})\n"
+        "    await client._ex.set_leverage(5)\n"
+        "    await getattr(ex, 'withdraw')('USDT', 1, 'addr')\n"
+        "    await ex.publicPostInfo({'type': 'meta'})\n"  # Hyperliquid's read API
+        "    wi.add_margin(None, [], 0.0, 0, 10.0)\n"  # liqwatch's own what-if maths
+    )
+    hits = _write_calls(ast.parse(sample))
+    assert [h.split(" (")[0] for h in hits] == [
+        "create_order",
+        "privatePostV5PositionSetLeverage",
+        "set_leverage",
+        "getattr 'withdraw'",
+    ], hits
