@@ -66,8 +66,8 @@ class AccountConfig(BaseModel):
             raise ValueError(
                 f"{self.exchange} needs read-only API credentials: api_key_env and api_secret_env, or keyring"
             )
-        if self.exchange == "okx" and not self.keyring and not self.passphrase_env:
-            raise ValueError("okx also needs passphrase_env (or keyring)")
+        if self.exchange in ("okx", "bitget") and not self.keyring and not self.passphrase_env:
+            raise ValueError(f"{self.exchange} also needs passphrase_env (or keyring)")
         return self
 
 

@@ -92,8 +92,11 @@ def _notice_line(notice: Notice) -> dict[str, Any]:
 class _Printer:
     def __init__(self, out: TextIO) -> None:
         self.out = out
+        self.closed = False
 
     def line(self, obj: dict[str, Any]) -> None:
+        if self.closed:
+            return
         self.out.write(json.dumps(obj, allow_nan=False, separators=(",", ":")) + "\n")
         self.out.flush()
 
@@ -136,6 +139,7 @@ async def run_watch(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
                 if _ready(monitor):
                     break
             printer.line(snapshot_record(monitor.state.snapshot()))
+            printer.closed = True  # the snapshot is the last line of a --once run
             return 0
         while not stop.is_set():
             with contextlib.suppress(TimeoutError):
