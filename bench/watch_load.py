@@ -36,8 +36,19 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=30.0)
     ap.add_argument("--warmup", type=float, default=5.0)
     args = ap.parse_args()
-    cmd = [sys.executable, "-m", "liqwatch.cli", "watch", "--demo", "--demo-positions", str(args.positions),
-           "--demo-symbols", str(args.symbols), "--interval", "1"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "liqwatch.cli",
+        "watch",
+        "--demo",
+        "--demo-positions",
+        str(args.positions),
+        "--demo-symbols",
+        str(args.symbols),
+        "--interval",
+        "1",
+    ]
     with open(os.devnull, "w") as sink:
         proc = subprocess.Popen(cmd, cwd=ROOT, stdout=sink, stderr=subprocess.PIPE)
         try:
@@ -50,8 +61,10 @@ def main() -> None:
             proc.terminate()
             proc.wait(timeout=10)
     cpu = (c1 - c0) / (t1 - t0) * 100
-    print(f"liqwatch watch --demo, {args.positions} positions over {args.symbols} symbols, 1 s ticks, "
-          f"{args.seconds:.0f} s measured after {args.warmup:.0f} s warm-up:")
+    print(
+        f"liqwatch watch --demo, {args.positions} positions over {args.symbols} symbols, 1 s ticks, "
+        f"{args.seconds:.0f} s measured after {args.warmup:.0f} s warm-up:"
+    )
     print(f"  CPU {cpu:.1f}% of one core (budget < 10%)  {'OK' if cpu < 10 else 'OVER'}")
     print(f"  RSS {rss:.0f} MB (budget < 200 MB)  {'OK' if rss < 200 else 'OVER'}")
 
