@@ -185,8 +185,15 @@ class State:
         after = 0.0 if new is None else new.size
         kind: Literal["vanished", "shrunk"] = "vanished" if new is None else "shrunk"
         what = "closed" if new is None else f"reduced from {old.size:g} to {after:g}"
-        if risk is not None and risk.margin_ratio is not None and risk.margin_ratio >= 0.9:
-            guess = f"likely liquidated (margin ratio was {risk.margin_ratio * 100:.1f}%)"
+        near = risk is not None and (
+            (risk.margin_ratio is not None and risk.margin_ratio >= 0.75)
+            or (risk.distance_to_liquidation is not None and risk.distance_to_liquidation < 0.03)
+        )
+        if risk is not None and near:
+            guess = (
+                f"likely liquidated (margin ratio was {fmt_ratio(risk.margin_ratio)}, "
+                f"{fmt_ratio(risk.distance_to_liquidation)} from liquidation at the last mark)"
+            )
         elif risk is not None and risk.unrealized_pnl > 0 and risk.adl.lights >= 4:
             guess = f"possibly auto-deleveraged (ADL {risk.adl.lights}/5, in profit)"
         else:
@@ -295,6 +302,10 @@ class State:
         errors = [st.detail for st in acc.status.values() if st.state == "error" and st.detail]
         view = AccountView(acc.name, acc.venue.name, acc.wallet_balance, risk, states, "; ".join(errors), any_stale)
         return view, views
+
+
+def fmt_ratio(x: float | None) -> str:
+    return "—" if x is None else f"{x * 100:.1f}%"
 
 
 # ---------------------------------------------------------------------- JSON shapes
