@@ -247,6 +247,32 @@ def render_table(
     term.line("└" + "┴".join("─" * (w + 2) for w in widths) + "┘")
 
 
+def change_rows(
+    before: PositionRisk, after: PositionRisk, acc_before: PortfolioRisk, acc_after: PortfolioRisk
+) -> list[tuple[str, str, str]]:
+    """(field, before, after) for a what-if on one position: the same rows in calc and the TUI."""
+    tick = display_tick(before.spec)
+
+    def tier(p: PositionRisk) -> str:
+        return f"{p.tier.index} · {p.tier.mmr * 100:.3g}% · {p.tier.max_leverage:g}x"
+
+    return [
+        ("Size", f"{before.spec.size:,.6g}", f"{after.spec.size:,.6g}"),
+        ("Entry", fmt_price(before.spec.entry_price, tick), fmt_price(after.spec.entry_price, tick)),
+        ("Mark", fmt_price(before.spec.mark_price, tick), fmt_price(after.spec.mark_price, tick)),
+        ("Leverage", f"{before.spec.leverage or 0:g}x", f"{after.spec.leverage or 0:g}x"),
+        ("Isolated margin", fmt_money(before.spec.isolated_margin), fmt_money(after.spec.isolated_margin)),
+        ("Liq. price", fmt_price(before.liquidation_price, tick), fmt_price(after.liquidation_price, tick)),
+        ("Bankr. price", fmt_price(before.bankruptcy_price, tick), fmt_price(after.bankruptcy_price, tick)),
+        ("To liq.", fmt_pct(before.distance_to_liquidation), fmt_pct(after.distance_to_liquidation)),
+        ("Margin ratio", fmt_pct(before.margin_ratio), fmt_pct(after.margin_ratio)),
+        ("Tier", tier(before), tier(after)),
+        ("Maint. margin", fmt_money(before.maintenance_margin), fmt_money(after.maintenance_margin)),
+        ("Initial margin", fmt_money(before.initial_margin), fmt_money(after.initial_margin)),
+        ("Account MR", fmt_pct(acc_before.account.margin_ratio), fmt_pct(acc_after.account.margin_ratio)),
+    ]
+
+
 def _short(symbol: str) -> str:
     return symbol.split(":", 1)[0]
 

@@ -17,10 +17,11 @@ from typing import Any, NoReturn
 from liqwatch.core import whatif as wi
 from liqwatch.core.engine import assess
 from liqwatch.core.errors import InputError
-from liqwatch.core.model import PortfolioRisk, PositionRisk, PositionSpec
+from liqwatch.core.model import PortfolioRisk, PositionSpec
 from liqwatch.core.venues import Venue
 from liqwatch.output import (
     _Term,
+    change_rows,
     display_tick,
     fmt_money,
     fmt_pct,
@@ -301,36 +302,11 @@ def _short(spec: PositionSpec) -> str:
     return f"{spec.symbol.split('/')[0]} {'L' if spec.side == 'long' else 'S'}"
 
 
-def _change_rows(
-    before: PositionRisk, after: PositionRisk, b_acc: PortfolioRisk, a_acc: PortfolioRisk
-) -> list[list[str]]:
-    tick = display_tick(before.spec)
-
-    def tier(p: PositionRisk) -> str:
-        return f"{p.tier.index} · {p.tier.mmr * 100:.2f}%"
-
-    rows = [
-        ("Size", f"{before.spec.size:,.6g}", f"{after.spec.size:,.6g}"),
-        ("Entry", fmt_price(before.spec.entry_price, tick), fmt_price(after.spec.entry_price, tick)),
-        ("Leverage", f"{before.spec.leverage or 0:g}x", f"{after.spec.leverage or 0:g}x"),
-        ("Isolated margin", fmt_money(before.spec.isolated_margin), fmt_money(after.spec.isolated_margin)),
-        ("Liq. price", fmt_price(before.liquidation_price, tick), fmt_price(after.liquidation_price, tick)),
-        ("Bankr. price", fmt_price(before.bankruptcy_price, tick), fmt_price(after.bankruptcy_price, tick)),
-        ("To liq.", fmt_pct(before.distance_to_liquidation), fmt_pct(after.distance_to_liquidation)),
-        ("Margin ratio", fmt_pct(before.margin_ratio), fmt_pct(after.margin_ratio)),
-        ("Tier", tier(before), tier(after)),
-        ("Maint. margin", fmt_money(before.maintenance_margin), fmt_money(after.maintenance_margin)),
-        ("Initial margin", fmt_money(before.initial_margin), fmt_money(after.initial_margin)),
-        ("Account MR", fmt_pct(b_acc.account.margin_ratio), fmt_pct(a_acc.account.margin_ratio)),
-    ]
-    return [[name, b, "→", a] for name, b, a in rows]
-
-
 def _render_change(term: _Term, venue: Venue, change: wi.Change, extra: list[str]) -> None:
     i = change.index
     before = change.before.positions[i]
     after = change.after.positions[i]
-    rows = _change_rows(before, after, change.before, change.after)
+    rows = [[name, b, "→", a] for name, b, a in change_rows(before, after, change.before, change.after)]
     styles: list[str | None] = ["bold" if r[1] != r[3] else None for r in rows]
     render_table(
         term,

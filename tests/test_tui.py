@@ -119,7 +119,7 @@ def test_whatif_panel_live_result() -> None:
             await pilot.press(*"100")
             await pilot.pause()
             text = plain(app.screen.query_one("#wi-result"))
-            assert "→" in text and "Liquidation" in text
+            assert "→" in text and "Liq. price" in text
             await pilot.press("tab", "tab", *"500")  # leverage 500x: not allowed
             await pilot.pause()
             assert "NOT ALLOWED" in plain(app.screen.query_one("#wi-result"))

@@ -20,7 +20,7 @@ from liqwatch.core.engine import assess
 from liqwatch.core.errors import InputError
 from liqwatch.core.model import PortfolioRisk, PositionRisk, PositionSpec
 from liqwatch.core.venues import Venue
-from liqwatch.output import display_tick, fmt_money, fmt_pct, fmt_price
+from liqwatch.output import change_rows, fmt_money, fmt_pct
 
 FIELDS = (
     ("add-size", "add size (base units)"),
@@ -42,29 +42,10 @@ def _float(text: str) -> float | None:
 
 
 def compare(before: PositionRisk, after: PositionRisk, acc_before: PortfolioRisk, acc_after: PortfolioRisk) -> Table:
-    tick = display_tick(before.spec)
     table = Table(expand=False, box=None, pad_edge=False)
     for col, justify in (("", "left"), ("before", "right"), ("", "center"), ("after", "right")):
         table.add_column(col, justify=justify)  # type: ignore[arg-type]
-
-    def tier(p: PositionRisk) -> str:
-        return f"{p.tier.index} · {p.tier.mmr * 100:.3g}% · {p.tier.max_leverage:g}x"
-
-    rows = [
-        ("Size", f"{before.spec.size:,.6g}", f"{after.spec.size:,.6g}"),
-        ("Entry", fmt_price(before.spec.entry_price, tick), fmt_price(after.spec.entry_price, tick)),
-        ("Mark", fmt_price(before.spec.mark_price, tick), fmt_price(after.spec.mark_price, tick)),
-        ("Leverage", f"{before.spec.leverage or 0:g}x", f"{after.spec.leverage or 0:g}x"),
-        ("Isolated margin", fmt_money(before.spec.isolated_margin), fmt_money(after.spec.isolated_margin)),
-        ("Liquidation", fmt_price(before.liquidation_price, tick), fmt_price(after.liquidation_price, tick)),
-        ("Bankruptcy", fmt_price(before.bankruptcy_price, tick), fmt_price(after.bankruptcy_price, tick)),
-        ("To liquidation", fmt_pct(before.distance_to_liquidation), fmt_pct(after.distance_to_liquidation)),
-        ("Margin ratio", fmt_pct(before.margin_ratio), fmt_pct(after.margin_ratio)),
-        ("Tier", tier(before), tier(after)),
-        ("Initial margin", fmt_money(before.initial_margin), fmt_money(after.initial_margin)),
-        ("Account MR", fmt_pct(acc_before.account.margin_ratio), fmt_pct(acc_after.account.margin_ratio)),
-    ]
-    for name, b, a in rows:
+    for name, b, a in change_rows(before, after, acc_before, acc_after):
         table.add_row(name, b, "→", a, style="bold yellow" if a != b else "")
     return table
 
