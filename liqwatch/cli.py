@@ -139,7 +139,31 @@ def build_parser() -> argparse.ArgumentParser:
     from liqwatch.watch import add_arguments
 
     add_arguments(watch)
+
+    alerts = sub.add_parser("alerts", help="alert channels", description="Alert channels.")
+    alerts_sub = alerts.add_subparsers(dest="alerts_command", parser_class=_Parser)
+    test = alerts_sub.add_parser("test", help="send a test alert to every configured channel")
+    test.add_argument("--config", type=Path, dest="alerts_config", metavar="FILE", help="config file")
     return parser
+
+
+def _alerts(args: argparse.Namespace) -> int:
+    if args.alerts_command != "test":
+        _fail("alerts: say what to do: `liqwatch alerts test`")
+    import asyncio
+
+    from liqwatch.alerts.channels import send_test
+    from liqwatch.alerts.config import build_channels
+    from liqwatch.config import load_config
+
+    config = load_config(args.alerts_config or args.config)
+    channels = build_channels(config.channels)
+    if not channels:
+        _fail("channels: the config has no [[channels]] to test")
+    results = asyncio.run(send_test(channels))
+    for name, ok, detail in results:
+        sys.stdout.write(f"{'ok    ' if ok else 'FAILED'} {name}{': ' + detail if detail else ''}\n")
+    return 0 if all(ok for _, ok, _ in results) else 1
 
 
 _SCENARIOS = (
@@ -374,6 +398,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             from liqwatch.watch import main as watch_main
 
             return watch_main(args)
+        if args.command == "alerts":
+            return _alerts(args)
         if args.command in (None, "demo"):
             return _dashboard(args)
     except InputError as exc:

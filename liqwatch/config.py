@@ -28,6 +28,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from liqwatch.alerts.config import AlertRuleConfig, ChannelConfig
 from liqwatch.core.errors import InputError
 from liqwatch.core.venues import VENUES
 
@@ -75,6 +76,10 @@ class Config(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     accounts: list[AccountConfig] = Field(default_factory=list)
+    alerts: list[AlertRuleConfig] = Field(default_factory=list)
+    """``[[alerts]]``: overrides of the default rules (see liqwatch.alerts.config)."""
+    channels: list[ChannelConfig] = Field(default_factory=list)
+    """``[[channels]]``: where alerts go besides the screen and `watch` output."""
 
     @model_validator(mode="after")
     def _unique(self) -> Config:

@@ -15,13 +15,16 @@ import signal
 import sys
 import time
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from liqwatch.core.errors import InputError
-from liqwatch.feeds.base import Feed
-from liqwatch.feeds.events import Event, Status
-from liqwatch.monitor import Monitor
-from liqwatch.state import Notice, snapshot_record
+
+if TYPE_CHECKING:  # the parser is built for every command: keep this module's imports light
+    from liqwatch.config import Config
+    from liqwatch.feeds.base import Feed
+    from liqwatch.feeds.events import Event, Status
+    from liqwatch.monitor import Monitor
+    from liqwatch.state import Notice
 
 ONCE_TIMEOUT = 20.0
 
@@ -40,26 +43,27 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--demo-symbols", type=int, default=500, metavar="M", help=argparse.SUPPRESS)
 
 
-def build_feeds(args: argparse.Namespace, warnings: list[str]) -> list[Feed]:
+def build_feeds(args: argparse.Namespace, warnings: list[str]) -> tuple[list[Feed], Config | None]:
+    """The feeds, and the config they came from (None for the demo market and replays)."""
     if args.replay is not None:
         from liqwatch.feeds.replay import ReplayFeed, check_replay_file
 
         check_replay_file(args.replay)
-        return [ReplayFeed(args.replay, args.speed)]
+        return [ReplayFeed(args.replay, args.speed)], None
     if args.demo:
         from liqwatch.feeds.demo import DemoFeed, DemoMarket, synthetic_accounts
 
         if args.demo_positions:
             accounts, symbols = synthetic_accounts(args.demo_positions, args.demo_symbols, args.seed)
-            return [DemoFeed(speed=args.speed, market=DemoMarket(args.seed, accounts, symbols))]
-        return [DemoFeed(seed=args.seed, speed=args.speed)]
+            return [DemoFeed(speed=args.speed, market=DemoMarket(args.seed, accounts, symbols))], None
+        return [DemoFeed(seed=args.seed, speed=args.speed)], None
     from liqwatch.config import load_config
     from liqwatch.feeds.live import VenueFeed
 
     config = load_config(args.config, warn=warnings)
     if not config.accounts:
         raise InputError("accounts", "the config has no [[accounts]]")
-    return [VenueFeed(account) for account in config.accounts]
+    return [VenueFeed(account) for account in config.accounts], config
 
 
 def _event_line(event: Status) -> dict[str, Any]:
@@ -91,6 +95,9 @@ def _notice_line(notice: Notice) -> dict[str, Any]:
 
 class _Printer:
     def __init__(self, out: TextIO) -> None:
+        from liqwatch.feeds.events import Status
+
+        self._status_type = Status
         self.out = out
         self.closed = False
 
@@ -101,7 +108,7 @@ class _Printer:
         self.out.flush()
 
     def on_event(self, event: Event) -> None:
-        if isinstance(event, Status):
+        if isinstance(event, self._status_type):
             self.line(_event_line(event))
 
     def on_notice(self, notice: Notice) -> None:
@@ -109,13 +116,26 @@ class _Printer:
 
 
 async def run_watch(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
+    from liqwatch.monitor import Monitor
+    from liqwatch.state import snapshot_record
+
     if not (args.interval > 0):
         raise InputError("--interval", f"must be > 0, got {args.interval:g}")
     warnings: list[str] = []
-    feeds = build_feeds(args, warnings)
+    feeds, config = build_feeds(args, warnings)
     printer = _Printer(out)
     for text in warnings:
         printer.line({"type": "event", "ts": time.time(), "kind": "warning", "detail": text})
+    from liqwatch.alerting import AlertRunner
+    from liqwatch.alerts.rules import AlertStore
+
+    alerts = AlertRunner(
+        config.alerts if config else (),
+        config.channels if config else (),
+        store=AlertStore() if config is not None else None,  # the demo and replays never persist
+        on_alert=lambda alert: printer.line(alert.record()),
+        on_failure=lambda failure: printer.line(failure.record()),
+    )
     recorder = None
     if args.record is not None:
         from liqwatch.feeds.replay import Recorder
@@ -124,13 +144,23 @@ async def run_watch(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
             recorder = Recorder(args.record.open("w", encoding="utf-8"))
         except OSError as exc:
             raise InputError("--record", f"{args.record}: {exc.strerror}") from None
-    monitor = Monitor(feeds, record=recorder, on_event=printer.on_event, on_notice=printer.on_notice)
+
+    def on_event(event: Event) -> None:
+        printer.on_event(event)
+        alerts.on_event(event)
+
+    def on_notice(notice: Notice) -> None:
+        printer.on_notice(notice)
+        alerts.on_notice(notice)
+
+    monitor = Monitor(feeds, record=recorder, on_event=on_event, on_notice=on_notice)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
     monitor.start()
+    alerts.start()
     try:
         if args.once:
             deadline = loop.time() + ONCE_TIMEOUT
@@ -138,17 +168,22 @@ async def run_watch(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
                 await asyncio.sleep(0.05)
                 if _ready(monitor):
                     break
-            printer.line(snapshot_record(monitor.state.snapshot()))
+            snap = monitor.state.snapshot()
+            alerts.on_snapshot(snap)
+            printer.line(snapshot_record(snap))
             printer.closed = True  # the snapshot is the last line of a --once run
             return 0
         while not stop.is_set():
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=args.interval)
             if not stop.is_set():
-                printer.line(snapshot_record(monitor.state.snapshot()))
+                snap = monitor.state.snapshot()
+                alerts.on_snapshot(snap)
+                printer.line(snapshot_record(snap))
         return 0
     finally:
         await monitor.stop()
+        await alerts.stop()
         if recorder is not None:
             recorder.close()
             recorder.stream.close()

@@ -1,0 +1,75 @@
+"""Glue between the monitor and the alerts package, shared by `liqwatch watch` and the dashboard:
+evaluate each snapshot, notice and status event, hand alerts to the views and the dispatcher, and
+keep the engine's state (and undelivered alerts) on disk so that a restart does not re-send."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+
+from liqwatch.alerts.channels import CallbackChannel, Channel, DeliveryFailure, Dispatcher
+from liqwatch.alerts.config import AlertRuleConfig, ChannelConfig, build_channels, build_engine
+from liqwatch.alerts.rules import Alert, AlertStore
+from liqwatch.feeds.events import Event, Status
+from liqwatch.state import Notice, Snapshot
+
+
+class AlertRunner:
+    def __init__(
+        self,
+        rules: Sequence[AlertRuleConfig] = (),
+        channels: Sequence[ChannelConfig] = (),
+        *,
+        extra: Sequence[Channel] = (),
+        store: AlertStore | None = None,
+        on_alert: Callable[[Alert], None] | None = None,
+        on_failure: Callable[[DeliveryFailure], None] | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.store = store
+        saved = store.load() if store is not None else {"engine": None, "outbox": {}}
+        self.engine = build_engine(rules, saved.get("engine"))
+        self.clock = clock
+        self.on_alert = on_alert
+        built = [*build_channels(channels), *extra]
+        self.external = bool(built)
+        self.dispatcher = Dispatcher(
+            built,
+            on_delivered=lambda _name, alert: self.engine.mark_delivered(alert.id, self.clock()),
+            on_failure=on_failure,
+            clock=clock,
+        )
+        self.dispatcher.restore(saved.get("outbox") or {})
+
+    def start(self) -> None:
+        self.dispatcher.start()
+
+    def _emit(self, alerts: list[Alert]) -> None:
+        now = self.clock()
+        for alert in alerts:
+            if self.on_alert is not None:
+                self.on_alert(alert)
+            if self.external:
+                self.dispatcher.submit(alert)
+            else:  # printed or shown is delivered: the cooldown starts now
+                self.engine.mark_delivered(alert.id, now)
+        if alerts and self.store is not None:
+            self.store.sync(self.engine, self.dispatcher)
+
+    def on_snapshot(self, snapshot: Snapshot) -> None:
+        self._emit(self.engine.evaluate(snapshot, self.clock()))
+
+    def on_notice(self, notice: Notice) -> None:
+        self._emit(self.engine.on_notice(notice, self.clock()))
+
+    def on_event(self, event: Event) -> None:
+        if isinstance(event, Status):
+            self._emit(self.engine.on_status(event, self.clock()))
+
+    async def stop(self) -> None:
+        await self.dispatcher.stop(timeout=2.0)
+        if self.store is not None:
+            self.store.sync(self.engine, self.dispatcher)
+
+
+__all__ = ["AlertRunner", "CallbackChannel"]
