@@ -8,10 +8,7 @@ shrank. Exits cleanly (code 0) on SIGINT or SIGTERM.
 from __future__ import annotations
 
 import argparse
-import asyncio
-import contextlib
 import json
-import signal
 import sys
 import time
 from pathlib import Path
@@ -116,6 +113,10 @@ class _Printer:
 
 
 async def run_watch(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
+    import asyncio
+    import contextlib
+    import signal
+
     from liqwatch.monitor import Monitor
     from liqwatch.state import snapshot_record
 
@@ -202,6 +203,8 @@ def _ready(monitor: Monitor) -> bool:
 
 
 def main(args: argparse.Namespace) -> int:
+    import asyncio
+
     try:
         return asyncio.run(run_watch(args))
     except KeyboardInterrupt:

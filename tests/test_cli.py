@@ -498,7 +498,7 @@ def test_calc_imports_no_ccxt_textual_or_websockets() -> None:
         " ['calc', '--portfolio', 'examples/portfolio.toml']):\n"
         "    with contextlib.redirect_stdout(io.StringIO()):\n"
         "        main(args)\n"
-        "bad = [m for m in ('ccxt', 'textual', 'websockets', 'aiohttp') if m in sys.modules]\n"
+        "bad = [m for m in ('ccxt', 'textual', 'websockets', 'aiohttp', 'asyncio') if m in sys.modules]\n"
         "print(','.join(bad))\n"
     )
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
