@@ -22,6 +22,7 @@ from liqwatch.feeds.events import Balance, Event, MarkPrice, PositionData, Posit
 from liqwatch.markets import find_market
 
 STALE_FACTOR = 3.0
+_HINT_KEEP = ("leverage", "isolated_margin", "mark_price", "exchange_liquidation_price", "adl_lights", "contract_size")
 
 PositionKey = tuple[str, str]  # (symbol, side): one-way positions and each hedge leg
 
@@ -174,7 +175,15 @@ class State:
                         notices.append(self._notice(acc, event.ts, key, old, new))
             acc.positions = incoming
         else:
-            acc.positions.update(incoming)
+            # A hint (private stream) may leave out what its venue does not send (Binance
+            # ACCOUNT_UPDATE has no mark or liquidation price): keep what REST last said there.
+            for key, hint in incoming.items():
+                prev = acc.positions.get(key)
+                if prev is not None:
+                    kept = {name: getattr(prev, name) for name in _HINT_KEEP if getattr(hint, name) is None}
+                    acc.positions[key] = hint.model_copy(update=kept)
+                else:
+                    acc.positions[key] = hint
         acc.positions_ts = event.ts
         return notices
 

@@ -336,3 +336,17 @@ def test_snapshot_record_shape() -> None:
     assert record["type"] == "snapshot" and isinstance(record["ts"], float)
     assert record["accounts"][0]["feed"] == {"marks": "connected"}
     json.dumps(record, allow_nan=False)
+
+
+def test_hints_keep_what_their_venue_does_not_send() -> None:
+    state = State(Clock())
+    state.apply(
+        Positions(
+            account="a", exchange="binance", ts=1.0, positions=[_pos(exchange_liquidation_price=54_300.0, adl_lights=3)]
+        )
+    )
+    hint = _pos(size=1.5, leverage=None, exchange_liquidation_price=None, adl_lights=None)
+    assert state.apply(Positions(account="a", exchange="binance", ts=2.0, complete=False, positions=[hint])) == []
+    kept = state.accounts["a"].positions[("BTC/USDT:USDT", "long")]
+    assert kept.size == 1.5 and kept.exchange_liquidation_price == 54_300.0 and kept.adl_lights == 3
+    assert kept.leverage == 10.0

@@ -1,9 +1,11 @@
 """A live venue account: REST through ccxt for positions, balance, tiers and ADL, reconciled
 periodically and after every stream reconnect; mark prices over the venue's websocket.
 
-Private position streams are hints at best (ccxt issues #26407, #27618): this feed trusts the REST
-snapshot, taken every ``reconcile_seconds`` and immediately after a mark stream reconnects, and
-emits ``resynced`` once the fresh snapshot is in. Venue errors become Status events with one clear
+Position changes arrive from the venue's private stream where ccxt supports one
+(:mod:`liqwatch.feeds.private`), but only as hints (ccxt issues #26407, #27618): this feed trusts the
+REST snapshot, taken every ``reconcile_seconds``, immediately after a mark stream reconnects, and
+whenever the private stream drops, expires its listen key or reports a closed position; it emits
+``resynced`` once the fresh snapshot is in. Venue errors become Status events with one clear
 line; auth and permission failures are retried slowly, network trouble with jittered backoff, and
 no error in one account touches another.
 """
@@ -70,6 +72,7 @@ class VenueFeed:
             return
         client: Any = RestClient(self.account, secrets)
         stream_task: asyncio.Task[None] | None = None
+        hints_task: asyncio.Task[None] | None = None
         symbols: list[str] = []
         tiers_at = 0.0
         attempt = 0
@@ -91,6 +94,15 @@ class VenueFeed:
                         self._status(sink, "connecting", "rest")
                         await client.open()
                         self._status(sink, "connected", "rest")
+                        if hints_task is None:
+                            from liqwatch.feeds.private import PositionHintStream
+
+                            # Position changes as hints; a closed position, a drop or an expired
+                            # listen key asks this loop for a REST resync.
+                            hints = PositionHintStream(
+                                self.account, secrets, sink, on_expired=self._resync.set, clock=self.clock, rng=self.rng
+                            )
+                            hints_task = asyncio.create_task(hints.run())
                     positions: Positions = await client.fetch_positions()
                     sink(await client.fetch_balance())
                     sink(positions)
@@ -129,10 +141,11 @@ class VenueFeed:
                         client = RestClient(self.account, secrets)
                     await asyncio.sleep(delay)
         finally:
-            if stream_task is not None:
-                stream_task.cancel()
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await stream_task
+            for task in (stream_task, hints_task):
+                if task is not None:
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError, Exception):
+                        await task
             with contextlib.suppress(Exception):
                 await client.close()
             self._status(sink, "closed", "feed")
