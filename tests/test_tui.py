@@ -11,14 +11,14 @@ import pytest
 from rich.console import Console
 
 from liqwatch.feeds.base import Sink
-from liqwatch.feeds.demo import DemoMarket
+from liqwatch.feeds.demo import DemoMarket, synthetic_accounts
 from liqwatch.feeds.events import MarkPrice, PositionData, Positions
 from liqwatch.tui.app import LiqwatchApp
 from liqwatch.tui.screens.help import HelpScreen
 from liqwatch.tui.screens.ladder import LadderScreen
 from liqwatch.tui.screens.whatif import WhatIfScreen
-from liqwatch.tui.widgets.detail import DetailPanel
-from liqwatch.tui.widgets.positions import PositionsTable
+from liqwatch.tui.widgets.detail import DetailPanel, DetailText
+from liqwatch.tui.widgets.positions import COLUMNS, PositionsTable
 
 T0 = 1_790_000_000.0
 
@@ -262,6 +262,92 @@ def test_small_terminal_stays_usable() -> None:
             await pilot.press("w")
             await pilot.pause()
             assert isinstance(app.screen, WhatIfScreen)
+
+    asyncio.run(go())
+
+
+def big_app(positions: int, clock: Clock) -> tuple[LiqwatchApp, DemoMarket]:
+    accounts, symbols = synthetic_accounts(positions, positions, 7)
+    market = DemoMarket(7, accounts, symbols)
+    app = LiqwatchApp([], clock=clock, refresh_seconds=3600, autostart=False, show_clock=False)
+    for event in market.initial_events(clock.t):
+        app.monitor.state.apply(event)
+    return app, market
+
+
+def tick(app: LiqwatchApp, market: DemoMarket, clock: Clock) -> None:
+    market.step()
+    clock.t += 1.0
+    for event in market.mark_events(clock.t, 1.0):
+        app.monitor.state.apply(event)
+    app.refresh_view()
+
+
+def test_only_rows_on_screen_are_formatted_and_scrolled_rows_are_current() -> None:
+    async def go() -> None:
+        clock = Clock()
+        app, market = big_app(300, clock)
+        async with app.run_test(size=(100, 30)) as pilot:
+            await pilot.pause()
+            table = app.query_one(PositionsTable)
+            assert table.row_count == 300
+            before = table.cell_updates
+            tick(app, market, clock)
+            assert 0 < table.cell_updates - before <= 30 * len(COLUMNS)  # a screenful, not 300 rows
+            await pilot.press("ctrl+end")
+            await pilot.pause()
+            key = table.order[-1]
+            assert table.selected_key() == key and table.scroll_offset.y > 0
+            view = app.views[key]
+            assert str(table.get_cell(key, "symbol")) == view.data.symbol.split(":")[0]
+            await pilot.press("ctrl+home", "pagedown")
+            assert table.cursor_row > 10
+            await pilot.press("end")
+            assert table.scroll_offset.x > 0  # home/end scroll sideways, as in DataTable
+            await pilot.press("home")
+            assert table.scroll_offset.x == 0
+
+    asyncio.run(go())
+
+
+def test_mouse_selects_a_row() -> None:
+    async def go() -> None:
+        app = demo_app()
+        async with app.run_test(size=(140, 40)) as pilot:
+            await pilot.pause()
+            table = app.query_one(PositionsTable)
+            await pilot.click(PositionsTable, offset=(3, 4))  # line 0 is the header
+            await pilot.pause()
+            key = table.order[3]
+            assert table.cursor_row == 3 and table.selected_key() == key
+            assert key.split("|")[1] in plain(app.query_one("#detail-text"))
+            await pilot.click(PositionsTable, offset=(3, 0))  # the header selects nothing
+            assert table.cursor_row == 3
+
+    asyncio.run(go())
+
+
+def test_detail_repaints_only_what_changed() -> None:
+    async def go() -> None:
+        clock = Clock()
+        app = demo_app(clock=clock)
+        async with app.run_test(size=(140, 40)) as pilot:
+            await pilot.pause()
+            text = app.query_one(DetailText)
+            blocks = list(text._blocks)
+            clock.t += 0.6  # the mark ages, but still shows as "<1s old"
+            app.refresh_view(force_sort=True)
+            assert text._blocks == blocks and all(a is b for a, b in zip(text._blocks, blocks, strict=True))
+            key = app.query_one(PositionsTable).selected_key()
+            assert key is not None
+            account, symbol, _ = key.split("|")
+            price = app.views[key].mark_price * 1.001
+            app.monitor.state.apply(
+                MarkPrice(account=account, exchange=app.views[key].exchange, ts=clock.t, symbol=symbol, price=price)
+            )
+            app.refresh_view()
+            assert text._blocks[0] is not blocks[0]  # the figures
+            assert text._blocks[1] is blocks[1]  # the brackets: same tier
 
     asyncio.run(go())
 

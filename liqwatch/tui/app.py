@@ -16,7 +16,7 @@ from rich.text import Text
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
-from textual.widgets import DataTable, Footer, Header, Input
+from textual.widgets import Footer, Header, Input
 
 from liqwatch.core.venues import Venue
 from liqwatch.feeds.base import Feed
@@ -131,7 +131,7 @@ class LiqwatchApp(App[None]):
         key = table.selected_key()
         self.query_one(DetailPanel).show(key, self.views.get(key) if key else None)
 
-    def on_data_table_row_highlighted(self, _: DataTable.RowHighlighted) -> None:
+    def on_positions_table_row_highlighted(self, _: PositionsTable.RowHighlighted) -> None:
         self._show_detail()
 
     # ------------------------------------------------------------------ actions

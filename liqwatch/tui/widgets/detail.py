@@ -4,11 +4,18 @@ from __future__ import annotations
 
 import math
 from collections import deque
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass
 
 from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 from textual.containers import VerticalScroll
+from textual.geometry import Size
+from textual.strip import Strip
+from textual.style import Style
+from textual.visual import Visual, visualize
+from textual.widget import Widget
 from textual.widgets import Sparkline, Static
 
 from liqwatch.core.venues import get_venue
@@ -44,17 +51,25 @@ def tier_table(view: PositionView) -> Table:
     return table
 
 
-def explain(view: PositionView) -> RenderableType:
+def age_text(age_s: float) -> str:
+    """A mark's age in whole seconds: finer figures would change (and repaint) on every refresh."""
+    return "<1s" if age_s < 1 else f"{int(age_s)}s"
+
+
+Part = tuple[Hashable, Callable[[], RenderableType]]
+"""A block of the panel: a signature of what it shows, and how to build it (only when that changed)."""
+
+
+def explain_parts(view: PositionView) -> list[Part]:
+    """The panel's blocks, top to bottom: the figures change with every mark, the brackets rarely."""
     data = view.data
     risk = view.risk
     head = Text(f"{view.account} · {data.symbol} {data.side} {data.margin_mode}", style="bold")
     if risk is None:
-        return Group(head, Text(view.note or "no risk figures yet", style="yellow"))
+        message = view.note or "no risk figures yet"
+        return [((head.plain, message), lambda: Group(head, Text(message, style="yellow")))]
     venue = get_venue(view.exchange)
     tick = display_tick(risk.spec)
-    lines = Table.grid(padding=(0, 2))
-    lines.add_column(style="dim")
-    lines.add_column()
     venue_lp = data.exchange_liquidation_price
     diff = (
         ""
@@ -86,7 +101,11 @@ def explain(view: PositionView) -> RenderableType:
         (
             "Mark",
             f"{fmt_price(view.mark_price, tick)}"
-            + ("" if view.mark_age_s is None else f"  ({view.mark_age_s:.1f}s old{', STALE' if view.stale else ''})"),
+            + (
+                ""
+                if view.mark_age_s is None
+                else f"  ({age_text(view.mark_age_s)} old{', STALE' if view.stale else ''})"
+            ),
         ),
         ("Formula", venue.family),
         ("Tiers", risk.spec.tiers.source[:70] or "bundled"),
@@ -100,8 +119,15 @@ def explain(view: PositionView) -> RenderableType:
                 f"({'notional' if risk.spec.tiers.basis == 'notional' else 'size'})",
             ),
         )
-    for key, value in rows:
-        lines.add_row(key, value)
+
+    def figures() -> RenderableType:
+        lines = Table.grid(padding=(0, 2))
+        lines.add_column(style="dim")
+        lines.add_column()
+        for key, value in rows:
+            lines.add_row(key, value)
+        return Group(head, lines)
+
     adl = risk.adl
     adl_text = Text.assemble(
         ("ADL ", "bold"),
@@ -114,7 +140,89 @@ def explain(view: PositionView) -> RenderableType:
         ),
     )
     note = Text(view.note, style="yellow") if view.note else Text("")
-    return Group(head, lines, Text(""), tier_table(view), Text(""), adl_text, note)
+    start = max(0, risk.tier.index - 3)
+    brackets = (risk.spec.tiers.basis, risk.tier.index, tuple(risk.spec.tiers.tiers[start : start + 6]))
+    return [
+        ((head.plain, tuple(rows)), figures),
+        (brackets, lambda: Group(Text(""), tier_table(view), Text(""))),
+        ((adl_text.plain, view.note), lambda: Group(adl_text, note)),
+    ]
+
+
+def explain(view: PositionView) -> RenderableType:
+    return Group(*(make() for _, make in explain_parts(view)))
+
+
+@dataclass
+class _Block:
+    signature: Hashable
+    renderable: RenderableType
+    strips: list[Strip] | None = None
+    rendered_for: tuple[int, Style] | None = None
+
+
+class DetailText(Widget):
+    """Blocks of Rich renderables, each rendered (to cached strips) only when what it shows changed.
+
+    Draws exactly what a Static showing ``Group(*blocks)`` draws; knowing its height without
+    rendering again, it asks for a layout only when that height changes.
+    """
+
+    DEFAULT_CSS = """
+    DetailText {
+        height: auto;
+    }
+    """
+
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self._blocks: list[_Block] = []
+
+    @property
+    def content(self) -> RenderableType:
+        """What is shown, as one renderable."""
+        if len(self._blocks) == 1:
+            return self._blocks[0].renderable
+        return Group(*(block.renderable for block in self._blocks))
+
+    def render(self) -> RenderableType:
+        return self.content
+
+    def show_parts(self, parts: list[Part]) -> None:
+        old = self._blocks
+        blocks = [
+            old[i] if i < len(old) and old[i].signature == signature else _Block(signature, make())
+            for i, (signature, make) in enumerate(parts)
+        ]
+        if len(blocks) == len(old) and all(a is b for a, b in zip(blocks, old, strict=True)):
+            return
+        width = self.size.width
+        before = self._height(width) if width else -1
+        self._blocks = blocks
+        self.refresh(layout=not width or self._height(width) != before)
+
+    def _strips(self, block: _Block, width: int) -> list[Strip]:
+        style = self.visual_style
+        if block.strips is None or block.rendered_for != (width, style):
+            visual = visualize(self, block.renderable)
+            block.strips = Visual.to_strips(self, visual, width, None, style)
+            block.rendered_for = (width, style)
+        return block.strips
+
+    def _height(self, width: int) -> int:
+        return sum(len(self._strips(block, width)) for block in self._blocks)
+
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
+        return self._height(width)
+
+    def render_line(self, y: int) -> Strip:
+        width = self.size.width
+        for block in self._blocks:
+            strips = self._strips(block, width)
+            if y < len(strips):
+                return strips[y]
+            y -= len(strips)
+        return Strip.blank(width, self.visual_style.rich_style)
 
 
 class DetailPanel(VerticalScroll):
@@ -124,12 +232,16 @@ class DetailPanel(VerticalScroll):
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self.history: dict[str, deque[float]] = {}
         self._shown: tuple[object, ...] | None = None
-        self._laid_out: str | None = None
+        self._while_hidden: tuple[str | None, PositionView | None] | None = None
 
     def compose(self):  # type: ignore[no-untyped-def]
-        yield Static(id="detail-text")
+        yield DetailText(id="detail-text")
         yield Static(Text("mark (last 2 min)", style="dim"), id="spark-label")
         yield Sparkline([], id="spark")
+
+    def on_show(self) -> None:
+        if self._while_hidden is not None:
+            self.show(*self._while_hidden)
 
     def record(self, key: str, mark: float) -> None:
         series = self.history.setdefault(key, deque(maxlen=240))
@@ -137,26 +249,37 @@ class DetailPanel(VerticalScroll):
             series.append(mark)
 
     def show(self, key: str | None, view: PositionView | None) -> None:
-        text = self.query_one("#detail-text", Static)
-        spark = self.query_one("#spark", Sparkline)
-        series_now = tuple(self.history.get(key, ())) if key else ()
+        if not self.display:  # hidden: nothing to paint until it is shown again
+            self._shown = None
+            self._while_hidden = (key, view)
+            return
+        self._while_hidden = None
+        series = self.history.get(key) if key else None
         signature = (
             key,
             None
             if view is None
-            else (view.risk, view.mark_price, view.stale, None if view.mark_age_s is None else round(view.mark_age_s)),
-            series_now[-1:],
-            len(series_now),
+            else (
+                view.risk,
+                view.mark_price,
+                view.stale,
+                view.note,
+                None if view.mark_age_s is None else age_text(view.mark_age_s),
+            ),
+            None if not series else (series[-1], len(series)),
         )
         if signature == self._shown:
             return
         self._shown = signature
+        text = self.query_one("#detail-text", DetailText)
+        spark = self.query_one("#spark", Sparkline)
         if view is None or key is None:
-            text.update(Text("Select a position to see the numbers behind it.", style="dim"))
+            hint = Text("Select a position to see the numbers behind it.", style="dim")
+            text.show_parts([(None, lambda: hint)])
             spark.data = []
             return
-        # Re-layout only when another position is shown: the same position's figures keep their shape.
-        text.update(explain(view), layout=key != self._laid_out)
-        self._laid_out = key
-        series = list(self.history.get(key, ()))
-        spark.data = series if len(series) > 1 and not any(math.isnan(x) for x in series) else []
+        text.show_parts(explain_parts(view))
+        values = list(series or ())
+        data = values if len(values) > 1 and not any(math.isnan(x) for x in values) else []
+        if data != spark.data:
+            spark.data = data

@@ -1,13 +1,28 @@
-"""The positions table: sortable, filterable, coloured by risk; only changed cells are repainted."""
+"""The positions table: sortable, filterable, coloured by risk; only changed cells are repainted.
+
+Built on Textual's Line API: every row is one cached :class:`Strip`, composed directly from the
+cells' texts and styles. A row's strip is rebuilt only when one of its cells, the cursor, the
+hover or the column widths change, and only rows on screen are formatted and painted: rows off
+screen just keep their latest view until they are scrolled into sight.
+"""
 
 from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from typing import ClassVar, NamedTuple
 
+from rich.cells import cell_len, set_cell_size
+from rich.segment import Segment
+from rich.style import Style
 from rich.text import Text
-from textual.widgets import DataTable
+from textual import events
+from textual.binding import Binding, BindingType
+from textual.geometry import Region, Size
+from textual.message import Message
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
 
 from liqwatch.output import adl_lights, display_tick, fmt_money, fmt_pct, fmt_price
 from liqwatch.state import PositionView
@@ -28,6 +43,14 @@ COLUMNS = (
     ("bankr", "Bankr."),
     ("account", "Account"),
 )
+COLUMN_INDEX = {key: i for i, (key, _) in enumerate(COLUMNS)}
+CELL_PADDING = 1
+"""Blank cells either side of every cell's text."""
+HEADER = -1
+"""The row index of the header (for the hover)."""
+NOWHERE = -2
+"""No row (the mouse is elsewhere)."""
+COLUMN_META = [Style.from_meta({"column": i}) for i in range(len(COLUMNS))]
 
 SORTS: dict[str, Callable[[PositionView], tuple[float, str]]] = {
     "nearest liquidation": lambda v: (
@@ -63,7 +86,22 @@ def risk_style(view: PositionView) -> str:
     return "green"
 
 
-def cells(view: PositionView) -> dict[str, Text]:
+class Cell(NamedTuple):
+    """One cell: its text, its Rich style (a style string) and whether it is right-aligned."""
+
+    text: str
+    style: str = ""
+    right: bool = False
+
+    def as_text(self) -> Text:
+        return Text(self.text, style=self.style, justify="right" if self.right else None)
+
+
+Row = tuple[Cell, ...]
+"""A row's cells in COLUMNS order."""
+
+
+def cells(view: PositionView) -> Row:
     data = view.data
     risk = view.risk
     tick = display_tick_for(view)
@@ -71,9 +109,9 @@ def cells(view: PositionView) -> dict[str, Text]:
     mark = fmt_price(view.mark_price, tick)
     if view.stale:
         age = "no feed" if view.mark_age_s is None else f"{view.mark_age_s:.0f}s"
-        mark_text = Text(f"{mark} ⚠{age}", style="bold yellow reverse")
+        mark_cell = Cell(f"{mark} ⚠{age}", "bold yellow reverse")
     else:
-        mark_text = Text(mark)
+        mark_cell = Cell(mark)
     liq = "—" if risk is None else fmt_price(risk.liquidation_price, tick)
     venue_lp = data.exchange_liquidation_price
     ours = None if risk is None else risk.liquidation_price
@@ -84,33 +122,37 @@ def cells(view: PositionView) -> dict[str, Text]:
         + ("" if data.position_side == "both" else " hedge")
         + (" iso" if data.margin_mode == "isolated" else " cross")
     )
-    out = {
-        "account": Text(view.account),
-        "symbol": Text(data.symbol.split(":")[0]),
-        "side": Text(side, style="green" if data.side == "long" else "red"),
-        "size": Text(f"{data.size:,.6g}", justify="right"),
-        "entry": Text(fmt_price(data.entry_price, tick), justify="right"),
-        "mark": mark_text,
-        "liq": Text(liq, style=style, justify="right"),
-        "bankr": Text("—" if risk is None else fmt_price(risk.bankruptcy_price, tick), justify="right"),
-        "dist": Text("—" if risk is None else fmt_pct(risk.distance_to_liquidation), style=style, justify="right"),
-        "mr": Text(
-            "—" if risk is None else fmt_pct(risk.margin_ratio) + ("" if risk.status == "ok" else " LIQ"),
-            style=style,
-            justify="right",
-        ),
-        "tier": Text("—" if risk is None else f"{risk.tier.index} · {risk.tier.mmr * 100:.2f}%"),
-        "adl": Text(
-            "—" if risk is None else adl_lights(risk.adl.lights, risk.adl.source),
-            style="bold magenta" if risk is not None and risk.adl.lights >= 4 else "",
-        ),
-        "upnl": Text(
-            "—" if risk is None else fmt_money(risk.unrealized_pnl),
-            style="" if risk is None else ("green" if risk.unrealized_pnl >= 0 else "red"),
-            justify="right",
-        ),
-    }
-    return out
+    if risk is None:
+        return (
+            Cell(data.symbol.split(":")[0]),
+            Cell(side, "green" if data.side == "long" else "red"),
+            mark_cell,
+            Cell(liq, style, True),
+            Cell("—", style, True),
+            Cell("—", style, True),
+            Cell("—"),
+            Cell("—"),
+            Cell("—", "", True),
+            Cell(f"{data.size:,.6g}", "", True),
+            Cell(fmt_price(data.entry_price, tick), "", True),
+            Cell("—", "", True),
+            Cell(view.account),
+        )
+    return (
+        Cell(data.symbol.split(":")[0]),
+        Cell(side, "green" if data.side == "long" else "red"),
+        mark_cell,
+        Cell(liq, style, True),
+        Cell(fmt_pct(risk.distance_to_liquidation), style, True),
+        Cell(fmt_pct(risk.margin_ratio) + ("" if risk.status == "ok" else " LIQ"), style, True),
+        Cell(adl_lights(risk.adl.lights, risk.adl.source), "bold magenta" if risk.adl.lights >= 4 else ""),
+        Cell(f"{risk.tier.index} · {risk.tier.mmr * 100:.2f}%"),
+        Cell(fmt_money(risk.unrealized_pnl), "green" if risk.unrealized_pnl >= 0 else "red", True),
+        Cell(f"{data.size:,.6g}", "", True),
+        Cell(fmt_price(data.entry_price, tick), "", True),
+        Cell(fmt_price(risk.bankruptcy_price, tick), "", True),
+        Cell(view.account),
+    )
 
 
 def display_tick_for(view: PositionView) -> float:
@@ -119,108 +161,501 @@ def display_tick_for(view: PositionView) -> float:
     return 10.0 ** (math.floor(math.log10(view.mark_price)) - 5)
 
 
-class KeyedText(Text):
-    """A cell that knows its row, so that DataTable.sort can order rows by our own ranking."""
+class _Look:
+    """The styles of one kind of row (header, even, odd; with or without cursor or hover), layered
+    like DataTable's: the row's style, then the cell's own, then the cursor's colours."""
 
-    row_key: str = ""
+    __slots__ = ("cells", "fill", "post", "pre")
 
-    @classmethod
-    def keyed(cls, text: Text, key: str) -> KeyedText:
-        keyed = cls(text.plain, style=text.style, justify=text.justify)
-        keyed.row_key = key
-        return keyed
+    def __init__(self, pre: Style, post: Style) -> None:
+        self.pre = pre
+        self.post = post
+        self.fill = pre
+        """The space right of the last column when the table is narrower than the widget."""
+        self.cells: dict[tuple[str, int], Style] = {}
+        """By cell style and column: ``""`` for the padding and texts with no style of their own."""
+
+    def cell(self, style: str, column: int) -> Style:
+        """Every column's segments carry their column as metadata: cells stay separate segments,
+        as in DataTable."""
+        combined = self.cells.get((style, column))
+        if combined is None:
+            base = self.pre + (Style.parse(style) if style else Style()) + self.post
+            combined = self.cells[style, column] = base + COLUMN_META[column]
+        return combined
 
 
-def _signature(text: Text) -> str:
-    return f"{text.plain}\x00{text.style}"
-
-
-class PositionsTable(DataTable[Text]):
+class PositionsTable(ScrollView, can_focus=True):
     """Rows are keyed by account, symbol and side; cells compare their text before repainting."""
 
+    ALLOW_SELECT = False
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("up", "cursor_up", "Cursor up", show=False),
+        Binding("down", "cursor_down", "Cursor down", show=False),
+        Binding("pageup", "page_up", "Page up", show=False),
+        Binding("pagedown", "page_down", "Page down", show=False),
+        Binding("ctrl+home", "first_row", "First row", show=False),
+        Binding("ctrl+end", "last_row", "Last row", show=False),
+        Binding("home", "leftmost", "Leftmost column", show=False),
+        Binding("end", "rightmost", "Rightmost column", show=False),
+        Binding("left", "scroll_left", "Scroll left", show=False),
+        Binding("right", "scroll_right", "Scroll right", show=False),
+    ]
+    """The keys of DataTable with a row cursor."""
+
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
+        "positions-table--cursor",
+        "positions-table--hover",
+        "positions-table--header",
+        "positions-table--header-hover",
+        "positions-table--odd-row",
+        "positions-table--even-row",
+    }
+
+    # The look of Textual's DataTable, which this table replaces.
+    DEFAULT_CSS = """
+    PositionsTable {
+        background: $surface;
+        color: $foreground;
+        height: auto;
+        max-height: 100%;
+
+        &:focus {
+            background-tint: $foreground 5%;
+            & > .positions-table--cursor {
+                background: $block-cursor-background;
+                color: $block-cursor-foreground;
+                text-style: $block-cursor-text-style;
+            }
+            & > .positions-table--header {
+                background-tint: $foreground 5%;
+            }
+        }
+        &:dark {
+            & > .positions-table--even-row {
+                background: $surface-darken-1 40%;
+            }
+        }
+        & > .positions-table--header {
+            text-style: bold;
+            background: $panel;
+            color: $foreground;
+        }
+        &:ansi > .positions-table--header {
+            background: ansi_bright_blue;
+            color: ansi_default;
+        }
+        & > .positions-table--odd-row {
+        }
+        & > .positions-table--even-row {
+            background: $surface-lighten-1 50%;
+        }
+        & > .positions-table--cursor {
+            background: $block-cursor-blurred-background;
+            color: $block-cursor-blurred-foreground;
+            text-style: $block-cursor-blurred-text-style;
+        }
+        & > .positions-table--hover {
+            background: $block-hover-background;
+        }
+        & > .positions-table--header-hover {
+            background: $accent 30%;
+        }
+    }
+    """
+
+    class RowHighlighted(Message):
+        """The cursor moved to another row (or another position came under it)."""
+
+        def __init__(self, table: PositionsTable, cursor_row: int, row_key: str) -> None:
+            super().__init__()
+            self.table = table
+            self.cursor_row = cursor_row
+            self.row_key = row_key
+
+        @property
+        def control(self) -> PositionsTable:
+            return self.table
+
     def __init__(self, **kwargs: object) -> None:
-        super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)  # type: ignore[arg-type]
+        super().__init__(**kwargs)  # type: ignore[arg-type]
         self.sort_name = "nearest liquidation"
         self.filter_text = ""
-        self._shown: dict[str, dict[str, str]] = {}
-        self._order: list[str] = []
-        self._sorted_at = 0.0
         self.cell_updates = 0
         """Cells repainted since start (for tests and benchmarks)."""
+        self._order: list[str] = []
+        self._index: dict[str, int] = {}
+        self._views: dict[str, PositionView] = {}
+        self._cells: dict[str, Row] = {}
+        self._fresh: set[str] = set()
+        """Rows whose cells were formatted from their latest view."""
+        self._sorted_at = 0.0
+        self._cursor_row = 0
+        self._hover_row = NOWHERE
+        self._highlighted: tuple[int, str] | None = None
+        self._widths = [cell_len(label) for _, label in COLUMNS]
+        self._strips: dict[str, tuple[tuple[int, int, bool, bool], Strip]] = {}
+        self._epoch = 0
+        """Bumped whenever every strip must be rebuilt (styles, widths, widget width)."""
+        self._looks: dict[tuple[bool, int, bool, bool], _Look] = {}
+        self._header: tuple[tuple[int, bool], Strip] | None = None
+        self._base_style: Style | None = None
+        self._pseudo_state: object = None
 
-    def on_mount(self) -> None:
-        for key, label in COLUMNS:
-            self.add_column(label, key=key)
-
-    def _visible(self, views: list[PositionView]) -> list[PositionView]:
-        needle = self.filter_text.lower()
-        if not needle:
-            return views
-        return [v for v in views if needle in f"{v.account} {v.data.symbol} {v.data.side} {v.exchange}".lower()]
-
-    def _viewport(self) -> range:
-        """Rows on screen (plus a margin): the only ones whose cells are formatted and repainted."""
-        first = max(0, int(self.scroll_offset.y) - 5)
-        return range(first, first + self.size.height + 10)
-
-    def show(self, views: list[PositionView], *, force_sort: bool = False) -> None:
-        views = self._visible(views)
-        by_key = {row_key(v): v for v in views}
-        now = time.monotonic()
-        if set(by_key) != set(self._order):
-            order = [row_key(v) for v in sorted(views, key=SORTS[self.sort_name])]
-            self._rebuild(order, by_key)
-            self._sorted_at = now
-        elif force_sort or now - self._sorted_at >= RESORT_SECONDS:
-            order = [row_key(v) for v in sorted(views, key=SORTS[self.sort_name])]
-            self._sorted_at = now
-            if order != self._order:
-                self._reorder(order)
-        order = self._order
-        for index in self._viewport():
-            if index >= len(order):
-                break
-            key = order[index]
-            self._update_row(key, cells(by_key[key]))
-
-    def _reorder(self, order: list[str]) -> None:
-        """Move rows without re-adding them (DataTable.sort on the key carried by the first cell)."""
-        selected = self.selected_key()
-        rank = {key: i for i, key in enumerate(order)}
-        self.sort(COLUMNS[0][0], key=lambda cell: rank[cell.row_key])
-        self._order = order
-        if selected in rank:
-            self.move_cursor(row=rank[selected], animate=False)
-
-    def _rebuild(self, order: list[str], by_key: dict[str, PositionView]) -> None:
-        selected = self.selected_key()
-        self.clear()
-        self._shown = {}
-        for key in order:
-            row = cells(by_key[key])
-            row[COLUMNS[0][0]] = KeyedText.keyed(row[COLUMNS[0][0]], key)
-            self.add_row(*(row[c] for c, _ in COLUMNS), key=key)
-            self._shown[key] = {c: _signature(row[c]) for c, _ in COLUMNS}
-        self._order = order
-        if selected in order:
-            self.move_cursor(row=order.index(selected), animate=False)
-
-    def _update_row(self, key: str, row: dict[str, Text]) -> None:
-        shown = self._shown.setdefault(key, {})
-        for column, text in row.items():
-            signature = _signature(text)
-            if shown.get(column) != signature:
-                cell = KeyedText.keyed(text, key) if column == COLUMNS[0][0] else text
-                self.update_cell(key, column, cell)
-                shown[column] = signature
-                self.cell_updates += 1
+    # ------------------------------------------------------------------ public surface
 
     @property
     def order(self) -> list[str]:
         """Row keys in display order."""
         return list(self._order)
 
+    @property
+    def row_count(self) -> int:
+        return len(self._order)
+
+    @property
+    def cursor_row(self) -> int:
+        return self._cursor_row
+
     def selected_key(self) -> str | None:
-        if not self._order or self.cursor_row >= len(self._order):
+        if not self._order or self._cursor_row >= len(self._order):
             return None
-        return self._order[self.cursor_row]
+        return self._order[self._cursor_row]
+
+    def get_cell(self, row_key: str, column_key: str) -> Text:
+        """The cell as Rich Text (raises KeyError for an unknown row or column)."""
+        return self._row_cells(row_key)[COLUMN_INDEX[column_key]].as_text()
+
+    def show(self, views: list[PositionView], *, force_sort: bool = False) -> None:
+        views = self._filtered(views)
+        by_key = {row_key(v): v for v in views}
+        now = time.monotonic()
+        selected = self.selected_key()
+        self._views = by_key
+        sort_key = SORTS[self.sort_name]
+        if by_key.keys() != self._index.keys():
+            self._sorted_at = now
+            self._rebuild(sorted(by_key, key=lambda k: sort_key(by_key[k])), selected)
+            return
+        if force_sort or now - self._sorted_at >= RESORT_SECONDS:
+            order = sorted(by_key, key=lambda k: sort_key(by_key[k]))
+            self._sorted_at = now
+            if order != self._order:
+                self._reorder(order, selected)
+        # Only rows on screen are formatted now; the others when they are scrolled into view.
+        self._fresh = set()
+        order = self._order
+        top = self.scroll_offset.y
+        for index in range(top, min(len(order), top + self._rows_on_screen())):
+            self._format(order[index], index)
+        self._post_highlight()
+
+    def move_cursor(self, *, row: int | None = None, animate: bool = False, scroll: bool = True) -> None:
+        """Put the cursor on ``row`` (clamped to the table), scroll it into view and tell the app."""
+        del animate  # rows are one line high: scrolling is immediate
+        if row is not None:
+            row = max(0, min(row, len(self._order) - 1))
+            old = self._cursor_row
+            if row != old:
+                self._cursor_row = row
+                self._refresh_row(old)
+                self._refresh_row(row)
+        if scroll:
+            self._scroll_cursor_into_view()
+        self._post_highlight()
+
+    # ------------------------------------------------------------------ rows
+
+    def _filtered(self, views: list[PositionView]) -> list[PositionView]:
+        needle = self.filter_text.lower()
+        if not needle:
+            return views
+        return [v for v in views if needle in f"{v.account} {v.data.symbol} {v.data.side} {v.exchange}".lower()]
+
+    def _rows_on_screen(self) -> int:
+        return max(0, self.scrollable_content_region.height - 1)  # the header takes the first line
+
+    def _rebuild(self, order: list[str], selected: str | None) -> None:
+        """Another set of rows: format them all so that the columns get their widths once."""
+        self._order = order
+        self._index = {key: i for i, key in enumerate(order)}
+        self._cells = {key: cells(self._views[key]) for key in order}
+        self._fresh = set(order)
+        self._strips.clear()
+        self._hover_row = NOWHERE
+        widths = [cell_len(label) for _, label in COLUMNS]
+        for row in self._cells.values():
+            for i, cell in enumerate(row):
+                widths[i] = max(widths[i], cell_len(cell.text))
+        self._set_widths(widths)
+        self.virtual_size = Size(self._table_width(), len(order) + 1)
+        self._cursor_row = self._index.get(selected, 0) if selected is not None else 0
+        self.refresh()
+        self._scroll_cursor_into_view()
+        self.call_after_refresh(self._scroll_cursor_into_view)
+        self._post_highlight()
+
+    def _reorder(self, order: list[str], selected: str | None) -> None:
+        """Same rows, new places: the cursor follows its position; cached strips stay valid."""
+        self._order = order
+        self._index = {key: i for i, key in enumerate(order)}
+        if selected is not None:
+            self._cursor_row = self._index[selected]
+        self.refresh()
+        self._scroll_cursor_into_view()
+
+    def _format(self, key: str, index: int, *, painting: bool = False) -> Row:
+        """Format a row from its latest view; repaint it if any cell changed (``painting``: it is
+        being painted right now)."""
+        row = cells(self._views[key])
+        self._fresh.add(key)
+        old = self._cells.get(key)
+        if old == row:
+            return row
+        self._cells[key] = row
+        self.cell_updates += len(row) if old is None else sum(1 for a, b in zip(row, old, strict=True) if a != b)
+        widths = self._widths
+        if any(cell_len(cell.text) > widths[i] for i, cell in enumerate(row)):
+            self._set_widths([max(w, cell_len(cell.text)) for w, cell in zip(widths, row, strict=True)])
+            if painting:
+                self.call_later(self._widths_changed)
+            else:
+                self._widths_changed()
+        else:
+            self._strips.pop(key, None)
+            if not painting:
+                self._refresh_row(index)
+        return row
+
+    def _widths_changed(self) -> None:
+        self.virtual_size = Size(self._table_width(), len(self._order) + 1)
+        self.refresh()
+
+    def _row_cells(self, key: str, *, painting: bool = False) -> Row:
+        if key not in self._fresh:
+            return self._format(key, self._index[key], painting=painting)
+        return self._cells[key]
+
+    def _set_widths(self, widths: list[int]) -> None:
+        if widths != self._widths:
+            self._widths = widths
+            self._invalidate()
+
+    def _table_width(self) -> int:
+        return sum(self._widths) + 2 * CELL_PADDING * len(self._widths)
+
+    def _refresh_row(self, index: int) -> None:
+        """Repaint a row if it is on screen (or the header)."""
+        if index == HEADER:
+            self.refresh(Region(0, 0, self.size.width, 1))
+            return
+        top = self.scroll_offset.y
+        if top <= index < top + self._rows_on_screen():
+            self.refresh(Region(0, index + 1 - top, self.size.width, 1))
+
+    # ------------------------------------------------------------------ cursor, keys and mouse
+
+    def _post_highlight(self) -> None:
+        key = self.selected_key()
+        if key is None:
+            self._highlighted = None
+            return
+        highlighted = (self._cursor_row, key)
+        if highlighted != self._highlighted:
+            self._highlighted = highlighted
+            self.post_message(self.RowHighlighted(self, self._cursor_row, key))
+
+    def _scroll_cursor_into_view(self) -> None:
+        rows = self._rows_on_screen()
+        if rows <= 0 or not self._order:
+            return
+        top = self.scroll_offset.y
+        row = self._cursor_row
+        if row < top:
+            self.scroll_to(y=row, animate=False, force=True)
+        elif row >= top + rows:
+            self.scroll_to(y=row - rows + 1, animate=False, force=True)
+
+    def _set_hover(self, row: int) -> None:
+        if row != self._hover_row:
+            old, self._hover_row = self._hover_row, row
+            self._refresh_row(old)
+            self._refresh_row(row)
+
+    def action_cursor_up(self) -> None:
+        self._set_hover(NOWHERE)
+        self.move_cursor(row=self._cursor_row - 1)
+
+    def action_cursor_down(self) -> None:
+        self._set_hover(NOWHERE)
+        self.move_cursor(row=self._cursor_row + 1)
+
+    def action_page_up(self) -> None:
+        self._set_hover(NOWHERE)
+        page = max(1, self._rows_on_screen())
+        self.scroll_to(y=self.scroll_y - page, animate=False, force=True)
+        self.move_cursor(row=self._cursor_row - page)
+
+    def action_page_down(self) -> None:
+        self._set_hover(NOWHERE)
+        page = max(1, self._rows_on_screen())
+        self.scroll_to(y=self.scroll_y + page, animate=False, force=True)
+        self.move_cursor(row=self._cursor_row + page)
+
+    def action_first_row(self) -> None:
+        self._set_hover(NOWHERE)
+        self.move_cursor(row=0)
+
+    def action_last_row(self) -> None:
+        self._set_hover(NOWHERE)
+        self.move_cursor(row=len(self._order) - 1)
+
+    def action_leftmost(self) -> None:
+        self._set_hover(NOWHERE)
+        self.scroll_to(x=0, animate=False)
+
+    def action_rightmost(self) -> None:
+        self._set_hover(NOWHERE)
+        self.scroll_to(x=self.max_scroll_x, animate=False)
+
+    def _row_at(self, event: events.MouseEvent) -> int:
+        offset = event.get_content_offset(self)
+        if offset is None or offset.y >= self.scrollable_content_region.height:
+            return NOWHERE
+        if offset.y == 0:
+            return HEADER
+        index = offset.y - 1 + self.scroll_offset.y
+        return index if index < len(self._order) else NOWHERE
+
+    def on_click(self, event: events.Click) -> None:
+        index = self._row_at(event)
+        if index >= 0:
+            event.stop()
+            self.move_cursor(row=index)
+
+    def on_mouse_move(self, event: events.MouseMove) -> None:
+        self._set_hover(self._row_at(event))
+
+    def on_leave(self, _: events.Leave) -> None:
+        self._set_hover(NOWHERE)
+
+    def on_resize(self, _: events.Resize) -> None:
+        self._invalidate()
+        self._scroll_cursor_into_view()
+
+    # ------------------------------------------------------------------ Line API
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._invalidate()
+        self.refresh()
+
+    def _invalidate(self) -> None:
+        """Every strip is rebuilt on its next paint (rare: styles, widths or widget width changed)."""
+        self._epoch += 1
+        self._looks.clear()
+        self._header = None
+        self._base_style = None
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        state = self.get_pseudo_class_state()
+        if state != self._pseudo_state:  # focus, hover: the CSS may give rows other colours
+            self._pseudo_state = state
+            self._invalidate()
+        return super().render_lines(crop)
+
+    def render_line(self, y: int) -> Strip:
+        width = self.size.width
+        x = self.scroll_offset.x
+        if self._base_style is None:
+            self._base_style = self.rich_style
+        if y == 0:
+            strip = self._header_strip()
+        else:
+            index = y - 1 + self.scroll_offset.y
+            if index >= len(self._order):
+                return Strip.blank(width, self._base_style)
+            strip = self._row_strip(index)
+        return strip.crop(x, x + width).adjust_cell_length(width, self._base_style)
+
+    def _look(self, header: bool, parity: int, cursor: bool, hover: bool) -> _Look:
+        """Styles layered like DataTable's: row style, then the cell's own, then the cursor's colours."""
+        key = (header, parity, cursor, hover)
+        look = self._looks.get(key)
+        if look is None:
+            if header:
+                row_style = self.get_component_styles("positions-table--header").rich_style
+            else:
+                name = "positions-table--odd-row" if parity else "positions-table--even-row"
+                row_style = self.get_component_styles(name).rich_style
+            component = Style()
+            if hover:
+                component += self.get_component_rich_style("positions-table--hover")
+                if header:
+                    component += self.get_component_rich_style("positions-table--header-hover")
+            if cursor:
+                component += self.get_component_rich_style("positions-table--cursor")
+            post = Style.from_color(component.color) + Style.from_color(bgcolor=component.bgcolor)
+            look = self._looks[key] = _Look(row_style + component, post)
+        return look
+
+    def _strip_for(self, row: Iterable[Cell], look: _Look) -> Strip:
+        """One line of cells; neighbouring pieces of equal style are joined as Strip.simplify would."""
+        segments: list[Segment] = []
+        add = segments.append
+        pad = " " * CELL_PADDING
+        cell_style = look.cell
+        run: list[str] = []
+        run_style: Style | None = None
+
+        def piece(text: str, style: Style) -> None:
+            nonlocal run_style
+            if style is not run_style and style != run_style:
+                if run:
+                    add(Segment("".join(run), run_style))
+                    run.clear()
+                run_style = style
+            run.append(text)
+
+        for column, (cell, width) in enumerate(zip(row, self._widths, strict=True)):
+            text = cell.text
+            length = cell_len(text)
+            if length > width:
+                text, length = set_cell_size(text, width), width
+            pad_style = cell_style("", column)
+            style = cell_style(cell.style, column)
+            piece(pad, pad_style)
+            if cell.right:
+                piece(" " * (width - length) + text, style)
+                piece(pad, pad_style)
+            else:
+                piece(text, style)
+                piece(" " * (width - length) + pad, pad_style)
+        table_width = self._table_width()
+        fill = self.size.width - table_width
+        if fill > 0:
+            piece(" " * fill, look.fill)
+        if run:
+            add(Segment("".join(run), run_style))
+        return Strip(segments, table_width + max(0, fill))
+
+    def _header_strip(self) -> Strip:
+        state = (self._epoch, self._hover_row == HEADER)
+        if self._header is None or self._header[0] != state:
+            look = self._look(True, 0, False, state[1])
+            self._header = (state, self._strip_for((Cell(label) for _, label in COLUMNS), look))
+        return self._header[1]
+
+    def _row_strip(self, index: int) -> Strip:
+        key = self._order[index]
+        row = self._row_cells(key, painting=True)
+        cursor = index == self._cursor_row
+        hover = index == self._hover_row
+        state = (self._epoch, index & 1, cursor, hover)
+        cached = self._strips.get(key)
+        if cached is not None and cached[0] == state:
+            return cached[1]
+        strip = self._strip_for(row, self._look(False, index & 1, cursor, hover))
+        self._strips[key] = (state, strip)
+        return strip
