@@ -352,6 +352,7 @@ def _dashboard(args: argparse.Namespace) -> int:
 
         feeds: list[Any] = [DemoFeed(seed=args.seed, speed=args.speed)]
         subtitle = "demo market (simulated)"
+        alerts = None  # default rules, nothing persisted
     else:
         from liqwatch.config import load_config
         from liqwatch.feeds.live import VenueFeed
@@ -364,9 +365,13 @@ def _dashboard(args: argparse.Namespace) -> int:
             sys.stderr.write(f"liqwatch: warning: {text}\n")
         feeds = [VenueFeed(account) for account in config.accounts]
         subtitle = ", ".join(a.name for a in config.accounts)
+        from liqwatch.alerting import AlertRunner
+        from liqwatch.alerts.rules import AlertStore
+
+        alerts = AlertRunner(config.alerts, config.channels, store=AlertStore())
     from liqwatch.tui.app import LiqwatchApp
 
-    LiqwatchApp(feeds, subtitle=subtitle).run()
+    LiqwatchApp(feeds, subtitle=subtitle, alerts=alerts).run()
     return 0
 
 

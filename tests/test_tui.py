@@ -371,3 +371,26 @@ def _snap(app_factory: Any) -> Any:
 )
 def test_snapshots(snap_compare: Any, name: str, press: list[str], ticks: int) -> None:
     assert snap_compare(demo_app(ticks), press=press, terminal_size=(140, 40))
+
+
+def test_alerts_reach_the_pane_the_toast_and_the_bell() -> None:
+    async def go() -> None:
+        clock = Clock()
+        app = demo_app(clock=clock)
+        async with app.run_test(size=(140, 40), notifications=True) as pilot:
+            await pilot.pause()
+            pane = app.query_one("#alerts")
+            assert pane.count == 0
+            # XRP's mark falls to within 1% of its liquidation price: a critical distance alert
+            app.monitor.state.apply(
+                MarkPrice(account="demo-binance", exchange="binance", ts=T0 + 1, symbol="XRP/USDT:USDT", price=0.6090)
+            )
+            clock.t += 1
+            app.refresh_view()
+            await pilot.pause()
+            assert pane.count >= 1
+            assert any("XRP/USDT:USDT" in n.message for n in app._notifications)
+            await pilot.press("a")
+            assert pane.has_class("-hidden")
+
+    asyncio.run(go())

@@ -18,12 +18,15 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.widgets import Footer, Header, Input
 
+from liqwatch.alerting import AlertRunner
+from liqwatch.alerts.rules import Alert
 from liqwatch.core.venues import Venue
 from liqwatch.feeds.base import Feed
 from liqwatch.feeds.events import Event, Status
 from liqwatch.monitor import Monitor
 from liqwatch.state import Notice, PositionView, Snapshot, State
 from liqwatch.tui.widgets.account_strip import AccountStrip
+from liqwatch.tui.widgets.alerts import AlertsPane
 from liqwatch.tui.widgets.detail import DetailPanel
 from liqwatch.tui.widgets.positions import SORTS, PositionsTable, row_key
 
@@ -42,6 +45,7 @@ class LiqwatchApp(App[None]):
         Binding("s", "cycle_sort", "sort"),
         Binding("slash", "filter", "filter"),
         Binding("d", "toggle_detail", "detail"),
+        Binding("a", "toggle_alerts", "alerts"),
         Binding("escape", "clear_filter", "clear filter", show=False),
     ]
 
@@ -54,9 +58,12 @@ class LiqwatchApp(App[None]):
         refresh_seconds: float = REFRESH_SECONDS,
         autostart: bool = True,
         show_clock: bool = True,
+        alerts: AlertRunner | None = None,
     ) -> None:
         super().__init__()
         self.show_clock = show_clock
+        self.alerts = alerts or AlertRunner(clock=clock)
+        self.alerts.on_alert = self._on_alert
         self.monitor = Monitor(feeds, State(clock), on_event=self._on_event, on_notice=self._on_notice)
         self.sub_title = subtitle
         self.refresh_seconds = refresh_seconds
@@ -75,6 +82,7 @@ class LiqwatchApp(App[None]):
         with Horizontal(id="main"):
             yield PositionsTable(id="positions")
             yield DetailPanel(id="detail")
+        yield AlertsPane(id="alerts")
         yield Input(placeholder="filter: account, symbol or side (Enter to apply, Esc to clear)", id="filter")
         yield Footer()
 
@@ -88,20 +96,33 @@ class LiqwatchApp(App[None]):
     def start_feeds(self) -> None:
         """Feeds start after the first frame is painted: ccxt is imported inside the venue feed."""
         self.call_after_refresh(self.monitor.start)
+        self.call_after_refresh(self.alerts.start)
 
     async def on_unmount(self) -> None:
         await self.monitor.stop()
+        await self.alerts.stop()
 
     # ------------------------------------------------------------------ data
 
+    def _on_alert(self, alert: Alert) -> None:
+        self.query_one(AlertsPane).add(alert)
+        if alert.severity == "critical":
+            self.bell()
+        self.notify(
+            alert.message,
+            title=f"{alert.rule.replace('_', ' ')} · {alert.level}",
+            severity="error" if alert.severity == "critical" else "warning",
+            timeout=12,
+        )
+
     def _on_event(self, event: Event) -> None:
+        self.alerts.on_event(event)
         if isinstance(event, Status) and event.state == "error" and event.detail not in self._errors_seen:
             self._errors_seen.add(event.detail)
             self.notify(event.detail, title=f"{event.account}: feed error", severity="error", timeout=10)
 
     def _on_notice(self, notice: Notice) -> None:
-        self.bell()
-        self.notify(notice.message, title=f"{notice.account}: position {notice.kind}", severity="warning", timeout=15)
+        self.alerts.on_notice(notice)  # the position-lost rule alerts (toast, bell, pane, channels)
 
     def refresh_view(self, *, force_sort: bool = False) -> None:
         state = self.monitor.state
@@ -112,6 +133,7 @@ class LiqwatchApp(App[None]):
         self._refreshed = now
         snap = state.snapshot()
         self.snapshot = snap
+        self.alerts.on_snapshot(snap)
         self.views = {row_key(v): v for v in snap.positions}
         detail = self.query_one(DetailPanel)
         for key, view in self.views.items():
@@ -166,6 +188,9 @@ class LiqwatchApp(App[None]):
         self.query_one(PositionsTable).filter_text = ""
         self.query_one(PositionsTable).focus()
         self.refresh_view(force_sort=True)
+
+    def action_toggle_alerts(self) -> None:
+        self.query_one(AlertsPane).toggle_class("-hidden")
 
     def action_toggle_detail(self) -> None:
         self.query_one(DetailPanel).toggle_class("-hidden")

@@ -19,6 +19,7 @@ KEYS = [
     ("w", "what-if for the selected position: add size, leverage, margin, price shock"),
     ("l", "liquidation ladder and the account's margin ratio against a common price move"),
     ("d", "show / hide the detail panel"),
+    ("a", "show / hide the alerts pane (each alert also shows as a toast; critical ones ring the bell)"),
     ("?", "this help"),
     ("q", "quit"),
 ]
