@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import io
 import json
 from collections.abc import Awaitable, Callable, Iterator
@@ -216,3 +217,65 @@ def test_watch_once_against_fake_servers(tmp_path: Path) -> None:
             assert SECRET not in out.getvalue() and DEFAULT_KEY not in out.getvalue()
 
     run(body)
+
+
+def test_alerts_end_to_end_from_fake_exchange_to_webhook(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fake Binance (REST + marks) -> feed -> state -> alert engine -> webhook receiver on
+    127.0.0.1, which fails for a while: the alert arrives late, exactly once."""
+    from tests.test_alerts import receiver
+
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))  # the alert store's file
+    for key, value in ENV.items():
+        monkeypatch.setenv(key, value)
+
+    async def body() -> None:
+        async with FakeRestServer("binance") as rest, FakeWsServer("binance") as ws, receiver() as rec:
+            config = tmp_path / "config.toml"
+            config.write_text(
+                f'[[accounts]]\nname = "main"\nexchange = "binance"\napi_key_env = "LW_KEY"\n'
+                f'api_secret_env = "LW_SECRET"\nrest_url = "{rest.url}"\nws_url = "{ws.url}"\n'
+                f"reconcile_seconds = 0.5\n\n"
+                f'[[channels]]\ntype = "webhook"\nurl = "{rec.url}/hook/SECRET"\n'
+            )
+            config.chmod(0o600)
+            rec.fail = True
+            args = argparse.Namespace(
+                demo=False,
+                config=config,
+                replay=None,
+                interval=0.2,
+                once=False,
+                record=None,
+                speed=1.0,
+                seed=7,
+                demo_positions=None,
+                demo_symbols=500,
+            )
+            out = io.StringIO()
+            from liqwatch.watch import run_watch
+
+            task = asyncio.create_task(run_watch(args, out))
+            await ws.wait_subscribed({"BTCUSDT"}, timeout=10)
+            # BTC falls to within 1% of the cross liquidation price: a critical distance alert.
+            for _ in range(15):
+                await ws.push_mark("BTCUSDT", 48_600.0)
+                await asyncio.sleep(0.1)
+            await until(lambda: rec.attempts >= 1, timeout=10)
+            rec.fail = False  # the receiver recovers: the alert is retried, not lost
+            await until(lambda: any(a.get("rule") == "distance" for a in rec.alerts()), timeout=20)
+            for _ in range(10):  # more breaching ticks: escalation edges only, no repeats
+                await ws.push_mark("BTCUSDT", 48_550.0)
+                await asyncio.sleep(0.1)
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            delivered = [a for a in rec.alerts() if a.get("rule") == "distance" and a.get("symbol") == "BTC/USDT:USDT"]
+            ids = [a["id"] for a in delivered]
+            assert len(ids) == len(set(ids)) and ids  # once each, none lost
+            assert {a["level"] for a in delivered} <= {"0.1", "0.05", "0.02"}
+            lines = [json.loads(line) for line in out.getvalue().splitlines()]
+            printed = [line for line in lines if line["type"] == "alert" and line["rule"] == "distance"]
+            assert {p["id"] for p in printed} >= set(ids)
+            assert "SECRET" not in out.getvalue()
+
+    asyncio.run(asyncio.wait_for(body(), 60))
