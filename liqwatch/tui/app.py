@@ -32,6 +32,8 @@ from liqwatch.tui.widgets.positions import SORTS, PositionsTable, row_key
 
 REFRESH_SECONDS = 0.5
 AGE_REFRESH_SECONDS = 1.0
+MAX_TOASTS = 3
+"""More alerts than this at once become one summary toast."""
 
 
 class LiqwatchApp(App[None]):
@@ -64,6 +66,7 @@ class LiqwatchApp(App[None]):
         self.show_clock = show_clock
         self.alerts = alerts or AlertRunner(clock=clock)
         self.alerts.on_alert = self._on_alert
+        self._pending_toasts: list[Alert] = []
         self.monitor = Monitor(feeds, State(clock), on_event=self._on_event, on_notice=self._on_notice)
         self.sub_title = subtitle
         self.refresh_seconds = refresh_seconds
@@ -106,12 +109,32 @@ class LiqwatchApp(App[None]):
 
     def _on_alert(self, alert: Alert) -> None:
         self.query_one(AlertsPane).add(alert)
-        if alert.severity == "critical":
+        if not self._pending_toasts:
+            self.call_later(self._flush_toasts)
+        self._pending_toasts.append(alert)
+
+    def _flush_toasts(self) -> None:
+        """One toast per alert, but a burst (many positions crossing at once) becomes one summary
+        toast: the pane keeps every line. The bell rings once for any critical alert."""
+        alerts, self._pending_toasts = self._pending_toasts, []
+        if not alerts:
+            return
+        if any(a.severity == "critical" for a in alerts):
             self.bell()
+        if len(alerts) <= MAX_TOASTS:
+            for alert in alerts:
+                self.notify(
+                    alert.message,
+                    title=f"{alert.rule.replace('_', ' ')} · {alert.level}",
+                    severity="error" if alert.severity == "critical" else "warning",
+                    timeout=12,
+                )
+            return
+        critical = sum(1 for a in alerts if a.severity == "critical")
         self.notify(
-            alert.message,
-            title=f"{alert.rule.replace('_', ' ')} · {alert.level}",
-            severity="error" if alert.severity == "critical" else "warning",
+            f"{len(alerts)} alerts ({critical} critical) — press a for the alerts pane",
+            title="alerts",
+            severity="error" if critical else "warning",
             timeout=12,
         )
 
