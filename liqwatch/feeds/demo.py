@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 
 from liqwatch.core.engine import assess
 from liqwatch.core.model import PositionSpec
+from liqwatch.core.solver import Leg, requirement
 from liqwatch.core.tiers import TierTable, build_table
 from liqwatch.core.venues import get_venue
 from liqwatch.feeds.base import Sink
@@ -182,6 +183,7 @@ class DemoMarket:
         self.beta = {s.symbol: s.beta for s in self.symbols}
         self.vol = {s.symbol: s.vol for s in self.symbols}
         self.tables: dict[tuple[str, str], TierTable] = {}
+        self._plans: dict[str, tuple[dict[int, float | None], list[tuple[Leg, str]]]] = {}
         for acc in self.accounts:
             venue = get_venue(acc.exchange)
             for p in acc.positions:
@@ -242,27 +244,56 @@ class DemoMarket:
 
     def _liquidate(self, acc: DemoAccount) -> bool:
         """The simulated venue closes what its own rules liquidate: an isolated position loses its
-        margin; a cross account whose ratio reaches 100% loses its cross positions."""
+        margin when the mark reaches its liquidation price (fixed while the position is); a cross
+        account whose margin ratio reaches 100% loses its cross positions. Checked every tick, so
+        the check avoids building full risk records."""
         if not acc.positions:
             return False
-        risk = assess(get_venue(acc.exchange), self.specs(acc), acc.wallet)
+        if acc.name not in self._plans:
+            self._plans[acc.name] = self._plan(acc)
+        isolated_lps, cross_legs = self._plans[acc.name]
         survivors = []
         changed = False
-        cross_gone = risk.account.cross_margin_ratio is not None and risk.account.cross_margin_ratio >= 1.0
-        if risk.account.cross_margin_balance <= 0 and risk.account.cross_maintenance_margin > 0:
-            cross_gone = True
-        for p, r in zip(acc.positions, risk.positions, strict=True):
-            if p.margin_mode == "isolated" and r.status != "ok":
-                changed = True
-                continue
-            if p.margin_mode == "cross" and cross_gone:
+        gap = acc.wallet
+        cross_req = 0.0
+        for leg, symbol in cross_legs:
+            price = self.price(symbol)
+            r = requirement(leg, price)
+            cross_req += r
+            gap += leg.sign * leg.qty * (price - leg.entry) - r
+        cross_gone = bool(cross_legs) and gap <= 0
+        for p in acc.positions:
+            if p.margin_mode == "isolated":
+                lp = isolated_lps.get(id(p))
+                mark = self.price(p.symbol)
+                if lp is not None and ((p.side == "long" and mark <= lp) or (p.side == "short" and mark >= lp)):
+                    changed = True
+                    continue
+            elif cross_gone:
                 changed = True
                 continue
             survivors.append(p)
         if cross_gone:
-            acc.wallet = max(0.0, risk.account.cross_margin_balance - risk.account.cross_maintenance_margin)
-        acc.positions = survivors
+            acc.wallet = max(0.0, gap)  # cross margin balance less the requirement: what is left
+        if changed:
+            acc.positions = survivors
+            self._plans.pop(acc.name, None)
         return changed
+
+    def _plan(self, acc: DemoAccount) -> tuple[dict[int, float | None], list[tuple[Leg, str]]]:
+        """Isolated liquidation prices (they do not move while the position does not) and the
+        cross legs, for the per-tick check."""
+        venue = get_venue(acc.exchange)
+        specs = self.specs(acc)
+        risk = assess(venue, specs, acc.wallet)
+        lps: dict[int, float | None] = {}
+        legs: list[tuple[Leg, str]] = []
+        for p, spec, r in zip(acc.positions, specs, risk.positions, strict=True):
+            if p.margin_mode == "isolated":
+                lps[id(p)] = r.liquidation_price
+            else:
+                legs.append((Leg(spec.sign, spec.size, spec.entry_price, spec.tiers, spec.fee_rate), p.symbol))
+        return lps, legs
 
     # ------------------------------------------------------------------ events
 
