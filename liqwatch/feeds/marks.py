@@ -239,7 +239,35 @@ class _Bybit(_Venue):
         return _Parsed("marks", [(symbol, mark, msg.get("ts"))])
 
 
-class _Okx(_Venue):
+class _TextPingVenue(_Venue):
+    """OKX's websocket conventions, which Bitget follows: text ``ping``/``pong`` heartbeats, and
+    ``event`` frames (subscribe acks, errors, notices) beside ``arg``/``data`` pushes."""
+
+    def ping(self) -> str:
+        return "ping"
+
+    def parse_text(self, text: str) -> _Parsed | None:
+        if text == "pong":
+            return _PONG
+        if text == "ping":
+            return _Parsed("pong", reply="pong")
+        return None
+
+    def control(self, msg: Any) -> _Parsed | None:
+        """The answer for a non-push frame, or None for a data push."""
+        if not isinstance(msg, dict):
+            return _unexpected("not an object")
+        event = msg.get("event")
+        if event == "subscribe":
+            return _ACK
+        if event == "error":
+            return _Parsed("error", detail=f"request rejected: {msg.get('code')} {msg.get('msg')}")
+        if event is not None:
+            return _IGNORE  # notice, channel-conn-count, unsubscribe...
+        return None
+
+
+class _Okx(_TextPingVenue):
     name = "okx"
     interval = 10.0  # pushed within 200 ms of a change, else every 10 s
     heartbeat_timeout = 30.0  # the server closes after 30 s without traffic
@@ -261,26 +289,10 @@ class _Okx(_Venue):
             for batch in _batches(natives, self.per_message)
         ]
 
-    def ping(self) -> str:
-        return "ping"
-
-    def parse_text(self, text: str) -> _Parsed | None:
-        if text == "pong":
-            return _PONG
-        if text == "ping":
-            return _Parsed("pong", reply="pong")
-        return None
-
     def parse(self, msg: Any, state: _ConnState) -> _Parsed:
-        if not isinstance(msg, dict):
-            return _unexpected("not an object")
-        event = msg.get("event")
-        if event == "subscribe":
-            return _ACK
-        if event == "error":
-            return _Parsed("error", detail=f"request rejected: {msg.get('code')} {msg.get('msg')}")
-        if event is not None:
-            return _IGNORE  # notice, channel-conn-count, unsubscribe...
+        control = self.control(msg)
+        if control is not None:
+            return control
         arg = msg.get("arg")
         data = msg.get("data")
         if not isinstance(arg, dict) or arg.get("channel") != "mark-price" or not isinstance(data, list):
@@ -337,7 +349,7 @@ class _Hyperliquid(_Venue):
         return _Parsed("marks", [(data["coin"], ctx.get("markPx"), None)])  # no timestamp: use the clock
 
 
-class _Bitget(_Venue):
+class _Bitget(_TextPingVenue):
     name = "bitget"
     interval = 1.0
     heartbeat_timeout = 60.0
@@ -357,26 +369,10 @@ class _Bitget(_Venue):
             for batch in _batches(natives, self.per_message)
         ]
 
-    def ping(self) -> str:
-        return "ping"
-
-    def parse_text(self, text: str) -> _Parsed | None:
-        if text == "pong":
-            return _PONG
-        if text == "ping":
-            return _Parsed("pong", reply="pong")
-        return None
-
     def parse(self, msg: Any, state: _ConnState) -> _Parsed:
-        if not isinstance(msg, dict):
-            return _unexpected("not an object")
-        event = msg.get("event")
-        if event == "subscribe":
-            return _ACK
-        if event == "error":
-            return _Parsed("error", detail=f"request rejected: {msg.get('code')} {msg.get('msg')}")
-        if event is not None:
-            return _IGNORE
+        control = self.control(msg)
+        if control is not None:
+            return control
         arg = msg.get("arg")
         data = msg.get("data")
         if not isinstance(arg, dict) or arg.get("channel") != "ticker" or not isinstance(data, list):
