@@ -27,8 +27,8 @@ from liqwatch.tui.app import LiqwatchApp
 
 class Timed(LiqwatchApp):
     def on_mount(self) -> None:
+        self.call_after_refresh(self.first_frame)  # before the app's own after-first-frame work
         super().on_mount()
-        self.call_after_refresh(self.first_frame)
 
     def first_frame(self) -> None:
         print(time.time() - start, flush=True)

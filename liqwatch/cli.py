@@ -365,10 +365,13 @@ def _dashboard(args: argparse.Namespace) -> int:
             sys.stderr.write(f"liqwatch: warning: {text}\n")
         feeds = [VenueFeed(account) for account in config.accounts]
         subtitle = ", ".join(a.name for a in config.accounts)
-        from liqwatch.alerting import AlertRunner
-        from liqwatch.alerts.rules import AlertStore
 
-        alerts = AlertRunner(config.alerts, config.channels, store=AlertStore())
+        def alerts() -> Any:
+            from liqwatch.alerting import AlertRunner
+            from liqwatch.alerts.rules import AlertStore
+
+            return AlertRunner(config.alerts, config.channels, store=AlertStore())
+
     from liqwatch.tui.app import LiqwatchApp
 
     LiqwatchApp(feeds, subtitle=subtitle, alerts=alerts).run()

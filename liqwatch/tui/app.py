@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
 from textual.app import App, ComposeResult
@@ -18,8 +18,6 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.widgets import Footer, Header, Input
 
-from liqwatch.alerting import AlertRunner
-from liqwatch.alerts.rules import Alert
 from liqwatch.core.venues import Venue
 from liqwatch.feeds.base import Feed
 from liqwatch.feeds.events import Event, Status
@@ -29,6 +27,10 @@ from liqwatch.tui.widgets.account_strip import AccountStrip
 from liqwatch.tui.widgets.alerts import AlertsPane
 from liqwatch.tui.widgets.detail import DetailPanel
 from liqwatch.tui.widgets.positions import SORTS, PositionsTable, row_key
+
+if TYPE_CHECKING:  # the alerts machinery (pydantic models, aiohttp) loads after the first frame
+    from liqwatch.alerting import AlertRunner
+    from liqwatch.alerts.rules import Alert
 
 REFRESH_SECONDS = 0.5
 AGE_REFRESH_SECONDS = 1.0
@@ -60,12 +62,14 @@ class LiqwatchApp(App[None]):
         refresh_seconds: float = REFRESH_SECONDS,
         autostart: bool = True,
         show_clock: bool = True,
-        alerts: AlertRunner | None = None,
+        alerts: Callable[[], AlertRunner] | None = None,
     ) -> None:
         super().__init__()
         self.show_clock = show_clock
-        self.alerts = alerts or AlertRunner(clock=clock)
-        self.alerts.on_alert = self._on_alert
+        self._alerts_factory = alerts
+        self._clock = clock
+        self.alerts: AlertRunner | None = None
+        """Built after the first frame (see :meth:`start_alerts`)."""
         self._pending_toasts: list[Alert] = []
         self.monitor = Monitor(feeds, State(clock), on_event=self._on_event, on_notice=self._on_notice)
         self.sub_title = subtitle
@@ -90,6 +94,7 @@ class LiqwatchApp(App[None]):
         yield Footer()
 
     def on_mount(self) -> None:
+        self.call_after_refresh(self.start_alerts)
         if self.autostart:
             self.start_feeds()
         self.set_interval(self.refresh_seconds, self.refresh_view)
@@ -99,11 +104,22 @@ class LiqwatchApp(App[None]):
     def start_feeds(self) -> None:
         """Feeds start after the first frame is painted: ccxt is imported inside the venue feed."""
         self.call_after_refresh(self.monitor.start)
-        self.call_after_refresh(self.alerts.start)
+
+    def start_alerts(self) -> None:
+        """The alert engine and its channels (default rules unless a factory was given)."""
+        if self.alerts is not None:
+            return
+        from liqwatch.alerting import AlertRunner
+
+        runner = self._alerts_factory() if self._alerts_factory is not None else AlertRunner(clock=self._clock)
+        runner.on_alert = self._on_alert
+        runner.start()
+        self.alerts = runner
 
     async def on_unmount(self) -> None:
         await self.monitor.stop()
-        await self.alerts.stop()
+        if self.alerts is not None:
+            await self.alerts.stop()
 
     # ------------------------------------------------------------------ data
 
@@ -139,13 +155,15 @@ class LiqwatchApp(App[None]):
         )
 
     def _on_event(self, event: Event) -> None:
-        self.alerts.on_event(event)
+        if self.alerts is not None:
+            self.alerts.on_event(event)
         if isinstance(event, Status) and event.state == "error" and event.detail not in self._errors_seen:
             self._errors_seen.add(event.detail)
             self.notify(event.detail, title=f"{event.account}: feed error", severity="error", timeout=10)
 
     def _on_notice(self, notice: Notice) -> None:
-        self.alerts.on_notice(notice)  # the position-lost rule alerts (toast, bell, pane, channels)
+        if self.alerts is not None:  # the position-lost rule alerts (toast, bell, pane, channels)
+            self.alerts.on_notice(notice)
 
     def refresh_view(self, *, force_sort: bool = False) -> None:
         state = self.monitor.state
@@ -156,7 +174,8 @@ class LiqwatchApp(App[None]):
         self._refreshed = now
         snap = state.snapshot()
         self.snapshot = snap
-        self.alerts.on_snapshot(snap)
+        if self.alerts is not None:
+            self.alerts.on_snapshot(snap)
         self.views = {row_key(v): v for v in snap.positions}
         detail = self.query_one(DetailPanel)
         for key, view in self.views.items():

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual.widgets import RichLog
 
-from liqwatch.alerts.rules import Alert
+if TYPE_CHECKING:
+    from liqwatch.alerts.rules import Alert
 
 SEVERITY_STYLE = {"critical": "bold white on red", "warning": "bold yellow", "info": "cyan"}
 
