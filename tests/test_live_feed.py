@@ -279,3 +279,35 @@ def test_alerts_end_to_end_from_fake_exchange_to_webhook(tmp_path: Path, monkeyp
             assert "SECRET" not in out.getvalue()
 
     asyncio.run(asyncio.wait_for(body(), 60))
+
+
+def test_dashboard_on_a_live_account_against_fake_servers() -> None:
+    """The dashboard fed by a real venue feed: rows appear, marks stream in, a drop shows in the
+    account card and recovers."""
+    from liqwatch.tui.app import LiqwatchApp
+    from liqwatch.tui.widgets.positions import PositionsTable
+
+    async def body() -> None:
+        async with FakeRestServer("binance") as rest, FakeWsServer("binance") as ws:
+            app = LiqwatchApp(
+                [VenueFeed(binance(rest.url, ws.url), environ=ENV)], refresh_seconds=0.1, show_clock=False
+            )
+            async with app.run_test(size=(140, 40)) as pilot:
+                table = app.query_one(PositionsTable)
+                await until(lambda: len(table.order) == 4, timeout=15)
+                await ws.wait_subscribed({"BTCUSDT"}, timeout=10)
+                await ws.push_mark("BTCUSDT", 59_000.0)
+                await until(lambda: any(v.mark_price == 59_000.0 for v in app.views.values()), timeout=10)
+                await ws.drop()
+                await until(
+                    lambda: any(
+                        e.state == "resynced"
+                        for e in app.monitor.state.accounts["main"].status.values()
+                        if e is not None
+                    ),
+                    timeout=15,
+                )
+                await pilot.pause()
+                assert app.is_running and len(table.order) == 4
+
+    run(body)
