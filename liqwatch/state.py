@@ -65,7 +65,6 @@ class AccountState:
     last_risk: dict[PositionKey, PositionRisk] = field(default_factory=dict)
     last_specs: list[PositionSpec] = field(default_factory=list)
     """The positions as the risk core last saw them (what-if scenarios start from these)."""
-    last_keys: list[PositionKey] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -293,7 +292,6 @@ class State:
             kept.append((key, data, mark, age, stale, note))
         risk: PortfolioRisk | None = None
         acc.last_specs = specs
-        acc.last_keys = [k[0] for k in kept]
         if acc.wallet_balance is not None or not any(s.margin_mode == "cross" for s in specs):
             risk = assess(acc.venue, specs, acc.wallet_balance or 0.0)
             acc.last_risk = {}

@@ -27,8 +27,6 @@ from liqwatch.output import (
     fmt_pct,
     fmt_price,
     portfolio_dict,
-    position_dict,
-    print_human,
     render_table,
     risk_style,
 )
@@ -458,4 +456,4 @@ def _render_partial(term: _Term, spec: PositionSpec, preview: wi.PartialPreview)
     term.line("Fully liquidated." if preview.fully_liquidated else "The remainder survives (margin ratio < 100%).")
 
 
-__all__ = ["position_dict", "print_human", "run_scenario", "select_position"]
+__all__ = ["run_scenario", "select_position"]

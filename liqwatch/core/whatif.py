@@ -353,8 +353,6 @@ def add_margin(venue: Venue, specs: Sequence[PositionSpec], wallet: float, index
         return result
     if amount:
         new_spec = dataclasses.replace(spec, isolated_margin=new_margin)
-        if spec.leverage is not None and venue.isolated_leverage_change == "reset_margin":
-            pass  # Bybit: added margin is extra margin on top of the leverage's initial margin
         result.after = assess(venue, _replace(specs, index, new_spec), wallet)
     return result
 

@@ -12,7 +12,6 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
-from rich.text import Text
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
@@ -243,13 +242,8 @@ class LiqwatchApp(App[None]):
         if view is None or view.risk is None:
             return None
         acc = self.monitor.state.accounts[view.account]
-        target = (view.data.symbol, view.data.side)
-        matches = [
-            i
-            for i, k in enumerate(acc.last_keys)
-            if (acc.last_specs[i].symbol, acc.last_specs[i].side) == (view.risk.spec.symbol, view.risk.spec.side)
-            or k == target
-        ]
+        # the view's risk record holds the very spec the core assessed: find it by identity
+        matches = [i for i, spec in enumerate(acc.last_specs) if spec is view.risk.spec]
         if not matches:
             return None
         return acc.venue, list(acc.last_specs), acc.wallet_balance or 0.0, matches[0]
@@ -274,7 +268,3 @@ class LiqwatchApp(App[None]):
             for acc in self.monitor.state.accounts.values()
         ]
         self.push_screen(LadderScreen(rows, accounts))
-
-
-def title_text() -> Text:
-    return Text("liqwatch", style="bold")
