@@ -235,7 +235,7 @@ def parse_betas(values: list[str] | None) -> dict[str, float]:
 
 
 def _calc(args: argparse.Namespace) -> int:
-    from liqwatch.core.engine import assess
+    from liqwatch.core.engine import assess, check_account
     from liqwatch.core.venues import get_venue
     from liqwatch.request import PositionRequest, build_spec
 
@@ -265,7 +265,7 @@ def _calc(args: argparse.Namespace) -> int:
         try:
             portfolio = load_portfolio(args.portfolio)
         except InputError as exc:
-            _fail(f"{args.portfolio}: {exc}")
+            _fail(str(exc) if exc.field == str(args.portfolio) else f"{args.portfolio}: {exc}")
         venue = get_venue(portfolio.exchange)
         if args.exchange is not None and args.exchange != venue.name:
             _fail(f"--exchange: {args.exchange} differs from the portfolio's exchange {venue.name}")
@@ -276,6 +276,10 @@ def _calc(args: argparse.Namespace) -> int:
                 specs.append(build_spec(venue, pos.request(), user_tables, field_prefix=f"positions[{i}]."))
             except InputError as exc:
                 _fail(f"{args.portfolio}: {exc}")
+        try:
+            check_account(specs, venue)
+        except InputError as exc:
+            _fail(f"{args.portfolio}: {exc}")
         wallet = portfolio.wallet_balance
     else:
         missing = [
@@ -326,13 +330,18 @@ def _calc(args: argparse.Namespace) -> int:
         wallet = args.wallet_balance or 0.0
 
     scenario = _scenario(args)
-    if scenario is not None:
-        from liqwatch.whatif_cli import run_scenario
+    try:
+        if scenario is not None:
+            from liqwatch.whatif_cli import run_scenario
 
-        return run_scenario(args, scenario, venue, specs, wallet)
-    if args.portfolio is not None and (args.symbol is not None or args.side is not None):
-        _fail("--symbol: with --portfolio, --symbol/--side only select the position for a what-if scenario")
-    risk = assess(venue, specs, wallet)
+            return run_scenario(args, scenario, venue, specs, wallet)
+        if args.portfolio is not None and (args.symbol is not None or args.side is not None):
+            _fail("--symbol: with --portfolio, --symbol/--side only select the position for a what-if scenario")
+        risk = assess(venue, specs, wallet)
+    except InputError as exc:  # e.g. a position or scenario past the end of its tier table
+        if args.portfolio is not None:
+            _fail(f"{args.portfolio}: {exc}")
+        _fail(f"{_FLAG_FOR_FIELD.get(exc.field, exc.field)}: {exc.message}")
     if args.json:
         from liqwatch.output import portfolio_dict
 

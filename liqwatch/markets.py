@@ -72,6 +72,7 @@ def bundle(venue: Venue) -> Bundle:
             source=entry.get("source", raw.get("source", "")),
             as_of=entry.get("as_of", raw.get("as_of", "")),
             quantity_scale=scale,
+            complete=bool(entry.get("complete", raw.get("complete", True))),
         )
         market = Market(
             symbol=symbol,
@@ -92,11 +93,27 @@ def find_market(venue: Venue, symbol: str) -> tuple[str, Market | None]:
     if key in b.by_id:
         known = b.markets[b.by_id[key]]
         return known.symbol, known
+    if key.endswith("USD_PERP"):  # Binance COIN-M ids (BTCUSD_PERP)
+        refuse_inverse(venue, symbol, key.removesuffix("USD_PERP"))
     unified = to_unified(symbol, venue.settle)
     if unified is None:
         raise InputError("symbol", f"cannot read {symbol!r} as a symbol (use e.g. BTC/USDT:USDT)")
+    base, _, rest = unified.partition("/")
+    quote, _, settle = rest.partition(":")
+    if settle != quote or quote == "USD":
+        refuse_inverse(venue, symbol, base)
     market = b.markets.get(unified.upper())
     return (market.symbol if market else unified), market
+
+
+def refuse_inverse(venue: Venue, symbol: str, base: str) -> None:
+    """Coin-margined (inverse) markets need their own maths: refuse rather than compute them with
+    the linear formula."""
+    raise InputError(
+        "symbol",
+        f"{symbol} is a coin-margined (inverse) market; liqwatch computes linear {venue.settle}-settled "
+        f"perpetuals only for now: use the linear market (e.g. {base}/{venue.settle}:{venue.settle})",
+    )
 
 
 def table_from_rows(venue: Venue, rows: Sequence[Mapping[str, float | None]], source: str) -> TierTable:
@@ -141,16 +158,23 @@ def resolve_table(
 ) -> TierTable:
     """Pick the tier table for a position: overrides > per-position table > user file > bundled.
 
-    ``mmr`` / ``maint_amount`` pin one bracket for every price (the user states the rate); a
-    ``max_leverage`` alone on a venue that derives MMR from it (Hyperliquid) pins MMR = 1/(2 x L).
+    ``mmr`` / ``maint_amount`` pin one bracket for every price (the user states the rate). A
+    ``max_leverage`` on a venue that derives MMR from it (Hyperliquid) defines the bracket: one
+    bracket with MMR = 1/(2 x L) and no deduction. Elsewhere it replaces the brackets' leverage cap.
+    Whatever is returned is the table the maths uses, so every reported bracket field is its own.
     """
     base: TierTable | None = position_tiers
     if base is None and user_tables:
         base = user_tables.get(symbol.upper())
     if base is None and market is not None:
         base = market.table
-    if mmr is None and maint_amount is None and base is None and max_leverage is not None:
-        mmr = venue.derive_mmr(max_leverage)
+    derived = venue.derive_mmr(max_leverage) if max_leverage is not None else None
+    if derived is not None and mmr is None:
+        # The venue defines the bracket by its max leverage (Hyperliquid MMR = 1/(2L)): the override
+        # is the whole bracket, its MMR and (one bracket, no deduction) its maintenance amount.
+        if not 0 <= derived < 1:
+            raise InputError(f"{field_prefix}max_leverage", f"gives an MMR of {derived:g}; must be in [0, 1)")
+        return flat_table(derived, maint_amount if maint_amount is not None else 0.0, max_leverage or 0.0)
     if mmr is not None or maint_amount is not None:
         current = base.lookup(bracket_value) if base is not None else None
         if mmr is None:
@@ -164,6 +188,8 @@ def resolve_table(
             raise InputError(f"{field_prefix}mmr", f"must be in [0, 1), got {mmr:g}")
         lev = max_leverage or (current.max_leverage if current is not None else float("inf"))
         return flat_table(mmr, amount, lev, source="override")
+    if base is not None and max_leverage is not None:
+        return base.with_max_leverage(max_leverage)
     if base is None:
         known = ", ".join(sorted(m.symbol for m in bundle(venue).markets.values())) or "none"
         raise InputError(

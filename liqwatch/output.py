@@ -68,7 +68,7 @@ def position_dict(p: PositionRisk, venue: Venue) -> dict[str, Any]:
         "tier": tier.index,
         "mmr": tier.mmr,
         "maint_amount": tier.maint_amount,
-        "max_leverage": _num(spec.max_leverage if spec.max_leverage is not None else tier.max_leverage),
+        "max_leverage": _num(tier.max_leverage),
         "tier_floor": tier.floor,
         "tier_cap": _num(tier.cap),
         "tier_basis": spec.tiers.basis,

@@ -27,6 +27,43 @@ def bracket_value(spec: PositionSpec, price: float) -> float:
     return spec.size * price if spec.tiers.basis == "notional" else spec.size
 
 
+def _amount(value: float, spec: PositionSpec, venue: Venue) -> str:
+    unit = venue.settle if spec.tiers.basis == "notional" else spec.symbol.split("/")[0]
+    what = "position value" if spec.tiers.basis == "notional" else "position size"
+    return f"{what} {value:,.10g} {unit}"
+
+
+def beyond_table_error(spec: PositionSpec, venue: Venue, value: float, where: str = "") -> InputError:
+    """The refusal for a bracket value past the end of the position's table: unknown brackets for
+    an incomplete table, above the venue's maximum position for a complete one."""
+    table = spec.tiers
+    cap = f"{table.limit:,.10g}"
+    at = f" {where}" if where else ""
+    dated = f" ({table.as_of})" if table.as_of else ""
+    if not table.complete:
+        return InputError(
+            "size",
+            f"{_amount(value, spec, venue)}{at} passes {cap}, the last cap of the {venue.name} table for "
+            f"{spec.symbol}{dated}, which is incomplete: give a full table (--tiers FILE or the position's "
+            "tiers), pin the bracket (mmr / maint_amount overrides), or use the venue's current table",
+        )
+    return InputError(
+        "size",
+        f"{_amount(value, spec, venue)}{at} is above {venue.name}'s maximum position for {spec.symbol} "
+        f"({cap}, the last cap of its table{dated})",
+    )
+
+
+def check_covered(spec: PositionSpec, venue: Venue, leg: Leg, price: float, where: str) -> None:
+    """Refuse a price (a liquidation price, a target) whose bracket lies past an incomplete table:
+    the requirement there is unknown. Legs with a requirement fixed at entry never move bracket."""
+    if leg.fixed_requirement is not None or spec.tiers.complete:
+        return
+    value = leg.bracket_value(price)
+    if spec.tiers.beyond(value):
+        raise beyond_table_error(spec, venue, value, where)
+
+
 def max_leverage_for(spec: PositionSpec) -> float:
     """The largest leverage the bracket of the position allows, valued at entry (when it was opened):
     a position whose mark has since moved it into a higher bracket is not rejected."""
@@ -71,6 +108,34 @@ def check_position(spec: PositionSpec, venue: Venue) -> None:
         raise InputError("adl_lights", f"must be 0-5, got {spec.adl_lights}")
 
 
+def check_account(specs: Sequence[PositionSpec], venue: Venue) -> None:
+    """Refuse position sets no account can hold: two one-way positions of one symbol, two hedge
+    legs on one side, or one-way and hedge positions of one symbol together. On venues whose
+    positions are keyed by margin mode too (OKX), an isolated and a cross position may coexist.
+    Raises InputError naming both indices."""
+    seen: dict[tuple[str, str, str], int] = {}
+    modes: dict[str, tuple[bool, int]] = {}
+    for i, spec in enumerate(specs):
+        symbol = spec.symbol.upper()
+        key = (symbol, spec.position_side, spec.margin_mode if venue.margin_modes_coexist else "")
+        first = seen.setdefault(key, i)
+        if first != i:
+            what = "one-way position" if spec.position_side == "both" else f"{spec.position_side} hedge leg"
+            raise InputError(
+                f"positions[{i}]",
+                f"positions[{first}] and positions[{i}] are both the {what} of {spec.symbol}; an account holds "
+                "one (merge them into one position with the average entry price)",
+            )
+        hedge = spec.position_side != "both"
+        mode, where = modes.setdefault(symbol, (hedge, i))
+        if mode != hedge:
+            raise InputError(
+                f"positions[{i}]",
+                f"positions[{where}] and positions[{i}] mix one-way and hedge-mode positions of {spec.symbol}; "
+                "a symbol is in one position mode (use position_side both, or long/short for every leg)",
+            )
+
+
 class _Work:
     """Per-position figures at the current mark, computed once."""
 
@@ -88,6 +153,8 @@ class _Work:
         fixed: float | None = None
         if venue.mm_at_entry_isolated and spec.margin_mode == "isolated":
             self.value = q * ep if table.basis == "notional" else q
+            if table.beyond(self.value):
+                raise beyond_table_error(spec, venue, self.value, "at entry")
             tier = table.tiers[table.position(self.value)]
             mm = q * ep * tier.mmr - tier.maint_amount
             margin = spec.isolated_margin or 0.0
@@ -96,6 +163,8 @@ class _Work:
             fixed = mm + fee
         else:
             self.value = self.notional if table.basis == "notional" else q
+            if table.beyond(self.value):
+                raise beyond_table_error(spec, venue, self.value, "at the mark")
             tier = table.tiers[table.position(self.value)]
             mm = q * mark * tier.mmr - tier.maint_amount
             fee = spec.fee_rate * q * mark
@@ -114,12 +183,14 @@ class _Work:
         self.lp: float | None = None
         self.bp: float | None = None
 
-    def share_bracket(self, total_qty: float) -> None:
+    def share_bracket(self, total_qty: float, venue: Venue) -> None:
         """Re-bracket this cross leg by the combined size of its symbol's legs."""
         spec = self.spec
         table = spec.tiers
         self.leg.tier_qty = total_qty
         self.value = total_qty * spec.mark_price if table.basis == "notional" else total_qty
+        if table.beyond(self.value):
+            raise beyond_table_error(spec, venue, self.value, "(long and short legs combined)")
         self.tier = table.tiers[table.position(self.value)]
         self.mm = self.notional * self.tier.mmr - self.tier.maint_amount
         self.req = self.mm + self.fee
@@ -141,7 +212,7 @@ def assess(venue: Venue, specs: Sequence[PositionSpec], wallet_balance: float = 
             if len(members) > 1:
                 total = sum(w.spec.size for w in members)
                 for w in members:
-                    w.share_bracket(total)
+                    w.share_bracket(total, venue)
     cross_upnl = 0.0
     cross_req = 0.0
     for members in groups.values():
@@ -185,12 +256,16 @@ def assess(venue: Venue, specs: Sequence[PositionSpec], wallet_balance: float = 
         if spec.margin_mode == "cross":
             lp = w.lp
             bp = w.bp
+            if lp is not None and not spec.tiers.complete:
+                check_covered(spec, venue, w.leg, lp, "at the liquidation price")
             balance = cross_balance
             ratio = cross_ratio
             collateral = wallet_balance
         else:
             margin = spec.isolated_margin or 0.0
             lp = solve_price(margin, (w.leg,), spec.mark_price)
+            if lp is not None and not spec.tiers.complete:
+                check_covered(spec, venue, w.leg, lp, "at the liquidation price")
             bp = bankruptcy_price(margin, (w.leg,))
             balance = margin + w.upnl
             ratio = _ratio(w.req, balance)

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 Basis = Literal["notional", "quantity"]
@@ -50,10 +50,15 @@ class TierTable:
     boundary: Boundary = "floor_inclusive"
     source: str = ""
     as_of: str = ""
+    complete: bool = True
+    """False when the table is known to stop short of the venue's last bracket (a truncated
+    snapshot): values past its last cap are then unknown, not merely above the venue's maximum."""
     floors: tuple[float, ...] = field(init=False, repr=False, compare=False)
     caps: tuple[float, ...] = field(init=False, repr=False, compare=False)
     last: int = field(init=False, repr=False, compare=False)
     floor_inclusive: bool = field(init=False, repr=False, compare=False)
+    limit: float = field(init=False, repr=False, compare=False)
+    """The last bracket's cap: where the table ends (infinite for an open-ended table)."""
 
     def __post_init__(self) -> None:
         if not self.tiers:
@@ -65,6 +70,19 @@ class TierTable:
         object.__setattr__(self, "caps", tuple(t.cap for t in self.tiers))
         object.__setattr__(self, "last", len(self.tiers) - 1)
         object.__setattr__(self, "floor_inclusive", self.boundary == "floor_inclusive")
+        object.__setattr__(self, "limit", self.tiers[-1].cap)
+
+    def beyond(self, value: float) -> bool:
+        """True when ``value`` lies past the table's end: at or above the last cap of a
+        floor-inclusive table (``floor <= v < cap``), above it for a cap-inclusive one."""
+        limit = self.limit
+        return value > limit or (value == limit and self.floor_inclusive)
+
+    def with_max_leverage(self, max_leverage: float) -> TierTable:
+        """The same brackets with every bracket's max leverage replaced by ``max_leverage`` (a user
+        override of the leverage cap on venues whose MMR does not depend on it)."""
+        tiers = tuple(replace(t, max_leverage=max_leverage) for t in self.tiers)
+        return replace(self, tiers=tiers, source=f"{self.source} (max leverage {max_leverage:g}x override)".strip())
 
     def position(self, value: float) -> int:
         """0-based position of the bracket that holds ``value`` (in the table's basis).
@@ -111,6 +129,7 @@ def build_table(
     source: str = "",
     as_of: str = "",
     quantity_scale: float = 1.0,
+    complete: bool = True,
 ) -> TierTable:
     """Build a table from ``{"min", "max", "mmr", "max_leverage", "maint_amount"?}`` rows.
 
@@ -141,7 +160,7 @@ def build_table(
         )
         for i in range(len(ordered))
     )
-    return TierTable(tiers=tiers, basis=basis, boundary=boundary, source=source, as_of=as_of)
+    return TierTable(tiers=tiers, basis=basis, boundary=boundary, source=source, as_of=as_of, complete=complete)
 
 
 def flat_table(mmr: float, maint_amount: float, max_leverage: float, source: str = "override") -> TierTable:

@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from liqwatch.core.engine import assess, bracket_value, max_leverage_for
+from liqwatch.core.engine import assess, bracket_value, check_covered, max_leverage_for
 from liqwatch.core.errors import InputError
 from liqwatch.core.model import PortfolioRisk, PositionRisk, PositionSpec
 from liqwatch.core.solver import Leg, requirement, solve_price
@@ -162,9 +162,8 @@ def _leverage_of(spec: PositionSpec) -> float | None:
 
 
 def max_value_for_leverage(spec: PositionSpec, leverage: float) -> float | None:
-    """The largest bracket value (table basis) whose bracket allows ``leverage``; None = unlimited."""
-    if spec.max_leverage is not None:
-        return None if leverage <= spec.max_leverage else 0.0
+    """The largest bracket value (table basis) whose bracket allows ``leverage``; None = unlimited.
+    (A max-leverage override is part of the table: see ``liqwatch.markets.resolve_table``.)"""
     best: float | None = 0.0
     for tier in spec.tiers.tiers:
         if tier.max_leverage + 1e-12 >= leverage:
@@ -579,7 +578,10 @@ def target_mark(venue: Venue, specs: Sequence[PositionSpec], wallet: float, inde
         leg = Leg(spec.sign, spec.size, spec.entry_price, spec.tiers, spec.fee_rate)
         if venue.mm_at_entry_isolated:
             leg.fixed_requirement = risk.maintenance_margin + risk.liquidation_fee
-        return solve_price(spec.isolated_margin or 0.0, (leg,), spec.mark_price, k)
+        price = solve_price(spec.isolated_margin or 0.0, (leg,), spec.mark_price, k)
+        if price is not None:
+            check_covered(spec, venue, leg, price, "at the target price")
+        return price
     collateral = wallet
     legs: list[Leg] = []
     members = [i for i, s in enumerate(specs) if s.margin_mode == "cross" and s.symbol == spec.symbol]
@@ -594,7 +596,11 @@ def target_mark(venue: Venue, specs: Sequence[PositionSpec], wallet: float, inde
             legs.append(leg)
         else:
             collateral += r.unrealized_pnl - k * (r.maintenance_margin + r.liquidation_fee)
-    return solve_price(collateral, legs, spec.mark_price, k)
+    price = solve_price(collateral, legs, spec.mark_price, k)
+    if price is not None:
+        for i, leg in zip(members, legs, strict=True):
+            check_covered(specs[i], venue, leg, price, "at the target price")
+    return price
 
 
 def target_move(

@@ -75,6 +75,9 @@ class Venue:
     linear in the entry price."""
     initial_margin_at_entry: ClassVar[bool] = False
     supports_hedge_mode: ClassVar[bool] = True
+    margin_modes_coexist: ClassVar[bool] = False
+    """True where one symbol can hold an isolated and a cross position at once (OKX keys positions
+    by instrument, margin mode and position side); elsewhere a symbol has one margin mode."""
     cross_legs_share_bracket: ClassVar[bool] = False
     """Cross mode: the long and short legs of one symbol are bracketed by their combined size (OKX
     "all positions in the same underlying are combined"; Bitget "cross combines long and short").

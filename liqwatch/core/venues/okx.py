@@ -31,6 +31,7 @@ class Okx(Venue):
     default_fee_rate = 0.0005
     derives_maint_amount = False
     cross_legs_share_bracket = True
+    margin_modes_coexist = True
     default_basis = "quantity"
     default_boundary = "cap_inclusive"
     native_margin_ratio_name = "mgnRatio"
