@@ -47,6 +47,11 @@ class PositionData(BaseModel):
     adl_lights: int | None = Field(default=None, ge=0, le=5)
     """The venue's ADL indicator mapped to 0-5 lights (None: the venue gives none)."""
     contract_size: float | None = None
+    tick_size: float | None = Field(default=None, gt=0)
+    """The market's price tick (ccxt ``precision.price``); None where unknown."""
+    margin_note: str = ""
+    """How ``isolated_margin`` was derived from the payload when it is not a field as is (Bybit:
+    the fee to close taken out), for explaining a difference from the venue's price."""
 
 
 class Positions(_Event):

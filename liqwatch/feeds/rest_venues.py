@@ -13,18 +13,23 @@ Field mapping (see also ``docs``-style notes on each adapter):
 
 * size = ccxt ``contracts`` x ``contractSize`` (base units).
 * exchange liquidation price: None where the venue sends none, "", 0 or "0".
-* isolated margin excludes unrealized PnL: Binance ``isolatedWallet``; Bybit ``positionBalance``;
-  OKX ``margin``; Hyperliquid ``leverage.rawUsd + szi*entryPx`` (= ``marginUsed - unrealizedPnl``
-  without its rounding); Bitget ``marginSize``; Gate ``margin``.
+* isolated margin = the margin the venue's own liquidation formula uses, excluding unrealized PnL:
+  Binance ``isolatedWallet``; Bybit ``size x |avgPrice - bustPrice|`` (``positionBalance`` holds the
+  fee to close too, which Bybit's formula leaves out; see :class:`BybitRest`); OKX ``margin``;
+  Hyperliquid ``leverage.rawUsd + szi*entryPx`` (= ``marginUsed - unrealizedPnl`` without its
+  rounding); Bitget ``marginSize``; Gate ``margin``. README "Which payload fields feed the margin"
+  says what each includes.
 * ADL lights 0-5: Binance ``adl``/``adlQuantile`` 0-4 + 1; Bybit ``adlRankIndicator``, OKX ``adl``,
   Gate ``adl_ranking`` as they are; Hyperliquid and Bitget none.
 * cross wallet balance (settle currency, excluding unrealized PnL and isolated margin): see each
   adapter's ``balance``.
+* tick: the market's ``precision.price`` (ccxt tick-size mode on every venue here).
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
 from liqwatch.config import AccountConfig
@@ -36,6 +41,9 @@ PositionSide = Literal["both", "long", "short"]
 # Max leverage in a Tiers row must be > 0; venues occasionally send 0 for "not applicable".
 _MIN_LEVERAGE = 1.0
 _MAX_PAGES = 50
+# ccxt's precision modes (ccxt.base.decimal_to_precision; not imported: no ccxt at import time)
+_DECIMAL_PLACES = 2
+_TICK_SIZE = 4
 
 
 # --------------------------------------------------------------------------- value helpers
@@ -96,8 +104,37 @@ def first_tier_amount(rows: list[TierRowData]) -> list[TierRowData]:
     return rows
 
 
+def price_tick(ex: Any, market: dict[str, Any]) -> float | None:
+    """The market's price tick from ccxt's ``precision.price`` (None where it has none)."""
+    value = positive(as_dict(market.get("precision")).get("price"))
+    if value is None:
+        return None
+    mode = getattr(ex, "precisionMode", None)
+    if mode == _TICK_SIZE:
+        return value
+    if mode == _DECIMAL_PLACES:
+        return float(10.0 ** -round(value))
+    return None  # significant digits: no fixed tick
+
+
 class DataError(ValueError):
     """A venue payload liqwatch cannot use (mapped to FeedError kind "exchange")."""
+
+
+@dataclass(frozen=True, slots=True)
+class Leg:
+    """What is known of a position before its margin is mapped."""
+
+    symbol: str
+    side: Literal["long", "short"]
+    size: float
+    """Base units (contracts x contract size)."""
+    entry: float
+    market: dict[str, Any]
+
+    @property
+    def sign(self) -> int:
+        return 1 if self.side == "long" else -1
 
 
 # --------------------------------------------------------------------------- base adapter
@@ -158,19 +195,25 @@ class VenueRest:
         if entry is None:
             raise DataError(f"position {symbol} {side} has no entry price")
         margin_mode = self.margin_mode(p, info, context)
+        size = contracts * contract_size
+        margin, note = (None, "")
+        if margin_mode == "isolated":
+            margin, note = self.isolated_margin(p, info, context, Leg(symbol, side, size, entry, market))
         return PositionData(
             symbol=symbol,
             side=side,
-            size=contracts * contract_size,
+            size=size,
             entry_price=entry,
             margin_mode=margin_mode,
             position_side=self.position_side(p, info),
             leverage=self.leverage(p, info, context),
-            isolated_margin=self.isolated_margin(p, info) if margin_mode == "isolated" else None,
+            isolated_margin=margin,
             mark_price=self.mark_price(p, info),
             exchange_liquidation_price=self.liquidation_price(p, info),
             adl_lights=self.adl(p, info, context),
             contract_size=contract_size,
+            tick_size=price_tick(ex, market),
+            margin_note=note,
         )
 
     def side(self, p: dict[str, Any], info: dict[str, Any]) -> Literal["long", "short"]:
@@ -192,8 +235,11 @@ class VenueRest:
     def leverage(self, p: dict[str, Any], info: dict[str, Any], context: dict[str, Any]) -> float | None:
         return positive(p.get("leverage"))
 
-    def isolated_margin(self, p: dict[str, Any], info: dict[str, Any]) -> float | None:
-        return num(p.get("positionMargin"))
+    def isolated_margin(
+        self, p: dict[str, Any], info: dict[str, Any], context: dict[str, Any], leg: Leg
+    ) -> tuple[float | None, str]:
+        """(the margin the venue's liquidation formula uses, how it was derived when not a field)."""
+        return num(p.get("positionMargin")), ""
 
     def mark_price(self, p: dict[str, Any], info: dict[str, Any]) -> float | None:
         return positive(p.get("markPrice"))
@@ -347,8 +393,12 @@ class BinanceRest(VenueRest):
             lev = as_dict(context.get("leverage")).get(str(info.get("symbol")))
         return lev
 
-    def isolated_margin(self, p: dict[str, Any], info: dict[str, Any]) -> float | None:
-        return num(info.get("isolatedWallet"))
+    def isolated_margin(
+        self, p: dict[str, Any], info: dict[str, Any], context: dict[str, Any], leg: Leg
+    ) -> tuple[float | None, str]:
+        # the isolated wallet: margin in (opening and added), less fees and funding paid from it;
+        # the WB of Binance's formula. isolatedMargin = isolatedWallet + unrealized PnL.
+        return num(info.get("isolatedWallet")), ""
 
     def mark_price(self, p: dict[str, Any], info: dict[str, Any]) -> float | None:
         return positive(info.get("markPrice")) or positive(p.get("markPrice"))
@@ -401,15 +451,22 @@ class BinanceRest(VenueRest):
 # --------------------------------------------------------------------------- Bybit v5
 
 
+# Bybit's base (non-VIP) taker rate for USDT perpetuals. The recorded classic payload reserves its
+# fee to close at it (0.15 x 2,567.82 x 0.055% = 0.21185); used only when neither bustPrice nor
+# the account's own rate (GET /v5/account/fee-rate) is available.
+BYBIT_BASE_TAKER = 0.00055
+
+
 class BybitRest(VenueRest):
     """Bybit v5 linear USDT perpetuals.
 
     positions: ``GET /v5/position/list?category=linear&settleCoin=USDT``; isolated when the
     position's ``tradeMode`` is 1 (classic / UTA 1.0) or the account's ``marginMode`` (``GET
-    /v5/account/info``) is ``ISOLATED_MARGIN`` (UTA 2.0); isolated margin = ``positionBalance``;
-    hedge legs from ``positionIdx`` 1/2; ADL = ``adlRankIndicator`` as is; ``liqPrice`` "" -> None.
+    /v5/account/info``) is ``ISOLATED_MARGIN`` (UTA 2.0); isolated margin = IM + added margin
+    without the fee to close (see :meth:`isolated_margin`); hedge legs from ``positionIdx`` 1/2;
+    ADL = ``adlRankIndicator`` as is; ``liqPrice`` "" -> None.
     balance: the USDT coin's ``walletBalance`` from ``GET /v5/account/wallet-balance`` less every
-    isolated position's ``positionBalance`` (the wallet holds isolated margin too).
+    isolated position's whole ``positionBalance`` (the wallet holds it, fee reserve included).
     tiers: public ``GET /v5/market/risk-limit`` per symbol; ``mmDeduction`` when sent.
     marks: ``GET /v5/market/tickers?category=linear`` ``markPrice``.
     """
@@ -442,8 +499,56 @@ class BybitRest(VenueRest):
     async def position_context(self, ex: Any, account: AccountConfig, raw: list[dict[str, Any]]) -> dict[str, Any]:
         if not raw:
             return {}
+        context = await self._account_mode(ex)
+        for p in raw:
+            info = as_dict(p.get("info"))
+            if (
+                self.margin_mode(p, info, context) == "isolated"
+                and self._bust(as_dict(ex.markets[p["symbol"]]), info) is None
+            ):
+                context["taker"] = await self._taker_rates(ex)  # needed once a bustPrice is missing
+                break
+        return context
+
+    async def _account_mode(self, ex: Any) -> dict[str, Any]:
         info = as_dict(await ex.privateGetV5AccountInfo())
         return {"account_margin_mode": str(as_dict(info.get("result")).get("marginMode", ""))}
+
+    @staticmethod
+    async def _taker_rates(ex: Any) -> dict[str, float]:
+        """The account's taker rate per symbol id; {} when Bybit will not say (optional: the base
+        rate stands in)."""
+        import ccxt.async_support as ccxt_async
+
+        try:
+            response = as_dict(await ex.privateGetV5AccountFeeRate({"category": "linear"}))
+        except ccxt_async.BaseError:
+            return {}
+        rates: dict[str, float] = {}
+        for row in as_list(as_dict(response.get("result")).get("list")):
+            item = as_dict(row)
+            rate = num(item.get("takerFeeRate"))
+            if isinstance(item.get("symbol"), str) and rate is not None and 0 <= rate < 0.01:
+                rates[item["symbol"]] = rate
+        return rates
+
+    @staticmethod
+    def _reserved(info: dict[str, Any]) -> float | None:
+        """What the position holds: ``positionBalance`` (``positionIM`` where that is empty or 0)."""
+        return num(info.get("positionBalance")) or num(info.get("positionIM"))
+
+    @staticmethod
+    def _bust(market: dict[str, Any], info: dict[str, Any]) -> float | None:
+        """``bustPrice``, None when empty or pinned to the market's price limits (then not the
+        position's own)."""
+        bust = positive(info.get("bustPrice"))
+        if bust is None:
+            return None
+        limits = as_dict(as_dict(market.get("limits")).get("price"))
+        low, high = positive(limits.get("min")), positive(limits.get("max"))
+        if (low is not None and bust <= low) or (high is not None and bust >= high):
+            return None
+        return bust
 
     def margin_mode(self, p: dict[str, Any], info: dict[str, Any], context: dict[str, Any]) -> MarginMode:
         if str(info.get("tradeMode")) == "1" or context.get("account_margin_mode") == "ISOLATED_MARGIN":
@@ -454,8 +559,40 @@ class BybitRest(VenueRest):
         idx = str(info.get("positionIdx", "0"))
         return "long" if idx == "1" else "short" if idx == "2" else "both"
 
-    def isolated_margin(self, p: dict[str, Any], info: dict[str, Any]) -> float | None:
-        return num(info.get("positionBalance")) if num(info.get("positionBalance")) else num(info.get("positionIM"))
+    def isolated_margin(
+        self, p: dict[str, Any], info: dict[str, Any], context: dict[str, Any], leg: Leg
+    ) -> tuple[float | None, str]:
+        """IM + extra margin, without the fee to close: the margin Bybit's published formula uses
+        (help "Liquidation Price (USDT Contract)"; the recorded ETHUSDT payload matches it).
+
+        ``positionBalance`` (and ``positionIM`` on some UTA accounts) also holds the estimated fee
+        to close, Q x bankruptcy price x taker rate. Exact, from ``bustPrice`` (where the margin is
+        zero, so it moves with added margin, realised PnL and funding): long Q x (EP - BP), short
+        Q x (BP - EP). UTA sends ``bustPrice`` "": then positionBalance = M + Q x BP x t with
+        BP = EP - s x M / Q, i.e. M = (positionBalance - Q x EP x t) / (1 - s x t), t the account's
+        taker rate (``GET /v5/account/fee-rate``), else Bybit's base 0.055% (approximate).
+        """
+        reserved = self._reserved(info)
+        bust = self._bust(leg.market, info)
+        if bust is not None:
+            margin = leg.sign * leg.size * (leg.entry - bust)
+            if margin > 0:
+                held = f"; positionBalance {reserved:g} holds the fee to close too" if reserved is not None else ""
+                return margin, f"size x |entry - bustPrice {bust:g}|{held}"
+        if reserved is None:
+            return None, ""
+        own = as_dict(context.get("taker")).get(str(info.get("symbol")))
+        rate = own if isinstance(own, float) else BYBIT_BASE_TAKER
+        margin = (reserved - leg.size * leg.entry * rate) / (1 - leg.sign * rate)
+        if isinstance(own, float):
+            return (
+                margin,
+                f"positionBalance {reserved:g} less the fee to close at the account's {rate * 100:g}% taker rate",
+            )
+        return margin, (
+            f"positionBalance {reserved:g} less the fee to close at an assumed {rate * 100:g}% "
+            "(Bybit's base taker rate; the account's own was unavailable)"
+        )
 
     def mark_price(self, p: dict[str, Any], info: dict[str, Any]) -> float | None:
         return positive(info.get("markPrice")) or positive(p.get("markPrice"))
@@ -474,8 +611,13 @@ class BybitRest(VenueRest):
                     wallet = num(row.get("walletBalance"))
         if wallet is None:
             raise DataError("wallet-balance has no USDT walletBalance")
-        positions = await self.positions(ex, account)
-        isolated = sum(p.isolated_margin or 0.0 for p in positions if p.margin_mode == "isolated")
+        raw = [p for p in await self.raw_positions(ex, account) if self._is_open(ex, p)]
+        context = await self._account_mode(ex) if raw else {}
+        isolated = 0.0
+        for p in raw:
+            info = as_dict(p.get("info"))
+            if self.margin_mode(p, info, context) == "isolated":
+                isolated += self._reserved(info) or 0.0
         return wallet - isolated, self.settle, ms_to_s(response.get("time"))
 
     def maint_amount(self, info: dict[str, Any]) -> float | None:
@@ -537,8 +679,12 @@ class OkxRest(VenueRest):
     def leverage(self, p: dict[str, Any], info: dict[str, Any], context: dict[str, Any]) -> float | None:
         return positive(info.get("lever")) or positive(p.get("leverage"))
 
-    def isolated_margin(self, p: dict[str, Any], info: dict[str, Any]) -> float | None:
-        return num(info.get("margin"))
+    def isolated_margin(
+        self, p: dict[str, Any], info: dict[str, Any], context: dict[str, Any], leg: Leg
+    ) -> tuple[float | None, str]:
+        # isolated ``margin`` (added or reduced with the position; no fee reserve): the numerator
+        # of mgnRatio = (margin + upl) / (MM + liquidation fee). ``imr`` is the cross field.
+        return num(info.get("margin")), ""
 
     def mark_price(self, p: dict[str, Any], info: dict[str, Any]) -> float | None:
         return positive(info.get("markPx")) or positive(p.get("markPrice"))
@@ -626,16 +772,22 @@ class HyperliquidRest(VenueRest):
         lev = as_dict(as_dict(info.get("position")).get("leverage"))
         return positive(lev.get("value")) or positive(p.get("leverage"))
 
-    def isolated_margin(self, p: dict[str, Any], info: dict[str, Any]) -> float | None:
+    def isolated_margin(
+        self, p: dict[str, Any], info: dict[str, Any], context: dict[str, Any], leg: Leg
+    ) -> tuple[float | None, str]:
+        # rawUsd + szi x mark is marginUsed (the isolated account value: funding included), so
+        # rawUsd + szi x entryPx is that value at entry; the core adds szi x (mark - entryPx) back.
         entry = as_dict(info.get("position"))
         raw_usd = num(as_dict(entry.get("leverage")).get("rawUsd"))
         szi = num(entry.get("szi"))
         entry_px = num(entry.get("entryPx"))
         if raw_usd is not None and szi is not None and entry_px is not None:
-            return raw_usd + szi * entry_px
+            return raw_usd + szi * entry_px, ""
         used = num(entry.get("marginUsed"))
         upnl = num(entry.get("unrealizedPnl")) or 0.0
-        return used - upnl if used is not None else None
+        if used is None:
+            return None, ""
+        return used - upnl, "marginUsed - unrealizedPnl (no leverage.rawUsd): off by the PnL's rounding"
 
     def liquidation_price(self, p: dict[str, Any], info: dict[str, Any]) -> float | None:
         return positive(as_dict(info.get("position")).get("liquidationPx"))
@@ -780,8 +932,12 @@ class BitgetRest(VenueRest):
             return "long" if hold == "long" else "short"
         return super().side(p, info)
 
-    def isolated_margin(self, p: dict[str, Any], info: dict[str, Any]) -> float | None:
-        return num(info.get("marginSize"))
+    def isolated_margin(
+        self, p: dict[str, Any], info: dict[str, Any], context: dict[str, Any], leg: Leg
+    ) -> tuple[float | None, str]:
+        # positionMargin of Bitget's formula (support 12560603808759); no fee reserve: a recorded
+        # payload's marginSize is Q x EP / leverage exactly, and its liquidationPrice follows.
+        return num(info.get("marginSize")), ""
 
     def mark_price(self, p: dict[str, Any], info: dict[str, Any]) -> float | None:
         return positive(info.get("markPrice")) or positive(p.get("markPrice"))
@@ -857,8 +1013,12 @@ class GateRest(VenueRest):
     def leverage(self, p: dict[str, Any], info: dict[str, Any], context: dict[str, Any]) -> float | None:
         return positive(info.get("leverage")) or positive(info.get("cross_leverage_limit"))
 
-    def isolated_margin(self, p: dict[str, Any], info: dict[str, Any]) -> float | None:
-        return num(info.get("margin"))
+    def isolated_margin(
+        self, p: dict[str, Any], info: dict[str, Any], context: dict[str, Any], leg: Leg
+    ) -> tuple[float | None, str]:
+        # position ``margin``: Gate reserves the close fee in it and its formula (help 27724) uses
+        # it as it is, with the taker rate in the denominator.
+        return num(info.get("margin")), ""
 
     def mark_price(self, p: dict[str, Any], info: dict[str, Any]) -> float | None:
         return positive(info.get("mark_price")) or positive(p.get("markPrice"))

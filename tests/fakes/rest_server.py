@@ -146,6 +146,7 @@ class FakeBybit(FakeVenue):
         ("GET", "/v5/account/wallet-balance", "wallet_balance", True),
         ("GET", "/v5/account/info", "account_info", True),
         ("GET", "/v5/user/query-api", "query_api", True),
+        ("GET", "/v5/account/fee-rate", "fee_rate", True),
     )
 
     def failure(self, kind: str) -> web.Response:
@@ -205,6 +206,16 @@ class FakeBybit(FakeVenue):
 
     async def query_api(self, request: web.Request) -> web.Response:
         return web.json_response(_bybit({**self.data["query_api"], "apiKey": self.server.api_key}))
+
+    async def fee_rate(self, request: web.Request) -> web.Response:
+        category = request.query.get("category")
+        if category not in ("linear", "inverse", "option", "spot"):
+            return web.json_response(_bybit({}, 10001, "category is invalid"))
+        rows = self.data["fee_rate"] if category == "linear" else []
+        symbol = request.query.get("symbol")
+        if symbol:
+            rows = [r for r in rows if r["symbol"] == symbol]
+        return web.json_response(_bybit({"list": rows}))
 
 
 # --------------------------------------------------------------------------- OKX v5
