@@ -437,6 +437,26 @@ def test_bybit_cross_wallet_excludes_the_whole_isolated_position_balance() -> No
     assert wallet == pytest.approx(10000.0)
 
 
+def test_gate_margin_mode_and_leverage_from_the_current_position_schema() -> None:
+    """Gate's docs example: leverage "0" (once: cross) with pos_margin_mode "isolated", lever "30".
+    The position is isolated and its ``margin`` is the margin; reading leverage "0" as cross would
+    hang it on the cross wallet instead."""
+
+    def setup(fake: FakeRestServer) -> None:
+        (row,) = fake.data["positions_doc"]["rows"]
+        # the same field the other way round: a cross position whose old leverage field is set
+        crossed = {**row, "contract": "ETH_USDT", "leverage": "10", "pos_margin_mode": "cross", "lever": "10"}
+        fake.set_positions([row, crossed])
+
+    snapshot, _, _ = fetch_all("gate", setup)
+    data, crossed = snapshot.positions
+    assert (data.side, data.margin_mode, data.leverage) == ("short", "isolated", 30.0)
+    assert data.size == pytest.approx(0.944)  # 9,440 contracts x 0.0001
+    assert data.isolated_margin == pytest.approx(4.431548146258)
+    assert data.tick_size == 0.1
+    assert (crossed.margin_mode, crossed.isolated_margin, crossed.leverage) == ("cross", None, 10.0)
+
+
 # --------------------------------------------------------------------------- balance, tiers, marks
 
 

@@ -970,9 +970,10 @@ class GateRest(VenueRest):
     """Gate v4 USDT-settled perpetual futures (classic futures account).
 
     positions: ``GET /api/v4/futures/usdt/positions``; size = ``size`` contracts x
-    ``quanto_multiplier``; ``leverage`` "0" = cross (``cross_leverage_limit``); hedge legs from
-    ``mode`` dual_long/dual_short; isolated margin = ``margin``; ``liq_price`` "0" -> None; ADL =
-    ``adl_ranking`` 1-5 as is (other values: None).
+    ``quanto_multiplier``; margin mode ``pos_margin_mode`` where sent (current schema), else
+    ``leverage`` "0" = cross; leverage ``lever`` (current schema), else ``leverage`` or
+    ``cross_leverage_limit``; hedge legs from ``mode`` dual_long/dual_short; isolated margin =
+    ``margin``; ``liq_price`` "0" -> None; ADL = ``adl_ranking`` 1-5 as is (other values: None).
     balance: ``GET /api/v4/futures/usdt/accounts``: ``total`` (wallet, excludes unrealized PnL)
     less ``isolated_position_margin`` (or less every isolated position's margin when absent).
     tiers: public ``GET /api/v4/futures/usdt/risk_limit_tiers``; ``deduction`` = maintenance amount.
@@ -995,6 +996,11 @@ class GateRest(VenueRest):
         return {"type": "swap", "settle": "usdt"}
 
     def margin_mode(self, p: dict[str, Any], info: dict[str, Any], context: dict[str, Any]) -> MarginMode:
+        # The current schema says it (its docs example: leverage "0", pos_margin_mode "isolated");
+        # "leverage 0 = cross" is the older convention, for payloads without pos_margin_mode.
+        mode = str(info.get("pos_margin_mode") or "").lower()
+        if mode in ("isolated", "cross"):
+            return "isolated" if mode == "isolated" else "cross"
         leverage = num(info.get("leverage"))
         if leverage is not None:
             return "cross" if leverage == 0 else "isolated"
@@ -1011,7 +1017,8 @@ class GateRest(VenueRest):
         return super().side(p, info)
 
     def leverage(self, p: dict[str, Any], info: dict[str, Any], context: dict[str, Any]) -> float | None:
-        return positive(info.get("leverage")) or positive(info.get("cross_leverage_limit"))
+        lev = positive(info.get("lever")) or positive(info.get("leverage"))
+        return lev or positive(info.get("cross_leverage_limit"))
 
     def isolated_margin(
         self, p: dict[str, Any], info: dict[str, Any], context: dict[str, Any], leg: Leg
