@@ -31,6 +31,7 @@ test: lint typecheck pytest
 bench: $(STAMP)
 	@$(BIN)/python -m compileall -q liqwatch
 	$(BIN)/python bench/cold_start.py
+	$(BIN)/python bench/portfolio.py
 	$(BIN)/python bench/throughput.py
 	$(BIN)/python bench/shock.py
 	$(BIN)/python bench/watch_load.py

@@ -8,7 +8,6 @@ Every bad input ends as one line on stderr naming the field, with exit code 2.
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import sys
 from collections.abc import Sequence
@@ -237,7 +236,7 @@ def parse_betas(values: list[str] | None) -> dict[str, float]:
 def _calc(args: argparse.Namespace) -> int:
     from liqwatch.core.engine import assess, check_account
     from liqwatch.core.venues import get_venue
-    from liqwatch.request import PositionRequest, build_spec
+    from liqwatch.request import PositionRequest, TableCache, build_spec
 
     position_flags = [
         name
@@ -266,21 +265,23 @@ def _calc(args: argparse.Namespace) -> int:
             portfolio = load_portfolio(args.portfolio)
         except InputError as exc:
             _fail(str(exc) if exc.field == str(args.portfolio) else f"{args.portfolio}: {exc}")
-        venue = get_venue(portfolio.exchange)
+        venue = get_venue(portfolio["exchange"])
         if args.exchange is not None and args.exchange != venue.name:
             _fail(f"--exchange: {args.exchange} differs from the portfolio's exchange {venue.name}")
         user_tables = load_tiers_file(args.tiers, venue) if args.tiers is not None else None
         specs = []
-        for i, pos in enumerate(portfolio.positions):
+        tables = TableCache()  # identical tier lists build one table
+        for i, pos in enumerate(portfolio["positions"]):
             try:
-                specs.append(build_spec(venue, pos.request(), user_tables, field_prefix=f"positions[{i}]."))
+                req = PositionRequest(**pos)
+                specs.append(build_spec(venue, req, user_tables, field_prefix=f"positions[{i}].", table_cache=tables))
             except InputError as exc:
                 _fail(f"{args.portfolio}: {exc}")
         try:
             check_account(specs, venue)
         except InputError as exc:
             _fail(f"{args.portfolio}: {exc}")
-        wallet = portfolio.wallet_balance
+        wallet = portfolio["wallet_balance"]
     else:
         missing = [
             flag
@@ -343,9 +344,9 @@ def _calc(args: argparse.Namespace) -> int:
             _fail(f"{args.portfolio}: {exc}")
         _fail(f"{_FLAG_FOR_FIELD.get(exc.field, exc.field)}: {exc.message}")
     if args.json:
-        from liqwatch.output import portfolio_dict
+        from liqwatch.output import portfolio_dict, to_json
 
-        sys.stdout.write(json.dumps(portfolio_dict(risk, venue), allow_nan=False) + "\n")
+        sys.stdout.write(to_json(portfolio_dict(risk, venue)) + "\n")
     else:
         from liqwatch.output import print_human
 

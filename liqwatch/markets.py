@@ -7,6 +7,7 @@ I/O and therefore lives outside ``liqwatch.core``; it never imports ccxt or Text
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -116,8 +117,18 @@ def refuse_inverse(venue: Venue, symbol: str, base: str) -> None:
     )
 
 
-def table_from_rows(venue: Venue, rows: Sequence[Mapping[str, float | None]], source: str) -> TierTable:
-    """A user-supplied notional tier table with the venue's boundary and maintenance-amount rules."""
+def table_from_rows(venue: Venue, rows: Sequence[Mapping[str, Any]], source: str) -> TierTable:
+    """A user-supplied notional tier table with the venue's boundary and maintenance-amount rules.
+    Raises InputError("tiers", ...) for overlapping brackets or an empty bracket."""
+    ordered = sorted(rows, key=lambda r: r.get("min_notional") or 0.0)
+    for low, high in itertools.pairwise(ordered):
+        cap = low.get("max_notional")
+        if cap is not None and cap > (high.get("min_notional") or 0.0):
+            raise InputError("tiers", "tiers overlap: each max_notional must be <= the next min_notional")
+    for row in ordered:
+        cap = row.get("max_notional")
+        if cap is not None and cap <= (row.get("min_notional") or 0.0):
+            raise InputError("tiers", "max_notional must be greater than min_notional")
     prepared: list[dict[str, float | None]] = []
     for row in rows:
         mmr = row.get("mmr")

@@ -1,4 +1,4 @@
-"""Portfolio and tier files (JSON or TOML), validated with pydantic at the boundary.
+"""Portfolio and tier files (JSON or TOML), validated at the boundary by pydantic's core.
 
 Portfolio file::
 
@@ -14,102 +14,153 @@ Portfolio file::
 
 Tier file (``--tiers``): ``{"tiers": {"BTC/USDT:USDT": [{"min_notional": 0, "max_notional": 50000,
 "mmr": 0.004, "max_leverage": 125, "maint_amount": 0}, ...]}}``.
+
+The schema is written for ``pydantic_core`` (the validation engine of pydantic v2) rather than as
+``BaseModel`` classes: the whole document is validated in one call (a JSON file straight from its
+bytes, without building Python objects first), and ``liqwatch calc --portfolio`` does not pay for
+pydantic's model machinery at start-up (``from pydantic import BaseModel`` alone costs about as much
+as the whole calculation budget). Errors are pydantic's own, reported as one line naming the field.
 """
 
 from __future__ import annotations
 
-import itertools
 import json
-import tomllib
+from functools import cache
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any, Literal, TypedDict
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_core import SchemaValidator, ValidationError
+from pydantic_core import core_schema as cs
 
 from liqwatch.core.errors import InputError
 from liqwatch.core.tiers import TierTable
-from liqwatch.core.venues import VENUES, Venue, get_venue
+from liqwatch.core.venues import VENUES, Venue
 from liqwatch.markets import find_market, table_from_rows
-from liqwatch.request import PositionRequest
-
-PositiveFloat = Annotated[float, Field(gt=0, allow_inf_nan=False)]
-FiniteFloat = Annotated[float, Field(allow_inf_nan=False)]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
+class TierRowDoc(TypedDict):
+    min_notional: float
+    max_notional: float | None
+    mmr: float | None
+    max_leverage: float
+    maint_amount: float | None
 
 
-class TierRow(_Strict):
-    min_notional: Annotated[float, Field(ge=0, allow_inf_nan=False)] = 0.0
-    max_notional: PositiveFloat | None = None
-    mmr: Annotated[float, Field(ge=0, lt=1)] | None = None
-    max_leverage: PositiveFloat
-    maint_amount: FiniteFloat | None = None
-
-
-def _check_rows(rows: list[TierRow] | None) -> list[TierRow] | None:
-    if rows is None:
-        return None
-    if not rows:
-        raise ValueError("a tier table needs at least one tier")
-    ordered = sorted(rows, key=lambda r: r.min_notional)
-    for low, high in itertools.pairwise(ordered):
-        if low.max_notional is not None and low.max_notional > high.min_notional:
-            raise ValueError("tiers overlap: each max_notional must be <= the next min_notional")
-    for row in ordered:
-        if row.max_notional is not None and row.max_notional <= row.min_notional:
-            raise ValueError("max_notional must be greater than min_notional")
-    return rows
-
-
-class PositionIn(_Strict):
-    symbol: Annotated[str, Field(min_length=1)]
+class PositionDoc(TypedDict):
+    symbol: str
     side: Literal["long", "short"]
-    size: PositiveFloat
-    entry_price: PositiveFloat
-    leverage: PositiveFloat | None = None
-    margin_mode: Literal["isolated", "cross"] = "isolated"
-    position_side: Literal["both", "long", "short"] = "both"
-    isolated_margin: PositiveFloat | None = None
-    mark_price: PositiveFloat | None = None
-    mmr: Annotated[float, Field(ge=0, lt=1)] | None = None
-    maint_amount: FiniteFloat | None = None
-    max_leverage: PositiveFloat | None = None
-    fee_rate: Annotated[float, Field(ge=0, lt=1)] | None = None
-    adl_lights: Annotated[int, Field(ge=0, le=5)] | None = None
-    tiers: list[TierRow] | None = None
-
-    _tiers = field_validator("tiers")(_check_rows)
-
-    def request(self) -> PositionRequest:
-        data = self.model_dump(exclude={"tiers"})
-        rows = [row.model_dump() for row in self.tiers] if self.tiers is not None else None
-        return PositionRequest(**data, tiers=rows)
+    size: float
+    entry_price: float
+    leverage: float | None
+    margin_mode: Literal["isolated", "cross"]
+    position_side: Literal["both", "long", "short"]
+    isolated_margin: float | None
+    mark_price: float | None
+    mmr: float | None
+    maint_amount: float | None
+    max_leverage: float | None
+    fee_rate: float | None
+    adl_lights: int | None
+    tiers: list[TierRowDoc] | None
 
 
-class PortfolioIn(_Strict):
+class PortfolioDoc(TypedDict):
     exchange: str
-    wallet_balance: FiniteFloat = 0.0
-    positions: Annotated[list[PositionIn], Field(min_length=1)]
-
-    @field_validator("exchange")
-    @classmethod
-    def _known_exchange(cls, value: str) -> str:
-        if value.lower() not in VENUES:
-            raise ValueError(f"unknown exchange {value!r} (one of: {', '.join(VENUES)})")
-        return value.lower()
+    wallet_balance: float
+    positions: list[PositionDoc]
 
 
-class TiersFileIn(_Strict):
-    tiers: dict[str, list[TierRow]]
+class TiersFileDoc(TypedDict):
+    tiers: dict[str, list[TierRowDoc]]
 
-    @field_validator("tiers")
-    @classmethod
-    def _rows(cls, value: dict[str, list[TierRow]]) -> dict[str, list[TierRow]]:
-        for rows in value.values():
-            _check_rows(rows)
-        return value
+
+# ----------------------------------------------------------------------------- schema
+
+
+def _finite(**bounds: float) -> cs.FloatSchema:
+    return cs.float_schema(allow_inf_nan=False, **bounds)  # type: ignore[arg-type]
+
+
+def _required(schema: cs.CoreSchema) -> cs.TypedDictField:
+    return cs.typed_dict_field(schema, required=True)
+
+
+def _optional(schema: cs.CoreSchema, default: Any = None) -> cs.TypedDictField:
+    """An optional key: absent -> ``default``; an explicit null is accepted where the default is."""
+    inner = cs.nullable_schema(schema) if default is None else schema
+    return cs.typed_dict_field(cs.with_default_schema(inner, default=default), required=False)
+
+
+def _known_exchange(value: str) -> str:
+    if value.lower() not in VENUES:
+        raise ValueError(f"unknown exchange {value!r} (one of: {', '.join(VENUES)})")
+    return value.lower()
+
+
+def _rate() -> cs.FloatSchema:
+    return cs.float_schema(ge=0, lt=1)
+
+
+def _tier_rows() -> cs.CoreSchema:
+    row = cs.typed_dict_schema(
+        {
+            "min_notional": _optional(_finite(ge=0), default=0.0),
+            "max_notional": _optional(_finite(gt=0)),
+            "mmr": _optional(_rate()),
+            "max_leverage": _required(_finite(gt=0)),
+            "maint_amount": _optional(_finite()),
+        },
+        extra_behavior="forbid",
+    )
+    # Order and overlap are checked where a table is built (once per distinct list, not per position).
+    return cs.list_schema(row, min_length=1)
+
+
+@cache
+def _portfolio_validator() -> SchemaValidator:
+    position = cs.typed_dict_schema(
+        {
+            "symbol": _required(cs.str_schema(min_length=1)),
+            "side": _required(cs.literal_schema(["long", "short"])),
+            "size": _required(_finite(gt=0)),
+            "entry_price": _required(_finite(gt=0)),
+            "leverage": _optional(_finite(gt=0)),
+            "margin_mode": _optional(cs.literal_schema(["isolated", "cross"]), default="isolated"),
+            "position_side": _optional(cs.literal_schema(["both", "long", "short"]), default="both"),
+            "isolated_margin": _optional(_finite(gt=0)),
+            "mark_price": _optional(_finite(gt=0)),
+            "mmr": _optional(_rate()),
+            "maint_amount": _optional(_finite()),
+            "max_leverage": _optional(_finite(gt=0)),
+            "fee_rate": _optional(_rate()),
+            "adl_lights": _optional(cs.int_schema(ge=0, le=5)),
+            "tiers": _optional(_tier_rows()),
+        },
+        extra_behavior="forbid",
+    )
+    document = cs.typed_dict_schema(
+        {
+            "exchange": _required(cs.no_info_after_validator_function(_known_exchange, cs.str_schema())),
+            "wallet_balance": _optional(_finite(), default=0.0),
+            "positions": _required(cs.list_schema(position, min_length=1)),
+        },
+        extra_behavior="forbid",
+    )
+    return SchemaValidator(document)
+
+
+@cache
+def _tiers_file_validator() -> SchemaValidator:
+    document = cs.typed_dict_schema(
+        {
+            "tiers": _required(cs.dict_schema(cs.str_schema(), _tier_rows())),
+        },
+        extra_behavior="forbid",
+    )
+    return SchemaValidator(document)
+
+
+# ----------------------------------------------------------------------------- errors
 
 
 def _location(loc: tuple[int | str, ...]) -> str:
@@ -117,12 +168,13 @@ def _location(loc: tuple[int | str, ...]) -> str:
     for part in loc:
         if isinstance(part, int):
             out += f"[{part}]"
-        elif not part.startswith(("function-", "constrained-")):
+        elif not part.startswith(("function-", "constrained-", "nullable", "default")):
             out += f".{part}" if out else part
     return out or "file"
 
 
 def _one_line(exc: ValidationError, prefix: str = "") -> InputError:
+    """The first of pydantic's errors as one line naming the field (``positions[2].size``)."""
     err = exc.errors(include_url=False)[0]
     loc = _location(tuple(err["loc"]))
     msg = err["msg"]
@@ -132,55 +184,86 @@ def _one_line(exc: ValidationError, prefix: str = "") -> InputError:
         msg = "required field is missing"
     elif err["type"] == "extra_forbidden":
         msg = "unknown field (check the spelling)"
-    elif "input" in err and err["type"] not in ("model_type",):
+    elif "input" in err and err["type"] not in ("model_type", "dict_type", "json_invalid"):
         shown = repr(err["input"])
         if len(shown) <= 40:
             msg = f"{msg} (got {shown})"
     return InputError(f"{prefix}{loc}", msg)
 
 
-def read_document(path: Path) -> dict[str, Any]:
-    """Parse a JSON or TOML file (by extension; content sniffed when the extension is neither)."""
+# ----------------------------------------------------------------------------- reading
+
+
+def _read(path: Path) -> tuple[bytes, bool]:
+    """(content, is JSON) by extension; content sniffed when the extension is neither."""
     name = str(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = path.read_bytes()
     except FileNotFoundError:
         raise InputError(name, "file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(name, f"cannot read file: {exc}") from None
+    except OSError as exc:
+        raise InputError(name, f"cannot read file: {exc.strerror or exc}") from None
     suffix = path.suffix.lower()
-    as_json = suffix == ".json" or (suffix != ".toml" and text.lstrip().startswith(("{", "[")))
+    as_json = suffix == ".json" or (suffix != ".toml" and raw.lstrip()[:1] in (b"{", b"["))
+    return raw, as_json
+
+
+def _parse(path: Path, raw: bytes, as_json: bool) -> Any:
+    name = str(path)
     try:
-        data = json.loads(text) if as_json else tomllib.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InputError(name, f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(name, f"cannot read file: {exc}") from None
+    if as_json:
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise InputError(name, f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+    import tomllib  # only TOML files pay for the parser
+
+    try:
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise InputError(name, f"not valid TOML: {exc}") from None
-    if not isinstance(data, dict):
-        raise InputError(name, "the top level must be an object/table")
-    return data
 
 
-def load_portfolio(path: Path) -> PortfolioIn:
-    data = read_document(path)
+def _validate(validator: SchemaValidator, path: Path, prefix: str = "") -> Any:
+    raw, as_json = _read(path)
     try:
-        return PortfolioIn.model_validate(data)
+        if as_json:
+            # Straight from the bytes: pydantic-core parses and validates in one pass. A document
+            # it cannot parse is re-read by the json module for its exact error message.
+            try:
+                return validator.validate_json(raw)
+            except ValidationError as exc:
+                if exc.errors(include_url=False)[0]["type"] != "json_invalid":
+                    raise
+            data = _parse(path, raw, as_json)
+        else:
+            data = _parse(path, raw, as_json)
+        return validator.validate_python(data)
     except ValidationError as exc:
-        raise _one_line(exc) from None
+        if exc.errors(include_url=False)[0]["type"] == "dict_type" and not exc.errors(include_url=False)[0]["loc"]:
+            raise InputError(str(path), "the top level must be an object/table") from None
+        raise _one_line(exc, prefix) from None
+
+
+def load_portfolio(path: Path) -> PortfolioDoc:
+    doc: PortfolioDoc = _validate(_portfolio_validator(), path)
+    return doc
 
 
 def load_tiers_file(path: Path, venue: Venue) -> dict[str, TierTable]:
     """User tier tables keyed by upper-case unified symbol."""
-    data = read_document(path)
-    try:
-        parsed = TiersFileIn.model_validate(data)
-    except ValidationError as exc:
-        raise _one_line(exc, prefix="tiers file: ") from None
+    doc: TiersFileDoc = _validate(_tiers_file_validator(), path, prefix="tiers file: ")
     tables: dict[str, TierTable] = {}
-    for symbol, rows in parsed.tiers.items():
+    for symbol, rows in doc["tiers"].items():
         unified, _ = find_market(venue, symbol)
-        tables[unified.upper()] = table_from_rows(venue, [r.model_dump() for r in rows], source=str(path))
+        try:
+            tables[unified.upper()] = table_from_rows(venue, rows, source=str(path))
+        except InputError as exc:
+            raise InputError(f"tiers file: tiers.{symbol}", exc.message) from None
     return tables
 
 
-__all__ = ["PortfolioIn", "PositionIn", "TierRow", "get_venue", "load_portfolio", "load_tiers_file"]
+__all__ = ["PortfolioDoc", "PositionDoc", "TierRowDoc", "load_portfolio", "load_tiers_file"]

@@ -8,8 +8,9 @@ path of ``liqwatch calc`` stays as light as ``import pydantic`` itself.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from liqwatch.core.engine import check_position
 from liqwatch.core.errors import InputError
@@ -17,6 +18,8 @@ from liqwatch.core.model import MarginMode, PositionSide, PositionSpec, Side
 from liqwatch.core.tiers import TierTable
 from liqwatch.core.venues import Venue
 from liqwatch.markets import find_market, resolve_table, table_from_rows
+
+Rows = Sequence[Mapping[str, Any]]
 
 
 @dataclass(slots=True)
@@ -35,8 +38,33 @@ class PositionRequest:
     max_leverage: float | None = None
     fee_rate: float | None = None
     adl_lights: int | None = None
-    tiers: list[dict[str, float | None]] | None = field(default=None)
+    tiers: Rows | None = field(default=None)
     exchange_liquidation_price: float | None = None
+
+
+class TableCache:
+    """Tables built from per-position tier lists, so that identical lists build one table. Looked
+    up by a cheap key (length and last row), then by comparing the rows themselves (C-level list
+    and dict equality): much cheaper than hashing every row of every position."""
+
+    __slots__ = ("_tables",)
+
+    def __init__(self) -> None:
+        self._tables: dict[tuple[Any, ...], list[tuple[Rows, TierTable]]] = {}
+
+    @staticmethod
+    def _key(rows: Rows) -> tuple[Any, ...]:
+        last = rows[-1] if rows else {}
+        return (len(rows), last.get("min_notional"), last.get("mmr"), last.get("max_leverage"))
+
+    def get(self, rows: Rows) -> TierTable | None:
+        for known, table in self._tables.get(self._key(rows), ()):
+            if known == rows:
+                return table
+        return None
+
+    def put(self, rows: Rows, table: TierTable) -> None:
+        self._tables.setdefault(self._key(rows), []).append((rows, table))
 
 
 def build_spec(
@@ -44,8 +72,11 @@ def build_spec(
     req: PositionRequest,
     user_tables: Mapping[str, TierTable] | None = None,
     field_prefix: str = "",
+    table_cache: TableCache | None = None,
 ) -> PositionSpec:
-    """Resolve symbol, tiers and defaults, then run the core's checks. Raises InputError."""
+    """Resolve symbol, tiers and defaults, then run the core's checks. Raises InputError.
+
+    ``table_cache`` lets identical per-position tier lists build one table."""
     for name in ("size", "entry_price", "mark_price", "leverage", "isolated_margin", "max_leverage"):
         value = getattr(req, name)
         if value is not None and not (value > 0 and math.isfinite(value)):
@@ -61,7 +92,16 @@ def build_spec(
     except InputError as exc:
         raise InputError(f"{field_prefix}{exc.field}", exc.message) from None
     mark = req.mark_price if req.mark_price is not None else req.entry_price
-    position_table = table_from_rows(venue, req.tiers, source="portfolio file") if req.tiers is not None else None
+    position_table: TierTable | None = None
+    if req.tiers is not None:
+        position_table = table_cache.get(req.tiers) if table_cache is not None else None
+        if position_table is None:
+            try:
+                position_table = table_from_rows(venue, req.tiers, source="portfolio file")
+            except InputError as exc:
+                raise InputError(f"{field_prefix}{exc.field}", exc.message) from None
+            if table_cache is not None:
+                table_cache.put(req.tiers, position_table)
     table = resolve_table(
         venue,
         symbol,
@@ -79,22 +119,22 @@ def build_spec(
         if req.leverage is None:
             raise InputError(f"{field_prefix}leverage", "an isolated position needs a leverage or its margin")
         margin = req.size * req.entry_price / req.leverage
-    spec = PositionSpec(
-        symbol=symbol,
-        side=req.side,
-        size=req.size,
-        entry_price=req.entry_price,
-        mark_price=mark,
-        tiers=table,
-        margin_mode=req.margin_mode,
-        position_side=req.position_side,
-        leverage=req.leverage,
-        isolated_margin=margin if req.margin_mode == "isolated" else None,
-        fee_rate=venue.default_fee_rate if req.fee_rate is None else req.fee_rate,
-        max_leverage=req.max_leverage,
-        adl_lights=req.adl_lights,
-        exchange_liquidation_price=req.exchange_liquidation_price,
-        tick_size=market.tick_size if market else None,
+    spec = PositionSpec(  # positional: this runs once per position of a portfolio file
+        symbol,
+        req.side,
+        req.size,
+        req.entry_price,
+        mark,
+        table,
+        req.margin_mode,
+        req.position_side,
+        req.leverage,
+        margin if req.margin_mode == "isolated" else None,
+        venue.default_fee_rate if req.fee_rate is None else req.fee_rate,
+        req.max_leverage,
+        req.adl_lights,
+        req.exchange_liquidation_price,
+        market.tick_size if market else None,
     )
     try:
         check_position(spec, venue)

@@ -8,7 +8,6 @@ scenario's own fields (``"max_add_size"``, ``"order"``, ``"steps"``, ...).
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import sys
 from collections.abc import Sequence
@@ -29,6 +28,7 @@ from liqwatch.output import (
     portfolio_dict,
     render_table,
     risk_style,
+    to_json,
 )
 
 ALL_POSITION_SCENARIOS = {"--shock", "--target-margin-ratio", "--ladder"}
@@ -74,7 +74,7 @@ def run_scenario(args: argparse.Namespace, flag: str, venue: Venue, specs: list[
         field = "--" + exc.field.replace("_", "-")
         _fail(f"{field}: {exc.message}")
     if args.json:
-        sys.stdout.write(json.dumps(doc, allow_nan=False) + "\n")
+        sys.stdout.write(to_json(doc) + "\n")
     else:
         render()
     return 0

@@ -1,0 +1,79 @@
+"""`liqwatch calc --portfolio FILE --json` end to end: read, validate, tables, maths, JSON out.
+
+The file: N cross positions, one per symbol, each with its own 5-bracket ``tiers`` list (the
+lists are identical, as a tool that exports an account writes them). Positions per second are
+N / (wall time of the command - wall time of the same command on a one-position file), i.e. the
+work beyond cold start. Budget (issue #9): >= 50,000 positions/s. Not part of the test suite; run
+with `make bench` or `.venv/bin/python bench/portfolio.py [--positions N] [--runs R]`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+BUDGET = 50_000.0
+TIERS = [
+    {"min_notional": 0, "max_notional": 50_000, "mmr": 0.004, "max_leverage": 125},
+    {"min_notional": 50_000, "max_notional": 500_000, "mmr": 0.005, "max_leverage": 100},
+    {"min_notional": 500_000, "max_notional": 8_000_000, "mmr": 0.01, "max_leverage": 50},
+    {"min_notional": 8_000_000, "max_notional": 50_000_000, "mmr": 0.025, "max_leverage": 20},
+    {"min_notional": 50_000_000, "max_notional": 100_000_000, "mmr": 0.05, "max_leverage": 10},
+]
+
+
+def write_portfolio(path: Path, n: int) -> None:
+    positions = [
+        {
+            "symbol": f"C{i:05d}/USDT:USDT",
+            "side": "long" if i % 2 else "short",
+            "size": 1 + i % 7,
+            "entry_price": 100 + i % 13,
+            "mark_price": 101 + i % 11,
+            "margin_mode": "cross",
+            "tiers": TIERS,
+        }
+        for i in range(n)
+    ]
+    path.write_text(json.dumps({"exchange": "binance", "wallet_balance": 1e7, "positions": positions}))
+
+
+def median_wall(cmd: list[str], runs: int) -> float:
+    subprocess.run(cmd, capture_output=True, check=True)  # warm the OS file cache
+    times = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        subprocess.run(cmd, capture_output=True, check=True)
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--positions", type=int, default=10_000)
+    ap.add_argument("--runs", type=int, default=7)
+    args = ap.parse_args()
+    script = str(Path(sys.executable).with_name("liqwatch"))
+    with tempfile.TemporaryDirectory() as tmp:
+        big = Path(tmp) / "big.json"
+        one = Path(tmp) / "one.json"
+        write_portfolio(big, args.positions)
+        write_portfolio(one, 1)
+        base = median_wall([script, "calc", "--portfolio", str(one), "--json"], args.runs)
+        full = median_wall([script, "calc", "--portfolio", str(big), "--json"], args.runs)
+    work = max(full - base, 1e-9)
+    rate = args.positions / work
+    print(f"one-position portfolio (cold start)   {base * 1000:7.1f} ms")
+    print(f"{args.positions:,}-position portfolio          {full * 1000:7.1f} ms")
+    verdict = "within" if rate >= BUDGET else "BELOW"
+    print(f"end to end beyond cold start: {work * 1000:.1f} ms = {rate:,.0f} positions/s ({verdict} {BUDGET:,.0f}/s)")
+
+
+if __name__ == "__main__":
+    main()
