@@ -3,6 +3,10 @@
 Feeds push normalised events in (:meth:`State.apply`); views ask for a :class:`Snapshot`, which runs
 the pure risk core over the latest positions, balances, tiers and marks. Every mark carries its
 age: a symbol whose mark has not updated for 3x its stream's interval is stale and reported so.
+
+Where the venue reports a liquidation price, each position record says how far ours is from it in
+the market's ticks (``liquidation_price_diff_ticks``); :meth:`State.mismatches` returns, once per
+position, a record of the inputs behind any difference over one tick.
 """
 
 from __future__ import annotations
@@ -22,7 +26,17 @@ from liqwatch.feeds.events import Balance, Event, MarkPrice, PositionData, Posit
 from liqwatch.markets import find_market
 
 STALE_FACTOR = 3.0
-_HINT_KEEP = ("leverage", "isolated_margin", "mark_price", "exchange_liquidation_price", "adl_lights", "contract_size")
+MISMATCH_TICKS = 1.0
+"""A liquidation price further than this many ticks from the venue's is reported (once)."""
+_HINT_KEEP = (
+    "leverage",
+    "isolated_margin",
+    "mark_price",
+    "exchange_liquidation_price",
+    "adl_lights",
+    "contract_size",
+    "tick_size",
+)
 
 PositionKey = tuple[str, str]  # (symbol, side): one-way positions and each hedge leg
 
@@ -105,6 +119,8 @@ class State:
         """Incremented by every applied event: views skip work when nothing changed."""
         self.feed_errors: list[Status] = []
         """Errors of feeds that are not tied to a known venue account."""
+        self._mismatched: set[tuple[str, str, str]] = set()
+        """(account, symbol, side) of positions whose mismatch was already reported."""
 
     # ------------------------------------------------------------------ ingest
 
@@ -180,6 +196,8 @@ class State:
                 prev = acc.positions.get(key)
                 if prev is not None:
                     kept = {name: getattr(prev, name) for name in _HINT_KEEP if getattr(hint, name) is None}
+                    if "isolated_margin" in kept:
+                        kept["margin_note"] = prev.margin_note
                     acc.positions[key] = hint.model_copy(update=kept)
                 else:
                     acc.positions[key] = hint
@@ -224,6 +242,17 @@ class State:
             note = f"bundled tiers as of {market.table.as_of} (the venue's own could not be fetched)"
             return unified, market.table, note
         return unified, None, "no tier table for this symbol: risk not computed"
+
+    @staticmethod
+    def _tick(acc: AccountState, data: PositionData) -> float | None:
+        """The market's tick: the live market's (ccxt ``precision.price``), else the bundled one."""
+        if data.tick_size:
+            return data.tick_size
+        try:
+            _, market = find_market(acc.venue, data.symbol)
+        except InputError:
+            return None
+        return market.tick_size if market is not None else None
 
     def snapshot(self) -> Snapshot:
         now = self.clock()
@@ -287,28 +316,49 @@ class State:
                     fee_rate=acc.venue.default_fee_rate,
                     adl_lights=data.adl_lights,
                     exchange_liquidation_price=data.exchange_liquidation_price,
+                    tick_size=self._tick(acc, data),
                 )
             )
             kept.append((key, data, mark, age, stale, note))
         risk: PortfolioRisk | None = None
         acc.last_specs = specs
+        refusal = "waiting for the account balance"
         if acc.wallet_balance is not None or not any(s.margin_mode == "cross" for s in specs):
-            risk = assess(acc.venue, specs, acc.wallet_balance or 0.0)
+            try:
+                risk = assess(acc.venue, specs, acc.wallet_balance or 0.0)
+            except InputError as exc:  # e.g. a position past the end of a (bundled) tier table
+                risk = None
+                refusal = f"risk not computed: {exc.message}"
+        if risk is not None:
             acc.last_risk = {}
             for (key, data, mark, age, stale, note), prisk in zip(kept, risk.positions, strict=True):
                 acc.last_risk[key] = prisk
                 views.append(PositionView(acc.name, acc.venue.name, data, mark, age, stale, prisk, note))
         else:
             for _key, data, mark, age, stale, _note in kept:
-                views.append(
-                    PositionView(
-                        acc.name, acc.venue.name, data, mark, age, stale, None, "waiting for the account balance"
-                    )
-                )
+                views.append(PositionView(acc.name, acc.venue.name, data, mark, age, stale, None, refusal))
         states: dict[str, str] = {ch: str(st.state) for ch, st in acc.status.items()}
         errors = [st.detail for st in acc.status.values() if st.state == "error" and st.detail]
         view = AccountView(acc.name, acc.venue.name, acc.wallet_balance, risk, states, "; ".join(errors), any_stale)
         return view, views
+
+    def mismatches(self, snap: Snapshot) -> list[dict[str, Any]]:
+        """Event records for the positions of ``snap`` whose liquidation price is more than
+        :data:`MISMATCH_TICKS` ticks from the venue's, with the inputs that explain it. Each
+        position is reported once (again only after it has gone and come back)."""
+        present = {(v.account, v.data.symbol, v.data.side) for v in snap.positions}
+        self._mismatched &= present
+        accounts = {a.name: a for a in snap.accounts}
+        out: list[dict[str, Any]] = []
+        for view in snap.positions:
+            ticks = diff_ticks(view)
+            key = (view.account, view.data.symbol, view.data.side)
+            if ticks is None or abs(ticks) <= MISMATCH_TICKS * (1 + 1e-9) or key in self._mismatched:
+                continue
+            self._mismatched.add(key)
+            acc = self.accounts.get(view.account)
+            out.append(mismatch_record(view, accounts.get(view.account), acc.venue if acc else None, snap.ts))
+        return out
 
 
 def fmt_ratio(x: float | None) -> str:
@@ -320,6 +370,110 @@ def fmt_ratio(x: float | None) -> str:
 
 def _num(x: float | None) -> float | None:
     return None if x is None or not math.isfinite(x) else x
+
+
+def diff_ticks(view: PositionView) -> float | None:
+    """(ours - the venue's liquidation price) / the market's tick; None when either price or the
+    tick is unknown."""
+    risk = view.risk
+    venue_lp = view.data.exchange_liquidation_price
+    if risk is None or venue_lp is None:
+        return None
+    ours = _num(risk.liquidation_price)
+    tick = risk.spec.tick_size
+    if ours is None or not tick:
+        return None
+    return _num((ours - venue_lp) / tick)
+
+
+def _implied(view: PositionView, venue: Venue | None) -> dict[str, float | None]:
+    """For an isolated position: the margin that would give the venue's liquidation price with
+    liqwatch's bracket and fee rate, and (venues that count a fee) the fee rate that would with
+    liqwatch's margin. Same maths as the core, solved the other way round."""
+    risk = view.risk
+    venue_lp = view.data.exchange_liquidation_price
+    if risk is None or venue_lp is None or risk.spec.margin_mode != "isolated" or venue is None:
+        return {}
+    spec = risk.spec
+    q, ep, s = spec.size, spec.entry_price, spec.sign
+    if venue.mm_at_entry_isolated:  # Bybit: LP = EP - s x (margin - MM at entry - fee) / Q
+        return {"isolated_margin": _num(risk.maintenance_margin + risk.liquidation_fee + s * q * (ep - venue_lp))}
+    mmr, cum, fee = risk.tier.mmr, risk.tier.maint_amount, spec.fee_rate
+    # equity(LP) = MM(LP) + fee(LP): margin + s Q (LP - EP) = Q LP (mmr + f) - cum
+    out: dict[str, float | None] = {"isolated_margin": _num(q * venue_lp * (mmr + fee) - cum - s * q * (venue_lp - ep))}
+    margin = spec.isolated_margin
+    if venue.default_fee_rate > 0 and margin is not None:
+        out["fee_rate"] = _num((margin + cum + s * q * (venue_lp - ep)) / (q * venue_lp) - mmr)
+    return out
+
+
+def mismatch_record(view: PositionView, account: AccountView | None, venue: Venue | None, ts: float) -> dict[str, Any]:
+    """A ``liquidation_price_mismatch`` event: both prices, the inputs liqwatch used and what
+    would explain the difference."""
+    data = view.data
+    risk = view.risk
+    assert risk is not None
+    spec = risk.spec
+    ticks = diff_ticks(view)
+    implied = _implied(view, venue)
+    inputs: dict[str, Any] = {
+        "size": spec.size,
+        "entry_price": spec.entry_price,
+        "mark_price": spec.mark_price,
+        "mark_stale": view.stale,
+        "leverage": spec.leverage,
+        "isolated_margin": spec.isolated_margin,
+        "margin_note": data.margin_note or None,
+        "tier": risk.tier.index,
+        "mmr": risk.tier.mmr,
+        "maint_amount": risk.tier.maint_amount,
+        "tiers_source": spec.tiers.source or None,
+        "fee_rate": spec.fee_rate,
+    }
+    if spec.margin_mode == "cross" and account is not None and account.risk is not None:
+        a = account.risk.account
+        inputs["cross_wallet_balance"] = a.cross_wallet_balance
+        inputs["cross_margin_balance"] = a.cross_margin_balance
+        inputs["cross_maintenance_margin"] = a.cross_maintenance_margin
+    why: list[str] = []
+    if data.margin_note:
+        why.append(f"margin: {data.margin_note}")
+    if "bundled tiers" in view.note:
+        why.append(f"tiers: {view.note}")
+    margin, implied_margin = spec.isolated_margin, implied.get("isolated_margin")
+    if margin is not None and implied_margin is not None and abs(implied_margin - margin) > 1e-9 * max(1.0, margin):
+        why.append(f"a margin of {implied_margin:.10g} (liqwatch used {margin:.10g}) gives the venue's price")
+    implied_fee = implied.get("fee_rate")
+    if implied_fee is not None:
+        why.append(
+            f"the liquidation fee is counted at {spec.fee_rate * 100:g}% (liqwatch's default for {view.exchange}); "
+            f"{implied_fee * 100:.4g}% gives the venue's price (the account's own taker rate?)"
+        )
+    if spec.margin_mode == "cross":
+        why.append("cross: the venue prices every position at its own marks and time; liqwatch at its latest marks")
+    venue_lp = data.exchange_liquidation_price
+    head = (
+        f"{data.symbol} {data.side}: liqwatch {risk.liquidation_price:.10g} vs the venue's {venue_lp:.10g} "
+        f"({ticks:+.1f} ticks of {spec.tick_size:g})"
+    )
+    return {
+        "type": "event",
+        "ts": ts,
+        "account": view.account,
+        "exchange": view.exchange,
+        "kind": "liquidation_price_mismatch",
+        "symbol": data.symbol,
+        "side": data.side,
+        "position_side": data.position_side,
+        "margin_mode": data.margin_mode,
+        "liquidation_price": _num(risk.liquidation_price),
+        "exchange_liquidation_price": venue_lp,
+        "liquidation_price_diff_ticks": ticks,
+        "tick_size": spec.tick_size,
+        "inputs": {k: (_num(v) if isinstance(v, float) else v) for k, v in inputs.items()},
+        "implied": implied,
+        "detail": "; ".join([head, *why]),
+    }
 
 
 def position_record(view: PositionView) -> dict[str, Any]:
@@ -343,6 +497,7 @@ def position_record(view: PositionView) -> dict[str, Any]:
         "liquidation_price": ours,
         "exchange_liquidation_price": venue_lp,
         "liquidation_price_diff": None if ours is None or venue_lp is None else ours - venue_lp,
+        "liquidation_price_diff_ticks": diff_ticks(view),
         "bankruptcy_price": None if risk is None else _num(risk.bankruptcy_price),
         "margin_ratio": None if risk is None else _num(risk.margin_ratio),
         "tier": None if risk is None else risk.tier.index,

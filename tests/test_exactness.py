@@ -285,3 +285,21 @@ def test_ten_thousand_duplicates_are_refused_at_once(tmp_path: Path, capsys: pyt
     path.write_text(json.dumps(doc))
     line = run_error(capsys, "--portfolio", str(path))
     assert "positions[0] and positions[3]" in line
+
+
+def test_live_position_past_a_bundled_table_is_not_priced() -> None:
+    """Live mode falls back to a bundled table when the venue's could not be fetched: a position
+    past that table's end shows no numbers and says why, instead of crashing or guessing."""
+    from liqwatch.feeds.events import Balance, PositionData, Positions
+    from liqwatch.state import State
+
+    state = State(lambda: 1000.0)
+    big = PositionData(symbol="BTC/USDT:USDT", side="long", size=30, entry_price=60000, margin_mode="cross")
+    small = PositionData(symbol="BTC/USDT:USDT", side="long", size=1, entry_price=60000, margin_mode="cross")
+    state.apply(Balance(account="a", exchange="gate", ts=1.0, wallet_balance=100_000))
+    state.apply(Positions(account="a", exchange="gate", ts=1.0, positions=[big]))
+    view = state.snapshot().positions[0]
+    assert view.risk is None
+    assert view.note.startswith("risk not computed:") and "incomplete" in view.note
+    state.apply(Positions(account="a", exchange="gate", ts=2.0, positions=[small]))
+    assert state.snapshot().positions[0].risk is not None
