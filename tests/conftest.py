@@ -5,6 +5,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings
+
+# Hypothesis's default 200 ms deadline per example fails on a busy machine, not on slow code:
+# examples may take as long as they need (performance has its own benchmarks in bench/).
+settings.register_profile("liqwatch", deadline=None)
+settings.load_profile("liqwatch")
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
