@@ -123,6 +123,8 @@ class LiqwatchApp(App[None]):
     # ------------------------------------------------------------------ data
 
     def _on_alert(self, alert: Alert) -> None:
+        if not self.is_running:
+            return  # shutting down: the pane is gone (channels still get the alert)
         self.query_one(AlertsPane).add(alert)
         if not self._pending_toasts:
             self.call_later(self._flush_toasts)
@@ -165,6 +167,8 @@ class LiqwatchApp(App[None]):
             self.alerts.on_notice(notice)
 
     def refresh_view(self, *, force_sort: bool = False) -> None:
+        if not self.is_running:
+            return  # the timer can still tick while shutdown removes the widgets
         state = self.monitor.state
         now = state.clock()
         if not force_sort and state.version == self._version and now - self._refreshed < AGE_REFRESH_SECONDS:
