@@ -12,10 +12,12 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import pytest
+from websockets.asyncio.client import ClientConnection
 
 from liqwatch.feeds.events import Event, MarkPrice, Status
 from liqwatch.feeds.marks import DEFAULT_WS, VENUES, MarkStream, venue_symbol
-from tests.fakes.ws_server import FakeWsServer
+from tests.fakes.ports import refused_port
+from tests.fakes.ws_server import WAIT_TIMEOUT, FakeWsServer
 
 ALL = ["binance", "bybit", "okx", "hyperliquid", "bitget", "gate"]
 PINGING = ["bybit", "okx", "hyperliquid", "bitget", "gate"]
@@ -50,13 +52,15 @@ class Collector:
     def states(self) -> list[str]:
         return [e.state for e in self.statuses()]
 
-    async def wait(self, predicate: Callable[[], bool], timeout: float = 3.0) -> None:
+    async def wait(self, predicate: Callable[[], bool], timeout: float = WAIT_TIMEOUT) -> None:
         async with asyncio.timeout(timeout):
             while not predicate():
                 await asyncio.sleep(0.005)
 
 
-def run(body: Callable[[], Awaitable[None]], timeout: float = 5.0) -> None:
+def run(body: Callable[[], Awaitable[None]], timeout: float = 60.0) -> None:
+    """Run ``body``; ``timeout`` is a safety net for a hung test: every wait inside is on a condition."""
+
     async def bounded() -> None:
         await asyncio.wait_for(body(), timeout)
 
@@ -186,9 +190,11 @@ PING_FRAME: dict[str, Callable[[str], bool]] = {
 @pytest.mark.parametrize("venue", PINGING)
 def test_heartbeat_sent_and_pongs_keep_a_quiet_socket_alive(venue: str) -> None:
     async def body() -> None:
-        async with streaming(venue, [BTC[venue]], stale_after=0.3) as (fake, stream, sink):
-            assert stream.ping_every == pytest.approx(0.15)
-            await fake.wait_for(lambda: fake.client_pings >= 4)  # ~0.6 s with no data at all: 2x the stall timeout
+        # Pings every 0.05 s, a stall after 0.5 s without a frame: a pong arriving 0.45 s late
+        # (a starved process) is still in time.
+        async with streaming(venue, [BTC[venue]], stale_after=0.5, ping_every=0.05) as (fake, stream, sink):
+            assert stream.ping_every == 0.05
+            await fake.wait_for(lambda: fake.client_pings >= 20)  # >= 1 s with no data at all: 2x the stall timeout
             pings = [t for _, _, t in fake.received if not t.startswith("{") or "subscribe" not in t]
             assert pings and all(PING_FRAME[venue](t) for t in pings)
             assert fake.connections == 1
@@ -201,7 +207,7 @@ def test_binance_answers_server_pings_and_sends_no_app_pings() -> None:
     async def body() -> None:
         fake = FakeWsServer("binance", server_ping_interval=0.05)
         await fake.start()
-        async with streaming("binance", [BTC["binance"]], server=fake, stale_after=2.0) as (_, stream, _sink):
+        async with streaming("binance", [BTC["binance"]], server=fake, stale_after=30.0) as (_, stream, _sink):
             await fake.wait_for(lambda: fake.client_pongs >= 3)
             assert stream.ping_every is None
             assert all(json.loads(t)["method"] == "SUBSCRIBE" for _, _, t in fake.received)
@@ -225,6 +231,12 @@ def test_default_heartbeat_and_stall_timeouts() -> None:
         assert stream.ping_every == (None if ping is None else pytest.approx(ping, abs=1e-3))
         assert stream.url == DEFAULT_WS[venue]["mainnet"]
         assert MarkStream("a", venue, [], sink, testnet=True).url == DEFAULT_WS[venue]["testnet"]
+        # a shorter stall timeout: heartbeats at least twice within it (unless set explicitly)
+        short = MarkStream("a", venue, [BTC[venue]], sink, stale_after=0.3)
+        assert short.idle_timeout == 0.3
+        assert short.ping_every == (None if ping is None else pytest.approx(0.15))
+        explicit = MarkStream("a", venue, [BTC[venue]], sink, stale_after=0.3, ping_every=0.05)
+        assert explicit.ping_every == (None if ping is None else 0.05)  # Binance: the server pings
 
 
 # -- faults ----------------------------------------------------------------------------------
@@ -232,7 +244,7 @@ def test_default_heartbeat_and_stall_timeouts() -> None:
 
 async def _first_mark(fake: FakeWsServer, sink: Collector, venue: str, price: float) -> None:
     """Push until one mark at ``price`` arrives (a fresh socket may still be subscribing)."""
-    async with asyncio.timeout(3):
+    async with asyncio.timeout(WAIT_TIMEOUT):
         while not any(m.price == price for m in sink.marks()):
             await fake.push_mark(NATIVE_BTC[venue], price)
             await asyncio.sleep(0.02)
@@ -294,7 +306,8 @@ def test_server_restart_recovers(venue: str) -> None:
     async def body() -> None:
         async with streaming(venue, [BTC[venue]]) as (fake, _stream, sink):
             await _first_mark(fake, sink, venue, 100.0)
-            await fake.restart(down_for=0.2)
+            # listen again only once the client was refused while the server was down
+            await fake.restart(until=lambda: any("connect failed" in s.detail for s in sink.statuses("disconnected")))
             await _first_mark(fake, sink, venue, 400.0)
             assert len(sink.statuses("reconnecting")) >= 2  # refused while down, then back
             assert any("connect failed" in s.detail for s in sink.statuses("disconnected"))
@@ -344,16 +357,26 @@ def test_splits_symbols_across_connections_where_capped() -> None:
     run(body)
 
 
-def test_binance_batches_subscriptions_under_the_message_rate_limit() -> None:
+def test_binance_batches_subscriptions_under_the_message_rate_limit(monkeypatch: pytest.MonkeyPatch) -> None:
     symbols = [f"C{i}/USDT:USDT" for i in range(450)]
+    sent: list[float] = []
+    send = ClientConnection.send
+
+    async def timed_send(self: ClientConnection, message: Any, *args: Any, **kwargs: Any) -> None:
+        # When the client sends (the pacing is its own): arrival times at the fake server would also
+        # measure how late a busy event loop got round to reading them.
+        sent.append(asyncio.get_running_loop().time())
+        await send(self, message, *args, **kwargs)
+
+    monkeypatch.setattr(ClientConnection, "send", timed_send)
 
     async def body() -> None:
         async with streaming("binance", symbols) as (fake, _stream, _sink):
             await fake.wait_subscribed({f"C{i}USDT" for i in range(450)})
             assert fake.connections == 1
             assert [len(msg["params"]) for _, msg in fake.subscribe_requests] == [200, 200, 50]
-            times = [t for _, t, _ in fake.received]
-            assert all(b - a >= 0.1 for a, b in itertools.pairwise(times))  # < 10 messages per second
+            assert len(sent) == len(fake.received) == 3
+            assert all(b - a >= 0.1 for a, b in itertools.pairwise(sent))  # < 10 messages per second
 
     run(body)
 
@@ -423,17 +446,24 @@ def test_never_raises_when_nothing_listens_or_the_sink_breaks() -> None:
             calls.append(event)
             raise RuntimeError("sink bug")
 
-        stream = MarkStream(
-            "a", "okx", [BTC["okx"]], broken, ws_url="ws://127.0.0.1:9/ws", backoff_initial=0.005, backoff_max=0.02
-        )
-        task = asyncio.create_task(stream.run())
-        async with asyncio.timeout(3):
-            while stream.connections < 4:
-                await asyncio.sleep(0.01)
-        assert not task.done()
-        assert any(isinstance(e, Status) and e.state == "reconnecting" for e in calls)
-        task.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await task
+        with refused_port() as port:
+            stream = MarkStream(
+                "a",
+                "okx",
+                [BTC["okx"]],
+                broken,
+                ws_url=f"ws://127.0.0.1:{port}/ws",
+                backoff_initial=0.005,
+                backoff_max=0.02,
+            )
+            task = asyncio.create_task(stream.run())
+            async with asyncio.timeout(WAIT_TIMEOUT):
+                while stream.connections < 4:
+                    await asyncio.sleep(0.01)
+            assert not task.done()
+            assert any(isinstance(e, Status) and e.state == "reconnecting" for e in calls)
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
 
     run(body)

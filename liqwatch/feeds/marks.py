@@ -528,8 +528,10 @@ class MarkStream:
     """Stream mark prices for ``symbols`` (ccxt unified) of one venue into ``sink``.
 
     ``stale_after`` overrides the stall timeout (default ``max(3 x interval, heartbeat timeout)`` of
-    the venue); heartbeats are then sent at least twice within it. ``clock`` stamps events when
-    the venue sends no time; ``rng`` jitters the backoff (seed it in tests)."""
+    the venue); heartbeats are then sent at least twice within it. ``ping_every`` overrides the
+    heartbeat period of a venue that has one (tests set both rather than race the defaults).
+    ``clock`` stamps events when the venue sends no time; ``rng`` jitters the backoff (seed it in
+    tests)."""
 
     def __init__(
         self,
@@ -543,6 +545,7 @@ class MarkStream:
         backoff_initial: float = 0.5,
         backoff_max: float = 30.0,
         stale_after: float | None = None,
+        ping_every: float | None = None,
         clock: Callable[[], float] = time.time,
         rng: random.Random | None = None,
     ) -> None:
@@ -564,6 +567,8 @@ class MarkStream:
         )
         ping = self.venue.ping_every
         self.ping_every: float | None = None if ping is None else min(ping, self.idle_timeout / 2)
+        if ping is not None and ping_every is not None and ping_every > 0:
+            self.ping_every = ping_every
         self._sink = sink
         self._by_native: dict[str, str] = {}
         self._reported: set[str] = set()

@@ -46,6 +46,7 @@ from typing import Any
 from aiohttp import WSMsgType, web
 
 from tests.fakes.rest_server import DEFAULT_KEY, FIXTURES, FakeRestServer, _now_ms
+from tests.fakes.ws_server import WAIT_TIMEOUT
 
 PRIVATE_FIXTURES = FIXTURES / "private"
 DEFAULT_SECRET = "fake-secret-abcdef123456"
@@ -155,14 +156,16 @@ class FakePrivateServer(FakeRestServer):
         for conn in list(self.conns):
             await conn.ws.close(code=code, message=b"going away")
 
-    async def wait_for(self, predicate: Callable[[], bool], timeout: float = 5.0) -> None:
+    async def wait_for(self, predicate: Callable[[], bool], timeout: float = WAIT_TIMEOUT) -> None:
+        """Until ``predicate()`` holds; ``timeout`` is only a safety net for a hung test."""
+
         async def poll() -> None:
             while not predicate():
                 await asyncio.sleep(0.01)
 
         await asyncio.wait_for(poll(), timeout)
 
-    async def wait_subscribed(self, count: int = 1, timeout: float = 5.0) -> None:
+    async def wait_subscribed(self, count: int = 1, timeout: float = WAIT_TIMEOUT) -> None:
         """Until ``count`` subscriptions in total were accepted and one socket is live."""
         await self.wait_for(lambda: self.subscriptions >= count and bool(self.live()), timeout)
 

@@ -12,7 +12,7 @@ server-initiated protocol pings. Test controls::
         await fake.drop()                                  # close 1001; drop(abrupt=True) aborts TCP
         fake.stall()                                       # current sockets go silent (no acks, pongs, pushes)
         fake.reject(count=3)                               # refuse the next handshakes with HTTP 503
-        await fake.restart(down_for=0.2)                   # stop, wait, listen again on the same port
+        await fake.restart(until=lambda: ...)              # stop; listen again on the same port once true
         fake.connections, fake.subscribe_requests, fake.client_pings, fake.received
 
 Symbols are the venue's ids (``BTCUSDT``, ``BTC-USDT-SWAP``, ``BTC_USDT``, Hyperliquid coin ``BTC``).
@@ -25,6 +25,7 @@ import contextlib
 import itertools
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,6 +33,9 @@ from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
+
+WAIT_TIMEOUT = 30.0
+"""Seconds before a wait gives up: a safety net for a hung test, never the expected path."""
 
 VENUE_PATHS = {
     "binance": "/market/ws",
@@ -350,9 +354,12 @@ class FakeWsServer:
             task.cancel()
         self._conns.clear()
 
-    async def restart(self, down_for: float = 0.0) -> None:
+    async def restart(self, *, until: Callable[[], bool] | None = None, timeout: float = WAIT_TIMEOUT) -> None:
+        """Stop, and listen again on the same port once ``until()`` holds (e.g. a client saw the
+        refusal): the down time is a condition, not a duration."""
         await self.stop()
-        await asyncio.sleep(down_for)
+        if until is not None:
+            await self.wait_for(until, timeout)
         await self.start()
 
     async def __aenter__(self) -> FakeWsServer:
@@ -376,12 +383,15 @@ class FakeWsServer:
         """Symbols subscribed on the live (not stalled) sockets."""
         return set().union(*(c.subscribed for c in self.open_connections))
 
-    async def wait_for(self, predicate: Any, timeout: float = 3.0) -> None:
+    async def wait_for(self, predicate: Callable[[], bool], timeout: float = WAIT_TIMEOUT) -> None:
+        """Until ``predicate()`` holds; ``timeout`` is only a safety net for a hung test."""
         async with asyncio.timeout(timeout):
             while not predicate():
                 await asyncio.sleep(0.005)
 
-    async def wait_subscribed(self, symbols: set[str], *, connections: int | None = None, timeout: float = 3.0) -> None:
+    async def wait_subscribed(
+        self, symbols: set[str], *, connections: int | None = None, timeout: float = WAIT_TIMEOUT
+    ) -> None:
         """Until live sockets subscribe to ``symbols`` (after ``connections`` accepted handshakes, if given)."""
         await self.wait_for(
             lambda: symbols <= self.subscribed() and (connections is None or self.connections >= connections), timeout
