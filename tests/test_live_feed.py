@@ -20,7 +20,7 @@ from liqwatch.feeds.live import VenueFeed
 from liqwatch.monitor import Monitor
 from liqwatch.state import Notice
 from tests.fakes.rest_server import DEFAULT_KEY, FakeRestServer
-from tests.fakes.ws_server import FakeWsServer
+from tests.fakes.ws_server import WAIT_TIMEOUT, FakeWsServer
 
 SECRET = "fake-secret-abcdef123456"
 ENV = {"LW_KEY": DEFAULT_KEY, "LW_SECRET": SECRET}
@@ -51,7 +51,9 @@ def binance(rest: str, ws: str, name: str = "main") -> AccountConfig:
     )
 
 
-async def until(predicate: Callable[[], bool], timeout: float = 8.0) -> None:
+async def until(predicate: Callable[[], bool], timeout: float = WAIT_TIMEOUT) -> None:
+    """Until ``predicate()`` holds; ``timeout`` is only a safety net for a hung test."""
+
     async def poll() -> None:
         while not predicate():
             await asyncio.sleep(0.02)
@@ -75,7 +77,7 @@ class Recorder:
 
 
 def run(body: Callable[[], Awaitable[None]]) -> None:
-    asyncio.run(asyncio.wait_for(body(), 40))
+    asyncio.run(asyncio.wait_for(body(), 4 * WAIT_TIMEOUT))  # a safety net: the waits are on conditions
 
 
 def test_binance_account_end_to_end_with_reconnect_and_resync() -> None:
@@ -133,6 +135,7 @@ def test_rest_errors_are_clear_and_other_accounts_keep_running() -> None:
             try:
                 state = monitor.state
                 await until(lambda: "good" in state.accounts and bool(state.accounts["good"].positions))
+                await until(lambda: any(e.account == "bad" for e in rec.statuses("error")))  # the two race
                 errors = rec.statuses("error")
                 bad_errors = [e.detail for e in errors if e.account == "bad"]
                 assert bad_errors and "authentication failed" in bad_errors[0]
@@ -174,10 +177,10 @@ def test_watch_once_against_fake_servers(tmp_path: Path) -> None:
             )
             config.chmod(0o600)
 
-            async def pusher() -> None:
-                await ws.wait_subscribed({"BTCUSDT"}, timeout=10)
-                await hlws.wait_for(lambda: bool(hlws.subscribed()), timeout=10)
-                for _ in range(100):
+            async def pusher() -> None:  # live marks for as long as the run takes (it is cancelled after)
+                await ws.wait_subscribed({"BTCUSDT"})
+                await hlws.wait_for(lambda: bool(hlws.subscribed()))
+                while True:
                     for sym, price in (("BTCUSDT", 60_000.0), ("ETHUSDT", 3_000.0), ("SOLUSDT", 150.0)):
                         await ws.push_mark(sym, price)
                     for coin, price in (("BTC", 60_000.0), ("ETH", 3_000.0), ("SOL", 150.0)):
@@ -255,14 +258,15 @@ def test_alerts_end_to_end_from_fake_exchange_to_webhook(tmp_path: Path, monkeyp
             from liqwatch.watch import run_watch
 
             task = asyncio.create_task(run_watch(args, out))
-            await ws.wait_subscribed({"BTCUSDT"}, timeout=10)
-            # BTC falls to within 1% of the cross liquidation price: a critical distance alert.
-            for _ in range(15):
-                await ws.push_mark("BTCUSDT", 48_600.0)
-                await asyncio.sleep(0.1)
-            await until(lambda: rec.attempts >= 1, timeout=10)
+            await ws.wait_subscribed({"BTCUSDT"})
+            # BTC falls to within 1% of the cross liquidation price (ticks until the alert is first
+            # attempted): a critical distance alert.
+            async with asyncio.timeout(WAIT_TIMEOUT):
+                while rec.attempts < 1:
+                    await ws.push_mark("BTCUSDT", 48_600.0)
+                    await asyncio.sleep(0.1)
             rec.fail = False  # the receiver recovers: the alert is retried, not lost
-            await until(lambda: any(a.get("rule") == "distance" for a in rec.alerts()), timeout=20)
+            await until(lambda: any(a.get("rule") == "distance" for a in rec.alerts()))
             for _ in range(10):  # more breaching ticks: escalation edges only, no repeats
                 await ws.push_mark("BTCUSDT", 48_550.0)
                 await asyncio.sleep(0.1)
@@ -278,7 +282,7 @@ def test_alerts_end_to_end_from_fake_exchange_to_webhook(tmp_path: Path, monkeyp
             assert {p["id"] for p in printed} >= set(ids)
             assert "SECRET" not in out.getvalue()
 
-    asyncio.run(asyncio.wait_for(body(), 60))
+    asyncio.run(asyncio.wait_for(body(), 4 * WAIT_TIMEOUT))
 
 
 def test_dashboard_on_a_live_account_against_fake_servers() -> None:
@@ -294,18 +298,17 @@ def test_dashboard_on_a_live_account_against_fake_servers() -> None:
             )
             async with app.run_test(size=(140, 40)) as pilot:
                 table = app.query_one(PositionsTable)
-                await until(lambda: len(table.order) == 4, timeout=15)
-                await ws.wait_subscribed({"BTCUSDT"}, timeout=10)
+                await until(lambda: len(table.order) == 4)
+                await ws.wait_subscribed({"BTCUSDT"})
                 await ws.push_mark("BTCUSDT", 59_000.0)
-                await until(lambda: any(v.mark_price == 59_000.0 for v in app.views.values()), timeout=10)
+                await until(lambda: any(v.mark_price == 59_000.0 for v in app.views.values()))
                 await ws.drop()
                 await until(
                     lambda: any(
                         e.state == "resynced"
                         for e in app.monitor.state.accounts["main"].status.values()
                         if e is not None
-                    ),
-                    timeout=15,
+                    )
                 )
                 await pilot.pause()
                 assert app.is_running and len(table.order) == 4

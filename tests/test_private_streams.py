@@ -14,11 +14,13 @@ import pytest
 
 from liqwatch.config import AccountConfig, Secrets
 from liqwatch.feeds import private
-from liqwatch.feeds.events import Event, Positions, Status
+from liqwatch.feeds.events import Event, Positions, Status, Tiers
 from liqwatch.feeds.private import LISTEN_KEY_EXPIRED, NO_STREAM, SLOW_RETRY, PositionHintStream, private_ws_base
-from liqwatch.feeds.rest import AUTH_MESSAGE
+from liqwatch.feeds.rest import AUTH_MESSAGE, RestClient
+from liqwatch.state import State
 from tests.fakes.private_server import DEFAULT_PASSPHRASE, DEFAULT_SECRET, FakePrivateServer
 from tests.fakes.rest_server import DEFAULT_KEY
+from tests.fakes.ws_server import WAIT_TIMEOUT
 
 VENUES = ["binance", "bybit", "okx", "hyperliquid"]
 KEYED = ["binance", "bybit", "okx"]
@@ -85,7 +87,7 @@ class Harness:
     def hints(self) -> list[Positions]:
         return [e for e in self.events if isinstance(e, Positions)]
 
-    async def until(self, predicate: Callable[[], bool], timeout: float = 5.0) -> None:
+    async def until(self, predicate: Callable[[], bool], timeout: float = WAIT_TIMEOUT) -> None:
         async def poll() -> None:
             while not predicate():
                 if self.task is not None and self.task.done():
@@ -120,7 +122,7 @@ def run(venue: str, body: Callable[[Harness], Awaitable[None]], **secret_kw: Any
             harness.assert_clean()
             return harness
 
-    return asyncio.run(asyncio.wait_for(main(), 20))
+    return asyncio.run(asyncio.wait_for(main(), 2 * WAIT_TIMEOUT))  # a safety net: the waits are on conditions
 
 
 # (symbol, side, size, entry, margin mode, position side, leverage, isolated margin, mark, liq, adl, contract size)
@@ -298,7 +300,7 @@ def test_no_private_stream_means_one_status_and_return(venue: str, stream_secret
     events: list[Event] = []
     resyncs: list[int] = []
     stream = PositionHintStream(account(venue), stream_secrets, events.append, on_expired=lambda: resyncs.append(1))
-    asyncio.run(asyncio.wait_for(stream.run(), 2))
+    asyncio.run(asyncio.wait_for(stream.run(), WAIT_TIMEOUT))
     assert [(e.state, e.channel, e.detail) for e in events if isinstance(e, Status)] == [
         ("closed", "private", NO_STREAM)
     ]
@@ -343,3 +345,72 @@ def test_binance_private_url_is_the_2026_layout() -> None:
     ex = ccxt_pro.binanceusdm()
     ex.urls["api"]["ws"]["linear"] = private_ws_base("binance", "ws://127.0.0.1:1/market/ws")
     assert ex.get_private_ws_url("linear", "KEY") == "ws://127.0.0.1:1/private/ws?listenKey=KEY"
+
+
+# --------------------------------------------------------------------------- the margin each venue's formula uses
+
+# venue: (symbol, the margin its formula uses, its liquidation price: None where the push has none)
+RECORDED: dict[str, tuple[str, float, float | None]] = {
+    "binance": ("BTC/USDT:USDT", 87.1365894, None),  # the docs' ACCOUNT_UPDATE: iw, no price
+    "bybit": ("ETH/USDT:USDT", 192.5865, 2587.08),  # 0.15 x (3,851.73 - bustPrice 2,567.82)
+    "okx": ("ETH/USDT:USDT", 30.11, 2722.159673530889),
+    "hyperliquid": ("ETH/USDC:USDC", 4.981226, 2866.26936529),  # rawUsd + szi x entryPx
+}
+
+
+@pytest.mark.parametrize("venue", VENUES)
+def test_recorded_payloads_through_the_private_stream(venue: str) -> None:
+    """The stream maps with the REST rules: a recorded push gives the margin the venue's formula
+    uses and, where the venue sends a liquidation price, ours within one tick of it."""
+    symbol, margin, venue_lp = RECORDED[venue]
+    tiers: list[Tiers] = []
+
+    async def body(h: Harness) -> None:
+        if venue == "hyperliquid":  # the payload's own maxLeverage, 50
+            universe = [
+                {**a, "maxLeverage": 50, "marginTableId": 50} if a["name"] == "ETH" else a
+                for a in h.fake.data["meta"]["universe"]
+            ]
+            h.fake.set("meta", {**h.fake.data["meta"], "universe": universe})
+        await h.connected()
+        await h.fake.push(h.fake.message("recorded"))
+        await h.until(lambda: bool(h.hints()))
+        rest = RestClient(account(venue, h.fake), secrets(venue))
+        try:
+            tiers.extend(await rest.fetch_tiers([symbol]))
+        finally:
+            await rest.close()
+
+    h = run(venue, body)
+    (hint,) = h.hints()
+    (data,) = [p for p in hint.positions if p.symbol == symbol]
+    assert data.margin_mode == "isolated"
+    assert data.isolated_margin == pytest.approx(margin, abs=1e-9)
+    assert data.exchange_liquidation_price == venue_lp
+    assert data.tick_size is not None
+    state = State(lambda: hint.ts)
+    for table in tiers:
+        state.apply(table)
+    state.apply(hint)
+    (view,) = [v for v in state.snapshot().positions if v.data.symbol == symbol]
+    assert view.risk is not None and view.risk.liquidation_price is not None
+    if venue_lp is not None:
+        assert abs(view.risk.liquidation_price - venue_lp) <= data.tick_size * (1 + 1e-9)
+    assert state.mismatches(state.snapshot()) == []
+
+
+def test_bybit_stream_without_a_bankruptcy_price_uses_the_accounts_taker_rate() -> None:
+    """A UTA isolated push (bustPrice ""): the fee to close comes out of positionBalance at the
+    account's taker rate, read once over REST like the rest of the position context."""
+
+    async def body(h: Harness) -> None:
+        h.fake.set("account_info", {**h.fake.data["account_info"], "marginMode": "ISOLATED_MARGIN"})
+        await h.connected()
+        await h.fake.push(h.fake.message("uta"))
+        await h.until(lambda: bool(h.hints()))
+
+    h = run("bybit", body)
+    (data,) = h.hints()[0].positions
+    assert (data.margin_mode, data.exchange_liquidation_price) == ("isolated", 57_300.0)
+    assert data.isolated_margin == pytest.approx(1500.0, abs=1e-9)
+    assert "/v5/account/fee-rate" in h.fake.paths()
