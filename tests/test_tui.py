@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import io
+from collections.abc import Callable
 from typing import Any
 
 import pytest
-from rich.console import Console
+from rich.console import Console, RenderableType
+from textual.css.query import NoMatches
+from textual.pilot import Pilot
+from textual.widgets import Input
 
 from liqwatch.feeds.base import Sink
 from liqwatch.feeds.demo import DemoMarket, synthetic_accounts
@@ -16,9 +20,10 @@ from liqwatch.feeds.events import MarkPrice, PositionData, Positions
 from liqwatch.tui.app import LiqwatchApp
 from liqwatch.tui.screens.help import HelpScreen
 from liqwatch.tui.screens.ladder import LadderScreen
-from liqwatch.tui.screens.whatif import WhatIfScreen
+from liqwatch.tui.screens.whatif import WhatIfScreen, evaluate
 from liqwatch.tui.widgets.detail import DetailPanel, DetailText
 from liqwatch.tui.widgets.positions import COLUMNS, PositionsTable
+from tests.fakes.ws_server import WAIT_TIMEOUT
 
 T0 = 1_790_000_000.0
 
@@ -46,13 +51,85 @@ def demo_app(ticks: int = 0, clock: Clock | None = None) -> LiqwatchApp:
 
 def plain(widget: Any) -> str:
     """What a Static shows, as plain text."""
+    return plain_text(widget.content)
+
+
+def plain_text(renderable: RenderableType) -> str:
     console = Console(width=200, record=True, file=io.StringIO())
-    console.print(widget.content)
+    console.print(renderable)
     return console.export_text()
 
 
 async def rows(app: LiqwatchApp) -> list[str]:
     return app.query_one(PositionsTable).order
+
+
+async def until(pilot: Pilot[None], predicate: Callable[[], bool], timeout: float = WAIT_TIMEOUT) -> None:
+    """Let the app run until ``predicate()`` holds (``timeout`` is only a safety net). A bare
+    ``pilot.pause()`` takes "the process looks idle" for "the work is done", and a key press can
+    be routed before an earlier one moved the focus, which a busy machine makes happen: each
+    step waits for its own effect instead."""
+    async with asyncio.timeout(timeout):
+        while not predicate():
+            await pilot.pause(0.01)
+
+
+def shows(app: LiqwatchApp, selector: str, text: str) -> bool:
+    """Whether ``selector`` on the current screen shows ``text`` (False while it is not mounted)."""
+    try:
+        return text in plain(app.screen.query_one(selector))
+    except NoMatches:
+        return False
+
+
+def focused_id(app: LiqwatchApp) -> str | None:
+    return None if app.focused is None else app.focused.id
+
+
+def detail_follows_cursor(app: LiqwatchApp) -> bool:
+    return app.query_one(DetailPanel).shown_key == app.query_one(PositionsTable).selected_key()
+
+
+def whatif_result_is_current(app: LiqwatchApp) -> bool:
+    """The what-if result shows what the inputs say now (it is recomputed on Input.Changed)."""
+    screen = app.screen
+    if not isinstance(screen, WhatIfScreen):
+        return False
+    expected = evaluate(screen.venue, screen.specs, screen.wallet, screen.index, screen.values())
+    return plain(screen.query_one("#wi-result")) == plain_text(expected)
+
+
+async def open_whatif(pilot: Pilot[None]) -> None:
+    """``w``: the what-if screen, typing into its first field."""
+    app = pilot.app
+    assert isinstance(app, LiqwatchApp)
+    await pilot.press("w")
+    await until(pilot, lambda: isinstance(app.screen, WhatIfScreen) and focused_id(app) == "wi-add-size")
+
+
+async def type_into_whatif(pilot: Pilot[None], text: str) -> None:
+    """Type ``text`` into the focused what-if field; until the result shows it."""
+    app = pilot.app
+    assert isinstance(app, LiqwatchApp)
+    box = app.focused
+    assert isinstance(box, Input)
+    value = box.value + text
+    await pilot.press(*text)  # one widget has the focus throughout: the keys reach it in order
+    await until(pilot, lambda: box.value == value and whatif_result_is_current(app))
+
+
+async def open_ladder(pilot: Pilot[None]) -> None:
+    app = pilot.app
+    assert isinstance(app, LiqwatchApp)
+    await pilot.press("l")
+    await until(pilot, lambda: isinstance(app.screen, LadderScreen) and shows(app, "#ladder-chart", "Liquidation"))
+
+
+async def close_screen(pilot: Pilot[None]) -> None:
+    """``escape`` on a modal screen: until it is gone."""
+    screen = pilot.app.screen
+    await pilot.press("escape")
+    await until(pilot, lambda: pilot.app.screen is not screen)
 
 
 def test_main_view_navigation_and_detail() -> None:
@@ -63,14 +140,16 @@ def test_main_view_navigation_and_detail() -> None:
             keys = await rows(app)
             assert len(keys) == 11
             assert len(app.query("AccountCard")) == 3
-            first = app.query_one(PositionsTable).selected_key()
+            table = app.query_one(PositionsTable)
+            first = table.selected_key()
             await pilot.press("down")
-            second = app.query_one(PositionsTable).selected_key()
+            await until(pilot, lambda: table.cursor_row == 1 and detail_follows_cursor(app))
+            second = table.selected_key()
             assert first != second and second == keys[1]
             detail = plain(app.query_one("#detail-text"))
             assert second.split("|")[1] in detail
             await pilot.press("d")
-            assert app.query_one(DetailPanel).has_class("-hidden")
+            await until(pilot, lambda: app.query_one(DetailPanel).has_class("-hidden"))
 
     asyncio.run(go())
 
@@ -85,7 +164,7 @@ def test_default_sort_is_nearest_liquidation_and_s_cycles() -> None:
             finite = [d for d in dists if d is not None]
             assert finite == sorted(finite)
             await pilot.press("s")
-            assert app.query_one(PositionsTable).sort_name == "margin ratio"
+            await until(pilot, lambda: app.query_one(PositionsTable).sort_name == "margin ratio")
             ratios = [views[k].risk.margin_ratio for k in await rows(app)]  # type: ignore[union-attr]
             assert ratios == sorted(ratios, reverse=True)  # type: ignore[type-var]
             assert "sort: margin ratio" in app.sub_title
@@ -98,11 +177,16 @@ def test_filter() -> None:
         app = demo_app()
         async with app.run_test(size=(140, 40)) as pilot:
             await pilot.pause()
-            await pilot.press("slash", *"DOGE", "enter")
-            await pilot.pause()
+            table = app.query_one(PositionsTable)
+            await pilot.press("slash")  # the filter box takes the focus: only then type into it
+            await until(pilot, lambda: focused_id(app) == "filter")
+            await pilot.press(*"DOGE")
+            await until(pilot, lambda: app.query_one("#filter", Input).value == "DOGE")
+            await pilot.press("enter")
+            await until(pilot, lambda: table.filter_text == "DOGE" and app.focused is table)
             assert all("DOGE" in k for k in await rows(app)) and len(await rows(app)) == 2
             await pilot.press("escape")
-            await pilot.pause()
+            await until(pilot, lambda: table.filter_text == "")
             assert len(await rows(app)) == 11
 
     asyncio.run(go())
@@ -113,18 +197,18 @@ def test_whatif_panel_live_result() -> None:
         app = demo_app()
         async with app.run_test(size=(140, 40)) as pilot:
             await pilot.pause()
-            await pilot.press("w")
-            await pilot.pause()
+            await open_whatif(pilot)
             assert isinstance(app.screen, WhatIfScreen)
-            await pilot.press(*"100")
-            await pilot.pause()
+            await type_into_whatif(pilot, "100")
             text = plain(app.screen.query_one("#wi-result"))
             assert "→" in text and "Liq. price" in text
-            await pilot.press("tab", "tab", *"500")  # leverage 500x: not allowed
-            await pilot.pause()
+            await pilot.press("tab")
+            await until(pilot, lambda: focused_id(app) == "wi-add-price")
+            await pilot.press("tab")
+            await until(pilot, lambda: focused_id(app) == "wi-leverage")
+            await type_into_whatif(pilot, "500")  # leverage 500x: not allowed
             assert "NOT ALLOWED" in plain(app.screen.query_one("#wi-result"))
-            await pilot.press("escape")
-            await pilot.pause()
+            await close_screen(pilot)
             assert not isinstance(app.screen, WhatIfScreen)
 
     asyncio.run(go())
@@ -135,17 +219,14 @@ def test_ladder_and_help_screens() -> None:
         app = demo_app()
         async with app.run_test(size=(140, 40)) as pilot:
             await pilot.pause()
-            await pilot.press("l")
-            await pilot.pause()
+            await open_ladder(pilot)
             assert isinstance(app.screen, LadderScreen)
             assert "Liquidation ladder" in plain(app.screen.query_one("#ladder-chart"))
-            await pilot.press("escape")
+            await close_screen(pilot)
             await pilot.press("question_mark")
-            await pilot.pause()
-            assert isinstance(app.screen, HelpScreen)
-            await pilot.press("escape")
-            await pilot.pause()
-            assert not isinstance(app.screen, HelpScreen)
+            await until(pilot, lambda: isinstance(app.screen, HelpScreen))
+            await close_screen(pilot)
+            assert not isinstance(app.screen, (HelpScreen, LadderScreen))
 
     asyncio.run(go())
 
@@ -224,7 +305,14 @@ def test_a_failing_feed_never_exits_the_app() -> None:
     async def go() -> None:
         app = LiqwatchApp([BrokenFeed(), SteadyFeed()], refresh_seconds=0.1, show_clock=False)
         async with app.run_test(size=(120, 30), notifications=True) as pilot:
-            await pilot.pause(0.5)
+            # the feeds start after the first frame: until both have been heard from
+            await until(
+                pilot,
+                lambda: (
+                    any("boom" in n.message for n in app._notifications)
+                    and any("steady" in k for k in app.query_one(PositionsTable).order)
+                ),
+            )
             assert app.is_running
             assert any("boom" in n.message for n in app._notifications)
             assert any("steady" in k for k in await rows(app))
@@ -259,8 +347,7 @@ def test_small_terminal_stays_usable() -> None:
         async with app.run_test(size=(80, 24)) as pilot:
             await pilot.pause()
             assert app.query_one(PositionsTable).row_count == 11
-            await pilot.press("w")
-            await pilot.pause()
+            await open_whatif(pilot)
             assert isinstance(app.screen, WhatIfScreen)
 
     asyncio.run(go())
@@ -295,17 +382,16 @@ def test_only_rows_on_screen_are_formatted_and_scrolled_rows_are_current() -> No
             tick(app, market, clock)
             assert 0 < table.cell_updates - before <= 30 * len(COLUMNS)  # a screenful, not 300 rows
             await pilot.press("ctrl+end")
-            await pilot.pause()
             key = table.order[-1]
-            assert table.selected_key() == key and table.scroll_offset.y > 0
+            await until(pilot, lambda: table.selected_key() == key and table.scroll_offset.y > 0)
             view = app.views[key]
             assert str(table.get_cell(key, "symbol")) == view.data.symbol.split(":")[0]
-            await pilot.press("ctrl+home", "pagedown")
-            assert table.cursor_row > 10
+            await pilot.press("ctrl+home", "pagedown")  # both to the table, in order
+            await until(pilot, lambda: table.cursor_row > 10)
             await pilot.press("end")
-            assert table.scroll_offset.x > 0  # home/end scroll sideways, as in DataTable
+            await until(pilot, lambda: table.scroll_offset.x > 0)  # home/end scroll sideways, as in DataTable
             await pilot.press("home")
-            assert table.scroll_offset.x == 0
+            await until(pilot, lambda: table.scroll_offset.x == 0)
 
     asyncio.run(go())
 
@@ -317,7 +403,7 @@ def test_mouse_selects_a_row() -> None:
             await pilot.pause()
             table = app.query_one(PositionsTable)
             await pilot.click(PositionsTable, offset=(3, 4))  # line 0 is the header
-            await pilot.pause()
+            await until(pilot, lambda: table.cursor_row == 3 and detail_follows_cursor(app))
             key = table.order[3]
             assert table.cursor_row == 3 and table.selected_key() == key
             assert key.split("|")[1] in plain(app.query_one("#detail-text"))
@@ -370,7 +456,23 @@ def _snap(app_factory: Any) -> Any:
     ],
 )
 def test_snapshots(snap_compare: Any, name: str, press: list[str], ticks: int) -> None:
-    assert snap_compare(demo_app(ticks), press=press, terminal_size=(140, 40))
+    async def run_before(pilot: Pilot[None]) -> None:
+        """The key presses, each once the one before took effect (see ``until``)."""
+        app = pilot.app
+        assert isinstance(app, LiqwatchApp)
+        if press[:1] == ["down"]:
+            table = app.query_one(PositionsTable)
+            await pilot.press("down")
+            await until(pilot, lambda: table.cursor_row == 1 and detail_follows_cursor(app))
+        elif press[:1] == ["w"]:
+            await open_whatif(pilot)
+            await type_into_whatif(pilot, "".join(press[1:]))
+        elif press[:1] == ["l"]:
+            await open_ladder(pilot)
+        else:
+            assert press == []
+
+    assert snap_compare(demo_app(ticks), run_before=run_before, terminal_size=(140, 40))
 
 
 def test_alerts_reach_the_pane_the_toast_and_the_bell() -> None:
@@ -378,7 +480,7 @@ def test_alerts_reach_the_pane_the_toast_and_the_bell() -> None:
         clock = Clock()
         app = demo_app(clock=clock)
         async with app.run_test(size=(140, 40), notifications=True) as pilot:
-            await pilot.pause()
+            await until(pilot, lambda: app.alerts is not None)  # the engine is built after the first frame
             pane = app.query_one("#alerts")
             assert pane.count == 0
             # XRP's mark falls to within 1% of its liquidation price: a critical distance alert
@@ -387,12 +489,16 @@ def test_alerts_reach_the_pane_the_toast_and_the_bell() -> None:
             )
             clock.t += 1
             app.refresh_view()
-            await pilot.pause()
             assert pane.count >= 1
-            await pilot.pause()
-            toasts = [n.message for n in app._notifications]
-            assert any("XRP/USDT:USDT" in t for t in toasts) or any("press a for the alerts pane" in t for t in toasts)
+
+            def toasted() -> bool:
+                toasts = [n.message for n in app._notifications]
+                return any("XRP/USDT:USDT" in t for t in toasts) or any(
+                    "press a for the alerts pane" in t for t in toasts
+                )
+
+            await until(pilot, toasted)  # the toasts are flushed on the next turn of the app's loop
             await pilot.press("a")
-            assert pane.has_class("-hidden")
+            await until(pilot, lambda: pane.has_class("-hidden"))
 
     asyncio.run(go())

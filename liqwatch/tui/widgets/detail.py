@@ -243,6 +243,12 @@ class DetailPanel(VerticalScroll):
         if self._while_hidden is not None:
             self.show(*self._while_hidden)
 
+    @property
+    def shown_key(self) -> str | None:
+        """The row whose numbers are on display (None: none, or the panel is hidden)."""
+        key = None if self._shown is None else self._shown[0]
+        return key if isinstance(key, str) else None
+
     def record(self, key: str, mark: float) -> None:
         series = self.history.setdefault(key, deque(maxlen=240))
         if not series or series[-1] != mark or len(series) < 2:
