@@ -1,8 +1,9 @@
 """``liqwatch watch``: a headless monitor printing JSON lines, for servers, cron and scripts.
 
 Lines: ``{"type": "snapshot", ...}`` every ``--interval`` seconds (and once with ``--once``), and
-``{"type": "event", ...}`` for connects, drops, resyncs, errors and positions that vanished or
-shrank. Exits cleanly (code 0) on SIGINT or SIGTERM.
+``{"type": "event", ...}`` for connects, drops, resyncs, errors, positions that vanished or
+shrank, and (kind ``liquidation_price_mismatch``, once per position) a liquidation price more than
+a tick from the venue's, with the inputs behind it. Exits cleanly (code 0) on SIGINT or SIGTERM.
 """
 
 from __future__ import annotations
@@ -171,6 +172,8 @@ async def run_watch(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
                     break
             snap = monitor.state.snapshot()
             alerts.on_snapshot(snap)
+            for mismatch in monitor.state.mismatches(snap):
+                printer.line(mismatch)
             printer.line(snapshot_record(snap))
             printer.closed = True  # the snapshot is the last line of a --once run
             return 0
@@ -180,6 +183,8 @@ async def run_watch(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
             if not stop.is_set():
                 snap = monitor.state.snapshot()
                 alerts.on_snapshot(snap)
+                for mismatch in monitor.state.mismatches(snap):
+                    printer.line(mismatch)
                 printer.line(snapshot_record(snap))
         return 0
     finally:

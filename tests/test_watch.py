@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import os
 import signal
@@ -17,10 +18,21 @@ import pytest
 from liqwatch.config import AccountConfig, Secrets, load_config, resolve_secrets
 from liqwatch.core.errors import InputError
 from liqwatch.feeds.demo import CRASH_START, DemoFeed, DemoMarket, synthetic_accounts
-from liqwatch.feeds.events import Balance, MarkPrice, PositionData, Positions, Status, parse_event
+from liqwatch.feeds.events import (
+    Balance,
+    MarkPrice,
+    PositionData,
+    Positions,
+    Status,
+    TierRowData,
+    Tiers,
+    dump_event,
+    parse_event,
+)
 from liqwatch.feeds.replay import Recorder, ReplayFeed
 from liqwatch.monitor import Monitor
 from liqwatch.state import State, position_record, snapshot_record
+from tests.fakes.ws_server import WAIT_TIMEOUT
 
 ROOT = Path(__file__).resolve().parent.parent
 POSITION_KEYS = {
@@ -35,6 +47,7 @@ POSITION_KEYS = {
     "stale",
     "liquidation_price",
     "exchange_liquidation_price",
+    "liquidation_price_diff_ticks",
     "bankruptcy_price",
     "margin_ratio",
     "tier",
@@ -183,6 +196,131 @@ def test_exchange_liquidation_price_next_to_ours() -> None:
     assert eth["exchange_liquidation_price"] is None and "liqwatch's is shown" in eth["note"]
 
 
+def _bybit_btc(**kw: Any) -> PositionData:
+    """Issue #9.2's position as the pre-fix mapping gave it: 0.5 BTC 20x long at 60,000 with the
+    fee to close (15.675) left in its margin; Bybit shows 57,300.0."""
+    fields: dict[str, Any] = {
+        "size": 0.5,
+        "leverage": 20.0,
+        "isolated_margin": 1515.675,
+        "exchange_liquidation_price": 57_300.0,
+        "tick_size": 0.1,
+    }
+    return _pos(**{**fields, **kw})
+
+
+BYBIT_BTC_TIERS = Tiers(
+    account="a",
+    exchange="bybit",
+    ts=1.0,
+    symbol="BTC/USDT:USDT",
+    tiers=[TierRowData(min_notional=0, max_notional=2_000_000, mmr=0.005, max_leverage=100)],
+)
+
+
+def test_liquidation_price_diff_in_ticks() -> None:
+    state = State(Clock())
+    state.apply(BYBIT_BTC_TIERS)
+    state.apply(
+        Positions(
+            account="a",
+            exchange="bybit",
+            ts=1.0,
+            positions=[
+                _bybit_btc(),
+                _bybit_btc(symbol="ETH/USDT:USDT", entry_price=3000.0, isolated_margin=300.0, tick_size=None),
+                _bybit_btc(side="short", isolated_margin=1500.0, exchange_liquidation_price=None),
+            ],
+        )
+    )
+    records = {(v.data.symbol, v.data.side): position_record(v) for v in state.snapshot().positions}
+    btc, eth, short = (
+        records[key] for key in (("BTC/USDT:USDT", "long"), ("ETH/USDT:USDT", "long"), ("BTC/USDT:USDT", "short"))
+    )
+    assert btc["liquidation_price"] == pytest.approx(57_268.65)
+    assert btc["liquidation_price_diff_ticks"] == pytest.approx((57_268.65 - 57_300.0) / 0.1)  # -313.5
+    assert eth["liquidation_price_diff_ticks"] is None  # no tick: neither the market's nor bundled
+    assert short["liquidation_price"] == pytest.approx(62_700.0)
+    assert short["liquidation_price_diff_ticks"] is None  # the venue gave no price
+    json.dumps(btc, allow_nan=False)
+
+
+def test_a_mismatch_over_a_tick_is_reported_once_with_its_inputs() -> None:
+    state = State(Clock())
+    state.apply(BYBIT_BTC_TIERS)
+    fixed = _bybit_btc(symbol="BTC/USDT:USDT", side="short", entry_price=60_000.0, isolated_margin=1500.0)
+    fixed = fixed.model_copy(update={"exchange_liquidation_price": 62_700.0})  # within a tick: 62,700.0
+    state.apply(Positions(account="a", exchange="bybit", ts=1.0, positions=[_bybit_btc(), fixed]))
+    (event,) = state.mismatches(state.snapshot())
+    assert event["type"] == "event" and event["kind"] == "liquidation_price_mismatch"
+    assert (event["account"], event["exchange"], event["symbol"], event["side"]) == (
+        "a",
+        "bybit",
+        "BTC/USDT:USDT",
+        "long",
+    )
+    assert event["liquidation_price_diff_ticks"] == pytest.approx(-313.5)
+    assert event["inputs"]["isolated_margin"] == 1515.675 and event["inputs"]["mmr"] == 0.005
+    # the margin that gives Bybit's price: 1,500, i.e. positionBalance less its fee to close
+    assert event["implied"]["isolated_margin"] == pytest.approx(1500.0)
+    assert "a margin of 1500" in event["detail"]
+    json.dumps(event, allow_nan=False)
+    assert state.mismatches(state.snapshot()) == []  # once per position
+    state.apply(Positions(account="a", exchange="bybit", ts=2.0, positions=[fixed]))
+    assert state.mismatches(state.snapshot()) == []
+    state.apply(Positions(account="a", exchange="bybit", ts=3.0, positions=[_bybit_btc(), fixed]))
+    assert len(state.mismatches(state.snapshot())) == 1  # gone and back: a new position
+
+
+def test_a_mismatch_names_the_fee_rate_that_would_explain_it() -> None:
+    """A fee-counting venue (OKX) at a 0.02% taker rate where liqwatch assumes 0.05%."""
+    state = State(Clock())
+    position = _pos(
+        symbol="ETH/USDT:USDT",
+        size=2.0,
+        entry_price=3000.0,
+        isolated_margin=600.0,
+        tick_size=0.01,
+        exchange_liquidation_price=(3000.0 - 300.0) / (1 - (0.004 + 0.0002)),
+    )
+    tiers = Tiers(
+        account="a",
+        exchange="okx",
+        ts=1.0,
+        symbol="ETH/USDT:USDT",
+        tiers=[TierRowData(min_notional=0, max_notional=None, mmr=0.004, max_leverage=100)],
+    )
+    state.apply(tiers)
+    state.apply(Positions(account="a", exchange="okx", ts=1.0, positions=[position]))
+    (event,) = state.mismatches(state.snapshot())
+    assert event["inputs"]["fee_rate"] == 0.0005
+    assert event["implied"]["fee_rate"] == pytest.approx(0.0002)
+    assert "0.02% gives the venue's price" in event["detail"]
+
+
+def test_watch_prints_each_mismatch_once_before_its_snapshot(tmp_path: Path) -> None:
+    session = tmp_path / "session.jsonl"
+    events = [
+        BYBIT_BTC_TIERS,
+        Positions(account="a", exchange="bybit", ts=1.0, positions=[_bybit_btc()]),
+        MarkPrice(account="a", exchange="bybit", ts=1.0, symbol="BTC/USDT:USDT", price=59_500.0),
+    ]
+    session.write_text("".join(dump_event(e) + "\n" for e in events))
+    from liqwatch.cli import build_parser
+
+    args = build_parser().parse_args(["watch", "--replay", str(session), "--once", "--speed", "1000"])
+    out = io.StringIO()
+    from liqwatch.watch import run_watch
+
+    assert asyncio.run(run_watch(args, out)) == 0
+    lines = [json.loads(line) for line in out.getvalue().splitlines()]
+    kinds = [line.get("kind", line["type"]) for line in lines]
+    assert kinds.count("liquidation_price_mismatch") == 1
+    assert kinds[-1] == "snapshot" and kinds.index("liquidation_price_mismatch") < len(kinds) - 1
+    (record,) = lines[-1]["positions"]
+    assert record["liquidation_price_diff_ticks"] == pytest.approx(-313.5)
+
+
 def test_cross_positions_wait_for_the_balance() -> None:
     state = State(Clock())
     state.apply(Positions(account="a", exchange="binance", ts=1.0, positions=[_pos(margin_mode="cross")]))
@@ -207,9 +345,12 @@ def test_record_then_replay_reproduces_the_state(tmp_path: Path) -> None:
     async def record() -> State:
         with path.open("w") as fh:
             recorder = Recorder(fh)
-            monitor = Monitor([DemoFeed(seed=3, speed=200.0, max_ticks=40)], record=recorder)
+            feed = DemoFeed(seed=3, speed=200.0, max_ticks=40)
+            monitor = Monitor([feed], record=recorder)
             monitor.start()
-            await asyncio.sleep(0.6)
+            async with asyncio.timeout(WAIT_TIMEOUT):
+                while feed.market.tick < 40:  # all its ticks recorded, however long they take
+                    await asyncio.sleep(0.01)
             await monitor.stop()
             recorder.close()
         return monitor.state
@@ -223,7 +364,7 @@ def test_record_then_replay_reproduces_the_state(tmp_path: Path) -> None:
         feed = ReplayFeed(path, speed=1000.0)
         monitor = Monitor([feed])
         monitor.start()
-        await asyncio.wait_for(feed.done.wait(), 10)
+        await asyncio.wait_for(feed.done.wait(), WAIT_TIMEOUT)
         await monitor.stop()
         return monitor.state
 
@@ -270,7 +411,7 @@ def test_config_validation_and_secret_lookup(tmp_path: Path) -> None:
 # ---------------------------------------------------------------- the command
 
 
-def _watch(*args: str, timeout: float = 30.0) -> subprocess.CompletedProcess[str]:
+def _watch(*args: str, timeout: float = 2 * WAIT_TIMEOUT) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "liqwatch.cli", "watch", *args],
         cwd=ROOT,
@@ -305,14 +446,14 @@ def test_watch_exits_cleanly_on_sigterm_and_sigint() -> None:
             text=True,
         )
         assert proc.stdout is not None
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + 2 * WAIT_TIMEOUT  # a safety net: each readline waits for a line
         snapshots = 0
         while snapshots < 2 and time.monotonic() < deadline:
             line = proc.stdout.readline()
             if line and json.loads(line)["type"] == "snapshot":
                 snapshots += 1
         os.kill(proc.pid, sig)
-        _, err = proc.communicate(timeout=10)
+        _, err = proc.communicate(timeout=WAIT_TIMEOUT)
         assert proc.returncode == 0, err
         assert "Traceback" not in err
 
