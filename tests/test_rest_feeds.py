@@ -9,6 +9,7 @@ from __future__ import annotations
 import ast
 import asyncio
 import copy
+import dataclasses
 import re
 import subprocess
 import sys
@@ -435,6 +436,75 @@ def test_bybit_cross_wallet_excludes_the_whole_isolated_position_balance() -> No
     snapshot, _, wallet = fetch_all("bybit", setup, wallet=True)
     assert snapshot.positions[0].isolated_margin == pytest.approx(1500.0)
     assert wallet == pytest.approx(10000.0)
+
+
+def test_binance_recorded_isolated_payload() -> None:
+    """A real positionRisk row: isolatedWallet 3.4362 (isolatedMargin 4.10449107 adds the PnL);
+    the venue's 65,827.10843373 to 1e-8."""
+    snapshot, tiers, _ = fetch_all("binance", lambda f: f.set_positions(f.data["positionRisk_recorded"]["rows"]))
+    (data,) = snapshot.positions
+    assert (data.margin_mode, data.leverage, data.adl_lights, data.tick_size) == ("isolated", 20.0, 3, 0.1)
+    assert data.isolated_margin == pytest.approx(3.4362, abs=1e-12)
+    (risk,), _ = through_core("binance", snapshot, tiers)
+    assert risk.liquidation_price == pytest.approx(65_827.10843373, abs=1e-8)
+    assert_within_a_tick(risk, data, 0.1)
+
+
+def test_okx_recorded_isolated_payload() -> None:
+    """A real ETH-USDT-SWAP row: margin 30.11 = 0.1 ETH x 3,011 / 10, no fee reserve; with tier 1
+    (0.4%) and the 0.05% liquidation fee the formula gives 2,722.1497, OKX prints one tick more."""
+    snapshot, tiers, _ = fetch_all("okx", lambda f: f.set_positions(f.data["positions_recorded"]["rows"]))
+    (data,) = snapshot.positions
+    assert (data.symbol, data.size, data.margin_mode, data.tick_size) == ("ETH/USDT:USDT", 0.1, "isolated", 0.01)
+    assert data.isolated_margin == pytest.approx(30.11, abs=1e-12)
+    (risk,), _ = through_core("okx", snapshot, tiers)
+    assert risk.liquidation_price == pytest.approx((3011 - 301.1) / (1 - 0.0045), abs=1e-9)
+    assert_within_a_tick(risk, data, 0.01)
+
+
+def test_bitget_recorded_isolated_payload_and_the_fee_rate_it_needs() -> None:
+    """A real (demo) isolated long: marginSize 161.56128 = Q x EP / 10 is Bitget's positionMargin.
+    Its 91,279.8513 needs the account's 0.04% taker rate; at liqwatch's default 0.06% the price is
+    183 ticks off, and the mismatch record names the rate that closes the gap."""
+    snapshot, tiers, _ = fetch_all("bitget", lambda f: f.set_positions(f.data["positions_recorded"]["rows"]))
+    (data,) = snapshot.positions
+    assert (data.margin_mode, data.leverage, data.tick_size) == ("isolated", 10.0, 0.1)
+    assert data.isolated_margin == pytest.approx(161.56128, abs=1e-12)
+    state = State(lambda: snapshot.ts)
+    for table in tiers:
+        state.apply(table)
+    state.apply(snapshot)
+    snap = state.snapshot()
+    (event,) = state.mismatches(snap)
+    assert event["implied"]["fee_rate"] == pytest.approx(0.0004, abs=1e-9)
+    assert event["inputs"]["fee_rate"] == 0.0006
+    spec = dataclasses.replace(state.accounts["main"].last_specs[0], fee_rate=0.0004)
+    (risk,) = assess(get_venue("bitget"), [spec], 0.0).positions
+    assert risk.liquidation_price == pytest.approx(91_279.851345922058, abs=1e-6)
+    assert_within_a_tick(risk, data, 0.1)
+
+
+def test_hyperliquid_recorded_isolated_payload() -> None:
+    """The docs' clearinghouseState: rawUsd + szi x entryPx = 4.981226 (marginUsed 4.967826 holds
+    the PnL); the venue's 2,866.26936529 within 2e-5."""
+
+    def setup(fake: FakeRestServer) -> None:
+        fake.set("clearinghouseState", fake.data["clearinghouseState_doc"]["state"])
+        universe = [
+            {**a, "maxLeverage": 50, "marginTableId": 50} if a["name"] == "ETH" else a
+            for a in fake.data["meta"]["universe"]
+        ]
+        fake.set("meta", {**fake.data["meta"], "universe": universe})  # the payload's maxLeverage 50
+
+    snapshot, tiers, wallet = fetch_all("hyperliquid", setup, wallet=True)
+    (data,) = snapshot.positions
+    assert (data.margin_mode, data.leverage, data.mark_price) == ("isolated", 20.0, pytest.approx(2985.9))
+    assert data.isolated_margin == pytest.approx(4.981226, abs=1e-9)
+    assert wallet == pytest.approx(13104.514502)  # crossMarginSummary: no cross position, no PnL
+    (risk,), _ = through_core("hyperliquid", snapshot, tiers)
+    assert risk.liquidation_price == pytest.approx(2866.26936529, abs=2e-5)
+    assert data.tick_size is not None
+    assert_within_a_tick(risk, data, data.tick_size)
 
 
 def test_gate_margin_mode_and_leverage_from_the_current_position_schema() -> None:
