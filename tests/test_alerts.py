@@ -42,6 +42,7 @@ from liqwatch.core.errors import InputError
 from liqwatch.feeds.demo import SNAPSHOT_EVERY, DemoMarket
 from liqwatch.feeds.events import MarkPrice, PositionData, Positions, Status
 from liqwatch.state import AccountView, Notice, PositionView, Snapshot, State
+from tests.fakes.ws_server import WAIT_TIMEOUT
 
 CHANNEL_LIST = TypeAdapter(list[ChannelConfig])
 
@@ -532,8 +533,9 @@ def test_secrets_never_appear_in_failures() -> None:
             dispatcher = Dispatcher([hook], on_failure=failures.append, retry_initial=0.01)
             dispatcher.start()
             dispatcher.submit(_alert())
-            while len(failures) < 2:
-                await asyncio.sleep(0.01)
+            async with asyncio.timeout(WAIT_TIMEOUT):
+                while len(failures) < 2:
+                    await asyncio.sleep(0.01)
             await dispatcher.stop()
             return await send_test([WebhookChannel(rec.url + "/hook/SECRET-TOKEN?key=QUERYSECRET")])
 
@@ -654,7 +656,7 @@ def test_outbox_survives_a_restart() -> None:
         second = Dispatcher([CallbackChannel(lambda a: got.append(a.id), "tui")])
         assert second.restore(saved) == 2 and second.restore(saved) == 0
         second.start()
-        assert await second.drain(5)
+        assert await second.drain(WAIT_TIMEOUT)
         await second.stop()
 
     asyncio.run(main())
@@ -700,18 +702,20 @@ def test_end_to_end_scripted_snapshots_to_a_webhook_that_fails_a_while() -> None
             for t, mr, dist in SCRIPT:
                 clock.t = t
                 if t == 4:
-                    await asyncio.sleep(0.3)  # a few failed attempts
+                    async with asyncio.timeout(WAIT_TIMEOUT):
+                        while len(failures) < 2:  # a few failed attempts
+                            await asyncio.sleep(0.01)
                     rec.fail = False
                 if t >= 4:
-                    assert await dispatcher.drain(5)  # (a second of real time: delivered by now)
+                    assert await dispatcher.drain(WAIT_TIMEOUT)  # delivered before the script goes on
                 for alert in engine.evaluate(snap(pos(mr=mr, dist=dist)), t):
                     fired.append(alert)
                     dispatcher.submit(alert)  # never blocks
                 await asyncio.sleep(0.02)
-            assert await dispatcher.drain(5)
+            assert await dispatcher.drain(WAIT_TIMEOUT)
             sent = len(rec.hits)
             dispatcher.submit(fired[0])  # delivered already: never sent twice
-            assert await dispatcher.drain(5) and len(rec.hits) == sent
+            assert await dispatcher.drain(WAIT_TIMEOUT) and len(rec.hits) == sent
             await dispatcher.stop()
             return fired, rec, failures
 
@@ -763,8 +767,8 @@ def test_end_to_end_demo_market_crash() -> None:
                 fired.extend(alerts)
                 for alert in alerts:
                     dispatcher.submit(alert)
-                assert await dispatcher.drain(5)  # a simulated second passes: delivered by now
-            assert await dispatcher.drain(10)
+                assert await dispatcher.drain(WAIT_TIMEOUT)  # delivered before the next simulated second
+            assert await dispatcher.drain(WAIT_TIMEOUT)
             await dispatcher.stop()
             return fired, rec
 
