@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from liqwatch.cli import main
+from tests.fakes.ports import refused_port
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -544,11 +545,12 @@ def test_console_script_end_to_end() -> None:
 
 def test_alerts_test_reports_each_channel(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     config = tmp_path / "config.toml"
-    config.write_text(
-        '[[channels]]\ntype = "command"\ncommand = ["true"]\nname = "ok-command"\n\n'
-        '[[channels]]\ntype = "webhook"\nurl = "http://127.0.0.1:9/hook/TOKEN123"\ntimeout_seconds = 2\n'
-    )
-    assert main(["alerts", "test", "--config", str(config)]) == 1  # one channel failed
+    with refused_port() as port:  # nothing listens there
+        config.write_text(
+            '[[channels]]\ntype = "command"\ncommand = ["true"]\nname = "ok-command"\n\n'
+            f'[[channels]]\ntype = "webhook"\nurl = "http://127.0.0.1:{port}/hook/TOKEN123"\ntimeout_seconds = 2\n'
+        )
+        assert main(["alerts", "test", "--config", str(config)]) == 1  # one channel failed
     out = capsys.readouterr().out.splitlines()
     assert out[0].startswith("ok") and "command" in out[0]
     assert out[1].startswith("FAILED") and "TOKEN123" not in out[1]
