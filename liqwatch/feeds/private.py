@@ -31,6 +31,12 @@ A ``ws_url`` with another path is used as the base as it is. Without ``ws_url``:
 (its sandbox ones with ``testnet``). Bitget and Gate (not wired here) and accounts without keys
 get one ``closed`` status, "no private position stream; REST reconciliation only".
 
+Margins: each push carries the field the REST mapping reads, with the same meaning (README "Which
+payload fields feed the margin"): Binance ``iw`` (= ``isolatedWallet``), Bybit ``bustPrice`` and
+``positionBalance`` (the fee to close is taken out as over REST; a UTA push without ``bustPrice``
+uses the account's taker rate, read with the rest of the position context), OKX ``margin``,
+Hyperliquid ``leverage.rawUsd`` and ``entryPx``.
+
 Field gaps: Binance ``ACCOUNT_UPDATE`` carries no mark, liquidation price, leverage or ADL; leverage
 and ADL come from the REST adapter's context calls (``symbolConfig``, ``adlQuantile``: GETs, cached
 for :data:`CONTEXT_TTL` seconds), mark and liquidation price stay None until the next REST snapshot.
@@ -71,7 +77,8 @@ LISTEN_KEY_EXPIRED: Final = "listen key expired"
 SLOW_RETRY = 120.0
 """Seconds between retries of errors a retry cannot fix quickly (bad key, missing permission)."""
 CONTEXT_TTL = 60.0
-"""Seconds a venue's position context (Binance leverage and ADL, Bybit margin mode) is reused."""
+"""Seconds a venue's position context (Binance leverage and ADL, Bybit margin mode and taker
+rates) is reused."""
 CONTEXT_TIMEOUT = 5.0
 LISTEN_KEY_REFRESH_MS = 1_200_000
 """How often the Binance listen key is extended (PUT through ccxt), ms; it lapses after 60 min."""

@@ -577,8 +577,8 @@ class BybitRest(VenueRest):
         if bust is not None:
             margin = leg.sign * leg.size * (leg.entry - bust)
             if margin > 0:
-                held = f"; positionBalance {reserved:g} holds the fee to close too" if reserved is not None else ""
-                return margin, f"size x |entry - bustPrice {bust:g}|{held}"
+                held = f"; positionBalance {reserved:.10g} holds the fee to close too" if reserved is not None else ""
+                return margin, f"size x |entry - bustPrice {bust:.10g}|{held}"
         if reserved is None:
             return None, ""
         own = as_dict(context.get("taker")).get(str(info.get("symbol")))
@@ -587,10 +587,10 @@ class BybitRest(VenueRest):
         if isinstance(own, float):
             return (
                 margin,
-                f"positionBalance {reserved:g} less the fee to close at the account's {rate * 100:g}% taker rate",
+                f"positionBalance {reserved:.10g} less the fee to close at the account's {rate * 100:g}% taker rate",
             )
         return margin, (
-            f"positionBalance {reserved:g} less the fee to close at an assumed {rate * 100:g}% "
+            f"positionBalance {reserved:.10g} less the fee to close at an assumed {rate * 100:g}% "
             "(Bybit's base taker rate; the account's own was unavailable)"
         )
 
