@@ -424,6 +424,21 @@ def test_bybit_margin_falls_back_to_the_base_taker_rate_when_the_fee_rate_is_una
     assert "0.055%" in data.margin_note and "assumed" in data.margin_note
 
 
+def test_bybit_bankruptcy_price_pinned_to_the_price_limit_is_not_used() -> None:
+    """A 1x long's bankruptcy price is 0: Bybit prints the market's minimum price (0.10) there.
+    That is no margin figure; the fee to close comes out of positionBalance instead."""
+
+    def setup(fake: FakeRestServer) -> None:
+        (row,) = fake.data["positions_example"]["classic"]
+        fake.set_positions([{**row, "leverage": "1", "bustPrice": "0.10", "liqPrice": "", "positionBalance": "30000"}])
+
+    snapshot, _, _ = fetch_all("bybit", setup)
+    (data,) = snapshot.positions
+    # 30,000 = M + 0.5 x BP x 0.04% with BP = 60,000 - M / 0.5 gives M = 30,000: BP 0, no fee
+    assert data.isolated_margin == pytest.approx(30000.0, abs=1e-9)
+    assert "taker rate" in data.margin_note
+
+
 def test_bybit_cross_wallet_excludes_the_whole_isolated_position_balance() -> None:
     """The wallet holds each isolated positionBalance in full (fee reserve included): cross
     collateral is walletBalance less all of it, while the formula's margin excludes the fee."""
