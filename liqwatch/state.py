@@ -36,6 +36,7 @@ _HINT_KEEP = (
     "adl_lights",
     "contract_size",
     "tick_size",
+    "fee_rate",
 )
 
 PositionKey = tuple[str, str]  # (symbol, side): one-way positions and each hedge leg
@@ -198,6 +199,8 @@ class State:
                     kept = {name: getattr(prev, name) for name in _HINT_KEEP if getattr(hint, name) is None}
                     if "isolated_margin" in kept:
                         kept["margin_note"] = prev.margin_note
+                    if "fee_rate" in kept and not hint.fee_note:
+                        kept["fee_note"] = prev.fee_note  # hints carry no rate: REST's stands
                     acc.positions[key] = hint.model_copy(update=kept)
                 else:
                     acc.positions[key] = hint
@@ -254,6 +257,15 @@ class State:
             return None
         return market.tick_size if market is not None else None
 
+    @staticmethod
+    def fee_rate(venue: Venue, data: PositionData) -> float:
+        """The fee rate of the venue's formula for ``data``: the account's own taker rate where
+        the feed read one, else the venue's default. Venues whose default is 0 (Binance and
+        Hyperliquid count no fee; Bybit's published formula leaves the fee to close out) stay at 0."""
+        if venue.default_fee_rate > 0 and data.fee_rate is not None:
+            return data.fee_rate
+        return venue.default_fee_rate
+
     def snapshot(self) -> Snapshot:
         now = self.clock()
         accounts: list[AccountView] = []
@@ -281,6 +293,9 @@ class State:
                 stale = True  # no live mark at all
             any_stale = any_stale or stale
             symbol, table, note = self._table(acc, data)
+            fee_rate = self.fee_rate(acc.venue, data)
+            if data.fee_note:
+                note = "; ".join(n for n in (note, f"fee: {data.fee_note}") if n)
             if table is None:
                 views.append(PositionView(acc.name, acc.venue.name, data, mark, age, stale, None, note))
                 continue
@@ -313,7 +328,7 @@ class State:
                     position_side=data.position_side,
                     leverage=data.leverage,
                     isolated_margin=margin if data.margin_mode == "isolated" else None,
-                    fee_rate=acc.venue.default_fee_rate,
+                    fee_rate=fee_rate,
                     adl_lights=data.adl_lights,
                     exchange_liquidation_price=data.exchange_liquidation_price,
                     tick_size=self._tick(acc, data),
@@ -416,6 +431,9 @@ def mismatch_record(view: PositionView, account: AccountView | None, venue: Venu
     spec = risk.spec
     ticks = diff_ticks(view)
     implied = _implied(view, venue)
+    fee_source: str | None = None  # the venue's formula counts no fee
+    if venue is not None and venue.default_fee_rate > 0:
+        fee_source = "account" if data.fee_rate is not None else "default"
     inputs: dict[str, Any] = {
         "size": spec.size,
         "entry_price": spec.entry_price,
@@ -429,6 +447,8 @@ def mismatch_record(view: PositionView, account: AccountView | None, venue: Venu
         "maint_amount": risk.tier.maint_amount,
         "tiers_source": spec.tiers.source or None,
         "fee_rate": spec.fee_rate,
+        "fee_rate_source": fee_source,
+        "fee_note": data.fee_note or None,
     }
     if spec.margin_mode == "cross" and account is not None and account.risk is not None:
         a = account.risk.account
@@ -443,8 +463,15 @@ def mismatch_record(view: PositionView, account: AccountView | None, venue: Venu
     margin, implied_margin = spec.isolated_margin, implied.get("isolated_margin")
     if margin is not None and implied_margin is not None and abs(implied_margin - margin) > 1e-9 * max(1.0, margin):
         why.append(f"a margin of {implied_margin:.10g} (liqwatch used {margin:.10g}) gives the venue's price")
+    if data.fee_note:
+        why.append(f"fee: {data.fee_note}")
     implied_fee = implied.get("fee_rate")
-    if implied_fee is not None:
+    if implied_fee is not None and fee_source == "account":
+        why.append(
+            f"the liquidation fee is counted at {spec.fee_rate * 100:g}% (the account's taker rate, read from "
+            f"{view.exchange}); {implied_fee * 100:.4g}% would give the venue's price"
+        )
+    elif implied_fee is not None:
         why.append(
             f"the liquidation fee is counted at {spec.fee_rate * 100:g}% (liqwatch's default for {view.exchange}); "
             f"{implied_fee * 100:.4g}% gives the venue's price (the account's own taker rate?)"

@@ -293,9 +293,88 @@ def test_a_mismatch_names_the_fee_rate_that_would_explain_it() -> None:
     state.apply(tiers)
     state.apply(Positions(account="a", exchange="okx", ts=1.0, positions=[position]))
     (event,) = state.mismatches(state.snapshot())
-    assert event["inputs"]["fee_rate"] == 0.0005
+    assert event["inputs"]["fee_rate"] == 0.0005 and event["inputs"]["fee_rate_source"] == "default"
     assert event["implied"]["fee_rate"] == pytest.approx(0.0002)
     assert "0.02% gives the venue's price" in event["detail"]
+
+
+OKX_ETH_TIERS = Tiers(
+    account="a",
+    exchange="okx",
+    ts=1.0,
+    symbol="ETH/USDT:USDT",
+    tiers=[TierRowData(min_notional=0, max_notional=None, mmr=0.004, max_leverage=100)],
+)
+
+
+def _okx_eth(fee_rate: float | None, venue_rate: float = 0.0002, **kw: Any) -> PositionData:
+    """2 ETH at 3,000, margin 600, tier 0.4%; the venue's price at ``venue_rate``."""
+    fields: dict[str, Any] = {
+        "symbol": "ETH/USDT:USDT",
+        "size": 2.0,
+        "entry_price": 3000.0,
+        "isolated_margin": 600.0,
+        "tick_size": 0.01,
+        "exchange_liquidation_price": (3000.0 - 300.0) / (1 - (0.004 + venue_rate)),
+        "fee_rate": fee_rate,
+    }
+    return _pos(**{**fields, **kw})
+
+
+def test_the_accounts_taker_rate_replaces_the_default_where_the_formula_counts_a_fee() -> None:
+    state = State(Clock())
+    state.apply(OKX_ETH_TIERS)
+    state.apply(Positions(account="a", exchange="okx", ts=1.0, positions=[_okx_eth(0.0002)]))
+    (view,) = state.snapshot().positions
+    assert view.risk is not None and view.risk.spec.fee_rate == 0.0002
+    assert position_record(view)["liquidation_price_diff_ticks"] == pytest.approx(0.0, abs=1e-6)
+    assert state.mismatches(state.snapshot()) == []
+
+
+@pytest.mark.parametrize("venue", ["binance", "hyperliquid", "bybit"])
+def test_venues_without_a_fee_in_their_formula_stay_at_zero(venue: str) -> None:
+    state = State(Clock())
+    symbol = "BTC/USDC:USDC" if venue == "hyperliquid" else "BTC/USDT:USDT"
+    state.apply(Positions(account="a", exchange=venue, ts=1.0, positions=[_pos(symbol=symbol, fee_rate=0.0004)]))
+    state.snapshot()
+    assert [s.fee_rate for s in state.accounts["a"].last_specs] == [0.0]
+
+
+def test_a_hint_keeps_the_taker_rate_and_its_note_from_rest() -> None:
+    """Private-stream hints read no fee endpoint: the rate REST read (or the note that it could
+    not) stays until the next complete snapshot."""
+    state = State(Clock())
+    state.apply(OKX_ETH_TIERS)
+    note = "the account's taker rate could not be read (x); the venue's default 0.05% is assumed"
+    state.apply(
+        Positions(
+            account="a",
+            exchange="okx",
+            ts=1.0,
+            positions=[_okx_eth(0.0002), _okx_eth(None, side="short", fee_note=note)],
+        )
+    )
+    hint = [_okx_eth(None, isolated_margin=610.0), _okx_eth(None, side="short", isolated_margin=620.0)]
+    state.apply(Positions(account="a", exchange="okx", ts=2.0, positions=hint, complete=False))
+    long, short = (state.accounts["a"].positions[("ETH/USDT:USDT", side)] for side in ("long", "short"))
+    assert (long.isolated_margin, long.fee_rate, long.fee_note) == (610.0, 0.0002, "")
+    assert (short.isolated_margin, short.fee_rate, short.fee_note) == (620.0, None, note)
+    views = {v.data.side: v for v in state.snapshot().positions}
+    assert views["long"].risk is not None and views["long"].risk.spec.fee_rate == 0.0002
+    assert "fee: " + note in position_record(views["short"])["note"]
+
+
+def test_a_mismatch_says_the_rate_was_the_accounts() -> None:
+    """Read from the venue and still off: the record says which rate it used and where it came from."""
+    state = State(Clock())
+    state.apply(OKX_ETH_TIERS)
+    state.apply(Positions(account="a", exchange="okx", ts=1.0, positions=[_okx_eth(0.0003)]))
+    (event,) = state.mismatches(state.snapshot())
+    assert event["inputs"]["fee_rate"] == 0.0003 and event["inputs"]["fee_rate_source"] == "account"
+    assert event["inputs"]["fee_note"] is None
+    assert event["implied"]["fee_rate"] == pytest.approx(0.0002)
+    assert "0.03% (the account's taker rate, read from okx); 0.02% would give" in event["detail"]
+    json.dumps(event, allow_nan=False)
 
 
 def test_watch_prints_each_mismatch_once_before_its_snapshot(tmp_path: Path) -> None:

@@ -52,6 +52,12 @@ class PositionData(BaseModel):
     margin_note: str = ""
     """How ``isolated_margin`` was derived from the payload when it is not a field as is (Bybit:
     the fee to close taken out), for explaining a difference from the venue's price."""
+    fee_rate: float | None = Field(default=None, ge=0, lt=1)
+    """The account's own taker rate for this market, read from the venue where its liquidation
+    formula counts the fee at that rate (OKX, Bitget); None: the venue's default rate applies."""
+    fee_note: str = ""
+    """Set where the account's taker rate was wanted but could not be read: that the venue's
+    default rate was assumed, and why."""
 
 
 class Positions(_Event):
