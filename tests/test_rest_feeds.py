@@ -9,7 +9,6 @@ from __future__ import annotations
 import ast
 import asyncio
 import copy
-import dataclasses
 import re
 import subprocess
 import sys
@@ -25,7 +24,7 @@ from liqwatch.core.model import PositionRisk
 from liqwatch.core.venues import get_venue
 from liqwatch.feeds.events import Balance, PositionData, Positions, Tiers
 from liqwatch.feeds.rest import FeedError, RestClient, override_urls
-from liqwatch.state import State
+from liqwatch.state import State, position_record
 from tests.fakes.rest_server import DEFAULT_KEY, FakeRestServer
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -465,38 +464,243 @@ def test_binance_recorded_isolated_payload() -> None:
     assert_within_a_tick(risk, data, 0.1)
 
 
+OKX_FEE = "/api/v5/account/trade-fee"
+BITGET_FEE = "/api/v2/common/trade-rate"
+GATE_FEE = "/api/v4/futures/usdt/fee"
+
+
+def _okx_fee_row(fake: FakeRestServer, **fields: Any) -> None:
+    (row,) = fake.data["trade_fee"]["data"]
+    fake.set("trade_fee", {"data": [{**row, **fields}]})
+
+
 def test_okx_recorded_isolated_payload() -> None:
     """A real ETH-USDT-SWAP row: margin 30.11 = 0.1 ETH x 3,011 / 10, no fee reserve; with tier 1
-    (0.4%) and the 0.05% liquidation fee the formula gives 2,722.1497, OKX prints one tick more."""
+    (0.4%) and the account's 0.05% liquidation fee (GET /api/v5/account/trade-fee ``takerU``, and
+    what the row paid to open) the formula gives 2,722.1497, OKX prints one tick more."""
     snapshot, tiers, _ = fetch_all("okx", lambda f: f.set_positions(f.data["positions_recorded"]["rows"]))
     (data,) = snapshot.positions
     assert (data.symbol, data.size, data.margin_mode, data.tick_size) == ("ETH/USDT:USDT", 0.1, "isolated", 0.01)
     assert data.isolated_margin == pytest.approx(30.11, abs=1e-12)
+    assert (data.fee_rate, data.fee_note) == (0.0005, "")
     (risk,), _ = through_core("okx", snapshot, tiers)
+    assert risk.spec.fee_rate == 0.0005
     assert risk.liquidation_price == pytest.approx((3011 - 301.1) / (1 - 0.0045), abs=1e-9)
     assert_within_a_tick(risk, data, 0.01)
 
 
-def test_bitget_recorded_isolated_payload_and_the_fee_rate_it_needs() -> None:
+def test_okx_taker_rate_is_the_usdt_margined_one_not_the_crypto_margined_one() -> None:
+    """``taker`` is the crypto-margined contracts' rate (ccxt's fetch_trading_fee reads it first);
+    a USDT swap's is ``takerU``. At 0.07% the recorded row would be 55 ticks off, at 0.05% one."""
+
+    def setup(fake: FakeRestServer) -> None:
+        fake.set_positions(fake.data["positions_recorded"]["rows"])
+        _okx_fee_row(fake, taker="-0.0007", feeGroup=[])
+
+    snapshot, tiers, _ = fetch_all("okx", setup)
+    (data,) = snapshot.positions
+    assert data.fee_rate == 0.0005
+    (risk,), _ = through_core("okx", snapshot, tiers)
+    assert_within_a_tick(risk, data, 0.01)
+
+
+def test_okx_taker_rate_of_the_markets_fee_group() -> None:
+    """Current OKX: the rate is the ``feeGroup`` entry of the instrument's ``groupId``; the
+    account's 0.03% there, not the 0.05% default, goes into the liquidation price."""
+
+    def setup(fake: FakeRestServer) -> None:
+        fake.set_positions(fake.data["positions_recorded"]["rows"])
+        fake.set("instruments", [{**row, "groupId": "5"} for row in fake.data["instruments"]])
+        (row,) = fake.data["trade_fee"]["data"]
+        _okx_fee_row(fake, feeGroup=[*row["feeGroup"], {"groupId": "5", "maker": "-0.0001", "taker": "-0.0003"}])
+
+    snapshot, tiers, _ = fetch_all("okx", setup)
+    (data,) = snapshot.positions
+    assert data.fee_rate == pytest.approx(0.0003)
+    (risk,), _ = through_core("okx", snapshot, tiers)
+    assert risk.liquidation_price == pytest.approx((3011 - 301.1) / (1 - 0.004 - 0.0003), abs=1e-9)
+
+
+def test_bitget_recorded_isolated_payload_at_the_accounts_taker_rate() -> None:
     """A real (demo) isolated long: marginSize 161.56128 = Q x EP / 10 is Bitget's positionMargin.
-    Its 91,279.8513 needs the account's 0.04% taker rate; at liqwatch's default 0.06% the price is
-    183 ticks off, and the mismatch record names the rate that closes the gap."""
-    snapshot, tiers, _ = fetch_all("bitget", lambda f: f.set_positions(f.data["positions_recorded"]["rows"]))
+    Its 91,279.8513 is exact at the account's 0.04% taker rate (GET /api/v2/common/trade-rate); at
+    the default 0.06% it was 183 ticks off."""
+
+    def setup(fake: FakeRestServer) -> None:
+        fake.set_positions(fake.data["positions_recorded"]["rows"])
+
+    async def body(fake: FakeRestServer, client: RestClient) -> tuple[Positions, list[Tiers], list[dict[str, str]]]:
+        snapshot = await client.fetch_positions()
+        tiers = await client.fetch_tiers(["BTC/USDT:USDT"])
+        return snapshot, tiers, [q for _, path, q in fake.requests if path == BITGET_FEE]
+
+    snapshot, tiers, queries = run("bitget", body, setup=setup)
+    assert queries == [{"symbol": "BTCUSDT", "businessType": "mix"}]
     (data,) = snapshot.positions
     assert (data.margin_mode, data.leverage, data.tick_size) == ("isolated", 10.0, 0.1)
     assert data.isolated_margin == pytest.approx(161.56128, abs=1e-12)
+    assert (data.fee_rate, data.fee_note) == (0.0004, "")
+    (risk,), (direct,) = through_core("bitget", snapshot, tiers)
+    for r in (risk, direct):
+        assert r.spec.fee_rate == 0.0004
+        assert r.liquidation_price == pytest.approx(91_279.851345922058, abs=1e-6)
+    assert_within_a_tick(risk, data, 0.1)
+    state = State(lambda: snapshot.ts)
+    for table in tiers:
+        state.apply(table)
+    state.apply(snapshot)
+    assert state.mismatches(state.snapshot()) == []
+
+
+@pytest.mark.parametrize("status", [500, 404])
+def test_bitget_falls_back_to_the_default_rate_and_says_so(status: int) -> None:
+    """The fee endpoint failing (500) or missing (404) costs the exact price, never the snapshot:
+    the default 0.06% stands in, the position says so and the mismatch record names the rate."""
+
+    def setup(fake: FakeRestServer) -> None:
+        fake.set_positions(fake.data["positions_recorded"]["rows"])
+        fake.set("trade_rate_status", status)
+
+    snapshot, tiers, _ = fetch_all("bitget", setup)
+    (data,) = snapshot.positions
+    assert data.fee_rate is None
+    assert f"HTTP {status}" in data.fee_note and "default 0.06% is assumed" in data.fee_note
     state = State(lambda: snapshot.ts)
     for table in tiers:
         state.apply(table)
     state.apply(snapshot)
     snap = state.snapshot()
+    (view,) = snap.positions
+    assert view.risk is not None and view.risk.spec.fee_rate == 0.0006
+    assert view.risk.liquidation_price == pytest.approx(91_298.19168, abs=1e-4)  # 183 ticks off
+    assert "default 0.06% is assumed" in position_record(view)["note"]
     (event,) = state.mismatches(snap)
+    assert event["inputs"]["fee_rate"] == 0.0006 and event["inputs"]["fee_rate_source"] == "default"
+    assert f"HTTP {status}" in event["inputs"]["fee_note"]
     assert event["implied"]["fee_rate"] == pytest.approx(0.0004, abs=1e-9)
-    assert event["inputs"]["fee_rate"] == 0.0006
-    spec = dataclasses.replace(state.accounts["main"].last_specs[0], fee_rate=0.0004)
-    (risk,) = assess(get_venue("bitget"), [spec], 0.0).positions
-    assert risk.liquidation_price == pytest.approx(91_279.851345922058, abs=1e-6)
-    assert_within_a_tick(risk, data, 0.1)
+    assert "0.04% gives the venue's price" in event["detail"]
+
+
+@pytest.mark.parametrize("status", [500, 404])
+def test_okx_falls_back_to_the_default_rate_and_says_so(status: int) -> None:
+    def setup(fake: FakeRestServer) -> None:
+        fake.set_positions(fake.data["positions_recorded"]["rows"])
+        fake.set("trade_fee_status", status)
+
+    snapshot, tiers, _ = fetch_all("okx", setup)
+    (data,) = snapshot.positions
+    assert data.fee_rate is None
+    assert f"HTTP {status}" in data.fee_note and "default 0.05% is assumed" in data.fee_note
+    (risk,), _ = through_core("okx", snapshot, tiers)
+    assert risk.spec.fee_rate == 0.0005  # this account's own rate is the default: still one tick
+    assert_within_a_tick(risk, data, 0.01)
+
+
+def test_a_market_the_fee_answer_leaves_out_falls_back() -> None:
+    def setup(fake: FakeRestServer) -> None:
+        fake.set_positions(fake.data["positions_recorded"]["rows"])
+        _okx_fee_row(fake, takerU="", feeGroup=[])
+
+    snapshot, _, _ = fetch_all("okx", setup)
+    (data,) = snapshot.positions
+    assert data.fee_rate is None and "the venue gave no rate for this market" in data.fee_note
+
+
+@pytest.mark.parametrize(("venue", "path", "per_symbol"), [("okx", OKX_FEE, False), ("bitget", BITGET_FEE, True)])
+def test_the_taker_rate_is_read_once_not_per_reconcile(
+    venue: str, path: str, per_symbol: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Fee tiers change rarely: one lookup (per symbol where the venue answers per symbol) when the
+    client first sees positions, none on the reconciles after it; a symbol that appears later is
+    looked up alone; after FEE_REFRESH seconds everything is read again."""
+    from liqwatch.feeds.rest_venues import ADAPTERS, FEE_REFRESH
+
+    now = [0.0]
+    monkeypatch.setattr(ADAPTERS[venue], "clock", lambda: now[0])
+
+    async def body(fake: FakeRestServer, client: RestClient) -> tuple[int, int, int, list[float | None]]:
+        rows = fake.data[fake.venue.positions_fixture]
+        fake.set_positions(rows[:2])  # BTC long and short
+        for _ in range(3):
+            await client.fetch_positions()
+        first = fake.paths().count(path)
+        fake.set_positions(rows)  # ETH and SOL appear
+        for _ in range(3):
+            snapshot = await client.fetch_positions()
+        second = fake.paths().count(path)
+        now[0] += FEE_REFRESH - 1
+        await client.fetch_positions()
+        assert fake.paths().count(path) == second
+        now[0] += 1
+        await client.fetch_positions()
+        return first, second, fake.paths().count(path), [p.fee_rate for p in snapshot.positions]
+
+    first, second, third, rates = run(venue, body)
+    assert rates == [0.0005 if venue == "okx" else 0.0004] * 4
+    assert first == 1
+    assert second == (3 if per_symbol else 2)  # only the new symbols
+    assert third == second + (3 if per_symbol else 1)  # refreshed: BTC, ETH and SOL
+
+
+def test_a_failed_lookup_is_retried_after_a_while_not_per_reconcile(monkeypatch: pytest.MonkeyPatch) -> None:
+    from liqwatch.feeds.rest_venues import ADAPTERS, FEE_RETRY
+
+    now = [0.0]
+    monkeypatch.setattr(ADAPTERS["bitget"], "clock", lambda: now[0])
+
+    async def body(fake: FakeRestServer, client: RestClient) -> tuple[int, list[float | None], list[float | None]]:
+        fake.set_positions(fake.data["positions_recorded"]["rows"])
+        fake.set("trade_rate_status", 500)
+        for _ in range(3):
+            failed = await client.fetch_positions()
+        calls = fake.paths().count(BITGET_FEE)
+        fake.data.pop("trade_rate_status")
+        now[0] += FEE_RETRY
+        recovered = await client.fetch_positions()
+        return calls, [p.fee_rate for p in failed.positions], [p.fee_rate for p in recovered.positions]
+
+    calls, failed, recovered = run("bitget", body)
+    assert calls == 1
+    assert failed == [None] and recovered == [0.0004]
+
+
+def test_gate_prints_at_its_default_rate_so_the_accounts_is_not_read() -> None:
+    """Gate's printed price (and the fee reserve in ``margin``) use its 0.075% default whatever the
+    tier: no fee lookup, no note, the default in the formula."""
+
+    async def body(fake: FakeRestServer, client: RestClient) -> tuple[Positions, list[str]]:
+        return await client.fetch_positions(), fake.paths()
+
+    snapshot, paths = run("gate", body)
+    assert GATE_FEE not in paths
+    assert all(p.fee_rate is None and p.fee_note == "" for p in snapshot.positions)
+    state = State(lambda: snapshot.ts)
+    state.apply(snapshot)
+    state.snapshot()
+    assert {spec.fee_rate for spec in state.accounts["main"].last_specs} == {0.00075}
+
+
+def test_gate_taker_rate_reader(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ready for a recorded Gate position that shows the account's rate: GET /futures/usdt/fee."""
+    from liqwatch.feeds.rest_venues import ADAPTERS
+
+    monkeypatch.setattr(type(ADAPTERS["gate"]), "account_taker_rate", True)
+
+    async def body(fake: FakeRestServer, client: RestClient) -> tuple[Positions, list[str]]:
+        return await client.fetch_positions(), fake.paths()
+
+    snapshot, paths = run("gate", body)
+    assert paths.count(GATE_FEE) == 1
+    assert [p.fee_rate for p in snapshot.positions] == [0.0005] * 4
+
+
+def test_bybit_binance_and_hyperliquid_positions_carry_no_fee_rate() -> None:
+    for venue in ("bybit", "binance", "hyperliquid"):
+
+        async def body(fake: FakeRestServer, client: RestClient) -> Positions:
+            return await client.fetch_positions()
+
+        assert all(p.fee_rate is None and p.fee_note == "" for p in run(venue, body).positions)
 
 
 def test_hyperliquid_recorded_isolated_payload() -> None:

@@ -24,15 +24,25 @@ Field mapping (see also ``docs``-style notes on each adapter):
 * cross wallet balance (settle currency, excluding unrealized PnL and isolated margin): see each
   adapter's ``balance``.
 * tick: the market's ``precision.price`` (ccxt tick-size mode on every venue here).
+* fee rate: where the venue's formula counts the liquidation fee at the account's own taker rate
+  (OKX, Bitget) each position carries that rate, read from the venue once per client and every
+  :data:`FEE_REFRESH` seconds; where it cannot be read, ``fee_note`` says the venue's default was
+  assumed. Binance and Hyperliquid count no fee; Bybit reads its rate only to take the fee to
+  close out of ``positionBalance``; Gate prints its price at its default rate (see each adapter).
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+import re
+import time
+import weakref
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
 from liqwatch.config import AccountConfig
+from liqwatch.core.venues import get_venue
 from liqwatch.feeds.events import PositionData, TierRowData
 
 MarginMode = Literal["isolated", "cross"]
@@ -44,6 +54,15 @@ _MAX_PAGES = 50
 # ccxt's precision modes (ccxt.base.decimal_to_precision; not imported: no ccxt at import time)
 _DECIMAL_PLACES = 2
 _TICK_SIZE = 4
+
+FEE_REFRESH = 3600.0
+"""Seconds an account's taker rates are reused before they are read again (fee tiers change
+rarely: once when a client first sees positions, then hourly; never per reconcile)."""
+FEE_RETRY = 300.0
+"""Seconds before a failed taker-rate lookup is tried again (the venue's default stands in)."""
+_MAX_TAKER = 0.01
+# ccxt's HTTP error text: "<id> <METHOD> <url> <status> <reason> <body>"
+_HTTP_STATUS = re.compile(r"^\S+ (?:GET|POST|PUT|DELETE|PATCH) \S+ (\d{3})\b")
 
 
 # --------------------------------------------------------------------------- value helpers
@@ -137,6 +156,24 @@ class Leg:
         return 1 if self.side == "long" else -1
 
 
+@dataclass(slots=True)
+class TakerRates:
+    """One client's (one account's) own taker rates, per unified symbol, and for the symbols
+    without one, why."""
+
+    expires: float
+    """The adapter's clock (monotonic) after which every rate is read again."""
+    rates: dict[str, float] = field(default_factory=dict)
+    problems: dict[str, str] = field(default_factory=dict)
+
+
+def failure_reason(exc: BaseException) -> str:
+    """A short reason for a failed call, without its URL or payload (no query, no secret)."""
+    status = _HTTP_STATUS.match(str(exc))
+    name = type(exc).__name__
+    return f"HTTP {status.group(1)}, {name}" if status else name
+
+
 # --------------------------------------------------------------------------- base adapter
 
 
@@ -147,6 +184,17 @@ class VenueRest:
     ccxt_id: ClassVar[str]
     settle: ClassVar[str] = "USDT"
     tiers_need_keys: ClassVar[bool] = False
+    account_taker_rate: ClassVar[bool] = False
+    """The venue's liquidation formula counts the fee at the account's own taker rate: each
+    position carries that rate (:meth:`taker_rates`, read once per client and every
+    :data:`FEE_REFRESH` seconds), or a ``fee_note`` saying the venue's default was assumed."""
+    fee_endpoint: ClassVar[str] = ""
+    """Where :meth:`taker_rates` reads them (named in notes)."""
+
+    def __init__(self) -> None:
+        self._taker_cache: weakref.WeakKeyDictionary[Any, TakerRates] = weakref.WeakKeyDictionary()
+        self.clock: Callable[[], float] = time.monotonic
+        """What the taker-rate cache ages by."""
 
     def options(self) -> dict[str, Any]:
         """ccxt constructor options (market types to load, no currency/account probes)."""
@@ -168,7 +216,57 @@ class VenueRest:
     async def positions(self, ex: Any, account: AccountConfig) -> list[PositionData]:
         raw = [p for p in await self.raw_positions(ex, account) if self._is_open(ex, p)]
         context = await self.position_context(ex, account, raw)
+        if raw and self.account_taker_rate:
+            context = {**context, "taker_rates": await self.account_taker_rates(ex, [str(p["symbol"]) for p in raw])}
         return [self.position(ex, p, context) for p in raw]
+
+    # ---- the account's taker rate
+
+    async def taker_rates(self, ex: Any, symbols: list[str]) -> dict[str, float]:
+        """The account's taker rate per symbol of ``symbols`` the venue gives one for (a positive
+        fraction: 0.0005 = 0.05%). Raises whatever ccxt raises."""
+        return {}
+
+    async def account_taker_rates(self, ex: Any, symbols: list[str]) -> TakerRates:
+        """``taker_rates`` for ``symbols``, cached per ccxt client: a symbol is looked up once
+        and again after :data:`FEE_REFRESH` seconds (:data:`FEE_RETRY` after a failure). Never
+        raises: a symbol without a rate has a problem instead, and the default rate stands in."""
+        now = self.clock()
+        entry = self._taker_cache.get(ex)
+        if entry is None or now >= entry.expires:
+            entry = TakerRates(expires=now + FEE_REFRESH)
+            self._taker_cache[ex] = entry
+        missing = sorted(set(symbols) - entry.rates.keys() - entry.problems.keys())
+        if not missing:
+            return entry
+        try:
+            found, reason = await self.taker_rates(ex, missing), "the venue gave no rate for this market"
+        except Exception as exc:  # optional data: a failure must never fail the snapshot
+            found, reason = {}, failure_reason(exc)
+        for symbol in missing:
+            rate = found.get(symbol)
+            if rate is not None and 0 <= rate < _MAX_TAKER:
+                entry.rates[symbol] = rate
+            else:
+                entry.problems[symbol] = reason if rate is None else f"an implausible taker rate {rate:g}"
+        if any(symbol in entry.problems for symbol in missing):
+            entry.expires = min(entry.expires, now + FEE_RETRY)
+        return entry
+
+    def fee(self, symbol: str, context: dict[str, Any]) -> tuple[float | None, str]:
+        """(the account's taker rate for ``symbol``, or None and why the default is assumed)."""
+        found = context.get("taker_rates")
+        if not isinstance(found, TakerRates):
+            return None, ""
+        rate = found.rates.get(symbol)
+        if rate is not None:
+            return rate, ""
+        default = get_venue(self.name).default_fee_rate
+        why = found.problems.get(symbol, "not looked up")
+        return None, (
+            f"the account's taker rate could not be read ({self.fee_endpoint}: {why}); "
+            f"the venue's default {default * 100:g}% is assumed"
+        )
 
     async def position_context(self, ex: Any, account: AccountConfig, raw: list[dict[str, Any]]) -> dict[str, Any]:
         """Extra, per-snapshot data some venues need (account margin mode, ADL, leverage)."""
@@ -199,6 +297,7 @@ class VenueRest:
         margin, note = (None, "")
         if margin_mode == "isolated":
             margin, note = self.isolated_margin(p, info, context, Leg(symbol, side, size, entry, market))
+        fee_rate, fee_note = self.fee(symbol, context)
         return PositionData(
             symbol=symbol,
             side=side,
@@ -214,6 +313,8 @@ class VenueRest:
             contract_size=contract_size,
             tick_size=price_tick(ex, market),
             margin_note=note,
+            fee_rate=fee_rate,
+            fee_note=fee_note,
         )
 
     def side(self, p: dict[str, Any], info: dict[str, Any]) -> Literal["long", "short"]:
@@ -645,6 +746,10 @@ class OkxRest(VenueRest):
     contracts, converted to base units with ``ctVal`` (basis "quantity"); each tier's floor is the
     previous tier's cap (OKX prints fractional minSz); no maintenance amount.
     marks: ``GET /api/v5/public/mark-price?instType=SWAP`` ``markPx``.
+    taker rate (the liquidation fee's, in the formula): ``GET /api/v5/account/trade-fee?instType=SWAP``,
+    the ``feeGroup`` entry of the market's ``groupId`` (public instruments), else ``takerU``
+    (USDT-margined; ``takerUSDC`` for USDC); OKX signs charges negative. Not ccxt's
+    ``fetch_trading_fee``: it reads ``taker`` first, the crypto-margined contracts' rate.
     """
 
     name = "okx"
@@ -652,6 +757,8 @@ class OkxRest(VenueRest):
     liq_field = "liqPx"
     tier_basis = "quantity"
     tier_note = "OKX position tiers: contracts converted to base units with ctVal"
+    account_taker_rate = True
+    fee_endpoint = "GET /api/v5/account/trade-fee"
 
     def options(self) -> dict[str, Any]:
         return {"fetchMarkets": {"types": ["swap"]}, "defaultType": "swap"}
@@ -691,6 +798,26 @@ class OkxRest(VenueRest):
 
     def adl(self, p: dict[str, Any], info: dict[str, Any], context: dict[str, Any]) -> int | None:
         return lights(info.get("adl"))
+
+    async def taker_rates(self, ex: Any, symbols: list[str]) -> dict[str, float]:
+        response = as_dict(await ex.privateGetAccountTradeFee({"instType": "SWAP"}))
+        row = next((as_dict(r) for r in as_list(response.get("data")) if as_dict(r)), {})
+        groups = {
+            str(g.get("groupId")): g
+            for g in (as_dict(item) for item in as_list(row.get("feeGroup")))
+            if g.get("groupId") not in (None, "")
+        }
+        out: dict[str, float] = {}
+        for symbol in symbols:
+            market = as_dict(ex.markets.get(symbol))
+            group = groups.get(str(as_dict(market.get("info")).get("groupId")))
+            if group is not None:
+                value = num(group.get("taker"))
+            else:  # the per-margin-currency fields (deprecated in the docs, still sent)
+                value = num(row.get({"USDT": "takerU", "USDC": "takerUSDC"}.get(str(market.get("settle")), "")))
+            if value is not None:
+                out[symbol] = -value  # OKX: negative = charged, positive = rebate
+        return out
 
     async def balance(self, ex: Any, account: AccountConfig) -> tuple[float, str, float | None]:
         response = as_dict(await ex.privateGetAccountBalance({"ccy": self.settle}))
@@ -906,11 +1033,15 @@ class BitgetRest(VenueRest):
     balance: ``GET /api/v2/mix/account/accounts``: ``accountEquity - unrealizedPL - isolatedMargin``.
     tiers: public ``GET /api/v2/mix/market/query-position-lever``; no maintenance amount.
     marks: ``GET /api/v2/mix/market/tickers`` ``markPrice``.
+    taker rate (in the formula's denominator): ``GET /api/v2/common/trade-rate?symbol=..&businessType=mix``
+    ``takerFeeRate``, one call per symbol held.
     """
 
     name = "bitget"
     ccxt_id = "bitget"
     liq_field = "liquidationPrice"
+    account_taker_rate = True
+    fee_endpoint = "GET /api/v2/common/trade-rate"
 
     def options(self) -> dict[str, Any]:
         return {"fetchMarkets": {"types": ["swap"]}, "defaultType": "swap", "uta": False}
@@ -941,6 +1072,17 @@ class BitgetRest(VenueRest):
 
     def mark_price(self, p: dict[str, Any], info: dict[str, Any]) -> float | None:
         return positive(info.get("markPrice")) or positive(p.get("markPrice"))
+
+    async def taker_rates(self, ex: Any, symbols: list[str]) -> dict[str, float]:
+        out: dict[str, float] = {}
+        for symbol in symbols:
+            market_id = as_dict(ex.markets.get(symbol)).get("id")
+            request = {"symbol": market_id, "businessType": "mix"}
+            response = as_dict(await ex.privateCommonGetV2CommonTradeRate(request))
+            rate = num(as_dict(response.get("data")).get("takerFeeRate"))
+            if rate is not None:
+                out[symbol] = rate
+        return out
 
     async def balance(self, ex: Any, account: AccountConfig) -> tuple[float, str, float | None]:
         response = as_dict(await ex.privateMixGetV2MixAccountAccounts({"productType": "USDT-FUTURES"}))
@@ -978,11 +1120,18 @@ class GateRest(VenueRest):
     less ``isolated_position_margin`` (or less every isolated position's margin when absent).
     tiers: public ``GET /api/v4/futures/usdt/risk_limit_tiers``; ``deduction`` = maintenance amount.
     marks: ``GET /api/v4/futures/usdt/tickers`` ``mark_price``.
+    taker rate: Gate's printed liquidation price and the fee reserve in ``margin`` are at its
+    default 0.075%, whatever the account's tier (the reference notes on recorded responses; Gate
+    support's worked reply quotes "Taker rate = 0.075%"), so the account's rate is not applied.
+    :meth:`taker_rates` reads it (``GET /api/v4/futures/usdt/fee`` ``taker_fee`` per contract)
+    for when a recorded Gate position shows otherwise: set :attr:`account_taker_rate`.
     """
 
     name = "gate"
     ccxt_id = "gate"
     liq_field = "liq_price"
+    account_taker_rate = False
+    fee_endpoint = "GET /api/v4/futures/usdt/fee"
 
     def options(self) -> dict[str, Any]:
         return {
@@ -1033,6 +1182,15 @@ class GateRest(VenueRest):
     def adl(self, p: dict[str, Any], info: dict[str, Any], context: dict[str, Any]) -> int | None:
         value = lights(info.get("adl_ranking"))
         return value if value is not None and value >= 1 else None
+
+    async def taker_rates(self, ex: Any, symbols: list[str]) -> dict[str, float]:
+        response = as_dict(await ex.privateFuturesGetSettleFee({"settle": "usdt"}))  # {contract: {taker_fee, ..}}
+        out: dict[str, float] = {}
+        for symbol in symbols:
+            rate = num(as_dict(response.get(str(as_dict(ex.markets.get(symbol)).get("id")))).get("taker_fee"))
+            if rate is not None:
+                out[symbol] = rate
+        return out
 
     async def balance(self, ex: Any, account: AccountConfig) -> tuple[float, str, float | None]:
         data = as_dict(await ex.privateFuturesGetSettleAccounts({"settle": "usdt"}))

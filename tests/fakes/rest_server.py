@@ -11,6 +11,8 @@ payload (``errors.json``). Test controls::
         fake.set("premiumIndex", [...])                  # any fixture by name
         fake.fail_next("rate_limit", 2)                  # the venue's own rate-limit answer, twice
         # kinds: auth | permission | rate_limit | http_429 (bare 429) | server_error | maintenance
+        fake.set("trade_fee_status", 500)               # the fee endpoints alone (OKX trade_fee,
+                                                        # Bitget trade_rate, Gate fee): a bare 500/404
         await fake.restart()                            # same port, state kept
         fake.requests                                   # [(method, path, query)] seen, in order
 
@@ -37,6 +39,12 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 def _now_ms() -> int:
     return int(time.time() * 1000)
+
+
+def _scripted(venue: FakeVenue, name: str) -> web.Response | None:
+    """``fake.set("<name>_status", 500)`` (or 404): that one endpoint answers a bare HTTP error."""
+    status = venue.data.get(f"{name}_status")
+    return None if status is None else web.Response(text=f"HTTP {status}", status=int(status))
 
 
 class FakeVenue:
@@ -237,6 +245,7 @@ class FakeOkx(FakeVenue):
         ("GET", "/api/v5/public/position-tiers", "position_tiers", False),
         ("GET", "/api/v5/account/positions", "positions", True),
         ("GET", "/api/v5/account/balance", "balance", True),
+        ("GET", "/api/v5/account/trade-fee", "trade_fee", True),
     )
 
     def key_ok(self, request: web.Request) -> bool:
@@ -276,6 +285,11 @@ class FakeOkx(FakeVenue):
 
     async def balance(self, request: web.Request) -> web.Response:
         return web.json_response(_okx([self.data["balance"]]))
+
+    async def trade_fee(self, request: web.Request) -> web.Response:
+        if request.query.get("instType") != "SWAP":
+            return web.json_response({"code": "51000", "msg": "Parameter instType error", "data": []}, status=400)
+        return _scripted(self, "trade_fee") or web.json_response(_okx(self.data["trade_fee"]["data"]))
 
 
 # --------------------------------------------------------------------------- Hyperliquid
@@ -323,6 +337,7 @@ class FakeGate(FakeVenue):
         ("GET", "/api/v4/futures/{settle}/risk_limit_tiers", "risk_limit_tiers", False),
         ("GET", "/api/v4/futures/{settle}/positions", "positions", True),
         ("GET", "/api/v4/futures/{settle}/accounts", "accounts", True),
+        ("GET", "/api/v4/futures/{settle}/fee", "fee", True),
     )
 
     def _settle(self, request: web.Request) -> web.Response | None:
@@ -351,6 +366,10 @@ class FakeGate(FakeVenue):
     async def accounts(self, request: web.Request) -> web.Response:
         return self._settle(request) or self.fixture("accounts")
 
+    async def fee(self, request: web.Request) -> web.Response:
+        rates = {k: v for k, v in self.data["fee"]["data"].items() if request.query.get("contract") in (None, k)}
+        return self._settle(request) or _scripted(self, "fee") or web.json_response(rates)
+
 
 # --------------------------------------------------------------------------- Bitget v2 (mix)
 
@@ -371,6 +390,7 @@ class FakeBitget(FakeVenue):
         ("GET", "/api/v2/mix/market/query-position-lever", "position_lever", False),
         ("GET", "/api/v2/mix/position/all-position", "positions", True),
         ("GET", "/api/v2/mix/account/accounts", "accounts", True),
+        ("GET", "/api/v2/common/trade-rate", "trade_rate", True),
     )
 
     def key_ok(self, request: web.Request) -> bool:
@@ -410,6 +430,15 @@ class FakeBitget(FakeVenue):
 
     async def accounts(self, request: web.Request) -> web.Response:
         return web.json_response(_bitget(self.data["accounts"] if self._usdt(request) else []))
+
+    async def trade_rate(self, request: web.Request) -> web.Response:
+        row = self.data["trade_rate"]["data"].get(request.query.get("symbol", ""))
+        if row is None or request.query.get("businessType") != "mix":
+            return web.json_response(
+                {"code": "40034", "msg": "Parameter symbol does not exist", "requestTime": _now_ms(), "data": None},
+                status=400,
+            )
+        return _scripted(self, "trade_rate") or web.json_response(_bitget(row))
 
 
 VENUES: dict[str, type[FakeVenue]] = {
