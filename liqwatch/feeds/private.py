@@ -35,7 +35,8 @@ Margins: each push carries the field the REST mapping reads, with the same meani
 payload fields feed the margin"): Binance ``iw`` (= ``isolatedWallet``), Bybit ``bustPrice`` and
 ``positionBalance`` (the fee to close is taken out as over REST; a UTA push without ``bustPrice``
 uses the account's taker rate, read with the rest of the position context), OKX ``margin``,
-Hyperliquid ``leverage.rawUsd`` and ``entryPx``.
+Hyperliquid ``leverage.rawUsd`` and ``entryPx``. Hints carry no taker rate (``fee_rate`` None): the
+state store keeps the one the REST snapshot read (OKX, Bitget), with its ``fee_note``.
 
 Field gaps: Binance ``ACCOUNT_UPDATE`` carries no mark, liquidation price, leverage or ADL; leverage
 and ADL come from the REST adapter's context calls (``symbolConfig``, ``adlQuantile``: GETs, cached
