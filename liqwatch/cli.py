@@ -274,7 +274,9 @@ def _calc(args: argparse.Namespace) -> int:
         for i, pos in enumerate(portfolio["positions"]):
             try:
                 req = PositionRequest(**pos)
-                specs.append(build_spec(venue, req, user_tables, field_prefix=f"positions[{i}].", table_cache=tables))
+                specs.append(
+                    build_spec(venue, req, user_tables, f"positions[{i}].", table_cache=tables, validated=True)
+                )
             except InputError as exc:
                 _fail(f"{args.portfolio}: {exc}")
         try:
@@ -344,9 +346,9 @@ def _calc(args: argparse.Namespace) -> int:
             _fail(f"{args.portfolio}: {exc}")
         _fail(f"{_FLAG_FOR_FIELD.get(exc.field, exc.field)}: {exc.message}")
     if args.json:
-        from liqwatch.output import portfolio_dict, to_json
+        from liqwatch.output import portfolio_dict, write_json
 
-        sys.stdout.write(to_json(portfolio_dict(risk, venue)) + "\n")
+        write_json(portfolio_dict(risk, venue), sys.stdout)
     else:
         from liqwatch.output import print_human
 
@@ -411,7 +413,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(_join_dash_values(list(sys.argv[1:] if argv is None else argv)))
     try:
         if args.command == "calc":
-            return _calc(args)
+            from liqwatch.core.bulk import gc_paused
+
+            with gc_paused():  # a large portfolio allocates a dict per field; nothing in it is cyclic
+                return _calc(args)
         if args.command == "watch":
             from liqwatch.watch import main as watch_main
 

@@ -29,6 +29,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any, Literal, TypedDict
 
+import orjson
 from pydantic_core import SchemaValidator, ValidationError
 from pydantic_core import core_schema as cs
 
@@ -101,6 +102,11 @@ def _rate() -> cs.FloatSchema:
     return cs.float_schema(ge=0, lt=1)
 
 
+@cache
+def _tier_list_validator() -> SchemaValidator:
+    return SchemaValidator(_tier_rows())
+
+
 def _tier_rows() -> cs.CoreSchema:
     row = cs.typed_dict_schema(
         {
@@ -134,7 +140,8 @@ def _portfolio_validator() -> SchemaValidator:
             "max_leverage": _optional(_finite(gt=0)),
             "fee_rate": _optional(_rate()),
             "adl_lights": _optional(cs.int_schema(ge=0, le=5)),
-            "tiers": _optional(_tier_rows()),
+            # validated per distinct list by ``_dedupe_tiers`` (a portfolio often repeats one list)
+            "tiers": _optional(cs.list_schema(cs.any_schema(), min_length=1)),
         },
         extra_behavior="forbid",
     )
@@ -177,6 +184,8 @@ def _one_line(exc: ValidationError, prefix: str = "") -> InputError:
     """The first of pydantic's errors as one line naming the field (``positions[2].size``)."""
     err = exc.errors(include_url=False)[0]
     loc = _location(tuple(err["loc"]))
+    if prefix and not prefix.endswith(" "):  # a field path: join the location to it
+        prefix, loc = "", prefix + ("" if loc == "file" else loc if loc.startswith("[") else f".{loc}")
     msg = err["msg"]
     if msg.startswith("Value error, "):
         msg = msg[len("Value error, ") :]
@@ -210,6 +219,11 @@ def _read(path: Path) -> tuple[bytes, bool]:
 
 def _parse(path: Path, raw: bytes, as_json: bool) -> Any:
     name = str(path)
+    if as_json:
+        try:
+            return orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            pass  # the json module words the error better (and agrees on what is valid)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -229,27 +243,54 @@ def _parse(path: Path, raw: bytes, as_json: bool) -> Any:
 
 def _validate(validator: SchemaValidator, path: Path, prefix: str = "") -> Any:
     raw, as_json = _read(path)
+    data = _parse(path, raw, as_json)
     try:
-        if as_json:
-            # Straight from the bytes: pydantic-core parses and validates in one pass. A document
-            # it cannot parse is re-read by the json module for its exact error message.
-            try:
-                return validator.validate_json(raw)
-            except ValidationError as exc:
-                if exc.errors(include_url=False)[0]["type"] != "json_invalid":
-                    raise
-            data = _parse(path, raw, as_json)
-        else:
-            data = _parse(path, raw, as_json)
         return validator.validate_python(data)
     except ValidationError as exc:
-        if exc.errors(include_url=False)[0]["type"] == "dict_type" and not exc.errors(include_url=False)[0]["loc"]:
+        first = exc.errors(include_url=False)[0]
+        if first["type"] == "dict_type" and not first["loc"]:
             raise InputError(str(path), "the top level must be an object/table") from None
         raise _one_line(exc, prefix) from None
 
 
+def _dedupe_tiers(positions: list[PositionDoc]) -> None:
+    """Validate each position's ``tiers`` list, once per distinct list: equal lists (found by a
+    cheap key, then compared in C) share one validated list object, and so one table."""
+    validator = _tier_list_validator()
+    seen: dict[Any, list[tuple[Any, list[TierRowDoc]]]] = {}
+    last: tuple[Any, list[TierRowDoc]] | None = None  # the usual case: the same list as before
+    for i, position in enumerate(positions):
+        rows: Any = position["tiers"]
+        if rows is None:
+            continue
+        if last is not None and rows == last[0]:
+            position["tiers"] = last[1]
+            continue
+        try:
+            key: Any = (len(rows), tuple(rows[-1].items()))
+            hash(key)
+        except (AttributeError, TypeError):
+            key = None  # not a list of flat objects: the validator says what is wrong
+        known = seen.get(key, ()) if key is not None else ()
+        for raw, done in known:
+            if raw == rows:
+                position["tiers"] = done
+                last = (raw, done)
+                break
+        else:
+            try:
+                done = validator.validate_python(rows)
+            except ValidationError as exc:
+                raise _one_line(exc, prefix=f"positions[{i}].tiers") from None
+            if key is not None:
+                seen.setdefault(key, []).append((rows, done))
+            position["tiers"] = done
+            last = (rows, done)
+
+
 def load_portfolio(path: Path) -> PortfolioDoc:
     doc: PortfolioDoc = _validate(_portfolio_validator(), path)
+    _dedupe_tiers(doc["positions"])
     return doc
 
 

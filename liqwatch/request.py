@@ -59,7 +59,7 @@ class TableCache:
 
     def get(self, rows: Rows) -> TierTable | None:
         for known, table in self._tables.get(self._key(rows), ()):
-            if known == rows:
+            if known is rows or known == rows:
                 return table
         return None
 
@@ -67,16 +67,7 @@ class TableCache:
         self._tables.setdefault(self._key(rows), []).append((rows, table))
 
 
-def build_spec(
-    venue: Venue,
-    req: PositionRequest,
-    user_tables: Mapping[str, TierTable] | None = None,
-    field_prefix: str = "",
-    table_cache: TableCache | None = None,
-) -> PositionSpec:
-    """Resolve symbol, tiers and defaults, then run the core's checks. Raises InputError.
-
-    ``table_cache`` lets identical per-position tier lists build one table."""
+def _check_numbers(req: PositionRequest, field_prefix: str) -> None:
     for name in ("size", "entry_price", "mark_price", "leverage", "isolated_margin", "max_leverage"):
         value = getattr(req, name)
         if value is not None and not (value > 0 and math.isfinite(value)):
@@ -87,6 +78,22 @@ def build_spec(
             raise InputError(f"{field_prefix}{name}", f"must be a finite number, got {value:g}")
     if req.fee_rate is not None and not 0 <= req.fee_rate < 1:
         raise InputError(f"{field_prefix}fee_rate", f"must be in [0, 1), got {req.fee_rate:g}")
+
+
+def build_spec(
+    venue: Venue,
+    req: PositionRequest,
+    user_tables: Mapping[str, TierTable] | None = None,
+    field_prefix: str = "",
+    table_cache: TableCache | None = None,
+    validated: bool = False,
+) -> PositionSpec:
+    """Resolve symbol, tiers and defaults, then run the core's checks. Raises InputError.
+
+    ``table_cache`` lets identical per-position tier lists build one table. ``validated``: the
+    numbers were checked by the portfolio file's schema (finite, > 0, rates in [0, 1)) already."""
+    if not validated:
+        _check_numbers(req, field_prefix)
     try:
         symbol, market = find_market(venue, req.symbol)
     except InputError as exc:
@@ -102,18 +109,21 @@ def build_spec(
                 raise InputError(f"{field_prefix}{exc.field}", exc.message) from None
             if table_cache is not None:
                 table_cache.put(req.tiers, position_table)
-    table = resolve_table(
-        venue,
-        symbol,
-        market,
-        position_tiers=position_table,
-        user_tables=user_tables,
-        mmr=req.mmr,
-        maint_amount=req.maint_amount,
-        max_leverage=req.max_leverage,
-        bracket_value=req.size * mark,
-        field_prefix=field_prefix,
-    )
+    if position_table is not None and req.mmr is None and req.maint_amount is None and req.max_leverage is None:
+        table = position_table  # resolve_table's answer, without its call (once per position of a file)
+    else:
+        table = resolve_table(
+            venue,
+            symbol,
+            market,
+            position_tiers=position_table,
+            user_tables=user_tables,
+            mmr=req.mmr,
+            maint_amount=req.maint_amount,
+            max_leverage=req.max_leverage,
+            bracket_value=req.size * mark,
+            field_prefix=field_prefix,
+        )
     margin = req.isolated_margin
     if req.margin_mode == "isolated" and margin is None:
         if req.leverage is None:

@@ -28,7 +28,7 @@ from liqwatch.output import (
     portfolio_dict,
     render_table,
     risk_style,
-    to_json,
+    write_json,
 )
 
 ALL_POSITION_SCENARIOS = {"--shock", "--target-margin-ratio", "--ladder"}
@@ -74,7 +74,7 @@ def run_scenario(args: argparse.Namespace, flag: str, venue: Venue, specs: list[
         field = "--" + exc.field.replace("_", "-")
         _fail(f"{field}: {exc.message}")
     if args.json:
-        sys.stdout.write(to_json(doc) + "\n")
+        write_json(doc, sys.stdout)
     else:
         render()
     return 0

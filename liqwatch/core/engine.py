@@ -116,7 +116,7 @@ def check_account(specs: Sequence[PositionSpec], venue: Venue) -> None:
     seen: dict[tuple[str, str, str], int] = {}
     modes: dict[str, tuple[bool, int]] = {}
     for i, spec in enumerate(specs):
-        symbol = spec.symbol.upper()
+        symbol = spec.symbol  # unified, upper case (liqwatch.markets.find_market)
         key = (symbol, spec.position_side, spec.margin_mode if venue.margin_modes_coexist else "")
         first = seen.setdefault(key, i)
         if first != i:

@@ -20,12 +20,11 @@ see each other. Pure: no I/O, no clocks.
 from __future__ import annotations
 
 import dataclasses
-import gc
 import math
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from liqwatch.core.bulk import gc_paused
 from liqwatch.core.engine import assess, bracket_value, check_covered, max_leverage_for
 from liqwatch.core.errors import InputError
 from liqwatch.core.model import PortfolioRisk, PositionRisk, PositionSpec
@@ -484,22 +483,8 @@ def shock(
 ) -> ShockResult:
     """The account after each move (fractions of mark: -0.1 = -10%), and the order in which
     positions liquidate as the marks travel from now to the furthest move in each direction."""
-    with _gc_paused():
+    with gc_paused():
         return _shock(venue, specs, wallet, moves, betas, symbols)
-
-
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    """A shock builds one risk record per position per step (100k objects for 1,000 positions x
-    100 steps); the cyclic collector re-scanning them as they accumulate costs ~40% of the run.
-    None of them forms a cycle, so reference counting frees what is dropped."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def _shock(
