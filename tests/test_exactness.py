@@ -123,6 +123,7 @@ def test_reported_bracket_reproduces_the_maintenance_margin(case: tuple[str, Pos
         assume(False)
         return
     out = position_dict(risk.positions[0], venue)
+    json.dumps(out, allow_nan=False)  # every number finite or null (calc --json relies on it)
     at_entry = venue.mm_at_entry_isolated and out["margin_mode"] == "isolated"
     price = out["entry_price"] if at_entry else out["mark_price"]
     recomputed = out["size"] * price * out["mmr"] - out["maint_amount"]
