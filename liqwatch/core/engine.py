@@ -139,10 +139,10 @@ def check_account(specs: Sequence[PositionSpec], venue: Venue) -> None:
 class _Work:
     """Per-position figures at the current mark, computed once."""
 
-    __slots__ = ("bp", "fee", "im", "leg", "lp", "mm", "notional", "req", "spec", "tier", "upnl", "value")
+    __slots__ = ("bp", "fee", "im", "leg", "lp", "mm", "notional", "req", "sign", "spec", "tier", "upnl", "value")
 
     def __init__(self, spec: PositionSpec, venue: Venue) -> None:
-        s = spec.sign
+        s = self.sign = 1 if spec.side == "long" else -1
         q = spec.size
         ep = spec.entry_price
         mark = spec.mark_price
@@ -270,7 +270,7 @@ def assess(venue: Venue, specs: Sequence[PositionSpec], wallet_balance: float = 
             balance = margin + w.upnl
             ratio = _ratio(w.req, balance)
             collateral = margin
-        positions.append(_position_risk(venue, w, lp=lp, bp=bp, balance=balance, ratio=ratio, collateral=collateral))
+        positions.append(_position_risk(venue, w, lp, bp, balance, ratio, collateral))
 
     total_wallet = wallet_balance + iso_margin
     margin_balance = total_wallet + total_upnl
@@ -289,10 +289,9 @@ def assess(venue: Venue, specs: Sequence[PositionSpec], wallet_balance: float = 
     return PortfolioRisk(venue=venue.name, positions=positions, account=account)
 
 
-def _position_risk(
+def _position_risk(  # positional: once per position per assessment (and per shock step)
     venue: Venue,
     w: _Work,
-    *,
     lp: float | None,
     bp: float | None,
     balance: float,
@@ -301,7 +300,7 @@ def _position_risk(
 ) -> PositionRisk:
     spec = w.spec
     mark = spec.mark_price
-    distance = None if lp is None else spec.sign * (mark - lp) / mark
+    distance = None if lp is None else w.sign * (mark - lp) / mark
     status: Status
     if balance <= 0:
         status = "bankrupt"
