@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -26,6 +27,8 @@ from liqwatch.feeds.events import Balance, Event, MarkPrice, PositionData, Posit
 from liqwatch.markets import find_market
 
 STALE_FACTOR = 3.0
+FEED_ERRORS_KEPT = 100
+"""How many errors of feeds outside any venue account the store keeps (the latest)."""
 MISMATCH_TICKS = 1.0
 """A liquidation price further than this many ticks from the venue's is reported (once)."""
 _HINT_KEEP = (
@@ -74,7 +77,6 @@ class AccountState:
     positions: dict[PositionKey, PositionData] = field(default_factory=dict)
     positions_ts: float | None = None
     tiers: dict[str, TierTable] = field(default_factory=dict)
-    tier_notes: dict[str, str] = field(default_factory=dict)
     marks: dict[str, Mark] = field(default_factory=dict)
     status: dict[str, Status] = field(default_factory=dict)
     last_risk: dict[PositionKey, PositionRisk] = field(default_factory=dict)
@@ -118,8 +120,9 @@ class State:
         self.accounts: dict[str, AccountState] = {}
         self.version = 0
         """Incremented by every applied event: views skip work when nothing changed."""
-        self.feed_errors: list[Status] = []
-        """Errors of feeds that are not tied to a known venue account."""
+        self.feed_errors: deque[Status] = deque(maxlen=FEED_ERRORS_KEPT)
+        """The latest errors of feeds that are not tied to a known venue account (the oldest drop
+        out: a feed failing for days must not grow the store)."""
         self._mismatched: set[tuple[str, str, str]] = set()
         """(account, symbol, side) of positions whose mismatch was already reported."""
 
@@ -169,8 +172,6 @@ class State:
                     source=f"{event.source}: {event.note}".rstrip(": "),
                     as_of=time.strftime("%Y-%m-%d", time.gmtime(event.ts)),
                 )
-            if event.note:
-                acc.tier_notes[event.symbol.upper()] = event.note
         elif isinstance(event, Status):
             acc.status[event.channel] = event
         return []

@@ -31,7 +31,7 @@ from liqwatch.feeds.events import (
 )
 from liqwatch.feeds.replay import Recorder, ReplayFeed
 from liqwatch.monitor import Monitor
-from liqwatch.state import State, position_record, snapshot_record
+from liqwatch.state import FEED_ERRORS_KEPT, State, position_record, snapshot_record
 from tests.fakes.ws_server import WAIT_TIMEOUT
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -139,6 +139,15 @@ def test_marks_carry_their_age_and_go_stale() -> None:
     # a position with no mark at all is never presented as fresh
     state.apply(Positions(account="b", exchange="binance", ts=clock.t, positions=[_pos()]))
     assert [v.stale for v in state.snapshot().positions if v.account == "b"] == [True]
+
+
+def test_feed_errors_outside_any_account_are_bounded() -> None:
+    state = State(Clock())
+    for i in range(FEED_ERRORS_KEPT + 25):
+        state.apply(Status(account="feed", exchange="nowhere", ts=float(i), state="error", detail=f"e{i}"))
+    assert len(state.feed_errors) == FEED_ERRORS_KEPT
+    assert state.feed_errors[-1].detail == f"e{FEED_ERRORS_KEPT + 24}"  # the latest are kept
+    assert state.feed_errors[0].detail == "e25"
 
 
 def test_out_of_order_marks_do_not_go_backwards() -> None:

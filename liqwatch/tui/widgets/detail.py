@@ -149,10 +149,6 @@ def explain_parts(view: PositionView) -> list[Part]:
     ]
 
 
-def explain(view: PositionView) -> RenderableType:
-    return Group(*(make() for _, make in explain_parts(view)))
-
-
 @dataclass
 class _Block:
     signature: Hashable
