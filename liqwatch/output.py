@@ -1,4 +1,5 @@
-"""Presenting risk: the JSON document of ``liqwatch calc --json`` and the human table.
+"""Presenting risk: writing the JSON document of ``liqwatch calc --json`` (its records are built in
+:mod:`liqwatch.records`) and the human table.
 
 Numbers in JSON are raw floats (never rounded); the human table rounds prices to the market's tick.
 The table is drawn here without rich: `liqwatch calc` must start about as fast as ``import
@@ -11,19 +12,27 @@ import math
 import os
 import sys
 import textwrap
-from typing import Any, TextIO
+from typing import TextIO
 
+from liqwatch.core.bands import BANDS
 from liqwatch.core.model import PortfolioRisk, PositionRisk, PositionSpec
 from liqwatch.core.venues import Venue
+from liqwatch.records import next_tier_info, portfolio_record, position_record
 
 
 def to_json(doc: object) -> str:
     """One JSON document on one line. orjson: 10-20x faster than the json module on large
     portfolios (10,000 positions: ~15 ms against ~200 ms); it writes null for a NaN or an infinity
-    (which ``_num`` already maps to None where the core can produce one)."""
+    (which ``records.num`` already maps to None where the core can produce one)."""
     import orjson
 
     return orjson.dumps(doc).decode()
+
+
+position_dict = position_record
+"""The ``calc --json`` record of one position (built in :mod:`liqwatch.records`)."""
+portfolio_dict = portfolio_record
+"""The whole ``calc --json`` document (built in :mod:`liqwatch.records`)."""
 
 
 def write_json(doc: object, stream: TextIO) -> None:
@@ -38,98 +47,6 @@ def write_json(doc: object, stream: TextIO) -> None:
     stream.flush()
     buffer.write(orjson.dumps(doc, option=orjson.OPT_APPEND_NEWLINE))
     buffer.flush()
-
-
-def _num(x: float | None) -> float | None:
-    if x is None or math.isnan(x) or math.isinf(x):
-        return None
-    return x
-
-
-def next_tier_info(p: PositionRisk) -> tuple[float | None, float | None]:
-    """(notional where the next bracket starts, distance to it as a fraction of the current value)."""
-    nxt = p.next_tier_floor
-    if nxt is None:
-        return None, None
-    spec = p.spec
-    if spec.tiers.basis == "notional":
-        current = p.bracket_value
-        notional = nxt
-    else:
-        current = spec.size
-        notional = nxt * spec.mark_price
-    distance = (nxt - current) / current if current > 0 else None
-    return notional, distance
-
-
-def position_dict(p: PositionRisk, venue: Venue) -> dict[str, Any]:
-    """One position as ``calc --json`` prints it. Runs once per position of a portfolio, so the
-    values are read directly: the risk core returns finite numbers or None everywhere except the
-    open end of a table (``tier_cap``, an override's ``max_leverage``), which ``_num`` maps to null."""
-    spec = p.spec
-    next_notional, next_distance = next_tier_info(p)
-    tier = p.tier
-    table = spec.tiers
-    adl = p.adl
-    return {
-        "symbol": spec.symbol,
-        "side": spec.side,
-        "position_side": spec.position_side,
-        "size": spec.size,
-        "entry_price": spec.entry_price,
-        "mark_price": spec.mark_price,
-        "margin_mode": spec.margin_mode,
-        "leverage": spec.leverage,
-        "isolated_margin": spec.isolated_margin,
-        "liquidation_price": p.liquidation_price,
-        "bankruptcy_price": p.bankruptcy_price,
-        "margin_ratio": p.margin_ratio,
-        "margin_ratio_native": p.margin_ratio_native,
-        "margin_ratio_native_name": venue.native_margin_ratio_name,
-        "maintenance_margin": p.maintenance_margin,
-        "liquidation_fee": p.liquidation_fee,
-        "fee_rate": spec.fee_rate,
-        "initial_margin": p.initial_margin,
-        "margin_balance": p.margin_balance,
-        "unrealized_pnl": p.unrealized_pnl,
-        "notional": p.notional,
-        "tier": tier.index,
-        "mmr": tier.mmr,
-        "maint_amount": tier.maint_amount,
-        "max_leverage": _num(tier.max_leverage),
-        "tier_floor": tier.floor,
-        "tier_cap": _num(tier.cap),
-        "tier_basis": table.basis,
-        "next_tier_notional": next_notional,
-        "distance_to_next_tier": next_distance,
-        "tiers_source": table.source,
-        "tiers_as_of": table.as_of,
-        "distance_to_liquidation": p.distance_to_liquidation,
-        "effective_leverage": p.effective_leverage,
-        "status": p.status,
-        "adl": {"score": adl.score, "lights": adl.lights, "source": adl.source, "method": adl.method},
-    }
-
-
-def portfolio_dict(risk: PortfolioRisk, venue: Venue) -> dict[str, Any]:
-    a = risk.account
-    return {
-        "exchange": risk.venue,
-        "formula": venue.family,
-        "positions": [position_dict(p, venue) for p in risk.positions],
-        "account": {
-            "wallet_balance": a.wallet_balance,
-            "margin_balance": a.margin_balance,
-            "maintenance_margin": a.maintenance_margin,
-            "margin_ratio": _num(a.margin_ratio),
-            "unrealized_pnl": a.unrealized_pnl,
-            "initial_margin": _num(a.initial_margin),
-            "cross_wallet_balance": a.cross_wallet_balance,
-            "cross_margin_balance": a.cross_margin_balance,
-            "cross_maintenance_margin": a.cross_maintenance_margin,
-            "cross_margin_ratio": _num(a.cross_margin_ratio),
-        },
-    }
 
 
 # ---------------------------------------------------------------- human output
@@ -169,7 +86,7 @@ def adl_lights(lights: int, source: str) -> str:
     return bar if source == "exchange" else f"{bar} est."
 
 
-# ANSI styles by risk; applied only on a colour terminal (NO_COLOR and TERM=dumb respected).
+# ANSI styles by risk band (and two plain styles); applied only on a colour terminal (NO_COLOR and TERM=dumb respected).
 _STYLES = {
     "safe": "32",  # green
     "watch": "33",  # yellow
@@ -182,15 +99,8 @@ _STYLES = {
 
 
 def risk_style(ratio: float | None, status: str) -> str:
-    if status != "ok" or ratio is None:
-        return "liquidating"
-    if ratio >= 0.85:
-        return "critical"
-    if ratio >= 0.7:
-        return "danger"
-    if ratio >= 0.5:
-        return "watch"
-    return "safe"
+    """The table style of a margin ratio: its risk band (:data:`liqwatch.core.bands.BANDS`)."""
+    return BANDS.band(ratio, status)
 
 
 class _Term:

@@ -11,7 +11,6 @@ position, a record of the inputs behind any difference over one tick.
 
 from __future__ import annotations
 
-import math
 import time
 from collections import deque
 from collections.abc import Callable
@@ -25,6 +24,10 @@ from liqwatch.core.tiers import TierTable, build_table
 from liqwatch.core.venues import VENUES, Venue, get_venue
 from liqwatch.feeds.events import Balance, Event, MarkPrice, PositionData, Positions, Status, Tiers
 from liqwatch.markets import find_market
+from liqwatch.records import diff_ticks, snapshot_record
+from liqwatch.records import live_account_record as account_record
+from liqwatch.records import live_position_record as position_record
+from liqwatch.records import num as _num
 
 STALE_FACTOR = 3.0
 FEED_ERRORS_KEPT = 100
@@ -382,24 +385,8 @@ def fmt_ratio(x: float | None) -> str:
 
 
 # ---------------------------------------------------------------------- JSON shapes
-
-
-def _num(x: float | None) -> float | None:
-    return None if x is None or not math.isfinite(x) else x
-
-
-def diff_ticks(view: PositionView) -> float | None:
-    """(ours - the venue's liquidation price) / the market's tick; None when either price or the
-    tick is unknown."""
-    risk = view.risk
-    venue_lp = view.data.exchange_liquidation_price
-    if risk is None or venue_lp is None:
-        return None
-    ours = _num(risk.liquidation_price)
-    tick = risk.spec.tick_size
-    if ours is None or not tick:
-        return None
-    return _num((ours - venue_lp) / tick)
+# The snapshot records are built in liqwatch.records (position_record, account_record and
+# snapshot_record are kept importable from here); the mismatch event stays with the state store.
 
 
 def _implied(view: PositionView, venue: Venue | None) -> dict[str, float | None]:
@@ -504,70 +491,21 @@ def mismatch_record(view: PositionView, account: AccountView | None, venue: Venu
     }
 
 
-def position_record(view: PositionView) -> dict[str, Any]:
-    """One position as `liqwatch watch` prints it."""
-    data = view.data
-    risk = view.risk
-    ours = None if risk is None else _num(risk.liquidation_price)
-    venue_lp = data.exchange_liquidation_price
-    record: dict[str, Any] = {
-        "account": view.account,
-        "exchange": view.exchange,
-        "symbol": data.symbol,
-        "side": data.side,
-        "position_side": data.position_side,
-        "margin_mode": data.margin_mode,
-        "size": data.size,
-        "entry_price": data.entry_price,
-        "mark_price": view.mark_price,
-        "mark_age_s": None if view.mark_age_s is None else round(view.mark_age_s, 3),
-        "stale": view.stale,
-        "liquidation_price": ours,
-        "exchange_liquidation_price": venue_lp,
-        "liquidation_price_diff": None if ours is None or venue_lp is None else ours - venue_lp,
-        "liquidation_price_diff_ticks": diff_ticks(view),
-        "bankruptcy_price": None if risk is None else _num(risk.bankruptcy_price),
-        "margin_ratio": None if risk is None else _num(risk.margin_ratio),
-        "tier": None if risk is None else risk.tier.index,
-        "distance_to_liquidation": None if risk is None else _num(risk.distance_to_liquidation),
-        "unrealized_pnl": None if risk is None else risk.unrealized_pnl,
-        "status": "unknown" if risk is None else risk.status,
-        "adl": None
-        if risk is None
-        else {"score": risk.adl.score, "lights": risk.adl.lights, "source": risk.adl.source},
-        "note": "; ".join(
-            n
-            for n in (
-                view.note,
-                "" if venue_lp is not None else "the venue gave no liquidation price; liqwatch's is shown",
-            )
-            if n
-        ),
-    }
-    return record
-
-
-def account_record(view: AccountView) -> dict[str, Any]:
-    risk = view.risk
-    a = None if risk is None else risk.account
-    return {
-        "account": view.name,
-        "exchange": view.exchange,
-        "wallet_balance": view.wallet_balance,
-        "margin_balance": None if a is None else a.margin_balance,
-        "maintenance_margin": None if a is None else a.maintenance_margin,
-        "margin_ratio": None if a is None else _num(a.margin_ratio),
-        "cross_margin_ratio": None if a is None else _num(a.cross_margin_ratio),
-        "feed": view.status,
-        "stale": view.stale,
-        "error": view.detail or None,
-    }
-
-
-def snapshot_record(snap: Snapshot) -> dict[str, Any]:
-    return {
-        "type": "snapshot",
-        "ts": snap.ts,
-        "accounts": [account_record(a) for a in snap.accounts],
-        "positions": [position_record(p) for p in snap.positions],
-    }
+__all__ = [
+    "FEED_ERRORS_KEPT",
+    "MISMATCH_TICKS",
+    "STALE_FACTOR",
+    "AccountState",
+    "AccountView",
+    "Mark",
+    "Notice",
+    "PositionView",
+    "Snapshot",
+    "State",
+    "account_record",
+    "diff_ticks",
+    "fmt_ratio",
+    "mismatch_record",
+    "position_record",
+    "snapshot_record",
+]

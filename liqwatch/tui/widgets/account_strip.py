@@ -6,10 +6,21 @@ from rich.text import Text
 from textual.containers import Horizontal
 from textual.widgets import Static
 
+from liqwatch.core.bands import BANDS, Band
 from liqwatch.output import fmt_money, fmt_pct
 from liqwatch.state import AccountView
 
 GAUGE = 20
+GAUGE_STYLES: dict[Band, str] = {
+    "safe": "green",
+    "watch": "yellow",
+    "danger": "red",
+    "critical": "bold red",
+    "liquidating": "bold red",
+}
+"""The gauge colour of each risk band (:data:`liqwatch.core.bands.BANDS`)."""
+DANGER_BANDS = frozenset({"danger", "critical", "liquidating"})
+"""Bands that mark the account card ``-danger`` (no ratio at all counts as liquidating)."""
 
 
 def gauge(ratio: float | None) -> Text:
@@ -17,7 +28,7 @@ def gauge(ratio: float | None) -> Text:
     if ratio is None:
         return Text("—" * GAUGE, style="bold red")
     filled = min(GAUGE, round(min(ratio, 1.0) * GAUGE))
-    style = "green" if ratio < 0.5 else "yellow" if ratio < 0.7 else "red" if ratio < 0.85 else "bold red"
+    style = GAUGE_STYLES[BANDS.band(ratio)]
     return Text("█" * filled, style=style) + Text("░" * (GAUGE - filled), style="dim")
 
 
@@ -47,7 +58,7 @@ class AccountCard(Static):
         if content.plain != getattr(self, "_plain", None):
             self._plain = content.plain
             self.update(content, layout=False)  # the card's size is fixed by CSS
-        self.set_class(ratio is None or (ratio is not None and ratio >= 0.7), "-danger")
+        self.set_class(BANDS.band(ratio) in DANGER_BANDS, "-danger")
         self.set_class(view.stale, "-stale")
 
 

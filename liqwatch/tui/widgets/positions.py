@@ -24,6 +24,7 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from liqwatch.core.bands import BANDS, Band
 from liqwatch.output import adl_lights, display_tick, fmt_money, fmt_pct, fmt_price
 from liqwatch.state import PositionView
 
@@ -70,20 +71,21 @@ def row_key(view: PositionView) -> str:
     return f"{view.account}|{view.data.symbol}|{view.data.side}"
 
 
+BAND_STYLES: dict[Band, str] = {
+    "safe": "green",
+    "watch": "yellow",
+    "danger": "red",
+    "critical": "bold red",
+    "liquidating": "bold white on red",
+}
+"""The row colour of each risk band (:data:`liqwatch.core.bands.BANDS`)."""
+
+
 def risk_style(view: PositionView) -> str:
     risk = view.risk
     if risk is None:
         return "dim"
-    if risk.status != "ok":
-        return "bold white on red"
-    ratio = risk.margin_ratio or 0.0
-    if ratio >= 0.85:
-        return "bold red"
-    if ratio >= 0.7:
-        return "red"
-    if ratio >= 0.5:
-        return "yellow"
-    return "green"
+    return BAND_STYLES[BANDS.band(risk.margin_ratio or 0.0, risk.status)]
 
 
 class Cell(NamedTuple):

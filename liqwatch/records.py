@@ -1,0 +1,218 @@
+"""The JSON records of a position and an account: one builder each, for every surface.
+
+``liqwatch calc --json`` prints :func:`position_record` / :func:`account_record` (inside
+:func:`portfolio_record`); the what-if ``before`` / ``after`` / ``steps`` documents are
+:func:`portfolio_record` too (with each survivor's ``index``). ``liqwatch watch`` prints
+:func:`live_position_record` / :func:`live_account_record`: the same risk fields (same names, same
+meaning, nulls where the core gave no number) framed by what only a live feed knows — account,
+exchange, the mark's age, the venue's own liquidation price and a note.
+
+Numbers are raw floats, never rounded; :func:`num` maps the non-finite values the core can produce
+(the open end of a tier table) to null. Human rendering lives in :mod:`liqwatch.output`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from liqwatch.core.model import AccountRisk, PortfolioRisk, PositionRisk
+from liqwatch.core.venues import Venue
+
+if TYPE_CHECKING:  # the state store imports this module: no import back at run time
+    from liqwatch.state import AccountView, PositionView, Snapshot
+
+
+def num(x: float | None) -> float | None:
+    """``x``, or None for None, NaN and the infinities (JSON has no such numbers)."""
+    if x is None or math.isnan(x) or math.isinf(x):
+        return None
+    return x
+
+
+def next_tier_info(p: PositionRisk) -> tuple[float | None, float | None]:
+    """(notional where the next bracket starts, distance to it as a fraction of the current value)."""
+    nxt = p.next_tier_floor
+    if nxt is None:
+        return None, None
+    spec = p.spec
+    if spec.tiers.basis == "notional":
+        current = p.bracket_value
+        notional = nxt
+    else:
+        current = spec.size
+        notional = nxt * spec.mark_price
+    distance = (nxt - current) / current if current > 0 else None
+    return notional, distance
+
+
+# ---------------------------------------------------------------------- calc
+
+
+def position_record(p: PositionRisk, venue: Venue) -> dict[str, Any]:
+    """One position as ``calc --json`` prints it. Runs once per position of a portfolio, so the
+    values are read directly: the risk core returns finite numbers or None everywhere except the
+    open end of a table (``tier_cap``, an override's ``max_leverage``), which ``num`` maps to null."""
+    spec = p.spec
+    next_notional, next_distance = next_tier_info(p)
+    tier = p.tier
+    table = spec.tiers
+    adl = p.adl
+    return {
+        "symbol": spec.symbol,
+        "side": spec.side,
+        "position_side": spec.position_side,
+        "size": spec.size,
+        "entry_price": spec.entry_price,
+        "mark_price": spec.mark_price,
+        "margin_mode": spec.margin_mode,
+        "leverage": spec.leverage,
+        "isolated_margin": spec.isolated_margin,
+        "liquidation_price": p.liquidation_price,
+        "bankruptcy_price": p.bankruptcy_price,
+        "margin_ratio": p.margin_ratio,
+        "margin_ratio_native": p.margin_ratio_native,
+        "margin_ratio_native_name": venue.native_margin_ratio_name,
+        "maintenance_margin": p.maintenance_margin,
+        "liquidation_fee": p.liquidation_fee,
+        "fee_rate": spec.fee_rate,
+        "initial_margin": p.initial_margin,
+        "margin_balance": p.margin_balance,
+        "unrealized_pnl": p.unrealized_pnl,
+        "notional": p.notional,
+        "tier": tier.index,
+        "mmr": tier.mmr,
+        "maint_amount": tier.maint_amount,
+        "max_leverage": num(tier.max_leverage),
+        "tier_floor": tier.floor,
+        "tier_cap": num(tier.cap),
+        "tier_basis": table.basis,
+        "next_tier_notional": next_notional,
+        "distance_to_next_tier": next_distance,
+        "tiers_source": table.source,
+        "tiers_as_of": table.as_of,
+        "distance_to_liquidation": p.distance_to_liquidation,
+        "effective_leverage": p.effective_leverage,
+        "status": p.status,
+        "adl": {"score": adl.score, "lights": adl.lights, "source": adl.source, "method": adl.method},
+    }
+
+
+def account_record(a: AccountRisk) -> dict[str, Any]:
+    """The account as ``calc --json`` prints it."""
+    return {
+        "wallet_balance": a.wallet_balance,
+        "margin_balance": a.margin_balance,
+        "maintenance_margin": a.maintenance_margin,
+        "margin_ratio": num(a.margin_ratio),
+        "unrealized_pnl": a.unrealized_pnl,
+        "initial_margin": num(a.initial_margin),
+        "cross_wallet_balance": a.cross_wallet_balance,
+        "cross_margin_balance": a.cross_margin_balance,
+        "cross_maintenance_margin": a.cross_maintenance_margin,
+        "cross_margin_ratio": num(a.cross_margin_ratio),
+    }
+
+
+def portfolio_record(risk: PortfolioRisk, venue: Venue, indices: Sequence[int] | None = None) -> dict[str, Any]:
+    """The whole ``calc --json`` document; ``indices`` (what-if survivors) adds each position's
+    ``index`` in the original portfolio."""
+    positions = [position_record(p, venue) for p in risk.positions]
+    if indices is not None:
+        for pos, i in zip(positions, indices, strict=True):
+            pos["index"] = i
+    return {
+        "exchange": risk.venue,
+        "formula": venue.family,
+        "positions": positions,
+        "account": account_record(risk.account),
+    }
+
+
+# ---------------------------------------------------------------------- watch
+
+
+def diff_ticks(view: PositionView) -> float | None:
+    """(ours - the venue's liquidation price) / the market's tick; None when either price or the
+    tick is unknown."""
+    risk = view.risk
+    venue_lp = view.data.exchange_liquidation_price
+    if risk is None or venue_lp is None:
+        return None
+    ours = num(risk.liquidation_price)
+    tick = risk.spec.tick_size
+    if ours is None or not tick:
+        return None
+    return num((ours - venue_lp) / tick)
+
+
+def live_position_record(view: PositionView) -> dict[str, Any]:
+    """One position as ``liqwatch watch`` prints it: the position as the feed reported it, the
+    risk fields of :func:`position_record` (null until the risk is computed) and the live ones."""
+    data = view.data
+    risk = view.risk
+    ours = None if risk is None else num(risk.liquidation_price)
+    venue_lp = data.exchange_liquidation_price
+    return {
+        "account": view.account,
+        "exchange": view.exchange,
+        "symbol": data.symbol,
+        "side": data.side,
+        "position_side": data.position_side,
+        "margin_mode": data.margin_mode,
+        "size": data.size,
+        "entry_price": data.entry_price,
+        "mark_price": view.mark_price,
+        "mark_age_s": None if view.mark_age_s is None else round(view.mark_age_s, 3),
+        "stale": view.stale,
+        "liquidation_price": ours,
+        "exchange_liquidation_price": venue_lp,
+        "liquidation_price_diff": None if ours is None or venue_lp is None else ours - venue_lp,
+        "liquidation_price_diff_ticks": diff_ticks(view),
+        "bankruptcy_price": None if risk is None else num(risk.bankruptcy_price),
+        "margin_ratio": None if risk is None else num(risk.margin_ratio),
+        "tier": None if risk is None else risk.tier.index,
+        "distance_to_liquidation": None if risk is None else num(risk.distance_to_liquidation),
+        "unrealized_pnl": None if risk is None else risk.unrealized_pnl,
+        "status": "unknown" if risk is None else risk.status,
+        "adl": None
+        if risk is None
+        else {"score": risk.adl.score, "lights": risk.adl.lights, "source": risk.adl.source},
+        "note": "; ".join(
+            n
+            for n in (
+                view.note,
+                "" if venue_lp is not None else "the venue gave no liquidation price; liqwatch's is shown",
+            )
+            if n
+        ),
+    }
+
+
+def live_account_record(view: AccountView) -> dict[str, Any]:
+    """One account as ``liqwatch watch`` prints it."""
+    risk = view.risk
+    a = None if risk is None else risk.account
+    return {
+        "account": view.name,
+        "exchange": view.exchange,
+        "wallet_balance": view.wallet_balance,
+        "margin_balance": None if a is None else a.margin_balance,
+        "maintenance_margin": None if a is None else a.maintenance_margin,
+        "margin_ratio": None if a is None else num(a.margin_ratio),
+        "cross_margin_ratio": None if a is None else num(a.cross_margin_ratio),
+        "feed": view.status,
+        "stale": view.stale,
+        "error": view.detail or None,
+    }
+
+
+def snapshot_record(snap: Snapshot) -> dict[str, Any]:
+    """A ``{"type": "snapshot"}`` line of ``liqwatch watch``."""
+    return {
+        "type": "snapshot",
+        "ts": snap.ts,
+        "accounts": [live_account_record(a) for a in snap.accounts],
+        "positions": [live_position_record(p) for p in snap.positions],
+    }
