@@ -4,7 +4,7 @@ ratios, brackets and ADL, with cross positions sharing the account's collateral.
 The convention everywhere in liqwatch: margin ratio = requirement / margin balance, where the
 requirement is the bracket maintenance margin plus the liquidation fee where the venue counts one.
 1.0 means liquidation; lower is safer. (OKX's own ``mgnRatio`` is the inverse and is reported as
-``margin_ratio_native``.)
+``margin_ratio_native``.) The model and each venue's choices: docs/venues/README.md.
 """
 
 from __future__ import annotations

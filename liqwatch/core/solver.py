@@ -12,7 +12,7 @@ legs of one symbol share a cross liquidation price, as Binance documents). Each 
 either a constant (Bybit isolated fixes MM at the entry price) or ``Q*P*(MMR_k + f) - cum_k`` with the
 bracket k of the leg's value at P. h is piecewise linear in P, so the exact solution is found per
 bracket segment, which is what Binance documents ("if the bracket at the liquidation price differs,
-recompute with that bracket"); no iteration to a tolerance is involved.
+recompute with that bracket"); no iteration to a tolerance is involved. See docs/venues/README.md.
 """
 
 from __future__ import annotations

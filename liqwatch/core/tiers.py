@@ -14,6 +14,8 @@ carried by the table itself so that the maths never branches on a venue name:
   the venue uses one, it is derived by the recurrence documented by Binance and Bybit:
   ``cum_n = cum_(n-1) + floor_n * (MMR_n - MMR_(n-1))``, ``cum_1 = 0``. With that recurrence the
   maintenance margin ``v * MMR_n - cum_n`` is continuous across boundaries.
+
+Each venue's conventions: docs/venues/README.md and docs/venues/<venue>.md.
 """
 
 from __future__ import annotations
@@ -135,7 +137,7 @@ def build_table(
 
     ``maint_amount`` is taken from the rows when every row has it; otherwise it is derived by the
     recurrence (``derive_maint_amount``) or set to zero for venues whose maintenance margin is the
-    plain ``value * MMR`` of the position's bracket (OKX, Bitget, Gate). ``quantity_scale``
+    plain ``value * MMR`` of the position's bracket (OKX, Bitget). ``quantity_scale``
     converts quantity-basis bounds (e.g. OKX contracts) into base units.
     """
     ordered = sorted(rows, key=lambda r: float(r["min"] or 0.0))

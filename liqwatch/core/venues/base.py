@@ -1,7 +1,8 @@
 """The venue contract: everything in which venues differ, in one small class.
 
 The engine (``liqwatch.core.engine``) never branches on a venue name; it asks the venue object.
-Each venue module documents the pages it implements and holds their worked examples in tests.
+Each venue module documents the pages it implements and holds their worked examples in tests;
+docs/venues/<name>.md explains each venue's formulas, sources and pitfalls.
 """
 
 from __future__ import annotations
@@ -55,7 +56,7 @@ def pnl_times_leverage(ctx: AdlContext) -> float:
 
 
 class Venue:
-    """Defaults follow the common model of the reference notes (§0); venues override what differs."""
+    """Defaults follow the common model (docs/venues/README.md); venues override what differs."""
 
     name: ClassVar[str] = ""
     label: ClassVar[str] = ""
@@ -66,8 +67,8 @@ class Venue:
     default_fee_rate: ClassVar[float] = 0.0
     """Liquidation / closing fee rate counted in the maintenance requirement at liquidation."""
     derives_maint_amount: ClassVar[bool] = True
-    """True where MM = value x MMR - maintenance amount (Binance cum, Bybit/HL deduction); False where
-    MM = value x MMR of the whole position's bracket (OKX, Bitget, Gate)."""
+    """True where MM = value x MMR - maintenance amount (Binance cum, Bybit/Gate/HL deduction); False
+    where MM = value x MMR of the whole position's bracket (OKX, Bitget)."""
     default_basis: ClassVar[Basis] = "notional"
     default_boundary: ClassVar[Boundary] = "floor_inclusive"
     mm_at_entry_isolated: ClassVar[bool] = False

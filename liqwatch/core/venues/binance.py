@@ -24,6 +24,8 @@ topic 17801)::
     LeveragePnL = PnL% x MarginRatio
 
 ``adlQuantile`` 0-4 (low to high) is shown as 1-5 lights while a position is open.
+
+Sources, tiers, payload fields, test vectors and pitfalls: docs/venues/binance.md.
 """
 
 from __future__ import annotations

@@ -10,6 +10,8 @@ revision adds an undefined "pre-calculated offset" to the margin term; it is not
 
 ADL (article 12560603800805): profitable: ROI x account maintenance-margin rate; losing:
 ROI / account maintenance-margin rate; ROI = UPnL / |position value at entry|.
+
+Sources, tiers, payload fields, test vectors and pitfalls: docs/venues/bitget.md.
 """
 
 from __future__ import annotations

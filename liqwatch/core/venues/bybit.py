@@ -24,6 +24,8 @@ MM deduction: MMdeduction_n = RiskLimit_(n-1) x (MMR_n - MMR_(n-1)) + MMdeductio
 
 ADL: ``adlRankIndicator`` 1-5 (0 = no position) is the light level. The estimate ranks "highest
 profit and effective leverage": PnL% x effective leverage when profitable, / when losing.
+
+Sources, tiers, payload fields, test vectors and pitfalls: docs/venues/bybit.md.
 """
 
 from __future__ import annotations

@@ -13,6 +13,8 @@ maximum position value, so brackets are (previous limit, limit]; ``deduction`` i
 margin quick calculation deduction", which follows the same recurrence as Binance's cum). The
 single-bracket help formula above is that with deduction 0. ADL estimate: PnL% x effective
 leverage (BitMEX family); Gate publishes no per-position ADL rank.
+
+Sources, tiers, payload fields, test vectors and pitfalls: docs/venues/gate.md.
 """
 
 from __future__ import annotations

@@ -14,6 +14,8 @@ cumulative as on centralised venues. One-way positions only.
 
 ADL: no per-position indicator is published; the docs rank by unrealized PnL and leverage, which
 the estimate follows (PnL% x effective leverage).
+
+Sources, tiers, payload fields, test vectors and pitfalls: docs/venues/hyperliquid.md.
 """
 
 from __future__ import annotations

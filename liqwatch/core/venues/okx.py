@@ -15,6 +15,8 @@ with f = the fee rate::
 Cross (single-currency): (balance + UPL - ...) / (MM + liquidation fee) <= 100%.
 ADL: the position field ``adl`` (0-5; older docs 1-5) is the light level. Estimate: return rate
 divided by the native margin ratio (third-party summary of OKX's ranking, unverified).
+
+Sources, tiers, payload fields, test vectors and pitfalls: docs/venues/okx.md.
 """
 
 from __future__ import annotations
