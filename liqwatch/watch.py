@@ -128,8 +128,8 @@ async def run_watch(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
     printer = _Printer(out)
     for text in warnings:
         printer.line({"type": "event", "ts": time.time(), "kind": "warning", "detail": text})
-    from liqwatch.alerting import AlertRunner
-    from liqwatch.alerts.rules import AlertStore
+    from liqwatch.alerts.runner import AlertRunner
+    from liqwatch.alerts.store import AlertStore
 
     alerts = AlertRunner(
         config.alerts if config else (),

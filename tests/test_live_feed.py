@@ -225,7 +225,7 @@ def test_watch_once_against_fake_servers(tmp_path: Path) -> None:
 def test_alerts_end_to_end_from_fake_exchange_to_webhook(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Fake Binance (REST + marks) -> feed -> state -> alert engine -> webhook receiver on
     127.0.0.1, which fails for a while: the alert arrives late, exactly once."""
-    from tests.test_alerts import receiver
+    from tests.fakes.webhook_receiver import receiver
 
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))  # the alert store's file
     for key, value in ENV.items():

@@ -1,6 +1,8 @@
-"""The ``[[alerts]]`` and ``[[channels]]`` tables of the config file.
+"""The ``[[alerts]]`` and ``[[channels]]`` tables of the config file: each ``[[alerts]]`` entry
+becomes a :class:`~liqwatch.alerts.model.Rule`, each ``[[channels]]`` entry a notifier
+(:mod:`liqwatch.alerts.channels`).
 
-With no ``[[alerts]]`` the default rules run (:func:`liqwatch.alerts.rules.default_rules`). Each
+With no ``[[alerts]]`` the default rules run (:func:`liqwatch.alerts.model.default_rules`). Each
 ``[[alerts]]`` entry layers over the default rule of its kind: fields left out keep the default.
 Where several entries of a kind match a position, the most specific wins (account and symbol >
 account > symbol > none), and among equals the later one. ``enabled = false`` turns a rule off
@@ -59,22 +61,22 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from liqwatch.alerts.channels import (
     APPRISE_HINT,
-    AppriseChannel,
-    Channel,
-    ChannelError,
-    CommandChannel,
-    DesktopChannel,
-    DiscordChannel,
-    NtfyChannel,
-    SlackChannel,
-    TelegramChannel,
-    WebhookChannel,
+    AppriseNotifier,
+    CommandNotifier,
+    DesktopNotifier,
+    DiscordNotifier,
+    Notifier,
+    NotifierError,
+    NtfyNotifier,
+    SlackNotifier,
+    TelegramNotifier,
+    WebhookNotifier,
     load_apprise,
 )
-from liqwatch.alerts.rules import (
+from liqwatch.alerts.engine import AlertEngine, EngineState
+from liqwatch.alerts.model import (
     FALLING_KINDS,
     THRESHOLD_KINDS,
-    AlertEngine,
     Rule,
     RuleKind,
     Severity,
@@ -148,7 +150,9 @@ class AlertRuleConfig(BaseModel):
         )
 
 
-def build_engine(alert_configs: Sequence[AlertRuleConfig] = (), state: Mapping[str, Any] | None = None) -> AlertEngine:
+def build_engine(
+    alert_configs: Sequence[AlertRuleConfig] = (), state: EngineState | Mapping[str, Any] | None = None
+) -> AlertEngine:
     """The engine for a config's ``[[alerts]]`` (the defaults when there are none), resuming from
     ``state`` (``AlertStore.load_engine_state()``)."""
     return AlertEngine([c.to_rule() for c in alert_configs], state)
@@ -258,17 +262,17 @@ def _is_http(url: str) -> bool:
         return False
 
 
-def _apprise(url: str, cfg: _ChannelConfig, field: str) -> Channel:
+def _apprise(url: str, cfg: _ChannelConfig, field: str) -> Notifier:
     try:
         load_apprise()
-    except ChannelError:
+    except NotifierError:
         scheme = url.split("://", 1)[0] if "://" in url else "this"
         raise InputError(field, f"{scheme}:// URLs need the apprise package: {APPRISE_HINT}") from None
-    return AppriseChannel(url, min_severity=cfg.min_severity, timeout=cfg.timeout_seconds)
+    return AppriseNotifier(url, min_severity=cfg.min_severity, timeout=cfg.timeout_seconds)
 
 
-def build_channel(cfg: ChannelConfig, index: int = 0, environ: Mapping[str, str] | None = None) -> Channel | None:
-    """One configured channel (None when disabled). Raises :class:`InputError` naming the field,
+def build_notifier(cfg: ChannelConfig, index: int = 0, environ: Mapping[str, str] | None = None) -> Notifier | None:
+    """The notifier of one ``[[channels]]`` entry (None when disabled). Raises :class:`InputError` naming the field,
     with any URL redacted."""
     env = os.environ if environ is None else environ
     field = f"channels[{index}]"
@@ -277,13 +281,13 @@ def build_channel(cfg: ChannelConfig, index: int = 0, environ: Mapping[str, str]
     common: dict[str, Any] = {"min_severity": cfg.min_severity, "timeout": cfg.timeout_seconds}
     try:
         if isinstance(cfg, CommandChannelConfig):
-            return CommandChannel(cfg.command, **common)
+            return CommandNotifier(cfg.command, **common)
         if isinstance(cfg, DesktopChannelConfig):
-            return DesktopChannel(**common)
+            return DesktopNotifier(**common)
         if isinstance(cfg, TelegramChannelConfig):
             if cfg.bot_token_env is not None:
                 token = _env(f"{field}.bot_token_env", cfg.bot_token_env, env)
-                return TelegramChannel(token, str(cfg.chat_id), api_url=cfg.api_url, label=cfg.name, **common)
+                return TelegramNotifier(token, str(cfg.chat_id), api_url=cfg.api_url, label=cfg.name, **common)
             url = cfg.url if cfg.url is not None else _env(f"{field}.url_env", str(cfg.url_env), env)
             return _apprise(url, cfg, f"{field}.url")
         url = cfg.url if cfg.url is not None else _env(f"{field}.url_env", str(cfg.url_env), env)
@@ -292,24 +296,26 @@ def build_channel(cfg: ChannelConfig, index: int = 0, environ: Mapping[str, str]
                 raise InputError(f"{field}.url", "a webhook needs an http(s) URL")
             return _apprise(url, cfg, f"{field}.url")
         if isinstance(cfg, WebhookChannelConfig):
-            return WebhookChannel(url, headers=cfg.headers, label=cfg.name, **common)
+            return WebhookNotifier(url, headers=cfg.headers, label=cfg.name, **common)
         if isinstance(cfg, SlackChannelConfig):
-            return SlackChannel(url, label=cfg.name, **common)
+            return SlackNotifier(url, label=cfg.name, **common)
         if isinstance(cfg, DiscordChannelConfig):
-            return DiscordChannel(url, label=cfg.name, **common)
+            return DiscordNotifier(url, label=cfg.name, **common)
         ntfy_token = _env(f"{field}.token_env", cfg.token_env, env) if cfg.token_env else None
-        return NtfyChannel(url, token=ntfy_token, label=cfg.name, **common)
-    except ChannelError as exc:
+        return NtfyNotifier(url, token=ntfy_token, label=cfg.name, **common)
+    except NotifierError as exc:
         raise InputError(field, str(exc)) from None
 
 
-def build_channels(channel_configs: Sequence[ChannelConfig], environ: Mapping[str, str] | None = None) -> list[Channel]:
-    """The channels of a config's ``[[channels]]``, in order (disabled ones left out)."""
-    out: list[Channel] = []
+def build_notifiers(
+    channel_configs: Sequence[ChannelConfig], environ: Mapping[str, str] | None = None
+) -> list[Notifier]:
+    """The notifiers of a config's ``[[channels]]``, in order (disabled ones left out)."""
+    out: list[Notifier] = []
     for i, cfg in enumerate(channel_configs):
-        channel = build_channel(cfg, i, environ)
-        if channel is not None:
-            out.append(channel)
+        notifier = build_notifier(cfg, i, environ)
+        if notifier is not None:
+            out.append(notifier)
     return out
 
 
@@ -324,7 +330,7 @@ __all__ = [
     "SlackChannelConfig",
     "TelegramChannelConfig",
     "WebhookChannelConfig",
-    "build_channel",
-    "build_channels",
     "build_engine",
+    "build_notifier",
+    "build_notifiers",
 ]

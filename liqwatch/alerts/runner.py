@@ -1,15 +1,18 @@
 """Glue between the monitor and the alerts package, shared by `liqwatch watch` and the dashboard:
 evaluate each snapshot, notice and status event, hand alerts to the views and the dispatcher, and
-keep the engine's state (and undelivered alerts) on disk so that a restart does not re-send."""
+keep the engine's state (and undelivered alerts) on disk so that a restart does not re-send.
+``channels`` are the ``[[channels]]`` entries; ``extra`` adds notifiers built in code."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
 
-from liqwatch.alerts.channels import CallbackChannel, Channel, DeliveryFailure, Dispatcher
-from liqwatch.alerts.config import AlertRuleConfig, ChannelConfig, build_channels, build_engine
-from liqwatch.alerts.rules import Alert, AlertStore
+from liqwatch.alerts.channels.base import Notifier
+from liqwatch.alerts.config import AlertRuleConfig, ChannelConfig, build_engine, build_notifiers
+from liqwatch.alerts.dispatcher import DeliveryFailure, Dispatcher
+from liqwatch.alerts.model import Alert
+from liqwatch.alerts.store import AlertStore
 from liqwatch.feeds.events import Event, Status
 from liqwatch.state import Notice, Snapshot
 
@@ -20,7 +23,7 @@ class AlertRunner:
         rules: Sequence[AlertRuleConfig] = (),
         channels: Sequence[ChannelConfig] = (),
         *,
-        extra: Sequence[Channel] = (),
+        extra: Sequence[Notifier] = (),
         store: AlertStore | None = None,
         on_alert: Callable[[Alert], None] | None = None,
         on_failure: Callable[[DeliveryFailure], None] | None = None,
@@ -31,7 +34,7 @@ class AlertRunner:
         self.engine = build_engine(rules, saved.get("engine"))
         self.clock = clock
         self.on_alert = on_alert
-        built = [*build_channels(channels), *extra]
+        built = [*build_notifiers(channels), *extra]
         self.external = bool(built)
         self.dispatcher = Dispatcher(
             built,
@@ -72,4 +75,4 @@ class AlertRunner:
             self.store.sync(self.engine, self.dispatcher)
 
 
-__all__ = ["AlertRunner", "CallbackChannel"]
+__all__ = ["AlertRunner"]

@@ -28,8 +28,8 @@ from liqwatch.tui.widgets.detail import DetailPanel
 from liqwatch.tui.widgets.positions import SORTS, PositionsTable, row_key
 
 if TYPE_CHECKING:  # the alerts machinery (pydantic models, aiohttp) loads after the first frame
-    from liqwatch.alerting import AlertRunner
-    from liqwatch.alerts.rules import Alert
+    from liqwatch.alerts.model import Alert
+    from liqwatch.alerts.runner import AlertRunner
 
 REFRESH_SECONDS = 0.5
 AGE_REFRESH_SECONDS = 1.0
@@ -108,7 +108,7 @@ class LiqwatchApp(App[None]):
         """The alert engine and its channels (default rules unless a factory was given)."""
         if self.alerts is not None:
             return
-        from liqwatch.alerting import AlertRunner
+        from liqwatch.alerts.runner import AlertRunner
 
         runner = self._alerts_factory() if self._alerts_factory is not None else AlertRunner(clock=self._clock)
         runner.on_alert = self._on_alert

@@ -11,8 +11,9 @@ Maintenance margin: since Gate's 2025-07-29 risk-limit upgrade, MM is graded ove
 value x maintenance_rate - deduction (API ``risk_limit_tiers``: ``risk_limit`` is the bracket's
 maximum position value, so brackets are (previous limit, limit]; ``deduction`` is the "maintenance
 margin quick calculation deduction", which follows the same recurrence as Binance's cum). The
-single-bracket help formula above is that with deduction 0. ADL estimate: PnL% x effective
-leverage (BitMEX family); Gate publishes no per-position ADL rank.
+single-bracket help formula above is that with deduction 0. ADL: a position's ``adl_ranking``
+(1-5) is shown as the light level where the payload carries it (the live adapter reads it);
+otherwise liqwatch estimates it as PnL% x effective leverage (BitMEX family), labelled as such.
 
 Sources, tiers, payload fields, test vectors and pitfalls: docs/venues/gate.md.
 """

@@ -9,7 +9,7 @@ from rich.text import Text
 from textual.widgets import RichLog
 
 if TYPE_CHECKING:
-    from liqwatch.alerts.rules import Alert
+    from liqwatch.alerts.model import Alert
 
 SEVERITY_STYLE = {"critical": "bold white on red", "warning": "bold yellow", "info": "cyan"}
 

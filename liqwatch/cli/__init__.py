@@ -152,11 +152,11 @@ def _alerts(args: argparse.Namespace) -> int:
     import asyncio
 
     from liqwatch.alerts.channels import send_test
-    from liqwatch.alerts.config import build_channels
+    from liqwatch.alerts.config import build_notifiers
     from liqwatch.config import load_config
 
     config = load_config(args.alerts_config or args.config)
-    channels = build_channels(config.channels)
+    channels = build_notifiers(config.channels)
     if not channels:
         _fail("channels: the config has no [[channels]] to test")
     results = asyncio.run(send_test(channels))
@@ -379,8 +379,8 @@ def _dashboard(args: argparse.Namespace) -> int:
         subtitle = ", ".join(a.name for a in config.accounts)
 
         def alerts() -> Any:
-            from liqwatch.alerting import AlertRunner
-            from liqwatch.alerts.rules import AlertStore
+            from liqwatch.alerts.runner import AlertRunner
+            from liqwatch.alerts.store import AlertStore
 
             return AlertRunner(config.alerts, config.channels, store=AlertStore())
 

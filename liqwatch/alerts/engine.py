@@ -1,0 +1,555 @@
+"""The alert rule engine: snapshots, notices and status events in, alerts out.
+
+Pure: no file or network I/O and no clock reads (every call takes ``now``). What it remembers
+between calls — which levels are armed, consecutive-breach counters, when each alert was last
+delivered — is one :class:`EngineState`, which :class:`~liqwatch.alerts.store.AlertStore` keeps
+in a small file (:meth:`EngineState.to_dict` / :meth:`EngineState.from_dict`) so a restart does
+not re-send.
+
+Conventions (alert hygiene: netdata, Nagios flapping, chmonitor):
+
+* **Tiered levels, escalation edges only.** Each threshold rule has levels ordered by severity.
+  Only the most severe level the value breaches can fire; less severe ones it covers are disarmed
+  silently. Staying beyond a level never re-fires it.
+* **N consecutive breaches** (``consecutive``, default 2; ``consecutive_critical``, default 1, for
+  critical levels). A breach interrupted before N resets the count.
+* **Hysteresis.** A fired level re-arms only when the value clears it by a margin: rising rules
+  (margin ratio, ADL lights) when ``value <= level - hysteresis``; distance to liquidation when
+  ``value >= level * (1 + hysteresis)``; a stale feed when no open position is stale.
+* **Cooldown** per (account, symbol, side, rule, level), counted from the last *delivered* alert
+  (:meth:`AlertEngine.mark_delivered`). A level that breaches again within its cooldown stays armed
+  and fires when the cooldown ends, if still breached.
+* **Immediate** (no consecutive count): critical levels, positions that vanished or shrank, failed
+  connections.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from liqwatch.alerts import messages
+from liqwatch.alerts.model import Alert, Rule, RuleKind, Severity, default_rules
+from liqwatch.feeds.events import Status
+from liqwatch.state import AccountView, Notice, PositionView, Snapshot
+
+STATE_VERSION = 1
+GC_AGE = 6 * 3600.0
+"""Level state of a position not seen for this long (while the engine runs) is forgotten."""
+GC_EVERY = 60.0
+MAX_PENDING = 1000
+"""Fired alerts awaiting delivery remembered for :meth:`AlertEngine.mark_delivered`."""
+_SEP = "\x1f"
+
+
+# ---------------------------------------------------------------------- state
+
+
+@dataclass(slots=True)
+class LevelState:
+    """One level of one (account, symbol, side, rule) that is breached, or fired and not yet
+    re-armed: ``armed`` False once it fired (or a more severe level covers it); ``count`` the
+    consecutive breaches so far. On disk: ``{"armed": bool, "count": int}``."""
+
+    armed: bool = True
+    count: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"armed": self.armed, "count": self.count}
+
+    @classmethod
+    def from_dict(cls, data: Any) -> LevelState:
+        """Raises :class:`ValueError` unless ``data`` has the shape :meth:`to_dict` writes."""
+        if not isinstance(data, Mapping):
+            raise ValueError("level state: not an object")
+        armed, count = data.get("armed"), data.get("count")
+        if not isinstance(armed, bool) or not isinstance(count, int) or isinstance(count, bool):
+            raise ValueError("level state: armed/count")
+        return cls(armed, count)
+
+
+@dataclass(frozen=True, slots=True)
+class PendingDelivery:
+    """A fired alert awaiting its first delivery: its cooldown key and when it fired. On disk:
+    ``[key, ts]``."""
+
+    key: str
+    ts: float
+
+    def to_list(self) -> list[Any]:
+        return [self.key, self.ts]
+
+    @classmethod
+    def from_list(cls, data: Any) -> PendingDelivery:
+        if not isinstance(data, list | tuple) or len(data) != 2 or not isinstance(data[0], str):
+            raise ValueError("pending: not [key, ts]")
+        return cls(data[0], _number(data[1]))
+
+
+def _number(x: Any) -> float:
+    if isinstance(x, bool) or not isinstance(x, int | float):
+        raise ValueError("not a number")
+    return float(x)
+
+
+def _times(data: Any) -> dict[str, float]:
+    if not isinstance(data, Mapping):
+        raise ValueError("not an object")
+    return {str(k): _number(v) for k, v in data.items()}
+
+
+@dataclass(slots=True)
+class EngineState:
+    """Everything the engine remembers across a restart.
+
+    ``levels``: per (account, symbol, side, rule) key, the :class:`LevelState` of each level label.
+    ``connection``: per failed feed connection key, when its alert fired (cleared on reconnect).
+    ``delivered``: per cooldown key, when its last alert was delivered.
+    ``pending``: per alert id, the :class:`PendingDelivery` of a fired, undelivered alert (oldest
+    first).
+
+    On disk (:meth:`to_dict`, version :data:`STATE_VERSION`)::
+
+        {"version": 1, "levels": {key: {label: {"armed": bool, "count": int}}},
+         "connection": {key: ts}, "delivered": {key: ts}, "pending": {id: [key, ts]}}
+    """
+
+    levels: dict[str, dict[str, LevelState]] = field(default_factory=dict)
+    connection: dict[str, float] = field(default_factory=dict)
+    delivered: dict[str, float] = field(default_factory=dict)
+    pending: dict[str, PendingDelivery] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON-serialisable form written to the state file."""
+        return {
+            "version": STATE_VERSION,
+            "levels": {key: {label: st.to_dict() for label, st in item.items()} for key, item in self.levels.items()},
+            "connection": dict(self.connection),
+            "delivered": dict(self.delivered),
+            "pending": {alert_id: entry.to_list() for alert_id, entry in self.pending.items()},
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any] | None) -> EngineState:
+        """The state :meth:`to_dict` wrote; anything else (None, another version, a foreign or
+        damaged shape) is a fresh state."""
+        if not isinstance(data, Mapping) or data.get("version") != STATE_VERSION:
+            return cls()
+        try:
+            parts = {name: data.get(name, {}) for name in ("levels", "connection", "delivered", "pending")}
+            if not all(isinstance(part, Mapping) for part in parts.values()):
+                raise ValueError("not an object")
+            levels: dict[str, dict[str, LevelState]] = {}
+            for key, item in parts["levels"].items():
+                if not isinstance(item, Mapping):
+                    raise ValueError("levels: not an object")
+                levels[str(key)] = {str(label): LevelState.from_dict(st) for label, st in item.items()}
+            return cls(
+                levels=levels,
+                connection=_times(parts["connection"]),
+                delivered=_times(parts["delivered"]),
+                pending={str(k): PendingDelivery.from_list(v) for k, v in parts["pending"].items()},
+            )
+        except (ValueError, TypeError):
+            return cls()
+
+
+@dataclass(frozen=True, slots=True)
+class TierState:
+    """Per position (in memory only: after a restart the first sight is the baseline, so nothing
+    is re-sent): the confirmed tier, a candidate tier, snapshots seen at the candidate, and the
+    confirmed tier's maintenance margin rate."""
+
+    confirmed: int
+    candidate: int
+    count: int
+    mmr: float
+
+
+# ---------------------------------------------------------------------- engine
+
+
+def _key(*parts: str | None) -> str:
+    return _SEP.join("" if p is None else p for p in parts)
+
+
+def _alert_id(kind: str, key: str, now: float) -> str:
+    digest = hashlib.sha256(f"{key}{_SEP}{now!r}".encode()).hexdigest()[:16]
+    return f"{kind}-{digest}"
+
+
+def _finite(x: float | None) -> float | None:
+    return x if x is not None and math.isfinite(x) else None
+
+
+class AlertEngine:
+    """Evaluates rules; returns the alerts to deliver. Call :meth:`evaluate` with every snapshot,
+    :meth:`on_notice` with every notice, :meth:`on_status` with every status event, and
+    :meth:`mark_delivered` once an alert reached a notifier (cooldowns count from delivery).
+
+    ``state`` resumes from an :class:`EngineState` or its :meth:`~EngineState.to_dict` form."""
+
+    def __init__(
+        self,
+        rules: Sequence[Rule] | None = None,
+        state: EngineState | Mapping[str, Any] | None = None,
+        *,
+        defaults: bool = True,
+    ) -> None:
+        self.rules: tuple[Rule, ...] = (default_rules() if defaults else ()) + tuple(rules or ())
+        self.state: EngineState = EngineState.from_dict(state.to_dict() if isinstance(state, EngineState) else state)
+        """Everything the engine remembers (persisted by :class:`~liqwatch.alerts.store.AlertStore`)."""
+        self.version = 0
+        """Incremented whenever :attr:`state` changes (save when it moves)."""
+        self._cache: dict[tuple[str, str, tuple[str | None, ...]], Rule | None] = {}
+        self._seen: dict[str, float] = {}
+        self._started: float | None = None
+        self._last_gc = -math.inf
+        self._stale_since: dict[str, float] = {}
+        self._stale_next: dict[str, float] = {}
+        self._tiers: dict[str, TierState] = {}
+        self._tiers_next: dict[str, TierState] = {}
+        self._max_cooldown = max((r.cooldown for r in self.rules), default=0.0)
+
+    # ------------------------------------------------------------------ public
+
+    def evaluate(self, snapshot: Snapshot, now: float) -> list[Alert]:
+        """Alerts that one snapshot fires, in a deterministic order (accounts in snapshot order;
+        per account: the cross margin ratio, then each position's margin ratio, distance, ADL and
+        tier, then the stale feed)."""
+        if self._started is None:
+            self._started = now
+        out: list[Alert] = []
+        by_account: dict[str, list[PositionView]] = {}
+        for view in snapshot.positions:
+            by_account.setdefault(view.account, []).append(view)
+        for acc in snapshot.accounts:
+            self._account(out, acc.name, acc, by_account.pop(acc.name, []), now)
+        for name, views in by_account.items():
+            self._account(out, name, None, views, now)
+        self._stale_since, self._stale_next = self._stale_next, {}  # only positions stale now
+        self._tiers, self._tiers_next = self._tiers_next, {}  # only positions open now
+        if now - self._last_gc >= GC_EVERY:
+            self._gc(now)
+        return out
+
+    def on_notice(self, notice: Notice, now: float) -> list[Alert]:
+        """A position that vanished or shrank: always immediate (its level state is reset on a
+        vanish, so a new position on the symbol starts fresh)."""
+        if notice.kind == "vanished":
+            self._forget_position(notice.account, notice.symbol, notice.side)
+        rule = self._rule("position_lost", notice.account, (notice.symbol,))
+        if rule is None:
+            return []
+        key = _key(notice.account, notice.symbol, notice.side, "position_lost", notice.kind)
+        if self._cooling(key, rule, now):
+            return []
+        alert = self._fire(
+            rule,
+            key,
+            now,
+            account=notice.account,
+            symbol=notice.symbol,
+            side=notice.side,
+            level=notice.kind,
+            value=notice.size_after,
+            threshold=notice.size_before,
+            message=messages.position_lost(notice.account, notice.message),
+            severity="critical" if notice.kind == "vanished" else "warning",
+            id_ts=notice.ts,
+        )
+        return [alert]
+
+    def on_status(self, status: Status, now: float) -> list[Alert]:
+        """A failed connection (state ``error``) fires immediately, once, until the same feed
+        channel connects (or resyncs) again."""
+        key = _key(status.account, None, None, "connection", status.channel)
+        fired = self.state.connection
+        if status.state in ("connected", "resynced"):
+            if fired.pop(key, None) is not None:
+                self.version += 1
+            return []
+        if status.state != "error" or key in fired:
+            return []
+        rule = self._rule("connection", status.account, ())
+        if rule is None or self._cooling(key, rule, now):
+            return []
+        fired[key] = now
+        alert = self._fire(
+            rule,
+            key,
+            now,
+            account=status.account,
+            level=status.channel,
+            message=messages.connection_failed(status.account, status.exchange, status.channel, status.detail),
+            severity="warning",
+        )
+        return [alert]
+
+    def mark_delivered(self, alert_id: str, now: float) -> None:
+        """The alert reached a notifier: its cooldown counts from ``now`` (later deliveries of the
+        same alert to other notifiers change nothing)."""
+        entry = self.state.pending.pop(alert_id, None)
+        if entry is None:
+            return
+        self.state.delivered[entry.key] = now
+        self.version += 1
+
+    # ------------------------------------------------------------------ rules
+
+    def _rule(self, kind: RuleKind, account: str, symbols: Sequence[str | None]) -> Rule | None:
+        cache_key = (kind, account, tuple(symbols))
+        try:
+            return self._cache[cache_key]
+        except KeyError:
+            pass
+        best: Rule | None = None
+        for rule in self.rules:
+            if (
+                rule.kind == kind
+                and rule.matches(account, symbols or (None,))
+                and (best is None or rule.specificity >= best.specificity)
+            ):
+                best = rule
+        found = best if best is not None and best.enabled else None
+        if len(self._cache) > 50_000:
+            self._cache.clear()
+        self._cache[cache_key] = found
+        return found
+
+    def _account(
+        self, out: list[Alert], name: str, acc: AccountView | None, views: list[PositionView], now: float
+    ) -> None:
+        cross = [v for v in views if v.data.margin_mode == "cross" and v.risk is not None]
+        if acc is not None and acc.risk is not None and cross:
+            a = acc.risk.account
+            ratio = a.cross_margin_ratio
+            if ratio is None and a.cross_margin_balance <= 0 < a.cross_maintenance_margin:
+                ratio = math.inf
+            rule = self._rule("margin_ratio", name, [v.data.symbol for v in cross])
+            if rule is not None:
+                legs = ", ".join(f"{v.data.symbol} {v.data.side}" for v in cross)
+                self._threshold(out, rule, name, None, None, ratio, now, messages.cross_ratio, name, ratio, legs)
+        stale_age = 0.0
+        stale_symbols: list[str] = []
+        for view in views:
+            data = view.data
+            if view.stale:
+                pos = _key(name, data.symbol, data.side)
+                since = self._stale_since.setdefault(pos, now)
+                self._stale_next[pos] = since
+                stale_age = max(stale_age, now - since)
+                stale_symbols.append(data.symbol)
+            risk = view.risk
+            if risk is None:
+                continue
+            where = (name, data.symbol, data.side)
+            symbols = (data.symbol,)
+            if data.margin_mode == "isolated" and (rule := self._rule("margin_ratio", name, symbols)) is not None:
+                ratio = risk.margin_ratio
+                if ratio is None and risk.status == "bankrupt":
+                    ratio = math.inf
+                self._threshold(out, rule, *where, ratio, now, messages.isolated_ratio, where, ratio)
+            if (rule := self._rule("distance", name, symbols)) is not None:
+                # no liquidation price (fully collateralised): nothing to approach
+                distance = math.inf if risk.distance_to_liquidation is None else risk.distance_to_liquidation
+                prices = (view.mark_price, risk.liquidation_price)
+                self._threshold(out, rule, *where, distance, now, messages.distance, where, distance, prices)
+            if (rule := self._rule("adl", name, symbols)) is not None:
+                adl = risk.adl
+                self._threshold(out, rule, *where, float(adl.lights), now, messages.adl, where, adl.lights, adl.source)
+            if (rule := self._rule("tier_change", name, symbols)) is not None:
+                self._tier(out, rule, name, data.symbol, data.side, risk.tier.index, risk.tier.mmr, now)
+        if (rule := self._rule("stale", name, stale_symbols or [v.data.symbol for v in views])) is not None:
+            n_open = len(views)
+            self._threshold(
+                out, rule, name, None, None, stale_age, now, messages.stale, name, stale_age, n_open, stale_symbols
+            )
+
+    # ------------------------------------------------------------------ machinery
+
+    def _threshold(
+        self,
+        out: list[Alert],
+        rule: Rule,
+        account: str,
+        symbol: str | None,
+        side: str | None,
+        value: float | None,
+        now: float,
+        message: Callable[..., str],
+        *args: Any,
+    ) -> None:
+        """One value against one rule's levels (see the module docstring for the semantics);
+        ``message(*args, level)`` words the alert."""
+        if value is None or math.isnan(value):
+            return  # unknown: change nothing
+        item_key = f"{account}{_SEP}{symbol or ''}{_SEP}{side or ''}{_SEP}{rule.kind}"
+        levels = self.state.levels
+        item = levels.get(item_key)
+        if item is None and not rule.breaches(value, rule.levels[0]):
+            return  # the common case: calm, and nothing to re-arm
+        if item is None:
+            item = levels[item_key] = {}
+        self._seen[item_key] = now
+        top = -1
+        for i, level in enumerate(rule.levels):
+            label = rule.labels[i]
+            st = item.get(label)
+            if rule.breaches(value, level):
+                top = i
+                if st is None:
+                    st = item[label] = LevelState()
+                if st.armed and st.count < rule.needed(level):
+                    st.count += 1
+                    self.version += 1
+            elif st is not None and (st.armed or rule.clears(value, level)):
+                del item[label]  # a pending breach interrupted, or a fired level re-armed
+                self.version += 1
+        for label in [k for k in item if k not in rule.labels]:
+            del item[label]  # a level the rule no longer has (the config changed)
+        if not item:
+            del levels[item_key]
+        if top < 0:
+            return
+        label = rule.labels[top]
+        st = item[label]
+        level = rule.levels[top]
+        key = item_key + _SEP + label
+        ready = st.armed and st.count >= rule.needed(level)
+        if st.armed and not ready:
+            return  # the top level's breach is still being confirmed: lower levels keep counting
+        for i in range(top):  # less severe levels the top one covers
+            lower = item[rule.labels[i]]
+            if lower.armed:
+                lower.armed, lower.count = False, 0
+                self.version += 1
+        if not ready or self._cooling(key, rule, now):
+            return
+        st.armed, st.count = False, 0
+        out.append(
+            self._fire(
+                rule,
+                key,
+                now,
+                account=account,
+                symbol=symbol,
+                side=side,
+                level=label,
+                value=value,
+                threshold=level,
+                message=message(*args, level),
+                severity=rule.severity(level),
+            )
+        )
+
+    def _tier(
+        self,
+        out: list[Alert],
+        rule: Rule,
+        account: str,
+        symbol: str,
+        side: str,
+        tier: int,
+        mmr: float,
+        now: float,
+    ) -> None:
+        """A tier change, confirmed by ``consecutive`` snapshots at the new tier."""
+        pos = _key(account, symbol, side, "tier_change")
+        st = self._tiers.get(pos)
+        if st is None:  # first sight (or after a restart): the baseline, silently
+            st = TierState(tier, tier, 0, mmr)
+        if tier == st.confirmed:
+            self._tiers_next[pos] = TierState(st.confirmed, st.confirmed, 0, st.mmr)
+            return
+        count = st.count + 1 if st.candidate == tier else 1
+        if count < rule.consecutive:
+            self._tiers_next[pos] = TierState(st.confirmed, tier, count, st.mmr)
+            return
+        self._tiers_next[pos] = TierState(tier, tier, 0, mmr)
+        direction = "up" if tier > st.confirmed else "down"
+        key = pos + _SEP + direction
+        if self._cooling(key, rule, now):
+            return  # flapping at a bracket boundary: the new tier is taken silently
+        out.append(
+            self._fire(
+                rule,
+                key,
+                now,
+                account=account,
+                symbol=symbol,
+                side=side,
+                level=direction,
+                value=float(tier),
+                threshold=float(st.confirmed),
+                message=messages.tier_change((account, symbol, side), st.confirmed, tier, st.mmr, mmr),
+                severity="warning" if direction == "up" else "info",
+            )
+        )
+
+    def _cooling(self, key: str, rule: Rule, now: float) -> bool:
+        last = self.state.delivered.get(key)
+        return last is not None and now - last < rule.cooldown
+
+    def _fire(
+        self,
+        rule: Rule,
+        key: str,
+        now: float,
+        *,
+        account: str,
+        level: str,
+        message: str,
+        severity: Severity,
+        symbol: str | None = None,
+        side: str | None = None,
+        value: float | None = None,
+        threshold: float | None = None,
+        id_ts: float | None = None,
+    ) -> Alert:
+        alert_id = _alert_id(rule.kind, key, now if id_ts is None else id_ts)
+        pending = self.state.pending
+        pending[alert_id] = PendingDelivery(key, now)
+        while len(pending) > MAX_PENDING:
+            del pending[next(iter(pending))]
+        self.version += 1
+        return Alert(
+            id=alert_id,
+            ts=now,
+            account=account,
+            symbol=symbol,
+            side=side,
+            rule=rule.kind,
+            level=level,
+            value=_finite(value),
+            threshold=_finite(threshold),
+            message=message,
+            severity=severity,
+        )
+
+    def _forget_position(self, account: str, symbol: str, side: str) -> None:
+        prefix = _key(account, symbol, side) + _SEP
+        levels = self.state.levels
+        for key in [k for k in levels if k.startswith(prefix)]:
+            del levels[key]
+            self.version += 1
+        self._tiers.pop(prefix + "tier_change", None)
+
+    def _gc(self, now: float) -> None:
+        """Forget the level state of positions not seen for :data:`GC_AGE` while running (closed
+        without a notice), and delivery times older than every cooldown."""
+        self._last_gc = now
+        started = self._started if self._started is not None else now
+        levels = self.state.levels
+        for key in list(levels):
+            if now - max(self._seen.get(key, started), started) > GC_AGE:
+                del levels[key]
+                self.version += 1
+        self._seen = {k: t for k, t in self._seen.items() if k in levels}
+        delivered = self.state.delivered
+        for key in [k for k, ts in delivered.items() if now - ts > self._max_cooldown]:
+            del delivered[key]
+            self.version += 1

@@ -1,0 +1,59 @@
+"""The wording of every alert the engine fires (one function per rule; the level comes last)."""
+
+from __future__ import annotations
+
+import math
+
+Where = tuple[str, str, str]
+"""(account, symbol, side) of a position."""
+
+
+def pct(x: float | None) -> str:
+    if x is None or math.isnan(x):
+        return "?"
+    return "∞" if math.isinf(x) else f"{x * 100:.1f}%"
+
+
+def num(x: float | None) -> str:
+    return "?" if x is None or not math.isfinite(x) else f"{x:,.6g}"
+
+
+def _where(where: Where) -> str:
+    return " ".join(where)
+
+
+def cross_ratio(account: str, value: float | None, legs: str, level: float) -> str:
+    return f"{account}: cross margin ratio {pct(value)} ≥ {pct(level)} ({legs})"
+
+
+def isolated_ratio(where: Where, value: float | None, level: float) -> str:
+    return f"{_where(where)}: margin ratio {pct(value)} ≥ {pct(level)} (isolated)"
+
+
+def distance(where: Where, value: float, prices: tuple[float, float | None], level: float) -> str:
+    shown = f"mark {num(prices[0])}, liquidation {num(prices[1])}"
+    return f"{_where(where)}: {pct(value)} from liquidation ({shown}) ≤ {pct(level)}"
+
+
+def adl(where: Where, lights: int, source: str, level: float) -> str:
+    origin = "venue" if source == "exchange" else "estimated"
+    return f"{_where(where)}: ADL {lights}/5 lights ({origin}) ≥ {level:g}"
+
+
+def stale(account: str, age: float, n_open: int, symbols: list[str], level: float) -> str:
+    shown = ", ".join(symbols[:5]) + (" …" if len(symbols) > 5 else "")
+    plural = "s" if n_open != 1 else ""
+    return f"{account}: mark prices stale for {age:.0f} s (≥ {level:g} s) with {n_open} position{plural} open: {shown}"
+
+
+def tier_change(where: Where, old: int, new: int, old_mmr: float, new_mmr: float) -> str:
+    return f"{_where(where)}: tier {old} → {new} (maintenance margin rate {old_mmr * 100:.3g}% → {new_mmr * 100:.3g}%)"
+
+
+def position_lost(account: str, notice_message: str) -> str:
+    return f"{account}: {notice_message}"
+
+
+def connection_failed(account: str, exchange: str, feed_channel: str, detail: str | None) -> str:
+    shown = f": {detail}" if detail else ""
+    return f"{account} ({exchange}): {feed_channel} connection failed{shown}"
