@@ -17,7 +17,7 @@ import pytest
 from liqwatch.core import assess, get_venue
 from liqwatch.request import PositionRequest, build_spec
 
-_DATA = json.loads((Path(__file__).parent / "fixtures" / "venue_vectors.json").read_text())
+_DATA = json.loads((Path(__file__).parent.parent / "fixtures" / "venue_vectors.json").read_text())
 
 # freqtrade's OKX/Gate formula and its Bybit form EP*(1 -/+ 1/lev +/- MMR) have no maintenance-amount
 # term; its generic tests mock one (0.01) that those formulas ignore, so the synthetic vectors of

@@ -19,7 +19,7 @@ from liqwatch.core.venues import effective_leverage
 from liqwatch.markets import bundle
 from liqwatch.request import PositionRequest, build_spec
 
-FIXTURES = Path(__file__).parent / "fixtures"
+FIXTURES = Path(__file__).parent.parent / "fixtures"
 
 
 def spec(**kw: object) -> PositionSpec:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-CORE = Path(__file__).resolve().parent.parent / "liqwatch" / "core"
+CORE = Path(__file__).resolve().parents[2] / "liqwatch" / "core"
 # gc and contextlib: the shock pauses the cyclic collector while it builds its records (no I/O).
 ALLOWED = {"__future__", "bisect", "collections", "contextlib", "dataclasses", "gc", "math", "re", "typing", "liqwatch"}
 
