@@ -3,7 +3,7 @@
 ```toml
 [[accounts]]
 name = "main"
-exchange = "binance"              # binance, bybit, okx, bitget, gate, hyperliquid
+exchange = "binance"              # binance, bybit, okx, bitget, gate, hyperliquid (liqwatch.venues)
 api_key_env = "BINANCE_KEY"       # secrets come from the environment ...
 api_secret_env = "BINANCE_SECRET"
 # keyring = "liqwatch/main"       # ... or the OS keyring: service "liqwatch/main", users api_key / api_secret
@@ -24,15 +24,19 @@ import os
 import stat
 import tomllib
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from liqwatch.alerts.config import AlertRuleConfig, ChannelConfig
 from liqwatch.core.errors import InputError
-from liqwatch.core.venues import VENUES
+from liqwatch.venues import get_home, names
 
-ExchangeName = Literal["binance", "bybit", "okx", "bitget", "gate", "hyperliquid"]
+if TYPE_CHECKING:
+    ExchangeName = str
+else:
+    # The registered venue names, in registry order (pydantic lists them in its error message).
+    ExchangeName = Literal[names()]
 
 
 class AccountConfig(BaseModel):
@@ -59,15 +63,16 @@ class AccountConfig(BaseModel):
 
     @model_validator(mode="after")
     def _credentials(self) -> AccountConfig:
-        if self.exchange == "hyperliquid":
+        credentials = get_home(self.exchange).credentials
+        if credentials == "wallet":
             if not self.wallet:
-                raise ValueError("hyperliquid accounts are monitored by wallet address: set wallet = '0x...'")
+                raise ValueError(f"{self.exchange} accounts are monitored by wallet address: set wallet = '0x...'")
             return self
         if not self.keyring and not (self.api_key_env and self.api_secret_env):
             raise ValueError(
                 f"{self.exchange} needs read-only API credentials: api_key_env and api_secret_env, or keyring"
             )
-        if self.exchange in ("okx", "bitget") and not self.keyring and not self.passphrase_env:
+        if credentials == "key_secret_passphrase" and not self.keyring and not self.passphrase_env:
             raise ValueError(f"{self.exchange} also needs passphrase_env (or keyring)")
         return self
 
@@ -159,7 +164,7 @@ def load_config(path: Path | None = None, *, warn: list[str] | None = None) -> C
 def resolve_secrets(account: AccountConfig, environ: dict[str, str] | None = None) -> Secrets:
     """Look the account's credentials up in the environment or the OS keyring."""
     env = os.environ if environ is None else environ
-    if account.exchange == "hyperliquid":
+    if get_home(account.exchange).credentials == "wallet":
         return Secrets(None, None)
     if account.keyring:
         try:
@@ -187,7 +192,3 @@ def resolve_secrets(account: AccountConfig, environ: dict[str, str] | None = Non
             raise InputError(f"accounts.{account.name}.{field}", f"environment variable {var} is not set")
         values.append(value)
     return Secrets(values[0], values[1], values[2])
-
-
-def venue_names() -> list[str]:
-    return sorted(VENUES)

@@ -15,7 +15,8 @@ import pytest
 from websockets.asyncio.client import ClientConnection
 
 from liqwatch.feeds.events import Event, MarkPrice, Status
-from liqwatch.feeds.marks import DEFAULT_WS, VENUES, MarkStream, venue_symbol
+from liqwatch.feeds.marks import MarkStream, venue_symbol
+from liqwatch.venues import HOMES, get_home
 from tests.fakes.ports import refused_port
 from tests.fakes.ws_server import WAIT_TIMEOUT, FakeWsServer
 
@@ -229,8 +230,8 @@ def test_default_heartbeat_and_stall_timeouts() -> None:
         stream = MarkStream("a", venue, [BTC[venue]], sink)
         assert stream.idle_timeout == idle
         assert stream.ping_every == (None if ping is None else pytest.approx(ping, abs=1e-3))
-        assert stream.url == DEFAULT_WS[venue]["mainnet"]
-        assert MarkStream("a", venue, [], sink, testnet=True).url == DEFAULT_WS[venue]["testnet"]
+        assert stream.url == get_home(venue).ws_urls["mainnet"]
+        assert MarkStream("a", venue, [], sink, testnet=True).url == get_home(venue).ws_urls["testnet"]
         # a shorter stall timeout: heartbeats at least twice within it (unless set explicitly)
         short = MarkStream("a", venue, [BTC[venue]], sink, stale_after=0.3)
         assert short.idle_timeout == 0.3
@@ -414,7 +415,7 @@ def test_symbol_conversion() -> None:
         ("nosuchvenue", "BTC/USDT:USDT"),
     ]:
         assert venue_symbol(venue, bad) is None, (venue, bad)
-    assert set(VENUES) == set(ALL)
+    assert set(HOMES) == set(ALL)
 
 
 def test_unknown_exchange_is_a_construction_error() -> None:

@@ -13,11 +13,13 @@ from typing import Any
 import pytest
 
 from liqwatch.config import AccountConfig, Secrets
-from liqwatch.feeds import private
+from liqwatch.feeds.ccxt_client import AUTH_MESSAGE
 from liqwatch.feeds.events import Event, Positions, Status, Tiers
-from liqwatch.feeds.private import LISTEN_KEY_EXPIRED, NO_STREAM, SLOW_RETRY, PositionHintStream, private_ws_base
-from liqwatch.feeds.rest import AUTH_MESSAGE, RestClient
+from liqwatch.feeds.private import LISTEN_KEY_EXPIRED, NO_STREAM, PositionHintStream, private_ws_base
+from liqwatch.feeds.reconnect import SLOW_RETRY
+from liqwatch.feeds.rest import RestClient
 from liqwatch.state import State
+from liqwatch.venues.binance import private
 from tests.fakes.private_server import DEFAULT_PASSPHRASE, DEFAULT_SECRET, FakePrivateServer
 from tests.fakes.rest_server import DEFAULT_KEY
 from tests.fakes.ws_server import WAIT_TIMEOUT

@@ -22,8 +22,9 @@ from liqwatch.config import AccountConfig, Secrets
 from liqwatch.core.engine import assess
 from liqwatch.core.model import PositionRisk
 from liqwatch.core.venues import get_venue
+from liqwatch.feeds.ccxt_client import FeedError, override_urls
 from liqwatch.feeds.events import Balance, PositionData, Positions, Tiers
-from liqwatch.feeds.rest import FeedError, RestClient, override_urls
+from liqwatch.feeds.rest import RestClient
 from liqwatch.state import State, position_record
 from tests.fakes.rest_server import DEFAULT_KEY, FakeRestServer
 
@@ -613,10 +614,11 @@ def test_the_taker_rate_is_read_once_not_per_reconcile(
     """Fee tiers change rarely: one lookup (per symbol where the venue answers per symbol) when the
     client first sees positions, none on the reconciles after it; a symbol that appears later is
     looked up alone; after FEE_REFRESH seconds everything is read again."""
-    from liqwatch.feeds.rest_venues import ADAPTERS, FEE_REFRESH
+    from liqwatch.feeds.venue_rest import FEE_REFRESH
+    from liqwatch.venues import get_home
 
     now = [0.0]
-    monkeypatch.setattr(ADAPTERS[venue], "clock", lambda: now[0])
+    monkeypatch.setattr(get_home(venue).rest, "clock", lambda: now[0])
 
     async def body(fake: FakeRestServer, client: RestClient) -> tuple[int, int, int, list[float | None]]:
         rows = fake.data[fake.venue.positions_fixture]
@@ -643,10 +645,11 @@ def test_the_taker_rate_is_read_once_not_per_reconcile(
 
 
 def test_a_failed_lookup_is_retried_after_a_while_not_per_reconcile(monkeypatch: pytest.MonkeyPatch) -> None:
-    from liqwatch.feeds.rest_venues import ADAPTERS, FEE_RETRY
+    from liqwatch.feeds.venue_rest import FEE_RETRY
+    from liqwatch.venues import get_home
 
     now = [0.0]
-    monkeypatch.setattr(ADAPTERS["bitget"], "clock", lambda: now[0])
+    monkeypatch.setattr(get_home("bitget").rest, "clock", lambda: now[0])
 
     async def body(fake: FakeRestServer, client: RestClient) -> tuple[int, list[float | None], list[float | None]]:
         fake.set_positions(fake.data["positions_recorded"]["rows"])
@@ -682,9 +685,9 @@ def test_gate_prints_at_its_default_rate_so_the_accounts_is_not_read() -> None:
 
 def test_gate_taker_rate_reader(monkeypatch: pytest.MonkeyPatch) -> None:
     """Ready for a recorded Gate position that shows the account's rate: GET /futures/usdt/fee."""
-    from liqwatch.feeds.rest_venues import ADAPTERS
+    from liqwatch.venues import get_home
 
-    monkeypatch.setattr(type(ADAPTERS["gate"]), "account_taker_rate", True)
+    monkeypatch.setattr(type(get_home("gate").rest), "account_taker_rate", True)
 
     async def body(fake: FakeRestServer, client: RestClient) -> tuple[Positions, list[str]]:
         return await client.fetch_positions(), fake.paths()
@@ -938,11 +941,11 @@ def test_binance_revoked_key_mid_session_is_auth() -> None:
 
     client = RestClient(account("binance", "http://127.0.0.1:9"), secrets("binance"))
     body = '{"code":-2015,"msg":"Invalid API-key, IP, or permissions for action."}'
-    err = client._translate(ccxt_async.DDoSProtection("binanceusdm " + body), "fetching positions")
+    err = client._errors.translate(ccxt_async.DDoSProtection("binanceusdm " + body), "fetching positions")
     assert err.kind == "auth"
-    assert client._translate(ccxt_async.DDoSProtection("binanceusdm 418 banned"), "x").kind == "rate_limit"
-    assert client._translate(ccxt_async.ExchangeError("binanceusdm bad"), "x").kind == "exchange"
-    assert client._translate(ValueError("garbage"), "x").kind == "exchange"
+    assert client._errors.translate(ccxt_async.DDoSProtection("binanceusdm 418 banned"), "x").kind == "rate_limit"
+    assert client._errors.translate(ccxt_async.ExchangeError("binanceusdm bad"), "x").kind == "exchange"
+    assert client._errors.translate(ValueError("garbage"), "x").kind == "exchange"
 
 
 def test_concurrent_open_makes_one_client() -> None:
@@ -1027,7 +1030,7 @@ def test_testnet_uses_the_sandbox(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_rest_module_does_not_import_ccxt() -> None:
-    code = "import sys, liqwatch.feeds.rest, liqwatch.feeds.rest_venues; print('ccxt' in sys.modules)"
+    code = "import sys, liqwatch.feeds.rest, liqwatch.venues; print('ccxt' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
     assert out.stdout.strip() == "False"
 

@@ -15,6 +15,14 @@ _HIP3 = re.compile(r"^([A-Z0-9]+):([A-Z0-9]+)$")  # Hyperliquid builder dex "xyz
 _OKX = re.compile(r"^([A-Z0-9]+)-([A-Z0-9]+)-SWAP$")
 _GATE = re.compile(r"^([A-Z0-9]+)_([A-Z0-9]+)$")
 _SPOTLIKE = re.compile(r"^([A-Z0-9]+)/([A-Z0-9]+)$")
+_UNIFIED_ANY_CASE = re.compile(r"^([A-Za-z0-9][A-Za-z0-9-]*)/([A-Za-z0-9]+):([A-Za-z0-9]+)$")
+
+
+def unified_parts(symbol: str) -> tuple[str, str, str] | None:
+    """(base as written, quote, settle) of a ccxt unified symbol (``BTC/USDT:USDT``; quote and
+    settle upper-cased), or None when ``symbol`` is not in that form."""
+    m = _UNIFIED_ANY_CASE.match(symbol.strip())
+    return (m[1], m[2].upper(), m[3].upper()) if m else None
 
 
 def to_unified(symbol: str, settle: str = "USDT") -> str | None:

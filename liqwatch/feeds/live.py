@@ -22,10 +22,9 @@ from typing import Any
 from liqwatch.config import AccountConfig, resolve_secrets
 from liqwatch.core.errors import InputError
 from liqwatch.feeds.base import Sink
-from liqwatch.feeds.events import Channel, Event, Positions, Status, StatusState
+from liqwatch.feeds.events import Channel, Event, Status, StatusState
+from liqwatch.feeds.reconnect import SLOW_KINDS, SLOW_RETRY, Backoff
 
-SLOW_RETRY = 120.0
-"""Seconds between retries of errors a retry cannot fix quickly (bad key, missing permission)."""
 TIER_REFRESH = 3600.0
 
 
@@ -45,9 +44,8 @@ class VenueFeed:
         self.exchange = account.exchange
         self.environ = environ
         self.clock = clock
-        self.backoff_initial = backoff_initial
-        self.backoff_max = backoff_max
         self.rng = rng or random.Random()
+        self.backoff = Backoff(backoff_initial, backoff_max, self.rng)
         self._resync = asyncio.Event()
         self._stream_down = False
 
@@ -58,12 +56,9 @@ class VenueFeed:
             )
         )
 
-    def _delay(self, attempt: int) -> float:
-        base = min(self.backoff_max, self.backoff_initial * 2.0**attempt)
-        return base * (0.5 + self.rng.random() / 2)
-
     async def run(self, sink: Sink) -> None:
-        from liqwatch.feeds.rest import FeedError, RestClient
+        from liqwatch.feeds.ccxt_client import FeedError
+        from liqwatch.feeds.rest import RestClient
 
         try:
             secrets = resolve_secrets(self.account, self.environ)
@@ -103,8 +98,8 @@ class VenueFeed:
                                 self.account, secrets, sink, on_expired=self._resync.set, clock=self.clock, rng=self.rng
                             )
                             hints_task = asyncio.create_task(hints.run())
-                    positions: Positions = await client.fetch_positions()
-                    sink(await client.fetch_balance())
+                    positions, balance = await client.fetch_account()
+                    sink(balance)
                     sink(positions)
                     wanted = sorted({p.symbol for p in positions.positions})
                     if wanted != symbols or self.clock() - tiers_at > TIER_REFRESH:
@@ -131,8 +126,8 @@ class VenueFeed:
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self._resync.wait(), timeout=self.account.reconcile_seconds)
                 except FeedError as exc:
-                    slow = exc.kind in ("auth", "permission", "config")
-                    delay = SLOW_RETRY if slow else self._delay(attempt)
+                    slow = exc.kind in SLOW_KINDS
+                    delay = SLOW_RETRY if slow else self.backoff.delay(attempt)
                     attempt += 1
                     self._status(sink, "error", "rest", f"{exc} (retrying in {delay:.0f} s)")
                     if first:

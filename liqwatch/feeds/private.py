@@ -2,7 +2,7 @@
 
 Hints, never the truth (ccxt #26407, #27618, #20800, #21565: missed and duplicated updates): each
 message that carries positions becomes ``Positions(complete=False)`` with the positions it changed,
-mapped by the REST adapters' own field rules (:mod:`liqwatch.feeds.rest_venues`). A position that a
+mapped by the REST adapters' own field rules (``liqwatch/venues/<venue>/rest.py``). A position that a
 hint reports closed (size 0, or gone from a full-state push) is NOT emitted: ``on_expired`` is called
 instead so the REST loop re-reads, and positions disappear only through a complete REST snapshot.
 ``on_expired`` is also called when a live stream drops (or its Binance listen key expires) and again
@@ -12,6 +12,9 @@ ccxt.pro does the transport, authentication, heartbeats and listen-key upkeep; l
 instance's ``handle_message`` to read every position message itself (ccxt's ``watch_*`` futures
 drop messages that arrive while nobody awaits), and ``on_connected`` for the Binance socket. Each
 (re)connection uses a fresh ccxt instance (markets shared): no auth or cache state survives a drop.
+
+Each venue's wiring is its ``liqwatch/venues/<venue>/private.py`` (:mod:`liqwatch.feeds.private_wire`);
+the reconnects are :func:`liqwatch.feeds.reconnect.reconnect_forever`'s.
 
 URLs, like :class:`~liqwatch.feeds.rest.RestClient`: ``rest_url`` replaces every REST base (the
 listen-key, market and context calls), else ``testnet`` switches ccxt to its sandbox. The private
@@ -54,54 +57,36 @@ import contextlib
 import copy
 import logging
 import random
-import re
 import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Final
-from urllib.parse import urlsplit, urlunsplit
+from typing import Any, Final
 
 from pydantic import ValidationError
 
 from liqwatch.config import AccountConfig, Secrets
 from liqwatch.feeds.base import Sink
+from liqwatch.feeds.ccxt_client import ErrorTranslator, FeedError, new_exchange, point_at, strip_query
 from liqwatch.feeds.events import Event, PositionData, Positions, Status, StatusState
-from liqwatch.feeds.rest import FeedError, RestClient, override_urls
-from liqwatch.feeds.rest_venues import ADAPTERS, DataError, VenueRest, as_dict, as_list, ms_to_s, num
+from liqwatch.feeds.parse import DataError, as_dict, as_list, num
+from liqwatch.feeds.private_wire import Batch, PrivateProtocol
+from liqwatch.feeds.reconnect import SLOW_KINDS, Backoff, Ended, SessionCounters, emit_safely, reconnect_forever
+from liqwatch.feeds.venue_rest import VenueRest
+from liqwatch.venues import get_home
 
-__all__ = ["LISTEN_KEY_EXPIRED", "NO_STREAM", "PRIVATE_VENUES", "PositionHintStream", "private_ws_base"]
+__all__ = ["LISTEN_KEY_EXPIRED", "NO_STREAM", "PositionHintStream", "private_ws_base"]
 
 log = logging.getLogger(__name__)
 
 NO_STREAM: Final = "no private position stream; REST reconciliation only"
 LISTEN_KEY_EXPIRED: Final = "listen key expired"
-SLOW_RETRY = 120.0
-"""Seconds between retries of errors a retry cannot fix quickly (bad key, missing permission)."""
 CONTEXT_TTL = 60.0
 """Seconds a venue's position context (Binance leverage and ADL, Bybit margin mode and taker
 rates) is reused."""
 CONTEXT_TIMEOUT = 5.0
-LISTEN_KEY_REFRESH_MS = 1_200_000
-"""How often the Binance listen key is extended (PUT through ccxt), ms; it lapses after 60 min."""
-_CCXT_OWN_REFRESH_MS = 86_400_000
-# ccxt 4.5.90 (Python) extends the key once and never again: its reschedule loop reads Client objects
-# with safe_dict (always None). liqwatch drives ccxt's keep_alive_listen_key itself and parks ccxt's
-# own timer at 24 h (a Binance connection's lifetime cap).
-
-_QUERY = re.compile(r"\?\S*")
-_NO_SNAPSHOT = {"watchPositions": {"fetchPositionsSnapshot": False, "awaitPositionsSnapshot": False}}
 
 
 # --------------------------------------------------------------------------- queue items
-
-
-@dataclass
-class _Batch:
-    raws: list[dict[str, Any]]
-    """ccxt position structures, ``info`` in the shape the REST adapter reads."""
-    ts: float | None
-    full: bool = False
-    """The venue sent every open position (Hyperliquid): one missing from it was closed."""
 
 
 @dataclass
@@ -128,9 +113,7 @@ class _ListenKeyExpired(Exception):
 
 
 @dataclass
-class _Session:
-    connected: bool = False
-    skipped: int = 0
+class _Session(SessionCounters):
     seen: set[tuple[str, str]] | None = None
     """Full-state venues: the open (symbol, side) keys of the previous push."""
     listen_keys: set[str] = field(default_factory=set)
@@ -139,220 +122,10 @@ class _Session:
 # --------------------------------------------------------------------------- URL mapping
 
 
-def _replace_path(url: str, path: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit((parts.scheme, parts.netloc, path, "", ""))
-
-
 def private_ws_base(exchange: str, ws_url: str) -> str:
     """What liqwatch writes into ccxt's websocket URLs for ``exchange`` given the account's
     (public) ``ws_url``; see the module table."""
-    path = urlsplit(ws_url).path.rstrip("/")
-    if exchange == "binance":
-        for tail in ("/market/ws", "/public/ws", "/private/ws"):
-            if path.endswith(tail):
-                return _replace_path(ws_url, path[: -len(tail)] + "/ws")
-        return _replace_path(ws_url, path)
-    if exchange == "bybit":
-        cut = path.find("/v5/")
-        return _replace_path(ws_url, (path[:cut] if cut >= 0 else path) + "/v5/private")
-    if exchange == "okx":
-        for tail in ("/public", "/private", "/business"):
-            if path.endswith(tail):
-                return _replace_path(ws_url, path[: -len(tail)])
-        return _replace_path(ws_url, path)
-    return _replace_path(ws_url, path) if urlsplit(ws_url).query else ws_url
-
-
-# --------------------------------------------------------------------------- per-venue wiring
-
-
-class _PrivateVenue:
-    name: ClassVar[str]
-    channel: ClassVar[str]
-    needs_keys: ClassVar[bool] = True
-    ready_on_open: ClassVar[bool] = False
-    """The subscription is live as soon as the socket is open (Binance: the URL carries the key)."""
-    carry_options: ClassVar[tuple[str, ...]] = ()
-    """ccxt options a previous instance learnt (over REST) that the next one can reuse."""
-
-    def options(self) -> dict[str, Any]:
-        return copy.deepcopy(_NO_SNAPSHOT)
-
-    def params(self, account: AccountConfig) -> dict[str, Any]:
-        return {}
-
-    def set_ws_url(self, ex: Any, base: str) -> None:
-        raise NotImplementedError
-
-    def batch(self, ex: Any, message: Any) -> _Batch | None:
-        raise NotImplementedError
-
-    def ready(self, message: Any) -> bool:
-        return False
-
-    def expired(self, message: Any) -> bool:
-        return False
-
-    def expiry_error(self, exc: BaseException) -> bool:
-        return False
-
-    def listen_keys(self, ex: Any) -> list[str]:
-        return []
-
-    def retire(self, ex: Any) -> None:
-        """Before closing an instance: stop its background upkeep."""
-
-    async def upkeep(self, ex: Any) -> None:
-        """Runs beside the watch while a session lasts (Binance: listen-key keep-alive)."""
-
-
-class _BinancePrivate(_PrivateVenue):
-    """USDⓈ-M user-data stream: ``ACCOUNT_UPDATE`` ``a.P[]`` (only the changed positions)."""
-
-    name = "binance"
-    channel = "user data stream (ACCOUNT_UPDATE)"
-    ready_on_open = True
-
-    def options(self) -> dict[str, Any]:
-        return {**super().options(), "listenKeyRefreshRate": _CCXT_OWN_REFRESH_MS}
-
-    async def upkeep(self, ex: Any) -> None:
-        while True:
-            await asyncio.sleep(LISTEN_KEY_REFRESH_MS / 1000)
-            # ccxt's PUT /fapi/v1/listenKey; a failure (-1125) rejects the stream's futures, which
-            # the session reports as an expired key
-            await ex.keep_alive_listen_key({"type": "linear"})
-
-    def set_ws_url(self, ex: Any, base: str) -> None:
-        ex.urls["api"]["ws"]["linear"] = base
-
-    def batch(self, ex: Any, message: Any) -> _Batch | None:
-        if not isinstance(message, dict) or message.get("e") != "ACCOUNT_UPDATE":
-            return None
-        rows = [as_dict(r) for r in as_list(as_dict(message.get("a")).get("P"))]
-        return _Batch([self._rest_shape(ex, r) for r in rows], ms_to_s(message.get("E")))
-
-    @staticmethod
-    def _rest_shape(ex: Any, row: dict[str, Any]) -> dict[str, Any]:
-        """ccxt's parse of an ``a.P`` row with ``info`` renamed to positionRisk's fields."""
-        position = dict(ex.parse_ws_position(row))
-        position["info"] = {
-            "symbol": row.get("s"),
-            "positionAmt": row.get("pa"),
-            "entryPrice": row.get("ep"),
-            "unRealizedProfit": row.get("up"),
-            "marginType": row.get("mt"),
-            "isolatedWallet": row.get("iw"),
-            "positionSide": row.get("ps"),
-            "marginAsset": row.get("ma"),
-        }
-        return position
-
-    def expired(self, message: Any) -> bool:
-        return isinstance(message, dict) and message.get("e") == "listenKeyExpired"
-
-    def expiry_error(self, exc: BaseException) -> bool:
-        # -1125 "This listenKey does not exist." (keep-alive PUT, or a refused handshake)
-        text = str(exc)
-        return "-1125" in text or "listenkey" in text.lower()
-
-    def listen_keys(self, ex: Any) -> list[str]:
-        key = as_dict(as_dict(getattr(ex, "options", None)).get("linear")).get("listenKey")
-        return [key] if isinstance(key, str) and key else []
-
-    def retire(self, ex: Any) -> None:
-        bucket = ex.options.get("linear")
-        if isinstance(bucket, dict):
-            bucket["listenKey"] = None  # ccxt's scheduled keep-alive then does nothing
-
-
-class _BybitPrivate(_PrivateVenue):
-    """v5 private ``position`` topic (every category; non-linear rows are ignored)."""
-
-    name = "bybit"
-    channel = "private topic 'position'"
-    carry_options = ("enableUnifiedMargin", "enableUnifiedAccount", "unifiedMarginStatus")
-
-    def set_ws_url(self, ex: Any, base: str) -> None:
-        ex.urls["api"]["ws"]["private"]["contract"] = base
-
-    def batch(self, ex: Any, message: Any) -> _Batch | None:
-        if not isinstance(message, dict):
-            return None
-        topic = message.get("topic")
-        if not isinstance(topic, str) or topic.split(".")[0] != "position":
-            return None
-        rows = [as_dict(r) for r in as_list(message.get("data"))]
-        return _Batch([dict(ex.parse_position(r)) for r in rows], ms_to_s(message.get("creationTime")))
-
-    def ready(self, message: Any) -> bool:
-        return isinstance(message, dict) and message.get("op") == "subscribe" and message.get("success") is True
-
-
-class _OkxPrivate(_PrivateVenue):
-    """v5 private ``positions`` channel, instType SWAP (the first push lists every open position)."""
-
-    name = "okx"
-    channel = "private channel 'positions' (SWAP)"
-
-    def params(self, account: AccountConfig) -> dict[str, Any]:
-        return {"instType": "SWAP"}
-
-    def set_ws_url(self, ex: Any, base: str) -> None:
-        ex.urls["api"]["ws"] = base
-
-    def batch(self, ex: Any, message: Any) -> _Batch | None:
-        if not isinstance(message, dict) or "data" not in message:
-            return None
-        if as_dict(message.get("arg")).get("channel") != "positions":
-            return None
-        rows = [as_dict(r) for r in as_list(message.get("data"))]
-        stamps = [t for t in (ms_to_s(r.get("pTime")) for r in rows) if t is not None]
-        return _Batch([dict(ex.parse_position(r)) for r in rows], max(stamps) if stamps else None)
-
-    def ready(self, message: Any) -> bool:
-        return (
-            isinstance(message, dict)
-            and message.get("event") == "subscribe"
-            and as_dict(message.get("arg")).get("channel") == "positions"
-        )
-
-
-class _HyperliquidPrivate(_PrivateVenue):
-    """``clearinghouseState`` by wallet (public socket, no key): every push is the full state."""
-
-    name = "hyperliquid"
-    channel = "clearinghouseState (by wallet)"
-    needs_keys = False
-
-    def options(self) -> dict[str, Any]:
-        return {}
-
-    def params(self, account: AccountConfig) -> dict[str, Any]:
-        return {"user": account.wallet}
-
-    def set_ws_url(self, ex: Any, base: str) -> None:
-        ex.urls["api"]["ws"]["public"] = base
-
-    def batch(self, ex: Any, message: Any) -> _Batch | None:
-        if not isinstance(message, dict) or message.get("channel") != "clearinghouseState":
-            return None
-        state = as_dict(as_dict(message.get("data")).get("clearinghouseState"))
-        if "assetPositions" not in state:
-            return None
-        rows = [as_dict(r) for r in as_list(state.get("assetPositions"))]
-        return _Batch([dict(ex.parse_position(r)) for r in rows], ms_to_s(state.get("time")), full=True)
-
-    def ready(self, message: Any) -> bool:
-        if not isinstance(message, dict) or message.get("channel") != "subscriptionResponse":
-            return False
-        return as_dict(as_dict(message.get("data")).get("subscription")).get("type") == "clearinghouseState"
-
-
-PRIVATE_VENUES: dict[str, _PrivateVenue] = {
-    v.name: v for v in (_BinancePrivate(), _BybitPrivate(), _OkxPrivate(), _HyperliquidPrivate())
-}
+    return (get_home(exchange).private or PrivateProtocol()).ws_base(ws_url)
 
 
 def _share_markets(source: Any, ex: Any) -> None:
@@ -397,12 +170,11 @@ class PositionHintStream:
         self._sink = sink
         self._on_expired = on_expired
         self.clock = clock
-        self.backoff_initial = max(backoff_initial, 0.0)
-        self.backoff_max = max(backoff_max, self.backoff_initial)
-        self.rng = rng or random.Random()
-        self._venue: _PrivateVenue | None = PRIVATE_VENUES.get(account.exchange)
-        self._adapter: VenueRest = ADAPTERS[account.exchange]
-        self._errors = RestClient(account, secrets)  # its error translation, never opened
+        self.backoff = Backoff(backoff_initial, backoff_max, rng or random.Random())
+        home = get_home(account.exchange)
+        self._venue: PrivateProtocol | None = home.private
+        self._adapter: VenueRest = home.rest
+        self._errors = ErrorTranslator(account, secrets.redact)
         self._markets: Any = None
         """A (closed) ccxt instance whose markets the next one reuses."""
         self._carried: dict[str, Any] = {}
@@ -416,7 +188,7 @@ class PositionHintStream:
         """Malformed position messages or rows skipped."""
         self.resyncs = 0
         """Times ``on_expired`` was called."""
-        self.delays: list[float] = []
+        self.delays = self.backoff.delays
 
     def __repr__(self) -> str:
         return f"PositionHintStream({self.account.exchange}, {self.account.name!r})"
@@ -424,10 +196,7 @@ class PositionHintStream:
     # ------------------------------------------------------------------ events
 
     def _emit(self, event: Event) -> None:
-        try:
-            self._sink(event)
-        except Exception:  # a broken sink must not take the stream down
-            log.exception("private stream sink failed on %s", event.type)
+        emit_safely(self._sink, event, log, "private stream")
 
     def _status(self, state: StatusState, detail: str = "") -> None:
         self._emit(
@@ -453,11 +222,7 @@ class PositionHintStream:
         text = self._secrets.redact(text)
         for key in self._listen_keys:
             text = text.replace(key, "***")
-        return _QUERY.sub("", text)
-
-    def _delay(self, failures: int) -> float:
-        base = min(self.backoff_max, self.backoff_initial * 2.0 ** min(failures, 60))
-        return base / 2 + self.rng.random() * base / 2
+        return strip_query(text)
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -478,8 +243,7 @@ class PositionHintStream:
             return
         import ccxt.pro as ccxt_pro
 
-        failures = 0
-        while True:
+        async def session() -> Ended:
             session = _Session()
             self._status("connecting", venue.channel)
             try:
@@ -495,48 +259,33 @@ class PositionHintStream:
                 else:
                     error = self._feed_error(exc)
                     reason, kind = error.message, error.kind
-            slow = kind in ("auth", "permission", "config")
-            if session.connected:
-                failures = 0
-            delay = SLOW_RETRY if slow else self._delay(failures)
-            failures += 1
-            self.delays.append(delay)
-            self._status("error" if slow else "disconnected", reason)
-            if session.connected or kind == "expired":
+            return Ended(reason, healthy=session.connected, slow=kind in SLOW_KINDS, kind=kind)
+
+        def ended(end: Ended) -> None:
+            if end.healthy or end.kind == "expired":
                 self._resync()  # the stream may have missed changes: re-read over REST
-            self._status("reconnecting", f"in {delay:.3f} s (attempt {failures})")
-            await asyncio.sleep(delay)
+
+        await reconnect_forever(session, self.backoff, self._status, on_end=ended)
 
     def _feed_error(self, exc: BaseException) -> FeedError:
         if isinstance(exc, FeedError):
             return FeedError(exc.kind, self._redact(exc.message))
         if not isinstance(exc, Exception):
             return FeedError("exchange", self._redact(type(exc).__name__))
-        error = self._errors._translate(exc, "watching private positions")
+        error = self._errors.translate(exc, "watching private positions")
         return FeedError(error.kind, self._redact(error.message))
 
     # ------------------------------------------------------------------ one connection
 
-    def _exchange(self, ccxt_pro: Any, venue: _PrivateVenue, queue: asyncio.Queue[object]) -> Any:
+    def _exchange(self, ccxt_pro: Any, venue: PrivateProtocol, queue: asyncio.Queue[object]) -> Any:
         account = self.account
-        config: dict[str, Any] = {
-            "enableRateLimit": True,
-            "options": _merge(self._adapter.options(), venue.options()),
-            **self._adapter.config(account),
-            **self._secrets.ccxt_options(),
-        }
-        ex = getattr(ccxt_pro, self._adapter.ccxt_id)(config)
-        ex.has["fetchCurrencies"] = False
+        ex = new_exchange(
+            ccxt_pro, self._adapter, account, self._secrets, options=_merge(self._adapter.options(), venue.options())
+        )
         ex.options.update(copy.deepcopy(self._carried))
-        if account.rest_url:
-            ex.urls["api"] = override_urls(ex.urls["api"], account.rest_url)
-        elif account.testnet:
-            try:
-                ex.set_sandbox_mode(True)
-            except Exception:
-                raise FeedError("config", f"{account.exchange} account '{account.name}': no testnet in ccxt") from None
+        point_at(ex, account, no_sandbox=Exception, no_sandbox_message="no testnet in ccxt")
         if account.ws_url:
-            venue.set_ws_url(ex, private_ws_base(account.exchange, account.ws_url))
+            venue.set_ws_url(ex, venue.ws_base(account.ws_url))
         elif account.testnet and account.rest_url and isinstance(as_dict(ex.urls.get("test")).get("ws"), dict | str):
             ex.urls["api"]["ws"] = copy.deepcopy(ex.urls["test"]["ws"])
 
@@ -572,7 +321,7 @@ class PositionHintStream:
         ex.on_connected = hooked_connected
         return ex
 
-    async def _session(self, ccxt_pro: Any, venue: _PrivateVenue, session: _Session) -> None:
+    async def _session(self, ccxt_pro: Any, venue: PrivateProtocol, session: _Session) -> None:
         queue: asyncio.Queue[object] = asyncio.Queue()
         self.connections += 1
         ex = self._exchange(ccxt_pro, venue, queue)
@@ -597,7 +346,7 @@ class PositionHintStream:
                     self._connected(venue, session)
                 elif isinstance(item, _Malformed):
                     self._skip(session, item.detail)
-                elif isinstance(item, _Batch):
+                elif isinstance(item, Batch):
                     await self._hint(ex, session, item)
         finally:
             self._listen_keys.update(venue.listen_keys(ex))
@@ -622,7 +371,7 @@ class PositionHintStream:
         except Exception as exc:
             queue.put_nowait(_Failed(exc))
 
-    async def _watch(self, ex: Any, venue: _PrivateVenue, queue: asyncio.Queue[object]) -> None:
+    async def _watch(self, ex: Any, venue: PrivateProtocol, queue: asyncio.Queue[object]) -> None:
         params = venue.params(self.account)
         try:
             while True:  # results are read in the message hook; this keeps the subscription alive
@@ -632,7 +381,7 @@ class PositionHintStream:
         except Exception as exc:
             queue.put_nowait(_Failed(exc))
 
-    def _connected(self, venue: _PrivateVenue, session: _Session) -> None:
+    def _connected(self, venue: PrivateProtocol, session: _Session) -> None:
         if session.connected:
             return
         session.connected = True
@@ -643,8 +392,7 @@ class PositionHintStream:
 
     def _skip(self, session: _Session, detail: str) -> None:
         self.skipped += 1
-        session.skipped += 1
-        if session.skipped == 1:
+        if session.skip():
             self._status("error", f"skipping malformed private position messages: {detail[:200]}")
 
     # ------------------------------------------------------------------ hints
@@ -656,7 +404,7 @@ class PositionHintStream:
         market = as_dict(ex.markets[symbol])
         return bool(market.get("contract")) and bool(market.get("linear"))
 
-    async def _hint(self, ex: Any, session: _Session, batch: _Batch) -> None:
+    async def _hint(self, ex: Any, session: _Session, batch: Batch) -> None:
         ours = [p for p in batch.raws if self._ours(ex, p)]
         open_rows = [p for p in ours if num(p.get("contracts"))]
         resync = len(open_rows) < len(ours)  # a closed position: only REST may remove it

@@ -1,68 +1,27 @@
 """REST access to a venue through ccxt: positions, balance, tiers and mark prices as events.
 
 ccxt is imported lazily, inside :meth:`RestClient.open` (``liqwatch calc`` never imports it).
-Every ccxt failure becomes a :class:`FeedError` with one redacted line: no API key, secret or
-passphrase can reach a message. Read-only by construction — only fetch calls are made (see
-:mod:`liqwatch.feeds.rest_venues` for what each venue's adapter reads from which field).
-
-``rest_url`` (config) replaces the scheme and host of every REST base URL ccxt knows for the venue,
-keeping the path (``https://fapi.binance.com/fapi/v1`` -> ``<rest_url>/fapi/v1``, templated
-``https://api.{hostname}`` -> ``<rest_url>``); websocket URLs are left alone. Without ``rest_url``,
-``testnet = true`` switches ccxt to the venue's sandbox.
+Failures become one redacted :class:`~liqwatch.feeds.ccxt_client.FeedError` line
+(:mod:`liqwatch.feeds.ccxt_client`, which also says how ``rest_url`` and ``testnet`` aim the
+client). Read-only by construction — only fetch calls are made (see each venue's
+``liqwatch/venues/<venue>/rest.py`` for what its adapter reads from which field).
 """
 
 from __future__ import annotations
 
 import asyncio
-import re
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any, Final
-
-from pydantic import ValidationError
+from typing import Any
 
 from liqwatch.config import AccountConfig, Secrets
+from liqwatch.feeds.ccxt_client import ErrorTranslator, FeedError, new_exchange, point_at
 from liqwatch.feeds.events import Balance, MarkPrice, Positions, Tiers
-from liqwatch.feeds.rest_venues import ADAPTERS, DataError, VenueRest
+from liqwatch.feeds.venue_rest import EMPTY_SNAPSHOT, PositionSnapshot, VenueRest
+from liqwatch.venues import get_home
 
-FEED_ERROR_KINDS: Final = frozenset(
-    {"auth", "permission", "maintenance", "rate_limit", "network", "exchange", "config"}
-)
-
-AUTH_MESSAGE: Final = "authentication failed: check the API key, secret and IP whitelist"
-_MAX_DETAIL = 240
-_QUERY = re.compile(r"\?\S*")
-_SPACE = re.compile(r"\s+")
-# ccxt's HTTP error text: "<id> <METHOD> <url> <status> <reason> <body>"
-_HTTP_STATUS = re.compile(r"^\S+ (?:GET|POST|PUT|DELETE|PATCH) \S+ (\d{3})\b")
-
-
-class FeedError(Exception):
-    """A feed failure, one clear line. ``kind`` is one of :data:`FEED_ERROR_KINDS`."""
-
-    def __init__(self, kind: str, message: str) -> None:
-        if kind not in FEED_ERROR_KINDS:
-            raise ValueError(f"unknown FeedError kind {kind!r}")
-        message = _SPACE.sub(" ", message).strip()
-        super().__init__(message)
-        self.kind = kind
-        self.message = message
-
-    def __str__(self) -> str:
-        return self.message
-
-
-def override_urls(urls: Any, rest_url: str) -> Any:
-    """``urls`` (ccxt ``urls['api']``, nested) with every http(s) base pointed at ``rest_url``."""
-    base = rest_url.rstrip("/")
-    if isinstance(urls, dict):
-        return {key: override_urls(value, rest_url) for key, value in urls.items()}
-    if isinstance(urls, str) and urls.startswith(("http://", "https://")):
-        rest = urls.split("://", 1)[1]
-        path = rest[rest.find("/") :] if "/" in rest else ""
-        return base + path
-    return urls
+__all__ = ["RestClient"]
 
 
 class RestClient:
@@ -71,7 +30,8 @@ class RestClient:
     def __init__(self, account: AccountConfig, secrets: Secrets) -> None:
         self.account = account
         self._secrets = secrets
-        self._venue: VenueRest = ADAPTERS[account.exchange]
+        self._venue: VenueRest = get_home(account.exchange).rest
+        self._errors = ErrorTranslator(account, secrets.redact)
         self._has_keys = "apiKey" in secrets.ccxt_options()
         self._ex: Any = None
         self._opening = asyncio.Lock()
@@ -91,25 +51,14 @@ class RestClient:
         import ccxt.async_support as ccxt_async
 
         venue = self._venue
-        config: dict[str, Any] = {
-            "enableRateLimit": True,
-            "options": venue.options(),
-            **venue.config(self.account),
-            **self._secrets.ccxt_options(),
-        }
-        ex = getattr(ccxt_async, venue.ccxt_id)(config)
-        # Currencies are not needed; on several venues they are a private, wallet-scoped call.
-        ex.has["fetchCurrencies"] = False
+        ex = new_exchange(ccxt_async, venue, self.account, self._secrets, options=venue.options())
         try:
-            if self.account.rest_url:
-                ex.urls["api"] = override_urls(ex.urls["api"], self.account.rest_url)
-            elif self.account.testnet:
-                try:
-                    ex.set_sandbox_mode(True)
-                except ccxt_async.NotSupported:
-                    raise FeedError(
-                        "config", self._prefix() + "no testnet in ccxt for this venue; set rest_url"
-                    ) from None
+            point_at(
+                ex,
+                self.account,
+                no_sandbox=ccxt_async.NotSupported,
+                no_sandbox_message="no testnet in ccxt for this venue; set rest_url",
+            )
             async with self._mapped("loading markets"):
                 await ex.load_markets()
         except BaseException:
@@ -138,18 +87,34 @@ class RestClient:
 
     async def fetch_positions(self) -> Positions:
         """A complete snapshot of every open linear position."""
-        ex = await self._client()
-        async with self._mapped("fetching positions"):
-            positions = await self._venue.positions(ex, self.account)
-            return Positions(
-                account=self.account.name, exchange=self.account.exchange, ts=time.time(), positions=positions
-            )
+        return self._positions(await self._snapshot())
 
     async def fetch_balance(self) -> Balance:
-        """The cross wallet balance in the settle currency (see the venue adapters)."""
+        """The cross wallet balance in the settle currency (see the venue adapters); reads the
+        positions too where the venue's balance needs them (the live feed uses :meth:`fetch_account`)."""
+        snapshot = await self._snapshot() if self._venue.balance_uses_positions else EMPTY_SNAPSHOT
+        return await self._balance(snapshot)
+
+    async def fetch_account(self) -> tuple[Positions, Balance]:
+        """Positions, then the balance from that same read of them (no second positions fetch)."""
+        snapshot = await self._snapshot()
+        positions = self._positions(snapshot)
+        return positions, await self._balance(snapshot)
+
+    def _positions(self, snapshot: PositionSnapshot) -> Positions:
+        return Positions(
+            account=self.account.name, exchange=self.account.exchange, ts=time.time(), positions=snapshot.positions
+        )
+
+    async def _snapshot(self) -> PositionSnapshot:
+        ex = await self._client()
+        async with self._mapped("fetching positions"):
+            return await self._venue.snapshot(ex, self.account)
+
+    async def _balance(self, snapshot: PositionSnapshot) -> Balance:
         ex = await self._client()
         async with self._mapped("fetching the balance"):
-            wallet, currency, ts = await self._venue.balance(ex, self.account)
+            wallet, currency, ts = await self._venue.balance(ex, self.account, snapshot)
             return Balance(
                 account=self.account.name,
                 exchange=self.account.exchange,
@@ -199,19 +164,6 @@ class RestClient:
 
     # ------------------------------------------------------------------ errors
 
-    def _prefix(self) -> str:
-        return f"{self.account.exchange} account '{self.account.name}': "
-
-    def _error(self, kind: str, text: str) -> FeedError:
-        return FeedError(kind, self._secrets.redact(self._prefix() + text))
-
-    def _detail(self, exc: BaseException) -> str:
-        text = self._secrets.redact(str(exc) or type(exc).__name__)
-        text = _SPACE.sub(" ", _QUERY.sub("", text)).strip()
-        if len(text) > _MAX_DETAIL:
-            text = text[: _MAX_DETAIL - 3] + "..."
-        return text
-
     @asynccontextmanager
     async def _mapped(self, doing: str) -> AsyncIterator[None]:
         """Translate whatever ccxt (or a malformed payload) raises into one FeedError."""
@@ -220,40 +172,4 @@ class RestClient:
         except FeedError:
             raise
         except Exception as exc:
-            raise self._translate(exc, doing) from None
-
-    def _translate(self, exc: Exception, doing: str) -> FeedError:
-        import aiohttp
-        import ccxt.async_support as ccxt_async
-
-        detail = self._detail(exc)
-        # ccxt reports refused connections and DNS failures as ExchangeNotAvailable (and other
-        # transport failures as ExchangeError): the cause tells a network problem from the venue's.
-        if isinstance(exc.__cause__, OSError | aiohttp.ClientError) and not isinstance(exc, ccxt_async.RequestTimeout):
-            return self._error("network", f"network error while {doing} ({detail})")
-        if isinstance(exc, ccxt_async.PermissionDenied):
-            return self._error("permission", f"permission denied while {doing}: the key needs read access ({detail})")
-        if isinstance(exc, ccxt_async.AuthenticationError):
-            return self._error("auth", AUTH_MESSAGE)
-        if isinstance(exc, ccxt_async.OnMaintenance):
-            return self._error("maintenance", f"exchange under maintenance while {doing} ({detail})")
-        # A bare HTTP 429/418 (no venue payload) is a rate limit whatever class ccxt picked for it
-        # (its OKX table says ExchangeNotAvailable).
-        status = _HTTP_STATUS.match(str(exc))
-        throttled = status is not None and status.group(1) in ("429", "418")
-        if throttled and not isinstance(exc, ccxt_async.AuthenticationError):
-            return self._error("rate_limit", f"rate limited while {doing} ({detail})")
-        if isinstance(exc, ccxt_async.RateLimitExceeded | ccxt_async.DDoSProtection):
-            # Binance reports a revoked key (-2015) as DDoSProtection once a session has authenticated.
-            if "-2015" in str(exc):
-                return self._error("auth", AUTH_MESSAGE)
-            return self._error("rate_limit", f"rate limited while {doing} ({detail})")
-        if isinstance(exc, ccxt_async.ExchangeNotAvailable):
-            return self._error("maintenance", f"exchange unavailable while {doing} ({detail})")
-        if isinstance(exc, ccxt_async.NetworkError | TimeoutError | OSError):
-            return self._error("network", f"network error while {doing} ({detail})")
-        if isinstance(exc, ccxt_async.BaseError):
-            return self._error("exchange", f"exchange error while {doing} ({detail})")
-        if isinstance(exc, DataError | ValidationError | KeyError | TypeError | ValueError):
-            return self._error("exchange", f"unexpected response while {doing} ({type(exc).__name__}: {detail})")
-        return self._error("exchange", f"unexpected failure while {doing} ({type(exc).__name__}: {detail})")
+            raise self._errors.translate(exc, doing) from None

@@ -1,0 +1,163 @@
+"""ccxt clients for every feed: one way to build them and one translation of their failures.
+
+ccxt is imported lazily (by the callers, into the ``module`` they pass; ``liqwatch calc`` never
+imports it). Every ccxt failure becomes a :class:`FeedError` with one redacted line: no API key,
+secret or passphrase can reach a message.
+
+``rest_url`` (config) replaces the scheme and host of every REST base URL ccxt knows for the venue,
+keeping the path (``https://fapi.binance.com/fapi/v1`` -> ``<rest_url>/fapi/v1``, templated
+``https://api.{hostname}`` -> ``<rest_url>``); websocket URLs are left alone. Without ``rest_url``,
+``testnet = true`` switches ccxt to the venue's sandbox.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Final
+
+from pydantic import ValidationError
+
+from liqwatch.feeds.parse import DataError
+
+if TYPE_CHECKING:
+    from liqwatch.config import AccountConfig, Secrets
+    from liqwatch.feeds.venue_rest import VenueRest
+
+FEED_ERROR_KINDS: Final = frozenset(
+    {"auth", "permission", "maintenance", "rate_limit", "network", "exchange", "config"}
+)
+
+AUTH_MESSAGE: Final = "authentication failed: check the API key, secret and IP whitelist"
+_MAX_DETAIL = 240
+_QUERY = re.compile(r"\?\S*")
+_SPACE = re.compile(r"\s+")
+# ccxt's HTTP error text: "<id> <METHOD> <url> <status> <reason> <body>"
+_HTTP_STATUS = re.compile(r"^\S+ (?:GET|POST|PUT|DELETE|PATCH) \S+ (\d{3})\b")
+
+
+class FeedError(Exception):
+    """A feed failure, one clear line. ``kind`` is one of :data:`FEED_ERROR_KINDS`."""
+
+    def __init__(self, kind: str, message: str) -> None:
+        if kind not in FEED_ERROR_KINDS:
+            raise ValueError(f"unknown FeedError kind {kind!r}")
+        message = _SPACE.sub(" ", message).strip()
+        super().__init__(message)
+        self.kind = kind
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+def strip_query(text: str) -> str:
+    """``text`` without URL query strings (they may carry signatures or listen keys)."""
+    return _QUERY.sub("", text)
+
+
+def failure_reason(exc: BaseException) -> str:
+    """A short reason for a failed call, without its URL or payload (no query, no secret)."""
+    status = _HTTP_STATUS.match(str(exc))
+    name = type(exc).__name__
+    return f"HTTP {status.group(1)}, {name}" if status else name
+
+
+def override_urls(urls: Any, rest_url: str) -> Any:
+    """``urls`` (ccxt ``urls['api']``, nested) with every http(s) base pointed at ``rest_url``."""
+    base = rest_url.rstrip("/")
+    if isinstance(urls, dict):
+        return {key: override_urls(value, rest_url) for key, value in urls.items()}
+    if isinstance(urls, str) and urls.startswith(("http://", "https://")):
+        rest = urls.split("://", 1)[1]
+        path = rest[rest.find("/") :] if "/" in rest else ""
+        return base + path
+    return urls
+
+
+def account_prefix(account: AccountConfig) -> str:
+    return f"{account.exchange} account '{account.name}': "
+
+
+def new_exchange(
+    module: Any, adapter: VenueRest, account: AccountConfig, secrets: Secrets, *, options: dict[str, Any]
+) -> Any:
+    """A ccxt instance (from ``module``: ``ccxt.async_support`` or ``ccxt.pro``) for the account's
+    venue, with ``options``, the adapter's constructor keys and the account's credentials.
+    Currencies are not loaded: several venues make that a private, wallet-scoped call."""
+    config: dict[str, Any] = {
+        "enableRateLimit": True,
+        "options": options,
+        **adapter.config(account),
+        **secrets.ccxt_options(),
+    }
+    ex = getattr(module, adapter.ccxt_id)(config)
+    ex.has["fetchCurrencies"] = False
+    return ex
+
+
+def point_at(ex: Any, account: AccountConfig, *, no_sandbox: type[BaseException], no_sandbox_message: str) -> None:
+    """Aim ``ex`` at the account's ``rest_url``, else its venue's sandbox when ``testnet``;
+    a venue ccxt has no sandbox for (``no_sandbox`` raised) is a ``config`` FeedError."""
+    if account.rest_url:
+        ex.urls["api"] = override_urls(ex.urls["api"], account.rest_url)
+    elif account.testnet:
+        try:
+            ex.set_sandbox_mode(True)
+        except no_sandbox:
+            raise FeedError("config", account_prefix(account) + no_sandbox_message) from None
+
+
+class ErrorTranslator:
+    """Whatever ccxt (or a malformed payload) raises for one account, as one redacted FeedError."""
+
+    def __init__(self, account: AccountConfig, redact: Callable[[str], str]) -> None:
+        self.account = account
+        self.redact = redact
+
+    def error(self, kind: str, text: str) -> FeedError:
+        return FeedError(kind, self.redact(account_prefix(self.account) + text))
+
+    def detail(self, exc: BaseException) -> str:
+        text = self.redact(str(exc) or type(exc).__name__)
+        text = _SPACE.sub(" ", _QUERY.sub("", text)).strip()
+        if len(text) > _MAX_DETAIL:
+            text = text[: _MAX_DETAIL - 3] + "..."
+        return text
+
+    def translate(self, exc: Exception, doing: str) -> FeedError:
+        import aiohttp
+        import ccxt.async_support as ccxt_async
+
+        detail = self.detail(exc)
+        error = self.error
+        # ccxt reports refused connections and DNS failures as ExchangeNotAvailable (and other
+        # transport failures as ExchangeError): the cause tells a network problem from the venue's.
+        if isinstance(exc.__cause__, OSError | aiohttp.ClientError) and not isinstance(exc, ccxt_async.RequestTimeout):
+            return error("network", f"network error while {doing} ({detail})")
+        if isinstance(exc, ccxt_async.PermissionDenied):
+            return error("permission", f"permission denied while {doing}: the key needs read access ({detail})")
+        if isinstance(exc, ccxt_async.AuthenticationError):
+            return error("auth", AUTH_MESSAGE)
+        if isinstance(exc, ccxt_async.OnMaintenance):
+            return error("maintenance", f"exchange under maintenance while {doing} ({detail})")
+        # A bare HTTP 429/418 (no venue payload) is a rate limit whatever class ccxt picked for it
+        # (its OKX table says ExchangeNotAvailable).
+        status = _HTTP_STATUS.match(str(exc))
+        throttled = status is not None and status.group(1) in ("429", "418")
+        if throttled and not isinstance(exc, ccxt_async.AuthenticationError):
+            return error("rate_limit", f"rate limited while {doing} ({detail})")
+        if isinstance(exc, ccxt_async.RateLimitExceeded | ccxt_async.DDoSProtection):
+            # Binance reports a revoked key (-2015) as DDoSProtection once a session has authenticated.
+            if "-2015" in str(exc):
+                return error("auth", AUTH_MESSAGE)
+            return error("rate_limit", f"rate limited while {doing} ({detail})")
+        if isinstance(exc, ccxt_async.ExchangeNotAvailable):
+            return error("maintenance", f"exchange unavailable while {doing} ({detail})")
+        if isinstance(exc, ccxt_async.NetworkError | TimeoutError | OSError):
+            return error("network", f"network error while {doing} ({detail})")
+        if isinstance(exc, ccxt_async.BaseError):
+            return error("exchange", f"exchange error while {doing} ({detail})")
+        if isinstance(exc, DataError | ValidationError | KeyError | TypeError | ValueError):
+            return error("exchange", f"unexpected response while {doing} ({type(exc).__name__}: {detail})")
+        return error("exchange", f"unexpected failure while {doing} ({type(exc).__name__}: {detail})")

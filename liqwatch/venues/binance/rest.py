@@ -1,0 +1,140 @@
+"""binance REST adapter: see the class docstring for which field means what."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Literal
+
+from liqwatch.feeds.events import TierRowData
+from liqwatch.feeds.parse import DataError, MarginMode, PositionSide, as_dict, as_list, lights, num, positive
+from liqwatch.feeds.venue_rest import (
+    Leg,
+    PositionSnapshot,
+    VenueRest,
+)
+
+if TYPE_CHECKING:
+    from liqwatch.config import AccountConfig
+
+
+class BinanceRest(VenueRest):
+    """Binance USDⓈ-M (ccxt ``binanceusdm``).
+
+    positions: ``GET /fapi/v3/positionRisk`` (v3 rows carry no leverage/marginType: isolated is
+    ``isolatedWallet != 0``; leverage from ``GET /fapi/v1/symbolConfig``); isolated margin =
+    ``isolatedWallet`` (``isolatedMargin`` includes unrealized PnL); ADL = ``adl`` (v3) or
+    ``adlQuantile`` 0-4 -> 1-5 lights, falling back to ``GET /fapi/v1/adlQuantile``.
+    balance: the USDT asset's ``crossWalletBalance`` from ``GET /fapi/v3/account``
+    (``totalCrossWalletBalance`` when the asset row is missing).
+    tiers: ``GET /fapi/v1/leverageBracket`` (private: needs keys); ``cum`` = maintenance amount.
+    marks: ``GET /fapi/v1/premiumIndex`` ``markPrice``.
+    """
+
+    name = "binance"
+    ccxt_id = "binanceusdm"
+    liq_field = "liquidationPrice"
+    tiers_need_keys = True
+
+    def options(self) -> dict[str, Any]:
+        return {"fetchCurrencies": False, "fetchMarkets": {"types": ["linear"]}}
+
+    async def position_context(self, ex: Any, account: AccountConfig, raw: list[dict[str, Any]]) -> dict[str, Any]:
+        context: dict[str, Any] = {}
+        if not raw:
+            return context
+        import ccxt.async_support as ccxt_async
+
+        # Leverage per symbol (v3 positionRisk dropped it). Optional: ignore venue errors here,
+        # the positions themselves came through.
+        try:
+            configs = await ex.fapiPrivateGetSymbolConfig()
+        except ccxt_async.BaseError:
+            configs = []
+        context["leverage"] = {
+            str(c.get("symbol")): positive(c.get("leverage")) for c in as_list(configs) if isinstance(c, dict)
+        }
+        if any("adl" not in as_dict(p.get("info")) and "adlQuantile" not in as_dict(p.get("info")) for p in raw):
+            try:
+                quantiles = await ex.fapiPrivateGetAdlQuantile()
+            except ccxt_async.BaseError:
+                quantiles = []
+            context["adl"] = {
+                str(q.get("symbol")): as_dict(q.get("adlQuantile")) for q in as_list(quantiles) if isinstance(q, dict)
+            }
+        return context
+
+    def margin_mode(self, p: dict[str, Any], info: dict[str, Any], context: dict[str, Any]) -> MarginMode:
+        margin_type = str(info.get("marginType", "")).lower()
+        if margin_type in ("isolated", "cross"):
+            return "isolated" if margin_type == "isolated" else "cross"
+        if info.get("isolated") is True:
+            return "isolated"
+        wallet = num(info.get("isolatedWallet"))
+        if wallet is not None:
+            return "isolated" if wallet != 0 else "cross"
+        return super().margin_mode(p, info, context)
+
+    def position_side(self, p: dict[str, Any], info: dict[str, Any]) -> PositionSide:
+        side = str(info.get("positionSide", "BOTH")).upper()
+        return "long" if side == "LONG" else "short" if side == "SHORT" else "both"
+
+    def leverage(self, p: dict[str, Any], info: dict[str, Any], context: dict[str, Any]) -> float | None:
+        lev = positive(info.get("leverage")) or positive(p.get("leverage"))
+        if lev is None:
+            lev = as_dict(context.get("leverage")).get(str(info.get("symbol")))
+        return lev
+
+    def isolated_margin(
+        self, p: dict[str, Any], info: dict[str, Any], context: dict[str, Any], leg: Leg
+    ) -> tuple[float | None, str]:
+        # the isolated wallet: margin in (opening and added), less fees and funding paid from it;
+        # the WB of Binance's formula. isolatedMargin = isolatedWallet + unrealized PnL.
+        return num(info.get("isolatedWallet")), ""
+
+    def mark_price(self, p: dict[str, Any], info: dict[str, Any]) -> float | None:
+        return positive(info.get("markPrice")) or positive(p.get("markPrice"))
+
+    def adl(self, p: dict[str, Any], info: dict[str, Any], context: dict[str, Any]) -> int | None:
+        for key in ("adl", "adlQuantile"):
+            if key in info:
+                return lights(info[key], offset=1)
+        quantile = as_dict(as_dict(context.get("adl")).get(str(info.get("symbol"))))
+        side = str(info.get("positionSide", "BOTH")).upper()
+        for key in (side, "HEDGE", "BOTH"):
+            if key in quantile:
+                return lights(quantile[key], offset=1)
+        return None
+
+    async def balance(
+        self, ex: Any, account: AccountConfig, positions: PositionSnapshot
+    ) -> tuple[float, str, float | None]:
+        data = as_dict(await ex.fapiPrivateV3GetAccount())
+        for asset in as_list(data.get("assets")):
+            row = as_dict(asset)
+            if row.get("asset") == self.settle:
+                value = num(row.get("crossWalletBalance"))
+                if value is not None:
+                    return value, self.settle, None
+        value = num(data.get("totalCrossWalletBalance"))
+        if value is None:
+            raise DataError("account has neither a USDT crossWalletBalance nor totalCrossWalletBalance")
+        return value, self.settle, None
+
+    async def tiers(
+        self, ex: Any, symbols: list[str], has_keys: bool
+    ) -> list[tuple[str, Literal["notional", "quantity"], list[TierRowData], str]]:
+        wanted = [s for s in symbols if s in ex.markets]
+        if not wanted:
+            return []
+        table = as_dict(await ex.fetch_leverage_tiers(wanted))
+        out: list[tuple[str, Literal["notional", "quantity"], list[TierRowData], str]] = []
+        for symbol in wanted:
+            rows = self.tier_rows(ex, symbol, [as_dict(r) for r in as_list(table.get(symbol))])
+            if rows:
+                out.append((symbol, "notional", rows, ""))
+        return out
+
+    def maint_amount(self, info: dict[str, Any]) -> float | None:
+        return num(info.get("cum"))
+
+    def ticker_mark(self, ticker: dict[str, Any]) -> float | None:
+        return positive(as_dict(ticker.get("info")).get("markPrice")) or positive(ticker.get("markPrice"))

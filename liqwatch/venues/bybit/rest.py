@@ -1,0 +1,195 @@
+"""bybit REST adapter: see the class docstring for which field means what."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from liqwatch.feeds.parse import DataError, MarginMode, PositionSide, as_dict, as_list, lights, ms_to_s, num, positive
+from liqwatch.feeds.venue_rest import (
+    MAX_PAGES,
+    Leg,
+    PositionSnapshot,
+    VenueRest,
+)
+
+if TYPE_CHECKING:
+    from liqwatch.config import AccountConfig
+
+# Bybit's base (non-VIP) taker rate for USDT perpetuals. The recorded classic payload reserves its
+# fee to close at it (0.15 x 2,567.82 x 0.055% = 0.21185); used only when neither bustPrice nor
+# the account's own rate (GET /v5/account/fee-rate) is available.
+BYBIT_BASE_TAKER = 0.00055
+
+
+class BybitRest(VenueRest):
+    """Bybit v5 linear USDT perpetuals.
+
+    positions: ``GET /v5/position/list?category=linear&settleCoin=USDT``; isolated when the
+    position's ``tradeMode`` is 1 (classic / UTA 1.0) or the account's ``marginMode`` (``GET
+    /v5/account/info``) is ``ISOLATED_MARGIN`` (UTA 2.0); isolated margin = IM + added margin
+    without the fee to close (see :meth:`isolated_margin`); hedge legs from ``positionIdx`` 1/2;
+    ADL = ``adlRankIndicator`` as is; ``liqPrice`` "" -> None.
+    balance: the USDT coin's ``walletBalance`` from ``GET /v5/account/wallet-balance`` less every
+    isolated position's whole ``positionBalance`` (the wallet holds it, fee reserve included).
+    tiers: public ``GET /v5/market/risk-limit`` per symbol; ``mmDeduction`` when sent.
+    marks: ``GET /v5/market/tickers?category=linear`` ``markPrice``.
+    """
+
+    name = "bybit"
+    ccxt_id = "bybit"
+    liq_field = "liqPrice"
+    balance_uses_positions = True
+
+    def options(self) -> dict[str, Any]:
+        return {"fetchMarkets": {"types": ["linear"]}, "defaultType": "swap", "defaultSubType": "linear"}
+
+    def positions_params(self, account: AccountConfig) -> dict[str, Any]:
+        return {"type": "swap", "subType": "linear", "settleCoin": self.settle}
+
+    async def raw_positions(self, ex: Any, account: AccountConfig) -> list[dict[str, Any]]:
+        """Every page of ``/v5/position/list`` (200 a page; ccxt puts the cursor on the first row)."""
+        params = self.positions_params(account)
+        out: list[dict[str, Any]] = []
+        seen: set[str] = set()
+        for _ in range(MAX_PAGES):
+            page = [as_dict(p) for p in as_list(await ex.fetch_positions(None, params))]
+            out.extend(page)
+            cursor = as_dict(page[0].get("info")).get("nextPageCursor") if page else None
+            if not isinstance(cursor, str) or not cursor or cursor in seen:
+                return out
+            seen.add(cursor)
+            params = {**params, "cursor": cursor}
+        raise DataError(f"more than {MAX_PAGES} pages of positions")
+
+    async def position_context(self, ex: Any, account: AccountConfig, raw: list[dict[str, Any]]) -> dict[str, Any]:
+        if not raw:
+            return {}
+        context = await self._account_mode(ex)
+        for p in raw:
+            info = as_dict(p.get("info"))
+            if (
+                self.margin_mode(p, info, context) == "isolated"
+                and self._bust(as_dict(ex.markets[p["symbol"]]), info) is None
+            ):
+                context["taker"] = await self._taker_rates(ex)  # needed once a bustPrice is missing
+                break
+        return context
+
+    async def _account_mode(self, ex: Any) -> dict[str, Any]:
+        info = as_dict(await ex.privateGetV5AccountInfo())
+        return {"account_margin_mode": str(as_dict(info.get("result")).get("marginMode", ""))}
+
+    @staticmethod
+    async def _taker_rates(ex: Any) -> dict[str, float]:
+        """The account's taker rate per symbol id; {} when Bybit will not say (optional: the base
+        rate stands in)."""
+        import ccxt.async_support as ccxt_async
+
+        try:
+            response = as_dict(await ex.privateGetV5AccountFeeRate({"category": "linear"}))
+        except ccxt_async.BaseError:
+            return {}
+        rates: dict[str, float] = {}
+        for row in as_list(as_dict(response.get("result")).get("list")):
+            item = as_dict(row)
+            rate = num(item.get("takerFeeRate"))
+            if isinstance(item.get("symbol"), str) and rate is not None and 0 <= rate < 0.01:
+                rates[item["symbol"]] = rate
+        return rates
+
+    @staticmethod
+    def _reserved(info: dict[str, Any]) -> float | None:
+        """What the position holds: ``positionBalance`` (``positionIM`` where that is empty or 0)."""
+        return num(info.get("positionBalance")) or num(info.get("positionIM"))
+
+    @staticmethod
+    def _bust(market: dict[str, Any], info: dict[str, Any]) -> float | None:
+        """``bustPrice``, None when empty or pinned to the market's price limits (then not the
+        position's own)."""
+        bust = positive(info.get("bustPrice"))
+        if bust is None:
+            return None
+        limits = as_dict(as_dict(market.get("limits")).get("price"))
+        low, high = positive(limits.get("min")), positive(limits.get("max"))
+        if (low is not None and bust <= low) or (high is not None and bust >= high):
+            return None
+        return bust
+
+    def margin_mode(self, p: dict[str, Any], info: dict[str, Any], context: dict[str, Any]) -> MarginMode:
+        if str(info.get("tradeMode")) == "1" or context.get("account_margin_mode") == "ISOLATED_MARGIN":
+            return "isolated"
+        return "cross"
+
+    def position_side(self, p: dict[str, Any], info: dict[str, Any]) -> PositionSide:
+        idx = str(info.get("positionIdx", "0"))
+        return "long" if idx == "1" else "short" if idx == "2" else "both"
+
+    def isolated_margin(
+        self, p: dict[str, Any], info: dict[str, Any], context: dict[str, Any], leg: Leg
+    ) -> tuple[float | None, str]:
+        """IM + extra margin, without the fee to close: the margin Bybit's published formula uses
+        (help "Liquidation Price (USDT Contract)"; the recorded ETHUSDT payload matches it).
+
+        ``positionBalance`` (and ``positionIM`` on some UTA accounts) also holds the estimated fee
+        to close, Q x bankruptcy price x taker rate. Exact, from ``bustPrice`` (where the margin is
+        zero, so it moves with added margin, realised PnL and funding): long Q x (EP - BP), short
+        Q x (BP - EP). UTA sends ``bustPrice`` "": then positionBalance = M + Q x BP x t with
+        BP = EP - s x M / Q, i.e. M = (positionBalance - Q x EP x t) / (1 - s x t), t the account's
+        taker rate (``GET /v5/account/fee-rate``), else Bybit's base 0.055% (approximate).
+        """
+        reserved = self._reserved(info)
+        bust = self._bust(leg.market, info)
+        if bust is not None:
+            margin = leg.sign * leg.size * (leg.entry - bust)
+            if margin > 0:
+                held = f"; positionBalance {reserved:.10g} holds the fee to close too" if reserved is not None else ""
+                return margin, f"size x |entry - bustPrice {bust:.10g}|{held}"
+        if reserved is None:
+            return None, ""
+        own = as_dict(context.get("taker")).get(str(info.get("symbol")))
+        rate = own if isinstance(own, float) else BYBIT_BASE_TAKER
+        margin = (reserved - leg.size * leg.entry * rate) / (1 - leg.sign * rate)
+        if isinstance(own, float):
+            return (
+                margin,
+                f"positionBalance {reserved:.10g} less the fee to close at the account's {rate * 100:g}% taker rate",
+            )
+        return margin, (
+            f"positionBalance {reserved:.10g} less the fee to close at an assumed {rate * 100:g}% "
+            "(Bybit's base taker rate; the account's own was unavailable)"
+        )
+
+    def mark_price(self, p: dict[str, Any], info: dict[str, Any]) -> float | None:
+        return positive(info.get("markPrice")) or positive(p.get("markPrice"))
+
+    def adl(self, p: dict[str, Any], info: dict[str, Any], context: dict[str, Any]) -> int | None:
+        return lights(info.get("adlRankIndicator"))
+
+    async def balance(
+        self, ex: Any, account: AccountConfig, positions: PositionSnapshot
+    ) -> tuple[float, str, float | None]:
+        result = as_dict(await ex.fetch_balance({"type": "swap"}))
+        response = as_dict(result.get("info"))
+        wallet: float | None = None
+        for account_row in as_list(as_dict(response.get("result")).get("list")):
+            for coin in as_list(as_dict(account_row).get("coin")):
+                row = as_dict(coin)
+                if row.get("coin") == self.settle:
+                    wallet = num(row.get("walletBalance"))
+        if wallet is None:
+            raise DataError("wallet-balance has no USDT walletBalance")
+        isolated = 0.0
+        for p in positions.raw:
+            info = as_dict(p.get("info"))
+            if self.margin_mode(p, info, positions.context) == "isolated":
+                isolated += self._reserved(info) or 0.0
+        return wallet - isolated, self.settle, ms_to_s(response.get("time"))
+
+    def maint_amount(self, info: dict[str, Any]) -> float | None:
+        return num(info.get("mmDeduction"))
+
+    async def fetch_mark_tickers(self, ex: Any, symbols: list[str]) -> Any:
+        return await ex.fetch_tickers(symbols, {"type": "swap", "subType": "linear"})
+
+    def ticker_mark(self, ticker: dict[str, Any]) -> float | None:
+        return positive(as_dict(ticker.get("info")).get("markPrice")) or positive(ticker.get("markPrice"))

@@ -1,0 +1,172 @@
+"""hyperliquid REST adapter: see the class docstring for which field means what."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Literal
+
+from liqwatch.feeds.events import TierRowData
+from liqwatch.feeds.parse import DataError, as_dict, as_list, ms_to_s, num, positive
+from liqwatch.feeds.venue_rest import (
+    Leg,
+    PositionSnapshot,
+    VenueRest,
+)
+
+if TYPE_CHECKING:
+    from liqwatch.config import AccountConfig
+
+
+class HyperliquidRest(VenueRest):
+    """Hyperliquid perps, monitored by wallet address (no key).
+
+    positions: ``POST /info {"type": "clearinghouseState", "user": wallet}``; isolated margin =
+    ``leverage.rawUsd + szi*entryPx`` (the margin posted; ``marginUsed`` includes unrealized PnL),
+    falling back to ``marginUsed - unrealizedPnl``; mark = ``positionValue / |szi|``;
+    ``liquidationPx`` null -> None; no ADL indicator.
+    balance: ``crossMarginSummary.accountValue`` minus the unrealized PnL of cross positions
+    (account value is wallet + PnL; isolated positions are outside the cross summary). USDC.
+    tiers: ``POST /info {"type": "meta"}``: ``universe[].marginTableId`` -> ``marginTables``;
+    mmr = 1/(2 x maxLeverage) per tier; a table id without an entry means one tier at the asset's
+    ``maxLeverage``. No maintenance amount (derived by the core).
+    marks: ``POST /info {"type": "metaAndAssetCtxs"}`` ``markPx`` (not ``midPx``).
+    """
+
+    name = "hyperliquid"
+    ccxt_id = "hyperliquid"
+    settle = "USDC"
+
+    def options(self) -> dict[str, Any]:
+        return {"fetchMarkets": {"types": ["swap"]}, "defaultType": "swap"}
+
+    def config(self, account: AccountConfig) -> dict[str, Any]:
+        return {"walletAddress": account.wallet} if account.wallet else {}
+
+    def positions_params(self, account: AccountConfig) -> dict[str, Any]:
+        return {"user": account.wallet}
+
+    def leverage(self, p: dict[str, Any], info: dict[str, Any], context: dict[str, Any]) -> float | None:
+        lev = as_dict(as_dict(info.get("position")).get("leverage"))
+        return positive(lev.get("value")) or positive(p.get("leverage"))
+
+    def isolated_margin(
+        self, p: dict[str, Any], info: dict[str, Any], context: dict[str, Any], leg: Leg
+    ) -> tuple[float | None, str]:
+        # rawUsd + szi x mark is marginUsed (the isolated account value: funding included), so
+        # rawUsd + szi x entryPx is that value at entry; the core adds szi x (mark - entryPx) back.
+        entry = as_dict(info.get("position"))
+        raw_usd = num(as_dict(entry.get("leverage")).get("rawUsd"))
+        szi = num(entry.get("szi"))
+        entry_px = num(entry.get("entryPx"))
+        if raw_usd is not None and szi is not None and entry_px is not None:
+            return raw_usd + szi * entry_px, ""
+        used = num(entry.get("marginUsed"))
+        upnl = num(entry.get("unrealizedPnl")) or 0.0
+        if used is None:
+            return None, ""
+        return used - upnl, "marginUsed - unrealizedPnl (no leverage.rawUsd): off by the PnL's rounding"
+
+    def liquidation_price(self, p: dict[str, Any], info: dict[str, Any]) -> float | None:
+        return positive(as_dict(info.get("position")).get("liquidationPx"))
+
+    def mark_price(self, p: dict[str, Any], info: dict[str, Any]) -> float | None:
+        entry = as_dict(info.get("position"))
+        value = num(entry.get("positionValue"))
+        szi = num(entry.get("szi"))
+        if value is not None and szi:
+            return positive(abs(value / szi))
+        return positive(p.get("markPrice"))
+
+    async def _state(self, ex: Any, account: AccountConfig) -> dict[str, Any]:
+        return as_dict(await ex.publicPostInfo({"type": "clearinghouseState", "user": account.wallet}))
+
+    async def balance(
+        self, ex: Any, account: AccountConfig, positions: PositionSnapshot
+    ) -> tuple[float, str, float | None]:
+        state = await self._state(ex, account)
+        summary = as_dict(state.get("crossMarginSummary"))
+        value = num(summary.get("accountValue"))
+        if value is None:
+            raise DataError("clearinghouseState has no crossMarginSummary.accountValue")
+        cross_upnl = 0.0
+        for item in as_list(state.get("assetPositions")):
+            entry = as_dict(as_dict(item).get("position"))
+            if as_dict(entry.get("leverage")).get("type") != "isolated":
+                cross_upnl += num(entry.get("unrealizedPnl")) or 0.0
+        return value - cross_upnl, self.settle, ms_to_s(state.get("time"))
+
+    def _market_by_name(self, ex: Any) -> dict[str, str]:
+        out: dict[str, str] = {}
+        for symbol, market in ex.markets.items():
+            m = as_dict(market)
+            if m.get("swap"):
+                name = as_dict(m.get("info")).get("name") or m.get("base")
+                if isinstance(name, str):
+                    out[name] = symbol
+        return out
+
+    async def tiers(
+        self, ex: Any, symbols: list[str], has_keys: bool
+    ) -> list[tuple[str, Literal["notional", "quantity"], list[TierRowData], str]]:
+        wanted = {s for s in symbols if s in ex.markets}
+        if not wanted:
+            return []
+        meta = as_dict(await ex.publicPostInfo({"type": "meta"}))
+        tables: dict[int, list[dict[str, Any]]] = {}
+        for item in as_list(meta.get("marginTables")):
+            if isinstance(item, list) and len(item) == 2:
+                table_id = num(item[0])
+                if table_id is not None:
+                    tables[int(table_id)] = [as_dict(t) for t in as_list(as_dict(item[1]).get("marginTiers"))]
+        by_name = self._market_by_name(ex)
+        out: list[tuple[str, Literal["notional", "quantity"], list[TierRowData], str]] = []
+        for asset in as_list(meta.get("universe")):
+            a = as_dict(asset)
+            symbol = by_name.get(str(a.get("name")))
+            if symbol not in wanted or symbol is None:
+                continue
+            table_id = num(a.get("marginTableId"))
+            tiers = tables.get(int(table_id)) if table_id is not None else None
+            if not tiers:
+                max_lev = positive(a.get("maxLeverage"))
+                if max_lev is None:
+                    continue
+                tiers = [{"lowerBound": "0", "maxLeverage": max_lev}]
+            bounds: list[tuple[float, float]] = []
+            for t in tiers:
+                lev = positive(t.get("maxLeverage"))
+                if lev is not None:
+                    bounds.append((num(t.get("lowerBound")) or 0.0, lev))
+            bounds.sort()
+            rows = [
+                TierRowData(
+                    min_notional=lower,
+                    max_notional=bounds[i + 1][0] if i + 1 < len(bounds) else None,
+                    mmr=1.0 / (2.0 * lev),
+                    max_leverage=lev,
+                    maint_amount=None,
+                )
+                for i, (lower, lev) in enumerate(bounds)
+            ]
+            if rows:
+                out.append((symbol, "notional", rows, "mmr = 1/(2 x max leverage) of the Hyperliquid margin table"))
+        return out
+
+    async def marks(self, ex: Any, symbols: list[str]) -> list[tuple[str, float, float | None]]:
+        wanted = {s for s in symbols if s in ex.markets}
+        if not wanted:
+            return []
+        response = as_list(await ex.publicPostInfo({"type": "metaAndAssetCtxs"}))
+        if len(response) < 2:
+            raise DataError("metaAndAssetCtxs: expected [meta, assetCtxs]")
+        universe = as_list(as_dict(response[0]).get("universe"))
+        contexts = as_list(response[1])
+        by_name = self._market_by_name(ex)
+        out: list[tuple[str, float, float | None]] = []
+        for asset, ctx in zip(universe, contexts, strict=False):
+            symbol = by_name.get(str(as_dict(asset).get("name")))
+            if symbol is None or symbol not in wanted:
+                continue
+            price = positive(as_dict(ctx).get("markPx"))
+            if price is not None:
+                out.append((symbol, price, None))
+        return out

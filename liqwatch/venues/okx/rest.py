@@ -1,0 +1,149 @@
+"""okx REST adapter: see the class docstring for which field means what."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Literal
+
+from liqwatch.feeds.events import TierRowData
+from liqwatch.feeds.parse import DataError, MarginMode, PositionSide, as_dict, as_list, lights, num, positive
+from liqwatch.feeds.venue_rest import (
+    MIN_LEVERAGE,
+    Leg,
+    PositionSnapshot,
+    VenueRest,
+)
+
+if TYPE_CHECKING:
+    from liqwatch.config import AccountConfig
+
+
+class OkxRest(VenueRest):
+    """OKX v5 USDT-margined SWAP.
+
+    positions: ``GET /api/v5/account/positions?instType=SWAP``; size = ``pos`` contracts x ``ctVal``;
+    margin mode ``mgnMode``; hedge legs ``posSide`` long/short (``net`` = one-way); isolated margin =
+    ``margin`` (excludes ``upl``); ``liqPx`` "" -> None; ADL = ``adl`` 1-5 as is.
+    balance: USDT detail of ``GET /api/v5/account/balance``: ``eq - isoEq - (upl - isoUpl)`` (cross
+    equity less cross unrealized PnL), falling back to ``cashBal``.
+    tiers: public ``GET /api/v5/public/position-tiers`` (``tdMode`` cross); ``minSz``/``maxSz`` are
+    contracts, converted to base units with ``ctVal`` (basis "quantity"); each tier's floor is the
+    previous tier's cap (OKX prints fractional minSz); no maintenance amount.
+    marks: ``GET /api/v5/public/mark-price?instType=SWAP`` ``markPx``.
+    taker rate (the liquidation fee's, in the formula): ``GET /api/v5/account/trade-fee?instType=SWAP``,
+    the ``feeGroup`` entry of the market's ``groupId`` (public instruments), else ``takerU``
+    (USDT-margined; ``takerUSDC`` for USDC); OKX signs charges negative. Not ccxt's
+    ``fetch_trading_fee``: it reads ``taker`` first, the crypto-margined contracts' rate.
+    """
+
+    name = "okx"
+    ccxt_id = "okx"
+    liq_field = "liqPx"
+    tier_basis = "quantity"
+    tier_note = "OKX position tiers: contracts converted to base units with ctVal"
+    account_taker_rate = True
+    fee_endpoint = "GET /api/v5/account/trade-fee"
+
+    def options(self) -> dict[str, Any]:
+        return {"fetchMarkets": {"types": ["swap"]}, "defaultType": "swap"}
+
+    def positions_params(self, account: AccountConfig) -> dict[str, Any]:
+        return {"instType": "SWAP"}
+
+    def margin_mode(self, p: dict[str, Any], info: dict[str, Any], context: dict[str, Any]) -> MarginMode:
+        mode = str(info.get("mgnMode", p.get("marginMode") or "cross"))
+        return "isolated" if mode == "isolated" else "cross"
+
+    def position_side(self, p: dict[str, Any], info: dict[str, Any]) -> PositionSide:
+        side = str(info.get("posSide", "net"))
+        return "long" if side == "long" else "short" if side == "short" else "both"
+
+    def side(self, p: dict[str, Any], info: dict[str, Any]) -> Literal["long", "short"]:
+        pos_side = str(info.get("posSide", "net"))
+        if pos_side in ("long", "short"):
+            return "long" if pos_side == "long" else "short"
+        pos = num(info.get("pos"))
+        if pos is not None and pos != 0:
+            return "long" if pos > 0 else "short"
+        return super().side(p, info)
+
+    def leverage(self, p: dict[str, Any], info: dict[str, Any], context: dict[str, Any]) -> float | None:
+        return positive(info.get("lever")) or positive(p.get("leverage"))
+
+    def isolated_margin(
+        self, p: dict[str, Any], info: dict[str, Any], context: dict[str, Any], leg: Leg
+    ) -> tuple[float | None, str]:
+        # isolated ``margin`` (added or reduced with the position; no fee reserve): the numerator
+        # of mgnRatio = (margin + upl) / (MM + liquidation fee). ``imr`` is the cross field.
+        return num(info.get("margin")), ""
+
+    def mark_price(self, p: dict[str, Any], info: dict[str, Any]) -> float | None:
+        return positive(info.get("markPx")) or positive(p.get("markPrice"))
+
+    def adl(self, p: dict[str, Any], info: dict[str, Any], context: dict[str, Any]) -> int | None:
+        return lights(info.get("adl"))
+
+    async def taker_rates(self, ex: Any, symbols: list[str]) -> dict[str, float]:
+        response = as_dict(await ex.privateGetAccountTradeFee({"instType": "SWAP"}))
+        row = next((as_dict(r) for r in as_list(response.get("data")) if as_dict(r)), {})
+        groups = {
+            str(g.get("groupId")): g
+            for g in (as_dict(item) for item in as_list(row.get("feeGroup")))
+            if g.get("groupId") not in (None, "")
+        }
+        out: dict[str, float] = {}
+        for symbol in symbols:
+            market = as_dict(ex.markets.get(symbol))
+            group = groups.get(str(as_dict(market.get("info")).get("groupId")))
+            if group is not None:
+                value = num(group.get("taker"))
+            else:  # the per-margin-currency fields (deprecated in the docs, still sent)
+                value = num(row.get({"USDT": "takerU", "USDC": "takerUSDC"}.get(str(market.get("settle")), "")))
+            if value is not None:
+                out[symbol] = -value  # OKX: negative = charged, positive = rebate
+        return out
+
+    async def balance(
+        self, ex: Any, account: AccountConfig, positions: PositionSnapshot
+    ) -> tuple[float, str, float | None]:
+        response = as_dict(await ex.privateGetAccountBalance({"ccy": self.settle}))
+        for entry in as_list(response.get("data")):
+            for detail in as_list(as_dict(entry).get("details")):
+                row = as_dict(detail)
+                if row.get("ccy") != self.settle:
+                    continue
+                ts = None  # uTime is the last change, not the time of the answer
+                eq = num(row.get("eq"))
+                if eq is not None:
+                    iso_eq = num(row.get("isoEq")) or 0.0
+                    upl = num(row.get("upl")) or 0.0
+                    iso_upl = num(row.get("isoUpl")) or 0.0
+                    return eq - iso_eq - (upl - iso_upl), self.settle, ts
+                cash = num(row.get("cashBal"))
+                if cash is not None:
+                    return cash, self.settle, ts
+        raise DataError("account balance has no USDT detail")
+
+    def tier_rows(self, ex: Any, symbol: str, tiers: list[dict[str, Any]]) -> list[TierRowData]:
+        ct_val = positive(as_dict(ex.markets[symbol]).get("contractSize")) or 1.0
+        rows: list[TierRowData] = []
+        floor = 0.0
+        for t in sorted(tiers, key=lambda r: num(r.get("tier")) or 0.0):
+            mmr = num(t.get("maintenanceMarginRate"))
+            cap = positive(t.get("maxNotional"))
+            if mmr is None:
+                continue
+            rows.append(
+                TierRowData(
+                    min_notional=floor,
+                    max_notional=cap * ct_val if cap is not None else None,
+                    mmr=mmr,
+                    max_leverage=positive(t.get("maxLeverage")) or MIN_LEVERAGE,
+                    maint_amount=None,
+                )
+            )
+            if cap is not None:
+                floor = cap * ct_val
+        return rows
+
+    def ticker_mark(self, ticker: dict[str, Any]) -> float | None:
+        return positive(as_dict(ticker.get("info")).get("markPx")) or positive(ticker.get("markPrice"))
