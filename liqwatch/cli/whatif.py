@@ -1,4 +1,5 @@
-"""`liqwatch calc` what-if scenarios: choose the position, run the core scenario, print it.
+"""`liqwatch calc` what-if scenarios: choose the position, run the scenario of
+:data:`liqwatch.scenarios.SCENARIOS`, print it.
 
 JSON: the plain calc document (the account as it is now) plus a ``"what_if"`` object with
 ``"scenario"``, ``"before"`` and ``"after"`` in the same shape as the plain output, and the
@@ -8,15 +9,14 @@ scenario's own fields (``"max_add_size"``, ``"order"``, ``"steps"``, ...).
 from __future__ import annotations
 
 import argparse
-import math
 import sys
-from collections.abc import Sequence
-from typing import Any, NoReturn
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
+from liqwatch.cli.common import fail
 from liqwatch.core import whatif as wi
-from liqwatch.core.engine import assess
 from liqwatch.core.errors import InputError
-from liqwatch.core.model import PortfolioRisk, PositionSpec
+from liqwatch.core.model import PositionSpec
 from liqwatch.core.venues import Venue
 from liqwatch.output import (
     _Term,
@@ -25,267 +25,145 @@ from liqwatch.output import (
     fmt_money,
     fmt_pct,
     fmt_price,
-    portfolio_dict,
     render_table,
     risk_style,
     write_json,
 )
-
-ALL_POSITION_SCENARIOS = {"--shock", "--target-margin-ratio", "--ladder"}
-
-
-def _fail(message: str) -> NoReturn:
-    sys.stderr.write(f"liqwatch: error: {message}\n")
-    raise SystemExit(2)
+from liqwatch.records import portfolio_record
+from liqwatch.scenarios import SCENARIOS, Context, DistanceResult, Scenario, run
 
 
-def select_position(args: argparse.Namespace, venue: Venue, specs: Sequence[PositionSpec], flag: str) -> int | None:
+def select_position(
+    args: argparse.Namespace, venue: Venue, specs: Sequence[PositionSpec], scenario: Scenario
+) -> int | None:
     """The position a scenario applies to: the only one, or the one --symbol (and --side) names."""
+    flag = scenario.flag
     if args.portfolio is None:
         return 0
     if args.symbol is None:
-        if flag in ALL_POSITION_SCENARIOS:
+        if scenario.every_position:
             return None
         if len(specs) == 1:
             return 0
-        _fail(f"{flag}: name the position with --symbol (and --side in hedge mode)")
+        fail(f"{flag}: name the position with --symbol (and --side in hedge mode)")
     from liqwatch.markets import find_market
 
     try:
         unified, _ = find_market(venue, args.symbol)
     except InputError as exc:
-        _fail(f"--symbol: {exc.message}")
+        fail(f"--symbol: {exc.message}")
     matches = [i for i, s in enumerate(specs) if s.symbol.upper() == unified.upper()]
     if args.side is not None:
         matches = [i for i in matches if specs[i].side == args.side]
     if not matches:
         side = f" {args.side}" if args.side else ""
-        _fail(f"--symbol: no{side} {unified} position in {args.portfolio}")
+        fail(f"--symbol: no{side} {unified} position in {args.portfolio}")
     if len(matches) > 1:
-        _fail(f"--side: {unified} has a long and a short leg; say which with --side")
+        fail(f"--side: {unified} has a long and a short leg; say which with --side")
     return matches[0]
 
 
-def run_scenario(args: argparse.Namespace, flag: str, venue: Venue, specs: list[PositionSpec], wallet: float) -> int:
-    index = select_position(args, venue, specs, flag)
+def _as_given(value: Any) -> Any:
+    return value
+
+
+def run_scenario(args: argparse.Namespace, name: str, venue: Venue, specs: list[PositionSpec], wallet: float) -> int:
+    scenario = SCENARIOS[name]
+    index = select_position(args, venue, specs, scenario)
     try:
-        doc, render = _compute(args, flag, venue, specs, wallet, index)
+        ctx = Context(venue, specs, wallet, index)
+        base = portfolio_record(ctx.current, venue)
+        params = {p.name: scenario.parse.get(p.name, _as_given)(getattr(args, p.name)) for p in scenario.params}
+        result, what = run(scenario, ctx, params)
     except InputError as exc:
         field = "--" + exc.field.replace("_", "-")
-        _fail(f"{field}: {exc.message}")
+        fail(f"{field}: {exc.message}")
     if args.json:
-        write_json(doc, sys.stdout)
+        write_json({**base, "what_if": what}, sys.stdout)
     else:
-        render()
+        RENDER[name](_Term(sys.stdout), ctx, params, result, what)
     return 0
 
 
-def _doc(risk: PortfolioRisk, venue: Venue, indices: Sequence[int] | None = None) -> dict[str, Any]:
-    doc = portfolio_dict(risk, venue)
-    if indices is not None:
-        for pos, i in zip(doc["positions"], indices, strict=True):
-            pos["index"] = i
-    return doc
+# ---------------------------------------------------------------------------- per scenario
+
+Render = Callable[[_Term, Context, Mapping[str, Any], Any, dict[str, Any]], None]
 
 
-def _num(x: float | None) -> float | None:
-    return None if x is None or not math.isfinite(x) else x
+def _show_add_size(term: _Term, ctx: Context, p: Mapping[str, Any], add: wi.AddSize, what: dict[str, Any]) -> None:
+    tick = display_tick(ctx.specs[ctx.position()])
+    extra = [
+        f"Add {add.added_size:g} at {fmt_price(add.price, tick)}: new entry "
+        f"{fmt_price(add.new_entry_price, tick)}, margin added {fmt_money(add.margin_added)}",
+        "Largest size that can be added within the bracket's max leverage: "
+        + ("no bracket limit" if add.max_add_size is None else f"{add.max_add_size:,.6g}"),
+    ]
+    _render_change(term, ctx.venue, add, extra)
 
 
-def _compute(
-    args: argparse.Namespace,
-    flag: str,
-    venue: Venue,
-    specs: list[PositionSpec],
-    wallet: float,
-    index: int | None,
-) -> tuple[dict[str, Any], Any]:
-    current = assess(venue, specs, wallet)
-    base = _doc(current, venue)
-    what: dict[str, Any] = {"scenario": flag.lstrip("-").replace("-", "_"), "position": index}
-    term = _Term(sys.stdout)
+def _show_set_leverage(
+    term: _Term, ctx: Context, p: Mapping[str, Any], lev: wi.LeverageChange, what: dict[str, Any]
+) -> None:
+    verb = "to post" if lev.margin_change >= 0 else "released"
+    extra = [f"Leverage → {lev.new_leverage:g}x: margin {verb} {fmt_money(abs(lev.margin_change))}", lev.convention]
+    if lev.releasable_margin:
+        extra.append(f"Releasable afterwards: {fmt_money(lev.releasable_margin)}")
+    if lev.max_position_value is not None:
+        extra.append(f"Largest position value at {lev.new_leverage:g}x: {fmt_money(lev.max_position_value)}")
+    if not lev.liquidation_price_moves:
+        extra.append("The liquidation price does not move.")
+    _render_change(term, ctx.venue, lev, extra)
 
-    def change_doc(change: wi.Change) -> None:
-        what.update(
-            before=_doc(change.before, venue),
-            after=_doc(change.after, venue),
-            allowed=change.allowed,
-            reason=change.reason,
-            notes=change.notes,
-        )
 
-    if flag == "--add-size":
-        assert index is not None
-        add = wi.add_size(venue, specs, wallet, index, args.add_size, args.add_price)
-        change_doc(add)
-        what.update(
-            added_size=add.added_size,
-            price=add.price,
-            new_entry_price=add.new_entry_price,
-            margin_added=add.margin_added,
-            max_add_size=_num(add.max_add_size),
-        )
-        extra = [
-            f"Add {add.added_size:g} at {fmt_price(add.price, display_tick(specs[index]))}: new entry "
-            f"{fmt_price(add.new_entry_price, display_tick(specs[index]))}, margin added {fmt_money(add.margin_added)}",
-            "Largest size that can be added within the bracket's max leverage: "
-            + ("no bracket limit" if add.max_add_size is None else f"{add.max_add_size:,.6g}"),
-        ]
-        return {**base, "what_if": what}, lambda: _render_change(term, venue, add, extra)
+def _show_add_margin(
+    term: _Term, ctx: Context, p: Mapping[str, Any], mc: wi.MarginChange, what: dict[str, Any]
+) -> None:
+    extra = [
+        f"Margin {'added' if mc.amount >= 0 else 'removed'}: {fmt_money(abs(mc.amount))}",
+        f"Most that can be removed now: {fmt_money(mc.max_removable)}",
+    ]
+    _render_change(term, ctx.venue, mc, extra)
 
-    if flag == "--set-leverage":
-        assert index is not None
-        lev = wi.change_leverage(venue, specs, wallet, index, args.set_leverage)
-        change_doc(lev)
-        what.update(
-            new_leverage=lev.new_leverage,
-            margin_change=lev.margin_change,
-            releasable_margin=lev.releasable_margin,
-            convention=lev.convention,
-            liquidation_price_moves=lev.liquidation_price_moves,
-            max_position_value=_num(lev.max_position_value),
-        )
-        verb = "to post" if lev.margin_change >= 0 else "released"
-        extra = [f"Leverage → {lev.new_leverage:g}x: margin {verb} {fmt_money(abs(lev.margin_change))}", lev.convention]
-        if lev.releasable_margin:
-            extra.append(f"Releasable afterwards: {fmt_money(lev.releasable_margin)}")
-        if lev.max_position_value is not None:
-            extra.append(f"Largest position value at {lev.new_leverage:g}x: {fmt_money(lev.max_position_value)}")
-        if not lev.liquidation_price_moves:
-            extra.append("The liquidation price does not move.")
-        return {**base, "what_if": what}, lambda: _render_change(term, venue, lev, extra)
 
-    if flag == "--add-margin":
-        assert index is not None
-        mc = wi.add_margin(venue, specs, wallet, index, args.add_margin)
-        change_doc(mc)
-        what.update(amount=mc.amount, max_removable=mc.max_removable)
-        extra = [
-            f"Margin {'added' if mc.amount >= 0 else 'removed'}: {fmt_money(abs(mc.amount))}",
-            f"Most that can be removed now: {fmt_money(mc.max_removable)}",
-        ]
-        return {**base, "what_if": what}, lambda: _render_change(term, venue, mc, extra)
+def _show_shock(term: _Term, ctx: Context, p: Mapping[str, Any], result: wi.ShockResult, what: dict[str, Any]) -> None:
+    _render_shock(term, ctx.venue, ctx.specs, result)
 
-    if flag == "--shock":
-        from liqwatch.cli import parse_betas, parse_shocks
 
-        moves = parse_shocks(args.shock)
-        betas = parse_betas(args.beta)
-        symbols = {specs[index].symbol} if index is not None else None
-        result = wi.shock(venue, specs, wallet, moves, betas=betas or None, symbols=symbols)
-        steps = []
-        for step in result.steps:
-            doc = _doc(step.risk, venue, step.survivors)
-            steps.append(
-                {
-                    "move": step.move,
-                    "account": doc["account"],
-                    "liquidated": step.liquidated,
-                    "positions": doc["positions"],
-                }
-            )
-        extreme = max(result.steps, key=lambda st: abs(st.move))
-        what.update(
-            before=base,
-            after=_doc(extreme.risk, venue, extreme.survivors),
-            moves=moves,
-            betas=betas,
-            steps=steps,
-            order=[
-                {
-                    "move": e.move,
-                    "positions": e.indices,
-                    "symbols": [specs[i].symbol for i in e.indices],
-                    "scope": e.scope,
-                }
-                for e in result.order
-            ],
-        )
-        return {**base, "what_if": what}, lambda: _render_shock(term, venue, specs, current, result)
+def _show_targets(term: _Term, ctx: Context, p: Mapping[str, Any], result: Any, what: dict[str, Any]) -> None:
+    _render_targets(term, ctx.venue, ctx.specs, what)
 
-    if flag == "--target-margin-ratio":
-        ratio = args.target_margin_ratio
-        chosen = [index] if index is not None else list(range(len(specs)))
-        targets = []
-        for i in chosen:
-            mark = wi.target_mark(venue, specs, wallet, i, ratio)
-            spec = specs[i]
-            targets.append(
-                {
-                    "index": i,
-                    "symbol": spec.symbol,
-                    "side": spec.side,
-                    "margin_mode": spec.margin_mode,
-                    "mark_price": spec.mark_price,
-                    "target_mark": mark,
-                    "move_from_mark": None if mark is None else mark / spec.mark_price - 1,
-                }
-            )
-        down = wi.target_move(venue, specs, wallet, ratio, down=True)
-        up = wi.target_move(venue, specs, wallet, ratio, down=False)
-        scope = "cross" if any(s.margin_mode == "cross" for s in specs) else "account"
-        what.update(
-            target_margin_ratio=ratio, targets=targets, account_scope=scope, account_move_down=down, account_move_up=up
-        )
-        return {**base, "what_if": what}, lambda: _render_targets(term, venue, specs, what)
 
-    if flag == "--target-distance":
-        assert index is not None
-        distance = args.target_distance / 100.0
-        if not (distance > 0 and math.isfinite(distance)):
-            raise InputError("target_distance", f"must be > 0, got {args.target_distance:g}")
-        size, limit = wi.max_add_for_distance(venue, specs, wallet, index, distance)
-        add = wi.add_size(venue, specs, wallet, index, size)
-        change_doc(add)
-        what.update(
-            target_distance=distance,
-            max_add_size=size,
-            limited_by=limit,
-            price=add.price,
-            new_entry_price=add.new_entry_price,
-        )
-        extra = [
-            f"Largest size to add at the mark before liquidation comes within {args.target_distance:g}% "
-            f"of the mark: {size:,.6g} (limited by {limit})"
-        ]
-        return {**base, "what_if": what}, lambda: _render_change(term, venue, add, extra)
+def _show_distance(term: _Term, ctx: Context, p: Mapping[str, Any], r: DistanceResult, what: dict[str, Any]) -> None:
+    extra = [
+        f"Largest size to add at the mark before liquidation comes within {p['target_distance']:g}% "
+        f"of the mark: {r.size:,.6g} (limited by {r.limit})"
+    ]
+    _render_change(term, ctx.venue, r.add, extra)
 
-    if flag == "--ladder":
-        rungs = wi.ladder(current)
-        what["ladder"] = [
-            {
-                "index": r.index,
-                "symbol": r.symbol,
-                "side": r.side,
-                "margin_mode": r.margin_mode,
-                "mark_price": r.mark_price,
-                "liquidation_price": r.liquidation_price,
-                "bankruptcy_price": r.bankruptcy_price,
-                "distance_to_liquidation": r.distance_to_liquidation,
-                "distance_to_bankruptcy": r.distance_to_bankruptcy,
-            }
-            for r in rungs
-        ]
-        return {**base, "what_if": what}, lambda: _render_ladder(term, specs, rungs)
 
-    assert flag == "--partial" and index is not None
-    preview = wi.partial_liquidation(venue, specs, wallet, index)
-    what["partial"] = {
-        "model": preview.model,
-        "description": preview.description,
-        "at_price": preview.at_price,
-        "fully_liquidated": preview.fully_liquidated,
-        "steps": [
-            {
-                "closed_size": st.closed_size,
-                "remaining_size": st.remaining_size,
-                "tier_after": st.tier_after,
-                "margin_ratio_after": st.margin_ratio_after,
-            }
-            for st in preview.steps
-        ],
-    }
-    return {**base, "what_if": what}, lambda: _render_partial(term, specs[index], preview)
+def _show_ladder(
+    term: _Term, ctx: Context, p: Mapping[str, Any], rungs: list[wi.LadderRung], what: dict[str, Any]
+) -> None:
+    _render_ladder(term, ctx.specs, rungs)
+
+
+def _show_partial(
+    term: _Term, ctx: Context, p: Mapping[str, Any], preview: wi.PartialPreview, what: dict[str, Any]
+) -> None:
+    _render_partial(term, ctx.specs[ctx.position()], preview)
+
+
+RENDER: dict[str, Render] = {
+    "add_size": _show_add_size,
+    "set_leverage": _show_set_leverage,
+    "add_margin": _show_add_margin,
+    "shock": _show_shock,
+    "target_margin_ratio": _show_targets,
+    "target_distance": _show_distance,
+    "ladder": _show_ladder,
+    "partial": _show_partial,
+}
+"""The human output of each scenario of :data:`SCENARIOS` (a test checks none is missing)."""
 
 
 # ---------------------------------------------------------------------------- human output
@@ -322,9 +200,7 @@ def _render_change(term: _Term, venue: Venue, change: wi.Change, extra: list[str
         term.line(f"Note: {note}", "dim")
 
 
-def _render_shock(
-    term: _Term, venue: Venue, specs: Sequence[PositionSpec], now: PortfolioRisk, result: wi.ShockResult
-) -> None:
+def _render_shock(term: _Term, venue: Venue, specs: Sequence[PositionSpec], result: wi.ShockResult) -> None:
     cross = [i for i, s in enumerate(specs) if s.margin_mode == "cross"][:3]
     headers = [
         "Move",
@@ -456,4 +332,4 @@ def _render_partial(term: _Term, spec: PositionSpec, preview: wi.PartialPreview)
     term.line("Fully liquidated." if preview.fully_liquidated else "The remainder survives (margin ratio < 100%).")
 
 
-__all__ = ["run_scenario", "select_position"]
+__all__ = ["RENDER", "run_scenario", "select_position"]

@@ -1,4 +1,7 @@
-"""What-if for the selected position: inputs on top, before → after below, live as you type."""
+"""What-if for the selected position: inputs on top, before → after below, live as you type.
+
+The fields run the scenarios of :data:`liqwatch.scenarios.SCENARIOS` (the same entries as
+``liqwatch calc --add-size / --set-leverage / --add-margin / --shock``), chained in that order."""
 
 from __future__ import annotations
 
@@ -21,6 +24,7 @@ from liqwatch.core.errors import InputError
 from liqwatch.core.model import PortfolioRisk, PositionRisk, PositionSpec
 from liqwatch.core.venues import Venue
 from liqwatch.output import change_rows, fmt_money, fmt_pct
+from liqwatch.scenarios import SCENARIOS, Context
 
 FIELDS = (
     ("add-size", "add size (base units)"),
@@ -62,7 +66,9 @@ def evaluate(
     try:
         change: wi.Change | None = None
         if parsed["add-size"] is not None:
-            add = wi.add_size(venue, specs, wallet, index, parsed["add-size"], parsed["add-price"])
+            add: wi.AddSize = SCENARIOS["add_size"].compute(
+                Context(venue, specs, wallet, index), {"add_size": parsed["add-size"], "add_price": parsed["add-price"]}
+            )
             parts.append(
                 Text(
                     f"max size that still fits the bracket's max leverage: "
@@ -72,7 +78,9 @@ def evaluate(
             change = add
             specs[index] = add.after.positions[index].spec
         if parsed["leverage"] is not None:
-            lev = wi.change_leverage(venue, specs, wallet, index, parsed["leverage"])
+            lev: wi.LeverageChange = SCENARIOS["set_leverage"].compute(
+                Context(venue, specs, wallet, index), {"set_leverage": parsed["leverage"]}
+            )
             verb = "to post" if lev.margin_change >= 0 else "released"
             parts.append(
                 Text(
@@ -83,13 +91,16 @@ def evaluate(
             change = _merge(change, lev)
             specs[index] = lev.after.positions[index].spec
         if parsed["margin"] is not None:
-            mc = wi.add_margin(venue, specs, wallet, index, parsed["margin"])
+            mc: wi.MarginChange = SCENARIOS["add_margin"].compute(
+                Context(venue, specs, wallet, index), {"add_margin": parsed["margin"]}
+            )
             parts.append(Text(f"most that can be removed: {fmt_money(mc.max_removable)}"))
             change = _merge(change, mc)
             specs[index] = mc.after.positions[index].spec
         if parsed["shock"] is not None:
             move = parsed["shock"] / 100
-            result = wi.shock(venue, specs, wallet, [move])
+            # every mark moves: no position chosen (the shock of one symbol is calc's --symbol)
+            result: wi.ShockResult = SCENARIOS["shock"].compute(Context(venue, specs, wallet, None), {"shock": [move]})
             step = result.steps[0]
             gone = [specs[i].symbol + " " + specs[i].side for i in step.liquidated]
             parts.append(

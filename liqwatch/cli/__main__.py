@@ -1,0 +1,5 @@
+"""``python -m liqwatch.cli``."""
+
+from liqwatch.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,201 @@
+"""``liqwatch calc``: one position (flags) or a portfolio file, plain or with one what-if scenario.
+
+Kept deliberately light: it imports the pure core, argparse and orjson (pydantic only for portfolio
+and tier files) and never ccxt, Textual or websockets. Every bad input ends as one line on stderr
+naming the field, with exit code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+from pathlib import Path
+from typing import Any
+
+from liqwatch.cli.common import FLAG_FOR_FIELD, fail
+from liqwatch.core.errors import InputError
+from liqwatch.scenarios import SCENARIOS
+
+
+def add_parser(sub: Any) -> argparse.ArgumentParser:
+    """The ``calc`` subcommand on ``sub`` (an argparse subparsers action)."""
+    from liqwatch.core.venues import VENUES
+
+    calc: argparse.ArgumentParser = sub.add_parser(
+        "calc",
+        help="one-off liquidation / bankruptcy / margin-ratio calculation",
+        description=(
+            "Compute liquidation and bankruptcy prices, margin ratio, tier and ADL for one position "
+            "(flags) or a whole account (--portfolio FILE). Prices are judged on the mark price."
+        ),
+    )
+    src = calc.add_argument_group("input")
+    src.add_argument("--portfolio", metavar="FILE", type=Path, help="portfolio file (JSON or TOML)")
+    src.add_argument("--tiers", metavar="FILE", type=Path, help="tier tables that replace the bundled ones")
+    src.add_argument("--exchange", choices=sorted(VENUES), help="venue (formula family and bundled tiers)")
+    src.add_argument("--symbol", help="BTC/USDT:USDT (ccxt unified) or the venue's id, e.g. BTCUSDT")
+    src.add_argument("--side", choices=["long", "short"])
+    src.add_argument("--size", type=float, help="position size in base units (e.g. BTC)")
+    src.add_argument("--entry", type=float, help="average entry price")
+    src.add_argument("--leverage", type=float, help="position leverage")
+    src.add_argument("--margin-mode", choices=["isolated", "cross"], default="isolated")
+    src.add_argument(
+        "--position-side", choices=["both", "long", "short"], default="both", help="hedge-mode leg (default both)"
+    )
+    src.add_argument(
+        "--margin", type=float, help="isolated margin posted, excluding PnL (default size x entry / leverage)"
+    )
+    src.add_argument("--wallet-balance", type=float, help="cross collateral in the settle currency (cross)")
+    src.add_argument("--mark", type=float, help="mark price (default: entry)")
+    ovr = calc.add_argument_group("overrides (take precedence over the bundled tiers)")
+    ovr.add_argument("--mmr", type=float, help="maintenance margin rate, e.g. 0.005 (pins one bracket)")
+    ovr.add_argument("--maint-amount", type=float, help="maintenance amount / MM deduction (Binance cum)")
+    ovr.add_argument("--max-leverage", type=float, help="the bracket's max leverage (Hyperliquid: MMR = 1/2L)")
+    ovr.add_argument("--fee-rate", type=float, help="liquidation fee rate counted at liquidation (venue default)")
+    ovr.add_argument("--adl-lights", type=int, help="the venue's own ADL light level, 0-5")
+    wi = calc.add_argument_group(
+        "what-if (one scenario per run; with --portfolio it applies to the position named by --symbol, "
+        "and --side in hedge mode, or to every position for --shock / --target-margin-ratio)"
+    )
+    for scenario in SCENARIOS.values():
+        for param in scenario.params:
+            wi.add_argument(param.flag, **param.options)
+    calc.add_argument("--json", action="store_true", help="machine-readable output")
+    return calc
+
+
+_POSITION_FLAGS = (
+    "size",
+    "entry",
+    "leverage",
+    "margin",
+    "mark",
+    "wallet_balance",
+    "mmr",
+    "maint_amount",
+    "max_leverage",
+    "fee_rate",
+    "adl_lights",
+)
+
+
+def run(args: argparse.Namespace) -> int:
+    from liqwatch.core.engine import assess, check_account
+    from liqwatch.core.venues import get_venue
+    from liqwatch.request import PositionRequest, TableCache, build_spec
+
+    position_flags = [name for name in _POSITION_FLAGS if getattr(args, name) is not None]
+    if args.portfolio is not None:
+        from liqwatch.portfolio import load_portfolio, load_tiers_file
+
+        if position_flags:
+            flags = ", ".join("--" + n.replace("_", "-") for n in position_flags)
+            fail(f"--portfolio: cannot be combined with position flags ({flags})")
+        try:
+            portfolio = load_portfolio(args.portfolio)
+        except InputError as exc:
+            fail(str(exc) if exc.field == str(args.portfolio) else f"{args.portfolio}: {exc}")
+        venue = get_venue(portfolio["exchange"])
+        if args.exchange is not None and args.exchange != venue.name:
+            fail(f"--exchange: {args.exchange} differs from the portfolio's exchange {venue.name}")
+        user_tables = load_tiers_file(args.tiers, venue) if args.tiers is not None else None
+        specs = []
+        tables = TableCache()  # identical tier lists build one table
+        for i, pos in enumerate(portfolio["positions"]):
+            try:
+                req = PositionRequest(**pos)
+                specs.append(
+                    build_spec(venue, req, user_tables, f"positions[{i}].", table_cache=tables, validated=True)
+                )
+            except InputError as exc:
+                fail(f"{args.portfolio}: {exc}")
+        try:
+            check_account(specs, venue)
+        except InputError as exc:
+            fail(f"{args.portfolio}: {exc}")
+        wallet = portfolio["wallet_balance"]
+    else:
+        missing = [
+            flag
+            for flag, value in (
+                ("--exchange", args.exchange),
+                ("--symbol", args.symbol),
+                ("--side", args.side),
+                ("--size", args.size),
+                ("--entry", args.entry),
+            )
+            if value is None
+        ]
+        if missing:
+            fail(f"{missing[0]}: required (or give --portfolio FILE)")
+        venue = get_venue(args.exchange)
+        if args.margin_mode == "cross" and args.wallet_balance is None:
+            fail("--wallet-balance: required for a cross-margin position")
+        if args.wallet_balance is not None and not math.isfinite(args.wallet_balance):
+            fail(f"--wallet-balance: must be a finite number, got {args.wallet_balance:g}")
+        if args.margin_mode == "cross" and args.margin is not None:
+            fail("--margin: only for isolated positions (cross positions use --wallet-balance)")
+        user_tables = None
+        if args.tiers is not None:
+            from liqwatch.portfolio import load_tiers_file
+
+            user_tables = load_tiers_file(args.tiers, venue)
+        req = PositionRequest(
+            symbol=args.symbol,
+            side=args.side,
+            size=args.size,
+            entry_price=args.entry,
+            leverage=args.leverage,
+            margin_mode=args.margin_mode,
+            position_side=args.position_side,
+            isolated_margin=args.margin,
+            mark_price=args.mark,
+            mmr=args.mmr,
+            maint_amount=args.maint_amount,
+            max_leverage=args.max_leverage,
+            fee_rate=args.fee_rate,
+            adl_lights=args.adl_lights,
+        )
+        try:
+            specs = [build_spec(venue, req, user_tables)]
+        except InputError as exc:
+            fail(f"{FLAG_FOR_FIELD.get(exc.field, exc.field)}: {exc.message}")
+        wallet = args.wallet_balance or 0.0
+
+    scenario = chosen_scenario(args)
+    try:
+        if scenario is not None:
+            from liqwatch.cli.whatif import run_scenario
+
+            return run_scenario(args, scenario, venue, specs, wallet)
+        if args.portfolio is not None and (args.symbol is not None or args.side is not None):
+            fail("--symbol: with --portfolio, --symbol/--side only select the position for a what-if scenario")
+        risk = assess(venue, specs, wallet)
+    except InputError as exc:  # e.g. a position or scenario past the end of its tier table
+        if args.portfolio is not None:
+            fail(f"{args.portfolio}: {exc}")
+        fail(f"{FLAG_FOR_FIELD.get(exc.field, exc.field)}: {exc.message}")
+    if args.json:
+        from liqwatch.output import write_json
+        from liqwatch.records import portfolio_record
+
+        write_json(portfolio_record(risk, venue), sys.stdout)
+    else:
+        from liqwatch.output import print_human
+
+        print_human(risk, venue)
+    return 0
+
+
+def chosen_scenario(args: argparse.Namespace) -> str | None:
+    """The name of the what-if scenario the flags ask for (at most one); a scenario's secondary
+    flag (``--add-price``, ``--beta``) only with its own."""
+    given = [sc.flag for sc in SCENARIOS.values() if getattr(args, sc.params[0].name) not in (None, False)]
+    if len(given) > 1:
+        fail(f"{given[1]}: one what-if scenario per run (also given: {given[0]})")
+    for sc in SCENARIOS.values():
+        for param in sc.params[1:]:
+            if getattr(args, param.name) is not None and getattr(args, sc.params[0].name) is None:
+                fail(f"{param.flag}: only with {sc.flag}")
+    return next((sc.name for sc in SCENARIOS.values() if getattr(args, sc.params[0].name) not in (None, False)), None)

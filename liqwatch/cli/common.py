@@ -1,0 +1,60 @@
+"""What every ``liqwatch`` command shares: the one-line error, the exit code, the parser class."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import NoReturn
+
+EXIT_INPUT = 2
+"""Exit code of every bad input (a usage error included)."""
+
+FLAG_FOR_FIELD = {
+    "symbol": "--symbol",
+    "side": "--side",
+    "size": "--size",
+    "entry_price": "--entry",
+    "mark_price": "--mark",
+    "leverage": "--leverage",
+    "isolated_margin": "--margin",
+    "mmr": "--mmr",
+    "maint_amount": "--maint-amount",
+    "max_leverage": "--max-leverage",
+    "fee_rate": "--fee-rate",
+    "wallet_balance": "--wallet-balance",
+    "position_side": "--position-side",
+    "adl_lights": "--adl-lights",
+}
+"""The calc flag of each position field, for naming it in an error."""
+
+
+class CliParser(argparse.ArgumentParser):
+    """argparse that reports a usage error as one line (no usage dump, no traceback)."""
+
+    def error(self, message: str) -> NoReturn:
+        sys.stderr.write(f"{self.prog}: error: {message}\n")
+        raise SystemExit(EXIT_INPUT)
+
+
+def fail(message: str) -> NoReturn:
+    """One line on stderr, exit code 2."""
+    sys.stderr.write(f"liqwatch: error: {message}\n")
+    raise SystemExit(EXIT_INPUT)
+
+
+_VALUE_FLAGS = ("--shock", "--add-margin", "--beta", "--add-size", "--target-distance", "--mark")
+
+
+def join_dash_values(argv: list[str]) -> list[str]:
+    """Let ``--shock -30:0:5`` mean ``--shock=-30:0:5`` (argparse would read ``-30:0:5`` as a flag)."""
+    out: list[str] = []
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        if arg in _VALUE_FLAGS and i + 1 < len(argv) and argv[i + 1].startswith("-") and argv[i + 1][1:2].isdigit():
+            out.append(f"{arg}={argv[i + 1]}")
+            i += 2
+            continue
+        out.append(arg)
+        i += 1
+    return out

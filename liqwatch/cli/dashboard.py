@@ -1,0 +1,57 @@
+"""``liqwatch`` (the dashboard on the configured accounts) and ``liqwatch demo`` (on the simulated
+market). Textual loads only here."""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+from typing import Any
+
+from liqwatch.cli.common import fail
+
+
+def add_demo_parser(sub: Any) -> argparse.ArgumentParser:
+    """The ``demo`` subcommand on ``sub`` (an argparse subparsers action)."""
+    demo: argparse.ArgumentParser = sub.add_parser(
+        "demo",
+        help="the dashboard on the embedded simulated market (no keys, no network)",
+        description="Open the dashboard on a simulated multi-venue market with a scripted crash.",
+    )
+    demo.add_argument("--seed", type=int, default=7, help="simulation seed (deterministic prices)")
+    demo.add_argument("--speed", type=float, default=1.0, metavar="X", help="simulated seconds per second")
+    return demo
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.command == "demo":
+        if not (args.speed > 0 and math.isfinite(args.speed)):
+            fail(f"--speed: must be > 0, got {args.speed:g}")
+        from liqwatch.feeds.demo import DemoFeed
+
+        feeds: list[Any] = [DemoFeed(seed=args.seed, speed=args.speed)]
+        subtitle = "demo market (simulated)"
+        alerts = None  # default rules, nothing persisted
+    else:
+        from liqwatch.config import load_config
+        from liqwatch.feeds.live import VenueFeed
+
+        warnings: list[str] = []
+        config = load_config(args.config, warn=warnings)
+        if not config.accounts:
+            fail("accounts: the config has no [[accounts]] (try `liqwatch demo`)")
+        for text in warnings:
+            sys.stderr.write(f"liqwatch: warning: {text}\n")
+        feeds = [VenueFeed(account) for account in config.accounts]
+        subtitle = ", ".join(a.name for a in config.accounts)
+
+        def alerts() -> Any:
+            from liqwatch.alerts.runner import AlertRunner
+            from liqwatch.alerts.store import AlertStore
+
+            return AlertRunner(config.alerts, config.channels, store=AlertStore())
+
+    from liqwatch.tui.app import LiqwatchApp
+
+    LiqwatchApp(feeds, subtitle=subtitle, alerts=alerts).run()
+    return 0

@@ -1,0 +1,498 @@
+"""The what-if scenarios, one table for every surface.
+
+Each :class:`Scenario` names its parameters (the ``liqwatch calc`` flags; the first one selects the
+scenario), the core function of :mod:`liqwatch.core.whatif` it runs and how its result becomes the
+``"what_if"`` record. ``liqwatch calc`` builds its flags, its checks and its JSON from
+:data:`SCENARIOS`; the dashboard's what-if screen runs the same entries (``add_size``,
+``set_leverage``, ``add_margin``, ``shock``) as the user types. Human rendering stays with each
+surface (:mod:`liqwatch.cli.whatif`, :mod:`liqwatch.tui.screens.whatif`).
+
+The record of a scenario is the calc document's ``"what_if"`` object: ``"scenario"``, ``"position"``
+and then the scenario's own fields — ``"before"`` / ``"after"`` in the shape of the plain calc
+document for the scenarios that change the account.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from liqwatch.core.engine import assess
+from liqwatch.core.errors import InputError
+from liqwatch.core.model import PortfolioRisk, PositionSpec
+from liqwatch.core.venues import Venue
+from liqwatch.records import num, portfolio_record
+
+if TYPE_CHECKING:  # `liqwatch calc` builds its flags from this table on every run: the core's
+    # what-if module loads only when a scenario runs
+    from liqwatch.core import whatif as wi
+
+
+class Context:
+    """What a scenario runs on: the account's positions and wallet and the chosen position (None:
+    every position, for the scenarios that allow it)."""
+
+    def __init__(
+        self,
+        venue: Venue,
+        specs: Sequence[PositionSpec],
+        wallet: float,
+        index: int | None,
+        current: PortfolioRisk | None = None,
+    ) -> None:
+        self.venue = venue
+        self.specs = list(specs)
+        self.wallet = wallet
+        self.index = index
+        self._current = current
+
+    @property
+    def current(self) -> PortfolioRisk:
+        """The account as it is now (assessed once)."""
+        if self._current is None:
+            self._current = assess(self.venue, self.specs, self.wallet)
+        return self._current
+
+    def position(self) -> int:
+        assert self.index is not None, "this scenario applies to one position"
+        return self.index
+
+
+@dataclass(frozen=True, slots=True)
+class Param:
+    """One parameter: its calc flag and the argparse keywords that define it."""
+
+    flag: str
+    options: Mapping[str, Any]
+
+    @property
+    def name(self) -> str:
+        """The parameter's key (argparse's ``dest``): ``--add-size`` -> ``add_size``."""
+        return self.flag.lstrip("-").replace("-", "_")
+
+
+@dataclass(frozen=True, slots=True)
+class Scenario:
+    name: str
+    params: tuple[Param, ...]
+    """The first parameter selects the scenario; the others only go with it."""
+    compute: Callable[[Context, Mapping[str, Any]], Any]
+    """Runs the core function on the parsed parameters."""
+    record: Callable[[Context, Mapping[str, Any], Any], dict[str, Any]]
+    """The scenario's fields of the ``"what_if"`` record."""
+    every_position: bool = False
+    """In a portfolio without ``--symbol``, the scenario applies to every position."""
+    parse: Mapping[str, Callable[[Any], Any]] = field(default_factory=dict)
+    """How a surface's raw value of a parameter becomes the value ``compute`` takes (calc parses
+    ``--shock`` strings and ``--beta`` pairs); the others are used as given."""
+
+    @property
+    def flag(self) -> str:
+        return self.params[0].flag
+
+
+def change_record(ctx: Context, change: wi.Change) -> dict[str, Any]:
+    """``before``, ``after`` and the verdict of a scenario that changes one position."""
+    return {
+        "before": portfolio_record(change.before, ctx.venue),
+        "after": portfolio_record(change.after, ctx.venue),
+        "allowed": change.allowed,
+        "reason": change.reason,
+        "notes": change.notes,
+    }
+
+
+# ---------------------------------------------------------------------- add_size
+
+
+def _add_size(ctx: Context, p: Mapping[str, Any]) -> wi.AddSize:
+    from liqwatch.core import whatif as wi
+
+    return wi.add_size(ctx.venue, ctx.specs, ctx.wallet, ctx.position(), p["add_size"], p.get("add_price"))
+
+
+def _add_size_record(ctx: Context, p: Mapping[str, Any], add: wi.AddSize) -> dict[str, Any]:
+    return {
+        **change_record(ctx, add),
+        "added_size": add.added_size,
+        "price": add.price,
+        "new_entry_price": add.new_entry_price,
+        "margin_added": add.margin_added,
+        "max_add_size": num(add.max_add_size),
+    }
+
+
+# ---------------------------------------------------------------------- set_leverage
+
+
+def _set_leverage(ctx: Context, p: Mapping[str, Any]) -> wi.LeverageChange:
+    from liqwatch.core import whatif as wi
+
+    return wi.change_leverage(ctx.venue, ctx.specs, ctx.wallet, ctx.position(), p["set_leverage"])
+
+
+def _set_leverage_record(ctx: Context, p: Mapping[str, Any], lev: wi.LeverageChange) -> dict[str, Any]:
+    return {
+        **change_record(ctx, lev),
+        "new_leverage": lev.new_leverage,
+        "margin_change": lev.margin_change,
+        "releasable_margin": lev.releasable_margin,
+        "convention": lev.convention,
+        "liquidation_price_moves": lev.liquidation_price_moves,
+        "max_position_value": num(lev.max_position_value),
+    }
+
+
+# ---------------------------------------------------------------------- add_margin
+
+
+def _add_margin(ctx: Context, p: Mapping[str, Any]) -> wi.MarginChange:
+    from liqwatch.core import whatif as wi
+
+    return wi.add_margin(ctx.venue, ctx.specs, ctx.wallet, ctx.position(), p["add_margin"])
+
+
+def _add_margin_record(ctx: Context, p: Mapping[str, Any], mc: wi.MarginChange) -> dict[str, Any]:
+    return {**change_record(ctx, mc), "amount": mc.amount, "max_removable": mc.max_removable}
+
+
+# ---------------------------------------------------------------------- shock
+
+
+def _shock(ctx: Context, p: Mapping[str, Any]) -> wi.ShockResult:
+    """Every mark moved by each of ``p["shock"]`` (fractions); ``p["beta"]`` per symbol. With a
+    chosen position only its symbol moves."""
+    from liqwatch.core import whatif as wi
+
+    symbols = {ctx.specs[ctx.index].symbol} if ctx.index is not None else None
+    betas = p.get("beta") or None
+    return wi.shock(ctx.venue, ctx.specs, ctx.wallet, p["shock"], betas=betas, symbols=symbols)
+
+
+def _shock_record(ctx: Context, p: Mapping[str, Any], result: wi.ShockResult) -> dict[str, Any]:
+    venue, specs = ctx.venue, ctx.specs
+    steps = []
+    for step in result.steps:
+        doc = portfolio_record(step.risk, venue, step.survivors)
+        steps.append(
+            {"move": step.move, "account": doc["account"], "liquidated": step.liquidated, "positions": doc["positions"]}
+        )
+    extreme = max(result.steps, key=lambda st: abs(st.move))
+    return {
+        "before": portfolio_record(ctx.current, venue),
+        "after": portfolio_record(extreme.risk, venue, extreme.survivors),
+        "moves": p["shock"],
+        "betas": p.get("beta") or {},
+        "steps": steps,
+        "order": [
+            {"move": e.move, "positions": e.indices, "symbols": [specs[i].symbol for i in e.indices], "scope": e.scope}
+            for e in result.order
+        ],
+    }
+
+
+# ---------------------------------------------------------------------- target_margin_ratio
+
+
+def _target_margin_ratio(ctx: Context, p: Mapping[str, Any]) -> dict[str, Any]:
+    from liqwatch.core import whatif as wi
+
+    venue, specs, wallet, ratio = ctx.venue, ctx.specs, ctx.wallet, p["target_margin_ratio"]
+    chosen = [ctx.index] if ctx.index is not None else list(range(len(specs)))
+    targets = []
+    for i in chosen:
+        mark = wi.target_mark(venue, specs, wallet, i, ratio)
+        spec = specs[i]
+        targets.append(
+            {
+                "index": i,
+                "symbol": spec.symbol,
+                "side": spec.side,
+                "margin_mode": spec.margin_mode,
+                "mark_price": spec.mark_price,
+                "target_mark": mark,
+                "move_from_mark": None if mark is None else mark / spec.mark_price - 1,
+            }
+        )
+    down = wi.target_move(venue, specs, wallet, ratio, down=True)
+    up = wi.target_move(venue, specs, wallet, ratio, down=False)
+    scope = "cross" if any(s.margin_mode == "cross" for s in specs) else "account"
+    return {
+        "target_margin_ratio": ratio,
+        "targets": targets,
+        "account_scope": scope,
+        "account_move_down": down,
+        "account_move_up": up,
+    }
+
+
+def _as_is(ctx: Context, p: Mapping[str, Any], result: dict[str, Any]) -> dict[str, Any]:
+    return result
+
+
+# ---------------------------------------------------------------------- target_distance
+
+
+@dataclass(frozen=True, slots=True)
+class DistanceResult:
+    distance: float
+    size: float
+    limit: str
+    add: wi.AddSize
+
+
+def _target_distance(ctx: Context, p: Mapping[str, Any]) -> DistanceResult:
+    """``p["target_distance"]`` in percent of the mark."""
+    from liqwatch.core import whatif as wi
+
+    index = ctx.position()
+    distance = p["target_distance"] / 100.0
+    if not (distance > 0 and math.isfinite(distance)):
+        raise InputError("target_distance", f"must be > 0, got {p['target_distance']:g}")
+    size, limit = wi.max_add_for_distance(ctx.venue, ctx.specs, ctx.wallet, index, distance)
+    add = wi.add_size(ctx.venue, ctx.specs, ctx.wallet, index, size)
+    return DistanceResult(distance, size, limit, add)
+
+
+def _target_distance_record(ctx: Context, p: Mapping[str, Any], r: DistanceResult) -> dict[str, Any]:
+    return {
+        **change_record(ctx, r.add),
+        "target_distance": r.distance,
+        "max_add_size": r.size,
+        "limited_by": r.limit,
+        "price": r.add.price,
+        "new_entry_price": r.add.new_entry_price,
+    }
+
+
+# ---------------------------------------------------------------------- ladder
+
+
+def _ladder(ctx: Context, p: Mapping[str, Any]) -> list[wi.LadderRung]:
+    from liqwatch.core import whatif as wi
+
+    return wi.ladder(ctx.current)
+
+
+def _ladder_record(ctx: Context, p: Mapping[str, Any], rungs: list[wi.LadderRung]) -> dict[str, Any]:
+    return {
+        "ladder": [
+            {
+                "index": r.index,
+                "symbol": r.symbol,
+                "side": r.side,
+                "margin_mode": r.margin_mode,
+                "mark_price": r.mark_price,
+                "liquidation_price": r.liquidation_price,
+                "bankruptcy_price": r.bankruptcy_price,
+                "distance_to_liquidation": r.distance_to_liquidation,
+                "distance_to_bankruptcy": r.distance_to_bankruptcy,
+            }
+            for r in rungs
+        ]
+    }
+
+
+# ---------------------------------------------------------------------- partial
+
+
+def _partial(ctx: Context, p: Mapping[str, Any]) -> wi.PartialPreview:
+    from liqwatch.core import whatif as wi
+
+    return wi.partial_liquidation(ctx.venue, ctx.specs, ctx.wallet, ctx.position())
+
+
+def _partial_record(ctx: Context, p: Mapping[str, Any], preview: wi.PartialPreview) -> dict[str, Any]:
+    return {
+        "partial": {
+            "model": preview.model,
+            "description": preview.description,
+            "at_price": preview.at_price,
+            "fully_liquidated": preview.fully_liquidated,
+            "steps": [
+                {
+                    "closed_size": st.closed_size,
+                    "remaining_size": st.remaining_size,
+                    "tier_after": st.tier_after,
+                    "margin_ratio_after": st.margin_ratio_after,
+                }
+                for st in preview.steps
+            ],
+        }
+    }
+
+
+# ---------------------------------------------------------------------- the table
+
+
+def parse_shocks(values: list[str]) -> list[float]:
+    """``-10``, ``5.5`` or ranges ``FROM:TO:STEP`` (percent) -> sorted unique fractions."""
+    moves: set[float] = set()
+    for raw in values:
+        parts = raw.split(":")
+        try:
+            numbers = [float(x) for x in parts]
+        except ValueError:
+            raise InputError("shock", f"{raw!r} is not a percentage or a FROM:TO:STEP range") from None
+        if not all(math.isfinite(x) for x in numbers):
+            raise InputError("shock", f"{raw!r} must be finite")
+        if len(numbers) == 1:
+            moves.add(numbers[0])
+        elif len(numbers) == 3:
+            start, stop, step = numbers
+            if step <= 0:
+                raise InputError("shock", f"the step of {raw!r} must be > 0")
+            count = math.floor(abs(stop - start) / step + 1e-9)
+            if count > 10_000:
+                raise InputError("shock", f"{raw!r} has more than 10,000 steps")
+            sign = 1.0 if stop >= start else -1.0
+            for i in range(count + 1):
+                moves.add(round(start + sign * i * step, 10))
+        else:
+            raise InputError("shock", f"{raw!r} is not a percentage or a FROM:TO:STEP range")
+    return sorted(m / 100.0 for m in moves)
+
+
+def parse_betas(values: list[str] | None) -> dict[str, float]:
+    """``SYMBOL=B`` pairs -> {unified symbol: beta}."""
+    from liqwatch.core.symbols import to_unified
+
+    out: dict[str, float] = {}
+    for raw in values or []:
+        symbol, sep, value = raw.partition("=")
+        unified = to_unified(symbol) if sep else None
+        try:
+            beta = float(value)
+        except ValueError:
+            beta = math.nan
+        if unified is None or not math.isfinite(beta):
+            raise InputError("beta", f"{raw!r} is not SYMBOL=NUMBER (e.g. ETH/USDT:USDT=1.3)")
+        out[unified] = beta
+    return out
+
+
+SCENARIOS: dict[str, Scenario] = {
+    sc.name: sc
+    for sc in (
+        Scenario(
+            "add_size",
+            (
+                Param("--add-size", {"type": float, "metavar": "QTY", "help": "add QTY (base units) to the position"}),
+                Param(
+                    "--add-price",
+                    {"type": float, "metavar": "P", "help": "price of the added size (default: mark)"},
+                ),
+            ),
+            _add_size,
+            _add_size_record,
+        ),
+        Scenario(
+            "set_leverage",
+            (Param("--set-leverage", {"type": float, "metavar": "X", "help": "change the position's leverage to X"}),),
+            _set_leverage,
+            _set_leverage_record,
+        ),
+        Scenario(
+            "add_margin",
+            (
+                Param(
+                    "--add-margin",
+                    {"type": float, "metavar": "AMT", "help": "isolated margin to add (negative removes)"},
+                ),
+            ),
+            _add_margin,
+            _add_margin_record,
+        ),
+        Scenario(
+            "shock",
+            (
+                Param(
+                    "--shock",
+                    {
+                        "action": "append",
+                        "metavar": "PCT",
+                        "help": "move marks by PCT percent (repeatable, or a range FROM:TO:STEP such as -30:0:5)",
+                    },
+                ),
+                Param(
+                    "--beta",
+                    {"action": "append", "metavar": "SYMBOL=B", "help": "per-symbol beta for --shock (default 1)"},
+                ),
+            ),
+            _shock,
+            _shock_record,
+            every_position=True,
+            parse={"shock": parse_shocks, "beta": parse_betas},
+        ),
+        Scenario(
+            "target_margin_ratio",
+            (
+                Param(
+                    "--target-margin-ratio",
+                    {"type": float, "metavar": "R", "help": "solve for the mark where the margin ratio is R"},
+                ),
+            ),
+            _target_margin_ratio,
+            _as_is,
+            every_position=True,
+        ),
+        Scenario(
+            "target_distance",
+            (
+                Param(
+                    "--target-distance",
+                    {
+                        "type": float,
+                        "metavar": "PCT",
+                        "help": "solve for the size that can be added before liquidation comes within PCT percent "
+                        "of mark",
+                    },
+                ),
+            ),
+            _target_distance,
+            _target_distance_record,
+        ),
+        Scenario(
+            "ladder",
+            (
+                Param(
+                    "--ladder",
+                    {"action": "store_true", "help": "every liquidation/bankruptcy price as a distance"},
+                ),
+            ),
+            _ladder,
+            _ladder_record,
+            every_position=True,
+        ),
+        Scenario(
+            "partial",
+            (Param("--partial", {"action": "store_true", "help": "preview the venue's step-wise liquidation"}),),
+            _partial,
+            _partial_record,
+        ),
+    )
+}
+"""Every what-if scenario by name, in the order calc lists their flags."""
+
+
+def run(scenario: Scenario, ctx: Context, params: Mapping[str, Any]) -> tuple[Any, dict[str, Any]]:
+    """(the core result, the ``"what_if"`` record) of ``scenario`` on ``ctx``."""
+    result = scenario.compute(ctx, params)
+    record: dict[str, Any] = {"scenario": scenario.name, "position": ctx.index}
+    record.update(scenario.record(ctx, params, result))
+    return result, record
+
+
+__all__ = [
+    "SCENARIOS",
+    "Context",
+    "DistanceResult",
+    "Param",
+    "Scenario",
+    "change_record",
+    "parse_betas",
+    "parse_shocks",
+    "run",
+]
