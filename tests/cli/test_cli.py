@@ -13,7 +13,7 @@ import pytest
 from liqwatch.cli import main
 from tests.fakes.ports import refused_port
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 POSITION_KEYS = {
     "symbol",

@@ -34,7 +34,7 @@ from liqwatch.monitor import Monitor
 from liqwatch.state import FEED_ERRORS_KEPT, State, position_record, snapshot_record
 from tests.fakes.ws_server import WAIT_TIMEOUT
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 POSITION_KEYS = {
     "account",
     "exchange",
