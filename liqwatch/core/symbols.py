@@ -12,8 +12,8 @@ import re
 _QUOTES = ("USDT", "USDC", "USD")
 _UNIFIED = re.compile(r"^([A-Z0-9][A-Z0-9-]*)/([A-Z0-9]+):([A-Z0-9]+)$")
 _HIP3 = re.compile(r"^([A-Z0-9]+):([A-Z0-9]+)$")  # Hyperliquid builder dex "xyz:XYZ100"
-_OKX = re.compile(r"^([A-Z0-9]+)-([A-Z0-9]+)-SWAP$")
-_GATE = re.compile(r"^([A-Z0-9]+)_([A-Z0-9]+)$")
+_DASH_SWAP = re.compile(r"^([A-Z0-9]+)-([A-Z0-9]+)-SWAP$")
+_UNDERSCORED = re.compile(r"^([A-Z0-9]+)_([A-Z0-9]+)$")
 _SPOTLIKE = re.compile(r"^([A-Z0-9]+)/([A-Z0-9]+)$")
 _UNIFIED_ANY_CASE = re.compile(r"^([A-Za-z0-9][A-Za-z0-9-]*)/([A-Za-z0-9]+):([A-Za-z0-9]+)$")
 
@@ -36,9 +36,9 @@ def to_unified(symbol: str, settle: str = "USDT") -> str | None:
         return f"{m[1]}/{m[2]}:{m[3]}"
     if m := _HIP3.match(text):
         return f"{m[1]}-{m[2]}/{settle}:{settle}"
-    if m := _OKX.match(text):
+    if m := _DASH_SWAP.match(text):
         return f"{m[1]}/{m[2]}:{m[2]}"
-    if m := _GATE.match(text):
+    if m := _UNDERSCORED.match(text):
         return f"{m[1]}/{m[2]}:{m[2]}"
     if m := _SPOTLIKE.match(text):
         return f"{m[1]}/{m[2]}:{m[2]}"
