@@ -765,6 +765,27 @@ def test_cross_wallet_balance(venue: str) -> None:
     assert (balance.account, balance.exchange) == ("main", venue)
 
 
+POSITION_PATHS = {"bybit": "/v5/position/list", "gate": "/api/v4/futures/usdt/positions"}
+
+
+@pytest.mark.parametrize("venue", VENUES)
+def test_account_read_fetches_positions_once(venue: str) -> None:
+    """Positions and the balance from one read: the balance takes the positions already fetched
+    (Bybit and Gate used to fetch them again), with the same figures as two separate reads."""
+
+    async def body(fake: FakeRestServer, client: RestClient) -> Any:
+        before = len(fake.paths())
+        positions, balance = await client.fetch_account()
+        return positions, balance, fake.paths()[before:], await client.fetch_positions(), await client.fetch_balance()
+
+    positions, balance, paths, alone, alone_balance = run(venue, body)
+    assert balance.wallet_balance == pytest.approx(10000.0)
+    assert balance.wallet_balance == alone_balance.wallet_balance
+    assert [as_row(p) for p in positions.positions] == [as_row(p) for p in alone.positions]
+    if venue in POSITION_PATHS:
+        assert paths.count(POSITION_PATHS[venue]) == 1
+
+
 # first two rows per venue: (min, max, mmr, max_leverage, maint_amount)
 TIERS: dict[str, list[tuple[float, float | None, float, float, float | None]]] = {
     "binance": [(0, 50000, 0.004, 125, 0.0), (50000, 600000, 0.005, 100, 50.0)],
