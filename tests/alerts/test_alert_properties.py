@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import math
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from liqwatch.alerts.engine import AlertEngine
@@ -34,6 +34,7 @@ def test_at_most_one_alert_while_above_a_level(seq: list[float]) -> None:
 
 @settings(max_examples=200, deadline=None)
 @given(st.lists(values, max_size=60), st.sampled_from([0.0, 0.05, 0.2]))
+@example([1.0, 0.7, 1.0], 0.0)  # at the level with no hysteresis: still a breach, so not re-armed
 def test_exactly_one_alert_per_upward_crossing_with_hysteresis(seq: list[float], h: float) -> None:
     engine = AlertEngine([Rule("margin_ratio", (ONE_LEVEL,), consecutive=1, hysteresis=h, cooldown=0)], defaults=False)
     expected = []
@@ -42,7 +43,7 @@ def test_exactly_one_alert_per_upward_crossing_with_hysteresis(seq: list[float],
         if armed and v >= ONE_LEVEL:
             expected.append(i)
             armed = False
-        elif not armed and v <= ONE_LEVEL - h:
+        elif not armed and v < ONE_LEVEL and v <= ONE_LEVEL - h:  # cleared: below the level by h
             armed = True
     assert [i for i, _ in run_values(engine, lambda v: snap(pos(mr=v)), seq)] == expected
 
