@@ -10,6 +10,7 @@ requirement is the bracket maintenance margin plus the liquidation fee where the
 from __future__ import annotations
 
 from collections.abc import Sequence
+from math import isnan
 
 from liqwatch.core.errors import InputError
 from liqwatch.core.model import AccountRisk, AdlInfo, PortfolioRisk, PositionRisk, PositionSpec, Status
@@ -312,6 +313,8 @@ def _position_risk(  # positional: once per position per assessment (and per sho
     # shock step), where keyword passing is a measurable share of the time.
     ctx = AdlContext(w.upnl, w.notional, spec.size * spec.entry_price, collateral, balance, w.mm, ratio, w.im)
     score = venue.adl_score(ctx)
+    if isnan(score):  # zero PnL times an infinite ratio (a margin balance of ~1e-320): no profit, no rank
+        score = 0.0
     if spec.adl_lights is not None:
         adl = AdlInfo(score, spec.adl_lights, "exchange", venue.adl_method)
     else:
