@@ -14,7 +14,6 @@ import sys
 import textwrap
 from typing import TextIO
 
-from liqwatch.core.bands import BANDS
 from liqwatch.core.model import PortfolioRisk, PositionRisk, PositionSpec
 from liqwatch.core.venues import Venue
 from liqwatch.records import next_tier_info, portfolio_record, position_record
@@ -100,6 +99,8 @@ _STYLES = {
 
 def risk_style(ratio: float | None, status: str) -> str:
     """The table style of a margin ratio: its risk band (:data:`liqwatch.core.bands.BANDS`)."""
+    from liqwatch.core.bands import BANDS  # only the table needs it: not on calc --json's start
+
     return BANDS.band(ratio, status)
 
 

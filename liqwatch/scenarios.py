@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from liqwatch.core.engine import assess
@@ -60,33 +59,48 @@ class Context:
         return self.index
 
 
-@dataclass(frozen=True, slots=True)
 class Param:
     """One parameter: its calc flag and the argparse keywords that define it."""
 
-    flag: str
-    options: Mapping[str, Any]
+    # plain classes, not dataclasses: calc builds its flags from this table on every run, and a
+    # dataclass costs about a millisecond of its cold start to create
+    __slots__ = ("flag", "name", "options")
 
-    @property
-    def name(self) -> str:
+    def __init__(self, flag: str, options: Mapping[str, Any]) -> None:
+        self.flag = flag
+        self.options = options
+        self.name = flag.lstrip("-").replace("-", "_")
         """The parameter's key (argparse's ``dest``): ``--add-size`` -> ``add_size``."""
-        return self.flag.lstrip("-").replace("-", "_")
 
 
-@dataclass(frozen=True, slots=True)
+_NO_PARSE: Mapping[str, Callable[[Any], Any]] = {}
+
+
 class Scenario:
-    name: str
-    params: tuple[Param, ...]
-    """The first parameter selects the scenario; the others only go with it."""
-    compute: Callable[[Context, Mapping[str, Any]], Any]
-    """Runs the core function on the parsed parameters."""
-    record: Callable[[Context, Mapping[str, Any], Any], dict[str, Any]]
-    """The scenario's fields of the ``"what_if"`` record."""
-    every_position: bool = False
-    """In a portfolio without ``--symbol``, the scenario applies to every position."""
-    parse: Mapping[str, Callable[[Any], Any]] = field(default_factory=dict)
-    """How a surface's raw value of a parameter becomes the value ``compute`` takes (calc parses
-    ``--shock`` strings and ``--beta`` pairs); the others are used as given."""
+    """One scenario: ``params`` (the first selects it; the others only go with it), ``compute``
+    (runs the core function on the parsed parameters), ``record`` (the scenario's fields of the
+    ``"what_if"`` record), ``every_position`` (in a portfolio without ``--symbol`` it applies to
+    every position) and ``parse`` (how a surface's raw value of a parameter becomes the value
+    ``compute`` takes: calc parses ``--shock`` strings and ``--beta`` pairs; others are as given)."""
+
+    __slots__ = ("compute", "every_position", "name", "params", "parse", "record")
+
+    def __init__(
+        self,
+        name: str,
+        params: tuple[Param, ...],
+        compute: Callable[[Context, Mapping[str, Any]], Any],
+        record: Callable[[Context, Mapping[str, Any], Any], dict[str, Any]],
+        *,
+        every_position: bool = False,
+        parse: Mapping[str, Callable[[Any], Any]] = _NO_PARSE,
+    ) -> None:
+        self.name = name
+        self.params = params
+        self.compute = compute
+        self.record = record
+        self.every_position = every_position
+        self.parse = parse
 
     @property
     def flag(self) -> str:
@@ -235,12 +249,17 @@ def _as_is(ctx: Context, p: Mapping[str, Any], result: dict[str, Any]) -> dict[s
 # ---------------------------------------------------------------------- target_distance
 
 
-@dataclass(frozen=True, slots=True)
 class DistanceResult:
-    distance: float
-    size: float
-    limit: str
-    add: wi.AddSize
+    """The largest ``size`` to add before liquidation comes within ``distance`` of the mark, what
+    limits it, and the add-size scenario of that size."""
+
+    __slots__ = ("add", "distance", "limit", "size")
+
+    def __init__(self, distance: float, size: float, limit: str, add: wi.AddSize) -> None:
+        self.distance = distance
+        self.size = size
+        self.limit = limit
+        self.add = add
 
 
 def _target_distance(ctx: Context, p: Mapping[str, Any]) -> DistanceResult:

@@ -24,7 +24,7 @@ from liqwatch.core.errors import InputError
 
 def build_parser() -> argparse.ArgumentParser:
     from liqwatch import __version__
-    from liqwatch.cli import alerts, calc, dashboard, watch
+    from liqwatch.cli import calc
 
     parser = CliParser(
         prog="liqwatch",
@@ -33,10 +33,27 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"liqwatch {__version__}")
     parser.add_argument("--config", type=Path, metavar="FILE", help="config file for the dashboard")
     sub = parser.add_subparsers(dest="command", parser_class=CliParser)
-    dashboard.add_demo_parser(sub)
+    # the small subcommands are defined here, so that `liqwatch calc` does not load their modules
+    demo = sub.add_parser(
+        "demo",
+        help="the dashboard on the embedded simulated market (no keys, no network)",
+        description="Open the dashboard on a simulated multi-venue market with a scripted crash.",
+    )
+    demo.add_argument("--seed", type=int, default=7, help="simulation seed (deterministic prices)")
+    demo.add_argument("--speed", type=float, default=1.0, metavar="X", help="simulated seconds per second")
     calc.add_parser(sub)
-    watch.add_parser(sub)
-    alerts.add_parser(sub)
+    watch = sub.add_parser(
+        "watch",
+        help="headless monitor: JSON lines of risk snapshots and events",
+        description="Monitor accounts (from the config), the demo market or a recording; print JSON lines.",
+    )
+    from liqwatch.watch import add_arguments
+
+    add_arguments(watch)
+    alerts = sub.add_parser("alerts", help="alert channels", description="Alert channels.")
+    alerts_sub = alerts.add_subparsers(dest="alerts_command", parser_class=CliParser)
+    test = alerts_sub.add_parser("test", help="send a test alert to every configured channel")
+    test.add_argument("--config", type=Path, dest="alerts_config", metavar="FILE", help="config file")
     return parser
 
 

@@ -4,19 +4,8 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
-from typing import Any
 
-from liqwatch.cli.common import CliParser, fail
-
-
-def add_parser(sub: Any) -> argparse.ArgumentParser:
-    """The ``alerts`` subcommand on ``sub`` (an argparse subparsers action)."""
-    alerts: argparse.ArgumentParser = sub.add_parser("alerts", help="alert channels", description="Alert channels.")
-    alerts_sub = alerts.add_subparsers(dest="alerts_command", parser_class=CliParser)
-    test = alerts_sub.add_parser("test", help="send a test alert to every configured channel")
-    test.add_argument("--config", type=Path, dest="alerts_config", metavar="FILE", help="config file")
-    return alerts
+from liqwatch.cli.common import fail
 
 
 def run(args: argparse.Namespace) -> int:

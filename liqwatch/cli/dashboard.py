@@ -11,18 +11,6 @@ from typing import Any
 from liqwatch.cli.common import fail
 
 
-def add_demo_parser(sub: Any) -> argparse.ArgumentParser:
-    """The ``demo`` subcommand on ``sub`` (an argparse subparsers action)."""
-    demo: argparse.ArgumentParser = sub.add_parser(
-        "demo",
-        help="the dashboard on the embedded simulated market (no keys, no network)",
-        description="Open the dashboard on a simulated multi-venue market with a scripted crash.",
-    )
-    demo.add_argument("--seed", type=int, default=7, help="simulation seed (deterministic prices)")
-    demo.add_argument("--speed", type=float, default=1.0, metavar="X", help="simulated seconds per second")
-    return demo
-
-
 def run(args: argparse.Namespace) -> int:
     if args.command == "demo":
         if not (args.speed > 0 and math.isfinite(args.speed)):
