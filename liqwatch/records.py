@@ -13,7 +13,6 @@ Numbers are raw floats, never rounded; :func:`num` maps the non-finite values th
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -26,9 +25,7 @@ if TYPE_CHECKING:  # the state store imports this module: no import back at run 
 
 def num(x: float | None) -> float | None:
     """``x``, or None for None, NaN and the infinities (JSON has no such numbers)."""
-    if x is None or math.isnan(x) or math.isinf(x):
-        return None
-    return x
+    return x if x is None or x - x == 0.0 else None  # x - x is NaN for NaN and the infinities
 
 
 def next_tier_info(p: PositionRisk) -> tuple[float | None, float | None]:
@@ -51,9 +48,9 @@ def next_tier_info(p: PositionRisk) -> tuple[float | None, float | None]:
 
 
 def position_record(p: PositionRisk, venue: Venue) -> dict[str, Any]:
-    """One position as ``calc --json`` prints it. Runs once per position of a portfolio, so the
-    values are read directly: the risk core returns finite numbers or None everywhere except the
-    open end of a table (``tier_cap``, an override's ``max_leverage``), which ``num`` maps to null."""
+    """One position as ``calc --json`` prints it. Every quantity the core derives by a division (a
+    ratio, a price, a distance) goes through ``num``: a margin balance of ~1e-320 makes a ratio
+    infinite, and the open end of a table (``tier_cap``, an override's ``max_leverage``) is."""
     spec = p.spec
     next_notional, next_distance = next_tier_info(p)
     tier = p.tier
@@ -69,15 +66,15 @@ def position_record(p: PositionRisk, venue: Venue) -> dict[str, Any]:
         "margin_mode": spec.margin_mode,
         "leverage": spec.leverage,
         "isolated_margin": spec.isolated_margin,
-        "liquidation_price": p.liquidation_price,
-        "bankruptcy_price": p.bankruptcy_price,
-        "margin_ratio": p.margin_ratio,
-        "margin_ratio_native": p.margin_ratio_native,
+        "liquidation_price": num(p.liquidation_price),
+        "bankruptcy_price": num(p.bankruptcy_price),
+        "margin_ratio": num(p.margin_ratio),
+        "margin_ratio_native": num(p.margin_ratio_native),
         "margin_ratio_native_name": venue.native_margin_ratio_name,
         "maintenance_margin": p.maintenance_margin,
         "liquidation_fee": p.liquidation_fee,
         "fee_rate": spec.fee_rate,
-        "initial_margin": p.initial_margin,
+        "initial_margin": num(p.initial_margin),
         "margin_balance": p.margin_balance,
         "unrealized_pnl": p.unrealized_pnl,
         "notional": p.notional,
@@ -88,14 +85,14 @@ def position_record(p: PositionRisk, venue: Venue) -> dict[str, Any]:
         "tier_floor": tier.floor,
         "tier_cap": num(tier.cap),
         "tier_basis": table.basis,
-        "next_tier_notional": next_notional,
-        "distance_to_next_tier": next_distance,
+        "next_tier_notional": num(next_notional),
+        "distance_to_next_tier": num(next_distance),
         "tiers_source": table.source,
         "tiers_as_of": table.as_of,
-        "distance_to_liquidation": p.distance_to_liquidation,
-        "effective_leverage": p.effective_leverage,
+        "distance_to_liquidation": num(p.distance_to_liquidation),
+        "effective_leverage": num(p.effective_leverage),
         "status": p.status,
-        "adl": {"score": adl.score, "lights": adl.lights, "source": adl.source, "method": adl.method},
+        "adl": {"score": num(adl.score), "lights": adl.lights, "source": adl.source, "method": adl.method},
     }
 
 
