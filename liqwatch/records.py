@@ -175,7 +175,7 @@ def live_position_record(view: PositionView) -> dict[str, Any]:
         "status": "unknown" if risk is None else risk.status,
         "adl": None
         if risk is None
-        else {"score": risk.adl.score, "lights": risk.adl.lights, "source": risk.adl.source},
+        else {"score": num(risk.adl.score), "lights": risk.adl.lights, "source": risk.adl.source},
         "note": "; ".join(
             n
             for n in (
