@@ -12,7 +12,7 @@ payloads are skipped and counted (one ``error`` status per connection says so); 
 raises :class:`asyncio.CancelledError`.
 
 Per venue (each venue's ``liqwatch/venues/<venue>/marks.py`` speaks its protocol, see
-:mod:`liqwatch.feeds.wire`; docs/ecosystem research section 2):
+:mod:`liqwatch.feeds.wire`; each venue's mark-price channel in docs/venues/<venue>.md):
 
 =========== =========================== ====================== ================================
 venue       channel                     mark field, time       heartbeat

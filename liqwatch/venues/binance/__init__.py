@@ -16,7 +16,8 @@ HOME = VenueHome(
     private=BinancePrivate(),
     credentials="key_secret",
     ws_urls={
-        # 2026 URL split: mark prices live under /market (ecosystem 1.6); testnet keeps the legacy layout.
+        # Binance split its USD-M websocket URLs on 2026-03-06 (/public, /market, /private; legacy ones retired
+        # 2026-04-23): mark prices live under /market. Testnet keeps the legacy layout. See docs/venues/binance.md.
         "mainnet": "wss://fstream.binance.com/market/ws",
         "testnet": "wss://fstream.binancefuture.com/ws",
     },

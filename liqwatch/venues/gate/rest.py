@@ -28,7 +28,7 @@ class GateRest(VenueRest):
     tiers: public ``GET /api/v4/futures/usdt/risk_limit_tiers``; ``deduction`` = maintenance amount.
     marks: ``GET /api/v4/futures/usdt/tickers`` ``mark_price``.
     taker rate: Gate's printed liquidation price and the fee reserve in ``margin`` are at its
-    default 0.075%, whatever the account's tier (the reference notes on recorded responses; Gate
+    default 0.075%, whatever the account's tier (docs/venues/gate.md, "Fee"; Gate
     support's worked reply quotes "Taker rate = 0.075%"), so the account's rate is not applied.
     :meth:`taker_rates` reads it (``GET /api/v4/futures/usdt/fee`` ``taker_fee`` per contract)
     for when a recorded Gate position shows otherwise: set :attr:`account_taker_rate`.
