@@ -15,6 +15,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, Literal
 
 from liqwatch.core.engine import assess
@@ -255,11 +256,7 @@ class State:
         """The market's tick: the live market's (ccxt ``precision.price``), else the bundled one."""
         if data.tick_size:
             return data.tick_size
-        try:
-            _, market = find_market(acc.venue, data.symbol)
-        except InputError:
-            return None
-        return market.tick_size if market is not None else None
+        return _bundled_tick(acc.venue, data.symbol)
 
     @staticmethod
     def fee_rate(venue: Venue, data: PositionData) -> float:
@@ -378,6 +375,16 @@ class State:
             acc = self.accounts.get(view.account)
             out.append(mismatch_record(view, accounts.get(view.account), acc.venue if acc else None, snap.ts))
         return out
+
+
+@lru_cache(maxsize=8192)
+def _bundled_tick(venue: Venue, symbol: str) -> float | None:
+    """The bundled market's tick (looked up once per symbol, not once per position per snapshot)."""
+    try:
+        _, market = find_market(venue, symbol)
+    except InputError:
+        return None
+    return market.tick_size if market is not None else None
 
 
 def fmt_ratio(x: float | None) -> str:
