@@ -16,7 +16,7 @@ from importlib import resources
 from typing import Any
 
 from liqwatch.core.errors import InputError
-from liqwatch.core.symbols import to_unified
+from liqwatch.core.symbols import to_unified, unified_match
 from liqwatch.core.tiers import Basis, TierTable, build_table, flat_table
 from liqwatch.core.venues import Venue
 
@@ -96,14 +96,20 @@ def find_market(venue: Venue, symbol: str) -> tuple[str, Market | None]:
         return known.symbol, known
     if key.endswith("USD_PERP"):  # Binance COIN-M ids (BTCUSD_PERP)
         refuse_inverse(venue, symbol, key.removesuffix("USD_PERP"))
-    unified = to_unified(symbol, venue.settle)
-    if unified is None:
-        raise InputError("symbol", f"cannot read {symbol!r} as a symbol (use e.g. BTC/USDT:USDT)")
-    base, _, rest = unified.partition("/")
-    quote, _, settle = rest.partition(":")
+    parts = unified_match(key)  # the usual form first: one match, no rebuilding
+    if parts is not None:
+        unified = key
+        base, quote, settle = parts.groups()
+    else:
+        converted = to_unified(symbol, venue.settle)
+        if converted is None:
+            raise InputError("symbol", f"cannot read {symbol!r} as a symbol (use e.g. BTC/USDT:USDT)")
+        unified = converted
+        base, _, rest = unified.partition("/")
+        quote, _, settle = rest.partition(":")
     if settle != quote or quote == "USD":
         refuse_inverse(venue, symbol, base)
-    market = b.markets.get(unified.upper())
+    market = b.markets.get(unified)
     return (market.symbol if market else unified), market
 
 

@@ -103,13 +103,10 @@ def run(args: argparse.Namespace) -> int:
         specs = []
         tables = TableCache()  # identical tier lists build one table
         for i, pos in enumerate(portfolio["positions"]):
-            try:
-                req = PositionRequest(**pos)
-                specs.append(
-                    build_spec(venue, req, user_tables, f"positions[{i}].", table_cache=tables, validated=True)
-                )
+            try:  # the field's path is only formatted for an error: this loop runs once per position
+                specs.append(build_spec(venue, PositionRequest(**pos), user_tables, "", tables, validated=True))
             except InputError as exc:
-                fail(f"{args.portfolio}: {exc}")
+                fail(f"{args.portfolio}: positions[{i}].{exc}")
         try:
             check_account(specs, venue)
         except InputError as exc:

@@ -18,6 +18,11 @@ _SPOTLIKE = re.compile(r"^([A-Z0-9]+)/([A-Z0-9]+)$")
 _UNIFIED_ANY_CASE = re.compile(r"^([A-Za-z0-9][A-Za-z0-9-]*)/([A-Za-z0-9]+):([A-Za-z0-9]+)$")
 
 
+def unified_match(text: str) -> re.Match[str] | None:
+    """``BASE/QUOTE:SETTLE`` already in upper case, as (base, quote, settle) groups, else None."""
+    return _UNIFIED.match(text)
+
+
 def unified_parts(symbol: str) -> tuple[str, str, str] | None:
     """(base as written, quote, settle) of a ccxt unified symbol (``BTC/USDT:USDT``; quote and
     settle upper-cased), or None when ``symbol`` is not in that form."""
