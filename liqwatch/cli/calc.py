@@ -112,6 +112,7 @@ def run(args: argparse.Namespace) -> int:
         except InputError as exc:
             fail(f"{args.portfolio}: {exc}")
         wallet = portfolio["wallet_balance"]
+        del portfolio  # the parsed document: its memory is reused by what the maths builds next
     else:
         missing = [
             flag
