@@ -166,8 +166,17 @@ class VenueRest:
 
     async def snapshot(self, ex: Any, account: AccountConfig) -> PositionSnapshot:
         """Every open linear position: the venue's rows, their context and what they map to."""
-        raw = [p for p in await self.raw_positions(ex, account) if self._is_open(ex, p)]
+        return await self.snapshot_of(ex, account, await self.raw_positions(ex, account))
+
+    async def snapshot_of(
+        self, ex: Any, account: AccountConfig, rows: list[dict[str, Any]], read: dict[str, Any] | None = None
+    ) -> PositionSnapshot:
+        """The snapshot of ``rows`` (ccxt position structures, open or not); ``read``: what the
+        adapter kept from the same read for the snapshot's context (e.g. the whole response)."""
+        raw = [p for p in rows if self._is_open(ex, p)]
         context = await self.position_context(ex, account, raw)
+        if read:
+            context = {**read, **context}
         if raw and self.account_taker_rate:
             context = {**context, "taker_rates": await self.account_taker_rates(ex, [str(p["symbol"]) for p in raw])}
         return PositionSnapshot(raw, context, [self.position(ex, p, context) for p in raw])
