@@ -15,6 +15,9 @@ from liqwatch.feeds.venue_rest import (
 if TYPE_CHECKING:
     from liqwatch.config import AccountConfig
 
+STATE = "clearinghouseState"
+"""The positions snapshot's context key for the whole ``clearinghouseState`` it was read from."""
+
 
 class HyperliquidRest(VenueRest):
     """Hyperliquid perps, monitored by wallet address (no key).
@@ -24,7 +27,8 @@ class HyperliquidRest(VenueRest):
     falling back to ``marginUsed - unrealizedPnl``; mark = ``positionValue / |szi|``;
     ``liquidationPx`` null -> None; no ADL indicator.
     balance: ``crossMarginSummary.accountValue`` minus the unrealized PnL of cross positions
-    (account value is wallet + PnL; isolated positions are outside the cross summary). USDC.
+    (account value is wallet + PnL; isolated positions are outside the cross summary). USDC. From
+    the positions' own ``clearinghouseState`` read: one read per reconcile.
     tiers: ``POST /info {"type": "meta"}``: ``universe[].marginTableId`` -> ``marginTables``;
     mmr = 1/(2 x maxLeverage) per tier; a table id without an entry means one tier at the asset's
     ``maxLeverage``. No maintenance amount (derived by the core).
@@ -34,6 +38,7 @@ class HyperliquidRest(VenueRest):
     name = "hyperliquid"
     ccxt_id = "hyperliquid"
     settle = "USDC"
+    balance_uses_positions = True  # the balance comes from the positions' clearinghouseState
 
     def options(self) -> dict[str, Any]:
         return {"fetchMarkets": {"types": ["swap"]}, "defaultType": "swap"}
@@ -79,10 +84,18 @@ class HyperliquidRest(VenueRest):
     async def _state(self, ex: Any, account: AccountConfig) -> dict[str, Any]:
         return as_dict(await ex.publicPostInfo({"type": "clearinghouseState", "user": account.wallet}))
 
+    async def snapshot(self, ex: Any, account: AccountConfig) -> PositionSnapshot:
+        """One ``clearinghouseState`` read: ccxt parses its positions (as ``fetch_positions`` would
+        from the same response) and the whole state stays in the context for :meth:`balance`."""
+        state = await self._state(ex, account)
+        rows = [as_dict(ex.parse_position(as_dict(item))) for item in as_list(state.get("assetPositions"))]
+        return await self.snapshot_of(ex, account, rows, {STATE: state})
+
     async def balance(
         self, ex: Any, account: AccountConfig, positions: PositionSnapshot
     ) -> tuple[float, str, float | None]:
-        state = await self._state(ex, account)
+        kept = positions.context.get(STATE)
+        state = kept if isinstance(kept, dict) else await self._state(ex, account)
         summary = as_dict(state.get("crossMarginSummary"))
         value = num(summary.get("accountValue"))
         if value is None:

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
+from liqwatch.feeds.events import Balance, Positions
+from liqwatch.feeds.rest import RestClient
 from tests.fakes.rest_harness import (
+    as_row,
     assert_within_a_tick,
     fetch_all,
+    run,
     through_core,
 )
 from tests.fakes.rest_server import FakeRestServer
@@ -33,3 +39,39 @@ def test_hyperliquid_recorded_isolated_payload() -> None:
     assert risk.liquidation_price == pytest.approx(2866.26936529, abs=2e-5)
     assert data.tick_size is not None
     assert_within_a_tick(risk, data, data.tick_size)
+
+
+def _state_reads(fake: FakeRestServer) -> int:
+    return sum(1 for _, _, seen in fake.requests if seen.get("type") == "clearinghouseState")
+
+
+@pytest.mark.parametrize(("state", "wallet"), [("clearinghouseState", 10000.0), ("docs", 13104.514502)])
+def test_hyperliquid_reads_clearinghouse_state_once_per_reconcile(state: str, wallet: float) -> None:
+    """A reconcile (``fetch_account``) takes the positions and the balance from one
+    clearinghouseState read, with the figures of the separate reads."""
+
+    def setup(fake: FakeRestServer) -> None:
+        if state == "docs":
+            fake.set("clearinghouseState", fake.data["clearinghouseState_doc"]["state"])
+
+    async def body(fake: FakeRestServer, client: RestClient) -> Any:
+        reads: list[int] = []
+        accounts: list[tuple[Positions, Balance]] = []
+        for _ in range(3):
+            before = _state_reads(fake)
+            accounts.append(await client.fetch_account())
+            reads.append(_state_reads(fake) - before)
+        before = _state_reads(fake)
+        alone = await client.fetch_positions()
+        alone_balance = await client.fetch_balance()
+        return reads, accounts, alone, alone_balance, _state_reads(fake) - before
+
+    reads, accounts, alone, alone_balance, alone_reads = run("hyperliquid", body, setup=setup)
+    assert reads == [1, 1, 1]
+    assert alone_reads == 2  # fetch_positions and fetch_balance alone: one read each
+    for positions, balance in accounts:
+        assert balance.wallet_balance == pytest.approx(wallet)
+        assert balance.wallet_balance == alone_balance.wallet_balance
+        assert balance.currency == alone_balance.currency == "USDC"
+        assert [as_row(p) for p in positions.positions] == [as_row(p) for p in alone.positions]
+        assert positions.positions == alone.positions
