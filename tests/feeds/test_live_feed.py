@@ -8,9 +8,8 @@ import asyncio
 import contextlib
 import io
 import json
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -25,18 +24,6 @@ from tests.fakes.ws_server import WAIT_TIMEOUT, FakeWsServer
 SECRET = "fake-secret-abcdef123456"
 ENV = {"LW_KEY": DEFAULT_KEY, "LW_SECRET": SECRET}
 WALLET = "0x" + "ab" * 20
-
-
-@pytest.fixture(autouse=True)
-def _no_throttle(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    from ccxt.async_support.base.exchange import Exchange
-
-    async def throttle(self: Any, cost: Any = None) -> None:
-        return None
-
-    monkeypatch.setattr(Exchange, "throttle", throttle)
-    monkeypatch.setattr(Exchange, "timeout_on_exit", 0)
-    yield
 
 
 def binance(rest: str, ws: str, name: str = "main") -> AccountConfig:

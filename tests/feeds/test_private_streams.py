@@ -8,8 +8,6 @@ tests/venues/test_private_wires.py and tests/venues/<venue>/test_<venue>_private
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
-from typing import Any
 
 import pytest
 
@@ -22,18 +20,6 @@ from tests.fakes.private_harness import KEYED, VENUES, Harness, account, run, se
 from tests.fakes.private_server import DEFAULT_PASSPHRASE, DEFAULT_SECRET
 from tests.fakes.rest_server import DEFAULT_KEY
 from tests.fakes.ws_server import WAIT_TIMEOUT
-
-
-@pytest.fixture(autouse=True)
-def _no_throttle(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    from ccxt.async_support.base.exchange import Exchange
-
-    async def throttle(self: Any, cost: Any = None) -> None:
-        return None
-
-    monkeypatch.setattr(Exchange, "throttle", throttle)
-    monkeypatch.setattr(Exchange, "timeout_on_exit", 0)
-    yield
 
 
 @pytest.mark.parametrize("venue", VENUES)

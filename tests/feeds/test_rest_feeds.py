@@ -11,7 +11,6 @@ import asyncio
 import re
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -40,18 +39,6 @@ from tests.fakes.rest_harness import (
 from tests.fakes.rest_server import DEFAULT_KEY, FakeRestServer
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(autouse=True)
-def _no_throttle(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    from ccxt.async_support.base.exchange import Exchange
-
-    async def throttle(self: Any, cost: Any = None) -> None:
-        return None
-
-    monkeypatch.setattr(Exchange, "throttle", throttle)
-    monkeypatch.setattr(Exchange, "timeout_on_exit", 0)  # close() sleeps 250 ms for TLS; no TLS here
-    yield
 
 
 def test_empty_account_and_restart() -> None:

@@ -1,19 +1,5 @@
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any
+from tests.fakes.ccxt_throttle import _no_throttle
 
-import pytest
-
-
-@pytest.fixture(autouse=True)
-def _no_throttle(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """ccxt's rate limiter off: the venues' tests talk to local fake servers."""
-    from ccxt.async_support.base.exchange import Exchange
-
-    async def throttle(self: Any, cost: Any = None) -> None:
-        return None
-
-    monkeypatch.setattr(Exchange, "throttle", throttle)
-    monkeypatch.setattr(Exchange, "timeout_on_exit", 0)
-    yield
+__all__ = ["_no_throttle"]
