@@ -19,3 +19,11 @@ FIXTURES = Path(__file__).parent / "fixtures"
 def vectors() -> dict[str, Any]:
     data: dict[str, Any] = json.loads((FIXTURES / "venue_vectors.json").read_text())
     return data
+
+
+@pytest.fixture(autouse=True)
+def _isolated_tier_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every test gets its own empty tier cache (liqwatch.tiercache): the user's is never read."""
+    path = tmp_path_factory.mktemp("liqwatch-cache")
+    monkeypatch.setenv("LIQWATCH_CACHE_DIR", str(path))
+    return path
