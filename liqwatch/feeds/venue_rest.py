@@ -351,6 +351,23 @@ class VenueRest:
     tier_basis: ClassVar[Literal["notional", "quantity"]] = "notional"
     tier_note: ClassVar[str] = ""
 
+    # ---- `liqwatch tiers update` (liqwatch/tiers_update.py): where and how a venue's tables download
+    tier_source: ClassVar[str] = ""
+    """The public endpoint path the tables come from (the cache's ``source_url``)."""
+    public_host: ClassVar[str] = ""
+    tier_download: ClassVar[Literal["per_symbol", "cursor_pages", "offset_pages", "all_at_once"]] = "per_symbol"
+    tier_file_basis: ClassVar[Literal["notional", "contracts"]] = "notional"
+    tier_boundary: ClassVar[Literal["floor_inclusive", "cap_inclusive"]] = "floor_inclusive"
+    tier_tick: ClassVar[bool] = True
+    """The market's ``precision.price`` is a fixed tick (not significant figures)."""
+
+    def download_options(self) -> dict[str, Any]:
+        """ccxt options for the download (every perpetual: linear and inverse where listed)."""
+        return self.options()
+
+    def tier_market_id(self, market: dict[str, Any]) -> Any:
+        return market.get("id")
+
     def tier_rows(self, ex: Any, symbol: str, tiers: list[dict[str, Any]]) -> list[TierRowData]:
         rows: list[TierRowData] = []
         for t in tiers:

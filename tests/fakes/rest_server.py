@@ -15,6 +15,11 @@ payload (``errors.json``). Test controls::
                                                         # Bitget trade_rate, Gate fee): a bare 500/404
         await fake.restart()                            # same port, state kept
         fake.requests                                   # [(method, path, query)] seen, in order
+        fake.synthesize(600)                            # + 600 synthetic perpetuals (X0..X599) cloned
+                                                        # from BTC: markets, tiers (tiers update)
+        fake.set("page_size", 50)                       # Bybit risk-limit / Gate tiers: contracts per page
+        fake.set("fail_tiers", {"ETHUSDT": 500})        # a tier request naming (or a page holding) that
+                                                        # venue id answers a bare HTTP error, every time
 
 A failure queued with ``fail_next`` applies to the next requests whatever the endpoint.
 """
@@ -39,6 +44,32 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 def _now_ms() -> int:
     return int(time.time() * 1000)
+
+
+def _page(data: dict[str, Any], rows: list[dict[str, Any]], key: str, cursor: str) -> tuple[list[Any], str]:
+    """``rows`` of ``data["page_size"]`` venue ids from ``cursor`` (an offset) on, and the next cursor."""
+    size = data.get("page_size")
+    if not size:
+        return rows, ""
+    ids = list(dict.fromkeys(r[key] for r in rows))
+    start = int(cursor or 0)
+    chosen = set(ids[start : start + int(size)])
+    nxt = str(start + int(size)) if start + int(size) < len(ids) else ""
+    return [r for r in rows if r[key] in chosen], nxt
+
+
+def _failed_tiers(data: dict[str, Any], rows: list[dict[str, Any]], key: str) -> web.Response | None:
+    """``fake.set("fail_tiers", {venue_id: status})``: a tier answer holding that id fails."""
+    failing = data.get("fail_tiers") or {}
+    for row in rows:
+        status = failing.get(row.get(key))
+        if status:
+            return web.Response(text=f"HTTP {status}", status=int(status))
+    return None
+
+
+def _clone(row: Any, name: str) -> Any:
+    return json.loads(json.dumps(row).replace("BTC", name))
 
 
 def _scripted(venue: FakeVenue, name: str) -> web.Response | None:
@@ -118,7 +149,9 @@ class FakeBinance(FakeVenue):
         return self._by_symbol(request, "premiumIndex")
 
     async def leverage_bracket(self, request: web.Request) -> web.Response:
-        return self._by_symbol(request, "leverageBracket")
+        return _failed_tiers(self.data, self.data["leverageBracket"], "symbol") or self._by_symbol(
+            request, "leverageBracket"
+        )
 
     async def position_risk(self, request: web.Request) -> web.Response:
         return self._by_symbol(request, "positionRisk")
@@ -181,11 +214,16 @@ class FakeBybit(FakeVenue):
         return web.json_response(_bybit({"category": "linear", "list": rows}))
 
     async def risk_limit(self, request: web.Request) -> web.Response:
+        if request.query.get("category", "linear") != "linear":
+            return web.json_response(_bybit({"category": request.query["category"], "list": [], "nextPageCursor": ""}))
         rows = self.data["risk_limit"]
         symbol = request.query.get("symbol")
         if symbol:
             rows = [r for r in rows if r["symbol"] == symbol]
-        return web.json_response(_bybit({"category": "linear", "list": rows, "nextPageCursor": ""}))
+        rows, cursor = _page(self.data, rows, "symbol", request.query.get("cursor", ""))
+        return _failed_tiers(self.data, rows, "symbol") or web.json_response(
+            _bybit({"category": "linear", "list": rows, "nextPageCursor": cursor})
+        )
 
     async def positions(self, request: web.Request) -> web.Response:
         rows = self.data["positions"]
@@ -271,7 +309,8 @@ class FakeOkx(FakeVenue):
         family = request.query.get("instFamily") or request.query.get("uly")
         if request.query.get("instType") != "SWAP" or not family or not request.query.get("tdMode"):
             return web.json_response({"code": "51000", "msg": "Parameter instFamily error", "data": []}, status=400)
-        return web.json_response(_okx([r for r in self.data["position_tiers"] if r["instFamily"] == family]))
+        rows = [r for r in self.data["position_tiers"] if r["instFamily"] == family]
+        return _failed_tiers(self.data, rows, "instFamily") or web.json_response(_okx(rows))
 
     async def positions(self, request: web.Request) -> web.Response:
         rows = self.data["positions"]
@@ -310,7 +349,7 @@ class FakeHyperliquid(FakeVenue):
             return web.Response(text="Failed to deserialize the JSON body into the target type", status=422)
         kind = body.get("type") if isinstance(body, dict) else None
         if kind == "meta":
-            return self.fixture("meta")
+            return _failed_tiers(self.data, self.data["meta"]["universe"], "name") or self.fixture("meta")
         if kind == "metaAndAssetCtxs":
             return self.fixture("metaAndAssetCtxs")
         if kind == "clearinghouseState":
@@ -358,7 +397,12 @@ class FakeGate(FakeVenue):
     async def risk_limit_tiers(self, request: web.Request) -> web.Response:
         contract = request.query.get("contract")
         rows = [r for r in self.data["risk_limit_tiers"] if contract is None or r["contract"] == contract]
-        return self._settle(request) or web.json_response(rows)
+        if contract is None and "limit" in request.query:  # a page of `limit` contracts from `offset`
+            ids = list(dict.fromkeys(r["contract"] for r in rows))
+            start = int(request.query.get("offset", "0"))
+            chosen = set(ids[start : start + int(request.query["limit"])])
+            rows = [r for r in rows if r["contract"] in chosen]
+        return self._settle(request) or _failed_tiers(self.data, rows, "contract") or web.json_response(rows)
 
     async def positions(self, request: web.Request) -> web.Response:
         return self._settle(request) or self.fixture("positions")
@@ -421,7 +465,8 @@ class FakeBitget(FakeVenue):
                 {"code": "40034", "msg": "Parameter symbol does not exist", "requestTime": _now_ms(), "data": None},
                 status=400,
             )
-        return web.json_response(_bitget([r for r in self.data["position_lever"] if r["symbol"] == symbol]))
+        rows = [r for r in self.data["position_lever"] if r["symbol"] == symbol]
+        return _failed_tiers(self.data, rows, "symbol") or web.json_response(_bitget(rows))
 
     async def positions(self, request: web.Request) -> web.Response:
         if not self._usdt(request) or request.query.get("marginCoin", "USDT").upper() != "USDT":
@@ -444,6 +489,17 @@ class FakeBitget(FakeVenue):
 VENUES: dict[str, type[FakeVenue]] = {
     v.name: v for v in (FakeBinance, FakeBybit, FakeOkx, FakeHyperliquid, FakeGate, FakeBitget)
 }
+
+
+SYNTHETIC: dict[str, tuple[tuple[Any, ...], ...]] = {
+    "binance": (("exchangeInfo", "symbols"), ("leverageBracket",), ("premiumIndex",)),
+    "bybit": (("instruments",), ("risk_limit",), ("tickers",)),
+    "okx": (("instruments",), ("position_tiers",), ("mark_price",)),
+    "gate": (("contracts",), ("risk_limit_tiers",), ("tickers",)),
+    "bitget": (("contracts",), ("position_lever",), ("tickers",)),
+    "hyperliquid": (("meta", "universe"), ("metaAndAssetCtxs", 0, "universe")),
+}
+"""Where each venue's markets and tier rows live in its fixtures (``synthesize``)."""
 
 
 class FakeRestServer:
@@ -488,6 +544,24 @@ class FakeRestServer:
 
     def paths(self) -> list[str]:
         return [path for _, path, _ in self.requests]
+
+    def synthesize(self, n: int) -> list[str]:
+        """Add ``n`` perpetuals X0..X{n-1}, each a copy of BTC's market and tier rows with "BTC"
+        renamed (the fixtures' own symbols stay). Returns the new base names."""
+        names = [f"X{i}" for i in range(n)]
+        tables = SYNTHETIC[self.venue.name]
+        for path in tables:
+            holder: Any = self.data
+            for part in path[:-1]:
+                holder = holder[part]
+            rows = holder[path[-1]]
+            btc = [r for r in rows if "BTC" in json.dumps(r)]
+            holder[path[-1]] = rows + [_clone(r, name) for name in names for r in btc]
+        if self.venue.name == "hyperliquid":  # metaAndAssetCtxs: the asset contexts follow the universe
+            meta, ctxs = self.data["metaAndAssetCtxs"]
+            index = next(i for i, a in enumerate(meta["universe"][: len(ctxs)]) if a["name"] == "BTC")
+            ctxs.extend(copy.deepcopy(ctxs[index]) for _ in names)
+        return names
 
     # ---- lifecycle
 

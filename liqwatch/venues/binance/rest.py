@@ -33,6 +33,9 @@ class BinanceRest(VenueRest):
     ccxt_id = "binanceusdm"
     liq_field = "liquidationPrice"
     tiers_need_keys = True
+    tier_source = "/fapi/v1/leverageBracket"
+    public_host = "https://fapi.binance.com"
+    tier_download = "all_at_once"
 
     def options(self) -> dict[str, Any]:
         return {"fetchCurrencies": False, "fetchMarkets": {"types": ["linear"]}}

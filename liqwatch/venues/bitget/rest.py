@@ -29,6 +29,8 @@ class BitgetRest(VenueRest):
     """
 
     name = "bitget"
+    tier_source = "/api/v2/mix/market/query-position-lever"
+    public_host = "https://api.bitget.com"
     ccxt_id = "bitget"
     liq_field = "liquidationPrice"
     account_taker_rate = True

@@ -36,12 +36,19 @@ class BybitRest(VenueRest):
     """
 
     name = "bybit"
+    tier_source = "/v5/market/risk-limit"
+    public_host = "https://api.bybit.com"
+    tier_download = "cursor_pages"
+    tier_boundary = "cap_inclusive"
     ccxt_id = "bybit"
     liq_field = "liqPrice"
     balance_uses_positions = True
 
     def options(self) -> dict[str, Any]:
         return {"fetchMarkets": {"types": ["linear"]}, "defaultType": "swap", "defaultSubType": "linear"}
+
+    def download_options(self) -> dict[str, Any]:
+        return {**self.options(), "fetchMarkets": {"types": ["linear", "inverse"]}}
 
     def positions_params(self, account: AccountConfig) -> dict[str, Any]:
         return {"type": "swap", "subType": "linear", "settleCoin": self.settle}

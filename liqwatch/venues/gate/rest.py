@@ -35,6 +35,10 @@ class GateRest(VenueRest):
     """
 
     name = "gate"
+    tier_source = "/api/v4/futures/usdt/risk_limit_tiers"
+    public_host = "https://api.gateio.ws"
+    tier_download = "offset_pages"
+    tier_boundary = "cap_inclusive"
     ccxt_id = "gate"
     liq_field = "liq_price"
     balance_uses_positions = True

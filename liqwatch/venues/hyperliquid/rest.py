@@ -36,6 +36,10 @@ class HyperliquidRest(VenueRest):
     """
 
     name = "hyperliquid"
+    tier_source = "/info"
+    public_host = "https://api.hyperliquid.xyz"
+    tier_download = "all_at_once"
+    tier_tick = False  # prices: 5 significant figures
     ccxt_id = "hyperliquid"
     settle = "USDC"
     balance_uses_positions = True  # the balance comes from the positions' clearinghouseState
@@ -45,6 +49,9 @@ class HyperliquidRest(VenueRest):
 
     def config(self, account: AccountConfig) -> dict[str, Any]:
         return {"walletAddress": account.wallet} if account.wallet else {}
+
+    def tier_market_id(self, market: dict[str, Any]) -> Any:
+        return as_dict(market.get("info")).get("name") or market.get("base")  # the coin, not the asset index
 
     def positions_params(self, account: AccountConfig) -> dict[str, Any]:
         return {"user": account.wallet}

@@ -40,6 +40,10 @@ class OkxRest(VenueRest):
     liq_field = "liqPx"
     tier_basis = "quantity"
     tier_note = "OKX position tiers: contracts converted to base units with ctVal"
+    tier_source = "/api/v5/public/position-tiers"
+    public_host = "https://www.okx.com"
+    tier_file_basis = "contracts"
+    tier_boundary = "cap_inclusive"
     account_taker_rate = True
     fee_endpoint = "GET /api/v5/account/trade-fee"
 
