@@ -1,7 +1,9 @@
 """Bundled market data (tier snapshots, tick and contract sizes) and tier resolution.
 
-Reads the dated JSON snapshots shipped in ``liqwatch/data/tiers/<venue>.json``; user tier files and
-per-position tables or overrides take precedence (see :func:`resolve_table`). This module does file
+Reads the dated JSON snapshots shipped in ``liqwatch/data/tiers/<venue>.json`` (large ones as a
+header + index there and one symbol per line in ``<venue>.jsonl``: only the requested symbol's line
+is read) and the user's tier cache (:mod:`liqwatch.tiercache`; the fresher of the two wins). User
+tier files and per-position tables or overrides take precedence (see :func:`resolve_table`). This module does file
 I/O and therefore lives outside ``liqwatch.core``; it never imports ccxt or Textual.
 """
 
@@ -9,8 +11,9 @@ from __future__ import annotations
 
 import itertools
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -28,6 +31,110 @@ class Market:
     table: TierTable
     tick_size: float | None = None
     contract_size: float | None = None
+    origin: str = "bundled"
+    """``bundled`` (shipped with liqwatch) or ``cache`` (``liqwatch tiers update``)."""
+    fetched_at: str = ""
+    source_url: str = ""
+
+
+def _market(venue: Venue, header: Mapping[str, Any], symbol: str, entry: Mapping[str, Any], origin: str) -> Market:
+    """One symbol's entry of a snapshot in the loader format, as a Market."""
+    basis: Basis = "quantity" if header.get("basis") in ("contracts", "quantity") else "notional"
+    boundary = header.get("boundary", venue.default_boundary)
+    contract_size = entry.get("contract_size")
+    scale = float(contract_size) if basis == "quantity" and contract_size else 1.0
+    rows = [dict(row) for row in entry["tiers"]]
+    for row in rows:
+        if row.get("mmr") is None:
+            derived = venue.derive_mmr(float(row["max_leverage"]))
+            if derived is None:
+                raise ValueError(f"{origin} {venue.name} tiers for {symbol} lack an mmr")
+            row["mmr"] = derived
+    fetched_at = str(entry.get("fetched_at") or "")
+    as_of = str(entry.get("as_of") or header.get("as_of") or fetched_at[:10])
+    source = str(entry.get("source") or entry.get("source_url") or header.get("source", ""))
+    table = build_table(
+        rows,
+        basis=basis,
+        boundary=boundary,
+        derive_maint_amount=venue.derives_maint_amount,
+        source=source,
+        as_of=as_of,
+        quantity_scale=scale,
+        complete=bool(entry.get("complete", header.get("complete", True))),
+        origin=origin,
+    )
+    return Market(
+        symbol=symbol,
+        id=str(entry.get("id", symbol)),
+        table=table,
+        tick_size=entry.get("tick_size"),
+        contract_size=contract_size,
+        origin=origin,
+        fetched_at=fetched_at,
+        source_url=str(entry.get("source_url") or ""),
+    )
+
+
+class LazyMarkets(Mapping[str, Market]):
+    """Upper-case unified symbol -> Market, built on first access from the snapshot's entry.
+
+    An indexed snapshot (``index`` + ``data`` file, see scripts/build_tier_index.py) is read one
+    line at a time: looking a symbol up reads the small index and that symbol's line only."""
+
+    def __init__(self, venue: Venue, header: dict[str, Any], origin: str, reader: Any = None) -> None:
+        self._venue = venue
+        self._header = header
+        self._origin = origin
+        self._reader = reader  # (offset, length) -> bytes, for an indexed snapshot
+        self._index: dict[str, list[Any]] = header.get("index") or {}
+        self._inline: dict[str, Any] = header.get("symbols") or {}
+        self._names = {name.upper(): name for name in (self._index or self._inline)}
+        self._built: dict[str, Market] = {}
+        self.reads = 0
+        """How many symbol entries were read from the data file (tests check the laziness)."""
+
+    def entry(self, key: str) -> dict[str, Any] | None:
+        name = self._names.get(key)
+        if name is None:
+            return None
+        if name in self._inline:
+            found: dict[str, Any] = self._inline[name]
+            return found
+        _, offset, length = self._index[name]
+        self.reads += 1
+        loaded: dict[str, Any] = json.loads(self._reader(int(offset), int(length)))
+        return loaded
+
+    def __getitem__(self, key: str) -> Market:
+        market = self._built.get(key)
+        if market is None:
+            entry = self.entry(key)
+            if entry is None:
+                raise KeyError(key)
+            market = _market(self._venue, self._header, self._names[key], entry, self._origin)
+            self._built[key] = market
+        return market
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names)
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._names
+
+    def ids(self) -> dict[str, str]:
+        """Upper-case native id -> upper-case unified symbol."""
+        out: dict[str, str] = {}
+        if self._index:
+            for name, (native, _off, _len) in self._index.items():
+                out[str(native).upper()] = name.upper()
+        else:
+            for name, entry in self._inline.items():
+                out[str(entry.get("id", name)).upper()] = name.upper()
+        return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,64 +142,89 @@ class Bundle:
     venue: str
     as_of: str
     source: str
-    markets: dict[str, Market]
+    markets: LazyMarkets
     by_id: dict[str, str]
+    origin: str = "bundled"
 
 
-def _read_bundle_json(venue: str) -> dict[str, Any] | None:
-    path = resources.files("liqwatch.data.tiers").joinpath(f"{venue}.json")
+def _read_bundle_json(venue: str) -> tuple[dict[str, Any], Any] | None:
+    base = resources.files("liqwatch.data.tiers")
+    path = base.joinpath(f"{venue}.json")
     if not path.is_file():
         return None
-    data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-    return data
+    header: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    data_name = header.get("data")
+    reader = None
+    if data_name:
+        data_path = base.joinpath(str(data_name))
+
+        def reader(offset: int, length: int) -> bytes:
+            with data_path.open("rb") as handle:
+                handle.seek(offset)
+                return handle.read(length)
+
+    return header, reader
 
 
 @cache
 def bundle(venue: Venue) -> Bundle:
-    """The venue's bundled snapshot (loaded once, lazily, only for the venue asked for)."""
-    raw = _read_bundle_json(venue.name) or {"symbols": {}, "as_of": "", "source": ""}
-    basis: Basis = "quantity" if raw.get("basis") in ("contracts", "quantity") else "notional"
-    boundary = raw.get("boundary", venue.default_boundary)
-    markets: dict[str, Market] = {}
-    by_id: dict[str, str] = {}
-    for symbol, entry in raw.get("symbols", {}).items():
-        contract_size = entry.get("contract_size")
-        scale = float(contract_size) if basis == "quantity" and contract_size else 1.0
-        rows = [dict(row) for row in entry["tiers"]]
-        for row in rows:
-            if row.get("mmr") is None:
-                derived = venue.derive_mmr(float(row["max_leverage"]))
-                if derived is None:
-                    raise ValueError(f"bundled {venue.name} tiers for {symbol} lack an mmr")
-                row["mmr"] = derived
-        table = build_table(
-            rows,
-            basis=basis,
-            boundary=boundary,
-            derive_maint_amount=venue.derives_maint_amount,
-            source=entry.get("source", raw.get("source", "")),
-            as_of=entry.get("as_of", raw.get("as_of", "")),
-            quantity_scale=scale,
-            complete=bool(entry.get("complete", raw.get("complete", True))),
-        )
-        market = Market(
-            symbol=symbol,
-            id=str(entry.get("id", symbol)),
-            table=table,
-            tick_size=entry.get("tick_size"),
-            contract_size=contract_size,
-        )
-        markets[symbol.upper()] = market
-        by_id[market.id.upper()] = symbol.upper()
-    return Bundle(venue.name, raw.get("as_of", ""), raw.get("source", ""), markets, by_id)
+    """The venue's bundled snapshot: its header and index, loaded once, lazily, only for the venue
+    asked for; each market is built on first access (``Bundle.markets``)."""
+    header, reader = _read_bundle_json(venue.name) or ({"symbols": {}, "as_of": "", "source": ""}, None)
+    markets = LazyMarkets(venue, header, "bundled", reader)
+    return Bundle(venue.name, header.get("as_of", ""), header.get("source", ""), markets, markets.ids())
+
+
+def cached(venue: Venue) -> Bundle | None:
+    """The venue's tier cache (``liqwatch tiers update``), or None when there is none. A corrupt
+    cache file is ignored with one warning line on stderr (liqwatch.tiercache)."""
+    from liqwatch import tiercache
+
+    path = tiercache.cache_path(venue.name)
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return _cached(venue, str(path), st.st_mtime_ns, st.st_size)
+
+
+@cache
+def _cached(venue: Venue, path: str, mtime_ns: int, size: int) -> Bundle | None:
+    from liqwatch import tiercache
+
+    raw = tiercache.read_cache(venue.name)
+    if raw is None:
+        return None
+    markets = LazyMarkets(venue, raw, "cache")
+    return Bundle(venue.name, "", "", markets, markets.ids(), origin="cache")
+
+
+def _fresher(bundled: Market | None, cached_market: Market | None) -> Market | None:
+    """The cached market unless the bundled one is strictly newer (by ``as_of``)."""
+    if bundled is None or cached_market is None:
+        return cached_market or bundled
+    if bundled.table.as_of and bundled.table.as_of > (cached_market.table.as_of or ""):
+        return bundled
+    return cached_market
+
+
+def _lookup(venue: Venue, key: str, *, by_id: bool) -> Market | None:
+    found: list[Market | None] = []
+    for b in (bundle(venue), cached(venue)):
+        if b is None:
+            found.append(None)
+            continue
+        name = b.by_id.get(key) if by_id else (key if key in b.markets else None)
+        found.append(b.markets[name] if name is not None else None)
+    return _fresher(found[0], found[1])
 
 
 def find_market(venue: Venue, symbol: str) -> tuple[str, Market | None]:
-    """(unified symbol, bundled market or None). Raises InputError for an unreadable symbol."""
-    b = bundle(venue)
+    """(unified symbol, market or None): the bundled or cached tables of the symbol, the fresher
+    of the two when both exist. Raises InputError for an unreadable symbol."""
     key = symbol.strip().upper()
-    if key in b.by_id:
-        known = b.markets[b.by_id[key]]
+    known = _lookup(venue, key, by_id=True)
+    if known is not None:
         return known.symbol, known
     if key.endswith("USD_PERP"):  # Binance COIN-M ids (BTCUSD_PERP)
         refuse_inverse(venue, symbol, key.removesuffix("USD_PERP"))
@@ -109,8 +241,37 @@ def find_market(venue: Venue, symbol: str) -> tuple[str, Market | None]:
         quote, _, settle = rest.partition(":")
     if settle != quote or quote == "USD":
         refuse_inverse(venue, symbol, base)
-    market = b.markets.get(unified)
+    market = _lookup(venue, unified, by_id=False)
     return (market.symbol if market else unified), market
+
+
+def stale_days(table: TierTable, today: date | None = None) -> int | None:
+    """Days since the table's ``as_of`` (None when it has no readable date)."""
+    try:
+        as_of = date.fromisoformat(table.as_of[:10])
+    except ValueError:
+        return None
+    return ((today or datetime.now(UTC).date()) - as_of).days
+
+
+STALE_DAYS = 30
+
+
+def stale_warnings(tables: Iterable[tuple[str, TierTable]], today: date | None = None) -> list[str]:
+    """One line per (symbol, table) older than STALE_DAYS days, for stderr."""
+    lines: list[str] = []
+    seen: set[str] = set()
+    for symbol, table in tables:
+        if symbol in seen or table.origin not in ("bundled", "cache"):
+            continue
+        seen.add(symbol)
+        age = stale_days(table, today)
+        if age is not None and age > STALE_DAYS:
+            lines.append(
+                f"warning: {symbol} tier table is {age} days old ({table.origin}, as of {table.as_of}); "
+                "refresh it with `liqwatch tiers update`"
+            )
+    return lines
 
 
 def refuse_inverse(venue: Venue, symbol: str, base: str) -> None:
@@ -123,7 +284,7 @@ def refuse_inverse(venue: Venue, symbol: str, base: str) -> None:
     )
 
 
-def table_from_rows(venue: Venue, rows: Sequence[Mapping[str, Any]], source: str) -> TierTable:
+def table_from_rows(venue: Venue, rows: Sequence[Mapping[str, Any]], source: str, origin: str = "file") -> TierTable:
     """A user-supplied notional tier table with the venue's boundary and maintenance-amount rules.
     Raises InputError("tiers", ...) for overlapping brackets or an empty bracket."""
     ordered = sorted(rows, key=lambda r: r.get("min_notional") or 0.0)
@@ -157,6 +318,7 @@ def table_from_rows(venue: Venue, rows: Sequence[Mapping[str, Any]], source: str
         boundary=venue.default_boundary,
         derive_maint_amount=venue.derives_maint_amount,
         source=source,
+        origin=origin,
     )
 
 
@@ -208,9 +370,10 @@ def resolve_table(
     if base is not None and max_leverage is not None:
         return base.with_max_leverage(max_leverage)
     if base is None:
-        known = ", ".join(sorted(m.symbol for m in bundle(venue).markets.values())) or "none"
         raise InputError(
             f"{field_prefix}symbol",
-            f"unknown symbol {symbol} on {venue.name} (bundled: {known}); give mmr/max_leverage or a tiers table",
+            f"unknown symbol {symbol} on {venue.name}: no bundled or cached tier table; get it with "
+            f"`liqwatch tiers update --exchange {venue.name} --symbol {symbol}`, "
+            "or give mmr/max_leverage or a tiers table",
         )
     return base

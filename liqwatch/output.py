@@ -223,9 +223,10 @@ def _tier_text(p: PositionRisk) -> str:
     return f"{p.tier.index} · {p.tier.mmr * 100:.2f}%{lev}"
 
 
-def _source_text(source: str, as_of: str) -> str:
+def _source_text(source: str, as_of: str, origin: str = "") -> str:
     short = source if len(source) <= 60 else source[:59] + "…"
-    return f"{short} (as of {as_of})" if as_of else short
+    text = f"{origin or 'bundled'}: {short}" if short else origin or "bundled"
+    return f"{text} (as of {as_of})" if as_of else text
 
 
 def _detail_rows(p: PositionRisk, venue: Venue) -> list[tuple[str, str]]:
@@ -275,7 +276,7 @@ def _detail_rows(p: PositionRisk, venue: Venue) -> list[tuple[str, str]]:
         ),
         ("ADL", f"{adl_lights(p.adl.lights, p.adl.source)}  score {p.adl.score:.4g} ({p.adl.method})"),
         ("Formula", venue.family),
-        ("Tiers from", _source_text(spec.tiers.source, spec.tiers.as_of)),
+        ("Tiers from", _source_text(spec.tiers.source, spec.tiers.as_of, spec.tiers.origin)),
     ]
     return rows
 

@@ -104,7 +104,7 @@ def build_spec(
         position_table = table_cache.get(req.tiers) if table_cache is not None else None
         if position_table is None:
             try:
-                position_table = table_from_rows(venue, req.tiers, source="portfolio file")
+                position_table = table_from_rows(venue, req.tiers, source="portfolio file", origin="portfolio")
             except InputError as exc:
                 raise InputError(f"{field_prefix}{exc.field}", exc.message) from None
             if table_cache is not None:

@@ -175,6 +175,7 @@ class State:
                     derive_maint_amount=acc.venue.derives_maint_amount,
                     source=f"{event.source}: {event.note}".rstrip(": "),
                     as_of=time.strftime("%Y-%m-%d", time.gmtime(event.ts)),
+                    origin="live",
                 )
         elif isinstance(event, Status):
             acc.status[event.channel] = event

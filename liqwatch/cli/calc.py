@@ -10,12 +10,16 @@ from __future__ import annotations
 import argparse
 import math
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from liqwatch.cli.common import FLAG_FOR_FIELD, fail
 from liqwatch.core.errors import InputError
 from liqwatch.scenarios import SCENARIOS
+
+if TYPE_CHECKING:
+    from liqwatch.core.model import PositionSpec
 
 
 def add_parser(sub: Any) -> argparse.ArgumentParser:
@@ -183,7 +187,16 @@ def run(args: argparse.Namespace) -> int:
         from liqwatch.output import print_human
 
         print_human(risk, venue)
+    warn_stale_tiers(specs)  # after the answer (a refused input stays one line on stderr)
     return 0
+
+
+def warn_stale_tiers(specs: Sequence[PositionSpec]) -> None:
+    """One line on stderr per bundled or cached tier table older than 30 days (never on stdout)."""
+    from liqwatch.markets import stale_warnings
+
+    for line in stale_warnings((s.symbol, s.tiers) for s in specs):
+        print(f"liqwatch: {line}", file=sys.stderr)
 
 
 def chosen_scenario(args: argparse.Namespace) -> str | None:

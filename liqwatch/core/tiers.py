@@ -55,6 +55,9 @@ class TierTable:
     complete: bool = True
     """False when the table is known to stop short of the venue's last bracket (a truncated
     snapshot): values past its last cap are then unknown, not merely above the venue's maximum."""
+    origin: str = ""
+    """Where the table came from, as reported in ``tiers_source``: ``bundled``, ``cache``, ``live``,
+    ``file``, ``portfolio`` or ``override`` ("" when not stated)."""
     floors: tuple[float, ...] = field(init=False, repr=False, compare=False)
     caps: tuple[float, ...] = field(init=False, repr=False, compare=False)
     last: int = field(init=False, repr=False, compare=False)
@@ -132,6 +135,7 @@ def build_table(
     as_of: str = "",
     quantity_scale: float = 1.0,
     complete: bool = True,
+    origin: str = "",
 ) -> TierTable:
     """Build a table from ``{"min", "max", "mmr", "max_leverage", "maint_amount"?}`` rows.
 
@@ -162,10 +166,12 @@ def build_table(
         )
         for i in range(len(ordered))
     )
-    return TierTable(tiers=tiers, basis=basis, boundary=boundary, source=source, as_of=as_of, complete=complete)
+    return TierTable(
+        tiers=tiers, basis=basis, boundary=boundary, source=source, as_of=as_of, complete=complete, origin=origin
+    )
 
 
 def flat_table(mmr: float, maint_amount: float, max_leverage: float, source: str = "override") -> TierTable:
     """A single bracket covering every position size: used when the user pins MMR / amount."""
     tier = Tier(index=1, floor=0.0, cap=INFINITE_CAP, mmr=mmr, maint_amount=maint_amount, max_leverage=max_leverage)
-    return TierTable(tiers=(tier,), source=source)
+    return TierTable(tiers=(tier,), source=source, origin="override")

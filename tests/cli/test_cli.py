@@ -188,7 +188,7 @@ def test_portfolio_position_tiers_replace_bundled(tmp_path: Path, capsys: pytest
     pos = run_json(capsys, "--portfolio", str(path))["positions"][0]
     assert pos["tier"] == 2
     assert pos["maint_amount"] == pytest.approx(50.0)  # derived: 50,000 x (0.5% - 0.4%)
-    assert pos["tiers_source"] == "portfolio file"
+    assert pos["tiers_source"] == "portfolio" and pos["tiers_source_detail"] == "portfolio file"
 
 
 def test_tiers_file_takes_precedence(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

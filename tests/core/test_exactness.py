@@ -188,7 +188,7 @@ def test_a_table_given_by_the_user_answers_past_the_bundled_end(capsys: pytest.C
         capsys, "--exchange", "gate", "--symbol", "BTC_USDT", "--side", "long", "--size", "30", "--entry", "60000",
         "--leverage", "10", "--mmr", "0.005",
     )["positions"][0]  # fmt: skip
-    assert p["mmr"] == 0.005 and p["tiers_source"] == "override"
+    assert p["mmr"] == 0.005 and p["tiers_source"] == "override" and p["tiers_source_detail"] == "override"
 
 
 def test_complete_table_refuses_above_the_venue_maximum(capsys: pytest.CaptureFixture[str]) -> None:
