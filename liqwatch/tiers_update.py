@@ -411,19 +411,38 @@ async def download_venue(
     return result
 
 
+def live_entries(
+    adapter: VenueRest, ex: Any, found: Iterable[tuple[str, Any, list[TierRowData], str]], base_url: str
+) -> dict[str, dict[str, Any]]:
+    """Cache entries for the tables live mode just read (same format as a download's)."""
+    source = base_url.rstrip("/") + adapter.tier_source
+    out: dict[str, dict[str, Any]] = {}
+    for symbol, _basis, rows, _note in found:
+        if not rows:
+            continue
+        scale = 1.0
+        if adapter.tier_file_basis == "contracts":
+            scale = positive(as_dict(ex.markets.get(symbol)).get("contractSize")) or 1.0
+        out[symbol] = market_entry(adapter, ex, symbol, rows_to_loader(rows, scale), source)
+    return out
+
+
+def save_entries(venue: str, entries: dict[str, dict[str, Any]]) -> None:
+    """Merge ``entries`` into the venue's cache file (the other cached symbols stay)."""
+    if not entries:
+        return
+    from liqwatch import tiercache
+    from liqwatch.venues import get_home
+
+    adapter = get_home(venue).rest
+    header = {"basis": adapter.tier_file_basis, "boundary": adapter.tier_boundary}
+    tiercache.write_cache(venue, entries, merge=True, header=header)
+
+
 def _no_progress(venue: str, done: int, total: int) -> None:
     return None
 
 
 def save(result: VenueResult) -> None:
     """Merge what came through into the venue's cache file (failed symbols keep their tables)."""
-    if not result.symbols:
-        return
-    from liqwatch import tiercache
-
-    venue = result.venue
-    from liqwatch.venues import get_home
-
-    adapter = get_home(venue).rest
-    header = {"basis": adapter.tier_file_basis, "boundary": adapter.tier_boundary}
-    tiercache.write_cache(venue, result.symbols, merge=True, header=header)
+    save_entries(result.venue, result.symbols)

@@ -10,6 +10,7 @@ client). Read-only by construction — only fetch calls are made (see each venue
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -20,6 +21,8 @@ from liqwatch.feeds.ccxt_client import ErrorTranslator, FeedError, new_exchange,
 from liqwatch.feeds.events import Balance, MarkPrice, Positions, Tiers
 from liqwatch.feeds.venue_rest import EMPTY_SNAPSHOT, PositionSnapshot, VenueRest
 from liqwatch.venues import get_home
+
+log = logging.getLogger(__name__)
 
 __all__ = ["RestClient"]
 
@@ -35,6 +38,10 @@ class RestClient:
         self._has_keys = "apiKey" in secrets.ccxt_options()
         self._ex: Any = None
         self._opening = asyncio.Lock()
+        self.cache_tiers = True
+        """Write the tier tables read into the tier cache (``liqwatch tiers``)."""
+        self.cache_writes: list[asyncio.Future[None]] = []
+        """The cache writes started (tests wait on them)."""
 
     def __repr__(self) -> str:
         return f"RestClient({self.account.exchange}, {self.account.name!r})"
@@ -132,6 +139,7 @@ class RestClient:
             ex = await self._client()
             async with self._mapped("fetching tiers"):
                 found = await self._venue.tiers(ex, list(symbols), self._has_keys)
+                self._cache_tiers(ex, found)
                 now = time.time()
                 return [
                     Tiers(
@@ -148,6 +156,29 @@ class RestClient:
                 ]
         except FeedError:
             return []
+
+    def _cache_tiers(self, ex: Any, found: list[tuple[str, Any, list[Any], str]]) -> None:
+        """What live mode read goes into the tier cache too (``liqwatch tiers``), written on a worker
+        thread so the feed does not wait for the disk; a failure is logged, never raised."""
+        if not found or not self.cache_tiers:
+            return
+        from liqwatch.tiers_update import live_entries, save_entries
+
+        venue = self.account.exchange
+        try:
+            entries = live_entries(self._venue, ex, found, self.account.rest_url or self._venue.public_host)
+        except Exception as exc:  # a payload the cache format cannot hold: the feed goes on
+            log.warning("tier cache: %s tables not cached: %s", venue, exc)
+            return
+
+        def write() -> None:
+            try:
+                save_entries(venue, entries)
+            except Exception as exc:  # disk full, permissions...: the feed goes on
+                log.warning("tier cache: %s tables not written: %s", venue, exc)
+
+        self.cache_writes = [f for f in self.cache_writes if not f.done()]
+        self.cache_writes.append(asyncio.get_running_loop().run_in_executor(None, write))
 
     async def fetch_marks(self, symbols: list[str]) -> list[MarkPrice]:
         """Mark prices (never last or mid) for ``symbols`` the venue lists."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import copy
 from typing import Any
 
@@ -161,3 +162,31 @@ def test_marks_are_mark_prices(venue: str) -> None:
     marks = run(venue, body)
     assert [(m.symbol, m.price) for m in marks] == list(zip(SYMBOLS[venue], (61000.0, 3025.0, 150.5), strict=True))
     assert all(m.ts > 0 and m.account == "main" for m in marks)
+
+
+@pytest.mark.parametrize("venue", VENUES)
+def test_live_tiers_are_written_to_the_tier_cache(venue: str) -> None:
+    """What live mode reads lands in the same cache `liqwatch tiers update` writes (merged, with
+    the fetch time and source per table); the feed does not wait for the write."""
+    from liqwatch import tiercache
+
+    btc, eth, _ = SYMBOLS[venue]
+    tiercache.write_cache(
+        venue, {"OLD/USDT:USDT": {"tiers": [{"min": 0, "max": None, "mmr": 0.01, "max_leverage": 50}]}}
+    )
+
+    async def body(fake: FakeRestServer, client: RestClient) -> Any:
+        tiers = await client.fetch_tiers([btc, eth])
+        await asyncio.gather(*client.cache_writes)
+        return tiers, fake.url
+
+    tiers, url = run(venue, body)
+    cached = tiercache.read_cache(venue)
+    assert cached is not None
+    assert {btc, eth, "OLD/USDT:USDT"} <= set(cached["symbols"])  # merged: the old table stays
+    entry = cached["symbols"][btc]
+    assert entry["source_url"].startswith(url) and entry["fetched_at"].endswith("Z")
+    first = entry["tiers"][0]
+    live = tiers[0].tiers[0]
+    scale = entry["contract_size"] if cached["basis"] == "contracts" else 1.0
+    assert first["mmr"] == live.mmr and first["max"] * scale == pytest.approx(live.max_notional)
