@@ -13,15 +13,17 @@ import itertools
 import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
 from functools import cache
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from liqwatch.core.errors import InputError
 from liqwatch.core.symbols import to_unified, unified_match
 from liqwatch.core.tiers import Basis, TierTable, build_table, flat_table
 from liqwatch.core.venues import Venue
+
+if TYPE_CHECKING:
+    from datetime import date
 
 
 @dataclass(frozen=True, slots=True)
@@ -247,6 +249,8 @@ def find_market(venue: Venue, symbol: str) -> tuple[str, Market | None]:
 
 def stale_days(table: TierTable, today: date | None = None) -> int | None:
     """Days since the table's ``as_of`` (None when it has no readable date)."""
+    from datetime import UTC, date, datetime  # only once the answer is printed
+
     try:
         as_of = date.fromisoformat(table.as_of[:10])
     except ValueError:

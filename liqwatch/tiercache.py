@@ -25,7 +25,6 @@ import contextlib
 import json
 import os
 import sys
-import tempfile
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -144,6 +143,8 @@ def write_cache(
         new.setdefault("as_of", str(new["fetched_at"])[:10])
         data["symbols"][name] = new
     data["updated_at"] = now
+    import tempfile  # only when writing: calc reads the cache, never writes it
+
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{venue}.", suffix=".tmp", dir=path.parent)
     try:
