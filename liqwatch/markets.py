@@ -261,9 +261,14 @@ def stale_days(table: TierTable, today: date | None = None) -> int | None:
 STALE_DAYS = 30
 
 
+STALE_LINES = 3
+"""More stale tables than this (a large portfolio) become one summary line."""
+
+
 def stale_warnings(tables: Iterable[tuple[str, TierTable]], today: date | None = None) -> list[str]:
-    """One line per (symbol, table) older than STALE_DAYS days, for stderr."""
-    lines: list[str] = []
+    """One line per (symbol, table) older than STALE_DAYS days, for stderr; beyond STALE_LINES
+    tables, one line that counts them and names the oldest."""
+    stale: list[tuple[int, str, TierTable]] = []
     seen: set[str] = set()
     for symbol, table in tables:
         if symbol in seen or table.origin not in ("bundled", "cache"):
@@ -271,11 +276,18 @@ def stale_warnings(tables: Iterable[tuple[str, TierTable]], today: date | None =
         seen.add(symbol)
         age = stale_days(table, today)
         if age is not None and age > STALE_DAYS:
-            lines.append(
-                f"warning: {symbol} tier table is {age} days old ({table.origin}, as of {table.as_of}); "
-                "refresh it with `liqwatch tiers update`"
-            )
-    return lines
+            stale.append((age, symbol, table))
+    if len(stale) > STALE_LINES:
+        age, symbol, table = max(stale, key=lambda item: item[0])
+        return [
+            f"warning: {len(stale)} tier tables are over {STALE_DAYS} days old (oldest: {symbol}, {age} days, "
+            f"{table.origin}, as of {table.as_of}); refresh them with `liqwatch tiers update`"
+        ]
+    return [
+        f"warning: {symbol} tier table is {age} days old ({table.origin}, as of {table.as_of}); "
+        "refresh it with `liqwatch tiers update`"
+        for age, symbol, table in stale
+    ]
 
 
 def refuse_inverse(venue: Venue, symbol: str, base: str) -> None:

@@ -135,3 +135,11 @@ def test_calc_json_reports_source_and_stale_warning_on_stderr_only() -> None:
     age = (date.today() - date.fromisoformat(pos["tiers_as_of"])).days
     assert run.stderr.count("\n") == (1 if age > 30 else 0)
     assert "warning" not in run.stdout
+
+
+def test_many_stale_tables_are_one_summary_line() -> None:
+    table = bundle(BINANCE).markets["BTC/USDT:USDT"].table
+    later = date.fromordinal(date.fromisoformat(table.as_of).toordinal() + 40)
+    assert len(stale_warnings([(f"S{i}", table) for i in range(3)], today=later)) == 3
+    lines = stale_warnings([(f"S{i}", table) for i in range(5)], today=later)
+    assert len(lines) == 1 and "5 tier tables are over 30 days old" in lines[0] and "40 days" in lines[0]
