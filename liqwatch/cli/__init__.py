@@ -4,6 +4,7 @@
 * :mod:`liqwatch.cli.watch` — ``liqwatch watch``,
 * :mod:`liqwatch.cli.alerts` — ``liqwatch alerts test``,
 * :mod:`liqwatch.cli.dashboard` — ``liqwatch`` and ``liqwatch demo``,
+* :mod:`liqwatch.cli.tiers` — ``liqwatch tiers update|show|list`` (defined on first use),
 * :mod:`liqwatch.cli.common` — the one-line error, exit code 2, the parser class.
 
 Command modules import ``common`` and never this package's ``__init__`` (no import cycles; a test
@@ -15,11 +16,33 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from liqwatch.cli.common import EXIT_INPUT, CliParser, fail, join_dash_values
 from liqwatch.core.errors import InputError
+
+
+class _Parser(CliParser):
+    """A subcommand parser whose arguments may be defined on first use (``populate``), so that
+    `liqwatch calc` never loads the `tiers` command modules (asyncio, ccxt)."""
+
+    def __init__(self, *args: Any, populate: Callable[[argparse.ArgumentParser], None] | None = None, **kw: Any):
+        super().__init__(*args, **kw)
+        self._populate = populate
+
+    def parse_known_args(self, args: Any = None, namespace: Any = None) -> Any:
+        if self._populate is not None:
+            populate, self._populate = self._populate, None
+            populate(self)
+        return super().parse_known_args(args, namespace)
+
+
+def _tiers_commands(parser: argparse.ArgumentParser) -> None:
+    from liqwatch.cli.tiers import add_tiers_commands
+
+    add_tiers_commands(parser)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -32,7 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"liqwatch {__version__}")
     parser.add_argument("--config", type=Path, metavar="FILE", help="config file for the dashboard")
-    sub = parser.add_subparsers(dest="command", parser_class=CliParser)
+    sub = parser.add_subparsers(dest="command", parser_class=_Parser)
     # the small subcommands are defined here, so that `liqwatch calc` does not load their modules
     demo = sub.add_parser(
         "demo",
@@ -54,6 +77,12 @@ def build_parser() -> argparse.ArgumentParser:
     alerts_sub = alerts.add_subparsers(dest="alerts_command", parser_class=CliParser)
     test = alerts_sub.add_parser("test", help="send a test alert to every configured channel")
     test.add_argument("--config", type=Path, dest="alerts_config", metavar="FILE", help="config file")
+    sub.add_parser(  # liqwatch.cli.tiers.add_tiers_parser, its subcommands defined when parsed
+        "tiers",
+        help="tier tables: download them into the cache, show one, list coverage",
+        description="Tier tables: `update` downloads them into the cache, `show` prints one, `list` the coverage.",
+        populate=_tiers_commands,
+    )
     return parser
 
 
@@ -75,6 +104,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from liqwatch.cli import alerts
 
             return alerts.run(args)
+        if args.command == "tiers":
+            from liqwatch.cli import tiers
+
+            return tiers.run(args)
         if args.command in (None, "demo"):
             from liqwatch.cli import dashboard
 

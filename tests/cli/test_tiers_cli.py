@@ -1,0 +1,185 @@
+"""`liqwatch tiers show|list|update`: human and JSON output for bundled and cached tables, the
+unknown-symbol error, and a download whose table `liqwatch calc` then uses."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from liqwatch import tiercache
+from liqwatch.cli import main
+from tests.fakes.rest_server import FakeRestServer
+
+SHOW_KEYS = {
+    "exchange",
+    "symbol",
+    "id",
+    "origin",
+    "source",
+    "as_of",
+    "age_days",
+    "fetched_at",
+    "complete",
+    "basis",
+    "contract_size",
+    "boundary",
+    "maint_amounts",
+    "brackets",
+}
+BRACKET_KEYS = {"index", "floor", "cap", "mmr", "maint_amount", "max_leverage"}
+LIST_KEYS = {"exchange", "origin", "symbols", "oldest", "newest", "path"}
+
+
+def run_json(capsys: pytest.CaptureFixture[str], *args: str) -> dict[str, Any]:
+    assert main(["tiers", *args, "--json"]) == 0
+    data: dict[str, Any] = json.loads(capsys.readouterr().out)
+    return data
+
+
+def run_text(capsys: pytest.CaptureFixture[str], *args: str) -> str:
+    assert main(["tiers", *args]) == 0
+    return capsys.readouterr().out
+
+
+def write_cached_symbol(venue: str = "bybit", symbol: str = "ZZZ/USDT:USDT") -> Path:
+    return tiercache.write_cache(
+        venue,
+        {
+            symbol: {
+                "id": symbol.split("/", maxsplit=1)[0] + "USDT",
+                "contract_size": 1.0,
+                "tiers": [
+                    {"min": 0, "max": 100000, "mmr": 0.01, "max_leverage": 50, "maint_amount": 0},
+                    {"min": 100000, "max": None, "mmr": 0.02, "max_leverage": 25, "maint_amount": 1000},
+                ],
+                "fetched_at": "2026-11-30T08:00:00Z",
+                "source_url": "https://api.bybit.com/v5/market/risk-limit",
+            }
+        },
+        header={"basis": "notional", "boundary": "cap_inclusive", "complete": True},
+    )
+
+
+def test_show_json_bundled_notional(capsys: pytest.CaptureFixture[str]) -> None:
+    doc = run_json(capsys, "show", "--exchange", "bitget", "--symbol", "BTCUSDT")
+    assert set(doc) == SHOW_KEYS
+    assert doc["symbol"] == "BTC/USDT:USDT" and doc["origin"] == "bundled" and doc["basis"] == "notional"
+    assert doc["as_of"] and isinstance(doc["age_days"], int) and doc["source"]
+    brackets = doc["brackets"]
+    assert brackets and all(set(b) == BRACKET_KEYS for b in brackets)
+    assert [b["index"] for b in brackets] == list(range(1, len(brackets) + 1))
+    assert brackets[0]["floor"] == 0.0
+    for low, high in itertools.pairwise(brackets):
+        assert low["cap"] == high["floor"] and low["mmr"] <= high["mmr"]
+
+
+def test_show_json_okx_counts_contracts(capsys: pytest.CaptureFixture[str]) -> None:
+    doc = run_json(capsys, "show", "--exchange", "okx", "--symbol", "BTC-USDT-SWAP")
+    assert doc["basis"] == "contracts" and doc["contract_size"] == 0.01
+    assert doc["complete"] is False and doc["maint_amounts"] == "none"
+    assert [b["cap"] for b in doc["brackets"]][:2] == [1000.0, 5000.0]  # contracts, as OKX publishes
+    assert all(b["maint_amount"] == 0 for b in doc["brackets"])
+
+
+def test_show_human_two_venues(capsys: pytest.CaptureFixture[str]) -> None:
+    out = run_text(capsys, "show", "--exchange", "okx", "--symbol", "BTC/USDT:USDT")
+    assert "BTC/USDT:USDT on okx" in out and "bundled" in out and "contracts of 0.01" in out
+    assert "days old" in out and "maint amount" in out and "1,000" in out
+    out = run_text(capsys, "show", "--exchange", "hyperliquid", "--symbol", "BTC")
+    assert "BTC/USDC:USDC on hyperliquid" in out and "notional" in out and "max lev" in out
+
+
+def test_show_cached_symbol(capsys: pytest.CaptureFixture[str]) -> None:
+    write_cached_symbol()
+    doc = run_json(capsys, "show", "--exchange", "bybit", "--symbol", "ZZZUSDT")
+    assert doc["origin"] == "cache" and doc["fetched_at"] == "2026-11-30T08:00:00Z"
+    assert doc["as_of"] == "2026-11-30" and doc["source"] == "https://api.bybit.com/v5/market/risk-limit"
+    assert doc["maint_amounts"] == "published"
+    assert doc["brackets"][-1] == {
+        "index": 2,
+        "floor": 100000.0,
+        "cap": None,
+        "mmr": 0.02,
+        "maint_amount": 1000.0,
+        "max_leverage": 25.0,
+    }
+    out = run_text(capsys, "show", "--exchange", "bybit", "--symbol", "ZZZ/USDT:USDT")
+    assert "cache" in out and "∞" in out and "published" in out
+
+
+def test_unknown_symbol_is_one_line_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["tiers", "show", "--exchange", "bybit", "--symbol", "NOPE/USDT:USDT"])
+    assert exc.value.code == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 1 and "unknown symbol" in lines[0]
+    assert "liqwatch tiers update --exchange bybit" in lines[0]
+
+
+def test_list_without_cache(capsys: pytest.CaptureFixture[str]) -> None:
+    doc = run_json(capsys, "list")
+    assert set(doc) == {"cache_dir", "tables"}
+    assert all(set(t) == LIST_KEYS for t in doc["tables"])
+    assert {t["origin"] for t in doc["tables"]} == {"bundled"}
+    assert {t["exchange"] for t in doc["tables"]} == {"binance", "bybit", "okx", "bitget", "gate", "hyperliquid"}
+    okx = next(t for t in doc["tables"] if t["exchange"] == "okx")
+    assert okx["symbols"] == 3 and okx["oldest"] <= okx["newest"]
+    out = run_text(capsys, "list", "--exchange", "gate")
+    assert "gate" in out and "bundled" in out and "bybit" not in out
+
+
+def test_list_reads_the_bundle_index_only(capsys: pytest.CaptureFixture[str]) -> None:
+    from liqwatch.core.venues import get_venue
+    from liqwatch.markets import bundle
+
+    before = bundle(get_venue("binance")).markets.reads
+    doc = run_json(capsys, "list", "--exchange", "binance")
+    assert doc["tables"][0]["symbols"] == len(bundle(get_venue("binance")).markets)
+    assert bundle(get_venue("binance")).markets.reads == before
+
+
+def test_list_with_cache(capsys: pytest.CaptureFixture[str]) -> None:
+    path = write_cached_symbol()
+    doc = run_json(capsys, "list", "--exchange", "bybit")
+    assert [t["origin"] for t in doc["tables"]] == ["bundled", "cache"]
+    cache = doc["tables"][1]
+    assert cache["symbols"] == 1 and cache["path"] == str(path)
+    assert cache["oldest"] == cache["newest"] == "2026-11-30T08:00:00Z"
+    assert doc["cache_dir"] == str(tiercache.cache_dir())
+    out = run_text(capsys, "list", "--exchange", "bybit")
+    assert "cache" in out and "2026-11-30 08:00" in out and str(path) in out
+
+
+def test_tiers_without_a_command_prints_help(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["tiers"]) == 2
+    assert "update" in capsys.readouterr().out
+
+
+def test_update_then_calc_uses_the_downloaded_table(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "no-config"))  # no user config is read
+
+    async def update() -> int:
+        async with FakeRestServer("bybit") as fake:
+            fake.synthesize(3)
+            return await asyncio.to_thread(main, ["tiers", "update", "--exchange", "bybit", "--rest-url", fake.url])
+
+    assert asyncio.run(update()) == 0
+    assert "X2/USDT:USDT" in (tiercache.read_cache("bybit") or {})["symbols"]
+    capsys.readouterr()
+    args = ["--side", "long", "--size", "0.1", "--entry", "60000", "--leverage", "10", "--json"]
+    assert main(["calc", "--exchange", "bybit", "--symbol", "X2USDT", *args]) == 0
+    position = json.loads(capsys.readouterr().out)["positions"][0]
+    assert position["symbol"] == "X2/USDT:USDT"
+    assert position["tiers_source"] == "cache"
+    assert position["tiers_source_detail"].startswith("http://127.0.0.1:")
+    doc = run_json(capsys, "show", "--exchange", "bybit", "--symbol", "X2/USDT:USDT")
+    assert doc["origin"] == "cache" and doc["brackets"]
