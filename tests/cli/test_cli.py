@@ -130,9 +130,10 @@ def test_native_symbol_is_accepted(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_tier_re_solved_at_the_liquidation_price(capsys: pytest.CaptureFixture[str]) -> None:
-    # 0.8 BTC @ 62,000 = 49,600 (bracket 1, 0.40%) at 100x isolated: the liquidation price is a
-    # little lower, still bracket 1. A short of 0.8 @ 62,000 at 2x liquidates near 92,700, where
-    # the notional (74,000) is in bracket 2 (0.50%, cum 50): the answer must use bracket 2.
+    # Binance brackets 2026-03-26 (freqtrade 6bc35af3), BTCUSDT: bracket 1 = 0-300k, 0.40%, cum 0;
+    # bracket 2 = 300k-800k, 0.50%, cum 300. 4 BTC @ 62,000 = 248,000 (bracket 1) at the mark. A short
+    # at 2x isolated liquidates near 92,600, where the notional (~370,000) is in bracket 2: the answer
+    # must use bracket 2. LP (short, isolated) = (margin + cum + size x entry) / (size x (1 + mmr)).
     data = run_json(
         capsys,
         "--exchange",
@@ -142,7 +143,7 @@ def test_tier_re_solved_at_the_liquidation_price(capsys: pytest.CaptureFixture[s
         "--side",
         "short",
         "--size",
-        "0.8",
+        "4",
         "--entry",
         "62000",
         "--leverage",
@@ -150,10 +151,10 @@ def test_tier_re_solved_at_the_liquidation_price(capsys: pytest.CaptureFixture[s
     )
     pos = data["positions"][0]
     assert pos["tier"] == 1  # at the mark
-    margin = 0.8 * 62000 / 2
-    lp = (margin + 50 + 0.8 * 62000) / (0.8 * (1 + 0.005))
+    margin = 4 * 62000 / 2
+    lp = (margin + 300 + 4 * 62000) / (4 * (1 + 0.005))
     assert pos["liquidation_price"] == pytest.approx(lp, rel=1e-12)
-    assert 0.8 * lp > 50_000  # indeed in bracket 2
+    assert 300_000 < 4 * lp < 800_000  # indeed in bracket 2
 
 
 def test_portfolio_toml_and_json_agree(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -319,9 +320,10 @@ def test_human_output_is_a_table(capsys: pytest.CaptureFixture[str]) -> None:
                 "--entry",
                 "60000",
                 "--leverage",
-                "150",
+                "200",
             ],
-            "--leverage: 150x is above the 125x maximum",
+            # Binance brackets 2026-03-26 (freqtrade 6bc35af3): BTCUSDT bracket 1 allows 150x
+            "--leverage: 200x is above the 150x maximum",
         ),
         (
             [

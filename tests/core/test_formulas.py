@@ -267,14 +267,17 @@ def test_binance_bracket_re_check_at_liquidation_price() -> None:
     """A long whose liquidation notional falls into a lower bracket is solved with that bracket."""
     binance = get_venue("binance")
     table = bundle(binance).markets["BTC/USDT:USDT"].table
-    # 1 BTC at 60,000 = tier 2 (50k-600k, 0.5%, cum 50); at 10x its liquidation price (~54,2xx)
-    # values it at ~54k: still tier 2. At 1.15x it liquidates near 7,900: notional < 50k -> tier 1.
-    p = spec(side="long", size=1.0, entry_price=60000, tiers=table, leverage=1.15, isolated_margin=60000 / 1.15)
+    # Binance brackets 2026-03-26 (freqtrade 6bc35af3), BTCUSDT: tier 1 = 0-300k, 0.4%, cum 0; tier 2 =
+    # 300k-800k, 0.5%, cum 300. 6 BTC at 60,000 = 360,000: tier 2. At 1.15x it liquidates near 7,830:
+    # notional ~47k < 300k -> tier 1. LP (long, isolated) = (size x entry - margin + cum) / (size x (1 - mmr)).
+    margin = 6 * 60000 / 1.15
+    p = spec(side="long", size=6.0, entry_price=60000, tiers=table, leverage=1.15, isolated_margin=margin)
     r = assess(binance, [p]).positions[0]
     assert r.tier.index == 2
-    lp_tier1 = (60000 - 60000 / 1.15) / (1 - 0.004)
+    lp_tier1 = (6 * 60000 - margin + 0) / (6 * (1 - 0.004))
     assert r.liquidation_price == pytest.approx(lp_tier1, rel=1e-12)
-    assert table.lookup(r.liquidation_price).index == 1
+    assert table.lookup(6 * r.liquidation_price).index == 1  # the notional at the liquidation price
+    assert table.lookup(6 * 60000).index == 2
 
 
 # ---------------------------------------------------------------- ADL

@@ -17,7 +17,9 @@ from liqwatch.markets import bundle
 
 ROOT = Path(__file__).resolve().parents[2]
 BINANCE = get_venue("binance")
-BTC = bundle(BINANCE).markets["BTC/USDT:USDT"].table  # 0-50k 0.4% 125x | 50k-600k 0.5% cum 50 100x | ...
+# Binance brackets 2026-03-26 (freqtrade 6bc35af3), BTCUSDT:
+# 0-300k 0.4% cum 0 150x | 300k-800k 0.5% cum 300 100x | 800k-3M 0.65% cum 1,500 75x | ...
+BTC = bundle(BINANCE).markets["BTC/USDT:USDT"].table
 
 
 def iso(
@@ -51,26 +53,28 @@ def binance_isolated_lp(side: str, q: float, ep: float, margin: float, mmr: floa
 
 
 def test_add_size_across_a_tier_boundary_matches_the_faq_formula() -> None:
-    """0.8 BTC @ 60,000 (48,000: tier 1) + 0.2 @ 61,000 -> 1.0 @ 60,200 = 60,200 notional at entry,
-    tier 2 (0.5%, cum 50). Margin: 2,400 + 0.2 x 61,000 / 20 = 3,010."""
-    spec = iso(size=0.8, entry=60000.0, mark=61000.0)
-    result = wi.add_size(BINANCE, [spec], 0.0, 0, 0.2, 61000.0)
+    """4.8 BTC @ 60,000 (288,000: tier 1) + 1.2 @ 61,000 -> 6.0 @ 60,200 = 361,200 notional at entry,
+    tier 2 (0.5%, cum 300; Binance brackets 2026-03-26, freqtrade 6bc35af3).
+    Margin: 14,400 + 1.2 x 61,000 / 20 = 18,060."""
+    spec = iso(size=4.8, entry=60000.0, mark=61000.0)
+    result = wi.add_size(BINANCE, [spec], 0.0, 0, 1.2, 61000.0)
     assert result.allowed
     after = result.after.positions[0]
     assert after.spec.entry_price == pytest.approx(60200.0, rel=1e-12)
-    assert after.spec.isolated_margin == pytest.approx(3010.0, rel=1e-12)
+    assert after.spec.isolated_margin == pytest.approx(18060.0, rel=1e-12)
     assert result.before.positions[0].tier.index == 1 and after.tier.index == 2
-    expected = binance_isolated_lp("long", 1.0, 60200.0, 3010.0, 0.005, 50.0)
+    expected = binance_isolated_lp("long", 6.0, 60200.0, 18060.0, 0.005, 300.0)
     assert after.liquidation_price == pytest.approx(expected, rel=1e-12)
-    assert result.margin_added == pytest.approx(610.0)
+    assert result.margin_added == pytest.approx(3660.0)
 
 
 def test_add_size_past_max_leverage_is_not_allowed_and_reports_the_limit() -> None:
-    # 100x: allowed up to tier 2 (cap 600,000 at 100x); adding 10 BTC @ 60,000 reaches tier 3 (75x).
+    # 100x: allowed up to tier 2 (cap 800,000 at 100x; Binance brackets 2026-03-26, freqtrade 6bc35af3);
+    # adding 15 BTC @ 60,000 (960,000 in all) reaches tier 3 (75x).
     spec = iso(size=1.0, entry=60000.0, lev=100.0)
-    result = wi.add_size(BINANCE, [spec], 0.0, 0, 10.0, 60000.0)
+    result = wi.add_size(BINANCE, [spec], 0.0, 0, 15.0, 60000.0)
     assert not result.allowed and "75x" in (result.reason or "")
-    assert result.max_add_size == pytest.approx((600000 - 60000) / 60000)
+    assert result.max_add_size == pytest.approx((800000 - 60000) / 60000)
     ok = wi.add_size(BINANCE, [spec], 0.0, 0, result.max_add_size * 0.999, 60000.0)
     assert ok.allowed
 
@@ -124,7 +128,7 @@ def test_cross_leverage_change_does_not_move_the_liquidation_price() -> None:
 
 
 def test_leverage_above_bracket_max_is_refused() -> None:
-    result = wi.change_leverage(BINANCE, [iso(size=20.0)], 0.0, 0, 100.0)  # 1.2M notional: tier 3, 75x
+    result = wi.change_leverage(BINANCE, [iso(size=20.0)], 0.0, 0, 100.0)  # 1.2M notional: tier 3 (800k-3M), 75x
     assert not result.allowed and "75x" in (result.reason or "")
 
 
@@ -140,7 +144,10 @@ def test_remove_margin_to_the_limit() -> None:
     assert at_limit.allowed
     p = at_limit.after.positions[0]
     assert p.spec.isolated_margin == pytest.approx(6100.0)
-    assert p.liquidation_price == pytest.approx(binance_isolated_lp("long", 1.0, 60000.0, 6100.0, 0.005, 50.0))
+    # 1 BTC: tier 1 at the mark and at the liquidation price (0.4%, cum 0; Binance brackets 2026-03-26,
+    # freqtrade 6bc35af3)
+    assert p.tier.index == 1
+    assert p.liquidation_price == pytest.approx(binance_isolated_lp("long", 1.0, 60000.0, 6100.0, 0.004, 0.0))
     too_much = wi.add_margin(BINANCE, [spec], 0.0, 0, -result.max_removable - 1.0)
     assert not too_much.allowed
     losing = wi.add_margin(BINANCE, [dataclasses.replace(spec, mark_price=59000.0)], 0.0, 0, 0.0)
@@ -187,8 +194,9 @@ def test_shock_on_one_symbol_drags_the_other_cross_liquidation_price() -> None:
 def test_shock_order_and_liquidated_positions_are_removed() -> None:
     specs = [iso(size=1.0, lev=20.0), iso(size=1.0, lev=10.0, symbol="BTC/USDT:USDT"), *_cross_pair()]
     result = wi.shock(BINANCE, specs, 5000.0, [-0.02, -0.06, -0.2])
-    lp20 = binance_isolated_lp("long", 1.0, 60000.0, 3000.0, 0.005, 50.0)
-    lp10 = binance_isolated_lp("long", 1.0, 60000.0, 6000.0, 0.005, 50.0)
+    # 1 BTC: tier 1 (0.4%, cum 0; Binance brackets 2026-03-26, freqtrade 6bc35af3): about -4.6% and -9.6%
+    lp20 = binance_isolated_lp("long", 1.0, 60000.0, 3000.0, 0.004, 0.0)
+    lp10 = binance_isolated_lp("long", 1.0, 60000.0, 6000.0, 0.004, 0.0)
     moves = [e.move for e in result.order]
     assert moves == sorted(moves, reverse=True)  # nearest first on the way down
     assert result.order[0].indices == [0] and result.order[0].move == pytest.approx(lp20 / 60000 - 1, rel=1e-9)
