@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -248,14 +249,32 @@ def find_market(venue: Venue, symbol: str) -> tuple[str, Market | None]:
 
 
 def stale_days(table: TierTable, today: date | None = None) -> int | None:
-    """Days since the table's ``as_of`` (None when it has no readable date)."""
-    from datetime import UTC, date, datetime  # only once the answer is printed
-
-    try:
-        as_of = date.fromisoformat(table.as_of[:10])
-    except ValueError:
+    """Days since the table's ``as_of`` (None when it has no readable date). Day numbers are
+    computed by hand rather than with ``datetime``, whose import `liqwatch calc` need not pay."""
+    day = _day_number(table.as_of[:10])
+    if day is None:
         return None
-    return ((today or datetime.now(UTC).date()) - as_of).days
+    now = today.toordinal() - _EPOCH_ORDINAL if today is not None else int(time.time() // 86400)
+    return now - day
+
+
+_EPOCH_ORDINAL = 719163  # date(1970, 1, 1).toordinal()
+
+
+def _day_number(text: str) -> int | None:
+    """Days since 1970-01-01 of an ISO ``YYYY-MM-DD`` date (proleptic Gregorian), else None."""
+    parts = text.split("-")
+    if len(parts) != 3 or not all(p.isdigit() for p in parts):
+        return None
+    y, m, d = (int(p) for p in parts)
+    if not (1 <= m <= 12 and 1 <= d <= 31):
+        return None
+    y -= m <= 2  # March-based year (days-from-civil)
+    era = y // 400
+    yoe = y - era * 400
+    doy = (153 * (m + (-3 if m > 2 else 9)) + 2) // 5 + d - 1
+    doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
+    return era * 146097 + doe - 719468
 
 
 STALE_DAYS = 30

@@ -34,9 +34,23 @@ portfolio_dict = portfolio_record
 """The whole ``calc --json`` document (built in :mod:`liqwatch.records`)."""
 
 
+SMALL_DOCUMENT = 100
+"""Documents with at most this many positions are written by the json module: importing orjson
+(which imports uuid and platform) costs more than it saves on one position, and `liqwatch calc`'s
+cold start is budgeted."""
+
+
 def write_json(doc: object, stream: TextIO) -> None:
-    """``to_json`` plus a newline on ``stream``, as bytes where the stream has a buffer (a large
-    portfolio's output is megabytes: no decode and re-encode)."""
+    """One JSON document and a newline on ``stream``. A large one (a portfolio of thousands of
+    positions) goes through orjson, as bytes where the stream has a buffer (megabytes: no decode
+    and re-encode); a small one through the json module. NaN and the infinities never reach either
+    (the records map them to null)."""
+    positions = doc.get("positions") if isinstance(doc, dict) else None
+    if not isinstance(positions, list) or len(positions) <= SMALL_DOCUMENT:
+        import json
+
+        stream.write(json.dumps(doc, allow_nan=False) + "\n")
+        return
     import orjson
 
     buffer = getattr(stream, "buffer", None)

@@ -25,8 +25,8 @@ import contextlib
 import json
 import os
 import sys
+import time
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +44,11 @@ def cache_dir() -> Path:
     override = os.environ.get(ENV_VAR)
     if override:
         return Path(override).expanduser()
+    if sys.platform.startswith("linux"):
+        # platformdirs' rule on Linux (XDG), without importing it on `liqwatch calc`'s budgeted
+        # cold start; a test checks the two agree. Elsewhere platformdirs decides.
+        base = os.environ.get("XDG_CACHE_HOME", "").strip()
+        return (Path(base) if base else Path.home() / ".cache") / "liqwatch"
     from platformdirs import user_cache_path
 
     return user_cache_path("liqwatch")
@@ -56,7 +61,7 @@ def cache_path(venue: str) -> Path:
 
 def utc_now_iso() -> str:
     """Now as ISO-8601 UTC with a ``Z`` (the ``fetched_at`` format)."""
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
 
 def _valid(data: Any, venue: str) -> str | None:

@@ -100,3 +100,21 @@ def test_json_syntax_error_is_reported_by_line_and_column(tmp_path: Path, capsys
         main(["calc", "--portfolio", str(path)])
     err = capsys.readouterr().err.strip()
     assert err == f"liqwatch: error: {path}: not valid JSON: Expecting value at line 2 column 16"
+
+
+def test_json_output_is_the_same_document_through_either_writer(tmp_path: Path) -> None:
+    """Small documents go through the json module, large ones through orjson: the same JSON."""
+    import io
+
+    from liqwatch.output import SMALL_DOCUMENT, write_json
+
+    doc = {"positions": [{"a": 1.5, "b": None, "c": "—"}] * (SMALL_DOCUMENT + 1), "account": {"x": 0.1}}
+    small = {"positions": doc["positions"][:1], "account": doc["account"]}
+    for d in (doc, small):
+        out = io.StringIO()
+        write_json(d, out)
+        assert json.loads(out.getvalue()) == d and out.getvalue().endswith("\n")
+    big = io.TextIOWrapper(io.BytesIO(), encoding="utf-8")
+    write_json(doc, big)
+    big.flush()
+    assert json.loads(big.buffer.getvalue()) == doc  # type: ignore[attr-defined]

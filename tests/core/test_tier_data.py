@@ -6,9 +6,12 @@ import json
 import subprocess
 import sys
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from liqwatch import tiercache
 from liqwatch.core import get_venue
@@ -143,3 +146,22 @@ def test_many_stale_tables_are_one_summary_line() -> None:
     assert len(stale_warnings([(f"S{i}", table) for i in range(3)], today=later)) == 3
     lines = stale_warnings([(f"S{i}", table) for i in range(5)], today=later)
     assert len(lines) == 1 and "5 tier tables are over 30 days old" in lines[0] and "40 days" in lines[0]
+
+
+@given(st.dates())
+def test_day_numbers_agree_with_datetime(day: date) -> None:
+    from liqwatch.markets import _day_number
+
+    assert _day_number(day.isoformat()) == (day - date(1970, 1, 1)).days
+
+
+def test_cache_dir_agrees_with_platformdirs(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from platformdirs import user_cache_path
+
+    monkeypatch.delenv("LIQWATCH_CACHE_DIR", raising=False)
+    for xdg in (None, str(tmp_path / "xdg")):
+        if xdg is None:
+            monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
+        else:
+            monkeypatch.setenv("XDG_CACHE_HOME", xdg)
+        assert tiercache.cache_dir() == user_cache_path("liqwatch")
