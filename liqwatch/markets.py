@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -178,17 +179,33 @@ def bundle(venue: Venue) -> Bundle:
     return Bundle(venue.name, header.get("as_of", ""), header.get("source", ""), markets, markets.ids())
 
 
+CACHE_RECHECK = 1.0
+"""Seconds during which a look at the cache file stands (a portfolio looks symbols up thousands
+of times; a long-running dashboard sees another process's update within this)."""
+
+_cache_seen: dict[tuple[str, str | None, int], tuple[float, Bundle | None]] = {}
+
+
 def cached(venue: Venue) -> Bundle | None:
     """The venue's tier cache (``liqwatch tiers update``), or None when there is none. A corrupt
-    cache file is ignored with one warning line on stderr (liqwatch.tiercache)."""
+    cache file is ignored with one warning line on stderr (liqwatch.tiercache). The file is
+    looked at again after CACHE_RECHECK seconds, at once after this process wrote it."""
     from liqwatch import tiercache
 
+    key = (venue.name, os.environ.get(tiercache.ENV_VAR), tiercache.generation())
+    now = time.monotonic()
+    seen = _cache_seen.get(key)
+    if seen is not None and now - seen[0] < CACHE_RECHECK:
+        return seen[1]
     path = tiercache.cache_path(venue.name)
     try:
         st = path.stat()
     except OSError:
-        return None
-    return _cached(venue, str(path), st.st_mtime_ns, st.st_size)
+        found = None
+    else:
+        found = _cached(venue, str(path), st.st_mtime_ns, st.st_size)
+    _cache_seen[key] = (now, found)
+    return found
 
 
 @cache
@@ -211,9 +228,9 @@ def _fresher(bundled: Market | None, cached_market: Market | None) -> Market | N
     return cached_market
 
 
-def _lookup(venue: Venue, key: str, *, by_id: bool) -> Market | None:
+def _lookup(sources: tuple[Bundle, Bundle | None], key: str, *, by_id: bool) -> Market | None:
     found: list[Market | None] = []
-    for b in (bundle(venue), cached(venue)):
+    for b in sources:
         if b is None:
             found.append(None)
             continue
@@ -226,7 +243,8 @@ def find_market(venue: Venue, symbol: str) -> tuple[str, Market | None]:
     """(unified symbol, market or None): the bundled or cached tables of the symbol, the fresher
     of the two when both exist. Raises InputError for an unreadable symbol."""
     key = symbol.strip().upper()
-    known = _lookup(venue, key, by_id=True)
+    sources = (bundle(venue), cached(venue))  # looked at once per call: this runs once per position
+    known = _lookup(sources, key, by_id=True)
     if known is not None:
         return known.symbol, known
     if key.endswith("USD_PERP"):  # Binance COIN-M ids (BTCUSD_PERP)
@@ -244,7 +262,7 @@ def find_market(venue: Venue, symbol: str) -> tuple[str, Market | None]:
         quote, _, settle = rest.partition(":")
     if settle != quote or quote == "USD":
         refuse_inverse(venue, symbol, base)
-    market = _lookup(venue, unified, by_id=False)
+    market = _lookup(sources, unified, by_id=False)
     return (market.symbol if market else unified), market
 
 

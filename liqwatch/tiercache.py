@@ -39,6 +39,14 @@ def _stderr_warning(message: str) -> None:
     print(f"liqwatch: warning: {message}", file=sys.stderr)
 
 
+_writes = [0]  # how many cache writes this process made
+
+
+def generation() -> int:
+    """How many cache writes this process made (readers that memoise the cache key on it)."""
+    return _writes[0]
+
+
 def cache_dir() -> Path:
     """The liqwatch cache directory (not created here)."""
     override = os.environ.get(ENV_VAR)
@@ -158,6 +166,7 @@ def write_cache(
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
+        _writes[0] += 1
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
