@@ -165,3 +165,14 @@ def test_cache_dir_agrees_with_platformdirs(monkeypatch: pytest.MonkeyPatch, tmp
         else:
             monkeypatch.setenv("XDG_CACHE_HOME", xdg)
         assert tiercache.cache_dir() == user_cache_path("liqwatch")
+
+
+def test_a_cache_written_by_this_process_is_seen_at_once() -> None:
+    """Lookups look at the cache file at most once a second, but a write of this process (live
+    mode, `tiers update`) is seen by the next lookup."""
+    venue = get_venue("bybit")
+    assert find_market(venue, "NEWCOIN/USDT:USDT")[1] is None
+    row = {"min": 0, "max": None, "mmr": 0.01, "max_leverage": 50}
+    tiercache.write_cache("bybit", {"NEWCOIN/USDT:USDT": {"id": "NEWCOINUSDT", "tiers": [row]}})
+    market = find_market(venue, "NEWCOIN/USDT:USDT")[1]
+    assert market is not None and market.table.origin == "cache"
