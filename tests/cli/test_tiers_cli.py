@@ -13,6 +13,9 @@ import pytest
 
 from liqwatch import tiercache
 from liqwatch.cli import main
+from liqwatch.core.venues import get_venue
+from liqwatch.markets import bundle
+from tests.fakes.rest_harness import secrets
 from tests.fakes.rest_server import FakeRestServer
 
 SHOW_KEYS = {
@@ -162,24 +165,61 @@ def test_tiers_without_a_command_prints_help(capsys: pytest.CaptureFixture[str])
     assert "update" in capsys.readouterr().out
 
 
+# venue -> (the id `calc --symbol` is given for the synthetic X2, the unified symbol)
+CALC_SYMBOL = {
+    "bybit": ("X2USDT", "X2/USDT:USDT"),
+    "okx": ("X2-USDT-SWAP", "X2/USDT:USDT"),
+    "gate": ("X2_USDT", "X2/USDT:USDT"),
+    "bitget": ("X2USDT", "X2/USDT:USDT"),
+    "hyperliquid": ("X2", "X2/USDC:USDC"),
+    "binance": ("X2USDT", "X2/USDT:USDT"),
+}
+
+
+@pytest.mark.parametrize("venue", list(CALC_SYMBOL))
 def test_update_then_calc_uses_the_downloaded_table(
-    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    venue: str, capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """A symbol only the download has (synthetic X2, in no bundle): `calc` prices it from the cache,
+    in the downloaded table's first bracket (0.1 BTC-like coins at 60,000: inside every venue's
+    first tier; OKX's tiers count contracts of 0.01, its first cap is 1,000 contracts = 10 coins)."""
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "no-config"))  # no user config is read
+    calc_id, symbol = CALC_SYMBOL[venue]
+    assert symbol not in bundle(get_venue(venue)).markets  # only the download can know it
+    update = ["tiers", "update", "--exchange", venue]
+    if venue == "binance":  # leverage brackets are a signed endpoint: keys from a config file
+        monkeypatch.setenv("LW_KEY", secrets("binance").ccxt_options()["apiKey"])
+        monkeypatch.setenv("LW_SECRET", "s3cr3t")
+        config = tmp_path / "config.toml"
+        update += ["--config", str(config)]
 
-    async def update() -> int:
-        async with FakeRestServer("bybit") as fake:
+    async def run_update() -> int:
+        async with FakeRestServer(venue) as fake:
             fake.synthesize(3)
-            return await asyncio.to_thread(main, ["tiers", "update", "--exchange", "bybit", "--rest-url", fake.url])
+            if venue == "binance":
+                config.write_text(
+                    '[[accounts]]\nname = "b"\nexchange = "binance"\napi_key_env = "LW_KEY"\n'
+                    f'api_secret_env = "LW_SECRET"\nrest_url = "{fake.url}"\n'
+                )
+                return await asyncio.to_thread(main, update)
+            return await asyncio.to_thread(main, [*update, "--rest-url", fake.url])
 
-    assert asyncio.run(update()) == 0
-    assert "X2/USDT:USDT" in (tiercache.read_cache("bybit") or {})["symbols"]
+    assert asyncio.run(run_update()) == 0
+    cache = tiercache.read_cache(venue) or {}
+    entry = cache["symbols"][symbol]
+    first = entry["tiers"][0]
     capsys.readouterr()
-    args = ["--side", "long", "--size", "0.1", "--entry", "60000", "--leverage", "10", "--json"]
-    assert main(["calc", "--exchange", "bybit", "--symbol", "X2USDT", *args]) == 0
+    args = ["--side", "long", "--size", "0.1", "--entry", "60000", "--leverage", "2", "--json"]
+    assert main(["calc", "--exchange", venue, "--symbol", calc_id, *args]) == 0
     position = json.loads(capsys.readouterr().out)["positions"][0]
-    assert position["symbol"] == "X2/USDT:USDT"
+    assert position["symbol"] == symbol
     assert position["tiers_source"] == "cache"
     assert position["tiers_source_detail"].startswith("http://127.0.0.1:")
-    doc = run_json(capsys, "show", "--exchange", "bybit", "--symbol", "X2/USDT:USDT")
-    assert doc["origin"] == "cache" and doc["brackets"]
+    assert position["tier"] == 1
+    assert position["mmr"] == pytest.approx(first["mmr"])
+    assert position["max_leverage"] == pytest.approx(first["max_leverage"])
+    scale = entry["contract_size"] if cache["basis"] == "contracts" else 1.0
+    assert position["tier_cap"] == pytest.approx(first["max"] * scale)  # OKX: 1,000 contracts x 0.01
+    assert position["maintenance_margin"] == pytest.approx(6000 * first["mmr"] - first.get("maint_amount", 0.0))
+    doc = run_json(capsys, "show", "--exchange", venue, "--symbol", symbol)
+    assert doc["origin"] == "cache" and doc["brackets"][0]["mmr"] == pytest.approx(first["mmr"])

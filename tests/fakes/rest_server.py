@@ -384,7 +384,13 @@ class FakeGate(FakeVenue):
             return web.json_response([] if request.method == "GET" else {})
         return None
 
+    def _btc(self, request: web.Request) -> bool:
+        """BTC-settled (inverse) contracts are served once ``FakeRestServer.add_inverse`` added them."""
+        return request.match_info["settle"] == "btc" and "btc_contracts" in self.data
+
     async def contracts(self, request: web.Request) -> web.Response:
+        if self._btc(request):
+            return web.json_response(self.data["btc_contracts"])
         return self._settle(request) or self.fixture("contracts")
 
     async def tickers(self, request: web.Request) -> web.Response:
@@ -396,12 +402,15 @@ class FakeGate(FakeVenue):
 
     async def risk_limit_tiers(self, request: web.Request) -> web.Response:
         contract = request.query.get("contract")
-        rows = [r for r in self.data["risk_limit_tiers"] if contract is None or r["contract"] == contract]
+        table = "btc_risk_limit_tiers" if self._btc(request) else "risk_limit_tiers"
+        rows = [r for r in self.data[table] if contract is None or r["contract"] == contract]
         if contract is None and "limit" in request.query:  # a page of `limit` contracts from `offset`
             ids = list(dict.fromkeys(r["contract"] for r in rows))
             start = int(request.query.get("offset", "0"))
             chosen = set(ids[start : start + int(request.query["limit"])])
             rows = [r for r in rows if r["contract"] in chosen]
+        if self._btc(request):
+            return web.json_response(rows)
         return self._settle(request) or _failed_tiers(self.data, rows, "contract") or web.json_response(rows)
 
     async def positions(self, request: web.Request) -> web.Response:
@@ -452,7 +461,13 @@ class FakeBitget(FakeVenue):
     async def time(self, request: web.Request) -> web.Response:
         return web.json_response(_bitget({"serverTime": str(_now_ms())}))
 
+    def _coin(self, request: web.Request) -> bool:
+        """COIN-FUTURES (inverse) are served once ``FakeRestServer.add_inverse`` added them."""
+        return request.query.get("productType", "").upper() == "COIN-FUTURES" and "coin_contracts" in self.data
+
     async def contracts(self, request: web.Request) -> web.Response:
+        if self._coin(request):
+            return web.json_response(_bitget(self.data["coin_contracts"]))
         return web.json_response(_bitget(self.data["contracts"] if self._usdt(request) else []))
 
     async def tickers(self, request: web.Request) -> web.Response:
@@ -460,6 +475,8 @@ class FakeBitget(FakeVenue):
 
     async def position_lever(self, request: web.Request) -> web.Response:
         symbol = request.query.get("symbol")
+        if symbol and self._coin(request):
+            return web.json_response(_bitget([r for r in self.data["coin_position_lever"] if r["symbol"] == symbol]))
         if not symbol or not self._usdt(request):
             return web.json_response(
                 {"code": "40034", "msg": "Parameter symbol does not exist", "requestTime": _now_ms(), "data": None},
@@ -502,6 +519,44 @@ SYNTHETIC: dict[str, tuple[tuple[Any, ...], ...]] = {
 """Where each venue's markets and tier rows live in its fixtures (``synthesize``)."""
 
 
+def _okx_inverse(data: dict[str, Any]) -> str:
+    linear = next(r for r in data["instruments"] if r["instId"] == "BTC-USDT-SWAP")
+    spec = {"ctType": "inverse", "ctVal": "100", "ctValCcy": "USD", "settleCcy": "BTC", "lotSz": "1", "minSz": "1"}
+    ids = {"instId": "BTC-USD-SWAP", "instFamily": "BTC-USD", "uly": "BTC-USD"}
+    data["instruments"] = [*data["instruments"], {**copy.deepcopy(linear), **spec, **ids}]
+    tiers = [r for r in data["position_tiers"] if r["instFamily"] == "BTC-USDT"]
+    family = {"instFamily": "BTC-USD", "uly": "BTC-USD"}
+    data["position_tiers"] = [*data["position_tiers"], *({**r, **family} for r in tiers)]
+    return "BTC-USD-SWAP"
+
+
+def _gate_inverse(data: dict[str, Any]) -> str:
+    linear = next(r for r in data["contracts"] if r["name"] == "BTC_USDT")
+    data["btc_contracts"] = [{**copy.deepcopy(linear), "name": "BTC_USD", "type": "inverse", "quanto_multiplier": "0"}]
+    rows = [r for r in data["risk_limit_tiers"] if r["contract"] == "BTC_USDT"]
+    # risk limits in BTC (the settle currency): the linear USDT limits / 50,000
+    data["btc_risk_limit_tiers"] = [
+        {**r, "contract": "BTC_USD", "risk_limit": str(float(r["risk_limit"]) / 50000), "deduction": "0"} for r in rows
+    ]
+    return "BTC_USD"
+
+
+def _bitget_inverse(data: dict[str, Any]) -> str:
+    linear = next(r for r in data["contracts"] if r["symbol"] == "BTCUSDT")
+    spec = {"symbol": "BTCUSD", "quoteCoin": "USD", "supportMarginCoins": ["BTC"], "sizeMultiplier": "1"}
+    data["coin_contracts"] = [{**copy.deepcopy(linear), **spec}]
+    rows = [r for r in data["position_lever"] if r["symbol"] == "BTCUSDT"]
+    data["coin_position_lever"] = [{**r, "symbol": "BTCUSD"} for r in rows]
+    return "BTCUSD"
+
+
+_INVERSE: dict[str, Callable[[dict[str, Any]], str]] = {
+    "okx": _okx_inverse,
+    "gate": _gate_inverse,
+    "bitget": _bitget_inverse,
+}
+
+
 class FakeRestServer:
     """A fake of one venue's REST API. Use as ``async with`` or call ``start``/``stop``."""
 
@@ -542,6 +597,11 @@ class FakeRestServer:
             raise ValueError(f"unknown failure kind {kind!r}; one of {FAILURE_KINDS}")
         self._failures.extend([kind] * n)
 
+    @property
+    def pending_failures(self) -> int:
+        """Failures queued with ``fail_next`` not served yet (0 once every one was answered)."""
+        return len(self._failures)
+
     def paths(self) -> list[str]:
         return [path for _, path, _ in self.requests]
 
@@ -562,6 +622,12 @@ class FakeRestServer:
             index = next(i for i, a in enumerate(meta["universe"][: len(ctxs)]) if a["name"] == "BTC")
             ctxs.extend(copy.deepcopy(ctxs[index]) for _ in names)
         return names
+
+    def add_inverse(self) -> str:
+        """Add the venue's coin-margined BTC perpetual (OKX BTC-USD-SWAP, Gate BTC_USD settled in
+        btc, Bitget BTCUSD of COIN-FUTURES) and its tier rows, built from the BTC linear ones.
+        Returns its venue id. Without this call the fakes list linear markets only."""
+        return _INVERSE[self.venue.name](self.data)
 
     # ---- lifecycle
 
