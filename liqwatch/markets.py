@@ -246,6 +246,9 @@ def find_market(venue: Venue, symbol: str) -> tuple[str, Market | None]:
     sources = (bundle(venue), cached(venue))  # looked at once per call: this runs once per position
     known = _lookup(sources, key, by_id=True)
     if known is not None:
+        held = unified_match(known.symbol.upper())  # a cached coin-margined entry (tiers update)
+        if held is not None and (held.group(3) != held.group(2) or held.group(2) == "USD"):
+            refuse_inverse(venue, symbol, held.group(1))
         return known.symbol, known
     if key.endswith("USD_PERP"):  # Binance COIN-M ids (BTCUSD_PERP)
         refuse_inverse(venue, symbol, key.removesuffix("USD_PERP"))

@@ -7,8 +7,13 @@ Sources (all public reads but Binance's, which needs an account's keys):
   ``nextPageCursor``); ``mmDeduction`` = maintenance amount.
 * OKX ``GET /api/v5/public/position-tiers`` per instrument family (``tdMode`` cross); rows kept in
   contracts (``basis: contracts``) with the instrument's ``ctVal`` as ``contract_size``.
-* Gate ``GET /api/v4/futures/usdt/risk_limit_tiers`` (paginated by ``offset``); ``deduction``.
-* Bitget ``GET /api/v2/mix/market/query-position-lever`` per symbol.
+* Gate ``GET /api/v4/futures/{usdt,btc}/risk_limit_tiers`` (paginated by ``offset``); ``deduction``.
+* Bitget ``GET /api/v2/mix/market/query-position-lever`` per symbol (USDT-FUTURES and COIN-FUTURES).
+
+Inverse (coin-margined) perpetuals are downloaded too (Bybit, OKX ``BTC-USD-SWAP``, Gate
+BTC-settled, Bitget COIN-FUTURES): their entries say ``inverse: true``, ``settle`` and, in
+``tier_unit``, what their bounds are in (kept as the venue publishes them). ``liqwatch calc``
+still refuses coin-margined symbols.
 * Hyperliquid ``POST /info {"type": "meta"}`` margin tables; mmr = 1/(2 x max leverage).
 * Binance ``GET /fapi/v1/leverageBracket`` (private): with the config's Binance account's keys,
   else the bundled set is kept.
@@ -171,6 +176,8 @@ def market_entry(
         "source_url": source_url,
         "as_of": now[:10],
     }
+    if entry["inverse"]:
+        entry["tier_unit"] = adapter.tier_inverse_unit or "as published by the venue"
     tick = price_tick(ex, market) if adapter.tier_tick else None
     if tick is not None:
         entry["tick_size"] = tick
@@ -305,20 +312,26 @@ class Download:
         from liqwatch.feeds.ccxt_client import failure_reason
 
         by_id: dict[str, list[dict[str, Any]]] = {}
-        if explicit and len(symbols) <= CONCURRENCY:
-            pages = [{"contract": as_dict(self.ex.markets[s]).get("id")} for s in symbols]
-        else:
-            pages = [{}]
+        settles: dict[str, list[str]] = {}  # Gate: usdt (linear) and btc (inverse) paths
+        for symbol in symbols:
+            settle = str(as_dict(self.ex.markets[symbol]).get("settle") or "usdt").lower()
+            settles.setdefault(settle, []).append(symbol)
+        pages: list[tuple[str, list[str], dict[str, Any]]] = []
+        for settle, members in settles.items():
+            if explicit and len(members) <= CONCURRENCY:
+                pages += [(settle, [s], {"contract": as_dict(self.ex.markets[s]).get("id")}) for s in members]
+            else:
+                pages.append((settle, members, {}))
         limit = PAGE_SIZE
-        for extra in pages:
+        for settle, members, extra in pages:
             offset = 0
             for _ in range(1000):
-                params = {"settle": "usdt", "limit": limit, "offset": offset, **extra}
+                params = {"settle": settle, "limit": limit, "offset": offset, **extra}
                 try:
                     response = await self.retry.call(partial(self.ex.publicFuturesGetSettleRiskLimitTiers, params))
                 except Exception as exc:
                     reason = failure_reason(exc)
-                    for s in symbols:
+                    for s in members:
                         if as_dict(self.ex.markets[s]).get("id") not in by_id:
                             result.failures.setdefault(s, reason)
                     break

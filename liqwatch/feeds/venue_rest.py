@@ -359,6 +359,9 @@ class VenueRest:
     tier_file_basis: ClassVar[Literal["notional", "contracts"]] = "notional"
     tier_boundary: ClassVar[Literal["floor_inclusive", "cap_inclusive"]] = "floor_inclusive"
     tier_tick: ClassVar[bool] = True
+    tier_inverse_unit: ClassVar[str] = ""
+    """What an inverse (coin-margined) market's cached tier bounds are in, written into its entry
+    as ``tier_unit`` (they are kept as the venue publishes them)."""
     """The market's ``precision.price`` is a fixed tick (not significant figures)."""
 
     def download_options(self) -> dict[str, Any]:

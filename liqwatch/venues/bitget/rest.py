@@ -31,6 +31,7 @@ class BitgetRest(VenueRest):
     name = "bitget"
     tier_source = "/api/v2/mix/market/query-position-lever"
     public_host = "https://api.bitget.com"
+    tier_inverse_unit = "startUnit/endUnit of productType COIN-FUTURES as published"
     ccxt_id = "bitget"
     liq_field = "liquidationPrice"
     account_taker_rate = True

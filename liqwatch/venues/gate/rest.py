@@ -39,6 +39,7 @@ class GateRest(VenueRest):
     public_host = "https://api.gateio.ws"
     tier_download = "offset_pages"
     tier_boundary = "cap_inclusive"
+    tier_inverse_unit = "settle currency (risk_limit of /futures/btc/risk_limit_tiers as published)"
     ccxt_id = "gate"
     liq_field = "liq_price"
     balance_uses_positions = True
@@ -52,6 +53,11 @@ class GateRest(VenueRest):
             "defaultType": "swap",
             "unifiedAccount": False,
         }
+
+    def download_options(self) -> dict[str, Any]:
+        # `tiers update` also loads the BTC-settled (inverse) perpetuals; the live feed stays on usdt
+        options = self.options()
+        return {**options, "swap": {"fetchMarkets": {"settlementCurrencies": ["usdt", "btc"]}}}
 
     def positions_params(self, account: AccountConfig) -> dict[str, Any]:
         return {"type": "swap", "settle": "usdt"}

@@ -44,6 +44,7 @@ class OkxRest(VenueRest):
     public_host = "https://www.okx.com"
     tier_file_basis = "contracts"
     tier_boundary = "cap_inclusive"
+    tier_inverse_unit = "contracts (minSz/maxSz as published; contract_size = ctVal in USD)"
     account_taker_rate = True
     fee_endpoint = "GET /api/v5/account/trade-fee"
 
