@@ -19,6 +19,7 @@ from functools import cache
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
+from liqwatch import tiercache
 from liqwatch.core.errors import InputError
 from liqwatch.core.symbols import to_unified, unified_match
 from liqwatch.core.tiers import Basis, TierTable, build_table, flat_table
@@ -190,8 +191,6 @@ def cached(venue: Venue) -> Bundle | None:
     """The venue's tier cache (``liqwatch tiers update``), or None when there is none. A corrupt
     cache file is ignored with one warning line on stderr (liqwatch.tiercache). The file is
     looked at again after CACHE_RECHECK seconds, at once after this process wrote it."""
-    from liqwatch import tiercache
-
     key = (venue.name, os.environ.get(tiercache.ENV_VAR), tiercache.generation())
     now = time.monotonic()
     seen = _cache_seen.get(key)
@@ -239,17 +238,27 @@ def _lookup(sources: tuple[Bundle, Bundle | None], key: str, *, by_id: bool) -> 
     return _fresher(found[0], found[1])
 
 
-def find_market(venue: Venue, symbol: str) -> tuple[str, Market | None]:
+Sources = tuple[Bundle, Bundle | None]
+
+
+def sources(venue: Venue) -> Sources:
+    """The venue's bundled snapshot and tier cache as they stand now: a command that looks up many
+    symbols (a portfolio file) takes them once and passes them to :func:`find_market`."""
+    return (bundle(venue), cached(venue))
+
+
+def find_market(venue: Venue, symbol: str, known: Sources | None = None) -> tuple[str, Market | None]:
     """(unified symbol, market or None): the bundled or cached tables of the symbol, the fresher
-    of the two when both exist. Raises InputError for an unreadable symbol."""
+    of the two when both exist (``known``: from :func:`sources`, else looked at now). Raises
+    InputError for an unreadable symbol."""
     key = symbol.strip().upper()
-    sources = (bundle(venue), cached(venue))  # looked at once per call: this runs once per position
-    known = _lookup(sources, key, by_id=True)
-    if known is not None:
-        held = unified_match(known.symbol.upper())  # a cached coin-margined entry (tiers update)
+    tables = known if known is not None else (bundle(venue), cached(venue))
+    found = _lookup(tables, key, by_id=True)
+    if found is not None:
+        held = unified_match(found.symbol.upper())  # a cached coin-margined entry (tiers update)
         if held is not None and (held.group(3) != held.group(2) or held.group(2) == "USD"):
             refuse_inverse(venue, symbol, held.group(1))
-        return known.symbol, known
+        return found.symbol, found
     if key.endswith("USD_PERP"):  # Binance COIN-M ids (BTCUSD_PERP)
         refuse_inverse(venue, symbol, key.removesuffix("USD_PERP"))
     parts = unified_match(key)  # the usual form first: one match, no rebuilding
@@ -265,7 +274,7 @@ def find_market(venue: Venue, symbol: str) -> tuple[str, Market | None]:
         quote, _, settle = rest.partition(":")
     if settle != quote or quote == "USD":
         refuse_inverse(venue, symbol, base)
-    market = _lookup(sources, unified, by_id=False)
+    market = _lookup(tables, unified, by_id=False)
     return (market.symbol if market else unified), market
 
 

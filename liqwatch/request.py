@@ -17,7 +17,7 @@ from liqwatch.core.errors import InputError
 from liqwatch.core.model import MarginMode, PositionSide, PositionSpec, Side
 from liqwatch.core.tiers import TierTable
 from liqwatch.core.venues import Venue
-from liqwatch.markets import find_market, resolve_table, table_from_rows
+from liqwatch.markets import Sources, find_market, resolve_table, table_from_rows
 
 Rows = Sequence[Mapping[str, Any]]
 
@@ -87,15 +87,17 @@ def build_spec(
     field_prefix: str = "",
     table_cache: TableCache | None = None,
     validated: bool = False,
+    known: Sources | None = None,
 ) -> PositionSpec:
     """Resolve symbol, tiers and defaults, then run the core's checks. Raises InputError.
 
     ``table_cache`` lets identical per-position tier lists build one table. ``validated``: the
-    numbers were checked by the portfolio file's schema (finite, > 0, rates in [0, 1)) already."""
+    numbers were checked by the portfolio file's schema (finite, > 0, rates in [0, 1)) already.
+    ``known``: the bundled and cached tables taken once for many positions (``markets.sources``)."""
     if not validated:
         _check_numbers(req, field_prefix)
     try:
-        symbol, market = find_market(venue, req.symbol)
+        symbol, market = find_market(venue, req.symbol, known)
     except InputError as exc:
         raise InputError(f"{field_prefix}{exc.field}", exc.message) from None
     mark = req.mark_price if req.mark_price is not None else req.entry_price

@@ -91,6 +91,7 @@ def run(args: argparse.Namespace) -> int:
 
     position_flags = [name for name in _POSITION_FLAGS if getattr(args, name) is not None]
     if args.portfolio is not None:
+        from liqwatch.markets import sources
         from liqwatch.portfolio import load_portfolio, load_tiers_file
 
         if position_flags:
@@ -106,9 +107,11 @@ def run(args: argparse.Namespace) -> int:
         user_tables = load_tiers_file(args.tiers, venue) if args.tiers is not None else None
         specs = []
         tables = TableCache()  # identical tier lists build one table
+        known = sources(venue)  # the bundled and cached tables, looked at once for every position
         for i, pos in enumerate(portfolio["positions"]):
             try:  # the field's path is only formatted for an error: this loop runs once per position
-                specs.append(build_spec(venue, PositionRequest(**pos), user_tables, "", tables, validated=True))
+                req = PositionRequest(**pos)
+                specs.append(build_spec(venue, req, user_tables, "", tables, validated=True, known=known))
             except InputError as exc:
                 fail(f"{args.portfolio}: positions[{i}].{exc}")
         try:
