@@ -16,10 +16,11 @@ Tier file (``--tiers``): ``{"tiers": {"BTC/USDT:USDT": [{"min_notional": 0, "max
 "mmr": 0.004, "max_leverage": 125, "maint_amount": 0}, ...]}}``.
 
 The schema is written for ``pydantic_core`` (the validation engine of pydantic v2) rather than as
-``BaseModel`` classes: the whole document is validated in one call (a JSON file straight from its
-bytes, without building Python objects first), and ``liqwatch calc --portfolio`` does not pay for
-pydantic's model machinery at start-up (``from pydantic import BaseModel`` alone costs about as much
-as the whole calculation budget). Errors are pydantic's own, reported as one line naming the field.
+``BaseModel`` classes: the whole document is validated in one call (parsed by orjson; each
+position's ``tiers`` list validated once per distinct list, see ``_dedupe_tiers``), and
+``liqwatch calc --portfolio`` does not pay for pydantic's model machinery at start-up (``from
+pydantic import BaseModel`` alone costs about as much as the whole calculation budget). Errors
+are pydantic's own, reported as one line naming the field.
 """
 
 from __future__ import annotations

@@ -43,28 +43,21 @@ class PositionRequest:
 
 
 class TableCache:
-    """Tables built from per-position tier lists, so that identical lists build one table. Looked
-    up by a cheap key (length and last row), then by comparing the rows themselves (C-level list
-    and dict equality): much cheaper than hashing every row of every position."""
+    """Tables built from per-position tier lists, one per list object. ``load_portfolio`` already
+    makes equal lists one shared object (each distinct list is validated once), so a lookup by
+    identity is all that is left to do here."""
 
     __slots__ = ("_tables",)
 
     def __init__(self) -> None:
-        self._tables: dict[tuple[Any, ...], list[tuple[Rows, TierTable]]] = {}
-
-    @staticmethod
-    def _key(rows: Rows) -> tuple[Any, ...]:
-        last = rows[-1] if rows else {}
-        return (len(rows), last.get("min_notional"), last.get("mmr"), last.get("max_leverage"))
+        self._tables: dict[int, tuple[Rows, TierTable]] = {}
 
     def get(self, rows: Rows) -> TierTable | None:
-        for known, table in self._tables.get(self._key(rows), ()):
-            if known is rows or known == rows:
-                return table
-        return None
+        hit = self._tables.get(id(rows))
+        return hit[1] if hit is not None and hit[0] is rows else None
 
     def put(self, rows: Rows, table: TierTable) -> None:
-        self._tables.setdefault(self._key(rows), []).append((rows, table))
+        self._tables[id(rows)] = (rows, table)  # the rows are held, so their id stays theirs
 
 
 def _check_numbers(req: PositionRequest, field_prefix: str) -> None:
