@@ -36,10 +36,13 @@ class Market:
     table: TierTable
     tick_size: float | None = None
     contract_size: float | None = None
-    origin: str = "bundled"
-    """``bundled`` (shipped with liqwatch) or ``cache`` (``liqwatch tiers update``)."""
     fetched_at: str = ""
     source_url: str = ""
+
+    @property
+    def origin(self) -> str:
+        """``bundled`` (shipped with liqwatch) or ``cache`` (``liqwatch tiers update``): the table's."""
+        return self.table.origin
 
 
 def _market(venue: Venue, header: Mapping[str, Any], symbol: str, entry: Mapping[str, Any], origin: str) -> Market:
@@ -75,7 +78,6 @@ def _market(venue: Venue, header: Mapping[str, Any], symbol: str, entry: Mapping
         table=table,
         tick_size=entry.get("tick_size"),
         contract_size=contract_size,
-        origin=origin,
         fetched_at=fetched_at,
         source_url=str(entry.get("source_url") or ""),
     )
