@@ -38,6 +38,17 @@ class PositionSpec:
     """A light level (0-5) reported by the venue; ``None`` means liqwatch estimates it."""
     exchange_liquidation_price: float | None = None
     tick_size: float | None = None
+    inverse: bool = False
+    """Coin-margined (inverse) market: ``size`` is the USD face value Q (contracts x contract size,
+    fixed), prices stay in USD, and ``isolated_margin``, fees, PnL and maintenance margin are in the
+    settle coin: value Q/P, PnL s*Q*(1/EP - 1/P)."""
+    settle: str | None = None
+    """The collateral (settle) currency; None means the venue's default (``Venue.settle``). Cross
+    positions share collateral only with positions of the same settle currency (one pool each)."""
+    contracts: float | None = None
+    """The size in contracts as the venue counts them, where known (informational)."""
+    contract_size: float | None = None
+    """USD (inverse) or base units (linear) per contract, where known (informational)."""
 
     @property
     def sign(self) -> int:
@@ -104,3 +115,8 @@ class PortfolioRisk:
     venue: str
     positions: list[PositionRisk]
     account: AccountRisk
+    """The pool of the venue's default settle currency (or the only pool): what single-currency
+    callers read. Every pool, this one included, is in ``pools``."""
+    pools: dict[str, AccountRisk] | None = None
+    """One account section per settle currency held (cross collateral never crosses pools);
+    ``None`` from callers that built a single-currency result."""
