@@ -49,13 +49,31 @@ def next_tier_info(p: PositionRisk) -> tuple[float | None, float | None]:
 
 def position_record(p: PositionRisk, venue: Venue) -> dict[str, Any]:
     """One position as ``calc --json`` prints it. Every quantity the core derives by a division (a
-    ratio, a price, a distance) goes through ``num``: a margin balance of ~1e-320 makes a ratio
-    infinite, and the open end of a table (``tier_cap``, an override's ``max_leverage``) is."""
+    ratio, a price, a distance) is mapped to null when not finite (as :func:`num` does, written out
+    here: this runs once per position of a portfolio file): a margin balance of ~1e-320 makes a
+    ratio infinite, and the open end of a table (``tier_cap``, an override's ``max_leverage``) is."""
     spec = p.spec
-    next_notional, next_distance = next_tier_info(p)
     tier = p.tier
     table = spec.tiers
     adl = p.adl
+    nxt = p.next_tier_floor
+    if nxt is None:
+        next_notional = next_distance = None
+    else:  # next_tier_info, inline
+        current = p.bracket_value if table.basis == "notional" else spec.size
+        next_notional = nxt if table.basis == "notional" else nxt * spec.mark_price
+        next_distance = (nxt - current) / current if current > 0 else None
+    # x - x is 0.0 for a finite x, NaN for NaN and the infinities
+    lp = p.liquidation_price
+    bp = p.bankruptcy_price
+    ratio = p.margin_ratio
+    native = p.margin_ratio_native
+    im = p.initial_margin
+    max_lev = tier.max_leverage
+    cap = tier.cap
+    distance = p.distance_to_liquidation
+    eff = p.effective_leverage
+    score = adl.score
     return {
         "symbol": spec.symbol,
         "side": spec.side,
@@ -66,34 +84,41 @@ def position_record(p: PositionRisk, venue: Venue) -> dict[str, Any]:
         "margin_mode": spec.margin_mode,
         "leverage": spec.leverage,
         "isolated_margin": spec.isolated_margin,
-        "liquidation_price": num(p.liquidation_price),
-        "bankruptcy_price": num(p.bankruptcy_price),
-        "margin_ratio": num(p.margin_ratio),
-        "margin_ratio_native": num(p.margin_ratio_native),
+        "liquidation_price": lp if lp is None or lp - lp == 0.0 else None,
+        "bankruptcy_price": bp if bp is None or bp - bp == 0.0 else None,
+        "margin_ratio": ratio if ratio is None or ratio - ratio == 0.0 else None,
+        "margin_ratio_native": native if native is None or native - native == 0.0 else None,
         "margin_ratio_native_name": venue.native_margin_ratio_name,
         "maintenance_margin": p.maintenance_margin,
         "liquidation_fee": p.liquidation_fee,
         "fee_rate": spec.fee_rate,
-        "initial_margin": num(p.initial_margin),
+        "initial_margin": im if im is None or im - im == 0.0 else None,
         "margin_balance": p.margin_balance,
         "unrealized_pnl": p.unrealized_pnl,
         "notional": p.notional,
         "tier": tier.index,
         "mmr": tier.mmr,
         "maint_amount": tier.maint_amount,
-        "max_leverage": num(tier.max_leverage),
+        "max_leverage": max_lev if max_lev - max_lev == 0.0 else None,
         "tier_floor": tier.floor,
-        "tier_cap": num(tier.cap),
+        "tier_cap": cap if cap - cap == 0.0 else None,
         "tier_basis": table.basis,
-        "next_tier_notional": num(next_notional),
-        "distance_to_next_tier": num(next_distance),
+        "next_tier_notional": next_notional if next_notional is None or next_notional - next_notional == 0.0 else None,
+        "distance_to_next_tier": next_distance
+        if next_distance is None or next_distance - next_distance == 0.0
+        else None,
         "tiers_source": table.origin or "bundled",
         "tiers_source_detail": table.source,
         "tiers_as_of": table.as_of,
-        "distance_to_liquidation": num(p.distance_to_liquidation),
-        "effective_leverage": num(p.effective_leverage),
+        "distance_to_liquidation": distance if distance is None or distance - distance == 0.0 else None,
+        "effective_leverage": eff if eff is None or eff - eff == 0.0 else None,
         "status": p.status,
-        "adl": {"score": num(adl.score), "lights": adl.lights, "source": adl.source, "method": adl.method},
+        "adl": {
+            "score": score if score - score == 0.0 else None,
+            "lights": adl.lights,
+            "source": adl.source,
+            "method": adl.method,
+        },
     }
 
 
