@@ -18,9 +18,9 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
-from liqwatch.cli.common import EXIT_INPUT, CliParser, fail, join_dash_values
+from liqwatch.cli.common import EXIT_INPUT, CliParser, Exit, fail, join_dash_values
 from liqwatch.core.errors import InputError
 
 
@@ -127,4 +127,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     return EXIT_INPUT
 
 
-__all__ = ["EXIT_INPUT", "build_parser", "main"]
+def console() -> NoReturn:
+    """The ``liqwatch`` console script: :func:`main`, allowed to end the process at once once the
+    answer is written (``common.done``)."""
+    Exit.fast = True
+    sys.exit(main())
+
+
+__all__ = ["EXIT_INPUT", "build_parser", "console", "main"]

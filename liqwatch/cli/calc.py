@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from liqwatch.cli.common import FLAG_FOR_FIELD, fail
+from liqwatch.cli.common import FLAG_FOR_FIELD, done, fail
 from liqwatch.core.errors import InputError
 from liqwatch.scenarios import SCENARIOS
 
@@ -173,7 +173,7 @@ def run(args: argparse.Namespace) -> int:
         if scenario is not None:
             from liqwatch.cli.whatif import run_scenario
 
-            return run_scenario(args, scenario, venue, specs, wallet)
+            return done(run_scenario(args, scenario, venue, specs, wallet))
         if args.portfolio is not None and (args.symbol is not None or args.side is not None):
             fail("--symbol: with --portfolio, --symbol/--side only select the position for a what-if scenario")
         risk = assess(venue, specs, wallet)
@@ -182,16 +182,15 @@ def run(args: argparse.Namespace) -> int:
             fail(f"{args.portfolio}: {exc}")
         fail(f"{FLAG_FOR_FIELD.get(exc.field, exc.field)}: {exc.message}")
     if args.json:
-        from liqwatch.output import write_json
-        from liqwatch.records import portfolio_record
+        from liqwatch.output import write_portfolio
 
-        write_json(portfolio_record(risk, venue), sys.stdout)
+        write_portfolio(risk, venue, sys.stdout)
     else:
         from liqwatch.output import print_human
 
         print_human(risk, venue)
     warn_stale_tiers(specs)  # after the answer (a refused input stays one line on stderr)
-    return 0
+    return done(0)  # with the answer's objects still held: the console script skips freeing them
 
 
 def warn_stale_tiers(specs: Sequence[PositionSpec]) -> None:

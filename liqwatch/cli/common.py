@@ -36,6 +36,32 @@ class CliParser(argparse.ArgumentParser):
         raise SystemExit(EXIT_INPUT)
 
 
+class Exit:
+    """Whether a finished command may leave the process at once (see :func:`done`). Set only by
+    the console script (``liqwatch.cli.console``): a caller of ``main()`` in-process (the tests, a
+    script) keeps its interpreter."""
+
+    fast = False
+
+
+def done(code: int) -> int:
+    """The end of a command whose answer is written. From the console script: flush and leave the
+    process now, skipping the interpreter's teardown, which would free every object the answer was
+    built from one by one (a 10,000-position portfolio: ~10 % of the run) and unload every module
+    (~20 ms of a one-line calc). Nothing is left to run: calc writes no files and registers no exit
+    handlers. Elsewhere: return ``code``."""
+    if not Exit.fast:
+        return code
+    import os
+
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except BrokenPipeError:  # the reader left (`liqwatch calc ... | head`): not an error of ours
+        code = 0
+    os._exit(code)
+
+
 def fail(message: str) -> NoReturn:
     """One line on stderr, exit code 2."""
     sys.stderr.write(f"liqwatch: error: {message}\n")
