@@ -248,6 +248,11 @@ def _parse(path: Path, raw: bytes, as_json: bool) -> Any:
         raise InputError(name, f"not valid TOML: {exc}") from None
 
 
+FAST_JSON_BYTES = 64 * 1024
+"""Portfolio JSON files larger than this are read by :func:`_read_json`; a small one is parsed
+faster than msgspec is imported."""
+
+
 @cache
 def _json_reader() -> Any:
     """A msgspec decoder for a portfolio JSON file that builds every value as the json module
@@ -309,7 +314,7 @@ def _read_json(raw: bytes) -> Any:
 
 def _validate(validator: SchemaValidator, path: Path, prefix: str = "", fast_json: bool = False) -> Any:
     raw, as_json = _read(path)
-    data = _read_json(raw) if fast_json and as_json else None
+    data = _read_json(raw) if fast_json and as_json and len(raw) > FAST_JSON_BYTES else None
     if data is None:
         data = _parse(path, raw, as_json)
     try:
