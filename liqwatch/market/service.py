@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+READY_WAIT = 10.0
 SYMBOLS_EVERY = 15.0
 """Seconds between mark / index / funding reads (the divergence alert's cadence)."""
 
@@ -85,6 +86,8 @@ class MarketPoller:
         *,
         symbols_every: float = SYMBOLS_EVERY,
         speed: float = 1.0,
+        ready: Callable[[str], bool] | None = None,
+        ready_wait: float = READY_WAIT,
     ) -> None:
         self.clients = list(clients)
         self.symbols = symbols
@@ -92,6 +95,10 @@ class MarketPoller:
         self.history = history
         self.symbols_every = symbols_every
         self.speed = speed
+        self.ready = ready
+        """Whether the venue's positions are in (its held symbols known); the first read waits
+        for it up to ``ready_wait`` seconds."""
+        self.ready_wait = ready_wait
         self._tasks: list[asyncio.Task[None]] = []
         self.reads = 0
 
@@ -117,6 +124,10 @@ class MarketPoller:
         }
         due: dict[Part, float] = dict.fromkeys(every, 0.0)
         latest = MarketReport(exchange=client.exchange, ts=time.time())
+        if self.ready is not None:
+            give_up = time.monotonic() + self.ready_wait
+            while not self.ready(client.exchange) and time.monotonic() < give_up:
+                await asyncio.sleep(0.05)
         if self.history is not None and a.backfill:
             _, problems = await backfill(self.history, client, self.symbols(client.exchange))
             for p in problems:
