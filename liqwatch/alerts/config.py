@@ -140,7 +140,7 @@ class AlertRuleConfig(BaseModel):
                 raise ValueError(f"{self.rule} levels are fractions (0.1 = 10%), got {x:g}")
             if self.rule == "adl_risk" and x not in (1, 2):
                 raise ValueError(
-                    f"adl_risk levels are 1 (near: venue rating high, Bybit within 0.05 of its trigger) "
+                    f"adl_risk levels are 1 (near: venue rating high, a pnlRatio within 0.05 of its trigger) "
                     f"or 2 (active), got {x:g}"
                 )
         return self

@@ -89,11 +89,17 @@ async def _read_live(args: argparse.Namespace, warnings: list[str]) -> list[Mark
             warnings.append(str(exc.args[0]))
 
     async def one(client: MarketClient) -> MarketReport:
-        async with client:
+        try:
+            try:
+                await client.open()
+            except Exception:  # read() reports it as one line
+                return await client.read(symbols)
             if history is not None and client.adapter.backfill:
                 _, problems = await backfill(history, client, symbols)
                 warnings.extend(problems)
             return enrich(history, await client.read(symbols))
+        finally:
+            await client.close()
 
     try:
         return list(await asyncio.gather(*(one(c) for c in clients)))

@@ -3,7 +3,7 @@
 * :func:`divergence` — (mark - index) / index.
 * :func:`change` — the relative change of a series over a window (24 h, 7 d).
 * :func:`drawdown_from_max` — 1 - latest / max over a window (8 h), Bybit's and OKX's reference.
-* :func:`bybit_adl_level` — Bybit's contract-PnL-drawdown ADL state from ``/v5/market/adlAlert``.
+* :func:`drawdown_adl_level` — Bybit's contract-PnL-drawdown ADL state from ``/v5/market/adlAlert``.
 """
 
 from __future__ import annotations
@@ -70,7 +70,7 @@ def drawdown(balance: float, peak: float | None) -> float | None:
     return min(1.0, max(0.0, 1.0 - balance / peak))
 
 
-def bybit_adl_level(
+def drawdown_adl_level(
     balance: float | None, pnl_ratio: float | None, trigger: float | None, threshold: float | None
 ) -> tuple[str, str]:
     """(level, why) of one ``/v5/market/adlAlert`` row, by Bybit's published rules: pool equity

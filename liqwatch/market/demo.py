@@ -18,7 +18,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from liqwatch.feeds.demo import CRASH_SECONDS, CRASH_START, REBOUND_SECONDS
-from liqwatch.market.compute import HOUR, bybit_adl_level, divergence
+from liqwatch.market.compute import HOUR, divergence, drawdown_adl_level
 from liqwatch.market.history import History, Kind, pool_key
 from liqwatch.market.model import AdlRisk, InsurancePool, MarketReport, SymbolMarket
 from liqwatch.market.service import enrich
@@ -119,7 +119,7 @@ def reports(market: DemoMarket, now: float) -> list[MarketReport]:
             report.adl_risk = []
             for sym, share in (("BTC/USDT:USDT", 1.0), ("ETH/USDT:USDT", 0.4)):
                 ratio = PNL_RATIO_CALM + (PNL_RATIO_TROUGH - PNL_RATIO_CALM) * s * share
-                level, why = bybit_adl_level(balance, ratio, BYBIT_TRIGGER, BYBIT_THRESHOLD)
+                level, why = drawdown_adl_level(balance, ratio, BYBIT_TRIGGER, BYBIT_THRESHOLD)
                 report.adl_risk.append(
                     AdlRisk(
                         symbol=sym,

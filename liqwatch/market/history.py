@@ -71,9 +71,9 @@ class History:
     disk (the demo). ``warn`` receives the one-line warning of a file moved aside."""
 
     def __init__(
-        self, path: Path | str | None = None, *, retention: float = RETENTION, warn: list[str] | None = None
+        self, path: Path | str | None = None, *, retention: float | None = None, warn: list[str] | None = None
     ) -> None:
-        self.retention = retention
+        self.retention = RETENTION if retention is None else retention
         self.warnings: list[str] = warn if warn is not None else []
         self._last_prune = -float("inf")
         if path == ":memory:":

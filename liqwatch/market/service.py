@@ -49,7 +49,8 @@ def enrich(history: History | None, report: MarketReport, now: float | None = No
     at = report.ts if now is None else now
     pools = []
     for pool in report.insurance:
-        c24, c7, dd = history.pool_stats(report.exchange, pool.pool, pool.asset, max(at, pool.as_of or at))
+        # at the time of the figure (Gate's newest history row may be hours old)
+        c24, c7, dd = history.pool_stats(report.exchange, pool.pool, pool.asset, pool.as_of or at)
         pools.append(
             pool.model_copy(
                 update={

@@ -11,10 +11,10 @@ from hypothesis import strategies as st
 from liqwatch.market.compute import (
     DAY,
     HOUR,
-    bybit_adl_level,
     change,
     divergence,
     drawdown,
+    drawdown_adl_level,
     drawdown_from_max,
 )
 
@@ -29,14 +29,14 @@ def test_divergence() -> None:
 
 def test_bybit_rules_from_the_doc() -> None:
     # WS example rows (backstop.md §2.2)
-    assert bybit_adl_level(-5421.30, 0.0, -0.3, 10_000)[0] == "active"  # FWOGUSDT: balance <= 0
-    assert bybit_adl_level(19873.46, 0.000174, -0.3, 10_000)[0] == "none"  # ZORAUSDT
+    assert drawdown_adl_level(-5421.30, 0.0, -0.3, 10_000)[0] == "active"  # FWOGUSDT: balance <= 0
+    assert drawdown_adl_level(19873.46, 0.000174, -0.3, 10_000)[0] == "none"  # ZORAUSDT
     # scenario 1: a 1M pool, A loses 350K -> pnlRatio -0.35 < -0.30
-    assert bybit_adl_level(1_000_000, -0.35, -0.3, 10_000)[0] == "active"
-    assert bybit_adl_level(1_000_000, -0.26, -0.3, 10_000)[0] == "near"  # within 0.05
-    assert bybit_adl_level(1_000_000, -0.24, -0.3, 10_000)[0] == "none"
+    assert drawdown_adl_level(1_000_000, -0.35, -0.3, 10_000)[0] == "active"
+    assert drawdown_adl_level(1_000_000, -0.26, -0.3, 10_000)[0] == "near"  # within 0.05
+    assert drawdown_adl_level(1_000_000, -0.24, -0.3, 10_000)[0] == "none"
     # below the trigger but the pool under adlTriggerThreshold: no drawdown ADL, still near
-    assert bybit_adl_level(5_000, -0.35, -0.3, 10_000)[0] == "near"
+    assert drawdown_adl_level(5_000, -0.35, -0.3, 10_000)[0] == "near"
 
 
 def test_change_and_drawdown_worked() -> None:

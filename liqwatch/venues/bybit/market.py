@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from liqwatch.feeds.parse import as_dict, as_list, num
-from liqwatch.market.compute import bybit_adl_level, divergence
+from liqwatch.market.compute import divergence, drawdown_adl_level
 from liqwatch.market.model import AdlRisk, InsurancePool, SymbolMarket
 from liqwatch.market.venue import Problems, VenueMarket, market_id, ms, need, unified
 
@@ -89,7 +89,7 @@ class BybitMarket(VenueMarket):
                 problems.append(f"{self.adl_endpoint}: {symbol}: field {missing[0]!r} missing or not a number")
                 if balance is None or balance > 0:
                     continue  # balance <= 0 alone still says ADL is active
-            level, why = bybit_adl_level(balance, ratio, trigger, threshold)
+            level, why = drawdown_adl_level(balance, ratio, trigger, threshold)
             stop_text = f", stop {stop:.4g}" if stop is not None else ""
             shown = "?" if balance is None else f"{balance:,.2f}"
             out.append(
