@@ -159,6 +159,20 @@ class MarketReport(BaseModel):
     """What the venue does not publish (Hyperliquid has no fund, Bitget none public)."""
     problems: list[str] = Field(default_factory=list)
 
+    def pool_of(self, symbol: str) -> InsurancePool | None:
+        """The pool backing ``symbol`` (a unified ``BASE/QUOTE:SETTLE`` symbol, or a venue id): a
+        pool listing its venue id (``BTCUSDT``, ``BTC-USDT``, ``BTC_USDT``), the pool named by its
+        instrument family (OKX), else the venue's one pool that lists no symbols (Gate's, HLP);
+        None when no pool says. The dashboard shows this pool beside each position."""
+        base, _, rest = symbol.partition("/")
+        quote = rest.split(":", 1)[0]
+        ids = {symbol} | ({f"{base}{quote}", f"{base}-{quote}", f"{base}_{quote}"} if quote else set())
+        for pool in self.insurance:
+            if ids.intersection(pool.symbols) or pool.pool in ids:
+                return pool
+        unlisted = [p for p in self.insurance if not p.symbols]
+        return unlisted[0] if len({p.pool for p in unlisted}) == 1 else None
+
     def record(self) -> dict[str, Any]:
         """The ``liqwatch watch`` line (keys exactly as issue #13 spells them)."""
         return {

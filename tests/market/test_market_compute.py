@@ -72,3 +72,22 @@ def test_change_consistent(then: float, latest: float, window: float) -> None:
 def test_drawdown_against_a_venue_max(balance: float, peak: float) -> None:
     dd = drawdown(balance, peak)
     assert dd is not None and 0.0 <= dd <= 1.0
+
+
+def test_pool_of_a_position() -> None:
+    from liqwatch.market.model import InsurancePool, MarketReport
+
+    def pool(name: str, symbols: list[str]) -> InsurancePool:
+        return InsurancePool(pool=name, asset="USDT", symbols=symbols, balance=1.0, source="t")
+
+    binance = MarketReport(
+        exchange="x",
+        ts=0.0,
+        insurance=[pool("pool ETHUSDT", ["ETHUSDT"]), pool("pool BTCUSDT", ["BTCUSDT", "BTCUSDC"])],
+    )
+    assert binance.pool_of("BTC/USDT:USDT") is binance.insurance[1]
+    assert binance.pool_of("SOL/USDT:USDT") is None
+    okx = MarketReport(exchange="x", ts=0.0, insurance=[pool("BTC-USDT", [])])
+    assert okx.pool_of("BTC/USDT:USDT") is okx.insurance[0]
+    gate = MarketReport(exchange="x", ts=0.0, insurance=[pool("USDT futures", [])])
+    assert gate.pool_of("ETH/USDT:USDT") is gate.insurance[0]
