@@ -161,7 +161,7 @@ async def run_watch(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
 
     monitor = Monitor(feeds, record=recorder, on_event=on_event, on_notice=on_notice)
     market = None
-    if not args.no_market and args.replay is None:
+    if not getattr(args, "no_market", False) and args.replay is None:
         from liqwatch.market.watching import WatchMarket
 
         def on_market(report: Any) -> None:
@@ -176,7 +176,7 @@ async def run_watch(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
             on_market,
             demo=args.demo,
             speed=args.speed,
-            every=args.market_every,
+            every=getattr(args, "market_every", None),
             warnings=market_warnings,
         )
     stop = asyncio.Event()
