@@ -62,12 +62,12 @@ def connection_failed(account: str, exchange: str, feed_channel: str, detail: st
 def insurance_drawdown(exchange: str, pool: str, balance: float, asset: str, value: float, level: float) -> str:
     return (
         f"{exchange} insurance pool {pool}: {pct(value)} below its 8-hour maximum (≥ {pct(level)}); "
-        f"balance {num(balance)} {asset}"
+        f"balance {balance:,.2f} {asset}"
     )
 
 
 def adl_risk(exchange: str, symbol: str, venue_level: str, detail: str, level: float) -> str:
-    what = "ADL active" if level >= 2 else "ADL risk high"
+    what = "ADL active" if level >= 2 else "close to ADL"
     return f"{exchange} {symbol}: {what} ({venue_level}: {detail})"
 
 
