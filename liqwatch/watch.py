@@ -39,6 +39,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=7, help="demo market seed (deterministic prices)")
     parser.add_argument("--demo-positions", type=int, metavar="N", help=argparse.SUPPRESS)
     parser.add_argument("--demo-symbols", type=int, default=500, metavar="M", help=argparse.SUPPRESS)
+    parser.add_argument(  # issue #13: {"type": "market"} lines (liqwatch.market.watching)
+        "--no-market", action="store_true", help="no market lines (insurance funds, ADL risk, mark vs index, funding)"
+    )
+    parser.add_argument("--market-every", type=float, metavar="S", help=argparse.SUPPRESS)
 
 
 def build_feeds(args: argparse.Namespace, warnings: list[str]) -> tuple[list[Feed], Config | None]:
@@ -156,6 +160,25 @@ async def run_watch(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
         alerts.on_notice(notice)
 
     monitor = Monitor(feeds, record=recorder, on_event=on_event, on_notice=on_notice)
+    market = None
+    if not getattr(args, "no_market", False) and args.replay is None:
+        from liqwatch.market.watching import WatchMarket
+
+        def on_market(report: Any) -> None:
+            printer.line(report.record())
+            alerts.on_market(report)
+
+        market_warnings: list[str] = []
+        market = WatchMarket(
+            feeds,
+            config,
+            monitor.state,
+            on_market,
+            demo=args.demo,
+            speed=args.speed,
+            every=getattr(args, "market_every", None),
+            warnings=market_warnings,
+        )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -163,18 +186,24 @@ async def run_watch(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
             loop.add_signal_handler(sig, stop.set)
     monitor.start()
     alerts.start()
+    if market is not None:
+        market.start()
+        for text in market_warnings:
+            printer.line({"type": "event", "ts": time.time(), "kind": "warning", "detail": text})
     try:
         if args.once:
             deadline = loop.time() + ONCE_TIMEOUT
             while loop.time() < deadline and not stop.is_set():
                 await asyncio.sleep(0.05)
-                if _ready(monitor):
+                if _ready(monitor) and (market is None or not market.waiting()):
                     break
             snap = monitor.state.snapshot()
             alerts.on_snapshot(snap)
             for mismatch in monitor.state.mismatches(snap):
                 printer.line(mismatch)
-            printer.line(snapshot_record(snap))
+            record = snapshot_record(snap)
+            alerts.on_position_records(record["positions"])
+            printer.line(record)
             printer.closed = True  # the snapshot is the last line of a --once run
             return 0
         while not stop.is_set():
@@ -185,9 +214,13 @@ async def run_watch(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
                 alerts.on_snapshot(snap)
                 for mismatch in monitor.state.mismatches(snap):
                     printer.line(mismatch)
-                printer.line(snapshot_record(snap))
+                record = snapshot_record(snap)
+                alerts.on_position_records(record["positions"])  # the funding rule (issue #13)
+                printer.line(record)
         return 0
     finally:
+        if market is not None:
+            await market.stop()
         await monitor.stop()
         await alerts.stop()
         if recorder is not None:

@@ -27,3 +27,12 @@ def _isolated_tier_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: 
     path = tmp_path_factory.mktemp("liqwatch-cache")
     monkeypatch.setenv("LIQWATCH_CACHE_DIR", str(path))
     return path
+
+
+@pytest.fixture(autouse=True)
+def _isolated_market_history(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every test gets its own market history dir (liqwatch.market.history): the user's is never
+    written (``liqwatch watch`` against fake servers records what it polls)."""
+    path = tmp_path_factory.mktemp("liqwatch-data")
+    monkeypatch.setenv("LIQWATCH_DATA_DIR", str(path))
+    return path

@@ -10,7 +10,8 @@ account > symbol > none), and among equals the later one. ``enabled = false`` tu
 
 ```toml
 [[alerts]]
-rule = "margin_ratio"          # margin_ratio, distance, adl, tier_change, stale, position_lost, connection
+rule = "margin_ratio"          # margin_ratio, distance, adl, tier_change, stale, position_lost, connection,
+                               # insurance_drawdown, adl_risk, mark_index_divergence, funding (issue #13)
 levels = [0.5, 0.7, 0.85]      # fractions (0.85 = 85%); distance: [0.10, 0.05, 0.02]; adl: lights [4, 5];
                                # stale: seconds [30]
 critical = 0.85                # this level and beyond: severity critical, fires on the first breach
@@ -18,6 +19,12 @@ consecutive = 2                # breaches in a row before a non-critical level f
 hysteresis = 0.05              # re-arm margin: ratio/adl below level - h; distance above level * (1 + h)
 cooldown_seconds = 300         # per (account, symbol, rule, level), from the last delivered alert
 # account = "main"             # scope (exact name or glob); symbol = "BTC" matches BTC/USDT:USDT
+                               # market rules (insurance_drawdown, adl_risk, mark_index_divergence):
+                               # account is the exchange ("bybit"), symbol the pool or symbol
+# insurance_drawdown: [0.10, 0.20, 0.30] from the pool's 8-hour max; adl_risk: [1, 2] (1 = venue
+# rating high / Bybit pnlRatio within 0.05 of its trigger, 2 = ADL active); mark_index_divergence:
+# [0.005, 0.01, 0.02] of |mark - index| / index; funding: [0.1] = the next payment moves the
+# liquidation price by more than a tenth of the distance to it
 # enabled = false
 
 [[channels]]
@@ -129,6 +136,13 @@ class AlertRuleConfig(BaseModel):
                 raise ValueError(f"adl levels are lights from 1 to 5, got {x:g}")
             if self.rule == "stale" and not (x > 0):
                 raise ValueError(f"stale levels are seconds > 0, got {x:g}")
+            if self.rule in ("insurance_drawdown", "mark_index_divergence", "funding") and not (0 < x <= 1):
+                raise ValueError(f"{self.rule} levels are fractions (0.1 = 10%), got {x:g}")
+            if self.rule == "adl_risk" and x not in (1, 2):
+                raise ValueError(
+                    f"adl_risk levels are 1 (near: venue rating high, a pnlRatio within 0.05 of its trigger) "
+                    f"or 2 (active), got {x:g}"
+                )
         return self
 
     def to_rule(self) -> Rule:

@@ -29,12 +29,15 @@ import hashlib
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from liqwatch.alerts import messages
 from liqwatch.alerts.model import Alert, Rule, RuleKind, Severity, default_rules
 from liqwatch.feeds.events import Status
 from liqwatch.state import AccountView, Notice, PositionView, Snapshot
+
+if TYPE_CHECKING:
+    from liqwatch.market.model import MarketReport
 
 STATE_VERSION = 1
 GC_AGE = 6 * 3600.0
@@ -181,6 +184,13 @@ def _alert_id(kind: str, key: str, now: float) -> str:
     return f"{kind}-{digest}"
 
 
+def _real(x: object) -> float | None:
+    """A finite number of a record, else None."""
+    if isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x):
+        return float(x)
+    return None
+
+
 def _finite(x: float | None) -> float | None:
     return x if x is not None and math.isfinite(x) else None
 
@@ -288,6 +298,64 @@ class AlertEngine:
             severity="warning",
         )
         return [alert]
+
+    def evaluate_market(self, report: MarketReport, now: float) -> list[Alert]:
+        """Alerts one venue market report fires (issue #13): each pool's drawdown from its 8-hour
+        maximum, each symbol's ADL signal (1 = close: a venue rating high, Bybit within 0.05 of its
+        trigger; 2 = active) and |mark - index| / index. Same levels, hysteresis and cooldowns as
+        the position rules; the ``account`` of these alerts is the exchange."""
+        if self._started is None:
+            self._started = now
+        out: list[Alert] = []
+        venue = report.exchange
+        for pool in report.insurance:
+            rule = self._rule("insurance_drawdown", venue, (pool.pool, *pool.symbols))
+            if rule is not None and pool.drawdown_8h is not None:
+                name = f"{pool.pool} {pool.asset}"
+                args = (venue, name, pool.balance, pool.asset, pool.drawdown_8h)
+                self._threshold(out, rule, venue, name, None, pool.drawdown_8h, now, messages.insurance_drawdown, *args)
+        for adl in report.adl_risk:
+            rule = self._rule("adl_risk", venue, (adl.symbol,))
+            if rule is not None:
+                args2 = (venue, adl.symbol, adl.level, adl.detail)
+                self._threshold(out, rule, venue, adl.symbol, None, float(adl.severity), now, messages.adl_risk, *args2)
+        for sym in report.symbols:
+            rule = self._rule("mark_index_divergence", venue, (sym.symbol,))
+            if rule is not None and sym.divergence is not None:
+                value = abs(sym.divergence)
+                args3 = (venue, sym.symbol, sym.divergence, sym.mark_price, sym.index_price)
+                self._threshold(out, rule, venue, sym.symbol, None, value, now, messages.divergence, *args3)
+        return out
+
+    def evaluate_funding(self, records: Sequence[Mapping[str, Any]], now: float) -> list[Alert]:
+        """The ``funding`` rule over position records (``watch``'s snapshot ``positions``): fires
+        when the next payment moves the liquidation price by more than the level (a tenth) of the
+        distance from the mark to it. Reads ``funding.liquidation_price_after[0]`` (the price after
+        one payment), ``liquidation_price`` and ``mark_price``; a record without them is skipped."""
+        out: list[Alert] = []
+        for r in records:
+            funding = r.get("funding")
+            if not isinstance(funding, Mapping):
+                continue
+            after_list = funding.get("liquidation_price_after")
+            if not isinstance(after_list, Sequence) or not after_list:
+                continue
+            found = [_real(x) for x in (after_list[0], r.get("liquidation_price"), r.get("mark_price"))]
+            after, lp, mark = found
+            if after is None or lp is None or mark is None:
+                continue
+            distance = abs(mark - lp)
+            if distance <= 0:
+                continue
+            account, symbol, side = str(r.get("account", "")), str(r.get("symbol", "")), str(r.get("side", ""))
+            rule = self._rule("funding", account, (symbol,))
+            if rule is None:
+                continue
+            value = abs(after - lp) / distance
+            rate = funding.get("rate")
+            args = ((account, symbol, side), value, lp, after, rate if isinstance(rate, float) else None)
+            self._threshold(out, rule, account, symbol, side, value, now, messages.funding, *args)
+        return out
 
     def mark_delivered(self, alert_id: str, now: float) -> None:
         """The alert reached a notifier: its cooldown counts from ``now`` (later deliveries of the

@@ -57,3 +57,27 @@ def position_lost(account: str, notice_message: str) -> str:
 def connection_failed(account: str, exchange: str, feed_channel: str, detail: str | None) -> str:
     shown = f": {detail}" if detail else ""
     return f"{account} ({exchange}): {feed_channel} connection failed{shown}"
+
+
+def insurance_drawdown(exchange: str, pool: str, balance: float, asset: str, value: float, level: float) -> str:
+    return (
+        f"{exchange} insurance pool {pool}: {pct(value)} below its 8-hour maximum (≥ {pct(level)}); "
+        f"balance {balance:,.2f} {asset}"
+    )
+
+
+def adl_risk(exchange: str, symbol: str, venue_level: str, detail: str, level: float) -> str:
+    what = "ADL active" if level >= 2 else "close to ADL"
+    return f"{exchange} {symbol}: {what} ({venue_level}: {detail})"
+
+
+def divergence(exchange: str, symbol: str, value: float, mark: float | None, index: float | None, level: float) -> str:
+    return f"{exchange} {symbol}: mark {num(mark)} is {pct(value)} from the index {num(index)} (≥ {pct(level)})"
+
+
+def funding(where: Where, value: float, lp: float, after: float, rate: float | None, level: float) -> str:
+    shown = "" if rate is None else f" at funding rate {rate * 100:.4g}%"
+    return (
+        f"{_where(where)}: the next funding payment{shown} moves the liquidation price {num(lp)} → {num(after)}, "
+        f"{pct(value)} of the distance to it (≥ {pct(level)})"
+    )

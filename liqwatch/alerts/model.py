@@ -12,7 +12,19 @@ from pydantic import BaseModel, ConfigDict
 
 from liqwatch.core.bands import BANDS
 
-RuleKind = Literal["margin_ratio", "distance", "adl", "tier_change", "stale", "position_lost", "connection"]
+RuleKind = Literal[
+    "margin_ratio",
+    "distance",
+    "adl",
+    "tier_change",
+    "stale",
+    "position_lost",
+    "connection",
+    "insurance_drawdown",
+    "adl_risk",
+    "mark_index_divergence",
+    "funding",
+]
 RULE_KINDS: tuple[RuleKind, ...] = (
     "margin_ratio",
     "distance",
@@ -21,8 +33,17 @@ RULE_KINDS: tuple[RuleKind, ...] = (
     "stale",
     "position_lost",
     "connection",
+    "insurance_drawdown",
+    "adl_risk",
+    "mark_index_divergence",
+    "funding",
 )
-THRESHOLD_KINDS: frozenset[str] = frozenset({"margin_ratio", "distance", "adl", "stale"})
+MARKET_KINDS: frozenset[str] = frozenset({"insurance_drawdown", "adl_risk", "mark_index_divergence"})
+"""Rules on a venue's market (issue #13): their ``account`` scope is the exchange name, their
+``symbol`` scope the pool's name or symbols, or the symbol."""
+THRESHOLD_KINDS: frozenset[str] = frozenset(
+    {"margin_ratio", "distance", "adl", "stale", "insurance_drawdown", "adl_risk", "mark_index_divergence", "funding"}
+)
 """Rules with levels; the others fire on events (a tier change, a notice, a status)."""
 FALLING_KINDS: frozenset[str] = frozenset({"distance"})
 """Rules whose value breaches a level by falling to it (the others breach by rising)."""
@@ -139,6 +160,11 @@ def default_rules() -> tuple[Rule, ...]:
         Rule("stale", (30.0,), critical=30.0, consecutive=1, cooldown=300.0),
         Rule("position_lost", consecutive=1, cooldown=0.0),
         Rule("connection", consecutive=1, cooldown=300.0),
+        # issue #13: the backstop and the market
+        Rule("insurance_drawdown", (0.10, 0.20, 0.30), critical=0.30, consecutive=1, hysteresis=0.02, cooldown=900.0),
+        Rule("adl_risk", (1, 2), critical=2, consecutive=1, hysteresis=1.0, cooldown=900.0),
+        Rule("mark_index_divergence", (0.005, 0.01, 0.02), critical=0.02, hysteresis=0.001, cooldown=300.0),
+        Rule("funding", (0.1,), consecutive=1, hysteresis=0.02, cooldown=3600.0),
     )
 
 

@@ -6,7 +6,8 @@ keep the engine's state (and undelivered alerts) on disk so that a restart does 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from liqwatch.alerts.channels.base import Notifier
 from liqwatch.alerts.config import AlertRuleConfig, ChannelConfig, build_engine, build_notifiers
@@ -15,6 +16,9 @@ from liqwatch.alerts.model import Alert
 from liqwatch.alerts.store import AlertStore
 from liqwatch.feeds.events import Event, Status
 from liqwatch.state import Notice, Snapshot
+
+if TYPE_CHECKING:
+    from liqwatch.market.model import MarketReport
 
 
 class AlertRunner:
@@ -61,6 +65,14 @@ class AlertRunner:
 
     def on_snapshot(self, snapshot: Snapshot) -> None:
         self._emit(self.engine.evaluate(snapshot, self.clock()))
+
+    def on_market(self, report: MarketReport) -> None:
+        """A venue's market report (issue #13): insurance drawdown, ADL risk, mark vs index."""
+        self._emit(self.engine.evaluate_market(report, self.clock()))
+
+    def on_position_records(self, records: Sequence[Mapping[str, Any]]) -> None:
+        """Position records (``watch``'s snapshot ``positions``): the ``funding`` rule."""
+        self._emit(self.engine.evaluate_funding(records, self.clock()))
 
     def on_notice(self, notice: Notice) -> None:
         self._emit(self.engine.on_notice(notice, self.clock()))

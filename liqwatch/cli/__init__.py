@@ -2,6 +2,7 @@
 
 * :mod:`liqwatch.cli.calc` — ``liqwatch calc`` (and :mod:`liqwatch.cli.whatif` for its scenarios),
 * :mod:`liqwatch.cli.watch` — ``liqwatch watch``,
+* :mod:`liqwatch.cli.market` — ``liqwatch market`` (issue #13),
 * :mod:`liqwatch.cli.alerts` — ``liqwatch alerts test``,
 * :mod:`liqwatch.cli.dashboard` — ``liqwatch`` and ``liqwatch demo``,
 * :mod:`liqwatch.cli.tiers` — ``liqwatch tiers update|show|list`` (defined on first use),
@@ -45,6 +46,12 @@ def _tiers_commands(parser: argparse.ArgumentParser) -> None:
     add_tiers_commands(parser)
 
 
+def _market_arguments(parser: argparse.ArgumentParser) -> None:
+    from liqwatch.cli.market import add_arguments
+
+    add_arguments(parser)
+
+
 def build_parser() -> argparse.ArgumentParser:
     from liqwatch import __version__
     from liqwatch.cli import calc
@@ -73,6 +80,13 @@ def build_parser() -> argparse.ArgumentParser:
     from liqwatch.watch import add_arguments
 
     add_arguments(watch)
+    market = sub.add_parser(  # issue #13; liqwatch.cli.market (ccxt only when a venue is read)
+        "market",
+        help="insurance funds, ADL risk, mark vs index and funding per venue (public data, no keys)",
+        description="The backstop and the market per venue: insurance pools, ADL risk, mark vs index, funding.",
+        populate=_market_arguments,
+    )
+    del market
     alerts = sub.add_parser("alerts", help="alert channels", description="Alert channels.")
     alerts_sub = alerts.add_subparsers(dest="alerts_command", parser_class=CliParser)
     test = alerts_sub.add_parser("test", help="send a test alert to every configured channel")
@@ -100,6 +114,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from liqwatch.cli import watch
 
             return watch.run(args)
+        if args.command == "market":
+            from liqwatch.cli import market
+
+            return market.run(args)
         if args.command == "alerts":
             from liqwatch.cli import alerts
 

@@ -17,6 +17,7 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from liqwatch.core.engine import assess
 from liqwatch.core.model import PositionSpec
@@ -440,3 +441,12 @@ class DemoFeed:
                 if acc.name in changed or market.tick % SNAPSHOT_EVERY == 0:
                     for pe in market.position_events(acc, now):
                         sink(pe)
+
+
+def market_reports(market: DemoMarket, now: float) -> list[Any]:
+    """The simulated backstop at the market's current tick (issue #13): insurance pools that draw
+    down in the crash, an index the mark diverges from, funding, a Bybit-style ADL alert nearing
+    its trigger. See :mod:`liqwatch.market.demo` (imported here on first use)."""
+    from liqwatch.market.demo import reports
+
+    return list(reports(market, now))

@@ -98,7 +98,7 @@ def test_config_credential_rules_follow_the_venue(name: str) -> None:
 # --------------------------------------------------------------------------- no venue names elsewhere
 
 HOMES_DIRS = ("liqwatch/venues/", "liqwatch/core/venues/", "liqwatch/data/")
-SIMULATORS = {"liqwatch/feeds/demo.py"}  # the demo market may name the venues it simulates
+SIMULATORS = {"liqwatch/feeds/demo.py", "liqwatch/market/demo.py"}  # the demo market may name the venues it simulates
 _WORD = re.compile(r"[A-Za-z]+")
 _CAMEL = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])")
 
