@@ -96,6 +96,9 @@ class PositionRisk:
 
 @dataclass(slots=True)
 class AccountRisk:
+    """One collateral pool: the positions of one settle currency and that currency's wallet (cross
+    margin never crosses pools). Every amount is in ``settle`` (BTC for BTC-margined contracts)."""
+
     wallet_balance: float
     """Cross wallet balance plus every isolated position's posted margin."""
     cross_wallet_balance: float
@@ -108,6 +111,8 @@ class AccountRisk:
     cross_maintenance_margin: float
     cross_margin_ratio: float | None
     initial_margin: float | None
+    settle: str = ""
+    """The pool's settle (collateral) currency: every amount of this record is in it."""
 
 
 @dataclass(slots=True)
@@ -115,8 +120,8 @@ class PortfolioRisk:
     venue: str
     positions: list[PositionRisk]
     account: AccountRisk
-    """The pool of the venue's default settle currency (or the only pool): what single-currency
-    callers read. Every pool, this one included, is in ``pools``."""
+    """The pool of the venue's default settle currency (else the first pool held, e.g. the only
+    one): what single-currency callers read. Every pool, this one included, is in ``pools``."""
     pools: dict[str, AccountRisk] | None = None
     """One account section per settle currency held (cross collateral never crosses pools);
     ``None`` from callers that built a single-currency result."""

@@ -188,6 +188,10 @@ def with_mark(spec: PositionSpec, mark: float) -> PositionSpec:
         spec.adl_lights,
         spec.exchange_liquidation_price,
         spec.tick_size,
+        spec.inverse,
+        spec.settle,
+        spec.contracts,
+        spec.contract_size,
     )
 
 
