@@ -48,11 +48,7 @@ _HINT_KEEP = (
 
 PositionKey = tuple[str, str]  # (symbol, side): one-way positions and each hedge leg
 
-CORE_PRICES_INVERSE = False
-"""Whether the risk core prices coin-margined positions (issue #12's maths, branch inverse-core).
-Until it does, an inverse position is shown with the venue's figures only and says why: never a
-linear formula's number."""
-INVERSE_NOT_YET = "coin-margined: liqwatch's own risk is not computed yet (the venue's liquidation price is shown)"
+NO_INVERSE_MATHS = "coin-margined: this venue's inverse maths is not supported (the venue's liquidation price is shown)"
 
 
 @dataclass(slots=True)
@@ -324,8 +320,8 @@ class State:
             if table is None:
                 views.append(PositionView(acc.name, acc.venue.name, data, mark, age, stale, None, note))
                 continue
-            if data.inverse and not CORE_PRICES_INVERSE:
-                views.append(PositionView(acc.name, acc.venue.name, data, mark, age, stale, None, INVERSE_NOT_YET))
+            if data.inverse and not acc.venue.supports_inverse:
+                views.append(PositionView(acc.name, acc.venue.name, data, mark, age, stale, None, NO_INVERSE_MATHS))
                 continue
             margin = data.isolated_margin
             if data.margin_mode == "isolated" and margin is None and data.leverage:
@@ -375,7 +371,7 @@ class State:
         refusal = "waiting for the account balance" + (f" ({', '.join(missing)})" if missing else "")
         if not missing:
             try:
-                risk = assess(acc.venue, specs, wallet)  # type: ignore[arg-type,unused-ignore]
+                risk = assess(acc.venue, specs, wallet)
             except InputError as exc:  # e.g. a position past the end of a (bundled) tier table
                 risk = None
                 refusal = f"risk not computed: {exc.message}"
@@ -406,8 +402,8 @@ class State:
         if acc.wallet_balance is not None:
             wallets.setdefault(default, acc.wallet_balance)
         missing = sorted(c for c in cross if c not in wallets)
-        if settles <= {default} or not CORE_PRICES_INVERSE:  # a core without pools: one wallet
-            return acc.wallet_balance or 0.0, [c for c in missing if c == default]
+        if settles <= {default}:
+            return acc.wallet_balance or 0.0, missing
         return {c: wallets.get(c, 0.0) for c in sorted(settles | {default})}, missing
 
     def mismatches(self, snap: Snapshot) -> list[dict[str, Any]]:

@@ -22,7 +22,7 @@ import pytest
 from liqwatch.feeds.events import Balance, MarkPrice, PositionData, Positions, Tiers
 from liqwatch.feeds.rest import RestClient
 from liqwatch.records import diff_ticks
-from liqwatch.state import CORE_PRICES_INVERSE, INVERSE_NOT_YET, State
+from liqwatch.state import State
 from tests.fakes.rest_harness import account, secrets
 from tests.fakes.rest_server import FakeRestServer
 
@@ -292,9 +292,6 @@ def test_isolated_inverse_position_end_to_end(venue: str) -> None:
     snap = state.snapshot()
     (view,) = snap.positions
     assert snap.accounts[0].wallets == {"USDT": pytest.approx(balances[0].wallet_balance), "BTC": pytest.approx(WALLET)}
-    if not CORE_PRICES_INVERSE:
-        assert view.risk is None and view.note == INVERSE_NOT_YET  # never a linear formula's number
-        return
     assert view.risk is not None, view.note
     spec = view.risk.spec
     assert spec.inverse and spec.settle == "BTC" and spec.size == pytest.approx(case.size)
@@ -363,9 +360,6 @@ def test_cross_inverse_position_is_backed_by_the_btc_wallet(venue: str) -> None:
     assert {b.currency: b.wallet_balance for b in balances}["BTC"] == pytest.approx(WALLET)
     state = state_of(positions, balances, tiers, marks)
     (view,) = state.snapshot().positions
-    if not CORE_PRICES_INVERSE:
-        assert view.risk is None and view.note == INVERSE_NOT_YET
-        return
     assert view.risk is not None, view.note
     assert view.risk.liquidation_price is None  # a short the wallet covers: no price liquidates it
 
@@ -389,9 +383,6 @@ def test_linear_and_inverse_account_has_two_pools() -> None:
     assert acc.wallets == {"USDT": 10000.0, "BTC": pytest.approx(WALLET)}
     linear_views = [v for v in snap.positions if not v.data.inverse]
     assert linear_views and all(v.risk is not None for v in linear_views)  # the USDT pool is priced as before
-    if not CORE_PRICES_INVERSE:
-        assert all(v.risk is None and v.note == INVERSE_NOT_YET for v in snap.positions if v.data.inverse)
-        return
     assert set(acc.pools) == {"USDT", "BTC"}
     assert acc.pools["BTC"].cross_wallet_balance == pytest.approx(WALLET)
 

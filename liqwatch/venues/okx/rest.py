@@ -11,6 +11,7 @@ from liqwatch.feeds.venue_rest import (
     Leg,
     PositionSnapshot,
     VenueRest,
+    is_inverse,
 )
 
 if TYPE_CHECKING:
@@ -150,6 +151,16 @@ class OkxRest(VenueRest):
                 if cash is not None:
                     return cash, coin, ts
         raise DataError(f"account balance has no {coin} detail")
+
+    async def tiers(
+        self, ex: Any, symbols: list[str], has_keys: bool
+    ) -> list[tuple[str, Literal["notional", "quantity"], list[TierRowData], str]]:
+        found = await super().tiers(ex, symbols, has_keys)
+        inverse_note = "OKX position tiers: contracts x ctVal = USD face value (coin-margined)"
+        return [
+            (symbol, basis, rows, inverse_note if is_inverse(as_dict(ex.markets.get(symbol))) else note)
+            for symbol, basis, rows, note in found
+        ]
 
     def tier_rows(self, ex: Any, symbol: str, tiers: list[dict[str, Any]]) -> list[TierRowData]:
         ct_val = positive(as_dict(ex.markets[symbol]).get("contractSize")) or 1.0
