@@ -454,6 +454,8 @@ def _implied(view: PositionView, venue: Venue | None) -> dict[str, float | None]
         return {}
     spec = risk.spec
     q, ep, s = spec.size, spec.entry_price, spec.sign
+    if spec.inverse:
+        return _implied_inverse(risk, venue, venue_lp)
     if venue.mm_at_entry_isolated:  # Bybit: LP = EP - s x (margin - MM at entry - fee) / Q
         return {"isolated_margin": _num(risk.maintenance_margin + risk.liquidation_fee + s * q * (ep - venue_lp))}
     mmr, cum, fee = risk.tier.mmr, risk.tier.maint_amount, spec.fee_rate
@@ -462,6 +464,22 @@ def _implied(view: PositionView, venue: Venue | None) -> dict[str, float | None]
     margin = spec.isolated_margin
     if venue.default_fee_rate > 0 and margin is not None:
         out["fee_rate"] = _num((margin + cum + s * q * (venue_lp - ep)) / (q * venue_lp) - mmr)
+    return out
+
+
+def _implied_inverse(risk: PositionRisk, venue: Venue, venue_lp: float) -> dict[str, float | None]:
+    """``_implied`` for a coin-margined position (amounts in the coin): equity(LP) = MM(LP) + fee(LP),
+    M + s Q (1/EP - 1/LP) = Q (mmr + f) / LP - cum (the venues whose inverse MM is at the LP)."""
+    if venue.inverse_mm_at_entry_isolated:
+        return {}
+    spec = risk.spec
+    q, ep, s = spec.size, spec.entry_price, spec.sign
+    mmr, cum, fee = risk.tier.mmr, risk.tier.maint_amount, spec.fee_rate
+    pnl = s * q * (1 / ep - 1 / venue_lp)
+    out: dict[str, float | None] = {"isolated_margin": _num(q * (mmr + fee) / venue_lp - cum - pnl)}
+    margin = spec.isolated_margin
+    if venue.default_fee_rate > 0 and margin is not None:
+        out["fee_rate"] = _num((margin + cum + pnl) * venue_lp / q - mmr)
     return out
 
 

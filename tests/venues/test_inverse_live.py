@@ -403,3 +403,35 @@ def test_inverse_markets_are_not_read_without_the_setting() -> None:
     assert positions.positions and not any(p.inverse for p in positions.positions)
     assert [b.currency for b in balances] == ["USDT"]
     assert not any(p.startswith("/dapi/") for p in paths)
+
+
+@pytest.mark.parametrize("venue", ["binance", "okx", "gate"])
+def test_inverse_mismatch_names_the_margin_that_gives_the_venues_price(venue: str) -> None:
+    """A venue price 25 ticks from ours: the mismatch event's implied margin (in the coin), fed
+    back as the position's margin, reproduces the venue's price."""
+    shifted: dict[str, float] = {}
+    field = {"binance": "liquidationPrice", "okx": "liqPx", "gate": "liq_price"}[venue]
+    margin_field = {"binance": "isolatedWallet", "okx": "margin", "gate": "margin"}[venue]
+
+    def setup(fake: FakeRestServer, margin: float | None = None) -> Case:
+        case = CASES[venue](fake.data)
+        shifted.setdefault("lp", case.liq + 25 * case.tick)
+        row = {**case.row, field: f"{shifted['lp']:.8f}"}
+        if margin is not None:
+            row[margin_field] = f"{margin:.12f}"
+        put_positions(venue, fake, [row])
+        put_wallet(venue, fake, dict(case.wallet_fields))
+        return case
+
+    _, positions, balances, tiers, marks = read(venue, setup)
+    state = state_of(positions, balances, tiers, marks)
+    snap = state.snapshot()
+    (event,) = state.mismatches(snap)
+    assert event["liquidation_price_diff_ticks"] == pytest.approx(-25, abs=1.0)
+    implied = event["implied"]["isolated_margin"]
+    assert implied is not None and implied != pytest.approx(event["inputs"]["isolated_margin"], rel=1e-6)
+    if venue != "binance":  # the fee rate that would give the venue's price with our margin
+        assert event["implied"]["fee_rate"] > event["inputs"]["fee_rate"]  # the venue's LP is higher (long)
+    _, positions, balances, tiers, marks = read(venue, lambda fake: setup(fake, implied))
+    (view,) = state_of(positions, balances, tiers, marks).snapshot().positions
+    assert view.risk is not None and view.risk.liquidation_price == pytest.approx(shifted["lp"], abs=1e-4)
