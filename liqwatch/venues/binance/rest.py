@@ -47,6 +47,7 @@ class BinanceRest(VenueRest):
     tier_download = "all_at_once"
 
     lists_inverse = True
+    tier_inverse_unit = "coin notional (qtyFloor/qtyCap of /dapi/v2/leverageBracket as published)"
 
     def options(self) -> dict[str, Any]:
         return {"fetchCurrencies": False, "fetchMarkets": {"types": ["linear"]}}

@@ -53,6 +53,7 @@ class BybitRest(VenueRest):
     balance_uses_positions = True
 
     lists_inverse = True
+    tier_inverse_unit = "settle coin (riskLimitValue of /v5/market/risk-limit?category=inverse as published)"
 
     def inverse_positions_params(self, account: AccountConfig) -> dict[str, Any] | None:
         return {"type": "swap", "subType": "inverse"}
