@@ -373,9 +373,15 @@ class _InverseWork(_Work):
         self.bp = None
 
 
-def _to_price(x: float | None) -> float | None:
-    """A solved x = 1/P back to a price (x > 0 whenever the solver returns one)."""
-    return None if x is None else 1.0 / x
+NEGLIGIBLE_X = 1e-9
+"""A solved x below this fraction of 1/EP (a price over a billion times the entry) is float rounding
+of a zero root, not a price: a short covered 1x computes M - Q/EP as +/-1 ulp instead of 0."""
+
+
+def _to_price(x: float | None, x_entry: float) -> float | None:
+    """A solved x = 1/P back to a price (x > 0 whenever the solver returns one); None where x is
+    indistinguishable from 0 (no price liquidates: see NEGLIGIBLE_X)."""
+    return None if x is None or x <= NEGLIGIBLE_X * x_entry else 1.0 / x
 
 
 def assess(venue: Venue, specs: Sequence[PositionSpec], wallet_balance: Wallet = 0.0) -> PortfolioRisk:
@@ -488,8 +494,8 @@ def _assess_pool(
             ratio = _ratio(w.req, balance)
             collateral = margin
         if w.inverse:
-            lp = _to_price(lp)
-            bp = _to_price(bp)
+            lp = _to_price(lp, w.leg.entry)
+            bp = _to_price(bp, w.leg.entry)
         positions.append(_position_risk(venue, w, lp, bp, balance, ratio, collateral))
 
     total_wallet = wallet_balance + iso_margin
