@@ -93,6 +93,12 @@ class AccountState:
     last_specs: list[PositionSpec] = field(default_factory=list)
     """The positions as the risk core last saw them (what-if scenarios start from these)."""
 
+    def collateral(self) -> float | dict[str, float]:
+        """The cross collateral as ``assess`` (and what-if scenarios on :attr:`last_specs`) take it:
+        the settle currency's wallet while every position settles in it, else one wallet per
+        settle currency (a BTC pool's inverse cross positions must not see the USDT wallet)."""
+        return State.pool_wallets(self, self.last_specs)[0]
+
 
 @dataclass(slots=True)
 class PositionView:
@@ -367,7 +373,7 @@ class State:
             kept.append((key, data, mark, age, stale, note))
         risk: PortfolioRisk | None = None
         acc.last_specs = specs
-        wallet, missing = self._pool_wallets(acc, specs)
+        wallet, missing = self.pool_wallets(acc, specs)
         refusal = "waiting for the account balance" + (f" ({', '.join(missing)})" if missing else "")
         if not missing:
             try:
@@ -391,7 +397,7 @@ class State:
         return view, views
 
     @staticmethod
-    def _pool_wallets(acc: AccountState, specs: list[PositionSpec]) -> tuple[float | dict[str, float], list[str]]:
+    def pool_wallets(acc: AccountState, specs: list[PositionSpec]) -> tuple[float | dict[str, float], list[str]]:
         """What ``assess`` takes as the cross collateral: the settle currency's wallet (a float) while
         every position settles in it, else one wallet per settle currency held (a mapping); and the
         currencies whose wallet a cross position needs but no balance has said yet."""

@@ -385,6 +385,9 @@ def test_linear_and_inverse_account_has_two_pools() -> None:
     assert linear_views and all(v.risk is not None for v in linear_views)  # the USDT pool is priced as before
     assert set(acc.pools) == {"USDT", "BTC"}
     assert acc.pools["BTC"].cross_wallet_balance == pytest.approx(WALLET)
+    assert acc.pools["USDT"].cross_wallet_balance == 10000.0
+    # what the what-if scenarios get: one wallet per pool
+    assert state.accounts["main"].collateral() == {"USDT": 10000.0, "BTC": pytest.approx(WALLET)}
 
 
 def test_inverse_markets_are_not_read_without_the_setting() -> None:
