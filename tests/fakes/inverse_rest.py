@@ -34,6 +34,7 @@ BINANCE_DAPI_ROUTES: tuple[tuple[str, str, str, bool], ...] = (
     ("GET", "/dapi/v1/account", "dapi_account", True),
     ("GET", "/dapi/v2/leverageBracket", "dapi_leverage_bracket", True),
     ("GET", "/dapi/v1/leverageBracket", "dapi_leverage_bracket", True),
+    ("GET", "/dapi/v1/adlQuantile", "dapi_adl_quantile", True),
 )
 """Binance COIN-M routes, served by :func:`answer` (the handler names are never called)."""
 
@@ -104,6 +105,7 @@ def binance_inverse(data: dict[str, Any]) -> str:
         }
     ]
     data["dapi_leverageBracket"] = [{"symbol": "BTCUSD_PERP", "brackets": copy.deepcopy(BINANCE_BTCUSD_BRACKETS)}]
+    data["dapi_adlQuantile"] = [{"symbol": "BTCUSD_PERP", "adlQuantile": {"LONG": 0, "SHORT": 0, "BOTH": 2}}]
     data.setdefault("dapi_positionRisk", [])
     data.setdefault("dapi_account", {"assets": [], "positions": [], "canDeposit": True, "canTrade": True})
     return "BTCUSD_PERP"
@@ -302,6 +304,7 @@ def _binance(handler: str, query: Any, data: dict[str, Any]) -> web.Response:
         "dapi_premium_index": "dapi_premiumIndex",
         "dapi_position_risk": "dapi_positionRisk",
         "dapi_leverage_bracket": "dapi_leverageBracket",
+        "dapi_adl_quantile": "dapi_adlQuantile",
     }[handler]
     rows = data[name]
     symbol = query.get("symbol")

@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from liqwatch.feeds.ccxt_client import FeedError
 from liqwatch.feeds.events import Balance, MarkPrice, PositionData, Positions, Tiers
 from liqwatch.feeds.rest import RestClient
 from liqwatch.records import diff_ticks
@@ -282,6 +283,8 @@ def test_isolated_inverse_position_end_to_end(venue: str) -> None:
     assert data.isolated_margin == pytest.approx(case.margin, rel=1e-9)  # coin
     assert data.exchange_liquidation_price == pytest.approx(case.liq)
     assert data.tick_size == pytest.approx(case.tick)
+    if venue == "binance":  # GET /dapi/v1/adlQuantile BOTH 2 -> 3 lights (0-4 -> 1-5)
+        assert data.adl_lights == 3
     # one Balance per pool: USDT first, then the BTC wallet (cross only: isolated margin out)
     assert [b.currency for b in balances] == ["USDT", "BTC"]
     assert balances[1].wallet_balance == pytest.approx(WALLET, abs=1e-8)  # payload fields have 8 decimals
@@ -438,3 +441,25 @@ def test_inverse_mismatch_names_the_margin_that_gives_the_venues_price(venue: st
     _, positions, balances, tiers, marks = read(venue, lambda fake: setup(fake, implied))
     (view,) = state_of(positions, balances, tiers, marks).snapshot().positions
     assert view.risk is not None and view.risk.liquidation_price == pytest.approx(shifted["lp"], abs=1e-4)
+
+
+def test_a_missing_coin_wallet_is_one_clear_line() -> None:
+    async def main() -> str:
+        async with FakeRestServer("binance") as fake:
+            fake.add_inverse()
+            put_positions("binance", fake, [binance_case(fake.data).row])  # no BTC asset in /dapi/v1/account
+            client = RestClient(account("binance", fake.url, inverse=True), secrets("binance"))
+            try:
+                with pytest.raises(FeedError) as info:
+                    await client.fetch_account_balances()
+            finally:
+                await client.close()
+            return str(info.value)
+
+    message = asyncio.run(main())
+    assert "\n" not in message and "BTC crossWalletBalance" in message and "fetching the balance" in message
+
+
+def test_inverse_setting_is_refused_where_the_venue_lists_none() -> None:
+    with pytest.raises(ValueError, match="hyperliquid lists no coin-margined perpetuals"):
+        account("hyperliquid", None, inverse=True)

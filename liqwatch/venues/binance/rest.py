@@ -34,8 +34,9 @@ class BinanceRest(VenueRest):
     ``contractSize`` USD, 100 for BTC; ``isolatedWallet`` in the coin; ``leverage`` and
     ``marginType`` on the row); coin wallets: each held settle asset's ``crossWalletBalance`` from
     ``GET /dapi/v1/account``; brackets ``GET /dapi/v2/leverageBracket``: ``qtyFloor``/``qtyCap`` in
-    coin notional (the docs' example misspells ``qtylFloor``: both read); marks ``GET
-    /dapi/v1/premiumIndex``. Never ccxt's ``collateral`` (back-solved, ignores ``cum``).
+    coin notional (the docs' example misspells ``qtylFloor``: both read); ADL ``GET
+    /dapi/v1/adlQuantile``; marks ``GET /dapi/v1/premiumIndex``. Never ccxt's ``collateral``
+    (back-solved, ignores ``cum``).
     """
 
     name = "binance"
@@ -97,6 +98,20 @@ class BinanceRest(VenueRest):
                 quantiles = []
             context["adl"] = {
                 str(q.get("symbol")): as_dict(q.get("adlQuantile")) for q in as_list(quantiles) if isinstance(q, dict)
+            }
+        if any(is_inverse(as_dict(ex.markets.get(p.get("symbol")))) for p in raw):
+            # COIN-M rows carry no ADL field: GET /dapi/v1/adlQuantile (optional, as above)
+            try:
+                quantiles = await ex.dapiPrivateGetAdlQuantile()
+            except ccxt_async.BaseError:
+                quantiles = []
+            context["adl"] = {
+                **as_dict(context.get("adl")),
+                **{
+                    str(q.get("symbol")): as_dict(q.get("adlQuantile"))
+                    for q in as_list(quantiles)
+                    if isinstance(q, dict)
+                },
             }
         return context
 
