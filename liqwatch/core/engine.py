@@ -216,6 +216,12 @@ def _check_inverse(venue: Venue, spec: PositionSpec) -> None:
             f"{venue.name} lists no coin-margined (inverse) perpetuals; {spec.symbol} cannot be one there",
         )
     settle_of(spec, venue)
+    n, cs = spec.contracts, spec.contract_size
+    if n is not None and cs is not None and abs(n * cs - spec.size) > 1e-9 * max(spec.size, 1.0):
+        raise InputError(
+            "contracts",
+            f"{n:g} contracts x {cs:g} USD is {n * cs:,.10g} USD, but the size (USD face value) is {spec.size:,.10g}",
+        )
 
 
 def mm_at_entry(venue: Venue, spec: PositionSpec) -> bool:

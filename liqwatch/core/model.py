@@ -18,8 +18,11 @@ AdlSource = Literal["exchange", "estimate"]
 @dataclass(slots=True)
 class PositionSpec:
     """A position as the risk core needs it. Sizes are absolute base units (contracts x contract
-    size); ``isolated_margin`` is the margin posted, excluding unrealized PnL (Binance
-    ``isolatedWallet``); ``tiers`` is the resolved bracket table (bundled, user file or override)."""
+    size), or for an inverse market the USD face value (contracts x USD per contract);
+    ``isolated_margin`` is the margin posted, excluding unrealized PnL (Binance ``isolatedWallet``),
+    in the settle currency (coin for inverse); ``tiers`` is the resolved bracket table (bundled,
+    user file or override): for an inverse market its notional brackets are coin notional (Q/P)
+    and its quantity brackets USD face (contracts x contract size)."""
 
     symbol: str
     side: Side
@@ -65,6 +68,9 @@ class AdlInfo:
 
 @dataclass(slots=True)
 class PositionRisk:
+    """One position's risk. Money fields are in the position's settle currency (the coin for an
+    inverse position: ``notional`` is then its coin value Q/P); prices are in the quote (USD)."""
+
     spec: PositionSpec
     notional: float
     unrealized_pnl: float

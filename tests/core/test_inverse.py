@@ -295,3 +295,23 @@ def test_a_number_is_the_default_pool_when_positions_mix() -> None:
     assert risk.pools["BTC"].cross_wallet_balance == 0.0 and risk.pools["BTC"].wallet_balance == 0.2
     assert risk.account.settle == "USDT"
     assert [p.spec for p in risk.positions] == [inv, linear]  # positions keep their order
+
+
+def test_contracts_must_match_the_face_value() -> None:
+    ok = inverse(q=10_000.0, isolated_margin=0.1, contracts=100.0, contract_size=100.0)
+    assert assess(BINANCE, [ok]).positions[0].notional == pytest.approx(10_000 / 8_000)
+    bad = inverse(q=10_000.0, isolated_margin=0.1, contracts=10.0, contract_size=100.0)
+    with pytest.raises(InputError) as err:
+        assess(BINANCE, [bad])
+    assert err.value.field == "contracts" and "1,000 USD" in str(err.value)
+
+
+def test_an_inverse_position_needs_a_settle_coin() -> None:
+    spec = inverse(isolated_margin=0.1)
+    spec.symbol = "BTCUSD"
+    with pytest.raises(InputError) as err:
+        assess(BINANCE, [spec])
+    assert err.value.field == "settle"
+    spec.settle = "btc"
+    risk = assess(BINANCE, [spec])
+    assert risk.pools is not None and list(risk.pools) == ["BTC"]
