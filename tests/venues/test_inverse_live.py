@@ -463,3 +463,28 @@ def test_a_missing_coin_wallet_is_one_clear_line() -> None:
 def test_inverse_setting_is_refused_where_the_venue_lists_none() -> None:
     with pytest.raises(ValueError, match="hyperliquid lists no coin-margined perpetuals"):
         account("hyperliquid", None, inverse=True)
+
+
+def test_bybit_inverse_margin_without_bust_price_takes_the_fee_to_close_out() -> None:
+    """UTA rows send ``bustPrice`` "": the coin margin is positionBalance less the fee to close,
+    t x Q / BP with 1/BP = 1/EP + M/Q (a long), at Bybit's base rate when the account's inverse
+    rate is not given (then said in the margin note)."""
+    q, t = 1000.0, 0.00055
+    im = q / EP / LEV
+
+    def setup(fake: FakeRestServer) -> Case:
+        case = bybit_case(fake.data)
+        balance = im * (1 + t) + t * q / EP  # = im + t x Q / BP exactly
+        row = {**case.row, "bustPrice": "", "positionBalance": f"{balance:.12f}", "positionIM": f"{balance:.12f}"}
+        put_positions("bybit", fake, [row])
+        put_wallet("bybit", fake, {"walletBalance": f"{WALLET + balance:.12g}"})
+        return case
+
+    positions, balances, tiers, marks = read("bybit", setup)[1:]
+    data = only(positions)
+    assert data.isolated_margin == pytest.approx(im, rel=1e-9)
+    assert "positionBalance" in data.margin_note and "assumed" in data.margin_note
+    assert balances[1].wallet_balance == pytest.approx(WALLET, abs=1e-9)
+    (view,) = state_of(positions, balances, tiers, marks).snapshot().positions
+    ticks = diff_ticks(view)
+    assert ticks is not None and abs(ticks) <= 1.0, ticks
