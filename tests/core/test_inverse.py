@@ -93,6 +93,7 @@ def test_bundled_binance_coinm_table() -> None:
     assert market.contract_size == 100.0 and market.tick_size == 0.1
     table = market.table
     assert table.basis == "notional" and not table.complete
+    assert table.as_of == "2021-07-27" and table.origin == "bundled"
     assert [t.cap for t in table.tiers] == NEW_CAPS
     assert [t.mmr for t in table.tiers] == MMRS
     assert [t.max_leverage for t in table.tiers] == LEVERAGES

@@ -7,7 +7,7 @@ from __future__ import annotations
 import dataclasses
 import math
 
-from hypothesis import assume, given, settings
+from hypothesis import assume, event, given, settings
 from hypothesis import strategies as st
 
 from liqwatch.core import PositionSpec, Venue, assess, get_venue
@@ -206,3 +206,48 @@ def test_linear_results_do_not_depend_on_the_wallet_form(venue: Venue, wallet: f
         for i in range(n)
     ]
     assert assess(venue, specs, wallet) == assess(venue, specs, {venue.settle: wallet})
+
+
+@settings(max_examples=200, deadline=None)
+@given(inverse_positions(INVERSE_VENUES), inverse_positions(INVERSE_VENUES), st.floats(0.01, 50))
+def test_cross_ratio_is_one_at_the_liquidation_price_with_other_positions(
+    case: tuple[Venue, PositionSpec], other_case: tuple[Venue, PositionSpec], wallet: float
+) -> None:
+    """Two BTC-margined cross positions (other symbols' marks held) and a USDT one in its own pool:
+    at the first one's liquidation price the BTC pool's cross margin ratio is 1 (or passes 1 at a
+    bracket jump); the USDT pool never enters."""
+    venue, spec = case
+    a = dataclasses.replace(spec, margin_mode="cross", isolated_margin=None)
+    b = dataclasses.replace(other_case[1], symbol="ETH/USD:BTC", margin_mode="cross", isolated_margin=None)
+    b.tiers = build_table(
+        [{"min": 0, "max": None, "mmr": 0.01, "max_leverage": 50}],
+        basis=venue.default_basis,
+        boundary=venue.default_boundary,
+        derive_maint_amount=venue.derives_maint_amount,
+    )
+    usdt = PositionSpec(
+        "SOL/USDT:USDT", "long", 100.0, 150.0, 140.0, b.tiers, margin_mode="cross", fee_rate=venue.default_fee_rate
+    )
+    wallets = {"BTC": wallet, venue.settle: 1_000.0}
+    risk = assess(venue, [a, b, usdt], wallets)
+    lp = risk.positions[0].liquidation_price
+    event("liquidation price" if lp is not None else "none")
+    if lp is None or not 1e-6 * a.entry_price < lp < 1e6 * a.entry_price:
+        return
+
+    def pool_ratio(mark: float) -> tuple[float | None, float, float]:
+        moved = assess(venue, [dataclasses.replace(a, mark_price=mark), b, usdt], wallets)
+        assert moved.pools is not None
+        pool = moved.pools["BTC"]
+        scale = wallet + sum(s.size * (1 / s.entry_price + 1 / s.mark_price) for s in (a, b)) + a.size / mark
+        return pool.cross_margin_ratio, pool.cross_margin_balance - pool.cross_maintenance_margin, scale
+
+    ratio, gap, scale = pool_ratio(lp)
+    if abs(gap) <= 1e-12 * scale:
+        if ratio is not None:
+            assert math.isclose(ratio, 1.0, rel_tol=1e-7)
+        return
+    below = pool_ratio(lp * (1 - 1e-9))[0]
+    above = pool_ratio(lp * (1 + 1e-9))[0]
+    values = [v for v in (below, above) if v is not None]
+    assert len(values) == 2 and min(values) <= 1.0 <= max(values)
