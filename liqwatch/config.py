@@ -55,6 +55,10 @@ class AccountConfig(BaseModel):
     ws_url: str | None = None
     reconcile_seconds: Annotated[float, Field(gt=0)] = 15.0
     """How often positions and balances are re-read over REST (streams are only hints)."""
+    inverse: bool = False
+    """Also read the coin-margined (inverse) perpetuals and their coin wallets (Binance COIN-M,
+    Bybit inverse, OKX coin-margined swaps, Bitget COIN-FUTURES, Gate BTC-settled): more REST
+    calls per reconcile, and a second mark stream where the venue serves them elsewhere."""
 
     @field_validator("exchange", mode="before")
     @classmethod
@@ -64,6 +68,8 @@ class AccountConfig(BaseModel):
     @model_validator(mode="after")
     def _credentials(self) -> AccountConfig:
         credentials = get_home(self.exchange).credentials
+        if self.inverse and not get_home(self.exchange).rest.lists_inverse:
+            raise ValueError(f"inverse: {self.exchange} lists no coin-margined perpetuals")
         if credentials == "wallet":
             if not self.wallet:
                 raise ValueError(f"{self.exchange} accounts are monitored by wallet address: set wallet = '0x...'")

@@ -20,7 +20,7 @@ from typing import Any, Literal
 
 from liqwatch.core.engine import assess
 from liqwatch.core.errors import InputError
-from liqwatch.core.model import PortfolioRisk, PositionRisk, PositionSpec
+from liqwatch.core.model import AccountRisk, PortfolioRisk, PositionRisk, PositionSpec
 from liqwatch.core.tiers import TierTable, build_table
 from liqwatch.core.venues import VENUES, Venue, get_venue
 from liqwatch.feeds.events import Balance, Event, MarkPrice, PositionData, Positions, Status, Tiers
@@ -47,6 +47,8 @@ _HINT_KEEP = (
 )
 
 PositionKey = tuple[str, str]  # (symbol, side): one-way positions and each hedge leg
+
+NO_INVERSE_MATHS = "coin-margined: this venue's inverse maths is not supported (the venue's liquidation price is shown)"
 
 
 @dataclass(slots=True)
@@ -78,6 +80,10 @@ class AccountState:
     name: str
     venue: Venue
     wallet_balance: float | None = None
+    """The cross wallet of the venue's settle currency (``Venue.settle``)."""
+    wallets: dict[str, float] = field(default_factory=dict)
+    """Every pool's cross wallet, per settle currency (the settle currency's included): a BTC
+    wallet backs the BTC-margined contracts only."""
     positions: dict[PositionKey, PositionData] = field(default_factory=dict)
     positions_ts: float | None = None
     tiers: dict[str, TierTable] = field(default_factory=dict)
@@ -86,6 +92,12 @@ class AccountState:
     last_risk: dict[PositionKey, PositionRisk] = field(default_factory=dict)
     last_specs: list[PositionSpec] = field(default_factory=list)
     """The positions as the risk core last saw them (what-if scenarios start from these)."""
+
+    def collateral(self) -> float | dict[str, float]:
+        """The cross collateral as ``assess`` (and what-if scenarios on :attr:`last_specs`) take it:
+        the settle currency's wallet while every position settles in it, else one wallet per
+        settle currency (a BTC pool's inverse cross positions must not see the USDT wallet)."""
+        return State.pool_wallets(self, self.last_specs)[0]
 
 
 @dataclass(slots=True)
@@ -109,6 +121,16 @@ class AccountView:
     status: dict[str, str]
     detail: str
     stale: bool
+    wallets: dict[str, float] = field(default_factory=dict)
+    """Cross wallet per settle currency (the pools' collateral); ``risk.pools`` has each pool's
+    account section once computed."""
+
+    @property
+    def pools(self) -> dict[str, AccountRisk]:
+        """One account section per settle currency held ({} until risk is computed)."""
+        if self.risk is None:
+            return {}
+        return dict(self.risk.pools) if self.risk.pools else {}
 
 
 @dataclass(slots=True)
@@ -155,7 +177,10 @@ class State:
         if isinstance(event, Positions):
             return self._positions(acc, event)
         if isinstance(event, Balance):
-            acc.wallet_balance = event.wallet_balance
+            currency = event.currency.upper()
+            acc.wallets[currency] = event.wallet_balance
+            if currency == acc.venue.settle.upper() or acc.wallet_balance is None:
+                acc.wallet_balance = event.wallet_balance
         elif isinstance(event, Tiers):
             rows = [
                 {
@@ -301,9 +326,14 @@ class State:
             if table is None:
                 views.append(PositionView(acc.name, acc.venue.name, data, mark, age, stale, None, note))
                 continue
+            if data.inverse and not acc.venue.supports_inverse:
+                views.append(PositionView(acc.name, acc.venue.name, data, mark, age, stale, None, NO_INVERSE_MATHS))
+                continue
             margin = data.isolated_margin
             if data.margin_mode == "isolated" and margin is None and data.leverage:
-                margin = data.size * data.entry_price / data.leverage
+                # initial margin: value at entry / leverage (USD linear; coin Q/EP inverse)
+                value = data.size / data.entry_price if data.inverse else data.size * data.entry_price
+                margin = value / data.leverage
             if data.margin_mode == "isolated" and not (margin and margin > 0):
                 views.append(
                     PositionView(
@@ -334,15 +364,20 @@ class State:
                     adl_lights=data.adl_lights,
                     exchange_liquidation_price=data.exchange_liquidation_price,
                     tick_size=self._tick(acc, data),
+                    inverse=data.inverse,
+                    settle=data.settle,
+                    contracts=data.contracts,
+                    contract_size=data.contract_size,
                 )
             )
             kept.append((key, data, mark, age, stale, note))
         risk: PortfolioRisk | None = None
         acc.last_specs = specs
-        refusal = "waiting for the account balance"
-        if acc.wallet_balance is not None or not any(s.margin_mode == "cross" for s in specs):
+        wallet, missing = self.pool_wallets(acc, specs)
+        refusal = "waiting for the account balance" + (f" ({', '.join(missing)})" if missing else "")
+        if not missing:
             try:
-                risk = assess(acc.venue, specs, acc.wallet_balance or 0.0)
+                risk = assess(acc.venue, specs, wallet)
             except InputError as exc:  # e.g. a position past the end of a (bundled) tier table
                 risk = None
                 refusal = f"risk not computed: {exc.message}"
@@ -356,8 +391,26 @@ class State:
                 views.append(PositionView(acc.name, acc.venue.name, data, mark, age, stale, None, refusal))
         states: dict[str, str] = {ch: str(st.state) for ch, st in acc.status.items()}
         errors = [st.detail for st in acc.status.values() if st.state == "error" and st.detail]
-        view = AccountView(acc.name, acc.venue.name, acc.wallet_balance, risk, states, "; ".join(errors), any_stale)
+        view = AccountView(
+            acc.name, acc.venue.name, acc.wallet_balance, risk, states, "; ".join(errors), any_stale, dict(acc.wallets)
+        )
         return view, views
+
+    @staticmethod
+    def pool_wallets(acc: AccountState, specs: list[PositionSpec]) -> tuple[float | dict[str, float], list[str]]:
+        """What ``assess`` takes as the cross collateral: the settle currency's wallet (a float) while
+        every position settles in it, else one wallet per settle currency held (a mapping); and the
+        currencies whose wallet a cross position needs but no balance has said yet."""
+        default = acc.venue.settle.upper()
+        settles = {(s.settle or default).upper() for s in specs}
+        cross = {(s.settle or default).upper() for s in specs if s.margin_mode == "cross"}
+        wallets = dict(acc.wallets)
+        if acc.wallet_balance is not None:
+            wallets.setdefault(default, acc.wallet_balance)
+        missing = sorted(c for c in cross if c not in wallets)
+        if settles <= {default}:
+            return acc.wallet_balance or 0.0, missing
+        return {c: wallets.get(c, 0.0) for c in sorted(settles | {default})}, missing
 
     def mismatches(self, snap: Snapshot) -> list[dict[str, Any]]:
         """Event records for the positions of ``snap`` whose liquidation price is more than
@@ -407,6 +460,8 @@ def _implied(view: PositionView, venue: Venue | None) -> dict[str, float | None]
         return {}
     spec = risk.spec
     q, ep, s = spec.size, spec.entry_price, spec.sign
+    if spec.inverse:
+        return _implied_inverse(risk, venue, venue_lp)
     if venue.mm_at_entry_isolated:  # Bybit: LP = EP - s x (margin - MM at entry - fee) / Q
         return {"isolated_margin": _num(risk.maintenance_margin + risk.liquidation_fee + s * q * (ep - venue_lp))}
     mmr, cum, fee = risk.tier.mmr, risk.tier.maint_amount, spec.fee_rate
@@ -415,6 +470,22 @@ def _implied(view: PositionView, venue: Venue | None) -> dict[str, float | None]
     margin = spec.isolated_margin
     if venue.default_fee_rate > 0 and margin is not None:
         out["fee_rate"] = _num((margin + cum + s * q * (venue_lp - ep)) / (q * venue_lp) - mmr)
+    return out
+
+
+def _implied_inverse(risk: PositionRisk, venue: Venue, venue_lp: float) -> dict[str, float | None]:
+    """``_implied`` for a coin-margined position (amounts in the coin): equity(LP) = MM(LP) + fee(LP),
+    M + s Q (1/EP - 1/LP) = Q (mmr + f) / LP - cum (the venues whose inverse MM is at the LP)."""
+    if venue.inverse_mm_at_entry_isolated:
+        return {}
+    spec = risk.spec
+    q, ep, s = spec.size, spec.entry_price, spec.sign
+    mmr, cum, fee = risk.tier.mmr, risk.tier.maint_amount, spec.fee_rate
+    pnl = s * q * (1 / ep - 1 / venue_lp)
+    out: dict[str, float | None] = {"isolated_margin": _num(q * (mmr + fee) / venue_lp - cum - pnl)}
+    margin = spec.isolated_margin
+    if venue.default_fee_rate > 0 and margin is not None:
+        out["fee_rate"] = _num((margin + cum + pnl) * venue_lp / q - mmr)
     return out
 
 

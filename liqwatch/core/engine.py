@@ -5,11 +5,23 @@ The convention everywhere in liqwatch: margin ratio = requirement / margin balan
 requirement is the bracket maintenance margin plus the liquidation fee where the venue counts one.
 1.0 means liquidation; lower is safer. (OKX's own ``mgnRatio`` is the inverse and is reported as
 ``margin_ratio_native``.) The model and each venue's choices: docs/venues/README.md.
+
+Coin-margined (inverse) positions (``PositionSpec.inverse``): size Q is the USD face value, prices
+are in USD, and margin, maintenance margin, fees and PnL are in the settle coin. With x = 1/P the
+equity ``C + s*Q*(1/EP - x)`` and the requirement ``Q*x*(MMR + f) - cum`` are linear in x, so an
+inverse position IS a linear position of quantity Q, entry 1/EP and mark 1/P on the opposite side,
+whose notional Q*x is the coin notional its brackets are counted in. The engine solves it with the
+same exact piecewise solver in x (``_InverseWork``, transformed once per position) and maps the
+prices back (P = 1/x); distances and sides stay the user's. See docs/venues/inverse.md.
+
+Collateral pools: cross margin is per settle currency. Positions are grouped by settle currency
+(``spec.settle``, else the ``:SETTLE`` of an inverse symbol, else ``venue.settle``) and each pool is
+assessed on its own wallet: a cross position's collateral is its pool's wallet and positions only.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from math import isnan
 
 from liqwatch.core.errors import InputError
@@ -18,20 +30,77 @@ from liqwatch.core.solver import Leg, bankruptcy_price, solve_price
 from liqwatch.core.tiers import Tier
 from liqwatch.core.venues import AdlContext, Venue
 
+Wallet = float | Mapping[str, float]
+"""A wallet balance: one number (the default pool's, see :func:`pool_wallets`) or one per settle
+currency (``{"USDT": 25000, "BTC": 1.5}``)."""
+
 
 def _ratio(requirement: float, balance: float) -> float | None:
     return requirement / balance if balance > 0 else None
 
 
+def settle_of(spec: PositionSpec, venue: Venue) -> str:
+    """The collateral pool of a position: ``spec.settle``; for an inverse position without one, the
+    settle coin of its unified symbol (``BTC/USD:BTC`` -> ``BTC``); else the venue's default."""
+    if spec.settle:
+        return spec.settle.upper()
+    if spec.inverse:
+        _, colon, rest = spec.symbol.partition(":")
+        coin = rest.split("-")[0].split("#")[0].strip().upper() if colon else ""
+        if not coin:
+            raise InputError(
+                "settle",
+                f"{spec.symbol}: an inverse position needs its settle coin (settle, or a symbol like BTC/USD:BTC)",
+            )
+        return coin
+    return venue.settle
+
+
+def pool_wallets(venue: Venue, specs: Sequence[PositionSpec], wallet_balance: Wallet) -> dict[str, float]:
+    """Each pool's wallet. A mapping is taken per currency (upper-cased); a single number is the
+    wallet of the venue's default settle currency, or of the only pool the positions use when they
+    all settle in one other currency (a BTC wallet behind BTC-margined contracts)."""
+    if isinstance(wallet_balance, Mapping):
+        out: dict[str, float] = {}
+        for name, amount in wallet_balance.items():
+            key = str(name).strip().upper()
+            out[key] = out.get(key, 0.0) + float(amount)
+        return out
+    held = {settle_of(spec, venue) for spec in specs}
+    target = held.pop() if len(held) == 1 else venue.settle
+    return {target: float(wallet_balance)}
+
+
+def _single_pool(specs: Sequence[PositionSpec]) -> bool:
+    """True for the common case: linear positions that name no settle currency (one pool)."""
+    for spec in specs:  # noqa: SIM110 (a plain loop: no generator frame on the hot path)
+        if spec.inverse or spec.settle is not None:
+            return False
+    return True
+
+
 def bracket_value(spec: PositionSpec, price: float) -> float:
-    """The value compared with the brackets: notional at ``price``, or size for quantity tables."""
-    return spec.size * price if spec.tiers.basis == "notional" else spec.size
+    """The value compared with the brackets: notional at ``price`` (coin notional Q/P for an inverse
+    position), or size for quantity tables (USD face for an inverse one)."""
+    if spec.tiers.basis != "notional":
+        return spec.size
+    return spec.size / price if spec.inverse else spec.size * price
+
+
+def entry_value(spec: PositionSpec) -> float:
+    """The position's value at entry, in the settle currency (Q x EP linear, Q / EP inverse)."""
+    return spec.size / spec.entry_price if spec.inverse else spec.size * spec.entry_price
 
 
 def _amount(value: float, spec: PositionSpec, venue: Venue) -> str:
-    unit = venue.settle if spec.tiers.basis == "notional" else spec.symbol.split("/")[0]
-    what = "position value" if spec.tiers.basis == "notional" else "position size"
-    return f"{what} {value:,.10g} {unit}"
+    if spec.tiers.basis == "notional":
+        unit = settle_of(spec, venue) if spec.inverse else venue.settle
+        what = "coin notional" if spec.inverse else "position value"
+        return f"{what} {value:,.10g} {unit}"
+    if spec.inverse:
+        contracts = f" ({value / spec.contract_size:,.10g} contracts)" if spec.contract_size else ""
+        return f"position size {value:,.10g} USD{contracts}"
+    return f"position size {value:,.10g} {spec.symbol.split('/')[0]}"
 
 
 def beyond_table_error(spec: PositionSpec, venue: Venue, value: float, where: str = "") -> InputError:
@@ -57,7 +126,8 @@ def beyond_table_error(spec: PositionSpec, venue: Venue, value: float, where: st
 
 def check_covered(spec: PositionSpec, venue: Venue, leg: Leg, price: float, where: str) -> None:
     """Refuse a price (a liquidation price, a target) whose bracket lies past an incomplete table:
-    the requirement there is unknown. Legs with a requirement fixed at entry never move bracket."""
+    the requirement there is unknown. Legs with a requirement fixed at entry never move bracket.
+    ``price`` is in the leg's space (1/P for an inverse leg, see :func:`solver_leg`)."""
     if leg.fixed_requirement is not None or spec.tiers.complete:
         return
     value = leg.bracket_value(price)
@@ -75,6 +145,8 @@ def max_leverage_for(spec: PositionSpec) -> float:
 
 def check_position(spec: PositionSpec, venue: Venue) -> None:
     """Reject inputs that would produce a silently wrong number. Raises InputError naming the field."""
+    if spec.inverse:
+        _check_inverse(venue, spec)
     if not spec.size > 0:
         raise InputError("size", f"must be > 0, got {spec.size:g}")
     if not spec.entry_price > 0:
@@ -137,16 +209,71 @@ def check_account(specs: Sequence[PositionSpec], venue: Venue) -> None:
             )
 
 
-class _Work:
-    """Per-position figures at the current mark, computed once."""
+def _check_inverse(venue: Venue, spec: PositionSpec) -> None:
+    if not venue.supports_inverse:
+        raise InputError(
+            "inverse",
+            f"{venue.name} lists no coin-margined (inverse) perpetuals; {spec.symbol} cannot be one there",
+        )
+    settle_of(spec, venue)
+    n, cs = spec.contracts, spec.contract_size
+    if n is not None and cs is not None and abs(n * cs - spec.size) > 1e-9 * max(spec.size, 1.0):
+        raise InputError(
+            "contracts",
+            f"{n:g} contracts x {cs:g} USD is {n * cs:,.10g} USD, but the size (USD face value) is {spec.size:,.10g}",
+        )
 
-    __slots__ = ("bp", "fee", "im", "leg", "lp", "mm", "notional", "req", "sign", "spec", "tier", "upnl", "value")
+
+def mm_at_entry(venue: Venue, spec: PositionSpec) -> bool:
+    """True where the position's maintenance requirement is fixed at its entry price (Bybit
+    isolated; for inverse positions where the venue says so)."""
+    if spec.margin_mode != "isolated":
+        return False
+    return venue.inverse_mm_at_entry_isolated if spec.inverse else venue.mm_at_entry_isolated
+
+
+def solver_price(spec: PositionSpec, price: float) -> float:
+    """A price in the solver's space: P for a linear position, x = 1/P for an inverse one (the map
+    is its own inverse, so this also maps a solved x back to P)."""
+    return 1.0 / price if spec.inverse else price
+
+
+def solver_leg(venue: Venue, spec: PositionSpec, fixed_requirement: float | None = None) -> Leg:
+    """The position as a solver leg: linear as it is; inverse as the linear position it is in
+    x = 1/P (opposite side, quantity Q, entry 1/EP). ``fixed_requirement`` for legs whose
+    requirement is fixed at entry (:func:`mm_at_entry`)."""
+    if spec.inverse:
+        return Leg(-spec.sign, spec.size, 1.0 / spec.entry_price, spec.tiers, spec.fee_rate, fixed_requirement)
+    return Leg(spec.sign, spec.size, spec.entry_price, spec.tiers, spec.fee_rate, fixed_requirement)
+
+
+class _Work:
+    """Per-position figures at the current mark, computed once. ``mark`` and the leg are in the
+    solver's space (the mark price itself for a linear position)."""
+
+    __slots__ = (
+        "bp",
+        "fee",
+        "im",
+        "leg",
+        "lp",
+        "mark",
+        "mm",
+        "notional",
+        "req",
+        "sign",
+        "spec",
+        "tier",
+        "upnl",
+        "value",
+    )
+    inverse = False
 
     def __init__(self, spec: PositionSpec, venue: Venue) -> None:
         s = self.sign = 1 if spec.side == "long" else -1
         q = spec.size
         ep = spec.entry_price
-        mark = spec.mark_price
+        mark = self.mark = spec.mark_price
         table = spec.tiers
         self.spec = spec
         self.notional = q * mark
@@ -189,7 +316,7 @@ class _Work:
         spec = self.spec
         table = spec.tiers
         self.leg.tier_qty = total_qty
-        self.value = total_qty * spec.mark_price if table.basis == "notional" else total_qty
+        self.value = total_qty * self.mark if table.basis == "notional" else total_qty
         if table.beyond(self.value):
             raise beyond_table_error(spec, venue, self.value, "(long and short legs combined)")
         self.tier = table.tiers[table.position(self.value)]
@@ -197,9 +324,110 @@ class _Work:
         self.req = self.mm + self.fee
 
 
-def assess(venue: Venue, specs: Sequence[PositionSpec], wallet_balance: float = 0.0) -> PortfolioRisk:
-    """Risk of every position and of the account. ``wallet_balance`` is the cross collateral."""
-    works = [_Work(spec, venue) for spec in specs]
+class _InverseWork(_Work):
+    """An inverse position, transformed once into x = 1/P: a linear leg of quantity Q (USD face),
+    entry 1/EP, mark 1/P and the opposite side. Value Q/P, PnL s*Q*(1/EP - 1/P), MM
+    (Q/P)*MMR - cum and the fee f*Q/P are all in the settle coin; brackets on coin notional Q/P
+    (or on Q for quantity tables). ``sign`` stays the user's (distances are on P)."""
+
+    __slots__ = ()
+    inverse = True
+
+    def __init__(self, spec: PositionSpec, venue: Venue) -> None:
+        _check_inverse(venue, spec)
+        s = self.sign = 1 if spec.side == "long" else -1
+        q = spec.size
+        xe = 1.0 / spec.entry_price
+        x = self.mark = 1.0 / spec.mark_price
+        table = spec.tiers
+        notional_basis = table.basis == "notional"
+        self.spec = spec
+        self.notional = q * x
+        self.upnl = s * q * (xe - x)
+        fixed: float | None = None
+        if venue.inverse_mm_at_entry_isolated and spec.margin_mode == "isolated":
+            self.value = q * xe if notional_basis else q
+            if table.beyond(self.value):
+                raise beyond_table_error(spec, venue, self.value, "at entry")
+            tier = table.tiers[table.position(self.value)]
+            mm = q * xe * tier.mmr - tier.maint_amount
+            f = spec.fee_rate
+            # The fee to close, priced at the bankruptcy price that includes it (Bybit's classic
+            # page: BP = (1 + f) Q / (Q/EP + margin) for a long): margin + s*Q*(xe - x) = f*Q*x.
+            x_bust = ((spec.isolated_margin or 0.0) + s * q * xe) / (q * (s + f))
+            fee = f * q * x_bust if x_bust > 0 else 0.0
+            fixed = mm + fee
+        else:
+            self.value = q * x if notional_basis else q
+            if table.beyond(self.value):
+                raise beyond_table_error(spec, venue, self.value, "at the mark")
+            tier = table.tiers[table.position(self.value)]
+            mm = q * x * tier.mmr - tier.maint_amount
+            fee = spec.fee_rate * q * x
+        self.tier = tier
+        self.mm = mm
+        self.fee = fee
+        self.req = mm + fee
+        if spec.leverage:
+            self.im: float | None = (q * xe if venue.initial_margin_at_entry else self.notional) / spec.leverage
+        elif spec.margin_mode == "isolated":
+            self.im = spec.isolated_margin
+        else:
+            self.im = None
+        self.leg = Leg(-s, q, xe, table, spec.fee_rate, fixed)
+        self.lp = None
+        self.bp = None
+
+
+NEGLIGIBLE_X = 1e-9
+"""A solved x below this fraction of 1/EP (a price over a billion times the entry) is float rounding
+of a zero root, not a price: a short covered 1x computes M - Q/EP as +/-1 ulp instead of 0."""
+
+
+def _to_price(x: float | None, x_entry: float) -> float | None:
+    """A solved x = 1/P back to a price (x > 0 whenever the solver returns one); None where x is
+    indistinguishable from 0 (no price liquidates: see NEGLIGIBLE_X)."""
+    return None if x is None or x <= NEGLIGIBLE_X * x_entry else 1.0 / x
+
+
+def assess(venue: Venue, specs: Sequence[PositionSpec], wallet_balance: Wallet = 0.0) -> PortfolioRisk:
+    """Risk of every position and of each collateral pool. ``wallet_balance`` is the cross
+    collateral: one number (see :func:`pool_wallets`) or one per settle currency. ``account`` is
+    the pool of the venue's default settle currency (else the first pool held); ``pools`` has every
+    pool held (those of the positions and of the wallets given)."""
+    if not isinstance(wallet_balance, Mapping) and _single_pool(specs):
+        positions, account = _assess_pool(venue, specs, wallet_balance, venue.settle, False)
+        return PortfolioRisk(venue.name, positions, account, {venue.settle: account})
+    wallets = pool_wallets(venue, specs, wallet_balance)
+    groups: dict[str, list[int]] = {}
+    for i, spec in enumerate(specs):
+        groups.setdefault(settle_of(spec, venue), []).append(i)
+    names = [venue.settle] if venue.settle in groups or venue.settle in wallets else []
+    names += [name for name in groups if name != venue.settle]
+    names += [name for name in wallets if name not in groups and name != venue.settle]
+    if not names:
+        names = [venue.settle]
+    found: list[PositionRisk | None] = [None] * len(specs)
+    pools: dict[str, AccountRisk] = {}
+    for name in names:
+        members = groups.get(name, [])
+        sub = [specs[i] for i in members]
+        risks, account = _assess_pool(venue, sub, wallets.get(name, 0.0), name, any(s.inverse for s in sub))
+        for i, risk in zip(members, risks, strict=True):
+            found[i] = risk
+        pools[name] = account
+    positions = [p for p in found if p is not None]
+    return PortfolioRisk(venue.name, positions, pools[names[0]], pools)
+
+
+def _assess_pool(
+    venue: Venue, specs: Sequence[PositionSpec], wallet_balance: float, settle: str, has_inverse: bool
+) -> tuple[list[PositionRisk], AccountRisk]:
+    """One collateral pool: positions of one settle currency and that currency's wallet."""
+    if has_inverse:
+        works = [(_InverseWork if spec.inverse else _Work)(spec, venue) for spec in specs]
+    else:
+        works = [_Work(spec, venue) for spec in specs]
 
     groups: dict[str, list[_Work]] = {}
     iso_margin = 0.0
@@ -228,7 +456,7 @@ def assess(venue: Venue, specs: Sequence[PositionSpec], wallet_balance: float = 
         if len(members) == 1:
             w = members[0]
             others_upnl = cross_upnl - w.upnl
-            w.lp = solve_price(wallet_balance + others_upnl - (cross_req - w.req), (w.leg,), w.spec.mark_price)
+            w.lp = solve_price(wallet_balance + others_upnl - (cross_req - w.req), (w.leg,), w.mark)
             w.bp = bankruptcy_price(wallet_balance + others_upnl, (w.leg,))
             continue
         g_upnl = 0.0
@@ -238,7 +466,7 @@ def assess(venue: Venue, specs: Sequence[PositionSpec], wallet_balance: float = 
             g_req += w.req
         legs = [w.leg for w in members]
         collateral = wallet_balance + (cross_upnl - g_upnl) - (cross_req - g_req)
-        lp = solve_price(collateral, legs, members[0].spec.mark_price)
+        lp = solve_price(collateral, legs, members[0].mark)
         bp = bankruptcy_price(wallet_balance + (cross_upnl - g_upnl), legs)
         for w in members:
             w.lp = lp
@@ -264,13 +492,16 @@ def assess(venue: Venue, specs: Sequence[PositionSpec], wallet_balance: float = 
             collateral = wallet_balance
         else:
             margin = spec.isolated_margin or 0.0
-            lp = solve_price(margin, (w.leg,), spec.mark_price)
+            lp = solve_price(margin, (w.leg,), w.mark)
             if lp is not None and not spec.tiers.complete:
                 check_covered(spec, venue, w.leg, lp, "at the liquidation price")
             bp = bankruptcy_price(margin, (w.leg,))
             balance = margin + w.upnl
             ratio = _ratio(w.req, balance)
             collateral = margin
+        if w.inverse:
+            lp = _to_price(lp, w.leg.entry)
+            bp = _to_price(bp, w.leg.entry)
         positions.append(_position_risk(venue, w, lp, bp, balance, ratio, collateral))
 
     total_wallet = wallet_balance + iso_margin
@@ -286,8 +517,9 @@ def assess(venue: Venue, specs: Sequence[PositionSpec], wallet_balance: float = 
         cross_maintenance_margin=cross_req,
         cross_margin_ratio=cross_ratio,
         initial_margin=total_im,
+        settle=settle,
     )
-    return PortfolioRisk(venue=venue.name, positions=positions, account=account)
+    return positions, account
 
 
 def _position_risk(  # positional: once per position per assessment (and per shock step)
@@ -311,7 +543,8 @@ def _position_risk(  # positional: once per position per assessment (and per sho
         status = "ok"
     # Positional construction throughout: this runs once per position per assessment (and per
     # shock step), where keyword passing is a measurable share of the time.
-    ctx = AdlContext(w.upnl, w.notional, spec.size * spec.entry_price, collateral, balance, w.mm, ratio, w.im)
+    value_at_entry = spec.size / spec.entry_price if w.inverse else spec.size * spec.entry_price
+    ctx = AdlContext(w.upnl, w.notional, value_at_entry, collateral, balance, w.mm, ratio, w.im)
     score = venue.adl_score(ctx)
     if isnan(score):  # zero PnL times an infinite ratio (a margin balance of ~1e-320): no profit, no rank
         score = 0.0

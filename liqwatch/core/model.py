@@ -18,8 +18,11 @@ AdlSource = Literal["exchange", "estimate"]
 @dataclass(slots=True)
 class PositionSpec:
     """A position as the risk core needs it. Sizes are absolute base units (contracts x contract
-    size); ``isolated_margin`` is the margin posted, excluding unrealized PnL (Binance
-    ``isolatedWallet``); ``tiers`` is the resolved bracket table (bundled, user file or override)."""
+    size), or for an inverse market the USD face value (contracts x USD per contract);
+    ``isolated_margin`` is the margin posted, excluding unrealized PnL (Binance ``isolatedWallet``),
+    in the settle currency (coin for inverse); ``tiers`` is the resolved bracket table (bundled,
+    user file or override): for an inverse market its notional brackets are coin notional (Q/P)
+    and its quantity brackets USD face (contracts x contract size)."""
 
     symbol: str
     side: Side
@@ -65,6 +68,9 @@ class AdlInfo:
 
 @dataclass(slots=True)
 class PositionRisk:
+    """One position's risk. Money fields are in the position's settle currency (the coin for an
+    inverse position: ``notional`` is then its coin value Q/P); prices are in the quote (USD)."""
+
     spec: PositionSpec
     notional: float
     unrealized_pnl: float
@@ -96,6 +102,9 @@ class PositionRisk:
 
 @dataclass(slots=True)
 class AccountRisk:
+    """One collateral pool: the positions of one settle currency and that currency's wallet (cross
+    margin never crosses pools). Every amount is in ``settle`` (BTC for BTC-margined contracts)."""
+
     wallet_balance: float
     """Cross wallet balance plus every isolated position's posted margin."""
     cross_wallet_balance: float
@@ -108,6 +117,8 @@ class AccountRisk:
     cross_maintenance_margin: float
     cross_margin_ratio: float | None
     initial_margin: float | None
+    settle: str = ""
+    """The pool's settle (collateral) currency: every amount of this record is in it."""
 
 
 @dataclass(slots=True)
@@ -115,8 +126,8 @@ class PortfolioRisk:
     venue: str
     positions: list[PositionRisk]
     account: AccountRisk
-    """The pool of the venue's default settle currency (or the only pool): what single-currency
-    callers read. Every pool, this one included, is in ``pools``."""
+    """The pool of the venue's default settle currency (else the first pool held, e.g. the only
+    one): what single-currency callers read. Every pool, this one included, is in ``pools``."""
     pools: dict[str, AccountRisk] | None = None
     """One account section per settle currency held (cross collateral never crosses pools);
     ``None`` from callers that built a single-currency result."""

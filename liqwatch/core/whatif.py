@@ -15,6 +15,12 @@ see each other. Pure: no I/O, no clocks.
 * :func:`target_mark`, :func:`target_move`, :func:`max_add_for_distance` — solve for a target.
 * :func:`ladder`, :func:`partial_liquidation` — the liquidation ladder and a model of the venues'
   published step-wise liquidation rules.
+
+Coin-margined (inverse) positions work in every scenario: sizes are USD face values, margins and
+amounts are in the settle coin, shocks and targets are on the USD price P (the solver legs see
+x = 1/P: see ``liqwatch.core.engine.solver_leg``). Cross collateral is per settle currency
+(``wallet`` is a number or one per currency, as for ``assess``): a cross account liquidates pool by
+pool.
 """
 
 from __future__ import annotations
@@ -25,9 +31,22 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from liqwatch.core.bulk import gc_paused
-from liqwatch.core.engine import assess, bracket_value, check_covered, max_leverage_for
+from liqwatch.core.engine import (
+    NEGLIGIBLE_X,
+    Wallet,
+    assess,
+    bracket_value,
+    check_covered,
+    entry_value,
+    max_leverage_for,
+    mm_at_entry,
+    pool_wallets,
+    settle_of,
+    solver_leg,
+    solver_price,
+)
 from liqwatch.core.errors import InputError
-from liqwatch.core.model import PortfolioRisk, PositionRisk, PositionSpec
+from liqwatch.core.model import AccountRisk, PortfolioRisk, PositionRisk, PositionSpec
 from liqwatch.core.solver import Leg, requirement, solve_price
 from liqwatch.core.venues import Venue
 
@@ -97,7 +116,10 @@ class LiquidationEvent:
     """The common move (fraction of mark, before beta) at which this liquidation triggers."""
     indices: list[int]
     scope: str
-    """``"isolated"`` (one position) or ``"cross account"`` (every cross position at once)."""
+    """``"isolated"`` (one position) or ``"cross account"`` (every cross position of one collateral
+    pool at once)."""
+    pool: str = ""
+    """The settle currency of the positions (the cross pool that liquidates)."""
 
 
 @dataclass(slots=True)
@@ -156,8 +178,15 @@ def _leverage_of(spec: PositionSpec) -> float | None:
     if spec.leverage:
         return spec.leverage
     if spec.margin_mode == "isolated" and spec.isolated_margin:
-        return spec.size * spec.entry_price / spec.isolated_margin
+        return entry_value(spec) / spec.isolated_margin
     return None
+
+
+def _pool_of(risk: PortfolioRisk, venue: Venue, spec: PositionSpec) -> AccountRisk:
+    """The account section (collateral pool) a position belongs to."""
+    if risk.pools:
+        return risk.pools.get(settle_of(spec, venue), risk.account)
+    return risk.account
 
 
 def max_value_for_leverage(spec: PositionSpec, leverage: float) -> float | None:
@@ -188,6 +217,10 @@ def with_mark(spec: PositionSpec, mark: float) -> PositionSpec:
         spec.adl_lights,
         spec.exchange_liquidation_price,
         spec.tick_size,
+        spec.inverse,
+        spec.settle,
+        spec.contracts,
+        spec.contract_size,
     )
 
 
@@ -197,7 +230,7 @@ def with_mark(spec: PositionSpec, mark: float) -> PositionSpec:
 def add_size(
     venue: Venue,
     specs: Sequence[PositionSpec],
-    wallet: float,
+    wallet: Wallet,
     index: int,
     size: float,
     price: float | None = None,
@@ -210,14 +243,19 @@ def add_size(
         raise InputError("add_price", f"must be a finite number > 0, got {price:g}")
     before = assess(venue, specs, wallet)
     new_q = spec.size + size
-    new_entry = (spec.size * spec.entry_price + size * price) / new_q
+    if spec.inverse:  # USD face at a USD price: the entry is the coin-weighted (harmonic) mean
+        new_entry = new_q / (spec.size / spec.entry_price + size / price)
+        added_value = size / price
+    else:
+        new_entry = (spec.size * spec.entry_price + size * price) / new_q
+        added_value = size * price
     lev = _leverage_of(spec)
     notes: list[str] = []
     margin_added = 0.0
     new_margin = spec.isolated_margin
     if spec.margin_mode == "isolated":
         assert lev is not None and spec.isolated_margin is not None
-        margin_added = size * price / lev
+        margin_added = added_value / lev
         new_margin = spec.isolated_margin + margin_added
         if not spec.leverage:
             notes.append(f"no leverage given: margin added at the position's entry leverage {lev:.4g}x")
@@ -244,7 +282,7 @@ def add_size(
     cap = max_value_for_leverage(spec, lev)
     if cap is not None:
         current = bracket_value(spec, spec.entry_price)
-        per_unit = price if spec.tiers.basis == "notional" else 1.0
+        per_unit = bracket_value(dataclasses.replace(spec, size=1.0), price)  # table value of one unit at price
         result.max_add_size = max(0.0, (cap - current) / per_unit)
     limit = max_leverage_for(new_spec)
     if lev > limit + 1e-12:
@@ -260,7 +298,7 @@ def add_size(
 
 
 def change_leverage(
-    venue: Venue, specs: Sequence[PositionSpec], wallet: float, index: int, leverage: float
+    venue: Venue, specs: Sequence[PositionSpec], wallet: Wallet, index: int, leverage: float
 ) -> LeverageChange:
     spec = _check_index(specs, index)
     if not (leverage > 0 and math.isfinite(leverage)):
@@ -285,7 +323,7 @@ def change_leverage(
         result.max_position_value = max_value_for_leverage(spec, leverage)
         return result
     margin = spec.isolated_margin or 0.0
-    value_at_entry = spec.size * spec.entry_price
+    value_at_entry = entry_value(spec)
     if venue.isolated_leverage_change == "reset_margin":
         old_lev = _leverage_of(spec) or leverage
         extra = max(0.0, margin - value_at_entry / old_lev)
@@ -326,7 +364,7 @@ def max_removable_margin(p: PositionRisk) -> float:
     return max(0.0, margin + min(0.0, p.unrealized_pnl) - keep)
 
 
-def add_margin(venue: Venue, specs: Sequence[PositionSpec], wallet: float, index: int, amount: float) -> MarginChange:
+def add_margin(venue: Venue, specs: Sequence[PositionSpec], wallet: Wallet, index: int, amount: float) -> MarginChange:
     spec = _check_index(specs, index)
     if not math.isfinite(amount):
         raise InputError("add_margin", f"must be a finite number, got {amount:g}")
@@ -377,15 +415,21 @@ def _moved_marks(
 def _gap_function(
     venue: Venue,
     specs: Sequence[PositionSpec],
-    wallet: float,
+    wallet: Wallet,
     scope: str | int,
     betas: Mapping[str, float] | None,
     symbols: set[str] | None,
     k: float,
-) -> tuple[GapFn, bool]:
-    """g(move) = collateral + PnL - k x requirement for ``scope``: ``"cross"`` (the cross account),
-    ``"account"`` (every position) or a position index (isolated)."""
+    pool: str | None = None,
+) -> tuple[GapFn, bool, bool]:
+    """g(move) = collateral + PnL - k x requirement for ``scope``: ``"cross"`` (the cross account of
+    ``pool``), ``"account"`` (every position of ``pool``) or a position index (isolated). Returns
+    (g, whether any position is in scope, whether g is linear in the move between bracket
+    boundaries: False once an inverse position is in scope, whose legs see x = 1/P)."""
     base = assess(venue, specs, wallet)
+    wallets = pool_wallets(venue, specs, wallet)
+    if pool is None:
+        pool = venue.settle
     combined: dict[str, float] = {}
     if venue.cross_legs_share_bracket:
         counts: dict[str, int] = {}
@@ -395,27 +439,30 @@ def _gap_function(
                 counts[s.symbol] = counts.get(s.symbol, 0) + 1
         combined = {sym: q for sym, q in combined.items() if counts[sym] > 1}
     chosen: list[tuple[Leg, float, float]] = []
+    chosen_inverse: list[tuple[Leg, float, float]] = []
     collateral = 0.0
+    pooled = not isinstance(scope, int) and not _one_pool(specs)  # else every position is in the default pool
     for i, (spec, risk) in enumerate(zip(specs, base.positions, strict=True)):
         if scope == "cross" and spec.margin_mode != "cross":
             continue
         if isinstance(scope, int) and i != scope:
             continue
+        if pooled and settle_of(spec, venue) != pool:
+            continue
         beta = 0.0
         if symbols is None or spec.symbol in symbols:
             beta = betas.get(spec.symbol, 1.0) if betas else 1.0
-        leg = Leg(spec.sign, spec.size, spec.entry_price, spec.tiers, spec.fee_rate)
-        if venue.mm_at_entry_isolated and spec.margin_mode == "isolated":
-            leg.fixed_requirement = risk.maintenance_margin + risk.liquidation_fee
+        fixed = risk.maintenance_margin + risk.liquidation_fee if mm_at_entry(venue, spec) else None
+        leg = solver_leg(venue, spec, fixed)
         if spec.margin_mode == "cross" and spec.symbol in combined:
             leg.tier_qty = combined[spec.symbol]
-        chosen.append((leg, spec.mark_price, beta))
+        (chosen_inverse if spec.inverse else chosen).append((leg, spec.mark_price, beta))
         if spec.margin_mode == "isolated":
             collateral += spec.isolated_margin or 0.0
     if scope != "cross" and not isinstance(scope, int):
-        collateral += wallet
+        collateral += wallets.get(pool, 0.0)
     elif scope == "cross":
-        collateral = wallet
+        collateral = wallets.get(pool, 0.0)
 
     def gap(move: float) -> tuple[float, tuple[int, ...]]:
         total = collateral
@@ -425,15 +472,35 @@ def _gap_function(
             total += leg.sign * leg.qty * (price - leg.entry) - k * requirement(leg, price)
             if leg.fixed_requirement is None:
                 tiers.append(leg.table.position(leg.bracket_value(price)))
+        for leg, mark, beta in chosen_inverse:
+            x = 1.0 / (mark * (1.0 + beta * move))
+            total += leg.sign * leg.qty * (x - leg.entry) - k * requirement(leg, x)
+            if leg.fixed_requirement is None:
+                tiers.append(leg.table.position(leg.bracket_value(x)))
         return total, tuple(tiers)
 
-    return gap, bool(chosen)
+    return gap, bool(chosen or chosen_inverse), not chosen_inverse
 
 
-def _solve_move(gap: GapFn, limit: float, steps: int = 64) -> float | None:
+def _one_pool(specs: Sequence[PositionSpec]) -> bool:
+    """Linear positions naming no settle currency: the single default pool."""
+    return all(not (s.inverse or s.settle is not None) for s in specs)
+
+
+def _cross_pools(venue: Venue, specs: Sequence[PositionSpec]) -> dict[str, list[int]]:
+    """Indices of the cross positions, per settle currency."""
+    out: dict[str, list[int]] = {}
+    for i, s in enumerate(specs):
+        if s.margin_mode == "cross":
+            out.setdefault(settle_of(s, venue), []).append(i)
+    return out
+
+
+def _solve_move(gap: GapFn, limit: float, steps: int = 64, linear: bool = True) -> float | None:
     """The first move between 0 and ``limit`` where gap crosses zero, exactly: step to bracket the
     crossing, bisect until both ends sit in the same brackets, then interpolate linearly (the gap
-    is linear in the move between bracket boundaries)."""
+    is linear in the move between bracket boundaries). Not ``linear`` (inverse legs, whose terms
+    go as 1/(1 + move)): bisect on until the interval is ~1e-13 wide, then interpolate."""
     g0, _ = gap(0.0)
     if g0 <= 0:
         return 0.0
@@ -448,10 +515,11 @@ def _solve_move(gap: GapFn, limit: float, steps: int = 64) -> float | None:
         lo, glo = x, gx
     if hi is None:
         return None
-    for _ in range(200):
+    for _ in range(400):
         _, tlo = gap(lo)
         _, thi = gap(hi)
-        if tlo == thi:
+        width = abs(hi - lo)  # moves run either way: down-moves have hi < lo
+        if tlo == thi and (linear or width <= 1e-13 * max(1.0, abs(hi))):
             root: float = lo + (hi - lo) * glo / (glo - ghi)
             return root
         mid = (lo + hi) / 2
@@ -460,7 +528,7 @@ def _solve_move(gap: GapFn, limit: float, steps: int = 64) -> float | None:
             lo, glo = mid, gm
         else:
             hi, ghi = mid, gm
-        if hi - lo <= 1e-15 * max(1.0, abs(hi)):
+        if abs(hi - lo) <= 1e-15 * max(1.0, abs(hi)):
             return hi  # a jump across zero at a bracket boundary
     return hi
 
@@ -475,7 +543,7 @@ def _move_limit(specs: Sequence[PositionSpec], betas: Mapping[str, float] | None
 def shock(
     venue: Venue,
     specs: Sequence[PositionSpec],
-    wallet: float,
+    wallet: Wallet,
     moves: Sequence[float],
     *,
     betas: Mapping[str, float] | None = None,
@@ -490,7 +558,7 @@ def shock(
 def _shock(
     venue: Venue,
     specs: Sequence[PositionSpec],
-    wallet: float,
+    wallet: Wallet,
     moves: Sequence[float],
     betas: Mapping[str, float] | None,
     symbols: set[str] | None,
@@ -504,19 +572,29 @@ def _shock(
         events = sorted(_events(venue, specs, wallet, extreme, betas, symbols), key=lambda e: abs(e.move))
         by_direction[down] = events
         order.extend(events)
+    # One pool of linear positions and a number: the wallet as given (the common, fast case);
+    # otherwise each pool's wallet, resolved once from the whole account (survivors may not hold
+    # every pool, and a number must keep meaning the same pool).
+    wallets = None if not isinstance(wallet, Mapping) and _one_pool(specs) else pool_wallets(venue, specs, wallet)
     steps: list[ShockStep] = []
     for move in moves:
         gone: set[int] = set()
-        cross_gone = False
+        pools_gone: set[str] = set()
         if move != 0:
             for event in by_direction[move < 0]:
                 if abs(event.move) <= abs(move):
                     gone.update(event.indices)
-                    cross_gone = cross_gone or event.scope == "cross account"
+                    if event.scope == "cross account":
+                        pools_gone.add(event.pool)
         marks = _moved_marks(specs, move, betas, symbols)
         survivors = [i for i in range(len(specs)) if i not in gone]
         moved = [with_mark(specs[i], marks[i]) for i in survivors]
-        risk = assess(venue, moved, 0.0 if cross_gone else wallet)
+        left: Wallet
+        if wallets is None:
+            left = 0.0 if pools_gone else wallet
+        else:
+            left = {name: 0.0 if name in pools_gone else amount for name, amount in wallets.items()}
+        risk = assess(venue, moved, left)
         steps.append(ShockStep(move=move, risk=risk, survivors=survivors, liquidated=sorted(gone)))
     return ShockResult(steps=steps, order=order)
 
@@ -524,7 +602,7 @@ def _shock(
 def _events(
     venue: Venue,
     specs: Sequence[PositionSpec],
-    wallet: float,
+    wallet: Wallet,
     extreme: float,
     betas: Mapping[str, float] | None,
     symbols: set[str] | None,
@@ -533,26 +611,25 @@ def _events(
     for i, spec in enumerate(specs):
         if spec.margin_mode != "isolated":
             continue
-        gap, active = _gap_function(venue, specs, wallet, i, betas, symbols, 1.0)
-        move = _solve_move(gap, extreme) if active else None
+        gap, active, linear = _gap_function(venue, specs, wallet, i, betas, symbols, 1.0)
+        move = _solve_move(gap, extreme, linear=linear) if active else None
         if move is not None:
-            events.append(LiquidationEvent(move=move, indices=[i], scope="isolated"))
-    cross = [i for i, s in enumerate(specs) if s.margin_mode == "cross"]
-    if cross:
-        gap, active = _gap_function(venue, specs, wallet, "cross", betas, symbols, 1.0)
-        move = _solve_move(gap, extreme) if active else None
+            events.append(LiquidationEvent(move=move, indices=[i], scope="isolated", pool=settle_of(spec, venue)))
+    for pool, cross in _cross_pools(venue, specs).items():
+        gap, active, linear = _gap_function(venue, specs, wallet, "cross", betas, symbols, 1.0, pool)
+        move = _solve_move(gap, extreme, linear=linear) if active else None
         if move is not None:
-            events.append(LiquidationEvent(move=move, indices=cross, scope="cross account"))
+            events.append(LiquidationEvent(move=move, indices=cross, scope="cross account", pool=pool))
     return events
 
 
 # ---------------------------------------------------------------------------- targets
 
 
-def target_mark(venue: Venue, specs: Sequence[PositionSpec], wallet: float, index: int, ratio: float) -> float | None:
-    """The mark of position ``index``'s symbol at which its margin ratio (isolated) or the cross
-    account's (cross; other symbols' marks held) equals ``ratio``. Exact, like the liquidation
-    price (which is ``ratio = 1``)."""
+def target_mark(venue: Venue, specs: Sequence[PositionSpec], wallet: Wallet, index: int, ratio: float) -> float | None:
+    """The mark of position ``index``'s symbol at which its margin ratio (isolated) or its pool's
+    cross account's (cross; other symbols' marks held) equals ``ratio``. Exact, like the
+    liquidation price (which is ``ratio = 1``)."""
     spec = _check_index(specs, index)
     if not (ratio > 0 and math.isfinite(ratio)):
         raise InputError("target_margin_ratio", f"must be > 0, got {ratio:g}")
@@ -560,38 +637,49 @@ def target_mark(venue: Venue, specs: Sequence[PositionSpec], wallet: float, inde
     base = assess(venue, specs, wallet)
     if spec.margin_mode == "isolated":
         risk = base.positions[index]
-        leg = Leg(spec.sign, spec.size, spec.entry_price, spec.tiers, spec.fee_rate)
-        if venue.mm_at_entry_isolated:
-            leg.fixed_requirement = risk.maintenance_margin + risk.liquidation_fee
-        price = solve_price(spec.isolated_margin or 0.0, (leg,), spec.mark_price, k)
-        if price is not None:
-            check_covered(spec, venue, leg, price, "at the target price")
-        return price
-    collateral = wallet
+        fixed = risk.maintenance_margin + risk.liquidation_fee if mm_at_entry(venue, spec) else None
+        leg = solver_leg(venue, spec, fixed)
+        price = solve_price(spec.isolated_margin or 0.0, (leg,), solver_price(spec, spec.mark_price), k)
+        if price is None:
+            return None
+        check_covered(spec, venue, leg, price, "at the target price")
+        return _back(spec, leg, price)
+    pool = settle_of(spec, venue)
+    one = _one_pool(specs)
+    collateral = pool_wallets(venue, specs, wallet).get(pool, 0.0)
     legs: list[Leg] = []
     members = [i for i, s in enumerate(specs) if s.margin_mode == "cross" and s.symbol == spec.symbol]
     total_qty = sum(specs[i].size for i in members)
     for i, (s, r) in enumerate(zip(specs, base.positions, strict=True)):
-        if s.margin_mode != "cross":
+        if s.margin_mode != "cross" or (not one and settle_of(s, venue) != pool):
             continue
         if i in members:
-            leg = Leg(s.sign, s.size, s.entry_price, s.tiers, s.fee_rate)
+            leg = solver_leg(venue, s)
             if venue.cross_legs_share_bracket and len(members) > 1:
                 leg.tier_qty = total_qty
             legs.append(leg)
         else:
             collateral += r.unrealized_pnl - k * (r.maintenance_margin + r.liquidation_fee)
-    price = solve_price(collateral, legs, spec.mark_price, k)
-    if price is not None:
-        for i, leg in zip(members, legs, strict=True):
-            check_covered(specs[i], venue, leg, price, "at the target price")
-    return price
+    price = solve_price(collateral, legs, solver_price(spec, spec.mark_price), k)
+    if price is None:
+        return None
+    for i, leg in zip(members, legs, strict=True):
+        check_covered(specs[i], venue, leg, price, "at the target price")
+    return _back(spec, legs[0], price)
+
+
+def _back(spec: PositionSpec, leg: Leg, solved: float) -> float | None:
+    """A solved price back in P (see ``liqwatch.core.engine.solver_price``); for an inverse
+    position an x indistinguishable from 0 is no price at all (``engine.NEGLIGIBLE_X``)."""
+    if not spec.inverse:
+        return solved
+    return None if solved <= NEGLIGIBLE_X * leg.entry else 1.0 / solved
 
 
 def target_move(
     venue: Venue,
     specs: Sequence[PositionSpec],
-    wallet: float,
+    wallet: Wallet,
     ratio: float,
     *,
     down: bool = True,
@@ -600,20 +688,32 @@ def target_move(
 ) -> float | None:
     """The common move (fraction of mark, before beta) at which the account's margin ratio first
     reaches ``ratio``: the cross account's where there are cross positions (the ratio that
-    liquidates them together), else the whole account's (total requirement / margin balance)."""
+    liquidates them together), else the whole account's (total requirement / margin balance).
+    With several collateral pools, each pool is its own account: the first pool to get there."""
     if not (ratio > 0 and math.isfinite(ratio)):
         raise InputError("target_margin_ratio", f"must be > 0, got {ratio:g}")
     scope = "cross" if any(s.margin_mode == "cross" for s in specs) else "account"
-    gap, active = _gap_function(venue, specs, wallet, scope, betas, symbols, 1.0 / ratio)
-    if not active:
-        return None
-    return _solve_move(gap, _move_limit(specs, betas, down))
+    if _one_pool(specs):
+        pools = [venue.settle]
+    else:
+        pools = list(
+            dict.fromkeys(settle_of(s, venue) for s in specs if scope == "account" or s.margin_mode == "cross")
+        )
+    found: list[float] = []
+    for pool in pools:
+        gap, active, linear = _gap_function(venue, specs, wallet, scope, betas, symbols, 1.0 / ratio, pool)
+        if not active:
+            continue
+        move = _solve_move(gap, _move_limit(specs, betas, down), linear=linear)
+        if move is not None:
+            found.append(move)
+    return min(found, key=abs) if found else None
 
 
 def max_add_for_distance(
     venue: Venue,
     specs: Sequence[PositionSpec],
-    wallet: float,
+    wallet: Wallet,
     index: int,
     distance: float,
     price: float | None = None,
@@ -680,7 +780,7 @@ def ladder(risk: PortfolioRisk) -> list[LadderRung]:
     return rungs
 
 
-def partial_liquidation(venue: Venue, specs: Sequence[PositionSpec], wallet: float, index: int) -> PartialPreview:
+def partial_liquidation(venue: Venue, specs: Sequence[PositionSpec], wallet: Wallet, index: int) -> PartialPreview:
     """What the venue's published step-wise rule would close first at the liquidation price, and
     what remains. A model of the published rules, not the venue's engine."""
     spec = _check_index(specs, index)
@@ -690,7 +790,9 @@ def partial_liquidation(venue: Venue, specs: Sequence[PositionSpec], wallet: flo
     if lp is None:
         return PartialPreview(model, description, None, [], False)
     current = [with_mark(s, lp) if s.symbol == spec.symbol else s for s in specs]
-    wallet_now = wallet
+    pool = settle_of(spec, venue)
+    wallets = None if not isinstance(wallet, Mapping) and _one_pool(specs) else pool_wallets(venue, specs, wallet)
+    wallet_now: Wallet = wallet if wallets is None else wallets
     steps: list[PartialStep] = []
     size = spec.size
     for _ in range(64):
@@ -703,7 +805,10 @@ def partial_liquidation(venue: Venue, specs: Sequence[PositionSpec], wallet: flo
         cur = current[index]
         # Closing at the liquidation price realises the closed part's PnL (already counted in the
         # margin balance) and pays the liquidation fee; the rest of the margin stays.
-        realised = cur.sign * closed * (lp - cur.entry_price) - closed * lp * cur.fee_rate
+        if cur.inverse:  # in coin: PnL s*Q*(1/EP - 1/LP), fee f*Q/LP
+            realised = cur.sign * closed * (1.0 / cur.entry_price - 1.0 / lp) - closed / lp * cur.fee_rate
+        else:
+            realised = cur.sign * closed * (lp - cur.entry_price) - closed * lp * cur.fee_rate
         if cur.margin_mode == "isolated":
             margin = (cur.isolated_margin or 0.0) + realised
             if margin <= 0:
@@ -711,12 +816,17 @@ def partial_liquidation(venue: Venue, specs: Sequence[PositionSpec], wallet: flo
                 return PartialPreview(model, description, lp, steps, True)
             reduced = dataclasses.replace(cur, size=target, isolated_margin=margin)
         else:
-            wallet_now += realised
+            if isinstance(wallet_now, Mapping):
+                wallet_now = {**wallet_now, pool: wallet_now.get(pool, 0.0) + realised}
+            else:
+                wallet_now += realised
             reduced = dataclasses.replace(cur, size=target)
         current = _replace(current, index, reduced)
         after = assess(venue, current, wallet_now)
         ratio = (
-            after.positions[index].margin_ratio if cur.margin_mode == "isolated" else after.account.cross_margin_ratio
+            after.positions[index].margin_ratio
+            if cur.margin_mode == "isolated"
+            else _pool_of(after, venue, cur).cross_margin_ratio
         )
         steps.append(PartialStep(closed, target, after.positions[index].tier.index, ratio))
         size = target

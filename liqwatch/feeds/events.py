@@ -58,6 +58,14 @@ class PositionData(BaseModel):
     fee_note: str = ""
     """Set where the account's taker rate was wanted but could not be read: that the venue's
     default rate was assumed, and why."""
+    inverse: bool = False
+    """Coin-margined (inverse) market: ``size`` is the USD face value (contracts x contract size in
+    USD), prices are in USD, and ``isolated_margin`` is in the settle coin."""
+    settle: str | None = None
+    """The market's settle (collateral) currency (ccxt ``market['settle']``); None: the venue's
+    default. Cross positions share the wallet of their settle currency only."""
+    contracts: float | None = Field(default=None, ge=0)
+    """The size in contracts as the venue counts them (Bybit inverse: USD), where known."""
 
 
 class Positions(_Event):
@@ -74,6 +82,8 @@ class Balance(_Event):
     wallet_balance: float
     """Cross collateral in the settle currency (cross wallet balance / account value less PnL)."""
     currency: str = "USDT"
+    """The settle currency this wallet backs (one Balance per currency pool: the USDT wallet backs
+    the USDT-margined contracts, a BTC wallet the BTC-margined ones)."""
 
 
 class TierRowData(BaseModel):

@@ -98,8 +98,9 @@ class VenueFeed:
                                 self.account, secrets, sink, on_expired=self._resync.set, clock=self.clock, rng=self.rng
                             )
                             hints_task = asyncio.create_task(hints.run())
-                    positions, balance = await client.fetch_account()
-                    sink(balance)
+                    positions, balances = await client.fetch_account_balances()
+                    for balance in balances:
+                        sink(balance)
                     sink(positions)
                     wanted = sorted({p.symbol for p in positions.positions})
                     if wanted != symbols or self.clock() - tiers_at > TIER_REFRESH:

@@ -24,6 +24,14 @@ hyperliquid ``activeAssetCtx``          ``ctx.markPx``, none   ``{"method":"ping
 bitget      ``ticker`` (USDT-FUTURES)   ``markPrice``, ``ts``  text ``ping`` every 30 s
 gate        ``futures.tickers``         ``mark_price``, time   ``futures.ping`` every 20 s
 =========== =========================== ====================== ================================
+
+Coin-margined (inverse) perpetuals (``BTC/USD:BTC``) stream through the venue's
+:meth:`~liqwatch.feeds.wire.MarkProtocol.inverse_protocol` on its own sockets, at
+:meth:`~liqwatch.feeds.wire.MarkProtocol.inverse_url`: Binance COIN-M ``btcusd_perp@markPrice@1s``
+on dstream, Bybit ``tickers.BTCUSD`` on /v5/public/inverse, OKX ``mark-price`` of ``BTC-USD-SWAP``
+and Bitget ``ticker`` of instType COIN-FUTURES on the public endpoint, Gate ``futures.tickers`` of
+``BTC_USD`` on /v4/ws/btc. An account's ``ws_url`` override keeps its host (a proxy or fake serves
+both); Bybit's and Gate's paths still switch to the inverse ones.
 """
 
 from __future__ import annotations
@@ -150,14 +158,32 @@ class MarkStream:
         self._reported: set[str] = set()
         self.rejected: list[str] = []
         """Symbols that are not perpetuals of this venue (reported once as an ``error`` status)."""
+        self.inverse_venue: MarkProtocol = self.venue.inverse_protocol()
+        """The protocol of the coin-margined perpetuals (their own channel or endpoint)."""
+        self.inverse_url = self.venue.inverse_url(self.url)
+        """Where the coin-margined perpetuals stream (the venue's other endpoint, or the same)."""
+        inverse: list[str] = []
         for symbol in symbols:
             parts = unified_parts(symbol)
-            native = self.venue.native(*parts) if parts else None
+            coin_margined = parts is not None and parts[2] == parts[0] and parts[1] != parts[2]
+            proto = self.inverse_venue if coin_margined else self.venue
+            native = proto.native(*parts) if parts else None
             if native is None:
                 self.rejected.append(symbol)
-            else:
-                self._by_native.setdefault(native, symbol)
+            elif native not in self._by_native:
+                self._by_native[native] = symbol
+                if coin_margined:
+                    inverse.append(native)
         self.natives = list(self._by_native)
+        self.groups: list[tuple[MarkProtocol, str, list[str]]] = [
+            group
+            for group in (
+                (self.venue, self.url, [n for n in self.natives if n not in inverse]),
+                (self.inverse_venue, self.inverse_url, inverse),
+            )
+            if group[2]
+        ]
+        """(protocol, url, venue ids) per endpoint: linear, then coin-margined."""
         self.connections = 0
         """Connection attempts made (all sockets)."""
         self.skipped = 0
@@ -191,8 +217,15 @@ class MarkStream:
         if not self.natives:
             await asyncio.Event().wait()  # nothing to stream: idle until cancelled
             return
-        chunks = batches(self.natives, self.venue.per_connection)
-        tasks = [asyncio.create_task(self._run_socket(i, len(chunks), chunk)) for i, chunk in enumerate(chunks)]
+        chunks = [
+            (proto, url, chunk)
+            for proto, url, natives in self.groups
+            for chunk in batches(natives, proto.per_connection)
+        ]
+        tasks = [
+            asyncio.create_task(self._run_socket(i, len(chunks), chunk, proto, url))
+            for i, (proto, url, chunk) in enumerate(chunks)
+        ]
         try:
             await asyncio.gather(*tasks)
         finally:
@@ -200,15 +233,19 @@ class MarkStream:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
 
-    async def _run_socket(self, index: int, count: int, natives: list[str]) -> None:
+    async def _run_socket(
+        self, index: int, count: int, natives: list[str], proto: MarkProtocol | None = None, url: str | None = None
+    ) -> None:
+        proto = proto or self.venue
+        url = url or self.url
         tag = f"[{index + 1}/{count}] " if count > 1 else ""
         if index:
-            await asyncio.sleep(index * self.venue.stagger)
+            await asyncio.sleep(index * proto.stagger)
 
         async def session() -> Ended:
             session = _Session()
             try:
-                reason = await self._session(session, tag, natives)
+                reason = await self._session(session, tag, natives, proto, url)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # every failure is a reason to reconnect, never to stop
@@ -217,34 +254,40 @@ class MarkStream:
 
         await reconnect_forever(session, self.backoff, self._status, tag=tag)
 
-    async def _session(self, session: _Session, tag: str, natives: list[str]) -> str:
+    async def _session(self, session: _Session, tag: str, natives: list[str], proto: MarkProtocol, url: str) -> str:
         """One connection: subscribe, read until it dies. Returns (or raises) the reason it ended."""
         self.connections += 1
-        self._status("connecting", f"{tag}{self.url}")
+        self._status("connecting", f"{tag}{url}")
         async with connect(
-            self.url,
+            url,
             open_timeout=10,
             ping_interval=None,  # venue heartbeats below; server pings are answered by the library
             close_timeout=2,
             max_size=2**22,
-            proxy=None if _is_loopback(self.url) else True,
+            proxy=None if _is_loopback(url) else True,
         ) as ws:
-            sender = asyncio.create_task(self._subscribe(ws, natives))
+            sender = asyncio.create_task(self._subscribe(ws, natives, proto))
             try:
-                return await self._read(ws, session, tag, natives, sender)
+                return await self._read(ws, session, tag, natives, sender, proto)
             finally:
                 sender.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await sender
 
-    async def _subscribe(self, ws: ClientConnection, natives: list[str]) -> None:
-        for i, message in enumerate(self.venue.subscribe_messages(natives)):
+    async def _subscribe(self, ws: ClientConnection, natives: list[str], proto: MarkProtocol) -> None:
+        for i, message in enumerate(proto.subscribe_messages(natives)):
             if i:
-                await asyncio.sleep(self.venue.send_gap)
+                await asyncio.sleep(proto.send_gap)
             await ws.send(message)
 
     async def _read(
-        self, ws: ClientConnection, session: _Session, tag: str, natives: list[str], sender: asyncio.Task[None]
+        self,
+        ws: ClientConnection,
+        session: _Session,
+        tag: str,
+        natives: list[str],
+        sender: asyncio.Task[None],
+        proto: MarkProtocol,
     ) -> str:
         loop = asyncio.get_running_loop()
         state = ConnState()
@@ -256,7 +299,7 @@ class MarkStream:
             dead_at = last_rx + self.idle_timeout
             ping_at = math.inf
             if self.ping_every is not None:
-                ping_at = (max(last_rx, last_ping) if self.venue.ping_when_idle else last_ping) + self.ping_every
+                ping_at = (max(last_rx, last_ping) if proto.ping_when_idle else last_ping) + self.ping_every
             try:
                 async with asyncio.timeout(max(0.0, min(dead_at, ping_at) - now)):
                     raw = await ws.recv()
@@ -265,23 +308,24 @@ class MarkStream:
                 if now >= dead_at:
                     return f"stalled: no message for {self.idle_timeout:g} s"
                 if now >= ping_at:
-                    ping = self.venue.ping()
+                    ping = proto.ping()
                     if ping is not None:
                         await ws.send(ping)
                     last_ping = now
                 continue
             last_rx = loop.time()
-            parsed = self._parse(raw, state)
+            parsed = self._parse(raw, state, proto)
             if parsed.reply is not None:
                 await ws.send(parsed.reply)
             self._handle(parsed, session, tag, natives)
 
-    def _parse(self, raw: str | bytes, state: ConnState) -> Parsed:
+    def _parse(self, raw: str | bytes, state: ConnState, proto: MarkProtocol | None = None) -> Parsed:
+        proto = proto or self.venue
         try:
             text = raw.decode() if isinstance(raw, bytes) else raw
         except UnicodeDecodeError:
             return unexpected("binary frame that is not UTF-8")
-        special = self.venue.parse_text(text.strip())
+        special = proto.parse_text(text.strip())
         if special is not None:
             return special
         try:
@@ -289,7 +333,7 @@ class MarkStream:
         except ValueError:
             return unexpected(f"malformed JSON: {text[:60]!r}")
         try:
-            return self.venue.parse(msg, state)
+            return proto.parse(msg, state)
         except Exception as exc:  # a parser surprise is one skipped message, not a dead stream
             return unexpected(f"{type(exc).__name__}: {exc}")
 

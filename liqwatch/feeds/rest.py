@@ -58,7 +58,7 @@ class RestClient:
         import ccxt.async_support as ccxt_async
 
         venue = self._venue
-        ex = new_exchange(ccxt_async, venue, self.account, self._secrets, options=venue.options())
+        ex = new_exchange(ccxt_async, venue, self.account, self._secrets, options=venue.account_options(self.account))
         try:
             point_at(
                 ex,
@@ -107,6 +107,26 @@ class RestClient:
         snapshot = await self._snapshot()
         positions = self._positions(snapshot)
         return positions, await self._balance(snapshot)
+
+    async def fetch_account_balances(self) -> tuple[Positions, list[Balance]]:
+        """Positions, then every pool's balance from that same read of them: the settle
+        currency's first, then each coin wallet where the account reads inverse perpetuals."""
+        snapshot = await self._snapshot()
+        positions = self._positions(snapshot)
+        ex = await self._client()
+        async with self._mapped("fetching the balance"):
+            found = await self._venue.balances(ex, self.account, snapshot)
+        now = time.time()
+        return positions, [
+            Balance(
+                account=self.account.name,
+                exchange=self.account.exchange,
+                ts=ts or now,
+                wallet_balance=wallet,
+                currency=currency,
+            )
+            for wallet, currency, ts in found
+        ]
 
     def _positions(self, snapshot: PositionSnapshot) -> Positions:
         return Positions(

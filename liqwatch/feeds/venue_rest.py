@@ -84,6 +84,11 @@ def price_tick(ex: Any, market: dict[str, Any]) -> float | None:
     return None  # significant digits: no fixed tick
 
 
+def is_inverse(market: dict[str, Any]) -> bool:
+    """A coin-margined (inverse) contract market as ccxt describes it."""
+    return bool(market.get("contract")) and bool(market.get("inverse")) and not market.get("linear")
+
+
 @dataclass(frozen=True, slots=True)
 class Leg:
     """What is known of a position before its margin is mapped."""
@@ -91,9 +96,10 @@ class Leg:
     symbol: str
     side: Literal["long", "short"]
     size: float
-    """Base units (contracts x contract size)."""
+    """Base units (contracts x contract size); USD face value for an inverse market."""
     entry: float
     market: dict[str, Any]
+    inverse: bool = False
 
     @property
     def sign(self) -> int:
@@ -151,6 +157,50 @@ class VenueRest:
         """ccxt constructor options (market types to load, no currency/account probes)."""
         return {}
 
+    # ---- coin-margined (inverse) perpetuals: read where the account's ``inverse`` is set
+
+    lists_inverse: ClassVar[bool] = False
+    """The venue lists coin-margined perpetuals liqwatch can read (config ``inverse``)."""
+
+    def account_options(self, account: AccountConfig) -> dict[str, Any]:
+        """ccxt options for ``account``'s live client: :meth:`inverse_options` where it reads the
+        coin-margined perpetuals too, else :meth:`options`."""
+        return self.inverse_options() if account.inverse and self.lists_inverse else self.options()
+
+    def inverse_options(self) -> dict[str, Any]:
+        """ccxt options that load the linear and the inverse perpetuals."""
+        return self.download_options()
+
+    def inverse_positions_params(self, account: AccountConfig) -> dict[str, Any] | None:
+        """ccxt ``fetch_positions`` params of the coin-margined positions, where a call of their
+        own reads them (None: the linear call returns them too, e.g. OKX ``instType=SWAP``)."""
+        return None
+
+    async def raw_inverse_positions(self, ex: Any, account: AccountConfig) -> list[dict[str, Any]]:
+        params = self.inverse_positions_params(account)
+        if params is None:
+            return []
+        result = await ex.fetch_positions(None, params)
+        return [as_dict(p) for p in as_list(result)]
+
+    async def inverse_balances(
+        self, ex: Any, account: AccountConfig, positions: PositionSnapshot
+    ) -> list[tuple[float, str, float | None]]:
+        """(cross wallet balance, coin, venue timestamp or None) per coin wallet behind the
+        coin-margined contracts: what a cross inverse position of that settle coin is backed by."""
+        return []
+
+    async def balances(
+        self, ex: Any, account: AccountConfig, positions: PositionSnapshot
+    ) -> list[tuple[float, str, float | None]]:
+        """Every pool's cross wallet: the settle currency's (:meth:`balance`), then the coin
+        wallets where the account reads its inverse perpetuals."""
+        out = [await self.balance(ex, account, positions)]
+        if account.inverse and self.lists_inverse:
+            seen = {out[0][1]}
+            out += [b for b in await self.inverse_balances(ex, account, positions) if b[1] not in seen]
+        return out
+
     def config(self, account: AccountConfig) -> dict[str, Any]:
         """Extra ccxt constructor keys (besides options and credentials)."""
         return {}
@@ -165,15 +215,20 @@ class VenueRest:
         return {}
 
     async def snapshot(self, ex: Any, account: AccountConfig) -> PositionSnapshot:
-        """Every open linear position: the venue's rows, their context and what they map to."""
-        return await self.snapshot_of(ex, account, await self.raw_positions(ex, account))
+        """Every open linear position (and inverse one where the account reads them): the venue's
+        rows, their context and what they map to."""
+        rows = await self.raw_positions(ex, account)
+        if account.inverse and self.lists_inverse:
+            rows = rows + await self.raw_inverse_positions(ex, account)
+        return await self.snapshot_of(ex, account, rows)
 
     async def snapshot_of(
         self, ex: Any, account: AccountConfig, rows: list[dict[str, Any]], read: dict[str, Any] | None = None
     ) -> PositionSnapshot:
         """The snapshot of ``rows`` (ccxt position structures, open or not); ``read``: what the
         adapter kept from the same read for the snapshot's context (e.g. the whole response)."""
-        raw = [p for p in rows if self._is_open(ex, p)]
+        inverse = account.inverse and self.lists_inverse
+        raw = [p for p in rows if self._is_open(ex, p, inverse=inverse)]
         context = await self.position_context(ex, account, raw)
         if read:
             context = {**read, **context}
@@ -236,7 +291,7 @@ class VenueRest:
         """Extra, per-snapshot data some venues need (account margin mode, ADL, leverage)."""
         return {}
 
-    def _is_open(self, ex: Any, p: dict[str, Any]) -> bool:
+    def _is_open(self, ex: Any, p: dict[str, Any], *, inverse: bool = False) -> bool:
         contracts = num(p.get("contracts"))
         if not contracts:
             return False
@@ -244,7 +299,7 @@ class VenueRest:
         if not isinstance(symbol, str) or symbol not in ex.markets:
             return False
         market = as_dict(ex.markets[symbol])
-        return bool(market.get("contract")) and bool(market.get("linear"))
+        return bool(market.get("contract")) and (bool(market.get("linear")) or (inverse and is_inverse(market)))
 
     def position(self, ex: Any, p: dict[str, Any], context: dict[str, Any]) -> PositionData:
         info = as_dict(p.get("info"))
@@ -257,12 +312,20 @@ class VenueRest:
         if entry is None:
             raise DataError(f"position {symbol} {side} has no entry price")
         margin_mode = self.margin_mode(p, info, context)
+        inverse = is_inverse(market)
+        if inverse:
+            contract_size = self.inverse_contract_size(p, market)
         size = contracts * contract_size
         margin, note = (None, "")
         if margin_mode == "isolated":
-            margin, note = self.isolated_margin(p, info, context, Leg(symbol, side, size, entry, market))
+            leg = Leg(symbol, side, size, entry, market, inverse)
+            margin, note = (self.inverse_margin if inverse else self.isolated_margin)(p, info, context, leg)
         fee_rate, fee_note = self.fee(symbol, context)
+        settle = market.get("settle")
         return PositionData(
+            inverse=inverse,
+            settle=settle.upper() if isinstance(settle, str) and settle else None,
+            contracts=contracts,
             symbol=symbol,
             side=side,
             size=size,
@@ -280,6 +343,18 @@ class VenueRest:
             fee_rate=fee_rate,
             fee_note=fee_note,
         )
+
+    def inverse_contract_size(self, p: dict[str, Any], market: dict[str, Any]) -> float:
+        """USD per contract of a coin-margined market (ccxt ``contractSize``: Binance BTC 100,
+        OKX ``ctVal`` 100, Bybit 1 with ``contracts`` in USD, Gate ``quanto_multiplier`` 0 -> 1)."""
+        return positive(market.get("contractSize")) or positive(p.get("contractSize")) or 1.0
+
+    def inverse_margin(
+        self, p: dict[str, Any], info: dict[str, Any], context: dict[str, Any], leg: Leg
+    ) -> tuple[float | None, str]:
+        """The isolated margin of a coin-margined position, in the settle coin: the same field as
+        the linear one on every venue here except Bybit (see its adapter)."""
+        return self.isolated_margin(p, info, context, leg)
 
     def side(self, p: dict[str, Any], info: dict[str, Any]) -> Literal["long", "short"]:
         side = p.get("side")
@@ -398,7 +473,13 @@ class VenueRest:
         wanted = [s for s in symbols if s in ex.markets]
         if not wanted:
             return []
-        tickers = as_dict(await self.fetch_mark_tickers(ex, wanted))
+        inverse = [s for s in wanted if is_inverse(as_dict(ex.markets[s]))]
+        linear = [s for s in wanted if s not in inverse]
+        tickers: dict[str, Any] = {}
+        if linear:
+            tickers.update(as_dict(await self.fetch_mark_tickers(ex, linear)))
+        if inverse:  # venues serve them from other endpoints (or with other params)
+            tickers.update(as_dict(await self.fetch_inverse_mark_tickers(ex, inverse)))
         out: list[tuple[str, float, float | None]] = []
         for symbol in wanted:
             ticker = as_dict(tickers.get(symbol))
@@ -409,6 +490,9 @@ class VenueRest:
 
     async def fetch_mark_tickers(self, ex: Any, symbols: list[str]) -> Any:
         return await ex.fetch_mark_prices(symbols)
+
+    async def fetch_inverse_mark_tickers(self, ex: Any, symbols: list[str]) -> Any:
+        return await self.fetch_mark_tickers(ex, symbols)
 
     def ticker_mark(self, ticker: dict[str, Any]) -> float | None:
         return positive(ticker.get("markPrice"))

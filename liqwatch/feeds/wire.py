@@ -59,10 +59,26 @@ class MarkProtocol:
     stagger = 0.25
     """Seconds between opening the sockets of one stream (connection-rate limits)."""
 
+    inverse = False
+    """This instance speaks for the coin-margined (inverse) perpetuals (:meth:`inverse_protocol`)."""
+
     def native(self, base: str, quote: str, settle: str) -> str | None:
         if settle != quote:  # inverse and quanto contracts use other endpoints
             return None
         return f"{base.upper()}{quote.upper()}"
+
+    def inverse_protocol(self) -> MarkProtocol:
+        """The protocol for the venue's coin-margined perpetuals (``BTC/USD:BTC``): a fresh instance
+        with :attr:`inverse` set, whose :meth:`native` names them (None where the venue streams
+        none: the symbol is reported as not a perpetual of the venue)."""
+        proto = type(self)()
+        proto.inverse = True
+        return proto
+
+    def inverse_url(self, url: str) -> str:
+        """The websocket URL of the coin-margined perpetuals given the linear one (``url``: the
+        venue's default or the account's ``ws_url``); the same URL where one endpoint serves both."""
+        return url
 
     def subscribe_messages(self, natives: list[str]) -> list[str]:
         raise NotImplementedError
@@ -76,6 +92,20 @@ class MarkProtocol:
 
     def parse(self, msg: Any, state: ConnState) -> Parsed:
         raise NotImplementedError
+
+
+def replace_url(url: str, *, host: tuple[str, str] | None = None, path: tuple[str, str] | None = None) -> str:
+    """``url`` with the host prefix ``host[0]`` swapped for ``host[1]`` and the path ending
+    ``path[0]`` swapped for ``path[1]`` (each only where it matches)."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    netloc, route = parts.netloc, parts.path
+    if host is not None and netloc.startswith(host[0]):
+        netloc = host[1] + netloc[len(host[0]) :]
+    if path is not None and route.rstrip("/").endswith(path[0]):
+        route = route.rstrip("/")[: -len(path[0])] + path[1]
+    return urlunsplit((parts.scheme, netloc, route, parts.query, parts.fragment))
 
 
 def batches(items: list[str], size: int) -> list[list[str]]:

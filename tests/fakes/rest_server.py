@@ -35,6 +35,8 @@ from typing import Any
 
 from aiohttp import web
 
+from tests.fakes import inverse_rest
+
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 FAILURE_KINDS = ("auth", "permission", "rate_limit", "http_429", "server_error", "maintenance")
 DEFAULT_KEY = "fake-api-key-0123456789"
@@ -554,7 +556,16 @@ _INVERSE: dict[str, Callable[[dict[str, Any]], str]] = {
     "okx": _okx_inverse,
     "gate": _gate_inverse,
     "bitget": _bitget_inverse,
+    # live inverse accounts (issue #12): tests/fakes/inverse_rest.py
+    "binance": inverse_rest.binance_inverse,
+    "bybit": inverse_rest.bybit_inverse,
 }
+_INVERSE_EXTRA: dict[str, Callable[[dict[str, Any]], None]] = {
+    "okx": inverse_rest.okx_inverse_extra,
+    "gate": inverse_rest.gate_inverse_extra,
+    "bitget": inverse_rest.bitget_inverse_extra,
+}
+"""Marks, tickers and the account's side of the inverse markets (tests/fakes/inverse_rest.py)."""
 
 
 class FakeRestServer:
@@ -627,7 +638,19 @@ class FakeRestServer:
         """Add the venue's coin-margined BTC perpetual (OKX BTC-USD-SWAP, Gate BTC_USD settled in
         btc, Bitget BTCUSD of COIN-FUTURES) and its tier rows, built from the BTC linear ones.
         Returns its venue id. Without this call the fakes list linear markets only."""
-        return _INVERSE[self.venue.name](self.data)
+        name = _INVERSE[self.venue.name](self.data)
+        extra = _INVERSE_EXTRA.get(self.venue.name)
+        if extra is not None:
+            extra(self.data)
+        return name
+
+    def set_inverse_positions(self, rows: list[dict[str, Any]]) -> None:
+        """The account's coin-margined positions, rows as the venue sends them (after ``add_inverse``)."""
+        inverse_rest.set_inverse_positions(self.venue.name, self.data, rows)
+
+    def set_inverse_wallet(self, coin: str, wallet: float, **fields: Any) -> None:
+        """The account's ``coin`` wallet backing its coin-margined contracts (after ``add_inverse``)."""
+        inverse_rest.set_inverse_wallet(self.venue.name, self.data, coin, wallet, **fields)
 
     # ---- lifecycle
 
@@ -640,10 +663,17 @@ class FakeRestServer:
     def _app(self) -> web.Application:
         app = web.Application()
         for method, path, handler_name, private in self.venue.routes:
-            app.router.add_route(method, path, self._wrap(getattr(self.venue, handler_name), private))
+            app.router.add_route(method, path, self._wrap(getattr(self.venue, handler_name), private, handler_name))
+        if self.venue.name == "binance":  # COIN-M (dapi): answered by inverse_rest.answer
+            for method, path, handler_name, private in inverse_rest.BINANCE_DAPI_ROUTES:
+                app.router.add_route(method, path, self._wrap(self._no_route, private, handler_name))
         return app
 
-    def _wrap(self, handler: Handler, private: bool) -> Handler:
+    @staticmethod
+    async def _no_route(request: web.Request) -> web.StreamResponse:
+        return web.Response(text="Not Found", status=404)
+
+    def _wrap(self, handler: Handler, private: bool, name: str = "") -> Handler:
         async def wrapped(request: web.Request) -> web.StreamResponse:
             seen = dict(request.query)
             if request.method == "POST" and request.can_read_body:
@@ -658,7 +688,8 @@ class FakeRestServer:
                 return self.venue.failure(self._failures.pop(0))
             if private and not self.venue.key_ok(request):
                 return self.venue.failure("auth")
-            return await handler(request)
+            inverse = inverse_rest.answer(self.venue.name, name, request, self.data)  # issue #12
+            return inverse if inverse is not None else await handler(request)
 
         return wrapped
 

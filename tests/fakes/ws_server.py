@@ -57,6 +57,8 @@ class FakeConn:
     ws: ServerConnection
     subscribed: set[str] = field(default_factory=set)
     stalled: bool = False
+    path: str = ""
+    """The request path the client connected to (coin-margined streams use other endpoints)."""
 
 
 class _Wire:
@@ -211,18 +213,24 @@ class _HyperliquidWire(_Wire):
 
 
 class _BitgetWire(_Wire):
+    def __init__(self, server: FakeWsServer) -> None:
+        super().__init__(server)
+        self.inst_types: dict[str, str] = {}
+        """instType each instId was subscribed with (COIN-FUTURES for the coin-margined ones)."""
+
     def on_text(self, conn: FakeConn, text: str) -> list[str]:
         if text == "ping":
             self.server.client_pings += 1
             return ["pong"]
         msg = json.loads(text)
         if msg.get("op") == "subscribe":
+            self.inst_types.update({a["instId"]: a["instType"] for a in msg["args"]})
             self.server.record_subscribe(conn, msg, [a["instId"] for a in msg["args"]])
             return [json.dumps({"event": "subscribe", "arg": a}) for a in msg["args"]]
         return [json.dumps({"event": "error", "code": 30001, "msg": f"bad request {text}"})]
 
     def mark(self, symbol: str, price: float, ts_ms: int) -> str:
-        arg = {"instType": "USDT-FUTURES", "channel": "ticker", "instId": symbol}
+        arg = {"instType": self.inst_types.get(symbol, "USDT-FUTURES"), "channel": "ticker", "instId": symbol}
         item = {
             "instId": symbol,
             "lastPr": f"{price + 2}",
@@ -325,6 +333,8 @@ class FakeWsServer:
         self.subscribe_requests: list[tuple[int, Any]] = []
         """Subscribe requests as parsed JSON, with the connection number."""
         self.client_pings = 0
+        self.paths: list[str] = []
+        """The request path of every accepted connection, in order."""
         self.client_pongs = 0
         """Protocol-level pongs answering ``server_ping_interval`` pings."""
 
@@ -469,7 +479,8 @@ class FakeWsServer:
             self.client_pongs += 1
 
     async def _handler(self, ws: ServerConnection) -> None:
-        conn = FakeConn(next(self._numbers), ws)
+        conn = FakeConn(next(self._numbers), ws, path=ws.request.path if ws.request is not None else "")
+        self.paths.append(conn.path)
         self.connections += 1
         self._conns.add(conn)
         pinger: asyncio.Task[None] | None = None

@@ -153,12 +153,12 @@ def test_unknown_exchange_is_a_construction_error() -> None:
 def test_unusable_symbols_reported_and_no_symbols_idles() -> None:
     async def body() -> None:
         sink = Collector()
-        stream = MarkStream("a", "binance", ["BTC/USD:BTC"], sink, ws_url="ws://127.0.0.1:9/none")
+        stream = MarkStream("a", "binance", ["BTC/USD:USDT"], sink, ws_url="ws://127.0.0.1:9/none")
         task = asyncio.create_task(stream.run())
         await sink.wait(lambda: bool(sink.statuses("error")))
         await asyncio.sleep(0.05)
         assert not task.done() and stream.connections == 0
-        assert "BTC/USD:BTC" in sink.statuses("error")[0].detail
+        assert "BTC/USD:USDT" in sink.statuses("error")[0].detail
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task

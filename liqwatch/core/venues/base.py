@@ -75,6 +75,14 @@ class Venue:
     """Bybit isolated: MM (and its bracket) is fixed at the entry price, so the liquidation price is
     linear in the entry price."""
     initial_margin_at_entry: ClassVar[bool] = False
+    supports_inverse: ClassVar[bool] = True
+    """False where the venue lists no coin-margined (inverse) perpetuals: inverse specs are refused."""
+    inverse_mm_at_entry_isolated: ClassVar[bool] = False
+    """Inverse isolated positions: MM (and its bracket) fixed at the entry price, with the fee to close
+    priced at the bankruptcy price that includes it (Bybit's classic/v2024 pages). False: MM at the
+    liquidation price (the common form, docs/venues/inverse.md)."""
+    inverse_family: ClassVar[str] = ""
+    """Short description of the coin-margined formula, shown beside ``family`` for inverse markets."""
     supports_hedge_mode: ClassVar[bool] = True
     margin_modes_coexist: ClassVar[bool] = False
     """True where one symbol can hold an isolated and a cross position at once (OKX keys positions
@@ -117,7 +125,10 @@ class Venue:
         top = tiers.tiers[index - down].cap  # the top of the bracket it is reduced into
         if tiers.boundary == "floor_inclusive":
             top = math.nextafter(top, 0.0)  # the cap itself belongs to the next bracket
-        return top / price if tiers.basis == "notional" else top
+        if tiers.basis != "notional":
+            return top
+        # notional brackets: linear value = size x price; inverse (coin) value = USD face / price
+        return top * price if p.spec.inverse else top / price
 
     partial_threshold: ClassVar[float] = 0.0
 

@@ -39,6 +39,9 @@ class Binance(Venue):
     name = "binance"
     label = "Binance USD-M futures"
     family = "Binance FAQ: WB - TMM1 + UPNL1 + cum, bracket re-checked at the liquidation price"
+    inverse_family = (
+        "Binance COIN-M: WB - TMM1 + UPNL1 + cum = (Q/LP) x MMR; no fee; bracket (coin notional) re-checked at the LP"
+    )
     adl_method = "binance-leverage-pnl (PnL% x margin ratio)"
     adl_thresholds: ClassVar[tuple[float, float, float, float]] = (0.002, 0.01, 0.03, 0.1)
     adl_exchange_field = "adlQuantile"

@@ -26,6 +26,9 @@ class Bitget(Venue):
     name = "bitget"
     label = "Bitget USDT-M"
     family = "Bitget: (margin - Q x EP x dir) / (Q x (MMR + taker - dir))"
+    inverse_family = (
+        "Bitget coin-M: the USDT-M formula in coin (CoinMainIndexPrice placement unverified), taker in the trigger"
+    )
     default_fee_rate = 0.0006
     derives_maint_amount = False
     cross_legs_share_bracket = True

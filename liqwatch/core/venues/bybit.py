@@ -25,7 +25,19 @@ MM deduction: MMdeduction_n = RiskLimit_(n-1) x (MMR_n - MMR_(n-1)) + MMdeductio
 ADL: ``adlRankIndicator`` 1-5 (0 = no position) is the light level. The estimate ranks "highest
 profit and effective leverage": PnL% x effective leverage when profitable, / when losing.
 
-Sources, tiers, payload fields, test vectors and pitfalls: docs/venues/bybit.md.
+Inverse (BTCUSD, 1 contract = 1 USD; margin, MM and PnL in BTC): the UTA isolated page's 2026
+version (MM at the liquidation price; the fee to close is added to IM and MM alike, so it cancels)::
+
+    LP_long  = Qty x (1 + MMR) / [Qty/EP + Qty/EP/lev + Extra + MMded]
+    LP_short = Qty x (1 - MMR) / [Qty/EP - Qty/EP/lev - Extra - MMded]
+
+which is the common inverse form (docs/venues/inverse.md) with f = 0 and cum = MM deduction: 60,000
+USD long @ 50,000, 10x, MMR 0.5% -> 45,681.82. The page's 2024 version fixes MM at entry
+(``LP_long = Qty / [PV + (IM - MM)]`` -> 45,662.10): :class:`BybitInverse2024`, also the classic
+account's formula (isolated 7,881.77; cross with the taker fee at the fee-inclusive bankruptcy
+price: BP 5,718.57, LP 5,739.08). Until a real payload decides, the 2026 form is the default.
+
+Sources, tiers, payload fields, test vectors and pitfalls: docs/venues/bybit.md, docs/venues/inverse.md.
 """
 
 from __future__ import annotations
@@ -49,3 +61,14 @@ class Bybit(Venue):
         "reduced to the top of the next lower tier) to cut maintenance margin before a full "
         "liquidation"
     )
+    inverse_family = "Bybit inverse (UTA 2026): Qty x (1 +/- MMR) / (Qty/EP +/- margin +/- MM deduction)"
+
+
+class BybitInverse2024(Bybit):
+    """Bybit's other published inverse form (UTA isolated page, 2024 version; the classic account's
+    pages): MM fixed at the entry price, ``LP_long = Qty / [PV + (IM - MM)]``, and a fee to close
+    (when a fee rate is given) priced at the bankruptcy price that includes it. Not registered in
+    ``VENUES``: kept so both published versions stay tested until a real payload decides."""
+
+    inverse_mm_at_entry_isolated = True
+    inverse_family = "Bybit inverse (2024 / classic): MM at entry, Qty / (PV +/- (margin - MM))"

@@ -27,6 +27,7 @@ class Gate(Venue):
     name = "gate"
     label = "Gate USDT perpetual"
     family = "Gate: (EP -/+ margin / Q) / (1 -/+ (MMR + taker))"
+    inverse_family = "Gate BTC-settled: Size x EP x (1 +/- MMR +/- taker) / (Size +/- Margin x EP)"
     default_fee_rate = 0.00075
     default_boundary = "cap_inclusive"
     adl_method = "pnl%-x-effective-leverage (estimate)"

@@ -29,6 +29,7 @@ class Hyperliquid(Venue):
     settle = "USDC"
     family = "Hyperliquid: MMR = 1 / (2 x max leverage), account value - MM"
     supports_hedge_mode = False
+    supports_inverse = False
     partial_model = "slices_20pct"
     partial_threshold = 100_000.0
     partial_description = (

@@ -30,6 +30,7 @@ class Okx(Venue):
     name = "okx"
     label = "OKX swap"
     family = "OKX: (margin + UPL) / (value x (MMR + fee)), tiers in contracts"
+    inverse_family = "OKX coin-margined: (margin + UPL) / ((Q/P) x (MMR + fee)), tiers in contracts, no amount"
     default_fee_rate = 0.0005
     derives_maint_amount = False
     cross_legs_share_bracket = True

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import json
 from typing import Any
+from urllib.parse import urlsplit
 
 from liqwatch.feeds.wire import (
     ACK,
@@ -14,6 +15,7 @@ from liqwatch.feeds.wire import (
     MarkProtocol,
     Parsed,
     batches,
+    replace_url,
     unexpected,
 )
 
@@ -28,6 +30,17 @@ class BinanceMarks(MarkProtocol):
 
     def __init__(self) -> None:
         self._ids = itertools.count(1)
+
+    def native(self, base: str, quote: str, settle: str) -> str | None:
+        if self.inverse:  # COIN-M perpetual: BTC/USD:BTC -> BTCUSD_PERP (dstream)
+            return f"{base.upper()}USD_PERP" if settle == base and quote.upper() == "USD" else None
+        return super().native(base, quote, settle)
+
+    def inverse_url(self, url: str) -> str:
+        # COIN-M streams on dstream (no /market split there); an override URL (proxy, fake) serves both
+        if not urlsplit(url).netloc.startswith("fstream."):
+            return url
+        return replace_url(url, host=("fstream.", "dstream."), path=("/market/ws", "/ws"))
 
     def subscribe_messages(self, natives: list[str]) -> list[str]:
         return [

@@ -10,6 +10,7 @@ from liqwatch.feeds.venue_rest import (
     Leg,
     PositionSnapshot,
     VenueRest,
+    is_inverse,
 )
 
 if TYPE_CHECKING:
@@ -27,6 +28,15 @@ class BinanceRest(VenueRest):
     (``totalCrossWalletBalance`` when the asset row is missing).
     tiers: ``GET /fapi/v1/leverageBracket`` (private: needs keys); ``cum`` = maintenance amount.
     marks: ``GET /fapi/v1/premiumIndex`` ``markPrice``.
+
+    COIN-M (config ``inverse``; ccxt ``binanceusdm`` with the inverse markets loaded, symbols
+    ``BTC/USD:BTC``): positions ``GET /dapi/v1/positionRisk`` (``positionAmt`` contracts x
+    ``contractSize`` USD, 100 for BTC; ``isolatedWallet`` in the coin; ``leverage`` and
+    ``marginType`` on the row); coin wallets: each held settle asset's ``crossWalletBalance`` from
+    ``GET /dapi/v1/account``; brackets ``GET /dapi/v2/leverageBracket``: ``qtyFloor``/``qtyCap`` in
+    coin notional (the docs' example misspells ``qtylFloor``: both read); ADL ``GET
+    /dapi/v1/adlQuantile``; marks ``GET /dapi/v1/premiumIndex``. Never ccxt's ``collateral``
+    (back-solved, ignores ``cum``).
     """
 
     name = "binance"
@@ -37,8 +47,33 @@ class BinanceRest(VenueRest):
     public_host = "https://fapi.binance.com"
     tier_download = "all_at_once"
 
+    lists_inverse = True
+    tier_inverse_unit = "coin notional (qtyFloor/qtyCap of /dapi/v2/leverageBracket as published)"
+
     def options(self) -> dict[str, Any]:
         return {"fetchCurrencies": False, "fetchMarkets": {"types": ["linear"]}}
+
+    def inverse_options(self) -> dict[str, Any]:
+        return {"fetchCurrencies": False, "fetchMarkets": {"types": ["linear", "inverse"]}}
+
+    def inverse_positions_params(self, account: AccountConfig) -> dict[str, Any] | None:
+        return {"subType": "inverse"}
+
+    async def inverse_balances(
+        self, ex: Any, account: AccountConfig, positions: PositionSnapshot
+    ) -> list[tuple[float, str, float | None]]:
+        settles = sorted({p.settle for p in positions.positions if p.inverse and p.settle})
+        if not settles:
+            return []
+        data = as_dict(await ex.dapiPrivateGetAccount())
+        out: list[tuple[float, str, float | None]] = []
+        for coin in settles:
+            row = next((as_dict(a) for a in as_list(data.get("assets")) if as_dict(a).get("asset") == coin), {})
+            value = num(row.get("crossWalletBalance"))
+            if value is None:
+                raise DataError(f"COIN-M account has no {coin} crossWalletBalance")
+            out.append((value, coin, None))
+        return out
 
     async def position_context(self, ex: Any, account: AccountConfig, raw: list[dict[str, Any]]) -> dict[str, Any]:
         context: dict[str, Any] = {}
@@ -55,13 +90,28 @@ class BinanceRest(VenueRest):
         context["leverage"] = {
             str(c.get("symbol")): positive(c.get("leverage")) for c in as_list(configs) if isinstance(c, dict)
         }
-        if any("adl" not in as_dict(p.get("info")) and "adlQuantile" not in as_dict(p.get("info")) for p in raw):
+        linear = [p for p in raw if as_dict(ex.markets.get(p.get("symbol"))).get("linear")]
+        if any("adl" not in as_dict(p.get("info")) and "adlQuantile" not in as_dict(p.get("info")) for p in linear):
             try:
                 quantiles = await ex.fapiPrivateGetAdlQuantile()
             except ccxt_async.BaseError:
                 quantiles = []
             context["adl"] = {
                 str(q.get("symbol")): as_dict(q.get("adlQuantile")) for q in as_list(quantiles) if isinstance(q, dict)
+            }
+        if any(is_inverse(as_dict(ex.markets.get(p.get("symbol")))) for p in raw):
+            # COIN-M rows carry no ADL field: GET /dapi/v1/adlQuantile (optional, as above)
+            try:
+                quantiles = await ex.dapiPrivateGetAdlQuantile()
+            except ccxt_async.BaseError:
+                quantiles = []
+            context["adl"] = {
+                **as_dict(context.get("adl")),
+                **{
+                    str(q.get("symbol")): as_dict(q.get("adlQuantile"))
+                    for q in as_list(quantiles)
+                    if isinstance(q, dict)
+                },
             }
         return context
 
@@ -126,15 +176,45 @@ class BinanceRest(VenueRest):
         self, ex: Any, symbols: list[str], has_keys: bool
     ) -> list[tuple[str, Literal["notional", "quantity"], list[TierRowData], str]]:
         wanted = [s for s in symbols if s in ex.markets]
-        if not wanted:
-            return []
-        table = as_dict(await ex.fetch_leverage_tiers(wanted))
+        inverse = [s for s in wanted if is_inverse(as_dict(ex.markets[s]))]
+        linear = [s for s in wanted if s not in inverse]
         out: list[tuple[str, Literal["notional", "quantity"], list[TierRowData], str]] = []
-        for symbol in wanted:
-            rows = self.tier_rows(ex, symbol, [as_dict(r) for r in as_list(table.get(symbol))])
-            if rows:
-                out.append((symbol, "notional", rows, ""))
+        for group, params, note in (
+            (linear, {}, ""),
+            (inverse, {"subType": "inverse"}, "COIN-M brackets: qtyFloor/qtyCap in coin notional"),
+        ):
+            if not group:
+                continue
+            table = as_dict(await ex.fetch_leverage_tiers(group, params))
+            for symbol in group:
+                rows = self.tier_rows(ex, symbol, [as_dict(r) for r in as_list(table.get(symbol))])
+                if rows:
+                    out.append((symbol, "notional", rows, note))
         return out
+
+    def tier_rows(self, ex: Any, symbol: str, tiers: list[dict[str, Any]]) -> list[TierRowData]:
+        rows = super().tier_rows(ex, symbol, tiers)
+        if not is_inverse(as_dict(ex.markets.get(symbol))):
+            return rows
+        # COIN-M: bounds in coin notional (qtyFloor/qtyCap); ccxt reads qtyFloor only, the docs'
+        # example spells it "qtylFloor"
+        out: list[TierRowData] = []
+        for row, tier in zip(rows, tiers, strict=False):
+            info = as_dict(tier.get("info"))
+            floor = num(info.get("qtyFloor"))
+            if floor is None:
+                floor = num(info.get("qtylFloor"))
+            cap = positive(info.get("qtyCap"))
+            update: dict[str, Any] = {}
+            if floor is not None:
+                update["min_notional"] = floor
+            if cap is not None:
+                update["max_notional"] = cap
+            out.append(row.model_copy(update=update) if update else row)
+        return out
+
+    async def fetch_inverse_mark_tickers(self, ex: Any, symbols: list[str]) -> Any:
+        return await ex.fetch_mark_prices(symbols, {"subType": "inverse"})
 
     def maint_amount(self, info: dict[str, Any]) -> float | None:
         return num(info.get("cum"))

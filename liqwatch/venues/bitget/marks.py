@@ -24,12 +24,18 @@ class BitgetMarks(TextPingProtocol):
     per_message = 50
     send_gap = 0.15  # 10 messages/s per connection
 
+    def native(self, base: str, quote: str, settle: str) -> str | None:
+        if self.inverse:  # COIN-FUTURES: BTC/USD:BTC -> BTCUSD, same socket, instType COIN-FUTURES
+            return f"{base.upper()}USD" if settle == base and quote.upper() == "USD" else None
+        return super().native(base, quote, settle)
+
     def subscribe_messages(self, natives: list[str]) -> list[str]:
+        inst_type = "COIN-FUTURES" if self.inverse else "USDT-FUTURES"
         return [
             json.dumps(
                 {
                     "op": "subscribe",
-                    "args": [{"instType": "USDT-FUTURES", "channel": "ticker", "instId": n} for n in batch],
+                    "args": [{"instType": inst_type, "channel": "ticker", "instId": n} for n in batch],
                 }
             )
             for batch in batches(natives, self.per_message)

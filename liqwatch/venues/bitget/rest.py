@@ -26,6 +26,12 @@ class BitgetRest(VenueRest):
     marks: ``GET /api/v2/mix/market/tickers`` ``markPrice``.
     taker rate (in the formula's denominator): ``GET /api/v2/common/trade-rate?symbol=..&businessType=mix``
     ``takerFeeRate``, one call per symbol held.
+
+    COIN-FUTURES (config ``inverse``; ``BTC/USD:BTC``, id ``BTCUSD``): ``GET
+    /api/v2/mix/position/all-position?productType=COIN-FUTURES`` (every margin coin in one read);
+    ``total`` is in coin units, so the USD face value is ``total x openPriceAvg`` [derived; the
+    coin-M article was not captured, docs/venues/bitget.md]; ``marginSize`` in the coin; coin
+    wallets: the COIN-FUTURES accounts rows, same formula; marks from the COIN-FUTURES tickers.
     """
 
     name = "bitget"
@@ -42,6 +48,33 @@ class BitgetRest(VenueRest):
 
     def positions_params(self, account: AccountConfig) -> dict[str, Any]:
         return {"productType": "USDT-FUTURES", "marginCoin": self.settle}
+
+    lists_inverse = True
+
+    def inverse_options(self) -> dict[str, Any]:
+        return self.options()  # ccxt's swap markets include COIN-FUTURES
+
+    async def raw_inverse_positions(self, ex: Any, account: AccountConfig) -> list[dict[str, Any]]:
+        # the raw endpoint: ccxt's fetch_positions always sends one marginCoin (USDT by default)
+        response = as_dict(await ex.privateMixGetV2MixPositionAllPosition({"productType": "COIN-FUTURES"}))
+        rows = [as_dict(r) for r in as_list(response.get("data"))]
+        return [as_dict(p) for p in as_list(ex.parse_positions(rows))]
+
+    def inverse_contract_size(self, p: dict[str, Any], market: dict[str, Any]) -> float:
+        # ``total`` is coin units: the USD face value is fixed at entry
+        return positive(p.get("entryPrice")) or 1.0
+
+    async def inverse_balances(
+        self, ex: Any, account: AccountConfig, positions: PositionSnapshot
+    ) -> list[tuple[float, str, float | None]]:
+        settles = sorted({p.settle for p in positions.positions if p.inverse and p.settle})
+        if not settles:
+            return []
+        response = as_dict(await ex.privateMixGetV2MixAccountAccounts({"productType": "COIN-FUTURES"}))
+        return [self._wallet(response, coin) for coin in settles]
+
+    async def fetch_inverse_mark_tickers(self, ex: Any, symbols: list[str]) -> Any:
+        return await ex.fetch_tickers(symbols, {"productType": "COIN-FUTURES"})
 
     def margin_mode(self, p: dict[str, Any], info: dict[str, Any], context: dict[str, Any]) -> MarginMode:
         return "isolated" if str(info.get("marginMode", "")).lower() == "isolated" else "cross"
@@ -82,17 +115,21 @@ class BitgetRest(VenueRest):
         self, ex: Any, account: AccountConfig, positions: PositionSnapshot
     ) -> tuple[float, str, float | None]:
         response = as_dict(await ex.privateMixGetV2MixAccountAccounts({"productType": "USDT-FUTURES"}))
+        return self._wallet(response, self.settle)
+
+    @staticmethod
+    def _wallet(response: dict[str, Any], coin: str) -> tuple[float, str, float | None]:
         for item in as_list(response.get("data")):
             row = as_dict(item)
-            if row.get("marginCoin", "").upper() != self.settle:
+            if str(row.get("marginCoin", "")).upper() != coin:
                 continue
             equity = num(row.get("accountEquity"))
             if equity is None:
                 break
             upnl = num(row.get("unrealizedPL")) or 0.0
             isolated = num(row.get("isolatedMargin")) or 0.0
-            return equity - upnl - isolated, self.settle, ms_to_s(response.get("requestTime"))
-        raise DataError("mix accounts have no USDT row with accountEquity")
+            return equity - upnl - isolated, coin, ms_to_s(response.get("requestTime"))
+        raise DataError(f"mix accounts have no {coin} row with accountEquity")
 
     async def fetch_mark_tickers(self, ex: Any, symbols: list[str]) -> Any:
         return await ex.fetch_tickers(symbols, {"productType": "USDT-FUTURES"})

@@ -14,6 +14,7 @@ from liqwatch.feeds.wire import (
     MarkProtocol,
     Parsed,
     batches,
+    replace_url,
     unexpected,
 )
 
@@ -29,6 +30,14 @@ class BybitMarks(MarkProtocol):
 
     def __init__(self) -> None:
         self._ids = itertools.count(1)
+
+    def native(self, base: str, quote: str, settle: str) -> str | None:
+        if self.inverse:  # inverse perpetual: BTC/USD:BTC -> BTCUSD on /v5/public/inverse
+            return f"{base.upper()}USD" if settle == base and quote.upper() == "USD" else None
+        return super().native(base, quote, settle)
+
+    def inverse_url(self, url: str) -> str:
+        return replace_url(url, path=("/v5/public/linear", "/v5/public/inverse"))
 
     def subscribe_messages(self, natives: list[str]) -> list[str]:
         return [

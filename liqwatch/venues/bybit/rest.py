@@ -10,6 +10,7 @@ from liqwatch.feeds.venue_rest import (
     Leg,
     PositionSnapshot,
     VenueRest,
+    is_inverse,
 )
 
 if TYPE_CHECKING:
@@ -33,6 +34,13 @@ class BybitRest(VenueRest):
     isolated position's whole ``positionBalance`` (the wallet holds it, fee reserve included).
     tiers: public ``GET /v5/market/risk-limit`` per symbol; ``mmDeduction`` when sent.
     marks: ``GET /v5/market/tickers?category=linear`` ``markPrice``.
+
+    Inverse (config ``inverse``; ``BTC/USD:BTC``, id ``BTCUSD``): ``GET /v5/position/list?category=inverse``
+    (every settle coin in one read); ``size`` is the USD face value (1 USD contracts: ccxt
+    ``contracts`` = USD, ``contractSize`` 1); isolated margin in the coin from ``bustPrice``:
+    ``s x Q x (1/bustPrice - 1/entry)``, else ``(positionBalance - t x Q/entry) / (1 + s x t)`` (the
+    fee to close, t x Q/bustPrice, taken out); coin wallets: the coin's ``walletBalance`` less
+    its isolated inverse positions' ``positionBalance``; marks ``tickers?category=inverse``.
     """
 
     name = "bybit"
@@ -43,6 +51,16 @@ class BybitRest(VenueRest):
     ccxt_id = "bybit"
     liq_field = "liqPrice"
     balance_uses_positions = True
+
+    lists_inverse = True
+    tier_inverse_unit = "settle coin (riskLimitValue of /v5/market/risk-limit?category=inverse as published)"
+
+    def inverse_positions_params(self, account: AccountConfig) -> dict[str, Any] | None:
+        return {"type": "swap", "subType": "inverse"}
+
+    async def raw_inverse_positions(self, ex: Any, account: AccountConfig) -> list[dict[str, Any]]:
+        params = self.inverse_positions_params(account)
+        return await self._pages(ex, params or {})
 
     def options(self) -> dict[str, Any]:
         return {"fetchMarkets": {"types": ["linear"]}, "defaultType": "swap", "defaultSubType": "linear"}
@@ -55,7 +73,10 @@ class BybitRest(VenueRest):
 
     async def raw_positions(self, ex: Any, account: AccountConfig) -> list[dict[str, Any]]:
         """Every page of ``/v5/position/list`` (200 a page; ccxt puts the cursor on the first row)."""
-        params = self.positions_params(account)
+        return await self._pages(ex, self.positions_params(account))
+
+    @staticmethod
+    async def _pages(ex: Any, params: dict[str, Any]) -> list[dict[str, Any]]:
         out: list[dict[str, Any]] = []
         seen: set[str] = set()
         for _ in range(MAX_PAGES):
@@ -78,8 +99,10 @@ class BybitRest(VenueRest):
                 self.margin_mode(p, info, context) == "isolated"
                 and self._bust(as_dict(ex.markets[p["symbol"]]), info) is None
             ):
-                context["taker"] = await self._taker_rates(ex)  # needed once a bustPrice is missing
-                break
+                inverse = is_inverse(as_dict(ex.markets[p["symbol"]]))
+                key, category = ("taker_inverse", "inverse") if inverse else ("taker", "linear")
+                if key not in context:  # needed once a bustPrice is missing
+                    context[key] = await self._taker_rates(ex, category)
         return context
 
     async def _account_mode(self, ex: Any) -> dict[str, Any]:
@@ -87,13 +110,13 @@ class BybitRest(VenueRest):
         return {"account_margin_mode": str(as_dict(info.get("result")).get("marginMode", ""))}
 
     @staticmethod
-    async def _taker_rates(ex: Any) -> dict[str, float]:
+    async def _taker_rates(ex: Any, category: str = "linear") -> dict[str, float]:
         """The account's taker rate per symbol id; {} when Bybit will not say (optional: the base
         rate stands in)."""
         import ccxt.async_support as ccxt_async
 
         try:
-            response = as_dict(await ex.privateGetV5AccountFeeRate({"category": "linear"}))
+            response = as_dict(await ex.privateGetV5AccountFeeRate({"category": category}))
         except ccxt_async.BaseError:
             return {}
         rates: dict[str, float] = {}
@@ -166,6 +189,30 @@ class BybitRest(VenueRest):
             "(Bybit's base taker rate; the account's own was unavailable)"
         )
 
+    def inverse_margin(
+        self, p: dict[str, Any], info: dict[str, Any], context: dict[str, Any], leg: Leg
+    ) -> tuple[float | None, str]:
+        """The coin margin of an inverse position, without the fee to close: from ``bustPrice``
+        (where equity is zero) M = s x Q x (1/BP - 1/EP); else positionBalance = M + t x Q/BP with
+        1/BP = 1/EP + s x M/Q, i.e. M = (positionBalance - t x Q/EP) / (1 + s x t)."""
+        reserved = self._reserved(info)
+        bust = self._bust(leg.market, info)
+        q, ep, s = leg.size, leg.entry, leg.sign
+        if bust is not None:
+            margin = s * q * (1 / bust - 1 / ep)
+            if margin > 0:
+                held = f"; positionBalance {reserved:.10g} holds the fee to close too" if reserved is not None else ""
+                return margin, f"size x |1/bustPrice {bust:.10g} - 1/entry| (coin){held}"
+        if reserved is None:
+            return None, ""
+        own = as_dict(context.get("taker_inverse")).get(str(info.get("symbol")))
+        rate = own if isinstance(own, float) else BYBIT_BASE_TAKER
+        margin = (reserved - rate * q / ep) / (1 + s * rate)
+        whose = "the account's"
+        if not isinstance(own, float):
+            whose = "an assumed (Bybit's base; the account's was unavailable)"
+        return margin, f"positionBalance {reserved:.10g} less the fee to close at {whose} {rate * 100:g}% taker rate"
+
     def mark_price(self, p: dict[str, Any], info: dict[str, Any]) -> float | None:
         return positive(info.get("markPrice")) or positive(p.get("markPrice"))
 
@@ -175,28 +222,53 @@ class BybitRest(VenueRest):
     async def balance(
         self, ex: Any, account: AccountConfig, positions: PositionSnapshot
     ) -> tuple[float, str, float | None]:
+        return (await self._pool_wallets(ex, positions, [self.settle]))[0]
+
+    async def balances(
+        self, ex: Any, account: AccountConfig, positions: PositionSnapshot
+    ) -> list[tuple[float, str, float | None]]:
+        """One wallet-balance read for every pool: USDT, and each held inverse settle coin."""
+        coins = [self.settle]
+        if account.inverse:
+            coins += sorted({p.settle for p in positions.positions if p.inverse and p.settle} - {self.settle})
+        return await self._pool_wallets(ex, positions, coins)
+
+    async def _pool_wallets(
+        self, ex: Any, positions: PositionSnapshot, coins: list[str]
+    ) -> list[tuple[float, str, float | None]]:
+        """Per coin: ``walletBalance`` less the whole ``positionBalance`` of every isolated
+        position settled in it (the wallet holds them, fee reserve included)."""
         result = as_dict(await ex.fetch_balance({"type": "swap"}))
         response = as_dict(result.get("info"))
-        wallet: float | None = None
+        wallets: dict[str, float] = {}
         for account_row in as_list(as_dict(response.get("result")).get("list")):
             for coin in as_list(as_dict(account_row).get("coin")):
                 row = as_dict(coin)
-                if row.get("coin") == self.settle:
-                    wallet = num(row.get("walletBalance"))
-        if wallet is None:
-            raise DataError("wallet-balance has no USDT walletBalance")
-        isolated = 0.0
-        for p in positions.raw:
-            info = as_dict(p.get("info"))
-            if self.margin_mode(p, info, positions.context) == "isolated":
-                isolated += self._reserved(info) or 0.0
-        return wallet - isolated, self.settle, ms_to_s(response.get("time"))
+                value = num(row.get("walletBalance"))
+                if isinstance(row.get("coin"), str) and value is not None:
+                    wallets[row["coin"]] = value
+        out: list[tuple[float, str, float | None]] = []
+        for coin in coins:
+            wallet = wallets.get(coin)
+            if wallet is None:
+                raise DataError(f"wallet-balance has no {coin} walletBalance")
+            isolated = 0.0
+            for p in positions.raw:
+                info = as_dict(p.get("info"))
+                settle = str(as_dict(ex.markets.get(p.get("symbol"))).get("settle") or self.settle)
+                if settle == coin and self.margin_mode(p, info, positions.context) == "isolated":
+                    isolated += self._reserved(info) or 0.0
+            out.append((wallet - isolated, coin, ms_to_s(response.get("time"))))
+        return out
 
     def maint_amount(self, info: dict[str, Any]) -> float | None:
         return num(info.get("mmDeduction"))
 
     async def fetch_mark_tickers(self, ex: Any, symbols: list[str]) -> Any:
         return await ex.fetch_tickers(symbols, {"type": "swap", "subType": "linear"})
+
+    async def fetch_inverse_mark_tickers(self, ex: Any, symbols: list[str]) -> Any:
+        return await ex.fetch_tickers(symbols, {"type": "swap", "subType": "inverse"})
 
     def ticker_mark(self, ticker: dict[str, Any]) -> float | None:
         return positive(as_dict(ticker.get("info")).get("markPrice")) or positive(ticker.get("markPrice"))

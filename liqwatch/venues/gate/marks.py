@@ -15,6 +15,7 @@ from liqwatch.feeds.wire import (
     MarkProtocol,
     Parsed,
     batches,
+    replace_url,
     unexpected,
 )
 
@@ -29,9 +30,15 @@ class GateMarks(MarkProtocol):
     send_gap = 0.15
 
     def native(self, base: str, quote: str, settle: str) -> str | None:
+        if self.inverse:  # BTC-settled: BTC/USD:BTC -> BTC_USD on /v4/ws/btc
+            ok = settle == base and settle.upper() == "BTC" and quote.upper() == "USD"
+            return f"{base.upper()}_USD" if ok else None
         if settle != quote:
             return None
         return f"{base.upper()}_{quote.upper()}"
+
+    def inverse_url(self, url: str) -> str:
+        return replace_url(url, path=("/v4/ws/usdt", "/v4/ws/btc"))
 
     def subscribe_messages(self, natives: list[str]) -> list[str]:
         return [

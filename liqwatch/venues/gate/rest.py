@@ -32,6 +32,11 @@ class GateRest(VenueRest):
     support's worked reply quotes "Taker rate = 0.075%"), so the account's rate is not applied.
     :meth:`taker_rates` reads it (``GET /api/v4/futures/usdt/fee`` ``taker_fee`` per contract)
     for when a recorded Gate position shows otherwise: set :attr:`account_taker_rate`.
+
+    BTC-settled (config ``inverse``; ``BTC/USD:BTC``, id ``BTC_USD``): ``GET
+    /api/v4/futures/btc/positions``; ``quanto_multiplier`` "0" is 1 USD a contract (ccxt
+    ``contractSize`` 1), so size = ``size`` USD; ``margin`` in BTC; coin wallet: ``GET
+    /api/v4/futures/btc/accounts`` ``total - isolated_position_margin``; marks from the btc tickers.
     """
 
     name = "gate"
@@ -61,6 +66,30 @@ class GateRest(VenueRest):
 
     def positions_params(self, account: AccountConfig) -> dict[str, Any]:
         return {"type": "swap", "settle": "usdt"}
+
+    lists_inverse = True
+
+    def inverse_positions_params(self, account: AccountConfig) -> dict[str, Any] | None:
+        return {"type": "swap", "settle": "btc"}
+
+    async def inverse_balances(
+        self, ex: Any, account: AccountConfig, positions: PositionSnapshot
+    ) -> list[tuple[float, str, float | None]]:
+        if not any(p.inverse and p.settle == "BTC" for p in positions.positions):
+            return []
+        data = as_dict(await ex.privateFuturesGetSettleAccounts({"settle": "btc"}))
+        total = num(data.get("total"))
+        if total is None:
+            raise DataError("BTC futures account has no total")
+        isolated = num(data.get("isolated_position_margin"))
+        if isolated is None:
+            isolated = sum(
+                p.isolated_margin or 0.0 for p in positions.positions if p.inverse and p.margin_mode == "isolated"
+            )
+        return [(total - isolated, "BTC", None)]
+
+    async def fetch_inverse_mark_tickers(self, ex: Any, symbols: list[str]) -> Any:
+        return await ex.fetch_tickers(symbols, {"type": "swap", "settle": "btc"})
 
     def margin_mode(self, p: dict[str, Any], info: dict[str, Any], context: dict[str, Any]) -> MarginMode:
         # The current schema says it (its docs example: leverage "0", pos_margin_mode "isolated");
@@ -119,7 +148,9 @@ class GateRest(VenueRest):
             raise DataError("futures account has no total")
         isolated = num(data.get("isolated_position_margin"))
         if isolated is None:
-            isolated = sum(p.isolated_margin or 0.0 for p in positions.positions if p.margin_mode == "isolated")
+            isolated = sum(
+                p.isolated_margin or 0.0 for p in positions.positions if p.margin_mode == "isolated" and not p.inverse
+            )
         return total - isolated, self.settle, None
 
     def maint_amount(self, info: dict[str, Any]) -> float | None:

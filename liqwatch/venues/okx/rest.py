@@ -11,6 +11,7 @@ from liqwatch.feeds.venue_rest import (
     Leg,
     PositionSnapshot,
     VenueRest,
+    is_inverse,
 )
 
 if TYPE_CHECKING:
@@ -33,6 +34,11 @@ class OkxRest(VenueRest):
     the ``feeGroup`` entry of the market's ``groupId`` (public instruments), else ``takerU``
     (USDT-margined; ``takerUSDC`` for USDC); OKX signs charges negative. Not ccxt's
     ``fetch_trading_fee``: it reads ``taker`` first, the crypto-margined contracts' rate.
+
+    Coin-margined swaps (config ``inverse``; ``BTC/USD:BTC``, id ``BTC-USD-SWAP``): the same
+    ``instType=SWAP`` read returns them; size = ``pos`` x ``ctVal`` (100 USD for BTC) in USD;
+    ``margin`` in the coin; coin wallets: the held settle coins' details of the balance (same
+    formula); taker rate: the ``feeGroup`` entry, else ``taker`` (crypto-margined).
     """
 
     name = "okx"
@@ -48,8 +54,22 @@ class OkxRest(VenueRest):
     account_taker_rate = True
     fee_endpoint = "GET /api/v5/account/trade-fee"
 
+    lists_inverse = True
+
     def options(self) -> dict[str, Any]:
         return {"fetchMarkets": {"types": ["swap"]}, "defaultType": "swap"}
+
+    def inverse_options(self) -> dict[str, Any]:
+        return self.options()  # the swap markets hold both
+
+    async def inverse_balances(
+        self, ex: Any, account: AccountConfig, positions: PositionSnapshot
+    ) -> list[tuple[float, str, float | None]]:
+        settles = sorted({p.settle for p in positions.positions if p.inverse and p.settle})
+        if not settles:
+            return []
+        response = as_dict(await ex.privateGetAccountBalance({"ccy": ",".join(settles)}))
+        return [self._wallet(response, coin) for coin in settles]
 
     def positions_params(self, account: AccountConfig) -> dict[str, Any]:
         return {"instType": "SWAP"}
@@ -102,7 +122,7 @@ class OkxRest(VenueRest):
             if group is not None:
                 value = num(group.get("taker"))
             else:  # the per-margin-currency fields (deprecated in the docs, still sent)
-                value = num(row.get({"USDT": "takerU", "USDC": "takerUSDC"}.get(str(market.get("settle")), "")))
+                value = num(row.get({"USDT": "takerU", "USDC": "takerUSDC"}.get(str(market.get("settle")), "taker")))
             if value is not None:
                 out[symbol] = -value  # OKX: negative = charged, positive = rebate
         return out
@@ -111,10 +131,14 @@ class OkxRest(VenueRest):
         self, ex: Any, account: AccountConfig, positions: PositionSnapshot
     ) -> tuple[float, str, float | None]:
         response = as_dict(await ex.privateGetAccountBalance({"ccy": self.settle}))
+        return self._wallet(response, self.settle)
+
+    @staticmethod
+    def _wallet(response: dict[str, Any], coin: str) -> tuple[float, str, float | None]:
         for entry in as_list(response.get("data")):
             for detail in as_list(as_dict(entry).get("details")):
                 row = as_dict(detail)
-                if row.get("ccy") != self.settle:
+                if row.get("ccy") != coin:
                     continue
                 ts = None  # uTime is the last change, not the time of the answer
                 eq = num(row.get("eq"))
@@ -122,11 +146,21 @@ class OkxRest(VenueRest):
                     iso_eq = num(row.get("isoEq")) or 0.0
                     upl = num(row.get("upl")) or 0.0
                     iso_upl = num(row.get("isoUpl")) or 0.0
-                    return eq - iso_eq - (upl - iso_upl), self.settle, ts
+                    return eq - iso_eq - (upl - iso_upl), coin, ts
                 cash = num(row.get("cashBal"))
                 if cash is not None:
-                    return cash, self.settle, ts
-        raise DataError("account balance has no USDT detail")
+                    return cash, coin, ts
+        raise DataError(f"account balance has no {coin} detail")
+
+    async def tiers(
+        self, ex: Any, symbols: list[str], has_keys: bool
+    ) -> list[tuple[str, Literal["notional", "quantity"], list[TierRowData], str]]:
+        found = await super().tiers(ex, symbols, has_keys)
+        inverse_note = "OKX position tiers: contracts x ctVal = USD face value (coin-margined)"
+        return [
+            (symbol, basis, rows, inverse_note if is_inverse(as_dict(ex.markets.get(symbol))) else note)
+            for symbol, basis, rows, note in found
+        ]
 
     def tier_rows(self, ex: Any, symbol: str, tiers: list[dict[str, Any]]) -> list[TierRowData]:
         ct_val = positive(as_dict(ex.markets[symbol]).get("contractSize")) or 1.0

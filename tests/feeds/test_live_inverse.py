@@ -1,0 +1,85 @@
+"""A live account holding linear and coin-margined (inverse) positions end to end (issue #12): the
+venue feed with ``inverse = true`` against the fake REST and websocket servers, through the monitor
+and the state store to `liqwatch watch`'s records: the inverse mark arrives over the venue's inverse
+stream, each pool has its wallet, and the venue's liquidation price sits beside ours."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+import pytest
+
+from liqwatch.config import AccountConfig
+from liqwatch.feeds.live import VenueFeed
+from liqwatch.monitor import Monitor
+from liqwatch.records import snapshot_record
+from tests.fakes.rest_server import DEFAULT_KEY, FakeRestServer
+from tests.fakes.ws_server import WAIT_TIMEOUT, FakeWsServer
+from tests.venues.test_inverse_live import CASES, EP, WALLET, put_positions, put_wallet
+
+ENV = {"LW_KEY": DEFAULT_KEY, "LW_SECRET": "fake-secret-abcdef123456", "LW_PASS": "pass-PHRASE-9876"}
+INVERSE = "BTC/USD:BTC"
+NATIVE = {"binance": "BTCUSD_PERP", "bybit": "BTCUSD", "gate": "BTC_USD"}
+INVERSE_PATH = {"bybit": "/v5/public/inverse", "gate": "/v4/ws/btc"}
+
+
+async def until(predicate: Callable[[], bool], timeout: float = WAIT_TIMEOUT) -> None:
+    async def poll() -> None:
+        while not predicate():
+            await asyncio.sleep(0.02)
+
+    await asyncio.wait_for(poll(), timeout)
+
+
+@pytest.mark.parametrize("venue", ["binance", "bybit", "gate"])
+def test_live_account_with_linear_and_inverse_positions(venue: str) -> None:
+    async def body() -> None:
+        async with FakeRestServer(venue) as rest, FakeWsServer(venue) as ws:
+            rest.add_inverse()
+            case = CASES[venue](rest.data)
+            put_positions(venue, rest, [case.row], keep_linear=True)
+            put_wallet(venue, rest, dict(case.wallet_fields))
+            account = AccountConfig(
+                name="main",
+                exchange=venue,
+                api_key_env="LW_KEY",
+                api_secret_env="LW_SECRET",
+                rest_url=rest.url,
+                ws_url=ws.url,
+                reconcile_seconds=0.3,
+                inverse=True,
+            )
+            monitor = Monitor([VenueFeed(account, environ=ENV)])
+            monitor.start()
+            try:
+                state = monitor.state
+                await until(lambda: NATIVE[venue] in ws.subscribed())
+                price = EP + 500.0
+                await until(lambda: "main" in state.accounts and INVERSE in state.accounts["main"].marks)
+
+                async def streamed() -> bool:
+                    await ws.push_mark(NATIVE[venue], price)
+                    mark = state.accounts["main"].marks.get(INVERSE)
+                    return mark is not None and mark.price == price
+
+                async with asyncio.timeout(WAIT_TIMEOUT):
+                    while not await streamed():
+                        await asyncio.sleep(0.02)
+                record = snapshot_record(state.snapshot())
+            finally:
+                await monitor.stop()
+            (acc,) = record["accounts"]
+            positions = {(p["symbol"], p["side"]): p for p in record["positions"]}
+            inverse = positions[(INVERSE, "long")]
+            assert inverse["mark_price"] == price  # from the inverse stream, not REST's 61,000
+            assert inverse["exchange_liquidation_price"] == pytest.approx(case.liq)
+            assert abs(inverse["liquidation_price_diff_ticks"]) <= 1.0
+            linear = [p for (symbol, _side), p in positions.items() if not symbol.endswith(":BTC")]
+            assert linear and all(p["liquidation_price"] is not None for p in linear if p["margin_mode"] == "isolated")
+            assert INVERSE_PATH.get(venue, ws.path) in ws.paths  # the venue's inverse endpoint
+            wallets = state.snapshot().accounts[0].wallets
+            assert wallets["BTC"] == pytest.approx(WALLET, abs=1e-8) and "USDT" in wallets
+            assert acc["exchange"] == venue
+
+    asyncio.run(asyncio.wait_for(body(), 4 * WAIT_TIMEOUT))
