@@ -213,7 +213,8 @@ def _check_inverse(venue: Venue, spec: PositionSpec) -> None:
     if not venue.supports_inverse:
         raise InputError(
             "inverse",
-            f"{venue.name} lists no coin-margined (inverse) perpetuals; {spec.symbol} cannot be one there",
+            f"{venue.name} lists no coin-margined (inverse) perpetuals: {spec.symbol} cannot be one there "
+            f"(use its linear {venue.settle}-settled market)",
         )
     settle_of(spec, venue)
     n, cs = spec.contracts, spec.contract_size
