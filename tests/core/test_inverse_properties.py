@@ -206,7 +206,16 @@ def test_linear_results_do_not_depend_on_the_wallet_form(venue: Venue, wallet: f
         )
         for i in range(n)
     ]
-    assert assess(venue, specs, wallet) == assess(venue, specs, {venue.settle: wallet})
+    plain = assess(venue, specs, wallet)
+    assert plain == assess(venue, specs, {venue.settle: wallet})
+    named = [dataclasses.replace(s, settle=venue.settle) for s in specs]
+    assert [p.liquidation_price for p in assess(venue, named, wallet).positions] == [
+        p.liquidation_price for p in plain.positions
+    ]
+    assert assess(venue, named, {venue.settle: wallet, "BTC": 0.0}).pools == {
+        venue.settle: plain.account,
+        "BTC": assess(venue, [], {"BTC": 0.0}).account,
+    }
 
 
 @settings(max_examples=200, deadline=None)
