@@ -71,10 +71,12 @@ def pool_wallets(venue: Venue, specs: Sequence[PositionSpec], wallet_balance: Wa
     return {target: float(wallet_balance)}
 
 
-def _single_pool(specs: Sequence[PositionSpec]) -> bool:
-    """True for the common case: linear positions that name no settle currency (one pool)."""
+def single_pool(specs: Sequence[PositionSpec], venue: Venue) -> bool:
+    """True for the common case: linear positions in the venue's default settle currency only (one
+    pool; ``settle`` unset or spelt as the venue's)."""
+    default = venue.settle
     for spec in specs:  # noqa: SIM110 (a plain loop: no generator frame on the hot path)
-        if spec.inverse or spec.settle is not None:
+        if spec.inverse or (spec.settle is not None and spec.settle != default):
             return False
     return True
 
@@ -213,7 +215,8 @@ def _check_inverse(venue: Venue, spec: PositionSpec) -> None:
     if not venue.supports_inverse:
         raise InputError(
             "inverse",
-            f"{venue.name} lists no coin-margined (inverse) perpetuals; {spec.symbol} cannot be one there",
+            f"{venue.name} lists no coin-margined (inverse) perpetuals: {spec.symbol} cannot be one there "
+            f"(use its linear {venue.settle}-settled market)",
         )
     settle_of(spec, venue)
     n, cs = spec.contracts, spec.contract_size
@@ -395,7 +398,7 @@ def assess(venue: Venue, specs: Sequence[PositionSpec], wallet_balance: Wallet =
     collateral: one number (see :func:`pool_wallets`) or one per settle currency. ``account`` is
     the pool of the venue's default settle currency (else the first pool held); ``pools`` has every
     pool held (those of the positions and of the wallets given)."""
-    if not isinstance(wallet_balance, Mapping) and _single_pool(specs):
+    if not isinstance(wallet_balance, Mapping) and single_pool(specs, venue):
         positions, account = _assess_pool(venue, specs, wallet_balance, venue.settle, False)
         return PortfolioRisk(venue.name, positions, account, {venue.settle: account})
     wallets = pool_wallets(venue, specs, wallet_balance)

@@ -42,6 +42,7 @@ from liqwatch.core.engine import (
     mm_at_entry,
     pool_wallets,
     settle_of,
+    single_pool,
     solver_leg,
     solver_price,
 )
@@ -441,7 +442,7 @@ def _gap_function(
     chosen: list[tuple[Leg, float, float]] = []
     chosen_inverse: list[tuple[Leg, float, float]] = []
     collateral = 0.0
-    pooled = not isinstance(scope, int) and not _one_pool(specs)  # else every position is in the default pool
+    pooled = not isinstance(scope, int) and not single_pool(specs, venue)  # else every position is in the default pool
     for i, (spec, risk) in enumerate(zip(specs, base.positions, strict=True)):
         if scope == "cross" and spec.margin_mode != "cross":
             continue
@@ -480,11 +481,6 @@ def _gap_function(
         return total, tuple(tiers)
 
     return gap, bool(chosen or chosen_inverse), not chosen_inverse
-
-
-def _one_pool(specs: Sequence[PositionSpec]) -> bool:
-    """Linear positions naming no settle currency: the single default pool."""
-    return all(not (s.inverse or s.settle is not None) for s in specs)
 
 
 def _cross_pools(venue: Venue, specs: Sequence[PositionSpec]) -> dict[str, list[int]]:
@@ -575,7 +571,9 @@ def _shock(
     # One pool of linear positions and a number: the wallet as given (the common, fast case);
     # otherwise each pool's wallet, resolved once from the whole account (survivors may not hold
     # every pool, and a number must keep meaning the same pool).
-    wallets = None if not isinstance(wallet, Mapping) and _one_pool(specs) else pool_wallets(venue, specs, wallet)
+    wallets = (
+        None if not isinstance(wallet, Mapping) and single_pool(specs, venue) else pool_wallets(venue, specs, wallet)
+    )
     steps: list[ShockStep] = []
     for move in moves:
         gone: set[int] = set()
@@ -645,7 +643,7 @@ def target_mark(venue: Venue, specs: Sequence[PositionSpec], wallet: Wallet, ind
         check_covered(spec, venue, leg, price, "at the target price")
         return _back(spec, leg, price)
     pool = settle_of(spec, venue)
-    one = _one_pool(specs)
+    one = single_pool(specs, venue)
     collateral = pool_wallets(venue, specs, wallet).get(pool, 0.0)
     legs: list[Leg] = []
     members = [i for i, s in enumerate(specs) if s.margin_mode == "cross" and s.symbol == spec.symbol]
@@ -693,7 +691,7 @@ def target_move(
     if not (ratio > 0 and math.isfinite(ratio)):
         raise InputError("target_margin_ratio", f"must be > 0, got {ratio:g}")
     scope = "cross" if any(s.margin_mode == "cross" for s in specs) else "account"
-    if _one_pool(specs):
+    if single_pool(specs, venue):
         pools = [venue.settle]
     else:
         pools = list(
@@ -791,7 +789,9 @@ def partial_liquidation(venue: Venue, specs: Sequence[PositionSpec], wallet: Wal
         return PartialPreview(model, description, None, [], False)
     current = [with_mark(s, lp) if s.symbol == spec.symbol else s for s in specs]
     pool = settle_of(spec, venue)
-    wallets = None if not isinstance(wallet, Mapping) and _one_pool(specs) else pool_wallets(venue, specs, wallet)
+    wallets = (
+        None if not isinstance(wallet, Mapping) and single_pool(specs, venue) else pool_wallets(venue, specs, wallet)
+    )
     wallet_now: Wallet = wallet if wallets is None else wallets
     steps: list[PartialStep] = []
     size = spec.size

@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import math
 
+import pytest
 from hypothesis import assume, event, given, settings
 from hypothesis import strategies as st
 
@@ -205,7 +206,16 @@ def test_linear_results_do_not_depend_on_the_wallet_form(venue: Venue, wallet: f
         )
         for i in range(n)
     ]
-    assert assess(venue, specs, wallet) == assess(venue, specs, {venue.settle: wallet})
+    plain = assess(venue, specs, wallet)
+    assert plain == assess(venue, specs, {venue.settle: wallet})
+    named = [dataclasses.replace(s, settle=venue.settle) for s in specs]
+    assert [p.liquidation_price for p in assess(venue, named, wallet).positions] == [
+        p.liquidation_price for p in plain.positions
+    ]
+    assert assess(venue, named, {venue.settle: wallet, "BTC": 0.0}).pools == {
+        venue.settle: plain.account,
+        "BTC": assess(venue, [], {"BTC": 0.0}).account,
+    }
 
 
 @settings(max_examples=200, deadline=None)
@@ -251,3 +261,41 @@ def test_cross_ratio_is_one_at_the_liquidation_price_with_other_positions(
     above = pool_ratio(lp * (1 + 1e-9))[0]
     values = [v for v in (below, above) if v is not None]
     assert len(values) == 2 and min(values) <= 1.0 <= max(values)
+
+
+@settings(max_examples=150, deadline=None)
+@given(inverse_positions(INVERSE_VENUES), st.floats(0.2, 0.95))
+def test_target_mark_reaches_the_ratio(case: tuple[Venue, PositionSpec], target: float) -> None:
+    """The mark solved for a margin ratio gives that ratio (or passes it at a bracket jump)."""
+    from liqwatch.core import whatif as wi
+
+    venue, spec = case
+    mark = wi.target_mark(venue, [spec], 0.0, 0, target)
+    if mark is None or not 1e-6 * spec.entry_price < mark < 1e6 * spec.entry_price:
+        return
+    ratio = _at(venue, spec, mark)[0]
+    assert ratio is not None
+    if math.isclose(ratio, target, rel_tol=1e-6):
+        event("exact")
+        return
+    near = [_at(venue, spec, mark * (1 + e))[0] for e in (-1e-9, 1e-9)]  # a bracket jump
+    values = [v for v in near if v is not None]
+    assert len(values) == 2 and min(values) <= target <= max(values)
+
+
+@settings(max_examples=100, deadline=None)
+@given(inverse_positions(INVERSE_VENUES))
+def test_shock_liquidates_at_the_liquidation_price(case: tuple[Venue, PositionSpec]) -> None:
+    """An isolated inverse position's shock event sits at its liquidation price's move, exactly
+    (the gap is not linear in the move for inverse legs: solved by bisection to ~1e-13)."""
+    from liqwatch.core import whatif as wi
+
+    venue, spec = case
+    lp = assess(venue, [spec]).positions[0].liquidation_price
+    assume(lp is not None and 0.05 < lp / spec.mark_price < 9.0)
+    assert lp is not None
+    exact = lp / spec.mark_price - 1
+    res = wi.shock(venue, [spec], 0.0, [-0.96 if exact < 0 else 9.5])
+    assume(res.order and res.order[0].move != 0.0)  # not already past liquidation
+    event("checked")
+    assert res.order[0].move == pytest.approx(exact, rel=1e-9, abs=1e-12)
