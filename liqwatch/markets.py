@@ -24,6 +24,7 @@ from liqwatch.core.errors import InputError
 from liqwatch.core.symbols import to_unified, unified_match
 from liqwatch.core.tiers import Basis, TierTable, build_table, flat_table
 from liqwatch.core.venues import Venue
+from liqwatch.data.contracts import INVERSE, LINEAR_CONTRACT_SIZE
 
 if TYPE_CHECKING:
     from datetime import date
@@ -36,8 +37,13 @@ class Market:
     table: TierTable
     tick_size: float | None = None
     contract_size: float | None = None
+    """Base units (linear) or USD (inverse) per contract, as the snapshot or cache gives it."""
     fetched_at: str = ""
     source_url: str = ""
+    inverse: bool = False
+    """A coin-margined market (``BTC/USD:BTC``): settled in its base coin, sized in USD."""
+    tier_unit: str = ""
+    """An inverse cache entry's own words for its bounds (``liqwatch tiers update``)."""
 
     @property
     def origin(self) -> str:
@@ -80,6 +86,8 @@ def _market(venue: Venue, header: Mapping[str, Any], symbol: str, entry: Mapping
         contract_size=contract_size,
         fetched_at=fetched_at,
         source_url=str(entry.get("source_url") or ""),
+        inverse=bool(entry.get("inverse")) or is_inverse_symbol(symbol),
+        tier_unit=str(entry.get("tier_unit") or ""),
     )
 
 
@@ -249,20 +257,29 @@ def sources(venue: Venue) -> Sources:
     return (bundle(venue), cached(venue))
 
 
-def find_market(venue: Venue, symbol: str, known: Sources | None = None) -> tuple[str, Market | None]:
+def find_market(
+    venue: Venue, symbol: str, known: Sources | None = None, *, inverse: bool = False
+) -> tuple[str, Market | None]:
     """(unified symbol, market or None): the bundled or cached tables of the symbol, the fresher
     of the two when both exist (``known``: from :func:`sources`, else looked at now). Raises
-    InputError for an unreadable symbol."""
+    InputError for an unreadable symbol.
+
+    Coin-margined (inverse) symbols — ``BTC/USD:BTC`` or a venue id (``BTCUSD_PERP``, ``BTCUSD``,
+    ``BTC-USD-SWAP``, ``BTC_USD``) — resolve to ``BASE/USD:BASE`` when ``inverse`` is true (the
+    caller builds inverse specs: ``liqwatch calc``); otherwise they are refused in one line."""
     key = symbol.strip().upper()
     tables = known if known is not None else (bundle(venue), cached(venue))
     found = _lookup(tables, key, by_id=True)
     if found is not None:
         held = unified_match(found.symbol.upper())  # a cached coin-margined entry (tiers update)
         if held is not None and (held.group(3) != held.group(2) or held.group(2) == "USD"):
-            refuse_inverse(venue, symbol, held.group(1))
+            _coin_margined(venue, symbol, held.group(1), held.group(2), held.group(3), inverse)
         return found.symbol, found
-    if key.endswith("USD_PERP"):  # Binance COIN-M ids (BTCUSD_PERP)
-        refuse_inverse(venue, symbol, key.removesuffix("USD_PERP"))
+    if key.endswith("USD_PERP") and len(key) > 8:  # Binance COIN-M ids (BTCUSD_PERP)
+        base = key.removesuffix("USD_PERP")
+        unified = _coin_margined(venue, symbol, base, "USD", base, inverse)
+        market = _lookup(tables, unified, by_id=False)
+        return (market.symbol if market else unified), market
     parts = unified_match(key)  # the usual form first: one match, no rebuilding
     if parts is not None:
         unified = key
@@ -275,9 +292,83 @@ def find_market(venue: Venue, symbol: str, known: Sources | None = None) -> tupl
         base, _, rest = unified.partition("/")
         quote, _, settle = rest.partition(":")
     if settle != quote or quote == "USD":
-        refuse_inverse(venue, symbol, base)
+        unified = _coin_margined(venue, symbol, base, quote, settle, inverse)
     market = _lookup(tables, unified, by_id=False)
     return (market.symbol if market else unified), market
+
+
+def is_inverse_symbol(symbol: str) -> bool:
+    """True for a unified coin-margined symbol (``BTC/USD:BTC``: settled in its base coin)."""
+    base, _, rest = symbol.upper().partition("/")
+    return rest.partition(":")[2] == base and bool(base)
+
+
+def inverse_unified(symbol: str) -> str | None:
+    """``BASE/USD:BASE`` for a coin-margined symbol as a user may type it (``BTC/USD:BTC``,
+    ``BTCUSD_PERP``, ``BTCUSD``, ``BTC-USD-SWAP``, ``BTC_USD``), else None. No table is looked at."""
+    key = symbol.strip().upper()
+    if key.endswith("USD_PERP") and len(key) > 8:
+        base = key.removesuffix("USD_PERP")
+        return f"{base}/USD:{base}"
+    unified = to_unified(key)
+    if unified is None:
+        return None
+    base, _, rest = unified.partition("/")
+    quote, _, settle = rest.partition(":")
+    return f"{base}/USD:{base}" if quote == "USD" and settle in ("USD", base) else None
+
+
+def settle_of(symbol: str) -> str:
+    """The settle currency of a unified symbol (``BTC/USD:BTC`` -> ``BTC``)."""
+    return symbol.rpartition(":")[2].upper()
+
+
+def contract_size_for(venue: Venue, symbol: str, market: Market | None, inverse: bool) -> float | None:
+    """The bundled (or cached) contract size of ``symbol``: USD per contract for an inverse market,
+    base units for a linear one; None where liqwatch does not know it."""
+    if inverse:
+        family = INVERSE.get(venue.name)
+        if family is None or family.btc_contract_size is None:
+            return None  # Bitget: not even a cached size is trusted (ccxt's unit is unverified)
+        if market is not None and market.contract_size:
+            return float(market.contract_size)
+        return family.contract_size(symbol.partition("/")[0])
+    if market is not None and market.contract_size:
+        return float(market.contract_size)
+    return LINEAR_CONTRACT_SIZE.get(venue.name)
+
+
+def inverse_table_refusal(venue: Venue, symbol: str, market: Market) -> str | None:
+    """Why a coin-margined market's bundled or cached table cannot be used, or None."""
+    family = INVERSE.get(venue.name)
+    if not market.inverse or (family is not None and family.tier_bounds is not None):
+        return None
+    base = symbol.partition("/")[0]
+    return (
+        f"the {venue.name} tier table of {symbol} is in a unit liqwatch has not verified "
+        f"({market.tier_unit or 'not stated'}); give mmr (and maint_amount, in {base}) or a tiers table "
+        f"(bounds in {base})"
+    )
+
+
+def _coin_margined(venue: Venue, symbol: str, base: str, quote: str, settle: str, allowed: bool) -> str:
+    """The unified symbol of a coin-margined market (``BASE/USD:BASE``), or InputError where it
+    cannot be computed: not asked for, a venue without such markets, or neither linear nor inverse."""
+    if quote != "USD" or settle not in ("USD", base):
+        raise InputError(
+            "symbol",
+            f"{symbol} is quoted in {quote} and settled in {settle}: liqwatch computes linear perpetuals "
+            f"(settled in the quote) and coin-margined ones (settled in the base, quoted in USD) only",
+        )
+    if not allowed:
+        refuse_inverse(venue, symbol, base)
+    if not venue.supports_inverse or venue.name not in INVERSE:
+        raise InputError(
+            "symbol",
+            f"{venue.label or venue.name} lists no coin-margined (inverse) markets: use "
+            f"{base}/{venue.settle}:{venue.settle}",
+        )
+    return f"{base}/USD:{base}"
 
 
 def stale_days(table: TierTable, today: date | None = None) -> int | None:
@@ -412,8 +503,11 @@ def resolve_table(
     base: TierTable | None = position_tiers
     if base is None and user_tables:
         base = user_tables.get(symbol.upper())
+    refusal = None
     if base is None and market is not None:
-        base = market.table
+        refusal = inverse_table_refusal(venue, symbol, market) if market.inverse else None
+        if refusal is None:
+            base = market.table
     derived = venue.derive_mmr(max_leverage) if max_leverage is not None else None
     if derived is not None and mmr is None:
         # The venue defines the bracket by its max leverage (Hyperliquid MMR = 1/(2L)): the override
@@ -437,6 +531,21 @@ def resolve_table(
     if base is not None and max_leverage is not None:
         return base.with_max_leverage(max_leverage)
     if base is None:
+        if refusal is not None:
+            raise InputError(f"{field_prefix}symbol", refusal)
+        if is_inverse_symbol(symbol):
+            coin = symbol.partition("/")[0]
+            family = INVERSE.get(venue.name)
+            update = (
+                f"get it with `liqwatch tiers update --exchange {venue.name} --symbol {symbol}`, or "
+                if family is not None and family.tiers_update and family.tier_bounds is not None
+                else ""
+            )
+            raise InputError(
+                f"{field_prefix}symbol",
+                f"no bundled or cached tier table for the coin-margined {symbol} on {venue.name}; {update}"
+                f"give mmr (and maint_amount, in {coin}) or a tiers table (bounds in {coin})",
+            )
         raise InputError(
             f"{field_prefix}symbol",
             f"unknown symbol {symbol} on {venue.name}: no bundled or cached tier table; get it with "

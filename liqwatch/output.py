@@ -12,12 +12,13 @@ import math
 import os
 import sys
 import textwrap
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import TextIO
 
-from liqwatch.core.model import PortfolioRisk, PositionRisk, PositionSpec
+from liqwatch.core.model import AccountRisk, PortfolioRisk, PositionRisk, PositionSpec
 from liqwatch.core.venues import Venue
-from liqwatch.records import next_tier_info, portfolio_record, position_record
+from liqwatch.records import contracts_of, next_tier_info, portfolio_record, position_record, settle_currency
 
 
 def to_json(doc: object) -> str:
@@ -127,6 +128,35 @@ def fmt_money(x: float | None) -> str:
     return "—" if x is None else f"{x:,.2f}"
 
 
+_CENTS = frozenset({"USD", "USDT", "USDC", "BUSD", "FDUSD", "USDE", "DAI", "TUSD"})
+"""Currencies shown to the cent; every other (a coin) to eight decimals, trailing zeros dropped."""
+
+
+def fmt_amount(x: float | None, currency: str, *, short: bool = False) -> str:
+    """An amount with its currency: ``1,234.50 USDT``, ``0.0016 BTC``; "—" for None. ``short``
+    (narrow table columns): a coin amount to six significant digits."""
+    if x is None:
+        return "—"
+    if currency in _CENTS:
+        return f"{x:,.2f} {currency}"
+    if short:
+        return f"{x:,.6g} {currency}"
+    text = f"{x:,.8f}".rstrip("0").rstrip(".")
+    return f"{'0' if text in ('', '-0') else text} {currency}"
+
+
+def fmt_size(spec: PositionSpec) -> str:
+    """A position's size with its unit: base units (``0.5 BTC``) or, coin-margined, the USD face
+    value with its contracts (``60,000 USD (600 contracts)``)."""
+    if spec.inverse:
+        text = f"{spec.size:,.10g} USD"
+        contracts = contracts_of(spec)
+        if contracts is not None:
+            text += f" ({contracts:,.10g} contracts)"
+        return text
+    return f"{spec.size:,.10g} {spec.symbol.partition('/')[0]}"
+
+
 def adl_lights(lights: int, source: str) -> str:
     bar = "●" * lights + "○" * (5 - lights)
     return bar if source == "exchange" else f"{bar} est."
@@ -229,28 +259,50 @@ def render_table(
 
 
 def change_rows(
-    before: PositionRisk, after: PositionRisk, acc_before: PortfolioRisk, acc_after: PortfolioRisk
+    before: PositionRisk,
+    after: PositionRisk,
+    acc_before: PortfolioRisk,
+    acc_after: PortfolioRisk,
+    *,
+    currency: str | None = None,
 ) -> list[tuple[str, str, str]]:
-    """(field, before, after) for a what-if on one position: the same rows in calc and the TUI."""
+    """(field, before, after) for a what-if on one position: the same rows in calc and the TUI.
+    ``currency``: the position's settle currency, to label every amount with (calc does); a
+    coin-margined position's amounts are labelled with its coin in any case. "Account MR" is the
+    position's collateral pool's."""
     tick = display_tick(before.spec)
+    if currency is None and before.spec.inverse:
+        currency = before.spec.settle or before.spec.symbol.rpartition(":")[2]
 
     def tier(p: PositionRisk) -> str:
         return f"{p.tier.index} · {p.tier.mmr * 100:.3g}% · {p.tier.max_leverage:g}x"
 
+    def money(x: float | None) -> str:
+        return fmt_amount(x, currency) if currency else fmt_money(x)
+
+    def size(spec: PositionSpec) -> str:
+        return fmt_size(spec) if currency else f"{spec.size:,.6g}"
+
+    def pool_ratio(risk: PortfolioRisk) -> float | None:
+        pools = risk.pools
+        if currency and pools and currency in pools:
+            return pools[currency].margin_ratio
+        return risk.account.margin_ratio
+
     return [
-        ("Size", f"{before.spec.size:,.6g}", f"{after.spec.size:,.6g}"),
+        ("Size", size(before.spec), size(after.spec)),
         ("Entry", fmt_price(before.spec.entry_price, tick), fmt_price(after.spec.entry_price, tick)),
         ("Mark", fmt_price(before.spec.mark_price, tick), fmt_price(after.spec.mark_price, tick)),
         ("Leverage", f"{before.spec.leverage or 0:g}x", f"{after.spec.leverage or 0:g}x"),
-        ("Isolated margin", fmt_money(before.spec.isolated_margin), fmt_money(after.spec.isolated_margin)),
+        ("Isolated margin", money(before.spec.isolated_margin), money(after.spec.isolated_margin)),
         ("Liq. price", fmt_price(before.liquidation_price, tick), fmt_price(after.liquidation_price, tick)),
         ("Bankr. price", fmt_price(before.bankruptcy_price, tick), fmt_price(after.bankruptcy_price, tick)),
         ("To liq.", fmt_pct(before.distance_to_liquidation), fmt_pct(after.distance_to_liquidation)),
         ("Margin ratio", fmt_pct(before.margin_ratio), fmt_pct(after.margin_ratio)),
         ("Tier", tier(before), tier(after)),
-        ("Maint. margin", fmt_money(before.maintenance_margin), fmt_money(after.maintenance_margin)),
-        ("Initial margin", fmt_money(before.initial_margin), fmt_money(after.initial_margin)),
-        ("Account MR", fmt_pct(acc_before.account.margin_ratio), fmt_pct(acc_after.account.margin_ratio)),
+        ("Maint. margin", money(before.maintenance_margin), money(after.maintenance_margin)),
+        ("Initial margin", money(before.initial_margin), money(after.initial_margin)),
+        ("Account MR", fmt_pct(pool_ratio(acc_before)), fmt_pct(pool_ratio(acc_after))),
     ]
 
 
@@ -276,10 +328,26 @@ def _source_text(source: str, as_of: str, origin: str = "") -> str:
     return f"{text} (as of {as_of})" if as_of else text
 
 
+def _no_liquidation(spec: PositionSpec) -> str:
+    """Why no price liquidates the position: a long's collateral covers a fall to zero; a short's
+    (coin-margined: its coin collateral grows as the price rises) covers any rise."""
+    if spec.side == "short" and spec.inverse:
+        return "the coin collateral covers any rise"
+    return "collateral covers a move to zero" if spec.side == "long" else "collateral covers any rise"
+
+
 def _detail_rows(p: PositionRisk, venue: Venue) -> list[tuple[str, str]]:
     spec = p.spec
     tick = display_tick(spec)
     next_notional, next_distance = next_tier_info(p)
+    ccy = settle_currency(spec, venue)
+
+    def money(x: float | None) -> str:
+        return fmt_amount(x, ccy)
+
+    notional = money(p.notional)
+    if spec.inverse:
+        notional += f" ({fmt_amount(spec.size, 'USD')} face)"
     rows = [
         (
             "Position",
@@ -288,12 +356,12 @@ def _detail_rows(p: PositionRisk, venue: Venue) -> list[tuple[str, str]]:
         ),
         (
             "Size / entry / mark",
-            f"{spec.size:g} @ {fmt_price(spec.entry_price, tick)} · mark {fmt_price(spec.mark_price, tick)}",
+            f"{fmt_size(spec)} @ {fmt_price(spec.entry_price, tick)} · mark {fmt_price(spec.mark_price, tick)}",
         ),
         (
             "Liquidation price",
             fmt_price(p.liquidation_price, tick)
-            + ("" if p.liquidation_price is not None else "  (none: collateral covers a move to zero)"),
+            + ("" if p.liquidation_price is not None else f"  (none: {_no_liquidation(spec)})"),
         ),
         ("Bankruptcy price", fmt_price(p.bankruptcy_price, tick)),
         ("Distance to liquidation", fmt_pct(p.distance_to_liquidation)),
@@ -306,23 +374,23 @@ def _detail_rows(p: PositionRisk, venue: Venue) -> list[tuple[str, str]]:
                 else ""
             ),
         ),
-        ("Margin balance", fmt_money(p.margin_balance)),
+        ("Margin balance", money(p.margin_balance)),
         (
             "Maintenance margin",
-            fmt_money(p.maintenance_margin)
-            + (f" + liquidation fee {fmt_money(p.liquidation_fee)}" if p.liquidation_fee else ""),
+            money(p.maintenance_margin)
+            + (f" + liquidation fee {money(p.liquidation_fee)}" if p.liquidation_fee else ""),
         ),
-        ("Initial margin", fmt_money(p.initial_margin)),
-        ("Notional / uPnL", f"{fmt_money(p.notional)} / {fmt_money(p.unrealized_pnl)}"),
-        ("Tier", f"{_tier_text(p)} · maint. amount {fmt_money(p.tier.maint_amount)}"),
+        ("Initial margin", money(p.initial_margin)),
+        ("Notional / uPnL", f"{notional} / {money(p.unrealized_pnl)}"),
+        ("Tier", f"{_tier_text(p)} · maint. amount {money(p.tier.maint_amount)}"),
         (
             "Next tier",
             "last tier"
             if next_notional is None
-            else f"at notional {fmt_money(next_notional)} (+{(next_distance or 0) * 100:.1f}%)",
+            else f"at notional {money(next_notional)} (+{(next_distance or 0) * 100:.1f}%)",
         ),
         ("ADL", f"{adl_lights(p.adl.lights, p.adl.source)}  score {p.adl.score:.4g} ({p.adl.method})"),
-        ("Formula", venue.family),
+        ("Formula", venue.inverse_family if spec.inverse and venue.inverse_family else venue.family),
         ("Tiers from", _source_text(spec.tiers.source, spec.tiers.as_of, spec.tiers.origin)),
     ]
     return rows
@@ -349,9 +417,10 @@ def _position_cells(p: PositionRisk, venue: Venue) -> list[str]:
     tick = display_tick(spec)
     mode = "iso" if spec.margin_mode == "isolated" else "cross"
     hedge = " hedge" if spec.position_side != "both" else ""
+    ccy = settle_currency(spec, venue)
     return [
         f"{_short(spec.symbol)} {spec.side} {mode}{hedge}",
-        f"{spec.size:g}",
+        fmt_size(spec),
         fmt_price(spec.entry_price, tick),
         fmt_price(spec.mark_price, tick),
         fmt_price(p.liquidation_price, tick),
@@ -360,7 +429,7 @@ def _position_cells(p: PositionRisk, venue: Venue) -> list[str]:
         _mr_text(p, venue),
         _tier_text(p),
         adl_lights(p.adl.lights, p.adl.source),
-        fmt_money(p.unrealized_pnl),
+        fmt_amount(p.unrealized_pnl, ccy),
     ]
 
 
@@ -384,9 +453,47 @@ def _positions_table(term: _Term, risk: PortfolioRisk, venue: Venue, title: str)
     )
 
 
+def venue_title(venue: Venue, specs: Sequence[PositionSpec]) -> str:
+    """The venue's label, its coin-margined family's, or both, as the positions hold."""
+    from liqwatch.data.contracts import INVERSE
+
+    family = INVERSE.get(venue.name)
+    inverse = family.label if family is not None else f"{venue.label} coin-margined"
+    kinds = {spec.inverse for spec in specs}
+    if kinds == {True}:
+        return inverse
+    return f"{venue.label} + {inverse}" if True in kinds else venue.label
+
+
+def pools_of(risk: PortfolioRisk, venue: Venue) -> list[tuple[str, AccountRisk]]:
+    """(settle currency, pool) of every collateral pool, the default (``risk.account``) first."""
+    pools = risk.pools
+    if not pools:
+        return [(venue.settle, risk.account)]
+    first = next((ccy for ccy, a in pools.items() if a is risk.account), venue.settle)
+    return [(first, risk.account)] + [(ccy, a) for ccy, a in pools.items() if a is not risk.account]
+
+
+def account_lines(risk: PortfolioRisk, venue: Venue) -> list[str]:
+    """One line per collateral pool, every amount in the pool's currency."""
+    pools = pools_of(risk, venue)
+    lines = []
+    for ccy, a in pools:
+        name = "Account" if len(pools) == 1 else f"{ccy} pool"
+        line = (
+            f"{name}: wallet {fmt_amount(a.wallet_balance, ccy)} · "
+            f"margin balance {fmt_amount(a.margin_balance, ccy)} · "
+            f"maintenance {fmt_amount(a.maintenance_margin, ccy)} · margin ratio {fmt_pct(a.margin_ratio)}"
+        )
+        if a.cross_maintenance_margin:
+            line += f" · cross margin ratio {fmt_pct(a.cross_margin_ratio)}"
+        lines.append(line)
+    return lines
+
+
 def print_human(risk: PortfolioRisk, venue: Venue, stream: TextIO | None = None) -> None:
     term = _Term(stream if stream is not None else sys.stdout)
-    title = f"{venue.label} — liquidation risk on the mark price"
+    title = f"{venue_title(venue, [p.spec for p in risk.positions])} — liquidation risk on the mark price"
     if len(risk.positions) == 1:
         p = risk.positions[0]
         detail = _detail_rows(p, venue)
@@ -402,15 +509,9 @@ def print_human(risk: PortfolioRisk, venue: Venue, stream: TextIO | None = None)
         )
     else:
         _positions_table(term, risk, venue, title)
-    a = risk.account
-    line = (
-        f"Account: wallet {fmt_money(a.wallet_balance)} · margin balance {fmt_money(a.margin_balance)} · "
-        f"maintenance {fmt_money(a.maintenance_margin)} · margin ratio {fmt_pct(a.margin_ratio)}"
-    )
-    if a.cross_maintenance_margin:
-        line += f" · cross margin ratio {fmt_pct(a.cross_margin_ratio)}"
-    for part in textwrap.wrap(line, term.width):
-        term.line(part)
+    for line in account_lines(risk, venue):
+        for part in textwrap.wrap(line, term.width):
+            term.line(part)
     note = (
         "Margin ratio = maintenance requirement ÷ margin balance; 100% = liquidation. "
         "'est.' = liqwatch's ADL estimate, not the venue's."

@@ -3,17 +3,19 @@
 Portfolio file::
 
     exchange = "binance"          # binance, bybit, okx, bitget, gate, hyperliquid
-    wallet_balance = 10000        # cross collateral in the settle currency (default 0)
+    wallet_balance = 10000        # cross collateral in the settle currency (default 0), or one
+                                  # amount per settle currency: {USDT = 25000, BTC = 1.5}
 
     [[positions]]
     symbol = "BTC/USDT:USDT"      # or the venue's native id, e.g. BTCUSDT
     side = "long"
-    size = 0.5                    # base units, > 0
-    entry_price = 60000
+    size = 0.5                    # base units (coin-margined BTC/USD:BTC: USD face value), > 0
+    entry_price = 60000           # (or contracts = N: size = N x contract size)
     leverage = 10                 # optional; see the README for every optional key
 
 Tier file (``--tiers``): ``{"tiers": {"BTC/USDT:USDT": [{"min_notional": 0, "max_notional": 50000,
-"mmr": 0.004, "max_leverage": 125, "maint_amount": 0}, ...]}}``.
+"mmr": 0.004, "max_leverage": 125, "maint_amount": 0}, ...]}}``. A coin-margined market's bounds
+and maintenance amounts are in its coin (``BTC/USD:BTC``: BTC notional, as Binance COIN-M publishes).
 
 The schema is written for ``pydantic_core`` (the validation engine of pydantic v2) rather than as
 ``BaseModel`` classes: the whole document is validated in one call (a JSON file is read by msgspec with each position's
@@ -52,7 +54,7 @@ class TierRowDoc(TypedDict):
 class PositionDoc(TypedDict):
     symbol: str
     side: Literal["long", "short"]
-    size: float
+    size: float | None
     entry_price: float
     leverage: float | None
     margin_mode: Literal["isolated", "cross"]
@@ -65,11 +67,14 @@ class PositionDoc(TypedDict):
     fee_rate: float | None
     adl_lights: int | None
     tiers: list[TierRowDoc] | None
+    contracts: float | None
+    contract_size: float | None
 
 
 class PortfolioDoc(TypedDict):
     exchange: str
-    wallet_balance: float
+    wallet_balance: float | dict[str, float]
+    """One number (one settle currency) or one amount per settle currency (upper-case keys)."""
     positions: list[PositionDoc]
 
 
@@ -98,6 +103,30 @@ def _known_exchange(value: str) -> str:
     if value.lower() not in VENUES:
         raise ValueError(f"unknown exchange {value!r} (one of: {', '.join(VENUES)})")
     return value.lower()
+
+
+_WALLET_HELP = "must be a number or a table of numbers per settle currency, e.g. {USDT = 25000, BTC = 1.5}"
+
+
+def _wallet(value: Any) -> float | dict[str, float]:
+    """``wallet_balance``: a finite number, or a table currency -> finite number (keys upper-cased)."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if value - value != 0:
+            raise ValueError(f"must be a finite number (got {value!r})")
+        return float(value)
+    if not isinstance(value, dict) or not value:
+        raise ValueError(_WALLET_HELP)
+    out: dict[str, float] = {}
+    for key, amount in value.items():
+        name = str(key).strip().upper()
+        if not name.isalnum():
+            raise ValueError(f"{key!r} is not a currency code ({_WALLET_HELP})")
+        if isinstance(amount, bool) or not isinstance(amount, (int, float)) or amount - amount != 0:
+            raise ValueError(f"{key}: must be a finite number (got {amount!r})")
+        if name in out:
+            raise ValueError(f"{name} is given twice")
+        out[name] = float(amount)
+    return out
 
 
 def _rate() -> cs.FloatSchema:
@@ -130,7 +159,7 @@ def _position_fields() -> dict[str, cs.TypedDictField]:
     return {
         "symbol": _required(cs.str_schema(min_length=1)),
         "side": _required(cs.literal_schema(["long", "short"])),
-        "size": _required(_finite(gt=0)),
+        "size": _optional(_finite(gt=0)),  # or contracts (request.build_spec says which is missing)
         "entry_price": _required(_finite(gt=0)),
         "leverage": _optional(_finite(gt=0)),
         "margin_mode": _optional(cs.literal_schema(["isolated", "cross"]), default="isolated"),
@@ -145,6 +174,8 @@ def _position_fields() -> dict[str, cs.TypedDictField]:
         # passed through as given (the same object for equal lists, see ``_read_json``) and
         # validated once per distinct list by ``_dedupe_tiers``
         "tiers": _optional(cs.any_schema()),
+        "contracts": _optional(_finite(gt=0)),
+        "contract_size": _optional(_finite(gt=0)),
     }
 
 
@@ -156,7 +187,7 @@ def _portfolio_validator() -> SchemaValidator:
     position = cs.typed_dict_schema(_position_fields(), extra_behavior="forbid")
     fields = {
         "exchange": _required(cs.no_info_after_validator_function(_known_exchange, cs.str_schema())),
-        "wallet_balance": _optional(_finite(), default=0.0),
+        "wallet_balance": _optional(cs.no_info_plain_validator_function(_wallet), default=0.0),
         "positions": _required(cs.list_schema(position, min_length=1)),
     }
     assert tuple(fields) == _DOCUMENT_KEYS
@@ -372,7 +403,7 @@ def load_tiers_file(path: Path, venue: Venue) -> dict[str, TierTable]:
     doc: TiersFileDoc = _validate(_tiers_file_validator(), path, prefix="tiers file: ")
     tables: dict[str, TierTable] = {}
     for symbol, rows in doc["tiers"].items():
-        unified, _ = find_market(venue, symbol)
+        unified, _ = find_market(venue, symbol, inverse=True)  # a coin-margined table's bounds are in its coin
         try:
             tables[unified.upper()] = table_from_rows(venue, rows, source=str(path))
         except InputError as exc:

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from liqwatch.core.model import AccountRisk, PortfolioRisk, PositionRisk
+from liqwatch.core.model import AccountRisk, PortfolioRisk, PositionRisk, PositionSpec
 from liqwatch.core.venues import Venue
 
 if TYPE_CHECKING:  # the state store imports this module: no import back at run time
@@ -28,8 +28,26 @@ def num(x: float | None) -> float | None:
     return x if x is None or x - x == 0.0 else None  # x - x is NaN for NaN and the infinities
 
 
+def settle_currency(spec: PositionSpec, venue: Venue) -> str:
+    """The currency of a position's money fields (margin, PnL, maintenance): its settle currency
+    (the coin of a coin-margined market, the ``:SETTLE`` of a linear symbol, else the venue's)."""
+    return spec.settle or spec.symbol.rpartition(":")[2] or venue.settle
+
+
+def contracts_of(spec: PositionSpec) -> float | None:
+    """The position's size in contracts: as given when it still matches the size (a what-if that
+    changed the size leaves the given count behind), else size / contract size; None when the
+    contract size is unknown."""
+    cs = spec.contract_size
+    given = spec.contracts
+    if cs and (given is None or given * cs != spec.size):
+        return spec.size / cs
+    return given
+
+
 def next_tier_info(p: PositionRisk) -> tuple[float | None, float | None]:
-    """(notional where the next bracket starts, distance to it as a fraction of the current value)."""
+    """(notional where the next bracket starts, in the settle currency — the coin for a coin-margined
+    position —, distance to it as a fraction of the current value)."""
     nxt = p.next_tier_floor
     if nxt is None:
         return None, None
@@ -39,7 +57,7 @@ def next_tier_info(p: PositionRisk) -> tuple[float | None, float | None]:
         notional = nxt
     else:
         current = spec.size
-        notional = nxt * spec.mark_price
+        notional = nxt / spec.mark_price if spec.inverse else nxt * spec.mark_price
     distance = (nxt - current) / current if current > 0 else None
     return notional, distance
 
@@ -60,8 +78,12 @@ def position_record(p: PositionRisk, venue: Venue) -> dict[str, Any]:
     if nxt is None:
         next_notional = next_distance = None
     else:  # next_tier_info, inline
-        current = p.bracket_value if table.basis == "notional" else spec.size
-        next_notional = nxt if table.basis == "notional" else nxt * spec.mark_price
+        if table.basis == "notional":
+            current = p.bracket_value
+            next_notional = nxt
+        else:  # the size; its value: coin-margined Q / P, linear size x P
+            current = spec.size
+            next_notional = nxt / spec.mark_price if spec.inverse else nxt * spec.mark_price
         next_distance = (nxt - current) / current if current > 0 else None
     # x - x is 0.0 for a finite x, NaN for NaN and the infinities
     lp = p.liquidation_price
@@ -74,11 +96,21 @@ def position_record(p: PositionRisk, venue: Venue) -> dict[str, Any]:
     distance = p.distance_to_liquidation
     eff = p.effective_leverage
     score = adl.score
+    inverse = spec.inverse
+    contracts = spec.contracts  # contracts_of, inline
+    cs = spec.contract_size
+    if cs and (contracts is None or contracts * cs != spec.size):
+        contracts = spec.size / cs
     return {
         "symbol": spec.symbol,
         "side": spec.side,
         "position_side": spec.position_side,
         "size": spec.size,
+        "settle": spec.settle or spec.symbol.rpartition(":")[2] or venue.settle,  # settle_currency, inline
+        "inverse": inverse,
+        "contracts": contracts,
+        "contract_size": spec.contract_size,
+        "notional_usd": spec.size if inverse else p.notional,
         "entry_price": spec.entry_price,
         "mark_price": spec.mark_price,
         "margin_mode": spec.margin_mode,
@@ -123,7 +155,7 @@ def position_record(p: PositionRisk, venue: Venue) -> dict[str, Any]:
 
 
 def account_record(a: AccountRisk) -> dict[str, Any]:
-    """The account as ``calc --json`` prints it."""
+    """One collateral pool (the account, for a single-currency account) as ``calc --json`` prints it."""
     return {
         "wallet_balance": a.wallet_balance,
         "margin_balance": a.margin_balance,
@@ -145,12 +177,30 @@ def portfolio_record(risk: PortfolioRisk, venue: Venue, indices: Sequence[int] |
     if indices is not None:
         for pos, i in zip(positions, indices, strict=True):
             pos["index"] = i
+    inverse_only = bool(positions) and all(p.spec.inverse for p in risk.positions)
     return {
         "exchange": risk.venue,
-        "formula": venue.family,
+        "formula": venue.inverse_family if inverse_only and venue.inverse_family else venue.family,
         "positions": positions,
-        "account": account_record(risk.account),
+        "account": pools_record(risk, venue),
     }
+
+
+def pools_record(risk: PortfolioRisk, venue: Venue) -> dict[str, Any]:
+    """The ``account`` section: the default pool's fields (:func:`account_record`; the venue's
+    settle currency, or the only pool held) with its ``settle``, and ``pools``: every collateral
+    pool, the default one first, as ``{"settle": ..., **account_record}``. Money is in each pool's
+    settle currency; cross collateral never crosses pools."""
+    default = account_record(risk.account)
+    pools = risk.pools
+    if not pools:
+        default_settle = venue.settle
+        entries = [{"settle": default_settle, **default}]
+    else:
+        default_settle = next((ccy for ccy, a in pools.items() if a is risk.account), venue.settle)
+        entries = [{"settle": default_settle, **default}]
+        entries += [{"settle": ccy, **account_record(a)} for ccy, a in pools.items() if a is not risk.account]
+    return {"settle": default_settle, **default, "pools": entries}
 
 
 # ---------------------------------------------------------------------- watch

@@ -12,21 +12,44 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from liqwatch.core.engine import check_position
+from liqwatch.core.engine import Wallet, check_position
 from liqwatch.core.errors import InputError
 from liqwatch.core.model import MarginMode, PositionSide, PositionSpec, Side
 from liqwatch.core.tiers import TierTable
 from liqwatch.core.venues import Venue
-from liqwatch.markets import Sources, find_market, resolve_table, table_from_rows
+from liqwatch.data.contracts import LINEAR_CONTRACT_SIZE
+from liqwatch.markets import (
+    Market,
+    Sources,
+    contract_size_for,
+    find_market,
+    resolve_table,
+    table_from_rows,
+)
 
 Rows = Sequence[Mapping[str, Any]]
+
+_UNIT_CONTRACTS = frozenset(name for name, size in LINEAR_CONTRACT_SIZE.items() if size == 1.0)
+"""Venues whose linear contract is one base unit: a size is its own number of contracts."""
+
+
+def _bracket_value(market: Market | None, size: float, mark: float, inverse: bool) -> float:
+    """The value an override's bracket is looked up by: notional at the mark (linear), the value in
+    coin Q / mark (coin-margined, notional tables) or the USD face value (coin-margined, tables in
+    contracts, loaded as USD)."""
+    if not inverse:
+        return size * mark
+    if market is not None and market.table.basis == "quantity":
+        return size
+    return size / mark
 
 
 @dataclass(slots=True)
 class PositionRequest:
     symbol: str
     side: Side
-    size: float
+    size: float | None
+    """Base units (linear) or the USD face value (coin-margined); or give ``contracts``."""
     entry_price: float
     leverage: float | None = None
     margin_mode: MarginMode = "isolated"
@@ -40,6 +63,10 @@ class PositionRequest:
     adl_lights: int | None = None
     tiers: Rows | None = field(default=None)
     exchange_liquidation_price: float | None = None
+    contracts: float | None = None
+    """The size in contracts (size = contracts x contract size); instead of ``size``."""
+    contract_size: float | None = None
+    """Overrides the bundled contract size (base units, or USD for a coin-margined market)."""
 
 
 class TableCache:
@@ -61,7 +88,16 @@ class TableCache:
 
 
 def _check_numbers(req: PositionRequest, field_prefix: str) -> None:
-    for name in ("size", "entry_price", "mark_price", "leverage", "isolated_margin", "max_leverage"):
+    for name in (
+        "size",
+        "entry_price",
+        "mark_price",
+        "leverage",
+        "isolated_margin",
+        "max_leverage",
+        "contracts",
+        "contract_size",
+    ):
         value = getattr(req, name)
         if value is not None and not (value > 0 and math.isfinite(value)):
             raise InputError(f"{field_prefix}{name}", f"must be a finite number > 0, got {value:g}")
@@ -90,10 +126,36 @@ def build_spec(
     if not validated:
         _check_numbers(req, field_prefix)
     try:
-        symbol, market = find_market(venue, req.symbol, known)
+        symbol, market = find_market(venue, req.symbol, known, inverse=True)
     except InputError as exc:
         raise InputError(f"{field_prefix}{exc.field}", exc.message) from None
     mark = req.mark_price if req.mark_price is not None else req.entry_price
+    # find_market returns a quote-USD symbol only as a coin-margined BASE/USD:BASE market
+    inverse = market.inverse if market is not None else "/USD:" in symbol
+    size = req.size
+    contracts = req.contracts
+    contract_size = req.contract_size
+    if contracts is None and contract_size is None and not inverse and venue.name in _UNIT_CONTRACTS:
+        contract_size = 1.0  # linear, one base unit per contract: the size is its number of contracts
+        contracts = size
+    else:
+        if contract_size is None:
+            contract_size = contract_size_for(venue, symbol, market, inverse)
+        if contracts is not None:
+            if size is not None:
+                raise InputError(f"{field_prefix}contracts", "give a size or a number of contracts, not both")
+            if contract_size is None:
+                unit = "USD" if inverse else symbol.partition("/")[0]
+                raise InputError(
+                    f"{field_prefix}contract_size",
+                    f"no bundled contract size for {symbol} on {venue.name}: give contract_size ({unit} per "
+                    f"contract) or the size{' in USD' if inverse else ''}",
+                )
+            size = contracts * contract_size
+        elif size is not None and contract_size is not None:
+            contracts = size / contract_size
+    if size is None:
+        raise InputError(f"{field_prefix}size", "required field is missing (or give contracts)")
     position_table: TierTable | None = None
     if req.tiers is not None:
         position_table = table_cache.get(req.tiers) if table_cache is not None else None
@@ -116,18 +178,19 @@ def build_spec(
             mmr=req.mmr,
             maint_amount=req.maint_amount,
             max_leverage=req.max_leverage,
-            bracket_value=req.size * mark,
+            bracket_value=_bracket_value(market, size, mark, inverse),
             field_prefix=field_prefix,
         )
     margin = req.isolated_margin
     if req.margin_mode == "isolated" and margin is None:
         if req.leverage is None:
             raise InputError(f"{field_prefix}leverage", "an isolated position needs a leverage or its margin")
-        margin = req.size * req.entry_price / req.leverage
+        # in the settle currency: Q / (entry x leverage) coins for a coin-margined position
+        margin = size / (req.entry_price * req.leverage) if inverse else size * req.entry_price / req.leverage
     spec = PositionSpec(  # positional: this runs once per position of a portfolio file
         symbol,
         req.side,
-        req.size,
+        size,
         req.entry_price,
         mark,
         table,
@@ -140,9 +203,43 @@ def build_spec(
         req.adl_lights,
         req.exchange_liquidation_price,
         market.tick_size if market else None,
+        inverse,
+        symbol.partition("/")[0].upper() if inverse else None,
+        contracts,
+        contract_size,
     )
     try:
         check_position(spec, venue)
     except InputError as exc:
         raise InputError(f"{field_prefix}{exc.field}", exc.message) from None
     return spec
+
+
+def account_wallet(venue: Venue, specs: Sequence[PositionSpec], wallet: Wallet) -> Wallet:
+    """The wallet as the core takes it: the number as given when every position settles in the
+    venue's currency, else one amount per settle currency. Raises InputError("wallet_balance")
+    for a cross position whose currency has no amount, or one number for several currencies."""
+    default = venue.settle
+    if not isinstance(wallet, (int, float)):
+        for i, spec in enumerate(specs):
+            ccy = spec.settle or default
+            if spec.margin_mode == "cross" and ccy not in wallet:
+                raise InputError(
+                    "wallet_balance",
+                    f"no {ccy} amount for the cross position positions[{i}] ({spec.symbol}): add {ccy} = <amount>",
+                )
+        return wallet
+    settles = {spec.settle for spec in specs}
+    if settles in ({None}, {default}):
+        return wallet
+    cross = sorted({spec.settle or default for spec in specs if spec.margin_mode == "cross"})
+    if len(cross) > 1:
+        example = ", ".join(f"{ccy} = ..." for ccy in cross)
+        raise InputError(
+            "wallet_balance",
+            f"one number is one settle currency, but the cross positions settle in {' and '.join(cross)}: "
+            f"give one amount per currency, e.g. {{{example}}}",
+        )
+    held = sorted({spec.settle or default for spec in specs})
+    ccy = cross[0] if cross else held[0] if len(held) == 1 else default
+    return {ccy: float(wallet)}

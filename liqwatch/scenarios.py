@@ -18,7 +18,7 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from liqwatch.core.engine import assess
+from liqwatch.core.engine import Wallet, assess
 from liqwatch.core.errors import InputError
 from liqwatch.core.model import PortfolioRisk, PositionSpec
 from liqwatch.core.venues import Venue
@@ -30,14 +30,14 @@ if TYPE_CHECKING:  # `liqwatch calc` builds its flags from this table on every r
 
 
 class Context:
-    """What a scenario runs on: the account's positions and wallet and the chosen position (None:
-    every position, for the scenarios that allow it)."""
+    """What a scenario runs on: the account's positions and wallet (one amount, or one per settle
+    currency) and the chosen position (None: every position, for the scenarios that allow it)."""
 
     def __init__(
         self,
         venue: Venue,
         specs: Sequence[PositionSpec],
-        wallet: float,
+        wallet: Wallet,
         index: int | None,
         current: PortfolioRisk | None = None,
     ) -> None:
@@ -377,11 +377,12 @@ def parse_shocks(values: list[str]) -> list[float]:
 def parse_betas(values: list[str] | None) -> dict[str, float]:
     """``SYMBOL=B`` pairs -> {unified symbol: beta}."""
     from liqwatch.core.symbols import to_unified
+    from liqwatch.markets import inverse_unified
 
     out: dict[str, float] = {}
     for raw in values or []:
         symbol, sep, value = raw.partition("=")
-        unified = to_unified(symbol) if sep else None
+        unified = (inverse_unified(symbol) or to_unified(symbol)) if sep else None
         try:
             beta = float(value)
         except ValueError:
@@ -398,7 +399,14 @@ SCENARIOS: dict[str, Scenario] = {
         Scenario(
             "add_size",
             (
-                Param("--add-size", {"type": float, "metavar": "QTY", "help": "add QTY (base units) to the position"}),
+                Param(
+                    "--add-size",
+                    {
+                        "type": float,
+                        "metavar": "QTY",
+                        "help": "add QTY to the position (base units; coin-margined: USD face value)",
+                    },
+                ),
                 Param(
                     "--add-price",
                     {"type": float, "metavar": "P", "help": "price of the added size (default: mark)"},
@@ -418,7 +426,11 @@ SCENARIOS: dict[str, Scenario] = {
             (
                 Param(
                     "--add-margin",
-                    {"type": float, "metavar": "AMT", "help": "isolated margin to add (negative removes)"},
+                    {
+                        "type": float,
+                        "metavar": "AMT",
+                        "help": "isolated margin to add, in the settle currency (negative removes)",
+                    },
                 ),
             ),
             _add_margin,

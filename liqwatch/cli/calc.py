@@ -40,7 +40,18 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     src.add_argument("--exchange", choices=sorted(VENUES), help="venue (formula family and bundled tiers)")
     src.add_argument("--symbol", help="BTC/USDT:USDT (ccxt unified) or the venue's id, e.g. BTCUSDT")
     src.add_argument("--side", choices=["long", "short"])
-    src.add_argument("--size", type=float, help="position size in base units (e.g. BTC)")
+    src.add_argument(
+        "--size",
+        type=float,
+        help="position size in base units (e.g. BTC); a coin-margined market's in USD (face value)",
+    )
+    src.add_argument("--contracts", type=float, metavar="N", help="position size in contracts (instead of --size)")
+    src.add_argument(
+        "--contract-size",
+        type=float,
+        metavar="X",
+        help="base units (coin-margined: USD) per contract; overrides the bundled contract size",
+    )
     src.add_argument("--entry", type=float, help="average entry price")
     src.add_argument("--leverage", type=float, help="position leverage")
     src.add_argument("--margin-mode", choices=["isolated", "cross"], default="isolated")
@@ -48,9 +59,14 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
         "--position-side", choices=["both", "long", "short"], default="both", help="hedge-mode leg (default both)"
     )
     src.add_argument(
-        "--margin", type=float, help="isolated margin posted, excluding PnL (default size x entry / leverage)"
+        "--margin",
+        type=float,
+        help="isolated margin posted in the settle currency, excluding PnL (default size x entry / leverage; "
+        "coin-margined: size / (entry x leverage) coins)",
     )
-    src.add_argument("--wallet-balance", type=float, help="cross collateral in the settle currency (cross)")
+    src.add_argument(
+        "--wallet-balance", type=float, help="cross collateral in the settle currency (coin-margined: the coin)"
+    )
     src.add_argument("--mark", type=float, help="mark price (default: entry)")
     ovr = calc.add_argument_group("overrides (take precedence over the bundled tiers)")
     ovr.add_argument("--mmr", type=float, help="maintenance margin rate, e.g. 0.005 (pins one bracket)")
@@ -71,6 +87,8 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
 
 _POSITION_FLAGS = (
     "size",
+    "contracts",
+    "contract_size",
     "entry",
     "leverage",
     "margin",
@@ -87,7 +105,7 @@ _POSITION_FLAGS = (
 def run(args: argparse.Namespace) -> int:
     from liqwatch.core.engine import assess, check_account
     from liqwatch.core.venues import get_venue
-    from liqwatch.request import PositionRequest, TableCache, build_spec
+    from liqwatch.request import PositionRequest, TableCache, account_wallet, build_spec
 
     position_flags = [name for name in _POSITION_FLAGS if getattr(args, name) is not None]
     if args.portfolio is not None:
@@ -116,9 +134,9 @@ def run(args: argparse.Namespace) -> int:
                 fail(f"{args.portfolio}: positions[{i}].{exc}")
         try:
             check_account(specs, venue)
+            wallet = account_wallet(venue, specs, portfolio["wallet_balance"])
         except InputError as exc:
             fail(f"{args.portfolio}: {exc}")
-        wallet = portfolio["wallet_balance"]
         del portfolio  # the parsed document: its memory is reused by what the maths builds next
     else:
         missing = [
@@ -127,13 +145,16 @@ def run(args: argparse.Namespace) -> int:
                 ("--exchange", args.exchange),
                 ("--symbol", args.symbol),
                 ("--side", args.side),
-                ("--size", args.size),
+                ("--size", args.size if args.contracts is None else args.contracts),
                 ("--entry", args.entry),
             )
             if value is None
         ]
         if missing:
-            fail(f"{missing[0]}: required (or give --portfolio FILE)")
+            alternative = " or --contracts N" if missing[0] == "--size" else ""
+            fail(f"{missing[0]}: required{alternative} (or give --portfolio FILE)")
+        if args.size is not None and args.contracts is not None:
+            fail("--contracts: give --size or --contracts, not both")
         venue = get_venue(args.exchange)
         if args.margin_mode == "cross" and args.wallet_balance is None:
             fail("--wallet-balance: required for a cross-margin position")
@@ -161,12 +182,14 @@ def run(args: argparse.Namespace) -> int:
             max_leverage=args.max_leverage,
             fee_rate=args.fee_rate,
             adl_lights=args.adl_lights,
+            contracts=args.contracts,
+            contract_size=args.contract_size,
         )
         try:
             specs = [build_spec(venue, req, user_tables)]
         except InputError as exc:
             fail(f"{FLAG_FOR_FIELD.get(exc.field, exc.field)}: {exc.message}")
-        wallet = args.wallet_balance or 0.0
+        wallet = account_wallet(venue, specs, args.wallet_balance or 0.0)
 
     scenario = chosen_scenario(args)
     try:

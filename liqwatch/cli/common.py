@@ -13,6 +13,8 @@ FLAG_FOR_FIELD = {
     "symbol": "--symbol",
     "side": "--side",
     "size": "--size",
+    "contracts": "--contracts",
+    "contract_size": "--contract-size",
     "entry_price": "--entry",
     "mark_price": "--mark",
     "leverage": "--leverage",

@@ -9,12 +9,14 @@ scenario's own fields (``"max_add_size"``, ``"order"``, ``"steps"``, ...).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from liqwatch.cli.common import fail
 from liqwatch.core import whatif as wi
+from liqwatch.core.engine import Wallet
 from liqwatch.core.errors import InputError
 from liqwatch.core.model import PositionSpec
 from liqwatch.core.venues import Venue
@@ -22,14 +24,16 @@ from liqwatch.output import (
     _Term,
     change_rows,
     display_tick,
-    fmt_money,
+    fmt_amount,
     fmt_pct,
     fmt_price,
+    pools_of,
     render_table,
     risk_style,
+    venue_title,
     write_json,
 )
-from liqwatch.records import portfolio_record
+from liqwatch.records import portfolio_record, settle_currency
 from liqwatch.scenarios import SCENARIOS, Context, DistanceResult, Scenario, run
 
 
@@ -49,7 +53,7 @@ def select_position(
     from liqwatch.markets import find_market
 
     try:
-        unified, _ = find_market(venue, args.symbol)
+        unified, _ = find_market(venue, args.symbol, inverse=True)
     except InputError as exc:
         fail(f"--symbol: {exc.message}")
     matches = [i for i, s in enumerate(specs) if s.symbol.upper() == unified.upper()]
@@ -67,9 +71,13 @@ def _as_given(value: Any) -> Any:
     return value
 
 
-def run_scenario(args: argparse.Namespace, name: str, venue: Venue, specs: list[PositionSpec], wallet: float) -> int:
+def run_scenario(args: argparse.Namespace, name: str, venue: Venue, specs: list[PositionSpec], wallet: Wallet) -> int:
     scenario = SCENARIOS[name]
     index = select_position(args, venue, specs, scenario)
+    # A scenario that changes a coin-margined position's size (add size, partial liquidation)
+    # keeps its spec's other fields: the count of contracts would no longer match the size, which
+    # the core refuses. Contracts are reported from size / contract size instead (contracts_of).
+    specs = [dataclasses.replace(s, contracts=None) if s.inverse and s.contracts is not None else s for s in specs]
     try:
         ctx = Context(venue, specs, wallet, index)
         base = portfolio_record(ctx.current, venue)
@@ -91,12 +99,14 @@ Render = Callable[[_Term, Context, Mapping[str, Any], Any, dict[str, Any]], None
 
 
 def _show_add_size(term: _Term, ctx: Context, p: Mapping[str, Any], add: wi.AddSize, what: dict[str, Any]) -> None:
-    tick = display_tick(ctx.specs[ctx.position()])
+    spec = ctx.specs[ctx.position()]
+    tick = display_tick(spec)
+    ccy = settle_currency(spec, ctx.venue)
     extra = [
-        f"Add {add.added_size:g} at {fmt_price(add.price, tick)}: new entry "
-        f"{fmt_price(add.new_entry_price, tick)}, margin added {fmt_money(add.margin_added)}",
+        f"Add {_size(spec, add.added_size)} at {fmt_price(add.price, tick)}: new entry "
+        f"{fmt_price(add.new_entry_price, tick)}, margin added {fmt_amount(add.margin_added, ccy)}",
         "Largest size that can be added within the bracket's max leverage: "
-        + ("no bracket limit" if add.max_add_size is None else f"{add.max_add_size:,.6g}"),
+        + ("no bracket limit" if add.max_add_size is None else _size(spec, add.max_add_size)),
     ]
     _render_change(term, ctx.venue, add, extra)
 
@@ -105,11 +115,15 @@ def _show_set_leverage(
     term: _Term, ctx: Context, p: Mapping[str, Any], lev: wi.LeverageChange, what: dict[str, Any]
 ) -> None:
     verb = "to post" if lev.margin_change >= 0 else "released"
-    extra = [f"Leverage → {lev.new_leverage:g}x: margin {verb} {fmt_money(abs(lev.margin_change))}", lev.convention]
+    ccy = settle_currency(ctx.specs[ctx.position()], ctx.venue)
+    extra = [
+        f"Leverage → {lev.new_leverage:g}x: margin {verb} {fmt_amount(abs(lev.margin_change), ccy)}",
+        lev.convention,
+    ]
     if lev.releasable_margin:
-        extra.append(f"Releasable afterwards: {fmt_money(lev.releasable_margin)}")
+        extra.append(f"Releasable afterwards: {fmt_amount(lev.releasable_margin, ccy)}")
     if lev.max_position_value is not None:
-        extra.append(f"Largest position value at {lev.new_leverage:g}x: {fmt_money(lev.max_position_value)}")
+        extra.append(f"Largest position value at {lev.new_leverage:g}x: {fmt_amount(lev.max_position_value, ccy)}")
     if not lev.liquidation_price_moves:
         extra.append("The liquidation price does not move.")
     _render_change(term, ctx.venue, lev, extra)
@@ -118,9 +132,10 @@ def _show_set_leverage(
 def _show_add_margin(
     term: _Term, ctx: Context, p: Mapping[str, Any], mc: wi.MarginChange, what: dict[str, Any]
 ) -> None:
+    ccy = settle_currency(ctx.specs[ctx.position()], ctx.venue)
     extra = [
-        f"Margin {'added' if mc.amount >= 0 else 'removed'}: {fmt_money(abs(mc.amount))}",
-        f"Most that can be removed now: {fmt_money(mc.max_removable)}",
+        f"Margin {'added' if mc.amount >= 0 else 'removed'}: {fmt_amount(abs(mc.amount), ccy)}",
+        f"Most that can be removed now: {fmt_amount(mc.max_removable, ccy)}",
     ]
     _render_change(term, ctx.venue, mc, extra)
 
@@ -136,7 +151,7 @@ def _show_targets(term: _Term, ctx: Context, p: Mapping[str, Any], result: Any, 
 def _show_distance(term: _Term, ctx: Context, p: Mapping[str, Any], r: DistanceResult, what: dict[str, Any]) -> None:
     extra = [
         f"Largest size to add at the mark before liquidation comes within {p['target_distance']:g}% "
-        f"of the mark: {r.size:,.6g} (limited by {r.limit})"
+        f"of the mark: {_size(ctx.specs[ctx.position()], r.size)} (limited by {r.limit})"
     ]
     _render_change(term, ctx.venue, r.add, extra)
 
@@ -169,6 +184,19 @@ RENDER: dict[str, Render] = {
 # ---------------------------------------------------------------------------- human output
 
 
+def _size(spec: PositionSpec, size: float, *, short: bool = False) -> str:
+    """A size in the position's unit: base units, or (coin-margined) USD face value and contracts.
+    ``short`` (a narrow column): the USD face value to the dollar, without contracts."""
+    if spec.inverse:
+        if short:
+            return f"{size:,.0f} USD"
+        text = f"{size:,.10g} USD"
+        if spec.contract_size:
+            text += f" ({size / spec.contract_size:,.10g} contracts)"
+        return text
+    return f"{size:,.6g} {spec.symbol.partition('/')[0]}" if short else f"{size:,.10g} {spec.symbol.partition('/')[0]}"
+
+
 def _label(spec: PositionSpec) -> str:
     mode = "iso" if spec.margin_mode == "isolated" else "cross"
     return f"{spec.symbol.split(':')[0]} {spec.side} {mode}"
@@ -182,7 +210,8 @@ def _render_change(term: _Term, venue: Venue, change: wi.Change, extra: list[str
     i = change.index
     before = change.before.positions[i]
     after = change.after.positions[i]
-    rows = [[name, b, "→", a] for name, b, a in change_rows(before, after, change.before, change.after)]
+    ccy = settle_currency(before.spec, venue)
+    rows = [[name, b, "→", a] for name, b, a in change_rows(before, after, change.before, change.after, currency=ccy)]
     styles: list[str | None] = ["bold" if r[1] != r[3] else None for r in rows]
     render_table(
         term,
@@ -190,7 +219,7 @@ def _render_change(term: _Term, venue: Venue, change: wi.Change, extra: list[str
         rows=rows,
         right=[False, True, False, True],
         styles=styles,
-        title=f"{venue.label} — what if: {_label(before.spec)}",
+        title=f"{venue_title(venue, [before.spec])} — what if: {_label(before.spec)}",
     )
     for line in extra:
         term.line(line)
@@ -202,34 +231,33 @@ def _render_change(term: _Term, venue: Venue, change: wi.Change, extra: list[str
 
 def _render_shock(term: _Term, venue: Venue, specs: Sequence[PositionSpec], result: wi.ShockResult) -> None:
     cross = [i for i, s in enumerate(specs) if s.margin_mode == "cross"][:3]
-    headers = [
-        "Move",
-        "Balance",
-        "Acct MR",
-        "Cross MR",
-        *(f"Liq. {_short(specs[i])}" for i in cross),
-        "Liquidated",
-    ]
+    first = pools_of(result.steps[0].risk, venue) if result.steps else []
+    currencies = [ccy for ccy, _ in first]
+    several = len(currencies) > 1
+    headers = ["Move"]
+    for ccy in currencies:  # one balance / ratio column group per collateral pool
+        headers += [f"{ccy} balance", f"{ccy} MR"] if several else ["Balance", "Acct MR", "Cross MR"]
+    headers += [*(f"Liq. {_short(specs[i])}" for i in cross), "Liquidated"]
     rows = []
     styles: list[str | None] = []
     for step in result.steps:
         by_index = dict(zip(step.survivors, step.risk.positions, strict=True))
-        a = step.risk.account
         lps = []
         for i in cross:
             p = by_index.get(i)
             lps.append("liquidated" if p is None else fmt_price(p.liquidation_price, display_tick(specs[i])))
         gone = ", ".join(_short(specs[i]) for i in step.liquidated) or "—"
-        rows.append(
-            [
-                f"{step.move * 100:+.2f}%",
-                fmt_money(a.margin_balance),
-                fmt_pct(a.margin_ratio),
-                fmt_pct(a.cross_margin_ratio) if a.cross_maintenance_margin else "—",
-                *lps,
-                gone,
-            ]
-        )
+        by_ccy = dict(pools_of(step.risk, venue))
+        cells = [f"{step.move * 100:+.2f}%"]
+        for ccy in currencies:
+            a = by_ccy.get(ccy)
+            if a is None:  # the pool's last position was liquidated
+                cells += ["—", "—"] if several else ["—", "—", "—"]
+                continue
+            cells += [fmt_amount(a.margin_balance, ccy, short=True), fmt_pct(a.margin_ratio)]
+            if not several:  # one pool: its cross margin ratio beside the account's
+                cells.append(fmt_pct(a.cross_margin_ratio) if a.cross_maintenance_margin else "—")
+        rows.append([*cells, *lps, gone])
         worst = max((p.margin_ratio or 0.0 for p in step.risk.positions), default=0.0)
         styles.append(risk_style(worst, "ok") if step.liquidated == [] else "danger")
     render_table(
@@ -238,7 +266,7 @@ def _render_shock(term: _Term, venue: Venue, specs: Sequence[PositionSpec], resu
         rows=rows,
         right=[True] * (len(headers) - 1) + [False],
         styles=styles,
-        title=f"{venue.label} — price shock (liquidated positions are closed at their liquidation price)",
+        title=f"{venue_title(venue, specs)} — price shock (liquidated positions are closed at their liquidation price)",
     )
     if result.order:
         term.line("Liquidation order:", "bold")
@@ -270,7 +298,7 @@ def _render_targets(term: _Term, venue: Venue, specs: Sequence[PositionSpec], wh
         rows=rows,
         right=[False, True, True, True],
         styles=[None] * len(rows),
-        title=f"{venue.label} — where the margin ratio reaches {ratio * 100:g}%",
+        title=f"{venue_title(venue, specs)} — where the margin ratio reaches {ratio * 100:g}%",
     )
     scope = "cross account" if what["account_scope"] == "cross" else "account"
     for key, word in (("account_move_down", "fall"), ("account_move_up", "rise")):
@@ -315,8 +343,8 @@ def _render_partial(term: _Term, spec: PositionSpec, preview: wi.PartialPreview)
     rows = [
         [
             f"{i + 1}",
-            f"{st.closed_size:,.6g}",
-            f"{st.remaining_size:,.6g}",
+            _size(spec, st.closed_size, short=True),
+            _size(spec, st.remaining_size, short=True),
             "—" if st.tier_after is None else str(st.tier_after),
             fmt_pct(st.margin_ratio_after),
         ]

@@ -218,10 +218,25 @@ def test_binance_cap_is_exclusive_and_bybit_cap_inclusive() -> None:
         ("bitget", "ETH/USD:ETH"),
     ],
 )
-def test_coin_margined_symbols_are_refused(capsys: pytest.CaptureFixture[str], exchange: str, symbol: str) -> None:
-    line = run_error(
+def test_coin_margined_symbols_are_inverse_markets(
+    capsys: pytest.CaptureFixture[str], exchange: str, symbol: str
+) -> None:
+    """Once refused, coin-margined symbols now resolve to the inverse market (issue #12): size in
+    USD, value and margin in the coin (tests/cli/test_inverse_calc.py covers them in depth)."""
+    data = run_json(
         capsys, "--exchange", exchange, "--symbol", symbol, "--side", "long", "--size", "1", "--entry", "60000",
         "--leverage", "10", "--mmr", "0.005",
+    )  # fmt: skip
+    (pos,) = data["positions"]
+    coin = pos["symbol"].split("/")[0]
+    assert pos["inverse"] is True and pos["symbol"] == f"{coin}/USD:{coin}" and pos["settle"] == coin
+    assert pos["notional"] == pytest.approx(1 / 60000) and pos["isolated_margin"] == pytest.approx(1 / 600000)
+
+
+def test_hyperliquid_refuses_coin_margined_symbols(capsys: pytest.CaptureFixture[str]) -> None:
+    line = run_error(
+        capsys, "--exchange", "hyperliquid", "--symbol", "BTC/USD:BTC", "--side", "long", "--size", "1",
+        "--entry", "60000", "--leverage", "10", "--mmr", "0.005",
     )  # fmt: skip
     assert line.startswith("liqwatch: error: --symbol:") and "coin-margined (inverse)" in line
 

@@ -1,11 +1,12 @@
 """``liqwatch tiers update`` downloads the coin-margined (inverse) perpetuals of OKX, Gate and
 Bitget too (fake servers with ``add_inverse``): entries with ``inverse: true``, the settle coin and
 the unit of their bounds; ``--symbol BTC/USD:BTC`` limits the download to it; the linear tables
-are unchanged; ``liqwatch calc`` still refuses the coin-margined symbol with a cached inverse table."""
+are unchanged; ``liqwatch calc`` prices the coin-margined symbol from its cached table (issue #12)."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 from pathlib import Path
 from typing import Any
 
@@ -94,15 +95,23 @@ def test_linear_download_is_unchanged(venue: str) -> None:
 
 @pytest.mark.parametrize("venue", VENUES)
 @pytest.mark.parametrize("symbol", [INVERSE, "native"])
-def test_calc_still_refuses_the_inverse_symbol_with_a_cached_inverse_table(
-    venue: str, symbol: str, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_calc_uses_the_cached_inverse_table(venue: str, symbol: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """``liqwatch calc`` prices the coin-margined symbol from its cached table (issue #12), found by
+    unified symbol or venue id; Bitget's, whose bounds are in a unit not verified, is refused."""
     download(venue)
     assert INVERSE in cached(venue)
     name = symbol if symbol != "native" else cached(venue)[INVERSE]["id"]
-    args = ["--exchange", venue, "--symbol", name, "--side", "long", "--size", "1", "--entry", "60000"]
-    with pytest.raises(SystemExit) as exc:
-        main(["calc", *args, "--leverage", "10", "--mmr", "0.005"])
-    assert exc.value.code == 2
-    err = capsys.readouterr().err.strip()
-    assert err.startswith("liqwatch: error: --symbol:") and "coin-margined (inverse)" in err, err
+    args = ["--exchange", venue, "--symbol", name, "--side", "long", "--size", "1000", "--entry", "60000"]
+    if venue == "bitget":
+        with pytest.raises(SystemExit) as exc:
+            main(["calc", *args, "--leverage", "10"])
+        assert exc.value.code == 2
+        err = capsys.readouterr().err.strip()
+        assert err.startswith("liqwatch: error: --symbol:") and "not verified" in err, err
+        return
+    assert main(["calc", *args, "--leverage", "10", "--json"]) == 0
+    (pos,) = json.loads(capsys.readouterr().out)["positions"]
+    assert pos["symbol"] == INVERSE and pos["inverse"] is True and pos["tiers_source"] == "cache"
+    assert pos["contract_size"] == CONTRACT_SIZE[venue] and pos["contracts"] == pytest.approx(
+        1000 / CONTRACT_SIZE[venue]
+    )
