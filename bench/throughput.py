@@ -35,7 +35,7 @@ def portfolio(
         m = markets[i % len(markets)]
         entry = rng.uniform(0.5, 2.0) * (60000 if "BTC" in m.symbol else 2000 if "ETH" in m.symbol else 50)
         # within the table at any mark of +-10% (a bundled table ends: past it calc refuses)
-        room = m.table.limit / 1.2 if m.table.basis == "notional" else m.table.limit * entry / 1.2
+        room = m.table.limit / 1.5 if m.table.basis == "notional" else m.table.limit * entry / 1.5
         notional = rng.uniform(100, min(400_000, room))
         size = notional / entry
         table = m.table if m.table.complete else replace(m.table, complete=True)

@@ -422,11 +422,12 @@ def _gap_function(
     symbols: set[str] | None,
     k: float,
     pool: str | None = None,
-) -> tuple[GapFn, bool, bool]:
+) -> tuple[GapFn, bool, bool, list[float]]:
     """g(move) = collateral + PnL - k x requirement for ``scope``: ``"cross"`` (the cross account of
     ``pool``), ``"account"`` (every position of ``pool``) or a position index (isolated). Returns
     (g, whether any position is in scope, whether g is linear in the move between bracket
-    boundaries: False once an inverse position is in scope, whose legs see x = 1/P)."""
+    boundaries: False once an inverse position is in scope, whose legs see x = 1/P, and the moves
+    at which a leg's requirement drops at a bracket boundary, see :func:`_dip_moves`)."""
     base = assess(venue, specs, wallet)
     wallets = pool_wallets(venue, specs, wallet)
     if pool is None:
@@ -480,7 +481,41 @@ def _gap_function(
                 tiers.append(leg.table.position(leg.bracket_value(x)))
         return total, tuple(tiers)
 
-    return gap, bool(chosen or chosen_inverse), not chosen_inverse
+    dips = _dip_moves(chosen, inverse=False) + _dip_moves(chosen_inverse, inverse=True)
+    return gap, bool(chosen or chosen_inverse), not chosen_inverse, dips
+
+
+MAX_DIP_MOVES = 512
+"""At most this many bracket-boundary moves are added to a shock's search grid (the nearest)."""
+
+
+def _dip_moves(chosen: Sequence[tuple[Leg, float, float]], inverse: bool) -> list[float]:
+    """Moves at which a leg's maintenance requirement falls discontinuously at a bracket boundary
+    as the marks travel away from now (a table without maintenance amounts: OKX, Bitget). Just
+    before such a boundary the gap can dip below zero and come back above it: a liquidation that
+    a search on a grid of steps would step over. The searched grid includes a point just short of
+    each (the nearest :data:`MAX_DIP_MOVES`), so the first crossing is the one found."""
+    out: list[float] = []
+    for leg, mark, beta in chosen:
+        table = leg.table
+        if leg.fixed_requirement is not None or table.basis != "notional" or beta == 0.0:
+            continue
+        q = leg.qty if leg.tier_qty is None else leg.tier_qty
+        tiers = table.tiers
+        for n in range(1, len(tiers)):
+            lower, upper = tiers[n - 1], tiers[n]
+            floor = upper.floor
+            if floor <= 0:
+                continue
+            # the requirement in value terms on either side of the boundary: equal = continuous
+            below = floor * (lower.mmr + leg.fee_rate) - lower.maint_amount
+            above = floor * (upper.mmr + leg.fee_rate) - upper.maint_amount
+            if abs(above - below) <= 1e-12 * max(abs(above), abs(below), 1.0):
+                continue
+            at = floor / q  # the leg's price (x = 1/P for an inverse leg) at the boundary
+            price = 1.0 / at if inverse else at
+            out.append((price / mark - 1.0) / beta)
+    return out
 
 
 def _cross_pools(venue: Venue, specs: Sequence[PositionSpec]) -> dict[str, list[int]]:
@@ -492,18 +527,25 @@ def _cross_pools(venue: Venue, specs: Sequence[PositionSpec]) -> dict[str, list[
     return out
 
 
-def _solve_move(gap: GapFn, limit: float, steps: int = 64, linear: bool = True) -> float | None:
+def _solve_move(
+    gap: GapFn, limit: float, steps: int = 64, linear: bool = True, dips: Sequence[float] = ()
+) -> float | None:
     """The first move between 0 and ``limit`` where gap crosses zero, exactly: step to bracket the
     crossing, bisect until both ends sit in the same brackets, then interpolate linearly (the gap
     is linear in the move between bracket boundaries). Not ``linear`` (inverse legs, whose terms
-    go as 1/(1 + move)): bisect on until the interval is ~1e-13 wide, then interpolate."""
+    go as 1/(1 + move)): bisect on until the interval is ~1e-13 wide, then interpolate. ``dips``:
+    moves where the requirement falls at a bracket boundary (:func:`_dip_moves`); the grid gets a
+    point just short of each, so a dip below zero there is not stepped over."""
     g0, _ = gap(0.0)
     if g0 <= 0:
         return 0.0
     lo, glo = 0.0, g0
     hi = None
-    for i in range(1, steps + 1):
-        x = limit * i / steps
+    grid = [limit * i / steps for i in range(1, steps + 1)]
+    if dips:
+        near = sorted((d for d in dips if 0 < d / limit < 1), key=abs)[:MAX_DIP_MOVES]
+        grid = sorted(grid + [d * (1 - 1e-12) for d in near], key=abs)
+    for x in grid:
         gx, _ = gap(x)
         if gx <= 0:
             hi, ghi = x, gx
@@ -609,13 +651,13 @@ def _events(
     for i, spec in enumerate(specs):
         if spec.margin_mode != "isolated":
             continue
-        gap, active, linear = _gap_function(venue, specs, wallet, i, betas, symbols, 1.0)
-        move = _solve_move(gap, extreme, linear=linear) if active else None
+        gap, active, linear, dips = _gap_function(venue, specs, wallet, i, betas, symbols, 1.0)
+        move = _solve_move(gap, extreme, linear=linear, dips=dips) if active else None
         if move is not None:
             events.append(LiquidationEvent(move=move, indices=[i], scope="isolated", pool=settle_of(spec, venue)))
     for pool, cross in _cross_pools(venue, specs).items():
-        gap, active, linear = _gap_function(venue, specs, wallet, "cross", betas, symbols, 1.0, pool)
-        move = _solve_move(gap, extreme, linear=linear) if active else None
+        gap, active, linear, dips = _gap_function(venue, specs, wallet, "cross", betas, symbols, 1.0, pool)
+        move = _solve_move(gap, extreme, linear=linear, dips=dips) if active else None
         if move is not None:
             events.append(LiquidationEvent(move=move, indices=cross, scope="cross account", pool=pool))
     return events
@@ -699,10 +741,10 @@ def target_move(
         )
     found: list[float] = []
     for pool in pools:
-        gap, active, linear = _gap_function(venue, specs, wallet, scope, betas, symbols, 1.0 / ratio, pool)
+        gap, active, linear, dips = _gap_function(venue, specs, wallet, scope, betas, symbols, 1.0 / ratio, pool)
         if not active:
             continue
-        move = _solve_move(gap, _move_limit(specs, betas, down), linear=linear)
+        move = _solve_move(gap, _move_limit(specs, betas, down), linear=linear, dips=dips)
         if move is not None:
             found.append(move)
     return min(found, key=abs) if found else None

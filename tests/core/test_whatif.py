@@ -305,3 +305,33 @@ def test_partial_liquidation_models() -> None:
     assert first.closed_size == pytest.approx(2.0)  # 20% slice above 100k USDC
     gate = wi.partial_liquidation(get_venue("gate"), [iso(table=flat_table(0.005, 0, 100))], 0.0, 0)
     assert gate.model == "full" and gate.fully_liquidated
+
+
+def test_shock_finds_a_liquidation_in_a_dip_before_a_bracket_boundary() -> None:
+    """A table without maintenance amounts (Bitget) drops the requirement at a bracket boundary:
+    a long falling towards 50,000 is liquidated at 50,100 (in the 10 % bracket), and below 50,000
+    (1 %) its margin would cover it again until 45,542.6. The shock's first event is the first
+    crossing, at the liquidation price, not the second one a grid of steps finds (it used to
+    report -24.1 % here instead of -16.5 %)."""
+    from liqwatch.core.tiers import Tier, TierTable
+
+    venue = get_venue("bitget")
+    table = TierTable(
+        (Tier(1, 0.0, 50_000.0, 0.01, 0.0, 50.0), Tier(2, 50_000.0, float("inf"), 0.10, 0.0, 10.0)),
+        basis="notional",
+    )
+    margin = 60_000 - 50_100 * (1 - 0.10 - 0.0006)  # h(50,100) = 0 in the 10 % bracket
+    spec = PositionSpec(
+        symbol="BTC/USDT:USDT",
+        side="long",
+        size=1.0,
+        entry_price=60_000.0,
+        mark_price=60_000.0,
+        tiers=table,
+        isolated_margin=margin,
+        fee_rate=0.0006,
+    )
+    lp = assess(venue, [spec]).positions[0].liquidation_price
+    assert lp == pytest.approx(50_100.0, rel=1e-12)
+    res = wi.shock(venue, [spec], 0.0, [-0.9])
+    assert res.order[0].move == pytest.approx(50_100.0 / 60_000.0 - 1, rel=1e-9)
