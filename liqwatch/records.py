@@ -16,10 +16,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from liqwatch.core.loss import LiquidationLoss, LossCase, liquidation_loss
 from liqwatch.core.model import AccountRisk, PortfolioRisk, PositionRisk
 from liqwatch.core.venues import Venue
 
 if TYPE_CHECKING:  # the state store imports this module: no import back at run time
+    from liqwatch.core.funding import FundingDrift
+    from liqwatch.liqfees import FeeRates
     from liqwatch.state import AccountView, PositionView, Snapshot
 
 
@@ -138,10 +141,16 @@ def account_record(a: AccountRisk) -> dict[str, Any]:
     }
 
 
-def portfolio_record(risk: PortfolioRisk, venue: Venue, indices: Sequence[int] | None = None) -> dict[str, Any]:
+def portfolio_record(
+    risk: PortfolioRisk,
+    venue: Venue,
+    indices: Sequence[int] | None = None,
+    extras: RecordExtras | None = None,
+) -> dict[str, Any]:
     """The whole ``calc --json`` document; ``indices`` (what-if survivors) adds each position's
-    ``index`` in the original portfolio."""
+    ``index`` in the original portfolio; ``extras``: funding and liquidation-fee data of the run."""
     positions = [position_record(p, venue) for p in risk.positions]
+    LossFunding(risk, venue, extras).add(positions)
     if indices is not None:
         for pos, i in zip(positions, indices, strict=True):
             pos["index"] = i
@@ -151,6 +160,139 @@ def portfolio_record(risk: PortfolioRisk, venue: Venue, indices: Sequence[int] |
         "positions": positions,
         "account": account_record(risk.account),
     }
+
+
+# ---------------------------------------------------------------------- loss and funding (issue #13)
+
+INVERSE_READY = False
+"""Whether the engine prices coin-margined specs (branch inverse-core); until then their loss and
+funding figures are refused rather than shown wrong."""
+INVERSE_REFUSAL = "coin-margined (inverse) positions are not priced by this liqwatch yet"
+
+
+class RecordExtras:
+    """What a run knows beyond the positions: per-symbol liquidation fee rates and, per position of
+    the assessed portfolio (its order), the funding drift (None: no rate given) and next time."""
+
+    __slots__ = ("fee_rates", "funding", "funding_note", "next_funding_time")
+
+    def __init__(
+        self,
+        fee_rates: FeeRates | None = None,
+        funding: Sequence[FundingDrift | None] | None = None,
+        next_funding_time: Sequence[int | None] | None = None,
+        funding_note: str | None = None,
+    ) -> None:
+        self.fee_rates = fee_rates
+        self.funding = funding
+        self.next_funding_time = next_funding_time
+        self.funding_note = funding_note
+
+
+def _case_record(c: LossCase) -> dict[str, Any]:
+    return {
+        "loss": num(c.loss),
+        "fee": num(c.fee),
+        "to_insurance_fund": num(c.to_insurance_fund),
+        "returned": num(c.returned),
+        "fill_price": num(c.fill_price),
+    }
+
+
+def loss_record(loss: LiquidationLoss) -> dict[str, Any]:
+    """A position's ``liquidation_loss`` object."""
+    return {
+        "model": loss.model,
+        "rule": loss.rule,
+        "currency": loss.currency,
+        "fee_rate": loss.fee_rate,
+        "best": _case_record(loss.best),
+        "worst": _case_record(loss.worst),
+        "partial_liquidation": loss.partial,
+        "note": loss.note,
+    }
+
+
+def position_loss(p: PositionRisk, venue: Venue, fee_rates: FeeRates | None, hedged: bool) -> LiquidationLoss | str:
+    """The loss model's answer for one position, or why there is none."""
+    if p.spec.inverse and not INVERSE_READY:
+        return INVERSE_REFUSAL
+    if hedged:
+        return "cross hedge legs of one symbol are liquidated together: not modelled per leg"
+    rate = None
+    if venue.liquidation_fee_per_symbol:
+        if fee_rates is None:
+            from liqwatch.liqfees import FeeRates
+
+            fee_rates = FeeRates(venue)
+        rate = fee_rates.rate(p.spec.symbol)
+    return liquidation_loss(p, venue, rate)
+
+
+def funding_record(drift: FundingDrift, next_time: int | None) -> dict[str, Any]:
+    """A position's ``funding`` object."""
+    return {
+        "rate": drift.rate,
+        "next_time": next_time,
+        "next_payment": drift.payment,
+        "liquidation_price_after": [num(x) for x in drift.liquidation_price_after],
+    }
+
+
+def _hedged_symbols(risk: PortfolioRisk) -> set[str]:
+    seen: set[str] = set()
+    twice: set[str] = set()
+    for p in risk.positions:
+        spec = p.spec
+        if spec.margin_mode == "cross" and spec.position_side != "both":
+            (twice if spec.symbol in seen else seen).add(spec.symbol)
+    return twice
+
+
+class LossFunding:
+    """Adds ``liquidation_loss`` (with ``liquidation_loss_unavailable``: why it is null) and
+    ``funding`` (with ``funding_unavailable``) to position records of ``risk``, a piece at a time
+    (``calc --json`` streams large documents)."""
+
+    __slots__ = ("drifts", "fee_rates", "hedged", "note", "positions", "times", "venue")
+
+    def __init__(self, risk: PortfolioRisk, venue: Venue, extras: RecordExtras | None) -> None:
+        self.venue = venue
+        self.positions = risk.positions
+        fee_rates = extras.fee_rates if extras is not None else None
+        if fee_rates is None and venue.liquidation_fee_per_symbol:
+            from liqwatch.liqfees import FeeRates
+
+            fee_rates = FeeRates(venue)
+        self.fee_rates = fee_rates
+        self.drifts = extras.funding if extras is not None else None
+        self.times = extras.next_funding_time if extras is not None else None
+        self.note = extras.funding_note if extras is not None else None
+        self.hedged = _hedged_symbols(risk) if risk.positions else set()
+
+    def add(self, docs: Sequence[dict[str, Any]], start: int = 0) -> None:
+        """``docs``: the records of ``risk.positions[start : start + len(docs)]``."""
+        venue, fee_rates, hedged = self.venue, self.fee_rates, self.hedged
+        drifts, times, note = self.drifts, self.times, self.note
+        for i, doc in enumerate(docs, start):
+            p = self.positions[i]
+            loss = position_loss(p, venue, fee_rates, p.spec.symbol in hedged)
+            if isinstance(loss, str):
+                doc["liquidation_loss"] = None
+                doc["liquidation_loss_unavailable"] = loss
+            else:
+                doc["liquidation_loss"] = loss_record(loss)
+                doc["liquidation_loss_unavailable"] = None
+            drift = drifts[i] if drifts is not None else None
+            if drift is not None and p.spec.inverse and not INVERSE_READY:
+                doc["funding"] = None
+                doc["funding_unavailable"] = INVERSE_REFUSAL
+            elif drift is not None:
+                doc["funding"] = funding_record(drift, times[i] if times is not None else None)
+                doc["funding_unavailable"] = None
+            else:
+                doc["funding"] = None
+                doc["funding_unavailable"] = note
 
 
 # ---------------------------------------------------------------------- watch

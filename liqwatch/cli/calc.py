@@ -20,6 +20,8 @@ from liqwatch.scenarios import SCENARIOS
 
 if TYPE_CHECKING:
     from liqwatch.core.model import PositionSpec
+    from liqwatch.core.venues import Venue
+    from liqwatch.records import RecordExtras
 
 
 def add_parser(sub: Any) -> argparse.ArgumentParser:
@@ -52,6 +54,18 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     )
     src.add_argument("--wallet-balance", type=float, help="cross collateral in the settle currency (cross)")
     src.add_argument("--mark", type=float, help="mark price (default: entry)")
+    src.add_argument(
+        "--funding-rate",
+        type=float,
+        metavar="R",
+        help="funding rate per payment, e.g. 0.0001 (0.01 %%): adds the position's funding and its "
+        "liquidation price after 1, 2, 3 payments (portfolio files: funding_rate per position)",
+    )
+    src.add_argument(
+        "--next-funding-time",
+        metavar="T",
+        help="when the next payment is due: epoch milliseconds or ISO 8601 (UTC unless an offset is given)",
+    )
     ovr = calc.add_argument_group("overrides (take precedence over the bundled tiers)")
     ovr.add_argument("--mmr", type=float, help="maintenance margin rate, e.g. 0.005 (pins one bracket)")
     ovr.add_argument("--maint-amount", type=float, help="maintenance amount / MM deduction (Binance cum)")
@@ -81,6 +95,8 @@ _POSITION_FLAGS = (
     "max_leverage",
     "fee_rate",
     "adl_lights",
+    "funding_rate",
+    "next_funding_time",
 )
 
 
@@ -106,12 +122,16 @@ def run(args: argparse.Namespace) -> int:
             fail(f"--exchange: {args.exchange} differs from the portfolio's exchange {venue.name}")
         user_tables = load_tiers_file(args.tiers, venue) if args.tiers is not None else None
         specs = []
+        rates: list[float | None] = []
+        times: list[int | str | None] = []
         tables = TableCache()  # identical tier lists build one table
         known = sources(venue)  # the bundled and cached tables, looked at once for every position
         for i, pos in enumerate(portfolio["positions"]):
             try:  # the field's path is only formatted for an error: this loop runs once per position
                 req = PositionRequest(**pos)
                 specs.append(build_spec(venue, req, user_tables, "", tables, validated=True, known=known))
+                rates.append(req.funding_rate)
+                times.append(req.next_funding_time)
             except InputError as exc:
                 fail(f"{args.portfolio}: positions[{i}].{exc}")
         try:
@@ -161,19 +181,22 @@ def run(args: argparse.Namespace) -> int:
             max_leverage=args.max_leverage,
             fee_rate=args.fee_rate,
             adl_lights=args.adl_lights,
-        )
+        )  # funding_rate / next_funding_time: checked by funding_extras
         try:
             specs = [build_spec(venue, req, user_tables)]
         except InputError as exc:
             fail(f"{FLAG_FOR_FIELD.get(exc.field, exc.field)}: {exc.message}")
         wallet = args.wallet_balance or 0.0
+        rates = [args.funding_rate]
+        times = [args.next_funding_time]
 
     scenario = chosen_scenario(args)
+    extras = funding_extras(args, venue, specs, wallet, rates, times)
     try:
         if scenario is not None:
             from liqwatch.cli.whatif import run_scenario
 
-            return done(run_scenario(args, scenario, venue, specs, wallet))
+            return done(run_scenario(args, scenario, venue, specs, wallet, extras=extras, rates=rates))
         if args.portfolio is not None and (args.symbol is not None or args.side is not None):
             fail("--symbol: with --portfolio, --symbol/--side only select the position for a what-if scenario")
         risk = assess(venue, specs, wallet)
@@ -184,13 +207,46 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         from liqwatch.output import write_portfolio
 
-        write_portfolio(risk, venue, sys.stdout)
+        write_portfolio(risk, venue, sys.stdout, extras=extras)
     else:
         from liqwatch.output import print_human
 
-        print_human(risk, venue)
+        print_human(risk, venue, extras=extras)
     warn_stale_tiers(specs)  # after the answer (a refused input stays one line on stderr)
     return done(0)  # with the answer's objects still held: the console script skips freeing them
+
+
+def funding_extras(
+    args: argparse.Namespace,
+    venue: Venue,
+    specs: Sequence[PositionSpec],
+    wallet: float,
+    rates: Sequence[float | None],
+    times: Sequence[int | str | None],
+) -> RecordExtras:
+    """The run's funding (issue #13): each position's payment and liquidation price after 1, 2 and
+    3 payments, where a rate is given; nothing is computed when none is. Exits with one line for a
+    bad rate or time."""
+    from liqwatch.records import RecordExtras
+    from liqwatch.request import check_funding_rate, parse_funding_time
+
+    if all(r is None for r in rates) and all(t is None for t in times):
+        return RecordExtras()
+    parsed: list[int | None] = []
+    for i, (rate, time) in enumerate(zip(rates, times, strict=True)):
+        try:
+            check_funding_rate(rate)
+            parsed.append(parse_funding_time(time))
+        except InputError as exc:
+            if args.portfolio is not None:
+                fail(f"{args.portfolio}: positions[{i}].{exc.field}: {exc.message}")
+            fail(f"--{exc.field.replace('_', '-')}: {exc.message}")
+    if all(r is None for r in rates):
+        return RecordExtras(next_funding_time=parsed)
+    from liqwatch.core.funding import liquidation_prices_after
+
+    drifts = liquidation_prices_after(venue, specs, wallet, rates, 3)
+    return RecordExtras(funding=drifts, next_funding_time=parsed)
 
 
 def warn_stale_tiers(specs: Sequence[PositionSpec]) -> None:

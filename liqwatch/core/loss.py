@@ -35,6 +35,11 @@ from dataclasses import dataclass
 from liqwatch.core.model import PositionRisk
 from liqwatch.core.venues.base import Venue
 
+UNKNOWN_RATE = (
+    "the symbol's liquidation fee rate is unknown to liqwatch: fee and insurance fund together take the "
+    "equity left at the fill (liqwatch tiers update reads the venue's current rates)"
+)
+
 
 @dataclass(slots=True)
 class LossCase:
@@ -63,43 +68,18 @@ class LiquidationLoss:
     note: str
 
 
-def _case(model: str, p: PositionRisk, fill: float, fee_rate: float | None, bankrupt: bool = False) -> LossCase:
-    """The split at ``fill``; ``bankrupt``: the fill is :func:`worst_fill`, where the equity left is
-    zero (or the taker fee) by definition (set exactly, not left to rounding)."""
-    spec = p.spec
-    s = 1 if spec.side == "long" else -1
-    q = spec.size
-    mark = spec.mark_price
-    if spec.inverse:
-        equity = p.margin_balance + s * q * (1.0 / mark - 1.0 / fill)
-        value = q / fill
-        price_loss = s * q * (1.0 / fill - 1.0 / spec.entry_price)
-    else:
-        equity = p.margin_balance + s * q * (fill - mark)
-        value = q * fill
-        price_loss = s * q * (spec.entry_price - fill)
-    if bankrupt:
-        equity = fee_rate * value if model == "taker_fee" and fee_rate else 0.0
+def _case(model: str, fill: float, equity: float, value: float, price_loss: float, fee_rate: float | None) -> LossCase:
+    """The venue's split of ``equity`` (what is left behind the position at ``fill``)."""
     left = equity if equity > 0.0 else 0.0
-    fee: float | None
-    fund: float | None
-    returned = 0.0
     if model == "remainder_returned":
-        fee = 0.0
-        fund = 0.0
-        returned = left
-    elif model == "bankruptcy_close":
-        fee = 0.0
-        fund = equity  # negative: the fund pays the gap
-    elif fee_rate is None:  # clearance_fee with an unknown rate: fee + fund = what is left
-        fee = None
-        fund = None
-    else:
-        fee = fee_rate * value
-        fee = min(fee, left)
-        fund = left - fee
-    loss = price_loss + left if fund is None else price_loss + (fee or 0.0) + fund
-    return LossCase(fill, loss, fee, fund, returned, equity)
+        return LossCase(fill, price_loss, 0.0, 0.0, left, equity)
+    if model == "bankruptcy_close":  # a negative equity: the fund pays the gap
+        return LossCase(fill, price_loss + equity, 0.0, equity, 0.0, equity)
+    if fee_rate is None:  # a per-symbol rate liqwatch does not know: fee + fund = what is left
+        return LossCase(fill, price_loss + left, None, None, 0.0, equity)
+    fee = fee_rate * value
+    fee = min(fee, left)
+    return LossCase(fill, price_loss + left, fee, left - fee, 0.0, equity)
 
 
 def worst_fill(model: str, p: PositionRisk, fee_rate: float | None) -> float | None:
@@ -135,23 +115,35 @@ def liquidation_loss(p: PositionRisk, venue: Venue, fee_rate: float | None = Non
     bp = worst_fill(model, p, rate)
     if bp is None:
         return "no bankruptcy price: the collateral covers a move to zero"
-    best = _case(model, p, lp, rate)
-    worst = _case(model, p, bp, rate, bankrupt=True)
-    partial = venue.partial_target_size(p, lp) > 0.0
-    notes = []
+    s = 1 if spec.side == "long" else -1
+    q = spec.size
+    mark = spec.mark_price
+    b = p.margin_balance
+    # at the bankruptcy fill the equity left is zero (or the taker fee) by definition: set exactly
+    if spec.inverse:
+        inv_ep = 1.0 / spec.entry_price
+        best = _case(model, lp, b + s * q * (1.0 / mark - 1.0 / lp), q / lp, s * q * (1.0 / lp - inv_ep), rate)
+        worst_equity = rate * q / bp if model == "taker_fee" and rate else 0.0
+        worst = _case(model, bp, worst_equity, q / bp, s * q * (1.0 / bp - inv_ep), rate)
+    else:
+        ep = spec.entry_price
+        best = _case(model, lp, b + s * q * (lp - mark), q * lp, s * q * (ep - lp), rate)
+        worst_equity = rate * q * bp if model == "taker_fee" and rate else 0.0
+        worst = _case(model, bp, worst_equity, q * bp, s * q * (ep - bp), rate)
+    partial = venue.partial_model != "full" or venue.partial_liquidation_rule(spec.margin_mode)[0] != "full"
+    partial = partial and venue.partial_target_size(p, lp) > 0.0
+    note = ""
     if partial:
-        notes.append(
+        note = (
             "full-liquidation worst case: "
             + venue.partial_liquidation_rule(spec.margin_mode)[1]
             + ", so a liquidation may close only part of the position and cost less"
         )
     if model == "clearance_fee" and rate is None:
-        notes.append(
-            f"the {venue.liquidation_fee_per_symbol} of {spec.symbol} is unknown: fee and insurance fund "
-            "together take the equity left at the fill (liqwatch tiers update reads the current rates)"
-        )
+        note += "; " if note else ""
+        note += UNKNOWN_RATE
     settle = spec.settle or (spec.symbol.split("/")[0] if spec.inverse else venue.settle)
-    return LiquidationLoss(model, venue.liquidation_loss_rule, settle, rate, best, worst, partial, "; ".join(notes))
+    return LiquidationLoss(model, venue.liquidation_loss_rule, settle, rate, best, worst, partial, note)
 
 
-__all__ = ["LiquidationLoss", "LossCase", "liquidation_loss", "worst_fill"]
+__all__ = ["UNKNOWN_RATE", "LiquidationLoss", "LossCase", "liquidation_loss", "worst_fill"]
