@@ -352,7 +352,58 @@ def live_position_record(view: PositionView) -> dict[str, Any]:
             )
             if n
         ),
+        **live_loss_fields(view),
     }
+
+
+LIVE_FUNDING_NOTE = "no live funding rate: this build of liqwatch does not read the venues' funding rates yet"
+"""Why a live position's ``funding`` is null (the market-data feed of issue #13 brings the rate)."""
+
+_LIVE_FEES: dict[str, tuple[float, FeeRates]] = {}
+LIVE_FEES_RECHECK = 60.0
+"""Seconds a live session keeps one look at the per-symbol liquidation fee rates."""
+
+
+def live_fee_rates(venue: Venue) -> FeeRates:
+    """The venue's liquidation fee rates for a live session, looked at again every minute (a
+    ``liqwatch tiers update`` meanwhile is seen)."""
+    import time
+
+    now = time.monotonic()
+    hit = _LIVE_FEES.get(venue.name)
+    if hit is not None and now - hit[0] < LIVE_FEES_RECHECK:
+        return hit[1]
+    from liqwatch.liqfees import FeeRates
+
+    rates = FeeRates(venue)
+    _LIVE_FEES[venue.name] = (now, rates)
+    return rates
+
+
+def live_loss_fields(view: PositionView) -> dict[str, Any]:
+    """``liquidation_loss`` / ``liquidation_loss_unavailable`` and ``funding`` / ``funding_unavailable``
+    of a live position (cross hedge legs are refused: the other leg is not in view here)."""
+    risk = view.risk
+    out: dict[str, Any] = {
+        "liquidation_loss": None,
+        "liquidation_loss_unavailable": "no risk figures yet",
+        "funding": None,
+        "funding_unavailable": LIVE_FUNDING_NOTE,
+    }
+    if risk is None:
+        return out
+    from liqwatch.core.venues import get_venue
+
+    venue = get_venue(view.exchange)
+    spec = risk.spec
+    hedged = spec.margin_mode == "cross" and spec.position_side != "both"
+    loss = position_loss(risk, venue, live_fee_rates(venue), hedged)
+    if isinstance(loss, str):
+        out["liquidation_loss_unavailable"] = loss
+    else:
+        out["liquidation_loss"] = loss_record(loss)
+        out["liquidation_loss_unavailable"] = None
+    return out
 
 
 def live_account_record(view: AccountView) -> dict[str, Any]:

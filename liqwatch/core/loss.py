@@ -12,14 +12,17 @@ balance), the equity left at a fill price P is::
     E(P) = B + s*Q*(P - mark)                  linear (USDⓈ)
     E(P) = B + s*Q*(1/mark - 1/P)              inverse (coin-margined; Q = USD face, money in coin)
 
-and each venue splits it (``Venue.liquidation_loss_model``)::
+Of it, L = max(E - R_other, 0) is the position's share: R_other is the other cross positions'
+requirement, which stays in the account (0 for isolated positions and at the bankruptcy fill,
+where the account itself is gone). Each venue splits L (``Venue.liquidation_loss_model``)::
 
-    clearance_fee       fee = min(r * value(P), E)   to fund = E - fee (up to)  returned = 0   (Binance)
-    bankruptcy_close    fee = 0                      to fund = E                returned = 0   (Bybit)
-    taker_fee           fee = min(f * value(P), E)   to fund = E - fee          returned = 0   (OKX, Gate, Bitget)
-    remainder_returned  fee = 0                      to fund = 0                returned = E   (Hyperliquid)
+    clearance_fee       fee = min(r * value(P), L)   to fund = L - fee (up to)  (Binance liquidationFee r)
+    bankruptcy_close    fee = 0                      to fund = L                (Bybit)
+    taker_fee           fee = min(f * value(P), L)   to fund = L - fee          (OKX, Gate, Bitget: taker f)
+    remainder_returned  fee = 0                      to fund = 0, L returned    (Hyperliquid)
 
-    value(P) = Q*P (linear) or Q/P (inverse);  loss = s*Q*(EP - P) + fee + to fund   (inverse: s*Q*(1/P - 1/EP))
+    value(P) = Q*P (linear) or Q/P (inverse);  returned = E - L (the rest of the account), or E (Hyperliquid)
+    loss = s*Q*(EP - P) + E - returned       (inverse: s*Q*(1/P - 1/EP) + E - returned)
 
 The loss is the realised price loss plus what the venue keeps, so ``loss + returned`` is the
 collateral behind the position before its uPnL (isolated: the margin posted): an isolated position
@@ -68,18 +71,34 @@ class LiquidationLoss:
     note: str
 
 
-def _case(model: str, fill: float, equity: float, value: float, price_loss: float, fee_rate: float | None) -> LossCase:
-    """The venue's split of ``equity`` (what is left behind the position at ``fill``)."""
-    left = equity if equity > 0.0 else 0.0
+def _case(
+    model: str,
+    fill: float,
+    equity: float,
+    value: float,
+    price_loss: float,
+    fee_rate: float | None,
+    others: float = 0.0,
+) -> LossCase:
+    """The venue's split of ``equity`` (the collateral's equity at ``fill``). ``others``: the other
+    cross positions' requirement, which stays in the account (0 for isolated and at bankruptcy)."""
+    left = equity - others
+    left = max(left, 0.0)
+    returned = equity - left if equity > left else 0.0  # what stays with the trader beyond the venue's rule
+    fee: float | None = 0.0
+    fund: float | None = 0.0
     if model == "remainder_returned":
-        return LossCase(fill, price_loss, 0.0, 0.0, left, equity)
-    if model == "bankruptcy_close":  # a negative equity: the fund pays the gap
-        return LossCase(fill, price_loss + equity, 0.0, equity, 0.0, equity)
-    if fee_rate is None:  # a per-symbol rate liqwatch does not know: fee + fund = what is left
-        return LossCase(fill, price_loss + left, None, None, 0.0, equity)
-    fee = fee_rate * value
-    fee = min(fee, left)
-    return LossCase(fill, price_loss + left, fee, left - fee, 0.0, equity)
+        returned = equity if equity > 0.0 else 0.0
+    elif model == "bankruptcy_close":
+        fund = equity - returned  # negative: the fund pays the gap
+    elif fee_rate is None:  # a per-symbol rate liqwatch does not know: fee + fund = what is left
+        fee = None
+        fund = None
+    else:
+        fee = fee_rate * value
+        fee = min(fee, left)
+        fund = left - fee
+    return LossCase(fill, price_loss + equity - returned, fee, fund, returned, equity)
 
 
 def worst_fill(model: str, p: PositionRisk, fee_rate: float | None) -> float | None:
@@ -119,15 +138,22 @@ def liquidation_loss(p: PositionRisk, venue: Venue, fee_rate: float | None = Non
     q = spec.size
     mark = spec.mark_price
     b = p.margin_balance
-    # at the bankruptcy fill the equity left is zero (or the taker fee) by definition: set exactly
+    others = 0.0
+    if spec.margin_mode == "cross":  # the other cross positions' requirement stays in the account
+        if p.margin_ratio is None:
+            return "the cross account is past bankruptcy (margin balance <= 0)"
+        others = p.margin_ratio * b - (p.maintenance_margin + p.liquidation_fee)
+        others = max(others, 0.0)
+    # at the bankruptcy fill the account's equity is zero (or the taker fee) by definition: set exactly
     if spec.inverse:
         inv_ep = 1.0 / spec.entry_price
-        best = _case(model, lp, b + s * q * (1.0 / mark - 1.0 / lp), q / lp, s * q * (1.0 / lp - inv_ep), rate)
+        best_equity = b + s * q * (1.0 / mark - 1.0 / lp)
+        best = _case(model, lp, best_equity, q / lp, s * q * (1.0 / lp - inv_ep), rate, others)
         worst_equity = rate * q / bp if model == "taker_fee" and rate else 0.0
         worst = _case(model, bp, worst_equity, q / bp, s * q * (1.0 / bp - inv_ep), rate)
     else:
         ep = spec.entry_price
-        best = _case(model, lp, b + s * q * (lp - mark), q * lp, s * q * (ep - lp), rate)
+        best = _case(model, lp, b + s * q * (lp - mark), q * lp, s * q * (ep - lp), rate, others)
         worst_equity = rate * q * bp if model == "taker_fee" and rate else 0.0
         worst = _case(model, bp, worst_equity, q * bp, s * q * (ep - bp), rate)
     partial = venue.partial_model != "full" or venue.partial_liquidation_rule(spec.margin_mode)[0] != "full"
