@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from liqwatch.core.loss import LiquidationLoss, LossCase, liquidation_loss
+from liqwatch.core.loss import Case, Figures, LiquidationLoss, LossCase, loss_figures
 from liqwatch.core.model import AccountRisk, PortfolioRisk, PositionRisk
 from liqwatch.core.venues import Venue
 
@@ -190,13 +190,15 @@ class RecordExtras:
 
 
 def _case_record(c: LossCase) -> dict[str, Any]:
-    return {
-        "loss": num(c.loss),
-        "fee": num(c.fee),
-        "to_insurance_fund": num(c.to_insurance_fund),
-        "returned": num(c.returned),
-        "fill_price": num(c.fill_price),
-    }
+    return _case_doc((c.fill_price, c.loss, c.fee, c.to_insurance_fund, c.returned, c.equity_at_fill))
+
+
+def _case_doc(c: Case) -> dict[str, Any]:
+    fill, loss, fee, fund, returned, equity = c
+    if equity - equity != 0.0 or loss - loss != 0.0:  # only absurd inputs (1e308) get here
+        return {"loss": num(loss), "fee": num(fee), "to_insurance_fund": num(fund), "returned": num(returned),
+                "fill_price": num(fill)}  # fmt: skip
+    return {"loss": loss, "fee": fee, "to_insurance_fund": fund, "returned": returned, "fill_price": fill}
 
 
 def loss_record(loss: LiquidationLoss) -> dict[str, Any]:
@@ -213,8 +215,23 @@ def loss_record(loss: LiquidationLoss) -> dict[str, Any]:
     }
 
 
-def position_loss(p: PositionRisk, venue: Venue, fee_rates: FeeRates | None, hedged: bool) -> LiquidationLoss | str:
-    """The loss model's answer for one position, or why there is none."""
+def figures_record(f: Figures, venue: Venue) -> dict[str, Any]:
+    """:func:`loss_record` from the core's plain figures (the same object)."""
+    model, rate, best, worst, partial, note, currency = f
+    return {
+        "model": model,
+        "rule": venue.liquidation_loss_rule,
+        "currency": currency,
+        "fee_rate": rate,
+        "best": _case_doc(best),
+        "worst": _case_doc(worst),
+        "partial_liquidation": partial,
+        "note": note,
+    }
+
+
+def position_loss(p: PositionRisk, venue: Venue, fee_rates: FeeRates | None, hedged: bool) -> Figures | str:
+    """The loss model's figures for one position, or why there are none."""
     if p.spec.inverse and not INVERSE_READY:
         return INVERSE_REFUSAL
     if hedged:
@@ -226,7 +243,7 @@ def position_loss(p: PositionRisk, venue: Venue, fee_rates: FeeRates | None, hed
 
             fee_rates = FeeRates(venue)
         rate = fee_rates.rate(p.spec.symbol)
-    return liquidation_loss(p, venue, rate)
+    return loss_figures(p, venue, rate)
 
 
 def funding_record(drift: FundingDrift, next_time: int | None) -> dict[str, Any]:
@@ -281,7 +298,7 @@ class LossFunding:
                 doc["liquidation_loss"] = None
                 doc["liquidation_loss_unavailable"] = loss
             else:
-                doc["liquidation_loss"] = loss_record(loss)
+                doc["liquidation_loss"] = figures_record(loss, venue)
                 doc["liquidation_loss_unavailable"] = None
             drift = drifts[i] if drifts is not None else None
             if drift is not None and p.spec.inverse and not INVERSE_READY:
@@ -401,7 +418,7 @@ def live_loss_fields(view: PositionView) -> dict[str, Any]:
     if isinstance(loss, str):
         out["liquidation_loss_unavailable"] = loss
     else:
-        out["liquidation_loss"] = loss_record(loss)
+        out["liquidation_loss"] = figures_record(loss, venue)
         out["liquidation_loss_unavailable"] = None
     return out
 

@@ -71,6 +71,10 @@ class LiquidationLoss:
     note: str
 
 
+Case = tuple[float, float, float | None, float | None, float, float]
+"""(fill price, loss, fee, to insurance fund, returned, equity at the fill): a LossCase as a tuple."""
+
+
 def _case(
     model: str,
     fill: float,
@@ -79,7 +83,7 @@ def _case(
     price_loss: float,
     fee_rate: float | None,
     others: float = 0.0,
-) -> LossCase:
+) -> Case:
     """The venue's split of ``equity`` (the collateral's equity at ``fill``). ``others``: the other
     cross positions' requirement, which stays in the account (0 for isolated and at bankruptcy)."""
     left = equity - others
@@ -98,7 +102,7 @@ def _case(
         fee = fee_rate * value
         fee = min(fee, left)
         fund = left - fee
-    return LossCase(fill, price_loss + equity - returned, fee, fund, returned, equity)
+    return (fill, price_loss + equity - returned, fee, fund, returned, equity)
 
 
 def worst_fill(model: str, p: PositionRisk, fee_rate: float | None) -> float | None:
@@ -118,11 +122,27 @@ def worst_fill(model: str, p: PositionRisk, fee_rate: float | None) -> float | N
     return price if price > 0.0 and price - price == 0.0 else None
 
 
+Figures = tuple[str, float | None, Case, Case, bool, str, str]
+"""(model, fee rate, best, worst, partial, note, currency): :class:`LiquidationLoss` as tuples."""
+
+
 def liquidation_loss(p: PositionRisk, venue: Venue, fee_rate: float | None = None) -> LiquidationLoss | str:
     """The range of what a full liquidation of ``p`` costs, or why there is none (one line).
 
     ``fee_rate``: the per-symbol liquidation fee for venues with one (``Venue.liquidation_fee_per_symbol``;
     None: unknown); venues charging the taker fee use the position's ``fee_rate``."""
+    found = loss_figures(p, venue, fee_rate)
+    if isinstance(found, str):
+        return found
+    model, rate, best, worst, partial, note, currency = found
+    return LiquidationLoss(
+        model, venue.liquidation_loss_rule, currency, rate, LossCase(*best), LossCase(*worst), partial, note
+    )
+
+
+def loss_figures(p: PositionRisk, venue: Venue, fee_rate: float | None = None) -> Figures | str:
+    """:func:`liquidation_loss` as plain tuples (what the JSON records are built from, once per
+    position of a portfolio)."""
     model = venue.liquidation_loss_model
     spec = p.spec
     if not model:
@@ -156,8 +176,7 @@ def liquidation_loss(p: PositionRisk, venue: Venue, fee_rate: float | None = Non
         best = _case(model, lp, b + s * q * (lp - mark), q * lp, s * q * (ep - lp), rate, others)
         worst_equity = rate * q * bp if model == "taker_fee" and rate else 0.0
         worst = _case(model, bp, worst_equity, q * bp, s * q * (ep - bp), rate)
-    partial = venue.partial_model != "full" or venue.partial_liquidation_rule(spec.margin_mode)[0] != "full"
-    partial = partial and venue.partial_target_size(p, lp) > 0.0
+    partial = venue.partial_target_size(p, lp) > 0.0
     note = ""
     if partial:
         note = (
@@ -169,7 +188,16 @@ def liquidation_loss(p: PositionRisk, venue: Venue, fee_rate: float | None = Non
         note += "; " if note else ""
         note += UNKNOWN_RATE
     settle = spec.settle or (spec.symbol.split("/")[0] if spec.inverse else venue.settle)
-    return LiquidationLoss(model, venue.liquidation_loss_rule, settle, rate, best, worst, partial, note)
+    return (model, rate, best, worst, partial, note, settle)
 
 
-__all__ = ["UNKNOWN_RATE", "LiquidationLoss", "LossCase", "liquidation_loss", "worst_fill"]
+__all__ = [
+    "UNKNOWN_RATE",
+    "Case",
+    "Figures",
+    "LiquidationLoss",
+    "LossCase",
+    "liquidation_loss",
+    "loss_figures",
+    "worst_fill",
+]
