@@ -164,9 +164,9 @@ def portfolio_record(
 
 # ---------------------------------------------------------------------- loss and funding (issue #13)
 
-INVERSE_READY = False
-"""Whether the engine prices coin-margined specs (branch inverse-core); until then their loss and
-funding figures are refused rather than shown wrong."""
+INVERSE_READY = True
+"""Whether the engine prices coin-margined specs (branch inverse-core, merged); while it did not,
+their loss and funding figures were refused rather than shown wrong."""
 INVERSE_REFUSAL = "coin-margined (inverse) positions are not priced by this liqwatch yet"
 
 

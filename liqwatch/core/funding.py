@@ -7,18 +7,19 @@ rate is positive and receives it when it is negative. The value is taken at the 
     payment to the position = -s * rate * Q / mark        inverse (coin; Q = USD face)
 
 Isolated margin pays (and receives) funding from the position's margin, which moves its
-liquidation price; cross positions pay from the wallet, which moves the cross liquidation price of
-every cross position. ``liquidation_prices_after`` re-assesses the whole account with the engine's
-own solver after each of 1..N payments (every position with a rate paying at once, the marks held
-where they are): no separate formula. Pure computation: no I/O.
+liquidation price; cross positions pay from the wallet of their collateral pool (settle currency),
+which moves the cross liquidation price of every cross position of that pool.
+``liquidation_prices_after`` re-assesses the whole account with the engine's own solver after each
+of 1..N payments (every position with a rate paying at once, the marks held where they are): no
+separate formula. Pure computation: no I/O.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
-from liqwatch.core.engine import assess
+from liqwatch.core.engine import Wallet, assess, pool_wallets, settle_of
 from liqwatch.core.model import PositionSpec
 from liqwatch.core.venues.base import Venue
 
@@ -46,7 +47,7 @@ def funding_payment(spec: PositionSpec, rate: float) -> float:
 def liquidation_prices_after(
     venue: Venue,
     specs: Sequence[PositionSpec],
-    wallet_balance: float,
+    wallet_balance: Wallet,
     rates: Sequence[float | None],
     periods: int,
 ) -> list[FundingDrift | None]:
@@ -56,7 +57,16 @@ def liquidation_prices_after(
     if len(rates) != len(specs):
         raise ValueError("one rate (or None) per position")
     payments = [None if r is None else funding_payment(spec, r) for spec, r in zip(specs, rates, strict=True)]
-    cross_flow = sum(pay for spec, pay in zip(specs, payments, strict=True) if pay and spec.margin_mode == "cross")
+    flows: dict[str, float] = {}  # per collateral pool (settle currency): cross payments come out of its wallet
+    for spec, pay in zip(specs, payments, strict=True):
+        if pay and spec.margin_mode == "cross":
+            pool = settle_of(spec, venue)
+            flows[pool] = flows.get(pool, 0.0) + pay
+    wallets = pool_wallets(venue, specs, wallet_balance)
+    one_pool = not isinstance(wallet_balance, Mapping) and all(
+        not s.inverse and s.settle is None for s in specs
+    )  # the engine's single-pool path: the wallet stays a number
+    base = 0.0 if isinstance(wallet_balance, Mapping) else float(wallet_balance)
     after: list[list[float | None]] = [[] for _ in specs]
     for k in range(1, periods + 1):
         moved: list[PositionSpec] = []
@@ -71,7 +81,11 @@ def liquidation_prices_after(
                 moved.append(replace(spec, isolated_margin=margin))
             else:
                 moved.append(spec)
-        risk = assess(venue, moved, wallet_balance + k * cross_flow)
+        if one_pool:
+            wallet: Wallet = base + k * flows.get(venue.settle, 0.0)
+        else:
+            wallet = {name: wallets.get(name, 0.0) + k * flows.get(name, 0.0) for name in {*wallets, *flows}}
+        risk = assess(venue, moved, wallet)
         for i, p in enumerate(risk.positions):
             if payments[i] is not None:
                 lp = p.liquidation_price
