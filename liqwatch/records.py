@@ -373,7 +373,10 @@ def live_position_record(view: PositionView) -> dict[str, Any]:
     }
 
 
-LIVE_FUNDING_NOTE = "no live funding rate: this build of liqwatch does not read the venues' funding rates yet"
+LIVE_FUNDING_NOTE = (
+    "no live funding rate known for this symbol (set by a market-data feed through set_live_funding; "
+    "this build's watch has none)"
+)
 """Why a live position's ``funding`` is null (the market-data feed of issue #13 brings the rate)."""
 
 _LIVE_FEES: dict[str, tuple[float, FeeRates]] = {}
@@ -443,9 +446,60 @@ def live_account_record(view: AccountView) -> dict[str, Any]:
 
 def snapshot_record(snap: Snapshot) -> dict[str, Any]:
     """A ``{"type": "snapshot"}`` line of ``liqwatch watch``."""
+    positions = [live_position_record(p) for p in snap.positions]
+    if _LIVE_FUNDING:
+        add_live_funding(positions, snap)
     return {
         "type": "snapshot",
         "ts": snap.ts,
         "accounts": [live_account_record(a) for a in snap.accounts],
-        "positions": [live_position_record(p) for p in snap.positions],
+        "positions": positions,
     }
+
+
+# ---------------------------------------------------------------------- live funding (issue #13)
+
+_LIVE_FUNDING: dict[tuple[str, str], tuple[float, int | None]] = {}
+
+
+def set_live_funding(exchange: str, symbol: str, rate: float | None, next_time: int | None = None) -> None:
+    """Record the latest funding rate of ``symbol`` on ``exchange`` (unified symbol) as a market-data
+    poller reads it; ``rate`` None forgets it. ``liqwatch watch`` records then carry ``funding``."""
+    key = (exchange.lower(), symbol.upper())
+    if rate is None or rate - rate != 0.0:
+        _LIVE_FUNDING.pop(key, None)
+    else:
+        _LIVE_FUNDING[key] = (rate, next_time)
+
+
+def add_live_funding(records: list[dict[str, Any]], snap: Snapshot) -> None:
+    """``funding`` of each live position whose symbol has a known rate: the payment and the
+    liquidation price after 1-3 payments, re-assessed over the position's whole account."""
+    from liqwatch.core.errors import InputError
+    from liqwatch.core.funding import liquidation_prices_after
+    from liqwatch.core.venues import get_venue
+
+    found: dict[int, tuple[FundingDrift, int | None]] = {}
+    for account in snap.accounts:
+        risk = account.risk
+        if risk is None or not risk.positions:
+            continue
+        specs = [p.spec for p in risk.positions]
+        known = [_LIVE_FUNDING.get((account.exchange.lower(), s.symbol.upper())) for s in specs]
+        if not any(known):
+            continue
+        rates = [None if k is None else k[0] for k in known]
+        try:
+            drifts = liquidation_prices_after(
+                get_venue(account.exchange), specs, account.wallet_balance or 0.0, rates, 3
+            )
+        except InputError:
+            continue  # a drifted liquidation price past an incomplete table: no figure
+        for p, drift, k in zip(risk.positions, drifts, known, strict=True):
+            if drift is not None and k is not None:
+                found[id(p)] = (drift, k[1])
+    for doc, view in zip(records, snap.positions, strict=True):
+        hit = None if view.risk is None else found.get(id(view.risk))
+        if hit is not None:
+            doc["funding"] = funding_record(*hit)
+            doc["funding_unavailable"] = None

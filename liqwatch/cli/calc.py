@@ -245,7 +245,10 @@ def funding_extras(
         return RecordExtras(next_funding_time=parsed)
     from liqwatch.core.funding import liquidation_prices_after
 
-    drifts = liquidation_prices_after(venue, specs, wallet, rates, 3)
+    try:
+        drifts = liquidation_prices_after(venue, specs, wallet, rates, 3)
+    except InputError as exc:  # a drifted liquidation price past an incomplete tier table
+        return RecordExtras(next_funding_time=parsed, funding_note=f"the funding drift cannot be priced: {exc}")
     return RecordExtras(funding=drifts, next_funding_time=parsed)
 
 

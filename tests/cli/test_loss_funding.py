@@ -276,3 +276,25 @@ def test_watch_records_carry_loss_and_say_why_funding_is_null() -> None:
     assert record["liquidation_loss"]["worst"]["loss"] == pytest.approx(6_000.0)
     assert record["funding"] is None and "funding rate" in record["funding_unavailable"]
     json.dumps(record, allow_nan=False)
+
+
+def test_watch_records_carry_funding_once_a_rate_is_known(monkeypatch: pytest.MonkeyPatch) -> None:
+    from liqwatch import records
+
+    monkeypatch.setattr(records, "_LIVE_FUNDING", {})
+    state = State()
+    position = PositionData(
+        symbol="BTC/USDT:USDT", side="long", size=1.0, entry_price=60_000.0, margin_mode="isolated",
+        leverage=10.0, isolated_margin=6_000.0,
+    )  # fmt: skip
+    state.apply(Positions(account="a", exchange="bybit", ts=1.0, positions=[position]))
+    records.set_live_funding("bybit", "BTC/USDT:USDT", 0.0001, 1_796_169_600_000)
+    record = snapshot_record(state.snapshot())["positions"][0]
+    funding = record["funding"]
+    assert funding["rate"] == 0.0001 and funding["next_time"] == 1_796_169_600_000
+    # Bybit isolated: the long's LP rises by rate x mark = 6 per payment
+    lp = record["liquidation_price"]
+    assert funding["next_payment"] == pytest.approx(-6.0)
+    assert funding["liquidation_price_after"] == pytest.approx([lp + 6.0, lp + 12.0, lp + 18.0], rel=1e-12)
+    records.set_live_funding("bybit", "BTC/USDT:USDT", None)
+    assert snapshot_record(state.snapshot())["positions"][0]["funding"] is None
