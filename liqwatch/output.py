@@ -390,18 +390,31 @@ def _positions_table(term: _Term, risk: PortfolioRisk, venue: Venue, title: str)
     )
 
 
+def money_in(x: float | None, currency: str | None) -> str:
+    """An amount with its currency: cents for dollar-like currencies, 8 significant digits for a
+    coin (BTC-margined amounts are small)."""
+    if x is None:
+        return "—"
+    if currency is None or currency.upper().startswith(("USD", "DAI", "FDUSD")):
+        return f"{x:,.2f}" + (f" {currency}" if currency else "")
+    return f"{x:,.8g} {currency}"
+
+
 def loss_text(doc: dict[str, Any]) -> list[str]:
-    """A position record's ``liquidation_loss`` in words (one or two lines)."""
+    """A position record's ``liquidation_loss`` in words (three or four lines)."""
     loss = doc.get("liquidation_loss")
     if loss is None:
         why = doc.get("liquidation_loss_unavailable")
         return [f"If liquidated: — ({why})"] if why else []
     best, worst, cur = loss["best"], loss["worst"], loss["currency"]
 
+    def amount(x: float | None) -> str:
+        return money_in(x, cur).removesuffix(f" {cur}")
+
     def part(case: dict[str, Any]) -> str:
-        fee = "fee ?" if case["fee"] is None else f"fee {fmt_money(case['fee'])}"
-        fund = "" if case["to_insurance_fund"] is None else f", to the fund {fmt_money(case['to_insurance_fund'])}"
-        return f"loses {fmt_money(case['loss'])} {cur} ({fee}{fund}, returned {fmt_money(case['returned'])})"
+        fee = "fee ?" if case["fee"] is None else f"fee {amount(case['fee'])}"
+        fund = "" if case["to_insurance_fund"] is None else f", to the fund {amount(case['to_insurance_fund'])}"
+        return f"loses {money_in(case['loss'], cur)} ({fee}{fund}, returned {amount(case['returned'])})"
 
     lines = [
         f"If liquidated at the liquidation price: {part(best)}",
@@ -418,13 +431,13 @@ def funding_text(doc: dict[str, Any], tick: float) -> list[str]:
     funding = doc.get("funding")
     if funding is None:
         why = doc.get("funding_unavailable")
-        return [f"Funding: — ({why})"] if why and "no funding rate given" not in why else []
+        return [f"Funding: — ({why})"] if why else []
     pay = funding["next_payment"]
     verb = "pays" if pay < 0 else "receives"
     after = " → ".join(fmt_price(x, tick) for x in funding["liquidation_price_after"])
     return [
-        f"Funding {funding['rate'] * 100:+.4f}% per payment: the position {verb} {fmt_money(abs(pay))} each time; "
-        f"liquidation price after 1, 2, 3 payments: {after}"
+        f"Funding {funding['rate'] * 100:+.4f}% per payment: the position {verb} "
+        f"{money_in(abs(pay), funding.get('currency'))} each time; liquidation price after 1, 2, 3 payments: {after}"
     ]
 
 

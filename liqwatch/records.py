@@ -246,14 +246,25 @@ def position_loss(p: PositionRisk, venue: Venue, fee_rates: FeeRates | None, hed
     return loss_figures(p, venue, rate)
 
 
-def funding_record(drift: FundingDrift, next_time: int | None) -> dict[str, Any]:
-    """A position's ``funding`` object."""
+def funding_record(drift: FundingDrift, next_time: int | None, currency: str | None = None) -> dict[str, Any]:
+    """A position's ``funding`` object (``currency``: the payment's, the settle currency)."""
     return {
         "rate": drift.rate,
         "next_time": next_time,
         "next_payment": drift.payment,
+        "currency": currency,
         "liquidation_price_after": [num(x) for x in drift.liquidation_price_after],
     }
+
+
+def money_currency(p: PositionRisk, venue: Venue) -> str:
+    """The currency a position's money is in: its settle currency (the coin of an inverse one)."""
+    spec = p.spec
+    if spec.settle:
+        return spec.settle
+    if spec.inverse:
+        return spec.symbol.partition(":")[2].split("-")[0] or spec.symbol.split("/")[0]
+    return venue.settle
 
 
 def _hedged_symbols(risk: PortfolioRisk) -> set[str]:
@@ -305,7 +316,9 @@ class LossFunding:
                 doc["funding"] = None
                 doc["funding_unavailable"] = INVERSE_REFUSAL
             elif drift is not None:
-                doc["funding"] = funding_record(drift, times[i] if times is not None else None)
+                doc["funding"] = funding_record(
+                    drift, times[i] if times is not None else None, money_currency(p, venue)
+                )
                 doc["funding_unavailable"] = None
             else:
                 doc["funding"] = None
@@ -479,7 +492,7 @@ def add_live_funding(records: list[dict[str, Any]], snap: Snapshot) -> None:
     from liqwatch.core.funding import liquidation_prices_after
     from liqwatch.core.venues import get_venue
 
-    found: dict[int, tuple[FundingDrift, int | None]] = {}
+    found: dict[int, tuple[FundingDrift, int | None, str]] = {}
     for account in snap.accounts:
         risk = account.risk
         if risk is None or not risk.positions:
@@ -489,15 +502,14 @@ def add_live_funding(records: list[dict[str, Any]], snap: Snapshot) -> None:
         if not any(known):
             continue
         rates = [None if k is None else k[0] for k in known]
+        venue = get_venue(account.exchange)
         try:
-            drifts = liquidation_prices_after(
-                get_venue(account.exchange), specs, account.wallet_balance or 0.0, rates, 3
-            )
+            drifts = liquidation_prices_after(venue, specs, account.wallet_balance or 0.0, rates, 3)
         except InputError:
             continue  # a drifted liquidation price past an incomplete table: no figure
         for p, drift, k in zip(risk.positions, drifts, known, strict=True):
             if drift is not None and k is not None:
-                found[id(p)] = (drift, k[1])
+                found[id(p)] = (drift, k[1], money_currency(p, venue))
     for doc, view in zip(records, snap.positions, strict=True):
         hit = None if view.risk is None else found.get(id(view.risk))
         if hit is not None:

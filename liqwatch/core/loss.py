@@ -96,8 +96,9 @@ def _case(
     elif model == "bankruptcy_close":
         fund = equity - returned  # negative: the fund pays the gap
     elif fee_rate is None:  # a per-symbol rate liqwatch does not know: fee + fund = what is left
-        fee = None
-        fund = None
+        if left > 0.0:
+            fee = None
+            fund = None
     else:
         fee = fee_rate * value
         fee = min(fee, left)

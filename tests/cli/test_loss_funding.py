@@ -112,6 +112,7 @@ def test_calc_funding_rate_and_time(capsys: pytest.CaptureFixture[str]) -> None:
     funding = data["positions"][0]["funding"]
     assert funding["rate"] == 0.0001 and funding["next_time"] == 1_796_169_600_000
     assert funding["next_payment"] == pytest.approx(-2.0)  # 0.0001 x 20,000, paid by the long
+    assert funding["currency"] == "USDT"
     # Binance isolated LP = (EP - M/Q) / (1 - MMR), M = 400 - 2k
     expected = [(20_000.0 - (400.0 - 2.0 * k)) / 0.996 for k in (1, 2, 3)]
     assert funding["liquidation_price_after"] == pytest.approx(expected, rel=1e-12)
@@ -123,7 +124,7 @@ def test_calc_human_output_names_the_cost_and_the_drift(capsys: pytest.CaptureFi
     assert main(["calc", *BINANCE_BTC, "--leverage", "50", "--funding-rate", "0.0001"]) == 0
     out = capsys.readouterr().out
     assert "If liquidated at the liquidation price: loses 400.00 USDT (fee 78.71" in out
-    assert "the position pays 2.00 each time" in out and "19,680.7 → 19,682.7 → 19,684.7" in out
+    assert "the position pays 2.00 USDT each time" in out and "19,680.7 → 19,682.7 → 19,684.7" in out
 
 
 # ---------------------------------------------------------------------- what-if --funding-periods

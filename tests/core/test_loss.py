@@ -98,6 +98,8 @@ def test_binance_unknown_rate_leaves_the_split_open_and_says_so() -> None:
     assert loss.best.fee is None and loss.best.to_insurance_fund is None
     assert loss.best.loss == pytest.approx(300.0, rel=APPROX) and loss.fee_rate is None
     assert UNKNOWN_RATE in loss.note
+    # at the bankruptcy price nothing is left: no fee whatever the rate
+    assert (loss.worst.fee, loss.worst.to_insurance_fund) == (0.0, 0.0)
 
 
 # ------------------------------------------------------------------ Bybit: closed at the bankruptcy price
