@@ -299,3 +299,18 @@ def test_watch_records_carry_funding_once_a_rate_is_known(monkeypatch: pytest.Mo
     assert funding["liquidation_price_after"] == pytest.approx([lp + 6.0, lp + 12.0, lp + 18.0], rel=1e-12)
     records.set_live_funding("bybit", "BTC/USDT:USDT", None)
     assert snapshot_record(state.snapshot())["positions"][0]["funding"] is None
+
+
+def test_bundled_rates_have_a_note_each(capsys: pytest.CaptureFixture[str]) -> None:
+    import json as _json
+    from importlib import resources
+
+    data = _json.loads(resources.files("liqwatch.data").joinpath("liquidation_fees.json").read_text())
+    binance = data["binance"]
+    assert binance["field"] == get_venue("binance").liquidation_fee_per_symbol
+    assert set(binance["rates"]) == set(binance["notes"]) and all(0 < r < 1 for r in binance["rates"].values())
+    loss = run_json(
+        capsys, "--exchange", "binance", "--symbol", "XAUUSDT", "--side", "short", "--size", "1", "--entry", "2500",
+        "--leverage", "10",
+    )["positions"][0]["liquidation_loss"]  # fmt: skip
+    assert loss["fee_rate"] == 0.015
