@@ -302,9 +302,14 @@ class LossFunding:
         """``docs``: the records of ``risk.positions[start : start + len(docs)]``."""
         venue, fee_rates, hedged = self.venue, self.fee_rates, self.hedged
         drifts, times, note = self.drifts, self.times, self.note
+        rate_of = fee_rates.rate if fee_rates is not None and venue.liquidation_fee_per_symbol else None
         for i, doc in enumerate(docs, start):
             p = self.positions[i]
-            loss = position_loss(p, venue, fee_rates, p.spec.symbol in hedged)
+            spec = p.spec
+            if (hedged and spec.symbol in hedged) or (spec.inverse and not INVERSE_READY):
+                loss = position_loss(p, venue, fee_rates, spec.symbol in hedged)
+            else:  # position_loss's common case, inline: this runs once per position of a portfolio
+                loss = loss_figures(p, venue, rate_of(spec.symbol) if rate_of is not None else None)
             if isinstance(loss, str):
                 doc["liquidation_loss"] = None
                 doc["liquidation_loss_unavailable"] = loss

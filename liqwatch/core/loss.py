@@ -39,8 +39,8 @@ from liqwatch.core.model import PositionRisk
 from liqwatch.core.venues.base import Venue
 
 UNKNOWN_RATE = (
-    "the symbol's liquidation fee rate is unknown to liqwatch: fee and insurance fund together take the "
-    "equity left at the fill (liqwatch tiers update reads the venue's current rates)"
+    "liquidation fee rate unknown: fee and insurance fund together take what is left "
+    "(liqwatch tiers update reads the venue's rates)"
 )
 
 

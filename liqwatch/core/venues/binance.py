@@ -53,9 +53,8 @@ class Binance(Venue):
     )
     liquidation_loss_model = "clearance_fee"
     liquidation_loss_rule = (
-        "Binance liquidation protocol: an insurance clearance fee (the symbol's liquidationFee) on the "
-        "amount liquidated, capped by the margin left; a portion of any remainder may go to the "
-        "insurance fund (shown as up to)"
+        "Binance: clearance fee (the symbol's liquidationFee) on the amount liquidated, capped by the "
+        "margin left; part of any rest may go to the insurance fund (shown as up to)"
     )
     liquidation_fee_per_symbol = "liquidationFee"
 
