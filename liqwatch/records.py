@@ -180,7 +180,7 @@ class RecordExtras:
         self,
         fee_rates: FeeRates | None = None,
         funding: Sequence[FundingDrift | None] | None = None,
-        next_funding_time: Sequence[int | None] | None = None,
+        next_funding_time: Sequence[float | None] | None = None,
         funding_note: str | None = None,
     ) -> None:
         self.fee_rates = fee_rates
@@ -246,8 +246,9 @@ def position_loss(p: PositionRisk, venue: Venue, fee_rates: FeeRates | None, hed
     return loss_figures(p, venue, rate)
 
 
-def funding_record(drift: FundingDrift, next_time: int | None, currency: str | None = None) -> dict[str, Any]:
-    """A position's ``funding`` object (``currency``: the payment's, the settle currency)."""
+def funding_record(drift: FundingDrift, next_time: float | None, currency: str | None = None) -> dict[str, Any]:
+    """A position's ``funding`` object (``next_time``: seconds since the epoch; ``currency``: the
+    payment's, the settle currency)."""
     return {
         "rate": drift.rate,
         "next_time": next_time,
@@ -392,8 +393,8 @@ def live_position_record(view: PositionView) -> dict[str, Any]:
 
 
 LIVE_FUNDING_NOTE = (
-    "no live funding rate known for this symbol (set by a market-data feed through set_live_funding; "
-    "this build's watch has none)"
+    "no funding rate known for this symbol yet (liqwatch watch reads it from the venue's market data; "
+    "none with --no-market or --replay)"
 )
 """Why a live position's ``funding`` is null (the market-data feed of issue #13 brings the rate)."""
 
@@ -477,17 +478,31 @@ def snapshot_record(snap: Snapshot) -> dict[str, Any]:
 
 # ---------------------------------------------------------------------- live funding (issue #13)
 
-_LIVE_FUNDING: dict[tuple[str, str], tuple[float, int | None]] = {}
+_LIVE_FUNDING: dict[tuple[str, str], tuple[float, float | None]] = {}
 
 
-def set_live_funding(exchange: str, symbol: str, rate: float | None, next_time: int | None = None) -> None:
-    """Record the latest funding rate of ``symbol`` on ``exchange`` (unified symbol) as a market-data
-    poller reads it; ``rate`` None forgets it. ``liqwatch watch`` records then carry ``funding``."""
+def set_live_funding(exchange: str, symbol: str, rate: float | None, next_time: float | None = None) -> None:
+    """Record the latest funding rate of ``symbol`` on ``exchange`` (unified symbol) and the next
+    payment's time (seconds since the epoch) as a market-data poller reads them; ``rate`` None
+    forgets it. ``liqwatch watch`` records then carry ``funding``."""
     key = (exchange.lower(), symbol.upper())
     if rate is None or rate - rate != 0.0:
         _LIVE_FUNDING.pop(key, None)
     else:
         _LIVE_FUNDING[key] = (rate, next_time)
+
+
+def clear_live_funding() -> None:
+    """Forget every live funding rate (a watch run ends: the next one starts without them)."""
+    _LIVE_FUNDING.clear()
+
+
+def note_market_funding(report: Any) -> None:
+    """Take the funding rates of a market report (``liqwatch.market.model.MarketReport``: its
+    ``exchange`` and ``symbols[].funding_rate`` / ``next_funding_time``) for the live records."""
+    exchange = str(getattr(report, "exchange", ""))
+    for s in getattr(report, "symbols", ()) or ():
+        set_live_funding(exchange, s.symbol, s.funding_rate, s.next_funding_time)
 
 
 def add_live_funding(records: list[dict[str, Any]], snap: Snapshot) -> None:
@@ -497,7 +512,7 @@ def add_live_funding(records: list[dict[str, Any]], snap: Snapshot) -> None:
     from liqwatch.core.funding import liquidation_prices_after
     from liqwatch.core.venues import get_venue
 
-    found: dict[int, tuple[FundingDrift, int | None, str]] = {}
+    found: dict[int, tuple[FundingDrift, float | None, str]] = {}
     for account in snap.accounts:
         risk = account.risk
         if risk is None or not risk.positions:

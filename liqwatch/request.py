@@ -84,9 +84,10 @@ def check_funding_rate(rate: float | None, field_name: str = "funding_rate") -> 
     return rate
 
 
-def parse_funding_time(value: int | float | str | None, field_name: str = "next_funding_time") -> int | None:
-    """Epoch milliseconds (an integer) or an ISO 8601 time such as 2026-12-01T16:00:00Z (UTC when
-    no offset is given) -> epoch milliseconds. Raises InputError."""
+def parse_funding_time(value: int | float | str | None, field_name: str = "next_funding_time") -> float | None:
+    """Epoch milliseconds (an integer, as the venues' APIs give it) or an ISO 8601 time such as
+    2026-12-01T16:00:00Z (UTC when no offset is given) -> seconds since the epoch (what every time
+    in liqwatch's JSON is: ``ts``, the market lines' ``next_funding_time``). Raises InputError."""
     if value is None:
         return None
     if isinstance(value, bool):
@@ -94,10 +95,10 @@ def parse_funding_time(value: int | float | str | None, field_name: str = "next_
     if isinstance(value, int | float):
         if not (math.isfinite(value) and value > 0):
             raise InputError(field_name, f"must be epoch milliseconds > 0, got {value:g}")
-        return int(value)
+        return value / 1000.0
     text = value.strip()
     if text.isdigit():
-        return int(text)
+        return int(text) / 1000.0
     from datetime import UTC, datetime  # only when a time is given: calc's cold start stays light
 
     try:
@@ -108,7 +109,7 @@ def parse_funding_time(value: int | float | str | None, field_name: str = "next_
         ) from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    return round(moment.timestamp() * 1000)
+    return moment.timestamp()
 
 
 def build_spec(

@@ -232,7 +232,7 @@ def funding_extras(
 
     if all(r is None for r in rates) and all(t is None for t in times):
         return RecordExtras()
-    parsed: list[int | None] = []
+    parsed: list[float | None] = []
     for i, (rate, time) in enumerate(zip(rates, times, strict=True)):
         try:
             check_funding_rate(rate)

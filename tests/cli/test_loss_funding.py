@@ -110,7 +110,7 @@ def test_calc_funding_rate_and_time(capsys: pytest.CaptureFixture[str]) -> None:
         "--next-funding-time", "2026-12-02T00:00:00Z",
     )  # fmt: skip
     funding = data["positions"][0]["funding"]
-    assert funding["rate"] == 0.0001 and funding["next_time"] == 1_796_169_600_000
+    assert funding["rate"] == 0.0001 and funding["next_time"] == 1_796_169_600.0  # seconds, as every time
     assert funding["next_payment"] == pytest.approx(-2.0)  # 0.0001 x 20,000, paid by the long
     assert funding["currency"] == "USDT"
     # Binance isolated LP = (EP - M/Q) / (1 - MMR), M = 400 - 2k
@@ -156,7 +156,7 @@ def test_portfolio_funding_rate_per_position(tmp_path: Path, capsys: pytest.Capt
     }  # fmt: skip
     data = run_json(capsys, "--portfolio", write(tmp_path / "p.json", doc))
     btc, eth = data["positions"]
-    assert btc["funding"]["rate"] == 0.0002 and btc["funding"]["next_time"] == 1_796_169_600_000
+    assert btc["funding"]["rate"] == 0.0002 and btc["funding"]["next_time"] == 1_796_169_600.0
     assert btc["funding"]["next_payment"] == pytest.approx(-6.0)  # 0.0002 x 0.5 x 60,000
     assert eth["funding"] is None
     assert btc["liquidation_loss"]["model"] == eth["liquidation_loss"]["model"] == "clearance_fee"
@@ -289,10 +289,10 @@ def test_watch_records_carry_funding_once_a_rate_is_known(monkeypatch: pytest.Mo
         leverage=10.0, isolated_margin=6_000.0,
     )  # fmt: skip
     state.apply(Positions(account="a", exchange="bybit", ts=1.0, positions=[position]))
-    records.set_live_funding("bybit", "BTC/USDT:USDT", 0.0001, 1_796_169_600_000)
+    records.set_live_funding("bybit", "BTC/USDT:USDT", 0.0001, 1_796_169_600.0)
     record = snapshot_record(state.snapshot())["positions"][0]
     funding = record["funding"]
-    assert funding["rate"] == 0.0001 and funding["next_time"] == 1_796_169_600_000
+    assert funding["rate"] == 0.0001 and funding["next_time"] == 1_796_169_600.0  # seconds, as every time
     # Bybit isolated: the long's LP rises by rate x mark = 6 per payment
     lp = record["liquidation_price"]
     assert funding["next_payment"] == pytest.approx(-6.0)
@@ -314,3 +314,29 @@ def test_bundled_rates_have_a_note_each(capsys: pytest.CaptureFixture[str]) -> N
         "--leverage", "10",
     )["positions"][0]["liquidation_loss"]  # fmt: skip
     assert loss["fee_rate"] == 0.015
+
+
+def test_watch_demo_positions_get_funding_from_the_market_lines() -> None:
+    import io
+
+    from liqwatch import records
+    from liqwatch.cli import build_parser
+    from liqwatch.watch import run_watch
+
+    args = build_parser().parse_args(["watch", "--demo", "--once"])
+    out = io.StringIO()
+    assert asyncio.run(run_watch(args, out)) == 0
+    lines = [json.loads(line) for line in out.getvalue().splitlines()]
+    rates = {
+        (m["exchange"], s["symbol"]): s["funding_rate"] for m in lines if m["type"] == "market" for s in m["symbols"]
+    }
+    positions = lines[-1]["positions"]
+    assert positions and all(p["liquidation_loss"] is not None for p in positions)
+    for p in positions:
+        rate = rates.get((p["exchange"], p["symbol"]))
+        if rate is None:
+            assert p["funding"] is None and p["funding_unavailable"]
+        else:
+            assert p["funding"]["rate"] == rate and len(p["funding"]["liquidation_price_after"]) == 3
+    assert any(p["funding"] is not None for p in positions)
+    assert not records._LIVE_FUNDING  # the run's rates do not outlive it
