@@ -20,7 +20,7 @@ from textual.widget import Widget
 from textual.widgets import Sparkline, Static
 
 from liqwatch.core.venues import get_venue
-from liqwatch.output import adl_lights, display_tick, fmt_money, fmt_pct, fmt_price
+from liqwatch.output import adl_lights, display_tick, fmt_money, fmt_pct, fmt_price, money_in
 from liqwatch.records import live_loss_fields
 from liqwatch.state import PositionView
 
@@ -162,9 +162,12 @@ def liquidation_cost_text(view: PositionView) -> Text:
         return Text.assemble(head, (f"— {fields['liquidation_loss_unavailable']}", "dim"))
     cur = loss["currency"]
 
+    def amount(x: float) -> str:
+        return money_in(x, cur).removesuffix(f" {cur}")
+
     def case(c: dict[str, Any]) -> str:
-        fee = "?" if c["fee"] is None else fmt_money(c["fee"])
-        return f"loses {fmt_money(c['loss'])} {cur} (fee {fee}, returned {fmt_money(c['returned'])})"
+        fee = "?" if c["fee"] is None else amount(c["fee"])
+        return f"loses {money_in(c['loss'], cur)} (fee {fee}, returned {amount(c['returned'])})"
 
     return Text.assemble(
         head,
