@@ -33,8 +33,6 @@ full-liquidation worst case, and ``partial`` says so. Pure arithmetic: no I/O.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from liqwatch.core.model import PositionRisk
 from liqwatch.core.venues.base import Venue
 
@@ -44,31 +42,69 @@ UNKNOWN_RATE = (
 )
 
 
-@dataclass(slots=True)
 class LossCase:
-    """One fill of a full liquidation; money in the settle currency."""
+    """One fill of a full liquidation; money in the settle currency. ``fee`` is None where the fee
+    rate is unknown (the fee and ``to_insurance_fund`` together are then what is left).
 
-    fill_price: float
-    loss: float
-    fee: float | None
-    """None where the fee rate is unknown (the fee and ``to_insurance_fund`` together are then
-    ``equity_at_fill``)."""
-    to_insurance_fund: float | None
-    returned: float
-    equity_at_fill: float
+    Plain classes rather than dataclasses: ``liqwatch calc`` imports this module at every start, and
+    creating a dataclass costs about a millisecond of that."""
+
+    __slots__ = ("equity_at_fill", "fee", "fill_price", "loss", "returned", "to_insurance_fund")
+
+    def __init__(
+        self,
+        fill_price: float,
+        loss: float,
+        fee: float | None,
+        to_insurance_fund: float | None,
+        returned: float,
+        equity_at_fill: float,
+    ) -> None:
+        self.fill_price = fill_price
+        self.loss = loss
+        self.fee = fee
+        self.to_insurance_fund = to_insurance_fund
+        self.returned = returned
+        self.equity_at_fill = equity_at_fill
+
+    def __repr__(self) -> str:
+        return (
+            f"LossCase(fill_price={self.fill_price!r}, loss={self.loss!r}, fee={self.fee!r}, "
+            f"to_insurance_fund={self.to_insurance_fund!r}, returned={self.returned!r})"
+        )
 
 
-@dataclass(slots=True)
 class LiquidationLoss:
-    model: str
-    rule: str
-    currency: str
-    fee_rate: float | None
-    best: LossCase
-    worst: LossCase
-    partial: bool
-    """The venue may liquidate in steps: the figures are the full-liquidation worst case."""
-    note: str
+    """The range of what a full liquidation costs: ``best`` (filled at the liquidation price) and
+    ``worst`` (at the bankruptcy price), the venue's ``model`` and ``rule``, and ``partial``: the
+    venue may liquidate in steps, so the figures are the full-liquidation worst case."""
+
+    __slots__ = ("best", "currency", "fee_rate", "model", "note", "partial", "rule", "worst")
+
+    def __init__(
+        self,
+        model: str,
+        rule: str,
+        currency: str,
+        fee_rate: float | None,
+        best: LossCase,
+        worst: LossCase,
+        partial: bool,
+        note: str,
+    ) -> None:
+        self.model = model
+        self.rule = rule
+        self.currency = currency
+        self.fee_rate = fee_rate
+        self.best = best
+        self.worst = worst
+        self.partial = partial
+        self.note = note
+
+    def __repr__(self) -> str:
+        return (
+            f"LiquidationLoss(model={self.model!r}, best={self.best!r}, worst={self.worst!r}, partial={self.partial!r})"
+        )
 
 
 Case = tuple[float, float, float | None, float | None, float, float]
