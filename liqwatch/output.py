@@ -14,11 +14,21 @@ import sys
 import textwrap
 from collections.abc import Sequence
 from dataclasses import replace
-from typing import TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from liqwatch.core.model import AccountRisk, PortfolioRisk, PositionRisk, PositionSpec
 from liqwatch.core.venues import Venue
-from liqwatch.records import contracts_of, next_tier_info, portfolio_record, position_record, settle_currency
+from liqwatch.records import (
+    LossFunding,
+    contracts_of,
+    next_tier_info,
+    portfolio_record,
+    position_record,
+    settle_currency,
+)
+
+if TYPE_CHECKING:
+    from liqwatch.records import RecordExtras
 
 
 def to_json(doc: object) -> str:
@@ -68,7 +78,7 @@ STREAM_CHUNK = 500
 """Positions per piece when a large ``calc --json`` document is streamed (:func:`write_portfolio`)."""
 
 
-def write_portfolio(risk: PortfolioRisk, venue: Venue, stream: TextIO) -> None:
+def write_portfolio(risk: PortfolioRisk, venue: Venue, stream: TextIO, extras: RecordExtras | None = None) -> None:
     """The ``calc --json`` document of ``risk`` (``records.portfolio_record``) and a newline on
     ``stream``, byte for byte as :func:`write_json` writes it. A large one is built and written a
     piece of :data:`STREAM_CHUNK` positions at a time: the records of 10,000 positions and their
@@ -77,7 +87,7 @@ def write_portfolio(risk: PortfolioRisk, venue: Venue, stream: TextIO) -> None:
     positions = risk.positions
     buffer = getattr(stream, "buffer", None)
     if len(positions) <= SMALL_DOCUMENT or buffer is None:
-        write_json(portfolio_record(risk, venue), stream)
+        write_json(portfolio_record(risk, venue, extras=extras), stream)
         return
     import orjson
 
@@ -85,12 +95,15 @@ def write_portfolio(risk: PortfolioRisk, venue: Venue, stream: TextIO) -> None:
     shell = orjson.dumps(portfolio_record(replace(risk, positions=[]), venue), option=orjson.OPT_APPEND_NEWLINE)
     head, key, tail = shell.partition(b'"positions":[]')
     if not key or key in tail:  # not the expected shape: write it whole
-        write_json(portfolio_record(risk, venue), stream)
+        write_json(portfolio_record(risk, venue, extras=extras), stream)
         return
+    loss_funding = LossFunding(risk, venue, extras)
     stream.flush()
     buffer.write(head + b'"positions":[')
     for start in range(0, len(positions), STREAM_CHUNK):
-        piece = orjson.dumps([position_record(p, venue) for p in positions[start : start + STREAM_CHUNK]])
+        docs = [position_record(p, venue) for p in positions[start : start + STREAM_CHUNK]]
+        loss_funding.add(docs, start)
+        piece = orjson.dumps(docs)
         buffer.write(piece[1:-1] if start == 0 else b"," + piece[1:-1])
     buffer.write(b"]" + tail)
     buffer.flush()
@@ -491,7 +504,72 @@ def account_lines(risk: PortfolioRisk, venue: Venue) -> list[str]:
     return lines
 
 
-def print_human(risk: PortfolioRisk, venue: Venue, stream: TextIO | None = None) -> None:
+def money_in(x: float | None, currency: str | None) -> str:
+    """An amount with its currency: cents for dollar-like currencies, 8 significant digits for a
+    coin (BTC-margined amounts are small)."""
+    if x is None:
+        return "—"
+    if currency is None or currency.upper().startswith(("USD", "DAI", "FDUSD")):
+        return f"{x:,.2f}" + (f" {currency}" if currency else "")
+    return f"{x:,.8g} {currency}"
+
+
+def loss_text(doc: dict[str, Any]) -> list[str]:
+    """A position record's ``liquidation_loss`` in words (three or four lines)."""
+    loss = doc.get("liquidation_loss")
+    if loss is None:
+        why = doc.get("liquidation_loss_unavailable")
+        return [f"If liquidated: — ({why})"] if why else []
+    best, worst, cur = loss["best"], loss["worst"], loss["currency"]
+
+    def amount(x: float | None) -> str:
+        return money_in(x, cur).removesuffix(f" {cur}")
+
+    def part(case: dict[str, Any]) -> str:
+        fee = "fee ?" if case["fee"] is None else f"fee {amount(case['fee'])}"
+        fund = "" if case["to_insurance_fund"] is None else f", to the fund {amount(case['to_insurance_fund'])}"
+        return f"loses {money_in(case['loss'], cur)} ({fee}{fund}, returned {amount(case['returned'])})"
+
+    lines = [
+        f"If liquidated at the liquidation price: {part(best)}",
+        f"If filled at the bankruptcy price: {part(worst)}",
+        f"Liquidation cost model: {loss['model']} — {loss['rule']}",
+    ]
+    if loss["note"]:
+        lines.append(f"Note: {loss['note']}")
+    return lines
+
+
+def funding_text(doc: dict[str, Any], tick: float) -> list[str]:
+    """A position record's ``funding`` in words (one line), or nothing without a rate."""
+    funding = doc.get("funding")
+    if funding is None:
+        why = doc.get("funding_unavailable")
+        return [f"Funding: — ({why})"] if why else []
+    pay = funding["next_payment"]
+    verb = "pays" if pay < 0 else "receives"
+    after = " → ".join(fmt_price(x, tick) for x in funding["liquidation_price_after"])
+    return [
+        f"Funding {funding['rate'] * 100:+.4f}% per payment: the position {verb} "
+        f"{money_in(abs(pay), funding.get('currency'))} each time; liquidation price after 1, 2, 3 payments: {after}"
+    ]
+
+
+def _loss_funding_lines(term: _Term, risk: PortfolioRisk, venue: Venue, extras: RecordExtras | None) -> None:
+    docs = portfolio_record(risk, venue, extras=extras)["positions"]
+    several = len(docs) > 1
+    for doc, p in zip(docs, risk.positions, strict=True):
+        lines = loss_text(doc) + funding_text(doc, display_tick(p.spec))
+        if several and lines:
+            term.line(f"{_short(p.spec.symbol)} {p.spec.side} {p.spec.margin_mode}:", "bold")
+        for line in lines:
+            for part in textwrap.wrap(line, term.width, subsequent_indent="  "):
+                term.line(("  " if several else "") + part, "dim" if line.startswith("Note") else None)
+
+
+def print_human(
+    risk: PortfolioRisk, venue: Venue, stream: TextIO | None = None, extras: RecordExtras | None = None
+) -> None:
     term = _Term(stream if stream is not None else sys.stdout)
     title = f"{venue_title(venue, [p.spec for p in risk.positions])} — liquidation risk on the mark price"
     if len(risk.positions) == 1:
@@ -512,6 +590,8 @@ def print_human(risk: PortfolioRisk, venue: Venue, stream: TextIO | None = None)
     for line in account_lines(risk, venue):
         for part in textwrap.wrap(line, term.width):
             term.line(part)
+    if len(risk.positions) <= 20:  # a large portfolio: --json has every position's figures
+        _loss_funding_lines(term, risk, venue, extras)
     note = (
         "Margin ratio = maintenance requirement ÷ margin balance; 100% = liquidation. "
         "'est.' = liqwatch's ADL estimate, not the venue's."

@@ -69,6 +69,8 @@ class PositionDoc(TypedDict):
     tiers: list[TierRowDoc] | None
     contracts: float | None
     contract_size: float | None
+    funding_rate: float | None
+    next_funding_time: int | str | None
 
 
 class PortfolioDoc(TypedDict):
@@ -171,6 +173,8 @@ def _position_fields() -> dict[str, cs.TypedDictField]:
         "max_leverage": _optional(_finite(gt=0)),
         "fee_rate": _optional(_rate()),
         "adl_lights": _optional(cs.int_schema(ge=0, le=5)),
+        "funding_rate": _optional(_finite(gt=-1, lt=1)),
+        "next_funding_time": _optional(cs.union_schema([cs.int_schema(gt=0), cs.str_schema(min_length=1)])),
         # passed through as given (the same object for equal lists, see ``_read_json``) and
         # validated once per distinct list by ``_dedupe_tiers``
         "tiers": _optional(cs.any_schema()),

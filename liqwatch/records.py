@@ -16,10 +16,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from liqwatch.core.loss import Case, Figures, LiquidationLoss, LossCase, loss_figures
 from liqwatch.core.model import AccountRisk, PortfolioRisk, PositionRisk, PositionSpec
 from liqwatch.core.venues import Venue
 
 if TYPE_CHECKING:  # the state store imports this module: no import back at run time
+    from liqwatch.core.funding import FundingDrift
+    from liqwatch.liqfees import FeeRates
     from liqwatch.state import AccountView, PositionView, Snapshot
 
 
@@ -170,10 +173,16 @@ def account_record(a: AccountRisk) -> dict[str, Any]:
     }
 
 
-def portfolio_record(risk: PortfolioRisk, venue: Venue, indices: Sequence[int] | None = None) -> dict[str, Any]:
+def portfolio_record(
+    risk: PortfolioRisk,
+    venue: Venue,
+    indices: Sequence[int] | None = None,
+    extras: RecordExtras | None = None,
+) -> dict[str, Any]:
     """The whole ``calc --json`` document; ``indices`` (what-if survivors) adds each position's
-    ``index`` in the original portfolio."""
+    ``index`` in the original portfolio; ``extras``: funding and liquidation-fee data of the run."""
     positions = [position_record(p, venue) for p in risk.positions]
+    LossFunding(risk, venue, extras).add(positions)
     if indices is not None:
         for pos, i in zip(positions, indices, strict=True):
             pos["index"] = i
@@ -201,6 +210,175 @@ def pools_record(risk: PortfolioRisk, venue: Venue) -> dict[str, Any]:
         entries = [{"settle": default_settle, **default}]
         entries += [{"settle": ccy, **account_record(a)} for ccy, a in pools.items() if a is not risk.account]
     return {"settle": default_settle, **default, "pools": entries}
+
+
+# ---------------------------------------------------------------------- loss and funding (issue #13)
+
+INVERSE_READY = True
+"""Whether the engine prices coin-margined specs (branch inverse-core, merged); while it did not,
+their loss and funding figures were refused rather than shown wrong."""
+INVERSE_REFUSAL = "coin-margined (inverse) positions are not priced by this liqwatch yet"
+
+
+class RecordExtras:
+    """What a run knows beyond the positions: per-symbol liquidation fee rates and, per position of
+    the assessed portfolio (its order), the funding drift (None: no rate given) and next time."""
+
+    __slots__ = ("fee_rates", "funding", "funding_note", "next_funding_time")
+
+    def __init__(
+        self,
+        fee_rates: FeeRates | None = None,
+        funding: Sequence[FundingDrift | None] | None = None,
+        next_funding_time: Sequence[float | None] | None = None,
+        funding_note: str | None = None,
+    ) -> None:
+        self.fee_rates = fee_rates
+        self.funding = funding
+        self.next_funding_time = next_funding_time
+        self.funding_note = funding_note
+
+
+def _case_record(c: LossCase) -> dict[str, Any]:
+    return _case_doc((c.fill_price, c.loss, c.fee, c.to_insurance_fund, c.returned, c.equity_at_fill))
+
+
+def _case_doc(c: Case) -> dict[str, Any]:
+    fill, loss, fee, fund, returned, equity = c
+    if equity - equity != 0.0 or loss - loss != 0.0:  # only absurd inputs (1e308) get here
+        return {"loss": num(loss), "fee": num(fee), "to_insurance_fund": num(fund), "returned": num(returned),
+                "fill_price": num(fill)}  # fmt: skip
+    return {"loss": loss, "fee": fee, "to_insurance_fund": fund, "returned": returned, "fill_price": fill}
+
+
+def loss_record(loss: LiquidationLoss) -> dict[str, Any]:
+    """A position's ``liquidation_loss`` object."""
+    return {
+        "model": loss.model,
+        "rule": loss.rule,
+        "currency": loss.currency,
+        "fee_rate": loss.fee_rate,
+        "best": _case_record(loss.best),
+        "worst": _case_record(loss.worst),
+        "partial_liquidation": loss.partial,
+        "note": loss.note,
+    }
+
+
+def figures_record(f: Figures, venue: Venue) -> dict[str, Any]:
+    """:func:`loss_record` from the core's plain figures (the same object)."""
+    model, rate, best, worst, partial, note, currency = f
+    return {
+        "model": model,
+        "rule": venue.liquidation_loss_rule,
+        "currency": currency,
+        "fee_rate": rate,
+        "best": _case_doc(best),
+        "worst": _case_doc(worst),
+        "partial_liquidation": partial,
+        "note": note,
+    }
+
+
+def position_loss(p: PositionRisk, venue: Venue, fee_rates: FeeRates | None, hedged: bool) -> Figures | str:
+    """The loss model's figures for one position, or why there are none."""
+    if p.spec.inverse and not INVERSE_READY:
+        return INVERSE_REFUSAL
+    if hedged:
+        return "cross hedge legs of one symbol are liquidated together: not modelled per leg"
+    rate = None
+    if venue.liquidation_fee_per_symbol:
+        if fee_rates is None:
+            from liqwatch.liqfees import FeeRates
+
+            fee_rates = FeeRates(venue)
+        rate = fee_rates.rate(p.spec.symbol)
+    return loss_figures(p, venue, rate)
+
+
+def funding_record(drift: FundingDrift, next_time: float | None, currency: str | None = None) -> dict[str, Any]:
+    """A position's ``funding`` object (``next_time``: seconds since the epoch; ``currency``: the
+    payment's, the settle currency)."""
+    return {
+        "rate": drift.rate,
+        "next_time": next_time,
+        "next_payment": drift.payment,
+        "currency": currency,
+        "liquidation_price_after": [num(x) for x in drift.liquidation_price_after],
+    }
+
+
+def money_currency(p: PositionRisk, venue: Venue) -> str:
+    """The currency a position's money is in: its settle currency (the coin of an inverse one)."""
+    spec = p.spec
+    if spec.settle:
+        return spec.settle
+    if spec.inverse:
+        return spec.symbol.partition(":")[2].split("-")[0] or spec.symbol.split("/")[0]
+    return venue.settle
+
+
+def _hedged_symbols(risk: PortfolioRisk) -> set[str]:
+    seen: set[str] = set()
+    twice: set[str] = set()
+    for p in risk.positions:
+        spec = p.spec
+        if spec.margin_mode == "cross" and spec.position_side != "both":
+            (twice if spec.symbol in seen else seen).add(spec.symbol)
+    return twice
+
+
+class LossFunding:
+    """Adds ``liquidation_loss`` (with ``liquidation_loss_unavailable``: why it is null) and
+    ``funding`` (with ``funding_unavailable``) to position records of ``risk``, a piece at a time
+    (``calc --json`` streams large documents)."""
+
+    __slots__ = ("drifts", "fee_rates", "hedged", "note", "positions", "times", "venue")
+
+    def __init__(self, risk: PortfolioRisk, venue: Venue, extras: RecordExtras | None) -> None:
+        self.venue = venue
+        self.positions = risk.positions
+        fee_rates = extras.fee_rates if extras is not None else None
+        if fee_rates is None and venue.liquidation_fee_per_symbol:
+            from liqwatch.liqfees import FeeRates
+
+            fee_rates = FeeRates(venue)
+        self.fee_rates = fee_rates
+        self.drifts = extras.funding if extras is not None else None
+        self.times = extras.next_funding_time if extras is not None else None
+        self.note = extras.funding_note if extras is not None else None
+        self.hedged = _hedged_symbols(risk) if risk.positions else set()
+
+    def add(self, docs: Sequence[dict[str, Any]], start: int = 0) -> None:
+        """``docs``: the records of ``risk.positions[start : start + len(docs)]``."""
+        venue, fee_rates, hedged = self.venue, self.fee_rates, self.hedged
+        drifts, times, note = self.drifts, self.times, self.note
+        rate_of = fee_rates.rate if fee_rates is not None and venue.liquidation_fee_per_symbol else None
+        for i, doc in enumerate(docs, start):
+            p = self.positions[i]
+            spec = p.spec
+            if (hedged and spec.symbol in hedged) or (spec.inverse and not INVERSE_READY):
+                loss = position_loss(p, venue, fee_rates, spec.symbol in hedged)
+            else:  # position_loss's common case, inline: this runs once per position of a portfolio
+                loss = loss_figures(p, venue, rate_of(spec.symbol) if rate_of is not None else None)
+            if isinstance(loss, str):
+                doc["liquidation_loss"] = None
+                doc["liquidation_loss_unavailable"] = loss
+            else:
+                doc["liquidation_loss"] = figures_record(loss, venue)
+                doc["liquidation_loss_unavailable"] = None
+            drift = drifts[i] if drifts is not None else None
+            if drift is not None and p.spec.inverse and not INVERSE_READY:
+                doc["funding"] = None
+                doc["funding_unavailable"] = INVERSE_REFUSAL
+            elif drift is not None:
+                doc["funding"] = funding_record(
+                    drift, times[i] if times is not None else None, money_currency(p, venue)
+                )
+                doc["funding_unavailable"] = None
+            else:
+                doc["funding"] = None
+                doc["funding_unavailable"] = note
 
 
 # ---------------------------------------------------------------------- watch
@@ -260,7 +438,61 @@ def live_position_record(view: PositionView) -> dict[str, Any]:
             )
             if n
         ),
+        **live_loss_fields(view),
     }
+
+
+LIVE_FUNDING_NOTE = (
+    "no funding rate known for this symbol yet (liqwatch watch reads it from the venue's market data; "
+    "none with --no-market or --replay)"
+)
+"""Why a live position's ``funding`` is null (the market-data feed of issue #13 brings the rate)."""
+
+_LIVE_FEES: dict[str, tuple[float, FeeRates]] = {}
+LIVE_FEES_RECHECK = 60.0
+"""Seconds a live session keeps one look at the per-symbol liquidation fee rates."""
+
+
+def live_fee_rates(venue: Venue) -> FeeRates:
+    """The venue's liquidation fee rates for a live session, looked at again every minute (a
+    ``liqwatch tiers update`` meanwhile is seen)."""
+    import time
+
+    now = time.monotonic()
+    hit = _LIVE_FEES.get(venue.name)
+    if hit is not None and now - hit[0] < LIVE_FEES_RECHECK:
+        return hit[1]
+    from liqwatch.liqfees import FeeRates
+
+    rates = FeeRates(venue)
+    _LIVE_FEES[venue.name] = (now, rates)
+    return rates
+
+
+def live_loss_fields(view: PositionView) -> dict[str, Any]:
+    """``liquidation_loss`` / ``liquidation_loss_unavailable`` and ``funding`` / ``funding_unavailable``
+    of a live position (cross hedge legs are refused: the other leg is not in view here)."""
+    risk = view.risk
+    out: dict[str, Any] = {
+        "liquidation_loss": None,
+        "liquidation_loss_unavailable": "no risk figures yet",
+        "funding": None,
+        "funding_unavailable": LIVE_FUNDING_NOTE,
+    }
+    if risk is None:
+        return out
+    from liqwatch.core.venues import get_venue
+
+    venue = get_venue(view.exchange)
+    spec = risk.spec
+    hedged = spec.margin_mode == "cross" and spec.position_side != "both"
+    loss = position_loss(risk, venue, live_fee_rates(venue), hedged)
+    if isinstance(loss, str):
+        out["liquidation_loss_unavailable"] = loss
+    else:
+        out["liquidation_loss"] = figures_record(loss, venue)
+        out["liquidation_loss_unavailable"] = None
+    return out
 
 
 def live_account_record(view: AccountView) -> dict[str, Any]:
@@ -283,9 +515,73 @@ def live_account_record(view: AccountView) -> dict[str, Any]:
 
 def snapshot_record(snap: Snapshot) -> dict[str, Any]:
     """A ``{"type": "snapshot"}`` line of ``liqwatch watch``."""
+    positions = [live_position_record(p) for p in snap.positions]
+    if _LIVE_FUNDING:
+        add_live_funding(positions, snap)
     return {
         "type": "snapshot",
         "ts": snap.ts,
         "accounts": [live_account_record(a) for a in snap.accounts],
-        "positions": [live_position_record(p) for p in snap.positions],
+        "positions": positions,
     }
+
+
+# ---------------------------------------------------------------------- live funding (issue #13)
+
+_LIVE_FUNDING: dict[tuple[str, str], tuple[float, float | None]] = {}
+
+
+def set_live_funding(exchange: str, symbol: str, rate: float | None, next_time: float | None = None) -> None:
+    """Record the latest funding rate of ``symbol`` on ``exchange`` (unified symbol) and the next
+    payment's time (seconds since the epoch) as a market-data poller reads them; ``rate`` None
+    forgets it. ``liqwatch watch`` records then carry ``funding``."""
+    key = (exchange.lower(), symbol.upper())
+    if rate is None or rate - rate != 0.0:
+        _LIVE_FUNDING.pop(key, None)
+    else:
+        _LIVE_FUNDING[key] = (rate, next_time)
+
+
+def clear_live_funding() -> None:
+    """Forget every live funding rate (a watch run ends: the next one starts without them)."""
+    _LIVE_FUNDING.clear()
+
+
+def note_market_funding(report: Any) -> None:
+    """Take the funding rates of a market report (``liqwatch.market.model.MarketReport``: its
+    ``exchange`` and ``symbols[].funding_rate`` / ``next_funding_time``) for the live records."""
+    exchange = str(getattr(report, "exchange", ""))
+    for s in getattr(report, "symbols", ()) or ():
+        set_live_funding(exchange, s.symbol, s.funding_rate, s.next_funding_time)
+
+
+def add_live_funding(records: list[dict[str, Any]], snap: Snapshot) -> None:
+    """``funding`` of each live position whose symbol has a known rate: the payment and the
+    liquidation price after 1-3 payments, re-assessed over the position's whole account."""
+    from liqwatch.core.errors import InputError
+    from liqwatch.core.funding import liquidation_prices_after
+    from liqwatch.core.venues import get_venue
+
+    found: dict[int, tuple[FundingDrift, float | None, str]] = {}
+    for account in snap.accounts:
+        risk = account.risk
+        if risk is None or not risk.positions:
+            continue
+        specs = [p.spec for p in risk.positions]
+        known = [_LIVE_FUNDING.get((account.exchange.lower(), s.symbol.upper())) for s in specs]
+        if not any(known):
+            continue
+        rates = [None if k is None else k[0] for k in known]
+        venue = get_venue(account.exchange)
+        try:
+            drifts = liquidation_prices_after(venue, specs, account.wallet_balance or 0.0, rates, 3)
+        except InputError:
+            continue  # a drifted liquidation price past an incomplete table: no figure
+        for p, drift, k in zip(risk.positions, drifts, known, strict=True):
+            if drift is not None and k is not None:
+                found[id(p)] = (drift, k[1], money_currency(p, venue))
+    for doc, view in zip(records, snap.positions, strict=True):
+        hit = None if view.risk is None else found.get(id(view.risk))
+        if hit is not None:
+            doc["funding"] = funding_record(*hit)
+            doc["funding_unavailable"] = None

@@ -67,6 +67,10 @@ class PositionRequest:
     """The size in contracts (size = contracts x contract size); instead of ``size``."""
     contract_size: float | None = None
     """Overrides the bundled contract size (base units, or USD for a coin-margined market)."""
+    funding_rate: float | None = None
+    """The funding rate per payment (issue #13): not part of the spec; calc reads it from here."""
+    next_funding_time: int | str | None = None
+    """Epoch milliseconds or an ISO 8601 time (UTC when no offset is given)."""
 
 
 class TableCache:
@@ -107,6 +111,41 @@ def _check_numbers(req: PositionRequest, field_prefix: str) -> None:
             raise InputError(f"{field_prefix}{name}", f"must be a finite number, got {value:g}")
     if req.fee_rate is not None and not 0 <= req.fee_rate < 1:
         raise InputError(f"{field_prefix}fee_rate", f"must be in [0, 1), got {req.fee_rate:g}")
+
+
+def check_funding_rate(rate: float | None, field_name: str = "funding_rate") -> float | None:
+    """A funding rate per payment: a finite number in (-1, 1) (0.0001 = 0.01 %). Raises InputError."""
+    if rate is not None and not (math.isfinite(rate) and -1.0 < rate < 1.0):
+        raise InputError(field_name, f"must be a finite number in (-1, 1), e.g. 0.0001 for 0.01 %, got {rate:g}")
+    return rate
+
+
+def parse_funding_time(value: int | float | str | None, field_name: str = "next_funding_time") -> float | None:
+    """Epoch milliseconds (an integer, as the venues' APIs give it) or an ISO 8601 time such as
+    2026-12-01T16:00:00Z (UTC when no offset is given) -> seconds since the epoch (what every time
+    in liqwatch's JSON is: ``ts``, the market lines' ``next_funding_time``). Raises InputError."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        raise InputError(field_name, f"must be epoch milliseconds or an ISO 8601 time, got {value!r}")
+    if isinstance(value, int | float):
+        if not (math.isfinite(value) and value > 0):
+            raise InputError(field_name, f"must be epoch milliseconds > 0, got {value:g}")
+        return value / 1000.0
+    text = value.strip()
+    if text.isdigit():
+        return int(text) / 1000.0
+    from datetime import UTC, datetime  # only when a time is given: calc's cold start stays light
+
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        raise InputError(
+            field_name, f"must be epoch milliseconds or an ISO 8601 time (2026-12-01T16:00:00Z), got {value!r}"
+        ) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.timestamp()
 
 
 def build_spec(

@@ -27,6 +27,7 @@ from liqwatch.records import num, portfolio_record
 if TYPE_CHECKING:  # `liqwatch calc` builds its flags from this table on every run: the core's
     # what-if module loads only when a scenario runs
     from liqwatch.core import whatif as wi
+    from liqwatch.core.funding import FundingDrift
 
 
 class Context:
@@ -40,12 +41,15 @@ class Context:
         wallet: Wallet,
         index: int | None,
         current: PortfolioRisk | None = None,
+        funding_rates: Sequence[float | None] | None = None,
     ) -> None:
         self.venue = venue
         self.specs = list(specs)
         self.wallet = wallet
         self.index = index
         self._current = current
+        self.funding_rates = funding_rates
+        """Each position's funding rate per payment (None: not given), for ``funding_periods``."""
 
     @property
     def current(self) -> PortfolioRisk:
@@ -343,6 +347,52 @@ def _partial_record(ctx: Context, p: Mapping[str, Any], preview: wi.PartialPrevi
     }
 
 
+# ---------------------------------------------------------------------- funding_periods
+
+
+def _funding_periods(ctx: Context, p: Mapping[str, Any]) -> list[FundingDrift | None]:
+    """Every position with a rate pays ``p["funding_periods"]`` times (marks held where they are)."""
+    from liqwatch.core.funding import MAX_PERIODS, liquidation_prices_after
+    from liqwatch.records import INVERSE_READY, INVERSE_REFUSAL
+
+    n = p["funding_periods"]
+    if not 1 <= n <= MAX_PERIODS:
+        raise InputError("funding_periods", f"must be 1-{MAX_PERIODS}, got {n}")
+    rates = ctx.funding_rates
+    if not rates or all(r is None for r in rates):
+        raise InputError(
+            "funding_periods", "needs a funding rate: --funding-rate R (or funding_rate per position of the file)"
+        )
+    if ctx.index is not None and rates[ctx.index] is None:
+        raise InputError("funding_periods", f"the chosen position ({ctx.specs[ctx.index].symbol}) has no funding rate")
+    if not INVERSE_READY and any(s.inverse for s, r in zip(ctx.specs, rates, strict=True) if r is not None):
+        raise InputError("funding_periods", INVERSE_REFUSAL)
+    return liquidation_prices_after(ctx.venue, ctx.specs, ctx.wallet, rates, n)
+
+
+def _funding_periods_record(ctx: Context, p: Mapping[str, Any], drifts: list[FundingDrift | None]) -> dict[str, Any]:
+    current = ctx.current.positions
+    rows = []
+    for i, drift in enumerate(drifts):
+        if drift is None or (ctx.index is not None and i != ctx.index):
+            continue
+        spec = ctx.specs[i]
+        rows.append(
+            {
+                "index": i,
+                "symbol": spec.symbol,
+                "side": spec.side,
+                "margin_mode": spec.margin_mode,
+                "rate": drift.rate,
+                "payment": drift.payment,
+                "paid_total": drift.payment * len(drift.liquidation_price_after),
+                "liquidation_price": num(current[i].liquidation_price),
+                "liquidation_price_after": [num(x) for x in drift.liquidation_price_after],
+            }
+        )
+    return {"funding_periods": p["funding_periods"], "positions": rows}
+
+
 # ---------------------------------------------------------------------- the table
 
 
@@ -502,6 +552,23 @@ SCENARIOS: dict[str, Scenario] = {
             (Param("--partial", {"action": "store_true", "help": "preview the venue's step-wise liquidation"}),),
             _partial,
             _partial_record,
+        ),
+        Scenario(
+            "funding_periods",
+            (
+                Param(
+                    "--funding-periods",
+                    {
+                        "type": int,
+                        "metavar": "N",
+                        "help": "the liquidation price after each of N funding payments (needs --funding-rate, "
+                        "or funding_rate per position)",
+                    },
+                ),
+            ),
+            _funding_periods,
+            _funding_periods_record,
+            every_position=True,
         ),
     )
 }

@@ -153,8 +153,22 @@ def rows_to_loader(rows: Iterable[TierRowData], scale: float = 1.0) -> list[dict
     return out
 
 
+def liquidation_fee(market: dict[str, Any], field: str | None) -> float | None:
+    """The market's per-symbol liquidation fee rate from the venue's exchange info (Binance
+    ``liquidationFee``, e.g. "0.012500"), or None where the venue has none or it is unreadable."""
+    if not field:
+        return None
+    raw = num(as_dict(market.get("info")).get(field))
+    return raw if raw is not None and 0 <= raw < 1 else None
+
+
 def market_entry(
-    adapter: VenueRest, ex: Any, symbol: str, tiers: list[dict[str, Any]], source_url: str
+    adapter: VenueRest,
+    ex: Any,
+    symbol: str,
+    tiers: list[dict[str, Any]],
+    source_url: str,
+    fee_field: str | None = None,
 ) -> dict[str, Any]:
     market = as_dict(ex.markets.get(symbol))
     now = _now_iso()
@@ -178,6 +192,9 @@ def market_entry(
     }
     if entry["inverse"]:
         entry["tier_unit"] = adapter.tier_inverse_unit or "as published by the venue"
+    fee = liquidation_fee(market, fee_field)
+    if fee is not None:
+        entry["liquidation_fee"] = fee
     tick = price_tick(ex, market) if adapter.tier_tick else None
     if tick is not None:
         entry["tick_size"] = tick
@@ -212,6 +229,9 @@ class Download:
         self.source = base_url.rstrip("/") + adapter.tier_source
         self.retry = retry
         self.progress = progress
+        from liqwatch.core.venues import VENUES
+
+        self.fee_field = VENUES[venue].liquidation_fee_per_symbol if venue in VENUES else None
 
     async def run(self, symbols: list[str], result: VenueResult, explicit: bool) -> None:
         style = self.adapter.tier_download
@@ -231,7 +251,9 @@ class Download:
         scale = 1.0
         if self.adapter.tier_file_basis == "contracts":
             scale = positive(as_dict(self.ex.markets.get(symbol)).get("contractSize")) or 1.0
-        result.symbols[symbol] = market_entry(self.adapter, self.ex, symbol, rows_to_loader(rows, scale), self.source)
+        result.symbols[symbol] = market_entry(
+            self.adapter, self.ex, symbol, rows_to_loader(rows, scale), self.source, self.fee_field
+        )
 
     async def _per_symbol(self, symbols: list[str], result: VenueResult) -> None:
         from liqwatch.feeds.ccxt_client import failure_reason

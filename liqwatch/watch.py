@@ -123,6 +123,7 @@ async def run_watch(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
     import signal
 
     from liqwatch.monitor import Monitor
+    from liqwatch.records import clear_live_funding, note_market_funding
     from liqwatch.state import snapshot_record
 
     if not (args.interval > 0):
@@ -167,6 +168,7 @@ async def run_watch(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
         def on_market(report: Any) -> None:
             printer.line(report.record())
             alerts.on_market(report)
+            note_market_funding(report)  # the positions' funding (issue #13) in the next snapshots
 
         market_warnings: list[str] = []
         market = WatchMarket(
@@ -221,6 +223,7 @@ async def run_watch(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
     finally:
         if market is not None:
             await market.stop()
+            clear_live_funding()
         await monitor.stop()
         await alerts.stop()
         if recorder is not None:

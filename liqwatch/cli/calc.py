@@ -19,7 +19,10 @@ from liqwatch.core.errors import InputError
 from liqwatch.scenarios import SCENARIOS
 
 if TYPE_CHECKING:
+    from liqwatch.core.engine import Wallet
     from liqwatch.core.model import PositionSpec
+    from liqwatch.core.venues import Venue
+    from liqwatch.records import RecordExtras
 
 
 def add_parser(sub: Any) -> argparse.ArgumentParser:
@@ -68,6 +71,18 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
         "--wallet-balance", type=float, help="cross collateral in the settle currency (coin-margined: the coin)"
     )
     src.add_argument("--mark", type=float, help="mark price (default: entry)")
+    src.add_argument(
+        "--funding-rate",
+        type=float,
+        metavar="R",
+        help="funding rate per payment, e.g. 0.0001 (0.01 %%): adds the position's funding and its "
+        "liquidation price after 1, 2, 3 payments (portfolio files: funding_rate per position)",
+    )
+    src.add_argument(
+        "--next-funding-time",
+        metavar="T",
+        help="when the next payment is due: epoch milliseconds or ISO 8601 (UTC unless an offset is given)",
+    )
     ovr = calc.add_argument_group("overrides (take precedence over the bundled tiers)")
     ovr.add_argument("--mmr", type=float, help="maintenance margin rate, e.g. 0.005 (pins one bracket)")
     ovr.add_argument("--maint-amount", type=float, help="maintenance amount / MM deduction (Binance cum)")
@@ -99,6 +114,8 @@ _POSITION_FLAGS = (
     "max_leverage",
     "fee_rate",
     "adl_lights",
+    "funding_rate",
+    "next_funding_time",
 )
 
 
@@ -124,12 +141,16 @@ def run(args: argparse.Namespace) -> int:
             fail(f"--exchange: {args.exchange} differs from the portfolio's exchange {venue.name}")
         user_tables = load_tiers_file(args.tiers, venue) if args.tiers is not None else None
         specs = []
+        rates: list[float | None] = []
+        times: list[int | str | None] = []
         tables = TableCache()  # identical tier lists build one table
         known = sources(venue)  # the bundled and cached tables, looked at once for every position
         for i, pos in enumerate(portfolio["positions"]):
             try:  # the field's path is only formatted for an error: this loop runs once per position
                 req = PositionRequest(**pos)
                 specs.append(build_spec(venue, req, user_tables, "", tables, validated=True, known=known))
+                rates.append(req.funding_rate)
+                times.append(req.next_funding_time)
             except InputError as exc:
                 fail(f"{args.portfolio}: positions[{i}].{exc}")
         try:
@@ -184,19 +205,22 @@ def run(args: argparse.Namespace) -> int:
             adl_lights=args.adl_lights,
             contracts=args.contracts,
             contract_size=args.contract_size,
-        )
+        )  # funding_rate / next_funding_time: checked by funding_extras
         try:
             specs = [build_spec(venue, req, user_tables)]
         except InputError as exc:
             fail(f"{FLAG_FOR_FIELD.get(exc.field, exc.field)}: {exc.message}")
         wallet = account_wallet(venue, specs, args.wallet_balance or 0.0)
+        rates = [args.funding_rate]
+        times = [args.next_funding_time]
 
     scenario = chosen_scenario(args)
+    extras = funding_extras(args, venue, specs, wallet, rates, times)
     try:
         if scenario is not None:
             from liqwatch.cli.whatif import run_scenario
 
-            return done(run_scenario(args, scenario, venue, specs, wallet))
+            return done(run_scenario(args, scenario, venue, specs, wallet, extras=extras, rates=rates))
         if args.portfolio is not None and (args.symbol is not None or args.side is not None):
             fail("--symbol: with --portfolio, --symbol/--side only select the position for a what-if scenario")
         risk = assess(venue, specs, wallet)
@@ -207,13 +231,49 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         from liqwatch.output import write_portfolio
 
-        write_portfolio(risk, venue, sys.stdout)
+        write_portfolio(risk, venue, sys.stdout, extras=extras)
     else:
         from liqwatch.output import print_human
 
-        print_human(risk, venue)
+        print_human(risk, venue, extras=extras)
     warn_stale_tiers(specs)  # after the answer (a refused input stays one line on stderr)
     return done(0)  # with the answer's objects still held: the console script skips freeing them
+
+
+def funding_extras(
+    args: argparse.Namespace,
+    venue: Venue,
+    specs: Sequence[PositionSpec],
+    wallet: Wallet,
+    rates: Sequence[float | None],
+    times: Sequence[int | str | None],
+) -> RecordExtras:
+    """The run's funding (issue #13): each position's payment and liquidation price after 1, 2 and
+    3 payments, where a rate is given; nothing is computed when none is. Exits with one line for a
+    bad rate or time."""
+    from liqwatch.records import RecordExtras
+    from liqwatch.request import check_funding_rate, parse_funding_time
+
+    if all(r is None for r in rates) and all(t is None for t in times):
+        return RecordExtras()
+    parsed: list[float | None] = []
+    for i, (rate, time) in enumerate(zip(rates, times, strict=True)):
+        try:
+            check_funding_rate(rate)
+            parsed.append(parse_funding_time(time))
+        except InputError as exc:
+            if args.portfolio is not None:
+                fail(f"{args.portfolio}: positions[{i}].{exc.field}: {exc.message}")
+            fail(f"--{exc.field.replace('_', '-')}: {exc.message}")
+    if all(r is None for r in rates):
+        return RecordExtras(next_funding_time=parsed)
+    from liqwatch.core.funding import liquidation_prices_after
+
+    try:
+        drifts = liquidation_prices_after(venue, specs, wallet, rates, 3)
+    except InputError as exc:  # a drifted liquidation price past an incomplete tier table
+        return RecordExtras(next_funding_time=parsed, funding_note=f"the funding drift cannot be priced: {exc}")
+    return RecordExtras(funding=drifts, next_funding_time=parsed)
 
 
 def warn_stale_tiers(specs: Sequence[PositionSpec]) -> None:
@@ -227,11 +287,17 @@ def warn_stale_tiers(specs: Sequence[PositionSpec]) -> None:
 def chosen_scenario(args: argparse.Namespace) -> str | None:
     """The name of the what-if scenario the flags ask for (at most one); a scenario's secondary
     flag (``--add-price``, ``--beta``) only with its own."""
-    given = [sc.flag for sc in SCENARIOS.values() if getattr(args, sc.params[0].name) not in (None, False)]
+    given = [sc.flag for sc in SCENARIOS.values() if _given(getattr(args, sc.params[0].name))]
     if len(given) > 1:
         fail(f"{given[1]}: one what-if scenario per run (also given: {given[0]})")
     for sc in SCENARIOS.values():
         for param in sc.params[1:]:
             if getattr(args, param.name) is not None and getattr(args, sc.params[0].name) is None:
                 fail(f"{param.flag}: only with {sc.flag}")
-    return next((sc.name for sc in SCENARIOS.values() if getattr(args, sc.params[0].name) not in (None, False)), None)
+    return next((sc.name for sc in SCENARIOS.values() if _given(getattr(args, sc.params[0].name))), None)
+
+
+def _given(value: object) -> bool:
+    """A scenario flag was given: any value but None and a store_true's False (0 is a value: it is
+    checked, not ignored)."""
+    return value is not None and value is not False

@@ -33,7 +33,7 @@ from liqwatch.output import (
     venue_title,
     write_json,
 )
-from liqwatch.records import portfolio_record, settle_currency
+from liqwatch.records import RecordExtras, portfolio_record, settle_currency
 from liqwatch.scenarios import SCENARIOS, Context, DistanceResult, Scenario, run
 
 
@@ -71,7 +71,16 @@ def _as_given(value: Any) -> Any:
     return value
 
 
-def run_scenario(args: argparse.Namespace, name: str, venue: Venue, specs: list[PositionSpec], wallet: Wallet) -> int:
+def run_scenario(
+    args: argparse.Namespace,
+    name: str,
+    venue: Venue,
+    specs: list[PositionSpec],
+    wallet: Wallet,
+    *,
+    extras: RecordExtras | None = None,
+    rates: Sequence[float | None] | None = None,
+) -> int:
     scenario = SCENARIOS[name]
     index = select_position(args, venue, specs, scenario)
     # A scenario that changes a coin-margined position's size (add size, partial liquidation)
@@ -79,8 +88,8 @@ def run_scenario(args: argparse.Namespace, name: str, venue: Venue, specs: list[
     # the core refuses. Contracts are reported from size / contract size instead (contracts_of).
     specs = [dataclasses.replace(s, contracts=None) if s.inverse and s.contracts is not None else s for s in specs]
     try:
-        ctx = Context(venue, specs, wallet, index)
-        base = portfolio_record(ctx.current, venue)
+        ctx = Context(venue, specs, wallet, index, funding_rates=rates)
+        base = portfolio_record(ctx.current, venue, extras=extras)
         params = {p.name: scenario.parse.get(p.name, _as_given)(getattr(args, p.name)) for p in scenario.params}
         result, what = run(scenario, ctx, params)
     except InputError as exc:
@@ -168,6 +177,39 @@ def _show_partial(
     _render_partial(term, ctx.specs[ctx.position()], preview)
 
 
+def _show_funding_periods(term: _Term, ctx: Context, p: Mapping[str, Any], result: Any, what: dict[str, Any]) -> None:
+    rows_doc = what["positions"]
+    n = what["funding_periods"]
+    shown = rows_doc[:4]
+    step = max(1, -(-n // 24))  # at most ~24 rows: every step-th payment and the last
+    ks = sorted({*range(step, n + 1, step), n})
+    rows = []
+    for k in ks:
+        cells = [str(k)]
+        for r in shown:
+            cells.append(fmt_price(r["liquidation_price_after"][k - 1], display_tick(ctx.specs[r["index"]])))
+        rows.append(cells)
+    render_table(
+        term,
+        headers=["Payments", *(f"Liq. {_short(ctx.specs[r['index']])}" for r in shown)],
+        rows=rows,
+        right=[True] * (len(shown) + 1),
+        styles=[None] * len(rows),
+        title=f"{ctx.venue.label} — liquidation price over {n} funding payments (marks held)",
+    )
+    for r in rows_doc:
+        spec = ctx.specs[r["index"]]
+        ccy = settle_currency(spec, ctx.venue)
+        verb = "pays" if r["payment"] < 0 else "receives"
+        term.line(
+            f"{_label(spec)}: rate {r['rate'] * 100:+.4f}% — {verb} {fmt_amount(abs(r['payment']), ccy)} per payment, "
+            f"{fmt_amount(abs(r['paid_total']), ccy)} over {n}; liquidation price "
+            f"{fmt_price(r['liquidation_price'], display_tick(spec))} now"
+        )
+    if len(rows_doc) > len(shown):
+        term.line(f"({len(rows_doc) - len(shown)} more positions in --json)", "dim")
+
+
 RENDER: dict[str, Render] = {
     "add_size": _show_add_size,
     "set_leverage": _show_set_leverage,
@@ -177,6 +219,7 @@ RENDER: dict[str, Render] = {
     "target_distance": _show_distance,
     "ladder": _show_ladder,
     "partial": _show_partial,
+    "funding_periods": _show_funding_periods,
 }
 """The human output of each scenario of :data:`SCENARIOS` (a test checks none is missing)."""
 

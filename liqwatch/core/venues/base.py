@@ -132,6 +132,18 @@ class Venue:
 
     partial_threshold: ClassVar[float] = 0.0
 
+    liquidation_loss_model: ClassVar[str] = ""
+    """What a fully liquidated trader loses (``liqwatch.core.loss``): ``"clearance_fee"`` (a fee on
+    the amount liquidated, capped by the equity left; the rest may go to the fund), ``"bankruptcy_close"``
+    (closed at the bankruptcy price: any equity left at the fill goes to the fund), ``"taker_fee"``
+    (the taker fee at the fill, the rest to the fund) or ``"remainder_returned"`` (no fee; what is
+    left comes back). ``""``: not modelled (no number is shown)."""
+    liquidation_loss_rule: ClassVar[str] = ""
+    """The venue's rule in one line, shown next to the figures."""
+    liquidation_fee_per_symbol: ClassVar[str | None] = None
+    """The exchange-info field holding a per-symbol liquidation fee rate (Binance
+    ``liquidationFee``); None where the fee rate is the position's ``fee_rate`` or there is none."""
+
     def derive_mmr(self, max_leverage: float) -> float | None:
         """A venue that defines MMR from the bracket's max leverage returns it here."""
         return None

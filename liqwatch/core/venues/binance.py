@@ -51,6 +51,12 @@ class Binance(Venue):
         "reduces the position's margin requirement (modelled: down to the top of the next lower "
         "bracket) before a full liquidation; the exact size Binance sends is not published"
     )
+    liquidation_loss_model = "clearance_fee"
+    liquidation_loss_rule = (
+        "Binance: clearance fee (the symbol's liquidationFee) on the amount liquidated, capped by the "
+        "margin left; part of any rest may go to the insurance fund (shown as up to)"
+    )
+    liquidation_fee_per_symbol = "liquidationFee"
 
     def adl_score(self, ctx: AdlContext) -> float:
         # collateral: isolated wallet or cross wallet; margin_ratio is MM / (wallet + UPnL) of the

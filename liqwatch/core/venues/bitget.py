@@ -33,6 +33,8 @@ class Bitget(Venue):
     derives_maint_amount = False
     cross_legs_share_bracket = True
     adl_method = "bitget-roi x/÷ maintenance-margin rate"
+    liquidation_loss_model = "taker_fee"
+    liquidation_loss_rule = "Bitget: taker fee at the fill; what is left goes to the insurance fund (risk margin)"
     adl_thresholds: ClassVar[tuple[float, float, float, float]] = (0.0002, 0.001, 0.003, 0.01)
 
     def partial_liquidation_rule(self, margin_mode: MarginMode) -> tuple[str, str]:

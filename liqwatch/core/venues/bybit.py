@@ -61,6 +61,11 @@ class Bybit(Venue):
         "reduced to the top of the next lower tier) to cut maintenance margin before a full "
         "liquidation"
     )
+    liquidation_loss_model = "bankruptcy_close"
+    liquidation_loss_rule = (
+        "Bybit: closed at the bankruptcy price, the whole position margin is lost; a fill better than "
+        "the bankruptcy price pays the excess into the insurance fund (no separate liquidation fee)"
+    )
     inverse_family = "Bybit inverse (UTA 2026): Qty x (1 +/- MMR) / (Qty/EP +/- margin +/- MM deduction)"
 
 

@@ -31,3 +31,8 @@ class Gate(Venue):
     default_fee_rate = 0.00075
     default_boundary = "cap_inclusive"
     adl_method = "pnl%-x-effective-leverage (estimate)"
+    liquidation_loss_model = "taker_fee"
+    liquidation_loss_rule = (
+        "Gate: liquidation order at the bankruptcy price including the "
+        "taker fee; what is left goes to the insurance fund"
+    )

@@ -37,6 +37,11 @@ class Hyperliquid(Venue):
         "market order, then a 30 s cooldown; smaller positions are liquidated in full"
     )
     adl_method = "pnl%-x-effective-leverage (estimate; Hyperliquid publishes no ADL rank)"
+    liquidation_loss_model = "remainder_returned"
+    liquidation_loss_rule = (
+        "Hyperliquid: no clearance fee; market liquidation returns the remaining collateral (a "
+        "backstop liquidation by the liquidator vault returns nothing)"
+    )
 
     def derive_mmr(self, max_leverage: float) -> float | None:
         return 1.0 / (2.0 * max_leverage)

@@ -39,6 +39,11 @@ class Okx(Venue):
     default_boundary = "cap_inclusive"
     native_margin_ratio_name = "mgnRatio"
     adl_method = "okx-return-rate / mgnRatio"
+    liquidation_loss_model = "taker_fee"
+    liquidation_loss_rule = (
+        "OKX: liquidation fee = position value x taker fee rate at "
+        "the fill, paid into the insurance fund with what is left"
+    )
     adl_thresholds: ClassVar[tuple[float, float, float, float]] = (0.002, 0.01, 0.03, 0.1)
     adl_exchange_field = "adl"
     partial_model = "two_tiers_down"

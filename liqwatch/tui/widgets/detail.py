@@ -6,6 +6,7 @@ import math
 from collections import deque
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
+from typing import Any
 
 from rich.console import Group, RenderableType
 from rich.table import Table
@@ -19,7 +20,8 @@ from textual.widget import Widget
 from textual.widgets import Sparkline, Static
 
 from liqwatch.core.venues import get_venue
-from liqwatch.output import adl_lights, display_tick, fmt_money, fmt_pct, fmt_price
+from liqwatch.output import adl_lights, display_tick, fmt_money, fmt_pct, fmt_price, money_in
+from liqwatch.records import live_loss_fields
 from liqwatch.state import PositionView
 
 ADL_HELP = {
@@ -140,13 +142,38 @@ def explain_parts(view: PositionView) -> list[Part]:
         ),
     )
     note = Text(view.note, style="yellow") if view.note else Text("")
+    cost = liquidation_cost_text(view)
     start = max(0, risk.tier.index - 3)
     brackets = (risk.spec.tiers.basis, risk.tier.index, tuple(risk.spec.tiers.tiers[start : start + 6]))
     return [
         ((head.plain, tuple(rows)), figures),
         (brackets, lambda: Group(Text(""), tier_table(view), Text(""))),
         ((adl_text.plain, view.note), lambda: Group(adl_text, note)),
+        (("cost", cost.plain), lambda: Group(Text(""), cost)),
     ]
+
+
+def liquidation_cost_text(view: PositionView) -> Text:
+    """What a full liquidation would cost (issue #13): the best and worst fill, the venue's rule."""
+    fields = live_loss_fields(view)
+    loss = fields["liquidation_loss"]
+    head = ("Liquidation cost ", "bold")
+    if loss is None:
+        return Text.assemble(head, (f"— {fields['liquidation_loss_unavailable']}", "dim"))
+    cur = loss["currency"]
+
+    def amount(x: float) -> str:
+        return money_in(x, cur).removesuffix(f" {cur}")
+
+    def case(c: dict[str, Any]) -> str:
+        fee = "?" if c["fee"] is None else amount(c["fee"])
+        return f"loses {money_in(c['loss'], cur)} (fee {fee}, returned {amount(c['returned'])})"
+
+    return Text.assemble(
+        head,
+        f"at the liq. price {case(loss['best'])}; at the bankruptcy price {case(loss['worst'])}.\n",
+        (f"{loss['model']}: {loss['rule']}." + (f" {loss['note']}." if loss["note"] else ""), "dim"),
+    )
 
 
 @dataclass

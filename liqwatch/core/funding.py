@@ -1,0 +1,99 @@
+"""Funding payments and how they move liquidation prices (issue #13).
+
+A perpetual's funding is paid every interval: a long pays ``rate x value`` to the shorts when the
+rate is positive and receives it when it is negative. The value is taken at the mark::
+
+    payment to the position = -s * rate * Q * mark        linear (settle currency)
+    payment to the position = -s * rate * Q / mark        inverse (coin; Q = USD face)
+
+Isolated margin pays (and receives) funding from the position's margin, which moves its
+liquidation price; cross positions pay from the wallet of their collateral pool (settle currency),
+which moves the cross liquidation price of every cross position of that pool.
+``liquidation_prices_after`` re-assesses the whole account with the engine's own solver after each
+of 1..N payments (every position with a rate paying at once, the marks held where they are): no
+separate formula. Pure computation: no I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+
+from liqwatch.core.engine import Wallet, assess, pool_wallets, settle_of
+from liqwatch.core.model import PositionSpec
+from liqwatch.core.venues.base import Venue
+
+MAX_PERIODS = 1000
+"""The most payments a what-if looks ahead (``--funding-periods``)."""
+
+
+@dataclass(slots=True)
+class FundingDrift:
+    rate: float
+    payment: float
+    """What one payment adds to the position's collateral (negative: the position pays)."""
+    liquidation_price_after: list[float | None]
+    """The liquidation price after 1, 2, ... payments (None: none, or the margin is used up)."""
+
+
+def funding_payment(spec: PositionSpec, rate: float) -> float:
+    """One payment to the position at the current mark (negative when it pays), in the settle
+    currency (coin for an inverse position)."""
+    s = 1 if spec.side == "long" else -1
+    value = spec.size / spec.mark_price if spec.inverse else spec.size * spec.mark_price
+    return -s * rate * value
+
+
+def liquidation_prices_after(
+    venue: Venue,
+    specs: Sequence[PositionSpec],
+    wallet_balance: Wallet,
+    rates: Sequence[float | None],
+    periods: int,
+) -> list[FundingDrift | None]:
+    """Per position (None where no rate is given): the payment and the liquidation price after
+    each of 1..``periods`` payments. Every position with a rate pays at every step (isolated ones
+    from their margin, cross ones from the shared wallet of their settle currency)."""
+    if len(rates) != len(specs):
+        raise ValueError("one rate (or None) per position")
+    payments = [None if r is None else funding_payment(spec, r) for spec, r in zip(specs, rates, strict=True)]
+    flows: dict[str, float] = {}  # per collateral pool (settle currency): cross payments come out of its wallet
+    for spec, pay in zip(specs, payments, strict=True):
+        if pay and spec.margin_mode == "cross":
+            pool = settle_of(spec, venue)
+            flows[pool] = flows.get(pool, 0.0) + pay
+    wallets = pool_wallets(venue, specs, wallet_balance)
+    one_pool = not isinstance(wallet_balance, Mapping) and all(
+        not s.inverse and s.settle is None for s in specs
+    )  # the engine's single-pool path: the wallet stays a number
+    base = 0.0 if isinstance(wallet_balance, Mapping) else float(wallet_balance)
+    after: list[list[float | None]] = [[] for _ in specs]
+    for k in range(1, periods + 1):
+        moved: list[PositionSpec] = []
+        gone: set[int] = set()
+        for i, (spec, pay) in enumerate(zip(specs, payments, strict=True)):
+            if pay and spec.margin_mode == "isolated" and spec.isolated_margin is not None:
+                margin = spec.isolated_margin + k * pay
+                if margin <= 0.0:
+                    gone.add(i)  # the margin is used up: liquidated before this payment
+                    moved.append(spec)
+                    continue
+                moved.append(replace(spec, isolated_margin=margin))
+            else:
+                moved.append(spec)
+        if one_pool:
+            wallet: Wallet = base + k * flows.get(venue.settle, 0.0)
+        else:
+            wallet = {name: wallets.get(name, 0.0) + k * flows.get(name, 0.0) for name in {*wallets, *flows}}
+        risk = assess(venue, moved, wallet)
+        for i, p in enumerate(risk.positions):
+            if payments[i] is not None:
+                lp = p.liquidation_price
+                after[i].append(None if i in gone or lp is None or lp - lp != 0.0 else lp)
+    out: list[FundingDrift | None] = []
+    for i, (rate, pay) in enumerate(zip(rates, payments, strict=True)):
+        out.append(None if rate is None or pay is None else FundingDrift(rate, pay, after[i]))
+    return out
+
+
+__all__ = ["MAX_PERIODS", "FundingDrift", "funding_payment", "liquidation_prices_after"]
