@@ -435,6 +435,8 @@ def stale_warnings(tables: Iterable[tuple[str, TierTable]], today: date | None =
 def refuse_inverse(venue: Venue, symbol: str, base: str) -> None:
     """Coin-margined (inverse) markets need their own maths: refuse rather than compute them with
     the linear formula."""
+    if venue.inverse_refusal:  # the venue lists them, but liqwatch cannot price them there (Deribit)
+        raise InputError("symbol", f"{symbol} is a coin-margined (inverse) market: {venue.inverse_refusal}")
     raise InputError(
         "symbol",
         f"{symbol} is a coin-margined (inverse) market; liqwatch computes linear {venue.settle}-settled "

@@ -222,7 +222,8 @@ def test_calc_linear_by_venue_id(capsys: pytest.CaptureFixture[str]) -> None:
 @pytest.mark.parametrize("symbol", ["BTC-PERPETUAL", "ETH-PERPETUAL", "BTC/USD:BTC"])
 def test_calc_refuses_inverse_in_one_line(capsys: pytest.CaptureFixture[str], symbol: str) -> None:
     line = run_error(capsys, "--symbol", symbol, "--side", "long", "--size", "100", "--entry", "60000")
-    assert "inverse" in line and "/USDC:USDC" in line
+    # why (account level; Deribit does list them) and the way out
+    assert "inverse" in line and "account level" in line and "BTC/USDC:USDC" in line
 
 
 def test_calc_unknown_ramp_asks_for_the_rate(capsys: pytest.CaptureFixture[str]) -> None:
