@@ -261,14 +261,18 @@ class DeribitRest(VenueRest):
         return out
 
     async def fetch_mark_tickers(self, ex: Any, symbols: list[str]) -> Any:
-        response = as_dict(await ex.publicGetGetBookSummaryByCurrency({"currency": LINEAR_CURRENCY, "kind": "future"}))
+        """One book summary per settle currency of ``symbols`` (USDC for the linear perpetuals, the
+        coin for the inverse ones): ``mark_price`` per instrument."""
         by_id = {str(as_dict(m).get("id")): s for s, m in ex.markets.items()}
+        currencies = sorted({str(as_dict(ex.markets[s]).get("settleId") or LINEAR_CURRENCY) for s in symbols})
         out: dict[str, dict[str, Any]] = {}
-        for row in as_list(response.get("result")):
-            item = as_dict(row)
-            symbol = by_id.get(str(item.get("instrument_name")))
-            if symbol in symbols:
-                out[symbol] = {"markPrice": item.get("mark_price"), "timestamp": item.get("creation_timestamp")}
+        for currency in currencies:
+            response = as_dict(await ex.publicGetGetBookSummaryByCurrency({"currency": currency, "kind": "future"}))
+            for row in as_list(response.get("result")):
+                item = as_dict(row)
+                symbol = by_id.get(str(item.get("instrument_name")))
+                if symbol in symbols:
+                    out[symbol] = {"markPrice": item.get("mark_price"), "timestamp": item.get("creation_timestamp")}
         return out
 
 

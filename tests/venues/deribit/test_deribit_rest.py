@@ -85,6 +85,11 @@ def test_marks_from_the_book_summary_mark_price() -> None:
     marks = {m.symbol: m.price for m in run("deribit", body)}
     assert marks == {BTC: 61000.0, SOL: 150.5}  # not last (61,003) nor mid
 
+    async def inverse(fake: FakeRestServer, client: RestClient) -> Any:
+        return await client.fetch_marks(["BTC/USD:BTC", BTC])
+
+    assert {m.symbol: m.price for m in run("deribit", inverse)} == {"BTC/USD:BTC": 61000.0, BTC: 61000.0}
+
 
 def test_private_calls_are_signed_with_the_client_id_and_read_only() -> None:
     async def body(fake: FakeRestServer, client: RestClient) -> list[str]:
