@@ -95,7 +95,7 @@ class DeribitRest(VenueRest):
     PnL from the average price adds to). Options in the USDC account are not modelled.
     tiers: none published; the USDC linear perpetuals follow a size ramp (support article
     25944738177565, :data:`liqwatch.core.venues.deribit.RAMPS`), given as its size-0 row.
-    marks: ``GET /api/v2/public/get_book_summary_by_currency?currency=USDC&kind=future`` ``mark_price``.
+    marks: ``GET /api/v2/public/get_book_summary_by_currency?currency=<settle>&kind=future`` ``mark_price``.
     Inverse perpetuals (``BTC-PERPETUAL``) are not among the positions: their margin is account
     level and not recomputed; :meth:`inverse_accounts` reads them as Deribit estimates them, with
     each coin account's summary (margin ratio = maintenance margin / equity).
