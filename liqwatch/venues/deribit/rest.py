@@ -96,9 +96,11 @@ class DeribitRest(VenueRest):
     tiers: none published; the USDC linear perpetuals follow a size ramp (support article
     25944738177565, :data:`liqwatch.core.venues.deribit.RAMPS`), given as its size-0 row.
     marks: ``GET /api/v2/public/get_book_summary_by_currency?currency=<settle>&kind=future`` ``mark_price``.
-    Inverse perpetuals (``BTC-PERPETUAL``) are not among the positions: their margin is account
-    level and not recomputed; :meth:`inverse_accounts` reads them as Deribit estimates them, with
-    each coin account's summary (margin ratio = maintenance margin / equity).
+    Inverse perpetuals (``BTC-PERPETUAL``, ``ETH-PERPETUAL``; config ``inverse``): read from the coin
+    accounts (``get_positions?currency=BTC``/``ETH``), size = USD face value, listed with Deribit's
+    estimate only (account-level margin: the core refuses to price them); :meth:`account_figures`
+    gives each coin account's maintenance margin and equity (their margin ratio), and
+    :meth:`inverse_accounts` the same as plain records.
     """
 
     name = "deribit"
