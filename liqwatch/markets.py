@@ -363,6 +363,8 @@ def _coin_margined(venue: Venue, symbol: str, base: str, quote: str, settle: str
     if not allowed:
         refuse_inverse(venue, symbol, base)
     if not venue.supports_inverse or venue.name not in INVERSE:
+        if venue.inverse_refusal:  # it lists them, but liqwatch cannot price them there (Deribit)
+            raise InputError("symbol", f"{symbol} is a coin-margined (inverse) market: {venue.inverse_refusal}")
         raise InputError(
             "symbol",
             f"{venue.label or venue.name} lists no coin-margined (inverse) markets: use "
@@ -435,6 +437,8 @@ def stale_warnings(tables: Iterable[tuple[str, TierTable]], today: date | None =
 def refuse_inverse(venue: Venue, symbol: str, base: str) -> None:
     """Coin-margined (inverse) markets need their own maths: refuse rather than compute them with
     the linear formula."""
+    if venue.inverse_refusal:  # the venue lists them, but liqwatch cannot price them there (Deribit)
+        raise InputError("symbol", f"{symbol} is a coin-margined (inverse) market: {venue.inverse_refusal}")
     raise InputError(
         "symbol",
         f"{symbol} is a coin-margined (inverse) market; liqwatch computes linear {venue.settle}-settled "

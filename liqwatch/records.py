@@ -422,7 +422,7 @@ def live_position_record(view: PositionView) -> dict[str, Any]:
         "liquidation_price_diff": None if ours is None or venue_lp is None else ours - venue_lp,
         "liquidation_price_diff_ticks": diff_ticks(view),
         "bankruptcy_price": None if risk is None else num(risk.bankruptcy_price),
-        "margin_ratio": None if risk is None else num(risk.margin_ratio),
+        "margin_ratio": num(view.venue_margin_ratio) if risk is None else num(risk.margin_ratio),
         "tier": None if risk is None else risk.tier.index,
         "distance_to_liquidation": None if risk is None else num(risk.distance_to_liquidation),
         "unrealized_pnl": None if risk is None else risk.unrealized_pnl,

@@ -84,6 +84,8 @@ class AccountState:
     wallets: dict[str, float] = field(default_factory=dict)
     """Every pool's cross wallet, per settle currency (the settle currency's included): a BTC
     wallet backs the BTC-margined contracts only."""
+    venue_figures: dict[str, tuple[float | None, float | None]] = field(default_factory=dict)
+    """Per currency, (maintenance margin, equity) as the venue reports them (account-level margin)."""
     positions: dict[PositionKey, PositionData] = field(default_factory=dict)
     positions_ts: float | None = None
     tiers: dict[str, TierTable] = field(default_factory=dict)
@@ -110,6 +112,9 @@ class PositionView:
     stale: bool
     risk: PositionRisk | None
     note: str = ""
+    venue_margin_ratio: float | None = None
+    """For a position liqwatch does not price on a venue that margins at account level: its
+    account's maintenance margin / equity as the venue reports them (liqwatch's convention)."""
 
 
 @dataclass(slots=True)
@@ -179,6 +184,8 @@ class State:
         if isinstance(event, Balance):
             currency = event.currency.upper()
             acc.wallets[currency] = event.wallet_balance
+            if event.maintenance_margin is not None or event.equity is not None:
+                acc.venue_figures[currency] = (event.maintenance_margin, event.equity)
             if currency == acc.venue.settle.upper() or acc.wallet_balance is None:
                 acc.wallet_balance = event.wallet_balance
         elif isinstance(event, Tiers):
@@ -319,15 +326,21 @@ class State:
                 age = None
                 stale = True  # no live mark at all
             any_stale = any_stale or stale
+            if data.inverse and not acc.venue.supports_inverse:  # no table can help: say why
+                why = acc.venue.inverse_refusal or NO_INVERSE_MATHS
+                ratio = _venue_ratio(acc, data)
+                if ratio is not None:
+                    why += (
+                        f"; margin ratio: the {data.settle} account's maintenance margin / equity (the venue's figures)"
+                    )
+                views.append(PositionView(acc.name, acc.venue.name, data, mark, age, stale, None, why, ratio))
+                continue
             symbol, table, note = self._table(acc, data)
             fee_rate = self.fee_rate(acc.venue, data)
             if data.fee_note:
                 note = "; ".join(n for n in (note, f"fee: {data.fee_note}") if n)
             if table is None:
                 views.append(PositionView(acc.name, acc.venue.name, data, mark, age, stale, None, note))
-                continue
-            if data.inverse and not acc.venue.supports_inverse:
-                views.append(PositionView(acc.name, acc.venue.name, data, mark, age, stale, None, NO_INVERSE_MATHS))
                 continue
             margin = data.isolated_margin
             if data.margin_mode == "isolated" and margin is None and data.leverage:
@@ -429,6 +442,14 @@ class State:
             acc = self.accounts.get(view.account)
             out.append(mismatch_record(view, accounts.get(view.account), acc.venue if acc else None, snap.ts))
         return out
+
+
+def _venue_ratio(acc: AccountState, data: PositionData) -> float | None:
+    """The venue's account-level ratio for ``data``'s settle currency (maintenance margin / equity)."""
+    mm, equity = acc.venue_figures.get((data.settle or acc.venue.settle).upper(), (None, None))
+    if mm is None or equity is None or equity <= 0:
+        return None
+    return mm / equity
 
 
 @lru_cache(maxsize=8192)

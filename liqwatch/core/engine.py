@@ -147,6 +147,8 @@ def max_leverage_for(spec: PositionSpec) -> float:
 
 def check_position(spec: PositionSpec, venue: Venue) -> None:
     """Reject inputs that would produce a silently wrong number. Raises InputError naming the field."""
+    if venue.size_dependent_tiers:
+        spec = venue.sized_spec(spec)
     if spec.inverse:
         _check_inverse(venue, spec)
     if not spec.size > 0:
@@ -215,7 +217,8 @@ def _check_inverse(venue: Venue, spec: PositionSpec) -> None:
     if not venue.supports_inverse:
         raise InputError(
             "inverse",
-            f"{venue.name} lists no coin-margined (inverse) perpetuals: {spec.symbol} cannot be one there "
+            venue.inverse_refusal
+            or f"{venue.name} lists no coin-margined (inverse) perpetuals: {spec.symbol} cannot be one there "
             f"(use its linear {venue.settle}-settled market)",
         )
     settle_of(spec, venue)
@@ -398,6 +401,8 @@ def assess(venue: Venue, specs: Sequence[PositionSpec], wallet_balance: Wallet =
     collateral: one number (see :func:`pool_wallets`) or one per settle currency. ``account`` is
     the pool of the venue's default settle currency (else the first pool held); ``pools`` has every
     pool held (those of the positions and of the wallets given)."""
+    if venue.size_dependent_tiers:  # the rate follows the size (Deribit's ramp): one table per size
+        specs = [venue.sized_spec(spec) for spec in specs]
     if not isinstance(wallet_balance, Mapping) and single_pool(specs, venue):
         positions, account = _assess_pool(venue, specs, wallet_balance, venue.settle, False)
         return PortfolioRisk(venue.name, positions, account, {venue.settle: account})

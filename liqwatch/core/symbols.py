@@ -1,8 +1,9 @@
 """Symbol names: ccxt unified (``BTC/USDT:USDT``) and each venue's native form.
 
 Native forms accepted: ``BTCUSDT`` (Binance, Bybit, Bitget), ``BTC-USDT-SWAP`` (OKX), ``BTC_USDT``
-(Gate), ``BTC`` and builder-dex ``xyz:XYZ100`` (Hyperliquid, settled in USDC; ccxt writes the
-latter ``XYZ-XYZ100/USDC:USDC``). Matching is case-insensitive.
+(Gate), ``BTC_USDC-PERPETUAL`` and the inverse ``BTC-PERPETUAL`` (Deribit), ``BTC`` and builder-dex
+``xyz:XYZ100`` (Hyperliquid, settled in USDC; ccxt writes the latter ``XYZ-XYZ100/USDC:USDC``).
+Matching is case-insensitive.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ _QUOTES = ("USDT", "USDC", "USD")
 _UNIFIED = re.compile(r"^([A-Z0-9][A-Z0-9-]*)/([A-Z0-9]+):([A-Z0-9]+)$")
 _HIP3 = re.compile(r"^([A-Z0-9]+):([A-Z0-9]+)$")  # Hyperliquid builder dex "xyz:XYZ100"
 _DASH_SWAP = re.compile(r"^([A-Z0-9]+)-([A-Z0-9]+)-SWAP$")
+_PERPETUAL = re.compile(r"^([A-Z0-9]+)(?:_([A-Z0-9]+))?-PERPETUAL$")  # BTC_USDC-PERPETUAL, BTC-PERPETUAL (inverse)
 _UNDERSCORED = re.compile(r"^([A-Z0-9]+)_([A-Z0-9]+)$")
 _SPOTLIKE = re.compile(r"^([A-Z0-9]+)/([A-Z0-9]+)$")
 _UNIFIED_ANY_CASE = re.compile(r"^([A-Za-z0-9][A-Za-z0-9-]*)/([A-Za-z0-9]+):([A-Za-z0-9]+)$")
@@ -43,6 +45,8 @@ def to_unified(symbol: str, settle: str = "USDT") -> str | None:
         return f"{m[1]}-{m[2]}/{settle}:{settle}"
     if m := _DASH_SWAP.match(text):
         return f"{m[1]}/{m[2]}:{m[2]}"
+    if m := _PERPETUAL.match(text):  # no quote: a USD contract settled in the coin
+        return f"{m[1]}/{m[2]}:{m[2]}" if m[2] else f"{m[1]}/USD:{m[1]}"
     if m := _UNDERSCORED.match(text):
         return f"{m[1]}/{m[2]}:{m[2]}"
     if m := _SPOTLIKE.match(text):

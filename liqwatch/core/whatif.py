@@ -455,7 +455,7 @@ def _gap_function(
         if symbols is None or spec.symbol in symbols:
             beta = betas.get(spec.symbol, 1.0) if betas else 1.0
         fixed = risk.maintenance_margin + risk.liquidation_fee if mm_at_entry(venue, spec) else None
-        leg = solver_leg(venue, spec, fixed)
+        leg = solver_leg(venue, risk.spec, fixed)  # the table assessed (sized where the rate follows the size)
         if spec.margin_mode == "cross" and spec.symbol in combined:
             leg.tier_qty = combined[spec.symbol]
         (chosen_inverse if spec.inverse else chosen).append((leg, spec.mark_price, beta))
@@ -678,7 +678,7 @@ def target_mark(venue: Venue, specs: Sequence[PositionSpec], wallet: Wallet, ind
     if spec.margin_mode == "isolated":
         risk = base.positions[index]
         fixed = risk.maintenance_margin + risk.liquidation_fee if mm_at_entry(venue, spec) else None
-        leg = solver_leg(venue, spec, fixed)
+        leg = solver_leg(venue, risk.spec, fixed)  # the table assessed
         price = solve_price(spec.isolated_margin or 0.0, (leg,), solver_price(spec, spec.mark_price), k)
         if price is None:
             return None
@@ -694,7 +694,7 @@ def target_mark(venue: Venue, specs: Sequence[PositionSpec], wallet: Wallet, ind
         if s.margin_mode != "cross" or (not one and settle_of(s, venue) != pool):
             continue
         if i in members:
-            leg = solver_leg(venue, s)
+            leg = solver_leg(venue, r.spec)  # the table assessed
             if venue.cross_legs_share_bracket and len(members) > 1:
                 leg.tier_qty = total_qty
             legs.append(leg)

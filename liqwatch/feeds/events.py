@@ -82,6 +82,12 @@ class Balance(_Event):
     wallet_balance: float
     """Cross collateral in the settle currency (cross wallet balance / account value less PnL)."""
     currency: str = "USDT"
+    maintenance_margin: float | None = None
+    """The account's maintenance margin in this currency as the venue reports it, where the venue
+    margins at account level (Deribit); with :attr:`equity` it gives the ratio shown for positions
+    liqwatch does not price."""
+    equity: float | None = None
+    """The account's equity in this currency as the venue reports it (see :attr:`maintenance_margin`)."""
     """The settle currency this wallet backs (one Balance per currency pool: the USDT wallet backs
     the USDT-margined contracts, a BTC wallet the BTC-margined ones)."""
 

@@ -116,6 +116,7 @@ class RestClient:
         ex = await self._client()
         async with self._mapped("fetching the balance"):
             found = await self._venue.balances(ex, self.account, snapshot)
+            figures = await self._venue.account_figures(ex, self.account)
         now = time.time()
         return positions, [
             Balance(
@@ -124,6 +125,8 @@ class RestClient:
                 ts=ts or now,
                 wallet_balance=wallet,
                 currency=currency,
+                maintenance_margin=figures.get(currency, (None, None))[0],
+                equity=figures.get(currency, (None, None))[1],
             )
             for wallet, currency, ts in found
         ]

@@ -190,6 +190,11 @@ class VenueRest:
         coin-margined contracts: what a cross inverse position of that settle coin is backed by."""
         return []
 
+    async def account_figures(self, ex: Any, account: AccountConfig) -> dict[str, tuple[float | None, float | None]]:
+        """Per currency, (maintenance margin, equity) as the venue reports them for an account-level
+        margin, read by :meth:`balances` (Deribit's account summaries); {} elsewhere."""
+        return {}
+
     async def balances(
         self, ex: Any, account: AccountConfig, positions: PositionSnapshot
     ) -> list[tuple[float, str, float | None]]:

@@ -9,10 +9,12 @@ choices, the REST client, the mark and private streams all derive from :data:`HO
 
 from __future__ import annotations
 
-from liqwatch.venues import binance, bitget, bybit, gate, hyperliquid, okx
+from liqwatch.venues import binance, bitget, bybit, deribit, gate, hyperliquid, okx
 from liqwatch.venues.home import Credentials, VenueHome
 
-HOMES: dict[str, VenueHome] = {h.name: h for h in (m.HOME for m in (binance, bybit, okx, bitget, gate, hyperliquid))}
+HOMES: dict[str, VenueHome] = {
+    h.name: h for h in (m.HOME for m in (binance, bybit, okx, bitget, gate, hyperliquid, deribit))
+}
 """Every venue by name, in the order the config and CLI list them."""
 
 _BY_ALIAS: dict[str, VenueHome] = {alias: h for h in HOMES.values() for alias in (h.name, *h.aliases)}

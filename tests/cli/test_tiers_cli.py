@@ -131,7 +131,15 @@ def test_list_without_cache(capsys: pytest.CaptureFixture[str]) -> None:
     assert set(doc) == {"cache_dir", "tables"}
     assert all(set(t) == LIST_KEYS for t in doc["tables"])
     assert {t["origin"] for t in doc["tables"]} == {"bundled"}
-    assert {t["exchange"] for t in doc["tables"]} == {"binance", "bybit", "okx", "bitget", "gate", "hyperliquid"}
+    assert {t["exchange"] for t in doc["tables"]} == {
+        "binance",
+        "bybit",
+        "okx",
+        "bitget",
+        "gate",
+        "hyperliquid",
+        "deribit",
+    }
     okx = next(t for t in doc["tables"] if t["exchange"] == "okx")
     assert okx["symbols"] == 3 and okx["oldest"] <= okx["newest"]
     out = run_text(capsys, "list", "--exchange", "gate")

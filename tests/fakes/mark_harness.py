@@ -15,16 +15,19 @@ from liqwatch.feeds.events import Event, MarkPrice, Status
 from liqwatch.feeds.marks import MarkStream
 from tests.fakes.ws_server import WAIT_TIMEOUT, FakeWsServer
 
-ALL = ["binance", "bybit", "okx", "hyperliquid", "bitget", "gate"]
+ALL = ["binance", "bybit", "okx", "hyperliquid", "bitget", "gate", "deribit"]
 
 
-PINGING = ["bybit", "okx", "hyperliquid", "bitget", "gate"]
+PINGING = ["bybit", "okx", "hyperliquid", "bitget", "gate", "deribit"]
 
 
-BTC = {v: "BTC/USDC:USDC" if v == "hyperliquid" else "BTC/USDT:USDT" for v in ALL}
+USDC_SETTLED = ("hyperliquid", "deribit")
 
 
-ETH = {v: "ETH/USDC:USDC" if v == "hyperliquid" else "ETH/USDT:USDT" for v in ALL}
+BTC = {v: "BTC/USDC:USDC" if v in USDC_SETTLED else "BTC/USDT:USDT" for v in ALL}
+
+
+ETH = {v: "ETH/USDC:USDC" if v in USDC_SETTLED else "ETH/USDT:USDT" for v in ALL}
 
 
 NATIVE_BTC = {
@@ -34,13 +37,14 @@ NATIVE_BTC = {
     "hyperliquid": "BTC",
     "bitget": "BTCUSDT",
     "gate": "BTC_USDT",
+    "deribit": "BTC_USDC-PERPETUAL",
 }
 
 
 NATIVE_ETH = {v: n.replace("BTC", "ETH") for v, n in NATIVE_BTC.items()}
 
 
-INTERVAL = {"binance": 1.0, "bybit": 3.0, "okx": 10.0, "hyperliquid": 3.0, "bitget": 1.0, "gate": 1.0}
+INTERVAL = {"binance": 1.0, "bybit": 3.0, "okx": 10.0, "hyperliquid": 3.0, "bitget": 1.0, "gate": 1.0, "deribit": 1.0}
 
 
 CLOCK = 1_234_567.5

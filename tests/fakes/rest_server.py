@@ -505,8 +505,76 @@ class FakeBitget(FakeVenue):
         return _scripted(self, "trade_rate") or web.json_response(_bitget(row))
 
 
+# --------------------------------------------------------------------------- Deribit v2 (JSON-RPC over GET)
+
+
+def _deribit(result: Any) -> dict[str, Any]:
+    now = _now_ms() * 1000
+    return {"jsonrpc": "2.0", "result": result, "usIn": now, "usOut": now + 150, "usDiff": 150, "testnet": False}
+
+
+class FakeDeribit(FakeVenue):
+    """Deribit's JSON-RPC-over-HTTP endpoints (``GET /api/v2/{public|private}/<method>``); private
+    calls carry ``Authorization: deri-hmac-sha256 id=<client_id>,ts=..,sig=..,nonce=..``. Positions,
+    account summaries and book summaries are fixtures keyed by currency."""
+
+    name = "deribit"
+    positions_fixture = "positions"
+    balance_fixture = "account_summary"
+    routes = (
+        ("GET", "/api/v2/public/get_instruments", "instruments", False),
+        ("GET", "/api/v2/public/get_book_summary_by_currency", "book_summary", False),
+        ("GET", "/api/v2/public/ticker", "ticker", False),
+        ("GET", "/api/v2/private/get_positions", "positions", True),
+        ("GET", "/api/v2/private/get_account_summary", "account_summary", True),
+    )
+
+    def key_ok(self, request: web.Request) -> bool:
+        auth = request.headers.get("Authorization", "")
+        fields = dict(part.split("=", 1) for part in auth.removeprefix("deri-hmac-sha256 ").split(",") if "=" in part)
+        return auth.startswith("deri-hmac-sha256 ") and fields.get("id") == self.server.api_key
+
+    def _currency(self, request: web.Request, table: str) -> web.Response | None:
+        """A JSON-RPC "Invalid params" error for a currency the fixture does not list."""
+        currency = request.query.get("currency", "")
+        if currency in self.data[table]:
+            return None
+        error = {"message": "Invalid params", "data": {"reason": "wrong format", "param": "currency"}, "code": -32602}
+        return web.json_response({"jsonrpc": "2.0", "error": error, "testnet": False}, status=400)
+
+    async def instruments(self, request: web.Request) -> web.Response:
+        return self.fixture("instruments")
+
+    async def book_summary(self, request: web.Request) -> web.Response:
+        rows = self.data["book_summary"].get(request.query.get("currency", ""), [])
+        return web.json_response(_deribit(rows))
+
+    async def ticker(self, request: web.Request) -> web.Response:
+        name = request.query.get("instrument_name")
+        for rows in self.data["book_summary"].values():
+            for row in rows:
+                if row["instrument_name"] == name:
+                    ticker = {**row, "timestamp": _now_ms(), "last_price": row["last"], "state": "open"}
+                    return web.json_response(_deribit(ticker))
+        error = {"message": "Invalid params", "data": {"reason": "instrument not found"}, "code": -32602}
+        return web.json_response({"jsonrpc": "2.0", "error": error, "testnet": False}, status=400)
+
+    async def positions(self, request: web.Request) -> web.Response:
+        refused = self._currency(request, "positions")
+        if refused is not None:
+            return refused
+        kind = request.query.get("kind")
+        rows = [r for r in self.data["positions"][request.query["currency"]] if kind in (None, r.get("kind"))]
+        return web.json_response(_deribit(rows))
+
+    async def account_summary(self, request: web.Request) -> web.Response:
+        return self._currency(request, "account_summary") or web.json_response(
+            _deribit(self.data["account_summary"][request.query["currency"]])
+        )
+
+
 VENUES: dict[str, type[FakeVenue]] = {
-    v.name: v for v in (FakeBinance, FakeBybit, FakeOkx, FakeHyperliquid, FakeGate, FakeBitget)
+    v.name: v for v in (FakeBinance, FakeBybit, FakeOkx, FakeHyperliquid, FakeGate, FakeBitget, FakeDeribit)
 }
 
 

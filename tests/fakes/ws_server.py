@@ -44,6 +44,7 @@ VENUE_PATHS = {
     "hyperliquid": "/ws",
     "bitget": "/v2/ws/public",
     "gate": "/v4/ws/usdt",
+    "deribit": "/ws/api/v2",
 }
 
 
@@ -296,6 +297,46 @@ class _GateWire(_Wire):
         )
 
 
+class _DeribitWire(_Wire):
+    """JSON-RPC 2.0: ``public/subscribe`` to ``ticker.<instrument>.<interval>``, ``public/test`` as ping."""
+
+    def on_text(self, conn: FakeConn, text: str) -> list[str]:
+        msg = json.loads(text)
+        method, rid = msg.get("method"), msg.get("id")
+        now = _now_ms() * 1000
+        frame = {"jsonrpc": "2.0", "id": rid, "usIn": now, "usOut": now + 20, "usDiff": 20, "testnet": False}
+        if method == "public/test":
+            self.server.client_pings += 1
+            return [json.dumps({**frame, "result": {"version": "1.2.26"}})]
+        channels = msg.get("params", {}).get("channels") if isinstance(msg.get("params"), dict) else None
+        if method == "public/subscribe" and isinstance(channels, list):
+            good = [c for c in channels if c.startswith("ticker.") and c.endswith((".100ms", ".raw", ".agg2"))]
+            if len(good) != len(channels):
+                error = {"message": "Invalid params", "data": {"reason": "invalid channel"}, "code": -32602}
+                return [json.dumps({**frame, "error": error})]
+            self.server.record_subscribe(conn, msg, [c.split(".")[1] for c in channels])
+            return [json.dumps({**frame, "result": channels})]
+        return [json.dumps({**frame, "error": {"message": "Method not found", "code": -32601}})]
+
+    def mark(self, symbol: str, price: float, ts_ms: int) -> str:
+        data = {
+            "timestamp": ts_ms,
+            "instrument_name": symbol,
+            "state": "open",
+            "mark_price": price,
+            "index_price": price - 3,  # index and last: never to be taken for the mark
+            "last_price": price + 2,
+            "best_bid_price": price + 1.5,
+            "best_ask_price": price + 2.5,
+            "current_funding": 0.00001,
+            "funding_8h": 0.00002,
+            "open_interest": 950.1,
+            "stats": {"volume": 120.5, "high": price + 100, "low": price - 100},
+        }
+        channel = f"ticker.{symbol}.100ms"
+        return json.dumps({"jsonrpc": "2.0", "method": "subscription", "params": {"channel": channel, "data": data}})
+
+
 WIRES: dict[str, type[_Wire]] = {
     "binance": _BinanceWire,
     "bybit": _BybitWire,
@@ -303,6 +344,7 @@ WIRES: dict[str, type[_Wire]] = {
     "hyperliquid": _HyperliquidWire,
     "bitget": _BitgetWire,
     "gate": _GateWire,
+    "deribit": _DeribitWire,
 }
 
 

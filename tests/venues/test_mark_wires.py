@@ -43,6 +43,9 @@ def _expected_subscribe(venue: str) -> list[Any]:
                 "args": [{"instType": "USDT-FUTURES", "channel": "ticker", "instId": s} for s in (b, e)],
             }
         ]
+    if venue == "deribit":
+        channels = [f"ticker.{s}.100ms" for s in (b, e)]
+        return [{"jsonrpc": "2.0", "method": "public/subscribe", "params": {"channels": channels}}]
     return [{"channel": "futures.tickers", "event": "subscribe", "payload": [b, e]}]
 
 
@@ -55,6 +58,8 @@ def test_subscription_messages_and_connected(venue: str) -> None:
             requests = [msg for _, msg in fake.subscribe_requests]
             if venue == "gate":
                 assert all(isinstance(r.pop("time"), int) for r in requests)
+            if venue == "deribit":
+                assert all(isinstance(r.pop("id"), int) for r in requests)
             assert requests == _expected_subscribe(venue)
             assert sink.states()[:2] == ["connecting", "connected"]
             assert all(s.channel == "marks" and s.account == "acct" for s in sink.statuses())
@@ -95,6 +100,7 @@ PING_FRAME: dict[str, Callable[[str], bool]] = {
     "hyperliquid": lambda t: json.loads(t) == {"method": "ping"},
     "bitget": lambda t: t == "ping",
     "gate": lambda t: json.loads(t).get("channel") == "futures.ping",
+    "deribit": lambda t: json.loads(t).get("method") == "public/test",
 }
 
 
@@ -123,6 +129,7 @@ def test_default_heartbeat_and_stall_timeouts() -> None:
         "hyperliquid": (40.0, 20.0),
         "bitget": (60.0, 30.0),
         "gate": (40.0, 20.0),
+        "deribit": (30.0, 15.0),
     }
     for venue, (idle, ping) in expected.items():
         stream = MarkStream("a", venue, [BTC[venue]], sink)
@@ -150,6 +157,7 @@ def test_symbol_conversion() -> None:
     assert venue_symbol("gate", "BTC/USDT:USDT") == "BTC_USDT"
     assert venue_symbol("hyperliquid", "BTC/USDC:USDC") == "BTC"
     assert venue_symbol("hyperliquid", "XYZ-XYZ100/USDC:USDC") == "xyz:XYZ100"
+    assert venue_symbol("deribit", "BTC/USDC:USDC") == "BTC_USDC-PERPETUAL"
     assert venue_symbol("binanceusdm", "BTC/USDT:USDT") == "BTCUSDT"
     for venue, bad in [
         ("binance", "BTC/USD:BTC"),  # inverse: another endpoint

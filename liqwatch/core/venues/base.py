@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, ClassVar
 from liqwatch.core.tiers import Basis, Boundary
 
 if TYPE_CHECKING:
-    from liqwatch.core.model import MarginMode, PositionRisk
+    from liqwatch.core.model import MarginMode, PositionRisk, PositionSpec
 
 
 @dataclass(slots=True)
@@ -77,6 +77,9 @@ class Venue:
     initial_margin_at_entry: ClassVar[bool] = False
     supports_inverse: ClassVar[bool] = True
     """False where the venue lists no coin-margined (inverse) perpetuals: inverse specs are refused."""
+    inverse_refusal: ClassVar[str] = ""
+    """Why inverse specs are refused where the venue does list coin-margined perpetuals but liqwatch
+    cannot price them (Deribit: account-level margin), with the way out; "" = it lists none."""
     inverse_mm_at_entry_isolated: ClassVar[bool] = False
     """Inverse isolated positions: MM (and its bracket) fixed at the entry price, with the fee to close
     priced at the bankruptcy price that includes it (Bybit's classic/v2024 pages). False: MM at the
@@ -143,6 +146,13 @@ class Venue:
     liquidation_fee_per_symbol: ClassVar[str | None] = None
     """The exchange-info field holding a per-symbol liquidation fee rate (Binance
     ``liquidationFee``); None where the fee rate is the position's ``fee_rate`` or there is none."""
+    size_dependent_tiers: ClassVar[bool] = False
+    """True where the maintenance rate is a function of the position's size rather than a bracket
+    table (Deribit's margin ramp): the engine then asks :meth:`sized_spec` for each position."""
+
+    def sized_spec(self, spec: PositionSpec) -> PositionSpec:
+        """The position with the table of its own size (venues with :attr:`size_dependent_tiers`)."""
+        return spec
 
     def derive_mmr(self, max_leverage: float) -> float | None:
         """A venue that defines MMR from the bracket's max leverage returns it here."""

@@ -125,13 +125,16 @@ def cells(view: PositionView) -> Row:
         + (" iso" if data.margin_mode == "isolated" else " cross")
     )
     if risk is None:
+        if venue_lp is not None:  # liqwatch has no price of its own here: the venue's, labelled
+            liq = f"— (venue {fmt_price(venue_lp, tick)})"
+        ratio = view.venue_margin_ratio  # the venue's account figures (account-level margin)
         return (
             Cell(data.symbol.split(":")[0]),
             Cell(side, "green" if data.side == "long" else "red"),
             mark_cell,
             Cell(liq, style, True),
             Cell("—", style, True),
-            Cell("—", style, True),
+            Cell("—" if ratio is None else f"{fmt_pct(ratio)} acct", style, True),
             Cell("—"),
             Cell("—"),
             Cell("—", "", True),
