@@ -301,6 +301,44 @@ def test_watch_records_carry_funding_once_a_rate_is_known(monkeypatch: pytest.Mo
     assert snapshot_record(state.snapshot())["positions"][0]["funding"] is None
 
 
+def test_watch_funding_projection_is_reused_until_positions_rates_or_time_change(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The projection (three re-assessments of the account) is computed once per account while
+    its positions and rates stay the same, for at most FUNDING_REFRESH_S seconds of the clock."""
+    from liqwatch import records
+    from liqwatch.core import funding as core_funding
+
+    monkeypatch.setattr(records, "_LIVE_FUNDING", {})
+    monkeypatch.setattr(records, "_FUNDING_PROJECTIONS", {})
+    calls: list[int] = []
+    real = core_funding.liquidation_prices_after
+
+    def counting(*args: object, **kwargs: object) -> object:
+        calls.append(1)
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(core_funding, "liquidation_prices_after", counting)
+    now = [1_000.0]
+    state = State(clock=lambda: now[0])
+    position = PositionData(
+        symbol="BTC/USDT:USDT", side="long", size=1.0, entry_price=60_000.0, margin_mode="isolated",
+        leverage=10.0, isolated_margin=6_000.0,
+    )  # fmt: skip
+    state.apply(Positions(account="a", exchange="bybit", ts=now[0], positions=[position]))
+    records.set_live_funding("bybit", "BTC/USDT:USDT", 0.0001, 1_796_169_600.0)
+    first = snapshot_record(state.snapshot())["positions"][0]["funding"]
+    now[0] += records.FUNDING_REFRESH_S / 2
+    assert snapshot_record(state.snapshot())["positions"][0]["funding"] == first
+    assert len(calls) == 1  # reused
+    records.set_live_funding("bybit", "BTC/USDT:USDT", 0.0002, 1_796_169_600.0)
+    assert snapshot_record(state.snapshot())["positions"][0]["funding"]["rate"] == 0.0002
+    assert len(calls) == 2  # a new rate: recomputed
+    now[0] += records.FUNDING_REFRESH_S
+    snapshot_record(state.snapshot())
+    assert len(calls) == 3  # stale: recomputed
+
+
 def test_bundled_rates_have_a_note_each(capsys: pytest.CaptureFixture[str]) -> None:
     import json as _json
     from importlib import resources
