@@ -83,3 +83,45 @@ def test_live_account_with_linear_and_inverse_positions(venue: str) -> None:
             assert acc["exchange"] == venue
 
     asyncio.run(asyncio.wait_for(body(), 4 * WAIT_TIMEOUT))
+
+
+def test_live_inverse_position_falls_back_to_the_bundled_coin_margined_table() -> None:
+    """The venue gives no brackets for the coin-margined market: the bundled (or cached) inverse
+    table prices the position, said in its note, rather than 'no tier table'."""
+
+    async def body() -> None:
+        async with FakeRestServer("binance") as rest, FakeWsServer("binance") as ws:
+            rest.add_inverse()
+            rest.data["dapi_leverageBracket"] = []
+            case = CASES["binance"](rest.data)
+            put_positions("binance", rest, [case.row], keep_linear=False)
+            put_wallet("binance", rest, dict(case.wallet_fields))
+            account = AccountConfig(
+                name="main",
+                exchange="binance",
+                api_key_env="LW_KEY",
+                api_secret_env="LW_SECRET",
+                rest_url=rest.url,
+                ws_url=ws.url,
+                reconcile_seconds=0.3,
+                inverse=True,
+            )
+            monitor = Monitor([VenueFeed(account, environ=ENV)])
+            monitor.start()
+            try:
+                state = monitor.state
+
+                def priced() -> bool:
+                    views = [v for v in state.snapshot().positions if v.data.inverse]
+                    return bool(views) and views[0].risk is not None
+
+                await until(priced)
+                (view,) = [v for v in state.snapshot().positions if v.data.inverse]
+            finally:
+                await monitor.stop()
+            assert view.risk is not None and view.risk.liquidation_price is not None
+            assert view.risk.spec.symbol == INVERSE and view.risk.spec.tiers.basis == "notional"
+            assert "bundled tiers" in view.note
+            assert view.risk.liquidation_price == pytest.approx(case.liq, rel=1e-6)
+
+    asyncio.run(asyncio.wait_for(body(), 4 * WAIT_TIMEOUT))
