@@ -12,7 +12,7 @@ import pytest
 
 from liqwatch.config import AccountConfig
 from liqwatch.core import assess, get_venue
-from liqwatch.feeds.events import Balance, MarkPrice, PositionData, Positions
+from liqwatch.feeds.events import Balance, Event, MarkPrice, PositionData, Positions, Status
 from liqwatch.feeds.live import VenueFeed
 from liqwatch.monitor import Monitor
 from liqwatch.records import pools_record, snapshot_record
@@ -162,3 +162,40 @@ def test_watch_account_record_lists_a_pool_per_settle_currency() -> None:
     assert btc["cross_wallet_balance"] == 0.5
     assert btc["maintenance_margin"] == pytest.approx(30_000 / 60_000 * 0.004, rel=1e-12)
     assert acc["wallet_balance"] == 1_000.0  # the existing keys stay
+
+
+def test_a_key_without_coin_m_permission_is_one_note_and_the_linear_account_goes_on() -> None:
+    """Default config (coin-margined read where listed), a Binance key without COIN-M permission:
+    one ``connected`` note on the REST channel saying so, never an error, and the linear positions
+    are priced read after read."""
+
+    async def body() -> list[Event]:
+        async with FakeRestServer("binance") as rest, FakeWsServer("binance") as ws:
+            rest.add_inverse()
+            rest.data["dapi_denied"] = True
+            account = AccountConfig(
+                name="main",
+                exchange="binance",
+                api_key_env="LW_KEY",
+                api_secret_env="LW_SECRET",
+                rest_url=rest.url,
+                ws_url=ws.url,
+                reconcile_seconds=0.05,
+            )
+            events: list[Event] = []
+            monitor = Monitor([VenueFeed(account, environ=ENV)], on_event=events.append)
+            monitor.start()
+            try:
+                await until(lambda: sum(isinstance(e, Positions) for e in events) >= 3)
+                views = monitor.state.snapshot().positions
+                assert views and all(not v.data.inverse for v in views)
+                assert any(v.risk is not None for v in views)
+            finally:
+                await monitor.stop()
+            return events
+
+    events = asyncio.run(asyncio.wait_for(body(), 4 * WAIT_TIMEOUT))
+    notes = [e for e in events if isinstance(e, Status) and "coin-margined" in e.detail]
+    (note,) = notes
+    assert note.state == "connected" and note.channel == "rest" and "inverse = false" in note.detail
+    assert not [e for e in events if isinstance(e, Status) and e.state == "error"]

@@ -140,11 +140,13 @@ def download_binance(
 ) -> tuple[VenueResult, list[str]]:
     async def run() -> tuple[VenueResult, list[str]]:
         async with FakeRestServer("binance") as fake:
-            if coin_m:
+            if not coin_m:  # the dapi exchange info fails: no COIN-M market can be loaded
+                fake.data["dapi_exchangeInfo"] = None
+            else:
                 fake.add_inverse()
                 add_binance_ethusd(fake.data)
-                if not brackets:  # no COIN-M permission: the dapi bracket call is refused
-                    fake.data.pop("dapi_leverageBracket")
+                if not brackets:  # no COIN-M permission: the dapi bracket call is refused (-2015)
+                    fake.data["dapi_denied"] = True
             result = await download_venue(
                 "binance",
                 rest_url=fake.url,
