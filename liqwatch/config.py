@@ -55,10 +55,12 @@ class AccountConfig(BaseModel):
     ws_url: str | None = None
     reconcile_seconds: Annotated[float, Field(gt=0)] = 15.0
     """How often positions and balances are re-read over REST (streams are only hints)."""
-    inverse: bool = False
-    """Also read the coin-margined (inverse) perpetuals and their coin wallets (Binance COIN-M,
-    Bybit inverse, OKX coin-margined swaps, Bitget COIN-FUTURES, Gate BTC-settled): more REST
-    calls per reconcile, and a second mark stream where the venue serves them elsewhere."""
+    inverse: bool | None = None
+    """Read the coin-margined (inverse) perpetuals and their coin wallets too (Binance COIN-M,
+    Bybit inverse, OKX coin-margined swaps, Bitget COIN-FUTURES, Gate BTC-settled, Deribit): on by
+    default on every venue that lists them (unset), ``false`` opts out (fewer REST calls per
+    reconcile). A failure to read them (e.g. a Binance key without COIN-M permission) is reported
+    once as a note and the account goes on with its linear perpetuals."""
 
     @field_validator("exchange", mode="before")
     @classmethod

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from liqwatch.core.loss import Case, Figures, LiquidationLoss, LossCase, loss_figures
 from liqwatch.core.model import AccountRisk, PortfolioRisk, PositionRisk, PositionSpec
-from liqwatch.core.venues import Venue
+from liqwatch.core.venues import VENUES, Venue
 
 if TYPE_CHECKING:  # the state store imports this module: no import back at run time
     from liqwatch.core.funding import FundingDrift
@@ -510,7 +510,42 @@ def live_account_record(view: AccountView) -> dict[str, Any]:
         "feed": view.status,
         "stale": view.stale,
         "error": view.detail or None,
+        "pools": live_pools(view),
     }
+
+
+_NO_POOL_FIGURES = dict.fromkeys(
+    (
+        "margin_balance",
+        "maintenance_margin",
+        "margin_ratio",
+        "unrealized_pnl",
+        "initial_margin",
+        "cross_wallet_balance",
+        "cross_margin_balance",
+        "cross_maintenance_margin",
+        "cross_margin_ratio",
+    )
+)
+
+
+def live_pools(view: AccountView) -> list[dict[str, Any]]:
+    """One entry per settle currency, the keys of ``calc --json``'s ``account.pools``
+    (:func:`pools_record`): the pools of the assessed positions, then any other currency whose
+    wallet the feed read (its wallet balance, nulls for what only held positions give)."""
+    venue = VENUES.get(view.exchange.lower())
+    default = venue.settle if venue is not None else "USDT"
+    entries: list[dict[str, Any]] = []
+    if view.risk is not None and venue is not None:
+        entries = pools_record(view.risk, venue)["pools"]
+    seen = {e["settle"] for e in entries}
+    wallets = dict(view.wallets)
+    if view.wallet_balance is not None:
+        wallets.setdefault(default, view.wallet_balance)
+    for ccy in sorted(wallets, key=lambda c: (c != default, c)):
+        if ccy not in seen:
+            entries.append({"settle": ccy, "wallet_balance": wallets[ccy], **_NO_POOL_FIGURES})
+    return entries
 
 
 def snapshot_record(snap: Snapshot) -> dict[str, Any]:

@@ -276,7 +276,7 @@ class State:
         if table is not None:
             return symbol, table, ""
         try:
-            unified, market = find_market(acc.venue, symbol)
+            unified, market = find_market(acc.venue, symbol, inverse=data.inverse)
         except InputError:
             return symbol, None, "no tier table for this symbol"
         if market is not None:
@@ -289,7 +289,7 @@ class State:
         """The market's tick: the live market's (ccxt ``precision.price``), else the bundled one."""
         if data.tick_size:
             return data.tick_size
-        return _bundled_tick(acc.venue, data.symbol)
+        return _bundled_tick(acc.venue, data.symbol, data.inverse)
 
     @staticmethod
     def fee_rate(venue: Venue, data: PositionData) -> float:
@@ -453,10 +453,10 @@ def _venue_ratio(acc: AccountState, data: PositionData) -> float | None:
 
 
 @lru_cache(maxsize=8192)
-def _bundled_tick(venue: Venue, symbol: str) -> float | None:
+def _bundled_tick(venue: Venue, symbol: str, inverse: bool = False) -> float | None:
     """The bundled market's tick (looked up once per symbol, not once per position per snapshot)."""
     try:
-        _, market = find_market(venue, symbol)
+        _, market = find_market(venue, symbol, inverse=inverse)
     except InputError:
         return None
     return market.tick_size if market is not None else None

@@ -10,13 +10,15 @@ Sources (all public reads but Binance's, which needs an account's keys):
 * Gate ``GET /api/v4/futures/{usdt,btc}/risk_limit_tiers`` (paginated by ``offset``); ``deduction``.
 * Bitget ``GET /api/v2/mix/market/query-position-lever`` per symbol (USDT-FUTURES and COIN-FUTURES).
 
-Inverse (coin-margined) perpetuals are downloaded too (Bybit, OKX ``BTC-USD-SWAP``, Gate
-BTC-settled, Bitget COIN-FUTURES): their entries say ``inverse: true``, ``settle`` and, in
+Inverse (coin-margined) perpetuals are downloaded too (Binance COIN-M, Bybit, OKX ``BTC-USD-SWAP``,
+Gate BTC-settled, Bitget COIN-FUTURES): their entries say ``inverse: true``, ``settle`` and, in
 ``tier_unit``, what their bounds are in (kept as the venue publishes them). ``liqwatch calc``
-still refuses coin-margined symbols.
+prices them from the cache.
 * Hyperliquid ``POST /info {"type": "meta"}`` margin tables; mmr = 1/(2 x max leverage).
-* Binance ``GET /fapi/v1/leverageBracket`` (private): with the config's Binance account's keys,
-  else the bundled set is kept.
+* Binance ``GET /fapi/v1/leverageBracket`` and, for the COIN-M perpetuals, ``GET
+  /dapi/v2/leverageBracket`` (``qtyFloor``/``qtyCap`` in coin notional; private, the same keys):
+  with the config's Binance account's keys, else the bundled set is kept. A failure of the COIN-M
+  part (no COIN-M permission) leaves the linear tables.
 
 Every call goes through ccxt with its rate limiter on; a 429, a 5xx or a network failure is retried
 with exponential backoff (:class:`Retry`). Tables that came through are merged into the cache (a
@@ -36,7 +38,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from liqwatch.feeds.parse import as_dict, as_list, num, positive
-from liqwatch.feeds.venue_rest import price_tick
+from liqwatch.feeds.venue_rest import is_inverse, price_tick
 
 if TYPE_CHECKING:
     from liqwatch.config import AccountConfig, Secrets
@@ -106,6 +108,8 @@ class VenueResult:
     failures: dict[str, str] = field(default_factory=dict)
     """symbol (or "*" for the whole venue) -> why."""
     note: str = ""
+    skipped: str = ""
+    """What was left out and why (a venue's coin-margined markets that could not be loaded)."""
     wanted: int = 0
     seconds: float = 0.0
     retries: int = 0
@@ -120,6 +124,8 @@ class VenueResult:
         text = f"{self.venue}: {len(self.symbols)}/{self.wanted} tables in {self.seconds:.1f}s"
         if self.retries:
             text += f", {self.retries} retries"
+        if self.skipped:
+            text += f"; {self.skipped}"
         if self.failures:
             shown = "; ".join(f"{k}: {v}" for k, v in list(self.failures.items())[:3])
             more = f" (+{len(self.failures) - 3} more)" if len(self.failures) > 3 else ""
@@ -371,9 +377,23 @@ class Download:
         await self._grouped([s for s in symbols if s not in result.failures], result, by_id, "contract")
 
     async def _all_at_once(self, symbols: list[str], result: VenueResult) -> None:
-        found = await self.retry.call(partial(self.adapter.tiers, self.ex, symbols, True))
-        for symbol, _basis, rows, _note in found:
-            self._add(result, symbol, rows)
+        from liqwatch.feeds.ccxt_client import failure_reason
+
+        # linear and coin-margined (Binance COIN-M: another endpoint, another permission) apart:
+        # one group's failure leaves the other's tables
+        inverse = [s for s in symbols if is_inverse(as_dict(self.ex.markets.get(s)))]
+        linear = [s for s in symbols if s not in inverse]
+        for group in (linear, inverse):
+            if not group:
+                continue
+            try:
+                found = await self.retry.call(partial(self.adapter.tiers, self.ex, group, True))
+            except Exception as exc:
+                for symbol in group:
+                    result.failures.setdefault(symbol, failure_reason(exc))
+                continue
+            for symbol, _basis, rows, _note in found:
+                self._add(result, symbol, rows)
         for symbol in symbols:
             if symbol not in result.symbols:
                 result.failures.setdefault(symbol, "the venue sent no tiers")
@@ -424,8 +444,19 @@ async def download_venue(
         try:
             await retry.call(ex.load_markets)
         except Exception as exc:
-            result.failures["*"] = f"loading markets: {failure_reason(exc)}"
-            return result
+            if options == adapter.options():
+                result.failures["*"] = f"loading markets: {failure_reason(exc)}"
+                return result
+            # the coin-margined markets could not be loaded (another endpoint): the linear ones still
+            await ex.close()
+            ex = new_exchange(ccxt_async, adapter, account, secrets or Secrets(None, None), options=adapter.options())
+            point_at(ex, account, no_sandbox=ccxt_async.NotSupported, no_sandbox_message="no testnet for this venue")
+            result.skipped = f"coin-margined markets not loaded ({failure_reason(exc)})"
+            try:
+                await retry.call(ex.load_markets)
+            except Exception as exc2:
+                result.failures["*"] = f"loading markets: {failure_reason(exc2)}"
+                return result
         wanted = perpetuals(ex, symbols)
         result.wanted = len(wanted)
         if symbols and not wanted:

@@ -9,7 +9,6 @@ scenario's own fields (``"max_add_size"``, ``"order"``, ``"steps"``, ...).
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -83,10 +82,6 @@ def run_scenario(
 ) -> int:
     scenario = SCENARIOS[name]
     index = select_position(args, venue, specs, scenario)
-    # A scenario that changes a coin-margined position's size (add size, partial liquidation)
-    # keeps its spec's other fields: the count of contracts would no longer match the size, which
-    # the core refuses. Contracts are reported from size / contract size instead (contracts_of).
-    specs = [dataclasses.replace(s, contracts=None) if s.inverse and s.contracts is not None else s for s in specs]
     try:
         ctx = Context(venue, specs, wallet, index, funding_rates=rates)
         base = portfolio_record(ctx.current, venue, extras=extras)

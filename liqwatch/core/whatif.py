@@ -168,6 +168,17 @@ def _replace(specs: Sequence[PositionSpec], index: int, new: PositionSpec) -> li
     return out
 
 
+def resized(spec: PositionSpec, size: float, **changes: float | None) -> PositionSpec:
+    """``spec`` with a new ``size`` (and any other ``changes``), its count of contracts kept
+    consistent: size / contract size where the contract size is known, else scaled with the size
+    (the core checks contracts x contract size against the size)."""
+    contracts = spec.contracts
+    if contracts is not None:
+        cs = spec.contract_size
+        contracts = size / cs if cs else contracts * size / spec.size
+    return dataclasses.replace(spec, size=size, contracts=contracts, **changes)  # type: ignore[arg-type]
+
+
 def _check_index(specs: Sequence[PositionSpec], index: int) -> PositionSpec:
     if not 0 <= index < len(specs):
         raise InputError("position", f"no position #{index} (the account has {len(specs)})")
@@ -262,9 +273,7 @@ def add_size(
             notes.append(f"no leverage given: margin added at the position's entry leverage {lev:.4g}x")
     else:
         notes.append("cross: no margin is posted; the cross wallet backs the larger position")
-    new_spec = (
-        dataclasses.replace(spec, size=new_q, entry_price=new_entry, isolated_margin=new_margin) if size else spec
-    )
+    new_spec = resized(spec, new_q, entry_price=new_entry, isolated_margin=new_margin) if size else spec
     after = assess(venue, _replace(specs, index, new_spec), wallet) if size else before
     result = AddSize(
         kind="add_size",
@@ -283,7 +292,7 @@ def add_size(
     cap = max_value_for_leverage(spec, lev)
     if cap is not None:
         current = bracket_value(spec, spec.entry_price)
-        per_unit = bracket_value(dataclasses.replace(spec, size=1.0), price)  # table value of one unit at price
+        per_unit = bracket_value(resized(spec, 1.0), price)  # table value of one unit at price
         result.max_add_size = max(0.0, (cap - current) / per_unit)
     limit = max_leverage_for(new_spec)
     if lev > limit + 1e-12:
@@ -856,13 +865,13 @@ def partial_liquidation(venue: Venue, specs: Sequence[PositionSpec], wallet: Wal
             if margin <= 0:
                 steps.append(PartialStep(size, 0.0, None, None))
                 return PartialPreview(model, description, lp, steps, True)
-            reduced = dataclasses.replace(cur, size=target, isolated_margin=margin)
+            reduced = resized(cur, target, isolated_margin=margin)
         else:
             if isinstance(wallet_now, Mapping):
                 wallet_now = {**wallet_now, pool: wallet_now.get(pool, 0.0) + realised}
             else:
                 wallet_now += realised
-            reduced = dataclasses.replace(cur, size=target)
+            reduced = resized(cur, target)
         current = _replace(current, index, reduced)
         after = assess(venue, current, wallet_now)
         ratio = (

@@ -99,6 +99,9 @@ class VenueFeed:
                             )
                             hints_task = asyncio.create_task(hints.run())
                     positions, balances = await client.fetch_account_balances()
+                    for note in client.notes:  # said once: the client reads on without that part
+                        self._status(sink, "connected", "rest", note)
+                    client.notes.clear()
                     for balance in balances:
                         sink(balance)
                     sink(positions)
@@ -134,7 +137,7 @@ class VenueFeed:
                     if first:
                         with contextlib.suppress(Exception):
                             await client.close()
-                        client = RestClient(self.account, secrets)
+                        client = RestClient(client.account, secrets)  # keeps a dropped inverse part off
                     await asyncio.sleep(delay)
         finally:
             for task in (stream_task, hints_task):

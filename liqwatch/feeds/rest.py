@@ -19,10 +19,24 @@ from typing import Any
 from liqwatch.config import AccountConfig, Secrets
 from liqwatch.feeds.ccxt_client import ErrorTranslator, FeedError, new_exchange, point_at
 from liqwatch.feeds.events import Balance, MarkPrice, Positions, Tiers
-from liqwatch.feeds.venue_rest import EMPTY_SNAPSHOT, PositionSnapshot, VenueRest
+from liqwatch.feeds.venue_rest import EMPTY_SNAPSHOT, InverseUnavailable, PositionSnapshot, VenueRest
 from liqwatch.venues import get_home
 
 log = logging.getLogger(__name__)
+
+TRANSIENT_KINDS = frozenset({"network", "rate_limit", "maintenance"})
+"""Failures of the coin-margined part that pass: retried like any other, the part kept."""
+
+
+def _passing(error: FeedError, cause: BaseException | None) -> bool:
+    """A failure another try may not see: a network, rate-limit or maintenance kind, or what ccxt
+    says may pass (``OperationFailed``: e.g. Binance -1001 "Internal error; ... try again")."""
+    if error.kind in TRANSIENT_KINDS:
+        return True
+    import ccxt.async_support as ccxt_async
+
+    return isinstance(cause, ccxt_async.OperationFailed)
+
 
 __all__ = ["RestClient"]
 
@@ -42,6 +56,9 @@ class RestClient:
         """Write the tier tables read into the tier cache (``liqwatch tiers``)."""
         self.cache_writes: list[asyncio.Future[None]] = []
         """The cache writes started (tests wait on them)."""
+        self.notes: list[str] = []
+        """Things to say once (the feed reports and clears them): the coin-margined perpetuals
+        that could not be read."""
 
     def __repr__(self) -> str:
         return f"RestClient({self.account.exchange}, {self.account.name!r})"
@@ -55,10 +72,41 @@ class RestClient:
                 self._ex = await self._open()
 
     async def _open(self) -> Any:
+        venue = self._venue
+        try:
+            return await self._load(venue.account_options(self.account))
+        except FeedError as exc:
+            if (
+                _passing(exc, exc.__context__)
+                or not venue.reads_inverse(self.account)
+                or venue.account_options(self.account) == venue.options()
+            ):
+                raise
+            ex = await self._load(venue.options())  # the linear markets alone: their failure is raised
+            self._drop_inverse(exc)
+            return ex
+
+    def _inverse_failed(self, exc: InverseUnavailable, doing: str) -> None:
+        """The coin-margined part failed: a passing failure (network, rate limit, maintenance) is
+        raised like any other (the feed retries); any other drops that part (:meth:`_drop_inverse`)."""
+        error = self._errors.translate(exc.cause, doing)
+        if _passing(error, exc.cause):
+            raise error from None
+        self._drop_inverse(error)
+
+    def _drop_inverse(self, error: FeedError) -> None:
+        """Read the account without its coin-margined perpetuals from now on, and say so once."""
+        self.account = self.account.model_copy(update={"inverse": False})
+        self.notes.append(
+            f"coin-margined (inverse) perpetuals not read: {error}; the linear ones are "
+            "(set inverse = false for this account to stop trying)"
+        )
+
+    async def _load(self, options: dict[str, Any]) -> Any:
         import ccxt.async_support as ccxt_async
 
         venue = self._venue
-        ex = new_exchange(ccxt_async, venue, self.account, self._secrets, options=venue.account_options(self.account))
+        ex = new_exchange(ccxt_async, venue, self.account, self._secrets, options=options)
         try:
             point_at(
                 ex,
@@ -115,8 +163,12 @@ class RestClient:
         positions = self._positions(snapshot)
         ex = await self._client()
         async with self._mapped("fetching the balance"):
-            found = await self._venue.balances(ex, self.account, snapshot)
-            figures = await self._venue.account_figures(ex, self.account)
+            try:
+                found = await self._venue.balances(ex, self.account, snapshot)
+                figures = await self._venue.account_figures(ex, self.account)
+            except InverseUnavailable as exc:
+                self._inverse_failed(exc, "fetching the coin-margined wallets")
+                return await self.fetch_account_balances()
         now = time.time()
         return positions, [
             Balance(
@@ -139,7 +191,11 @@ class RestClient:
     async def _snapshot(self) -> PositionSnapshot:
         ex = await self._client()
         async with self._mapped("fetching positions"):
-            return await self._venue.snapshot(ex, self.account)
+            try:
+                return await self._venue.snapshot(ex, self.account)
+            except InverseUnavailable as exc:
+                self._inverse_failed(exc, "fetching the coin-margined positions")
+                return await self._venue.snapshot(ex, self.account)
 
     async def _balance(self, snapshot: PositionSnapshot) -> Balance:
         ex = await self._client()

@@ -35,7 +35,8 @@ from __future__ import annotations
 
 import time
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
@@ -82,6 +83,26 @@ def price_tick(ex: Any, market: dict[str, Any]) -> float | None:
     if mode == _DECIMAL_PLACES:
         return float(10.0 ** -round(value))
     return None  # significant digits: no fixed tick
+
+
+class InverseUnavailable(Exception):
+    """Reading the coin-margined perpetuals (their positions or coin wallets) failed: the caller
+    reads the account without them (:meth:`VenueRest.reads_inverse` off) and says so once."""
+
+    def __init__(self, cause: Exception) -> None:
+        super().__init__(str(cause))
+        self.cause = cause
+
+
+@contextmanager
+def inverse_part() -> Iterator[None]:
+    """Any failure inside is the coin-margined part's: raised as :class:`InverseUnavailable`."""
+    try:
+        yield
+    except InverseUnavailable:
+        raise
+    except Exception as exc:
+        raise InverseUnavailable(exc) from exc
 
 
 def is_inverse(market: dict[str, Any]) -> bool:
@@ -157,15 +178,20 @@ class VenueRest:
         """ccxt constructor options (market types to load, no currency/account probes)."""
         return {}
 
-    # ---- coin-margined (inverse) perpetuals: read where the account's ``inverse`` is set
+    # ---- coin-margined (inverse) perpetuals: read where listed unless the account says ``inverse = false``
 
     lists_inverse: ClassVar[bool] = False
     """The venue lists coin-margined perpetuals liqwatch can read (config ``inverse``)."""
 
+    def reads_inverse(self, account: AccountConfig) -> bool:
+        """Whether ``account``'s feed reads the coin-margined perpetuals: where the venue lists
+        them, unless the config says ``inverse = false``."""
+        return self.lists_inverse and account.inverse is not False
+
     def account_options(self, account: AccountConfig) -> dict[str, Any]:
         """ccxt options for ``account``'s live client: :meth:`inverse_options` where it reads the
         coin-margined perpetuals too, else :meth:`options`."""
-        return self.inverse_options() if account.inverse and self.lists_inverse else self.options()
+        return self.inverse_options() if self.reads_inverse(account) else self.options()
 
     def inverse_options(self) -> dict[str, Any]:
         """ccxt options that load the linear and the inverse perpetuals."""
@@ -201,9 +227,11 @@ class VenueRest:
         """Every pool's cross wallet: the settle currency's (:meth:`balance`), then the coin
         wallets where the account reads its inverse perpetuals."""
         out = [await self.balance(ex, account, positions)]
-        if account.inverse and self.lists_inverse:
+        if self.reads_inverse(account):
             seen = {out[0][1]}
-            out += [b for b in await self.inverse_balances(ex, account, positions) if b[1] not in seen]
+            with inverse_part():
+                found = await self.inverse_balances(ex, account, positions)
+            out += [b for b in found if b[1] not in seen]
         return out
 
     def config(self, account: AccountConfig) -> dict[str, Any]:
@@ -223,8 +251,9 @@ class VenueRest:
         """Every open linear position (and inverse one where the account reads them): the venue's
         rows, their context and what they map to."""
         rows = await self.raw_positions(ex, account)
-        if account.inverse and self.lists_inverse:
-            rows = rows + await self.raw_inverse_positions(ex, account)
+        if self.reads_inverse(account):
+            with inverse_part():
+                rows = rows + await self.raw_inverse_positions(ex, account)
         return await self.snapshot_of(ex, account, rows)
 
     async def snapshot_of(
@@ -232,7 +261,7 @@ class VenueRest:
     ) -> PositionSnapshot:
         """The snapshot of ``rows`` (ccxt position structures, open or not); ``read``: what the
         adapter kept from the same read for the snapshot's context (e.g. the whole response)."""
-        inverse = account.inverse and self.lists_inverse
+        inverse = self.reads_inverse(account)
         raw = [p for p in rows if self._is_open(ex, p, inverse=inverse)]
         context = await self.position_context(ex, account, raw)
         if read:

@@ -240,7 +240,7 @@ class LiqwatchApp(App[None]):
     def action_toggle_detail(self) -> None:
         self.query_one(DetailPanel).toggle_class("-hidden")
 
-    def _selected_account(self) -> tuple[Venue, list, float, int] | None:  # type: ignore[type-arg]
+    def _selected_account(self) -> tuple[Venue, list, float | dict[str, float], int] | None:  # type: ignore[type-arg]
         key = self.query_one(PositionsTable).selected_key()
         view = self.views.get(key) if key else None
         if view is None or view.risk is None:
@@ -250,7 +250,7 @@ class LiqwatchApp(App[None]):
         matches = [i for i, spec in enumerate(acc.last_specs) if spec is view.risk.spec]
         if not matches:
             return None
-        return acc.venue, list(acc.last_specs), acc.wallet_balance or 0.0, matches[0]
+        return acc.venue, list(acc.last_specs), acc.collateral(), matches[0]
 
     def action_whatif(self) -> None:
         from liqwatch.tui.screens.whatif import WhatIfScreen

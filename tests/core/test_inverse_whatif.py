@@ -200,3 +200,25 @@ def test_shock_move_is_exact_when_a_bracket_boundary_falls_in_the_crossing_step(
         assert lp is not None
         move = wi.shock(BINANCE, [spec], 0.0, [-0.9]).order[0].move
         assert move == pytest.approx(lp / 50_000 - 1, rel=1e-12, abs=1e-15)
+
+
+def test_scenarios_that_change_the_size_keep_the_contracts_consistent() -> None:
+    """A live position carries its count of contracts: add size and the partial-liquidation steps
+    resize it (contracts = size / contract size), or the core's contracts x contract size check
+    would refuse the changed position."""
+    spec = inv(
+        q=30 * 50_000.0, tiers=COINM, leverage=20.0, isolated_margin=30 / 20, contracts=15_000.0, contract_size=100.0
+    )
+    add = wi.add_size(BINANCE, [spec], 0.0, 0, 10_000.0, 40_000.0)
+    grown = add.after.positions[0].spec
+    assert grown.size == 1_510_000.0 and grown.contracts == pytest.approx(15_100.0, rel=1e-15)
+    preview = wi.partial_liquidation(BINANCE, [spec], 0.0, 0)
+    plain = wi.partial_liquidation(BINANCE, [dataclasses.replace(spec, contracts=None)], 0.0, 0)
+    assert preview == plain and preview.steps[0].remaining_size / preview.at_price == pytest.approx(20.0)
+    # the largest add up to the bracket cap (20x: 50 BTC) with the count of contracts along
+    size, why = wi.max_add_for_distance(BINANCE, [spec], 0.0, 0, 0.01)
+    assert why == "bracket" and wi.add_size(BINANCE, [spec], 0.0, 0, size * (1 - 1e-9)).allowed
+    # no contract size known: the count scales with the size
+    bare = wi.resized(dataclasses.replace(spec, contract_size=None), 750_000.0)
+    assert bare.contracts == pytest.approx(7_500.0, rel=1e-15)
+    assert wi.resized(inv(), 1.0).contracts is None

@@ -269,8 +269,8 @@ def answer(venue: str, handler: str, request: web.Request, data: dict[str, Any])
     query = request.query
     if venue == "binance" and handler.startswith("dapi_"):
         return _binance(handler, query, data)
-    if venue == "bybit" and query.get("category") == "inverse" and "inverse_instruments" in data:
-        return _bybit_inverse(handler, query, data)
+    if venue == "bybit" and query.get("category") == "inverse":
+        return _bybit_inverse(handler, query, data)  # before add_inverse: no inverse market
     if venue == "bitget" and query.get("productType", "").upper() == "COIN-FUTURES" and "coin_tickers" in data:
         rows = {
             "tickers": "coin_tickers",
@@ -291,22 +291,33 @@ def answer(venue: str, handler: str, request: web.Request, data: dict[str, Any])
     return None
 
 
+NO_COIN_M = {"code": -2015, "msg": "Invalid API-key, IP, or permissions for action."}
+"""What Binance answers a key without the COIN-M (dapi) permission (``data["dapi_denied"]``)."""
+
+
 def _binance(handler: str, query: Any, data: dict[str, Any]) -> web.Response:
-    if "dapi_exchangeInfo" not in data:
+    # Before add_inverse: COIN-M listing nothing (what an account reading the coin-margined
+    # perpetuals by default sees); dapi_exchangeInfo None: the dapi markets cannot be loaded
+    info = data.get("dapi_exchangeInfo", {"timezone": "UTC", "rateLimits": [], "exchangeFilters": [], "symbols": []})
+    if info is None:
         return web.json_response({"code": -1121, "msg": "Invalid symbol."}, status=400)
     if handler == "dapi_exchange_info":
-        return web.json_response({**data["dapi_exchangeInfo"], "serverTime": _now_ms()})
+        return web.json_response({**info, "serverTime": _now_ms()})
     if handler == "dapi_time":
         return web.json_response({"serverTime": _now_ms()})
+    if handler == "dapi_position_risk" and data.get("dapi_positionRisk_status"):  # a passing failure
+        return web.json_response({"code": -1001, "msg": "Internal error."}, status=data["dapi_positionRisk_status"])
+    if data.get("dapi_denied") and handler in ("dapi_position_risk", "dapi_account", "dapi_leverage_bracket"):
+        return web.json_response(NO_COIN_M, status=401)
     if handler == "dapi_account":
-        return web.json_response(data["dapi_account"])
+        return web.json_response(data.get("dapi_account", {"assets": [], "positions": [], "canTrade": True}))
     name = {
         "dapi_premium_index": "dapi_premiumIndex",
         "dapi_position_risk": "dapi_positionRisk",
         "dapi_leverage_bracket": "dapi_leverageBracket",
         "dapi_adl_quantile": "dapi_adlQuantile",
     }[handler]
-    rows = data[name]
+    rows = data.get(name, [])
     symbol = query.get("symbol")
     if symbol is not None:
         rows = [r for r in rows if r.get("symbol") == symbol]
@@ -326,5 +337,5 @@ def _bybit_inverse(handler: str, query: Any, data: dict[str, Any]) -> web.Respon
     if handler == "instruments" and query.get("status") == "PreLaunch":
         rows: list[Any] = []
     else:
-        rows = [r for r in data[table] if symbol in (None, r["symbol"])]
+        rows = [r for r in data.get(table, []) if symbol in (None, r["symbol"])]
     return web.json_response(_bybit({"category": "inverse", "list": rows, "nextPageCursor": ""}))

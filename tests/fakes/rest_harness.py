@@ -57,12 +57,13 @@ def run(
     key: str = DEFAULT_KEY,
     setup: Callable[[FakeRestServer], None] | None = None,
     open_client: bool = True,
+    inverse: bool | None = None,
 ) -> T:
     async def main() -> T:
         async with FakeRestServer(venue) as fake:
             if setup is not None:
                 setup(fake)
-            client = RestClient(account(venue, fake.url), secrets(venue, key))
+            client = RestClient(account(venue, fake.url, inverse=inverse), secrets(venue, key))
             try:
                 if open_client:
                     await client.open()
@@ -169,7 +170,7 @@ def through_core(
 
 
 def fetch_all(
-    venue: str, setup: Callable[[FakeRestServer], None], wallet: bool = False
+    venue: str, setup: Callable[[FakeRestServer], None], wallet: bool = False, inverse: bool | None = None
 ) -> tuple[Positions, list[Tiers], float | None]:
     async def body(fake: FakeRestServer, client: RestClient) -> tuple[Positions, list[Tiers], float | None]:
         snapshot = await client.fetch_positions()
@@ -177,7 +178,7 @@ def fetch_all(
         balance = (await client.fetch_balance()).wallet_balance if wallet else None
         return snapshot, tiers, balance
 
-    return run(venue, body, setup=setup)
+    return run(venue, body, setup=setup, inverse=inverse)
 
 
 def assert_within_a_tick(risk: PositionRisk, data: PositionData, tick: float) -> None:

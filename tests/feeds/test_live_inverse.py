@@ -11,9 +11,12 @@ from collections.abc import Callable
 import pytest
 
 from liqwatch.config import AccountConfig
+from liqwatch.core import assess, get_venue
+from liqwatch.feeds.events import Balance, Event, MarkPrice, PositionData, Positions, Status
 from liqwatch.feeds.live import VenueFeed
 from liqwatch.monitor import Monitor
-from liqwatch.records import snapshot_record
+from liqwatch.records import pools_record, snapshot_record
+from liqwatch.state import State
 from tests.fakes.rest_server import DEFAULT_KEY, FakeRestServer
 from tests.fakes.ws_server import WAIT_TIMEOUT, FakeWsServer
 from tests.venues.test_inverse_live import CASES, EP, WALLET, put_positions, put_wallet
@@ -81,5 +84,118 @@ def test_live_account_with_linear_and_inverse_positions(venue: str) -> None:
             wallets = state.snapshot().accounts[0].wallets
             assert wallets["BTC"] == pytest.approx(WALLET, abs=1e-8) and "USDT" in wallets
             assert acc["exchange"] == venue
+            # one pool per settle currency, the keys of calc --json's account.pools
+            pools = {p["settle"]: p for p in acc["pools"]}
+            assert set(pools) == {"USDT", "BTC"} and acc["pools"][0]["settle"] == "USDT"
+            calc_keys = set(pools_record(assess(get_venue("binance"), [], 0.0), get_venue("binance"))["pools"][0])
+            assert all(set(p) == calc_keys for p in acc["pools"])
+            assert pools["BTC"]["cross_wallet_balance"] == pytest.approx(WALLET, abs=1e-8)
+            assert pools["USDT"]["cross_wallet_balance"] == pytest.approx(wallets["USDT"])
 
     asyncio.run(asyncio.wait_for(body(), 4 * WAIT_TIMEOUT))
+
+
+def test_live_inverse_position_falls_back_to_the_bundled_coin_margined_table() -> None:
+    """The venue gives no brackets for the coin-margined market: the bundled (or cached) inverse
+    table prices the position, said in its note, rather than 'no tier table'."""
+
+    async def body() -> None:
+        async with FakeRestServer("binance") as rest, FakeWsServer("binance") as ws:
+            rest.add_inverse()
+            rest.data["dapi_leverageBracket"] = []
+            case = CASES["binance"](rest.data)
+            put_positions("binance", rest, [case.row], keep_linear=False)
+            put_wallet("binance", rest, dict(case.wallet_fields))
+            account = AccountConfig(
+                name="main",
+                exchange="binance",
+                api_key_env="LW_KEY",
+                api_secret_env="LW_SECRET",
+                rest_url=rest.url,
+                ws_url=ws.url,
+                reconcile_seconds=0.3,
+                inverse=True,
+            )
+            monitor = Monitor([VenueFeed(account, environ=ENV)])
+            monitor.start()
+            try:
+                state = monitor.state
+
+                def priced() -> bool:
+                    views = [v for v in state.snapshot().positions if v.data.inverse]
+                    return bool(views) and views[0].risk is not None
+
+                await until(priced)
+                (view,) = [v for v in state.snapshot().positions if v.data.inverse]
+            finally:
+                await monitor.stop()
+            assert view.risk is not None and view.risk.liquidation_price is not None
+            assert view.risk.spec.symbol == INVERSE and view.risk.spec.tiers.basis == "notional"
+            assert "bundled tiers" in view.note
+            assert view.risk.liquidation_price == pytest.approx(case.liq, rel=1e-6)
+
+    asyncio.run(asyncio.wait_for(body(), 4 * WAIT_TIMEOUT))
+
+
+def test_watch_account_record_lists_a_pool_per_settle_currency() -> None:
+    """`liqwatch watch`'s account record: ``pools`` as calc's (same keys), one per settle currency;
+    while a cross pool waits for its wallet, the wallets read so far with nulls for the rest."""
+    state = State(clock=lambda: 1_790_000_000.0)
+    common = {"account": "main", "exchange": "binance", "ts": 1_790_000_000.0}
+    row = PositionData(
+        symbol=INVERSE, side="long", size=30_000.0, entry_price=60_000.0, leverage=10.0, inverse=True, settle="BTC"
+    )
+    state.apply(MarkPrice(**common, symbol=INVERSE, price=60_000.0))
+    state.apply(Positions(**common, positions=[row]))
+    state.apply(Balance(**common, wallet_balance=1_000.0, currency="USDT"))
+    calc_keys = list(pools_record(assess(get_venue("binance"), [], 0.0), get_venue("binance"))["pools"][0])
+    (waiting,) = snapshot_record(state.snapshot())["accounts"]
+    assert waiting["pools"] == [{"settle": "USDT", "wallet_balance": 1_000.0, **dict.fromkeys(calc_keys[2:])}]
+    assert list(waiting["pools"][0]) == calc_keys
+    state.apply(Balance(**common, wallet_balance=0.5, currency="BTC"))
+    (acc,) = snapshot_record(state.snapshot())["accounts"]
+    assert [p["settle"] for p in acc["pools"]] == ["USDT", "BTC"]
+    usdt, btc = acc["pools"]
+    assert all(list(p) == calc_keys for p in acc["pools"])
+    assert usdt["wallet_balance"] == 1_000.0 and usdt["maintenance_margin"] == 0.0
+    # the BTC pool: 30,000 USD face at 60,000 on a 0.5 BTC wallet, tier 1 (0.4 %) of the bundled table
+    assert btc["cross_wallet_balance"] == 0.5
+    assert btc["maintenance_margin"] == pytest.approx(30_000 / 60_000 * 0.004, rel=1e-12)
+    assert acc["wallet_balance"] == 1_000.0  # the existing keys stay
+
+
+def test_a_key_without_coin_m_permission_is_one_note_and_the_linear_account_goes_on() -> None:
+    """Default config (coin-margined read where listed), a Binance key without COIN-M permission:
+    one ``connected`` note on the REST channel saying so, never an error, and the linear positions
+    are priced read after read."""
+
+    async def body() -> list[Event]:
+        async with FakeRestServer("binance") as rest, FakeWsServer("binance") as ws:
+            rest.add_inverse()
+            rest.data["dapi_denied"] = True
+            account = AccountConfig(
+                name="main",
+                exchange="binance",
+                api_key_env="LW_KEY",
+                api_secret_env="LW_SECRET",
+                rest_url=rest.url,
+                ws_url=ws.url,
+                reconcile_seconds=0.05,
+            )
+            events: list[Event] = []
+            monitor = Monitor([VenueFeed(account, environ=ENV)], on_event=events.append)
+            monitor.start()
+            try:
+                await until(lambda: sum(isinstance(e, Positions) for e in events) >= 3)
+                views = monitor.state.snapshot().positions
+                assert views and all(not v.data.inverse for v in views)
+                assert any(v.risk is not None for v in views)
+            finally:
+                await monitor.stop()
+            return events
+
+    events = asyncio.run(asyncio.wait_for(body(), 4 * WAIT_TIMEOUT))
+    notes = [e for e in events if isinstance(e, Status) and "coin-margined" in e.detail]
+    (note,) = notes
+    assert note.state == "connected" and note.channel == "rest" and "inverse = false" in note.detail
+    assert not [e for e in events if isinstance(e, Status) and e.state == "error"]

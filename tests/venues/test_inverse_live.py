@@ -24,7 +24,8 @@ from liqwatch.feeds.events import Balance, MarkPrice, PositionData, Positions, T
 from liqwatch.feeds.rest import RestClient
 from liqwatch.records import diff_ticks
 from liqwatch.state import State
-from tests.fakes.rest_harness import account, secrets
+from liqwatch.venues import get_home
+from tests.fakes.rest_harness import DEFAULT_KEY, SECRET, account, secrets
 from tests.fakes.rest_server import FakeRestServer
 
 INVERSE = "BTC/USD:BTC"
@@ -393,12 +394,12 @@ def test_linear_and_inverse_account_has_two_pools() -> None:
     assert state.accounts["main"].collateral() == {"USDT": 10000.0, "BTC": pytest.approx(WALLET)}
 
 
-def test_inverse_markets_are_not_read_without_the_setting() -> None:
+def test_inverse_markets_are_not_read_with_inverse_false() -> None:
     async def main() -> tuple[Positions, list[Balance], list[str]]:
         async with FakeRestServer("binance") as fake:
             fake.add_inverse()
             put_positions("binance", fake, [binance_case(fake.data).row], keep_linear=True)
-            client = RestClient(account("binance", fake.url), secrets("binance"))
+            client = RestClient(account("binance", fake.url, inverse=False), secrets("binance"))
             try:
                 positions, balances = await client.fetch_account_balances()
             finally:
@@ -443,26 +444,118 @@ def test_inverse_mismatch_names_the_margin_that_gives_the_venues_price(venue: st
     assert view.risk is not None and view.risk.liquidation_price == pytest.approx(shifted["lp"], abs=1e-4)
 
 
-def test_a_missing_coin_wallet_is_one_clear_line() -> None:
-    async def main() -> str:
+def test_inverse_markets_are_read_by_default() -> None:
+    """No ``inverse`` in the config: the coin-margined positions and their coin wallet are read
+    beside the linear ones, nothing to note."""
+
+    async def main() -> tuple[Positions, list[Balance], list[str]]:
         async with FakeRestServer("binance") as fake:
             fake.add_inverse()
-            put_positions("binance", fake, [binance_case(fake.data).row])  # no BTC asset in /dapi/v1/account
-            client = RestClient(account("binance", fake.url, inverse=True), secrets("binance"))
+            case = binance_case(fake.data)
+            put_positions("binance", fake, [case.row], keep_linear=True)
+            put_wallet("binance", fake, dict(case.wallet_fields))
+            client = RestClient(account("binance", fake.url), secrets("binance"))
             try:
-                with pytest.raises(FeedError) as info:
-                    await client.fetch_account_balances()
+                positions, balances = await client.fetch_account_balances()
             finally:
                 await client.close()
-            return str(info.value)
+            assert client.notes == []
+            return positions, balances, fake.paths()
 
-    message = asyncio.run(main())
-    assert "\n" not in message and "BTC crossWalletBalance" in message and "fetching the balance" in message
+    positions, balances, paths = asyncio.run(main())
+    assert any(p.inverse for p in positions.positions) and any(not p.inverse for p in positions.positions)
+    assert [b.currency for b in balances] == ["USDT", "BTC"]
+    assert "/dapi/v1/positionRisk" in paths
+
+
+def read_with_coin_m_failing(setup: Callable[[FakeRestServer], None]) -> tuple[list[Positions], list[str], list[str]]:
+    """Two account reads with the coin-margined part failing as ``setup`` makes it: (positions of
+    each read, the client's notes after them, the paths asked)."""
+
+    async def main() -> tuple[list[Positions], list[str], list[str]]:
+        async with FakeRestServer("binance") as fake:
+            fake.add_inverse()
+            put_positions("binance", fake, [binance_case(fake.data).row], keep_linear=True)
+            setup(fake)
+            client = RestClient(account("binance", fake.url), secrets("binance"))
+            reads: list[Positions] = []
+            try:
+                for _ in range(2):
+                    positions, balances = await client.fetch_account_balances()
+                    assert [b.currency for b in balances] == ["USDT"]
+                    reads.append(positions)
+            finally:
+                await client.close()
+            return reads, client.notes, fake.paths()
+
+    return asyncio.run(main())
+
+
+def test_a_missing_coin_wallet_drops_the_inverse_part_with_one_note() -> None:
+    reads, notes, _ = read_with_coin_m_failing(lambda fake: None)  # no BTC asset in /dapi/v1/account
+    (note,) = notes
+    assert "\n" not in note and "BTC crossWalletBalance" in note and "coin-margined" in note
+    assert "inverse = false" in note
+    for positions in reads:  # the linear account goes on
+        assert positions.positions and not any(p.inverse for p in positions.positions)
+
+
+def test_a_key_without_coin_m_permission_keeps_the_linear_account() -> None:
+    def deny(fake: FakeRestServer) -> None:
+        fake.data["dapi_denied"] = True
+
+    reads, notes, paths = read_with_coin_m_failing(deny)
+    (note,) = notes  # once, not once per read
+    assert "coin-margined (inverse) perpetuals not read" in note and "\n" not in note
+    assert DEFAULT_KEY not in note and SECRET not in note
+    assert all(r.positions and not any(p.inverse for p in r.positions) for r in reads)
+    assert paths.count("/dapi/v1/positionRisk") == 1  # not asked again after the refusal
+
+
+def test_coin_m_markets_that_cannot_be_loaded_keep_the_linear_account() -> None:
+    def unlisted(fake: FakeRestServer) -> None:
+        fake.data["dapi_exchangeInfo"] = None
+
+    reads, notes, _ = read_with_coin_m_failing(unlisted)
+    (note,) = notes
+    assert "loading markets" in note
+    assert all(r.positions and not any(p.inverse for p in r.positions) for r in reads)
+
+
+def test_a_passing_coin_m_failure_is_retried_with_the_inverse_part_kept() -> None:
+    async def main() -> tuple[Positions, list[str]]:
+        async with FakeRestServer("binance") as fake:
+            fake.add_inverse()
+            put_positions("binance", fake, [binance_case(fake.data).row], keep_linear=True)
+            put_wallet("binance", fake, dict(binance_case(fake.data).wallet_fields))
+            client = RestClient(account("binance", fake.url), secrets("binance"))
+            try:
+                await client.open()
+                fake.data["dapi_positionRisk_status"] = 503
+                with pytest.raises(FeedError) as info:
+                    await client.fetch_account_balances()
+                assert "Internal error" in str(info.value)
+                del fake.data["dapi_positionRisk_status"]
+                positions, _ = await client.fetch_account_balances()
+            finally:
+                await client.close()
+            return positions, client.notes
+
+    positions, notes = asyncio.run(main())
+    assert notes == [] and any(p.inverse for p in positions.positions)
 
 
 def test_inverse_setting_is_refused_where_the_venue_lists_none() -> None:
     with pytest.raises(ValueError, match="hyperliquid lists no coin-margined perpetuals"):
         account("hyperliquid", None, inverse=True)
+
+
+@pytest.mark.parametrize("venue", ["binance", "bybit", "okx", "bitget", "gate", "deribit", "hyperliquid"])
+def test_inverse_is_read_by_default_where_listed_and_false_opts_out(venue: str) -> None:
+    rest = get_home(venue).rest
+    assert rest.reads_inverse(account(venue, None)) is (venue != "hyperliquid")
+    assert rest.reads_inverse(account(venue, None, inverse=False)) is False
+    assert rest.account_options(account(venue, None, inverse=False)) == rest.options()
 
 
 def test_bybit_inverse_margin_without_bust_price_takes_the_fee_to_close_out() -> None:

@@ -15,6 +15,7 @@ import pytest
 from liqwatch import tiercache
 from liqwatch.cli import main
 from liqwatch.tiers_update import Retry, VenueResult, download_venue, save
+from tests.fakes.rest_harness import secrets
 from tests.fakes.rest_server import FakeRestServer
 
 VENUES = ["okx", "gate", "bitget"]
@@ -115,3 +116,82 @@ def test_calc_uses_the_cached_inverse_table(venue: str, symbol: str, capsys: pyt
     assert pos["contract_size"] == CONTRACT_SIZE[venue] and pos["contracts"] == pytest.approx(
         1000 / CONTRACT_SIZE[venue]
     )
+
+
+# Binance COIN-M ETHUSD brackets in the shape /dapi/v2/leverageBracket serves (caps in ETH; the
+# first row with the docs' "qtylFloor" spelling); cum = the previous cum + floor x the MMR step
+ETH_BRACKETS = [
+    {"bracket": 1, "initialLeverage": 75, "qtyCap": 150, "qtylFloor": 0, "maintMarginRatio": 0.005, "cum": 0.0},
+    {"bracket": 2, "initialLeverage": 50, "qtyCap": 300, "qtyFloor": 150, "maintMarginRatio": 0.0065, "cum": 0.225},
+    {"bracket": 3, "initialLeverage": 25, "qtyCap": 1500, "qtyFloor": 300, "maintMarginRatio": 0.01, "cum": 1.275},
+]
+
+
+def add_binance_ethusd(data: dict[str, Any]) -> None:
+    btc = data["dapi_exchangeInfo"]["symbols"][0]
+    eth = {**btc, "symbol": "ETHUSD_PERP", "pair": "ETHUSD", "baseAsset": "ETH", "marginAsset": "ETH"}
+    eth["contractSize"] = 10
+    data["dapi_exchangeInfo"]["symbols"].append(eth)
+    data["dapi_leverageBracket"].append({"symbol": "ETHUSD_PERP", "brackets": ETH_BRACKETS})
+
+
+def download_binance(
+    *, coin_m: bool = True, brackets: bool = True, symbols: list[str] | None = None
+) -> tuple[VenueResult, list[str]]:
+    async def run() -> tuple[VenueResult, list[str]]:
+        async with FakeRestServer("binance") as fake:
+            if not coin_m:  # the dapi exchange info fails: no COIN-M market can be loaded
+                fake.data["dapi_exchangeInfo"] = None
+            else:
+                fake.add_inverse()
+                add_binance_ethusd(fake.data)
+                if not brackets:  # no COIN-M permission: the dapi bracket call is refused (-2015)
+                    fake.data["dapi_denied"] = True
+            result = await download_venue(
+                "binance",
+                rest_url=fake.url,
+                secrets=secrets("binance"),
+                retry=Retry(attempts=3, sleep=_instant),
+                symbols=symbols,
+            )
+            save(result)
+            return result, fake.paths()
+
+    return asyncio.run(run())
+
+
+def test_binance_coin_m_brackets_are_downloaded_as_inverse_entries(capsys: pytest.CaptureFixture[str]) -> None:
+    result, paths = download_binance()
+    assert not result.failures, result.failures
+    assert "/dapi/v2/leverageBracket" in paths and "/fapi/v1/leverageBracket" in paths
+    symbols = cached("binance")
+    for symbol, size, coin in ((INVERSE, 100.0, "BTC"), ("ETH/USD:ETH", 10.0, "ETH")):
+        entry = symbols[symbol]
+        assert entry["inverse"] is True and entry["linear"] is False and entry["settle"] == coin
+        assert entry["contract_size"] == size and "coin notional" in entry["tier_unit"]
+    eth = symbols["ETH/USD:ETH"]
+    assert eth["id"] == "ETHUSD_PERP"
+    assert [(t["min"], t["max"], t["mmr"], t["max_leverage"], t.get("maint_amount")) for t in eth["tiers"]] == [
+        (b.get("qtyFloor", b.get("qtylFloor")), b["qtyCap"], b["maintMarginRatio"], b["initialLeverage"], b["cum"])
+        for b in ETH_BRACKETS
+    ]
+    assert symbols["BTC/USDT:USDT"]["inverse"] is False
+    # calc finds the cached COIN-M table by the venue id; contracts = USD face / 10
+    args = ["--exchange", "binance", "--symbol", "ETHUSD_PERP", "--side", "long", "--size", "20000"]
+    assert main(["calc", *args, "--entry", "2000", "--leverage", "10", "--json"]) == 0
+    (pos,) = json.loads(capsys.readouterr().out)["positions"]
+    assert pos["symbol"] == "ETH/USD:ETH" and pos["tiers_source"] == "cache" and pos["settle"] == "ETH"
+    assert pos["contract_size"] == 10.0 and pos["contracts"] == pytest.approx(2_000.0)
+    # 20,000 USD at 2,000 = 10 ETH: the first bracket (0.5 %)
+    assert pos["maintenance_margin"] == pytest.approx(10 * 0.005, rel=1e-12)
+
+
+def test_binance_coin_m_failures_leave_the_linear_tables() -> None:
+    """No COIN-M brackets (the key lacks the permission) or no COIN-M markets at all (the dapi
+    exchange info fails): the linear tables are downloaded and cached all the same."""
+    refused, _ = download_binance(brackets=False)
+    assert INVERSE in refused.failures and "BTC/USDT:USDT" in refused.symbols and "*" not in refused.failures
+    assert "BTC/USDT:USDT" in cached("binance") and INVERSE not in cached("binance")
+    unloaded, _ = download_binance(coin_m=False)
+    assert not unloaded.failures and "BTC/USDT:USDT" in unloaded.symbols
+    assert "coin-margined markets not loaded" in unloaded.summary()

@@ -19,7 +19,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 
 from liqwatch.core import whatif as wi
-from liqwatch.core.engine import assess
+from liqwatch.core.engine import Wallet, assess
 from liqwatch.core.errors import InputError
 from liqwatch.core.model import PortfolioRisk, PositionRisk, PositionSpec
 from liqwatch.core.venues import Venue
@@ -55,7 +55,7 @@ def compare(before: PositionRisk, after: PositionRisk, acc_before: PortfolioRisk
 
 
 def evaluate(
-    venue: Venue, specs: Sequence[PositionSpec], wallet: float, index: int, values: dict[str, str]
+    venue: Venue, specs: Sequence[PositionSpec], wallet: Wallet, index: int, values: dict[str, str]
 ) -> RenderableType:
     try:
         parsed = {key: _float(values.get(key, "")) for key, _ in FIELDS}
@@ -141,7 +141,7 @@ def _merge(first: wi.Change | None, second: wi.Change) -> wi.Change:
 class WhatIfScreen(ModalScreen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "dismiss", "close")]
 
-    def __init__(self, venue: Venue, specs: Sequence[PositionSpec], wallet: float, index: int) -> None:
+    def __init__(self, venue: Venue, specs: Sequence[PositionSpec], wallet: Wallet, index: int) -> None:
         super().__init__()
         self.venue = venue
         self.specs = list(specs)

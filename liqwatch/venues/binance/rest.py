@@ -56,6 +56,10 @@ class BinanceRest(VenueRest):
     def inverse_options(self) -> dict[str, Any]:
         return {"fetchCurrencies": False, "fetchMarkets": {"types": ["linear", "inverse"]}}
 
+    def download_options(self) -> dict[str, Any]:
+        # `tiers update`: the COIN-M perpetuals too (brackets from GET /dapi/v2/leverageBracket)
+        return self.inverse_options()
+
     def inverse_positions_params(self, account: AccountConfig) -> dict[str, Any] | None:
         return {"subType": "inverse"}
 

@@ -229,7 +229,7 @@ class BybitRest(VenueRest):
     ) -> list[tuple[float, str, float | None]]:
         """One wallet-balance read for every pool: USDT, and each held inverse settle coin."""
         coins = [self.settle]
-        if account.inverse:
+        if self.reads_inverse(account):
             coins += sorted({p.settle for p in positions.positions if p.inverse and p.settle} - {self.settle})
         return await self._pool_wallets(ex, positions, coins)
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from liqwatch.core.venues.deribit import RAMPS, account_margin_ratio
 from liqwatch.feeds.events import PositionData, TierRowData
 from liqwatch.feeds.parse import DataError, MarginMode, as_dict, as_list, num, positive
-from liqwatch.feeds.venue_rest import PositionSnapshot, VenueRest
+from liqwatch.feeds.venue_rest import PositionSnapshot, VenueRest, inverse_part
 
 if TYPE_CHECKING:
     from liqwatch.config import AccountConfig
@@ -139,10 +139,11 @@ class DeribitRest(VenueRest):
     async def account_figures(self, ex: Any, account: AccountConfig) -> dict[str, tuple[float | None, float | None]]:
         """The coin accounts' own maintenance margin and equity (the inverse perpetuals' ratio)."""
         out: dict[str, tuple[float | None, float | None]] = {}
-        if account.inverse:
-            for currency in INVERSE_CURRENCIES:
-                summary = await self.account_summary(ex, currency)
-                out[currency] = (summary.maintenance_margin, summary.equity)
+        if self.reads_inverse(account):
+            with inverse_part():
+                for currency in INVERSE_CURRENCIES:
+                    summary = await self.account_summary(ex, currency)
+                    out[currency] = (summary.maintenance_margin, summary.equity)
         return out
 
     async def inverse_balances(

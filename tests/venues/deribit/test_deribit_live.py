@@ -29,6 +29,7 @@ def deribit(rest: str, ws: str) -> AccountConfig:
         rest_url=rest,
         ws_url=ws,
         reconcile_seconds=0.3,
+        inverse=False,  # the USDC linear account alone (the inverse perpetuals: test_deribit_rest)
     )
 
 
@@ -48,7 +49,7 @@ def test_deribit_account_end_to_end() -> None:
                 state = monitor.state
                 await until(lambda: "main" in state.accounts and bool(state.accounts["main"].positions))
                 acc = state.accounts["main"]
-                assert {k[0] for k in acc.positions} == {BTC, SOL}  # the inverse BTC-PERPETUAL is not listed
+                assert {k[0] for k in acc.positions} == {BTC, SOL}  # inverse = false: BTC-PERPETUAL is not listed
                 await ws.wait_subscribed({"BTC_USDC-PERPETUAL", "SOL_USDC-PERPETUAL"})
                 await until(lambda: acc.wallet_balance is not None)
                 assert acc.wallet_balance == pytest.approx(175_300.0)

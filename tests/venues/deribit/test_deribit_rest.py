@@ -22,9 +22,9 @@ BTC, SOL = "BTC/USDC:USDC", "SOL/USDC:USDC"
 
 
 def test_positions_are_the_usdc_linear_perpetuals_in_base_units() -> None:
-    snapshot, tiers, wallet = fetch_all("deribit", lambda fake: None, wallet=True)
+    snapshot, tiers, wallet = fetch_all("deribit", lambda fake: None, wallet=True, inverse=False)
     by_symbol = {p.symbol: p for p in snapshot.positions}
-    assert set(by_symbol) == {BTC, SOL}  # BTC-PERPETUAL (inverse, BTC account) is not read as a position
+    assert set(by_symbol) == {BTC, SOL}  # inverse = false: BTC-PERPETUAL (BTC account) is not read
     btc, sol = by_symbol[BTC], by_symbol[SOL]
     # size is the base coin as Deribit prints it for linear instruments, never x contract_size 0.001
     assert (btc.side, btc.size, btc.entry_price, btc.mark_price) == ("long", 25.0, 60000.0, 61000.0)
@@ -39,7 +39,7 @@ def test_positions_are_the_usdc_linear_perpetuals_in_base_units() -> None:
 
 
 def test_through_the_state_store_the_ramp_matches_deribits_maintenance_margin() -> None:
-    snapshot, tiers, wallet = fetch_all("deribit", lambda fake: None, wallet=True)
+    snapshot, tiers, wallet = fetch_all("deribit", lambda fake: None, wallet=True, inverse=False)
     risks, direct = through_core("deribit", snapshot, tiers, wallet)
     rows = {p["instrument_name"]: p for p in FakeRestServer("deribit").data["positions"]["USDC"]}
     by_symbol = {r.spec.symbol: r for r in risks}
