@@ -214,11 +214,6 @@ def pools_record(risk: PortfolioRisk, venue: Venue) -> dict[str, Any]:
 
 # ---------------------------------------------------------------------- loss and funding (issue #13)
 
-INVERSE_READY = True
-"""Whether the engine prices coin-margined specs (branch inverse-core, merged); while it did not,
-their loss and funding figures were refused rather than shown wrong."""
-INVERSE_REFUSAL = "coin-margined (inverse) positions are not priced by this liqwatch yet"
-
 
 class RecordExtras:
     """What a run knows beyond the positions: per-symbol liquidation fee rates and, per position of
@@ -282,8 +277,6 @@ def figures_record(f: Figures, venue: Venue) -> dict[str, Any]:
 
 def position_loss(p: PositionRisk, venue: Venue, fee_rates: FeeRates | None, hedged: bool) -> Figures | str:
     """The loss model's figures for one position, or why there are none."""
-    if p.spec.inverse and not INVERSE_READY:
-        return INVERSE_REFUSAL
     if hedged:
         return "cross hedge legs of one symbol are liquidated together: not modelled per leg"
     rate = None
@@ -354,24 +347,32 @@ class LossFunding:
         venue, fee_rates, hedged = self.venue, self.fee_rates, self.hedged
         drifts, times, note = self.drifts, self.times, self.note
         rate_of = fee_rates.rate if fee_rates is not None and venue.liquidation_fee_per_symbol else None
+        rule = venue.liquidation_loss_rule
         for i, doc in enumerate(docs, start):
             p = self.positions[i]
             spec = p.spec
-            if (hedged and spec.symbol in hedged) or (spec.inverse and not INVERSE_READY):
-                loss = position_loss(p, venue, fee_rates, spec.symbol in hedged)
+            if hedged and spec.symbol in hedged:
+                loss = position_loss(p, venue, fee_rates, True)
             else:  # position_loss's common case, inline: this runs once per position of a portfolio
                 loss = loss_figures(p, venue, rate_of(spec.symbol) if rate_of is not None else None)
             if isinstance(loss, str):
                 doc["liquidation_loss"] = None
                 doc["liquidation_loss_unavailable"] = loss
-            else:
-                doc["liquidation_loss"] = figures_record(loss, venue)
+            else:  # figures_record, inline
+                model, rate, best, worst, partial, why, currency = loss
+                doc["liquidation_loss"] = {
+                    "model": model,
+                    "rule": rule,
+                    "currency": currency,
+                    "fee_rate": rate,
+                    "best": _case_doc(best),
+                    "worst": _case_doc(worst),
+                    "partial_liquidation": partial,
+                    "note": why,
+                }
                 doc["liquidation_loss_unavailable"] = None
             drift = drifts[i] if drifts is not None else None
-            if drift is not None and p.spec.inverse and not INVERSE_READY:
-                doc["funding"] = None
-                doc["funding_unavailable"] = INVERSE_REFUSAL
-            elif drift is not None:
+            if drift is not None:
                 doc["funding"] = funding_record(
                     drift, times[i] if times is not None else None, money_currency(p, venue)
                 )

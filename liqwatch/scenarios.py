@@ -353,7 +353,6 @@ def _partial_record(ctx: Context, p: Mapping[str, Any], preview: wi.PartialPrevi
 def _funding_periods(ctx: Context, p: Mapping[str, Any]) -> list[FundingDrift | None]:
     """Every position with a rate pays ``p["funding_periods"]`` times (marks held where they are)."""
     from liqwatch.core.funding import MAX_PERIODS, liquidation_prices_after
-    from liqwatch.records import INVERSE_READY, INVERSE_REFUSAL
 
     n = p["funding_periods"]
     if not 1 <= n <= MAX_PERIODS:
@@ -365,8 +364,6 @@ def _funding_periods(ctx: Context, p: Mapping[str, Any]) -> list[FundingDrift | 
         )
     if ctx.index is not None and rates[ctx.index] is None:
         raise InputError("funding_periods", f"the chosen position ({ctx.specs[ctx.index].symbol}) has no funding rate")
-    if not INVERSE_READY and any(s.inverse for s, r in zip(ctx.specs, rates, strict=True) if r is not None):
-        raise InputError("funding_periods", INVERSE_REFUSAL)
     return liquidation_prices_after(ctx.venue, ctx.specs, ctx.wallet, rates, n)
 
 
