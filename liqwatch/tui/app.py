@@ -8,13 +8,15 @@ repainted). Nothing here computes risk: the view asks the state store, which ask
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, ClassVar, Literal
 
-from textual.app import App, ComposeResult
+from textual import events
+from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal
+from textual.containers import Container
+from textual.screen import Screen
 from textual.widgets import Footer, Header, Input
 
 from liqwatch.core.venues import Venue
@@ -22,6 +24,9 @@ from liqwatch.feeds.base import Feed
 from liqwatch.feeds.events import Event, Status
 from liqwatch.monitor import Monitor
 from liqwatch.state import Notice, PositionView, Snapshot, State
+from liqwatch.tui.history import History
+from liqwatch.tui.settings import Settings, settings_path
+from liqwatch.tui.toasts import SummaryToast
 from liqwatch.tui.widgets.account_strip import AccountStrip
 from liqwatch.tui.widgets.alerts import AlertsPane
 from liqwatch.tui.widgets.detail import DetailPanel
@@ -33,8 +38,11 @@ if TYPE_CHECKING:  # the alerts machinery (pydantic models, aiohttp) loads after
 
 REFRESH_SECONDS = 0.5
 AGE_REFRESH_SECONDS = 1.0
-MAX_TOASTS = 3
-"""More alerts than this at once become one summary toast."""
+WIDE = 140
+"""From this many columns the detail is a column beside the table (shown unless ``d`` hid it);
+below, a pane under the table that ``d`` opens (closed by default: the table comes first)."""
+SHORT = 32
+"""Below this many lines the account cards take two lines and the alerts pane three."""
 
 
 class LiqwatchApp(App[None]):
@@ -49,8 +57,25 @@ class LiqwatchApp(App[None]):
         Binding("slash", "filter", "filter"),
         Binding("d", "toggle_detail", "detail"),
         Binding("a", "toggle_alerts", "alerts"),
+        Binding("A", "alerts_full", "alert texts", show=False),
+        Binding("e", "export('csv')", "export"),
+        Binding("E", "export('json')", "export JSON", show=False),
         Binding("escape", "clear_filter", "clear filter", show=False),
     ]
+    COMMANDS_FOR_ACTIONS: ClassVar[list[tuple[str, str, str]]] = [
+        ("What-if", "What-if for the selected position: size, price, leverage, margin, shock", "whatif"),
+        ("Liquidation ladder", "Every position's distance to liquidation, shocks and insurance pools", "ladder"),
+        ("Cycle sort", "Sort by nearest liquidation, margin ratio, uPnL, symbol or account", "cycle_sort"),
+        ("Filter", "Show only positions matching an account, symbol or side", "filter"),
+        ("Clear filter", "Show every position", "clear_filter"),
+        ("Toggle detail", "Show or hide the numbers and charts behind the selected position", "toggle_detail"),
+        ("Toggle alerts pane", "Show or hide the alerts pane", "toggle_alerts"),
+        ("Alert texts", "Every alert of this session in full", "alerts_full"),
+        ("Export CSV", "Write the positions table as shown to a CSV file", "export('csv')"),
+        ("Export JSON", "Write the positions table as shown to a JSON file", "export('json')"),
+        ("Help", "Every key, and what the numbers mean", "help"),
+    ]
+    """Every action of the dashboard, for the command palette (ctrl+p)."""
 
     def __init__(
         self,
@@ -62,14 +87,28 @@ class LiqwatchApp(App[None]):
         autostart: bool = True,
         show_clock: bool = True,
         alerts: Callable[[], AlertRunner] | None = None,
+        settings_file: Path | None = None,
+        export_dir: Path | None = None,
     ) -> None:
         super().__init__()
+        self.settings_file = settings_file or settings_path()
+        """Where the sort and filter are kept between runs."""
+        self.settings = Settings.load(self.settings_file, set(SORTS))
+        self.export_dir = export_dir
+        """Where ``e`` writes (None: the current directory at the time)."""
+        self.marks = History()
+        """Each position's mark over time (for the chart)."""
+        self.ratios = History()
+        """Each account's margin ratio over time."""
+        self.toast = SummaryToast(self)
+        self.wide = True
+        self.detail_open = {True: True, False: False}
+        """Whether the detail shows, in the wide and in the narrow layout."""
         self.show_clock = show_clock
         self._alerts_factory = alerts
         self._clock = clock
         self.alerts: AlertRunner | None = None
         """Built after the first frame (see :meth:`start_alerts`)."""
-        self._pending_toasts: list[Alert] = []
         self.monitor = Monitor(feeds, State(clock), on_event=self._on_event, on_notice=self._on_notice)
         self.sub_title = subtitle
         self.refresh_seconds = refresh_seconds
@@ -85,7 +124,7 @@ class LiqwatchApp(App[None]):
     def compose(self) -> ComposeResult:
         yield Header(show_clock=self.show_clock)
         yield AccountStrip(id="accounts")
-        with Horizontal(id="main"):
+        with Container(id="main"):
             yield PositionsTable(id="positions")
             yield DetailPanel(id="detail")
         yield AlertsPane(id="alerts")
@@ -93,6 +132,11 @@ class LiqwatchApp(App[None]):
         yield Footer()
 
     def on_mount(self) -> None:
+        table = self.query_one(PositionsTable)
+        table.sort_name = self.settings.sort
+        table.filter_text = self.settings.filter
+        self.query_one("#filter", Input).value = self.settings.filter
+        self._layout(self.size.width, self.size.height)
         self.call_after_refresh(self.start_alerts)
         if self.autostart:
             self.start_feeds()
@@ -123,44 +167,30 @@ class LiqwatchApp(App[None]):
     # ------------------------------------------------------------------ data
 
     def _on_alert(self, alert: Alert) -> None:
+        """Every alert goes to the pane and is counted in the one summary toast; the bell rings
+        once per burst that holds a critical alert."""
         if not self.is_running:
             return  # shutting down: the pane is gone (channels still get the alert)
         self.query_one(AlertsPane).add(alert)
-        if not self._pending_toasts:
-            self.call_later(self._flush_toasts)
-        self._pending_toasts.append(alert)
-
-    def _flush_toasts(self) -> None:
-        """One toast per alert, but a burst (many positions crossing at once) becomes one summary
-        toast: the pane keeps every line. The bell rings once for any critical alert."""
-        alerts, self._pending_toasts = self._pending_toasts, []
-        if not alerts:
-            return
-        if any(a.severity == "critical" for a in alerts):
+        if alert.severity == "critical" and not self.toast.counts_critical():
             self.bell()
-        if len(alerts) <= MAX_TOASTS:
-            for alert in alerts:
-                self.notify(
-                    alert.message,
-                    title=f"{alert.rule.replace('_', ' ')} · {alert.level}",
-                    severity="error" if alert.severity == "critical" else "warning",
-                    timeout=12,
-                )
-            return
-        critical = sum(1 for a in alerts if a.severity == "critical")
-        self.notify(
-            f"{len(alerts)} alerts ({critical} critical) — press a for the alerts pane",
-            title="alerts",
-            severity="error" if critical else "warning",
-            timeout=12,
-        )
+        self.toast.add(alert.severity, alert.message, f"{alert.rule.replace('_', ' ')} · {alert.level}")
 
     def _on_event(self, event: Event) -> None:
         if self.alerts is not None:
             self.alerts.on_event(event)
-        if isinstance(event, Status) and event.state == "error" and event.detail not in self._errors_seen:
+        if (
+            isinstance(event, Status)
+            and event.state == "error"
+            and self.alerts is None  # else the alert engine reports it (feed rule)
+            and event.detail not in self._errors_seen
+        ):
             self._errors_seen.add(event.detail)
-            self.notify(event.detail, title=f"{event.account}: feed error", severity="error", timeout=10)
+            from liqwatch.tui.widgets.alerts import AlertLine
+
+            line = f"{event.account}: feed error: {event.detail}"
+            self.query_one(AlertsPane).add_line(AlertLine(self._clock(), "critical", line))
+            self.toast.add("critical", line, f"{event.account}: feed error")
 
     def _on_notice(self, notice: Notice) -> None:
         if self.alerts is not None:  # the position-lost rule alerts (toast, bell, pane, channels)
@@ -180,9 +210,7 @@ class LiqwatchApp(App[None]):
         if self.alerts is not None:
             self.alerts.on_snapshot(snap)
         self.views = {row_key(v): v for v in snap.positions}
-        detail = self.query_one(DetailPanel)
-        for key, view in self.views.items():
-            detail.record(key, view.mark_price)
+        self._record(snap)
         with self.batch_update():
             self.query_one(AccountStrip).show(snap.accounts)
             table = self.query_one(PositionsTable)
@@ -193,10 +221,48 @@ class LiqwatchApp(App[None]):
         if subtitle != self.sub_title:
             self.sub_title = subtitle
 
+    def _record(self, snap: Snapshot) -> None:
+        """The charts' histories: marks per position, margin ratio per account."""
+        ts = snap.ts
+        add = self.marks.add
+        for key, view in self.views.items():
+            add(key, ts, view.mark_price)
+        for account in snap.accounts:
+            if account.risk is not None:
+                self.ratios.add(account.name, ts, account.risk.account.margin_ratio)
+        if len(self.marks.series) > len(self.views):
+            self.marks.retain(set(self.views))
+
     def _show_detail(self) -> None:
         table = self.query_one(PositionsTable)
         key = table.selected_key()
-        self.query_one(DetailPanel).show(key, self.views.get(key) if key else None)
+        view = self.views.get(key) if key else None
+        self.query_one(DetailPanel).show(
+            key,
+            view,
+            self.marks.points(key) if key else (),
+            self.ratios.points(view.account) if view is not None else (),
+        )
+
+    # ------------------------------------------------------------------ layout by size
+
+    def on_resize(self, event: events.Resize) -> None:
+        self._layout(event.size.width, event.size.height)
+
+    def _layout(self, width: int, height: int) -> None:
+        """Wide: the detail beside the table; narrow: under it, opened with ``d``. Short: two-line
+        account cards and a smaller alerts pane, so that the table keeps most of the screen."""
+        wide = width >= WIDE
+        short = height < SHORT
+        self.wide = wide
+        self.screen.set_class(not wide, "-narrow")
+        self.screen.set_class(short, "-short")
+        strip = self.query_one(AccountStrip)
+        if strip.compact != short:
+            strip.compact = short
+            if self.snapshot is not None:
+                strip.show(self.snapshot.accounts)
+        self.query_one(DetailPanel).set_class(not self.detail_open[wide], "-hidden")
 
     def on_positions_table_row_highlighted(self, _: PositionsTable.RowHighlighted) -> None:
         self._show_detail()
@@ -208,11 +274,44 @@ class LiqwatchApp(App[None]):
 
         self.push_screen(HelpScreen())
 
+    def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        for title, help_text, action in self.COMMANDS_FOR_ACTIONS:
+            yield SystemCommand(title, help_text, lambda action=action: self.run_action(action))
+
+    def _save_settings(self) -> None:
+        table = self.query_one(PositionsTable)
+        self.settings = Settings(sort=table.sort_name, filter=table.filter_text)
+        error = self.settings.save(self.settings_file)
+        if error:
+            self.notify(f"sort and filter not saved: {error}", severity="warning")
+
     def action_cycle_sort(self) -> None:
         table = self.query_one(PositionsTable)
         names = list(SORTS)
         table.sort_name = names[(names.index(table.sort_name) + 1) % len(names)]
+        self._save_settings()
         self.refresh_view(force_sort=True)
+
+    def action_export(self, fmt: Literal["csv", "json"] = "csv") -> None:
+        from liqwatch.tui.export import export
+
+        table = self.query_one(PositionsTable)
+        views = [self.views[key] for key in table.order if key in self.views]
+        directory = self.export_dir or Path.cwd()
+        try:
+            path = export(views, directory, fmt, self._clock())
+        except OSError as exc:
+            self.notify(f"export failed: {directory}: {exc.strerror or exc}", severity="error")
+            return
+        self.notify(str(path), title=f"exported {len(views)} positions ({fmt.upper()})", markup=False)
+
+    def action_alerts_full(self) -> None:
+        from liqwatch.tui.screens.alerts import AlertsScreen
+
+        pane = self.query_one(AlertsPane)
+        self.toast.dismiss()
+        self.push_screen(AlertsScreen(pane.lines, pane.count))
 
     def action_filter(self) -> None:
         box = self.query_one("#filter", Input)
@@ -224,6 +323,7 @@ class LiqwatchApp(App[None]):
             self.query_one(PositionsTable).filter_text = event.value.strip()
             event.input.remove_class("-visible")
             self.query_one(PositionsTable).focus()
+            self._save_settings()
             self.refresh_view(force_sort=True)
 
     def action_clear_filter(self) -> None:
@@ -232,13 +332,16 @@ class LiqwatchApp(App[None]):
         box.remove_class("-visible")
         self.query_one(PositionsTable).filter_text = ""
         self.query_one(PositionsTable).focus()
+        self._save_settings()
         self.refresh_view(force_sort=True)
 
     def action_toggle_alerts(self) -> None:
         self.query_one(AlertsPane).toggle_class("-hidden")
 
     def action_toggle_detail(self) -> None:
-        self.query_one(DetailPanel).toggle_class("-hidden")
+        self.detail_open[self.wide] = not self.detail_open[self.wide]
+        self.query_one(DetailPanel).set_class(not self.detail_open[self.wide], "-hidden")
+        self._show_detail()
 
     def _selected_account(self) -> tuple[Venue, list, float | dict[str, float], int] | None:  # type: ignore[type-arg]
         key = self.query_one(PositionsTable).selected_key()

@@ -28,12 +28,14 @@ from liqwatch.core.bands import BANDS, Band
 from liqwatch.output import adl_lights, display_tick, fmt_money, fmt_pct, fmt_price
 from liqwatch.state import PositionView
 
-# Most important first: on a narrow terminal the table scrolls sideways and these stay in view.
+# Most important first: the first REQUIRED columns always fit (narrow widths abbreviate them);
+# the others scroll sideways on a narrow terminal.
 COLUMNS = (
     ("symbol", "Symbol"),
     ("side", "Side"),
     ("mark", "Mark"),
     ("liq", "Liq. price"),
+    ("dlp", "Δ venue"),
     ("dist", "To liq."),
     ("mr", "Margin ratio"),
     ("adl", "ADL"),
@@ -44,6 +46,20 @@ COLUMNS = (
     ("bankr", "Bankr."),
     ("account", "Account"),
 )
+SHORT_LABELS = {
+    "symbol": "Sym",
+    "side": "Side",
+    "mark": "Mark",
+    "liq": "Liq",
+    "dlp": "Δ",
+    "dist": "Dist",
+    "mr": "MR",
+    "adl": "ADL",
+    "tier": "T",
+}
+"""Headers when the terminal is narrow (the help screen spells them out)."""
+REQUIRED = 9
+"""Symbol to tier: the columns that must be in view at any terminal size."""
 COLUMN_INDEX = {key: i for i, (key, _) in enumerate(COLUMNS)}
 CELL_PADDING = 1
 """Blank cells either side of every cell's text."""
@@ -103,7 +119,39 @@ Row = tuple[Cell, ...]
 """A row's cells in COLUMNS order."""
 
 
-def cells(view: PositionView) -> Row:
+def venue_delta(view: PositionView, tick: float) -> str:
+    """The venue's liquidation price relative to liqwatch's, where they differ by a tick or more
+    ("" where they agree, "—" where the venue gives none); both prices are in the detail."""
+    risk = view.risk
+    venue_lp = view.data.exchange_liquidation_price
+    ours = None if risk is None else risk.liquidation_price
+    if venue_lp is None:
+        return "—"
+    if ours is None:
+        return "≠"
+    if abs(venue_lp - ours) < tick:
+        return ""
+    return f"{(venue_lp - ours) / ours * 100:+.2f}%"
+
+
+def side_text(view: PositionView, compact: bool) -> str:
+    data = view.data
+    if compact:
+        return (
+            ("L" if data.side == "long" else "S")
+            + ("" if data.position_side == "both" else "h")
+            + (" iso" if data.margin_mode == "isolated" else " x")
+        )
+    return (
+        data.side
+        + ("" if data.position_side == "both" else " hedge")
+        + (" iso" if data.margin_mode == "isolated" else " cross")
+    )
+
+
+def cells(view: PositionView, compact: bool = False) -> Row:
+    """A row's cells; ``compact``: the narrow forms (L/S, x for cross, ADL as lights and e for an
+    estimate, the tier without its MMR)."""
     data = view.data
     risk = view.risk
     tick = display_tick_for(view)
@@ -115,24 +163,19 @@ def cells(view: PositionView) -> Row:
     else:
         mark_cell = Cell(mark)
     liq = "—" if risk is None else fmt_price(risk.liquidation_price, tick)
-    venue_lp = data.exchange_liquidation_price
-    ours = None if risk is None else risk.liquidation_price
-    if ours is not None and venue_lp is not None and abs(venue_lp - ours) >= tick:
-        liq += f" (venue {fmt_price(venue_lp, tick)})"
-    side = (
-        data.side
-        + ("" if data.position_side == "both" else " hedge")
-        + (" iso" if data.margin_mode == "isolated" else " cross")
-    )
+    side = Cell(side_text(view, compact), "green" if data.side == "long" else "red")
+    symbol = Cell(data.symbol.split(":")[0])
+    delta = Cell(venue_delta(view, tick), "yellow", True)
     if risk is None:
         if venue_lp is not None:  # liqwatch has no price of its own here: the venue's, labelled
             liq = f"— (venue {fmt_price(venue_lp, tick)})"
         ratio = view.venue_margin_ratio  # the venue's account figures (account-level margin)
         return (
-            Cell(data.symbol.split(":")[0]),
-            Cell(side, "green" if data.side == "long" else "red"),
+            symbol,
+            side,
             mark_cell,
             Cell(liq, style, True),
+            delta,
             Cell("—", style, True),
             Cell("—" if ratio is None else f"{fmt_pct(ratio)} acct", style, True),
             Cell("—"),
@@ -143,16 +186,25 @@ def cells(view: PositionView) -> Row:
             Cell("—", "", True),
             Cell(view.account),
         )
+    adl = risk.adl
+    settle = getattr(data, "settle", None)
+    upnl = fmt_money(risk.unrealized_pnl) + (f" {settle}" if isinstance(settle, str) and settle else "")
     return (
-        Cell(data.symbol.split(":")[0]),
-        Cell(side, "green" if data.side == "long" else "red"),
+        symbol,
+        side,
         mark_cell,
         Cell(liq, style, True),
+        delta,
         Cell(fmt_pct(risk.distance_to_liquidation), style, True),
         Cell(fmt_pct(risk.margin_ratio) + ("" if risk.status == "ok" else " LIQ"), style, True),
-        Cell(adl_lights(risk.adl.lights, risk.adl.source), "bold magenta" if risk.adl.lights >= 4 else ""),
-        Cell(f"{risk.tier.index} · {risk.tier.mmr * 100:.2f}%"),
-        Cell(fmt_money(risk.unrealized_pnl), "green" if risk.unrealized_pnl >= 0 else "red", True),
+        Cell(
+            ("●" * adl.lights + "○" * (5 - adl.lights) + ("e" if adl.source != "exchange" else ""))
+            if compact
+            else adl_lights(adl.lights, adl.source),
+            "bold magenta" if adl.lights >= 4 else "",
+        ),
+        Cell(str(risk.tier.index) if compact else f"{risk.tier.index} · {risk.tier.mmr * 100:.2f}%"),
+        Cell(upnl, "green" if risk.unrealized_pnl >= 0 else "red", True),
         Cell(f"{data.size:,.6g}", "", True),
         Cell(fmt_price(data.entry_price, tick), "", True),
         Cell(fmt_price(risk.bankruptcy_price, tick), "", True),
@@ -299,7 +351,11 @@ class PositionsTable(ScrollView, can_focus=True):
         self._cursor_row = 0
         self._hover_row = NOWHERE
         self._highlighted: tuple[int, str] | None = None
-        self._widths = [cell_len(label) for _, label in COLUMNS]
+        self.compact = False
+        """Narrow forms and short headers: the full required columns did not fit."""
+        self._full_need = 0
+        """The width the required columns took in their full forms (0: not measured yet)."""
+        self._widths = [cell_len(label) for label in self.labels()]
         self._strips: dict[str, tuple[tuple[int, int, bool, bool], Strip]] = {}
         self._epoch = 0
         """Bumped whenever every strip must be rebuilt (styles, widths, widget width)."""
@@ -385,11 +441,12 @@ class PositionsTable(ScrollView, can_focus=True):
         """Another set of rows: format them all so that the columns get their widths once."""
         self._order = order
         self._index = {key: i for i, key in enumerate(order)}
-        self._cells = {key: cells(self._views[key]) for key in order}
+        compact = self.compact
+        self._cells = {key: cells(self._views[key], compact) for key in order}
         self._fresh = set(order)
         self._strips.clear()
         self._hover_row = NOWHERE
-        widths = [cell_len(label) for _, label in COLUMNS]
+        widths = [cell_len(label) for label in self.labels()]
         for row in self._cells.values():
             for i, cell in enumerate(row):
                 widths[i] = max(widths[i], cell_len(cell.text))
@@ -400,6 +457,7 @@ class PositionsTable(ScrollView, can_focus=True):
         self._scroll_cursor_into_view()
         self.call_after_refresh(self._scroll_cursor_into_view)
         self._post_highlight()
+        self._check_fit()
 
     def _reorder(self, order: list[str], selected: str | None) -> None:
         """Same rows, new places: the cursor follows its position; cached strips stay valid."""
@@ -413,7 +471,7 @@ class PositionsTable(ScrollView, can_focus=True):
     def _format(self, key: str, index: int, *, painting: bool = False) -> Row:
         """Format a row from its latest view; repaint it if any cell changed (``painting``: it is
         being painted right now)."""
-        row = cells(self._views[key])
+        row = cells(self._views[key], self.compact)
         self._fresh.add(key)
         old = self._cells.get(key)
         if old == row:
@@ -436,6 +494,33 @@ class PositionsTable(ScrollView, can_focus=True):
     def _widths_changed(self) -> None:
         self.virtual_size = Size(self._table_width(), len(self._order) + 1)
         self.refresh()
+        self._check_fit()
+
+    def labels(self) -> list[str]:
+        """The headers: short ones when compact."""
+        if self.compact:
+            return [SHORT_LABELS.get(key, label) for key, label in COLUMNS]
+        return [label for _, label in COLUMNS]
+
+    def required_width(self) -> int:
+        """Cells the required columns (symbol to tier) take."""
+        return sum(self._widths[:REQUIRED]) + 2 * CELL_PADDING * REQUIRED
+
+    def _check_fit(self) -> None:
+        """Full forms where the required columns fit in them, the compact ones where not."""
+        available = self.scrollable_content_region.width
+        if available <= 0 or not self._order:
+            return
+        if not self.compact and self.required_width() > available:
+            self._full_need = self.required_width()
+            self._set_compact(True)
+        elif self.compact and self._full_need and available >= self._full_need:
+            self._set_compact(False)
+
+    def _set_compact(self, compact: bool) -> None:
+        self.compact = compact
+        self._invalidate()
+        self._rebuild(self._order, self.selected_key())
 
     def _row_cells(self, key: str, *, painting: bool = False) -> Row:
         if key not in self._fresh:
@@ -548,6 +633,7 @@ class PositionsTable(ScrollView, can_focus=True):
     def on_resize(self, _: events.Resize) -> None:
         self._invalidate()
         self._scroll_cursor_into_view()
+        self._check_fit()
 
     # ------------------------------------------------------------------ Line API
 
@@ -649,7 +735,7 @@ class PositionsTable(ScrollView, can_focus=True):
         state = (self._epoch, self._hover_row == HEADER)
         if self._header is None or self._header[0] != state:
             look = self._look(True, 0, False, state[1])
-            self._header = (state, self._strip_for((Cell(label) for _, label in COLUMNS), look))
+            self._header = (state, self._strip_for((Cell(label) for label in self.labels()), look))
         return self._header[1]
 
     def _row_strip(self, index: int) -> Strip:
