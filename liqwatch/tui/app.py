@@ -214,7 +214,7 @@ class LiqwatchApp(App[None]):
         with self.batch_update():
             self.query_one(AccountStrip).show(snap.accounts)
             table = self.query_one(PositionsTable)
-            table.show(snap.positions, force_sort=force_sort)
+            table.show(snap.positions, force_sort=force_sort, keyed=self.views)
             self._show_detail()
         stale = sum(1 for v in snap.positions if v.stale)
         subtitle = f"{len(snap.positions)} positions · sort: {table.sort_name}" + (f" · {stale} STALE" if stale else "")

@@ -10,7 +10,9 @@ from __future__ import annotations
 from collections import Counter
 from typing import TYPE_CHECKING
 
+from rich.text import Text
 from textual.notifications import Notification, Notify, SeverityLevel
+from textual.widgets._toast import Toast
 
 if TYPE_CHECKING:
     from textual.app import App
@@ -18,6 +20,12 @@ if TYPE_CHECKING:
 TIMEOUT = 12.0
 """Seconds the summary stays after the last line it counts."""
 ORDER = ("critical", "warning", "info")
+NEWEST_LINES = 2
+"""Lines of the toast the newest alert takes (cut with an ellipsis)."""
+TOAST_TEXT = 56
+"""The text width of Textual's toast (60 wide less its border and padding), until one is shown."""
+REUSE_SECONDS = 4.0
+"""A toast with less time than this left is replaced (a new one starts its own timeout)."""
 
 
 class SummaryToast:
@@ -49,21 +57,51 @@ class SummaryToast:
             self.app.call_later(self.flush)
 
     def flush(self) -> None:
+        """Show the summary: the toast on screen is rewritten in place (same height, no layout)
+        while it has a while to live; else a new one replaces it."""
         if not self._dirty:
             return
         self._dirty = False
         total = sum(self.counts.values())
         counts = " · ".join(f"{self.counts[s]} {s}" for s in ORDER if self.counts[s])
+        old = self.notification
+        toast = self._toast_of(old)
+        width = toast.content_region.width if toast is not None and toast.content_region.width else TOAST_TEXT
         title = self.newest_title if total == 1 else f"{total} alerts: {counts}"
-        message = self.newest if total == 1 else f"newest: {self.newest}\n(a: alerts pane · A: full text)"
+        message = self.newest if total == 1 else f"{self._newest(width)}\n(a: alerts pane · A: full text)"
         severity: SeverityLevel = (
             "error" if self.counts["critical"] else "warning" if self.counts["warning"] else "information"
         )
-        old = self.notification
+        if old is not None and toast is not None and old.time_left > REUSE_SECONDS and old.severity == severity:
+            before = self._height(old.title, old.message, width)
+            old.title, old.message = title, message
+            toast.refresh(layout=self._height(title, message, width) != before)
+            return
         if old is not None and old in self.app._notifications:
             self.app._unnotify(old, refresh=False)
         self.notification = Notification(message, title, severity, TIMEOUT, markup=False)
         self.app.post_message(Notify(self.notification))
+
+    def _newest(self, width: int) -> str:
+        """The newest line in exactly NEWEST_LINES lines at ``width`` (cut with an ellipsis, padded):
+        the summary keeps its height, so rewriting it needs no new layout of the screen."""
+        lines = Text(f"newest: {self.newest}").wrap(self.app.console, width)
+        kept = [line.plain.rstrip() for line in lines[:NEWEST_LINES]]
+        if len(lines) > NEWEST_LINES:
+            kept[-1] = kept[-1][: max(0, width - 1)] + "…"
+        return "\n".join(kept + [""] * (NEWEST_LINES - len(kept)))
+
+    def _height(self, title: str, message: str, width: int) -> int:
+        """Lines the toast's text takes at ``width`` (its title, then the message)."""
+        return len(Text(f"{title}\n{message}").wrap(self.app.console, width))
+
+    def _toast_of(self, notification: Notification | None) -> Toast | None:
+        if notification is None or notification not in self.app._notifications:
+            return None
+        for toast in self.app.screen.query(Toast):
+            if toast._notification is notification:
+                return toast
+        return None
 
     def dismiss(self) -> None:
         """Drop the toast and start counting afresh."""

@@ -2,7 +2,7 @@
 
 A line longer than the pane ends in an ellipsis (never wraps into fragments); the full text is in
 the alerts screen (``A``). Lines are drawn with the Line API: only the lines on screen are cut
-to the width, and an added alert repaints the pane once.
+to the width, and an added alert repaints the pane alone (no layout of the screen).
 """
 
 from __future__ import annotations
@@ -14,9 +14,8 @@ from typing import TYPE_CHECKING, NamedTuple
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
-from textual.geometry import Size
-from textual.scroll_view import ScrollView
 from textual.strip import Strip
+from textual.widget import Widget
 
 if TYPE_CHECKING:
     from liqwatch.alerts.model import Alert
@@ -37,8 +36,10 @@ class AlertLine(NamedTuple):
         return Text.assemble((f"{stamp} ", "dim"), (f"{self.severity.upper():8s}", style), " ", self.message)
 
 
-class AlertsPane(ScrollView):
-    """History of alerts, one line each, the newest in view (a summary toast counts them)."""
+class AlertsPane(Widget):
+    """The newest alerts, one line each, newest at the bottom (every one of them, in full, is in
+    the alerts screen; a summary toast counts them). An added alert repaints the pane, never the
+    layout of the screen."""
 
     DEFAULT_CSS = """
     AlertsPane {
@@ -52,6 +53,7 @@ class AlertsPane(ScrollView):
         self.count = 0
         """Alerts received since start (the pane keeps the latest :data:`KEPT`)."""
         self._cache: dict[tuple[int, int], Strip] = {}
+        """Cut lines by (alert number, width)."""
 
     def on_mount(self) -> None:
         self._title()
@@ -65,39 +67,38 @@ class AlertsPane(ScrollView):
         self.add_line(AlertLine(alert.ts, alert.severity, alert.message))
 
     def add_line(self, line: AlertLine) -> None:
-        at_end = self.scroll_offset.y >= self.max_scroll_y
         self.lines.append(line)
         self.count += 1
-        self._cache.clear()  # the deque may have shifted: indices moved
-        self.virtual_size = Size(self.size.width, len(self.lines))
+        if len(self._cache) > 4 * KEPT:
+            self._cache.clear()
         self._title()
-        if at_end:
-            self.scroll_end(animate=False, immediate=False, x_axis=False)
         self.refresh()
 
     def plain_lines(self, width: int) -> list[str]:
-        """The lines as shown at ``width`` (for tests)."""
-        return [self._strip(i, width).text for i in range(len(self.lines))]
+        """Every kept line as the pane shows it at ``width`` (for tests)."""
+        first = self.count - len(self.lines)
+        return [self._strip(first + i, self.lines[i], width).text for i in range(len(self.lines))]
 
-    def _strip(self, index: int, width: int) -> Strip:
-        key = (index, width)
+    def _strip(self, number: int, line: AlertLine, width: int) -> Strip:
+        key = (number, width)
         strip = self._cache.get(key)
         if strip is None:
-            text = self.lines[index].text()
+            text = line.text()
             text.truncate(width, overflow="ellipsis")
-            segments = list(text.render(self.app.console))
-            strip = Strip(segments).adjust_cell_length(width)
+            strip = Strip(list(text.render(self.app.console))).adjust_cell_length(width)
             self._cache[key] = strip
         return strip
 
     def render_line(self, y: int) -> Strip:
-        width = self.scrollable_content_region.width
-        index = y + self.scroll_offset.y
+        width, height = self.content_region.width, self.content_region.height
         base = self.rich_style
         if not self.lines:
             if y == 0:
                 return Strip([Segment("No alerts yet.", base + Style(dim=True))]).adjust_cell_length(width, base)
             return Strip.blank(width, base)
-        if index >= len(self.lines):
+        shown = min(height, len(self.lines))
+        index = len(self.lines) - shown + y
+        if not 0 <= index < len(self.lines):
             return Strip.blank(width, base)
-        return self._strip(index, width).apply_style(base)
+        number = self.count - len(self.lines) + index
+        return self._strip(number, self.lines[index], width).apply_style(base)

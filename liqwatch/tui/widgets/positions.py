@@ -388,9 +388,12 @@ class PositionsTable(ScrollView, can_focus=True):
         """The cell as Rich Text (raises KeyError for an unknown row or column)."""
         return self._row_cells(row_key)[COLUMN_INDEX[column_key]].as_text()
 
-    def show(self, views: list[PositionView], *, force_sort: bool = False) -> None:
-        views = self._filtered(views)
-        by_key = {row_key(v): v for v in views}
+    def show(
+        self, views: list[PositionView], *, force_sort: bool = False, keyed: dict[str, PositionView] | None = None
+    ) -> None:
+        """Show ``views`` (``keyed``: the same views by :func:`row_key`, where the caller has them)."""
+        needle = self.filter_text.lower()
+        by_key = keyed if keyed is not None and not needle else {row_key(v): v for v in self._filtered(views)}
         now = time.monotonic()
         selected = self.selected_key()
         self._views = by_key
