@@ -101,6 +101,9 @@ class LiqwatchApp(App[None]):
         self.ratios = History()
         """Each account's margin ratio over time."""
         self.toast = SummaryToast(self)
+        self.pools: dict[str, list[tuple[float, float]]] = {}
+        """Insurance pools' balance over time, a series of (time, value) per pool, for the ladder
+        screen's chart (empty: no backstop data in this build; the chart says so)."""
         self.wide = True
         self.detail_open = {True: True, False: False}
         """Whether the detail shows, in the wide and in the narrow layout."""
@@ -374,4 +377,4 @@ class LiqwatchApp(App[None]):
             (acc.name, acc.venue, list(acc.last_specs), acc.wallet_balance or 0.0)
             for acc in self.monitor.state.accounts.values()
         ]
-        self.push_screen(LadderScreen(rows, accounts))
+        self.push_screen(LadderScreen(rows, accounts, self.pools))

@@ -18,12 +18,13 @@ from textual.widgets._toast import Toast
 from liqwatch.alerts.model import Alert
 from liqwatch.tui.app import LiqwatchApp
 from liqwatch.tui.screens.alerts import AlertsScreen
+from liqwatch.tui.screens.ladder import NO_POOLS, LadderScreen
 from liqwatch.tui.widgets.alerts import AlertsPane
 from liqwatch.tui.widgets.chart import BRAILLE, ChartData, Level, LineChart, Series, draw
 from liqwatch.tui.widgets.detail import DetailPanel
 from liqwatch.tui.widgets.positions import PositionsTable
-from tests.tui.driver import CRASH_DONE, Clock, demo_app, run_to
-from tests.tui.test_tui import until
+from tests.tui.driver import CRASH_DONE, T0, Clock, demo_app, run_to
+from tests.tui.test_tui import plain, until
 
 SIZES = [(80, 24), (100, 30), (120, 40), (160, 50)]
 REQUIRED_FULL = ["Symbol", "Side", "Mark", "Liq. price", "To liq.", "Margin ratio", "ADL", "Tier"]
@@ -299,3 +300,26 @@ def test_snapshot_narrow_detail_pane(snap_compare: Any) -> None:
         await pilot.pause()
 
     assert snap_compare(app, run_before=run_before, terminal_size=(120, 40))
+
+
+def test_ladder_screen_charts_and_the_pools_it_is_given() -> None:
+    async def go() -> None:
+        clock = Clock()
+        app, market = demo_app(clock)
+        async with app.run_test(size=(150, 45)) as pilot:
+            await run_to(pilot, market, clock, 3)
+            await pilot.press("l")
+            await until(pilot, lambda: isinstance(app.screen, LadderScreen))
+            screen = app.screen
+            assert isinstance(screen, LadderScreen)
+            pools = screen.query_one("#pools-chart", LineChart)
+            assert pools.data.series == () and pools.data.empty == NO_POOLS
+            shock = screen.query_one("#shock-chart", LineChart)
+            assert {s.name for s in shock.data.series} == {"demo-binance", "demo-bybit", "demo-hyperliquid"}
+            assert shock.data.x_labels == ("-30%", "+30% move")
+            text = plain(screen.query_one("#ladder-chart"))
+            assert "█" in text and "▌" in text and "nearest first" in text
+            screen.show_pools({"binance USDT": [(T0, 1.0e9), (T0 + 60, 0.97e9)]})
+            assert pools.data.series[0].points == ((T0, 1.0e9), (T0 + 60, 0.97e9))
+
+    asyncio.run(go())

@@ -50,6 +50,8 @@ class ChartData:
     levels: tuple[Level, ...] = ()
     empty: str = "no data yet"
     """Shown instead of the chart when no series has two points."""
+    x_labels: tuple[str, str] | None = None
+    """The x axis's two ends (None: the points are (time, value): "-2m" ... "now")."""
 
 
 def ago(seconds: float) -> str:
@@ -175,7 +177,7 @@ def draw(data: ChartData, width: int, height: int, base: Style) -> list[Strip]:
         if run:
             segments.append(Segment("".join(run), _style(styles, run_style, base)))
         lines.append(Strip(segments).adjust_cell_length(width, base))
-    left, right = ago(t1 - t0), "now"
+    left, right = data.x_labels or (ago(t1 - t0), "now")
     gap = max(1, plot_width - len(left) - len(right))
     lines.append(
         Strip([Segment(" " * axis + "└" + left + "─" * gap + right, axis_style)]).adjust_cell_length(width, base)
@@ -206,6 +208,9 @@ class LineChart(Widget):
     DEFAULT_CSS = """
     LineChart {
         height: 10;
+        border-top: hkey $primary-darken-2;
+        border-title-align: left;
+        border-title-color: $text-muted;
     }
     """
 
@@ -224,8 +229,9 @@ class LineChart(Widget):
         levels: Sequence[Level] = (),
         *,
         empty: str | None = None,
+        x_labels: tuple[str, str] | None = None,
     ) -> None:
-        data = ChartData(tuple(series), tuple(levels), self.data.empty if empty is None else empty)
+        data = ChartData(tuple(series), tuple(levels), self.data.empty if empty is None else empty, x_labels)
         if data != self.data:
             self.data = data
             self._lines = None

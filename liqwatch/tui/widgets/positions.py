@@ -356,11 +356,11 @@ class PositionsTable(ScrollView, can_focus=True):
         self._full_need = 0
         """The width the required columns took in their full forms (0: not measured yet)."""
         self._widths = [cell_len(label) for label in self.labels()]
-        self._strips: dict[str, tuple[tuple[int, int, bool, bool], Strip]] = {}
+        self._strips: dict[str, tuple[tuple[int, int, bool, bool, int], Strip]] = {}
         self._epoch = 0
         """Bumped whenever every strip must be rebuilt (styles, widths, widget width)."""
         self._looks: dict[tuple[bool, int, bool, bool], _Look] = {}
-        self._header: tuple[tuple[int, bool], Strip] | None = None
+        self._header: tuple[tuple[int, bool, int], Strip] | None = None
         self._base_style: Style | None = None
         self._pseudo_state: object = None
 
@@ -695,47 +695,53 @@ class PositionsTable(ScrollView, can_focus=True):
         return look
 
     def _strip_for(self, row: Iterable[Cell], look: _Look) -> Strip:
-        """One line of cells; neighbouring pieces of equal style are joined as Strip.simplify would."""
+        """One line of the cells in view (those scrolled off sideways become one blank piece, those
+        beyond the right edge are not built): a few segments per cell, no merging pass."""
         segments: list[Segment] = []
         add = segments.append
         pad = " " * CELL_PADDING
         cell_style = look.cell
-        run: list[str] = []
-        run_style: Style | None = None
-
-        def piece(text: str, style: Style) -> None:
-            nonlocal run_style
-            if style is not run_style and style != run_style:
-                if run:
-                    add(Segment("".join(run), run_style))
-                    run.clear()
-                run_style = style
-            run.append(text)
-
+        left = self.scroll_offset.x
+        right = left + self.size.width
+        span_pad = 2 * CELL_PADDING
+        x = 0
+        skipped = 0
         for column, (cell, width) in enumerate(zip(row, self._widths, strict=True)):
+            span = width + span_pad
+            if x >= right:
+                break
+            x += span
+            if x <= left:
+                skipped += span
+                continue
+            if skipped:
+                add(Segment(" " * skipped, look.fill))
+                skipped = 0
             text = cell.text
             length = cell_len(text)
             if length > width:
                 text, length = set_cell_size(text, width), width
             pad_style = cell_style("", column)
-            style = cell_style(cell.style, column)
-            piece(pad, pad_style)
-            if cell.right:
-                piece(" " * (width - length) + text, style)
-                piece(pad, pad_style)
+            style = cell_style(cell.style, column) if cell.style else pad_style
+            gap = " " * (width - length)
+            if style is pad_style:
+                add(Segment(f"{pad}{gap}{text}{pad}" if cell.right else f"{pad}{text}{gap}{pad}", style))
+            elif cell.right:
+                add(Segment(pad, pad_style))
+                add(Segment(gap + text, style))
+                add(Segment(pad, pad_style))
             else:
-                piece(text, style)
-                piece(" " * (width - length) + pad, pad_style)
-        table_width = self._table_width()
-        fill = self.size.width - table_width
-        if fill > 0:
-            piece(" " * fill, look.fill)
-        if run:
-            add(Segment("".join(run), run_style))
-        return Strip(segments, table_width + max(0, fill))
+                add(Segment(pad, pad_style))
+                add(Segment(text, style))
+                add(Segment(gap + pad, pad_style))
+        fill = self.size.width - self._table_width()
+        if x < right and fill > 0:
+            add(Segment(" " * fill, look.fill))
+            x += fill
+        return Strip(segments, x)
 
     def _header_strip(self) -> Strip:
-        state = (self._epoch, self._hover_row == HEADER)
+        state = (self._epoch, self._hover_row == HEADER, self.scroll_offset.x)
         if self._header is None or self._header[0] != state:
             look = self._look(True, 0, False, state[1])
             self._header = (state, self._strip_for((Cell(label) for label in self.labels()), look))
@@ -746,7 +752,7 @@ class PositionsTable(ScrollView, can_focus=True):
         row = self._row_cells(key, painting=True)
         cursor = index == self._cursor_row
         hover = index == self._hover_row
-        state = (self._epoch, index & 1, cursor, hover)
+        state = (self._epoch, index & 1, cursor, hover, self.scroll_offset.x)
         cached = self._strips.get(key)
         if cached is not None and cached[0] == state:
             return cached[1]
