@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from textual import events
 from textual.app import App, ComposeResult, SystemCommand
@@ -35,12 +35,16 @@ from liqwatch.tui.widgets.positions import SORTS, PositionsTable, row_key
 if TYPE_CHECKING:  # the alerts machinery (pydantic models, aiohttp) loads after the first frame
     from liqwatch.alerts.model import Alert
     from liqwatch.alerts.runner import AlertRunner
+    from liqwatch.market.model import MarketReport
 
 REFRESH_SECONDS = 0.5
 AGE_REFRESH_SECONDS = 1.0
 WIDE = 140
 """From this many columns the detail is a column beside the table (shown unless ``d`` hid it);
 below, a pane under the table that ``d`` opens (closed by default: the table comes first)."""
+MARKET_SECONDS = 5.0
+"""How often the demo's backstop is read (simulated seconds): the venues' own insurance figures
+change each minute at most, and a read of a large demo market costs milliseconds."""
 SHORT = 32
 """Below this many lines the account cards take two lines and the alerts pane three."""
 
@@ -101,9 +105,11 @@ class LiqwatchApp(App[None]):
         self.ratios = History()
         """Each account's margin ratio over time."""
         self.toast = SummaryToast(self)
-        self.pools: dict[str, list[tuple[float, float]]] = {}
-        """Insurance pools' balance over time, a series of (time, value) per pool, for the ladder
-        screen's chart (empty: no backstop data in this build; the chart says so)."""
+        self.pools = History(every=60.0)
+        """Each insurance pool's balance over time (USD where known), from the market source."""
+        self._feeds = list(feeds)
+        self._market: Any = None
+        """The market source (the demo's backstop, or a poller over the feeds' venues)."""
         self.wide = True
         self.detail_open = {True: True, False: False}
         """Whether the detail shows, in the wide and in the narrow layout."""
@@ -143,6 +149,7 @@ class LiqwatchApp(App[None]):
         self.call_after_refresh(self.start_alerts)
         if self.autostart:
             self.start_feeds()
+            self.call_after_refresh(self.start_market)
         self.set_interval(self.refresh_seconds, self.refresh_view)
         self.refresh_view()
         self.query_one(PositionsTable).focus()
@@ -162,7 +169,54 @@ class LiqwatchApp(App[None]):
         runner.start()
         self.alerts = runner
 
+    def start_market(self) -> None:
+        """Insurance pools, ADL risk and mark vs index (issue #13) for the feeds' venues: the demo's
+        simulated backstop, or the venues' public endpoints for the configured accounts."""
+        from liqwatch.feeds.demo import DemoMarket
+
+        demo = next((m for f in self._feeds if isinstance(m := getattr(f, "market", None), DemoMarket)), None)
+        if demo is not None:
+            from liqwatch.market.demo import DemoMarketSource
+
+            speed = float(getattr(self._feeds[0], "speed", 1.0))
+            source = DemoMarketSource(demo, clock=self._clock, speed=speed)
+            self._market = self.run_worker(source.run(self.on_market, every=MARKET_SECONDS), exclusive=False)
+            return
+        from liqwatch.config import AccountConfig, Config
+        from liqwatch.market.watching import WatchMarket
+
+        accounts = [a for f in self._feeds if isinstance(a := getattr(f, "account", None), AccountConfig)]
+        if not accounts:
+            return
+        warnings: list[str] = []
+        market = WatchMarket(
+            self._feeds, Config(accounts=accounts), self.monitor.state, self.on_market, demo=False, warnings=warnings
+        )
+        market.start()
+        self._market = market
+        for text in warnings:
+            self.notify(text, title="market data", severity="warning")
+
+    def on_market(self, report: MarketReport) -> None:
+        """A venue's market report: its pools' balances for the chart, and the market alerts."""
+        if not self.is_running:
+            return
+        for pool in report.insurance:
+            value = pool.balance_usd if pool.balance_usd is not None else pool.balance
+            self.pools.add(f"{report.exchange} {pool.pool}", report.ts, value)
+        if self.alerts is not None:
+            self.alerts.on_market(report)
+        from liqwatch.tui.screens.ladder import LadderScreen
+
+        if isinstance(self.screen, LadderScreen):
+            self.screen.show_pools(self.pool_series())
+
+    def pool_series(self) -> dict[str, tuple[tuple[float, float], ...]]:
+        return {key: self.pools.points(key) for key in self.pools.series}
+
     async def on_unmount(self) -> None:
+        if self._market is not None and hasattr(self._market, "stop"):
+            await self._market.stop()
         await self.monitor.stop()
         if self.alerts is not None:
             await self.alerts.stop()
@@ -377,4 +431,4 @@ class LiqwatchApp(App[None]):
             (acc.name, acc.venue, list(acc.last_specs), acc.wallet_balance or 0.0)
             for acc in self.monitor.state.accounts.values()
         ]
-        self.push_screen(LadderScreen(rows, accounts, self.pools))
+        self.push_screen(LadderScreen(rows, accounts, self.pool_series()))

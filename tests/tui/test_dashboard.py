@@ -323,3 +323,20 @@ def test_ladder_screen_charts_and_the_pools_it_is_given() -> None:
             assert pools.data.series[0].points == ((T0, 1.0e9), (T0 + 60, 0.97e9))
 
     asyncio.run(go())
+
+
+def test_the_demo_backstop_feeds_the_pools_chart() -> None:
+    async def go() -> None:
+        from liqwatch.feeds.demo import DemoFeed
+
+        app = LiqwatchApp([DemoFeed(speed=20.0)], show_clock=False)
+        async with app.run_test(size=(150, 45)) as pilot:
+            await until(pilot, lambda: len(app.pools.series) >= 3)
+            assert {key.split()[0] for key in app.pools.series} == {"binance", "bybit", "hyperliquid"}
+            await pilot.press("l")
+            await until(pilot, lambda: isinstance(app.screen, LadderScreen))
+            chart = app.screen.query_one("#pools-chart", LineChart)
+            assert {s.name for s in chart.data.series} == set(app.pools.series)
+            assert all(p[1] > 1e8 for s in chart.data.series for p in s.points)  # USD balances
+
+    asyncio.run(go())

@@ -102,7 +102,7 @@ def shock_view(accounts: Sequence[tuple[str, Venue, list[PositionSpec], float]])
     return table
 
 
-NO_POOLS = "no insurance data yet (the backstop feed is not part of this build)"
+NO_POOLS = "no insurance data yet (the venues' figures arrive within a minute of start)"
 
 
 class LadderScreen(Screen[None]):
