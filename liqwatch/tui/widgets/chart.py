@@ -143,18 +143,37 @@ def draw(data: ChartData, width: int, height: int, base: Style) -> list[Strip]:
         y = dy(level.value)
         for x in range(0, dots_x, 2):
             canvas.dot(x, y, level.style)
+    scale_x = (dots_x - 1) / span_t
+    scale_y = (dots_y - 1) / (hi - lo)
     for s in series:
-        prev: tuple[int, int] | None = None
+        # One pass over the points keeps, per dot column, where the line enters and leaves it and
+        # its lowest and highest dot: a long history costs one cheap loop, the drawing is per column.
+        columns: dict[int, list[int]] = {}
         for t, v in s.points:
             if not math.isfinite(v):
-                prev = None
                 continue
-            point = (round((t - t0) / span_t * (dots_x - 1)), dy(v))
-            if prev is None:
-                canvas.dot(*point, s.style)
+            x = round((t - t0) * scale_x)
+            y = round((hi - v) * scale_y)
+            span = columns.get(x)
+            if span is None:
+                columns[x] = [y, y, y, y]
             else:
-                canvas.line(*prev, *point, s.style)
-            prev = point
+                span[1] = y
+                if y < span[2]:
+                    span[2] = y
+                elif y > span[3]:
+                    span[3] = y
+        prev: tuple[int, int] | None = None
+        style = s.style
+        for x in sorted(columns):
+            first, last, top, bottom = columns[x]
+            if prev is None:
+                canvas.dot(x, first, style)
+            else:
+                canvas.line(prev[0], prev[1], x, first, style)
+            for y in range(top, bottom + 1):
+                canvas.dot(x, y, style)
+            prev = (x, last)
     axis_style = base + Style.parse(AXIS_STYLE)
     styles: dict[str, Style] = {}
     lines = [legend]

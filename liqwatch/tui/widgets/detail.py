@@ -12,7 +12,7 @@ from rich.style import Style as RichStyle
 from rich.table import Table
 from rich.text import Text
 from textual.containers import Container, VerticalScroll
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.strip import Strip
 from textual.style import Style
 from textual.visual import Visual, visualize
@@ -252,9 +252,17 @@ class DetailText(Widget):
         if len(blocks) == len(old) and all(a is b for a, b in zip(blocks, old, strict=True)):
             return
         width = self.size.width
-        before = self._height(width) if width else -1
+        before = [len(self._strips(block, width)) for block in old] if width else None
         self._blocks = blocks
-        self.refresh(layout=not width or self._height(width) != before)
+        after = [len(self._strips(block, width)) for block in blocks] if width else None
+        if before is None or after != before:
+            self.refresh(layout=before is None or sum(before) != sum(after or ()))
+            return
+        y = 0  # same blocks, same heights: repaint only the lines of the blocks that changed
+        for new, prev, height in zip(blocks, old, after, strict=True):
+            if new is not prev:
+                self.refresh(Region(0, y, width, height))
+            y += height
 
     def _strips(self, block: _Block, width: int) -> list[Strip]:
         style = self.visual_style
