@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -19,7 +20,12 @@ FILE = "dashboard.json"
 def settings_path() -> Path:
     override = os.environ.get(ENV)
     if override:
-        return Path(override) / FILE
+        return Path(override).expanduser() / FILE
+    if sys.platform.startswith("linux"):
+        # platformdirs' rule on Linux (XDG), without importing it before the first frame; a test
+        # checks the two agree. Elsewhere platformdirs decides.
+        base = os.environ.get("XDG_CONFIG_HOME", "").strip()
+        return (Path(base) if base else Path.home() / ".config") / "liqwatch" / FILE
     from platformdirs import user_config_path
 
     return user_config_path("liqwatch") / FILE

@@ -340,3 +340,18 @@ def test_the_demo_backstop_feeds_the_pools_chart() -> None:
             assert all(p[1] > 1e8 for s in chart.data.series for p in s.points)  # USD balances
 
     asyncio.run(go())
+
+
+@pytest.mark.parametrize("xdg", ["", "/tmp/some-xdg-config"])
+def test_settings_path_is_platformdirs_config_dir(monkeypatch: pytest.MonkeyPatch, xdg: str) -> None:
+    import sys
+
+    from platformdirs import user_config_path
+
+    from liqwatch.tui.settings import settings_path
+
+    if not sys.platform.startswith("linux"):
+        pytest.skip("the inline rule is Linux's; elsewhere platformdirs itself is asked")
+    monkeypatch.delenv("LIQWATCH_CONFIG_DIR", raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", xdg)
+    assert settings_path() == user_config_path("liqwatch") / "dashboard.json"
