@@ -7,6 +7,7 @@ repainted). Nothing here computes risk: the view asks the state store, which ask
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
@@ -137,11 +138,19 @@ class LiqwatchApp(App[None]):
     # ------------------------------------------------------------------ layout
 
     def compose(self) -> ComposeResult:
+        # The layout classes are set before the widgets exist: set later, they would restyle the
+        # whole screen before the first frame.
+        width, height = self.size
+        self.wide = width >= WIDE
+        self.screen.set_class(not self.wide, "-narrow")
+        self.screen.set_class(height < SHORT, "-short")
         yield Header(show_clock=self.show_clock)
-        yield AccountStrip(id="accounts")
+        strip = AccountStrip(id="accounts")
+        strip.compact = height < SHORT
+        yield strip
         with Container(id="main"):
             yield PositionsTable(id="positions")
-            yield DetailPanel(id="detail")
+            yield DetailPanel(id="detail", classes="" if self.detail_open[self.wide] else "-hidden")
         yield AlertsPane(id="alerts")
         yield Input(placeholder="filter: account, symbol or side (Enter to apply, Esc to clear)", id="filter")
         yield Footer()
@@ -186,7 +195,8 @@ class LiqwatchApp(App[None]):
 
             speed = float(getattr(self._feeds[0], "speed", 1.0))
             source = DemoMarketSource(demo, clock=self._clock, speed=speed)
-            self._market = self.run_worker(source.run(self.on_market, every=MARKET_SECONDS), exclusive=False)
+            run = functools.partial(source.run, self.on_market, every=MARKET_SECONDS)
+            self._market = self.run_worker(run, exclusive=False)
             return
         from liqwatch.config import AccountConfig, Config
         from liqwatch.market.watching import WatchMarket
