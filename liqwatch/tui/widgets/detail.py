@@ -66,11 +66,12 @@ def settle_of(view: PositionView) -> str | None:
     return settle if isinstance(settle, str) and settle else None
 
 
-def money_in(settle: str | None) -> Callable[[float | None], str]:
-    """``fmt_money`` with the settlement currency after the figure, where known."""
+def money_fn(settle: str | None) -> Callable[[float | None], str]:
+    """Amounts with the settlement currency after the figure (coin precision for a coin), where
+    the record says; plain ``fmt_money`` where it does not."""
     if not settle:
         return fmt_money
-    return lambda value: f"{fmt_money(value)} {settle}"
+    return lambda value: money_in(value, settle)
 
 
 class KeyValues:
@@ -107,7 +108,7 @@ def explain_parts(view: PositionView) -> list[Part]:
         message = view.note or "no risk figures yet"
         return [((head.plain, message), lambda: Group(head, Text(message, style="yellow")))]
     venue = get_venue(view.exchange)
-    money = money_in(settle_of(view))
+    money = money_fn(settle_of(view))
     tick = display_tick(risk.spec)
     venue_lp = data.exchange_liquidation_price
     diff = (

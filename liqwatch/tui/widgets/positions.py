@@ -25,7 +25,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from liqwatch.core.bands import BANDS, Band
-from liqwatch.output import adl_lights, display_tick, fmt_money, fmt_pct, fmt_price
+from liqwatch.output import adl_lights, display_tick, fmt_money, fmt_pct, fmt_price, money_in
 from liqwatch.state import PositionView
 
 # Most important first: the first REQUIRED columns always fit (narrow widths abbreviate them);
@@ -167,15 +167,16 @@ def cells(view: PositionView, compact: bool = False) -> Row:
     symbol = Cell(data.symbol.split(":")[0])
     delta = Cell(venue_delta(view, tick), "yellow", True)
     if risk is None:
+        venue_lp = data.exchange_liquidation_price
         if venue_lp is not None:  # liqwatch has no price of its own here: the venue's, labelled
-            liq = f"— (venue {fmt_price(venue_lp, tick)})"
+            liq = f"v {fmt_price(venue_lp, tick)}" if compact else f"venue {fmt_price(venue_lp, tick)}"
         ratio = view.venue_margin_ratio  # the venue's account figures (account-level margin)
         return (
             symbol,
             side,
             mark_cell,
             Cell(liq, style, True),
-            delta,
+            Cell(""),
             Cell("—", style, True),
             Cell("—" if ratio is None else f"{fmt_pct(ratio)} acct", style, True),
             Cell("—"),
@@ -188,7 +189,9 @@ def cells(view: PositionView, compact: bool = False) -> Row:
         )
     adl = risk.adl
     settle = getattr(data, "settle", None)
-    upnl = fmt_money(risk.unrealized_pnl) + (f" {settle}" if isinstance(settle, str) and settle else "")
+    upnl = (
+        money_in(risk.unrealized_pnl, settle) if isinstance(settle, str) and settle else fmt_money(risk.unrealized_pnl)
+    )
     return (
         symbol,
         side,
