@@ -169,7 +169,7 @@ def cells(view: PositionView, compact: bool = False) -> Row:
     if risk is None:
         venue_lp = data.exchange_liquidation_price
         if venue_lp is not None:  # liqwatch has no price of its own here: the venue's, labelled
-            liq = f"v {fmt_price(venue_lp, tick)}" if compact else f"venue {fmt_price(venue_lp, tick)}"
+            liq = f"—v {fmt_price(venue_lp, tick)}" if compact else f"— (venue {fmt_price(venue_lp, tick)})"
         ratio = view.venue_margin_ratio  # the venue's account figures (account-level margin)
         return (
             symbol,
