@@ -6,7 +6,8 @@ from __future__ import annotations
 from textual.pilot import Pilot
 
 from liqwatch.feeds.demo import SNAPSHOT_EVERY, DemoMarket
-from liqwatch.tui.app import LiqwatchApp
+from liqwatch.market.demo import DemoMarketSource
+from liqwatch.tui.app import MARKET_SECONDS, LiqwatchApp
 
 T0 = 1_790_000_000.0
 CRASH_DONE = 38
@@ -31,7 +32,8 @@ def demo_app(clock: Clock, market: DemoMarket | None = None) -> tuple[LiqwatchAp
 
 
 def advance(app: LiqwatchApp, market: DemoMarket, clock: Clock) -> None:
-    """One simulated second, as the demo feed runs it."""
+    """One simulated second, as the demo feed runs it (and the demo's backstop every
+    MARKET_SECONDS, as the app reads it)."""
     changed = set(market.step())
     clock.t += 1.0
     for mark in market.mark_events(clock.t, 1.0):
@@ -40,6 +42,13 @@ def advance(app: LiqwatchApp, market: DemoMarket, clock: Clock) -> None:
         if acc.name in changed or market.tick % SNAPSHOT_EVERY == 0:
             for event in market.position_events(acc, clock.t):
                 app.monitor.sink(event)
+    if market.tick % int(MARKET_SECONDS) == 0:
+        backstop = getattr(market, "backstop", None)
+        if not isinstance(backstop, DemoMarketSource):
+            backstop = DemoMarketSource(market, clock=clock)
+            market.backstop = backstop  # type: ignore[attr-defined]
+        for report in backstop.read():
+            app.on_market(report)
     app.refresh_view()
 
 
