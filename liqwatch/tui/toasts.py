@@ -67,8 +67,8 @@ class SummaryToast:
         old = self.notification
         toast = self._toast_of(old)
         width = toast.content_region.width if toast is not None and toast.content_region.width else TOAST_TEXT
-        title = self.newest_title if total == 1 else f"{total} alerts: {counts}"
-        message = self.newest if total == 1 else f"{self._newest(width)}\n(a: alerts pane · A: full text)"
+        title = self.newest_title if total == 1 else f"{total} alerts: {counts} (A: all)"
+        message = self.newest if total == 1 else self._newest(width)
         severity: SeverityLevel = (
             "error" if self.counts["critical"] else "warning" if self.counts["warning"] else "information"
         )

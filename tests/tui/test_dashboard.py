@@ -95,7 +95,7 @@ def test_a_burst_of_fifty_alerts_leaves_one_toast() -> None:
             await pilot.pause()
             assert toasts_on_screen(app) == 1 and len(app._notifications) == 1
             (note,) = list(app._notifications)
-            assert note.title == "50 alerts: 25 critical · 25 warning"
+            assert note.title == "50 alerts: 25 critical · 25 warning (A: all)"
             assert "alert number 49" in note.message  # the newest line
             pane = app.query_one(AlertsPane)
             assert pane.count == 50
