@@ -241,6 +241,7 @@ class LineChart(Widget):
         """How many times the chart was drawn (for tests and benchmarks)."""
         self._lines: list[Strip] | None = None
         self._drawn_for: tuple[int, int, Style] | None = None
+        self._base: Style | None = None
 
     def plot(
         self,
@@ -263,9 +264,15 @@ class LineChart(Widget):
             empty=empty,
         )
 
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._base = None
+
     def render_line(self, y: int) -> Strip:
         width, height = self.size.width, self.size.height
-        base = self.rich_style
+        base = self._base
+        if base is None:  # the widget's style, computed once until the CSS changes
+            base = self._base = self.rich_style
         if self._lines is None or self._drawn_for != (width, height, base):
             self._lines = draw(self.data, width, height, base)
             self._drawn_for = (width, height, base)
