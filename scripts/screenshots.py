@@ -1,8 +1,9 @@
 """Regenerate screenshots/ from the real program (`make screenshots`).
 
-Runs `liqwatch calc` on the bundled example portfolio and on a single position, with colour
-forced, and converts the terminal output to SVG with rich (a development-time tool here; the
-calculator itself does not import rich).
+The dashboard at each terminal size (80x24, 100x30, 120x40, 160x50), at the crash moment and after
+it, and its screens; `liqwatch calc` on the bundled example portfolio and on a single position,
+with colour forced, its terminal output converted to SVG with rich (a development-time tool here;
+the calculator itself does not import rich).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from rich.console import Console
 from rich.text import Text
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # the dashboard shots drive the demo with the tests' clock driver
 OUT = ROOT / "screenshots"
 
 SHOTS = {
@@ -42,33 +44,39 @@ SHOTS = {
 }
 
 
-TUI_SHOTS = {
-    # name: (simulated seconds into the demo, keys pressed)
-    "dashboard": (0, []),
-    "dashboard-after-crash": (38, []),
-    "detail": (0, ["down", "down"]),
-    "whatif": (0, ["w", "2", "0", "0", "0", "0", "tab", "tab", "tab", "tab", "-", "3"]),
-    "ladder": (0, ["l"]),
-    "help": (0, ["question_mark"]),
+TUI_SHOTS: dict[str, tuple[tuple[int, int], int, list[str]]] = {
+    # name: (terminal size, simulated seconds into the seed-7 demo, keys pressed)
+    "dashboard": ((160, 50), 20, []),
+    "dashboard-80x24": ((80, 24), 20, []),
+    "dashboard-100x30": ((100, 30), 20, []),
+    "dashboard-120x40": ((120, 40), 20, []),
+    "dashboard-160x50": ((160, 50), 20, []),
+    "dashboard-crash": ((120, 40), 31, []),
+    "dashboard-after-crash": ((160, 50), 38, []),
+    "detail-narrow": ((120, 40), 20, ["d"]),
+    "detail": ((160, 50), 20, ["down", "down"]),
+    "whatif": ((150, 42), 0, ["w", "2", "0", "0", "0", "0", "tab", "tab", "tab", "tab", "-", "3"]),
+    "ladder": ((150, 42), 20, ["l"]),
+    "alerts": ((120, 40), 38, ["A"]),
+    "help": ((150, 42), 0, ["question_mark"]),
 }
+"""The dashboard's shots: the demo's clock is driven tick by tick through the app's own sink (the
+crash at 25 s is the same every time with the seed), never slept on."""
 
 
-async def _tui_shot(name: str, ticks: int, keys: list[str]) -> None:
-    from liqwatch.feeds.demo import DemoMarket
-    from liqwatch.tui.app import LiqwatchApp
+async def _tui_shot(name: str, size: tuple[int, int], ticks: int, keys: list[str]) -> None:
+    from tests.tui.driver import Clock, demo_app, run_to
 
-    now = 1_790_000_000.0
-    market = DemoMarket(7)
-    for _ in range(ticks):
-        market.step()
-    app = LiqwatchApp([], clock=lambda: now, refresh_seconds=3600, autostart=False, show_clock=False)
-    for event in market.initial_events(now):
-        app.monitor.state.apply(event)
-    async with app.run_test(size=(150, 42)) as pilot:
+    clock = Clock()
+    app, market = demo_app(clock)
+    async with app.run_test(size=size, notifications=True) as pilot:
+        await run_to(pilot, market, clock, ticks)
         await pilot.pause()
         if keys:
             await pilot.press(*keys)
             await pilot.pause()
+        await pilot.wait_for_scheduled_animations()
+        await pilot.pause()
         app.save_screenshot(f"{name}.svg", str(OUT))
     print(f"wrote screenshots/{name}.svg")
 
@@ -77,8 +85,8 @@ def main() -> None:
     OUT.mkdir(exist_ok=True)
     import asyncio
 
-    for name, (ticks, keys) in TUI_SHOTS.items():
-        asyncio.run(_tui_shot(name, ticks, keys))
+    for name, (size, ticks, keys) in TUI_SHOTS.items():
+        asyncio.run(_tui_shot(name, size, ticks, keys))
     for name, args in SHOTS.items():
         width = 150 if name in ("calc-portfolio", "calc-shock") else 90
         env = {**os.environ, "COLUMNS": str(width), "LIQWATCH_FORCE_COLOR": "1"}

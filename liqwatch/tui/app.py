@@ -7,14 +7,17 @@ repainted). Nothing here computes risk: the view asks the state store, which ask
 
 from __future__ import annotations
 
+import functools
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
-from textual.app import App, ComposeResult
+from textual import events
+from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal
+from textual.containers import Container
+from textual.screen import Screen
 from textual.widgets import Footer, Header, Input
 
 from liqwatch.core.venues import Venue
@@ -22,6 +25,9 @@ from liqwatch.feeds.base import Feed
 from liqwatch.feeds.events import Event, Status
 from liqwatch.monitor import Monitor
 from liqwatch.state import Notice, PositionView, Snapshot, State
+from liqwatch.tui.history import History
+from liqwatch.tui.settings import Settings, settings_path
+from liqwatch.tui.toasts import SummaryToast
 from liqwatch.tui.widgets.account_strip import AccountStrip
 from liqwatch.tui.widgets.alerts import AlertsPane
 from liqwatch.tui.widgets.detail import DetailPanel
@@ -30,11 +36,20 @@ from liqwatch.tui.widgets.positions import SORTS, PositionsTable, row_key
 if TYPE_CHECKING:  # the alerts machinery (pydantic models, aiohttp) loads after the first frame
     from liqwatch.alerts.model import Alert
     from liqwatch.alerts.runner import AlertRunner
+    from liqwatch.market.model import MarketReport
 
 REFRESH_SECONDS = 0.5
 AGE_REFRESH_SECONDS = 1.0
-MAX_TOASTS = 3
-"""More alerts than this at once become one summary toast."""
+WIDE = 140
+"""From this many columns the detail is a column beside the table (shown unless ``d`` hid it);
+below, a pane under the table that ``d`` opens (closed by default: the table comes first)."""
+DUTY = 0.04
+"""The share of a core the timer's refreshes may take (snapshot, alert rules, table, detail)."""
+MARKET_SECONDS = 5.0
+"""How often the demo's backstop is read (simulated seconds): the venues' own insurance figures
+change each minute at most, and a read of a large demo market costs milliseconds."""
+SHORT = 32
+"""Below this many lines the account cards take two lines and the alerts pane three."""
 
 
 class LiqwatchApp(App[None]):
@@ -49,8 +64,25 @@ class LiqwatchApp(App[None]):
         Binding("slash", "filter", "filter"),
         Binding("d", "toggle_detail", "detail"),
         Binding("a", "toggle_alerts", "alerts"),
+        Binding("A", "alerts_full", "alert texts", show=False),
+        Binding("e", "export('csv')", "export"),
+        Binding("E", "export('json')", "export JSON", show=False),
         Binding("escape", "clear_filter", "clear filter", show=False),
     ]
+    COMMANDS_FOR_ACTIONS: ClassVar[list[tuple[str, str, str]]] = [
+        ("What-if", "What-if for the selected position: size, price, leverage, margin, shock", "whatif"),
+        ("Liquidation ladder", "Every position's distance to liquidation, shocks and insurance pools", "ladder"),
+        ("Cycle sort", "Sort by nearest liquidation, margin ratio, uPnL, symbol or account", "cycle_sort"),
+        ("Filter", "Show only positions matching an account, symbol or side", "filter"),
+        ("Clear filter", "Show every position", "clear_filter"),
+        ("Toggle detail", "Show or hide the numbers and charts behind the selected position", "toggle_detail"),
+        ("Toggle alerts pane", "Show or hide the alerts pane", "toggle_alerts"),
+        ("Alert texts", "Every alert of this session in full", "alerts_full"),
+        ("Export CSV", "Write the positions table as shown to a CSV file", "export('csv')"),
+        ("Export JSON", "Write the positions table as shown to a JSON file", "export('json')"),
+        ("Help", "Every key, and what the numbers mean", "help"),
+    ]
+    """Every action of the dashboard, for the command palette (ctrl+p)."""
 
     def __init__(
         self,
@@ -62,14 +94,33 @@ class LiqwatchApp(App[None]):
         autostart: bool = True,
         show_clock: bool = True,
         alerts: Callable[[], AlertRunner] | None = None,
+        settings_file: Path | None = None,
+        export_dir: Path | None = None,
     ) -> None:
         super().__init__()
+        self.settings_file = settings_file or settings_path()
+        """Where the sort and filter are kept between runs."""
+        self.settings = Settings.load(self.settings_file, set(SORTS))
+        self.export_dir = export_dir
+        """Where ``e`` writes (None: the current directory at the time)."""
+        self.marks = History()
+        """Each position's mark over time (for the chart)."""
+        self.ratios = History()
+        """Each account's margin ratio over time."""
+        self.toast = SummaryToast(self)
+        self.pools = History(every=60.0)
+        """Each insurance pool's balance over time (USD where known), from the market source."""
+        self._feeds = list(feeds)
+        self._market: Any = None
+        """The market source (the demo's backstop, or a poller over the feeds' venues)."""
+        self.wide = True
+        self.detail_open = {True: True, False: False}
+        """Whether the detail shows, in the wide and in the narrow layout."""
         self.show_clock = show_clock
         self._alerts_factory = alerts
         self._clock = clock
         self.alerts: AlertRunner | None = None
         """Built after the first frame (see :meth:`start_alerts`)."""
-        self._pending_toasts: list[Alert] = []
         self.monitor = Monitor(feeds, State(clock), on_event=self._on_event, on_notice=self._on_notice)
         self.sub_title = subtitle
         self.refresh_seconds = refresh_seconds
@@ -79,24 +130,42 @@ class LiqwatchApp(App[None]):
         self._errors_seen: set[str] = set()
         self._version = -1
         self._refreshed = 0.0
+        self._last_refresh_at = -float("inf")
+        self._cost: float | None = None
+        self.min_interval = refresh_seconds
+        """Seconds between the timer's refreshes (stretched for a large book, see DUTY)."""
 
     # ------------------------------------------------------------------ layout
 
     def compose(self) -> ComposeResult:
+        # The layout classes are set before the widgets exist: set later, they would restyle the
+        # whole screen before the first frame.
+        width, height = self.size
+        self.wide = width >= WIDE
+        self.screen.set_class(not self.wide, "-narrow")
+        self.screen.set_class(height < SHORT, "-short")
         yield Header(show_clock=self.show_clock)
-        yield AccountStrip(id="accounts")
-        with Horizontal(id="main"):
+        strip = AccountStrip(id="accounts")
+        strip.compact = height < SHORT
+        yield strip
+        with Container(id="main"):
             yield PositionsTable(id="positions")
-            yield DetailPanel(id="detail")
+            yield DetailPanel(id="detail", classes="" if self.detail_open[self.wide] else "-hidden")
         yield AlertsPane(id="alerts")
         yield Input(placeholder="filter: account, symbol or side (Enter to apply, Esc to clear)", id="filter")
         yield Footer()
 
     def on_mount(self) -> None:
+        table = self.query_one(PositionsTable)
+        table.sort_name = self.settings.sort
+        table.filter_text = self.settings.filter
+        self.query_one("#filter", Input).value = self.settings.filter
+        self._layout(self.size.width, self.size.height)
         self.call_after_refresh(self.start_alerts)
         if self.autostart:
             self.start_feeds()
-        self.set_interval(self.refresh_seconds, self.refresh_view)
+            self.call_after_refresh(self.start_market)
+        self.set_interval(self.refresh_seconds, self._paced_refresh)
         self.refresh_view()
         self.query_one(PositionsTable).focus()
 
@@ -115,7 +184,55 @@ class LiqwatchApp(App[None]):
         runner.start()
         self.alerts = runner
 
+    def start_market(self) -> None:
+        """Insurance pools, ADL risk and mark vs index (issue #13) for the feeds' venues: the demo's
+        simulated backstop, or the venues' public endpoints for the configured accounts."""
+        from liqwatch.feeds.demo import DemoMarket
+
+        demo = next((m for f in self._feeds if isinstance(m := getattr(f, "market", None), DemoMarket)), None)
+        if demo is not None:
+            from liqwatch.market.demo import DemoMarketSource
+
+            speed = float(getattr(self._feeds[0], "speed", 1.0))
+            source = DemoMarketSource(demo, clock=self._clock, speed=speed)
+            run = functools.partial(source.run, self.on_market, every=MARKET_SECONDS)
+            self._market = self.run_worker(run, exclusive=False)
+            return
+        from liqwatch.config import AccountConfig, Config
+        from liqwatch.market.watching import WatchMarket
+
+        accounts = [a for f in self._feeds if isinstance(a := getattr(f, "account", None), AccountConfig)]
+        if not accounts:
+            return
+        warnings: list[str] = []
+        market = WatchMarket(
+            self._feeds, Config(accounts=accounts), self.monitor.state, self.on_market, demo=False, warnings=warnings
+        )
+        market.start()
+        self._market = market
+        for text in warnings:
+            self.notify(text, title="market data", severity="warning")
+
+    def on_market(self, report: MarketReport) -> None:
+        """A venue's market report: its pools' balances for the chart, and the market alerts."""
+        if not self.is_running:
+            return
+        for pool in report.insurance:
+            value = pool.balance_usd if pool.balance_usd is not None else pool.balance
+            self.pools.add(f"{report.exchange} {pool.pool}", report.ts, value)
+        if self.alerts is not None:
+            self.alerts.on_market(report)
+        from liqwatch.tui.screens.ladder import LadderScreen
+
+        if isinstance(self.screen, LadderScreen):
+            self.screen.show_pools(self.pool_series())
+
+    def pool_series(self) -> dict[str, tuple[tuple[float, float], ...]]:
+        return {key: self.pools.points(key) for key in self.pools.series}
+
     async def on_unmount(self) -> None:
+        if self._market is not None and hasattr(self._market, "stop"):
+            await self._market.stop()
         await self.monitor.stop()
         if self.alerts is not None:
             await self.alerts.stop()
@@ -123,48 +240,43 @@ class LiqwatchApp(App[None]):
     # ------------------------------------------------------------------ data
 
     def _on_alert(self, alert: Alert) -> None:
+        """Every alert goes to the pane and is counted in the one summary toast; the bell rings
+        once per burst that holds a critical alert."""
         if not self.is_running:
             return  # shutting down: the pane is gone (channels still get the alert)
         self.query_one(AlertsPane).add(alert)
-        if not self._pending_toasts:
-            self.call_later(self._flush_toasts)
-        self._pending_toasts.append(alert)
-
-    def _flush_toasts(self) -> None:
-        """One toast per alert, but a burst (many positions crossing at once) becomes one summary
-        toast: the pane keeps every line. The bell rings once for any critical alert."""
-        alerts, self._pending_toasts = self._pending_toasts, []
-        if not alerts:
-            return
-        if any(a.severity == "critical" for a in alerts):
+        if alert.severity == "critical" and not self.toast.counts_critical():
             self.bell()
-        if len(alerts) <= MAX_TOASTS:
-            for alert in alerts:
-                self.notify(
-                    alert.message,
-                    title=f"{alert.rule.replace('_', ' ')} · {alert.level}",
-                    severity="error" if alert.severity == "critical" else "warning",
-                    timeout=12,
-                )
-            return
-        critical = sum(1 for a in alerts if a.severity == "critical")
-        self.notify(
-            f"{len(alerts)} alerts ({critical} critical) — press a for the alerts pane",
-            title="alerts",
-            severity="error" if critical else "warning",
-            timeout=12,
-        )
+        self.toast.add(alert.severity, alert.message, f"{alert.rule.replace('_', ' ')} · {alert.level}")
 
     def _on_event(self, event: Event) -> None:
         if self.alerts is not None:
             self.alerts.on_event(event)
-        if isinstance(event, Status) and event.state == "error" and event.detail not in self._errors_seen:
+        if (
+            isinstance(event, Status)
+            and event.state == "error"
+            and self.alerts is None  # else the alert engine reports it (feed rule)
+            and event.detail not in self._errors_seen
+        ):
             self._errors_seen.add(event.detail)
-            self.notify(event.detail, title=f"{event.account}: feed error", severity="error", timeout=10)
+            from liqwatch.tui.widgets.alerts import AlertLine
+
+            line = f"{event.account}: feed error: {event.detail}"
+            self.query_one(AlertsPane).add_line(AlertLine(self._clock(), "critical", line))
+            self.toast.add("critical", line, f"{event.account}: feed error")
 
     def _on_notice(self, notice: Notice) -> None:
         if self.alerts is not None:  # the position-lost rule alerts (toast, bell, pane, channels)
             self.alerts.on_notice(notice)
+
+    def _paced_refresh(self) -> None:
+        """The timer's refresh. A large book makes each refresh expensive (every account's risk
+        recomputed, every alert rule evaluated): the next one then waits until recomputing takes no
+        more than :data:`DUTY` of a core, so a 2,000-position book refreshes about every 1.5 s
+        instead of every 0.5 s (the subtitle says so); a small one is not slowed."""
+        if time.monotonic() - self._last_refresh_at < self.min_interval:
+            return
+        self.refresh_view()
 
     def refresh_view(self, *, force_sort: bool = False) -> None:
         if not self.is_running:
@@ -173,6 +285,8 @@ class LiqwatchApp(App[None]):
         now = state.clock()
         if not force_sort and state.version == self._version and now - self._refreshed < AGE_REFRESH_SECONDS:
             return  # nothing new: ages and staleness are re-checked once a second
+        started = time.process_time()
+        self._last_refresh_at = time.monotonic()
         self._version = state.version
         self._refreshed = now
         snap = state.snapshot()
@@ -180,23 +294,67 @@ class LiqwatchApp(App[None]):
         if self.alerts is not None:
             self.alerts.on_snapshot(snap)
         self.views = {row_key(v): v for v in snap.positions}
-        detail = self.query_one(DetailPanel)
-        for key, view in self.views.items():
-            detail.record(key, view.mark_price)
+        self._record(snap)
         with self.batch_update():
             self.query_one(AccountStrip).show(snap.accounts)
             table = self.query_one(PositionsTable)
-            table.show(snap.positions, force_sort=force_sort)
+            table.show(snap.positions, force_sort=force_sort, keyed=self.views)
             self._show_detail()
         stale = sum(1 for v in snap.positions if v.stale)
-        subtitle = f"{len(snap.positions)} positions · sort: {table.sort_name}" + (f" · {stale} STALE" if stale else "")
+        cost = time.process_time() - started
+        self._cost = cost if self._cost is None else 0.7 * self._cost + 0.3 * cost
+        self.min_interval = max(self.refresh_seconds, self._cost / DUTY)
+        paced = f" · refresh {self.min_interval:.1f}s" if self.min_interval >= 2 * self.refresh_seconds else ""
+        subtitle = (
+            f"{len(snap.positions)} positions · sort: {table.sort_name}"
+            + (f" · {stale} STALE" if stale else "")
+            + paced
+        )
         if subtitle != self.sub_title:
             self.sub_title = subtitle
+
+    def _record(self, snap: Snapshot) -> None:
+        """The charts' histories: marks per position, margin ratio per account."""
+        ts = snap.ts
+        add = self.marks.add
+        for key, view in self.views.items():
+            add(key, ts, view.mark_price)
+        for account in snap.accounts:
+            if account.risk is not None:
+                self.ratios.add(account.name, ts, account.risk.account.margin_ratio)
+        if len(self.marks.series) > len(self.views):
+            self.marks.retain(set(self.views))
 
     def _show_detail(self) -> None:
         table = self.query_one(PositionsTable)
         key = table.selected_key()
-        self.query_one(DetailPanel).show(key, self.views.get(key) if key else None)
+        view = self.views.get(key) if key else None
+        self.query_one(DetailPanel).show(
+            key,
+            view,
+            self.marks.points(key) if key else (),
+            self.ratios.points(view.account) if view is not None else (),
+        )
+
+    # ------------------------------------------------------------------ layout by size
+
+    def on_resize(self, event: events.Resize) -> None:
+        self._layout(event.size.width, event.size.height)
+
+    def _layout(self, width: int, height: int) -> None:
+        """Wide: the detail beside the table; narrow: under it, opened with ``d``. Short: two-line
+        account cards and a smaller alerts pane, so that the table keeps most of the screen."""
+        wide = width >= WIDE
+        short = height < SHORT
+        self.wide = wide
+        self.screen.set_class(not wide, "-narrow")
+        self.screen.set_class(short, "-short")
+        strip = self.query_one(AccountStrip)
+        if strip.compact != short:
+            strip.compact = short
+            if self.snapshot is not None:
+                strip.show(self.snapshot.accounts)
+        self.query_one(DetailPanel).set_class(not self.detail_open[wide], "-hidden")
 
     def on_positions_table_row_highlighted(self, _: PositionsTable.RowHighlighted) -> None:
         self._show_detail()
@@ -208,11 +366,44 @@ class LiqwatchApp(App[None]):
 
         self.push_screen(HelpScreen())
 
+    def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        for title, help_text, action in self.COMMANDS_FOR_ACTIONS:
+            yield SystemCommand(title, help_text, lambda action=action: self.run_action(action))
+
+    def _save_settings(self) -> None:
+        table = self.query_one(PositionsTable)
+        self.settings = Settings(sort=table.sort_name, filter=table.filter_text)
+        error = self.settings.save(self.settings_file)
+        if error:
+            self.notify(f"sort and filter not saved: {error}", severity="warning")
+
     def action_cycle_sort(self) -> None:
         table = self.query_one(PositionsTable)
         names = list(SORTS)
         table.sort_name = names[(names.index(table.sort_name) + 1) % len(names)]
+        self._save_settings()
         self.refresh_view(force_sort=True)
+
+    def action_export(self, fmt: Literal["csv", "json"] = "csv") -> None:
+        from liqwatch.tui.export import export
+
+        table = self.query_one(PositionsTable)
+        views = [self.views[key] for key in table.order if key in self.views]
+        directory = self.export_dir or Path.cwd()
+        try:
+            path = export(views, directory, fmt, self._clock())
+        except OSError as exc:
+            self.notify(f"export failed: {directory}: {exc.strerror or exc}", severity="error")
+            return
+        self.notify(str(path), title=f"exported {len(views)} positions ({fmt.upper()})", markup=False)
+
+    def action_alerts_full(self) -> None:
+        from liqwatch.tui.screens.alerts import AlertsScreen
+
+        pane = self.query_one(AlertsPane)
+        self.toast.dismiss()
+        self.push_screen(AlertsScreen(pane.lines, pane.count))
 
     def action_filter(self) -> None:
         box = self.query_one("#filter", Input)
@@ -224,6 +415,7 @@ class LiqwatchApp(App[None]):
             self.query_one(PositionsTable).filter_text = event.value.strip()
             event.input.remove_class("-visible")
             self.query_one(PositionsTable).focus()
+            self._save_settings()
             self.refresh_view(force_sort=True)
 
     def action_clear_filter(self) -> None:
@@ -232,13 +424,16 @@ class LiqwatchApp(App[None]):
         box.remove_class("-visible")
         self.query_one(PositionsTable).filter_text = ""
         self.query_one(PositionsTable).focus()
+        self._save_settings()
         self.refresh_view(force_sort=True)
 
     def action_toggle_alerts(self) -> None:
         self.query_one(AlertsPane).toggle_class("-hidden")
 
     def action_toggle_detail(self) -> None:
-        self.query_one(DetailPanel).toggle_class("-hidden")
+        self.detail_open[self.wide] = not self.detail_open[self.wide]
+        self.query_one(DetailPanel).set_class(not self.detail_open[self.wide], "-hidden")
+        self._show_detail()
 
     def _selected_account(self) -> tuple[Venue, list, float | dict[str, float], int] | None:  # type: ignore[type-arg]
         key = self.query_one(PositionsTable).selected_key()
@@ -271,4 +466,4 @@ class LiqwatchApp(App[None]):
             (acc.name, acc.venue, list(acc.last_specs), acc.wallet_balance or 0.0)
             for acc in self.monitor.state.accounts.values()
         ]
-        self.push_screen(LadderScreen(rows, accounts))
+        self.push_screen(LadderScreen(rows, accounts, self.pool_series()))

@@ -13,13 +13,16 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 KEYS = [
-    ("↑ ↓ / mouse", "select a position (its details show on the right)"),
-    ("s", "cycle the sort: nearest liquidation, margin ratio, uPnL, symbol, account"),
-    ("/", "filter positions by account, symbol or side (Esc clears)"),
+    ("↑ ↓ / mouse", "select a position (its charts and numbers show in the detail)"),
+    ("s", "cycle the sort: nearest liquidation, margin ratio, uPnL, symbol, account (remembered)"),
+    ("/", "filter positions by account, symbol or side (remembered; Esc clears)"),
     ("w", "what-if for the selected position: add size, leverage, margin, price shock"),
-    ("l", "liquidation ladder and the account's margin ratio against a common price move"),
-    ("d", "show / hide the detail panel"),
-    ("a", "show / hide the alerts pane (each alert also shows as a toast; critical ones ring the bell)"),
+    ("l", "ladder chart, each account's margin ratio against a common move, insurance pools"),
+    ("d", "show / hide the detail (beside the table from 140 columns, under it below)"),
+    ("a", "show / hide the alerts pane (one summary toast counts them; critical ones ring the bell)"),
+    ("A", "every alert of this session in full"),
+    ("e / E", "export the table as shown to CSV / JSON (the path shows in a notification)"),
+    ("ctrl+p", "the command palette: every action"),
     ("?", "this help"),
     ("q", "quit"),
 ]
@@ -38,7 +41,9 @@ class HelpScreen(ModalScreen[None]):
             "\nPrices are judged on the MARK price. Margin ratio = maintenance requirement ÷ margin balance: "
             "100% is liquidation, lower is safer. A mark that has not updated for 3× its stream's interval is "
             "STALE (⚠): its numbers are not fresh. ADL lights marked 'est.' are liqwatch's estimate, not the "
-            "venue's. Where the venue's own liquidation price differs from liqwatch's, both are shown.",
+            "venue's. Δ is the venue's own liquidation price relative to liqwatch's where they differ (both are in "
+            "the detail). On a narrow terminal the headers shorten: Sym symbol, Liq liquidation price, Dist "
+            "distance to liquidation, MR margin ratio, T tier; side L/S, x cross, h hedge; ADL e = estimate.",
             style="dim",
         )
         with VerticalScroll(id="help-body"):

@@ -47,14 +47,22 @@ def feed_text(view: AccountView) -> Text:
 
 
 class AccountCard(Static):
-    def show(self, view: AccountView) -> None:
+    def show(self, view: AccountView, compact: bool = False) -> None:
+        """Four lines; ``compact`` (a short terminal): two, the gauge shorter."""
         risk = view.risk
         ratio = None if risk is None else risk.account.margin_ratio
         balance = None if risk is None else risk.account.margin_balance
         title = Text(f"{view.name} ", style="bold") + Text(f"({view.exchange})", style="dim")
-        line2 = Text(f"equity {fmt_money(balance)}  wallet {fmt_money(view.wallet_balance)}")
-        line3 = Text("MR ") + gauge(ratio) + Text(f" {fmt_pct(ratio)}")
-        content = Text("\n").join([title, line2, line3, feed_text(view)])
+        if compact:
+            bar = gauge(ratio)
+            bar.truncate(6)
+            line1 = Text(f"{view.name} ", style="bold") + feed_text(view)
+            line2 = Text("MR ") + bar + Text(f" {fmt_pct(ratio)} {fmt_money(balance)}")
+            content = Text("\n").join([line1, line2])
+        else:
+            line2 = Text(f"equity {fmt_money(balance)}  wallet {fmt_money(view.wallet_balance)}")
+            line3 = Text("MR ") + gauge(ratio) + Text(f" {fmt_pct(ratio)}")
+            content = Text("\n").join([title, line2, line3, feed_text(view)])
         if content.plain != getattr(self, "_plain", None):
             self._plain = content.plain
             self.update(content, layout=False)  # the card's size is fixed by CSS
@@ -63,6 +71,9 @@ class AccountCard(Static):
 
 
 class AccountStrip(Horizontal):
+    compact = False
+    """Two-line cards (set by the app on a short terminal)."""
+
     def show(self, views: list[AccountView]) -> None:
         cards = {card.id: card for card in self.query(AccountCard)}
         for view in views:
@@ -71,4 +82,4 @@ class AccountStrip(Horizontal):
             if card is None:
                 card = AccountCard(id=card_id)
                 self.mount(card)
-            card.show(view)
+            card.show(view, self.compact)

@@ -2,27 +2,28 @@
 
 from __future__ import annotations
 
-import math
-from collections import deque
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import Any
 
-from rich.console import Group, RenderableType
+from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
+from rich.segment import Segment
+from rich.style import Style as RichStyle
 from rich.table import Table
 from rich.text import Text
-from textual.containers import VerticalScroll
-from textual.geometry import Size
+from textual.containers import Container, VerticalScroll
+from textual.geometry import Region, Size
 from textual.strip import Strip
 from textual.style import Style
 from textual.visual import Visual, visualize
 from textual.widget import Widget
-from textual.widgets import Sparkline, Static
 
 from liqwatch.core.venues import get_venue
 from liqwatch.output import adl_lights, display_tick, fmt_money, fmt_pct, fmt_price, money_in
 from liqwatch.records import live_loss_fields
 from liqwatch.state import PositionView
+from liqwatch.tui.history import Point
+from liqwatch.tui.widgets.chart import Level, LineChart, Series
 
 ADL_HELP = {
     "exchange": "reported by the venue",
@@ -58,6 +59,42 @@ def age_text(age_s: float) -> str:
     return "<1s" if age_s < 1 else f"{int(age_s)}s"
 
 
+def settle_of(view: PositionView) -> str | None:
+    """The currency a position's amounts are in, where its record says (inverse markets settle in
+    the coin); None where it does not."""
+    settle = getattr(view.data, "settle", None)
+    return settle if isinstance(settle, str) and settle else None
+
+
+def money_fn(settle: str | None) -> Callable[[float | None], str]:
+    """Amounts with the settlement currency after the figure (coin precision for a coin), where
+    the record says; plain ``fmt_money`` where it does not."""
+    if not settle:
+        return fmt_money
+    return lambda value: money_in(value, settle)
+
+
+class KeyValues:
+    """Figures as two columns, a dim key and its value, the value wrapped under itself: what a
+    two-column ``Table.grid`` draws, at a fraction of its cost (it is drawn again on every mark)."""
+
+    def __init__(self, rows: list[tuple[str, str]], gap: int = 2) -> None:
+        self.rows = rows
+        self.gap = gap
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        key_width = max((len(key) for key, _ in self.rows), default=0) + self.gap
+        value_width = max(1, options.max_width - key_width)
+        dim = RichStyle(dim=True)
+        blank = " " * key_width
+        for key, value in self.rows:
+            lines = Text(value).wrap(console, value_width) if len(value) > value_width else [Text(value)]
+            for i, line in enumerate(lines):
+                yield Segment(key.ljust(key_width) if i == 0 else blank, dim if i == 0 else None)
+                yield Segment(line.plain.rstrip())
+                yield Segment.line()
+
+
 Part = tuple[Hashable, Callable[[], RenderableType]]
 """A block of the panel: a signature of what it shows, and how to build it (only when that changed)."""
 
@@ -71,6 +108,7 @@ def explain_parts(view: PositionView) -> list[Part]:
         message = view.note or "no risk figures yet"
         return [((head.plain, message), lambda: Group(head, Text(message, style="yellow")))]
     venue = get_venue(view.exchange)
+    money = money_fn(settle_of(view))
     tick = display_tick(risk.spec)
     venue_lp = data.exchange_liquidation_price
     diff = (
@@ -91,14 +129,14 @@ def explain_parts(view: PositionView) -> list[Part]:
                 else ""
             ),
         ),
-        ("Margin balance", fmt_money(risk.margin_balance)),
+        ("Margin balance", money(risk.margin_balance)),
         (
             "Maintenance",
-            f"{fmt_money(risk.maintenance_margin)} = value {fmt_money(risk.notional)} × "
-            f"{risk.tier.mmr * 100:.3g}% − {fmt_money(risk.tier.maint_amount)}"
-            + (f" + fee {fmt_money(risk.liquidation_fee)}" if risk.liquidation_fee else ""),
+            f"{money(risk.maintenance_margin)} = value {money(risk.notional)} × "
+            f"{risk.tier.mmr * 100:.3g}% − {money(risk.tier.maint_amount)}"
+            + (f" + fee {money(risk.liquidation_fee)}" if risk.liquidation_fee else ""),
         ),
-        ("Initial margin", fmt_money(risk.initial_margin)),
+        ("Initial margin", money(risk.initial_margin)),
         ("Eff. leverage", "—" if risk.effective_leverage is None else f"{risk.effective_leverage:.2f}x"),
         (
             "Mark",
@@ -123,12 +161,7 @@ def explain_parts(view: PositionView) -> list[Part]:
         )
 
     def figures() -> RenderableType:
-        lines = Table.grid(padding=(0, 2))
-        lines.add_column(style="dim")
-        lines.add_column()
-        for key, value in rows:
-            lines.add_row(key, value)
-        return Group(head, lines)
+        return Group(head, KeyValues(rows))
 
     adl = risk.adl
     adl_text = Text.assemble(
@@ -220,9 +253,17 @@ class DetailText(Widget):
         if len(blocks) == len(old) and all(a is b for a, b in zip(blocks, old, strict=True)):
             return
         width = self.size.width
-        before = self._height(width) if width else -1
+        before = [len(self._strips(block, width)) for block in old] if width else None
         self._blocks = blocks
-        self.refresh(layout=not width or self._height(width) != before)
+        after = [len(self._strips(block, width)) for block in blocks] if width else None
+        if before is None or after != before:
+            self.refresh(layout=before is None or sum(before) != sum(after or ()))
+            return
+        y = 0  # same blocks, same heights: repaint only the lines of the blocks that changed
+        for new, prev, height in zip(blocks, old, after, strict=True):
+            if new is not prev:
+                self.refresh(Region(0, y, width, height))
+            y += height
 
     def _strips(self, block: _Block, width: int) -> list[Strip]:
         style = self.visual_style
@@ -249,18 +290,19 @@ class DetailText(Widget):
 
 
 class DetailPanel(VerticalScroll):
-    """Numbers behind the selected row, its bracket table and a mark-price sparkline."""
+    """Numbers behind the selected row, its bracket table, its mark over time against its
+    liquidation, bankruptcy and entry prices, and its account's margin ratio over time."""
 
     def __init__(self, **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
-        self.history: dict[str, deque[float]] = {}
         self._shown: tuple[object, ...] | None = None
-        self._while_hidden: tuple[str | None, PositionView | None] | None = None
+        self._while_hidden: tuple[str | None, PositionView | None, tuple[Point, ...], tuple[Point, ...]] | None = None
 
     def compose(self):  # type: ignore[no-untyped-def]
+        with Container(id="charts"):
+            yield LineChart("mark", empty="no mark history yet", id="mark-chart")
+            yield LineChart("account margin ratio %", empty="no margin-ratio history yet", id="mr-chart")
         yield DetailText(id="detail-text")
-        yield Static(Text("mark (last 2 min)", style="dim"), id="spark-label")
-        yield Sparkline([], id="spark")
 
     def on_show(self) -> None:
         if self._while_hidden is not None:
@@ -272,18 +314,18 @@ class DetailPanel(VerticalScroll):
         key = None if self._shown is None else self._shown[0]
         return key if isinstance(key, str) else None
 
-    def record(self, key: str, mark: float) -> None:
-        series = self.history.setdefault(key, deque(maxlen=240))
-        if not series or series[-1] != mark or len(series) < 2:
-            series.append(mark)
-
-    def show(self, key: str | None, view: PositionView | None) -> None:
+    def show(
+        self,
+        key: str | None,
+        view: PositionView | None,
+        marks: tuple[Point, ...] = (),
+        ratios: tuple[Point, ...] = (),
+    ) -> None:
         if not self.display:  # hidden: nothing to paint until it is shown again
             self._shown = None
-            self._while_hidden = (key, view)
+            self._while_hidden = (key, view, marks, ratios)
             return
         self._while_hidden = None
-        series = self.history.get(key) if key else None
         signature = (
             key,
             None
@@ -295,20 +337,46 @@ class DetailPanel(VerticalScroll):
                 view.note,
                 None if view.mark_age_s is None else age_text(view.mark_age_s),
             ),
-            None if not series else (series[-1], len(series)),
+            marks[-1:] if marks else None,
+            len(marks),
+            ratios[-1:] if ratios else None,
+            len(ratios),
         )
         if signature == self._shown:
             return
         self._shown = signature
         text = self.query_one("#detail-text", DetailText)
-        spark = self.query_one("#spark", Sparkline)
+        mark_chart = self.query_one("#mark-chart", LineChart)
+        mr_chart = self.query_one("#mr-chart", LineChart)
         if view is None or key is None:
             hint = Text("Select a position to see the numbers behind it.", style="dim")
             text.show_parts([(None, lambda: hint)])
-            spark.data = []
+            mark_chart.plot()
+            mr_chart.plot()
             return
         text.show_parts(explain_parts(view))
-        values = list(series or ())
-        data = values if len(values) > 1 and not any(math.isnan(x) for x in values) else []
-        if data != spark.data:
-            spark.data = data
+        mark_chart.border_title = f"mark · {view.data.symbol.split(':')[0]}"
+        mark_chart.plot([Series("mark", marks, "cyan")], price_levels(view))
+        mr_chart.border_title = f"margin ratio % · {view.account}"
+        mr_chart.plot(
+            [Series("margin ratio %", tuple((t, v * 100) for t, v in ratios), "yellow")],
+            [Level("liquidation 100%", 100.0, "red")] if ratios and max(v for _, v in ratios) > 0.5 else [],
+        )
+
+
+def price_levels(view: PositionView) -> list[Level]:
+    """The prices the mark is judged against: liquidation, bankruptcy, entry, and the venue's
+    liquidation price where it differs from liqwatch's by a tick or more."""
+    levels = []
+    risk = view.risk
+    if risk is not None and risk.liquidation_price is not None:
+        levels.append(Level("liq", risk.liquidation_price, "red"))
+    if risk is not None and risk.bankruptcy_price is not None:
+        levels.append(Level("bankr", risk.bankruptcy_price, "magenta"))
+    levels.append(Level("entry", view.data.entry_price, "blue"))
+    venue = view.data.exchange_liquidation_price
+    if venue is not None and risk is not None:
+        ours = risk.liquidation_price
+        if ours is None or abs(venue - ours) >= display_tick(risk.spec):
+            levels.append(Level("venue liq", venue, "yellow"))
+    return levels

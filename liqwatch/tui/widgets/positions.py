@@ -25,15 +25,17 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from liqwatch.core.bands import BANDS, Band
-from liqwatch.output import adl_lights, display_tick, fmt_money, fmt_pct, fmt_price
+from liqwatch.output import adl_lights, display_tick, fmt_money, fmt_pct, fmt_price, money_in
 from liqwatch.state import PositionView
 
-# Most important first: on a narrow terminal the table scrolls sideways and these stay in view.
+# Most important first: the first REQUIRED columns always fit (narrow widths abbreviate them);
+# the others scroll sideways on a narrow terminal.
 COLUMNS = (
     ("symbol", "Symbol"),
     ("side", "Side"),
     ("mark", "Mark"),
     ("liq", "Liq. price"),
+    ("dlp", "Δ venue"),
     ("dist", "To liq."),
     ("mr", "Margin ratio"),
     ("adl", "ADL"),
@@ -44,6 +46,20 @@ COLUMNS = (
     ("bankr", "Bankr."),
     ("account", "Account"),
 )
+SHORT_LABELS = {
+    "symbol": "Sym",
+    "side": "Side",
+    "mark": "Mark",
+    "liq": "Liq",
+    "dlp": "Δ",
+    "dist": "Dist",
+    "mr": "MR",
+    "adl": "ADL",
+    "tier": "T",
+}
+"""Headers when the terminal is narrow (the help screen spells them out)."""
+REQUIRED = 9
+"""Symbol to tier: the columns that must be in view at any terminal size."""
 COLUMN_INDEX = {key: i for i, (key, _) in enumerate(COLUMNS)}
 CELL_PADDING = 1
 """Blank cells either side of every cell's text."""
@@ -103,7 +119,39 @@ Row = tuple[Cell, ...]
 """A row's cells in COLUMNS order."""
 
 
-def cells(view: PositionView) -> Row:
+def venue_delta(view: PositionView, tick: float) -> str:
+    """The venue's liquidation price relative to liqwatch's, where they differ by a tick or more
+    ("" where they agree, "—" where the venue gives none); both prices are in the detail."""
+    risk = view.risk
+    venue_lp = view.data.exchange_liquidation_price
+    ours = None if risk is None else risk.liquidation_price
+    if venue_lp is None:
+        return "—"
+    if ours is None:
+        return "≠"
+    if abs(venue_lp - ours) < tick:
+        return ""
+    return f"{(venue_lp - ours) / ours * 100:+.2f}%"
+
+
+def side_text(view: PositionView, compact: bool) -> str:
+    data = view.data
+    if compact:
+        return (
+            ("L" if data.side == "long" else "S")
+            + ("" if data.position_side == "both" else "h")
+            + (" iso" if data.margin_mode == "isolated" else " x")
+        )
+    return (
+        data.side
+        + ("" if data.position_side == "both" else " hedge")
+        + (" iso" if data.margin_mode == "isolated" else " cross")
+    )
+
+
+def cells(view: PositionView, compact: bool = False) -> Row:
+    """A row's cells; ``compact``: the narrow forms (L/S, x for cross, ADL as lights and e for an
+    estimate, the tier without its MMR)."""
     data = view.data
     risk = view.risk
     tick = display_tick_for(view)
@@ -115,24 +163,20 @@ def cells(view: PositionView) -> Row:
     else:
         mark_cell = Cell(mark)
     liq = "—" if risk is None else fmt_price(risk.liquidation_price, tick)
-    venue_lp = data.exchange_liquidation_price
-    ours = None if risk is None else risk.liquidation_price
-    if ours is not None and venue_lp is not None and abs(venue_lp - ours) >= tick:
-        liq += f" (venue {fmt_price(venue_lp, tick)})"
-    side = (
-        data.side
-        + ("" if data.position_side == "both" else " hedge")
-        + (" iso" if data.margin_mode == "isolated" else " cross")
-    )
+    side = Cell(side_text(view, compact), "green" if data.side == "long" else "red")
+    symbol = Cell(data.symbol.split(":")[0])
+    delta = Cell(venue_delta(view, tick), "yellow", True)
     if risk is None:
+        venue_lp = data.exchange_liquidation_price
         if venue_lp is not None:  # liqwatch has no price of its own here: the venue's, labelled
-            liq = f"— (venue {fmt_price(venue_lp, tick)})"
+            liq = f"—v {fmt_price(venue_lp, tick)}" if compact else f"— (venue {fmt_price(venue_lp, tick)})"
         ratio = view.venue_margin_ratio  # the venue's account figures (account-level margin)
         return (
-            Cell(data.symbol.split(":")[0]),
-            Cell(side, "green" if data.side == "long" else "red"),
+            symbol,
+            side,
             mark_cell,
             Cell(liq, style, True),
+            Cell(""),
             Cell("—", style, True),
             Cell("—" if ratio is None else f"{fmt_pct(ratio)} acct", style, True),
             Cell("—"),
@@ -143,16 +187,27 @@ def cells(view: PositionView) -> Row:
             Cell("—", "", True),
             Cell(view.account),
         )
+    adl = risk.adl
+    settle = getattr(data, "settle", None)
+    upnl = (
+        money_in(risk.unrealized_pnl, settle) if isinstance(settle, str) and settle else fmt_money(risk.unrealized_pnl)
+    )
     return (
-        Cell(data.symbol.split(":")[0]),
-        Cell(side, "green" if data.side == "long" else "red"),
+        symbol,
+        side,
         mark_cell,
         Cell(liq, style, True),
+        delta,
         Cell(fmt_pct(risk.distance_to_liquidation), style, True),
         Cell(fmt_pct(risk.margin_ratio) + ("" if risk.status == "ok" else " LIQ"), style, True),
-        Cell(adl_lights(risk.adl.lights, risk.adl.source), "bold magenta" if risk.adl.lights >= 4 else ""),
-        Cell(f"{risk.tier.index} · {risk.tier.mmr * 100:.2f}%"),
-        Cell(fmt_money(risk.unrealized_pnl), "green" if risk.unrealized_pnl >= 0 else "red", True),
+        Cell(
+            ("●" * adl.lights + "○" * (5 - adl.lights) + ("e" if adl.source != "exchange" else ""))
+            if compact
+            else adl_lights(adl.lights, adl.source),
+            "bold magenta" if adl.lights >= 4 else "",
+        ),
+        Cell(str(risk.tier.index) if compact else f"{risk.tier.index} · {risk.tier.mmr * 100:.2f}%"),
+        Cell(upnl, "green" if risk.unrealized_pnl >= 0 else "red", True),
         Cell(f"{data.size:,.6g}", "", True),
         Cell(fmt_price(data.entry_price, tick), "", True),
         Cell(fmt_price(risk.bankruptcy_price, tick), "", True),
@@ -299,12 +354,16 @@ class PositionsTable(ScrollView, can_focus=True):
         self._cursor_row = 0
         self._hover_row = NOWHERE
         self._highlighted: tuple[int, str] | None = None
-        self._widths = [cell_len(label) for _, label in COLUMNS]
-        self._strips: dict[str, tuple[tuple[int, int, bool, bool], Strip]] = {}
+        self.compact = False
+        """Narrow forms and short headers: the full required columns did not fit."""
+        self._full_need = 0
+        """The width the required columns took in their full forms (0: not measured yet)."""
+        self._widths = [cell_len(label) for label in self.labels()]
+        self._strips: dict[str, tuple[tuple[int, int, bool, bool, int], Strip]] = {}
         self._epoch = 0
         """Bumped whenever every strip must be rebuilt (styles, widths, widget width)."""
         self._looks: dict[tuple[bool, int, bool, bool], _Look] = {}
-        self._header: tuple[tuple[int, bool], Strip] | None = None
+        self._header: tuple[tuple[int, bool, int], Strip] | None = None
         self._base_style: Style | None = None
         self._pseudo_state: object = None
 
@@ -332,9 +391,12 @@ class PositionsTable(ScrollView, can_focus=True):
         """The cell as Rich Text (raises KeyError for an unknown row or column)."""
         return self._row_cells(row_key)[COLUMN_INDEX[column_key]].as_text()
 
-    def show(self, views: list[PositionView], *, force_sort: bool = False) -> None:
-        views = self._filtered(views)
-        by_key = {row_key(v): v for v in views}
+    def show(
+        self, views: list[PositionView], *, force_sort: bool = False, keyed: dict[str, PositionView] | None = None
+    ) -> None:
+        """Show ``views`` (``keyed``: the same views by :func:`row_key`, where the caller has them)."""
+        needle = self.filter_text.lower()
+        by_key = keyed if keyed is not None and not needle else {row_key(v): v for v in self._filtered(views)}
         now = time.monotonic()
         selected = self.selected_key()
         self._views = by_key
@@ -385,11 +447,12 @@ class PositionsTable(ScrollView, can_focus=True):
         """Another set of rows: format them all so that the columns get their widths once."""
         self._order = order
         self._index = {key: i for i, key in enumerate(order)}
-        self._cells = {key: cells(self._views[key]) for key in order}
+        compact = self.compact
+        self._cells = {key: cells(self._views[key], compact) for key in order}
         self._fresh = set(order)
         self._strips.clear()
         self._hover_row = NOWHERE
-        widths = [cell_len(label) for _, label in COLUMNS]
+        widths = [cell_len(label) for label in self.labels()]
         for row in self._cells.values():
             for i, cell in enumerate(row):
                 widths[i] = max(widths[i], cell_len(cell.text))
@@ -400,6 +463,7 @@ class PositionsTable(ScrollView, can_focus=True):
         self._scroll_cursor_into_view()
         self.call_after_refresh(self._scroll_cursor_into_view)
         self._post_highlight()
+        self._check_fit()
 
     def _reorder(self, order: list[str], selected: str | None) -> None:
         """Same rows, new places: the cursor follows its position; cached strips stay valid."""
@@ -413,7 +477,7 @@ class PositionsTable(ScrollView, can_focus=True):
     def _format(self, key: str, index: int, *, painting: bool = False) -> Row:
         """Format a row from its latest view; repaint it if any cell changed (``painting``: it is
         being painted right now)."""
-        row = cells(self._views[key])
+        row = cells(self._views[key], self.compact)
         self._fresh.add(key)
         old = self._cells.get(key)
         if old == row:
@@ -436,6 +500,33 @@ class PositionsTable(ScrollView, can_focus=True):
     def _widths_changed(self) -> None:
         self.virtual_size = Size(self._table_width(), len(self._order) + 1)
         self.refresh()
+        self._check_fit()
+
+    def labels(self) -> list[str]:
+        """The headers: short ones when compact."""
+        if self.compact:
+            return [SHORT_LABELS.get(key, label) for key, label in COLUMNS]
+        return [label for _, label in COLUMNS]
+
+    def required_width(self) -> int:
+        """Cells the required columns (symbol to tier) take."""
+        return sum(self._widths[:REQUIRED]) + 2 * CELL_PADDING * REQUIRED
+
+    def _check_fit(self) -> None:
+        """Full forms where the required columns fit in them, the compact ones where not."""
+        available = self.scrollable_content_region.width
+        if available <= 0 or not self._order:
+            return
+        if not self.compact and self.required_width() > available:
+            self._full_need = self.required_width()
+            self._set_compact(True)
+        elif self.compact and self._full_need and available >= self._full_need:
+            self._set_compact(False)
+
+    def _set_compact(self, compact: bool) -> None:
+        self.compact = compact
+        self._invalidate()
+        self._rebuild(self._order, self.selected_key())
 
     def _row_cells(self, key: str, *, painting: bool = False) -> Row:
         if key not in self._fresh:
@@ -548,6 +639,7 @@ class PositionsTable(ScrollView, can_focus=True):
     def on_resize(self, _: events.Resize) -> None:
         self._invalidate()
         self._scroll_cursor_into_view()
+        self._check_fit()
 
     # ------------------------------------------------------------------ Line API
 
@@ -606,50 +698,56 @@ class PositionsTable(ScrollView, can_focus=True):
         return look
 
     def _strip_for(self, row: Iterable[Cell], look: _Look) -> Strip:
-        """One line of cells; neighbouring pieces of equal style are joined as Strip.simplify would."""
+        """One line of the cells in view (those scrolled off sideways become one blank piece, those
+        beyond the right edge are not built): a few segments per cell, no merging pass."""
         segments: list[Segment] = []
         add = segments.append
         pad = " " * CELL_PADDING
         cell_style = look.cell
-        run: list[str] = []
-        run_style: Style | None = None
-
-        def piece(text: str, style: Style) -> None:
-            nonlocal run_style
-            if style is not run_style and style != run_style:
-                if run:
-                    add(Segment("".join(run), run_style))
-                    run.clear()
-                run_style = style
-            run.append(text)
-
+        left = self.scroll_offset.x
+        right = left + self.size.width
+        span_pad = 2 * CELL_PADDING
+        x = 0
+        skipped = 0
         for column, (cell, width) in enumerate(zip(row, self._widths, strict=True)):
+            span = width + span_pad
+            if x >= right:
+                break
+            x += span
+            if x <= left:
+                skipped += span
+                continue
+            if skipped:
+                add(Segment(" " * skipped, look.fill))
+                skipped = 0
             text = cell.text
             length = cell_len(text)
             if length > width:
                 text, length = set_cell_size(text, width), width
             pad_style = cell_style("", column)
-            style = cell_style(cell.style, column)
-            piece(pad, pad_style)
-            if cell.right:
-                piece(" " * (width - length) + text, style)
-                piece(pad, pad_style)
+            style = cell_style(cell.style, column) if cell.style else pad_style
+            gap = " " * (width - length)
+            if style is pad_style:
+                add(Segment(f"{pad}{gap}{text}{pad}" if cell.right else f"{pad}{text}{gap}{pad}", style))
+            elif cell.right:
+                add(Segment(pad, pad_style))
+                add(Segment(gap + text, style))
+                add(Segment(pad, pad_style))
             else:
-                piece(text, style)
-                piece(" " * (width - length) + pad, pad_style)
-        table_width = self._table_width()
-        fill = self.size.width - table_width
-        if fill > 0:
-            piece(" " * fill, look.fill)
-        if run:
-            add(Segment("".join(run), run_style))
-        return Strip(segments, table_width + max(0, fill))
+                add(Segment(pad, pad_style))
+                add(Segment(text, style))
+                add(Segment(gap + pad, pad_style))
+        fill = self.size.width - self._table_width()
+        if x < right and fill > 0:
+            add(Segment(" " * fill, look.fill))
+            x += fill
+        return Strip(segments, x)
 
     def _header_strip(self) -> Strip:
-        state = (self._epoch, self._hover_row == HEADER)
+        state = (self._epoch, self._hover_row == HEADER, self.scroll_offset.x)
         if self._header is None or self._header[0] != state:
             look = self._look(True, 0, False, state[1])
-            self._header = (state, self._strip_for((Cell(label) for _, label in COLUMNS), look))
+            self._header = (state, self._strip_for((Cell(label) for label in self.labels()), look))
         return self._header[1]
 
     def _row_strip(self, index: int) -> Strip:
@@ -657,7 +755,7 @@ class PositionsTable(ScrollView, can_focus=True):
         row = self._row_cells(key, painting=True)
         cursor = index == self._cursor_row
         hover = index == self._hover_row
-        state = (self._epoch, index & 1, cursor, hover)
+        state = (self._epoch, index & 1, cursor, hover, self.scroll_offset.x)
         cached = self._strips.get(key)
         if cached is not None and cached[0] == state:
             return cached[1]

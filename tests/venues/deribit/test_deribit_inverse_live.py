@@ -67,7 +67,7 @@ def test_inverse_positions_show_the_venues_estimate_only() -> None:
 def test_the_dashboard_row_shows_the_venues_price_and_the_account_ratio() -> None:
     from liqwatch.feeds.events import PositionData
     from liqwatch.state import PositionView
-    from liqwatch.tui.widgets.positions import cells
+    from liqwatch.tui.widgets.positions import COLUMN_INDEX, cells
 
     data = PositionData(
         symbol=INVERSE,
@@ -82,5 +82,6 @@ def test_the_dashboard_row_shows_the_venues_price_and_the_account_ratio() -> Non
     )
     view = PositionView("main", "deribit", data, 61_000.0, 0.1, False, None, "why", 0.0032787 / 1.5)
     row = cells(view)
-    assert "venue 74,523" in row[3].text and row[3].text.startswith("—")
-    assert row[5].text.endswith("acct") and "0.2" in row[5].text
+    liq, ratio = row[COLUMN_INDEX["liq"]], row[COLUMN_INDEX["mr"]]
+    assert "venue 74,523" in liq.text and liq.text.startswith("—")
+    assert ratio.text.endswith("acct") and "0.2" in ratio.text

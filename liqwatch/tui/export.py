@@ -1,0 +1,82 @@
+"""``e``: the positions table as shown (filter and order) to a CSV or JSON file.
+
+Raw figures, not the display text: fractions for distance and margin ratio, prices unrounded, the
+settlement currency where the position's record has one.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+from liqwatch.state import PositionView
+
+FIELDS = (
+    "account",
+    "exchange",
+    "symbol",
+    "side",
+    "margin_mode",
+    "mark_price",
+    "liquidation_price",
+    "exchange_liquidation_price",
+    "distance_to_liquidation",
+    "margin_ratio",
+    "adl_lights",
+    "adl_source",
+    "tier",
+    "mmr",
+    "unrealized_pnl",
+    "size",
+    "entry_price",
+    "bankruptcy_price",
+    "settle",
+    "stale",
+)
+
+
+def record(view: PositionView) -> dict[str, Any]:
+    data, risk = view.data, view.risk
+    settle = getattr(data, "settle", None)
+    return {
+        "account": view.account,
+        "exchange": view.exchange,
+        "symbol": data.symbol,
+        "side": data.side,
+        "margin_mode": data.margin_mode,
+        "mark_price": view.mark_price,
+        "liquidation_price": None if risk is None else risk.liquidation_price,
+        "exchange_liquidation_price": data.exchange_liquidation_price,
+        "distance_to_liquidation": None if risk is None else risk.distance_to_liquidation,
+        "margin_ratio": None if risk is None else risk.margin_ratio,
+        "adl_lights": None if risk is None else risk.adl.lights,
+        "adl_source": None if risk is None else risk.adl.source,
+        "tier": None if risk is None else risk.tier.index,
+        "mmr": None if risk is None else risk.tier.mmr,
+        "unrealized_pnl": None if risk is None else risk.unrealized_pnl,
+        "size": data.size,
+        "entry_price": data.entry_price,
+        "bankruptcy_price": None if risk is None else risk.bankruptcy_price,
+        "settle": settle if isinstance(settle, str) else None,
+        "stale": view.stale,
+    }
+
+
+def export(views: Sequence[PositionView], directory: Path, fmt: Literal["csv", "json"], now: float) -> Path:
+    """Write the rows to ``directory/liqwatch-positions-<UTC time>.<fmt>``; returns the path."""
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime(now))
+    path = directory / f"liqwatch-positions-{stamp}.{fmt}"
+    rows = [record(v) for v in views]
+    directory.mkdir(parents=True, exist_ok=True)
+    if fmt == "json":
+        path.write_text(json.dumps({"ts": now, "positions": rows}, indent=1) + "\n", encoding="utf-8")
+    else:
+        with path.open("w", newline="", encoding="utf-8") as out:
+            writer = csv.DictWriter(out, fieldnames=FIELDS)
+            writer.writeheader()
+            writer.writerows({k: "" if v is None else v for k, v in row.items()} for row in rows)
+    return path

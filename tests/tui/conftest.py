@@ -1,0 +1,12 @@
+"""Every dashboard test keeps its sort and filter in its own directory (never the user's)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def _config_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LIQWATCH_CONFIG_DIR", str(tmp_path / "config"))

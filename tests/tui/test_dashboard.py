@@ -1,0 +1,357 @@
+"""Issue #14: every terminal size, calm in a crash, charts, palette, export, remembered sort."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from rich.style import Style
+from textual.binding import Binding
+from textual.pilot import Pilot
+from textual.widgets import RichLog
+from textual.widgets._toast import Toast
+
+from liqwatch.alerts.model import Alert
+from liqwatch.tui.app import LiqwatchApp
+from liqwatch.tui.screens.alerts import AlertsScreen
+from liqwatch.tui.screens.ladder import NO_POOLS, LadderScreen
+from liqwatch.tui.widgets.alerts import AlertsPane
+from liqwatch.tui.widgets.chart import BRAILLE, ChartData, Level, LineChart, Series, draw
+from liqwatch.tui.widgets.detail import DetailPanel
+from liqwatch.tui.widgets.positions import PositionsTable
+from tests.tui.driver import CRASH_DONE, T0, Clock, demo_app, run_to
+from tests.tui.test_tui import plain, until
+
+SIZES = [(80, 24), (100, 30), (120, 40), (160, 50)]
+REQUIRED_FULL = ["Symbol", "Side", "Mark", "Liq. price", "To liq.", "Margin ratio", "ADL", "Tier"]
+REQUIRED_SHORT = ["Sym", "Side", "Mark", "Liq", "Dist", "MR", "ADL", "T"]
+
+
+def screen_lines(app: LiqwatchApp) -> list[str]:
+    return [strip.text for strip in app.screen._compositor.render_strips()]
+
+
+def toasts_on_screen(app: LiqwatchApp) -> int:
+    return len(app.screen.query(Toast))
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_every_size_shows_the_required_columns(size: tuple[int, int]) -> None:
+    async def go() -> None:
+        clock = Clock()
+        app, _ = demo_app(clock)
+        async with app.run_test(size=size) as pilot:
+            table = app.query_one(PositionsTable)
+            await until(pilot, lambda: table.row_count == 11 and table.size.width > 0)
+            await pilot.pause()
+            region = table.region
+            header = screen_lines(app)[region.y][region.x : region.right]
+            labels = REQUIRED_SHORT if table.compact else REQUIRED_FULL
+            for label in labels:
+                assert f" {label} " in f" {header} ", (label, header)
+            assert table.required_width() <= table.scrollable_content_region.width
+            assert "(venue" not in header  # the venue's price is a Δ column, never a long cell
+            detail = app.query_one(DetailPanel)
+            if size[0] >= 140:  # a column beside the table, which keeps the rest
+                assert detail.display and table.size.width >= size[0] - detail.outer_size.width - 1
+            else:  # under the table, only when asked for
+                assert not detail.display
+                await pilot.press("d")
+                await until(pilot, lambda: detail.display and detail.region.y > table.region.y)
+                assert table.region.width == size[0]
+
+    asyncio.run(go())
+
+
+def alert(i: int, severity: str = "critical") -> Alert:
+    return Alert(
+        id=f"a{i}",
+        ts=1_790_000_000.0 + i,
+        account="demo-binance",
+        symbol="BTC/USDT:USDT",
+        side="long",
+        rule="distance",
+        level="0.02",
+        message=f"alert number {i}: BTC/USDT:USDT long 1.9% from liquidation " + "and a long explanation " * 6,
+        severity=severity,  # type: ignore[arg-type]
+    )
+
+
+def test_a_burst_of_fifty_alerts_leaves_one_toast() -> None:
+    async def go() -> None:
+        clock = Clock()
+        app, _ = demo_app(clock)
+        async with app.run_test(size=(120, 40), notifications=True) as pilot:
+            await until(pilot, lambda: app.alerts is not None)
+            for i in range(50):
+                app._on_alert(alert(i, "critical" if i % 2 else "warning"))
+                if i % 7 == 0:
+                    await pilot.pause()  # some arrive on later turns of the loop: still one toast
+            await until(pilot, lambda: toasts_on_screen(app) == 1)
+            await pilot.pause()
+            assert toasts_on_screen(app) == 1 and len(app._notifications) == 1
+            (note,) = list(app._notifications)
+            assert note.title == "50 alerts: 25 critical · 25 warning (A: all)"
+            assert "alert number 49" in note.message  # the newest line
+            pane = app.query_one(AlertsPane)
+            assert pane.count == 50
+            width = pane.scrollable_content_region.width
+            shown = pane.plain_lines(width)
+            assert all(len(line) <= width for line in shown)
+            assert all(line.rstrip().endswith("…") for line in shown)  # whole lines, cut, never wrapped
+            # the table and the account strip are still in view, not covered
+            assert app.query_one(PositionsTable).region.height > 10
+            await pilot.press("A")
+            await until(pilot, lambda: isinstance(app.screen, AlertsScreen))
+            log = app.screen.query_one("#alerts-full", RichLog)
+            await until(pilot, lambda: len(log.lines) > 50)
+            unwrapped = " ".join(strip.text.strip() for strip in log.lines)
+            assert alert(49).message.strip() in unwrapped  # the full text, newest first
+            await pilot.press("escape")
+            await until(pilot, lambda: not isinstance(app.screen, AlertsScreen))
+
+    asyncio.run(go())
+
+
+def test_the_crash_gives_one_summary_toast_and_keeps_the_table() -> None:
+    async def go() -> None:
+        clock = Clock()
+        app, market = demo_app(clock)
+        async with app.run_test(size=(120, 40), notifications=True) as pilot:
+            toasts: list[int] = []
+            while market.tick < CRASH_DONE:
+                await run_to(pilot, market, clock, market.tick + 1)
+                toasts.append(toasts_on_screen(app))
+            pane = app.query_one(AlertsPane)
+            assert pane.count >= 5  # liquidations and distance alerts
+            assert max(toasts) <= 1
+            assert app.query_one(PositionsTable).row_count < 11  # the crash liquidated some
+            assert app.query_one(PositionsTable).region.height > 10
+
+    asyncio.run(go())
+
+
+def test_charts_follow_the_selected_position() -> None:
+    async def go() -> None:
+        clock = Clock()
+        app, market = demo_app(clock)
+        async with app.run_test(size=(160, 50)) as pilot:
+            await run_to(pilot, market, clock, 10)
+            chart = app.query_one("#mark-chart", LineChart)
+            key = app.query_one(PositionsTable).selected_key()
+            assert key is not None
+            view = app.views[key]
+            (series,) = chart.data.series
+            assert len(series.points) >= 5 and series.points[-1][1] == view.mark_price
+            names = {level.name: level.value for level in chart.data.levels}
+            assert view.risk is not None
+            assert names["liq"] == view.risk.liquidation_price
+            assert names["entry"] == view.data.entry_price
+            ratios = app.query_one("#mr-chart", LineChart).data.series[0].points
+            assert ratios and ratios[-1][1] == pytest.approx(
+                next(a for a in app.snapshot.accounts if a.name == view.account).risk.account.margin_ratio * 100  # type: ignore[union-attr]
+            )
+            drawn = chart.draws
+            app.refresh_view()
+            await pilot.pause()
+            assert chart.draws == drawn  # nothing new: not drawn again
+
+    asyncio.run(go())
+
+
+def test_chart_draws_lines_and_levels() -> None:
+    data = ChartData(
+        (Series("mark", tuple((float(t), 100.0 - t) for t in range(20)), "cyan"),),
+        (Level("liq", 70.0, "red"),),
+    )
+    lines = draw(data, 40, 10, Style())
+    texts = [line.text for line in lines]
+    assert len(lines) == 10 and all(line.cell_length == 40 for line in lines)
+    assert "mark" in texts[0] and "liq" in texts[0]
+    plot = texts[1:-1]
+    assert any(chr(BRAILLE) < ch <= chr(BRAILLE + 255) for row in plot for ch in row)
+    assert plot[0].lstrip().startswith("100") and plot[-1].lstrip().startswith("70")  # the level sets the floor
+    assert "now" in texts[-1] and "-19s" in texts[-1]
+
+
+def test_pools_chart_takes_plain_series_and_says_when_it_has_none() -> None:
+    chart = LineChart("insurance")
+    chart.plot_pools({}, empty="no insurance data yet")
+    assert chart.data.series == () and chart.data.empty == "no insurance data yet"
+    chart.plot_pools({"binance USDT": [(1.0, 5e9), (2.0, 4.9e9)], "okx": [(1.0, 1e9), (3.0, 1.1e9)]}, empty="-")
+    assert [s.name for s in chart.data.series] == ["binance USDT", "okx"]
+    assert chart.data.series[0].points == ((1.0, 5e9), (2.0, 4.9e9))
+
+
+def test_palette_offers_every_action() -> None:
+    async def go() -> None:
+        clock = Clock()
+        app, _ = demo_app(clock)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await pilot.pause()
+            titles = {c.title for c in app.get_system_commands(app.screen)}
+            bound = {b.action.split("(")[0] for b in app.BINDINGS if isinstance(b, Binding)}
+            offered = {action.split("(")[0] for _, _, action in app.COMMANDS_FOR_ACTIONS}
+            assert bound - {"quit", "clear_filter"} <= offered | {"quit"}
+            assert {"What-if", "Export CSV", "Export JSON", "Cycle sort", "Filter", "Quit"} <= titles
+
+    asyncio.run(go())
+
+
+@pytest.mark.parametrize("fmt", ["csv", "json"])
+def test_export_writes_the_table_as_shown(tmp_path: Path, fmt: str) -> None:
+    async def go() -> None:
+        clock = Clock()
+        app, _ = demo_app(clock)
+        app.export_dir = tmp_path
+        async with app.run_test(size=(120, 40), notifications=True) as pilot:
+            table = app.query_one(PositionsTable)
+            await until(pilot, lambda: table.row_count == 11)
+            await pilot.press("e" if fmt == "csv" else "E")
+            await until(pilot, lambda: any(str(tmp_path) in n.message for n in app._notifications))
+            (path,) = tmp_path.iterdir()
+            assert path.suffix == f".{fmt}"
+            if fmt == "csv":
+                rows = list(csv.DictReader(path.open(encoding="utf-8")))
+            else:
+                rows = json.loads(path.read_text(encoding="utf-8"))["positions"]
+            assert [f"{r['account']}|{r['symbol']}|{r['side']}" for r in rows] == table.order
+            first = app.views[table.order[0]]
+            assert first.risk is not None
+            assert float(rows[0]["liquidation_price"]) == first.risk.liquidation_price
+
+    asyncio.run(go())
+
+
+def test_sort_and_filter_persist_between_runs(tmp_path: Path) -> None:
+    settings = tmp_path / "dashboard.json"
+
+    async def first_run(pilot: Pilot[None]) -> None:
+        app = pilot.app
+        assert isinstance(app, LiqwatchApp)
+        table = app.query_one(PositionsTable)
+        await pilot.press("s")
+        await until(pilot, lambda: table.sort_name == "margin ratio")
+        await pilot.press("slash")
+        await until(pilot, lambda: app.focused is not None and app.focused.id == "filter")
+        await pilot.press(*"bybit", "enter")
+        await until(pilot, lambda: table.filter_text == "bybit")
+
+    async def go() -> None:
+        for run in range(2):
+            clock = Clock()
+            app, _ = demo_app(clock)
+            app.settings_file = settings
+            from liqwatch.tui.settings import Settings
+
+            app.settings = Settings.load(settings, {"nearest liquidation", "margin ratio"})
+            async with app.run_test(size=(120, 40)) as pilot:
+                table = app.query_one(PositionsTable)
+                await pilot.pause()
+                if run == 0:
+                    await first_run(pilot)
+                else:
+                    assert table.sort_name == "margin ratio" and table.filter_text == "bybit"
+                    assert table.order and all("bybit" in k for k in table.order)
+
+    asyncio.run(go())
+    assert json.loads(settings.read_text(encoding="utf-8")) == {"sort": "margin ratio", "filter": "bybit"}
+
+
+def test_settings_follow_the_env_override(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from liqwatch.tui.settings import settings_path
+
+    monkeypatch.setenv("LIQWATCH_CONFIG_DIR", str(tmp_path))
+    assert settings_path() == tmp_path / "dashboard.json"
+    (tmp_path / "dashboard.json").write_text("{not json", encoding="utf-8")
+    from liqwatch.tui.settings import Settings
+
+    assert Settings.load(tmp_path / "dashboard.json", {"symbol"}) == Settings()
+
+
+# ---------------------------------------------------------------- snapshots
+
+
+@pytest.mark.parametrize("size", SIZES, ids=[f"{w}x{h}" for w, h in SIZES])
+@pytest.mark.parametrize("moment", ["before-crash", "after-crash"])
+def test_snapshots_at_every_size(snap_compare: Any, size: tuple[int, int], moment: str) -> None:
+    clock = Clock()
+    app, market = demo_app(clock)
+
+    async def run_before(pilot: Pilot[None]) -> None:
+        await run_to(pilot, market, clock, CRASH_DONE if moment == "after-crash" else 2)
+        await pilot.pause()
+
+    assert snap_compare(app, run_before=run_before, terminal_size=size)
+
+
+def test_snapshot_narrow_detail_pane(snap_compare: Any) -> None:
+    clock = Clock()
+    app, market = demo_app(clock)
+
+    async def run_before(pilot: Pilot[None]) -> None:
+        await run_to(pilot, market, clock, CRASH_DONE)
+        await pilot.press("d")
+        await until(pilot, lambda: pilot.app.query_one(DetailPanel).display)
+        await pilot.pause()
+
+    assert snap_compare(app, run_before=run_before, terminal_size=(120, 40))
+
+
+def test_ladder_screen_charts_and_the_pools_it_is_given() -> None:
+    async def go() -> None:
+        clock = Clock()
+        app, market = demo_app(clock)
+        async with app.run_test(size=(150, 45)) as pilot:
+            await run_to(pilot, market, clock, 3)
+            await pilot.press("l")
+            await until(pilot, lambda: isinstance(app.screen, LadderScreen))
+            screen = app.screen
+            assert isinstance(screen, LadderScreen)
+            pools = screen.query_one("#pools-chart", LineChart)
+            assert pools.data.series == () and pools.data.empty == NO_POOLS
+            shock = screen.query_one("#shock-chart", LineChart)
+            assert {s.name for s in shock.data.series} == {"demo-binance", "demo-bybit", "demo-hyperliquid"}
+            assert shock.data.x_labels == ("-30%", "+30% move")
+            text = plain(screen.query_one("#ladder-chart"))
+            assert "█" in text and "▌" in text and "nearest first" in text
+            screen.show_pools({"binance USDT": [(T0, 1.0e9), (T0 + 60, 0.97e9)]})
+            assert pools.data.series[0].points == ((T0, 1.0e9), (T0 + 60, 0.97e9))
+
+    asyncio.run(go())
+
+
+def test_the_demo_backstop_feeds_the_pools_chart() -> None:
+    async def go() -> None:
+        from liqwatch.feeds.demo import DemoFeed
+
+        app = LiqwatchApp([DemoFeed(speed=20.0)], show_clock=False)
+        async with app.run_test(size=(150, 45)) as pilot:
+            await until(pilot, lambda: len(app.pools.series) >= 3)
+            assert {key.split()[0] for key in app.pools.series} == {"binance", "bybit", "hyperliquid"}
+            await pilot.press("l")
+            await until(pilot, lambda: isinstance(app.screen, LadderScreen))
+            chart = app.screen.query_one("#pools-chart", LineChart)
+            assert {s.name for s in chart.data.series} == set(app.pools.series)
+            assert all(p[1] > 1e8 for s in chart.data.series for p in s.points)  # USD balances
+
+    asyncio.run(go())
+
+
+@pytest.mark.parametrize("xdg", ["", "/tmp/some-xdg-config"])
+def test_settings_path_is_platformdirs_config_dir(monkeypatch: pytest.MonkeyPatch, xdg: str) -> None:
+    import sys
+
+    from platformdirs import user_config_path
+
+    from liqwatch.tui.settings import settings_path
+
+    if not sys.platform.startswith("linux"):
+        pytest.skip("the inline rule is Linux's; elsewhere platformdirs itself is asked")
+    monkeypatch.delenv("LIQWATCH_CONFIG_DIR", raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", xdg)
+    assert settings_path() == user_config_path("liqwatch") / "dashboard.json"
