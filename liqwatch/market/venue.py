@@ -56,6 +56,18 @@ def need(row: dict[str, Any], field: str, where: str) -> float:
     return value
 
 
+def mark_and_index(
+    row: dict[str, Any], mark_field: str, index_field: str, where: str, symbol: str, problems: Problems
+) -> tuple[float | None, float | None]:
+    """A ticker row's mark and index prices; each one missing or not a number is one line in
+    ``problems`` (naming the endpoint, the symbol and the field) and None, the rest is kept."""
+    mark, index = num(row.get(mark_field)), num(row.get(index_field))
+    for field, value in ((mark_field, mark), (index_field, index)):
+        if value is None:
+            problems.append(f"{where}: {symbol}: field {field!r} missing or not a number")
+    return mark, index
+
+
 def ms(value: object) -> float | None:
     f = num(value)
     return f / 1000.0 if f is not None and f > 0 else None

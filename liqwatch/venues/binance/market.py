@@ -8,7 +8,7 @@ from typing import Any
 from liqwatch.feeds.parse import as_dict, as_list, num
 from liqwatch.market.compute import divergence
 from liqwatch.market.model import AdlRisk, InsurancePool, SymbolMarket
-from liqwatch.market.venue import Problems, VenueMarket, guarded, market_id, ms, need, unified
+from liqwatch.market.venue import Problems, VenueMarket, guarded, mark_and_index, market_id, ms, need, unified
 
 USD_ASSETS = frozenset({"USDT", "USDC", "BUSD", "FDUSD", "USD"})
 DEFAULT_FUNDING_H = 8.0
@@ -117,10 +117,7 @@ class BinanceMarket(VenueMarket):
             if row is None:
                 problems.append(f"GET /fapi/v1/premiumIndex: no row for {symbol}")
                 continue
-            mark, index = num(row.get("markPrice")), num(row.get("indexPrice"))
-            for field, value in (("markPrice", mark), ("indexPrice", index)):
-                if value is None:
-                    problems.append(f"GET /fapi/v1/premiumIndex: {symbol}: field {field!r} missing or not a number")
+            mark, index = mark_and_index(row, "markPrice", "indexPrice", "GET /fapi/v1/premiumIndex", symbol, problems)
             out.append(
                 SymbolMarket(
                     symbol=unified(ex, vid) if symbol == vid else symbol,

@@ -8,7 +8,7 @@ from typing import Any
 from liqwatch.feeds.parse import as_dict, as_list, num
 from liqwatch.market.compute import divergence
 from liqwatch.market.model import SymbolMarket
-from liqwatch.market.venue import Problems, VenueMarket, guarded, market_id, ms
+from liqwatch.market.venue import Problems, VenueMarket, guarded, mark_and_index, market_id, ms
 
 PRODUCT = "USDT-FUTURES"
 
@@ -48,12 +48,9 @@ class BitgetMarket(VenueMarket):
                 return as_dict(data[0]) if data else {}
 
             fund = await guarded(problems, "GET /api/v2/mix/market/current-fund-rate", funding) or {}
-            mark, index = num(row.get("markPrice")), num(row.get("indexPrice"))
-            for field, value in (("markPrice", mark), ("indexPrice", index)):
-                if value is None:
-                    problems.append(
-                        f"GET /api/v2/mix/market/tickers: {symbol}: field {field!r} missing or not a number"
-                    )
+            mark, index = mark_and_index(
+                row, "markPrice", "indexPrice", "GET /api/v2/mix/market/tickers", symbol, problems
+            )
             hours = num(fund.get("fundingRateInterval"))
             out.append(
                 SymbolMarket(

@@ -8,7 +8,7 @@ from typing import Any
 from liqwatch.feeds.parse import as_dict, as_list, num
 from liqwatch.market.compute import divergence, drawdown_adl_level
 from liqwatch.market.model import AdlRisk, InsurancePool, SymbolMarket
-from liqwatch.market.venue import Problems, VenueMarket, market_id, ms, need, unified
+from liqwatch.market.venue import Problems, VenueMarket, mark_and_index, market_id, ms, need, unified
 
 USD_COINS = frozenset({"USDT", "USDC"})
 
@@ -120,10 +120,7 @@ class BybitMarket(VenueMarket):
             if row is None:
                 problems.append(f"GET /v5/market/tickers: no row for {symbol}")
                 continue
-            mark, index = num(row.get("markPrice")), num(row.get("indexPrice"))
-            for field, value in (("markPrice", mark), ("indexPrice", index)):
-                if value is None:
-                    problems.append(f"GET /v5/market/tickers: {symbol}: field {field!r} missing or not a number")
+            mark, index = mark_and_index(row, "markPrice", "indexPrice", "GET /v5/market/tickers", symbol, problems)
             minutes = num(as_dict(as_dict(ex.markets.get(symbol)).get("info")).get("fundingInterval"))
             out.append(
                 SymbolMarket(

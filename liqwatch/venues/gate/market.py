@@ -8,7 +8,7 @@ from typing import Any
 from liqwatch.feeds.parse import as_dict, as_list, num
 from liqwatch.market.compute import divergence
 from liqwatch.market.model import InsurancePool, SymbolMarket
-from liqwatch.market.venue import HistoryRow, Problems, VenueMarket, market_id, need
+from liqwatch.market.venue import HistoryRow, Problems, VenueMarket, mark_and_index, market_id, need
 
 SETTLE = "usdt"
 HISTORY_LIMIT = 100
@@ -75,10 +75,9 @@ class GateMarket(VenueMarket):
             if row is None:
                 problems.append(f"GET /futures/usdt/tickers: no row for {symbol}")
                 continue
-            mark, index = num(row.get("mark_price")), num(row.get("index_price"))
-            for field, value in (("mark_price", mark), ("index_price", index)):
-                if value is None:
-                    problems.append(f"GET /futures/usdt/tickers: {symbol}: field {field!r} missing or not a number")
+            mark, index = mark_and_index(
+                row, "mark_price", "index_price", "GET /futures/usdt/tickers", symbol, problems
+            )
             info = as_dict(as_dict(ex.markets.get(symbol)).get("info"))
             seconds = num(info.get("funding_interval"))
             nxt = num(info.get("funding_next_apply"))

@@ -10,7 +10,7 @@ from typing import Any
 from liqwatch.feeds.parse import as_dict, as_list, num
 from liqwatch.market.compute import HOUR, divergence
 from liqwatch.market.model import InsurancePool, SymbolMarket
-from liqwatch.market.venue import Problems, VenueMarket, ms
+from liqwatch.market.venue import Problems, VenueMarket, mark_and_index, ms
 
 HLP_VAULT = "0xdfc24b077bc1425ad1dea75bcb6f8158e10df303"
 """The Hyperliquidity Provider (HLP) vault; its liquidator sub-vault is the backstop."""
@@ -82,10 +82,7 @@ class HyperliquidMarket(VenueMarket):
             if ctx is None:
                 problems.append(f"POST /info metaAndAssetCtxs: no asset context for {symbol}")
                 continue
-            mark, oracle = num(ctx.get("markPx")), num(ctx.get("oraclePx"))
-            for field, value in (("markPx", mark), ("oraclePx", oracle)):
-                if value is None:
-                    problems.append(f"POST /info metaAndAssetCtxs: {symbol}: field {field!r} missing or not a number")
+            mark, oracle = mark_and_index(ctx, "markPx", "oraclePx", "POST /info metaAndAssetCtxs", symbol, problems)
             out.append(
                 SymbolMarket(
                     symbol=symbol,
