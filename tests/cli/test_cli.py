@@ -6,11 +6,11 @@ import json
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from liqwatch.cli import main
+from tests.fakes.calc_run import run_error, run_json
 from tests.fakes.ports import refused_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -37,25 +37,6 @@ POSITION_KEYS = {
     "adl",
 }
 ACCOUNT_KEYS = {"wallet_balance", "margin_balance", "maintenance_margin", "margin_ratio"}
-
-
-def run_json(capsys: pytest.CaptureFixture[str], *args: str) -> dict[str, Any]:
-    assert main(["calc", *args, "--json"]) == 0
-    out = capsys.readouterr().out
-    data: dict[str, Any] = json.loads(out)
-    return data
-
-
-def run_error(capsys: pytest.CaptureFixture[str], *args: str) -> str:
-    with pytest.raises(SystemExit) as exc:
-        main(["calc", *args])
-    assert exc.value.code == 2
-    captured = capsys.readouterr()
-    assert captured.out == ""  # no partial output
-    lines = captured.err.strip().splitlines()
-    assert len(lines) == 1, captured.err
-    assert "Traceback" not in captured.err
-    return lines[0]
 
 
 def test_single_position_json_shape(capsys: pytest.CaptureFixture[str]) -> None:

@@ -26,8 +26,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from liqwatch import tiercache
-from liqwatch.cli import main
 from liqwatch.tiers_update import Retry, download_venue, save
+from tests.fakes.calc_run import run_error, run_json, run_text
 from tests.fakes.rest_server import FakeRestServer
 
 INVERSE = "BTC/USD:BTC"
@@ -42,29 +42,6 @@ def _own_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 # ----------------------------------------------------------------------------- helpers
-
-
-def run_json(capsys: pytest.CaptureFixture[str], *args: str) -> dict[str, Any]:
-    assert main(["calc", *args, "--json"]) == 0
-    data: dict[str, Any] = json.loads(capsys.readouterr().out)
-    return data
-
-
-def run_text(capsys: pytest.CaptureFixture[str], *args: str) -> str:
-    assert main(["calc", *args]) == 0
-    return capsys.readouterr().out
-
-
-def run_error(capsys: pytest.CaptureFixture[str], *args: str) -> str:
-    with pytest.raises(SystemExit) as exc:
-        main(["calc", *args])
-    assert exc.value.code == 2
-    captured = capsys.readouterr()
-    assert captured.out == ""
-    lines = captured.err.strip().splitlines()
-    assert len(lines) == 1, captured.err
-    assert "Traceback" not in captured.err
-    return lines[0]
 
 
 def write(tmp_path: Path, doc: dict[str, Any], name: str = "p.json") -> Path:

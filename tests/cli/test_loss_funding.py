@@ -20,6 +20,7 @@ from liqwatch.markets import bundle
 from liqwatch.output import SMALL_DOCUMENT
 from liqwatch.state import State, snapshot_record
 from liqwatch.tiers_update import Retry
+from tests.fakes.calc_run import run_error, run_json
 from tests.fakes.rest_harness import secrets
 from tests.fakes.rest_server import FakeRestServer
 
@@ -29,24 +30,6 @@ BINANCE_BTC = ["--exchange", "binance", "--symbol", "BTCUSDT", "--side", "long",
 @pytest.fixture(autouse=True)
 def _own_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("LIQWATCH_CACHE_DIR", str(tmp_path / "cache"))
-
-
-def run_json(capsys: pytest.CaptureFixture[str], *args: str) -> dict[str, Any]:
-    assert main(["calc", *args, "--json"]) == 0
-    data: dict[str, Any] = json.loads(capsys.readouterr().out)
-    return data
-
-
-def run_error(capsys: pytest.CaptureFixture[str], *args: str) -> str:
-    with pytest.raises(SystemExit) as exc:
-        main(["calc", *args])
-    assert exc.value.code == 2
-    captured = capsys.readouterr()
-    assert captured.out == ""
-    lines = captured.err.strip().splitlines()
-    assert len(lines) == 1, captured.err
-    assert "Traceback" not in captured.err
-    return lines[0]
 
 
 def write(path: Path, doc: dict[str, Any]) -> str:

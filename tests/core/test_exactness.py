@@ -12,37 +12,17 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
-from typing import Any
 
 import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from liqwatch.cli import main
 from liqwatch.core import VENUES, InputError, assess
 from liqwatch.core.engine import check_account
 from liqwatch.markets import bundle
 from liqwatch.output import position_dict
 from liqwatch.request import PositionRequest, build_spec
-
-
-def run_json(capsys: pytest.CaptureFixture[str], *args: str) -> dict[str, Any]:
-    assert main(["calc", *args, "--json"]) == 0
-    data: dict[str, Any] = json.loads(capsys.readouterr().out)
-    return data
-
-
-def run_error(capsys: pytest.CaptureFixture[str], *args: str) -> str:
-    with pytest.raises(SystemExit) as exc:
-        main(["calc", *args])
-    assert exc.value.code == 2
-    captured = capsys.readouterr()
-    assert captured.out == ""
-    lines = captured.err.strip().splitlines()
-    assert len(lines) == 1, captured.err
-    assert "Traceback" not in captured.err
-    return lines[0]
-
+from tests.fakes.calc_run import run_error, run_json
 
 # ----------------------------------------------------------------- 1. max-leverage override
 
