@@ -463,7 +463,7 @@ class LiqwatchApp(App[None]):
         snap = self.snapshot or self.monitor.state.snapshot()
         rows = [(a.name, a.risk) for a in snap.accounts if a.risk is not None]
         accounts = [
-            (acc.name, acc.venue, list(acc.last_specs), acc.wallet_balance or 0.0)
+            (acc.name, acc.venue, list(acc.last_specs), acc.collateral())
             for acc in self.monitor.state.accounts.values()
         ]
         self.push_screen(LadderScreen(rows, accounts, self.pool_series()))
