@@ -25,6 +25,7 @@ from liqwatch.feeds.base import Feed
 from liqwatch.feeds.events import Event, Status
 from liqwatch.monitor import Monitor
 from liqwatch.state import Notice, PositionView, Snapshot, State
+from liqwatch.tui.backstop import Backstop, backstop_of
 from liqwatch.tui.history import History
 from liqwatch.tui.settings import Settings, settings_path
 from liqwatch.tui.toasts import SummaryToast
@@ -110,6 +111,9 @@ class LiqwatchApp(App[None]):
         self.toast = SummaryToast(self)
         self.pools = History(every=60.0)
         """Each insurance pool's balance over time (USD where known), from the market source."""
+        self.reports: dict[str, MarketReport] = {}
+        """Each venue's latest market report (pools, ADL state, mark vs index, funding)."""
+        self._backstops: dict[tuple[str, str], Backstop | None] = {}
         self._feeds = list(feeds)
         self._market: Any = None
         """The market source (the demo's backstop, or a poller over the feeds' venues)."""
@@ -157,6 +161,7 @@ class LiqwatchApp(App[None]):
 
     def on_mount(self) -> None:
         table = self.query_one(PositionsTable)
+        table.backstop = self.backstop_for
         table.sort_name = self.settings.sort
         table.filter_text = self.settings.filter
         self.query_one("#filter", Input).value = self.settings.filter
@@ -222,10 +227,25 @@ class LiqwatchApp(App[None]):
             self.pools.add(f"{report.exchange} {pool.pool}", report.ts, value)
         if self.alerts is not None:
             self.alerts.on_market(report)
+        self.reports[report.exchange] = report
+        self._backstops = {k: v for k, v in self._backstops.items() if k[0] != report.exchange}
+        self.query_one(PositionsTable).backstop_changed()
+        self._show_detail()
         from liqwatch.tui.screens.ladder import LadderScreen
 
         if isinstance(self.screen, LadderScreen):
             self.screen.show_pools(self.pool_series())
+
+    def backstop_for(self, view: PositionView) -> Backstop | None:
+        """The position's pool, ADL state, mark vs index and funding from its venue's latest
+        report (None before the first one)."""
+        key = (view.exchange, view.data.symbol)
+        try:
+            return self._backstops[key]
+        except KeyError:
+            report = self.reports.get(view.exchange)
+            found = self._backstops[key] = None if report is None else backstop_of(report, view.data.symbol)
+            return found
 
     def pool_series(self) -> dict[str, tuple[tuple[float, float], ...]]:
         return {key: self.pools.points(key) for key in self.pools.series}
@@ -334,6 +354,7 @@ class LiqwatchApp(App[None]):
             view,
             self.marks.points(key) if key else (),
             self.ratios.points(view.account) if view is not None else (),
+            self.backstop_for(view) if view is not None else None,
         )
 
     # ------------------------------------------------------------------ layout by size

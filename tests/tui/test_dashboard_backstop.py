@@ -7,13 +7,19 @@ import asyncio
 
 from liqwatch.core import get_venue
 from liqwatch.core import whatif as wi
+from liqwatch.market.model import AdlRisk, MarketReport
+from liqwatch.tui.app import LiqwatchApp
+from liqwatch.tui.backstop import backstop_of, backstop_rows, pool_cell
 from liqwatch.tui.screens.ladder import LadderScreen, shock_view
-from liqwatch.tui.widgets.detail import DetailPanel
+from liqwatch.tui.widgets.detail import DetailPanel, DetailText
 from liqwatch.tui.widgets.positions import PositionsTable
-from tests.tui.driver import Clock, demo_app
+from tests.tui.driver import T0, Clock, demo_app, run_to
 from tests.tui.test_dashboard import REQUIRED_FULL, REQUIRED_SHORT, alert, screen_lines
 from tests.tui.test_tui import plain, plain_text, until
 from tests.tui.test_whatif_pools import WALLETS, pooled_app
+
+ADL_HIGH = 40
+"""Seconds into the seed-7 demo by which Binance rates BTC, ETH and DOGE ADL risk high."""
 
 # ---------------------------------------------------------------- the ladder's wallets
 
@@ -111,3 +117,104 @@ def test_the_bell_rings_once_per_burst_holding_a_critical_alert() -> None:
             assert len(rings) == 2
 
     asyncio.run(go())
+
+
+# ---------------------------------------------------------------- each position's backstop (issue #13)
+
+
+def row_of(app: LiqwatchApp, account: str, symbol: str, side: str) -> str:
+    """The row's line on screen (its cells as drawn)."""
+    table = app.query_one(PositionsTable)
+    index = table.order.index(f"{account}|{symbol}|{side}")
+    region = table.region
+    line = screen_lines(app)[region.y + 1 + index - table.scroll_offset.y]
+    return line[region.x : region.right]
+
+
+def test_rows_show_the_venues_adl_state_and_the_pool_at_80x24() -> None:
+    async def go() -> None:
+        clock = Clock()
+        app, market = demo_app(clock)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await run_to(pilot, market, clock, ADL_HIGH)
+            await pilot.pause()
+            table = app.query_one(PositionsTable)
+            assert table.required_width() <= table.scrollable_content_region.width
+            binance = app.reports["binance"]
+            high = {a.symbol for a in binance.adl_risk if a.level == "high"}
+            assert "BTC/USDT:USDT" in high  # the crash took Binance's rating up
+            key = "demo-binance|BTC/USDT:USDT|long"
+            assert table.get_cell(key, "adl").plain.endswith("!")
+            assert not table.get_cell(key, "adl").plain.endswith("!!")
+            assert "!" in row_of(app, "demo-binance", "BTC/USDT:USDT", "long")  # on screen, in the row
+            pool = binance.pool_of("BTC/USDT:USDT")
+            assert pool is not None and pool.drawdown_8h is not None
+            assert table.get_cell(key, "pool").plain == f"↓{pool.drawdown_8h * 100:.1f}%"
+            calm = "demo-bybit|ETH/USDT:USDT|long"
+            assert not table.get_cell(calm, "adl").plain.endswith("!")
+            # Bybit's ADL starts for ETH: the row says so at once, in the ADL cell
+            bybit = app.reports["bybit"]
+            active = AdlRisk(symbol="ETH/USDT:USDT", level="active", detail="pool balance <= 0", source="test")
+            app.on_market(bybit.model_copy(update={"adl_risk": [active], "ts": bybit.ts + 1}))
+            await pilot.pause()
+            assert table.get_cell(calm, "adl").plain.endswith("!!")
+            assert "!!" in row_of(app, "demo-bybit", "ETH/USDT:USDT", "long")
+            assert table.required_width() <= table.scrollable_content_region.width
+            hl = "demo-hyperliquid|ETH/USDC:USDC|long"
+            assert table.get_cell(hl, "pool").plain.endswith(" v")  # HLP: a vault
+
+    asyncio.run(go())
+
+
+def test_detail_shows_the_pool_the_adl_state_divergence_and_funding() -> None:
+    async def go() -> None:
+        clock = Clock()
+        app, market = demo_app(clock)
+        async with app.run_test(size=(160, 50)) as pilot:
+            await run_to(pilot, market, clock, ADL_HIGH)
+            table = app.query_one(PositionsTable)
+            text = app.query_one("#detail-text", DetailText)
+
+            async def select(key: str) -> str:
+                table.move_cursor(row=table.order.index(key))
+                await until(pilot, lambda: app.query_one(DetailPanel).shown_key == key)
+                return " ".join(plain_text(text.content).split())  # one space between words
+
+            shown = await select("demo-binance|BTC/USDT:USDT|long")
+            report = app.reports["binance"]
+            pool = report.pool_of("BTC/USDT:USDT")
+            assert pool is not None and pool.drawdown_8h is not None and pool.change_24h is not None
+            assert "Backstop · binance" in shown
+            assert f"{pool.pool} (USDT insurance fund)" in shown
+            assert f"{pool.balance:,.2f} USDT" in shown
+            assert f"{pool.drawdown_8h * 100:.1f}% from max" in shown
+            assert f"{pool.change_24h * 100:+.1f}%" in shown
+            assert pool.source in shown and "as of 2026-" in shown
+            adl = next(a for a in report.adl_risk if a.symbol == "BTC/USDT:USDT")
+            assert f"HIGH — {adl.detail}" in shown
+            sym = next(s for s in report.symbols if s.symbol == "BTC/USDT:USDT")
+            assert sym.divergence is not None and sym.funding_rate is not None
+            assert f"Mark vs index {sym.divergence * 100:+.2f}%" in shown
+            assert f"Funding {sym.funding_rate * 100:+.4f}% per 8 h, next 2026-" in shown
+            # DOGE is in no pool Binance lists: said, not guessed
+            shown = await select("demo-binance|DOGE/USDT:USDT|short")
+            assert "none of binance's pools lists DOGE/USDT" in shown
+            # Hyperliquid: its backstop is a vault, and no insurance fund
+            shown = await select("demo-hyperliquid|ETH/USDC:USDC|long")
+            assert "HLP vault (USDC vault, not an insurance fund)" in shown
+            assert "no insurance fund" in shown
+            assert "publishes no ADL state" in shown
+
+    asyncio.run(go())
+
+
+def test_a_venue_without_a_fund_says_so() -> None:
+    report = MarketReport(
+        exchange="bitget",
+        ts=T0,
+        notes=["Bitget publishes no insurance fund balance (none public)"],
+    )
+    rows = dict(backstop_rows(backstop_of(report, "BTC/USDT:USDT"), "bitget", "BTC/USDT:USDT"))
+    assert rows["Insurance pool"] == "none: Bitget publishes no insurance fund balance (none public)"
+    assert pool_cell(backstop_of(report, "BTC/USDT:USDT")) == ("none", "dim")
+    assert dict(backstop_rows(None, "gate", "BTC/USDT:USDT")) == {"Insurance pool": "no market data from gate yet"}
