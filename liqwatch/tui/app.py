@@ -114,6 +114,7 @@ class LiqwatchApp(App[None]):
         self.reports: dict[str, MarketReport] = {}
         """Each venue's latest market report (pools, ADL state, mark vs index, funding)."""
         self._backstops: dict[tuple[str, str], Backstop | None] = {}
+        self._market_changed = False
         self._feeds = list(feeds)
         self._market: Any = None
         """The market source (the demo's backstop, or a poller over the feeds' venues)."""
@@ -229,8 +230,7 @@ class LiqwatchApp(App[None]):
             self.alerts.on_market(report)
         self.reports[report.exchange] = report
         self._backstops = {k: v for k, v in self._backstops.items() if k[0] != report.exchange}
-        self.query_one(PositionsTable).backstop_changed()
-        self._show_detail()
+        self._market_changed = True  # shown by the next refresh (one pass for every venue's report)
         from liqwatch.tui.screens.ladder import LadderScreen
 
         if isinstance(self.screen, LadderScreen):
@@ -304,7 +304,12 @@ class LiqwatchApp(App[None]):
         state = self.monitor.state
         now = state.clock()
         if not force_sort and state.version == self._version and now - self._refreshed < AGE_REFRESH_SECONDS:
+            if self._market_changed:  # only the venues' market data: the rows on screen and the detail
+                self._market_changed = False
+                self.query_one(PositionsTable).backstop_changed()
+                self._show_detail()
             return  # nothing new: ages and staleness are re-checked once a second
+        self._market_changed = False
         started = time.process_time()
         self._last_refresh_at = time.monotonic()
         self._version = state.version

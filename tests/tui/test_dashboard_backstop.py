@@ -156,6 +156,7 @@ def test_rows_show_the_venues_adl_state_and_the_pool_at_80x24() -> None:
             bybit = app.reports["bybit"]
             active = AdlRisk(symbol="ETH/USDT:USDT", level="active", detail="pool balance <= 0", source="test")
             app.on_market(bybit.model_copy(update={"adl_risk": [active], "ts": bybit.ts + 1}))
+            app.refresh_view()  # the market data alone changed: shown by the next refresh
             await pilot.pause()
             assert table.get_cell(calm, "adl").plain.endswith("!!")
             assert "!!" in row_of(app, "demo-bybit", "ETH/USDT:USDT", "long")

@@ -105,9 +105,12 @@ def explain_parts(view: PositionView, backstop: Backstop | None = None) -> list[
     data = view.data
     risk = view.risk
     head = Text(f"{view.account} · {data.symbol} {data.side} {data.margin_mode}", style="bold")
+    market = tuple(backstop_rows(backstop, view.exchange, data.symbol))
+    market_head = Text(f"Backstop · {view.exchange}", style="bold")
+    backstop_part: Part = (("backstop", market), lambda: Group(Text(""), market_head, KeyValues(list(market))))
     if risk is None:
         message = view.note or "no risk figures yet"
-        return [((head.plain, message), lambda: Group(head, Text(message, style="yellow")))]
+        return [((head.plain, message), lambda: Group(head, Text(message, style="yellow"))), backstop_part]
     venue = get_venue(view.exchange)
     money = money_fn(settle_of(view))
     tick = display_tick(risk.spec)
@@ -179,11 +182,9 @@ def explain_parts(view: PositionView, backstop: Backstop | None = None) -> list[
     cost = liquidation_cost_text(view)
     start = max(0, risk.tier.index - 3)
     brackets = (risk.spec.tiers.basis, risk.tier.index, tuple(risk.spec.tiers.tiers[start : start + 6]))
-    market = tuple(backstop_rows(backstop, view.exchange, data.symbol))
-    market_head = Text(f"Backstop · {view.exchange}", style="bold")
     return [
         ((head.plain, tuple(rows)), figures),
-        (("backstop", market), lambda: Group(Text(""), market_head, KeyValues(list(market)))),
+        backstop_part,
         (brackets, lambda: Group(Text(""), tier_table(view), Text(""))),
         ((adl_text.plain, view.note), lambda: Group(adl_text, note)),
         (("cost", cost.plain), lambda: Group(Text(""), cost)),
