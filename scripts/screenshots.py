@@ -55,6 +55,7 @@ TUI_SHOTS: dict[str, tuple[tuple[int, int], int, list[str]]] = {
     "dashboard-after-crash": ((160, 50), 38, []),
     "detail-narrow": ((120, 40), 20, ["d"]),
     "detail": ((160, 50), 20, ["down", "down"]),
+    "backstop": ((160, 72), 40, ["down", "down", "down"]),
     "whatif": ((150, 42), 0, ["w", "2", "0", "0", "0", "0", "tab", "tab", "tab", "tab", "-", "3"]),
     "ladder": ((150, 42), 20, ["l"]),
     "alerts": ((120, 40), 38, ["A"]),

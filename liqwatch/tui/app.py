@@ -25,6 +25,7 @@ from liqwatch.feeds.base import Feed
 from liqwatch.feeds.events import Event, Status
 from liqwatch.monitor import Monitor
 from liqwatch.state import Notice, PositionView, Snapshot, State
+from liqwatch.tui.backstop import Backstop, backstop_of
 from liqwatch.tui.history import History
 from liqwatch.tui.settings import Settings, settings_path
 from liqwatch.tui.toasts import SummaryToast
@@ -110,6 +111,10 @@ class LiqwatchApp(App[None]):
         self.toast = SummaryToast(self)
         self.pools = History(every=60.0)
         """Each insurance pool's balance over time (USD where known), from the market source."""
+        self.reports: dict[str, MarketReport] = {}
+        """Each venue's latest market report (pools, ADL state, mark vs index, funding)."""
+        self._backstops: dict[tuple[str, str], Backstop | None] = {}
+        self._market_changed = False
         self._feeds = list(feeds)
         self._market: Any = None
         """The market source (the demo's backstop, or a poller over the feeds' venues)."""
@@ -157,6 +162,7 @@ class LiqwatchApp(App[None]):
 
     def on_mount(self) -> None:
         table = self.query_one(PositionsTable)
+        table.backstop = self.backstop_for
         table.sort_name = self.settings.sort
         table.filter_text = self.settings.filter
         self.query_one("#filter", Input).value = self.settings.filter
@@ -222,10 +228,24 @@ class LiqwatchApp(App[None]):
             self.pools.add(f"{report.exchange} {pool.pool}", report.ts, value)
         if self.alerts is not None:
             self.alerts.on_market(report)
+        self.reports[report.exchange] = report
+        self._backstops = {k: v for k, v in self._backstops.items() if k[0] != report.exchange}
+        self._market_changed = True  # shown by the next refresh (one pass for every venue's report)
         from liqwatch.tui.screens.ladder import LadderScreen
 
         if isinstance(self.screen, LadderScreen):
             self.screen.show_pools(self.pool_series())
+
+    def backstop_for(self, view: PositionView) -> Backstop | None:
+        """The position's pool, ADL state, mark vs index and funding from its venue's latest
+        report (None before the first one)."""
+        key = (view.exchange, view.data.symbol)
+        try:
+            return self._backstops[key]
+        except KeyError:
+            report = self.reports.get(view.exchange)
+            found = self._backstops[key] = None if report is None else backstop_of(report, view.data.symbol)
+            return found
 
     def pool_series(self) -> dict[str, tuple[tuple[float, float], ...]]:
         return {key: self.pools.points(key) for key in self.pools.series}
@@ -284,7 +304,12 @@ class LiqwatchApp(App[None]):
         state = self.monitor.state
         now = state.clock()
         if not force_sort and state.version == self._version and now - self._refreshed < AGE_REFRESH_SECONDS:
+            if self._market_changed:  # only the venues' market data: the rows on screen and the detail
+                self._market_changed = False
+                self.query_one(PositionsTable).backstop_changed()
+                self._show_detail()
             return  # nothing new: ages and staleness are re-checked once a second
+        self._market_changed = False
         started = time.process_time()
         self._last_refresh_at = time.monotonic()
         self._version = state.version
@@ -334,6 +359,7 @@ class LiqwatchApp(App[None]):
             view,
             self.marks.points(key) if key else (),
             self.ratios.points(view.account) if view is not None else (),
+            self.backstop_for(view) if view is not None else None,
         )
 
     # ------------------------------------------------------------------ layout by size
@@ -463,7 +489,7 @@ class LiqwatchApp(App[None]):
         snap = self.snapshot or self.monitor.state.snapshot()
         rows = [(a.name, a.risk) for a in snap.accounts if a.risk is not None]
         accounts = [
-            (acc.name, acc.venue, list(acc.last_specs), acc.wallet_balance or 0.0)
+            (acc.name, acc.venue, list(acc.last_specs), acc.collateral())
             for acc in self.monitor.state.accounts.values()
         ]
         self.push_screen(LadderScreen(rows, accounts, self.pool_series()))

@@ -43,7 +43,11 @@ class HelpScreen(ModalScreen[None]):
             "STALE (⚠): its numbers are not fresh. ADL lights marked 'est.' are liqwatch's estimate, not the "
             "venue's. Δ is the venue's own liquidation price relative to liqwatch's where they differ (both are in "
             "the detail). On a narrow terminal the headers shorten: Sym symbol, Liq liquidation price, Dist "
-            "distance to liquidation, MR margin ratio, T tier; side L/S, x cross, h hedge; ADL e = estimate.",
+            "distance to liquidation, MR margin ratio, T tier; side L/S, x cross, h hedge; ADL e = estimate. "
+            "The venue's own ADL state ends the ADL cell: ! close to ADL (its rating high, or near its trigger), "
+            "!! ADL active. Pool: the drawdown of the insurance pool behind the position from its 8-hour "
+            "maximum (v: a vault, not an insurance fund; none: the venue publishes no fund; ?: no pool lists "
+            "the symbol). The detail shows the pool, the ADL state, mark vs index and funding in full.",
             style="dim",
         )
         with VerticalScroll(id="help-body"):

@@ -16,6 +16,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from liqwatch.core import whatif as wi
+from liqwatch.core.engine import Wallet
 from liqwatch.core.model import PortfolioRisk, PositionSpec
 from liqwatch.core.venues import Venue
 from liqwatch.output import fmt_pct
@@ -62,7 +63,7 @@ def ladder_chart(rows: Sequence[tuple[str, PortfolioRisk]], bar: int = BAR) -> R
     return Group(Text("Liquidation ladder — nearest first", style="bold"), table, legend)
 
 
-def shock_series(accounts: Sequence[tuple[str, Venue, list[PositionSpec], float]]) -> list[Series]:
+def shock_series(accounts: Sequence[tuple[str, Venue, list[PositionSpec], Wallet]]) -> list[Series]:
     """Each account's margin ratio (%) against a common move of every mark (x: the move, %)."""
     series = []
     for i, (name, venue, specs, wallet) in enumerate(accounts):
@@ -78,7 +79,7 @@ def shock_series(accounts: Sequence[tuple[str, Venue, list[PositionSpec], float]
     return series
 
 
-def shock_view(accounts: Sequence[tuple[str, Venue, list[PositionSpec], float]]) -> RenderableType:
+def shock_view(accounts: Sequence[tuple[str, Venue, list[PositionSpec], Wallet]]) -> RenderableType:
     table = Table(title="Account margin ratio against a common move of every mark", title_justify="left", box=None)
     table.add_column("move", justify="right")
     for name, *_ in accounts:
@@ -111,7 +112,7 @@ class LadderScreen(Screen[None]):
     def __init__(
         self,
         ladder_rows: Sequence[tuple[str, PortfolioRisk]],
-        accounts: Sequence[tuple[str, Venue, list[PositionSpec], float]],
+        accounts: Sequence[tuple[str, Venue, list[PositionSpec], Wallet]],
         pools: Mapping[str, Sequence[tuple[float, float]]] | None = None,
     ) -> None:
         super().__init__()

@@ -22,6 +22,7 @@ from liqwatch.core.venues import get_venue
 from liqwatch.output import adl_lights, display_tick, fmt_money, fmt_pct, fmt_price, money_in
 from liqwatch.records import live_loss_fields
 from liqwatch.state import PositionView
+from liqwatch.tui.backstop import Backstop, backstop_rows
 from liqwatch.tui.history import Point
 from liqwatch.tui.widgets.chart import Level, LineChart, Series
 
@@ -99,14 +100,17 @@ Part = tuple[Hashable, Callable[[], RenderableType]]
 """A block of the panel: a signature of what it shows, and how to build it (only when that changed)."""
 
 
-def explain_parts(view: PositionView) -> list[Part]:
+def explain_parts(view: PositionView, backstop: Backstop | None = None) -> list[Part]:
     """The panel's blocks, top to bottom: the figures change with every mark, the brackets rarely."""
     data = view.data
     risk = view.risk
     head = Text(f"{view.account} · {data.symbol} {data.side} {data.margin_mode}", style="bold")
+    market = tuple(backstop_rows(backstop, view.exchange, data.symbol))
+    market_head = Text(f"Backstop · {view.exchange}", style="bold")
+    backstop_part: Part = (("backstop", market), lambda: Group(Text(""), market_head, KeyValues(list(market))))
     if risk is None:
         message = view.note or "no risk figures yet"
-        return [((head.plain, message), lambda: Group(head, Text(message, style="yellow")))]
+        return [((head.plain, message), lambda: Group(head, Text(message, style="yellow"))), backstop_part]
     venue = get_venue(view.exchange)
     money = money_fn(settle_of(view))
     tick = display_tick(risk.spec)
@@ -180,6 +184,7 @@ def explain_parts(view: PositionView) -> list[Part]:
     brackets = (risk.spec.tiers.basis, risk.tier.index, tuple(risk.spec.tiers.tiers[start : start + 6]))
     return [
         ((head.plain, tuple(rows)), figures),
+        backstop_part,
         (brackets, lambda: Group(Text(""), tier_table(view), Text(""))),
         ((adl_text.plain, view.note), lambda: Group(adl_text, note)),
         (("cost", cost.plain), lambda: Group(Text(""), cost)),
@@ -296,7 +301,9 @@ class DetailPanel(VerticalScroll):
     def __init__(self, **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self._shown: tuple[object, ...] | None = None
-        self._while_hidden: tuple[str | None, PositionView | None, tuple[Point, ...], tuple[Point, ...]] | None = None
+        self._while_hidden: (
+            tuple[str | None, PositionView | None, tuple[Point, ...], tuple[Point, ...], Backstop | None] | None
+        ) = None
 
     def compose(self):  # type: ignore[no-untyped-def]
         with Container(id="charts"):
@@ -320,10 +327,11 @@ class DetailPanel(VerticalScroll):
         view: PositionView | None,
         marks: tuple[Point, ...] = (),
         ratios: tuple[Point, ...] = (),
+        backstop: Backstop | None = None,
     ) -> None:
         if not self.display:  # hidden: nothing to paint until it is shown again
             self._shown = None
-            self._while_hidden = (key, view, marks, ratios)
+            self._while_hidden = (key, view, marks, ratios, backstop)
             return
         self._while_hidden = None
         signature = (
@@ -341,6 +349,7 @@ class DetailPanel(VerticalScroll):
             len(marks),
             ratios[-1:] if ratios else None,
             len(ratios),
+            backstop,
         )
         if signature == self._shown:
             return
@@ -354,7 +363,7 @@ class DetailPanel(VerticalScroll):
             mark_chart.plot()
             mr_chart.plot()
             return
-        text.show_parts(explain_parts(view))
+        text.show_parts(explain_parts(view, backstop))
         mark_chart.border_title = f"mark · {view.data.symbol.split(':')[0]}"
         mark_chart.plot([Series("mark", marks, "cyan")], price_levels(view))
         mr_chart.border_title = f"margin ratio % · {view.account}"

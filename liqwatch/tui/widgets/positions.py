@@ -27,6 +27,7 @@ from textual.strip import Strip
 from liqwatch.core.bands import BANDS, Band
 from liqwatch.output import adl_lights, display_tick, fmt_money, fmt_pct, fmt_price, money_in
 from liqwatch.state import PositionView
+from liqwatch.tui.backstop import Backstop, adl_marker, pool_cell
 
 # Most important first: the first REQUIRED columns always fit (narrow widths abbreviate them);
 # the others scroll sideways on a narrow terminal.
@@ -40,6 +41,7 @@ COLUMNS = (
     ("mr", "Margin ratio"),
     ("adl", "ADL"),
     ("tier", "Tier"),
+    ("pool", "Pool"),
     ("upnl", "uPnL"),
     ("size", "Size"),
     ("entry", "Entry"),
@@ -149,9 +151,11 @@ def side_text(view: PositionView, compact: bool) -> str:
     )
 
 
-def cells(view: PositionView, compact: bool = False) -> Row:
+def cells(view: PositionView, compact: bool = False, backstop: Backstop | None = None) -> Row:
     """A row's cells; ``compact``: the narrow forms (L/S, x for cross, ADL as lights and e for an
-    estimate, the tier without its MMR)."""
+    estimate, the tier without its MMR). ``backstop``: the venue's market data for the symbol (the
+    ADL cell ends in ``!`` close to the venue's ADL, ``!!`` while it runs; the Pool cell is the
+    pool's drawdown from its 8-hour maximum)."""
     data = view.data
     risk = view.risk
     tick = display_tick_for(view)
@@ -166,6 +170,9 @@ def cells(view: PositionView, compact: bool = False) -> Row:
     side = Cell(side_text(view, compact), "green" if data.side == "long" else "red")
     symbol = Cell(data.symbol.split(":")[0])
     delta = Cell(venue_delta(view, tick), "yellow", True)
+    marker, marker_style = adl_marker(backstop)
+    pool_text, pool_style = pool_cell(backstop)
+    pool = Cell(pool_text, pool_style, True)
     if risk is None:
         venue_lp = data.exchange_liquidation_price
         if venue_lp is not None:  # liqwatch has no price of its own here: the venue's, labelled
@@ -179,8 +186,9 @@ def cells(view: PositionView, compact: bool = False) -> Row:
             Cell(""),
             Cell("—", style, True),
             Cell("—" if ratio is None else f"{fmt_pct(ratio)} acct", style, True),
+            Cell("—" + marker, marker_style),
             Cell("—"),
-            Cell("—"),
+            pool,
             Cell("—", "", True),
             Cell(f"{data.size:,.6g}", "", True),
             Cell(fmt_price(data.entry_price, tick), "", True),
@@ -201,12 +209,16 @@ def cells(view: PositionView, compact: bool = False) -> Row:
         Cell(fmt_pct(risk.distance_to_liquidation), style, True),
         Cell(fmt_pct(risk.margin_ratio) + ("" if risk.status == "ok" else " LIQ"), style, True),
         Cell(
-            ("●" * adl.lights + "○" * (5 - adl.lights) + ("e" if adl.source != "exchange" else ""))
-            if compact
-            else adl_lights(adl.lights, adl.source),
-            "bold magenta" if adl.lights >= 4 else "",
+            (
+                ("●" * adl.lights + "○" * (5 - adl.lights) + ("e" if adl.source != "exchange" else ""))
+                if compact
+                else adl_lights(adl.lights, adl.source)
+            )
+            + marker,
+            marker_style or ("bold magenta" if adl.lights >= 4 else ""),
         ),
         Cell(str(risk.tier.index) if compact else f"{risk.tier.index} · {risk.tier.mmr * 100:.2f}%"),
+        pool,
         Cell(upnl, "green" if risk.unrealized_pnl >= 0 else "red", True),
         Cell(f"{data.size:,.6g}", "", True),
         Cell(fmt_price(data.entry_price, tick), "", True),
@@ -356,6 +368,8 @@ class PositionsTable(ScrollView, can_focus=True):
         self._highlighted: tuple[int, str] | None = None
         self.compact = False
         """Narrow forms and short headers: the full required columns did not fit."""
+        self.backstop: Callable[[PositionView], Backstop | None] = lambda _: None
+        """Each row's market data (issue #13): the venue's pool and ADL state for its symbol."""
         self._full_need = 0
         """The width the required columns took in their full forms (0: not measured yet)."""
         self._widths = [cell_len(label) for label in self.labels()]
@@ -418,6 +432,15 @@ class PositionsTable(ScrollView, can_focus=True):
             self._format(order[index], index)
         self._post_highlight()
 
+    def backstop_changed(self) -> None:
+        """New market data: the rows on screen are formatted again (only changed cells repaint);
+        the others when they are scrolled into view."""
+        self._fresh = set()
+        order = self._order
+        top = self.scroll_offset.y
+        for index in range(top, min(len(order), top + self._rows_on_screen())):
+            self._format(order[index], index)
+
     def move_cursor(self, *, row: int | None = None, animate: bool = False, scroll: bool = True) -> None:
         """Put the cursor on ``row`` (clamped to the table), scroll it into view and tell the app."""
         del animate  # rows are one line high: scrolling is immediate
@@ -448,7 +471,8 @@ class PositionsTable(ScrollView, can_focus=True):
         self._order = order
         self._index = {key: i for i, key in enumerate(order)}
         compact = self.compact
-        self._cells = {key: cells(self._views[key], compact) for key in order}
+        backstop = self.backstop
+        self._cells = {key: cells(view := self._views[key], compact, backstop(view)) for key in order}
         self._fresh = set(order)
         self._strips.clear()
         self._hover_row = NOWHERE
@@ -477,7 +501,8 @@ class PositionsTable(ScrollView, can_focus=True):
     def _format(self, key: str, index: int, *, painting: bool = False) -> Row:
         """Format a row from its latest view; repaint it if any cell changed (``painting``: it is
         being painted right now)."""
-        row = cells(self._views[key], self.compact)
+        view = self._views[key]
+        row = cells(view, self.compact, self.backstop(view))
         self._fresh.add(key)
         old = self._cells.get(key)
         if old == row:
