@@ -13,7 +13,6 @@ import os
 import sys
 import textwrap
 from collections.abc import Sequence
-from dataclasses import replace
 from typing import TYPE_CHECKING, Any, TextIO
 
 from liqwatch.core.model import AccountRisk, PortfolioRisk, PositionRisk, PositionSpec
@@ -23,6 +22,7 @@ from liqwatch.records import (
     contracts_of,
     next_tier_info,
     portfolio_record,
+    portfolio_shell,
     position_record,
     settle_currency,
 )
@@ -91,8 +91,8 @@ def write_portfolio(risk: PortfolioRisk, venue: Venue, stream: TextIO, extras: R
         return
     import orjson
 
-    # Every key but the positions, in the document's order, from the one record builder.
-    shell = orjson.dumps(portfolio_record(replace(risk, positions=[]), venue), option=orjson.OPT_APPEND_NEWLINE)
+    # Every key but the positions, in the document's order, as the one record builder writes them.
+    shell = orjson.dumps(portfolio_shell(risk, venue), option=orjson.OPT_APPEND_NEWLINE)
     head, key, tail = shell.partition(b'"positions":[]')
     if not key or key in tail:  # not the expected shape: write it whole
         write_json(portfolio_record(risk, venue, extras=extras), stream)

@@ -186,11 +186,19 @@ def portfolio_record(
     if indices is not None:
         for pos, i in zip(positions, indices, strict=True):
             pos["index"] = i
-    inverse_only = bool(positions) and all(p.spec.inverse for p in risk.positions)
+    doc = portfolio_shell(risk, venue)
+    doc["positions"] = positions
+    return doc
+
+
+def portfolio_shell(risk: PortfolioRisk, venue: Venue) -> dict[str, Any]:
+    """Every key of :func:`portfolio_record`'s document, in its order, with ``positions`` empty:
+    what a caller streaming the positions piece by piece writes around them."""
+    inverse_only = bool(risk.positions) and all(p.spec.inverse for p in risk.positions)
     return {
         "exchange": risk.venue,
         "formula": venue.inverse_family if inverse_only and venue.inverse_family else venue.family,
-        "positions": positions,
+        "positions": [],
         "account": pools_record(risk, venue),
     }
 

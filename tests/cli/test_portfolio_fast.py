@@ -120,3 +120,32 @@ def test_streamed_document_is_byte_identical(tmp_path: Path) -> None:
     write_portfolio(risk, venue, streamed)
     assert streamed.buffer.getvalue() == whole.buffer.getvalue()
     assert json.loads(streamed.buffer.getvalue())["positions"][n - 1]["symbol"] == f"C{n - 1}/USDT:USDT"
+
+
+def test_streamed_coin_margined_document_is_byte_identical(tmp_path: Path) -> None:
+    """A large portfolio of coin-margined positions only: its document names the inverse formula,
+    streamed or not (the streamed header once came from an empty portfolio: the linear formula)."""
+    n = SMALL_DOCUMENT + 5
+    positions = [
+        {
+            "symbol": "BTCUSD_PERP",
+            "side": "long" if i % 2 else "short",
+            "contracts": 10 + i,
+            "entry_price": 60_000 + i,
+            "leverage": 5,
+        }
+        for i in range(n)
+    ]
+    path = tmp_path / "p.json"
+    path.write_text(json.dumps({"exchange": "binance", "positions": positions}))
+    whole, streamed = _Stdout(), _Stdout()
+    venue = get_venue("binance")
+    specs = [
+        build_spec(venue, PositionRequest(**p), None, "", TableCache(), validated=True)
+        for p in load_portfolio(path)["positions"]
+    ]
+    risk = assess(venue, specs, 0.0)
+    write_json(portfolio_record(risk, venue), whole)
+    write_portfolio(risk, venue, streamed)
+    assert streamed.buffer.getvalue() == whole.buffer.getvalue()
+    assert json.loads(streamed.buffer.getvalue())["formula"] == venue.inverse_family
