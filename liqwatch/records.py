@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from liqwatch.core.engine import settle_of
 from liqwatch.core.loss import Case, Figures, LiquidationLoss, LossCase, loss_figures
 from liqwatch.core.model import AccountRisk, PortfolioRisk, PositionRisk, PositionSpec
 from liqwatch.core.venues import VENUES, Venue
@@ -309,16 +310,6 @@ def funding_record(drift: FundingDrift, next_time: float | None, currency: str |
     }
 
 
-def money_currency(p: PositionRisk, venue: Venue) -> str:
-    """The currency a position's money is in: its settle currency (the coin of an inverse one)."""
-    spec = p.spec
-    if spec.settle:
-        return spec.settle
-    if spec.inverse:
-        return spec.symbol.partition(":")[2].split("-")[0] or spec.symbol.split("/")[0]
-    return venue.settle
-
-
 def _hedged_symbols(risk: PortfolioRisk) -> set[str]:
     seen: set[str] = set()
     twice: set[str] = set()
@@ -382,7 +373,7 @@ class LossFunding:
             drift = drifts[i] if drifts is not None else None
             if drift is not None:
                 doc["funding"] = funding_record(
-                    drift, times[i] if times is not None else None, money_currency(p, venue)
+                    drift, times[i] if times is not None else None, settle_of(p.spec, venue)
                 )
                 doc["funding_unavailable"] = None
             else:
@@ -649,7 +640,7 @@ def add_live_funding(records: list[dict[str, Any]], snap: Snapshot) -> None:
             by_key = {}
             for p, drift, k in zip(risk.positions, drifts, known, strict=True):
                 if drift is not None and k is not None:
-                    by_key[_funding_key(p.spec)] = (drift, k[1], money_currency(p, venue))
+                    by_key[_funding_key(p.spec)] = (drift, k[1], settle_of(p.spec, venue))
             _FUNDING_PROJECTIONS[account.name] = (snap.ts, shape, by_key)
         for p in risk.positions:
             hit = by_key.get(_funding_key(p.spec))

@@ -33,6 +33,7 @@ full-liquidation worst case, and ``partial`` says so. Pure arithmetic: no I/O.
 
 from __future__ import annotations
 
+from liqwatch.core.engine import settle_of
 from liqwatch.core.model import PositionRisk
 from liqwatch.core.venues.base import Venue
 
@@ -224,7 +225,7 @@ def loss_figures(p: PositionRisk, venue: Venue, fee_rate: float | None = None) -
     if model == "clearance_fee" and rate is None:
         note += "; " if note else ""
         note += UNKNOWN_RATE
-    settle = spec.settle or (spec.symbol.split("/")[0] if spec.inverse else venue.settle)
+    settle = settle_of(spec, venue)
     return (model, rate, best, worst, partial, note, settle)
 
 
