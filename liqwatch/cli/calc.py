@@ -127,16 +127,16 @@ def run(args: argparse.Namespace) -> int:
     position_flags = [name for name in _POSITION_FLAGS if getattr(args, name) is not None]
     if args.portfolio is not None:
         from liqwatch.markets import sources
-        from liqwatch.portfolio import load_portfolio, load_tiers_file
+        from liqwatch.portfolio import load_requests, load_tiers_file
 
         if position_flags:
             flags = ", ".join("--" + n.replace("_", "-") for n in position_flags)
             fail(f"--portfolio: cannot be combined with position flags ({flags})")
         try:
-            portfolio = load_portfolio(args.portfolio)
+            portfolio = load_requests(args.portfolio)
         except InputError as exc:
             fail(str(exc) if exc.field == str(args.portfolio) else f"{args.portfolio}: {exc}")
-        venue = get_venue(portfolio["exchange"])
+        venue = get_venue(portfolio.exchange)
         if args.exchange is not None and args.exchange != venue.name:
             fail(f"--exchange: {args.exchange} differs from the portfolio's exchange {venue.name}")
         user_tables = load_tiers_file(args.tiers, venue) if args.tiers is not None else None
@@ -145,9 +145,8 @@ def run(args: argparse.Namespace) -> int:
         times: list[int | str | None] = []
         tables = TableCache()  # identical tier lists build one table
         known = sources(venue)  # the bundled and cached tables, looked at once for every position
-        for i, pos in enumerate(portfolio["positions"]):
+        for i, req in enumerate(portfolio.positions):
             try:  # the field's path is only formatted for an error: this loop runs once per position
-                req = PositionRequest(**pos)
                 specs.append(build_spec(venue, req, user_tables, "", tables, validated=True, known=known))
                 rates.append(req.funding_rate)
                 times.append(req.next_funding_time)
@@ -155,7 +154,7 @@ def run(args: argparse.Namespace) -> int:
                 fail(f"{args.portfolio}: positions[{i}].{exc}")
         try:
             check_account(specs, venue)
-            wallet = account_wallet(venue, specs, portfolio["wallet_balance"])
+            wallet = account_wallet(venue, specs, portfolio.wallet_balance)
         except InputError as exc:
             fail(f"{args.portfolio}: {exc}")
         del portfolio  # the parsed document: its memory is reused by what the maths builds next

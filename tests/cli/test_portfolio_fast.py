@@ -4,21 +4,24 @@ the json module does, and the streamed output is byte for byte the one-piece doc
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
+import tempfile
 from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
-from hypothesis import given, settings
+from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
 from liqwatch.cli import main
 from liqwatch.core.engine import assess
+from liqwatch.core.errors import InputError
 from liqwatch.core.venues import get_venue
 from liqwatch.output import SMALL_DOCUMENT, STREAM_CHUNK, write_json, write_portfolio
-from liqwatch.portfolio import _read_json, load_portfolio
+from liqwatch.portfolio import FAST_JSON_BYTES, _read_json, _typed_reader, _typed_requests, load_portfolio
 from liqwatch.records import portfolio_record
 from liqwatch.request import PositionRequest, TableCache, build_spec
 
@@ -149,3 +152,114 @@ def test_streamed_coin_margined_document_is_byte_identical(tmp_path: Path) -> No
     write_portfolio(risk, venue, streamed)
     assert streamed.buffer.getvalue() == whole.buffer.getvalue()
     assert json.loads(streamed.buffer.getvalue())["formula"] == venue.inverse_family
+
+
+# ---------------------------------------------------------------- typed requests (msgspec)
+
+_GOOD = st.one_of(st.floats(1e-6, 1e12), st.integers(1, 2**60))
+NUMBER = st.one_of(  # mostly numbers every field takes, now and then one a field refuses or a lax form
+    *[_GOOD] * 150,
+    st.none(),
+    st.floats(0.0, 0.999),
+    st.booleans(),
+    st.integers(-5, 0),
+    st.floats(-2.0, 0.0),
+    st.sampled_from(["1.5", "", "x"]),
+)
+TYPED_POSITION = st.fixed_dictionaries(
+    {
+        "symbol": st.sampled_from(["BTC/USDT:USDT"] * 10 + ["ETHUSDT", "", 5]),
+        "side": st.sampled_from(["long", "short"] * 10 + ["LONG", None]),
+        "entry_price": NUMBER,
+    },
+    optional={
+        "size": NUMBER,
+        "contracts": NUMBER,
+        "contract_size": NUMBER,
+        "leverage": NUMBER,
+        "margin_mode": st.sampled_from(["isolated", "cross"] * 10 + [None, "x"]),
+        "position_side": st.sampled_from(["both", "long", "short"] * 10 + [None, "hedge"]),
+        "isolated_margin": NUMBER,
+        "mark_price": NUMBER,
+        "mmr": NUMBER,
+        "maint_amount": NUMBER,
+        "max_leverage": NUMBER,
+        "fee_rate": NUMBER,
+        "adl_lights": st.one_of(*[st.integers(0, 5)] * 10, st.integers(-1, 6), st.just(3.0), st.none(), st.booleans()),
+        "funding_rate": NUMBER,
+        "next_funding_time": st.one_of(NUMBER, st.just("2026-12-01T16:00:00Z")),
+        "tiers": st.one_of(st.none(), *[st.lists(ROW, max_size=3)] * 6, st.just(5)),
+    },
+)
+TYPED_DOCUMENT = st.fixed_dictionaries(
+    {
+        "exchange": st.sampled_from(["binance"] * 40 + ["OKX", "nowhere", 3]),
+        "positions": st.lists(TYPED_POSITION, min_size=1, max_size=3),
+    },
+    optional={
+        "wallet_balance": st.one_of(NUMBER, st.just({"usdt": 5, "BTC": 1.5}), st.just({"x y": 1})),
+        "exchange_liquidation_price": st.just(1.0),  # not a file's key: refused by both paths
+    },
+)
+
+
+def _general(path: Path) -> tuple[Any, ...] | str:
+    try:
+        doc = load_portfolio(path)
+    except InputError as exc:
+        return str(exc)
+    requests = tuple(tuple(sorted(vars_of(PositionRequest(**p)).items())) for p in doc["positions"])  # type: ignore[arg-type]
+    return (doc["exchange"], doc["wallet_balance"], requests)
+
+
+def vars_of(req: Any) -> dict[str, Any]:
+    return {f.name: getattr(req, f.name) for f in dataclasses.fields(PositionRequest)}
+
+
+@settings(max_examples=400, deadline=None)
+@given(TYPED_DOCUMENT)
+def test_typed_reader_takes_only_what_the_general_path_takes_with_the_same_values(doc: dict[str, Any]) -> None:
+    """msgspec's typed requests are the general path's (pydantic's schema, then a request per
+    position), value for value and type for type; what it declines (None), the general path reads
+    and words. A tier list the schema refuses is refused in the same words by both."""
+    raw = json.dumps(doc).encode()
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "p.json"
+        path.write_bytes(raw)  # small: load_portfolio takes the general path
+        want = _general(path)
+    try:
+        got = _typed_requests(raw)
+    except InputError as exc:
+        event("tier list refused")
+        assert str(exc) == want  # a tier list refused: the same line
+        return
+    if got is None:
+        event("declined" + (" (general path refuses too)" if isinstance(want, str) else " (general path takes it)"))
+        return
+    event("taken")
+    assert not isinstance(want, str), f"the typed reader took a document the schema refuses: {want}"
+    requests = tuple(tuple(sorted(vars_of(r).items())) for r in got.positions)
+    assert (got.exchange, got.wallet_balance, requests) == want
+    for r, w in zip(requests, want[2], strict=True):  # 1 and 1.0 are equal: the types must be too
+        assert [type(v) for _, v in r] == [type(v) for _, v in w]
+
+
+def test_typed_reader_serves_calc_on_a_large_file(tmp_path: Path, capsys: Any) -> None:
+    """A large file is read by the typed reader (checked by its decoder having been built) and
+    gives the document the general path gives."""
+    positions = [
+        {"symbol": f"C{i}/USDT:USDT", "side": "long", "size": 1 + i % 3, "entry_price": 100, "leverage": 10,
+         "tiers": [{"min_notional": 0, "max_leverage": 50, "mmr": 0.01}]}
+        for i in range(600)
+    ]  # fmt: skip
+    path = tmp_path / "big.json"
+    path.write_text(json.dumps({"exchange": "binance", "positions": positions}))
+    assert path.stat().st_size > FAST_JSON_BYTES
+    _typed_reader.cache_clear()
+    assert main(["calc", "--portfolio", str(path), "--json"]) == 0
+    assert _typed_reader.cache_info().currsize == 1
+    fast = json.loads(capsys.readouterr().out)
+    doc = load_portfolio(path)
+    venue = get_venue("binance")
+    specs = [build_spec(venue, PositionRequest(**p), None, "", TableCache(), validated=True) for p in doc["positions"]]  # type: ignore[arg-type]
+    assert fast == json.loads(orjson.dumps(portfolio_record(assess(venue, specs, 0.0), venue)))
