@@ -14,7 +14,7 @@ import json
 import os
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from typing import TYPE_CHECKING, Any
@@ -160,6 +160,11 @@ class Bundle:
     markets: LazyMarkets
     by_id: dict[str, str]
     origin: str = "bundled"
+    slash_ids: bool = field(init=False)
+    """Whether a native id has a "/" (none does today): else a key with one is never an id."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "slash_ids", any("/" in native for native in self.by_id))
 
 
 def _read_bundle_json(venue: str) -> tuple[dict[str, Any], Any] | None:
@@ -238,14 +243,15 @@ def _fresher(bundled: Market | None, cached_market: Market | None) -> Market | N
 
 
 def _lookup(sources: tuple[Bundle, Bundle | None], key: str, *, by_id: bool) -> Market | None:
-    found: list[Market | None] = []
-    for b in sources:
-        if b is None:
-            found.append(None)
-            continue
-        name = b.by_id.get(key) if by_id else (key if key in b.markets else None)
-        found.append(b.markets[name] if name is not None else None)
-    return _fresher(found[0], found[1])
+    """The market named ``key`` (a native id when ``by_id``, else an upper-case unified symbol) in
+    the bundled snapshot and the cache, the fresher of the two (once per position of a file)."""
+    bundled, cache = sources
+    name = bundled.by_id.get(key) if by_id else key if key in bundled.markets else None
+    found = bundled.markets[name] if name is not None else None
+    if cache is None:
+        return found
+    name = cache.by_id.get(key) if by_id else key if key in cache.markets else None
+    return _fresher(found, cache.markets[name] if name is not None else None)
 
 
 Sources = tuple[Bundle, Bundle | None]
@@ -269,7 +275,8 @@ def find_market(
     caller builds inverse specs: ``liqwatch calc``); otherwise they are refused in one line."""
     key = symbol.strip().upper()
     tables = known if known is not None else (bundle(venue), cached(venue))
-    found = _lookup(tables, key, by_id=True)
+    slash_ids = tables[0].slash_ids or (tables[1] is not None and tables[1].slash_ids)
+    found = _lookup(tables, key, by_id=True) if slash_ids or "/" not in key else None
     if found is not None:
         held = unified_match(found.symbol.upper())  # a cached coin-margined entry (tiers update)
         if held is not None and (held.group(3) != held.group(2) or held.group(2) == "USD"):

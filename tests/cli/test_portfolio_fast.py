@@ -208,7 +208,7 @@ def _general(path: Path) -> tuple[Any, ...] | str:
         doc = load_portfolio(path)
     except InputError as exc:
         return str(exc)
-    requests = tuple(tuple(sorted(vars_of(PositionRequest(**p)).items())) for p in doc["positions"])  # type: ignore[arg-type]
+    requests = tuple(tuple(sorted(vars_of(PositionRequest(**p)).items())) for p in doc["positions"])
     return (doc["exchange"], doc["wallet_balance"], requests)
 
 
@@ -261,5 +261,5 @@ def test_typed_reader_serves_calc_on_a_large_file(tmp_path: Path, capsys: Any) -
     fast = json.loads(capsys.readouterr().out)
     doc = load_portfolio(path)
     venue = get_venue("binance")
-    specs = [build_spec(venue, PositionRequest(**p), None, "", TableCache(), validated=True) for p in doc["positions"]]  # type: ignore[arg-type]
+    specs = [build_spec(venue, PositionRequest(**p), None, "", TableCache(), validated=True) for p in doc["positions"]]
     assert fast == json.loads(orjson.dumps(portfolio_record(assess(venue, specs, 0.0), venue)))
