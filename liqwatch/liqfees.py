@@ -70,12 +70,13 @@ class FeeRates:
         if not self.venue.liquidation_fee_per_symbol:
             return None
         key = symbol.upper()
-        if key in self._seen:
-            return self._seen[key]
-        found = _cached_rate(self._cache, key)
+        seen = self._seen
+        if key in seen:
+            return seen[key]
+        found = _cached_rate(self._cache, key) if self._cache is not None else None
         if found is None:
             found = self._bundled.get(key)
-        self._seen[key] = found
+        seen[key] = found
         return found
 
 
