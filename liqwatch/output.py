@@ -104,7 +104,9 @@ def write_portfolio(risk: PortfolioRisk, venue: Venue, stream: TextIO, extras: R
         docs = [position_record(p, venue) for p in positions[start : start + STREAM_CHUNK]]
         loss_funding.add(docs, start)
         piece = orjson.dumps(docs)
-        buffer.write(piece[1:-1] if start == 0 else b"," + piece[1:-1])
+        if start:
+            buffer.write(b",")
+        buffer.write(memoryview(piece)[1:-1])  # without its brackets, and without copying a megabyte
     buffer.write(b"]" + tail)
     buffer.flush()
 

@@ -501,8 +501,13 @@ def _typed_requests(raw: bytes) -> PortfolioRequests | None:
     validator = _tier_list_validator()
     parse = msgspec.json.decode
     lists: dict[bytes, Any] = {b"null": None}
+    last: Any = None  # (raw, rows) of the previous position: an exported file repeats one list
     for i, position in enumerate(doc.positions):
-        key = bytes(position.tiers)
+        tiers = position.tiers
+        if last is not None and tiers == last[0]:  # compares the bytes, without copying them
+            position.tiers = last[1]
+            continue
+        key = bytes(tiers)
         rows = lists.get(key, lists)
         if rows is lists:
             try:
@@ -510,6 +515,7 @@ def _typed_requests(raw: bytes) -> PortfolioRequests | None:
             except ValidationError as exc:
                 raise _one_line(exc, prefix=f"positions[{i}].tiers") from None
         position.tiers = rows
+        last = (tiers, rows)
     return PortfolioRequests(exchange, wallet, doc.positions)
 
 

@@ -263,3 +263,24 @@ def test_typed_reader_serves_calc_on_a_large_file(tmp_path: Path, capsys: Any) -
     venue = get_venue("binance")
     specs = [build_spec(venue, PositionRequest(**p), None, "", TableCache(), validated=True) for p in doc["positions"]]
     assert fast == json.loads(orjson.dumps(portfolio_record(assess(venue, specs, 0.0), venue)))
+
+
+def test_typed_reader_shares_equal_tier_lists() -> None:
+    """Equal lists (next to each other or not) are one validated list object, so one table."""
+    a = [{"min_notional": 0, "max_leverage": 125, "mmr": 0.004}]
+    b = [{"min_notional": 0, "max_leverage": 50, "mmr": 0.01}]
+    doc = {
+        "exchange": "binance",
+        "positions": [
+            {"symbol": f"C{i}/USDT:USDT", "side": "long", "size": 1, "entry_price": 100, "tiers": t}
+            for i, t in enumerate([a, a, b, a, None, b])
+        ],
+    }
+    got = _typed_requests(json.dumps(doc).encode())
+    assert got is not None
+    tiers = [p.tiers for p in got.positions]
+    assert tiers[0] is tiers[1] is tiers[3] and tiers[2] is tiers[5] and tiers[4] is None
+    assert tiers[0] is not tiers[2]
+    assert tiers[0] == [
+        {"min_notional": 0.0, "max_notional": None, "mmr": 0.004, "max_leverage": 125.0, "maint_amount": None}
+    ]
