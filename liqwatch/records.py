@@ -353,7 +353,9 @@ class LossFunding:
             if hedged and spec.symbol in hedged:
                 loss = position_loss(p, venue, fee_rates, True)
             else:  # position_loss's common case, inline: this runs once per position of a portfolio
-                loss = loss_figures(p, venue, rate_of(spec.symbol) if rate_of is not None else None)
+                # the symbol's fee rate is looked up only where there is a liquidation to charge it on
+                rate = rate_of(spec.symbol) if rate_of is not None and p.liquidation_price is not None else None
+                loss = loss_figures(p, venue, rate)
             if isinstance(loss, str):
                 doc["liquidation_loss"] = None
                 doc["liquidation_loss_unavailable"] = loss

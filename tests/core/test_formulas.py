@@ -13,9 +13,11 @@ import math
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from liqwatch.core import PositionSpec, assess, build_table, flat_table, get_venue
-from liqwatch.core.venues import effective_leverage
+from liqwatch.core.venues import VENUES, effective_leverage
 from liqwatch.markets import bundle
 from liqwatch.request import PositionRequest, build_spec
 
@@ -376,3 +378,14 @@ def test_okx_cross_hedge_legs_share_the_bracket_of_their_combined_size() -> None
     assert lp is not None and lp == cross.positions[1].liquidation_price
     moved = assess(okx, [dataclasses.replace(x, mark_price=lp) for x in legs], 5000.0).account
     assert moved.cross_margin_ratio == pytest.approx(1.0, rel=1e-9)
+
+
+@settings(max_examples=200)
+@given(st.sampled_from(sorted(VENUES)), st.one_of(st.floats(allow_nan=True), st.sampled_from([0.0, 0.002, 0.05, 3.0])))
+def test_adl_lights_count_the_thresholds_reached(name: str, score: float) -> None:
+    """The estimate's lights: 1 + each threshold the score reaches (NaN reaches none); the venues'
+    thresholds ascend (the count is a bisection)."""
+    venue = VENUES[name]
+    thresholds = venue.adl_thresholds
+    assert list(thresholds) == sorted(thresholds)
+    assert venue.adl_lights_from_score(score) == 1 + sum(score >= t for t in thresholds)

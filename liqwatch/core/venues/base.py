@@ -8,6 +8,7 @@ docs/venues/<name>.md explains each venue's formulas, sources and pitfalls.
 from __future__ import annotations
 
 import math
+from bisect import bisect_right
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
@@ -166,11 +167,9 @@ class Venue:
         return pnl_times_leverage(ctx)
 
     def adl_lights_from_score(self, score: float) -> int:
-        lights = 1
-        for threshold in self.adl_thresholds:
-            if score >= threshold:
-                lights += 1
-        return lights
+        """1 + the number of thresholds the score reaches (``adl_thresholds`` ascend; a NaN score
+        reaches none)."""
+        return 1 + bisect_right(self.adl_thresholds, score) if score == score else 1
 
     def adl_lights_from_exchange(self, raw: int) -> int:
         """Map the venue's raw ADL indicator to 0-5 lights (identity unless the venue differs)."""
