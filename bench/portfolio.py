@@ -44,21 +44,28 @@ def write_portfolio(path: Path, n: int) -> None:
     path.write_text(json.dumps({"exchange": "binance", "wallet_balance": 1e7, "positions": positions}))
 
 
-def best_wall(cmd: list[str], runs: int) -> tuple[float, float]:
-    """(wall, CPU) seconds, each the fastest of ``runs``: the work is deterministic, so a slower
-    run only measured the machine's other load (this VM's timings vary by +-30% from run to run).
-    CPU is the command's own user + system time, which other processes on the machine disturb
-    far less than its wall time."""
-    subprocess.run(cmd, capture_output=True, check=True)  # warm the OS file cache
-    walls, cpus = [], []
+def _timed(cmd: list[str]) -> tuple[float, float]:
+    """(wall, CPU) seconds of one run; CPU is the command's own user + system time."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.perf_counter()
+    subprocess.run(cmd, capture_output=True, check=True)
+    wall = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+
+
+def best_pair(one: list[str], big: list[str], runs: int) -> tuple[tuple[float, float], tuple[float, float]]:
+    """((wall, CPU) of ``one``, (wall, CPU) of ``big``), each the fastest of ``runs``, the two
+    commands run in turn so that both see the machine in the same state: the work is
+    deterministic, so a slower run only measured the machine's other load (this VM's speed drifts
+    by +-30 % from minute to minute; the CPU time is disturbed far less than the wall time)."""
+    for cmd in (one, big):
+        subprocess.run(cmd, capture_output=True, check=True)  # warm the OS file cache
+    ones, bigs = [], []
     for _ in range(runs):
-        before = resource.getrusage(resource.RUSAGE_CHILDREN)
-        t0 = time.perf_counter()
-        subprocess.run(cmd, capture_output=True, check=True)
-        walls.append(time.perf_counter() - t0)
-        after = resource.getrusage(resource.RUSAGE_CHILDREN)
-        cpus.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
-    return min(walls), min(cpus)
+        ones.append(_timed(one))
+        bigs.append(_timed(big))
+    return (min(w for w, _ in ones), min(c for _, c in ones)), (min(w for w, _ in bigs), min(c for _, c in bigs))
 
 
 def main() -> None:
@@ -72,8 +79,11 @@ def main() -> None:
         one = Path(tmp) / "one.json"
         write_portfolio(big, args.positions)
         write_portfolio(one, 1)
-        base, base_cpu = best_wall([script, "calc", "--portfolio", str(one), "--json"], args.runs)
-        full, full_cpu = best_wall([script, "calc", "--portfolio", str(big), "--json"], args.runs)
+        (base, base_cpu), (full, full_cpu) = best_pair(
+            [script, "calc", "--portfolio", str(one), "--json"],
+            [script, "calc", "--portfolio", str(big), "--json"],
+            args.runs,
+        )
     work = max(full - base, 1e-9)
     rate = args.positions / work
     cpu_rate = args.positions / max(full_cpu - base_cpu, 1e-9)
