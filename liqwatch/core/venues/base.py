@@ -169,7 +169,7 @@ class Venue:
     def adl_lights_from_score(self, score: float) -> int:
         """1 + the number of thresholds the score reaches (``adl_thresholds`` ascend; a NaN score
         reaches none)."""
-        return 1 + bisect_right(self.adl_thresholds, score) if score == score else 1
+        return 1 if math.isnan(score) else 1 + bisect_right(self.adl_thresholds, score)
 
     def adl_lights_from_exchange(self, raw: int) -> int:
         """Map the venue's raw ADL indicator to 0-5 lights (identity unless the venue differs)."""
