@@ -579,3 +579,47 @@ def test_hints_keep_what_their_venue_does_not_send() -> None:
     kept = state.accounts["a"].positions[("BTC/USDT:USDT", "long")]
     assert kept.size == 1.5 and kept.exchange_liquidation_price == 54_300.0 and kept.adl_lights == 3
     assert kept.leverage == 10.0
+
+
+class _Settled(Exception):
+    """Raised by the stand-in for liqwatch.heap.settle: ends the watch loop where it is called."""
+
+
+def test_watch_settles_the_heap_once_the_first_positions_are_out(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`liqwatch watch` tunes the garbage collector for a long run (liqwatch.heap.settle) right
+    after its first snapshot with positions — not before, and never when run in a test's process."""
+    import liqwatch.heap
+    from liqwatch.cli import build_parser
+    from liqwatch.watch import run_watch
+
+    calls: list[int] = []
+    out = io.StringIO()
+
+    def settle() -> None:
+        calls.append(sum(1 for line in out.getvalue().splitlines() if json.loads(line)["type"] == "snapshot"))
+        raise _Settled
+
+    monkeypatch.setattr(liqwatch.heap, "settle", settle)
+    args = build_parser().parse_args(["watch", "--demo", "--interval", "0.01", "--no-market"])
+    with pytest.raises(_Settled):
+        asyncio.run(run_watch(args, out, settle_heap=True))
+    assert calls == [1]  # right after the first snapshot line
+    first = next(json.loads(line) for line in out.getvalue().splitlines() if json.loads(line)["type"] == "snapshot")
+    assert first["positions"]
+    assert asyncio.run(run_watch(build_parser().parse_args(["watch", "--demo", "--once"]), io.StringIO())) == 0
+    assert calls == [1]  # the default (a test's own process): never
+
+
+def test_settle_freezes_the_heap_and_collects_the_youngest_generation_less_often() -> None:
+    import gc
+
+    from liqwatch.heap import YOUNG_GC, settle
+
+    before = gc.get_threshold()
+    try:
+        settle()
+        assert gc.get_threshold() == (YOUNG_GC, before[1], before[2])
+        assert gc.get_freeze_count() > 1000
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*before)
