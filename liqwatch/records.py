@@ -599,7 +599,7 @@ same: three re-assessments of the whole account per snapshot were a third of `li
 CPU on 2,000 positions, for figures that move with the marks only by the payment's share."""
 
 _FundingKey = tuple[str, str, str, str, float]
-_FUNDING_PROJECTIONS: dict[str, tuple[float, tuple[Any, ...], dict[_FundingKey, Any]]] = {}
+_FUNDING_PROJECTIONS: dict[str, tuple[float, tuple[Any, ...], dict[_FundingKey, dict[str, Any]]]] = {}
 
 
 def _funding_key(spec: PositionSpec) -> _FundingKey:
@@ -615,7 +615,7 @@ def add_live_funding(records: list[dict[str, Any]], snap: Snapshot) -> None:
     from liqwatch.core.funding import liquidation_prices_after
     from liqwatch.core.venues import get_venue
 
-    found: dict[int, tuple[FundingDrift, float | None, str]] = {}
+    found: dict[int, dict[str, Any]] = {}
     for account in snap.accounts:
         risk = account.risk
         if risk is None or not risk.positions:
@@ -639,10 +639,10 @@ def add_live_funding(records: list[dict[str, Any]], snap: Snapshot) -> None:
             except InputError:
                 _FUNDING_PROJECTIONS.pop(account.name, None)
                 continue  # a drifted liquidation price past an incomplete table: no figure
-            by_key = {}
+            by_key = {}  # each position's `funding` object, built once per projection (read-only)
             for p, drift, k in zip(risk.positions, drifts, known, strict=True):
                 if drift is not None and k is not None:
-                    by_key[_funding_key(p.spec)] = (drift, k[1], settle_of(p.spec, venue))
+                    by_key[_funding_key(p.spec)] = funding_record(drift, k[1], settle_of(p.spec, venue))
             _FUNDING_PROJECTIONS[account.name] = (snap.ts, shape, by_key)
         for p in risk.positions:
             hit = by_key.get(_funding_key(p.spec))
@@ -651,5 +651,5 @@ def add_live_funding(records: list[dict[str, Any]], snap: Snapshot) -> None:
     for doc, view in zip(records, snap.positions, strict=True):
         hit = None if view.risk is None else found.get(id(view.risk))
         if hit is not None:
-            doc["funding"] = funding_record(*hit)
+            doc["funding"] = hit
             doc["funding_unavailable"] = None

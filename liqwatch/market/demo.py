@@ -79,12 +79,11 @@ def reports(market: DemoMarket, now: float) -> list[MarketReport]:
     """One report per demo venue at the market's current tick (``now``: the wall-clock stamp)."""
     t = float(market.tick)
     s = stress(t)
-    held: dict[str, list[str]] = {}
+    held: dict[str, dict[str, None]] = {}  # the symbols held per venue, in first-seen order
     for acc in market.accounts:
-        held.setdefault(acc.exchange, [])
+        symbols = held.setdefault(acc.exchange, {})
         for p in acc.positions:
-            if p.symbol not in held[acc.exchange]:
-                held[acc.exchange].append(p.symbol)
+            symbols[p.symbol] = None
     out: list[MarketReport] = []
     for exchange, symbols in held.items():
         hourly = exchange == "hyperliquid"
