@@ -29,7 +29,6 @@ are pydantic's own, reported as one line naming the field.
 from __future__ import annotations
 
 import json
-import os
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal, NamedTuple, TypedDict
@@ -420,35 +419,16 @@ def load_requests(path: Path) -> PortfolioRequests:
     decoded straight into typed requests by msgspec (:func:`_typed_requests`): about half the time
     of a plain parse, pydantic's validation and a request built per position. A file it cannot take
     as valid goes the general path, which names what is wrong."""
-    if path.suffix.lower() != ".toml":
-        mapped = _map_large(path)
-        if mapped is not None:
-            found = _typed_requests(mapped)  # None for anything else (TOML content, an error)
-            if found is not None:
-                return found
+    raw, as_json = _read(path)
+    if as_json and len(raw) > FAST_JSON_BYTES:
+        found = _typed_requests(raw)
+        if found is not None:
+            return found
     doc = load_portfolio(path)
     from liqwatch.request import PositionRequest
 
     requests = [PositionRequest(**p) for p in doc["positions"]]
     return PortfolioRequests(doc["exchange"], doc["wallet_balance"], requests)
-
-
-def _map_large(path: Path) -> Any:
-    """A file larger than FAST_JSON_BYTES mapped read-only into memory (its pages taken from the
-    OS's file cache in one call where it can), else None. A 10,000-position file is ~5 MB: read
-    into a fresh buffer, each of its 1,200 pages costs a page fault (~3 us on this VM)."""
-    import mmap
-
-    try:
-        with path.open("rb") as handle:
-            if os.fstat(handle.fileno()).st_size <= FAST_JSON_BYTES:
-                return None
-            populate = getattr(mmap, "MAP_POPULATE", None)
-            if populate is not None:
-                return mmap.mmap(handle.fileno(), 0, flags=mmap.MAP_PRIVATE | populate, prot=mmap.PROT_READ)
-            return mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
-    except (OSError, ValueError):  # not readable (the general path says so), or not mappable
-        return None
 
 
 @cache
