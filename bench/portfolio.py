@@ -71,7 +71,7 @@ def best_pair(one: list[str], big: list[str], runs: int) -> tuple[tuple[float, f
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--positions", type=int, default=10_000)
-    ap.add_argument("--runs", type=int, default=7)
+    ap.add_argument("--runs", type=int, default=15)
     args = ap.parse_args()
     script = str(Path(sys.executable).with_name("liqwatch"))
     with tempfile.TemporaryDirectory() as tmp:
