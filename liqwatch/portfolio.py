@@ -18,12 +18,15 @@ Tier file (``--tiers``): ``{"tiers": {"BTC/USDT:USDT": [{"min_notional": 0, "max
 and maintenance amounts are in its coin (``BTC/USD:BTC``: BTC notional, as Binance COIN-M publishes).
 
 The schema is written for ``pydantic_core`` (the validation engine of pydantic v2) rather than as
-``BaseModel`` classes: the whole document is validated in one call (a JSON file is read by msgspec with each position's
-``tiers`` kept raw and parsed once per distinct list, see ``_read_json``; each distinct list is
-validated once, see ``_dedupe_tiers``), and
-``liqwatch calc --portfolio`` does not pay for pydantic's model machinery at start-up (``from
-pydantic import BaseModel`` alone costs about as much as the whole calculation budget). Errors
-are pydantic's own, reported as one line naming the field.
+``BaseModel`` classes: the whole document is validated in one call (each distinct ``tiers`` list
+once, see ``_dedupe_tiers``), and ``liqwatch calc --portfolio`` does not pay for pydantic's model
+machinery at start-up (``from pydantic import BaseModel`` alone costs about as much as the whole
+calculation budget). Errors are pydantic's own, reported as one line naming the field.
+
+A large JSON file (``liqwatch calc``: :func:`load_requests`) is first offered to msgspec, which
+decodes it straight into typed position requests under the same constraints, each ``tiers`` list
+kept raw and parsed and validated once per distinct list (``_typed_requests``); a file it declines
+goes the general path above (``_read_json`` then the schema), which reads it or names what is wrong.
 """
 
 from __future__ import annotations
