@@ -22,7 +22,6 @@ from textual.widgets import Footer, Header, Input
 
 from liqwatch.core.venues import Venue
 from liqwatch.feeds.base import Feed
-from liqwatch.feeds.events import Event, Status
 from liqwatch.monitor import Monitor
 from liqwatch.state import Notice, PositionView, Snapshot, State
 from liqwatch.tui.backstop import Backstop, backstop_of
@@ -34,9 +33,10 @@ from liqwatch.tui.widgets.alerts import AlertsPane
 from liqwatch.tui.widgets.detail import DetailPanel
 from liqwatch.tui.widgets.positions import SORTS, PositionsTable, row_key
 
-if TYPE_CHECKING:  # the alerts machinery (pydantic models, aiohttp) loads after the first frame
+if TYPE_CHECKING:  # the alerts machinery and the feeds' events (pydantic models, aiohttp) load after the first frame
     from liqwatch.alerts.model import Alert
     from liqwatch.alerts.runner import AlertRunner
+    from liqwatch.feeds.events import Event
     from liqwatch.market.model import MarketReport
 
 REFRESH_SECONDS = 0.5
@@ -273,7 +273,7 @@ class LiqwatchApp(App[None]):
         if self.alerts is not None:
             self.alerts.on_event(event)
         if (
-            isinstance(event, Status)
+            event.type == "status"
             and event.state == "error"
             and self.alerts is None  # else the alert engine reports it (feed rule)
             and event.detail not in self._errors_seen

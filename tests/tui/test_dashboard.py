@@ -355,3 +355,37 @@ def test_settings_path_is_platformdirs_config_dir(monkeypatch: pytest.MonkeyPatc
     monkeypatch.delenv("LIQWATCH_CONFIG_DIR", raising=False)
     monkeypatch.setenv("XDG_CONFIG_HOME", xdg)
     assert settings_path() == user_config_path("liqwatch") / "dashboard.json"
+
+
+FIRST_FRAME_PROBE = """
+import sys
+from liqwatch.feeds.demo import DemoFeed
+from liqwatch.tui.app import LiqwatchApp
+
+class Probe(LiqwatchApp):
+    def on_mount(self) -> None:
+        self.call_after_refresh(self.first_frame)
+        super().on_mount()
+
+    def first_frame(self) -> None:
+        heavy = ("pydantic", "aiohttp", "ccxt", "websockets")
+        heavy += ("liqwatch.alerts", "liqwatch.market.", "liqwatch.feeds.events")
+        print(",".join(sorted(m for m in sys.modules if m.startswith(heavy))))
+        self.exit()
+
+Probe([DemoFeed()]).run(headless=True)
+"""
+
+
+@pytest.mark.slow
+def test_the_first_frame_loads_no_pydantic_alerts_or_network_stacks() -> None:
+    """Issue #14's first-frame budget: the feeds' pydantic events, the alert engine and its
+    channels (aiohttp), the market data and the venue clients load after the first frame."""
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[2]
+    result = subprocess.run(
+        [sys.executable, "-c", FIRST_FRAME_PROBE], cwd=root, capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip().splitlines()[-1:] in ([], [""])
