@@ -8,6 +8,7 @@ repainted). Nothing here computes risk: the view asks the state store, which ask
 from __future__ import annotations
 
 import functools
+import math
 import time
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
@@ -51,6 +52,19 @@ MARKET_SECONDS = 5.0
 change each minute at most, and a read of a large demo market costs milliseconds."""
 SHORT = 32
 """Below this many lines the account cards take two lines and the alerts pane three."""
+
+
+def paced_interval(current: float, cost: float, step: float, duty: float = DUTY) -> float:
+    """Seconds between refreshes that each cost ``cost`` seconds of CPU, so that they take at most
+    ``duty`` of a core: a whole number of the timer's ``step`` (the cadence the timer can keep),
+    never below one step. It slows down at once; it speeds up only once the faster cadence fits
+    with a fifth to spare, so that a cost hovering at a boundary does not make the interval (and
+    the subtitle that shows it, whose every change re-lays out the screen) flip each refresh."""
+    need = cost / duty
+    whole = max(step, math.ceil(need / step - 1e-9) * step)
+    if need > current or (whole < current and need <= 0.8 * (current - step)):
+        return whole
+    return current
 
 
 class LiqwatchApp(App[None]):
@@ -294,7 +308,8 @@ class LiqwatchApp(App[None]):
         recomputed, every alert rule evaluated): the next one then waits until recomputing takes no
         more than :data:`DUTY` of a core, so a 2,000-position book refreshes about every 1.5 s
         instead of every 0.5 s (the subtitle says so); a small one is not slowed."""
-        if time.monotonic() - self._last_refresh_at < self.min_interval:
+        # The timer ticks every ``refresh_seconds``: a tick a hair early still counts as on time.
+        if time.monotonic() - self._last_refresh_at < self.min_interval - self.refresh_seconds / 2:
             return
         self.refresh_view()
 
@@ -328,7 +343,7 @@ class LiqwatchApp(App[None]):
         stale = sum(1 for v in snap.positions if v.stale)
         cost = time.process_time() - started
         self._cost = cost if self._cost is None else 0.7 * self._cost + 0.3 * cost
-        self.min_interval = max(self.refresh_seconds, self._cost / DUTY)
+        self.min_interval = paced_interval(self.min_interval, self._cost, self.refresh_seconds)
         paced = f" · refresh {self.min_interval:.1f}s" if self.min_interval >= 2 * self.refresh_seconds else ""
         subtitle = (
             f"{len(snap.positions)} positions · sort: {table.sort_name}"

@@ -389,3 +389,23 @@ def test_the_first_frame_loads_no_pydantic_alerts_or_network_stacks() -> None:
         [sys.executable, "-c", FIRST_FRAME_PROBE], cwd=root, capture_output=True, text=True, check=True
     )
     assert result.stdout.strip().splitlines()[-1:] in ([], [""])
+
+
+def test_refresh_pacing_is_whole_timer_ticks_and_does_not_flip_at_a_boundary() -> None:
+    """A large book's refreshes are spaced to keep recomputing within DUTY of a core, in whole
+    ticks of the timer (what it can keep, what the subtitle says), stable while the cost hovers."""
+    from liqwatch.tui.app import DUTY, paced_interval
+
+    step = 0.5
+    assert paced_interval(step, 0.001, step) == step  # a small book is not slowed
+    interval = paced_interval(step, 1.3 * DUTY, step)
+    assert interval == 1.5  # slowed at once, to the next whole tick
+    seen = []
+    for need in (1.45, 1.55, 1.48, 1.6, 1.41, 1.52) * 5:  # hovering at the 1.5 s boundary
+        interval = paced_interval(interval, need * DUTY, step)
+        assert need * DUTY / interval <= DUTY * (1 + 1e-9)  # never over the duty
+        seen.append(interval)
+    assert seen[:1] == [1.5] and set(seen[1:]) == {2.0}  # one change, then steady
+    assert paced_interval(2.0, 1.25 * DUTY, step) == 2.0  # 1.5 s would fit, but not with room to spare
+    assert paced_interval(2.0, 1.1 * DUTY, step) == 1.5
+    assert paced_interval(2.0, 0.1 * DUTY, step) == step
