@@ -409,3 +409,35 @@ def test_refresh_pacing_is_whole_timer_ticks_and_does_not_flip_at_a_boundary() -
     assert paced_interval(2.0, 1.25 * DUTY, step) == 2.0  # 1.5 s would fit, but not with room to spare
     assert paced_interval(2.0, 1.1 * DUTY, step) == 1.5
     assert paced_interval(2.0, 0.1 * DUTY, step) == step
+
+
+def test_the_heap_is_frozen_once_when_the_first_positions_are_shown(monkeypatch: pytest.MonkeyPatch) -> None:
+    """LiqwatchApp.FREEZE_HEAP: once per run, after the first positions are on screen (the
+    startup's modules, styles and widgets then stay out of every later garbage collection)."""
+    import gc
+
+    real = LiqwatchApp.freeze_heap
+    calls: list[int] = []
+    monkeypatch.setattr(LiqwatchApp, "FREEZE_HEAP", True)
+    monkeypatch.setattr(LiqwatchApp, "freeze_heap", staticmethod(lambda: calls.append(1)))
+
+    async def go() -> None:
+        clock = Clock()
+        empty = LiqwatchApp([], clock=clock, refresh_seconds=3600, autostart=False, show_clock=False)
+        async with empty.run_test() as pilot:
+            empty.refresh_view(force_sort=True)
+            await pilot.pause()
+        assert calls == []  # no positions yet: nothing frozen
+        app, market = demo_app(clock)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await until(pilot, lambda: len(calls) == 1)
+            await run_to(pilot, market, clock, 3)
+        assert len(calls) == 1
+
+    asyncio.run(go())
+    frozen = gc.get_freeze_count()
+    try:
+        real()
+        assert gc.get_freeze_count() > frozen
+    finally:
+        gc.unfreeze()
