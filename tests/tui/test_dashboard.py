@@ -416,6 +416,8 @@ def test_the_heap_is_frozen_once_when_the_first_positions_are_shown(monkeypatch:
     startup's modules, styles and widgets then stay out of every later garbage collection)."""
     import gc
 
+    from liqwatch.tui.app import YOUNG_GC
+
     real = LiqwatchApp.freeze_heap
     calls: list[int] = []
     monkeypatch.setattr(LiqwatchApp, "FREEZE_HEAP", True)
@@ -435,9 +437,11 @@ def test_the_heap_is_frozen_once_when_the_first_positions_are_shown(monkeypatch:
         assert len(calls) == 1
 
     asyncio.run(go())
-    frozen = gc.get_freeze_count()
+    frozen, threshold = gc.get_freeze_count(), gc.get_threshold()
     try:
         real()
         assert gc.get_freeze_count() > frozen
+        assert gc.get_threshold() == (YOUNG_GC, *threshold[1:])
     finally:
         gc.unfreeze()
+        gc.set_threshold(*threshold)
