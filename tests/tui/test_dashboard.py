@@ -178,6 +178,51 @@ def test_chart_draws_lines_and_levels() -> None:
     assert "now" in texts[-1] and "-19s" in texts[-1]
 
 
+def test_chart_repaints_only_the_lines_whose_cells_changed() -> None:
+    """New data is drawn at once and compared line by line with what is on screen: a point that
+    lands in the same cells repaints nothing; a moved line repaints only its rows, never the
+    legend, the time axis or the border with its title."""
+    from textual.app import App, ComposeResult
+    from textual.geometry import Region
+
+    class Host(App[None]):
+        def compose(self) -> ComposeResult:
+            yield LineChart("mark", id="chart")
+
+    first = tuple((float(t), 100.0 + (t % 3)) for t in range(30))
+
+    async def go() -> None:
+        app = Host()
+        async with app.run_test(size=(60, 12)) as pilot:
+            chart = app.query_one(LineChart)
+            chart.plot([Series("mark", first, "cyan")], [Level("liq", 90.0, "red")])
+            await pilot.pause()
+            drawn = chart.draws
+            repaints: list[tuple[Region, ...]] = []
+            real_refresh = chart.refresh
+
+            def record(*regions: Region, **kwargs: Any) -> Any:
+                repaints.append(regions)
+                return real_refresh(*regions, **kwargs)
+
+            chart.refresh = record  # type: ignore[method-assign]
+            same_cells = (*first[:-2], (first[-2][0], first[-2][1] + 1e-6), first[-1])  # not an extreme
+            chart.plot([Series("mark", same_cells, "cyan")], [Level("liq", 90.0, "red")])
+            assert chart.draws == drawn + 1 and repaints == []  # drawn, identical: nothing repainted
+            moved = (*first[:-1], (first[-1][0], 91.0))
+            chart.plot([Series("mark", moved, "cyan")], [Level("liq", 90.0, "red")])
+            await pilot.pause()
+            assert repaints and all(regions for regions in repaints)  # line regions, not the whole chart
+            rows = {y for regions in repaints for region in regions for y in range(region.y, region.bottom)}
+            height = chart.content_size.height
+            assert rows and 0 not in rows and height - 1 not in rows  # legend and time axis kept
+            width = chart.content_size.width
+            expected = [strip.text for strip in draw(chart.data, width, height, chart.rich_style)]
+            assert [strip.text for strip in chart._lines or []] == expected
+
+    asyncio.run(go())
+
+
 def test_pools_chart_takes_plain_series_and_says_when_it_has_none() -> None:
     chart = LineChart("insurance")
     chart.plot_pools({}, empty="no insurance data yet")

@@ -364,13 +364,19 @@ class DetailPanel(VerticalScroll):
             mr_chart.plot()
             return
         text.show_parts(explain_parts(view, backstop))
-        mark_chart.border_title = f"mark · {view.data.symbol.split(':')[0]}"
+        retitle(mark_chart, f"mark · {view.data.symbol.split(':')[0]}")
         mark_chart.plot([Series("mark", marks, "cyan")], price_levels(view))
-        mr_chart.border_title = f"margin ratio % · {view.account}"
+        retitle(mr_chart, f"margin ratio % · {view.account}")
         mr_chart.plot(
             [Series("margin ratio %", tuple((t, v * 100) for t, v in ratios), "yellow")],
             [Level("liquidation 100%", 100.0, "red")] if ratios and max(v for _, v in ratios) > 0.5 else [],
         )
+
+
+def retitle(widget: Widget, title: str) -> None:
+    """Set a border title where it changed (setting one repaints the whole widget)."""
+    if widget.border_title != title:
+        widget.border_title = title
 
 
 def price_levels(view: PositionView) -> list[Level]:
