@@ -490,3 +490,34 @@ def test_the_heap_is_frozen_once_when_the_first_positions_are_shown(monkeypatch:
     finally:
         gc.unfreeze()
         gc.set_threshold(*threshold)
+
+
+def test_an_account_card_repaints_only_its_changed_lines() -> None:
+    """A new equity or margin ratio repaints its line of the card, not the card and its border."""
+    from textual.geometry import Region
+
+    from liqwatch.tui.widgets.account_strip import AccountCard
+
+    async def go() -> None:
+        clock = Clock()
+        app, market = demo_app(clock)
+        async with app.run_test(size=(160, 50)) as pilot:
+            await run_to(pilot, market, clock, 2)
+            card = app.query(AccountCard).first()
+            before = list(card._blocks)
+            repaints: list[tuple[Region, ...]] = []
+            real_refresh = card.refresh
+
+            def record(*regions: Region, **kwargs: Any) -> Any:
+                repaints.append(regions)
+                return real_refresh(*regions, **kwargs)
+
+            card.refresh = record  # type: ignore[method-assign]
+            await run_to(pilot, market, clock, 4)
+            after = card._blocks
+            assert after[0] is before[0]  # the title: kept, not rendered again
+            assert any(a is not b for a, b in zip(after, before, strict=True))  # equity, ratio moved
+            assert repaints and all(regions for regions in repaints)  # line regions only
+            assert all(region.height < card.content_size.height for regions in repaints for region in regions)
+
+    asyncio.run(go())

@@ -222,7 +222,7 @@ class _Block:
     rendered_for: tuple[int, Style] | None = None
 
 
-class DetailText(Widget):
+class BlockText(Widget):
     """Blocks of Rich renderables, each rendered (to cached strips) only when what it shows changed.
 
     Draws exactly what a Static showing ``Group(*blocks)`` draws; knowing its height without
@@ -230,7 +230,7 @@ class DetailText(Widget):
     """
 
     DEFAULT_CSS = """
-    DetailText {
+    BlockText {
         height: auto;
     }
     """
@@ -292,6 +292,10 @@ class DetailText(Widget):
                 return strips[y]
             y -= len(strips)
         return Strip.blank(width, self.visual_style.rich_style)
+
+
+class DetailText(BlockText):
+    """The selected position's figures, brackets, ADL and liquidation cost, as blocks."""
 
 
 class DetailPanel(VerticalScroll):
