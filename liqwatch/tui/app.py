@@ -20,7 +20,7 @@ from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.containers import Container
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Input
+from textual.widgets import Footer, Input
 
 from liqwatch.core.venues import Venue
 from liqwatch.feeds.base import Feed
@@ -33,6 +33,7 @@ from liqwatch.tui.toasts import SummaryToast
 from liqwatch.tui.widgets.account_strip import AccountStrip
 from liqwatch.tui.widgets.alerts import AlertsPane
 from liqwatch.tui.widgets.detail import DetailPanel
+from liqwatch.tui.widgets.header import DashClock, DashHeader
 from liqwatch.tui.widgets.positions import SORTS, PositionsTable, row_key
 
 if TYPE_CHECKING:  # the alerts machinery and the feeds' events (pydantic models, aiohttp) load after the first frame
@@ -167,6 +168,8 @@ class LiqwatchApp(App[None]):
         self._last_refresh_at = -float("inf")
         self._cost: float | None = None
         self._heap_frozen = False
+        self._refreshes = 0
+        """Refreshes that recomputed the view (the clock repaints with them)."""
         self.min_interval = refresh_seconds
         """Seconds between the timer's refreshes (stretched for a large book, see DUTY)."""
 
@@ -179,7 +182,7 @@ class LiqwatchApp(App[None]):
         self.wide = width >= WIDE
         self.screen.set_class(not self.wide, "-narrow")
         self.screen.set_class(height < SHORT, "-short")
-        yield Header(show_clock=self.show_clock)
+        yield DashHeader(show_clock=self.show_clock)
         strip = AccountStrip(id="accounts")
         strip.compact = height < SHORT
         yield strip
@@ -325,9 +328,11 @@ class LiqwatchApp(App[None]):
         more than :data:`DUTY` of a core, so a 2,000-position book refreshes about every 1.5 s
         instead of every 0.5 s (the subtitle says so); a small one is not slowed."""
         # The timer ticks every ``refresh_seconds``: a tick a hair early still counts as on time.
-        if time.monotonic() - self._last_refresh_at < self.min_interval - self.refresh_seconds / 2:
-            return
-        self.refresh_view()
+        refreshed = self._refreshes
+        if time.monotonic() - self._last_refresh_at >= self.min_interval - self.refresh_seconds / 2:
+            self.refresh_view()
+        if self.show_clock and self.is_running:  # in the same frame as the refresh where there was one
+            self.query_one(DashClock).tick(refreshed=self._refreshes != refreshed)
 
     def refresh_view(self, *, force_sort: bool = False) -> None:
         if not self.is_running:
@@ -341,6 +346,7 @@ class LiqwatchApp(App[None]):
                 self._show_detail()
             return  # nothing new: ages and staleness are re-checked once a second
         self._market_changed = False
+        self._refreshes += 1
         started = time.process_time()
         self._last_refresh_at = time.monotonic()
         self._version = state.version

@@ -521,3 +521,56 @@ def test_an_account_card_repaints_only_its_changed_lines() -> None:
             assert all(region.height < card.content_size.height for regions in repaints for region in regions)
 
     asyncio.run(go())
+
+
+def test_the_header_clock_repaints_with_the_refreshes_not_on_a_timer_of_its_own(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """One frame a second, not two: the clock has no timer; it shows the time of each refresh,
+    and repaints on its own only when no refresh came for most of a second."""
+    import datetime as dt
+    from types import SimpleNamespace
+
+    from liqwatch.tui.widgets import header
+    from liqwatch.tui.widgets.header import ALONE_AFTER, DashClock
+
+    wall = {"t": dt.datetime(2026, 1, 1, 12, 0, 0), "mono": 100.0}
+    monkeypatch.setattr(header, "datetime", SimpleNamespace(now=lambda: wall["t"]))
+    monkeypatch.setattr(header, "time", SimpleNamespace(monotonic=lambda: wall["mono"]))
+
+    def later(seconds: float) -> None:
+        wall["t"] += dt.timedelta(seconds=seconds)
+        wall["mono"] += seconds
+
+    async def go() -> None:
+        clock = Clock()
+        app, _ = demo_app(clock)
+        app.show_clock = True
+        async with app.run_test(size=(120, 40)) as pilot:
+            dash = app.query_one(DashClock)
+            assert not dash._timers  # Textual's HeaderClock would tick on its own
+            repaints: list[str] = []
+            real_refresh = dash.refresh
+
+            def record(*regions: Any, **kwargs: Any) -> Any:
+                repaints.append(dash._text)
+                return real_refresh(*regions, **kwargs)
+
+            dash.refresh = record  # type: ignore[method-assign]
+            dash.tick(refreshed=True)
+            assert repaints == ["12:00:00"]
+            later(0.5)
+            dash.tick(refreshed=False)  # half a second, no refresh: waits for one
+            later(0.5)
+            dash.tick(refreshed=True)  # painted with the refresh
+            assert repaints == ["12:00:00", "12:00:01"]
+            later(ALONE_AFTER + 0.1)
+            dash.tick(refreshed=False)  # still 12:00:01: nothing to repaint
+            assert repaints == ["12:00:00", "12:00:01"]
+            later(0.5)
+            dash.tick(refreshed=False)  # no refresh for most of a second: on its own
+            assert repaints == ["12:00:00", "12:00:01", "12:00:02"]
+            await pilot.pause()
+            assert "12:00:02" in " ".join(screen_lines(app)[:1])
+
+    asyncio.run(go())
