@@ -378,6 +378,7 @@ class PositionsTable(ScrollView, can_focus=True):
         self._header: tuple[tuple[int, bool, int], Strip] | None = None
         self._base_style: Style | None = None
         self._pseudo_state: object = None
+        self._paint: tuple[int, int, int] | None = None
 
     # ------------------------------------------------------------------ public surface
 
@@ -704,17 +705,30 @@ class PositionsTable(ScrollView, can_focus=True):
         if state != self._pseudo_state:  # focus, hover: the CSS may give rows other colours
             self._pseudo_state = state
             self._invalidate()
-        return super().render_lines(crop)
+        # The width and scroll offsets, read once for the lines of this paint (each read of a
+        # widget's size walks its region and gutters).
+        offset = self.scroll_offset
+        self._paint = (self.size.width, offset.x, offset.y)
+        try:
+            return super().render_lines(crop)
+        finally:
+            self._paint = None
+
+    def _view(self) -> tuple[int, int, int]:
+        """Width, horizontal and vertical scroll offset (of the paint under way, if one is)."""
+        if self._paint is not None:
+            return self._paint
+        offset = self.scroll_offset
+        return self.size.width, offset.x, offset.y
 
     def render_line(self, y: int) -> Strip:
-        width = self.size.width
-        x = self.scroll_offset.x
+        width, x, top = self._view()
         if self._base_style is None:
             self._base_style = self.rich_style
         if y == 0:
             strip = self._header_strip()
         else:
-            index = y - 1 + self.scroll_offset.y
+            index = y - 1 + top
             if index >= len(self._order):
                 return Strip.blank(width, self._base_style)
             strip = self._row_strip(index)
@@ -753,8 +767,8 @@ class PositionsTable(ScrollView, can_focus=True):
         pad = " " * CELL_PADDING
         pad_style = look.pad
         cell_style = look.cell
-        left = self.scroll_offset.x
-        right = left + self.size.width
+        view_width, left, _ = self._view()
+        right = left + view_width
         span_pad = 2 * CELL_PADDING
         x = 0
         skipped = 0
@@ -790,14 +804,14 @@ class PositionsTable(ScrollView, can_focus=True):
         run = "".join(texts)
         if run:
             add(Segment(run, pad_style))
-        fill = self.size.width - self._table_width()
+        fill = view_width - self._table_width()
         if x < right and fill > 0:
             add(Segment(" " * fill, look.fill))
             x += fill
         return Strip(segments, x)
 
     def _header_strip(self) -> Strip:
-        state = (self._epoch, self._hover_row == HEADER, self.scroll_offset.x)
+        state = (self._epoch, self._hover_row == HEADER, self._view()[1])
         if self._header is None or self._header[0] != state:
             look = self._look(True, 0, False, state[1])
             self._header = (state, self._strip_for((Cell(label) for label in self.labels()), look))
@@ -808,7 +822,7 @@ class PositionsTable(ScrollView, can_focus=True):
         row = self._row_cells(key, painting=True)
         cursor = index == self._cursor_row
         hover = index == self._hover_row
-        state = (self._epoch, index & 1, cursor, hover, self.scroll_offset.x)
+        state = (self._epoch, index & 1, cursor, hover, self._view()[1])
         cached = self._strips.get(key)
         if cached is not None and cached[0] == state:
             return cached[1]
