@@ -8,7 +8,6 @@ repainted). Nothing here computes risk: the view asks the state store, which ask
 from __future__ import annotations
 
 import functools
-import gc
 import math
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -52,9 +51,6 @@ DUTY = 0.04
 MARKET_SECONDS = 5.0
 """How often the demo's backstop is read (simulated seconds): the venues' own insurance figures
 change each minute at most, and a read of a large demo market costs milliseconds."""
-YOUNG_GC = 10_000
-"""Allocations between collections of the youngest generation, once the app runs (see
-:attr:`LiqwatchApp.FREEZE_HEAP`): at most a few megabytes of garbage wait for it."""
 SHORT = 32
 """Below this many lines the account cards take two lines and the alerts pane three."""
 
@@ -104,16 +100,11 @@ class LiqwatchApp(App[None]):
     ]
     """Every action of the dashboard, for the command palette (ctrl+p)."""
     FREEZE_HEAP: ClassVar[bool] = True
-    """Once the first positions are on screen, move everything alive (modules, classes, styles,
-    widgets: some 100,000 objects that live as long as the app) out of the garbage collector's
-    reach (:func:`gc.freeze`). Python's collector otherwise walks all of them on every full
-    collection, and a dashboard allocates enough for one every few seconds: a fifth of the CPU of
-    a 50-position book, a third of a 2,000-position one's. The youngest generation is then
-    collected every :data:`YOUNG_GC` allocations instead of Python's 700: each refresh allocates
-    thousands of short-lived objects (rows, strips, segments), and at 700 the collector ran some
-    25 times a second for a 2,000-position book, promoting whatever was alive at that instant.
-    Tests that run many apps in one process turn it off (frozen objects in reference cycles are
-    never freed)."""
+    """Once the first positions are on screen, tune the garbage collector for a long-running
+    process (:func:`liqwatch.heap.settle`: what is alive then is frozen out of its reach, the
+    youngest generation collected every 10,000 allocations): full collections walking ~100,000
+    immortal objects took a fifth of a 50-position book's CPU, a third of a 2,000-position one's.
+    Tests that run many apps in one process turn it off (frozen cycles are never freed)."""
 
     def __init__(
         self,
@@ -380,12 +371,10 @@ class LiqwatchApp(App[None]):
 
     @staticmethod
     def freeze_heap() -> None:
-        """See :attr:`FREEZE_HEAP`: collect what startup left behind, freeze the rest, and collect
-        the youngest generation less often."""
-        gc.collect()
-        gc.freeze()
-        _, older, oldest = gc.get_threshold()
-        gc.set_threshold(YOUNG_GC, older, oldest)
+        """See :attr:`FREEZE_HEAP`."""
+        from liqwatch.heap import settle
+
+        settle()
 
     def _record(self, snap: Snapshot) -> None:
         """The charts' histories: marks per position, margin ratio per account."""

@@ -461,7 +461,7 @@ def test_the_heap_is_frozen_once_when_the_first_positions_are_shown(monkeypatch:
     startup's modules, styles and widgets then stay out of every later garbage collection)."""
     import gc
 
-    from liqwatch.tui.app import YOUNG_GC
+    from liqwatch.heap import YOUNG_GC
 
     real = LiqwatchApp.freeze_heap
     calls: list[int] = []
