@@ -10,10 +10,13 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from liqwatch.feeds.base import Feed
-from liqwatch.feeds.events import Event, Status
 from liqwatch.state import Notice, State
+
+if TYPE_CHECKING:  # the events' pydantic models load with the first event (see liqwatch.state)
+    from liqwatch.feeds.events import Event
 
 RESTART_DELAY = 5.0
 
@@ -55,6 +58,8 @@ class Monitor:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # a bug in a feed must not take the monitor down
+                from liqwatch.feeds.events import Status
+
                 self.sink(
                     Status(
                         account=feed.name,

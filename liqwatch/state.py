@@ -16,19 +16,22 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from liqwatch.core.engine import assess
 from liqwatch.core.errors import InputError
 from liqwatch.core.model import AccountRisk, PortfolioRisk, PositionRisk, PositionSpec
 from liqwatch.core.tiers import TierTable, build_table
 from liqwatch.core.venues import VENUES, Venue, get_venue
-from liqwatch.feeds.events import Balance, Event, MarkPrice, PositionData, Positions, Status, Tiers
 from liqwatch.markets import find_market
 from liqwatch.records import diff_ticks, snapshot_record
 from liqwatch.records import live_account_record as account_record
 from liqwatch.records import live_position_record as position_record
 from liqwatch.records import num as _num
+
+if TYPE_CHECKING:  # events are told apart by their ``type``: pydantic loads with the first event,
+    # not with the dashboard's first frame
+    from liqwatch.feeds.events import Event, PositionData, Positions, Status
 
 STALE_FACTOR = 3.0
 FEED_ERRORS_KEPT = 100
@@ -170,25 +173,25 @@ class State:
         """Apply one event; returns what it revealed (vanished or shrunk positions)."""
         self.version += 1
         if event.exchange not in VENUES:
-            if isinstance(event, Status):
+            if event.type == "status":
                 self.feed_errors.append(event)
             return []
         acc = self._account(event)
-        if isinstance(event, MarkPrice):
+        if event.type == "mark":
             prev = acc.marks.get(event.symbol)
             if prev is None or event.ts >= prev.ts:  # out-of-order updates never go backwards
                 acc.marks[event.symbol] = Mark(event.price, event.ts, self.clock(), event.interval)
             return []
-        if isinstance(event, Positions):
+        if event.type == "positions":
             return self._positions(acc, event)
-        if isinstance(event, Balance):
+        if event.type == "balance":
             currency = event.currency.upper()
             acc.wallets[currency] = event.wallet_balance
             if event.maintenance_margin is not None or event.equity is not None:
                 acc.venue_figures[currency] = (event.maintenance_margin, event.equity)
             if currency == acc.venue.settle.upper() or acc.wallet_balance is None:
                 acc.wallet_balance = event.wallet_balance
-        elif isinstance(event, Tiers):
+        elif event.type == "tiers":
             rows = [
                 {
                     "min": r.min_notional,
@@ -209,7 +212,7 @@ class State:
                     as_of=time.strftime("%Y-%m-%d", time.gmtime(event.ts)),
                     origin="live",
                 )
-        elif isinstance(event, Status):
+        elif event.type == "status":
             acc.status[event.channel] = event
         return []
 

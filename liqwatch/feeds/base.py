@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from liqwatch.feeds.events import Event
+if TYPE_CHECKING:  # pydantic's models load with the first event, not with the dashboard's first frame
+    from liqwatch.feeds.events import Event
 
-Sink = Callable[[Event], None]
+Sink = Callable[["Event"], None]
 
 
 class Feed(Protocol):

@@ -17,7 +17,7 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from liqwatch.core.engine import assess
 from liqwatch.core.model import PositionSpec
@@ -25,8 +25,10 @@ from liqwatch.core.solver import Leg, requirement
 from liqwatch.core.tiers import TierTable, build_table
 from liqwatch.core.venues import get_venue
 from liqwatch.feeds.base import Sink
-from liqwatch.feeds.events import Balance, Event, MarkPrice, PositionData, Positions, Status, TierRowData, Tiers
 from liqwatch.markets import find_market
+
+if TYPE_CHECKING:  # the events' pydantic models load with the first event, after the dashboard's first frame
+    from liqwatch.feeds.events import Balance, Event, MarkPrice, Positions, Tiers
 
 CRASH_START = 25.0
 """Simulated seconds after start when the scripted crash begins."""
@@ -299,6 +301,8 @@ class DemoMarket:
     # ------------------------------------------------------------------ events
 
     def position_events(self, acc: DemoAccount, now: float) -> list[Positions | Balance]:
+        from liqwatch.feeds.events import Balance, PositionData, Positions
+
         venue = get_venue(acc.exchange)
         risk = assess(venue, self.specs(acc), acc.wallet) if acc.positions else None
         data = []
@@ -331,6 +335,8 @@ class DemoMarket:
         ]
 
     def tier_events(self, acc: DemoAccount, now: float) -> list[Tiers]:
+        from liqwatch.feeds.events import TierRowData, Tiers
+
         out = []
         venue = get_venue(acc.exchange)
         seen = set()
@@ -369,6 +375,8 @@ class DemoMarket:
 
     def initial_events(self, now: float, interval: float = 1.0) -> list[Event]:
         """Everything the simulated venues publish about their current state, in order."""
+        from liqwatch.feeds.events import Status
+
         events: list[Event] = []
         for acc in self.accounts:
             events.append(
@@ -387,6 +395,8 @@ class DemoMarket:
         return events
 
     def mark_events(self, now: float, interval: float) -> list[MarkPrice]:
+        from liqwatch.feeds.events import MarkPrice
+
         out = []
         for acc in self.accounts:
             for symbol in sorted({p.symbol for p in acc.positions}):

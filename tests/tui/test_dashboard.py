@@ -178,6 +178,51 @@ def test_chart_draws_lines_and_levels() -> None:
     assert "now" in texts[-1] and "-19s" in texts[-1]
 
 
+def test_chart_repaints_only_the_lines_whose_cells_changed() -> None:
+    """New data is drawn at once and compared line by line with what is on screen: a point that
+    lands in the same cells repaints nothing; a moved line repaints only its rows, never the
+    legend, the time axis or the border with its title."""
+    from textual.app import App, ComposeResult
+    from textual.geometry import Region
+
+    class Host(App[None]):
+        def compose(self) -> ComposeResult:
+            yield LineChart("mark", id="chart")
+
+    first = tuple((float(t), 100.0 + (t % 3)) for t in range(30))
+
+    async def go() -> None:
+        app = Host()
+        async with app.run_test(size=(60, 12)) as pilot:
+            chart = app.query_one(LineChart)
+            chart.plot([Series("mark", first, "cyan")], [Level("liq", 90.0, "red")])
+            await pilot.pause()
+            drawn = chart.draws
+            repaints: list[tuple[Region, ...]] = []
+            real_refresh = chart.refresh
+
+            def record(*regions: Region, **kwargs: Any) -> Any:
+                repaints.append(regions)
+                return real_refresh(*regions, **kwargs)
+
+            chart.refresh = record  # type: ignore[method-assign]
+            same_cells = (*first[:-2], (first[-2][0], first[-2][1] + 1e-6), first[-1])  # not an extreme
+            chart.plot([Series("mark", same_cells, "cyan")], [Level("liq", 90.0, "red")])
+            assert chart.draws == drawn + 1 and repaints == []  # drawn, identical: nothing repainted
+            moved = (*first[:-1], (first[-1][0], 91.0))
+            chart.plot([Series("mark", moved, "cyan")], [Level("liq", 90.0, "red")])
+            await pilot.pause()
+            assert repaints and all(regions for regions in repaints)  # line regions, not the whole chart
+            rows = {y for regions in repaints for region in regions for y in range(region.y, region.bottom)}
+            height = chart.content_size.height
+            assert rows and 0 not in rows and height - 1 not in rows  # legend and time axis kept
+            width = chart.content_size.width
+            expected = [strip.text for strip in draw(chart.data, width, height, chart.rich_style)]
+            assert [strip.text for strip in chart._lines or []] == expected
+
+    asyncio.run(go())
+
+
 def test_pools_chart_takes_plain_series_and_says_when_it_has_none() -> None:
     chart = LineChart("insurance")
     chart.plot_pools({}, empty="no insurance data yet")
@@ -355,3 +400,177 @@ def test_settings_path_is_platformdirs_config_dir(monkeypatch: pytest.MonkeyPatc
     monkeypatch.delenv("LIQWATCH_CONFIG_DIR", raising=False)
     monkeypatch.setenv("XDG_CONFIG_HOME", xdg)
     assert settings_path() == user_config_path("liqwatch") / "dashboard.json"
+
+
+FIRST_FRAME_PROBE = """
+import sys
+from liqwatch.feeds.demo import DemoFeed
+from liqwatch.tui.app import LiqwatchApp
+
+class Probe(LiqwatchApp):
+    def on_mount(self) -> None:
+        self.call_after_refresh(self.first_frame)
+        super().on_mount()
+
+    def first_frame(self) -> None:
+        heavy = ("pydantic", "aiohttp", "ccxt", "websockets")
+        heavy += ("liqwatch.alerts", "liqwatch.market.", "liqwatch.feeds.events")
+        print(",".join(sorted(m for m in sys.modules if m.startswith(heavy))))
+        self.exit()
+
+Probe([DemoFeed()]).run(headless=True)
+"""
+
+
+@pytest.mark.slow
+def test_the_first_frame_loads_no_pydantic_alerts_or_network_stacks() -> None:
+    """Issue #14's first-frame budget: the feeds' pydantic events, the alert engine and its
+    channels (aiohttp), the market data and the venue clients load after the first frame."""
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[2]
+    result = subprocess.run(
+        [sys.executable, "-c", FIRST_FRAME_PROBE], cwd=root, capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip().splitlines()[-1:] in ([], [""])
+
+
+def test_refresh_pacing_is_whole_timer_ticks_and_does_not_flip_at_a_boundary() -> None:
+    """A large book's refreshes are spaced to keep recomputing within DUTY of a core, in whole
+    ticks of the timer (what it can keep, what the subtitle says), stable while the cost hovers."""
+    from liqwatch.tui.app import DUTY, paced_interval
+
+    step = 0.5
+    assert paced_interval(step, 0.001, step) == step  # a small book is not slowed
+    interval = paced_interval(step, 1.3 * DUTY, step)
+    assert interval == 1.5  # slowed at once, to the next whole tick
+    seen = []
+    for need in (1.45, 1.55, 1.48, 1.6, 1.41, 1.52) * 5:  # hovering at the 1.5 s boundary
+        interval = paced_interval(interval, need * DUTY, step)
+        assert need * DUTY / interval <= DUTY * (1 + 1e-9)  # never over the duty
+        seen.append(interval)
+    assert seen[:1] == [1.5] and set(seen[1:]) == {2.0}  # one change, then steady
+    assert paced_interval(2.0, 1.25 * DUTY, step) == 2.0  # 1.5 s would fit, but not with room to spare
+    assert paced_interval(2.0, 1.1 * DUTY, step) == 1.5
+    assert paced_interval(2.0, 0.1 * DUTY, step) == step
+
+
+def test_the_heap_is_frozen_once_when_the_first_positions_are_shown(monkeypatch: pytest.MonkeyPatch) -> None:
+    """LiqwatchApp.FREEZE_HEAP: once per run, after the first positions are on screen (the
+    startup's modules, styles and widgets then stay out of every later garbage collection)."""
+    import gc
+
+    from liqwatch.heap import YOUNG_GC
+
+    real = LiqwatchApp.freeze_heap
+    calls: list[int] = []
+    monkeypatch.setattr(LiqwatchApp, "FREEZE_HEAP", True)
+    monkeypatch.setattr(LiqwatchApp, "freeze_heap", staticmethod(lambda: calls.append(1)))
+
+    async def go() -> None:
+        clock = Clock()
+        empty = LiqwatchApp([], clock=clock, refresh_seconds=3600, autostart=False, show_clock=False)
+        async with empty.run_test() as pilot:
+            empty.refresh_view(force_sort=True)
+            await pilot.pause()
+        assert calls == []  # no positions yet: nothing frozen
+        app, market = demo_app(clock)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await until(pilot, lambda: len(calls) == 1)
+            await run_to(pilot, market, clock, 3)
+        assert len(calls) == 1
+
+    asyncio.run(go())
+    frozen, threshold = gc.get_freeze_count(), gc.get_threshold()
+    try:
+        real()
+        assert gc.get_freeze_count() > frozen
+        assert gc.get_threshold() == (YOUNG_GC, *threshold[1:])
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*threshold)
+
+
+def test_an_account_card_repaints_only_its_changed_lines() -> None:
+    """A new equity or margin ratio repaints its line of the card, not the card and its border."""
+    from textual.geometry import Region
+
+    from liqwatch.tui.widgets.account_strip import AccountCard
+
+    async def go() -> None:
+        clock = Clock()
+        app, market = demo_app(clock)
+        async with app.run_test(size=(160, 50)) as pilot:
+            await run_to(pilot, market, clock, 2)
+            card = app.query(AccountCard).first()
+            before = list(card._blocks)
+            repaints: list[tuple[Region, ...]] = []
+            real_refresh = card.refresh
+
+            def record(*regions: Region, **kwargs: Any) -> Any:
+                repaints.append(regions)
+                return real_refresh(*regions, **kwargs)
+
+            card.refresh = record  # type: ignore[method-assign]
+            await run_to(pilot, market, clock, 4)
+            after = card._blocks
+            assert after[0] is before[0]  # the title: kept, not rendered again
+            assert any(a is not b for a, b in zip(after, before, strict=True))  # equity, ratio moved
+            assert repaints and all(regions for regions in repaints)  # line regions only
+            assert all(region.height < card.content_size.height for regions in repaints for region in regions)
+
+    asyncio.run(go())
+
+
+def test_the_header_clock_repaints_with_the_refreshes_not_on_a_timer_of_its_own(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """One frame a second, not two: the clock has no timer; it shows the time of each refresh,
+    and repaints on its own only when no refresh came for most of a second."""
+    import datetime as dt
+    from types import SimpleNamespace
+
+    from liqwatch.tui.widgets import header
+    from liqwatch.tui.widgets.header import ALONE_AFTER, DashClock
+
+    wall = {"t": dt.datetime(2026, 1, 1, 12, 0, 0), "mono": 100.0}
+    monkeypatch.setattr(header, "datetime", SimpleNamespace(now=lambda: wall["t"]))
+    monkeypatch.setattr(header, "time", SimpleNamespace(monotonic=lambda: wall["mono"]))
+
+    def later(seconds: float) -> None:
+        wall["t"] += dt.timedelta(seconds=seconds)
+        wall["mono"] += seconds
+
+    async def go() -> None:
+        clock = Clock()
+        app, _ = demo_app(clock)
+        app.show_clock = True
+        async with app.run_test(size=(120, 40)) as pilot:
+            dash = app.query_one(DashClock)
+            assert not dash._timers  # Textual's HeaderClock would tick on its own
+            repaints: list[str] = []
+            real_refresh = dash.refresh
+
+            def record(*regions: Any, **kwargs: Any) -> Any:
+                repaints.append(dash._text)
+                return real_refresh(*regions, **kwargs)
+
+            dash.refresh = record  # type: ignore[method-assign]
+            dash.tick(refreshed=True)
+            assert repaints == ["12:00:00"]
+            later(0.5)
+            dash.tick(refreshed=False)  # half a second, no refresh: waits for one
+            later(0.5)
+            dash.tick(refreshed=True)  # painted with the refresh
+            assert repaints == ["12:00:00", "12:00:01"]
+            later(ALONE_AFTER + 0.1)
+            dash.tick(refreshed=False)  # still 12:00:01: nothing to repaint
+            assert repaints == ["12:00:00", "12:00:01"]
+            later(0.5)
+            dash.tick(refreshed=False)  # no refresh for most of a second: on its own
+            assert repaints == ["12:00:00", "12:00:01", "12:00:02"]
+            await pilot.pause()
+            assert "12:00:02" in " ".join(screen_lines(app)[:1])
+
+    asyncio.run(go())

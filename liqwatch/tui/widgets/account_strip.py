@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import functools
+
 from rich.text import Text
 from textual.containers import Horizontal
-from textual.widgets import Static
 
 from liqwatch.core.bands import BANDS, Band
 from liqwatch.output import fmt_money, fmt_pct
 from liqwatch.state import AccountView
+from liqwatch.tui.widgets.detail import BlockText, Part
 
 GAUGE = 20
 GAUGE_STYLES: dict[Band, str] = {
@@ -46,7 +48,9 @@ def feed_text(view: AccountView) -> Text:
     return Text("connected", style="green")
 
 
-class AccountCard(Static):
+class AccountCard(BlockText):
+    """Each line is a block of its own: a new figure repaints its line, not the card and its border."""
+
     def show(self, view: AccountView, compact: bool = False) -> None:
         """Four lines; ``compact`` (a short terminal): two, the gauge shorter."""
         risk = view.risk
@@ -58,16 +62,21 @@ class AccountCard(Static):
             bar.truncate(6)
             line1 = Text(f"{view.name} ", style="bold") + feed_text(view)
             line2 = Text("MR ") + bar + Text(f" {fmt_pct(ratio)} {fmt_money(balance)}")
-            content = Text("\n").join([line1, line2])
+            lines = [line1, line2]
         else:
             line2 = Text(f"equity {fmt_money(balance)}  wallet {fmt_money(view.wallet_balance)}")
             line3 = Text("MR ") + gauge(ratio) + Text(f" {fmt_pct(ratio)}")
-            content = Text("\n").join([title, line2, line3, feed_text(view)])
-        if content.plain != getattr(self, "_plain", None):
-            self._plain = content.plain
-            self.update(content, layout=False)  # the card's size is fixed by CSS
+            lines = [title, line2, line3, feed_text(view)]
+        # Each line as joined into one Text (its style a span, as Static showed the four lines).
+        lines = [Text("\n").join([line]) for line in lines]
+        parts: list[Part] = [((line.plain, tuple(line.spans)), functools.partial(_same, line)) for line in lines]
+        self.show_parts(parts)
         self.set_class(BANDS.band(ratio) in DANGER_BANDS, "-danger")
         self.set_class(view.stale, "-stale")
+
+
+def _same(line: Text) -> Text:
+    return line
 
 
 class AccountStrip(Horizontal):

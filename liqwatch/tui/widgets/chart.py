@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from rich.segment import Segment
 from rich.style import Style
+from textual.geometry import Region
 from textual.strip import Strip
 from textual.widget import Widget
 
@@ -204,6 +205,17 @@ def draw(data: ChartData, width: int, height: int, base: Style) -> list[Strip]:
     return lines
 
 
+def runs(rows: list[int]) -> list[tuple[int, int]]:
+    """Ascending row numbers as runs of adjacent rows, (start, end) with ``end`` exclusive."""
+    out: list[tuple[int, int]] = []
+    for row in rows:
+        if out and out[-1][1] == row:
+            out[-1] = (out[-1][0], row + 1)
+        else:
+            out.append((row, row + 1))
+    return out
+
+
 def _style(cache: dict[str, Style], name: str, base: Style) -> Style:
     style = cache.get(name)
     if style is None:
@@ -252,10 +264,23 @@ class LineChart(Widget):
         x_labels: tuple[str, str] | None = None,
     ) -> None:
         data = ChartData(tuple(series), tuple(levels), self.data.empty if empty is None else empty, x_labels)
-        if data != self.data:
-            self.data = data
+        if data == self.data:
+            return
+        self.data = data
+        old, drawn_for = self._lines, self._drawn_for
+        if old is None or drawn_for is None or drawn_for[:2] != (self.size.width, self.size.height):
             self._lines = None
             self.refresh()
+            return
+        # Drawn now, at the size it has: only the lines whose cells changed are repainted (the
+        # legend, the time axis and the border's title rarely do; a point that stays in its cell
+        # changes nothing).
+        width, height, base = drawn_for
+        lines = self._lines = draw(data, width, height, base)
+        self.draws += 1
+        changed = [y for y, (new, was) in enumerate(zip(lines, old, strict=True)) if new != was]
+        for start, end in runs(changed):
+            self.refresh(Region(0, start, width, end - start))
 
     def plot_pools(self, pools: dict[str, Sequence[tuple[float, float]]], *, empty: str) -> None:
         """One series per pool (insurance funds): a plain series of (time, value) each."""

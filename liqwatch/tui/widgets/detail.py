@@ -222,7 +222,7 @@ class _Block:
     rendered_for: tuple[int, Style] | None = None
 
 
-class DetailText(Widget):
+class BlockText(Widget):
     """Blocks of Rich renderables, each rendered (to cached strips) only when what it shows changed.
 
     Draws exactly what a Static showing ``Group(*blocks)`` draws; knowing its height without
@@ -230,7 +230,7 @@ class DetailText(Widget):
     """
 
     DEFAULT_CSS = """
-    DetailText {
+    BlockText {
         height: auto;
     }
     """
@@ -292,6 +292,10 @@ class DetailText(Widget):
                 return strips[y]
             y -= len(strips)
         return Strip.blank(width, self.visual_style.rich_style)
+
+
+class DetailText(BlockText):
+    """The selected position's figures, brackets, ADL and liquidation cost, as blocks."""
 
 
 class DetailPanel(VerticalScroll):
@@ -364,13 +368,19 @@ class DetailPanel(VerticalScroll):
             mr_chart.plot()
             return
         text.show_parts(explain_parts(view, backstop))
-        mark_chart.border_title = f"mark · {view.data.symbol.split(':')[0]}"
+        retitle(mark_chart, f"mark · {view.data.symbol.split(':')[0]}")
         mark_chart.plot([Series("mark", marks, "cyan")], price_levels(view))
-        mr_chart.border_title = f"margin ratio % · {view.account}"
+        retitle(mr_chart, f"margin ratio % · {view.account}")
         mr_chart.plot(
             [Series("margin ratio %", tuple((t, v * 100) for t, v in ratios), "yellow")],
             [Level("liquidation 100%", 100.0, "red")] if ratios and max(v for _, v in ratios) > 0.5 else [],
         )
+
+
+def retitle(widget: Widget, title: str) -> None:
+    """Set a border title where it changed (setting one repaints the whole widget)."""
+    if widget.border_title != title:
+        widget.border_title = title
 
 
 def price_levels(view: PositionView) -> list[Level]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import ClassVar, NamedTuple
 
 from rich.cells import cell_len, set_cell_size
@@ -69,7 +69,6 @@ HEADER = -1
 """The row index of the header (for the hover)."""
 NOWHERE = -2
 """No row (the mouse is elsewhere)."""
-COLUMN_META = [Style.from_meta({"column": i}) for i in range(len(COLUMNS))]
 
 SORTS: dict[str, Callable[[PositionView], tuple[float, str]]] = {
     "nearest liquidation": lambda v: (
@@ -237,23 +236,22 @@ class _Look:
     """The styles of one kind of row (header, even, odd; with or without cursor or hover), layered
     like DataTable's: the row's style, then the cell's own, then the cursor's colours."""
 
-    __slots__ = ("cells", "fill", "post", "pre")
+    __slots__ = ("cells", "fill", "pad", "post", "pre")
 
     def __init__(self, pre: Style, post: Style) -> None:
         self.pre = pre
         self.post = post
         self.fill = pre
         """The space right of the last column when the table is narrower than the widget."""
-        self.cells: dict[tuple[str, int], Style] = {}
-        """By cell style and column: ``""`` for the padding and texts with no style of their own."""
+        self.cells: dict[str, Style] = {}
+        """By cell style: ``""`` for the padding and texts with no style of their own."""
+        self.pad = self.cell("")
 
-    def cell(self, style: str, column: int) -> Style:
-        """Every column's segments carry their column as metadata: cells stay separate segments,
-        as in DataTable."""
-        combined = self.cells.get((style, column))
+    def cell(self, style: str) -> Style:
+        """One Style object per cell style, so that runs of the same style are told by identity."""
+        combined = self.cells.get(style)
         if combined is None:
-            base = self.pre + (Style.parse(style) if style else Style()) + self.post
-            combined = self.cells[style, column] = base + COLUMN_META[column]
+            combined = self.cells[style] = self.pre + (Style.parse(style) if style else Style()) + self.post
         return combined
 
 
@@ -380,6 +378,7 @@ class PositionsTable(ScrollView, can_focus=True):
         self._header: tuple[tuple[int, bool, int], Strip] | None = None
         self._base_style: Style | None = None
         self._pseudo_state: object = None
+        self._paint: tuple[int, int, int] | None = None
 
     # ------------------------------------------------------------------ public surface
 
@@ -425,21 +424,36 @@ class PositionsTable(ScrollView, can_focus=True):
             if order != self._order:
                 self._reorder(order, selected)
         # Only rows on screen are formatted now; the others when they are scrolled into view.
-        self._fresh = set()
-        order = self._order
-        top = self.scroll_offset.y
-        for index in range(top, min(len(order), top + self._rows_on_screen())):
-            self._format(order[index], index)
+        self._format_on_screen()
         self._post_highlight()
 
     def backstop_changed(self) -> None:
         """New market data: the rows on screen are formatted again (only changed cells repaint);
         the others when they are scrolled into view."""
+        self._format_on_screen()
+
+    def _format_on_screen(self) -> None:
+        """Format the rows on screen from their latest views and repaint the changed ones, as one
+        refresh of runs of adjacent rows (not one per row)."""
         self._fresh = set()
         order = self._order
         top = self.scroll_offset.y
+        dirty: list[int] = []
+        epoch = self._epoch
         for index in range(top, min(len(order), top + self._rows_on_screen())):
-            self._format(order[index], index)
+            self._format(order[index], index, dirty=dirty)
+        if not dirty or self._epoch != epoch:  # nothing changed, or the widths did (all repainted)
+            return
+        width = self.size.width
+        regions: list[Region] = []
+        start = prev = dirty[0]
+        for index in dirty[1:]:
+            if index != prev + 1:
+                regions.append(Region(0, start + 1 - top, width, prev - start + 1))
+                start = index
+            prev = index
+        regions.append(Region(0, start + 1 - top, width, prev - start + 1))
+        self.refresh(*regions)
 
     def move_cursor(self, *, row: int | None = None, animate: bool = False, scroll: bool = True) -> None:
         """Put the cursor on ``row`` (clamped to the table), scroll it into view and tell the app."""
@@ -498,9 +512,9 @@ class PositionsTable(ScrollView, can_focus=True):
         self.refresh()
         self._scroll_cursor_into_view()
 
-    def _format(self, key: str, index: int, *, painting: bool = False) -> Row:
+    def _format(self, key: str, index: int, *, painting: bool = False, dirty: list[int] | None = None) -> Row:
         """Format a row from its latest view; repaint it if any cell changed (``painting``: it is
-        being painted right now)."""
+        being painted right now; ``dirty``: collect its index there, the caller repaints)."""
         view = self._views[key]
         row = cells(view, self.compact, self.backstop(view))
         self._fresh.add(key)
@@ -508,9 +522,13 @@ class PositionsTable(ScrollView, can_focus=True):
         if old == row:
             return row
         self._cells[key] = row
-        self.cell_updates += len(row) if old is None else sum(1 for a, b in zip(row, old, strict=True) if a != b)
+        if old is None:
+            changed: Sequence[int] = range(len(row))
+        else:
+            changed = [i for i, (new_cell, old_cell) in enumerate(zip(row, old, strict=True)) if new_cell != old_cell]
+        self.cell_updates += len(changed)
         widths = self._widths
-        if any(cell_len(cell.text) > widths[i] for i, cell in enumerate(row)):
+        if any(cell_len(row[i].text) > widths[i] for i in changed):
             self._set_widths([max(w, cell_len(cell.text)) for w, cell in zip(widths, row, strict=True)])
             if painting:
                 self.call_later(self._widths_changed)
@@ -518,7 +536,9 @@ class PositionsTable(ScrollView, can_focus=True):
                 self._widths_changed()
         else:
             self._strips.pop(key, None)
-            if not painting:
+            if dirty is not None:
+                dirty.append(index)
+            elif not painting:
                 self._refresh_row(index)
         return row
 
@@ -685,17 +705,30 @@ class PositionsTable(ScrollView, can_focus=True):
         if state != self._pseudo_state:  # focus, hover: the CSS may give rows other colours
             self._pseudo_state = state
             self._invalidate()
-        return super().render_lines(crop)
+        # The width and scroll offsets, read once for the lines of this paint (each read of a
+        # widget's size walks its region and gutters).
+        offset = self.scroll_offset
+        self._paint = (self.size.width, offset.x, offset.y)
+        try:
+            return super().render_lines(crop)
+        finally:
+            self._paint = None
+
+    def _view(self) -> tuple[int, int, int]:
+        """Width, horizontal and vertical scroll offset (of the paint under way, if one is)."""
+        if self._paint is not None:
+            return self._paint
+        offset = self.scroll_offset
+        return self.size.width, offset.x, offset.y
 
     def render_line(self, y: int) -> Strip:
-        width = self.size.width
-        x = self.scroll_offset.x
+        width, x, top = self._view()
         if self._base_style is None:
             self._base_style = self.rich_style
         if y == 0:
             strip = self._header_strip()
         else:
-            index = y - 1 + self.scroll_offset.y
+            index = y - 1 + top
             if index >= len(self._order):
                 return Strip.blank(width, self._base_style)
             strip = self._row_strip(index)
@@ -724,17 +757,22 @@ class PositionsTable(ScrollView, can_focus=True):
 
     def _strip_for(self, row: Iterable[Cell], look: _Look) -> Strip:
         """One line of the cells in view (those scrolled off sideways become one blank piece, those
-        beyond the right edge are not built): a few segments per cell, no merging pass."""
+        beyond the right edge are not built). Adjacent texts of the same style make one segment:
+        every later stage (cropping, colour filters, the compositor's cuts, the terminal's
+        output) walks a line segment by segment, and a row of plain cells is then one segment."""
         segments: list[Segment] = []
         add = segments.append
+        texts: list[str] = []
+        """The current run of padding and plain texts (all in the look's padding style)."""
         pad = " " * CELL_PADDING
+        pad_style = look.pad
         cell_style = look.cell
-        left = self.scroll_offset.x
-        right = left + self.size.width
+        view_width, left, _ = self._view()
+        right = left + view_width
         span_pad = 2 * CELL_PADDING
         x = 0
         skipped = 0
-        for column, (cell, width) in enumerate(zip(row, self._widths, strict=True)):
+        for cell, width in zip(row, self._widths, strict=True):
             span = width + span_pad
             if x >= right:
                 break
@@ -749,27 +787,31 @@ class PositionsTable(ScrollView, can_focus=True):
             length = cell_len(text)
             if length > width:
                 text, length = set_cell_size(text, width), width
-            pad_style = cell_style("", column)
-            style = cell_style(cell.style, column) if cell.style else pad_style
             gap = " " * (width - length)
-            if style is pad_style:
-                add(Segment(f"{pad}{gap}{text}{pad}" if cell.right else f"{pad}{text}{gap}{pad}", style))
-            elif cell.right:
-                add(Segment(pad, pad_style))
+            if not cell.style:
+                texts += (pad, gap, text, pad) if cell.right else (pad, text, gap, pad)
+                continue
+            texts.append(pad)
+            add(Segment("".join(texts), pad_style))
+            style = cell_style(cell.style)
+            if cell.right:
                 add(Segment(gap + text, style))
-                add(Segment(pad, pad_style))
+                texts = [pad]
             else:
-                add(Segment(pad, pad_style))
-                add(Segment(text, style))
-                add(Segment(gap + pad, pad_style))
-        fill = self.size.width - self._table_width()
+                if text:
+                    add(Segment(text, style))
+                texts = [gap, pad]
+        run = "".join(texts)
+        if run:
+            add(Segment(run, pad_style))
+        fill = view_width - self._table_width()
         if x < right and fill > 0:
             add(Segment(" " * fill, look.fill))
             x += fill
         return Strip(segments, x)
 
     def _header_strip(self) -> Strip:
-        state = (self._epoch, self._hover_row == HEADER, self.scroll_offset.x)
+        state = (self._epoch, self._hover_row == HEADER, self._view()[1])
         if self._header is None or self._header[0] != state:
             look = self._look(True, 0, False, state[1])
             self._header = (state, self._strip_for((Cell(label) for label in self.labels()), look))
@@ -780,7 +822,7 @@ class PositionsTable(ScrollView, can_focus=True):
         row = self._row_cells(key, painting=True)
         cursor = index == self._cursor_row
         hover = index == self._hover_row
-        state = (self._epoch, index & 1, cursor, hover, self.scroll_offset.x)
+        state = (self._epoch, index & 1, cursor, hover, self._view()[1])
         cached = self._strips.get(key)
         if cached is not None and cached[0] == state:
             return cached[1]
