@@ -18,7 +18,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from liqwatch.feeds.demo import CRASH_SECONDS, CRASH_START, REBOUND_SECONDS
-from liqwatch.market.compute import HOUR, divergence, drawdown_adl_level
+from liqwatch.market.compute import HOUR, drawdown_adl_level
 from liqwatch.market.history import History, Kind, pool_key
 from liqwatch.market.model import AdlRisk, InsurancePool, MarketReport, SymbolMarket
 from liqwatch.market.service import enrich
@@ -101,7 +101,6 @@ def reports(market: DemoMarket, now: float) -> list[MarketReport]:
                     symbol=symbol,
                     mark_price=mark,
                     index_price=index,
-                    divergence=divergence(mark, index),
                     funding_rate=rate / 8.0 if hourly else rate,
                     next_funding_time=math.floor(now / step) * step + step,
                     funding_interval_h=interval,

@@ -13,6 +13,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from liqwatch.market.compute import divergence
+
 AdlLevel = Literal["low", "medium", "high", "near", "active", "ended", "none"]
 """``low``/``medium``/``high``: Binance's own rating. ``near``: Bybit's pnlRatio within
 :data:`liqwatch.market.compute.ADL_NEAR` of its trigger. ``active``: ADL is running (Bybit pool
@@ -122,8 +124,6 @@ class SymbolMarket(BaseModel):
     symbol: str = Field(min_length=1)
     mark_price: float | None = None
     index_price: float | None = None
-    divergence: float | None = None
-    """(mark - index) / index."""
     funding_rate: float | None = None
     """Per interval, fraction (0.0001 = 0.01%)."""
     next_funding_time: float | None = None
@@ -131,6 +131,11 @@ class SymbolMarket(BaseModel):
     funding_interval_h: float | None = None
     source: str = ""
     as_of: float | None = None
+
+    @property
+    def divergence(self) -> float | None:
+        """(mark - index) / index; None unless both are known (``market.compute.divergence``)."""
+        return divergence(self.mark_price, self.index_price)
 
     def record(self) -> dict[str, Any]:
         return {

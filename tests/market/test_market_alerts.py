@@ -31,9 +31,7 @@ def report(dd: float | None = None, adl: str | None = None, div: float | None = 
     if adl is not None:
         r.adl_risk = [AdlRisk(symbol="BTC/USDT:USDT", level=adl, detail="d", source="t")]  # type: ignore[arg-type]
     if div is not None:
-        r.symbols = [
-            SymbolMarket(symbol="BTC/USDT:USDT", mark_price=100 * (1 + div), index_price=100.0, divergence=div)
-        ]
+        r.symbols = [SymbolMarket(symbol="BTC/USDT:USDT", mark_price=100 * (1 + div), index_price=100.0)]
     return r
 
 

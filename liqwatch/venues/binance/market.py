@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any
 
 from liqwatch.feeds.parse import as_dict, as_list, num
-from liqwatch.market.compute import divergence
 from liqwatch.market.model import AdlRisk, InsurancePool, SymbolMarket
 from liqwatch.market.venue import Problems, VenueMarket, guarded, mark_and_index, market_id, ms, need, unified
 
@@ -123,7 +122,6 @@ class BinanceMarket(VenueMarket):
                     symbol=unified(ex, vid) if symbol == vid else symbol,
                     mark_price=mark,
                     index_price=index,
-                    divergence=divergence(mark, index),
                     funding_rate=num(row.get("lastFundingRate")),
                     next_funding_time=ms(row.get("nextFundingTime")),
                     funding_interval_h=None if hours is None else hours.get(vid, DEFAULT_FUNDING_H),

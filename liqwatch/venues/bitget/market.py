@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any
 
 from liqwatch.feeds.parse import as_dict, as_list, num
-from liqwatch.market.compute import divergence
 from liqwatch.market.model import SymbolMarket
 from liqwatch.market.venue import Problems, VenueMarket, guarded, mark_and_index, market_id, ms
 
@@ -57,7 +56,6 @@ class BitgetMarket(VenueMarket):
                     symbol=symbol,
                     mark_price=mark,
                     index_price=index,
-                    divergence=divergence(mark, index),
                     funding_rate=num(fund.get("fundingRate")) if fund else num(row.get("fundingRate")),
                     next_funding_time=ms(fund.get("nextUpdate")),
                     funding_interval_h=hours if hours and hours > 0 else None,

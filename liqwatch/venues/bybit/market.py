@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from liqwatch.feeds.parse import as_dict, as_list, num
-from liqwatch.market.compute import divergence, drawdown_adl_level
+from liqwatch.market.compute import drawdown_adl_level
 from liqwatch.market.model import AdlRisk, InsurancePool, SymbolMarket
 from liqwatch.market.venue import Problems, VenueMarket, mark_and_index, market_id, ms, need, unified
 
@@ -127,7 +127,6 @@ class BybitMarket(VenueMarket):
                     symbol=unified(ex, vid) if symbol == vid else symbol,
                     mark_price=mark,
                     index_price=index,
-                    divergence=divergence(mark, index),
                     funding_rate=num(row.get("fundingRate")),
                     next_funding_time=ms(row.get("nextFundingTime")),
                     funding_interval_h=minutes / 60.0 if minutes else None,

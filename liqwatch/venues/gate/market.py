@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any
 
 from liqwatch.feeds.parse import as_dict, as_list, num
-from liqwatch.market.compute import divergence
 from liqwatch.market.model import InsurancePool, SymbolMarket
 from liqwatch.market.venue import HistoryRow, Problems, VenueMarket, mark_and_index, market_id, need
 
@@ -86,7 +85,6 @@ class GateMarket(VenueMarket):
                     symbol=symbol,
                     mark_price=mark,
                     index_price=index,
-                    divergence=divergence(mark, index),
                     funding_rate=num(row.get("funding_rate")),
                     next_funding_time=nxt if nxt and nxt > 0 else None,
                     funding_interval_h=seconds / 3600.0 if seconds else None,

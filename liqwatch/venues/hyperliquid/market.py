@@ -8,7 +8,7 @@ import math
 from typing import Any
 
 from liqwatch.feeds.parse import as_dict, as_list, num
-from liqwatch.market.compute import HOUR, divergence
+from liqwatch.market.compute import HOUR
 from liqwatch.market.model import InsurancePool, SymbolMarket
 from liqwatch.market.venue import Problems, VenueMarket, mark_and_index, ms
 
@@ -88,7 +88,6 @@ class HyperliquidMarket(VenueMarket):
                     symbol=symbol,
                     mark_price=mark,
                     index_price=oracle,
-                    divergence=divergence(mark, oracle),
                     funding_rate=num(ctx.get("funding")),
                     next_funding_time=next_hour,
                     funding_interval_h=1.0,

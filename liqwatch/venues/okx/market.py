@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from liqwatch.feeds.parse import as_dict, as_list, num
-from liqwatch.market.compute import divergence, drawdown
+from liqwatch.market.compute import drawdown
 from liqwatch.market.model import AdlRisk, InsurancePool, SymbolMarket
 from liqwatch.market.venue import HistoryRow, Problems, VenueMarket, guarded, market_id, ms, need
 
@@ -176,7 +176,6 @@ class OkxMarket(VenueMarket):
                     symbol=symbol,
                     mark_price=mark,
                     index_price=index,
-                    divergence=divergence(mark, index),
                     funding_rate=num(funding_row.get("fundingRate")),
                     next_funding_time=cur,
                     funding_interval_h=interval,
