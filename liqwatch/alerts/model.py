@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from fnmatch import fnmatchcase
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict
 
@@ -25,19 +25,7 @@ RuleKind = Literal[
     "mark_index_divergence",
     "funding",
 ]
-RULE_KINDS: tuple[RuleKind, ...] = (
-    "margin_ratio",
-    "distance",
-    "adl",
-    "tier_change",
-    "stale",
-    "position_lost",
-    "connection",
-    "insurance_drawdown",
-    "adl_risk",
-    "mark_index_divergence",
-    "funding",
-)
+RULE_KINDS: tuple[RuleKind, ...] = get_args(RuleKind)
 MARKET_KINDS: frozenset[str] = frozenset({"insurance_drawdown", "adl_risk", "mark_index_divergence"})
 """Rules on a venue's market (issue #13): their ``account`` scope is the exchange name, their
 ``symbol`` scope the pool's name or symbols, or the symbol."""
