@@ -353,8 +353,15 @@ def _read_json(raw: bytes) -> Any:
     return out
 
 
-def _validate(validator: SchemaValidator, path: Path, prefix: str = "", fast_json: bool = False) -> Any:
-    raw, as_json = _read(path)
+def _validate(
+    validator: SchemaValidator,
+    path: Path,
+    prefix: str = "",
+    fast_json: bool = False,
+    read: tuple[bytes, bool] | None = None,
+) -> Any:
+    """The document at ``path`` validated (``read``: its content and JSON-ness, already read)."""
+    raw, as_json = read if read is not None else _read(path)
     data = _read_json(raw) if fast_json and as_json and len(raw) > FAST_JSON_BYTES else None
     if data is None:
         data = _parse(path, raw, as_json)
@@ -402,8 +409,8 @@ def _dedupe_tiers(positions: list[PositionDoc]) -> None:
             last = (rows, done)
 
 
-def load_portfolio(path: Path) -> PortfolioDoc:
-    doc: PortfolioDoc = _validate(_portfolio_validator(), path, fast_json=True)
+def load_portfolio(path: Path, read: tuple[bytes, bool] | None = None) -> PortfolioDoc:
+    doc: PortfolioDoc = _validate(_portfolio_validator(), path, fast_json=True, read=read)
     _dedupe_tiers(doc["positions"])
     return doc
 
@@ -427,7 +434,7 @@ def load_requests(path: Path) -> PortfolioRequests:
         found = _typed_requests(raw)
         if found is not None:
             return found
-    doc = load_portfolio(path)
+    doc = load_portfolio(path, (raw, as_json))  # the bytes already read
     from liqwatch.request import PositionRequest
 
     requests = [PositionRequest(**p) for p in doc["positions"]]
