@@ -65,12 +65,20 @@ def write_json(doc: object, stream: TextIO) -> None:
         return
     import orjson
 
+    write_line(stream, orjson.dumps(doc, option=orjson.OPT_APPEND_NEWLINE))
+
+
+def write_line(stream: TextIO, data: bytes) -> None:
+    """``data`` (UTF-8 text ending in a newline) on ``stream``: as bytes where the stream has a
+    buffer (megabytes of JSON need no decode and re-encode; the text layer is flushed first, so
+    nothing is written out of order), else as text; flushed either way."""
     buffer = getattr(stream, "buffer", None)
     if buffer is None:
-        stream.write(to_json(doc) + "\n")
+        stream.write(data.decode())
+        stream.flush()
         return
     stream.flush()
-    buffer.write(orjson.dumps(doc, option=orjson.OPT_APPEND_NEWLINE))
+    buffer.write(data)
     buffer.flush()
 
 

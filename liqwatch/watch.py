@@ -12,7 +12,7 @@ import argparse
 import sys
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from liqwatch.core.errors import InputError
 
@@ -99,12 +99,13 @@ class _Printer:
         import orjson
 
         from liqwatch.feeds.events import Status
+        from liqwatch.output import write_line
 
         self._dumps = orjson.dumps
         self._newline = orjson.OPT_APPEND_NEWLINE
+        self._write = write_line
         self._status_type = Status
         self.out = out
-        self._buffer: BinaryIO | None = getattr(out, "buffer", None)
         self.closed = False
 
     def line(self, obj: dict[str, Any]) -> None:
@@ -112,16 +113,9 @@ class _Printer:
             return
         # orjson: a snapshot of 2,000 positions is ~3 MB of JSON every second, a tenth of watch's
         # CPU through the json module; the records map NaN and the infinities to null already.
-        # Written as bytes where the stream has a buffer (every line goes this way, so nothing
-        # waits in the text layer): decoding it to text only for the stream to encode it again
-        # was a twentieth of the CPU.
-        data = self._dumps(obj, option=self._newline)
-        if self._buffer is not None:
-            self._buffer.write(data)
-            self._buffer.flush()
-        else:
-            self.out.write(data.decode())
-            self.out.flush()
+        # Written as bytes where the stream has a buffer: decoding it to text only for the
+        # stream to encode it again was a twentieth of the CPU.
+        self._write(self.out, self._dumps(obj, option=self._newline))
 
     def on_event(self, event: Event) -> None:
         if isinstance(event, self._status_type):
