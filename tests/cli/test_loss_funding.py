@@ -178,6 +178,36 @@ def test_large_portfolio_streamed_keeps_the_fields(tmp_path: Path) -> None:
     assert [d["funding"] is not None for d in docs] == [bool(i % 2) for i in range(150)]
 
 
+def test_position_record_keys_are_the_presized_template_in_order(monkeypatch: pytest.MonkeyPatch) -> None:
+    # position_record fills a copy of _POSITION_RECORD: a key it set that the template lacks would
+    # land after the loss and funding keys, and a key it never set would print as null
+    from liqwatch import records
+    from liqwatch.core.engine import assess
+    from liqwatch.records import LossFunding, position_record
+    from liqwatch.request import PositionRequest, account_wallet, build_spec
+
+    venue = get_venue("binance")
+    reqs = [
+        PositionRequest("BTC/USDT:USDT", "long", 0.5, 60_000.0, 10.0),
+        PositionRequest("ETH/USDT:USDT", "short", 3.0, 3_000.0, 20.0, margin_mode="cross"),
+        PositionRequest("BTC/USD:BTC", "long", 1_000.0, 60_000.0, 5.0),
+    ]
+    specs = [build_spec(venue, r) for r in reqs]
+    risk = assess(venue, specs, account_wallet(venue, specs, {"USDT": 10_000.0, "BTC": 1.0}))
+    keys = list(records._POSITION_RECORD)
+    unset = object()
+    monkeypatch.setattr(records, "_POSITION_RECORD", dict.fromkeys(keys, unset))
+    docs = [position_record(p, venue) for p in risk.positions]
+    assert all(list(d) == keys for d in docs)
+    filled_later = ["liquidation_loss", "liquidation_loss_unavailable", "funding", "funding_unavailable"]
+    assert keys[-4:] == filled_later
+    assert all(d[key] is not unset for d in docs for key in keys[:-4])
+    LossFunding(risk, venue, None).add(docs)
+    assert all(d[key] is not unset for d in docs for key in keys)
+    assert all(list(d) == keys for d in docs)
+    assert all((d["liquidation_loss"] is None) != (d["liquidation_loss_unavailable"] is None) for d in docs)
+
+
 # ---------------------------------------------------------------------- errors
 
 
