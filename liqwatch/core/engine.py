@@ -287,9 +287,10 @@ class _Work:
         fixed: float | None = None
         if venue.mm_at_entry_isolated and spec.margin_mode == "isolated":
             self.value = q * ep if table.basis == "notional" else q
-            if table.beyond(self.value):
+            held = table.holding(self.value)
+            if held is None:
                 raise beyond_table_error(spec, venue, self.value, "at entry")
-            tier = table.tiers[table.position(self.value)]
+            tier = held
             mm = q * ep * tier.mmr - tier.maint_amount
             margin = spec.isolated_margin or 0.0
             bust = max(0.0, ep - s * margin / q)
@@ -297,9 +298,10 @@ class _Work:
             fixed = mm + fee
         else:
             self.value = self.notional if table.basis == "notional" else q
-            if table.beyond(self.value):
+            held = table.holding(self.value)
+            if held is None:
                 raise beyond_table_error(spec, venue, self.value, "at the mark")
-            tier = table.tiers[table.position(self.value)]
+            tier = held
             mm = q * mark * tier.mmr - tier.maint_amount
             fee = spec.fee_rate * q * mark
         self.tier = tier
@@ -323,9 +325,10 @@ class _Work:
         table = spec.tiers
         self.leg.tier_qty = total_qty
         self.value = total_qty * self.mark if table.basis == "notional" else total_qty
-        if table.beyond(self.value):
+        held = table.holding(self.value)
+        if held is None:
             raise beyond_table_error(spec, venue, self.value, "(long and short legs combined)")
-        self.tier = table.tiers[table.position(self.value)]
+        self.tier = held
         self.mm = self.notional * self.tier.mmr - self.tier.maint_amount
         self.req = self.mm + self.fee
 
@@ -353,9 +356,10 @@ class _InverseWork(_Work):
         fixed: float | None = None
         if venue.inverse_mm_at_entry_isolated and spec.margin_mode == "isolated":
             self.value = q * xe if notional_basis else q
-            if table.beyond(self.value):
+            held = table.holding(self.value)
+            if held is None:
                 raise beyond_table_error(spec, venue, self.value, "at entry")
-            tier = table.tiers[table.position(self.value)]
+            tier = held
             mm = q * xe * tier.mmr - tier.maint_amount
             f = spec.fee_rate
             # The fee to close, priced at the bankruptcy price that includes it (Bybit's classic
@@ -365,9 +369,10 @@ class _InverseWork(_Work):
             fixed = mm + fee
         else:
             self.value = q * x if notional_basis else q
-            if table.beyond(self.value):
+            held = table.holding(self.value)
+            if held is None:
                 raise beyond_table_error(spec, venue, self.value, "at the mark")
-            tier = table.tiers[table.position(self.value)]
+            tier = held
             mm = q * x * tier.mmr - tier.maint_amount
             fee = spec.fee_rate * q * x
         self.tier = tier
@@ -437,48 +442,63 @@ def _assess_pool(
     else:
         works = [_Work(spec, venue) for spec in specs]
 
-    groups: dict[str, list[_Work]] = {}
+    # Cross positions by symbol, in order of first appearance: ``first`` holds each symbol's first
+    # leg, ``multi`` the legs of the symbols with more than one (hedge legs). No list per symbol for
+    # the usual one position per symbol.
+    first: dict[str, _Work] = {}
+    multi: dict[str, list[_Work]] = {}
     iso_margin = 0.0
     for w in works:
-        if w.spec.margin_mode == "cross":
-            groups.setdefault(w.spec.symbol, []).append(w)
+        spec = w.spec
+        if spec.margin_mode == "cross":
+            held = first.setdefault(spec.symbol, w)
+            if held is not w:
+                legs_of = multi.get(spec.symbol)
+                if legs_of is None:
+                    multi[spec.symbol] = [held, w]
+                else:
+                    legs_of.append(w)
         else:
-            iso_margin += w.spec.isolated_margin or 0.0
+            iso_margin += spec.isolated_margin or 0.0
     if venue.cross_legs_share_bracket:
-        for members in groups.values():
-            if len(members) > 1:
-                total = sum(w.spec.size for w in members)
-                for w in members:
-                    w.share_bracket(total, venue)
+        for together in multi.values():
+            total = sum(w.spec.size for w in together)
+            for w in together:
+                w.share_bracket(total, venue)
     cross_upnl = 0.0
     cross_req = 0.0
-    for members in groups.values():
-        for w in members:
+    for w in first.values():
+        members = multi.get(w.spec.symbol) if multi else None
+        if members is None:
             cross_upnl += w.upnl
             cross_req += w.req
+            continue
+        for leg in members:
+            cross_upnl += leg.upnl
+            cross_req += leg.req
 
     cross_balance = wallet_balance + cross_upnl
     cross_ratio = _ratio(cross_req, cross_balance)
 
-    for members in groups.values():
-        if len(members) == 1:
-            w = members[0]
+    for w in first.values():
+        members = multi.get(w.spec.symbol) if multi else None
+        if members is None:
             others_upnl = cross_upnl - w.upnl
             w.lp = solve_price(wallet_balance + others_upnl - (cross_req - w.req), (w.leg,), w.mark)
             w.bp = bankruptcy_price(wallet_balance + others_upnl, (w.leg,))
             continue
         g_upnl = 0.0
         g_req = 0.0
-        for w in members:
-            g_upnl += w.upnl
-            g_req += w.req
-        legs = [w.leg for w in members]
+        for leg in members:
+            g_upnl += leg.upnl
+            g_req += leg.req
+        legs = [leg.leg for leg in members]
         collateral = wallet_balance + (cross_upnl - g_upnl) - (cross_req - g_req)
         lp = solve_price(collateral, legs, members[0].mark)
         bp = bankruptcy_price(wallet_balance + (cross_upnl - g_upnl), legs)
-        for w in members:
-            w.lp = lp
-            w.bp = bp
+        for leg in members:
+            leg.lp = lp
+            leg.bp = bp
 
     positions: list[PositionRisk] = []
     total_upnl = 0.0
@@ -572,7 +592,7 @@ def _position_risk(  # positional: once per position per assessment (and per sho
         w.im,
         balance,
         ratio,
-        venue.native_margin_ratio(w.req, balance),
+        venue.native_margin_ratio(w.req, balance) if venue.native_margin_ratio_name else None,
         lp,
         bp,
         distance,

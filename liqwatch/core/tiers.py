@@ -106,6 +106,20 @@ class TierTable:
     def lookup(self, value: float) -> Tier:
         return self.tiers[self.position(value)]
 
+    def holding(self, value: float) -> Tier | None:
+        """The bracket that holds ``value``, or None past the table's end: :meth:`beyond` and
+        :meth:`lookup` in one call (once per position per assessment)."""
+        limit = self.limit
+        if self.floor_inclusive:
+            if value >= limit:
+                return None
+            i = bisect_right(self.floors, value) - 1
+            return self.tiers[i if i > 0 else 0]
+        if value > limit:
+            return None
+        i = bisect_left(self.caps, value)
+        return self.tiers[i if i < self.last else self.last]
+
     def next_floor(self, tier: Tier) -> float | None:
         """Where the next bracket starts (in the table's basis), or None for the last one."""
         pos = tier.index - self.tiers[0].index

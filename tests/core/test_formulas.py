@@ -389,3 +389,14 @@ def test_adl_lights_count_the_thresholds_reached(name: str, score: float) -> Non
     thresholds = venue.adl_thresholds
     assert list(thresholds) == sorted(thresholds)
     assert venue.adl_lights_from_score(score) == 1 + sum(score >= t for t in thresholds)
+
+
+@pytest.mark.parametrize("name", sorted(VENUES))
+def test_native_margin_ratio_is_named_where_a_venue_computes_one(name: str) -> None:
+    """The core asks for the native ratio only where the venue names it: a venue that overrides
+    the figure without naming it would have it silently dropped."""
+    from liqwatch.core.venues.base import Venue
+
+    venue = VENUES[name]
+    computes = type(venue).native_margin_ratio is not Venue.native_margin_ratio
+    assert computes == (venue.native_margin_ratio_name is not None)

@@ -96,6 +96,8 @@ class Venue:
     "all positions in the same underlying are combined"; Bitget "cross combines long and short").
     Only for venues without maintenance amounts, whose MM is value x MMR of the bracket."""
     native_margin_ratio_name: ClassVar[str | None] = None
+    """The venue's own name for its margin-ratio figure; set by (only) the venues that override
+    :meth:`native_margin_ratio`, which the core calls only where this is set."""
     adl_method: ClassVar[str] = ""
     adl_thresholds: ClassVar[tuple[float, float, float, float]] = (0.05, 0.25, 1.0, 3.0)
     """Score levels that light the 2nd..5th light of the estimate (a losing position shows 1)."""
