@@ -190,6 +190,8 @@ def check_account(specs: Sequence[PositionSpec], venue: Venue) -> None:
     legs on one side, or one-way and hedge positions of one symbol together. On venues whose
     positions are keyed by margin mode too (OKX), an isolated and a cross position may coexist.
     Raises InputError naming both indices."""
+    if len({spec.symbol for spec in specs}) == len(specs):
+        return  # one position per symbol (the usual account): nothing can clash
     seen: dict[tuple[str, str, str], int] = {}
     modes: dict[str, tuple[bool, int]] = {}
     for i, spec in enumerate(specs):

@@ -61,8 +61,12 @@ class Binance(Venue):
     def adl_score(self, ctx: AdlContext) -> float:
         # collateral: isolated wallet or cross wallet; margin_ratio is MM / (wallet + UPnL) of the
         # same scope (None when that denominator is <= 0, which the FAQ scores as 0).
-        pnl_pct = max(0.0, ctx.unrealized_pnl) / max(1.0, ctx.collateral)
-        return pnl_pct * (ctx.margin_ratio or 0.0)
+        pnl = ctx.unrealized_pnl
+        collateral = ctx.collateral
+        ratio = ctx.margin_ratio
+        if not pnl > 0.0 or not ratio:  # a loss (or NaN) ranks 0; so does a margin balance <= 0
+            return 0.0
+        return pnl / (collateral if collateral > 1.0 else 1.0) * ratio
 
     def adl_lights_from_exchange(self, raw: int) -> int:
         """adlQuantile 0..4 -> 1..5 lights (the UI's five bars, 20% of the queue each)."""
