@@ -104,13 +104,15 @@ class LazyMarkets(Mapping[str, Market]):
         self._reader = reader  # (offset, length) -> bytes, for an indexed snapshot
         self._index: dict[str, list[Any]] = header.get("index") or {}
         self._inline: dict[str, Any] = header.get("symbols") or {}
-        self._names = {name.upper(): name for name in (self._index or self._inline)}
+        self.names = {name.upper(): name for name in (self._index or self._inline)}
+        """Upper-case unified symbol -> the snapshot's spelling: ``key in markets.names`` is the
+        membership test without a Python-level ``__contains__`` call (once per position of a file)."""
         self._built: dict[str, Market] = {}
         self.reads = 0
         """How many symbol entries were read from the data file (tests check the laziness)."""
 
     def entry(self, key: str) -> dict[str, Any] | None:
-        name = self._names.get(key)
+        name = self.names.get(key)
         if name is None:
             return None
         if name in self._inline:
@@ -127,18 +129,18 @@ class LazyMarkets(Mapping[str, Market]):
             entry = self.entry(key)
             if entry is None:
                 raise KeyError(key)
-            market = _market(self._venue, self._header, self._names[key], entry, self._origin)
+            market = _market(self._venue, self._header, self.names[key], entry, self._origin)
             self._built[key] = market
         return market
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self._names)
+        return iter(self.names)
 
     def __len__(self) -> int:
-        return len(self._names)
+        return len(self.names)
 
     def __contains__(self, key: object) -> bool:
-        return key in self._names
+        return key in self.names
 
     def ids(self) -> dict[str, str]:
         """Upper-case native id -> upper-case unified symbol."""
@@ -246,11 +248,11 @@ def _lookup(sources: tuple[Bundle, Bundle | None], key: str, *, by_id: bool) -> 
     """The market named ``key`` (a native id when ``by_id``, else an upper-case unified symbol) in
     the bundled snapshot and the cache, the fresher of the two (once per position of a file)."""
     bundled, cache = sources
-    name = bundled.by_id.get(key) if by_id else key if key in bundled.markets else None
+    name = bundled.by_id.get(key) if by_id else key if key in bundled.markets.names else None
     found = bundled.markets[name] if name is not None else None
     if cache is None:
         return found
-    name = cache.by_id.get(key) if by_id else key if key in cache.markets else None
+    name = cache.by_id.get(key) if by_id else key if key in cache.markets.names else None
     return _fresher(found, cache.markets[name] if name is not None else None)
 
 
