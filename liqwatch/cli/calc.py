@@ -141,23 +141,22 @@ def run(args: argparse.Namespace) -> int:
             fail(f"--exchange: {args.exchange} differs from the portfolio's exchange {venue.name}")
         user_tables = load_tiers_file(args.tiers, venue) if args.tiers is not None else None
         specs = []
-        rates: list[float | None] = []
-        times: list[int | str | None] = []
         tables = TableCache()  # identical tier lists build one table
         known = sources(venue)  # the bundled and cached tables, looked at once for every position
-        for i, req in enumerate(portfolio.positions):
-            try:  # the field's path is only formatted for an error: this loop runs once per position
+        requests = portfolio.positions
+        try:  # the field's path is only formatted for an error: this loop runs once per position
+            for req in requests:
                 specs.append(build_spec(venue, req, user_tables, "", tables, validated=True, known=known))
-                rates.append(req.funding_rate)
-                times.append(req.next_funding_time)
-            except InputError as exc:
-                fail(f"{args.portfolio}: positions[{i}].{exc}")
+        except InputError as exc:
+            fail(f"{args.portfolio}: positions[{len(specs)}].{exc}")  # the position whose spec failed
+        rates: list[float | None] = [req.funding_rate for req in requests]
+        times: list[int | str | None] = [req.next_funding_time for req in requests]
         try:
             check_account(specs, venue)
             wallet = account_wallet(venue, specs, portfolio.wallet_balance)
         except InputError as exc:
             fail(f"{args.portfolio}: {exc}")
-        del portfolio  # the parsed document: its memory is reused by what the maths builds next
+        del portfolio, requests  # the parsed document: its memory is reused by what the maths builds next
     else:
         missing = [
             flag

@@ -83,6 +83,19 @@ def test_tier_errors_name_the_position(
     assert len(err.strip().splitlines()) == 1 and expect in err, err
 
 
+@pytest.mark.parametrize("bad", [0, 3, 299])
+def test_a_refused_position_is_named_by_its_index(tmp_path: Path, capsys: pytest.CaptureFixture[str], bad: int) -> None:
+    # small and large files (the typed reader) alike: the index is the refused position's own
+    positions = [_pos(i) for i in range(300)]
+    positions[bad]["leverage"] = 500  # above the table's 125x
+    path = _write(tmp_path, positions[: max(bad + 1, 4)] if bad < 299 else positions)
+    with pytest.raises(SystemExit) as exc:
+        main(["calc", "--portfolio", str(path), "--json"])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("liqwatch: error: ") and f"positions[{bad}].leverage: 500x is above" in err, err
+
+
 def test_tiers_file_errors_name_the_symbol(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     tiers = tmp_path / "t.json"
     tiers.write_text(json.dumps({"tiers": {"BTCUSDT": [TIERS[1], TIERS[0]], "ETHUSDT": [TIERS[0], TIERS[0]]}}))
