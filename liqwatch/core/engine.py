@@ -11,7 +11,7 @@ are in USD, and margin, maintenance margin, fees and PnL are in the settle coin.
 equity ``C + s*Q*(1/EP - x)`` and the requirement ``Q*x*(MMR + f) - cum`` are linear in x, so an
 inverse position IS a linear position of quantity Q, entry 1/EP and mark 1/P on the opposite side,
 whose notional Q*x is the coin notional its brackets are counted in. The engine solves it with the
-same exact piecewise solver in x (``_InverseWork``, transformed once per position) and maps the
+same exact piecewise solver in x (``_Work``, transformed once per position) and maps the
 prices back (P = 1/x); distances and sides stay the user's. See docs/venues/inverse.md.
 
 Collateral pools: cross margin is per settle currency. Positions are grouped by settle currency
@@ -256,13 +256,18 @@ def solver_leg(venue: Venue, spec: PositionSpec, fixed_requirement: float | None
 
 
 class _Work:
-    """Per-position figures at the current mark, computed once. ``mark`` and the leg are in the
-    solver's space (the mark price itself for a linear position)."""
+    """Per-position figures at the current mark, computed once, in the solver's space: a linear
+    position as it is; an inverse one transformed once into x = 1/P, a linear leg of quantity Q
+    (USD face), entry 1/EP, mark 1/P and the opposite side. There value Q/P, PnL
+    s*Q*(1/EP - 1/P), MM (Q/P)*MMR - cum and the fee f*Q/P are all in the settle coin; brackets are
+    on coin notional Q/P (or on Q for quantity tables). ``sign`` stays the user's (distances are
+    on P); ``mark`` and the leg are in the solver's space."""
 
     __slots__ = (
         "bp",
         "fee",
         "im",
+        "inverse",
         "leg",
         "lp",
         "mark",
@@ -275,28 +280,44 @@ class _Work:
         "upnl",
         "value",
     )
-    inverse = False
 
     def __init__(self, spec: PositionSpec, venue: Venue) -> None:
         s = self.sign = 1 if spec.side == "long" else -1
         q = spec.size
-        ep = spec.entry_price
-        mark = self.mark = spec.mark_price
+        inverse = self.inverse = spec.inverse
+        if inverse:
+            _check_inverse(venue, spec)
+            entry = 1.0 / spec.entry_price
+            mark = 1.0 / spec.mark_price
+            side = -s  # a long in P is a short in x
+            at_entry = venue.inverse_mm_at_entry_isolated
+        else:
+            entry = spec.entry_price
+            mark = spec.mark_price
+            side = s
+            at_entry = venue.mm_at_entry_isolated
+        self.mark = mark
         table = spec.tiers
         self.spec = spec
         self.notional = q * mark
-        self.upnl = s * q * (mark - ep)
+        self.upnl = side * q * (mark - entry)  # inverse: s*Q*(1/EP - 1/P), exactly
         fixed: float | None = None
-        if venue.mm_at_entry_isolated and spec.margin_mode == "isolated":
-            self.value = q * ep if table.basis == "notional" else q
+        if at_entry and spec.margin_mode == "isolated":
+            self.value = q * entry if table.basis == "notional" else q
             held = table.holding(self.value)
             if held is None:
                 raise beyond_table_error(spec, venue, self.value, "at entry")
             tier = held
-            mm = q * ep * tier.mmr - tier.maint_amount
+            mm = q * entry * tier.mmr - tier.maint_amount
             margin = spec.isolated_margin or 0.0
-            bust = max(0.0, ep - s * margin / q)
-            fee = spec.fee_rate * q * bust
+            f = spec.fee_rate
+            if inverse:
+                # The fee to close, priced at the bankruptcy price that includes it (Bybit's classic
+                # page: BP = (1 + f) Q / (Q/EP + margin) for a long): margin + s*Q*(xe - x) = f*Q*x.
+                x_bust = (margin + s * q * entry) / (q * (s + f))
+                fee = f * q * x_bust if x_bust > 0 else 0.0
+            else:
+                fee = f * q * max(0.0, entry - s * margin / q)  # at the bankruptcy price
             fixed = mm + fee
         else:
             self.value = self.notional if table.basis == "notional" else q
@@ -311,13 +332,13 @@ class _Work:
         self.fee = fee
         self.req = mm + fee
         if spec.leverage:
-            value = q * ep if venue.initial_margin_at_entry else self.notional
+            value = q * entry if venue.initial_margin_at_entry else self.notional
             self.im: float | None = value / spec.leverage
         elif spec.margin_mode == "isolated":
             self.im = spec.isolated_margin
         else:
             self.im = None
-        self.leg = Leg(s, q, ep, table, spec.fee_rate, fixed)
+        self.leg = Leg(side, q, entry, table, spec.fee_rate, fixed)
         self.lp: float | None = None
         self.bp: float | None = None
 
@@ -333,63 +354,6 @@ class _Work:
         self.tier = held
         self.mm = self.notional * self.tier.mmr - self.tier.maint_amount
         self.req = self.mm + self.fee
-
-
-class _InverseWork(_Work):
-    """An inverse position, transformed once into x = 1/P: a linear leg of quantity Q (USD face),
-    entry 1/EP, mark 1/P and the opposite side. Value Q/P, PnL s*Q*(1/EP - 1/P), MM
-    (Q/P)*MMR - cum and the fee f*Q/P are all in the settle coin; brackets on coin notional Q/P
-    (or on Q for quantity tables). ``sign`` stays the user's (distances are on P)."""
-
-    __slots__ = ()
-    inverse = True
-
-    def __init__(self, spec: PositionSpec, venue: Venue) -> None:
-        _check_inverse(venue, spec)
-        s = self.sign = 1 if spec.side == "long" else -1
-        q = spec.size
-        xe = 1.0 / spec.entry_price
-        x = self.mark = 1.0 / spec.mark_price
-        table = spec.tiers
-        notional_basis = table.basis == "notional"
-        self.spec = spec
-        self.notional = q * x
-        self.upnl = s * q * (xe - x)
-        fixed: float | None = None
-        if venue.inverse_mm_at_entry_isolated and spec.margin_mode == "isolated":
-            self.value = q * xe if notional_basis else q
-            held = table.holding(self.value)
-            if held is None:
-                raise beyond_table_error(spec, venue, self.value, "at entry")
-            tier = held
-            mm = q * xe * tier.mmr - tier.maint_amount
-            f = spec.fee_rate
-            # The fee to close, priced at the bankruptcy price that includes it (Bybit's classic
-            # page: BP = (1 + f) Q / (Q/EP + margin) for a long): margin + s*Q*(xe - x) = f*Q*x.
-            x_bust = ((spec.isolated_margin or 0.0) + s * q * xe) / (q * (s + f))
-            fee = f * q * x_bust if x_bust > 0 else 0.0
-            fixed = mm + fee
-        else:
-            self.value = q * x if notional_basis else q
-            held = table.holding(self.value)
-            if held is None:
-                raise beyond_table_error(spec, venue, self.value, "at the mark")
-            tier = held
-            mm = q * x * tier.mmr - tier.maint_amount
-            fee = spec.fee_rate * q * x
-        self.tier = tier
-        self.mm = mm
-        self.fee = fee
-        self.req = mm + fee
-        if spec.leverage:
-            self.im: float | None = (q * xe if venue.initial_margin_at_entry else self.notional) / spec.leverage
-        elif spec.margin_mode == "isolated":
-            self.im = spec.isolated_margin
-        else:
-            self.im = None
-        self.leg = Leg(-s, q, xe, table, spec.fee_rate, fixed)
-        self.lp = None
-        self.bp = None
 
 
 NEGLIGIBLE_X = 1e-9
@@ -411,7 +375,7 @@ def assess(venue: Venue, specs: Sequence[PositionSpec], wallet_balance: Wallet =
     if venue.size_dependent_tiers:  # the rate follows the size (Deribit's ramp): one table per size
         specs = [venue.sized_spec(spec) for spec in specs]
     if not isinstance(wallet_balance, Mapping) and single_pool(specs, venue):
-        positions, account = _assess_pool(venue, specs, wallet_balance, venue.settle, False)
+        positions, account = _assess_pool(venue, specs, wallet_balance, venue.settle)
         return PortfolioRisk(venue.name, positions, account, {venue.settle: account})
     wallets = pool_wallets(venue, specs, wallet_balance)
     groups: dict[str, list[int]] = {}
@@ -427,7 +391,7 @@ def assess(venue: Venue, specs: Sequence[PositionSpec], wallet_balance: Wallet =
     for name in names:
         members = groups.get(name, [])
         sub = [specs[i] for i in members]
-        risks, account = _assess_pool(venue, sub, wallets.get(name, 0.0), name, any(s.inverse for s in sub))
+        risks, account = _assess_pool(venue, sub, wallets.get(name, 0.0), name)
         for i, risk in zip(members, risks, strict=True):
             found[i] = risk
         pools[name] = account
@@ -436,13 +400,10 @@ def assess(venue: Venue, specs: Sequence[PositionSpec], wallet_balance: Wallet =
 
 
 def _assess_pool(
-    venue: Venue, specs: Sequence[PositionSpec], wallet_balance: float, settle: str, has_inverse: bool
+    venue: Venue, specs: Sequence[PositionSpec], wallet_balance: float, settle: str
 ) -> tuple[list[PositionRisk], AccountRisk]:
     """One collateral pool: positions of one settle currency and that currency's wallet."""
-    if has_inverse:
-        works = [(_InverseWork if spec.inverse else _Work)(spec, venue) for spec in specs]
-    else:
-        works = [_Work(spec, venue) for spec in specs]
+    works = [_Work(spec, venue) for spec in specs]
 
     # Cross positions by symbol, in order of first appearance: ``first`` holds each symbol's first
     # leg, ``multi`` the legs of the symbols with more than one (hedge legs). No list per symbol for
