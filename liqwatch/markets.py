@@ -424,7 +424,7 @@ def stale_warnings(tables: Iterable[tuple[str, TierTable]], today: date | None =
     stale: list[tuple[int, str, TierTable]] = []
     seen: set[str] = set()
     for symbol, table in tables:
-        if symbol in seen or table.origin not in ("bundled", "cache"):
+        if table.origin not in ("bundled", "cache") or symbol in seen:  # a file's own list is never stale
             continue
         seen.add(symbol)
         age = stale_days(table, today)

@@ -243,8 +243,8 @@ def funding_extras(
     venue: Venue,
     specs: Sequence[PositionSpec],
     wallet: Wallet,
-    rates: Sequence[float | None],
-    times: Sequence[int | str | None],
+    rates: list[float | None],
+    times: list[int | str | None],
 ) -> RecordExtras:
     """The run's funding (issue #13): each position's payment and liquidation price after 1, 2 and
     3 payments, where a rate is given; nothing is computed when none is. Exits with one line for a
@@ -252,7 +252,7 @@ def funding_extras(
     from liqwatch.records import RecordExtras
     from liqwatch.request import check_funding_rate, parse_funding_time
 
-    if all(r is None for r in rates) and all(t is None for t in times):
+    if rates.count(None) == len(rates) and times.count(None) == len(times):  # no funding given
         return RecordExtras()
     parsed: list[float | None] = []
     for i, (rate, time) in enumerate(zip(rates, times, strict=True)):
