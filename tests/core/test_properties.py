@@ -243,3 +243,23 @@ def test_tier_lookup_is_monotone(name: str, data: st.DataObject) -> None:
     if venue.derives_maint_amount:
         mm = [v * table.lookup(v).mmr - table.lookup(v).maint_amount for v in values]
         assert all(b >= a - 1e-6 * max(1.0, abs(a)) for a, b in itertools.pairwise(mm))
+
+
+@given(st.sampled_from(VENUE_NAMES), st.data())
+def test_holding_is_beyond_and_lookup_in_one_call(name: str, data: st.DataObject) -> None:
+    """The engine's one-call bracket lookup answers exactly as ``beyond`` + ``lookup``: None past the
+    end (the cap itself on a floor-inclusive table), else the same bracket, boundaries included."""
+    venue = VENUES[name]
+    table = data.draw(tables(venue))
+    if data.draw(st.booleans()):  # a table that ends (a cap on its last bracket)
+        last = table.tiers[-1]
+        cap = last.floor + data.draw(st.floats(1.0, 1e7))
+        table = dataclasses.replace(table, tiers=(*table.tiers[:-1], dataclasses.replace(last, cap=cap)))
+    edges = [t.floor for t in table.tiers] + [t.cap for t in table.tiers if math.isfinite(t.cap)]
+    values = data.draw(st.lists(st.sampled_from(edges) | st.floats(0, 1e9) | st.just(math.nan), min_size=1))
+    for v in values:
+        found = table.holding(v)
+        if table.beyond(v):
+            assert found is None, v
+        else:
+            assert found is table.lookup(v), v
