@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from liqwatch.core.engine import settle_of
 from liqwatch.core.loss import Case, Figures, LiquidationLoss, LossCase, loss_figures
 from liqwatch.core.model import AccountRisk, PortfolioRisk, PositionRisk, PositionSpec
-from liqwatch.core.venues import VENUES, Venue
+from liqwatch.core.venues import VENUES, Venue, get_venue
 
 if TYPE_CHECKING:  # the state store imports this module: no import back at run time
     from liqwatch.core.funding import FundingDrift
@@ -458,9 +458,11 @@ def diff_ticks(view: PositionView) -> float | None:
     return num((ours - venue_lp) / tick)
 
 
-def live_position_record(view: PositionView) -> dict[str, Any]:
+def live_position_record(view: PositionView, fees: _LiveFees | None = None) -> dict[str, Any]:
     """One position as ``liqwatch watch`` prints it: the position as the feed reported it, the
-    risk fields of :func:`position_record` (null until the risk is computed) and the live ones."""
+    risk fields of :func:`position_record` (null until the risk is computed) and the live ones.
+    ``fees``: the venue and its liquidation fee rates per exchange name, shared by the records of
+    one snapshot (looked up here when not given)."""
     data = view.data
     risk = view.risk
     ours = None if risk is None else num(risk.liquidation_price)
@@ -498,7 +500,7 @@ def live_position_record(view: PositionView) -> dict[str, Any]:
             )
             if n
         ),
-        **live_loss_fields(view),
+        **live_loss_fields(view, fees),
     }
 
 
@@ -529,9 +531,22 @@ def live_fee_rates(venue: Venue) -> FeeRates:
     return rates
 
 
-def live_loss_fields(view: PositionView) -> dict[str, Any]:
+_LiveFees = dict[str, tuple[Venue, "FeeRates"]]
+"""Per exchange name (as the views spell it): the venue and :func:`live_fee_rates` of one snapshot."""
+
+
+def _live_fees(fees: _LiveFees, exchange: str) -> tuple[Venue, FeeRates]:
+    hit = fees.get(exchange)
+    if hit is None:
+        venue = get_venue(exchange)
+        hit = fees[exchange] = (venue, live_fee_rates(venue))
+    return hit
+
+
+def live_loss_fields(view: PositionView, fees: _LiveFees | None = None) -> dict[str, Any]:
     """``liquidation_loss`` / ``liquidation_loss_unavailable`` and ``funding`` / ``funding_unavailable``
-    of a live position (cross hedge legs are refused: the other leg is not in view here)."""
+    of a live position (cross hedge legs are refused: the other leg is not in view here).
+    ``fees``: as :func:`live_position_record`'s."""
     risk = view.risk
     out: dict[str, Any] = {
         "liquidation_loss": None,
@@ -541,12 +556,10 @@ def live_loss_fields(view: PositionView) -> dict[str, Any]:
     }
     if risk is None:
         return out
-    from liqwatch.core.venues import get_venue
-
-    venue = get_venue(view.exchange)
+    venue, rates = _live_fees({} if fees is None else fees, view.exchange)
     spec = risk.spec
     hedged = spec.margin_mode == "cross" and spec.position_side != "both"
-    loss = position_loss(risk, venue, live_fee_rates(venue), hedged)
+    loss = position_loss(risk, venue, rates, hedged)
     if isinstance(loss, str):
         out["liquidation_loss_unavailable"] = loss
     else:
@@ -610,7 +623,8 @@ def live_pools(view: AccountView) -> list[dict[str, Any]]:
 
 def snapshot_record(snap: Snapshot) -> dict[str, Any]:
     """A ``{"type": "snapshot"}`` line of ``liqwatch watch``."""
-    positions = [live_position_record(p) for p in snap.positions]
+    fees: _LiveFees = {}  # one look per venue and snapshot, not one per position
+    positions = [live_position_record(p, fees) for p in snap.positions]
     if _LIVE_FUNDING:
         add_live_funding(positions, snap)
     return {

@@ -51,6 +51,11 @@ _HINT_KEEP = (
 
 PositionKey = tuple[str, str]  # (symbol, side): one-way positions and each hedge leg
 
+_Prepared = tuple[str, "TierTable | None", str, float, "float | None", "float | None", str]
+"""What a position's risk inputs need besides its mark (:meth:`State._prepare`): the symbol the
+table is known by, the table, the note, the fee rate, the isolated margin, the tick, and why the
+risk is not computed ("" when it is)."""
+
 NO_INVERSE_MATHS = "coin-margined: this venue's inverse maths is not supported (the venue's liquidation price is shown)"
 
 
@@ -97,6 +102,11 @@ class AccountState:
     last_risk: dict[PositionKey, PositionRisk] = field(default_factory=dict)
     last_specs: list[PositionSpec] = field(default_factory=list)
     """The positions as the risk core last saw them (what-if scenarios start from these)."""
+    tiers_version: int = 0
+    """Incremented whenever :attr:`tiers` changes (prepared inputs from older tables are redone)."""
+    prepared: dict[PositionKey, tuple[PositionData, int, _Prepared]] = field(default_factory=dict)
+    """Per position of the last snapshot: its data object, :attr:`tiers_version` then, and what
+    :meth:`State._prepare` derived from them (reused while both are the same)."""
 
     def collateral(self) -> float | dict[str, float]:
         """The cross collateral as ``assess`` (and what-if scenarios on :attr:`last_specs`) take it:
@@ -179,8 +189,12 @@ class State:
         acc = self._account(event)
         if event.type == "mark":
             prev = acc.marks.get(event.symbol)
-            if prev is None or event.ts >= prev.ts:  # out-of-order updates never go backwards
+            if prev is None:
                 acc.marks[event.symbol] = Mark(event.price, event.ts, self.clock(), event.interval)
+            elif event.ts >= prev.ts:  # out-of-order updates never go backwards
+                # updated in place: the store's own record (views copy the price and age), one
+                # object per symbol for the run instead of one per update
+                prev.price, prev.ts, prev.received, prev.interval = event.price, event.ts, self.clock(), event.interval
             return []
         if event.type == "positions":
             return self._positions(acc, event)
@@ -203,6 +217,7 @@ class State:
                 for r in event.tiers
             ]
             if rows:
+                acc.tiers_version += 1
                 acc.tiers[event.symbol.upper()] = build_table(
                     rows,
                     basis=event.basis,
@@ -318,6 +333,7 @@ class State:
         kept: list[tuple[PositionKey, PositionData, float, float | None, bool, str]] = []
         views: list[PositionView] = []
         any_stale = False
+        prepared: dict[PositionKey, tuple[PositionData, int, _Prepared]] = {}
         for key, data in acc.positions.items():
             mark_state = acc.marks.get(data.symbol)
             if mark_state is not None:
@@ -338,31 +354,15 @@ class State:
                     )
                 views.append(PositionView(acc.name, acc.venue.name, data, mark, age, stale, None, why, ratio))
                 continue
-            symbol, table, note = self._table(acc, data)
-            fee_rate = self.fee_rate(acc.venue, data)
-            if data.fee_note:
-                note = "; ".join(n for n in (note, f"fee: {data.fee_note}") if n)
-            if table is None:
-                views.append(PositionView(acc.name, acc.venue.name, data, mark, age, stale, None, note))
-                continue
-            margin = data.isolated_margin
-            if data.margin_mode == "isolated" and margin is None and data.leverage:
-                # initial margin: value at entry / leverage (USD linear; coin Q/EP inverse)
-                value = data.size / data.entry_price if data.inverse else data.size * data.entry_price
-                margin = value / data.leverage
-            if data.margin_mode == "isolated" and not (margin and margin > 0):
-                views.append(
-                    PositionView(
-                        acc.name,
-                        acc.venue.name,
-                        data,
-                        mark,
-                        age,
-                        stale,
-                        None,
-                        "isolated margin unknown: risk not computed",
-                    )
-                )
+            hit = acc.prepared.get(key)
+            if hit is not None and hit[0] is data and hit[1] == acc.tiers_version:
+                prep = hit[2]
+            else:
+                prep = self._prepare(acc, data)
+            prepared[key] = (data, acc.tiers_version, prep)
+            symbol, table, note, fee_rate, margin, tick, refusal = prep
+            if table is None or refusal:
+                views.append(PositionView(acc.name, acc.venue.name, data, mark, age, stale, None, refusal or note))
                 continue
             specs.append(
                 PositionSpec(
@@ -375,11 +375,11 @@ class State:
                     margin_mode=data.margin_mode,
                     position_side=data.position_side,
                     leverage=data.leverage,
-                    isolated_margin=margin if data.margin_mode == "isolated" else None,
+                    isolated_margin=margin,
                     fee_rate=fee_rate,
                     adl_lights=data.adl_lights,
                     exchange_liquidation_price=data.exchange_liquidation_price,
-                    tick_size=self._tick(acc, data),
+                    tick_size=tick,
                     inverse=data.inverse,
                     settle=data.settle,
                     contracts=data.contracts,
@@ -387,6 +387,7 @@ class State:
                 )
             )
             kept.append((key, data, mark, age, stale, note))
+        acc.prepared = prepared  # the positions held now only
         risk: PortfolioRisk | None = None
         acc.last_specs = specs
         wallet, missing = self.pool_wallets(acc, specs)
@@ -411,6 +412,25 @@ class State:
             acc.name, acc.venue.name, acc.wallet_balance, risk, states, "; ".join(errors), any_stale, dict(acc.wallets)
         )
         return view, views
+
+    def _prepare(self, acc: AccountState, data: PositionData) -> _Prepared:
+        """What ``data``'s risk inputs need besides the mark: a function of the data and the
+        account's tier tables only (the bundled markets and ticks do not change while running)."""
+        symbol, table, note = self._table(acc, data)
+        fee_rate = self.fee_rate(acc.venue, data)
+        if data.fee_note:
+            note = "; ".join(n for n in (note, f"fee: {data.fee_note}") if n)
+        if table is None:
+            return symbol, None, note, fee_rate, None, None, ""
+        margin = data.isolated_margin
+        if data.margin_mode == "isolated" and margin is None and data.leverage:
+            # initial margin: value at entry / leverage (USD linear; coin Q/EP inverse)
+            value = data.size / data.entry_price if data.inverse else data.size * data.entry_price
+            margin = value / data.leverage
+        if data.margin_mode == "isolated" and not (margin and margin > 0):
+            return symbol, table, note, fee_rate, None, None, "isolated margin unknown: risk not computed"
+        isolated = margin if data.margin_mode == "isolated" else None
+        return symbol, table, note, fee_rate, isolated, self._tick(acc, data), ""
 
     @staticmethod
     def pool_wallets(acc: AccountState, specs: list[PositionSpec]) -> tuple[float | dict[str, float], list[str]]:
