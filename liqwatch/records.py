@@ -467,7 +467,7 @@ def live_position_record(view: PositionView, fees: _LiveFees | None = None) -> d
     risk = view.risk
     ours = None if risk is None else num(risk.liquidation_price)
     venue_lp = data.exchange_liquidation_price
-    return {
+    doc = {
         "account": view.account,
         "exchange": view.exchange,
         "symbol": data.symbol,
@@ -492,16 +492,18 @@ def live_position_record(view: PositionView, fees: _LiveFees | None = None) -> d
         "adl": None
         if risk is None
         else {"score": num(risk.adl.score), "lights": risk.adl.lights, "source": risk.adl.source},
-        "note": "; ".join(
-            n
-            for n in (
-                view.note,
-                "" if venue_lp is not None else "the venue gave no liquidation price; liqwatch's is shown",
-            )
-            if n
-        ),
-        **live_loss_fields(view, fees),
+        "note": view.note if venue_lp is not None else f"{view.note}; {_NO_VENUE_LP}" if view.note else _NO_VENUE_LP,
+        "liquidation_loss": None,
+        "liquidation_loss_unavailable": "no risk figures yet",
+        "funding": None,
+        "funding_unavailable": LIVE_FUNDING_NOTE,
     }
+    if risk is not None:
+        _fill_loss(doc, risk, view.exchange, fees)
+    return doc
+
+
+_NO_VENUE_LP = "the venue gave no liquidation price; liqwatch's is shown"
 
 
 LIVE_FUNDING_NOTE = (
@@ -547,25 +549,29 @@ def live_loss_fields(view: PositionView, fees: _LiveFees | None = None) -> dict[
     """``liquidation_loss`` / ``liquidation_loss_unavailable`` and ``funding`` / ``funding_unavailable``
     of a live position (cross hedge legs are refused: the other leg is not in view here).
     ``fees``: as :func:`live_position_record`'s."""
-    risk = view.risk
     out: dict[str, Any] = {
         "liquidation_loss": None,
         "liquidation_loss_unavailable": "no risk figures yet",
         "funding": None,
         "funding_unavailable": LIVE_FUNDING_NOTE,
     }
-    if risk is None:
-        return out
-    venue, rates = _live_fees({} if fees is None else fees, view.exchange)
+    if view.risk is not None:
+        _fill_loss(out, view.risk, view.exchange, fees)
+    return out
+
+
+def _fill_loss(doc: dict[str, Any], risk: PositionRisk, exchange: str, fees: _LiveFees | None) -> None:
+    """``liquidation_loss`` / ``liquidation_loss_unavailable`` of a position whose risk is known,
+    written into ``doc`` (which has both keys already)."""
+    venue, rates = _live_fees({} if fees is None else fees, exchange)
     spec = risk.spec
     hedged = spec.margin_mode == "cross" and spec.position_side != "both"
     loss = position_loss(risk, venue, rates, hedged)
     if isinstance(loss, str):
-        out["liquidation_loss_unavailable"] = loss
+        doc["liquidation_loss_unavailable"] = loss
     else:
-        out["liquidation_loss"] = figures_record(loss, venue)
-        out["liquidation_loss_unavailable"] = None
-    return out
+        doc["liquidation_loss"] = figures_record(loss, venue)
+        doc["liquidation_loss_unavailable"] = None
 
 
 def live_account_record(view: AccountView) -> dict[str, Any]:
