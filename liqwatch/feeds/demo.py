@@ -297,15 +297,21 @@ class DemoMarket:
         """Isolated liquidation prices (they do not move while the position does not) and the
         cross legs, for the per-tick check."""
         venue = get_venue(acc.exchange)
-        specs = self.specs(acc)
-        risk = assess(venue, specs, acc.wallet)
-        lps: dict[int, float | None] = {}
+        isolated: list[DemoPosition] = []
+        isolated_specs: list[PositionSpec] = []
         legs: list[tuple[Leg, str]] = []
-        for p, spec, r in zip(acc.positions, specs, risk.positions, strict=True):
+        for p, spec in zip(acc.positions, self.specs(acc), strict=True):
             if p.margin_mode == "isolated":
-                lps[id(p)] = r.liquidation_price
+                isolated.append(p)
+                isolated_specs.append(spec)
             else:
                 legs.append((Leg(spec.sign, spec.size, spec.entry_price, spec.tiers, spec.fee_rate), p.symbol))
+        # An isolated position's liquidation price is its own margin's (the same solve whatever else
+        # the account holds): the isolated positions alone are assessed, not the whole account.
+        risk = assess(venue, isolated_specs, acc.wallet) if isolated else None
+        lps: dict[int, float | None] = {}
+        for p, r in zip(isolated, risk.positions if risk is not None else (), strict=True):
+            lps[id(p)] = r.liquidation_price
         return lps, legs
 
     # ------------------------------------------------------------------ events

@@ -7,6 +7,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from liqwatch.core.engine import assess
+from liqwatch.core.venues import get_venue
 from liqwatch.feeds.demo import SNAPSHOT_EVERY, DemoMarket
 from liqwatch.feeds.events import MarkPrice, PositionData, Positions, TierRowData, Tiers
 from liqwatch.monitor import Monitor
@@ -134,3 +136,21 @@ def test_shared_fee_rates_give_the_same_records() -> None:
     alone = [live_position_record(view) for view in snap.positions]
     assert shared == alone
     assert any(r["liquidation_loss"] is not None for r in alone)
+
+
+def test_demo_isolated_liquidation_prices_are_those_of_the_whole_account() -> None:
+    """The simulated venue plans its liquidations from the isolated positions alone: their prices
+    are the ones an assessment of the whole account gives, at every tick of the crash, any seed."""
+    for seed in range(1, 6):
+        market = DemoMarket(seed)
+        for _ in range(60):
+            market.step()
+            for acc in market.accounts:
+                if not acc.positions:
+                    continue
+                lps, legs = market._plan(acc)
+                whole = assess(get_venue(acc.exchange), market.specs(acc), acc.wallet)
+                isolated = {id(p): r.liquidation_price for p, r in zip(acc.positions, whole.positions, strict=True)
+                            if p.margin_mode == "isolated"}  # fmt: skip
+                assert lps == isolated
+                assert len(legs) == len(acc.positions) - len(isolated)
