@@ -330,7 +330,8 @@ class State:
 
     def _account_views(self, acc: AccountState, now: float) -> tuple[AccountView, list[PositionView]]:
         specs: list[PositionSpec] = []
-        kept: list[tuple[PositionKey, PositionData, float, float | None, bool, str]] = []
+        kept: list[PositionView] = []  # the views of ``specs``, in order (risk filled in below)
+        kept_keys: list[PositionKey] = []
         views: list[PositionView] = []
         any_stale = False
         prepared: dict[PositionKey, tuple[PositionData, int, _Prepared]] = {}
@@ -338,8 +339,9 @@ class State:
             mark_state = acc.marks.get(data.symbol)
             if mark_state is not None:
                 mark = mark_state.price
-                age: float | None = max(0.0, now - mark_state.received)
-                stale = age is not None and age > STALE_FACTOR * mark_state.interval
+                since = now - mark_state.received
+                age: float | None = since if since > 0.0 else 0.0  # max(0.0, since), without the call
+                stale = since > STALE_FACTOR * mark_state.interval
             else:
                 mark = data.mark_price or data.entry_price
                 age = None
@@ -386,7 +388,8 @@ class State:
                     contract_size=data.contract_size,
                 )
             )
-            kept.append((key, data, mark, age, stale, note))
+            kept.append(PositionView(acc.name, acc.venue.name, data, mark, age, stale, None, note))
+            kept_keys.append(key)
         acc.prepared = prepared  # the positions held now only
         risk: PortfolioRisk | None = None
         acc.last_specs = specs
@@ -400,12 +403,13 @@ class State:
                 refusal = f"risk not computed: {exc.message}"
         if risk is not None:
             acc.last_risk = {}
-            for (key, data, mark, age, stale, note), prisk in zip(kept, risk.positions, strict=True):
+            for key, kept_view, prisk in zip(kept_keys, kept, risk.positions, strict=True):
                 acc.last_risk[key] = prisk
-                views.append(PositionView(acc.name, acc.venue.name, data, mark, age, stale, prisk, note))
+                kept_view.risk = prisk
         else:
-            for _key, data, mark, age, stale, _note in kept:
-                views.append(PositionView(acc.name, acc.venue.name, data, mark, age, stale, None, refusal))
+            for kept_view in kept:
+                kept_view.note = refusal
+        views.extend(kept)
         states: dict[str, str] = {ch: str(st.state) for ch, st in acc.status.items()}
         errors = [st.detail for st in acc.status.values() if st.state == "error" and st.detail]
         view = AccountView(
