@@ -699,10 +699,12 @@ def add_live_funding(records: list[dict[str, Any]], snap: Snapshot) -> None:
         if risk is None or not risk.positions:
             continue
         specs = [p.spec for p in risk.positions]
-        known = [_LIVE_FUNDING.get((account.exchange.lower(), s.symbol.upper())) for s in specs]
+        exchange = account.exchange.lower()
+        known = [_LIVE_FUNDING.get((exchange, s.symbol.upper())) for s in specs]
         if not any(known):
             continue
-        shape = (tuple(_funding_key(s) for s in specs), tuple(known))
+        keys = [(s.symbol, s.side, s.position_side, s.margin_mode, s.size) for s in specs]  # _funding_key's
+        shape = (tuple(keys), tuple(known))
         cached = _FUNDING_PROJECTIONS.get(account.name)
         if cached is not None and cached[1] == shape and 0 <= snap.ts - cached[0] < FUNDING_REFRESH_S:
             by_key = cached[2]
@@ -722,8 +724,8 @@ def add_live_funding(records: list[dict[str, Any]], snap: Snapshot) -> None:
                 if drift is not None and k is not None:
                     by_key[_funding_key(p.spec)] = funding_record(drift, k[1], settle_of(p.spec, venue))
             _FUNDING_PROJECTIONS[account.name] = (snap.ts, shape, by_key)
-        for p in risk.positions:
-            hit = by_key.get(_funding_key(p.spec))
+        for p, key in zip(risk.positions, keys, strict=True):
+            hit = by_key.get(key)
             if hit is not None:
                 found[id(p)] = hit
     for doc, view in zip(records, snap.positions, strict=True):

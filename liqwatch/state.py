@@ -462,8 +462,10 @@ class State:
         out: list[dict[str, Any]] = []
         for view in snap.positions:
             ticks = diff_ticks(view)
+            if ticks is None or abs(ticks) <= MISMATCH_TICKS * (1 + 1e-9):
+                continue
             key = (view.account, view.data.symbol, view.data.side)
-            if ticks is None or abs(ticks) <= MISMATCH_TICKS * (1 + 1e-9) or key in self._mismatched:
+            if key in self._mismatched:
                 continue
             self._mismatched.add(key)
             acc = self.accounts.get(view.account)
