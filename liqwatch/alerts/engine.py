@@ -346,8 +346,7 @@ class AlertEngine:
             after_list = funding.get("liquidation_price_after")
             if not after_list or not (type(after_list) is list or isinstance(after_list, Sequence)):
                 continue
-            found = [_real(x) for x in (after_list[0], r.get("liquidation_price"), r.get("mark_price"))]
-            after, lp, mark = found
+            after, lp, mark = _real(after_list[0]), _real(r.get("liquidation_price")), _real(r.get("mark_price"))
             if after is None or lp is None or mark is None:
                 continue
             distance = abs(mark - lp)
