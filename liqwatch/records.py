@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from liqwatch.core.engine import settle_of
 from liqwatch.core.loss import Case, Figures, LiquidationLoss, LossCase, loss_figures
 from liqwatch.core.model import AccountRisk, PortfolioRisk, PositionRisk, PositionSpec
-from liqwatch.core.venues import VENUES, Venue
+from liqwatch.core.venues import VENUES, Venue, get_venue
 
 if TYPE_CHECKING:  # the state store imports this module: no import back at run time
     from liqwatch.core.funding import FundingDrift
@@ -458,14 +458,16 @@ def diff_ticks(view: PositionView) -> float | None:
     return num((ours - venue_lp) / tick)
 
 
-def live_position_record(view: PositionView) -> dict[str, Any]:
+def live_position_record(view: PositionView, fees: _LiveFees | None = None) -> dict[str, Any]:
     """One position as ``liqwatch watch`` prints it: the position as the feed reported it, the
-    risk fields of :func:`position_record` (null until the risk is computed) and the live ones."""
+    risk fields of :func:`position_record` (null until the risk is computed) and the live ones.
+    ``fees``: the venue and its liquidation fee rates per exchange name, shared by the records of
+    one snapshot (looked up here when not given)."""
     data = view.data
     risk = view.risk
     ours = None if risk is None else num(risk.liquidation_price)
     venue_lp = data.exchange_liquidation_price
-    return {
+    doc = {
         "account": view.account,
         "exchange": view.exchange,
         "symbol": data.symbol,
@@ -490,16 +492,18 @@ def live_position_record(view: PositionView) -> dict[str, Any]:
         "adl": None
         if risk is None
         else {"score": num(risk.adl.score), "lights": risk.adl.lights, "source": risk.adl.source},
-        "note": "; ".join(
-            n
-            for n in (
-                view.note,
-                "" if venue_lp is not None else "the venue gave no liquidation price; liqwatch's is shown",
-            )
-            if n
-        ),
-        **live_loss_fields(view),
+        "note": view.note if venue_lp is not None else f"{view.note}; {_NO_VENUE_LP}" if view.note else _NO_VENUE_LP,
+        "liquidation_loss": None,
+        "liquidation_loss_unavailable": "no risk figures yet",
+        "funding": None,
+        "funding_unavailable": LIVE_FUNDING_NOTE,
     }
+    if risk is not None:
+        _fill_loss(doc, risk, view.exchange, fees)
+    return doc
+
+
+_NO_VENUE_LP = "the venue gave no liquidation price; liqwatch's is shown"
 
 
 LIVE_FUNDING_NOTE = (
@@ -529,30 +533,45 @@ def live_fee_rates(venue: Venue) -> FeeRates:
     return rates
 
 
-def live_loss_fields(view: PositionView) -> dict[str, Any]:
+_LiveFees = dict[str, tuple[Venue, "FeeRates"]]
+"""Per exchange name (as the views spell it): the venue and :func:`live_fee_rates` of one snapshot."""
+
+
+def _live_fees(fees: _LiveFees, exchange: str) -> tuple[Venue, FeeRates]:
+    hit = fees.get(exchange)
+    if hit is None:
+        venue = get_venue(exchange)
+        hit = fees[exchange] = (venue, live_fee_rates(venue))
+    return hit
+
+
+def live_loss_fields(view: PositionView, fees: _LiveFees | None = None) -> dict[str, Any]:
     """``liquidation_loss`` / ``liquidation_loss_unavailable`` and ``funding`` / ``funding_unavailable``
-    of a live position (cross hedge legs are refused: the other leg is not in view here)."""
-    risk = view.risk
+    of a live position (cross hedge legs are refused: the other leg is not in view here).
+    ``fees``: as :func:`live_position_record`'s."""
     out: dict[str, Any] = {
         "liquidation_loss": None,
         "liquidation_loss_unavailable": "no risk figures yet",
         "funding": None,
         "funding_unavailable": LIVE_FUNDING_NOTE,
     }
-    if risk is None:
-        return out
-    from liqwatch.core.venues import get_venue
+    if view.risk is not None:
+        _fill_loss(out, view.risk, view.exchange, fees)
+    return out
 
-    venue = get_venue(view.exchange)
+
+def _fill_loss(doc: dict[str, Any], risk: PositionRisk, exchange: str, fees: _LiveFees | None) -> None:
+    """``liquidation_loss`` / ``liquidation_loss_unavailable`` of a position whose risk is known,
+    written into ``doc`` (which has both keys already)."""
+    venue, rates = _live_fees({} if fees is None else fees, exchange)
     spec = risk.spec
     hedged = spec.margin_mode == "cross" and spec.position_side != "both"
-    loss = position_loss(risk, venue, live_fee_rates(venue), hedged)
+    loss = position_loss(risk, venue, rates, hedged)
     if isinstance(loss, str):
-        out["liquidation_loss_unavailable"] = loss
+        doc["liquidation_loss_unavailable"] = loss
     else:
-        out["liquidation_loss"] = figures_record(loss, venue)
-        out["liquidation_loss_unavailable"] = None
-    return out
+        doc["liquidation_loss"] = figures_record(loss, venue)
+        doc["liquidation_loss_unavailable"] = None
 
 
 def live_account_record(view: AccountView) -> dict[str, Any]:
@@ -610,7 +629,8 @@ def live_pools(view: AccountView) -> list[dict[str, Any]]:
 
 def snapshot_record(snap: Snapshot) -> dict[str, Any]:
     """A ``{"type": "snapshot"}`` line of ``liqwatch watch``."""
-    positions = [live_position_record(p) for p in snap.positions]
+    fees: _LiveFees = {}  # one look per venue and snapshot, not one per position
+    positions = [live_position_record(p, fees) for p in snap.positions]
     if _LIVE_FUNDING:
         add_live_funding(positions, snap)
     return {
@@ -679,10 +699,12 @@ def add_live_funding(records: list[dict[str, Any]], snap: Snapshot) -> None:
         if risk is None or not risk.positions:
             continue
         specs = [p.spec for p in risk.positions]
-        known = [_LIVE_FUNDING.get((account.exchange.lower(), s.symbol.upper())) for s in specs]
+        exchange = account.exchange.lower()
+        known = [_LIVE_FUNDING.get((exchange, s.symbol.upper())) for s in specs]
         if not any(known):
             continue
-        shape = (tuple(_funding_key(s) for s in specs), tuple(known))
+        keys = [(s.symbol, s.side, s.position_side, s.margin_mode, s.size) for s in specs]  # _funding_key's
+        shape = (tuple(keys), tuple(known))
         cached = _FUNDING_PROJECTIONS.get(account.name)
         if cached is not None and cached[1] == shape and 0 <= snap.ts - cached[0] < FUNDING_REFRESH_S:
             by_key = cached[2]
@@ -702,8 +724,8 @@ def add_live_funding(records: list[dict[str, Any]], snap: Snapshot) -> None:
                 if drift is not None and k is not None:
                     by_key[_funding_key(p.spec)] = funding_record(drift, k[1], settle_of(p.spec, venue))
             _FUNDING_PROJECTIONS[account.name] = (snap.ts, shape, by_key)
-        for p in risk.positions:
-            hit = by_key.get(_funding_key(p.spec))
+        for p, key in zip(risk.positions, keys, strict=True):
+            hit = by_key.get(key)
             if hit is not None:
                 found[id(p)] = hit
     for doc, view in zip(records, snap.positions, strict=True):

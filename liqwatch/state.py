@@ -51,6 +51,11 @@ _HINT_KEEP = (
 
 PositionKey = tuple[str, str]  # (symbol, side): one-way positions and each hedge leg
 
+_Prepared = tuple[str, "TierTable | None", str, float, "float | None", "float | None", str]
+"""What a position's risk inputs need besides its mark (:meth:`State._prepare`): the symbol the
+table is known by, the table, the note, the fee rate, the isolated margin, the tick, and why the
+risk is not computed ("" when it is)."""
+
 NO_INVERSE_MATHS = "coin-margined: this venue's inverse maths is not supported (the venue's liquidation price is shown)"
 
 
@@ -97,6 +102,11 @@ class AccountState:
     last_risk: dict[PositionKey, PositionRisk] = field(default_factory=dict)
     last_specs: list[PositionSpec] = field(default_factory=list)
     """The positions as the risk core last saw them (what-if scenarios start from these)."""
+    tiers_version: int = 0
+    """Incremented whenever :attr:`tiers` changes (prepared inputs from older tables are redone)."""
+    prepared: dict[PositionKey, tuple[PositionData, int, _Prepared]] = field(default_factory=dict)
+    """Per position of the last snapshot: its data object, :attr:`tiers_version` then, and what
+    :meth:`State._prepare` derived from them (reused while both are the same)."""
 
     def collateral(self) -> float | dict[str, float]:
         """The cross collateral as ``assess`` (and what-if scenarios on :attr:`last_specs`) take it:
@@ -179,8 +189,12 @@ class State:
         acc = self._account(event)
         if event.type == "mark":
             prev = acc.marks.get(event.symbol)
-            if prev is None or event.ts >= prev.ts:  # out-of-order updates never go backwards
+            if prev is None:
                 acc.marks[event.symbol] = Mark(event.price, event.ts, self.clock(), event.interval)
+            elif event.ts >= prev.ts:  # out-of-order updates never go backwards
+                # updated in place: the store's own record (views copy the price and age), one
+                # object per symbol for the run instead of one per update
+                prev.price, prev.ts, prev.received, prev.interval = event.price, event.ts, self.clock(), event.interval
             return []
         if event.type == "positions":
             return self._positions(acc, event)
@@ -203,6 +217,7 @@ class State:
                 for r in event.tiers
             ]
             if rows:
+                acc.tiers_version += 1
                 acc.tiers[event.symbol.upper()] = build_table(
                     rows,
                     basis=event.basis,
@@ -315,15 +330,18 @@ class State:
 
     def _account_views(self, acc: AccountState, now: float) -> tuple[AccountView, list[PositionView]]:
         specs: list[PositionSpec] = []
-        kept: list[tuple[PositionKey, PositionData, float, float | None, bool, str]] = []
+        kept: list[PositionView] = []  # the views of ``specs``, in order (risk filled in below)
+        kept_keys: list[PositionKey] = []
         views: list[PositionView] = []
         any_stale = False
+        prepared: dict[PositionKey, tuple[PositionData, int, _Prepared]] = {}
         for key, data in acc.positions.items():
             mark_state = acc.marks.get(data.symbol)
             if mark_state is not None:
                 mark = mark_state.price
-                age: float | None = max(0.0, now - mark_state.received)
-                stale = age is not None and age > STALE_FACTOR * mark_state.interval
+                since = now - mark_state.received
+                age: float | None = since if since > 0.0 else 0.0  # max(0.0, since), without the call
+                stale = since > STALE_FACTOR * mark_state.interval
             else:
                 mark = data.mark_price or data.entry_price
                 age = None
@@ -338,31 +356,15 @@ class State:
                     )
                 views.append(PositionView(acc.name, acc.venue.name, data, mark, age, stale, None, why, ratio))
                 continue
-            symbol, table, note = self._table(acc, data)
-            fee_rate = self.fee_rate(acc.venue, data)
-            if data.fee_note:
-                note = "; ".join(n for n in (note, f"fee: {data.fee_note}") if n)
-            if table is None:
-                views.append(PositionView(acc.name, acc.venue.name, data, mark, age, stale, None, note))
-                continue
-            margin = data.isolated_margin
-            if data.margin_mode == "isolated" and margin is None and data.leverage:
-                # initial margin: value at entry / leverage (USD linear; coin Q/EP inverse)
-                value = data.size / data.entry_price if data.inverse else data.size * data.entry_price
-                margin = value / data.leverage
-            if data.margin_mode == "isolated" and not (margin and margin > 0):
-                views.append(
-                    PositionView(
-                        acc.name,
-                        acc.venue.name,
-                        data,
-                        mark,
-                        age,
-                        stale,
-                        None,
-                        "isolated margin unknown: risk not computed",
-                    )
-                )
+            hit = acc.prepared.get(key)
+            if hit is not None and hit[0] is data and hit[1] == acc.tiers_version:
+                prep = hit[2]
+            else:
+                prep = self._prepare(acc, data)
+            prepared[key] = (data, acc.tiers_version, prep)
+            symbol, table, note, fee_rate, margin, tick, refusal = prep
+            if table is None or refusal:
+                views.append(PositionView(acc.name, acc.venue.name, data, mark, age, stale, None, refusal or note))
                 continue
             specs.append(
                 PositionSpec(
@@ -375,18 +377,20 @@ class State:
                     margin_mode=data.margin_mode,
                     position_side=data.position_side,
                     leverage=data.leverage,
-                    isolated_margin=margin if data.margin_mode == "isolated" else None,
+                    isolated_margin=margin,
                     fee_rate=fee_rate,
                     adl_lights=data.adl_lights,
                     exchange_liquidation_price=data.exchange_liquidation_price,
-                    tick_size=self._tick(acc, data),
+                    tick_size=tick,
                     inverse=data.inverse,
                     settle=data.settle,
                     contracts=data.contracts,
                     contract_size=data.contract_size,
                 )
             )
-            kept.append((key, data, mark, age, stale, note))
+            kept.append(PositionView(acc.name, acc.venue.name, data, mark, age, stale, None, note))
+            kept_keys.append(key)
+        acc.prepared = prepared  # the positions held now only
         risk: PortfolioRisk | None = None
         acc.last_specs = specs
         wallet, missing = self.pool_wallets(acc, specs)
@@ -399,18 +403,38 @@ class State:
                 refusal = f"risk not computed: {exc.message}"
         if risk is not None:
             acc.last_risk = {}
-            for (key, data, mark, age, stale, note), prisk in zip(kept, risk.positions, strict=True):
+            for key, kept_view, prisk in zip(kept_keys, kept, risk.positions, strict=True):
                 acc.last_risk[key] = prisk
-                views.append(PositionView(acc.name, acc.venue.name, data, mark, age, stale, prisk, note))
+                kept_view.risk = prisk
         else:
-            for _key, data, mark, age, stale, _note in kept:
-                views.append(PositionView(acc.name, acc.venue.name, data, mark, age, stale, None, refusal))
+            for kept_view in kept:
+                kept_view.note = refusal
+        views.extend(kept)
         states: dict[str, str] = {ch: str(st.state) for ch, st in acc.status.items()}
         errors = [st.detail for st in acc.status.values() if st.state == "error" and st.detail]
         view = AccountView(
             acc.name, acc.venue.name, acc.wallet_balance, risk, states, "; ".join(errors), any_stale, dict(acc.wallets)
         )
         return view, views
+
+    def _prepare(self, acc: AccountState, data: PositionData) -> _Prepared:
+        """What ``data``'s risk inputs need besides the mark: a function of the data and the
+        account's tier tables only (the bundled markets and ticks do not change while running)."""
+        symbol, table, note = self._table(acc, data)
+        fee_rate = self.fee_rate(acc.venue, data)
+        if data.fee_note:
+            note = "; ".join(n for n in (note, f"fee: {data.fee_note}") if n)
+        if table is None:
+            return symbol, None, note, fee_rate, None, None, ""
+        margin = data.isolated_margin
+        if data.margin_mode == "isolated" and margin is None and data.leverage:
+            # initial margin: value at entry / leverage (USD linear; coin Q/EP inverse)
+            value = data.size / data.entry_price if data.inverse else data.size * data.entry_price
+            margin = value / data.leverage
+        if data.margin_mode == "isolated" and not (margin and margin > 0):
+            return symbol, table, note, fee_rate, None, None, "isolated margin unknown: risk not computed"
+        isolated = margin if data.margin_mode == "isolated" else None
+        return symbol, table, note, fee_rate, isolated, self._tick(acc, data), ""
 
     @staticmethod
     def pool_wallets(acc: AccountState, specs: list[PositionSpec]) -> tuple[float | dict[str, float], list[str]]:
@@ -438,8 +462,10 @@ class State:
         out: list[dict[str, Any]] = []
         for view in snap.positions:
             ticks = diff_ticks(view)
+            if ticks is None or abs(ticks) <= MISMATCH_TICKS * (1 + 1e-9):
+                continue
             key = (view.account, view.data.symbol, view.data.side)
-            if ticks is None or abs(ticks) <= MISMATCH_TICKS * (1 + 1e-9) or key in self._mismatched:
+            if key in self._mismatched:
                 continue
             self._mismatched.add(key)
             acc = self.accounts.get(view.account)

@@ -174,6 +174,8 @@ class TierState:
 
 # ---------------------------------------------------------------------- engine
 
+_PositionRules = tuple[Rule | None, Rule | None, Rule | None, Rule | None]
+
 
 def _key(*parts: str | None) -> str:
     return _SEP.join("" if p is None else p for p in parts)
@@ -186,6 +188,8 @@ def _alert_id(kind: str, key: str, now: float) -> str:
 
 def _real(x: object) -> float | None:
     """A finite number of a record, else None."""
+    if type(x) is float:  # the usual case, without the union and bool checks
+        return x if math.isfinite(x) else None
     if isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x):
         return float(x)
     return None
@@ -215,6 +219,8 @@ class AlertEngine:
         self.version = 0
         """Incremented whenever :attr:`state` changes (save when it moves)."""
         self._cache: dict[tuple[str, str, tuple[str | None, ...]], Rule | None] = {}
+        self._position_cache: dict[tuple[str, str], _PositionRules] = {}
+        """Per (account, symbol): the rules each position is checked against (see :meth:`_rule`)."""
         self._seen: dict[str, float] = {}
         self._started: float | None = None
         self._last_gc = -math.inf
@@ -335,13 +341,12 @@ class AlertEngine:
         out: list[Alert] = []
         for r in records:
             funding = r.get("funding")
-            if not isinstance(funding, Mapping):
+            if funding is None or not (type(funding) is dict or isinstance(funding, Mapping)):
                 continue
             after_list = funding.get("liquidation_price_after")
-            if not isinstance(after_list, Sequence) or not after_list:
+            if not after_list or not (type(after_list) is list or isinstance(after_list, Sequence)):
                 continue
-            found = [_real(x) for x in (after_list[0], r.get("liquidation_price"), r.get("mark_price"))]
-            after, lp, mark = found
+            after, lp, mark = _real(after_list[0]), _real(r.get("liquidation_price")), _real(r.get("mark_price"))
             if after is None or lp is None or mark is None:
                 continue
             distance = abs(mark - lp)
@@ -388,6 +393,24 @@ class AlertEngine:
         self._cache[cache_key] = found
         return found
 
+    def _position_rules(self, account: str, symbol: str) -> _PositionRules:
+        """One position's isolated margin ratio, distance, ADL and tier change rules: what
+        :meth:`_rule` gives for each, looked up once per (account, symbol)."""
+        key = (account, symbol)
+        found = self._position_cache.get(key)
+        if found is None:
+            symbols = (symbol,)
+            found = (
+                self._rule("margin_ratio", account, symbols),
+                self._rule("distance", account, symbols),
+                self._rule("adl", account, symbols),
+                self._rule("tier_change", account, symbols),
+            )
+            if len(self._position_cache) > 50_000:
+                self._position_cache.clear()
+            self._position_cache[key] = found
+        return found
+
     def _account(
         self, out: list[Alert], name: str, acc: AccountView | None, views: list[PositionView], now: float
     ) -> None:
@@ -415,21 +438,21 @@ class AlertEngine:
             if risk is None:
                 continue
             where = (name, data.symbol, data.side)
-            symbols = (data.symbol,)
-            if data.margin_mode == "isolated" and (rule := self._rule("margin_ratio", name, symbols)) is not None:
+            ratio_rule, distance_rule, adl_rule, tier_rule = self._position_rules(name, data.symbol)
+            if data.margin_mode == "isolated" and (rule := ratio_rule) is not None:
                 ratio = risk.margin_ratio
                 if ratio is None and risk.status == "bankrupt":
                     ratio = math.inf
                 self._threshold(out, rule, *where, ratio, now, messages.isolated_ratio, where, ratio)
-            if (rule := self._rule("distance", name, symbols)) is not None:
+            if (rule := distance_rule) is not None:
                 # no liquidation price (fully collateralised): nothing to approach
                 distance = math.inf if risk.distance_to_liquidation is None else risk.distance_to_liquidation
                 prices = (view.mark_price, risk.liquidation_price)
                 self._threshold(out, rule, *where, distance, now, messages.distance, where, distance, prices)
-            if (rule := self._rule("adl", name, symbols)) is not None:
+            if (rule := adl_rule) is not None:
                 adl = risk.adl
                 self._threshold(out, rule, *where, float(adl.lights), now, messages.adl, where, adl.lights, adl.source)
-            if (rule := self._rule("tier_change", name, symbols)) is not None:
+            if (rule := tier_rule) is not None:
                 self._tier(out, rule, name, data.symbol, data.side, risk.tier.index, risk.tier.mmr, now)
         if (rule := self._rule("stale", name, stale_symbols or [v.data.symbol for v in views])) is not None:
             n_open = len(views)
@@ -526,12 +549,14 @@ class AlertEngine:
         now: float,
     ) -> None:
         """A tier change, confirmed by ``consecutive`` snapshots at the new tier."""
-        pos = _key(account, symbol, side, "tier_change")
+        pos = f"{account}{_SEP}{symbol}{_SEP}{side}{_SEP}tier_change"  # _key(...), once per position
         st = self._tiers.get(pos)
         if st is None:  # first sight (or after a restart): the baseline, silently
             st = TierState(tier, tier, 0, mmr)
         if tier == st.confirmed:
-            self._tiers_next[pos] = TierState(st.confirmed, st.confirmed, 0, st.mmr)
+            if st.candidate != tier or st.count:  # else the same state (frozen): kept, not rebuilt
+                st = TierState(st.confirmed, st.confirmed, 0, st.mmr)
+            self._tiers_next[pos] = st
             return
         count = st.count + 1 if st.candidate == tier else 1
         if count < rule.consecutive:

@@ -186,6 +186,12 @@ class DemoMarket:
         self.beta = {s.symbol: s.beta for s in self.symbols}
         self.vol = {s.symbol: s.vol for s in self.symbols}
         self.tables: dict[tuple[str, str], TierTable] = {}
+        self._prices: dict[str, float] = {}
+        """This tick's mark per symbol as asked (emptied by :meth:`step`): one ``exp`` per symbol
+        and tick instead of one per question (marks, plans, specs and reports all ask)."""
+        self._mark_symbols: dict[str, tuple[list[DemoPosition], list[str]]] = {}
+        """Per account, its positions list and the sorted symbols it holds (the list is replaced
+        whenever a position goes)."""
         self._plans: dict[str, tuple[dict[int, float | None], list[tuple[Leg, str]]]] = {}
         for acc in self.accounts:
             venue = get_venue(acc.exchange)
@@ -201,7 +207,10 @@ class DemoMarket:
         return symbol.split("/", maxsplit=1)[0]
 
     def price(self, symbol: str) -> float:
-        return math.exp(self.log_price[self.base(symbol)])
+        price = self._prices.get(symbol)
+        if price is None:
+            price = self._prices[symbol] = math.exp(self.log_price[self.base(symbol)])
+        return price
 
     def market_drift(self, t: float) -> float:
         """The scripted part of the market factor's log-return over second (t-1, t]."""
@@ -215,6 +224,7 @@ class DemoMarket:
         """Advance one simulated second; returns the accounts whose positions changed
         (liquidations by the simulated venue)."""
         self.tick += 1
+        self._prices.clear()
         common = self.rng.gauss(0.0, 0.0008) + self.market_drift(float(self.tick))
         for s in self.symbols:
             own = self.rng.gauss(0.0, self.vol[s.symbol])
@@ -287,15 +297,21 @@ class DemoMarket:
         """Isolated liquidation prices (they do not move while the position does not) and the
         cross legs, for the per-tick check."""
         venue = get_venue(acc.exchange)
-        specs = self.specs(acc)
-        risk = assess(venue, specs, acc.wallet)
-        lps: dict[int, float | None] = {}
+        isolated: list[DemoPosition] = []
+        isolated_specs: list[PositionSpec] = []
         legs: list[tuple[Leg, str]] = []
-        for p, spec, r in zip(acc.positions, specs, risk.positions, strict=True):
+        for p, spec in zip(acc.positions, self.specs(acc), strict=True):
             if p.margin_mode == "isolated":
-                lps[id(p)] = r.liquidation_price
+                isolated.append(p)
+                isolated_specs.append(spec)
             else:
                 legs.append((Leg(spec.sign, spec.size, spec.entry_price, spec.tiers, spec.fee_rate), p.symbol))
+        # An isolated position's liquidation price is its own margin's (the same solve whatever else
+        # the account holds): the isolated positions alone are assessed, not the whole account.
+        risk = assess(venue, isolated_specs, acc.wallet) if isolated else None
+        lps: dict[int, float | None] = {}
+        for p, r in zip(isolated, risk.positions if risk is not None else (), strict=True):
+            lps[id(p)] = r.liquidation_price
         return lps, legs
 
     # ------------------------------------------------------------------ events
@@ -399,7 +415,10 @@ class DemoMarket:
 
         out = []
         for acc in self.accounts:
-            for symbol in sorted({p.symbol for p in acc.positions}):
+            held = self._mark_symbols.get(acc.name)
+            if held is None or held[0] is not acc.positions:
+                held = self._mark_symbols[acc.name] = (acc.positions, sorted({p.symbol for p in acc.positions}))
+            for symbol in held[1]:
                 out.append(
                     MarkPrice(
                         account=acc.name,

@@ -177,7 +177,9 @@ def prehistory(history: History, now: float, days: int = 7) -> None:
 
 class DemoMarketSource:
     """The demo's market reports, every simulated second, enriched from an in-memory history (the
-    demo never writes to disk)."""
+    demo never writes to disk). That history keeps the pools' balances only: their changes and
+    drawdowns are all it is read for, and each symbol's divergence and funding every second (1,000
+    rows a second on 500 symbols, kept 35 days) grew the process by ~450 MB an hour."""
 
     def __init__(self, market: DemoMarket, *, clock: Callable[[], float], speed: float = 1.0) -> None:
         self.market = market
@@ -188,7 +190,7 @@ class DemoMarketSource:
 
     def read(self) -> list[MarketReport]:
         now = self.clock()
-        return [enrich(self.history, r, now) for r in reports(self.market, now)]
+        return [enrich(self.history, r, now, symbols=False) for r in reports(self.market, now)]
 
     async def run(self, sink: Callable[[MarketReport], None], every: float = 1.0) -> None:
         while True:

@@ -25,14 +25,15 @@ SYMBOLS_EVERY = 15.0
 """Seconds between mark / index / funding reads (the divergence alert's cadence)."""
 
 
-def record_history(history: History, report: MarketReport) -> None:
-    """Write the report's balances, divergences and funding rates (one transaction)."""
+def record_history(history: History, report: MarketReport, *, symbols: bool = True) -> None:
+    """Write the report's balances, divergences and funding rates (one transaction); ``symbols``
+    False: the balances only."""
     rows: list[tuple[str, Kind, str, float, float]] = []
     for pool in report.insurance:
         rows.append(
             (report.exchange, "insurance", pool_key(pool.pool, pool.asset), pool.as_of or report.ts, pool.balance)
         )
-    for s in report.symbols:
+    for s in report.symbols if symbols else ():
         if s.divergence is not None:
             rows.append((report.exchange, "divergence", s.symbol, report.ts, s.divergence))
         if s.funding_rate is not None:
@@ -40,12 +41,15 @@ def record_history(history: History, report: MarketReport) -> None:
     history.record(rows)
 
 
-def enrich(history: History | None, report: MarketReport, now: float | None = None) -> MarketReport:
+def enrich(
+    history: History | None, report: MarketReport, now: float | None = None, *, symbols: bool = True
+) -> MarketReport:
     """Record the report, then fill each pool's changes and drawdown from the history (a venue's
-    own 8-hour figure, OKX ``maxBal``, is kept where it gave one)."""
+    own 8-hour figure, OKX ``maxBal``, is kept where it gave one). ``symbols`` False records the
+    pools' balances only (what the enrichment reads back), not each symbol's divergence and funding."""
     if history is None:
         return report
-    record_history(history, report)
+    record_history(history, report, symbols=symbols)
     at = report.ts if now is None else now
     pools = []
     for pool in report.insurance:

@@ -13,7 +13,7 @@ import pytest
 from liqwatch.alerts.engine import AlertEngine
 from liqwatch.cli import build_parser
 from liqwatch.feeds.demo import DemoMarket
-from liqwatch.market.demo import TROUGH, DemoMarketSource
+from liqwatch.market.demo import TROUGH, DemoMarketSource, prehistory
 
 LINE_KEYS = {"type", "ts", "exchange", "insurance", "adl_risk", "symbols"}
 POOL_KEYS = {"pool", "asset", "symbols", "balance", "balance_usd", "change_24h", "drawdown_8h", "source", "as_of"}
@@ -116,3 +116,29 @@ def test_watch_no_market_flag() -> None:
     out = io.StringIO()
     assert asyncio.run(run_watch(args, out)) == 0
     assert all(json.loads(line)["type"] != "market" for line in out.getvalue().splitlines())
+
+
+def test_demo_history_keeps_only_the_pool_balances_it_reads() -> None:
+    """Every simulated second adds one row per pool to the demo's in-memory history (not one per
+    symbol's divergence and funding, which nothing reads back: 1,000 rows a second on 500 symbols),
+    and the reports are those of a history that records everything."""
+    from liqwatch.market.demo import reports
+    from liqwatch.market.history import History
+    from liqwatch.market.service import enrich
+
+    market = DemoMarket(7)
+    clock = [1_800_000_000.0]
+    source = DemoMarketSource(market, clock=lambda: clock[0])
+    full = History(":memory:")
+    prehistory(full, clock[0])
+    start, full_start = source.history.count(), full.count()
+    pools = 0
+    for _ in range(int(TROUGH) + 5):
+        market.step()
+        clock[0] += 1.0
+        kept = source.read()
+        everything = [enrich(full, r, clock[0]) for r in reports(market, clock[0])]
+        assert [r.record() for r in kept] == [r.record() for r in everything]
+        pools += sum(len(r.insurance) for r in kept)
+    assert source.history.count() - start == pools
+    assert full.count() - full_start > 5 * pools  # three pools, 11 symbols' divergence and funding
