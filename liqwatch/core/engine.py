@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from math import isnan
+from typing import NamedTuple
 
 from liqwatch.core.errors import InputError
 from liqwatch.core.model import AccountRisk, AdlInfo, PortfolioRisk, PositionRisk, PositionSpec, Status
@@ -377,15 +378,7 @@ def assess(venue: Venue, specs: Sequence[PositionSpec], wallet_balance: Wallet =
     if not isinstance(wallet_balance, Mapping) and single_pool(specs, venue):
         positions, account = _assess_pool(venue, specs, wallet_balance, venue.settle)
         return PortfolioRisk(venue.name, positions, account, {venue.settle: account})
-    wallets = pool_wallets(venue, specs, wallet_balance)
-    groups: dict[str, list[int]] = {}
-    for i, spec in enumerate(specs):
-        groups.setdefault(settle_of(spec, venue), []).append(i)
-    names = [venue.settle] if venue.settle in groups or venue.settle in wallets else []
-    names += [name for name in groups if name != venue.settle]
-    names += [name for name in wallets if name not in groups and name != venue.settle]
-    if not names:
-        names = [venue.settle]
+    names, groups, wallets = _pools(venue, specs, wallet_balance)
     found: list[PositionRisk | None] = [None] * len(specs)
     pools: dict[str, AccountRisk] = {}
     for name in names:
@@ -399,10 +392,56 @@ def assess(venue: Venue, specs: Sequence[PositionSpec], wallet_balance: Wallet =
     return PortfolioRisk(venue.name, positions, pools[names[0]], pools)
 
 
-def _assess_pool(
-    venue: Venue, specs: Sequence[PositionSpec], wallet_balance: float, settle: str
-) -> tuple[list[PositionRisk], AccountRisk]:
-    """One collateral pool: positions of one settle currency and that currency's wallet."""
+def liquidation_prices(venue: Venue, specs: Sequence[PositionSpec], wallet_balance: Wallet = 0.0) -> list[float | None]:
+    """Each position's liquidation price exactly as :func:`assess` reports it (the same solve, the
+    same refusals), without the rest of its risk: no ADL ranking, no result records. For what-ifs
+    that only move collateral and ask again, many times (the funding drift)."""
+    if venue.size_dependent_tiers:
+        specs = [venue.sized_spec(spec) for spec in specs]
+    if not isinstance(wallet_balance, Mapping) and single_pool(specs, venue):
+        works, _ = _solve_pool(venue, specs, wallet_balance)
+        return [w.lp for w in works]
+    names, groups, wallets = _pools(venue, specs, wallet_balance)
+    found: list[float | None] = [None] * len(specs)
+    for name in names:
+        members = groups.get(name, [])
+        works, _ = _solve_pool(venue, [specs[i] for i in members], wallets.get(name, 0.0))
+        for i, w in zip(members, works, strict=True):
+            found[i] = w.lp
+    return found
+
+
+def _pools(
+    venue: Venue, specs: Sequence[PositionSpec], wallet_balance: Wallet
+) -> tuple[list[str], dict[str, list[int]], dict[str, float]]:
+    """(the pools in the order :func:`assess` reports them, each pool's positions by index, each
+    pool's wallet)."""
+    wallets = pool_wallets(venue, specs, wallet_balance)
+    groups: dict[str, list[int]] = {}
+    for i, spec in enumerate(specs):
+        groups.setdefault(settle_of(spec, venue), []).append(i)
+    names = [venue.settle] if venue.settle in groups or venue.settle in wallets else []
+    names += [name for name in groups if name != venue.settle]
+    names += [name for name in wallets if name not in groups and name != venue.settle]
+    if not names:
+        names = [venue.settle]
+    return names, groups, wallets
+
+
+class _Cross(NamedTuple):
+    """A pool's cross account, summed once: what every cross position's figures share."""
+
+    isolated_margin: float
+    """Every isolated position's posted margin (part of the pool's wallet balance, not of the cross)."""
+    requirement: float
+    balance: float
+    ratio: float | None
+
+
+def _solve_pool(venue: Venue, specs: Sequence[PositionSpec], wallet_balance: float) -> tuple[list[_Work], _Cross]:
+    """One collateral pool solved: each position's figures at the mark with its liquidation and
+    bankruptcy prices (``lp``/``bp``, in prices: an inverse one mapped back from x), and the cross
+    account's sums. Raises InputError for a liquidation price past an incomplete table."""
     works = [_Work(spec, venue) for spec in specs]
 
     # Cross positions by symbol, in order of first appearance: ``first`` holds each symbol's first
@@ -463,6 +502,26 @@ def _assess_pool(
             leg.lp = lp
             leg.bp = bp
 
+    for w in works:  # in input order: the first position refused is the one named
+        spec = w.spec
+        if spec.margin_mode != "cross":
+            margin = spec.isolated_margin or 0.0
+            w.lp = solve_price(margin, (w.leg,), w.mark)
+            w.bp = bankruptcy_price(margin, (w.leg,))
+        if w.lp is not None and not spec.tiers.complete:
+            check_covered(spec, venue, w.leg, w.lp, "at the liquidation price")
+        if w.inverse:
+            w.lp = _to_price(w.lp, w.leg.entry)
+            w.bp = _to_price(w.bp, w.leg.entry)
+    return works, _Cross(iso_margin, cross_req, cross_balance, cross_ratio)
+
+
+def _assess_pool(
+    venue: Venue, specs: Sequence[PositionSpec], wallet_balance: float, settle: str
+) -> tuple[list[PositionRisk], AccountRisk]:
+    """One collateral pool: positions of one settle currency and that currency's wallet."""
+    works, cross = _solve_pool(venue, specs, wallet_balance)
+    iso_margin, cross_req, cross_balance, cross_ratio = cross
     positions: list[PositionRisk] = []
     total_upnl = 0.0
     total_req = 0.0
@@ -474,26 +533,14 @@ def _assess_pool(
         if total_im is not None:
             total_im = None if w.im is None else total_im + w.im
         if spec.margin_mode == "cross":
-            lp = w.lp
-            bp = w.bp
-            if lp is not None and not spec.tiers.complete:
-                check_covered(spec, venue, w.leg, lp, "at the liquidation price")
             balance = cross_balance
             ratio = cross_ratio
             collateral = wallet_balance
         else:
-            margin = spec.isolated_margin or 0.0
-            lp = solve_price(margin, (w.leg,), w.mark)
-            if lp is not None and not spec.tiers.complete:
-                check_covered(spec, venue, w.leg, lp, "at the liquidation price")
-            bp = bankruptcy_price(margin, (w.leg,))
-            balance = margin + w.upnl
+            collateral = spec.isolated_margin or 0.0
+            balance = collateral + w.upnl
             ratio = _ratio(w.req, balance)
-            collateral = margin
-        if w.inverse:
-            lp = _to_price(lp, w.leg.entry)
-            bp = _to_price(bp, w.leg.entry)
-        positions.append(_position_risk(venue, w, lp, bp, balance, ratio, collateral))
+        positions.append(_position_risk(venue, w, w.lp, w.bp, balance, ratio, collateral))
 
     total_wallet = wallet_balance + iso_margin
     margin_balance = total_wallet + total_upnl

@@ -9,7 +9,7 @@ rate is positive and receives it when it is negative. The value is taken at the 
 Isolated margin pays (and receives) funding from the position's margin, which moves its
 liquidation price; cross positions pay from the wallet of their collateral pool (settle currency),
 which moves the cross liquidation price of every cross position of that pool.
-``liquidation_prices_after`` re-assesses the whole account with the engine's own solver after each
+``liquidation_prices_after`` re-solves the whole account with the engine's own solver after each
 of 1..N payments (every position with a rate paying at once, the marks held where they are): no
 separate formula. Pure computation: no I/O.
 """
@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
-from liqwatch.core.engine import Wallet, assess, pool_wallets, settle_of
+from liqwatch.core.engine import Wallet, liquidation_prices, pool_wallets, settle_of
 from liqwatch.core.model import PositionSpec
 from liqwatch.core.venues.base import Venue
 
@@ -85,10 +85,8 @@ def liquidation_prices_after(
             wallet: Wallet = base + k * flows.get(venue.settle, 0.0)
         else:
             wallet = {name: wallets.get(name, 0.0) + k * flows.get(name, 0.0) for name in {*wallets, *flows}}
-        risk = assess(venue, moved, wallet)
-        for i, p in enumerate(risk.positions):
+        for i, lp in enumerate(liquidation_prices(venue, moved, wallet)):  # assess's prices, nothing else
             if payments[i] is not None:
-                lp = p.liquidation_price
                 after[i].append(None if i in gone or lp is None or lp - lp != 0.0 else lp)
     out: list[FundingDrift | None] = []
     for i, (rate, pay) in enumerate(zip(rates, payments, strict=True)):

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from liqwatch.core.engine import assess
+from liqwatch.core.engine import assess, liquidation_prices
 from liqwatch.core.model import PositionSpec
 from liqwatch.core.solver import Leg, requirement
 from liqwatch.core.tiers import TierTable, build_table
@@ -308,10 +308,8 @@ class DemoMarket:
                 legs.append((Leg(spec.sign, spec.size, spec.entry_price, spec.tiers, spec.fee_rate), p.symbol))
         # An isolated position's liquidation price is its own margin's (the same solve whatever else
         # the account holds): the isolated positions alone are assessed, not the whole account.
-        risk = assess(venue, isolated_specs, acc.wallet) if isolated else None
-        lps: dict[int, float | None] = {}
-        for p, r in zip(isolated, risk.positions if risk is not None else (), strict=True):
-            lps[id(p)] = r.liquidation_price
+        prices = liquidation_prices(venue, isolated_specs, acc.wallet) if isolated else []
+        lps: dict[int, float | None] = {id(p): lp for p, lp in zip(isolated, prices, strict=True)}
         return lps, legs
 
     # ------------------------------------------------------------------ events

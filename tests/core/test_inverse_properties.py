@@ -12,8 +12,12 @@ from hypothesis import assume, event, given, settings
 from hypothesis import strategies as st
 
 from liqwatch.core import PositionSpec, Venue, assess, get_venue
+from liqwatch.core.engine import liquidation_prices
+from liqwatch.core.errors import InputError
+from liqwatch.core.model import Side
 from liqwatch.core.tiers import TierTable, build_table
 from liqwatch.core.venues.bybit import BybitInverse2024
+from tests.core.test_properties import isolated_positions
 
 INVERSE_VENUES: list[Venue] = [get_venue(n) for n in ("binance", "bybit", "okx", "bitget", "gate")]
 ALL_FORMS: list[Venue] = [*INVERSE_VENUES, BybitInverse2024()]
@@ -299,3 +303,42 @@ def test_shock_liquidates_at_the_liquidation_price(case: tuple[Venue, PositionSp
     assume(res.order and res.order[0].move != 0.0)  # not already past liquidation
     event("checked")
     assert res.order[0].move == pytest.approx(exact, rel=1e-9, abs=1e-12)
+
+
+@settings(max_examples=200)
+@given(st.data())
+def test_liquidation_prices_are_assess_s_own(data: st.DataObject) -> None:
+    """``liquidation_prices`` (the funding drift's re-solve) answers what ``assess`` reports, to
+    the bit, or refuses with the same line: isolated and cross, linear and coin-margined pools,
+    hedge legs, one wallet or one per currency."""
+    specs: list[PositionSpec] = []
+    venue: Venue | None = None
+    if data.draw(st.booleans()):
+        venue, inverse = data.draw(inverse_positions())
+        if data.draw(st.booleans()):
+            inverse = dataclasses.replace(inverse, margin_mode="cross", isolated_margin=None)
+        specs.append(inverse)
+    for i in range(data.draw(st.integers(0 if specs else 1, 4))):
+        drawn_venue, spec = data.draw(isolated_positions())
+        venue = venue or drawn_venue
+        spec = dataclasses.replace(spec, symbol=f"S{i}/USDT:USDT")
+        if data.draw(st.booleans()):
+            spec = dataclasses.replace(spec, margin_mode="cross", isolated_margin=None)
+            if venue.supports_hedge_mode and data.draw(st.booleans()):  # both legs of one symbol
+                other: Side = "short" if spec.side == "long" else "long"
+                specs.append(dataclasses.replace(spec, position_side=spec.side))
+                spec = dataclasses.replace(spec, side=other, position_side=other)
+        specs.append(spec)
+    assert venue is not None
+    wallet = data.draw(st.floats(0, 1e7) | st.fixed_dictionaries({"USDT": st.floats(0, 1e7), "BTC": st.floats(0, 100)}))
+    try:
+        want = [p.liquidation_price for p in assess(venue, specs, wallet).positions]
+    except InputError as exc:
+        with pytest.raises(InputError) as got:
+            liquidation_prices(venue, specs, wallet)
+        assert str(got.value) == str(exc)
+        return
+    got_prices = liquidation_prices(venue, specs, wallet)
+    assert len(got_prices) == len(want)
+    for a, b in zip(got_prices, want, strict=True):
+        assert a == b or (a is not None and b is not None and math.isnan(a) and math.isnan(b)), (a, b)
