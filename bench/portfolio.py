@@ -68,6 +68,13 @@ def best_pair(one: list[str], big: list[str], runs: int) -> tuple[tuple[float, f
     return (min(w for w, _ in ones), min(c for _, c in ones)), (min(w for w, _ in bigs), min(c for _, c in bigs))
 
 
+def machine_pace(runs: int) -> float:
+    """Best wall time of ``python -c "import pydantic"`` now: the reference the cold-start budgets
+    are ratios to, printed so that a figure can be read against the machine's state (this VM's
+    speed drifts; in its slow spells every figure, this one included, is up to 1.3-2 x slower)."""
+    return min(_timed([sys.executable, "-c", "import pydantic"])[0] for _ in range(runs))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--positions", type=int, default=10_000)
@@ -84,6 +91,7 @@ def main() -> None:
             [script, "calc", "--portfolio", str(big), "--json"],
             args.runs,
         )
+    pace = machine_pace(args.runs)
     work = max(full - base, 1e-9)
     rate = args.positions / work
     cpu_rate = args.positions / max(full_cpu - base_cpu, 1e-9)
@@ -92,6 +100,7 @@ def main() -> None:
     verdict = "within" if rate >= BUDGET else "BELOW"
     print(f"end to end beyond cold start: {work * 1000:.1f} ms = {rate:,.0f} positions/s ({verdict} {BUDGET:,.0f}/s)")
     print(f"CPU beyond cold start: {(full_cpu - base_cpu) * 1000:.1f} ms = {cpu_rate:,.0f} positions/s")
+    print(f"machine pace: python -c 'import pydantic' {pace * 1000:.1f} ms (best of {args.runs}, the same minutes)")
 
 
 if __name__ == "__main__":
