@@ -703,7 +703,7 @@ def add_live_funding(records: list[dict[str, Any]], snap: Snapshot) -> None:
         known = [_LIVE_FUNDING.get((exchange, s.symbol.upper())) for s in specs]
         if not any(known):
             continue
-        keys = [(s.symbol, s.side, s.position_side, s.margin_mode, s.size) for s in specs]  # _funding_key's
+        keys = [_funding_key(s) for s in specs]  # once per position: the cache's shape and the look-ups
         shape = (tuple(keys), tuple(known))
         cached = _FUNDING_PROJECTIONS.get(account.name)
         if cached is not None and cached[1] == shape and 0 <= snap.ts - cached[0] < FUNDING_REFRESH_S:
@@ -720,9 +720,9 @@ def add_live_funding(records: list[dict[str, Any]], snap: Snapshot) -> None:
                 _FUNDING_PROJECTIONS.pop(account.name, None)
                 continue  # a drifted liquidation price past an incomplete table: no figure
             by_key = {}  # each position's `funding` object, built once per projection (read-only)
-            for p, drift, k in zip(risk.positions, drifts, known, strict=True):
+            for p, key, drift, k in zip(risk.positions, keys, drifts, known, strict=True):
                 if drift is not None and k is not None:
-                    by_key[_funding_key(p.spec)] = funding_record(drift, k[1], settle_of(p.spec, venue))
+                    by_key[key] = funding_record(drift, k[1], settle_of(p.spec, venue))
             _FUNDING_PROJECTIONS[account.name] = (snap.ts, shape, by_key)
         for p, key in zip(risk.positions, keys, strict=True):
             hit = by_key.get(key)
