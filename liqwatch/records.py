@@ -493,10 +493,7 @@ def live_position_record(view: PositionView, fees: _LiveFees | None = None) -> d
         if risk is None
         else {"score": num(risk.adl.score), "lights": risk.adl.lights, "source": risk.adl.source},
         "note": view.note if venue_lp is not None else f"{view.note}; {_NO_VENUE_LP}" if view.note else _NO_VENUE_LP,
-        "liquidation_loss": None,
-        "liquidation_loss_unavailable": "no risk figures yet",
-        "funding": None,
-        "funding_unavailable": LIVE_FUNDING_NOTE,
+        **_LIVE_LOSS_UNKNOWN,
     }
     if risk is not None:
         _fill_loss(doc, risk, view.exchange, fees)
@@ -511,6 +508,15 @@ LIVE_FUNDING_NOTE = (
     "none with --no-market or --replay)"
 )
 """Why a live position's ``funding`` is null (the market-data feed of issue #13 brings the rate)."""
+
+_LIVE_LOSS_UNKNOWN: dict[str, Any] = {
+    "liquidation_loss": None,
+    "liquidation_loss_unavailable": "no risk figures yet",
+    "funding": None,
+    "funding_unavailable": LIVE_FUNDING_NOTE,
+}
+"""A live position's loss and funding fields before anything is known: the loss is then filled in
+from its risk (:func:`_fill_loss`), the funding from the market data (:func:`add_live_funding`)."""
 
 _LIVE_FEES: dict[str, tuple[float, FeeRates]] = {}
 LIVE_FEES_RECHECK = 60.0
@@ -549,12 +555,7 @@ def live_loss_fields(view: PositionView, fees: _LiveFees | None = None) -> dict[
     """``liquidation_loss`` / ``liquidation_loss_unavailable`` and ``funding`` / ``funding_unavailable``
     of a live position (cross hedge legs are refused: the other leg is not in view here).
     ``fees``: as :func:`live_position_record`'s."""
-    out: dict[str, Any] = {
-        "liquidation_loss": None,
-        "liquidation_loss_unavailable": "no risk figures yet",
-        "funding": None,
-        "funding_unavailable": LIVE_FUNDING_NOTE,
-    }
+    out = dict(_LIVE_LOSS_UNKNOWN)
     if view.risk is not None:
         _fill_loss(out, view.risk, view.exchange, fees)
     return out
