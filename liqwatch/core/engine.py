@@ -21,7 +21,7 @@ assessed on its own wallet: a cross position's collateral is its pool's wallet a
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from math import isnan
 from typing import NamedTuple
 
@@ -373,49 +373,43 @@ def assess(venue: Venue, specs: Sequence[PositionSpec], wallet_balance: Wallet =
     collateral: one number (see :func:`pool_wallets`) or one per settle currency. ``account`` is
     the pool of the venue's default settle currency (else the first pool held); ``pools`` has every
     pool held (those of the positions and of the wallets given)."""
-    if venue.size_dependent_tiers:  # the rate follows the size (Deribit's ramp): one table per size
-        specs = [venue.sized_spec(spec) for spec in specs]
-    if not isinstance(wallet_balance, Mapping) and single_pool(specs, venue):
-        positions, account = _assess_pool(venue, specs, wallet_balance, venue.settle)
-        return PortfolioRisk(venue.name, positions, account, {venue.settle: account})
-    names, groups, wallets = _pools(venue, specs, wallet_balance)
     found: list[PositionRisk | None] = [None] * len(specs)
     pools: dict[str, AccountRisk] = {}
-    for name in names:
-        members = groups.get(name, [])
-        sub = [specs[i] for i in members]
-        risks, account = _assess_pool(venue, sub, wallets.get(name, 0.0), name)
+    for name, members, works, cross, wallet in _solved_pools(venue, specs, wallet_balance):
+        risks, account = _pool_risk(venue, works, cross, wallet, name)
+        if members is None:  # the one pool holds every position, in order
+            return PortfolioRisk(venue.name, risks, account, {name: account})
         for i, risk in zip(members, risks, strict=True):
             found[i] = risk
         pools[name] = account
     positions = [p for p in found if p is not None]
-    return PortfolioRisk(venue.name, positions, pools[names[0]], pools)
+    return PortfolioRisk(venue.name, positions, next(iter(pools.values())), pools)
 
 
 def liquidation_prices(venue: Venue, specs: Sequence[PositionSpec], wallet_balance: Wallet = 0.0) -> list[float | None]:
     """Each position's liquidation price exactly as :func:`assess` reports it (the same solve, the
     same refusals), without the rest of its risk: no ADL ranking, no result records. For what-ifs
     that only move collateral and ask again, many times (the funding drift)."""
-    if venue.size_dependent_tiers:
-        specs = [venue.sized_spec(spec) for spec in specs]
-    if not isinstance(wallet_balance, Mapping) and single_pool(specs, venue):
-        works, _ = _solve_pool(venue, specs, wallet_balance)
-        return [w.lp for w in works]
-    names, groups, wallets = _pools(venue, specs, wallet_balance)
     found: list[float | None] = [None] * len(specs)
-    for name in names:
-        members = groups.get(name, [])
-        works, _ = _solve_pool(venue, [specs[i] for i in members], wallets.get(name, 0.0))
+    for _, members, works, _, _ in _solved_pools(venue, specs, wallet_balance):
+        if members is None:
+            return [w.lp for w in works]
         for i, w in zip(members, works, strict=True):
             found[i] = w.lp
     return found
 
 
-def _pools(
+def _solved_pools(
     venue: Venue, specs: Sequence[PositionSpec], wallet_balance: Wallet
-) -> tuple[list[str], dict[str, list[int]], dict[str, float]]:
-    """(the pools in the order :func:`assess` reports them, each pool's positions by index, each
-    pool's wallet)."""
+) -> Iterator[tuple[str, list[int] | None, list[_Work], _Cross, float]]:
+    """Each collateral pool solved (:func:`_solve_pool`), in the order :func:`assess` reports them:
+    (settle currency, the positions' indices in ``specs`` — None for the common case of one pool
+    holding every position in order —, their figures, the cross sums, the pool's wallet)."""
+    if venue.size_dependent_tiers:  # the rate follows the size (Deribit's ramp): one table per size
+        specs = [venue.sized_spec(spec) for spec in specs]
+    if not isinstance(wallet_balance, Mapping) and single_pool(specs, venue):
+        yield venue.settle, None, *_solve_pool(venue, specs, wallet_balance), wallet_balance
+        return
     wallets = pool_wallets(venue, specs, wallet_balance)
     groups: dict[str, list[int]] = {}
     for i, spec in enumerate(specs):
@@ -423,9 +417,10 @@ def _pools(
     names = [venue.settle] if venue.settle in groups or venue.settle in wallets else []
     names += [name for name in groups if name != venue.settle]
     names += [name for name in wallets if name not in groups and name != venue.settle]
-    if not names:
-        names = [venue.settle]
-    return names, groups, wallets
+    for name in names or [venue.settle]:
+        members = groups.get(name, [])
+        wallet = wallets.get(name, 0.0)
+        yield name, members, *_solve_pool(venue, [specs[i] for i in members], wallet), wallet
 
 
 class _Cross(NamedTuple):
@@ -516,11 +511,10 @@ def _solve_pool(venue: Venue, specs: Sequence[PositionSpec], wallet_balance: flo
     return works, _Cross(iso_margin, cross_req, cross_balance, cross_ratio)
 
 
-def _assess_pool(
-    venue: Venue, specs: Sequence[PositionSpec], wallet_balance: float, settle: str
+def _pool_risk(
+    venue: Venue, works: list[_Work], cross: _Cross, wallet_balance: float, settle: str
 ) -> tuple[list[PositionRisk], AccountRisk]:
-    """One collateral pool: positions of one settle currency and that currency's wallet."""
-    works, cross = _solve_pool(venue, specs, wallet_balance)
+    """One solved collateral pool's risk: its positions' and its account's (``settle``, ``wallet_balance``)."""
     iso_margin, cross_req, cross_balance, cross_ratio = cross
     positions: list[PositionRisk] = []
     total_upnl = 0.0
