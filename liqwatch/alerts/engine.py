@@ -178,7 +178,7 @@ _PositionRules = tuple[Rule | None, Rule | None, Rule | None, Rule | None]
 
 
 def _key(*parts: str | None) -> str:
-    return _SEP.join("" if p is None else p for p in parts)
+    return _SEP.join(["" if p is None else p for p in parts])  # a list: join's fast path, no generator
 
 
 def _alert_id(kind: str, key: str, now: float) -> str:
@@ -549,7 +549,7 @@ class AlertEngine:
         now: float,
     ) -> None:
         """A tier change, confirmed by ``consecutive`` snapshots at the new tier."""
-        pos = f"{account}{_SEP}{symbol}{_SEP}{side}{_SEP}tier_change"  # _key(...), once per position
+        pos = _key(account, symbol, side, "tier_change")
         st = self._tiers.get(pos)
         if st is None:  # first sight (or after a restart): the baseline, silently
             st = TierState(tier, tier, 0, mmr)
