@@ -21,11 +21,10 @@ class Clock:
         return self.t
 
 
-@cache
-def _base() -> tuple[AccountView, PositionView]:
-    """A real account and position view from the state store (binance, BTC isolated), whose risk
-    the helpers below then set to the values a test needs."""
-    state = State(Clock())
+def btc_isolated_state(clock: Clock) -> State:
+    """A state store holding one position: a binance BTC isolated long (1 at 60,000, 10x, margin
+    6,000), marked at 59,000 at ts 1."""
+    state = State(clock)
     data = PositionData(
         symbol="BTC/USDT:USDT",
         side="long",
@@ -37,6 +36,14 @@ def _base() -> tuple[AccountView, PositionView]:
     )
     state.apply(Positions(account="a", exchange="binance", ts=1.0, positions=[data]))
     state.apply(MarkPrice(account="a", exchange="binance", ts=1.0, symbol="BTC/USDT:USDT", price=59_000.0))
+    return state
+
+
+@cache
+def _base() -> tuple[AccountView, PositionView]:
+    """A real account and position view from the state store (binance, BTC isolated), whose risk
+    the helpers below then set to the values a test needs."""
+    state = btc_isolated_state(Clock())
     snap = state.snapshot()
     assert snap.positions[0].risk is not None
     return snap.accounts[0], snap.positions[0]

@@ -10,18 +10,11 @@ from typing import Any
 from liqwatch.core.engine import assess
 from liqwatch.core.venues import get_venue
 from liqwatch.feeds.demo import SNAPSHOT_EVERY, DemoMarket
-from liqwatch.feeds.events import MarkPrice, PositionData, Positions, TierRowData, Tiers
+from liqwatch.feeds.events import MarkPrice, Positions, TierRowData, Tiers
 from liqwatch.monitor import Monitor
 from liqwatch.records import clear_live_funding, live_position_record
 from liqwatch.state import State, snapshot_record
-
-
-class Clock:
-    def __init__(self, t: float = 1_000.0) -> None:
-        self.t = t
-
-    def __call__(self) -> float:
-        return self.t
+from tests.alerts.builders import Clock, btc_isolated_state
 
 
 def _full(state: State) -> dict[str, Any]:
@@ -84,18 +77,7 @@ def _retier(monitor: Monitor, ts: float) -> None:
 
 def test_a_mark_updated_in_place_leaves_earlier_views_alone() -> None:
     clock = Clock()
-    state = State(clock)
-    data = PositionData(
-        symbol="BTC/USDT:USDT",
-        side="long",
-        size=1.0,
-        entry_price=60_000.0,
-        margin_mode="isolated",
-        leverage=10.0,
-        isolated_margin=6_000.0,
-    )
-    state.apply(Positions(account="a", exchange="binance", ts=1.0, positions=[data]))
-    state.apply(MarkPrice(account="a", exchange="binance", ts=1.0, symbol="BTC/USDT:USDT", price=59_000.0))
+    state = btc_isolated_state(clock)
     first = state.snapshot().positions[0]
     clock.t += 2.0
     state.apply(MarkPrice(account="a", exchange="binance", ts=2.0, symbol="BTC/USDT:USDT", price=58_000.0))
