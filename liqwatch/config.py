@@ -3,7 +3,7 @@
 ```toml
 [[accounts]]
 name = "main"
-exchange = "binance"              # binance, bybit, okx, bitget, gate, hyperliquid (liqwatch.venues)
+exchange = "binance"              # binance, bybit, okx, bitget, gate, hyperliquid, deribit (liqwatch.venues)
 api_key_env = "BINANCE_KEY"       # secrets come from the environment ...
 api_secret_env = "BINANCE_SECRET"
 # keyring = "liqwatch/main"       # ... or the OS keyring: service "liqwatch/main", users api_key / api_secret

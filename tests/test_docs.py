@@ -64,3 +64,24 @@ def test_venue_index_lists_every_venue() -> None:
     index = (DOCS / "venues" / "README.md").read_text(encoding="utf-8")
     for name in VENUES:
         assert f"({name}.md)" in index, f"docs/venues/README.md does not link {name}.md"
+
+
+_VENUE_LIST = re.compile(r"#\s*((?:binance|bybit|okx|bitget|gate|hyperliquid|deribit)(?:,\s*\w+)+)")
+
+
+def test_every_venue_list_in_the_docs_names_all_venues() -> None:
+    """A comment listing the venues (README, config docstring, example portfolio) lists all of them."""
+    found = 0
+    for path in (ROOT / "README.md", PACKAGE / "config.py", ROOT / "examples" / "portfolio.toml"):
+        for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            for match in _VENUE_LIST.finditer(line):
+                found += 1
+                listed = {name.strip() for name in match.group(1).split(",")}
+                assert listed >= set(VENUES), f"{path.name}:{lineno} leaves out {sorted(set(VENUES) - listed)}"
+    assert found >= 3
+
+
+def test_every_screenshot_is_shown_in_the_readme() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    unshown = [p.name for p in sorted((ROOT / "screenshots").glob("*.svg")) if f"screenshots/{p.name}" not in readme]
+    assert not unshown, f"screenshots/ holds images the README does not show: {unshown}"

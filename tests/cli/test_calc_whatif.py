@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -28,8 +29,22 @@ def test_cli_add_size_json(capsys: pytest.CaptureFixture[str]) -> None:
     assert w["scenario"] == "add_size" and w["position"] == 2
     assert set(w["before"]) == set(w["after"]) == {"exchange", "formula", "positions", "account"}
     assert w["before"]["positions"] == data["positions"]
-    assert w["after"]["positions"][2]["size"] == pytest.approx(960)
+    assert w["after"]["positions"][2]["size"] == pytest.approx(2950)
     assert "max_add_size" in w and w["allowed"] is True
+    # the example's SOL position sits just below a tier floor, and the add crosses it
+    assert (w["before"]["positions"][2]["tier"], w["after"]["positions"][2]["tier"]) == (2, 3)
+
+
+def test_example_portfolio_comments_match_the_bundled_tiers(capsys: pytest.CaptureFixture[str]) -> None:
+    """examples/portfolio.toml says where its near-boundary position sits: the comment must be what calc says."""
+    text = Path(PORTFOLIO).read_text()
+    m = re.search(r"notional ([\d,]+): ([\d.]+)% below the ([\d,]+) tier-(\d+) floor", text)
+    assert m is not None, "the example names its near-boundary position's notional and the next tier's floor"
+    notional, below, floor, tier = (float(m[1].replace(",", "")), float(m[2]), float(m[3].replace(",", "")), int(m[4]))
+    sol = run(capsys, "--portfolio", PORTFOLIO)["positions"][2]
+    assert sol["notional"] == pytest.approx(notional, abs=1)
+    assert sol["next_tier_notional"] == floor and sol["tier"] + 1 == tier
+    assert (1 - notional / floor) * 100 == pytest.approx(below, abs=0.05)
 
 
 def test_cli_shock_range_and_order(capsys: pytest.CaptureFixture[str]) -> None:
