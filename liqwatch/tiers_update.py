@@ -85,16 +85,12 @@ class Retry:
 
 
 def retryable(exc: BaseException) -> bool:
-    """A rate limit (429/418, ccxt DDoSProtection/RateLimitExceeded), a 5xx or ExchangeNotAvailable,
-    or a network failure/timeout: worth another try."""
-    import ccxt.async_support as ccxt_async
+    """A rate limit (429/418, ccxt DDoSProtection/RateLimitExceeded), a 5xx, a timeout or a broken
+    connection: worth another try. A DNS failure or a refused connection is not (the network is
+    plainly down, or the URL is wrong): it fails at once (:func:`liqwatch.feeds.ccxt_client.classify`)."""
+    from liqwatch.feeds.ccxt_client import classify
 
-    from liqwatch.feeds.ccxt_client import _HTTP_STATUS
-
-    status = _HTTP_STATUS.match(str(exc))
-    if status is not None and (status.group(1) in ("429", "418") or status.group(1).startswith("5")):
-        return True
-    return isinstance(exc, ccxt_async.NetworkError | TimeoutError | OSError)
+    return classify(exc).transient
 
 
 # --------------------------------------------------------------------------- results
@@ -113,6 +109,9 @@ class VenueResult:
     wanted: int = 0
     seconds: float = 0.0
     retries: int = 0
+    fatal: bool = False
+    """The venue could not be read at all (its markets did not load): ``failures["*"]`` is the one
+    line that says what failed, why and what to do, and the summary."""
 
     @property
     def failed_entirely(self) -> bool:
@@ -121,6 +120,8 @@ class VenueResult:
     def summary(self) -> str:
         if self.note:
             return self.note
+        if self.fatal:
+            return self.failures["*"]
         text = f"{self.venue}: {len(self.symbols)}/{self.wanted} tables in {self.seconds:.1f}s"
         if self.retries:
             text += f", {self.retries} retries"
@@ -424,7 +425,7 @@ async def download_venue(
     import ccxt.async_support as ccxt_async
 
     from liqwatch.config import Secrets
-    from liqwatch.feeds.ccxt_client import failure_reason, new_exchange, point_at
+    from liqwatch.feeds.ccxt_client import classify, explain, failure_reason, new_exchange, point_at
     from liqwatch.venues import get_home
 
     result = VenueResult(venue)
@@ -444,8 +445,9 @@ async def download_venue(
         try:
             await retry.call(ex.load_markets)
         except Exception as exc:
-            if options == adapter.options():
-                result.failures["*"] = f"loading markets: {failure_reason(exc)}"
+            if options == adapter.options() or classify(exc).network:
+                result.failures["*"] = explain(venue, exc, host=account.rest_url or adapter.public_host)
+                result.fatal = True
                 return result
             # the coin-margined markets could not be loaded (another endpoint): the linear ones still
             await ex.close()
@@ -455,7 +457,8 @@ async def download_venue(
             try:
                 await retry.call(ex.load_markets)
             except Exception as exc2:
-                result.failures["*"] = f"loading markets: {failure_reason(exc2)}"
+                result.failures["*"] = explain(venue, exc2, host=account.rest_url or adapter.public_host)
+                result.fatal = True
                 return result
         wanted = perpetuals(ex, symbols)
         result.wanted = len(wanted)
