@@ -413,7 +413,7 @@ def _detail_rows(p: PositionRisk, venue: Venue) -> list[tuple[str, str]]:
         ("Tier", f"{_tier_text(p)} · maint. amount {money(p.tier.maint_amount)}"),
         (
             "Next tier",
-            "last tier"
+            ("last tier" if spec.tiers.complete else "table ends here (truncated)")
             if next_notional is None
             else f"at notional {money(next_notional)} (+{(next_distance or 0) * 100:.1f}%)",
         ),

@@ -109,6 +109,8 @@ class VenueResult:
     wanted: int = 0
     seconds: float = 0.0
     retries: int = 0
+    error: BaseException | None = None
+    """What made the venue unreadable, when ``fatal`` (for a caller's own words: calc's fetch)."""
     fatal: bool = False
     """The venue could not be read at all (its markets did not load): ``failures["*"]`` is the one
     line that says what failed, why and what to do, and the summary."""
@@ -419,9 +421,12 @@ async def download_venue(
     secrets: Secrets | None = None,
     retry: Retry | None = None,
     progress: Progress | None = None,
+    timeout: float | None = None,
+    linear_only: bool = False,
 ) -> VenueResult:
     """Download ``venue``'s tables (every perpetual, or ``symbols``); never raises for the venue's
-    failures: they are in the result."""
+    failures: they are in the result. ``timeout``: seconds per request (ccxt's default else);
+    ``linear_only``: load the linear markets only (fewer requests, for one linear symbol)."""
     import ccxt.async_support as ccxt_async
 
     from liqwatch.config import Secrets
@@ -438,8 +443,10 @@ async def download_venue(
     account = account or public_account(venue, rest_url)
     if rest_url:
         account = account.model_copy(update={"rest_url": rest_url})
-    options = adapter.download_options()
+    options = adapter.options() if linear_only else adapter.download_options()
     ex = new_exchange(ccxt_async, adapter, account, secrets or Secrets(None, None), options=options)
+    if timeout is not None:
+        ex.timeout = int(timeout * 1000)
     try:
         point_at(ex, account, no_sandbox=ccxt_async.NotSupported, no_sandbox_message="no testnet for this venue")
         try:
@@ -447,18 +454,20 @@ async def download_venue(
         except Exception as exc:
             if options == adapter.options() or classify(exc).network:
                 result.failures["*"] = explain(venue, exc, host=account.rest_url or adapter.public_host)
-                result.fatal = True
+                result.fatal, result.error = True, exc
                 return result
             # the coin-margined markets could not be loaded (another endpoint): the linear ones still
             await ex.close()
             ex = new_exchange(ccxt_async, adapter, account, secrets or Secrets(None, None), options=adapter.options())
+            if timeout is not None:
+                ex.timeout = int(timeout * 1000)
             point_at(ex, account, no_sandbox=ccxt_async.NotSupported, no_sandbox_message="no testnet for this venue")
             result.skipped = f"coin-margined markets not loaded ({failure_reason(exc)})"
             try:
                 await retry.call(ex.load_markets)
             except Exception as exc2:
                 result.failures["*"] = explain(venue, exc2, host=account.rest_url or adapter.public_host)
-                result.fatal = True
+                result.fatal, result.error = True, exc2
                 return result
         wanted = perpetuals(ex, symbols)
         result.wanted = len(wanted)
