@@ -204,3 +204,23 @@ def test_a_truncated_table_is_not_called_the_last_tier() -> None:
     assert code == 0, err
     (line,) = [line for line in out.splitlines() if "Next tier" in line]
     assert "last tier" in line  # a complete table's last bracket is the last tier
+
+
+def test_a_venue_that_never_answers_times_out_in_one_line(online: pytest.MonkeyPatch) -> None:
+    """A host that takes the connection and never answers: the fetch gives up after its timeout."""
+    import socket
+
+    online.setattr("liqwatch.tierfetch.REQUEST_SECONDS", 0.2)
+    online.setattr("liqwatch.tierfetch.FETCH_SECONDS", 2.0)
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)  # connections queue in the backlog; nothing ever reads or answers them
+        port = silent.getsockname()[1]
+        online.setenv("LIQWATCH_GATE_REST_URL", f"http://127.0.0.1:{port}")
+        code, out, err = calc("--exchange", "gate", "--symbol", "SOL_USDT", *POSITION)
+    assert code == 2 and out == ""
+    assert err.splitlines() == [
+        "liqwatch: error: --symbol: no bundled or cached gate tier table for SOL/USDT:USDT; fetching it failed: "
+        f"127.0.0.1:{port} did not answer in time: run `liqwatch tiers update --exchange gate --symbol "
+        "SOL/USDT:USDT` once online, or give --mmr / --max-leverage or --tiers FILE"
+    ]
