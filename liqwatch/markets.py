@@ -68,7 +68,7 @@ def _market(venue: Venue, header: Mapping[str, Any], symbol: str, entry: Mapping
     as_of = str(entry.get("as_of") or header.get("as_of") or fetched_at[:10])
     source = str(entry.get("source") or entry.get("source_url") or header.get("source", ""))
     if origin == "cache" and not entry.get("source"):
-        source = foreign_source(venue.name, str(entry.get("source_url") or "")) or source
+        source = foreign_source(venue, str(entry.get("source_url") or "")) or source
     table = build_table(
         rows,
         basis=basis,
@@ -93,32 +93,20 @@ def _market(venue: Venue, header: Mapping[str, Any], symbol: str, entry: Mapping
     )
 
 
-VENUE_DOMAINS: dict[str, tuple[str, ...]] = {
-    "binance": ("binance.com",),
-    "bybit": ("bybit.com", "bytick.com"),
-    "okx": ("okx.com",),
-    "gate": ("gateio.ws", "gate.io", "gate.com"),
-    "bitget": ("bitget.com",),
-    "hyperliquid": ("hyperliquid.xyz",),
-    "deribit": ("deribit.com",),
-}
-"""The domains of each venue's own public API hosts (``api.bybit.com``, ``fapi.binance.com``): a
-cached table fetched from any other host (``tiers update --rest-url``, a proxy, a test server)
-is labelled as such wherever it is used (:func:`foreign_source`)."""
-
 NOT_THE_VENUE = "(not the venue)"
 
 
-def foreign_source(venue: str, url: str) -> str | None:
+def foreign_source(venue: Venue, url: str) -> str | None:
     """``cache from <scheme://host> (not the venue)`` when ``url`` (a cache entry's ``source_url``)
-    is not on one of the venue's own hosts (or is its testnet), else None. An entry without a URL
-    (a hand-written cache) says nothing."""
+    is not on one of the venue's own hosts (``Venue.api_domains``; its testnet neither), else None:
+    a table from ``tiers update --rest-url``, a proxy or a test server says so wherever it is used.
+    An entry without a URL (a hand-written cache) says nothing."""
     if not url:
         return None
     scheme, _, rest = url.partition("://")
     host = rest.split("/", 1)[0].rpartition("@")[2]
     name = host.rsplit(":", 1)[0].lower() if host.count(":") == 1 else host.lower()
-    domains = VENUE_DOMAINS.get(venue, ())
+    domains = venue.api_domains
     if scheme == "https" and "testnet" not in name and any(name == d or name.endswith("." + d) for d in domains):
         return None
     return f"cache from {scheme}://{host} {NOT_THE_VENUE}"

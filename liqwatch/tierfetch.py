@@ -29,8 +29,6 @@ if TYPE_CHECKING:
     from liqwatch.core.venues import Venue
     from liqwatch.markets import Market
 
-FETCHABLE = frozenset({"bybit", "okx", "gate", "bitget", "hyperliquid"})
-"""Venues whose tier tables are public (no keys)."""
 OFFLINE_ENV = "LIQWATCH_OFFLINE"
 REQUEST_SECONDS = 4.0
 """ccxt's timeout of one request."""
@@ -74,7 +72,7 @@ class Outcome:
 def wanted(venue: Venue, names: Iterable[str], known: Sources | None = None) -> list[Wanted]:
     """The symbols of ``names`` whose bundled or cached table is missing or stale, on a venue calc
     can fetch from ([] elsewhere). Unreadable symbols are left to the caller's own refusal."""
-    if venue.name not in FETCHABLE:
+    if not venue.public_tiers:
         return []
     tables = known if known is not None else sources(venue)
     out: list[Wanted] = []
@@ -172,4 +170,4 @@ def fetch(venue: Venue, needed: list[Wanted]) -> Outcome:
     return outcome
 
 
-__all__ = ["FETCHABLE", "OFFLINE_ENV", "Outcome", "Wanted", "fetch", "offline", "rest_url_env", "wanted"]
+__all__ = ["OFFLINE_ENV", "Outcome", "Wanted", "fetch", "offline", "rest_url_env", "wanted"]

@@ -308,7 +308,7 @@ def fetch_tables(args: argparse.Namespace, venue: Venue, symbols: Iterable[str],
     the symbols whose stale table stays (their line said so)."""
     from liqwatch import tierfetch
 
-    if venue.name not in tierfetch.FETCHABLE or tierfetch.offline(args.offline):
+    if not venue.public_tiers or tierfetch.offline(args.offline):
         return None
     needed = tierfetch.wanted(venue, symbols, known)
     if not needed:

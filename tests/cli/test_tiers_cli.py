@@ -277,3 +277,24 @@ def test_a_table_from_a_custom_url_says_so(capsys: pytest.CaptureFixture[str]) -
     assert main([*args, "--json"]) == 0
     position = json.loads(capsys.readouterr().out)["positions"][0]
     assert position["tiers_source_detail"] == "https://api.bybit.com/v5/market/risk-limit"
+
+
+@pytest.mark.parametrize(
+    ("venue", "url", "label"),
+    [
+        ("bybit", "https://api.bybit.com/v5/market/risk-limit", None),
+        ("bybit", "https://api.bytick.com/v5/market/risk-limit", None),
+        ("gate", "https://api.gateio.ws/api/v4/futures/usdt/risk_limit_tiers", None),
+        ("bybit", "", None),  # a hand-written entry: nothing to say
+        ("bybit", "https://api-testnet.bybit.com/v5/market/risk-limit", "https://api-testnet.bybit.com"),
+        ("bybit", "https://api.bybit.com.example.org/v5", "https://api.bybit.com.example.org"),
+        ("okx", "https://api.bybit.com/v5", "https://api.bybit.com"),
+        ("okx", "http://www.okx.com/api/v5/public/position-tiers", "http://www.okx.com"),
+        ("hyperliquid", "http://127.0.0.1:4321/info", "http://127.0.0.1:4321"),
+    ],
+)
+def test_foreign_source(venue: str, url: str, label: str | None) -> None:
+    from liqwatch.markets import foreign_source
+
+    expected = None if label is None else f"cache from {label} (not the venue)"
+    assert foreign_source(get_venue(venue), url) == expected
