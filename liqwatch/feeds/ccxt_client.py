@@ -58,10 +58,9 @@ def strip_query(text: str) -> str:
 
 
 def failure_reason(exc: BaseException) -> str:
-    """A short reason for a failed call, without its URL or payload (no query, no secret)."""
-    status = _HTTP_STATUS.match(str(exc))
-    name = type(exc).__name__
-    return f"HTTP {status.group(1)}, {name}" if status else name
+    """A short reason for a failed call, without its URL or payload (no query, no secret):
+    :func:`classify`'s few words (``HTTP 503``, ``connection refused``, ``DNS lookup failed``)."""
+    return classify(exc).why
 
 
 _URL_HOST = re.compile(r"\bhttps?://([^/\s?#]+)")
@@ -139,7 +138,9 @@ def classify(exc: BaseException) -> Failure:
         return Failure("unreachable", (strerror or "connection failed").lower(), host, True)
     if "NetworkError" in names:
         return Failure("unreachable", "network error", host, True)
-    return Failure("exchange", f"the venue answered an error ({type(exc).__name__})", host, False)
+    if "BaseError" in names:  # ccxt's: the venue's answer was an error
+        return Failure("exchange", f"the venue answered an error ({type(exc).__name__})", host, False)
+    return Failure("exchange", f"unexpected answer ({type(exc).__name__})", host, False)
 
 
 def explain(venue: str, exc: BaseException, *, host: str = "", offline: str = OFFLINE_ADVICE) -> str:
