@@ -100,8 +100,8 @@ def fetch(venue: Venue, needed: list[Wanted]) -> Outcome:
     line. A stale table that could not be refreshed stays, with one warning line."""
     import asyncio
 
-    from liqwatch.feeds.ccxt_client import explain
-    from liqwatch.tiers_update import Retry, VenueResult, download_venue, save
+    from liqwatch.feeds.ccxt_client import classify, explain
+    from liqwatch.tiers_update import NOT_LISTED, Retry, VenueResult, download_venue, save
     from liqwatch.venues import get_home
 
     name = venue.name
@@ -123,13 +123,19 @@ def fetch(venue: Venue, needed: list[Wanted]) -> Outcome:
         )
 
     error: BaseException | None = None
+    unsaved = ""
     try:
         result = asyncio.run(run())
     except TimeoutError as exc:
         result, error = VenueResult(name), exc
     else:
-        save(result)
         error = result.error
+        try:
+            save(result)
+        except OSError as exc:  # fetched, but calc reads its tables from the cache
+            why = exc.strerror or str(exc)
+            unsaved = f"the tier cache cannot be written ({why}): set LIQWATCH_CACHE_DIR to a writable directory"
+            result.symbols = {}
     outcome = Outcome()
     for want in needed:
         symbol = want.symbol
@@ -144,14 +150,19 @@ def fetch(venue: Venue, needed: list[Wanted]) -> Outcome:
             )
             continue
         todo = update_command(name, symbol)
-        if error is not None:
-            advice = f"run {todo} once online, or give --mmr / --max-leverage or --tiers FILE"
+        if unsaved:
+            reason = unsaved
+        elif error is not None:
+            when = "once online" if classify(error).network else "later"
+            advice = f"run {todo} {when}, or give --mmr / --max-leverage or --tiers FILE"
             if want.market is not None:
                 advice = f"computed with the {want.market.origin} table of {want.market.table.as_of}"
             reason = explain(name, error, host=host, offline=advice).removeprefix(f"{name}: ")
+            if advice not in reason:  # the venue answered: its own words, then the way out here
+                reason = f"{reason.removesuffix('; try again later')}; {advice}"
         else:
             why = result.failures.get(symbol) or result.failures.get("*") or "the venue sent no table"
-            if why == "none of the symbols is a perpetual of this venue":
+            if why == NOT_LISTED:
                 why = f"{symbol} is not a {name} perpetual"
             advice = (
                 f"give --mmr / --max-leverage or --tiers FILE, or try {todo} later"

@@ -53,6 +53,9 @@ PAGE_SIZE = 100
 """Contracts per offset-paged tier request (the venue's maximum)."""
 
 
+NOT_LISTED = "none of the symbols is a perpetual of this venue"
+
+
 def kept_bundled(venue: str) -> str:
     return f"{venue}: brackets are private and no {venue} account with keys is configured; kept the bundled set"
 
@@ -472,7 +475,7 @@ async def download_venue(
         wanted = perpetuals(ex, symbols)
         result.wanted = len(wanted)
         if symbols and not wanted:
-            result.failures["*"] = "none of the symbols is a perpetual of this venue"
+            result.failures["*"] = NOT_LISTED
             return result
         base = account.rest_url or adapter.public_host
         try:

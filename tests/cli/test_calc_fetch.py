@@ -224,3 +224,34 @@ def test_a_venue_that_never_answers_times_out_in_one_line(online: pytest.MonkeyP
         f"127.0.0.1:{port} did not answer in time: run `liqwatch tiers update --exchange gate --symbol "
         "SOL/USDT:USDT` once online, or give --mmr / --max-leverage or --tiers FILE"
     ]
+
+
+def test_a_failing_venue_or_an_unwritable_cache_is_one_line(online: pytest.MonkeyPatch, tmp_path: Any) -> None:
+    async def body() -> tuple[tuple[int, str, str], tuple[int, str, str], str]:
+        async with FakeRestServer("bybit") as fake:
+            online.setenv("LIQWATCH_BYBIT_REST_URL", fake.url)
+            fake.fail_next("server_error", 20)
+            failing = await asyncio.to_thread(calc, "--exchange", "bybit", "--symbol", "SOLUSDT", *POSITION)
+            fake._failures.clear()
+            blocker = tmp_path / "a-file"
+            blocker.write_text("")
+            online.setenv("LIQWATCH_CACHE_DIR", str(blocker / "cache"))  # under a file: cannot be made
+            unwritable = await asyncio.to_thread(calc, "--exchange", "bybit", "--symbol", "SOLUSDT", *POSITION)
+            return failing, unwritable, fake.url
+
+    (code, out, err), (code2, out2, err2), url = asyncio.run(body())
+    host = url.removeprefix("http://")
+    assert code == 2 and out == ""
+    assert err.splitlines() == [
+        "liqwatch: error: --symbol: no bundled or cached bybit tier table for SOL/USDT:USDT; fetching it failed: "
+        f"{host} is failing (HTTP 502): the venue may be down or in maintenance; run "
+        "`liqwatch tiers update --exchange bybit --symbol SOL/USDT:USDT` later, or give --mmr / "
+        "--max-leverage or --tiers FILE"
+    ]
+    assert code2 == 2 and out2 == ""
+    (line,) = err2.splitlines()
+    assert line.startswith(
+        "liqwatch: error: --symbol: no bundled or cached bybit tier table for SOL/USDT:USDT; fetching it failed: "
+        "the tier cache cannot be written ("
+    )
+    assert line.endswith("): set LIQWATCH_CACHE_DIR to a writable directory")
