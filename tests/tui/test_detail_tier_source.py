@@ -35,5 +35,6 @@ def test_detail_pane_names_a_table_from_a_test_server() -> None:
     state.apply(MarkPrice(account="a", exchange="bybit", ts=1.0, symbol="BTC/USDT:USDT", price=59_000.0))
     (view,) = state.snapshot().positions
     assert view.risk is not None and view.risk.tier.mmr == 0.01  # the cached table is the one used
+    assert view.note.startswith("cache tiers as of ")  # not "bundled"
     (_head, rows), _build = explain_parts(view)[0]
     assert ("Tiers", "cache from http://127.0.0.1:8765 (not the venue)") in rows
