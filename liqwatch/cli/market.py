@@ -192,8 +192,9 @@ def run(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.st
         if args.demo:
             out.write("demo market at the crash trough (simulated; no network)\n")
         render(reports, out)
-    for r in reports:
-        for problem in r.problems:
-            err.write(f"liqwatch market: {problem}\n")
+    from liqwatch.feeds.ccxt_client import merge_unreachable
+
+    for problem in merge_unreachable([problem for r in reports for problem in r.problems]):
+        err.write(f"liqwatch market: {problem}\n")
     got = any(r.insurance or r.adl_risk or r.symbols for r in reports)
     return 0 if got else EXIT_NO_DATA

@@ -165,6 +165,30 @@ def explain(venue: str, exc: BaseException, *, host: str = "", offline: str = OF
     return f"{venue}: {where}: {failure.why}; try again later"
 
 
+_UNREACHABLE = re.compile(r"^(?P<venue>[\w.-]+): cannot reach (?P<host>\S+) \((?P<why>[^)]*)\): (?P<advice>.+)$")
+
+
+def merge_unreachable(lines: list[str]) -> list[str]:
+    """``lines`` with the :func:`explain` lines of venues that could not be reached for the same
+    reason (the network is down: every venue's DNS lookup failed) said once, where the first was:
+    ``bybit, okx, gate: cannot reach any of them (DNS lookup failed): check the network, ...``."""
+    groups: dict[tuple[str, str], list[tuple[int, str]]] = {}
+    for i, line in enumerate(lines):
+        found = _UNREACHABLE.match(line)
+        if found is not None:
+            groups.setdefault((found["why"], found["advice"]), []).append((i, found["venue"]))
+    out: list[str] = []
+    for i, line in enumerate(lines):
+        found = _UNREACHABLE.match(line)
+        members = groups[(found["why"], found["advice"])] if found is not None else []
+        if found is None or len(members) == 1:
+            out.append(line)
+        elif members[0][0] == i:
+            venues = ", ".join(venue for _, venue in members)
+            out.append(f"{venues}: cannot reach any of them ({found['why']}): {found['advice']}")
+    return out
+
+
 def override_urls(urls: Any, rest_url: str) -> Any:
     """``urls`` (ccxt ``urls['api']``, nested) with every http(s) base pointed at ``rest_url``."""
     base = rest_url.rstrip("/")

@@ -126,3 +126,21 @@ def test_market_names_no_internal_path_and_no_doubled_line() -> None:
     code, out, err = _market("--exchange", "deribit")
     assert "market.py" not in err and "liqwatch/" not in err
     assert err == "liqwatch market: warning: deribit: liqwatch does not read this venue's market data yet; skipped\n"
+
+
+def test_venues_unreachable_for_one_reason_are_said_once() -> None:
+    from liqwatch.feeds.ccxt_client import merge_unreachable
+
+    lines = [
+        "binance: brackets are private and no binance account with keys is configured; kept the bundled set",
+        f"bybit: cannot reach api.bybit.com (DNS lookup failed): {OFFLINE}",
+        f"okx: cannot reach www.okx.com (DNS lookup failed): {OFFLINE}",
+        f"gate: cannot reach 127.0.0.1:9 (connection refused): {OFFLINE}",
+        f"hyperliquid: cannot reach api.hyperliquid.xyz (DNS lookup failed): {OFFLINE}",
+    ]
+    assert merge_unreachable(lines) == [
+        lines[0],
+        f"bybit, okx, hyperliquid: cannot reach any of them (DNS lookup failed): {OFFLINE}",
+        lines[3],  # another reason stays its own line
+    ]
+    assert merge_unreachable(lines[:2]) == lines[:2]
