@@ -18,7 +18,7 @@ ccxt, aiohttp and asyncio are imported only when a table is actually fetched.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Container, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -69,9 +69,12 @@ class Outcome:
     kept: set[str] = field(default_factory=set)
 
 
-def wanted(venue: Venue, names: Iterable[str], known: Sources | None = None) -> list[Wanted]:
+def wanted(
+    venue: Venue, names: Iterable[str], known: Sources | None = None, *, given: Container[str] = ()
+) -> list[Wanted]:
     """The symbols of ``names`` whose bundled or cached table is missing or stale, on a venue calc
-    can fetch from ([] elsewhere). Unreadable symbols are left to the caller's own refusal."""
+    can fetch from ([] elsewhere), but those in ``given`` (upper-case unified symbols the user's
+    tiers file has a table for). Unreadable symbols are left to the caller's own refusal."""
     if not venue.public_tiers:
         return []
     tables = known if known is not None else sources(venue)
@@ -82,7 +85,7 @@ def wanted(venue: Venue, names: Iterable[str], known: Sources | None = None) -> 
             symbol, market = find_market(venue, name, tables, inverse=True)
         except InputError:
             continue
-        if symbol in seen:
+        if symbol in seen or symbol.upper() in given:
             continue
         seen.add(symbol)
         if market is None:

@@ -149,7 +149,7 @@ def run(args: argparse.Namespace) -> int:
         tables = TableCache()  # identical tier lists build one table
         known = sources(venue)  # the bundled and cached tables, looked at once for every position
         requests = portfolio.positions
-        kept = fetch_tables(args, venue, (r.symbol for r in requests if _needs_table(venue, r, user_tables)), known)
+        kept = fetch_tables(args, venue, (r.symbol for r in requests if _needs_table(venue, r)), user_tables, known)
         if kept is not None:
             known = sources(venue)  # with what was fetched
         try:  # the field's path is only formatted for an error: this loop runs once per position
@@ -212,7 +212,7 @@ def run(args: argparse.Namespace) -> int:
             contracts=args.contracts,
             contract_size=args.contract_size,
         )  # funding_rate / next_funding_time: checked by funding_extras
-        kept = fetch_tables(args, venue, (req.symbol for req in [req] if _needs_table(venue, req, user_tables)))
+        kept = fetch_tables(args, venue, [req.symbol] if _needs_table(venue, req) else [], user_tables)
         try:
             specs = [build_spec(venue, req, user_tables)]
         except InputError as exc:
@@ -292,25 +292,27 @@ def warn_stale_tiers(specs: Sequence[PositionSpec], said: set[str] | None = None
         print(f"liqwatch: {line}", file=sys.stderr)
 
 
-def _needs_table(venue: Venue, req: Any, user_tables: Any) -> bool:
-    """Whether the position's maths needs the venue's tier table (no override, no table of its own)."""
+def _needs_table(venue: Venue, req: Any) -> bool:
+    """Whether the position's maths needs a tier table (no override pins its bracket, it has no
+    table of its own; ``--tiers FILE`` is looked at by :func:`fetch_tables`)."""
     if req.mmr is not None or getattr(req, "tiers", None):
         return False
-    if req.max_leverage is not None and venue.derive_mmr(req.max_leverage) is not None:
-        return False
-    return not (user_tables and str(req.symbol).upper() in user_tables)
+    return req.max_leverage is None or venue.derive_mmr(req.max_leverage) is None
 
 
-def fetch_tables(args: argparse.Namespace, venue: Venue, symbols: Iterable[str], known: Any = None) -> set[str] | None:
+def fetch_tables(
+    args: argparse.Namespace, venue: Venue, symbols: Iterable[str], user_tables: Any, known: Any = None
+) -> set[str] | None:
     """Fetch the missing or stale tier tables of ``symbols`` from the venue into the cache, with one
-    line each on stderr (:mod:`liqwatch.tierfetch`); nothing when offline or none is needed. Exits
+    line each on stderr (:mod:`liqwatch.tierfetch`); nothing when offline or none is needed (a
+    symbol ``--tiers FILE`` gives a table is not fetched). Exits
     with one line when a missing table cannot be had. Returns None when nothing was fetched, else
     the symbols whose stale table stays (their line said so)."""
     from liqwatch import tierfetch
 
     if not venue.public_tiers or tierfetch.offline(args.offline):
         return None
-    needed = tierfetch.wanted(venue, symbols, known)
+    needed = tierfetch.wanted(venue, symbols, known, given=user_tables or {})
     if not needed:
         return None
     try:

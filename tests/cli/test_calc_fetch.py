@@ -255,3 +255,14 @@ def test_a_failing_venue_or_an_unwritable_cache_is_one_line(online: pytest.Monke
         "the tier cache cannot be written ("
     )
     assert line.endswith("): set LIQWATCH_CACHE_DIR to a writable directory")
+
+
+def test_a_table_of_the_users_own_or_an_override_needs_no_fetch(online: pytest.MonkeyPatch, tmp_path: Any) -> None:
+    tiers = tmp_path / "tiers.json"
+    tiers.write_text(json.dumps({"tiers": {"SOL/USDT:USDT": [{"min_notional": 0, "mmr": 0.01, "max_leverage": 50}]}}))
+    with refused_port() as port:  # a fetch would fail: none may be tried
+        online.setenv("LIQWATCH_BYBIT_REST_URL", f"http://127.0.0.1:{port}")
+        for extra in (["--tiers", str(tiers)], ["--mmr", "0.01"]):
+            code, out, err = calc("--exchange", "bybit", "--symbol", "SOLUSDT", *POSITION, *extra, "--json")
+            assert code == 0 and err == "", err
+            assert json.loads(out)["positions"][0]["mmr"] == 0.01
