@@ -67,6 +67,8 @@ def _market(venue: Venue, header: Mapping[str, Any], symbol: str, entry: Mapping
     fetched_at = str(entry.get("fetched_at") or "")
     as_of = str(entry.get("as_of") or header.get("as_of") or fetched_at[:10])
     source = str(entry.get("source") or entry.get("source_url") or header.get("source", ""))
+    if origin == "cache" and not entry.get("source"):
+        source = foreign_source(venue, str(entry.get("source_url") or "")) or source
     table = build_table(
         rows,
         basis=basis,
@@ -89,6 +91,25 @@ def _market(venue: Venue, header: Mapping[str, Any], symbol: str, entry: Mapping
         inverse=bool(entry.get("inverse")) or is_inverse_symbol(symbol),
         tier_unit=str(entry.get("tier_unit") or ""),
     )
+
+
+NOT_THE_VENUE = "(not the venue)"
+
+
+def foreign_source(venue: Venue, url: str) -> str | None:
+    """``cache from <scheme://host> (not the venue)`` when ``url`` (a cache entry's ``source_url``)
+    is not on one of the venue's own hosts (``Venue.api_domains``; its testnet neither), else None:
+    a table from ``tiers update --rest-url``, a proxy or a test server says so wherever it is used.
+    An entry without a URL (a hand-written cache) says nothing."""
+    if not url:
+        return None
+    scheme, _, rest = url.partition("://")
+    host = rest.split("/", 1)[0].rpartition("@")[2]
+    name = host.rsplit(":", 1)[0].lower() if host.count(":") == 1 else host.lower()
+    domains = venue.api_domains
+    if scheme == "https" and "testnet" not in name and any(name == d or name.endswith("." + d) for d in domains):
+        return None
+    return f"cache from {scheme}://{host} {NOT_THE_VENUE}"
 
 
 class LazyMarkets(Mapping[str, Market]):
@@ -263,6 +284,12 @@ def sources(venue: Venue) -> Sources:
     """The venue's bundled snapshot and tier cache as they stand now: a command that looks up many
     symbols (a portfolio file) takes them once and passes them to :func:`find_market`."""
     return (bundle(venue), cached(venue))
+
+
+def bundled_only(venue: Venue) -> Sources:
+    """The venue's bundled snapshot alone, never the cache: the demo's tables (``liqwatch demo``,
+    ``watch --demo``) are the same on every machine, whatever ``tiers update`` fetched."""
+    return (bundle(venue), None)
 
 
 def find_market(

@@ -348,8 +348,11 @@ def _tier_text(p: PositionRisk) -> str:
 
 
 def _source_text(source: str, as_of: str, origin: str = "") -> str:
-    short = source if len(source) <= 60 else source[:59] + "…"
-    text = f"{origin or 'bundled'}: {short}" if short else origin or "bundled"
+    short = source if len(source) <= 60 or source.startswith("cache from ") else source[:59] + "…"
+    if short.startswith(f"{origin} from "):  # "cache from http://127.0.0.1:8080 (not the venue)"
+        text = short
+    else:
+        text = f"{origin or 'bundled'}: {short}" if short else origin or "bundled"
     return f"{text} (as of {as_of})" if as_of else text
 
 
@@ -410,7 +413,7 @@ def _detail_rows(p: PositionRisk, venue: Venue) -> list[tuple[str, str]]:
         ("Tier", f"{_tier_text(p)} · maint. amount {money(p.tier.maint_amount)}"),
         (
             "Next tier",
-            "last tier"
+            ("last tier" if spec.tiers.complete else "table ends here (truncated)")
             if next_notional is None
             else f"at notional {money(next_notional)} (+{(next_distance or 0) * 100:.1f}%)",
         ),

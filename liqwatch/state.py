@@ -298,7 +298,7 @@ class State:
         except InputError:
             return symbol, None, "no tier table for this symbol"
         if market is not None:
-            note = f"bundled tiers as of {market.table.as_of} (the venue's own could not be fetched)"
+            note = f"{market.origin} tiers as of {market.table.as_of} (the venue's own could not be fetched)"
             return unified, market.table, note
         return unified, None, "no tier table for this symbol: risk not computed"
 

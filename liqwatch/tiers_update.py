@@ -53,6 +53,9 @@ PAGE_SIZE = 100
 """Contracts per offset-paged tier request (the venue's maximum)."""
 
 
+NOT_LISTED = "none of the symbols is a perpetual of this venue"
+
+
 def kept_bundled(venue: str) -> str:
     return f"{venue}: brackets are private and no {venue} account with keys is configured; kept the bundled set"
 
@@ -85,16 +88,12 @@ class Retry:
 
 
 def retryable(exc: BaseException) -> bool:
-    """A rate limit (429/418, ccxt DDoSProtection/RateLimitExceeded), a 5xx or ExchangeNotAvailable,
-    or a network failure/timeout: worth another try."""
-    import ccxt.async_support as ccxt_async
+    """A rate limit (429/418, ccxt DDoSProtection/RateLimitExceeded), a 5xx, a timeout or a broken
+    connection: worth another try. A DNS failure or a refused connection is not (the network is
+    plainly down, or the URL is wrong): it fails at once (:func:`liqwatch.feeds.ccxt_client.classify`)."""
+    from liqwatch.feeds.ccxt_client import classify
 
-    from liqwatch.feeds.ccxt_client import _HTTP_STATUS
-
-    status = _HTTP_STATUS.match(str(exc))
-    if status is not None and (status.group(1) in ("429", "418") or status.group(1).startswith("5")):
-        return True
-    return isinstance(exc, ccxt_async.NetworkError | TimeoutError | OSError)
+    return classify(exc).transient
 
 
 # --------------------------------------------------------------------------- results
@@ -113,6 +112,11 @@ class VenueResult:
     wanted: int = 0
     seconds: float = 0.0
     retries: int = 0
+    error: BaseException | None = None
+    """What made the venue unreadable, when ``fatal`` (for a caller's own words: calc's fetch)."""
+    fatal: bool = False
+    """The venue could not be read at all (its markets did not load): ``failures["*"]`` is the one
+    line that says what failed, why and what to do, and the summary."""
 
     @property
     def failed_entirely(self) -> bool:
@@ -121,6 +125,8 @@ class VenueResult:
     def summary(self) -> str:
         if self.note:
             return self.note
+        if self.fatal:
+            return self.failures["*"]
         text = f"{self.venue}: {len(self.symbols)}/{self.wanted} tables in {self.seconds:.1f}s"
         if self.retries:
             text += f", {self.retries} retries"
@@ -418,13 +424,16 @@ async def download_venue(
     secrets: Secrets | None = None,
     retry: Retry | None = None,
     progress: Progress | None = None,
+    timeout: float | None = None,
+    linear_only: bool = False,
 ) -> VenueResult:
     """Download ``venue``'s tables (every perpetual, or ``symbols``); never raises for the venue's
-    failures: they are in the result."""
+    failures: they are in the result. ``timeout``: seconds per request (ccxt's default else);
+    ``linear_only``: load the linear markets only (fewer requests, for one linear symbol)."""
     import ccxt.async_support as ccxt_async
 
     from liqwatch.config import Secrets
-    from liqwatch.feeds.ccxt_client import failure_reason, new_exchange, point_at
+    from liqwatch.feeds.ccxt_client import classify, explain, failure_reason, new_exchange, point_at
     from liqwatch.venues import get_home
 
     result = VenueResult(venue)
@@ -437,30 +446,36 @@ async def download_venue(
     account = account or public_account(venue, rest_url)
     if rest_url:
         account = account.model_copy(update={"rest_url": rest_url})
-    options = adapter.download_options()
+    options = adapter.options() if linear_only else adapter.download_options()
     ex = new_exchange(ccxt_async, adapter, account, secrets or Secrets(None, None), options=options)
+    if timeout is not None:
+        ex.timeout = int(timeout * 1000)
     try:
         point_at(ex, account, no_sandbox=ccxt_async.NotSupported, no_sandbox_message="no testnet for this venue")
         try:
             await retry.call(ex.load_markets)
         except Exception as exc:
-            if options == adapter.options():
-                result.failures["*"] = f"loading markets: {failure_reason(exc)}"
+            if options == adapter.options() or classify(exc).network:
+                result.failures["*"] = explain(venue, exc, host=account.rest_url or adapter.public_host)
+                result.fatal, result.error = True, exc
                 return result
             # the coin-margined markets could not be loaded (another endpoint): the linear ones still
             await ex.close()
             ex = new_exchange(ccxt_async, adapter, account, secrets or Secrets(None, None), options=adapter.options())
+            if timeout is not None:
+                ex.timeout = int(timeout * 1000)
             point_at(ex, account, no_sandbox=ccxt_async.NotSupported, no_sandbox_message="no testnet for this venue")
             result.skipped = f"coin-margined markets not loaded ({failure_reason(exc)})"
             try:
                 await retry.call(ex.load_markets)
             except Exception as exc2:
-                result.failures["*"] = f"loading markets: {failure_reason(exc2)}"
+                result.failures["*"] = explain(venue, exc2, host=account.rest_url or adapter.public_host)
+                result.fatal, result.error = True, exc2
                 return result
         wanted = perpetuals(ex, symbols)
         result.wanted = len(wanted)
         if symbols and not wanted:
-            result.failures["*"] = "none of the symbols is a perpetual of this venue"
+            result.failures["*"] = NOT_LISTED
             return result
         base = account.rest_url or adapter.public_host
         try:

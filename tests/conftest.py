@@ -36,3 +36,10 @@ def _isolated_market_history(tmp_path_factory: pytest.TempPathFactory, monkeypat
     path = tmp_path_factory.mktemp("liqwatch-data")
     monkeypatch.setenv("LIQWATCH_DATA_DIR", str(path))
     return path
+
+
+@pytest.fixture(autouse=True)
+def _offline_calc(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`liqwatch calc` fetches a missing or stale tier table from the venue (liqwatch.tierfetch):
+    never in tests, but for those that point it at a fake server and lift this."""
+    monkeypatch.setenv("LIQWATCH_OFFLINE", "1")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import math
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -96,6 +96,11 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     for scenario in SCENARIOS.values():
         for param in scenario.params:
             wi.add_argument(param.flag, **param.options)
+    calc.add_argument(
+        "--offline",
+        action="store_true",
+        help="never fetch a missing or stale tier table from the venue (also LIQWATCH_OFFLINE=1)",
+    )
     calc.add_argument("--json", action="store_true", help="machine-readable output")
     return calc
 
@@ -144,6 +149,9 @@ def run(args: argparse.Namespace) -> int:
         tables = TableCache()  # identical tier lists build one table
         known = sources(venue)  # the bundled and cached tables, looked at once for every position
         requests = portfolio.positions
+        kept = fetch_tables(args, venue, (r.symbol for r in requests if _needs_table(venue, r)), user_tables, known)
+        if kept is not None:
+            known = sources(venue)  # with what was fetched
         try:  # the field's path is only formatted for an error: this loop runs once per position
             for req in requests:
                 specs.append(build_spec(venue, req, user_tables, "", tables, validated=True, known=known))
@@ -204,6 +212,7 @@ def run(args: argparse.Namespace) -> int:
             contracts=args.contracts,
             contract_size=args.contract_size,
         )  # funding_rate / next_funding_time: checked by funding_extras
+        kept = fetch_tables(args, venue, [req.symbol] if _needs_table(venue, req) else [], user_tables)
         try:
             specs = [build_spec(venue, req, user_tables)]
         except InputError as exc:
@@ -234,7 +243,7 @@ def run(args: argparse.Namespace) -> int:
         from liqwatch.output import print_human
 
         print_human(risk, venue, extras=extras)
-    warn_stale_tiers(specs)  # after the answer (a refused input stays one line on stderr)
+    warn_stale_tiers(specs, kept or set())  # after the answer (a refused input stays one line on stderr)
     return done(0)  # with the answer's objects still held: the console script skips freeing them
 
 
@@ -274,12 +283,45 @@ def funding_extras(
     return RecordExtras(funding=drifts, next_funding_time=parsed)
 
 
-def warn_stale_tiers(specs: Sequence[PositionSpec]) -> None:
-    """One line on stderr per bundled or cached tier table older than 30 days (never on stdout)."""
+def warn_stale_tiers(specs: Sequence[PositionSpec], said: set[str] | None = None) -> None:
+    """One line on stderr per bundled or cached tier table older than 30 days (never on stdout);
+    none for the symbols in ``said`` (their failed refresh already said it)."""
     from liqwatch.markets import stale_warnings
 
-    for line in stale_warnings((s.symbol, s.tiers) for s in specs):
+    for line in stale_warnings((s.symbol, s.tiers) for s in specs if not said or s.symbol not in said):
         print(f"liqwatch: {line}", file=sys.stderr)
+
+
+def _needs_table(venue: Venue, req: Any) -> bool:
+    """Whether the position's maths needs a tier table (no override pins its bracket, it has no
+    table of its own; ``--tiers FILE`` is looked at by :func:`fetch_tables`)."""
+    if req.mmr is not None or getattr(req, "tiers", None):
+        return False
+    return req.max_leverage is None or venue.derive_mmr(req.max_leverage) is None
+
+
+def fetch_tables(
+    args: argparse.Namespace, venue: Venue, symbols: Iterable[str], user_tables: Any, known: Any = None
+) -> set[str] | None:
+    """Fetch the missing or stale tier tables of ``symbols`` from the venue into the cache, with one
+    line each on stderr (:mod:`liqwatch.tierfetch`); nothing when offline or none is needed (a
+    symbol ``--tiers FILE`` gives a table is not fetched). Exits
+    with one line when a missing table cannot be had. Returns None when nothing was fetched, else
+    the symbols whose stale table stays (their line said so)."""
+    from liqwatch import tierfetch
+
+    if not venue.public_tiers or tierfetch.offline(args.offline):
+        return None
+    needed = tierfetch.wanted(venue, symbols, known, given=user_tables or {})
+    if not needed:
+        return None
+    try:
+        outcome = tierfetch.fetch(venue, needed)
+    except InputError as exc:
+        fail(f"{args.portfolio}: {exc}" if args.portfolio is not None else f"--symbol: {exc.message}")
+    for line in outcome.lines:
+        print(line, file=sys.stderr)
+    return outcome.kept
 
 
 def chosen_scenario(args: argparse.Namespace) -> str | None:

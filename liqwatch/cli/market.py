@@ -131,6 +131,8 @@ def _time(ts: float | None) -> str:
 
 def render(reports: list[MarketReport], out: TextIO) -> None:
     for r in reports:
+        if not (r.insurance or r.adl_risk or r.symbols or r.notes):
+            continue  # nothing read: its problem is the one line on stderr
         out.write(f"{r.exchange}\n")
         if r.insurance:
             out.write("  insurance\n")
@@ -161,8 +163,7 @@ def render(reports: list[MarketReport], out: TextIO) -> None:
                 )
         for note in r.notes:
             out.write(f"  note: {note}\n")
-        for problem in r.problems:
-            out.write(f"  problem: {problem}\n")
+        # problems: one line each on stderr (run), not repeated here
 
 
 def run(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
@@ -191,8 +192,9 @@ def run(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.st
         if args.demo:
             out.write("demo market at the crash trough (simulated; no network)\n")
         render(reports, out)
-    for r in reports:
-        for problem in r.problems:
-            err.write(f"liqwatch market: {problem}\n")
+    from liqwatch.feeds.ccxt_client import merge_unreachable
+
+    for problem in merge_unreachable([problem for r in reports for problem in r.problems]):
+        err.write(f"liqwatch market: {problem}\n")
     got = any(r.insurance or r.adl_risk or r.symbols for r in reports)
     return 0 if got else EXIT_NO_DATA

@@ -106,8 +106,10 @@ def run_update(args: argparse.Namespace, *, retry: Any = None) -> int:
                 progress_bar.stop()
 
     asyncio.run(main())
-    for result in results:
-        print(result.summary(), file=sys.stderr)
+    from liqwatch.feeds.ccxt_client import merge_unreachable
+
+    for line in merge_unreachable([result.summary() for result in results]):
+        print(line, file=sys.stderr)
     failed = [r.venue for r in results if r.failed_entirely]
     if failed:
         print(

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
 from pydantic import ValidationError
@@ -57,10 +58,135 @@ def strip_query(text: str) -> str:
 
 
 def failure_reason(exc: BaseException) -> str:
-    """A short reason for a failed call, without its URL or payload (no query, no secret)."""
-    status = _HTTP_STATUS.match(str(exc))
-    name = type(exc).__name__
-    return f"HTTP {status.group(1)}, {name}" if status else name
+    """A short reason for a failed call, without its URL or payload (no query, no secret):
+    :func:`classify`'s few words (``HTTP 503``, ``connection refused``, ``DNS lookup failed``)."""
+    return classify(exc).why
+
+
+_URL_HOST = re.compile(r"\bhttps?://([^/\s?#]+)")
+
+NETWORK_KINDS: Final = frozenset({"dns", "refused", "unreachable", "timeout"})
+"""Failure kinds where the venue was never heard from (:func:`classify`)."""
+OFFLINE_ADVICE: Final = "check the network, or work offline with the bundled tables"
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    """What a failed call to a venue means, from :func:`classify`.
+
+    ``kind``: ``dns``, ``refused``, ``unreachable``, ``timeout`` (the venue was never heard from:
+    :data:`NETWORK_KINDS`), ``http`` (an HTTP error status), ``auth``, ``rate_limit`` or ``exchange``
+    (the venue answered with an error). ``why``: the reason in a few words (``DNS lookup failed``,
+    ``HTTP 503``). ``host``: the host the call went to, when the error names it. ``transient``:
+    another try soon may succeed (a timeout, a rate limit, a 5xx); a DNS failure or a refused
+    connection is not retried."""
+
+    kind: str
+    why: str
+    host: str
+    transient: bool
+
+    @property
+    def network(self) -> bool:
+        return self.kind in NETWORK_KINDS
+
+
+def _chain(exc: BaseException) -> list[BaseException]:
+    """``exc`` and its causes / contexts, outermost first (at most a few links)."""
+    out: list[BaseException] = []
+    link: BaseException | None = exc
+    while link is not None and link not in out and len(out) < 8:
+        out.append(link)
+        link = link.__cause__ or link.__context__
+    return out
+
+
+def classify(exc: BaseException) -> Failure:
+    """One reading of a failed venue call (ccxt's exception, its aiohttp / socket cause, or a bare
+    OSError / TimeoutError): what kind of failure, in a few words, and whether to retry it. Used
+    by ``liqwatch market``, ``liqwatch tiers update`` and ``liqwatch calc``'s fetch of a table."""
+    import socket
+
+    text = str(exc)
+    found = _URL_HOST.search(text)
+    host = found.group(1).rpartition("@")[2] if found else ""
+    chain = _chain(exc)
+    names = {cls.__name__ for link in chain for cls in type(link).__mro__}
+    if any(isinstance(e, socket.gaierror) for e in chain) or "ClientConnectorDNSError" in names:
+        return Failure("dns", "DNS lookup failed", host, False)
+    if any(isinstance(e, ConnectionRefusedError) for e in chain):
+        return Failure("refused", "connection refused", host, False)
+    if "RequestTimeout" in names or any(isinstance(e, TimeoutError) for e in chain):
+        return Failure("timeout", "no answer in time", host, True)
+    status = _HTTP_STATUS.match(text)
+    code = status.group(1) if status else ""
+    if code in ("429", "418") or "RateLimitExceeded" in names or "DDoSProtection" in names:
+        return Failure("rate_limit", f"HTTP {code}" if code else "rate limit", host, True)
+    if code in ("401", "403") or "AuthenticationError" in names or "PermissionDenied" in names:
+        return Failure("auth", f"HTTP {code}" if code else "authentication failed", host, False)
+    if code.startswith("5"):
+        return Failure("http", f"HTTP {code}", host, True)
+    if code:
+        return Failure("http", f"HTTP {code}", host, False)
+    if "OnMaintenance" in names:
+        return Failure("http", "under maintenance", host, True)
+    os_errors = [e for e in chain if isinstance(e, OSError)]
+    if not os_errors and "ClientConnectionError" not in names and "ExchangeNotAvailable" in names:
+        return Failure("http", "unavailable", host, True)  # the venue answered that it is unavailable
+    if os_errors or "ClientConnectionError" in names:
+        strerror = next((e.strerror for e in os_errors if e.strerror), None)
+        return Failure("unreachable", (strerror or "connection failed").lower(), host, True)
+    if "NetworkError" in names:
+        return Failure("unreachable", "network error", host, True)
+    if "BaseError" in names:  # ccxt's: the venue's answer was an error
+        return Failure("exchange", f"the venue answered an error ({type(exc).__name__})", host, False)
+    return Failure("exchange", f"unexpected answer ({type(exc).__name__})", host, False)
+
+
+def explain(venue: str, exc: BaseException, *, host: str = "", offline: str = OFFLINE_ADVICE) -> str:
+    """One line for a failed call to ``venue``: what failed, why, and what to do. ``host``: where
+    the call went when the error does not say (a base URL or a bare host); ``offline``: what to do
+    when the network is the problem. Never a URL path, query, key or internal file name."""
+    failure = classify(exc)
+    where = failure.host or _URL_HOST.sub(r"\1", host).rstrip("/") or venue
+    if failure.network and failure.kind != "timeout":
+        return f"{venue}: cannot reach {where} ({failure.why}): {offline}"
+    if failure.kind == "timeout":
+        return f"{venue}: {where} did not answer in time: {offline}"
+    if failure.kind == "rate_limit":
+        return f"{venue}: {where} is rate-limiting requests ({failure.why}): wait a minute and try again"
+    if failure.kind == "auth":
+        advice = "check the API key, secret and IP whitelist, or the REST URL"
+        return f"{venue}: {where} refused the request ({failure.why}): {advice}"
+    if failure.kind == "http" and failure.transient:
+        return f"{venue}: {where} is failing ({failure.why}): the venue may be down or in maintenance; try again later"
+    if failure.kind == "http":
+        return f"{venue}: {where} answered {failure.why}: check the REST URL, or try again later"
+    return f"{venue}: {where}: {failure.why}; try again later"
+
+
+_UNREACHABLE = re.compile(r"^(?P<venue>[\w.-]+): cannot reach (?P<host>\S+) \((?P<why>[^)]*)\): (?P<advice>.+)$")
+
+
+def merge_unreachable(lines: list[str]) -> list[str]:
+    """``lines`` with the :func:`explain` lines of venues that could not be reached for the same
+    reason (the network is down: every venue's DNS lookup failed) said once, where the first was:
+    ``bybit, okx, gate: cannot reach any of them (DNS lookup failed): check the network, ...``."""
+    groups: dict[tuple[str, str], list[tuple[int, str]]] = {}
+    for i, line in enumerate(lines):
+        found = _UNREACHABLE.match(line)
+        if found is not None:
+            groups.setdefault((found["why"], found["advice"]), []).append((i, found["venue"]))
+    out: list[str] = []
+    for i, line in enumerate(lines):
+        found = _UNREACHABLE.match(line)
+        members = groups[(found["why"], found["advice"])] if found is not None else []
+        if found is None or len(members) == 1:
+            out.append(line)
+        elif members[0][0] == i:
+            venues = ", ".join(venue for _, venue in members)
+            out.append(f"{venues}: cannot reach any of them ({found['why']}): {found['advice']}")
+    return out
 
 
 def override_urls(urls: Any, rest_url: str) -> Any:

@@ -25,7 +25,7 @@ from liqwatch.core.solver import Leg, requirement
 from liqwatch.core.tiers import TierTable, build_table
 from liqwatch.core.venues import get_venue
 from liqwatch.feeds.base import Sink
-from liqwatch.markets import find_market
+from liqwatch.markets import bundled_only, find_market
 
 if TYPE_CHECKING:  # the events' pydantic models load with the first event, after the dashboard's first frame
     from liqwatch.feeds.events import Balance, Event, MarkPrice, Positions, Tiers
@@ -198,7 +198,7 @@ class DemoMarket:
             for p in acc.positions:
                 table = acc.extra_tiers.get(p.symbol)
                 if table is None:
-                    _, market = find_market(venue, p.symbol)
+                    _, market = find_market(venue, p.symbol, bundled_only(venue))
                     table = market.table if market else _synthetic_table()
                 self.tables[(acc.name, p.symbol)] = table
 
@@ -359,7 +359,7 @@ class DemoMarket:
                 continue
             seen.add(p.symbol)
             table = self.tables[(acc.name, p.symbol)]
-            _, market = find_market(venue, p.symbol)
+            _, market = find_market(venue, p.symbol, bundled_only(venue))
             bundled = market is not None and market.table is table
             rows = [
                 TierRowData(

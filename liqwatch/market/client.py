@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from liqwatch.feeds.parse import as_dict
 from liqwatch.market.model import MarketReport
-from liqwatch.market.venue import HistoryRow, VenueMarket, get_market, guarded, one_line
+from liqwatch.market.venue import HistoryRow, VenueMarket, get_market, guarded
 
 Part = Literal["insurance", "adl", "symbols"]
 ALL_PARTS: tuple[Part, ...] = ("insurance", "adl", "symbols")
@@ -82,6 +82,17 @@ class MarketClient:
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
 
+    def unreachable(self, exc: BaseException) -> str:
+        """The one line for a venue whose markets could not be loaded: what, why, what to do."""
+        from liqwatch.feeds.ccxt_client import explain
+
+        return explain(
+            self.exchange,
+            exc,
+            host=self.rest_url or self.home.rest.public_host,
+            offline="check the network (`liqwatch market --demo` shows the demo market offline)",
+        )
+
     def resolve(self, names: list[str], problems: list[str]) -> list[str]:
         """Unified symbols for ``names`` (one line in ``problems`` per name not listed)."""
         out: list[str] = []
@@ -102,7 +113,7 @@ class MarketClient:
         try:
             ex = await self.open()
         except Exception as exc:
-            report.problems.append(f"{self.exchange}: loading markets: {one_line(exc)}")
+            report.problems.append(self.unreachable(exc))
             return report
         wanted = self.resolve(symbols, problems)
         a = self.adapter
@@ -137,7 +148,7 @@ class MarketClient:
         try:
             ex = await self.open()
         except Exception as exc:
-            return [], [f"{self.exchange}: loading markets: {one_line(exc)}"]
+            return [], [self.unreachable(exc)]
         wanted = self.resolve(symbols, [])
         rows = await guarded(problems, "history", lambda: self.adapter.insurance_history(ex, wanted, problems)) or []
         return rows, [f"{self.exchange}: {p}" for p in problems]

@@ -124,8 +124,8 @@ def get_market(name: str) -> VenueMarket:
     try:
         module = importlib.import_module(f"liqwatch.venues.{home.name}.market")
     except ModuleNotFoundError:
-        raise KeyError(f"{home.name}: no market data adapter (liqwatch/venues/{home.name}/market.py)") from None
+        raise KeyError(f"{home.name}: liqwatch does not read this venue's market data yet; skipped") from None
     adapter = getattr(module, "MARKET", None)
     if not isinstance(adapter, VenueMarket):
-        raise KeyError(f"{home.name}: liqwatch/venues/{home.name}/market.py has no MARKET")
+        raise KeyError(f"{home.name}: liqwatch does not read this venue's market data yet; skipped")
     return adapter

@@ -201,8 +201,11 @@ def test_update_then_calc_uses_the_downloaded_table(
         config = tmp_path / "config.toml"
         update += ["--config", str(config)]
 
+    urls: list[str] = []
+
     async def run_update() -> int:
         async with FakeRestServer(venue) as fake:
+            urls.append(fake.url)
             fake.synthesize(3)
             if venue == "binance":
                 config.write_text(
@@ -222,7 +225,8 @@ def test_update_then_calc_uses_the_downloaded_table(
     position = json.loads(capsys.readouterr().out)["positions"][0]
     assert position["symbol"] == symbol
     assert position["tiers_source"] == "cache"
-    assert position["tiers_source_detail"].startswith("http://127.0.0.1:")
+    # fetched from a test server, not the venue: said wherever the table is used (issue #20)
+    assert position["tiers_source_detail"] == f"cache from {urls[0]} (not the venue)"
     assert position["tier"] == 1
     assert position["mmr"] == pytest.approx(first["mmr"])
     assert position["max_leverage"] == pytest.approx(first["max_leverage"])
@@ -231,3 +235,66 @@ def test_update_then_calc_uses_the_downloaded_table(
     assert position["maintenance_margin"] == pytest.approx(6000 * first["mmr"] - first.get("maint_amount", 0.0))
     doc = run_json(capsys, "show", "--exchange", venue, "--symbol", symbol)
     assert doc["origin"] == "cache" and doc["brackets"][0]["mmr"] == pytest.approx(first["mmr"])
+
+
+def test_a_table_from_a_custom_url_says_so(capsys: pytest.CaptureFixture[str]) -> None:
+    """Issue #20: a cached table fetched from a non-venue URL (``tiers update --rest-url``) is named
+    as such in the calc card and JSON; one from the venue's own host is not; the demo never uses
+    either (its tables are the bundled ones)."""
+    from liqwatch.feeds.demo import DemoMarket
+
+    entry = {
+        "id": "BTCUSDT",
+        "contract_size": 1.0,
+        "tiers": [{"min": 0, "max": None, "mmr": 0.25, "max_leverage": 2, "maint_amount": 0}],
+        "source_url": "http://127.0.0.1:8765/v5/market/risk-limit",
+    }
+    tiercache.write_cache("bybit", {"BTC/USDT:USDT": entry})
+    args = ["calc", "--exchange", "bybit", "--symbol", "BTCUSDT", "--side", "long", "--size", "0.1"]
+    args += ["--entry", "60000", "--leverage", "1"]
+    assert main([*args, "--json"]) == 0
+    position = json.loads(capsys.readouterr().out)["positions"][0]
+    assert position["tiers_source"] == "cache" and position["mmr"] == 0.25
+    assert position["tiers_source_detail"] == "cache from http://127.0.0.1:8765 (not the venue)"
+    assert main(args) == 0
+    card = next(line for line in capsys.readouterr().out.splitlines() if "Tiers from" in line)
+    assert "cache from http://127.0.0.1:8765 (not the venue)" in card
+    show = run_json(capsys, "show", "--exchange", "bybit", "--symbol", "BTCUSDT")
+    assert show["source"] == "cache from http://127.0.0.1:8765 (not the venue)"
+
+    demo = DemoMarket()
+    bybit = get_venue("bybit")
+    for (account, symbol), table in demo.tables.items():
+        if account == "demo-bybit" and symbol == "BTC/USDT:USDT":
+            assert table is bundle(bybit).markets["BTC/USDT:USDT"].table  # not the cached 25% table
+            break
+    else:
+        raise AssertionError("the demo holds no Bybit BTC position")
+
+    tiercache.write_cache(
+        "bybit", {"BTC/USDT:USDT": {**entry, "source_url": "https://api.bybit.com/v5/market/risk-limit"}}
+    )
+    assert main([*args, "--json"]) == 0
+    position = json.loads(capsys.readouterr().out)["positions"][0]
+    assert position["tiers_source_detail"] == "https://api.bybit.com/v5/market/risk-limit"
+
+
+@pytest.mark.parametrize(
+    ("venue", "url", "label"),
+    [
+        ("bybit", "https://api.bybit.com/v5/market/risk-limit", None),
+        ("bybit", "https://api.bytick.com/v5/market/risk-limit", None),
+        ("gate", "https://api.gateio.ws/api/v4/futures/usdt/risk_limit_tiers", None),
+        ("bybit", "", None),  # a hand-written entry: nothing to say
+        ("bybit", "https://api-testnet.bybit.com/v5/market/risk-limit", "https://api-testnet.bybit.com"),
+        ("bybit", "https://api.bybit.com.example.org/v5", "https://api.bybit.com.example.org"),
+        ("okx", "https://api.bybit.com/v5", "https://api.bybit.com"),
+        ("okx", "http://www.okx.com/api/v5/public/position-tiers", "http://www.okx.com"),
+        ("hyperliquid", "http://127.0.0.1:4321/info", "http://127.0.0.1:4321"),
+    ],
+)
+def test_foreign_source(venue: str, url: str, label: str | None) -> None:
+    from liqwatch.markets import foreign_source
+
+    expected = None if label is None else f"cache from {label} (not the venue)"
+    assert foreign_source(get_venue(venue), url) == expected

@@ -96,7 +96,9 @@ def test_unreachable_venue_says_so_and_exits_1(tmp_path: Path) -> None:
     lines = result.stderr.splitlines()
     assert (
         len(lines) == 1
-        and lines[0].startswith("liqwatch market: okx: loading markets:")
+        and lines[0]
+        == f"liqwatch market: okx: cannot reach 127.0.0.1:{port} (connection refused): "
+        "check the network (`liqwatch market --demo` shows the demo market offline)"
         and "Traceback" not in result.stderr
     )
 

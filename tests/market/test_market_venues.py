@@ -220,13 +220,16 @@ def test_venue_unreachable_is_one_line() -> None:
     with pytest.raises(ccxt.NetworkError):  # open() in __aenter__ raises; read() alone reports
         asyncio.run(body())
 
-    async def body2() -> MarketReport:
-        with refused_port() as port:
-            client = MarketClient("bybit", f"http://127.0.0.1:{port}")
-            try:
-                return await client.read(["BTC"])
-            finally:
-                await client.close()
+    async def body2(port: int) -> MarketReport:
+        client = MarketClient("bybit", f"http://127.0.0.1:{port}")
+        try:
+            return await client.read(["BTC"])
+        finally:
+            await client.close()
 
-    report = asyncio.run(body2())
-    assert len(report.problems) == 1 and report.problems[0].startswith("bybit: loading markets:")
+    with refused_port() as port:
+        report = asyncio.run(body2(port))
+    assert report.problems == [
+        f"bybit: cannot reach 127.0.0.1:{port} (connection refused): "
+        "check the network (`liqwatch market --demo` shows the demo market offline)"
+    ]

@@ -60,6 +60,12 @@ class Venue:
     """Defaults follow the common model (docs/venues/README.md); venues override what differs."""
 
     name: ClassVar[str] = ""
+    api_domains: ClassVar[tuple[str, ...]] = ()
+    """The domains of the venue's own public API hosts (``api.bybit.com`` is under ``bybit.com``): a
+    cached tier table fetched from any other host is labelled so (liqwatch.markets.foreign_source)."""
+    public_tiers: ClassVar[bool] = False
+    """Its tier tables are public (no keys): ``liqwatch calc`` fetches a missing or stale one
+    (liqwatch.tierfetch). Binance's brackets need keys; Deribit has ramps, not tables."""
     label: ClassVar[str] = ""
     settle: ClassVar[str] = "USDT"
     family: ClassVar[str] = ""

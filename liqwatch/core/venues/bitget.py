@@ -24,6 +24,8 @@ from liqwatch.core.venues.base import AdlContext, Venue
 
 class Bitget(Venue):
     name = "bitget"
+    api_domains = ("bitget.com",)
+    public_tiers = True
     label = "Bitget USDT-M"
     family = "Bitget: (margin - Q x EP x dir) / (Q x (MMR + taker - dir))"
     inverse_family = (

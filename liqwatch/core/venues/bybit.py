@@ -47,6 +47,8 @@ from liqwatch.core.venues.base import Venue
 
 class Bybit(Venue):
     name = "bybit"
+    api_domains = ("bybit.com", "bytick.com")
+    public_tiers = True
     label = "Bybit linear"
     family = "Bybit: MM fixed at entry (isolated); account MM / margin balance (cross)"
     default_boundary = "cap_inclusive"

@@ -114,6 +114,7 @@ def account_margin_ratio(maintenance_margin: float | None, equity: float | None)
 
 class Deribit(Venue):
     name = "deribit"
+    api_domains = ("deribit.com",)
     label = "Deribit"
     settle = "USDC"
     family = "Deribit: account MM = equity; linear MMR = base + slope x size (published ramp), no fee"

@@ -25,6 +25,8 @@ from liqwatch.core.venues.base import Venue
 
 class Gate(Venue):
     name = "gate"
+    api_domains = ("gateio.ws", "gate.io", "gate.com")
+    public_tiers = True
     label = "Gate USDT perpetual"
     family = "Gate: (EP -/+ margin / Q) / (1 -/+ (MMR + taker))"
     inverse_family = "Gate BTC-settled: Size x EP x (1 +/- MMR +/- taker) / (Size +/- Margin x EP)"

@@ -25,6 +25,8 @@ from liqwatch.core.venues.base import Venue
 
 class Hyperliquid(Venue):
     name = "hyperliquid"
+    api_domains = ("hyperliquid.xyz",)
+    public_tiers = True
     label = "Hyperliquid"
     settle = "USDC"
     family = "Hyperliquid: MMR = 1 / (2 x max leverage), account value - MM"

@@ -28,6 +28,8 @@ from liqwatch.core.venues.base import AdlContext, Venue
 
 class Okx(Venue):
     name = "okx"
+    api_domains = ("okx.com",)
+    public_tiers = True
     label = "OKX swap"
     family = "OKX: (margin + UPL) / (value x (MMR + fee)), tiers in contracts"
     inverse_family = "OKX coin-margined: (margin + UPL) / ((Q/P) x (MMR + fee)), tiers in contracts, no amount"
