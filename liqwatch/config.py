@@ -136,7 +136,14 @@ class Secrets:
         return text
 
 
+CONFIG_DIR_ENV = "LIQWATCH_CONFIG_DIR"
+"""A directory that replaces the platform's config dir (the dashboard keeps its settings there too)."""
+
+
 def default_config_path() -> Path:
+    override = os.environ.get(CONFIG_DIR_ENV)
+    if override:
+        return Path(override).expanduser() / "config.toml"
     from platformdirs import user_config_path
 
     return user_config_path("liqwatch") / "config.toml"
