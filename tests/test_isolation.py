@@ -69,7 +69,13 @@ def test_a_session_that_writes_under_the_real_dirs_fails(tmp_path: Path) -> None
     def inner(*select: str) -> subprocess.CompletedProcess[str]:
         args = ["-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "tests.isolation", "--rootdir", str(tmp_path)]
         return subprocess.run(
-            [sys.executable, *args, *select], capture_output=True, text=True, cwd=ROOT, env=env, timeout=120
+            [sys.executable, *args, *select],
+            check=False,
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            env=env,
+            timeout=120,
         )
 
     clean = inner(str(tmp_path / "test_inner.py") + "::test_clean")

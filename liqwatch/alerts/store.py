@@ -20,7 +20,6 @@ from typing import Any, Protocol
 
 from liqwatch.alerts.engine import AlertEngine, EngineState
 
-
 ENV_DIR = "LIQWATCH_STATE_DIR"
 
 

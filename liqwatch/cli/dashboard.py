@@ -37,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
             from liqwatch.alerts.runner import AlertRunner
             from liqwatch.alerts.store import AlertStore
 
-            return AlertRunner(config.alerts, config.channels, store=AlertStore())
+            return AlertRunner(config.alerts, config.channels, store=AlertStore(), accounts=config.accounts)
 
     from liqwatch.tui.app import LiqwatchApp
 
