@@ -155,7 +155,10 @@ def load_config(path: Path | None = None, *, warn: list[str] | None = None) -> C
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise InputError(str(path), "config file not found (pass --config FILE, or run `liqwatch demo`)") from None
+        raise InputError(
+            str(path),
+            "config file not found (write one with `liqwatch init`, pass --config FILE, or run `liqwatch demo`)",
+        ) from None
     except OSError as exc:
         raise InputError(str(path), f"cannot read config: {exc.strerror}") from None
     try:
