@@ -108,8 +108,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser(  # issue #20: liqwatch.cli.init
         "init",
         help="write a starter config: one account per venue you name (keys by env var or keyring)",
-        description="Write a starter config (mode 600) with one account per venue named, e.g. "
-        "`liqwatch init binance okx`; keys come from environment variables (or --keyring), never the file.",
+        description="Write a starter config (mode 600) with one account per venue named "
+        "(`liqwatch init VENUE...`); keys come from environment variables (or --keyring), never the file.",
         populate=_init_arguments,
     )
     config = sub.add_parser("config", help="check the config", description="The config file.")

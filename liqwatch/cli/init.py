@@ -47,7 +47,7 @@ def _venues(args: argparse.Namespace) -> list[str]:
     known = ", ".join(names())
     asked = [*args.venues, *args.exchange]
     if not asked:
-        fail(f"exchange: name the venues to watch, e.g. `liqwatch init binance okx` ({known})")
+        fail(f"exchange: name the venues to watch, e.g. `liqwatch init {' '.join(names()[:2])}` ({known})")
     out: list[str] = []
     for name in asked:
         home = find_home(name)
@@ -76,8 +76,7 @@ def _account(venue: str, args: argparse.Namespace) -> tuple[list[str], str]:
         return lines, f"{venue}: store its read-only key: {store}"
     prefix = venue.upper()
     names = [f"{prefix}_KEY", f"{prefix}_SECRET"] + ([f"{prefix}_PASSPHRASE"] if passphrase else [])
-    note = "  # Deribit's client id / client secret" if venue == "deribit" else ""
-    lines += [f'api_key_env = "{names[0]}"{note}', f'api_secret_env = "{names[1]}"']
+    lines += [f'api_key_env = "{names[0]}"', f'api_secret_env = "{names[1]}"']
     if passphrase:
         lines.append(f'passphrase_env = "{names[2]}"')
     return lines, f"{venue}: set " + ", ".join(names) + " (a read-only API key)"
@@ -133,15 +132,18 @@ def run(args: argparse.Namespace) -> int:
     import tomllib
 
     from liqwatch.config import Config, default_config_path
+    from liqwatch.venues import HOMES
 
     venues = _venues(args)
-    if "hyperliquid" in venues:
+    by_wallet = [v for v in venues if HOMES[v].credentials == "wallet"]
+    if by_wallet:
         if not args.wallet:
-            fail("--wallet: hyperliquid accounts are monitored by wallet address: pass --wallet 0x…")
+            fail(f"--wallet: {by_wallet[0]} accounts are monitored by wallet address: pass --wallet 0x…")
         if not WALLET.match(args.wallet):
             fail(f"--wallet: not a wallet address (0x and 40 hex digits): {args.wallet!r}")
     elif args.wallet:
-        fail("--wallet: only hyperliquid accounts take a wallet address")
+        wallet_venues = " and ".join(v for v, h in HOMES.items() if h.credentials == "wallet")
+        fail(f"--wallet: only {wallet_venues} accounts take a wallet address")
     text, todo = render(venues, args)
     Config.model_validate(tomllib.loads(text))  # what is written loads (a bug here is not the user's)
     path: Path = args.init_config or args.config or default_config_path()
