@@ -136,7 +136,14 @@ class Secrets:
         return text
 
 
+CONFIG_DIR_ENV = "LIQWATCH_CONFIG_DIR"
+"""A directory that replaces the platform's config dir (the dashboard keeps its settings there too)."""
+
+
 def default_config_path() -> Path:
+    override = os.environ.get(CONFIG_DIR_ENV)
+    if override:
+        return Path(override).expanduser() / "config.toml"
     from platformdirs import user_config_path
 
     return user_config_path("liqwatch") / "config.toml"
@@ -148,7 +155,10 @@ def load_config(path: Path | None = None, *, warn: list[str] | None = None) -> C
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise InputError(str(path), "config file not found (pass --config FILE, or run `liqwatch demo`)") from None
+        raise InputError(
+            str(path),
+            "config file not found (write one with `liqwatch init`, pass --config FILE, or run `liqwatch demo`)",
+        ) from None
     except OSError as exc:
         raise InputError(str(path), f"cannot read config: {exc.strerror}") from None
     try:
@@ -162,11 +172,30 @@ def load_config(path: Path | None = None, *, warn: list[str] | None = None) -> C
 
         err = _one_line(exc)
         raise InputError(f"{path}: {err.field}", err.message) from None
-    if warn is not None and os.name == "posix":
-        mode = path.stat().st_mode
-        if mode & (stat.S_IRGRP | stat.S_IROTH) and any(a.api_key_env or a.keyring for a in config.accounts):
-            warn.append(f"{path} is readable by other users; chmod 600 it")
+    if warn is not None:
+        warning = readable_by_others(path, config)
+        if warning is not None:
+            warn.append(warning)
     return config
+
+
+def readable_by_others(path: Path, config: Config) -> str | None:
+    """The warning for a config file other users can read that says where keys are, or holds a
+    channel's URL or headers (their tokens) — every command that reads a config shows it
+    (``watch`` as an event line, ``alerts test`` and ``config check`` on stderr, the dashboard on
+    screen); None when there is nothing to say."""
+    if os.name != "posix":
+        return None
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return None
+    secrets = any(a.api_key_env or a.keyring for a in config.accounts) or any(
+        getattr(c, "url", None) is not None or getattr(c, "headers", None) for c in config.channels
+    )
+    if mode & (stat.S_IRGRP | stat.S_IROTH) and secrets:
+        return f"{path} is readable by other users; chmod 600 it"
+    return None
 
 
 def resolve_secrets(account: AccountConfig, environ: dict[str, str] | None = None) -> Secrets:

@@ -151,6 +151,7 @@ async def run_watch(args: argparse.Namespace, out: TextIO = sys.stdout, settle_h
         config.alerts if config else (),
         config.channels if config else (),
         store=AlertStore() if config is not None else None,  # the demo and replays never persist
+        accounts=config.accounts if config else (),
         on_alert=lambda alert: printer.line(alert.record()),
         on_failure=lambda failure: printer.line(failure.record()),
     )

@@ -7,10 +7,17 @@ from typing import Any
 import pytest
 from hypothesis import settings
 
+# Every test: HOME, the XDG homes and the LIQWATCH_* dirs in a temporary directory (the tier cache,
+# market history, alert state, config and dashboard settings of the user are never read or
+# written), and the session fails if anything was written under the real ones (tests/isolation.py).
+from tests.isolation import isolated_dirs, pytest_sessionfinish, pytest_sessionstart
+
 # Hypothesis's default 200 ms deadline per example fails on a busy machine, not on slow code:
 # examples may take as long as they need (performance has its own benchmarks in bench/).
 settings.register_profile("liqwatch", deadline=None)
 settings.load_profile("liqwatch")
+
+__all__ = ["isolated_dirs", "pytest_sessionfinish", "pytest_sessionstart"]
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -19,23 +26,6 @@ FIXTURES = Path(__file__).parent / "fixtures"
 def vectors() -> dict[str, Any]:
     data: dict[str, Any] = json.loads((FIXTURES / "venue_vectors.json").read_text())
     return data
-
-
-@pytest.fixture(autouse=True)
-def _isolated_tier_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Every test gets its own empty tier cache (liqwatch.tiercache): the user's is never read."""
-    path = tmp_path_factory.mktemp("liqwatch-cache")
-    monkeypatch.setenv("LIQWATCH_CACHE_DIR", str(path))
-    return path
-
-
-@pytest.fixture(autouse=True)
-def _isolated_market_history(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Every test gets its own market history dir (liqwatch.market.history): the user's is never
-    written (``liqwatch watch`` against fake servers records what it polls)."""
-    path = tmp_path_factory.mktemp("liqwatch-data")
-    monkeypatch.setenv("LIQWATCH_DATA_DIR", str(path))
-    return path
 
 
 @pytest.fixture(autouse=True)

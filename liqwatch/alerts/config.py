@@ -165,11 +165,14 @@ class AlertRuleConfig(BaseModel):
 
 
 def build_engine(
-    alert_configs: Sequence[AlertRuleConfig] = (), state: EngineState | Mapping[str, Any] | None = None
+    alert_configs: Sequence[AlertRuleConfig] = (),
+    state: EngineState | Mapping[str, Any] | None = None,
+    identities: Mapping[str, str] | None = None,
 ) -> AlertEngine:
     """The engine for a config's ``[[alerts]]`` (the defaults when there are none), resuming from
-    ``state`` (``AlertStore.load_engine_state()``)."""
-    return AlertEngine([c.to_rule() for c in alert_configs], state)
+    ``state`` (``AlertStore.load_engine_state()``) as far as it vouches for the accounts of
+    ``identities`` (see :class:`~liqwatch.alerts.engine.AlertEngine`)."""
+    return AlertEngine([c.to_rule() for c in alert_configs], state, identities=identities)
 
 
 # ---------------------------------------------------------------------- [[channels]]

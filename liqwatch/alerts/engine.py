@@ -21,6 +21,15 @@ Conventions (alert hygiene: netdata, Nagios flapping, chmonitor):
   and fires when the cooldown ends, if still breached.
 * **Immediate** (no consecutive count): critical levels, positions that vanished or shrank, failed
   connections.
+* **A restored state vouches only for what it proves** (issue #20). State saved by another run
+  keeps a fired level (or a failed-connection marker) quiet only if, at the first evaluation of
+  it in this run, the same level's alert — or a more severe level's of the same (account, symbol,
+  side, rule) — was delivered (or is still queued for delivery) within the rule's cooldown, and the
+  account is the same account: its identity (``identities``: exchange, name, network, endpoint,
+  wallet, credential source and key) equals the one saved with the state, never just its name.
+  Everything else about an account whose identity differs (levels, counts, cooldowns, queued
+  alerts' cooldown keys) is dropped; every other fired level is re-armed, so a condition that
+  still holds alerts at once (critical levels) or after its consecutive count.
 """
 
 from __future__ import annotations
@@ -113,27 +122,34 @@ class EngineState:
     ``delivered``: per cooldown key, when its last alert was delivered.
     ``pending``: per alert id, the :class:`PendingDelivery` of a fired, undelivered alert (oldest
     first).
+    ``accounts``: per account name, the identity of the account the state is about (see
+    :class:`AlertEngine`; written only when known).
 
     On disk (:meth:`to_dict`, version :data:`STATE_VERSION`)::
 
         {"version": 1, "levels": {key: {label: {"armed": bool, "count": int}}},
-         "connection": {key: ts}, "delivered": {key: ts}, "pending": {id: [key, ts]}}
+         "connection": {key: ts}, "delivered": {key: ts}, "pending": {id: [key, ts]},
+         "accounts": {name: identity}}
     """
 
     levels: dict[str, dict[str, LevelState]] = field(default_factory=dict)
     connection: dict[str, float] = field(default_factory=dict)
     delivered: dict[str, float] = field(default_factory=dict)
     pending: dict[str, PendingDelivery] = field(default_factory=dict)
+    accounts: dict[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON-serialisable form written to the state file."""
-        return {
+        out = {
             "version": STATE_VERSION,
             "levels": {key: {label: st.to_dict() for label, st in item.items()} for key, item in self.levels.items()},
             "connection": dict(self.connection),
             "delivered": dict(self.delivered),
             "pending": {alert_id: entry.to_list() for alert_id, entry in self.pending.items()},
         }
+        if self.accounts:
+            out["accounts"] = dict(self.accounts)
+        return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any] | None) -> EngineState:
@@ -150,11 +166,15 @@ class EngineState:
                 if not isinstance(item, Mapping):
                     raise ValueError("levels: not an object")
                 levels[str(key)] = {str(label): LevelState.from_dict(st) for label, st in item.items()}
+            accounts = data.get("accounts", {})
+            if not isinstance(accounts, Mapping) or not all(isinstance(v, str) for v in accounts.values()):
+                raise ValueError("accounts: not an object of strings")
             return cls(
                 levels=levels,
                 connection=_times(parts["connection"]),
                 delivered=_times(parts["delivered"]),
                 pending={str(k): PendingDelivery.from_list(v) for k, v in parts["pending"].items()},
+                accounts={str(k): v for k, v in accounts.items()},
             )
         except (ValueError, TypeError):
             return cls()
@@ -204,7 +224,11 @@ class AlertEngine:
     :meth:`on_notice` with every notice, :meth:`on_status` with every status event, and
     :meth:`mark_delivered` once an alert reached a notifier (cooldowns count from delivery).
 
-    ``state`` resumes from an :class:`EngineState` or its :meth:`~EngineState.to_dict` form."""
+    ``state`` resumes from an :class:`EngineState` or its :meth:`~EngineState.to_dict` form, as far
+    as it vouches for what it holds (see the module docstring). ``identities``: per account name,
+    what makes the account this account (``liqwatch.alerts.runner.account_identity``); an account
+    absent from both these and the saved state is known by its name alone (library use, the
+    market alerts' venues)."""
 
     def __init__(
         self,
@@ -212,10 +236,17 @@ class AlertEngine:
         state: EngineState | Mapping[str, Any] | None = None,
         *,
         defaults: bool = True,
+        identities: Mapping[str, str] | None = None,
     ) -> None:
         self.rules: tuple[Rule, ...] = (default_rules() if defaults else ()) + tuple(rules or ())
         self.state: EngineState = EngineState.from_dict(state.to_dict() if isinstance(state, EngineState) else state)
         """Everything the engine remembers (persisted by :class:`~liqwatch.alerts.store.AlertStore`)."""
+        self._unvouched: set[str] = set()
+        """Level items and connection markers restored from another run, not yet checked against
+        the first evaluation of them in this one (:meth:`_vouch`)."""
+        self._queued: dict[str, float] = {}
+        """Per cooldown key, when the restored state's newest undelivered alert for it fired."""
+        self._resume(dict(identities or {}))
         self.version = 0
         """Incremented whenever :attr:`state` changes (save when it moves)."""
         self._cache: dict[tuple[str, str, tuple[str | None, ...]], Rule | None] = {}
@@ -284,6 +315,12 @@ class AlertEngine:
         channel connects (or resyncs) again."""
         key = _key(status.account, None, None, "connection", status.channel)
         fired = self.state.connection
+        if key in self._unvouched:  # a marker from another run: kept only if it vouches
+            self._unvouched.discard(key)
+            rule = self._rule("connection", status.account, ())
+            if rule is None or not self._vouched(key, rule, now):
+                del fired[key]
+                self.version += 1
         if status.state in ("connected", "resynced"):
             if fired.pop(key, None) is not None:
                 self.version += 1
@@ -481,6 +518,8 @@ class AlertEngine:
         item_key = f"{account}{_SEP}{symbol or ''}{_SEP}{side or ''}{_SEP}{rule.kind}"
         levels = self.state.levels
         item = levels.get(item_key)
+        if item is not None and self._unvouched and item_key in self._unvouched:
+            item = self._vouch(item_key, item, rule, now)
         if item is None and not rule.breaches(value, rule.levels[0]):
             return  # the common case: calm, and nothing to re-arm
         if item is None:
@@ -582,6 +621,56 @@ class AlertEngine:
                 severity="warning" if direction == "up" else "info",
             )
         )
+
+    def _resume(self, identities: dict[str, str]) -> None:
+        """Take a restored state in (see the module docstring): drop what is about an account whose
+        identity differs from the saved one, and mark the rest to be vouched for at its first
+        evaluation."""
+        state = self.state
+        saved = state.accounts
+
+        def stranger(key: str) -> bool:
+            name = key.split(_SEP, 1)[0]
+            return saved.get(name) != identities.get(name)
+
+        for table in (state.levels, state.connection, state.delivered):
+            for key in [k for k in table if stranger(k)]:
+                del table[key]
+        for alert_id in [i for i, p in state.pending.items() if stranger(p.key)]:
+            del state.pending[alert_id]
+        state.accounts = {
+            name: ident for name, ident in saved.items() if identities.get(name, ident) == ident
+        } | identities
+        self._unvouched = set(state.levels) | set(state.connection)
+        for entry in state.pending.values():
+            self._queued[entry.key] = max(entry.ts, self._queued.get(entry.key, -math.inf))
+
+    def _vouched(self, key: str, rule: Rule, now: float) -> bool:
+        """Whether the restored state proves the alert of ``key`` was delivered (or queued for
+        delivery) within ``rule``'s cooldown before ``now``."""
+        last = max(self.state.delivered.get(key, -math.inf), self._queued.get(key, -math.inf))
+        return now - last < rule.cooldown
+
+    def _vouch(
+        self, item_key: str, item: dict[str, LevelState], rule: Rule, now: float
+    ) -> dict[str, LevelState] | None:
+        """A restored level item at its first evaluation in this run: its fired levels above the
+        most severe one whose alert the state vouches for are re-armed. The item, or None where
+        nothing is left of it."""
+        self._unvouched.discard(item_key)
+        top = -1
+        for i, label in enumerate(rule.labels):
+            if self._vouched(item_key + _SEP + label, rule, now):
+                top = i
+        for i, label in enumerate(rule.labels):
+            st = item.get(label)
+            if st is not None and not st.armed and i > top:
+                del item[label]
+                self.version += 1
+        if item:
+            return item
+        del self.state.levels[item_key]
+        return None
 
     def _cooling(self, key: str, rule: Rule, now: float) -> bool:
         last = self.state.delivered.get(key)

@@ -1,10 +1,14 @@
 """Glue between the monitor and the alerts package, shared by `liqwatch watch` and the dashboard:
 evaluate each snapshot, notice and status event, hand alerts to the views and the dispatcher, and
 keep the engine's state (and undelivered alerts) on disk so that a restart does not re-send.
-``channels`` are the ``[[channels]]`` entries; ``extra`` adds notifiers built in code."""
+``channels`` are the ``[[channels]]`` entries; ``extra`` adds notifiers built in code;
+``accounts`` the configured accounts, whose identities (:func:`account_identity`) decide what the
+saved state may keep quiet (see :class:`~liqwatch.alerts.engine.AlertEngine`)."""
 
 from __future__ import annotations
 
+import hashlib
+import os
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -18,7 +22,28 @@ from liqwatch.feeds.events import Event, Status
 from liqwatch.state import Notice, Snapshot
 
 if TYPE_CHECKING:
+    from liqwatch.config import AccountConfig
     from liqwatch.market.model import MarketReport
+
+
+def account_identity(account: AccountConfig, environ: Mapping[str, str] | None = None) -> str:
+    """What makes an account this account, hashed: its exchange, name, network, endpoint, wallet,
+    credential source (env var names, keyring entry) and the API key in its env var (the key only
+    enters the hash). A test run's ``main`` on a fake server, or the same name on another key, is
+    another account."""
+    env = os.environ if environ is None else environ
+    key = env.get(account.api_key_env, "") if account.api_key_env else ""
+    parts = (
+        account.exchange,
+        account.name,
+        "testnet" if account.testnet else "mainnet",
+        account.rest_url or "",
+        (account.wallet or "").lower(),
+        account.keyring or "",
+        account.api_key_env or "",
+        hashlib.sha256(key.encode()).hexdigest() if key else "",
+    )
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:16]
 
 
 class AlertRunner:
@@ -29,13 +54,15 @@ class AlertRunner:
         *,
         extra: Sequence[Notifier] = (),
         store: AlertStore | None = None,
+        accounts: Sequence[AccountConfig] = (),
         on_alert: Callable[[Alert], None] | None = None,
         on_failure: Callable[[DeliveryFailure], None] | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.store = store
         saved = store.load() if store is not None else {"engine": None, "outbox": {}}
-        self.engine = build_engine(rules, saved.get("engine"))
+        identities = {a.name: account_identity(a) for a in accounts}
+        self.engine = build_engine(rules, saved.get("engine"), identities)
         self.clock = clock
         self.on_alert = on_alert
         built = [*build_notifiers(channels), *extra]
@@ -87,4 +114,4 @@ class AlertRunner:
             self.store.sync(self.engine, self.dispatcher)
 
 
-__all__ = ["AlertRunner"]
+__all__ = ["AlertRunner", "account_identity"]

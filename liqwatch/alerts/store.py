@@ -1,6 +1,9 @@
 """The alert engine's state, and alerts not yet delivered, in a small JSON file in the platform's
-state dir (``~/.local/state/liqwatch/alerts.json`` on Linux), written atomically (temporary file,
-fsync, rename), so a restart neither re-sends nor loses alerts.
+state dir (``~/.local/state/liqwatch/alerts.json`` on Linux), or in ``$LIQWATCH_STATE_DIR`` where
+that is set (tests, several profiles side by side), written atomically (temporary file, fsync,
+rename), so a restart neither re-sends nor loses alerts. What a restored state may keep quiet is
+the engine's rule (:meth:`liqwatch.alerts.engine.AlertEngine.__init__`: it vouches only for alerts
+delivered within their cooldown, for the same account identity).
 
 The file: ``{"engine": EngineState.to_dict() or null, "outbox": {notifier key: [alert record, ...]}}``.
 """
@@ -17,8 +20,13 @@ from typing import Any, Protocol
 
 from liqwatch.alerts.engine import AlertEngine, EngineState
 
+ENV_DIR = "LIQWATCH_STATE_DIR"
+
 
 def default_store_path() -> Path:
+    override = os.environ.get(ENV_DIR)
+    if override:
+        return Path(override).expanduser() / "alerts.json"
     from platformdirs import user_state_path
 
     return user_state_path("liqwatch") / "alerts.json"

@@ -4,6 +4,8 @@
 * :mod:`liqwatch.cli.watch` — ``liqwatch watch``,
 * :mod:`liqwatch.cli.market` — ``liqwatch market`` (issue #13),
 * :mod:`liqwatch.cli.alerts` — ``liqwatch alerts test``,
+* :mod:`liqwatch.cli.init` — ``liqwatch init`` (a starter config),
+* :mod:`liqwatch.cli.config_check` — ``liqwatch config check``,
 * :mod:`liqwatch.cli.dashboard` — ``liqwatch`` and ``liqwatch demo``,
 * :mod:`liqwatch.cli.tiers` — ``liqwatch tiers update|show|list`` (defined on first use),
 * :mod:`liqwatch.cli.common` — the one-line error, exit code 2, the parser class.
@@ -52,6 +54,18 @@ def _market_arguments(parser: argparse.ArgumentParser) -> None:
     add_arguments(parser)
 
 
+def _init_arguments(parser: argparse.ArgumentParser) -> None:
+    from liqwatch.cli.init import add_arguments
+
+    add_arguments(parser)
+
+
+def _check_arguments(parser: argparse.ArgumentParser) -> None:
+    from liqwatch.cli.config_check import add_arguments
+
+    add_arguments(parser)
+
+
 def build_parser() -> argparse.ArgumentParser:
     from liqwatch import __version__
     from liqwatch.cli import calc
@@ -91,6 +105,21 @@ def build_parser() -> argparse.ArgumentParser:
     alerts_sub = alerts.add_subparsers(dest="alerts_command", parser_class=CliParser)
     test = alerts_sub.add_parser("test", help="send a test alert to every configured channel")
     test.add_argument("--config", type=Path, dest="alerts_config", metavar="FILE", help="config file")
+    sub.add_parser(  # issue #20: liqwatch.cli.init
+        "init",
+        help="write a starter config: one account per venue you name (keys by env var or keyring)",
+        description="Write a starter config (mode 600) with one account per venue named "
+        "(`liqwatch init VENUE...`); keys come from environment variables (or --keyring), never the file.",
+        populate=_init_arguments,
+    )
+    config = sub.add_parser("config", help="check the config", description="The config file.")
+    config_sub = config.add_subparsers(dest="config_command", parser_class=_Parser)
+    config_sub.add_parser(  # issue #20: liqwatch.cli.config_check
+        "check",
+        help="validate the config, then try each account read-only (one balance read each)",
+        description="Validate the config, then read each account's balance once (read-only): one line per account.",
+        populate=_check_arguments,
+    )
     sub.add_parser(  # liqwatch.cli.tiers.add_tiers_parser, its subcommands defined when parsed
         "tiers",
         help="tier tables: download them into the cache, show one, list coverage",
@@ -122,6 +151,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             from liqwatch.cli import alerts
 
             return alerts.run(args)
+        if args.command == "init":
+            from liqwatch.cli import init
+
+            return init.run(args)
+        if args.command == "config":
+            from liqwatch.cli import config_check
+
+            return config_check.run(args)
         if args.command == "tiers":
             from liqwatch.cli import tiers
 

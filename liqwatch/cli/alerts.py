@@ -17,7 +17,10 @@ def run(args: argparse.Namespace) -> int:
     from liqwatch.alerts.config import build_notifiers
     from liqwatch.config import load_config
 
-    config = load_config(args.alerts_config or args.config)
+    warnings: list[str] = []
+    config = load_config(args.alerts_config or args.config, warn=warnings)
+    for text in warnings:  # as `watch` and the dashboard warn (liqwatch.config.readable_by_others)
+        sys.stderr.write(f"liqwatch: warning: {text}\n")
     channels = build_notifiers(config.channels)
     if not channels:
         fail("channels: the config has no [[channels]] to test")

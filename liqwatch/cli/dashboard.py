@@ -5,13 +5,23 @@ from __future__ import annotations
 
 import argparse
 import math
-import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from liqwatch.cli.common import fail
 
+if TYPE_CHECKING:
+    from liqwatch.tui.app import LiqwatchApp
+
 
 def run(args: argparse.Namespace) -> int:
+    build_app(args).run()
+    return 0
+
+
+def build_app(args: argparse.Namespace) -> LiqwatchApp:
+    """The dashboard the command runs. Warnings about the config (a file other users can read)
+    are shown on its screen: printed on stderr, the full-screen view would hide them."""
+    warnings: list[str] = []
     if args.command == "demo":
         if not (args.speed > 0 and math.isfinite(args.speed)):
             fail(f"--speed: must be > 0, got {args.speed:g}")
@@ -24,12 +34,9 @@ def run(args: argparse.Namespace) -> int:
         from liqwatch.config import load_config
         from liqwatch.feeds.live import VenueFeed
 
-        warnings: list[str] = []
         config = load_config(args.config, warn=warnings)
         if not config.accounts:
             fail("accounts: the config has no [[accounts]] (try `liqwatch demo`)")
-        for text in warnings:
-            sys.stderr.write(f"liqwatch: warning: {text}\n")
         feeds = [VenueFeed(account) for account in config.accounts]
         subtitle = ", ".join(a.name for a in config.accounts)
 
@@ -37,9 +44,8 @@ def run(args: argparse.Namespace) -> int:
             from liqwatch.alerts.runner import AlertRunner
             from liqwatch.alerts.store import AlertStore
 
-            return AlertRunner(config.alerts, config.channels, store=AlertStore())
+            return AlertRunner(config.alerts, config.channels, store=AlertStore(), accounts=config.accounts)
 
     from liqwatch.tui.app import LiqwatchApp
 
-    LiqwatchApp(feeds, subtitle=subtitle, alerts=alerts).run()
-    return 0
+    return LiqwatchApp(feeds, subtitle=subtitle, alerts=alerts, warnings=warnings)

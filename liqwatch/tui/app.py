@@ -30,7 +30,7 @@ from liqwatch.tui.history import History
 from liqwatch.tui.settings import Settings, settings_path
 from liqwatch.tui.toasts import SummaryToast
 from liqwatch.tui.widgets.account_strip import AccountStrip
-from liqwatch.tui.widgets.alerts import AlertsPane
+from liqwatch.tui.widgets.alerts import AlertLine, AlertsPane
 from liqwatch.tui.widgets.detail import DetailPanel
 from liqwatch.tui.widgets.header import DashClock, DashHeader
 from liqwatch.tui.widgets.positions import SORTS, PositionsTable, row_key
@@ -51,6 +51,8 @@ DUTY = 0.04
 MARKET_SECONDS = 5.0
 """How often the demo's backstop is read (simulated seconds): the venues' own insurance figures
 change each minute at most, and a read of a large demo market costs milliseconds."""
+WARNING_SECONDS = 30.0
+"""How long a warning toast at start stays (its line in the alerts pane stays)."""
 SHORT = 32
 """Below this many lines the account cards take two lines and the alerts pane three."""
 
@@ -118,8 +120,12 @@ class LiqwatchApp(App[None]):
         alerts: Callable[[], AlertRunner] | None = None,
         settings_file: Path | None = None,
         export_dir: Path | None = None,
+        warnings: Sequence[str] = (),
     ) -> None:
         super().__init__()
+        self.warnings = tuple(warnings)
+        """Said on screen once it is up (a toast and a line in the alerts pane), never on stderr
+        behind the full-screen view: e.g. a config file other users can read."""
         self.settings_file = settings_file or settings_path()
         """Where the sort and filter are kept between runs."""
         self.settings = Settings.load(self.settings_file, set(SORTS))
@@ -192,12 +198,19 @@ class LiqwatchApp(App[None]):
         self.query_one("#filter", Input).value = self.settings.filter
         self._layout(self.size.width, self.size.height)
         self.call_after_refresh(self.start_alerts)
+        self._show_warnings()
         if self.autostart:
             self.start_feeds()
             self.call_after_refresh(self.start_market)
         self.set_interval(self.refresh_seconds, self._paced_refresh)
         self.refresh_view()
         self.query_one(PositionsTable).focus()
+
+    def _show_warnings(self) -> None:
+        pane = self.query_one(AlertsPane)
+        for text in self.warnings:
+            pane.add_line(AlertLine(self._clock(), "warning", f"config: {text}"))
+            self.notify(text, title="config", severity="warning", timeout=WARNING_SECONDS, markup=False)
 
     def start_feeds(self) -> None:
         """Feeds start after the first frame is painted: ccxt is imported inside the venue feed."""

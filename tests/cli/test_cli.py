@@ -537,3 +537,23 @@ def test_alerts_test_reports_each_channel(tmp_path: Path, capsys: pytest.Capture
     out = capsys.readouterr().out.splitlines()
     assert out[0].startswith("ok") and "command" in out[0]
     assert out[1].startswith("FAILED") and "TOKEN123" not in out[1]
+
+
+def test_alerts_test_warns_about_a_config_others_can_read(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """As `watch` and the dashboard do (liqwatch.config.readable_by_others): a channel URL holds
+    its token, so a config with one that others can read is worth a warning."""
+    config = tmp_path / "config.toml"
+    config.write_text('[[channels]]\ntype = "command"\ncommand = ["true"]\nname = "ok-command"\n')
+    config.chmod(0o644)
+    assert main(["alerts", "test", "--config", str(config)]) == 0
+    assert capsys.readouterr().err == ""  # nothing secret in it: nothing to say
+    with config.open("a") as fh:
+        fh.write(
+            '\n[[channels]]\ntype = "slack"\nurl = "https://hooks.slack.invalid/T0/B0/TOKEN123"\nenabled = false\n'
+        )
+    assert main(["alerts", "test", "--config", str(config)]) == 0
+    err = capsys.readouterr().err
+    assert err == f"liqwatch: warning: {config} is readable by other users; chmod 600 it\n"
+    config.chmod(0o600)
+    assert main(["alerts", "test", "--config", str(config)]) == 0
+    assert capsys.readouterr().err == ""
