@@ -576,13 +576,16 @@ def _fill_loss(doc: dict[str, Any], risk: PositionRisk, exchange: str, fees: _Li
 
 
 def live_account_record(view: AccountView) -> dict[str, Any]:
-    """One account as ``liqwatch watch`` prints it."""
+    """One account as ``liqwatch watch`` prints it: its figures are the default pool's (``pools[0]``,
+    in its currency), null while ``status`` is not ``ok`` (``connecting``, ``error``: ``error`` then
+    says why, whole)."""
     risk = view.risk
     a = None if risk is None else risk.account
     return {
         "account": view.name,
         "exchange": view.exchange,
-        "wallet_balance": view.wallet_balance,
+        "status": view.data_status,
+        "wallet_balance": None if risk is None else view.wallet_balance,
         "margin_balance": None if a is None else a.margin_balance,
         "maintenance_margin": None if a is None else a.maintenance_margin,
         "margin_ratio": None if a is None else num(a.margin_ratio),
@@ -612,7 +615,9 @@ _NO_POOL_FIGURES = dict.fromkeys(
 def live_pools(view: AccountView) -> list[dict[str, Any]]:
     """One entry per settle currency, the keys of ``calc --json``'s ``account.pools``
     (:func:`pools_record`): the pools of the assessed positions, then any other currency whose
-    wallet the feed read (its wallet balance, nulls for what only held positions give)."""
+    wallet the feed read. Such a pool holds no assessed position: its wallet is its cross wallet
+    (no isolated margin to add) while the account has figures; without them (``status`` not
+    ``ok``) its ``wallet_balance`` is null too and only ``cross_wallet_balance`` (as read) is known."""
     venue = VENUES.get(view.exchange.lower())
     default = venue.settle if venue is not None else "USDT"
     entries: list[dict[str, Any]] = []
@@ -622,9 +627,14 @@ def live_pools(view: AccountView) -> list[dict[str, Any]]:
     wallets = dict(view.wallets)
     if view.wallet_balance is not None:
         wallets.setdefault(default, view.wallet_balance)
+    known = view.risk is not None
     for ccy in sorted(wallets, key=lambda c: (c != default, c)):
         if ccy not in seen:
-            entries.append({"settle": ccy, "wallet_balance": wallets[ccy], **_NO_POOL_FIGURES})
+            cross = wallets[ccy]
+            entries.append(
+                {"settle": ccy, "wallet_balance": cross if known else None, **_NO_POOL_FIGURES}
+                | {"cross_wallet_balance": cross}
+            )
     return entries
 
 
