@@ -162,9 +162,13 @@ class AccountView:
 
     @property
     def cause(self) -> str:
-        """:attr:`reason` without the ``<exchange> account '<name>': `` the feed puts before each
-        error (the card and the one-line messages name the account already)."""
-        return self.reason.replace(f"{self.exchange} account '{self.name}': ", "")
+        """:attr:`reason` without the account's name before each error (see :meth:`unprefixed`)."""
+        return self.unprefixed(self.reason)
+
+    def unprefixed(self, text: str) -> str:
+        """``text`` without the ``<exchange> account '<name>': `` the feed puts before each error
+        (the card and the one-line messages name the account already): the cause comes first."""
+        return text.replace(f"{self.exchange} account '{self.name}': ", "")
 
     @property
     def pools(self) -> dict[str, AccountRisk]:
