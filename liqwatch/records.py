@@ -575,6 +575,14 @@ def _fill_loss(doc: dict[str, Any], risk: PositionRisk, exchange: str, fees: _Li
         doc["liquidation_loss_unavailable"] = None
 
 
+def account_wallet(view: AccountView) -> float | None:
+    """The account's wallet as every surface shows it (the dashboard's card, ``watch``'s
+    ``wallet_balance``; ``calc`` prints the same field of the same pool): the default pool's
+    ``wallet_balance`` from the risk core — the cross wallet plus every isolated position's margin,
+    so that equity - wallet is the unrealized PnL. None while the account has no figures."""
+    return None if view.risk is None else view.risk.account.wallet_balance
+
+
 def live_account_record(view: AccountView) -> dict[str, Any]:
     """One account as ``liqwatch watch`` prints it: its figures are the default pool's (``pools[0]``,
     in its currency), null while ``status`` is not ``ok`` (``connecting``, ``error``: ``error`` then
@@ -585,7 +593,7 @@ def live_account_record(view: AccountView) -> dict[str, Any]:
         "account": view.name,
         "exchange": view.exchange,
         "status": view.data_status,
-        "wallet_balance": None if risk is None else view.wallet_balance,
+        "wallet_balance": account_wallet(view),
         "margin_balance": None if a is None else a.margin_balance,
         "maintenance_margin": None if a is None else a.maintenance_margin,
         "margin_ratio": None if a is None else num(a.margin_ratio),

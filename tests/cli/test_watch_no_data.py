@@ -154,6 +154,12 @@ def test_one_account_of_two_without_data(tmp_path: Path) -> None:
     good = accounts["good"]
     assert good["status"] == "ok" and good["error"] is None and good["stale"] is False
     assert all(isinstance(good[key], float) for key in FIGURES)
+    # issue #20.3: one wallet — the cross wallet plus every isolated margin (ETH 600 + SOL 150 here):
+    # the account's is its pool's, and equity - wallet is the positions' uPnL
+    (pool,) = good["pools"]
+    assert good["wallet_balance"] == pool["wallet_balance"] == pytest.approx(pool["cross_wallet_balance"] + 750.0)
+    upnl = sum(p["unrealized_pnl"] for p in snapshot["positions"] if p["account"] == "good")
+    assert good["margin_balance"] - good["wallet_balance"] == pytest.approx(upnl, abs=1e-6)
 
 
 @pytest.mark.usefixtures("keys")

@@ -11,6 +11,7 @@ from textual.containers import Horizontal
 
 from liqwatch.core.bands import BANDS, Band
 from liqwatch.output import fmt_money, fmt_pct
+from liqwatch.records import account_wallet
 from liqwatch.state import AccountView
 from liqwatch.tui.widgets.detail import BlockText, Part
 
@@ -69,7 +70,7 @@ class AccountCard(BlockText):
             line2 = Text("MR ") + bar + Text(f" {fmt_pct(ratio)} {fmt_money(balance)}")
             lines = [line1, line2]
         else:
-            line2 = Text(f"equity {fmt_money(balance)}  wallet {fmt_money(view.wallet_balance)}")
+            line2 = Text(f"equity {fmt_money(balance)}  wallet {fmt_money(account_wallet(view))}")
             line3 = Text("MR ") + gauge(ratio) + Text(f" {fmt_pct(ratio)}")
             lines = [title, line2, line3, feed_text(view)]
         # Each line as joined into one Text (its style a span, as Static showed the four lines).
