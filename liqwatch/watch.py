@@ -211,7 +211,8 @@ async def run_watch(
             printer.line({"type": "event", "ts": time.time(), "kind": "warning", "detail": text})
     try:
         if args.once:
-            deadline = loop.time() + ONCE_TIMEOUT
+            started = loop.time()
+            deadline = started + ONCE_TIMEOUT
             while loop.time() < deadline and not stop.is_set():
                 await asyncio.sleep(0.05)
                 if _ready(monitor) and (market is None or not market.waiting()):
@@ -227,7 +228,7 @@ async def run_watch(
             missing = [view for view in snap.accounts if view.data_status != "ok"]
             stream = sys.stderr if err is None else err
             for view in missing:
-                stream.write(_no_data_line(view, ONCE_TIMEOUT) + "\n")
+                stream.write(_no_data_line(view, loop.time() - started) + "\n")
             return EXIT_NO_DATA if missing else 0
         settled = not settle_heap
         while not stop.is_set():
@@ -263,7 +264,7 @@ def _no_data_line(view: AccountView, waited: float) -> str:
     where = f"liqwatch: error: accounts.{view.name} ({view.exchange}): no data"
     if view.data_status == "connecting":
         return (
-            f"{where}: still connecting after {waited:g} s ({view.cause}); "
+            f"{where}: still connecting after {waited:.0f} s ({view.cause}); "
             "check the venue is reachable, or run without --once to keep waiting"
         )
     return f"{where}: {view.cause}"
