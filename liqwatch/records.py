@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from liqwatch.core.engine import settle_of
+from liqwatch.core.engine import pool_wallet, settle_of
 from liqwatch.core.loss import Case, Figures, LiquidationLoss, LossCase, loss_figures
 from liqwatch.core.model import AccountRisk, PortfolioRisk, PositionRisk, PositionSpec
 from liqwatch.core.venues import VENUES, Venue, get_venue
@@ -623,9 +623,9 @@ _NO_POOL_FIGURES = dict.fromkeys(
 def live_pools(view: AccountView) -> list[dict[str, Any]]:
     """One entry per settle currency, the keys of ``calc --json``'s ``account.pools``
     (:func:`pools_record`): the pools of the assessed positions, then any other currency whose
-    wallet the feed read. Such a pool holds no assessed position: its wallet is its cross wallet
-    (no isolated margin to add) while the account has figures; without them (``status`` not
-    ``ok``) its ``wallet_balance`` is null too and only ``cross_wallet_balance`` (as read) is known."""
+    wallet the feed read: its ``cross_wallet_balance`` as read, its ``wallet_balance`` the same one
+    definition (:func:`~liqwatch.core.engine.pool_wallet`: plus the margins of its isolated
+    positions; null where one is unknown), nulls for what only assessed positions give."""
     venue = VENUES.get(view.exchange.lower())
     default = venue.settle if venue is not None else "USDT"
     entries: list[dict[str, Any]] = []
@@ -635,13 +635,13 @@ def live_pools(view: AccountView) -> list[dict[str, Any]]:
     wallets = dict(view.wallets)
     if view.wallet_balance is not None:
         wallets.setdefault(default, view.wallet_balance)
-    known = view.risk is not None
     for ccy in sorted(wallets, key=lambda c: (c != default, c)):
         if ccy not in seen:
             cross = wallets[ccy]
+            margin = view.isolated.get(ccy, 0.0)
+            wallet = None if margin is None else pool_wallet(cross, margin)
             entries.append(
-                {"settle": ccy, "wallet_balance": cross if known else None, **_NO_POOL_FIGURES}
-                | {"cross_wallet_balance": cross}
+                {"settle": ccy, "wallet_balance": wallet, **_NO_POOL_FIGURES} | {"cross_wallet_balance": cross}
             )
     return entries
 

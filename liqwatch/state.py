@@ -159,6 +159,9 @@ class AccountView:
     data_status: DataStatus = "ok"
     reason: str = ""
     """Why the account has no figures ("" when ``ok``): the feed's error, or what it still waits for."""
+    isolated: dict[str, float | None] = field(default_factory=dict)
+    """Per settle currency holding isolated positions, the sum of their margins (None: one is
+    unknown): what a pool's wallet adds to its cross wallet where the risk core did not size it."""
 
     @property
     def cause(self) -> str:
@@ -364,7 +367,12 @@ class State:
         views: list[PositionView] = []
         any_stale = False
         prepared: dict[PositionKey, tuple[PositionData, int, _Prepared]] = {}
+        isolated: dict[str, float | None] = {}
         for key, data in acc.positions.items():
+            if data.margin_mode == "isolated":
+                ccy = (data.settle or acc.venue.settle).upper()
+                margin, held = isolated_margin_of(data), isolated.get(ccy, 0.0)
+                isolated[ccy] = None if margin is None or held is None else held + margin
             mark_state = acc.marks.get(data.symbol)
             if mark_state is not None:
                 mark = mark_state.price
@@ -467,6 +475,7 @@ class State:
             dict(acc.wallets),
             data_status,
             reason,
+            isolated,
         )
         return view, views
 
@@ -479,11 +488,7 @@ class State:
             note = "; ".join(n for n in (note, f"fee: {data.fee_note}") if n)
         if table is None:
             return symbol, None, note, fee_rate, None, None, ""
-        margin = data.isolated_margin
-        if data.margin_mode == "isolated" and margin is None and data.leverage:
-            # initial margin: value at entry / leverage (USD linear; coin Q/EP inverse)
-            value = data.size / data.entry_price if data.inverse else data.size * data.entry_price
-            margin = value / data.leverage
+        margin = isolated_margin_of(data)
         if data.margin_mode == "isolated" and not (margin and margin > 0):
             return symbol, table, note, fee_rate, None, None, "isolated margin unknown: risk not computed"
         isolated = margin if data.margin_mode == "isolated" else None
@@ -524,6 +529,16 @@ class State:
             acc = self.accounts.get(view.account)
             out.append(mismatch_record(view, accounts.get(view.account), acc.venue if acc else None, snap.ts))
         return out
+
+
+def isolated_margin_of(data: PositionData) -> float | None:
+    """An isolated position's margin: as the feed read it, else its initial margin (value at entry /
+    leverage; USD linear, coin Q/EP inverse); None where neither is known. A cross position's: as read."""
+    margin = data.isolated_margin
+    if data.margin_mode == "isolated" and margin is None and data.leverage:
+        value = data.size / data.entry_price if data.inverse else data.size * data.entry_price
+        margin = value / data.leverage
+    return margin
 
 
 def _venue_ratio(acc: AccountState, data: PositionData) -> float | None:
@@ -688,6 +703,7 @@ __all__ = [
     "account_record",
     "diff_ticks",
     "fmt_ratio",
+    "isolated_margin_of",
     "mismatch_record",
     "position_record",
     "snapshot_record",

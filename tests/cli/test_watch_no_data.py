@@ -202,3 +202,45 @@ def test_an_account_still_connecting_when_the_wait_ends(tmp_path: Path, monkeypa
     (account,) = _snapshot(out)["accounts"]
     _assert_no_data(account, "connecting")
     assert account["error"] is None and account["feed"] == {"rest": "connecting"}
+
+
+def test_a_pool_without_figures_shows_its_wallet_by_the_one_definition() -> None:
+    """While a BTC-margined cross position waits for the BTC wallet the account has no figures, and
+    its USDT pool, with an isolated position, shows the wallet the risk core would: the cross wallet
+    plus the isolated margin (it showed the cross wallet alone)."""
+    from liqwatch.feeds.events import Balance, MarkPrice, PositionData, Positions
+    from liqwatch.state import State, snapshot_record
+
+    state = State(clock=lambda: 1_790_000_000.0)
+    common: dict[str, Any] = {"account": "main", "exchange": "binance", "ts": 1_790_000_000.0}
+    inverse = PositionData(
+        symbol="BTC/USD:BTC",
+        side="long",
+        size=30_000.0,
+        entry_price=60_000.0,
+        leverage=10.0,
+        inverse=True,
+        settle="BTC",
+    )
+    eth = PositionData(
+        symbol="ETH/USDT:USDT",
+        side="long",
+        size=2.0,
+        entry_price=3_000.0,
+        margin_mode="isolated",
+        isolated_margin=600.0,
+    )
+    state.apply(MarkPrice(**common, symbol="BTC/USD:BTC", price=60_000.0))
+    state.apply(MarkPrice(**common, symbol="ETH/USDT:USDT", price=3_000.0))
+    state.apply(Positions(**common, positions=[inverse, eth]))
+    state.apply(Balance(**common, wallet_balance=1_000.0, currency="USDT"))
+    (waiting,) = snapshot_record(state.snapshot())["accounts"]
+    assert waiting["status"] == "connecting" and waiting["stale"] is True
+    assert all(waiting[key] is None for key in FIGURES)
+    (usdt,) = waiting["pools"]
+    assert (usdt["wallet_balance"], usdt["cross_wallet_balance"]) == (1_600.0, 1_000.0)
+    state.apply(Balance(**common, wallet_balance=0.5, currency="BTC"))
+    (account,) = snapshot_record(state.snapshot())["accounts"]
+    assert account["status"] == "ok"
+    assert account["pools"][0]["settle"] == "USDT" and account["pools"][0]["wallet_balance"] == 1_600.0
+    assert account["wallet_balance"] == 1_600.0  # the same figure once the risk core sizes the pool
