@@ -58,7 +58,7 @@ def test_a_card_without_data_says_no_data_and_keeps_the_cause(size: tuple[int, i
             assert lines[1].startswith("no data")
             # the whole cause, wrapped inside the card's four lines (it was cut at 60 characters)
             assert "environment variable BINANCE_KEY is not set" in shown
-            assert card.has_class("-stale")
+            assert card.has_class("-stale") and not card.has_class("-danger")  # unknown, not a risk band
 
     asyncio.run(go())
 

@@ -80,7 +80,8 @@ class AccountCard(BlockText):
             reason = lines[-1]
             parts[-1] = ((reason.plain, tuple(reason.spans), "fit"), functools.partial(Fitted, reason, 2))
         self.show_parts(parts)
-        self.set_class(BANDS.band(ratio) in DANGER_BANDS, "-danger")
+        # no figures is not a band: the card is -stale (below), its text says why
+        self.set_class(view.data_status == "ok" and BANDS.band(ratio) in DANGER_BANDS, "-danger")
         self.set_class(view.stale, "-stale")
 
 
