@@ -72,6 +72,11 @@ class Monitor:
                 )
                 await asyncio.sleep(RESTART_DELAY)
 
+    def ended(self) -> set[str]:
+        """The names of the feeds that stopped for good (a live account without its keys): their
+        accounts will get no more data in this run."""
+        return {feed.name for feed, task in zip(self.feeds, self._tasks, strict=False) if task.done()}
+
     def start(self) -> None:
         self._tasks = [asyncio.create_task(self._guard(feed), name=f"feed:{feed.name}") for feed in self.feeds]
 

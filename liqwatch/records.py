@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from liqwatch.core.engine import settle_of
+from liqwatch.core.engine import pool_wallet, settle_of
 from liqwatch.core.loss import Case, Figures, LiquidationLoss, LossCase, loss_figures
 from liqwatch.core.model import AccountRisk, PortfolioRisk, PositionRisk, PositionSpec
 from liqwatch.core.venues import VENUES, Venue, get_venue
@@ -575,14 +575,25 @@ def _fill_loss(doc: dict[str, Any], risk: PositionRisk, exchange: str, fees: _Li
         doc["liquidation_loss_unavailable"] = None
 
 
+def account_wallet(view: AccountView) -> float | None:
+    """The account's wallet as every surface shows it (the dashboard's card, ``watch``'s
+    ``wallet_balance``; ``calc`` prints the same field of the same pool): the default pool's
+    ``wallet_balance`` from the risk core — the cross wallet plus every isolated position's margin,
+    so that equity - wallet is the unrealized PnL. None while the account has no figures."""
+    return None if view.risk is None else view.risk.account.wallet_balance
+
+
 def live_account_record(view: AccountView) -> dict[str, Any]:
-    """One account as ``liqwatch watch`` prints it."""
+    """One account as ``liqwatch watch`` prints it: its figures are the default pool's (``pools[0]``,
+    in its currency), null while ``status`` is not ``ok`` (``connecting``, ``error``: ``error`` then
+    says why, whole)."""
     risk = view.risk
     a = None if risk is None else risk.account
     return {
         "account": view.name,
         "exchange": view.exchange,
-        "wallet_balance": view.wallet_balance,
+        "status": view.data_status,
+        "wallet_balance": account_wallet(view),
         "margin_balance": None if a is None else a.margin_balance,
         "maintenance_margin": None if a is None else a.maintenance_margin,
         "margin_ratio": None if a is None else num(a.margin_ratio),
@@ -612,7 +623,9 @@ _NO_POOL_FIGURES = dict.fromkeys(
 def live_pools(view: AccountView) -> list[dict[str, Any]]:
     """One entry per settle currency, the keys of ``calc --json``'s ``account.pools``
     (:func:`pools_record`): the pools of the assessed positions, then any other currency whose
-    wallet the feed read (its wallet balance, nulls for what only held positions give)."""
+    wallet the feed read: its ``cross_wallet_balance`` as read, its ``wallet_balance`` the same one
+    definition (:func:`~liqwatch.core.engine.pool_wallet`: plus the margins of its isolated
+    positions; null where one is unknown), nulls for what only assessed positions give."""
     venue = VENUES.get(view.exchange.lower())
     default = venue.settle if venue is not None else "USDT"
     entries: list[dict[str, Any]] = []
@@ -624,7 +637,12 @@ def live_pools(view: AccountView) -> list[dict[str, Any]]:
         wallets.setdefault(default, view.wallet_balance)
     for ccy in sorted(wallets, key=lambda c: (c != default, c)):
         if ccy not in seen:
-            entries.append({"settle": ccy, "wallet_balance": wallets[ccy], **_NO_POOL_FIGURES})
+            cross = wallets[ccy]
+            margin = view.isolated.get(ccy, 0.0)
+            wallet = None if margin is None else pool_wallet(cross, margin)
+            entries.append(
+                {"settle": ccy, "wallet_balance": wallet, **_NO_POOL_FIGURES} | {"cross_wallet_balance": cross}
+            )
     return entries
 
 

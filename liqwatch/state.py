@@ -107,6 +107,9 @@ class AccountState:
     prepared: dict[PositionKey, tuple[PositionData, int, _Prepared]] = field(default_factory=dict)
     """Per position of the last snapshot: its data object, :attr:`tiers_version` then, and what
     :meth:`State._prepare` derived from them (reused while both are the same)."""
+    last_error: str = ""
+    """The detail of the latest ``error`` status of any channel, kept when the channel goes back to
+    ``connecting``: why an account that never got data has none (a retry in progress included)."""
 
     def collateral(self) -> float | dict[str, float]:
         """The cross collateral as ``assess`` (and what-if scenarios on :attr:`last_specs`) take it:
@@ -130,18 +133,45 @@ class PositionView:
     account's maintenance margin / equity as the venue reports them (liqwatch's convention)."""
 
 
+DataStatus = Literal["ok", "connecting", "error"]
+"""Whether an account has figures: ``ok`` (computed from the feed's data), ``connecting`` (no data
+yet: no positions read, or a cross wallet not read yet) or ``error`` (none: the feed failed before
+any data came, or the risk could not be computed; :attr:`AccountView.detail` says why, whole)."""
+
+
 @dataclass(slots=True)
 class AccountView:
     name: str
     exchange: str
     wallet_balance: float | None
+    """The settle currency's cross wallet as the feed read it: the cross collateral, not the
+    account's wallet as shown (that is :func:`liqwatch.records.account_wallet`)."""
     risk: PortfolioRisk | None
+    """None whenever :attr:`data_status` is not ``ok``: never figures of an empty portfolio."""
     status: dict[str, str]
     detail: str
+    """Every channel's current error, or for an account in ``error`` the whole reason it has no figures."""
     stale: bool
+    """A position's mark is stale, or the account has no figures (not ``ok``)."""
     wallets: dict[str, float] = field(default_factory=dict)
     """Cross wallet per settle currency (the pools' collateral); ``risk.pools`` has each pool's
     account section once computed."""
+    data_status: DataStatus = "ok"
+    reason: str = ""
+    """Why the account has no figures ("" when ``ok``): the feed's error, or what it still waits for."""
+    isolated: dict[str, float | None] = field(default_factory=dict)
+    """Per settle currency holding isolated positions, the sum of their margins (None: one is
+    unknown): what a pool's wallet adds to its cross wallet where the risk core did not size it."""
+
+    @property
+    def cause(self) -> str:
+        """:attr:`reason` without the account's name before each error (see :meth:`unprefixed`)."""
+        return self.unprefixed(self.reason)
+
+    def unprefixed(self, text: str) -> str:
+        """``text`` without the ``<exchange> account '<name>': `` the feed puts before each error
+        (the card and the one-line messages name the account already): the cause comes first."""
+        return text.replace(f"{self.exchange} account '{self.name}': ", "")
 
     @property
     def pools(self) -> dict[str, AccountRisk]:
@@ -229,6 +259,8 @@ class State:
                 )
         elif event.type == "status":
             acc.status[event.channel] = event
+            if event.state == "error" and event.detail:
+                acc.last_error = event.detail
         return []
 
     def _positions(self, acc: AccountState, event: Positions) -> list[Notice]:
@@ -335,7 +367,12 @@ class State:
         views: list[PositionView] = []
         any_stale = False
         prepared: dict[PositionKey, tuple[PositionData, int, _Prepared]] = {}
+        isolated: dict[str, float | None] = {}
         for key, data in acc.positions.items():
+            if data.margin_mode == "isolated":
+                ccy = (data.settle or acc.venue.settle).upper()
+                margin, held = isolated_margin_of(data), isolated.get(ccy, 0.0)
+                isolated[ccy] = None if margin is None or held is None else held + margin
             mark_state = acc.marks.get(data.symbol)
             if mark_state is not None:
                 mark = mark_state.price
@@ -395,7 +432,9 @@ class State:
         acc.last_specs = specs
         wallet, missing = self.pool_wallets(acc, specs)
         refusal = "waiting for the account balance" + (f" ({', '.join(missing)})" if missing else "")
-        if not missing:
+        if acc.positions_ts is None:  # nothing read yet: no figures (not those of an empty portfolio)
+            refusal = "no positions read yet"
+        elif not missing:
             try:
                 risk = assess(acc.venue, specs, wallet)
             except InputError as exc:  # e.g. a position past the end of a (bundled) tier table
@@ -411,9 +450,32 @@ class State:
                 kept_view.note = refusal
         views.extend(kept)
         states: dict[str, str] = {ch: str(st.state) for ch, st in acc.status.items()}
-        errors = [st.detail for st in acc.status.values() if st.state == "error" and st.detail]
+        detail = "; ".join(st.detail for st in acc.status.values() if st.state == "error" and st.detail)
+        data_status: DataStatus = "ok"
+        reason = ""
+        if risk is None:
+            if acc.positions_ts is None:  # no data: the feed's error (a retry under way too), else connecting
+                reason = detail or acc.last_error
+                data_status = "error" if reason else "connecting"
+                reason = reason or refusal
+            elif missing and not detail:
+                data_status, reason = "connecting", refusal
+            else:
+                data_status, reason = "error", "; ".join(r for r in (detail, refusal) if r)
+            if data_status == "error":
+                detail = reason
         view = AccountView(
-            acc.name, acc.venue.name, acc.wallet_balance, risk, states, "; ".join(errors), any_stale, dict(acc.wallets)
+            acc.name,
+            acc.venue.name,
+            acc.wallet_balance,
+            risk,
+            states,
+            detail,
+            any_stale or data_status != "ok",
+            dict(acc.wallets),
+            data_status,
+            reason,
+            isolated,
         )
         return view, views
 
@@ -426,11 +488,7 @@ class State:
             note = "; ".join(n for n in (note, f"fee: {data.fee_note}") if n)
         if table is None:
             return symbol, None, note, fee_rate, None, None, ""
-        margin = data.isolated_margin
-        if data.margin_mode == "isolated" and margin is None and data.leverage:
-            # initial margin: value at entry / leverage (USD linear; coin Q/EP inverse)
-            value = data.size / data.entry_price if data.inverse else data.size * data.entry_price
-            margin = value / data.leverage
+        margin = isolated_margin_of(data)
         if data.margin_mode == "isolated" and not (margin and margin > 0):
             return symbol, table, note, fee_rate, None, None, "isolated margin unknown: risk not computed"
         isolated = margin if data.margin_mode == "isolated" else None
@@ -471,6 +529,16 @@ class State:
             acc = self.accounts.get(view.account)
             out.append(mismatch_record(view, accounts.get(view.account), acc.venue if acc else None, snap.ts))
         return out
+
+
+def isolated_margin_of(data: PositionData) -> float | None:
+    """An isolated position's margin: as the feed read it, else its initial margin (value at entry /
+    leverage; USD linear, coin Q/EP inverse); None where neither is known. A cross position's: as read."""
+    margin = data.isolated_margin
+    if data.margin_mode == "isolated" and margin is None and data.leverage:
+        value = data.size / data.entry_price if data.inverse else data.size * data.entry_price
+        margin = value / data.leverage
+    return margin
 
 
 def _venue_ratio(acc: AccountState, data: PositionData) -> float | None:
@@ -626,6 +694,7 @@ __all__ = [
     "STALE_FACTOR",
     "AccountState",
     "AccountView",
+    "DataStatus",
     "Mark",
     "Notice",
     "PositionView",
@@ -634,6 +703,7 @@ __all__ = [
     "account_record",
     "diff_ticks",
     "fmt_ratio",
+    "isolated_margin_of",
     "mismatch_record",
     "position_record",
     "snapshot_record",

@@ -1,6 +1,7 @@
 """``liqwatch watch``: a headless monitor printing JSON lines, for servers, cron and scripts.
 
-Lines: ``{"type": "snapshot", ...}`` every ``--interval`` seconds (and once with ``--once``), and
+Lines: ``{"type": "snapshot", ...}`` every ``--interval`` seconds (and once with ``--once``: exit
+code :data:`EXIT_NO_DATA`, with one line on stderr per account, when an account had no data), and
 ``{"type": "event", ...}`` for connects, drops, resyncs, errors, positions that vanished or
 shrank, and (kind ``liquidation_price_mismatch``, once per position) a liquidation price more than
 a tick from the venue's, with the inputs behind it. Exits cleanly (code 0) on SIGINT or SIGTERM.
@@ -21,9 +22,11 @@ if TYPE_CHECKING:  # the parser is built for every command: keep this module's i
     from liqwatch.feeds.base import Feed
     from liqwatch.feeds.events import Event, Status
     from liqwatch.monitor import Monitor
-    from liqwatch.state import Notice
+    from liqwatch.state import AccountView, Notice
 
 ONCE_TIMEOUT = 20.0
+EXIT_NO_DATA = 1
+"""``--once``'s exit code when an account had no figures (``status`` not ``ok``) in its snapshot."""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -125,10 +128,13 @@ class _Printer:
         self.line(_notice_line(notice))
 
 
-async def run_watch(args: argparse.Namespace, out: TextIO = sys.stdout, settle_heap: bool = False) -> int:
+async def run_watch(
+    args: argparse.Namespace, out: TextIO = sys.stdout, settle_heap: bool = False, err: TextIO | None = None
+) -> int:
     """The watch loop. ``settle_heap``: once the first positions are printed, tune the garbage
     collector for a long-running process (:func:`liqwatch.heap.settle`; the command does, tests
-    running it in their own process do not)."""
+    running it in their own process do not). ``err``: where ``--once`` says which accounts had no
+    data (default: stderr)."""
     import asyncio
     import contextlib
     import signal
@@ -206,7 +212,8 @@ async def run_watch(args: argparse.Namespace, out: TextIO = sys.stdout, settle_h
             printer.line({"type": "event", "ts": time.time(), "kind": "warning", "detail": text})
     try:
         if args.once:
-            deadline = loop.time() + ONCE_TIMEOUT
+            started = loop.time()
+            deadline = started + ONCE_TIMEOUT
             while loop.time() < deadline and not stop.is_set():
                 await asyncio.sleep(0.05)
                 if _ready(monitor) and (market is None or not market.waiting()):
@@ -219,7 +226,11 @@ async def run_watch(args: argparse.Namespace, out: TextIO = sys.stdout, settle_h
             alerts.on_position_records(record["positions"])
             printer.line(record)
             printer.closed = True  # the snapshot is the last line of a --once run
-            return 0
+            missing = [view for view in snap.accounts if view.data_status != "ok"]
+            stream = sys.stderr if err is None else err
+            for view in missing:
+                stream.write(_no_data_line(view, loop.time() - started) + "\n")
+            return EXIT_NO_DATA if missing else 0
         settled = not settle_heap
         while not stop.is_set():
             with contextlib.suppress(TimeoutError):
@@ -249,12 +260,26 @@ async def run_watch(args: argparse.Namespace, out: TextIO = sys.stdout, settle_h
             recorder.stream.close()
 
 
+def _no_data_line(view: AccountView, waited: float) -> str:
+    """``--once``'s one line for an account without figures: which, why, and the way out."""
+    where = f"liqwatch: error: accounts.{view.name} ({view.exchange}): no data"
+    if view.data_status == "connecting":
+        return (
+            f"{where}: still connecting after {waited:.0f} s ({view.cause}); "
+            "check the venue is reachable, or run without --once to keep waiting"
+        )
+    return f"{where}: {view.cause}"
+
+
 def _ready(monitor: Monitor) -> bool:
     accounts = monitor.state.accounts.values()
     if not accounts:
         return False
+    ended = monitor.ended()
     for acc in accounts:
         if acc.positions_ts is None:
+            if acc.name in ended:  # its feed gave up (no keys, say): no data is coming, do not wait for it
+                continue
             return False
         if any(p.symbol not in acc.marks for p in acc.positions.values()):
             return False

@@ -15,7 +15,8 @@ Conventions (alert hygiene: netdata, Nagios flapping, chmonitor):
   critical levels). A breach interrupted before N resets the count.
 * **Hysteresis.** A fired level re-arms only when the value clears it by a margin: rising rules
   (margin ratio, ADL lights) when ``value <= level - hysteresis``; distance to liquidation when
-  ``value >= level * (1 + hysteresis)``; a stale feed when no open position is stale.
+  ``value >= level * (1 + hysteresis)``; a stale feed when no open position is stale. An account
+  without figures (no data yet, a failed feed) is stale from the first snapshot that shows it so.
 * **Cooldown** per (account, symbol, side, rule, level), counted from the last *delivered* alert
   (:meth:`AlertEngine.mark_delivered`). A level that breaches again within its cooldown stays armed
   and fires when the cooldown ends, if still breached.
@@ -491,7 +492,17 @@ class AlertEngine:
                 self._threshold(out, rule, *where, float(adl.lights), now, messages.adl, where, adl.lights, adl.source)
             if (rule := tier_rule) is not None:
                 self._tier(out, rule, name, data.symbol, data.side, risk.tier.index, risk.tier.mmr, now)
-        if (rule := self._rule("stale", name, stale_symbols or [v.data.symbol for v in views])) is not None:
+        rule = self._rule("stale", name, stale_symbols or [v.data.symbol for v in views])
+        if acc is not None and acc.data_status != "ok":
+            # No figures (no data yet, a failed feed): stale for as long as it lasts, whatever the
+            # marks; its margin ratios are unknown, which changes no level (no "all clear").
+            since = self._stale_since.setdefault(_key(name), now)
+            self._stale_next[_key(name)] = since
+            if rule is not None:
+                age = max(stale_age, now - since)
+                why = (acc.data_status, acc.cause)
+                self._threshold(out, rule, name, None, None, age, now, messages.no_data, name, age, why)
+        elif rule is not None:
             n_open = len(views)
             self._threshold(
                 out, rule, name, None, None, stale_age, now, messages.stale, name, stale_age, n_open, stale_symbols

@@ -46,6 +46,13 @@ def stale(account: str, age: float, n_open: int, symbols: list[str], level: floa
     return f"{account}: mark prices stale for {age:.0f} s (≥ {level:g} s) with {n_open} position{plural} open: {shown}"
 
 
+def no_data(account: str, age: float, why: tuple[str, str], level: float) -> str:
+    """A stale alert for an account without figures: ``why`` is its status and the reason."""
+    status, reason = why
+    what = "no data yet (connecting)" if status == "connecting" else "no data"
+    return f"{account}: {what} for {age:.0f} s (≥ {level:g} s): {reason}"
+
+
 def tier_change(where: Where, old: int, new: int, old_mmr: float, new_mmr: float) -> str:
     return f"{_where(where)}: tier {old} → {new} (maintenance margin rate {old_mmr * 100:.3g}% → {new_mmr * 100:.3g}%)"
 

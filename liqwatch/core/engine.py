@@ -72,6 +72,13 @@ def pool_wallets(venue: Venue, specs: Sequence[PositionSpec], wallet_balance: Wa
     return {target: float(wallet_balance)}
 
 
+def pool_wallet(cross_wallet: float, isolated_margin: float) -> float:
+    """A collateral pool's wallet balance, the one definition every surface shows (``calc``, the
+    dashboard's card, ``watch``): its cross wallet plus the margin posted to each of its isolated
+    positions (their ``isolated_margin``, PnL excluded), so that equity - wallet is the uPnL."""
+    return cross_wallet + isolated_margin
+
+
 def single_pool(specs: Sequence[PositionSpec], venue: Venue) -> bool:
     """True for the common case: linear positions in the venue's default settle currency only (one
     pool; ``settle`` unset or spelt as the venue's)."""
@@ -536,7 +543,7 @@ def _pool_risk(
             ratio = _ratio(w.req, balance)
         positions.append(_position_risk(venue, w, w.lp, w.bp, balance, ratio, collateral))
 
-    total_wallet = wallet_balance + iso_margin
+    total_wallet = pool_wallet(wallet_balance, iso_margin)
     margin_balance = total_wallet + total_upnl
     account = AccountRisk(
         wallet_balance=total_wallet,

@@ -150,7 +150,9 @@ def test_watch_account_record_lists_a_pool_per_settle_currency() -> None:
     state.apply(Balance(**common, wallet_balance=1_000.0, currency="USDT"))
     calc_keys = list(pools_record(assess(get_venue("binance"), [], 0.0), get_venue("binance"))["pools"][0])
     (waiting,) = snapshot_record(state.snapshot())["accounts"]
-    assert waiting["pools"] == [{"settle": "USDT", "wallet_balance": 1_000.0, **dict.fromkeys(calc_keys[2:])}]
+    nulls = dict.fromkeys(calc_keys[2:])
+    assert waiting["pools"] == [{"settle": "USDT", "wallet_balance": 1_000.0, **nulls, "cross_wallet_balance": 1_000.0}]
+    assert waiting["status"] == "connecting" and waiting["wallet_balance"] is None  # no figures until "ok"
     assert list(waiting["pools"][0]) == calc_keys
     state.apply(Balance(**common, wallet_balance=0.5, currency="BTC"))
     (acc,) = snapshot_record(state.snapshot())["accounts"]

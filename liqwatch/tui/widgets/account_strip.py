@@ -1,14 +1,17 @@
-"""One card per account: equity, wallet, account margin ratio as a gauge, feed status and age."""
+"""One card per account: equity, wallet, account margin ratio as a gauge, feed status and age; an
+account without figures says "no data" and why (never equity 0.00)."""
 
 from __future__ import annotations
 
 import functools
 
+from rich.console import Console, ConsoleOptions, RenderResult
 from rich.text import Text
 from textual.containers import Horizontal
 
 from liqwatch.core.bands import BANDS, Band
 from liqwatch.output import fmt_money, fmt_pct
+from liqwatch.records import account_wallet
 from liqwatch.state import AccountView
 from liqwatch.tui.widgets.detail import BlockText, Part
 
@@ -36,8 +39,8 @@ def gauge(ratio: float | None) -> Text:
 
 def feed_text(view: AccountView) -> Text:
     states = view.status
-    if view.detail:
-        return Text(f"error: {view.detail}"[:60], style="bold red")
+    if view.detail:  # one line, cut at the card's edge: the cause is at the start
+        return Text(f"error: {view.unprefixed(view.detail)}", style="bold red", no_wrap=True, overflow="ellipsis")
     values = set(states.values())
     if not values:
         return Text("connecting…", style="yellow")
@@ -52,31 +55,71 @@ class AccountCard(BlockText):
     """Each line is a block of its own: a new figure repaints its line, not the card and its border."""
 
     def show(self, view: AccountView, compact: bool = False) -> None:
-        """Four lines; ``compact`` (a short terminal): two, the gauge shorter."""
+        """Four lines; ``compact`` (a short terminal): two, the gauge shorter. An account without
+        figures: "no data" and why, wrapped over the lines the figures would take."""
         risk = view.risk
         ratio = None if risk is None else risk.account.margin_ratio
         balance = None if risk is None else risk.account.margin_balance
         title = Text(f"{view.name} ", style="bold") + Text(f"({view.exchange})", style="dim")
-        if compact:
+        if view.data_status != "ok":
+            lines = _no_data_lines(view, title, compact)
+        elif compact:
             bar = gauge(ratio)
             bar.truncate(6)
             line1 = Text(f"{view.name} ", style="bold") + feed_text(view)
             line2 = Text("MR ") + bar + Text(f" {fmt_pct(ratio)} {fmt_money(balance)}")
             lines = [line1, line2]
         else:
-            line2 = Text(f"equity {fmt_money(balance)}  wallet {fmt_money(view.wallet_balance)}")
+            line2 = Text(f"equity {fmt_money(balance)}  wallet {fmt_money(account_wallet(view))}")
             line3 = Text("MR ") + gauge(ratio) + Text(f" {fmt_pct(ratio)}")
             lines = [title, line2, line3, feed_text(view)]
         # Each line as joined into one Text (its style a span, as Static showed the four lines).
         lines = [Text("\n").join([line]) for line in lines]
         parts: list[Part] = [((line.plain, tuple(line.spans)), functools.partial(_same, line)) for line in lines]
+        if view.data_status != "ok" and not compact:  # the reason in the two lines left, cut with … past them
+            reason = lines[-1]
+            parts[-1] = ((reason.plain, tuple(reason.spans), "fit"), functools.partial(Fitted, reason, 2))
         self.show_parts(parts)
-        self.set_class(BANDS.band(ratio) in DANGER_BANDS, "-danger")
+        # no figures is not a band: the card is -stale (below), its text says why
+        self.set_class(view.data_status == "ok" and BANDS.band(ratio) in DANGER_BANDS, "-danger")
         self.set_class(view.stale, "-stale")
 
 
 def _same(line: Text) -> Text:
     return line
+
+
+class Fitted:
+    """``text`` wrapped at the width it is drawn at, cut to ``height`` lines: the last then ends in …
+    (the card's width is known only when drawn)."""
+
+    def __init__(self, text: Text, height: int) -> None:
+        self.text = text
+        self.height = height
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        width = options.max_width
+        wrapped = list(self.text.wrap(console, width))
+        if len(wrapped) > self.height:
+            wrapped = wrapped[: self.height]
+            last = wrapped[-1]
+            last.truncate(width - 1)
+            last.rstrip()
+            last.append("…", style=self.text.style)
+        yield Text("\n").join(wrapped)
+
+
+def _no_data_lines(view: AccountView, title: Text, compact: bool) -> list[Text]:
+    """The card of an account without figures: its title, "no data", and the whole reason in the
+    lines left (wrapped; compact: one line cut at the edge). The cause leads the reason."""
+    error = view.data_status == "error"
+    why = view.cause or ("connecting…" if not error else "error")
+    style = "bold red" if error else "yellow"
+    if compact:
+        head = Text(f"{view.name} ", style="bold") + Text("no data", style=style)
+        return [head, Text(why, style=style, no_wrap=True, overflow="ellipsis")]
+    head = Text("no data", style=style) + Text(" — error" if error else " yet", style=style)
+    return [title, head, Text(why, style=style, overflow="fold")]
 
 
 class AccountStrip(Horizontal):
