@@ -160,6 +160,7 @@ def _set_leverage_record(ctx: Context, p: Mapping[str, Any], lev: wi.LeverageCha
         "convention": lev.convention,
         "liquidation_price_moves": lev.liquidation_price_moves,
         "max_position_value": num(lev.max_position_value),
+        "max_position_value_inclusive": None if lev.max_position_value is None else lev.max_position_inclusive,
     }
 
 

@@ -90,7 +90,10 @@ class LeverageChange(Change):
     convention: str = ""
     liquidation_price_moves: bool = True
     max_position_value: float | None = None
-    """Cross: the largest position value the new leverage allows (bracket cap)."""
+    """Cross: the largest position value the new leverage allows (bracket cap, in the table's basis)."""
+    max_position_inclusive: bool = True
+    """Whether ``max_position_value`` itself is allowed: False on a floor-inclusive table (floor <=
+    value < cap), where a value on the cap is the next bracket's."""
 
 
 @dataclass(slots=True)
@@ -239,6 +242,62 @@ def with_mark(spec: PositionSpec, mark: float) -> PositionSpec:
 # ---------------------------------------------------------------------------- add size
 
 
+def _averaged(spec: PositionSpec, size: float, price: float) -> tuple[float, float]:
+    """(the entry price after adding ``size`` at ``price``, the added value in the settle
+    currency): volume-weighted; coin-weighted (harmonic) for an inverse position."""
+    new_q = spec.size + size
+    if spec.inverse:  # USD face at a USD price: the entry is the coin-weighted (harmonic) mean
+        return new_q / (spec.size / spec.entry_price + size / price), size / price
+    return (spec.size * spec.entry_price + size * price) / new_q, size * price
+
+
+def _leverage_allowed(leverage: float, limit: float) -> bool:
+    """The add-size verdict: ``leverage`` within a bracket's maximum ``limit``."""
+    return leverage <= limit + 1e-12
+
+
+def _add_fits(spec: PositionSpec, leverage: float, size: float, price: float) -> bool:
+    """Adding ``size`` at ``price`` keeps the position inside its table, in a bracket that allows
+    ``leverage`` -- the same spec and the same test as :func:`add_size`'s verdict."""
+    new_entry, _ = _averaged(spec, size, price)
+    grown = resized(spec, spec.size + size, entry_price=new_entry)
+    if spec.tiers.beyond(bracket_value(grown, new_entry)):
+        return False
+    return _leverage_allowed(leverage, max_leverage_for(grown))
+
+
+def max_allowed_add(spec: PositionSpec, leverage: float, price: float, *, contiguous: bool = False) -> float | None:
+    """The largest size that can be added at ``price`` and still be allowed at ``leverage`` (None:
+    no bracket limits it). The bracket cap of :func:`max_value_for_leverage` is exclusive on a
+    floor-inclusive table (floor <= value < cap: a value on the cap is the next bracket's), so the
+    size is stepped down from the cap until :func:`_add_fits` -- the add-size verdict -- accepts it:
+    the answer lies strictly inside the allowed bracket, a few ulps from its cap. ``contiguous``:
+    the cap of the run of allowed brackets from the position's own (a table whose max leverage
+    rises again further up allows sizes beyond a gap that sizes in between cannot cross)."""
+    cap = _contiguous_cap(spec, leverage) if contiguous else max_value_for_leverage(spec, leverage)
+    if cap is None:
+        return None
+    current = bracket_value(spec, spec.entry_price)
+    per_unit = bracket_value(resized(spec, 1.0), price)  # table value of one unit at price
+    size = max(0.0, (cap - current) / per_unit)
+    step = 0.0
+    while size > 0.0 and not _add_fits(spec, leverage, size, price):
+        step = max(2.0 * step, math.ulp(size))
+        size = max(0.0, size - step)
+    return size
+
+
+def _contiguous_cap(spec: PositionSpec, leverage: float) -> float | None:
+    """Where the first bracket above the position's own that does not allow ``leverage`` starts
+    (None: every bracket up to an open end allows it)."""
+    table = spec.tiers
+    start = table.position(bracket_value(spec, spec.entry_price))
+    for tier in table.tiers[start:]:
+        if not _leverage_allowed(leverage, tier.max_leverage):
+            return tier.floor
+    return None if math.isinf(table.limit) else table.limit
+
+
 def add_size(
     venue: Venue,
     specs: Sequence[PositionSpec],
@@ -255,12 +314,7 @@ def add_size(
         raise InputError("add_price", f"must be a finite number > 0, got {price:g}")
     before = assess(venue, specs, wallet)
     new_q = spec.size + size
-    if spec.inverse:  # USD face at a USD price: the entry is the coin-weighted (harmonic) mean
-        new_entry = new_q / (spec.size / spec.entry_price + size / price)
-        added_value = size / price
-    else:
-        new_entry = (spec.size * spec.entry_price + size * price) / new_q
-        added_value = size * price
+    new_entry, added_value = _averaged(spec, size, price)
     lev = _leverage_of(spec)
     notes: list[str] = []
     margin_added = 0.0
@@ -289,13 +343,9 @@ def add_size(
     if lev is None:
         result.notes.append("no leverage given: the bracket's max leverage is not checked")
         return result
-    cap = max_value_for_leverage(spec, lev)
-    if cap is not None:
-        current = bracket_value(spec, spec.entry_price)
-        per_unit = bracket_value(resized(spec, 1.0), price)  # table value of one unit at price
-        result.max_add_size = max(0.0, (cap - current) / per_unit)
+    result.max_add_size = max_allowed_add(spec, lev, price)
     limit = max_leverage_for(new_spec)
-    if lev > limit + 1e-12:
+    if not _leverage_allowed(lev, limit):
         result.allowed = False
         result.reason = (
             f"{lev:g}x is above the {limit:g}x maximum of the bracket the position would reach "
@@ -331,6 +381,7 @@ def change_leverage(
             "margin held against the wallet and the largest position the bracket allows"
         )
         result.max_position_value = max_value_for_leverage(spec, leverage)
+        result.max_position_inclusive = not spec.tiers.floor_inclusive
         return result
     margin = spec.isolated_margin or 0.0
     value_at_entry = entry_value(spec)
@@ -769,7 +820,9 @@ def max_add_for_distance(
 ) -> tuple[float, str]:
     """The most size that can be added (at ``price``, default mark) before the liquidation price
     comes within ``distance`` (fraction of mark) of the mark. Returns (size, what limits it:
-    ``"distance"``, ``"bracket"`` (max leverage) or ``"already within"``)."""
+    ``"distance"``, ``"bracket"`` (max leverage) or ``"already within"``). The size is one
+    :func:`add_size` allows: the search stays within :func:`max_allowed_add` of the run of brackets
+    that allow the position's leverage, strictly inside the last of them."""
     spec = _check_index(specs, index)
 
     def dist(size: float) -> float:
@@ -779,7 +832,9 @@ def max_add_for_distance(
 
     if dist(0.0) < distance:
         return 0.0, "already within"
-    cap = add_size(venue, specs, wallet, index, 0.0, price).max_add_size
+    lev = _leverage_of(spec)
+    at = spec.mark_price if price is None else price
+    cap = None if lev is None else max_allowed_add(spec, lev, at, contiguous=True)
     upper = cap if cap is not None else spec.size * 1e6
     lo = 0.0
     hi = None

@@ -1,0 +1,114 @@
+"""Issue #20 point 7: every "largest size" answer is a size the venue allows at the position's
+leverage -- the add-size path accepts that very size, never a bracket floor where the leverage is
+not allowed."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from liqwatch.core import get_venue
+from liqwatch.core import whatif as wi
+from liqwatch.core.errors import InputError
+from liqwatch.core.model import PositionSpec
+from liqwatch.core.venues import Venue
+from liqwatch.markets import bundle
+from liqwatch.request import PositionRequest, build_spec
+
+BTC = {
+    "binance": "BTC/USDT:USDT",
+    "bybit": "BTC/USDT:USDT",
+    "okx": "BTC/USDT:USDT",
+    "bitget": "BTC/USDT:USDT",
+    "gate": "BTC/USDT:USDT",
+    "hyperliquid": "BTC/USDC:USDC",
+    "binance-coinm": "BTC/USD:BTC",
+}
+
+
+def position(name: str, tier: int, side: str, entry: float, fill: float, move: float) -> tuple[Venue, PositionSpec]:
+    """An isolated BTC position through the calc path (``build_spec``): the leverage is exactly
+    the max leverage of one of the table's brackets (the boundaries the bug sat on), the size a
+    ``fill`` fraction of the first bracket."""
+    venue = get_venue(name.partition("-")[0])
+    symbol = BTC[name]
+    table = bundle(venue).markets[symbol].table
+    tiers = table.tiers
+    chosen = tiers[min(tier, len(tiers) - 1)]
+    first = tiers[0]
+    if table.basis == "quantity" or symbol.endswith(":BTC"):
+        size = first.cap * fill  # contracts / base units, or coin notional (converted below)
+        if symbol.endswith(":BTC"):
+            size *= entry  # USD face value of that coin notional
+        elif table.basis == "quantity":
+            size *= 0.01  # OKX BTC-USDT-SWAP: 0.01 BTC a contract
+    else:
+        size = first.cap * fill / entry
+    req = PositionRequest(symbol, side, size, entry, leverage=chosen.max_leverage, mark_price=entry * move)  # type: ignore[arg-type]
+    return venue, build_spec(venue, req)
+
+
+positions = st.builds(
+    position,
+    st.sampled_from(sorted(BTC)),
+    st.integers(0, 12),
+    st.sampled_from(["long", "short"]),
+    st.floats(1000.0, 150_000.0),
+    st.floats(0.01, 0.9),
+    st.floats(0.9, 1.1),
+)
+
+
+def test_the_issue_example_binance_10x_is_allowed_at_the_answer() -> None:
+    """``--size 1 --entry 95000 --leverage 10``: 10x ends at a bracket cap (Binance: floor <= value <
+    cap), so the largest add lands strictly below it, and adding it is allowed."""
+    venue = get_venue("binance")
+    spec = build_spec(venue, PositionRequest("BTCUSDT", "long", 1.0, 95000.0, leverage=10.0))
+    first = wi.add_size(venue, [spec], 0.0, 0, 0.0)
+    assert first.max_add_size is not None
+    cap = wi.max_value_for_leverage(spec, 10.0)
+    assert cap is not None and (1 + first.max_add_size) * 95000.0 < cap
+    assert wi.add_size(venue, [spec], 0.0, 0, first.max_add_size).allowed
+    size, why = wi.max_add_for_distance(venue, [spec], 0.0, 0, 0.05)
+    assert why == "bracket" and size == first.max_add_size
+    assert wi.add_size(venue, [spec], 0.0, 0, size).allowed
+
+
+def test_a_cap_inclusive_bracket_keeps_its_cap() -> None:
+    """Bybit brackets are (previous limit, limit]: a value on the limit is still allowed there."""
+    venue = get_venue("bybit")
+    spec = build_spec(venue, PositionRequest("BTCUSDT", "long", 1.0, 50000.0, leverage=100.0))
+    add = wi.add_size(venue, [spec], 0.0, 0, 0.0)
+    assert add.max_add_size is not None
+    assert (1 + add.max_add_size) * 50000.0 == pytest.approx(2_000_000.0, rel=1e-15)
+    assert wi.add_size(venue, [spec], 0.0, 0, add.max_add_size).allowed
+
+
+@settings(max_examples=150)
+@given(positions, st.floats(0.9, 1.1))
+def test_max_add_size_is_accepted_by_add_size(account: tuple[Venue, PositionSpec], price_move: float) -> None:
+    venue, spec = account
+    price = spec.mark_price * price_move
+    largest = wi.add_size(venue, [spec], 0.0, 0, 0.0, price).max_add_size
+    if largest is None:
+        return
+    try:
+        again = wi.add_size(venue, [spec], 0.0, 0, largest, price)
+    except InputError as exc:  # a liquidation price past the end of a truncated table: not a verdict
+        assert "incomplete" in exc.message or "maximum" in exc.message
+        return
+    assert again.allowed, (largest, again.reason)
+
+
+@settings(max_examples=40)
+@given(positions, st.floats(0.005, 0.6))
+def test_target_distance_answer_is_accepted_by_add_size(account: tuple[Venue, PositionSpec], distance: float) -> None:
+    venue, spec = account
+    try:
+        size, _ = wi.max_add_for_distance(venue, [spec], 0.0, 0, distance)
+        again = wi.add_size(venue, [spec], 0.0, 0, size)
+    except InputError as exc:
+        assert "incomplete" in exc.message or "maximum" in exc.message
+        return
+    assert again.allowed, (size, again.reason)
