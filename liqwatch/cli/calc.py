@@ -214,27 +214,31 @@ def run(args: argparse.Namespace) -> int:
 
     scenario = chosen_scenario(args)
     extras = funding_extras(args, venue, specs, wallet, rates, times)
+    risk = None
+    warnings: list[str] = []
     try:
         if scenario is not None:
             from liqwatch.cli.whatif import run_scenario
 
-            return done(run_scenario(args, scenario, venue, specs, wallet, extras=extras, rates=rates))
-        if args.portfolio is not None and (args.symbol is not None or args.side is not None):
-            fail("--symbol: with --portfolio, --symbol/--side only select the position for a what-if scenario")
-        risk = assess(venue, specs, wallet)
+            warnings = run_scenario(args, scenario, venue, specs, wallet, extras=extras, rates=rates)
+        else:
+            if args.portfolio is not None and (args.symbol is not None or args.side is not None):
+                fail("--symbol: with --portfolio, --symbol/--side only select the position for a what-if scenario")
+            risk = assess(venue, specs, wallet)
     except InputError as exc:  # e.g. a position or scenario past the end of its tier table
         if args.portfolio is not None:
             fail(f"{args.portfolio}: {exc}")
         fail(f"{FLAG_FOR_FIELD.get(exc.field, exc.field)}: {exc.message}")
-    if args.json:
-        from liqwatch.output import write_portfolio
+    if risk is not None:
+        if args.json:
+            from liqwatch.output import write_portfolio
 
-        write_portfolio(risk, venue, sys.stdout, extras=extras)
-    else:
-        from liqwatch.output import print_human
+            write_portfolio(risk, venue, sys.stdout, extras=extras)
+        else:
+            from liqwatch.output import print_human
 
-        print_human(risk, venue, extras=extras)
-    warn_stale_tiers(specs)  # after the answer (a refused input stays one line on stderr)
+            print_human(risk, venue, extras=extras)
+    warn(specs, warnings)  # after the answer, plain or what-if (a refused input stays one line on stderr)
     return done(0)  # with the answer's objects still held: the console script skips freeing them
 
 
@@ -274,11 +278,13 @@ def funding_extras(
     return RecordExtras(funding=drifts, next_funding_time=parsed)
 
 
-def warn_stale_tiers(specs: Sequence[PositionSpec]) -> None:
-    """One line on stderr per bundled or cached tier table older than 30 days (never on stdout)."""
+def warn(specs: Sequence[PositionSpec], warnings: Sequence[str] = ()) -> None:
+    """The warnings of a calc run, on stderr (never on stdout, so the JSON is unchanged), after its
+    answer: one line per bundled or cached tier table older than 30 days, then ``warnings`` (a
+    what-if scenario's). Every run that answered comes here: plain or what-if, flags or portfolio."""
     from liqwatch.markets import stale_warnings
 
-    for line in stale_warnings((s.symbol, s.tiers) for s in specs):
+    for line in [*stale_warnings((s.symbol, s.tiers) for s in specs), *warnings]:
         print(f"liqwatch: {line}", file=sys.stderr)
 
 

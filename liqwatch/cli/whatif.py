@@ -79,7 +79,9 @@ def run_scenario(
     *,
     extras: RecordExtras | None = None,
     rates: Sequence[float | None] | None = None,
-) -> int:
+) -> list[str]:
+    """Run and print the scenario ``name``; its warnings (lines for stderr, printed by the caller
+    after the stale-table ones). Exits with one line for a bad input."""
     scenario = SCENARIOS[name]
     index = select_position(args, venue, specs, scenario)
     try:
@@ -94,7 +96,7 @@ def run_scenario(
         write_json({**base, "what_if": what}, sys.stdout)
     else:
         RENDER[name](_Term(sys.stdout), ctx, params, result, what)
-    return 0
+    return []
 
 
 # ---------------------------------------------------------------------------- per scenario

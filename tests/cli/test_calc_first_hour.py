@@ -62,3 +62,61 @@ def test_set_leverage_says_whether_the_bracket_cap_is_allowed(capsys: pytest.Cap
     okx = ["--exchange", "okx", "--symbol", "BTC-USDT-SWAP", "--side", "long", "--size", "1", "--entry", "60000"]
     out, _ = calc(capsys, *okx, "--leverage", "10", *cross)
     assert "Position size allowed at 20x: up to 200 BTC" in out  # OKX counts size, (floor, cap]
+
+
+# ---------------------------------------------------------------- point 4: stale tables warn on every what-if
+
+BYBIT = ["--exchange", "bybit", "--symbol", "BTCUSDT", "--side", "long", "--size", "1", "--entry", "60000"]
+BYBIT += ["--leverage", "10"]
+SCENARIO_ARGS = {
+    "add_size": ["--add-size", "1"],
+    "set_leverage": ["--set-leverage", "5"],
+    "add_margin": ["--add-margin", "10"],
+    "shock": ["--shock", "-5"],
+    "target_margin_ratio": ["--target-margin-ratio", "0.8"],
+    "target_distance": ["--target-distance", "5"],
+    "ladder": ["--ladder"],
+    "partial": ["--partial"],
+    "funding_periods": ["--funding-rate", "0.0001", "--funding-periods", "3"],
+}
+TODAY = 20_794  # 2026-12-07 in days since 1970-01-01: Bybit's bundled BTCUSDT table (2024-03-12) is 1,000 days old
+STALE = "liqwatch: warning: BTC/USDT:USDT tier table is 1000 days old (bundled, as of 2024-03-12); refresh it with"
+
+
+@pytest.fixture
+def today(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("liqwatch.markets.time.time", lambda: TODAY * 86400.0 + 3600.0)
+
+
+def test_every_scenario_is_covered() -> None:
+    from liqwatch.scenarios import SCENARIOS
+
+    assert set(SCENARIO_ARGS) == set(SCENARIOS)
+
+
+@pytest.mark.usefixtures("today")
+@pytest.mark.parametrize("scenario", sorted(SCENARIO_ARGS))
+@pytest.mark.parametrize("as_json", [False, True], ids=["table", "json"])
+def test_stale_table_warns_on_every_what_if(capsys: pytest.CaptureFixture[str], scenario: str, as_json: bool) -> None:
+    out, err = calc(capsys, *BYBIT, *SCENARIO_ARGS[scenario], *(["--json"] if as_json else []))
+    assert err.splitlines()[0].startswith(STALE), err
+    assert "warning" not in out  # stdout stays the answer (the JSON unchanged)
+    if as_json:
+        assert json.loads(out)["what_if"]["scenario"] == scenario
+
+
+@pytest.mark.usefixtures("today")
+def test_plain_calc_still_warns_once(capsys: pytest.CaptureFixture[str]) -> None:
+    _, err = calc(capsys, *BYBIT)
+    assert err.splitlines() == [err.splitlines()[0]] and err.startswith(STALE)
+
+
+@pytest.mark.usefixtures("today")
+@pytest.mark.parametrize("what", [["--shock", "-5"], ["--symbol", "SOLUSDT", "--add-size", "10"], ["--ladder"]])
+def test_stale_tables_warn_on_portfolio_what_ifs(capsys: pytest.CaptureFixture[str], what: list[str]) -> None:
+    # the example's four Binance tables (2026-03-26) are 256 days old: one summary line
+    _, err = calc(capsys, "--portfolio", PORTFOLIO, *what)
+    assert err.splitlines() == [
+        "liqwatch: warning: 4 tier tables are over 30 days old (oldest: BTC/USDT:USDT, 256 days, bundled, as of "
+        "2026-03-26); refresh them with `liqwatch tiers update`"
+    ]
