@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from liqwatch.cli.common import FLAG_FOR_FIELD, done, fail
 from liqwatch.core.errors import InputError
+from liqwatch.percent import fraction_arg
 from liqwatch.scenarios import SCENARIOS
 
 if TYPE_CHECKING:
@@ -73,9 +74,9 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     src.add_argument("--mark", type=float, help="mark price (default: entry)")
     src.add_argument(
         "--funding-rate",
-        type=float,
+        type=fraction_arg,
         metavar="R",
-        help="funding rate per payment, e.g. 0.0001 (0.01 %%): adds the position's funding and its "
+        help="funding rate per payment, e.g. 0.0001 or 0.01%%: adds the position's funding and its "
         "liquidation price after 1, 2, 3 payments (portfolio files: funding_rate per position)",
     )
     src.add_argument(
@@ -84,10 +85,14 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
         help="when the next payment is due: epoch milliseconds or ISO 8601 (UTC unless an offset is given)",
     )
     ovr = calc.add_argument_group("overrides (take precedence over the bundled tiers)")
-    ovr.add_argument("--mmr", type=float, help="maintenance margin rate, e.g. 0.005 (pins one bracket)")
+    ovr.add_argument("--mmr", type=fraction_arg, help="maintenance margin rate, e.g. 0.005 or 0.5%% (pins one bracket)")
     ovr.add_argument("--maint-amount", type=float, help="maintenance amount / MM deduction (Binance cum)")
     ovr.add_argument("--max-leverage", type=float, help="the bracket's max leverage (Hyperliquid: MMR = 1/2L)")
-    ovr.add_argument("--fee-rate", type=float, help="liquidation fee rate counted at liquidation (venue default)")
+    ovr.add_argument(
+        "--fee-rate",
+        type=fraction_arg,
+        help="liquidation fee rate counted at liquidation, e.g. 0.005 or 0.5%% (venue default)",
+    )
     ovr.add_argument("--adl-lights", type=int, help="the venue's own ADL light level, 0-5")
     wi = calc.add_argument_group(
         "what-if (one scenario per run; with --portfolio it applies to the position named by --symbol, "

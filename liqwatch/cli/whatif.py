@@ -33,7 +33,7 @@ from liqwatch.output import (
     write_json,
 )
 from liqwatch.records import RecordExtras, portfolio_record, settle_currency
-from liqwatch.scenarios import SCENARIOS, Context, DistanceResult, Scenario, run
+from liqwatch.scenarios import FAR_FROM_MARK, SCENARIOS, Context, DistanceResult, Param, Scenario, far_prices, run
 
 
 def select_position(
@@ -96,7 +96,18 @@ def run_scenario(
         write_json({**base, "what_if": what}, sys.stdout)
     else:
         RENDER[name](_Term(sys.stdout), ctx, params, result, what)
-    return []
+    return [_far_price_warning(ctx, *far) for far in far_prices(scenario, ctx, params)]
+
+
+def _far_price_warning(ctx: Context, param: Param, price: float, mark: float) -> str:
+    """``--add-price 60,000 is +9,999,900 % from the mark 0.6 of DOGE/USDT:USDT ...``"""
+    spec = ctx.specs[ctx.position()]
+    move = (price / mark - 1.0) * 100.0
+    how_far = f"{move:+,.0f}" if abs(move) >= 1000 else f"{move:+.1f}"
+    return (
+        f"warning: {param.flag} {price:,.10g} is {how_far} % from the mark {fmt_price(mark, display_tick(spec))} "
+        f"of {spec.symbol} (more than {FAR_FROM_MARK * 100:g} % away): check it is this market's price"
+    )
 
 
 # ---------------------------------------------------------------------------- per scenario

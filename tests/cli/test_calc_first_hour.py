@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from liqwatch.cli import main
+from tests.fakes.calc_run import run_error
 
 ROOT = Path(__file__).resolve().parents[2]
 PORTFOLIO = str(ROOT / "examples" / "portfolio.toml")
@@ -120,3 +121,101 @@ def test_stale_tables_warn_on_portfolio_what_ifs(capsys: pytest.CaptureFixture[s
         "liqwatch: warning: 4 tier tables are over 30 days old (oldest: BTC/USDT:USDT, 256 days, bundled, as of "
         "2026-03-26); refresh them with `liqwatch tiers update`"
     ]
+
+
+# ---------------------------------------------------------------- point 11: percentages, --beta, far prices
+
+
+def test_percent_parser() -> None:
+    from liqwatch.percent import fraction_arg, percent_arg, split_percent
+
+    assert [percent_arg(t) for t in ("-10", "-10%", "-10 %", " -10 % ", "5.5%")] == [-10, -10, -10, -10, 5.5]
+    assert [fraction_arg(t) for t in ("0.005", "0.5%", "80 %", "-0.01%")] == [0.005, 0.005, 0.8, -0.0001]
+    for bad in ("", "%", "5%%", "abc", "5 % %", "--5"):
+        with pytest.raises(ValueError):
+            split_percent(bad)
+
+
+@pytest.mark.parametrize(
+    ("flags", "same_as"),
+    [
+        (["--shock", "-10%"], ["--shock", "-10"]),
+        (["--shock", "-10 %"], ["--shock", "-10"]),
+        (["--shock", "-30%:0%:10%"], ["--shock", "-30:0:10"]),
+        (["--target-distance", "5%"], ["--target-distance", "5"]),
+        (["--target-margin-ratio", "80%"], ["--target-margin-ratio", "0.8"]),
+        (["--mmr", "0.5%"], ["--mmr", "0.005"]),
+        (["--fee-rate", "0.06 %"], ["--fee-rate", "0.0006"]),
+        (["--funding-rate", "-0.01%"], ["--funding-rate", "-0.0001"]),
+    ],
+)
+def test_percent_sign_accepted_wherever_a_percentage_is_taken(
+    capsys: pytest.CaptureFixture[str], flags: list[str], same_as: list[str]
+) -> None:
+    with_sign, _ = calc_json(capsys, *BYBIT, *flags)
+    plain, _ = calc_json(capsys, *BYBIT, *same_as)
+    assert with_sign == plain
+
+
+@pytest.mark.parametrize(
+    ("flags", "line"),
+    [
+        (["--mmr", "5%%"], "liqwatch calc: error: argument --mmr: '5%%' is not a number or a percentage"),
+        (["--target-distance", "five"], "liqwatch calc: error: argument --target-distance: 'five' is not a percentage"),
+        (["--shock", "-10%%"], "liqwatch: error: --shock: '-10%%' is not a percentage or a FROM:TO:STEP range"),
+    ],
+)
+def test_bad_percentages_are_one_line(capsys: pytest.CaptureFixture[str], flags: list[str], line: str) -> None:
+    assert run_error(capsys, *BYBIT, *flags).startswith(line)
+
+
+@pytest.mark.parametrize(
+    ("args", "line"),
+    [
+        (
+            [*BYBIT, "--shock", "-10", "--beta", "FOO=2"],
+            "liqwatch: error: --beta: FOO/USDT:USDT is not held: the account holds BTC/USDT:USDT",
+        ),
+        (
+            ["--portfolio", PORTFOLIO, "--shock", "-10", "--beta", "XRPUSDT=2"],
+            "liqwatch: error: --beta: XRP/USDT:USDT is not held: the account holds BTC/USDT:USDT, ETH/USDT:USDT, "
+            "SOL/USDT:USDT, DOGE/USDT:USDT",
+        ),
+        (
+            ["--portfolio", PORTFOLIO, "--symbol", "SOLUSDT", "--shock", "-10", "--beta", "ETHUSDT=2"],
+            "liqwatch: error: --beta: ETH/USDT:USDT does not move: with --symbol only SOL/USDT:USDT is shocked",
+        ),
+        (
+            [*BYBIT, "--shock", "-10", "--beta", "BTCUSDT=2", "--beta", "BTC/USDT:USDT=3"],
+            "liqwatch: error: --beta: BTC/USDT:USDT is given twice (2 and 3): give one",
+        ),
+    ],
+)
+def test_a_beta_that_would_be_ignored_is_refused(
+    capsys: pytest.CaptureFixture[str], args: list[str], line: str
+) -> None:
+    assert run_error(capsys, *args) == line
+
+
+def test_a_held_beta_still_applies(capsys: pytest.CaptureFixture[str]) -> None:
+    doc, _ = calc_json(capsys, "--portfolio", PORTFOLIO, "--shock", "-10", "--beta", "ETHUSDT=2")
+    assert doc["what_if"]["betas"] == {"ETH/USDT:USDT": 2.0}
+
+
+DOGE = ["--exchange", "binance", "--symbol", "DOGEUSDT", "--side", "long", "--size", "1000", "--entry", "0.6"]
+DOGE += ["--leverage", "10", "--add-size", "10"]
+
+
+@pytest.mark.usefixtures("today")
+@pytest.mark.parametrize("as_json", [False, True], ids=["table", "json"])
+def test_a_what_if_price_far_from_the_mark_says_how_far(capsys: pytest.CaptureFixture[str], as_json: bool) -> None:
+    out, err = calc(capsys, *DOGE, "--add-price", "60000", *(["--json"] if as_json else []))
+    assert err.splitlines()[-1] == (
+        "liqwatch: warning: --add-price 60,000 is +9,999,900 % from the mark 0.600000 of DOGE/USDT:USDT "
+        "(more than 50 % away): check it is this market's price"
+    )
+    assert "warning" not in out
+    _, err = calc(capsys, *DOGE, "--add-price", "0.25")
+    assert "--add-price 0.25 is -58.3 % from the mark" in err
+    _, err = calc(capsys, *DOGE, "--add-price", "0.85")  # +41.7 %: within 50 %, no word
+    assert "--add-price" not in err
