@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from liqwatch.core.engine import Wallet, check_position
+from liqwatch.core.engine import Wallet, check_position, entry_value, max_leverage_for
 from liqwatch.core.errors import InputError
 from liqwatch.core.model import MarginMode, PositionSide, PositionSpec, Side
 from liqwatch.core.tiers import TierTable
@@ -251,7 +251,44 @@ def build_spec(
         check_position(spec, venue)
     except InputError as exc:
         raise InputError(f"{field_prefix}{exc.field}", exc.message) from None
+    if req.margin_mode == "isolated" and req.isolated_margin is not None:
+        check_margin_leverage(venue, spec, req.leverage, field_prefix)
     return spec
+
+
+MARGIN_SLACK = 1e-3
+"""How far (a fraction) the leverage a given isolated margin implies may exceed the stated one, or
+the bracket's maximum, before it is refused: a margin copied from a venue's screen, rounded to the
+cent, stays accepted."""
+
+
+def check_margin_leverage(venue: Venue, spec: PositionSpec, leverage: float | None, field_prefix: str = "") -> None:
+    """An isolated margin that is given (``--margin`` / ``isolated_margin``) is what the maths uses;
+    it must agree with the leverage. More than the initial margin (value at entry / leverage) is
+    legitimate -- margin added to an isolated position lowers its effective leverage -- but less is
+    a contradiction (``--margin 100`` on a 60,000 position is 600x, not the 20x given), and so is
+    a margin whose leverage is above the bracket's maximum (without a leverage). Raises InputError
+    naming the margin field."""
+    margin = spec.isolated_margin
+    if not margin:
+        return
+    value = entry_value(spec)
+    implied = value / margin
+    ccy = spec.symbol.partition(":")[2].partition("-")[0] or venue.settle
+    what = f"{margin:,.10g} {ccy} on a {value:,.10g} {ccy} position (at entry) is {implied:,.4g}x"
+    if leverage is not None and implied > leverage * (1.0 + MARGIN_SLACK):
+        raise InputError(
+            f"{field_prefix}isolated_margin",
+            f"{what}, above the leverage {leverage:g}x: give one of them, or a margin of at least "
+            f"{value / leverage:,.10g} {ccy} (more is fine: added isolated margin lowers the leverage)",
+        )
+    cap = max_leverage_for(spec)
+    if implied > cap * (1.0 + MARGIN_SLACK):
+        raise InputError(
+            f"{field_prefix}isolated_margin",
+            f"{what}, above the {cap:g}x maximum of {spec.symbol}'s bracket on {venue.name}: "
+            f"post at least {value / cap:,.10g} {ccy}",
+        )
 
 
 def account_wallet(venue: Venue, specs: Sequence[PositionSpec], wallet: Wallet) -> Wallet:

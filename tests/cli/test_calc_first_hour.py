@@ -219,3 +219,49 @@ def test_a_what_if_price_far_from_the_mark_says_how_far(capsys: pytest.CaptureFi
     assert "--add-price 0.25 is -58.3 % from the mark" in err
     _, err = calc(capsys, *DOGE, "--add-price", "0.85")  # +41.7 %: within 50 %, no word
     assert "--add-price" not in err
+
+
+# ---------------------------------------------------------------- point 9: --margin against --leverage
+
+BTC_60K = ["--exchange", "binance", "--symbol", "BTCUSDT", "--side", "long", "--size", "1", "--entry", "60000"]
+
+
+def test_margin_below_the_leverage_is_refused_naming_both(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run_error(capsys, *BTC_60K, "--leverage", "20", "--margin", "100") == (
+        "liqwatch: error: --margin: 100 USDT on a 60,000 USDT position (at entry) is 600x, above the leverage 20x: "
+        "give one of them, or a margin of at least 3,000 USDT (more is fine: added isolated margin lowers the leverage)"
+    )
+
+
+def test_margin_alone_is_checked_against_the_bracket(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run_error(capsys, *BTC_60K, "--margin", "100") == (
+        "liqwatch: error: --margin: 100 USDT on a 60,000 USDT position (at entry) is 600x, above the 150x maximum "
+        "of BTC/USDT:USDT's bracket on binance: post at least 400 USDT"
+    )
+
+
+def test_margin_above_the_initial_margin_is_added_margin(capsys: pytest.CaptureFixture[str]) -> None:
+    doc, _ = calc_json(capsys, *BTC_60K, "--leverage", "20", "--margin", "5000")
+    pos = doc["positions"][0]
+    assert pos["margin_balance"] == 5000.0 and pos["leverage"] == 20.0
+    # a margin copied from a screen, a cent or so short of 3,000 (0.1 % slack), is the same position
+    doc, _ = calc_json(capsys, *BTC_60K, "--leverage", "20", "--margin", "2998")
+    assert doc["positions"][0]["margin_balance"] == 2998.0
+
+
+def test_inverse_margin_in_coin_is_checked_too(capsys: pytest.CaptureFixture[str]) -> None:
+    args = ["--exchange", "binance", "--symbol", "BTCUSD_PERP", "--side", "long", "--contracts", "100"]
+    line = run_error(capsys, *args, "--entry", "25000", "--leverage", "10", "--margin", "0.001")
+    assert line.startswith("liqwatch: error: --margin: 0.001 BTC on a 0.4 BTC position (at entry) is 400x, above the")
+
+
+def test_portfolio_margin_contradiction_names_the_position(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    book = tmp_path / "book.toml"
+    book.write_text(
+        'exchange = "binance"\n\n[[positions]]\nsymbol = "ETHUSDT"\nside = "long"\nsize = 1\nentry_price = 3000\n'
+        'leverage = 10\n\n[[positions]]\nsymbol = "BTCUSDT"\nside = "short"\nsize = 1\nentry_price = 60000\n'
+        "leverage = 20\nisolated_margin = 100\n"
+    )
+    line = run_error(capsys, "--portfolio", str(book))
+    assert line.startswith(f"liqwatch: error: {book}: positions[1].isolated_margin: 100 USDT on a 60,000 USDT")
+    assert "above the leverage 20x" in line
