@@ -261,8 +261,8 @@ def _add_fits(spec: PositionSpec, leverage: float, size: float, price: float) ->
     ``leverage`` -- the same spec and the same test as :func:`add_size`'s verdict."""
     new_entry, _ = _averaged(spec, size, price)
     grown = resized(spec, spec.size + size, entry_price=new_entry)
-    if spec.tiers.beyond(bracket_value(grown, new_entry)):
-        return False
+    if spec.tiers.beyond(bracket_value(grown, new_entry)) or spec.tiers.beyond(bracket_value(grown, spec.mark_price)):
+        return False  # past the table's end at entry or at the mark: above the venue's maximum, or unknown
     return _leverage_allowed(leverage, max_leverage_for(grown))
 
 
@@ -287,6 +287,44 @@ def max_allowed_add(spec: PositionSpec, leverage: float, price: float, *, contig
     return size
 
 
+def largest_add(
+    venue: Venue,
+    specs: Sequence[PositionSpec],
+    wallet: Wallet,
+    index: int,
+    leverage: float,
+    price: float,
+    *,
+    contiguous: bool = False,
+) -> float | None:
+    """:func:`max_allowed_add` for position ``index`` of the account, re-checked by running the
+    add-size path on it: near the table's end the grown position's liquidation price may value it
+    past the last cap (a short's, above the mark), which the add-size path refuses as above the
+    venue's maximum (or unknown, for a truncated table); the size is then bisected down to the
+    largest it accepts."""
+    size = max_allowed_add(specs[index], leverage, price, contiguous=contiguous)
+    if not size:
+        return size
+
+    def accepted(x: float) -> bool:
+        try:
+            add_size(venue, specs, wallet, index, x, price, with_max=False)
+        except InputError:
+            return False
+        return True
+
+    if accepted(size):
+        return size
+    lo, hi = 0.0, size  # adding nothing is the account as it is, which was assessed
+    while hi - lo > 1e-12 * hi:
+        mid = (lo + hi) / 2
+        if accepted(mid):
+            lo = mid
+        else:
+            hi = mid
+    return lo
+
+
 def _contiguous_cap(spec: PositionSpec, leverage: float) -> float | None:
     """Where the first bracket above the position's own that does not allow ``leverage`` starts
     (None: every bracket up to an open end allows it)."""
@@ -305,7 +343,11 @@ def add_size(
     index: int,
     size: float,
     price: float | None = None,
+    *,
+    with_max: bool = True,
 ) -> AddSize:
+    """``size`` more at ``price`` (default mark); ``with_max``: also the largest size that can be
+    added (``max_add_size``; a solver that only needs the verdict skips it)."""
     spec = _check_index(specs, index)
     if not (size >= 0 and math.isfinite(size)):
         raise InputError("add_size", f"must be a finite number >= 0, got {size:g}")
@@ -343,7 +385,8 @@ def add_size(
     if lev is None:
         result.notes.append("no leverage given: the bracket's max leverage is not checked")
         return result
-    result.max_add_size = max_allowed_add(spec, lev, price)
+    if with_max:
+        result.max_add_size = largest_add(venue, specs, wallet, index, lev, price)
     limit = max_leverage_for(new_spec)
     if not _leverage_allowed(lev, limit):
         result.allowed = False
@@ -826,7 +869,7 @@ def max_add_for_distance(
     spec = _check_index(specs, index)
 
     def dist(size: float) -> float:
-        p = add_size(venue, specs, wallet, index, size, price).after.positions[index]
+        p = add_size(venue, specs, wallet, index, size, price, with_max=False).after.positions[index]
         d = p.distance_to_liquidation
         return math.inf if d is None else d
 
@@ -834,7 +877,7 @@ def max_add_for_distance(
         return 0.0, "already within"
     lev = _leverage_of(spec)
     at = spec.mark_price if price is None else price
-    cap = None if lev is None else max_allowed_add(spec, lev, at, contiguous=True)
+    cap = None if lev is None else largest_add(venue, specs, wallet, index, lev, at, contiguous=True)
     upper = cap if cap is not None else spec.size * 1e6
     lo = 0.0
     hi = None
