@@ -308,10 +308,9 @@ def largest_add(
 
     def accepted(x: float) -> bool:
         try:
-            add_size(venue, specs, wallet, index, x, price, with_max=False)
+            return add_size(venue, specs, wallet, index, x, price, with_max=False).allowed
         except InputError:
             return False
-        return True
 
     if accepted(size):
         return size
