@@ -266,15 +266,15 @@ def _add_fits(spec: PositionSpec, leverage: float, size: float, price: float) ->
     return _leverage_allowed(leverage, max_leverage_for(grown))
 
 
-def max_allowed_add(spec: PositionSpec, leverage: float, price: float, *, contiguous: bool = False) -> float | None:
+def max_allowed_add(spec: PositionSpec, leverage: float, price: float) -> float | None:
     """The largest size that can be added at ``price`` and still be allowed at ``leverage`` (None:
-    no bracket limits it). The bracket cap of :func:`max_value_for_leverage` is exclusive on a
-    floor-inclusive table (floor <= value < cap: a value on the cap is the next bracket's), so the
-    size is stepped down from the cap until :func:`_add_fits` -- the add-size verdict -- accepts it:
-    the answer lies strictly inside the allowed bracket, a few ulps from its cap. ``contiguous``:
-    the cap of the run of allowed brackets from the position's own (a table whose max leverage
-    rises again further up allows sizes beyond a gap that sizes in between cannot cross)."""
-    cap = _contiguous_cap(spec, leverage) if contiguous else max_value_for_leverage(spec, leverage)
+    no bracket limits it): up to the cap of the run of brackets from the position's own that allow
+    ``leverage`` (:func:`_contiguous_cap`; a table whose max leverage rose again further up would
+    allow sizes beyond a gap, but no size in between). That cap is exclusive on a floor-inclusive
+    table (floor <= value < cap: a value on the cap is the next bracket's), so the size is stepped
+    down from it until :func:`_add_fits` -- the add-size verdict -- accepts it: the answer lies
+    strictly inside the allowed bracket, a few ulps from its cap."""
+    cap = _contiguous_cap(spec, leverage)
     if cap is None:
         return None
     current = bracket_value(spec, spec.entry_price)
@@ -294,15 +294,13 @@ def largest_add(
     index: int,
     leverage: float,
     price: float,
-    *,
-    contiguous: bool = False,
 ) -> float | None:
     """:func:`max_allowed_add` for position ``index`` of the account, re-checked by running the
     add-size path on it: near the table's end the grown position's liquidation price may value it
     past the last cap (a short's, above the mark), which the add-size path refuses as above the
     venue's maximum (or unknown, for a truncated table); the size is then bisected down to the
     largest it accepts."""
-    size = max_allowed_add(specs[index], leverage, price, contiguous=contiguous)
+    size = max_allowed_add(specs[index], leverage, price)
     if not size:
         return size
 
@@ -863,8 +861,7 @@ def max_add_for_distance(
     """The most size that can be added (at ``price``, default mark) before the liquidation price
     comes within ``distance`` (fraction of mark) of the mark. Returns (size, what limits it:
     ``"distance"``, ``"bracket"`` (max leverage) or ``"already within"``). The size is one
-    :func:`add_size` allows: the search stays within :func:`max_allowed_add` of the run of brackets
-    that allow the position's leverage, strictly inside the last of them."""
+    :func:`add_size` allows: the search stays within :func:`largest_add`."""
     spec = _check_index(specs, index)
 
     def dist(size: float) -> float:
@@ -876,7 +873,7 @@ def max_add_for_distance(
         return 0.0, "already within"
     lev = _leverage_of(spec)
     at = spec.mark_price if price is None else price
-    cap = None if lev is None else largest_add(venue, specs, wallet, index, lev, at, contiguous=True)
+    cap = None if lev is None else largest_add(venue, specs, wallet, index, lev, at)
     upper = cap if cap is not None else spec.size * 1e6
     lo = 0.0
     hi = None

@@ -116,3 +116,21 @@ def test_target_distance_answer_is_accepted_by_add_size(account: tuple[Venue, Po
     size, _ = wi.max_add_for_distance(venue, [spec], 0.0, 0, distance)
     again = wi.add_size(venue, [spec], 0.0, 0, size)
     assert again.allowed, (size, again.reason)
+
+
+def test_a_table_whose_leverage_rises_again_limits_the_add_at_the_first_refusing_bracket() -> None:
+    """A user table 20x | 10x | 20x: at 20x, sizes in the middle bracket are refused, so the
+    largest add is the one that stays below it (not 'no limit' because the last bracket allows 20x)."""
+    venue = get_venue("binance")
+    rows = [
+        {"min_notional": 0, "max_notional": 100_000, "mmr": 0.01, "max_leverage": 20},
+        {"min_notional": 100_000, "max_notional": 200_000, "mmr": 0.02, "max_leverage": 10},
+        {"min_notional": 200_000, "max_notional": None, "mmr": 0.02, "max_leverage": 20},
+    ]
+    spec = build_spec(venue, PositionRequest("BTCUSDT", "long", 1.0, 50_000.0, leverage=20.0, tiers=rows))
+    add = wi.add_size(venue, [spec], 0.0, 0, 0.0)
+    assert add.max_add_size is not None and add.max_add_size == pytest.approx(1.0, rel=1e-12)
+    assert (1 + add.max_add_size) * 50_000 < 100_000
+    assert wi.add_size(venue, [spec], 0.0, 0, add.max_add_size).allowed
+    size, _ = wi.max_add_for_distance(venue, [spec], 0.0, 0, 0.01)
+    assert wi.add_size(venue, [spec], 0.0, 0, size).allowed and size <= add.max_add_size
