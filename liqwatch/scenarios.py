@@ -238,6 +238,12 @@ def _target_margin_ratio(ctx: Context, p: Mapping[str, Any]) -> dict[str, Any]:
     from liqwatch.core import whatif as wi
 
     venue, specs, wallet, ratio = ctx.venue, ctx.specs, ctx.wallet, p["target_margin_ratio"]
+    if ratio > 1 and math.isfinite(ratio):  # a percentage typed without its sign
+        raise InputError(
+            "target_margin_ratio",
+            f"{ratio:g} is a margin ratio of {ratio * 100:,.10g} %, past liquidation (100 %): give a fraction "
+            f"up to 1 or a percentage with its sign (for {ratio:g} %: {ratio / 100:g} or {ratio:g}%)",
+        )
     chosen = [ctx.index] if ctx.index is not None else list(range(len(specs)))
     targets = []
     for i in chosen:

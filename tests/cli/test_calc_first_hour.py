@@ -265,3 +265,12 @@ def test_portfolio_margin_contradiction_names_the_position(capsys: pytest.Captur
     line = run_error(capsys, "--portfolio", str(book))
     assert line.startswith(f"liqwatch: error: {book}: positions[1].isolated_margin: 100 USDT on a 60,000 USDT")
     assert "above the leverage 20x" in line
+
+
+def test_a_margin_ratio_typed_as_a_bare_percentage_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run_error(capsys, *BYBIT, "--target-margin-ratio", "80") == (
+        "liqwatch: error: --target-margin-ratio: 80 is a margin ratio of 8,000 %, past liquidation (100 %): give a "
+        "fraction up to 1 or a percentage with its sign (for 80 %: 0.8 or 80%)"
+    )
+    doc, _ = calc_json(capsys, *BYBIT, "--target-margin-ratio", "1")  # 100 %: the liquidation price
+    assert doc["what_if"]["targets"][0]["target_mark"] == pytest.approx(doc["positions"][0]["liquidation_price"])
