@@ -156,8 +156,10 @@ def build_spec(
     table_cache: TableCache | None = None,
     validated: bool = False,
     known: Sources | None = None,
+    notes: list[InputError] | None = None,
 ) -> PositionSpec:
-    """Resolve symbol, tiers and defaults, then run the core's checks. Raises InputError.
+    """Resolve symbol, tiers and defaults, then run the core's checks. Raises InputError; an input
+    that is used but deserves a word is appended to ``notes`` (when given) as an InputError.
 
     ``table_cache`` lets identical per-position tier lists build one table. ``validated``: the
     numbers were checked by the portfolio file's schema (finite, > 0, rates in [0, 1)) already.
@@ -252,42 +254,64 @@ def build_spec(
     except InputError as exc:
         raise InputError(f"{field_prefix}{exc.field}", exc.message) from None
     if req.margin_mode == "isolated" and req.isolated_margin is not None:
-        check_margin_leverage(venue, spec, req.leverage, field_prefix)
+        check_margin_leverage(venue, spec, req.leverage, field_prefix, notes)
     return spec
 
 
 MARGIN_SLACK = 1e-3
-"""How far (a fraction) the leverage a given isolated margin implies may exceed the stated one, or
-the bracket's maximum, before it is refused: a margin copied from a venue's screen, rounded to the
-cent, stays accepted."""
+"""How far (a fraction) the leverage a given isolated margin implies may exceed the stated one (or
+the bracket's maximum) without a word: a margin copied from a venue's screen, rounded to the cent."""
+
+MARGIN_SHORTFALL = 2.0
+"""A given isolated margin whose implied leverage is more than this many times the stated one (or
+the bracket's maximum) -- less than half the initial margin -- is refused as a contradiction
+(``--margin 100`` on a 60,000 position is 600x, not the 20x given). Between the two it is used,
+with a warning: venues take fees and funding from isolated margin, so a real position's margin
+falls below size x entry / leverage (Hyperliquid's API reports 20.4x margin on a 20x position)."""
 
 
-def check_margin_leverage(venue: Venue, spec: PositionSpec, leverage: float | None, field_prefix: str = "") -> None:
+def check_margin_leverage(
+    venue: Venue,
+    spec: PositionSpec,
+    leverage: float | None,
+    field_prefix: str = "",
+    notes: list[InputError] | None = None,
+) -> None:
     """An isolated margin that is given (``--margin`` / ``isolated_margin``) is what the maths uses;
-    it must agree with the leverage. More than the initial margin (value at entry / leverage) is
-    legitimate -- margin added to an isolated position lowers its effective leverage -- but less is
-    a contradiction (``--margin 100`` on a 60,000 position is 600x, not the 20x given), and so is
-    a margin whose leverage is above the bracket's maximum (without a leverage). Raises InputError
-    naming the margin field."""
+    check it against the leverage (the stated one, else the bracket's maximum). More than the
+    initial margin (value at entry / leverage) is legitimate -- added margin lowers the effective
+    leverage. Less, by more than :data:`MARGIN_SHORTFALL`, is refused (InputError naming the margin
+    field); by less than that (fees, funding) it is appended to ``notes`` as a warning."""
     margin = spec.isolated_margin
     if not margin:
         return
     value = entry_value(spec)
     implied = value / margin
+    stated = leverage if leverage is not None else max_leverage_for(spec)
+    if implied <= stated * (1.0 + MARGIN_SLACK):
+        return
     ccy = spec.symbol.partition(":")[2].partition("-")[0] or venue.settle
     what = f"{margin:,.10g} {ccy} on a {value:,.10g} {ccy} position (at entry) is {implied:,.4g}x"
-    if leverage is not None and implied > leverage * (1.0 + MARGIN_SLACK):
-        raise InputError(
-            f"{field_prefix}isolated_margin",
-            f"{what}, above the leverage {leverage:g}x: give one of them, or a margin of at least "
-            f"{value / leverage:,.10g} {ccy} (more is fine: added isolated margin lowers the leverage)",
+    above = (
+        f"above the leverage {stated:g}x"
+        if leverage is not None
+        else f"above the {stated:g}x maximum of {spec.symbol}'s bracket on {venue.name}"
+    )
+    if implied > stated * MARGIN_SHORTFALL:
+        least = f"{value / stated:,.10g} {ccy}"
+        way_out = (
+            f"give one of them, or a margin of at least {least} (more is fine: added isolated margin lowers "
+            "the leverage)"
+            if leverage is not None
+            else f"post at least {least}"
         )
-    cap = max_leverage_for(spec)
-    if implied > cap * (1.0 + MARGIN_SLACK):
-        raise InputError(
-            f"{field_prefix}isolated_margin",
-            f"{what}, above the {cap:g}x maximum of {spec.symbol}'s bracket on {venue.name}: "
-            f"post at least {value / cap:,.10g} {ccy}",
+        raise InputError(f"{field_prefix}isolated_margin", f"{what}, {above}: {way_out}")
+    if notes is not None:
+        notes.append(
+            InputError(
+                f"{field_prefix}isolated_margin",
+                f"{what}, {above}: the margin is used (fees and funding are taken from isolated margin)",
+            )
         )
 
 

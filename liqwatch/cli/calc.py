@@ -130,6 +130,8 @@ def run(args: argparse.Namespace) -> int:
     from liqwatch.request import PositionRequest, TableCache, account_wallet, build_spec
 
     position_flags = [name for name in _POSITION_FLAGS if getattr(args, name) is not None]
+    notes: list[InputError] = []  # inputs used with a word (a margin below the leverage's, within reason)
+    warnings: list[str] = []  # printed on stderr after the answer
     if args.portfolio is not None:
         from liqwatch.markets import sources
         from liqwatch.portfolio import load_requests, load_tiers_file
@@ -151,9 +153,14 @@ def run(args: argparse.Namespace) -> int:
         requests = portfolio.positions
         try:  # the field's path is only formatted for an error: this loop runs once per position
             for req in requests:
-                specs.append(build_spec(venue, req, user_tables, "", tables, validated=True, known=known))
+                specs.append(build_spec(venue, req, user_tables, "", tables, validated=True, known=known, notes=notes))
+                if notes:
+                    warnings.append(f"positions[{len(specs) - 1}].{notes.pop()}")
         except InputError as exc:
             fail(f"{args.portfolio}: positions[{len(specs)}].{exc}")  # the position whose spec failed
+        if len(warnings) > 3:
+            warnings[:] = [f"{warnings[0]} (and {len(warnings) - 1} more positions like it)"]
+        warnings[:] = [f"warning: {args.portfolio}: {line}" for line in warnings]
         rates: list[float | None] = [req.funding_rate for req in requests]
         times: list[int | str | None] = [req.next_funding_time for req in requests]
         try:
@@ -210,9 +217,10 @@ def run(args: argparse.Namespace) -> int:
             contract_size=args.contract_size,
         )  # funding_rate / next_funding_time: checked by funding_extras
         try:
-            specs = [build_spec(venue, req, user_tables)]
+            specs = [build_spec(venue, req, user_tables, notes=notes)]
         except InputError as exc:
             fail(f"{FLAG_FOR_FIELD.get(exc.field, exc.field)}: {exc.message}")
+        warnings += [f"warning: {FLAG_FOR_FIELD.get(n.field, n.field)}: {n.message}" for n in notes]
         wallet = account_wallet(venue, specs, args.wallet_balance or 0.0)
         rates = [args.funding_rate]
         times = [args.next_funding_time]
@@ -220,12 +228,11 @@ def run(args: argparse.Namespace) -> int:
     scenario = chosen_scenario(args)
     extras = funding_extras(args, venue, specs, wallet, rates, times)
     risk = None
-    warnings: list[str] = []
     try:
         if scenario is not None:
             from liqwatch.cli.whatif import run_scenario
 
-            warnings = run_scenario(args, scenario, venue, specs, wallet, extras=extras, rates=rates)
+            warnings += run_scenario(args, scenario, venue, specs, wallet, extras=extras, rates=rates)
         else:
             if args.portfolio is not None and (args.symbol is not None or args.side is not None):
                 fail("--symbol: with --portfolio, --symbol/--side only select the position for a what-if scenario")
@@ -285,8 +292,9 @@ def funding_extras(
 
 def warn(specs: Sequence[PositionSpec], warnings: Sequence[str] = ()) -> None:
     """The warnings of a calc run, on stderr (never on stdout, so the JSON is unchanged), after its
-    answer: one line per bundled or cached tier table older than 30 days, then ``warnings`` (a
-    what-if scenario's). Every run that answered comes here: plain or what-if, flags or portfolio."""
+    answer: one line per bundled or cached tier table older than 30 days, then ``warnings`` (the
+    inputs' and the what-if scenario's). Every run that answered comes here: plain or what-if,
+    flags or portfolio."""
     from liqwatch.markets import stale_warnings
 
     for line in [*stale_warnings((s.symbol, s.tiers) for s in specs), *warnings]:

@@ -249,6 +249,30 @@ def test_margin_above_the_initial_margin_is_added_margin(capsys: pytest.CaptureF
     assert doc["positions"][0]["margin_balance"] == 2998.0
 
 
+@pytest.mark.usefixtures("today")
+def test_margin_somewhat_below_the_leverage_is_used_with_a_word(capsys: pytest.CaptureFixture[str]) -> None:
+    """Venues take fees and funding from isolated margin: 2,900 on a 20x 60,000 position (20.7x)
+    is a real position's margin, used as given, and the one line says so."""
+    doc, err = calc_json(capsys, *BTC_60K, "--leverage", "20", "--margin", "2900")
+    assert doc["positions"][0]["margin_balance"] == 2900.0
+    assert err.splitlines()[-1] == (
+        "liqwatch: warning: --margin: 2,900 USDT on a 60,000 USDT position (at entry) is 20.69x, above the "
+        "leverage 20x: the margin is used (fees and funding are taken from isolated margin)"
+    )
+    # less than half the initial margin (42.9x for 20x) is the contradiction
+    assert "is 42.86x, above the leverage 20x: give one of them" in run_error(
+        capsys, *BTC_60K, "--leverage", "20", "--margin", "1400"
+    )
+
+
+def test_a_venue_reported_margin_just_below_the_max_leverage_is_accepted(capsys: pytest.CaptureFixture[str]) -> None:
+    """Hyperliquid's API reports a 20x-max position with 0.491666 USDC margin on 10.03 USDC (20.4x)."""
+    args = ["--exchange", "hyperliquid", "--symbol", "BTC", "--side", "long", "--size", "0.0004"]
+    doc, err = calc_json(capsys, *args, "--entry", "25075", "--margin", "0.491666", "--max-leverage", "20")
+    assert doc["positions"][0]["margin_balance"] == pytest.approx(0.491666)
+    assert "is 20.4x, above the 20x maximum of BTC/USDC:USDC's bracket on hyperliquid: the margin is used" in err
+
+
 def test_inverse_margin_in_coin_is_checked_too(capsys: pytest.CaptureFixture[str]) -> None:
     args = ["--exchange", "binance", "--symbol", "BTCUSD_PERP", "--side", "long", "--contracts", "100"]
     line = run_error(capsys, *args, "--entry", "25000", "--leverage", "10", "--margin", "0.001")
@@ -265,6 +289,25 @@ def test_portfolio_margin_contradiction_names_the_position(capsys: pytest.Captur
     line = run_error(capsys, "--portfolio", str(book))
     assert line.startswith(f"liqwatch: error: {book}: positions[1].isolated_margin: 100 USDT on a 60,000 USDT")
     assert "above the leverage 20x" in line
+
+
+def test_portfolio_margin_shortfalls_are_one_line_each_or_one_summary(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    position = 'symbol = "{}USDT"\nside = "long"\nsize = 1\nentry_price = 100\nleverage = 10\nisolated_margin = 9.5\n'
+    for n, symbols in ((2, ["ETH", "SOL"]), (5, ["ETH", "SOL", "XRP", "DOGE", "BNB"])):
+        book = tmp_path / f"book{n}.toml"
+        book.write_text('exchange = "binance"\n' + "".join(f"\n[[positions]]\n{position.format(s)}" for s in symbols))
+        _, err = calc(capsys, "--portfolio", str(book))
+        lines = [line for line in err.splitlines() if "isolated_margin" in line]
+        first = (
+            f"liqwatch: warning: {book}: positions[0].isolated_margin: 9.5 USDT on a 100 USDT position (at entry) "
+            "is 10.53x, above the leverage 10x: the margin is used (fees and funding are taken from isolated margin)"
+        )
+        if n == 2:
+            assert lines == [first, first.replace("positions[0]", "positions[1]")]
+        else:
+            assert lines == [f"{first} (and 4 more positions like it)"]
 
 
 def test_a_margin_ratio_typed_as_a_bare_percentage_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
