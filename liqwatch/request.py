@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from liqwatch.core.engine import Wallet, check_position
+from liqwatch.core.engine import Wallet, check_position, entry_value, max_leverage_for
 from liqwatch.core.errors import InputError
 from liqwatch.core.model import MarginMode, PositionSide, PositionSpec, Side
 from liqwatch.core.tiers import TierTable
@@ -156,8 +156,10 @@ def build_spec(
     table_cache: TableCache | None = None,
     validated: bool = False,
     known: Sources | None = None,
+    notes: list[InputError] | None = None,
 ) -> PositionSpec:
-    """Resolve symbol, tiers and defaults, then run the core's checks. Raises InputError.
+    """Resolve symbol, tiers and defaults, then run the core's checks. Raises InputError; an input
+    that is used but deserves a word is appended to ``notes`` (when given) as an InputError.
 
     ``table_cache`` lets identical per-position tier lists build one table. ``validated``: the
     numbers were checked by the portfolio file's schema (finite, > 0, rates in [0, 1)) already.
@@ -251,7 +253,66 @@ def build_spec(
         check_position(spec, venue)
     except InputError as exc:
         raise InputError(f"{field_prefix}{exc.field}", exc.message) from None
+    if req.margin_mode == "isolated" and req.isolated_margin is not None:
+        check_margin_leverage(venue, spec, req.leverage, field_prefix, notes)
     return spec
+
+
+MARGIN_SLACK = 1e-3
+"""How far (a fraction) the leverage a given isolated margin implies may exceed the stated one (or
+the bracket's maximum) without a word: a margin copied from a venue's screen, rounded to the cent."""
+
+MARGIN_SHORTFALL = 2.0
+"""A given isolated margin whose implied leverage is more than this many times the stated one (or
+the bracket's maximum) -- less than half the initial margin -- is refused as a contradiction
+(``--margin 100`` on a 60,000 position is 600x, not the 20x given). Between the two it is used,
+with a warning: venues take fees and funding from isolated margin, so a real position's margin
+falls below size x entry / leverage (Hyperliquid's API reports 20.4x margin on a 20x position)."""
+
+
+def check_margin_leverage(
+    venue: Venue,
+    spec: PositionSpec,
+    leverage: float | None,
+    field_prefix: str = "",
+    notes: list[InputError] | None = None,
+) -> None:
+    """An isolated margin that is given (``--margin`` / ``isolated_margin``) is what the maths uses;
+    check it against the leverage (the stated one, else the bracket's maximum). More than the
+    initial margin (value at entry / leverage) is legitimate -- added margin lowers the effective
+    leverage. Less, by more than :data:`MARGIN_SHORTFALL`, is refused (InputError naming the margin
+    field); by less than that (fees, funding) it is appended to ``notes`` as a warning."""
+    margin = spec.isolated_margin
+    if not margin:
+        return
+    value = entry_value(spec)
+    implied = value / margin
+    stated = leverage if leverage is not None else max_leverage_for(spec)
+    if implied <= stated * (1.0 + MARGIN_SLACK):
+        return
+    ccy = spec.symbol.partition(":")[2].partition("-")[0] or venue.settle
+    what = f"{margin:,.10g} {ccy} on a {value:,.10g} {ccy} position (at entry) is {implied:,.4g}x"
+    above = (
+        f"above the leverage {stated:g}x"
+        if leverage is not None
+        else f"above the {stated:g}x maximum of {spec.symbol}'s bracket on {venue.name}"
+    )
+    if implied > stated * MARGIN_SHORTFALL:
+        least = f"{value / stated:,.10g} {ccy}"
+        way_out = (
+            f"give one of them, or a margin of at least {least} (more is fine: added isolated margin lowers "
+            "the leverage)"
+            if leverage is not None
+            else f"post at least {least}"
+        )
+        raise InputError(f"{field_prefix}isolated_margin", f"{what}, {above}: {way_out}")
+    if notes is not None:
+        notes.append(
+            InputError(
+                f"{field_prefix}isolated_margin",
+                f"{what}, {above}: the margin is used (fees and funding are taken from isolated margin)",
+            )
+        )
 
 
 def account_wallet(venue: Venue, specs: Sequence[PositionSpec], wallet: Wallet) -> Wallet:

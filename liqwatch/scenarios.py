@@ -22,6 +22,7 @@ from liqwatch.core.engine import Wallet, assess
 from liqwatch.core.errors import InputError
 from liqwatch.core.model import PortfolioRisk, PositionSpec
 from liqwatch.core.venues import Venue
+from liqwatch.percent import fraction_arg, percent_arg, percent_value
 from liqwatch.records import num, portfolio_record
 
 if TYPE_CHECKING:  # `liqwatch calc` builds its flags from this table on every run: the core's
@@ -87,7 +88,7 @@ class Scenario:
     every position) and ``parse`` (how a surface's raw value of a parameter becomes the value
     ``compute`` takes: calc parses ``--shock`` strings and ``--beta`` pairs; others are as given)."""
 
-    __slots__ = ("compute", "every_position", "name", "params", "parse", "record")
+    __slots__ = ("compute", "every_position", "name", "params", "parse", "prices", "record")
 
     def __init__(
         self,
@@ -98,6 +99,7 @@ class Scenario:
         *,
         every_position: bool = False,
         parse: Mapping[str, Callable[[Any], Any]] = _NO_PARSE,
+        prices: tuple[str, ...] = (),
     ) -> None:
         self.name = name
         self.params = params
@@ -105,6 +107,8 @@ class Scenario:
         self.record = record
         self.every_position = every_position
         self.parse = parse
+        self.prices = prices
+        """The parameters that are prices of the chosen position's market (:func:`far_prices`)."""
 
     @property
     def flag(self) -> str:
@@ -160,6 +164,7 @@ def _set_leverage_record(ctx: Context, p: Mapping[str, Any], lev: wi.LeverageCha
         "convention": lev.convention,
         "liquidation_price_moves": lev.liquidation_price_moves,
         "max_position_value": num(lev.max_position_value),
+        "max_position_value_inclusive": None if lev.max_position_value is None else lev.max_position_inclusive,
     }
 
 
@@ -186,7 +191,22 @@ def _shock(ctx: Context, p: Mapping[str, Any]) -> wi.ShockResult:
 
     symbols = {ctx.specs[ctx.index].symbol} if ctx.index is not None else None
     betas = p.get("beta") or None
+    if betas:
+        _check_betas(ctx, betas, symbols)
     return wi.shock(ctx.venue, ctx.specs, ctx.wallet, p["shock"], betas=betas, symbols=symbols)
+
+
+def _check_betas(ctx: Context, betas: Mapping[str, float], moving: set[str] | None) -> None:
+    """Refuse a beta that would be ignored: for a symbol the account does not hold, or (with
+    ``--symbol``) for one whose mark does not move."""
+    held = list(dict.fromkeys(s.symbol for s in ctx.specs))
+    for symbol in betas:
+        if symbol not in held:
+            shown = ", ".join(held[:5]) + (f" and {len(held) - 5} more" if len(held) > 5 else "")
+            raise InputError("beta", f"{symbol} is not held: the account holds {shown}")
+        if moving is not None and symbol not in moving:
+            only = ", ".join(sorted(moving))
+            raise InputError("beta", f"{symbol} does not move: with --symbol only {only} is shocked")
 
 
 def _shock_record(ctx: Context, p: Mapping[str, Any], result: wi.ShockResult) -> dict[str, Any]:
@@ -218,6 +238,12 @@ def _target_margin_ratio(ctx: Context, p: Mapping[str, Any]) -> dict[str, Any]:
     from liqwatch.core import whatif as wi
 
     venue, specs, wallet, ratio = ctx.venue, ctx.specs, ctx.wallet, p["target_margin_ratio"]
+    if ratio > 1 and math.isfinite(ratio):  # a percentage typed without its sign
+        raise InputError(
+            "target_margin_ratio",
+            f"{ratio:g} is a margin ratio of {ratio * 100:,.10g} %, past liquidation (100 %): give a fraction "
+            f"up to 1 or a percentage with its sign (for {ratio:g} %: {ratio / 100:g} or {ratio:g}%)",
+        )
     chosen = [ctx.index] if ctx.index is not None else list(range(len(specs)))
     targets = []
     for i in chosen:
@@ -394,12 +420,13 @@ def _funding_periods_record(ctx: Context, p: Mapping[str, Any], drifts: list[Fun
 
 
 def parse_shocks(values: list[str]) -> list[float]:
-    """``-10``, ``5.5`` or ranges ``FROM:TO:STEP`` (percent) -> sorted unique fractions."""
+    """``-10``, ``-10%``, ``5.5`` or ranges ``FROM:TO:STEP`` such as ``-30%:0%:5%`` (percent) ->
+    sorted unique fractions."""
     moves: set[float] = set()
     for raw in values:
         parts = raw.split(":")
         try:
-            numbers = [float(x) for x in parts]
+            numbers = [percent_value(x) for x in parts]
         except ValueError:
             raise InputError("shock", f"{raw!r} is not a percentage or a FROM:TO:STEP range") from None
         if not all(math.isfinite(x) for x in numbers):
@@ -436,6 +463,8 @@ def parse_betas(values: list[str] | None) -> dict[str, float]:
             beta = math.nan
         if unified is None or not math.isfinite(beta):
             raise InputError("beta", f"{raw!r} is not SYMBOL=NUMBER (e.g. ETH/USDT:USDT=1.3)")
+        if unified in out:
+            raise InputError("beta", f"{unified} is given twice ({out[unified]:g} and {beta:g}): give one")
         out[unified] = beta
     return out
 
@@ -461,6 +490,7 @@ SCENARIOS: dict[str, Scenario] = {
             ),
             _add_size,
             _add_size_record,
+            prices=("add_price",),
         ),
         Scenario(
             "set_leverage",
@@ -491,7 +521,8 @@ SCENARIOS: dict[str, Scenario] = {
                     {
                         "action": "append",
                         "metavar": "PCT",
-                        "help": "move marks by PCT percent (repeatable, or a range FROM:TO:STEP such as -30:0:5)",
+                        "help": "move marks by PCT percent, -10 or -10%% (repeatable, or a range FROM:TO:STEP such "
+                        "as -30:0:5)",
                     },
                 ),
                 Param(
@@ -509,7 +540,11 @@ SCENARIOS: dict[str, Scenario] = {
             (
                 Param(
                     "--target-margin-ratio",
-                    {"type": float, "metavar": "R", "help": "solve for the mark where the margin ratio is R"},
+                    {
+                        "type": fraction_arg,
+                        "metavar": "R",
+                        "help": "solve for the mark where the margin ratio is R (0.8 or 80%%)",
+                    },
                 ),
             ),
             _target_margin_ratio,
@@ -522,10 +557,10 @@ SCENARIOS: dict[str, Scenario] = {
                 Param(
                     "--target-distance",
                     {
-                        "type": float,
+                        "type": percent_arg,
                         "metavar": "PCT",
                         "help": "solve for the size that can be added before liquidation comes within PCT percent "
-                        "of mark",
+                        "of mark (5 or 5%%)",
                     },
                 ),
             ),
@@ -572,6 +607,26 @@ SCENARIOS: dict[str, Scenario] = {
 """Every what-if scenario by name, in the order calc lists their flags."""
 
 
+FAR_FROM_MARK = 0.5
+"""A what-if price more than this fraction away from the position's mark (above 1.5x or below 0.5x
+of it) is taken, with a warning that says how far (:func:`far_prices`): a price typed for another
+market (60000 into a 0.6 market) is the usual cause."""
+
+
+def far_prices(scenario: Scenario, ctx: Context, params: Mapping[str, Any]) -> list[tuple[Param, float, float]]:
+    """(parameter, price, mark) of each price parameter given more than :data:`FAR_FROM_MARK`
+    away from the chosen position's mark."""
+    if ctx.index is None:
+        return []
+    mark = ctx.specs[ctx.index].mark_price
+    far = []
+    for param in scenario.params:
+        price = params.get(param.name) if param.name in scenario.prices else None
+        if price is not None and abs(price / mark - 1.0) > FAR_FROM_MARK:
+            far.append((param, float(price), mark))
+    return far
+
+
 def run(scenario: Scenario, ctx: Context, params: Mapping[str, Any]) -> tuple[Any, dict[str, Any]]:
     """(the core result, the ``"what_if"`` record) of ``scenario`` on ``ctx``."""
     result = scenario.compute(ctx, params)
@@ -581,12 +636,14 @@ def run(scenario: Scenario, ctx: Context, params: Mapping[str, Any]) -> tuple[An
 
 
 __all__ = [
+    "FAR_FROM_MARK",
     "SCENARIOS",
     "Context",
     "DistanceResult",
     "Param",
     "Scenario",
     "change_record",
+    "far_prices",
     "parse_betas",
     "parse_shocks",
     "run",

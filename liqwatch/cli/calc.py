@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from liqwatch.cli.common import FLAG_FOR_FIELD, done, fail
 from liqwatch.core.errors import InputError
+from liqwatch.percent import fraction_arg
 from liqwatch.scenarios import SCENARIOS
 
 if TYPE_CHECKING:
@@ -73,9 +74,9 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     src.add_argument("--mark", type=float, help="mark price (default: entry)")
     src.add_argument(
         "--funding-rate",
-        type=float,
+        type=fraction_arg,
         metavar="R",
-        help="funding rate per payment, e.g. 0.0001 (0.01 %%): adds the position's funding and its "
+        help="funding rate per payment, e.g. 0.0001 or 0.01%%: adds the position's funding and its "
         "liquidation price after 1, 2, 3 payments (portfolio files: funding_rate per position)",
     )
     src.add_argument(
@@ -84,10 +85,14 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
         help="when the next payment is due: epoch milliseconds or ISO 8601 (UTC unless an offset is given)",
     )
     ovr = calc.add_argument_group("overrides (take precedence over the bundled tiers)")
-    ovr.add_argument("--mmr", type=float, help="maintenance margin rate, e.g. 0.005 (pins one bracket)")
+    ovr.add_argument("--mmr", type=fraction_arg, help="maintenance margin rate, e.g. 0.005 or 0.5%% (pins one bracket)")
     ovr.add_argument("--maint-amount", type=float, help="maintenance amount / MM deduction (Binance cum)")
     ovr.add_argument("--max-leverage", type=float, help="the bracket's max leverage (Hyperliquid: MMR = 1/2L)")
-    ovr.add_argument("--fee-rate", type=float, help="liquidation fee rate counted at liquidation (venue default)")
+    ovr.add_argument(
+        "--fee-rate",
+        type=fraction_arg,
+        help="liquidation fee rate counted at liquidation, e.g. 0.005 or 0.5%% (venue default)",
+    )
     ovr.add_argument("--adl-lights", type=int, help="the venue's own ADL light level, 0-5")
     wi = calc.add_argument_group(
         "what-if (one scenario per run; with --portfolio it applies to the position named by --symbol, "
@@ -130,6 +135,8 @@ def run(args: argparse.Namespace) -> int:
     from liqwatch.request import PositionRequest, TableCache, account_wallet, build_spec
 
     position_flags = [name for name in _POSITION_FLAGS if getattr(args, name) is not None]
+    notes: list[InputError] = []  # inputs used with a word (a margin below the leverage's, within reason)
+    warnings: list[str] = []  # printed on stderr after the answer
     if args.portfolio is not None:
         from liqwatch.markets import sources
         from liqwatch.portfolio import load_requests, load_tiers_file
@@ -154,9 +161,14 @@ def run(args: argparse.Namespace) -> int:
             known = sources(venue)  # with what was fetched
         try:  # the field's path is only formatted for an error: this loop runs once per position
             for req in requests:
-                specs.append(build_spec(venue, req, user_tables, "", tables, validated=True, known=known))
+                specs.append(build_spec(venue, req, user_tables, "", tables, validated=True, known=known, notes=notes))
+                if notes:
+                    warnings.append(f"positions[{len(specs) - 1}].{notes.pop()}")
         except InputError as exc:
             fail(f"{args.portfolio}: positions[{len(specs)}].{exc}")  # the position whose spec failed
+        if len(warnings) > 3:
+            warnings[:] = [f"{warnings[0]} (and {len(warnings) - 1} more positions like it)"]
+        warnings[:] = [f"warning: {args.portfolio}: {line}" for line in warnings]
         rates: list[float | None] = [req.funding_rate for req in requests]
         times: list[int | str | None] = [req.next_funding_time for req in requests]
         try:
@@ -214,36 +226,40 @@ def run(args: argparse.Namespace) -> int:
         )  # funding_rate / next_funding_time: checked by funding_extras
         kept = fetch_tables(args, venue, [req.symbol] if _needs_table(venue, req) else [], user_tables)
         try:
-            specs = [build_spec(venue, req, user_tables)]
+            specs = [build_spec(venue, req, user_tables, notes=notes)]
         except InputError as exc:
             fail(f"{FLAG_FOR_FIELD.get(exc.field, exc.field)}: {exc.message}")
+        warnings += [f"warning: {FLAG_FOR_FIELD.get(n.field, n.field)}: {n.message}" for n in notes]
         wallet = account_wallet(venue, specs, args.wallet_balance or 0.0)
         rates = [args.funding_rate]
         times = [args.next_funding_time]
 
     scenario = chosen_scenario(args)
     extras = funding_extras(args, venue, specs, wallet, rates, times)
+    risk = None
     try:
         if scenario is not None:
             from liqwatch.cli.whatif import run_scenario
 
-            return done(run_scenario(args, scenario, venue, specs, wallet, extras=extras, rates=rates))
-        if args.portfolio is not None and (args.symbol is not None or args.side is not None):
-            fail("--symbol: with --portfolio, --symbol/--side only select the position for a what-if scenario")
-        risk = assess(venue, specs, wallet)
+            warnings += run_scenario(args, scenario, venue, specs, wallet, extras=extras, rates=rates)
+        else:
+            if args.portfolio is not None and (args.symbol is not None or args.side is not None):
+                fail("--symbol: with --portfolio, --symbol/--side only select the position for a what-if scenario")
+            risk = assess(venue, specs, wallet)
     except InputError as exc:  # e.g. a position or scenario past the end of its tier table
         if args.portfolio is not None:
             fail(f"{args.portfolio}: {exc}")
         fail(f"{FLAG_FOR_FIELD.get(exc.field, exc.field)}: {exc.message}")
-    if args.json:
-        from liqwatch.output import write_portfolio
+    if risk is not None:
+        if args.json:
+            from liqwatch.output import write_portfolio
 
-        write_portfolio(risk, venue, sys.stdout, extras=extras)
-    else:
-        from liqwatch.output import print_human
+            write_portfolio(risk, venue, sys.stdout, extras=extras)
+        else:
+            from liqwatch.output import print_human
 
-        print_human(risk, venue, extras=extras)
-    warn_stale_tiers(specs, kept or set())  # after the answer (a refused input stays one line on stderr)
+            print_human(risk, venue, extras=extras)
+    warn(specs, warnings, kept or set())  # after the answer, plain or what-if (a refused input: one line on stderr)
     return done(0)  # with the answer's objects still held: the console script skips freeing them
 
 
@@ -283,12 +299,15 @@ def funding_extras(
     return RecordExtras(funding=drifts, next_funding_time=parsed)
 
 
-def warn_stale_tiers(specs: Sequence[PositionSpec], said: set[str] | None = None) -> None:
-    """One line on stderr per bundled or cached tier table older than 30 days (never on stdout);
-    none for the symbols in ``said`` (their failed refresh already said it)."""
+def warn(specs: Sequence[PositionSpec], warnings: Sequence[str] = (), said: set[str] | None = None) -> None:
+    """The warnings of a calc run, on stderr (never on stdout, so the JSON is unchanged), after its
+    answer: one line per bundled or cached tier table older than 30 days, except for the symbols in
+    ``said`` (their failed refresh already said it), then ``warnings`` (the inputs' and the what-if
+    scenario's). Every run that answered comes here: plain or what-if, flags or portfolio."""
     from liqwatch.markets import stale_warnings
 
-    for line in stale_warnings((s.symbol, s.tiers) for s in specs if not said or s.symbol not in said):
+    stale = stale_warnings((s.symbol, s.tiers) for s in specs if not said or s.symbol not in said)
+    for line in [*stale, *warnings]:
         print(f"liqwatch: {line}", file=sys.stderr)
 
 

@@ -70,11 +70,12 @@ def fail(message: str) -> NoReturn:
     raise SystemExit(EXIT_INPUT)
 
 
-_VALUE_FLAGS = ("--shock", "--add-margin", "--beta", "--add-size", "--target-distance", "--mark")
+_VALUE_FLAGS = ("--shock", "--add-margin", "--beta", "--add-size", "--target-distance", "--mark", "--funding-rate")
 
 
 def join_dash_values(argv: list[str]) -> list[str]:
-    """Let ``--shock -30:0:5`` mean ``--shock=-30:0:5`` (argparse would read ``-30:0:5`` as a flag)."""
+    """Let ``--shock -30:0:5`` mean ``--shock=-30:0:5`` (argparse would read ``-30:0:5`` as a flag;
+    so too ``-10%``)."""
     out: list[str] = []
     i = 0
     while i < len(argv):

@@ -33,7 +33,7 @@ from liqwatch.output import (
     write_json,
 )
 from liqwatch.records import RecordExtras, portfolio_record, settle_currency
-from liqwatch.scenarios import SCENARIOS, Context, DistanceResult, Scenario, run
+from liqwatch.scenarios import FAR_FROM_MARK, SCENARIOS, Context, DistanceResult, Param, Scenario, far_prices, run
 
 
 def select_position(
@@ -79,7 +79,9 @@ def run_scenario(
     *,
     extras: RecordExtras | None = None,
     rates: Sequence[float | None] | None = None,
-) -> int:
+) -> list[str]:
+    """Run and print the scenario ``name``; its warnings (lines for stderr, printed by the caller
+    after the stale-table ones). Exits with one line for a bad input."""
     scenario = SCENARIOS[name]
     index = select_position(args, venue, specs, scenario)
     try:
@@ -94,7 +96,18 @@ def run_scenario(
         write_json({**base, "what_if": what}, sys.stdout)
     else:
         RENDER[name](_Term(sys.stdout), ctx, params, result, what)
-    return 0
+    return [_far_price_warning(ctx, *far) for far in far_prices(scenario, ctx, params)]
+
+
+def _far_price_warning(ctx: Context, param: Param, price: float, mark: float) -> str:
+    """``--add-price 60,000 is +9,999,900 % from the mark 0.6 of DOGE/USDT:USDT ...``"""
+    spec = ctx.specs[ctx.position()]
+    move = (price / mark - 1.0) * 100.0
+    how_far = f"{move:+,.0f}" if abs(move) >= 1000 else f"{move:+.1f}"
+    return (
+        f"warning: {param.flag} {price:,.10g} is {how_far} % from the mark {fmt_price(mark, display_tick(spec))} "
+        f"of {spec.symbol} (more than {FAR_FROM_MARK * 100:g} % away): check it is this market's price"
+    )
 
 
 # ---------------------------------------------------------------------------- per scenario
@@ -110,7 +123,7 @@ def _show_add_size(term: _Term, ctx: Context, p: Mapping[str, Any], add: wi.AddS
         f"Add {_size(spec, add.added_size)} at {fmt_price(add.price, tick)}: new entry "
         f"{fmt_price(add.new_entry_price, tick)}, margin added {fmt_amount(add.margin_added, ccy)}",
         "Largest size that can be added within the bracket's max leverage: "
-        + ("no bracket limit" if add.max_add_size is None else _size(spec, add.max_add_size)),
+        + ("no bracket limit" if add.max_add_size is None else _size(spec, add.max_add_size, largest=True)),
     ]
     _render_change(term, ctx.venue, add, extra)
 
@@ -127,7 +140,16 @@ def _show_set_leverage(
     if lev.releasable_margin:
         extra.append(f"Releasable afterwards: {fmt_amount(lev.releasable_margin, ccy)}")
     if lev.max_position_value is not None:
-        extra.append(f"Largest position value at {lev.new_leverage:g}x: {fmt_amount(lev.max_position_value, ccy)}")
+        spec = ctx.specs[ctx.position()]
+        bound = "up to" if lev.max_position_inclusive else "below"  # floor <= value < cap: the cap is not allowed
+        if spec.tiers.basis == "quantity":  # the table counts the position's size, not its value
+            extra.append(
+                f"Position size allowed at {lev.new_leverage:g}x: {bound} {_size(spec, lev.max_position_value)}"
+            )
+        else:
+            extra.append(
+                f"Position value allowed at {lev.new_leverage:g}x: {bound} {fmt_amount(lev.max_position_value, ccy)}"
+            )
     if not lev.liquidation_price_moves:
         extra.append("The liquidation price does not move.")
     _render_change(term, ctx.venue, lev, extra)
@@ -155,7 +177,7 @@ def _show_targets(term: _Term, ctx: Context, p: Mapping[str, Any], result: Any, 
 def _show_distance(term: _Term, ctx: Context, p: Mapping[str, Any], r: DistanceResult, what: dict[str, Any]) -> None:
     extra = [
         f"Largest size to add at the mark before liquidation comes within {p['target_distance']:g}% "
-        f"of the mark: {_size(ctx.specs[ctx.position()], r.size)} (limited by {r.limit})"
+        f"of the mark: {_size(ctx.specs[ctx.position()], r.size, largest=True)} (limited by {r.limit})"
     ]
     _render_change(term, ctx.venue, r.add, extra)
 
@@ -222,9 +244,18 @@ RENDER: dict[str, Render] = {
 # ---------------------------------------------------------------------------- human output
 
 
-def _size(spec: PositionSpec, size: float, *, short: bool = False) -> str:
+def _size(spec: PositionSpec, size: float, *, short: bool = False, largest: bool = False) -> str:
     """A size in the position's unit: base units, or (coin-margined) USD face value and contracts.
-    ``short`` (a narrow column): the USD face value to the dollar, without contracts."""
+    ``short`` (a narrow column): the USD face value to the dollar, without contracts. ``largest``
+    (a "largest size" answer): the digits shown are rounded down, so the number as printed, typed
+    back into ``--add-size``, is still allowed."""
+    if largest:
+        if spec.inverse:
+            text = f"{_down(size)} USD"
+            if spec.contract_size:
+                text += f" ({_down(size / spec.contract_size)} contracts)"
+            return text
+        return f"{_down(size)} {spec.symbol.partition('/')[0]}"
     if spec.inverse:
         if short:
             return f"{size:,.0f} USD"
@@ -233,6 +264,17 @@ def _size(spec: PositionSpec, size: float, *, short: bool = False) -> str:
             text += f" ({size / spec.contract_size:,.10g} contracts)"
         return text
     return f"{size:,.6g} {spec.symbol.partition('/')[0]}" if short else f"{size:,.10g} {spec.symbol.partition('/')[0]}"
+
+
+def _down(x: float, digits: int = 10) -> str:
+    """``x`` (>= 0) to ``digits`` significant digits, rounded toward zero, with thousands separators."""
+    from decimal import ROUND_DOWN, Decimal
+
+    d = Decimal(repr(x))
+    if not d:
+        return "0"
+    shown = d.quantize(Decimal(1).scaleb(d.adjusted() - digits + 1), rounding=ROUND_DOWN)
+    return f"{shown.normalize():,f}"
 
 
 def _label(spec: PositionSpec) -> str:

@@ -90,7 +90,10 @@ class LeverageChange(Change):
     convention: str = ""
     liquidation_price_moves: bool = True
     max_position_value: float | None = None
-    """Cross: the largest position value the new leverage allows (bracket cap)."""
+    """Cross: the largest position value the new leverage allows (bracket cap, in the table's basis)."""
+    max_position_inclusive: bool = True
+    """Whether ``max_position_value`` itself is allowed: False on a floor-inclusive table (floor <=
+    value < cap), where a value on the cap is the next bracket's."""
 
 
 @dataclass(slots=True)
@@ -239,6 +242,97 @@ def with_mark(spec: PositionSpec, mark: float) -> PositionSpec:
 # ---------------------------------------------------------------------------- add size
 
 
+def _averaged(spec: PositionSpec, size: float, price: float) -> tuple[float, float]:
+    """(the entry price after adding ``size`` at ``price``, the added value in the settle
+    currency): volume-weighted; coin-weighted (harmonic) for an inverse position."""
+    new_q = spec.size + size
+    if spec.inverse:  # USD face at a USD price: the entry is the coin-weighted (harmonic) mean
+        return new_q / (spec.size / spec.entry_price + size / price), size / price
+    return (spec.size * spec.entry_price + size * price) / new_q, size * price
+
+
+def _leverage_allowed(leverage: float, limit: float) -> bool:
+    """The add-size verdict: ``leverage`` within a bracket's maximum ``limit``."""
+    return leverage <= limit + 1e-12
+
+
+def _add_fits(spec: PositionSpec, leverage: float, size: float, price: float) -> bool:
+    """Adding ``size`` at ``price`` keeps the position inside its table, in a bracket that allows
+    ``leverage`` -- the same spec and the same test as :func:`add_size`'s verdict."""
+    new_entry, _ = _averaged(spec, size, price)
+    grown = resized(spec, spec.size + size, entry_price=new_entry)
+    if spec.tiers.beyond(bracket_value(grown, new_entry)) or spec.tiers.beyond(bracket_value(grown, spec.mark_price)):
+        return False  # past the table's end at entry or at the mark: above the venue's maximum, or unknown
+    return _leverage_allowed(leverage, max_leverage_for(grown))
+
+
+def max_allowed_add(spec: PositionSpec, leverage: float, price: float) -> float | None:
+    """The largest size that can be added at ``price`` and still be allowed at ``leverage`` (None:
+    no bracket limits it): up to the cap of the run of brackets from the position's own that allow
+    ``leverage`` (:func:`_contiguous_cap`; a table whose max leverage rose again further up would
+    allow sizes beyond a gap, but no size in between). That cap is exclusive on a floor-inclusive
+    table (floor <= value < cap: a value on the cap is the next bracket's), so the size is stepped
+    down from it until :func:`_add_fits` -- the add-size verdict -- accepts it: the answer lies
+    strictly inside the allowed bracket, a few ulps from its cap."""
+    cap = _contiguous_cap(spec, leverage)
+    if cap is None:
+        return None
+    current = bracket_value(spec, spec.entry_price)
+    per_unit = bracket_value(resized(spec, 1.0), price)  # table value of one unit at price
+    size = max(0.0, (cap - current) / per_unit)
+    step = 0.0
+    while size > 0.0 and not _add_fits(spec, leverage, size, price):
+        step = max(2.0 * step, math.ulp(size))
+        size = max(0.0, size - step)
+    return size
+
+
+def largest_add(
+    venue: Venue,
+    specs: Sequence[PositionSpec],
+    wallet: Wallet,
+    index: int,
+    leverage: float,
+    price: float,
+) -> float | None:
+    """:func:`max_allowed_add` for position ``index`` of the account, re-checked by running the
+    add-size path on it: near the table's end the grown position's liquidation price may value it
+    past the last cap (a short's, above the mark), which the add-size path refuses as above the
+    venue's maximum (or unknown, for a truncated table); the size is then bisected down to the
+    largest it accepts."""
+    size = max_allowed_add(specs[index], leverage, price)
+    if not size:
+        return size
+
+    def accepted(x: float) -> bool:
+        try:
+            return add_size(venue, specs, wallet, index, x, price, with_max=False).allowed
+        except InputError:
+            return False
+
+    if accepted(size):
+        return size
+    lo, hi = 0.0, size  # adding nothing is the account as it is, which was assessed
+    while hi - lo > 1e-12 * hi:
+        mid = (lo + hi) / 2
+        if accepted(mid):
+            lo = mid
+        else:
+            hi = mid
+    return lo
+
+
+def _contiguous_cap(spec: PositionSpec, leverage: float) -> float | None:
+    """Where the first bracket above the position's own that does not allow ``leverage`` starts
+    (None: every bracket up to an open end allows it)."""
+    table = spec.tiers
+    start = table.position(bracket_value(spec, spec.entry_price))
+    for tier in table.tiers[start:]:
+        if not _leverage_allowed(leverage, tier.max_leverage):
+            return tier.floor
+    return None if math.isinf(table.limit) else table.limit
+
+
 def add_size(
     venue: Venue,
     specs: Sequence[PositionSpec],
@@ -246,7 +340,11 @@ def add_size(
     index: int,
     size: float,
     price: float | None = None,
+    *,
+    with_max: bool = True,
 ) -> AddSize:
+    """``size`` more at ``price`` (default mark); ``with_max``: also the largest size that can be
+    added (``max_add_size``; a solver that only needs the verdict skips it)."""
     spec = _check_index(specs, index)
     if not (size >= 0 and math.isfinite(size)):
         raise InputError("add_size", f"must be a finite number >= 0, got {size:g}")
@@ -255,12 +353,7 @@ def add_size(
         raise InputError("add_price", f"must be a finite number > 0, got {price:g}")
     before = assess(venue, specs, wallet)
     new_q = spec.size + size
-    if spec.inverse:  # USD face at a USD price: the entry is the coin-weighted (harmonic) mean
-        new_entry = new_q / (spec.size / spec.entry_price + size / price)
-        added_value = size / price
-    else:
-        new_entry = (spec.size * spec.entry_price + size * price) / new_q
-        added_value = size * price
+    new_entry, added_value = _averaged(spec, size, price)
     lev = _leverage_of(spec)
     notes: list[str] = []
     margin_added = 0.0
@@ -289,13 +382,10 @@ def add_size(
     if lev is None:
         result.notes.append("no leverage given: the bracket's max leverage is not checked")
         return result
-    cap = max_value_for_leverage(spec, lev)
-    if cap is not None:
-        current = bracket_value(spec, spec.entry_price)
-        per_unit = bracket_value(resized(spec, 1.0), price)  # table value of one unit at price
-        result.max_add_size = max(0.0, (cap - current) / per_unit)
+    if with_max:
+        result.max_add_size = largest_add(venue, specs, wallet, index, lev, price)
     limit = max_leverage_for(new_spec)
-    if lev > limit + 1e-12:
+    if not _leverage_allowed(lev, limit):
         result.allowed = False
         result.reason = (
             f"{lev:g}x is above the {limit:g}x maximum of the bracket the position would reach "
@@ -331,6 +421,7 @@ def change_leverage(
             "margin held against the wallet and the largest position the bracket allows"
         )
         result.max_position_value = max_value_for_leverage(spec, leverage)
+        result.max_position_inclusive = not spec.tiers.floor_inclusive
         return result
     margin = spec.isolated_margin or 0.0
     value_at_entry = entry_value(spec)
@@ -769,17 +860,20 @@ def max_add_for_distance(
 ) -> tuple[float, str]:
     """The most size that can be added (at ``price``, default mark) before the liquidation price
     comes within ``distance`` (fraction of mark) of the mark. Returns (size, what limits it:
-    ``"distance"``, ``"bracket"`` (max leverage) or ``"already within"``)."""
+    ``"distance"``, ``"bracket"`` (max leverage) or ``"already within"``). The size is one
+    :func:`add_size` allows: the search stays within :func:`largest_add`."""
     spec = _check_index(specs, index)
 
     def dist(size: float) -> float:
-        p = add_size(venue, specs, wallet, index, size, price).after.positions[index]
+        p = add_size(venue, specs, wallet, index, size, price, with_max=False).after.positions[index]
         d = p.distance_to_liquidation
         return math.inf if d is None else d
 
     if dist(0.0) < distance:
         return 0.0, "already within"
-    cap = add_size(venue, specs, wallet, index, 0.0, price).max_add_size
+    lev = _leverage_of(spec)
+    at = spec.mark_price if price is None else price
+    cap = None if lev is None else largest_add(venue, specs, wallet, index, lev, at)
     upper = cap if cap is not None else spec.size * 1e6
     lo = 0.0
     hi = None
