@@ -50,7 +50,7 @@ OKX, Bybit, Gate, Deribit and Hyperliquid portfolio margin set MM by stress scen
 
 from __future__ import annotations
 
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from itertools import pairwise
@@ -69,6 +69,10 @@ AccountMode = Literal["single", "multi_assets", "portfolio"]
 Valuation = Literal["ratio", "tiers", "buffers"]
 
 _INF = float("inf")
+
+NEGLIGIBLE_PRICE = 1e-9
+"""A crossing below this fraction of the mark is float rounding of a zero root, not a price (a
+hedged pair with no collateral: its equity and requirement both vanish at P = 0)."""
 
 _Coefficients = Callable[[float], tuple[float, float]]
 """h(P) = a + b P on the segment that holds the probe price."""
@@ -656,22 +660,19 @@ def _solve_group(
         return a, b
 
     points = _breakpoints(legs, s_asset, alpha_s, beta, u_asset, e_u, gamma)
-    # h at the mark and its segment
-    idx = bisect_right(points, mark)  # segment idx spans (points[idx-1], points[idx])
-    edges_lo = points[idx - 1] if idx > 0 else 0.0
-    edges_hi = points[idx] if idx < len(points) else _INF
-    a0, b0 = coefficients(mark)
-    h0 = a0 + b0 * mark
     down = up = True
     bounds = _slope_bounds(setup, legs, s_asset, beta, u_asset, e_u, gamma, k_s, u_mm_slope)
-    if bounds is not None:
+    if bounds is not None:  # h is continuous: its value at the mark does not depend on the side
         lo_b, hi_b = bounds
-        if lo_b > 0.0:  # increasing: the one crossing lies below if healthy, above if not
-            down, up = h0 > 0.0, h0 <= 0.0
-        elif hi_b < 0.0:
-            down, up = h0 <= 0.0, h0 > 0.0
-    below = _walk_down(coefficients, points, idx, mark, a0, b0, edges_lo) if down else None
-    above = _walk_up(coefficients, points, idx, mark, a0, b0, edges_hi) if up else None
+        if lo_b > 0.0 or hi_b < 0.0:  # monotone: one crossing, on the side where h heads for zero
+            a0, b0 = coefficients(mark)
+            healthy = a0 + b0 * mark > 0.0
+            down = healthy if lo_b > 0.0 else not healthy
+            up = not down
+    below = _walk_down(coefficients, points, bisect_left(points, mark), mark) if down else None
+    if below is not None and below <= NEGLIGIBLE_PRICE * mark:
+        below = None
+    above = _walk_up(coefficients, points, bisect_right(points, mark), mark) if up else None
     return below, above
 
 
@@ -753,62 +754,55 @@ def _slope_bounds(
     return lo, hi
 
 
-def _walk_down(
-    coefficients: _Coefficients,
-    points: list[float],
-    idx: int,
-    mark: float,
-    a: float,
-    b: float,
-    lo: float,
-) -> float | None:
-    """The highest crossing at or below the mark: segment by segment downwards, with a jump across
-    zero at a breakpoint counted at the breakpoint."""
+def _walk_down(coefficients: _Coefficients, points: list[float], idx: int, mark: float) -> float | None:
+    """The highest crossing at or below the mark, segment by segment downwards (``points[idx - 1]``
+    is the highest breakpoint below the mark); each segment's pieces are read at its midpoint, and
+    h jumping across zero at a breakpoint (a bracket table without maintenance amounts) is a
+    crossing at that breakpoint."""
     hi = mark
+    edge: float | None = None  # h at hi from the segment above
     while True:
-        if b != 0.0:
-            root = -a / b
-            if lo < root <= hi:
-                return root
+        lo = points[idx - 1] if idx > 0 else 0.0
+        if lo < hi:
+            a, b = coefficients((lo + hi) / 2.0)
+            if edge is not None:
+                here = a + b * hi
+                if (edge > 0.0 >= here) or (edge < 0.0 <= here):
+                    return hi
+            if b != 0.0:
+                root = -a / b
+                if lo < root <= hi:
+                    return root
+            edge = a + b * lo
         if lo <= 0.0:
             return None
-        right = a + b * lo  # h at lo from the segment above
-        idx -= 1
         hi = lo
-        lo = points[idx - 1] if idx > 0 else 0.0
-        a, b = coefficients((lo + hi) / 2.0)
-        left = a + b * hi
-        if (right > 0.0 >= left) or (right < 0.0 <= left):
-            return hi
+        idx -= 1
 
 
-def _walk_up(
-    coefficients: _Coefficients,
-    points: list[float],
-    idx: int,
-    mark: float,
-    a: float,
-    b: float,
-    hi: float,
-) -> float | None:
-    """The lowest crossing above the mark, segment by segment upwards."""
+def _walk_up(coefficients: _Coefficients, points: list[float], idx: int, mark: float) -> float | None:
+    """The lowest crossing above the mark, segment by segment upwards (``points[idx]`` is the lowest
+    breakpoint above the mark)."""
     lo = mark
     n = len(points)
+    edge: float | None = None  # h at lo from the segment below
     while True:
-        if b != 0.0:
-            root = -a / b
-            if lo < root <= hi and root != mark:
-                return root
+        hi = points[idx] if idx < n else _INF
+        if lo < hi:
+            a, b = coefficients((lo + hi) / 2.0 if hi != _INF else lo * 2.0)
+            if edge is not None:
+                here = a + b * lo
+                if (edge > 0.0 >= here) or (edge < 0.0 <= here):
+                    return lo
+            if b != 0.0:
+                root = -a / b
+                if lo < root <= hi:
+                    return root
+            edge = a + b * hi
         if hi == _INF:
             return None
-        left = a + b * hi  # h at hi from the segment below
-        idx += 1
         lo = hi
-        hi = points[idx] if idx < n else _INF
-        a, b = coefficients((lo + hi) / 2.0 if hi != _INF else lo * 2.0)
-        right = a + b * lo
-        if (left > 0.0 >= right) or (left < 0.0 <= right):
-            return lo
+        idx += 1
 
 
 __all__ = [
@@ -826,8 +820,8 @@ __all__ = [
     "collateral_value",
     "convention",
     "moved",
-    "shocked",
     "settle_asset",
+    "shocked",
     "underlying_of",
     "value_asset",
 ]
