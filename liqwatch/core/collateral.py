@@ -53,7 +53,7 @@ from __future__ import annotations
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from itertools import pairwise
+from itertools import accumulate, pairwise
 from math import isfinite
 from typing import Literal
 
@@ -62,6 +62,7 @@ from liqwatch.core.errors import InputError
 from liqwatch.core.model import PositionSpec
 from liqwatch.core.solver import Leg, requirement
 from liqwatch.core.symbols import unified_parts
+from liqwatch.core.tiers import Tier, TierTable
 from liqwatch.core.venues import Venue
 
 TierBasis = Literal["quantity", "value"]
@@ -73,6 +74,10 @@ _INF = float("inf")
 NEGLIGIBLE_PRICE = 1e-9
 """A crossing below this fraction of the mark is float rounding of a zero root, not a price (a
 hedged pair with no collateral: its equity and requirement both vanish at P = 0)."""
+
+_Shape = tuple[tuple[float, ...], tuple[float, ...], tuple[float, ...], tuple[float, ...]]
+"""Per bracket k: lowest and highest MMR of brackets 0..k, then of brackets k..last."""
+
 
 _Coefficients = Callable[[float], tuple[float, float]]
 """h(P) = a + b P on the segment that holds the probe price."""
@@ -326,6 +331,15 @@ def underlying_of(spec: PositionSpec) -> str:
     return base.strip().upper()
 
 
+def _names(spec: PositionSpec, venue: Venue) -> tuple[str, str]:
+    """(:func:`settle_asset`, :func:`underlying_of`) with one parse of the symbol."""
+    parts = unified_parts(spec.symbol)
+    if parts is None:
+        return settle_asset(spec, venue), underlying_of(spec)
+    settle = spec.settle.strip().upper() if spec.settle else parts[2]
+    return settle, parts[0].strip().upper()
+
+
 @dataclass(slots=True)
 class CollateralPosition:
     """One cross position in a multi-collateral account. Money in ``settle`` units unless ``_usd``."""
@@ -375,15 +389,17 @@ class _Setup:
         "conv",
         "equity",
         "legs",
+        "mm_usd",
+        "others",
         "pnl",
         "pnl_by",
         "req",
         "req_by",
         "settles",
-        "shapes",
         "specs",
         "trigger",
         "unders",
+        "unique",
         "venue",
     )
 
@@ -418,14 +434,13 @@ class _Setup:
                     f"{spec.symbol} is coin-margined: multi-collateral accounts cover linear positions "
                     "(assess inverse positions in single mode)",
                 )
-            settle = settle_asset(spec, venue)
+            settle, under = _names(spec, venue)
             if settle not in assets:
                 raise InputError(
                     "collateral",
                     f"no row for {settle}, the settle asset of {spec.symbol}: add "
                     f'{{"asset": "{settle}", "amount": 0, "price": ..., "ratio": ...}} with its venue rate',
                 )
-            under = underlying_of(spec)
             if under == settle:
                 raise InputError(f"positions[{i}].settle", f"{spec.symbol} settles in its own underlying {under}")
             counts[spec.symbol] = counts.get(spec.symbol, 0) + 1
@@ -451,6 +466,7 @@ class _Setup:
             pnl_by[settle] += u
             req_by[settle] += r
         self.venue = venue
+        self.unique = len(counts) == len(specs)
         self.assets = assets
         self.specs = specs
         self.legs = legs
@@ -462,26 +478,43 @@ class _Setup:
         self.equity = {name: a.amount + pnl_by[name] for name, a in assets.items()}
         self.req_by = req_by
         self.conv = {name: a.conversion for name, a in assets.items()}
+        self.mm_usd = 0.0
+        for name, r in req_by.items():
+            self.mm_usd += r * self.conv[name]
         self.trigger = trigger
-        self.shapes: dict[int, tuple[bool, float, float]] = {}
+        self.others: dict[tuple[str, str], tuple[float, float]] = {}
 
-    def shape(self, leg: Leg) -> tuple[bool, float, float]:
-        """(continuous, lowest MMR, highest MMR) of the leg's table, once per table: continuous when
-        value x MMR - maintenance amount agrees on both sides of every floor."""
-        table = leg.table
-        key = id(table)  # the specs hold their tables for the whole call
-        got = self.shapes.get(key)
-        if got is None:
-            tiers = table.tiers
-            continuous = True
-            for prev, tier in pairwise(tiers):
-                jump = tier.floor * (tier.mmr - prev.mmr) - (tier.maint_amount - prev.maint_amount)
-                if abs(jump) > 1e-9 * max(1.0, abs(tier.maint_amount)):
-                    continuous = False
-                    break
-            mmrs = [t.mmr for t in tiers]
-            got = self.shapes[key] = (continuous, min(mmrs), max(mmrs))
-        return got
+
+_SHAPES: dict[int, tuple[tuple[Tier, ...], _Shape | None]] = {}
+"""Memo of :func:`_shape` by the identity of a bracket tuple (kept alive by the entry, so an id is
+never reused while cached); cleared when it grows past ``_SHAPES_MAX`` entries."""
+_SHAPES_MAX = 20_000
+
+
+def _shape(table: TierTable) -> _Shape | None:
+    """The MMR ranges of the brackets at or below / at or above each bracket; None where the
+    requirement jumps at a floor (value x MMR - maintenance amount differs on its two sides: a table
+    without maintenance amounts)."""
+    tiers = table.tiers
+    hit = _SHAPES.get(id(tiers))
+    if hit is not None and hit[0] is tiers:
+        return hit[1]
+    got: _Shape | None = None
+    for prev, tier in pairwise(tiers):
+        jump = tier.floor * (tier.mmr - prev.mmr) - (tier.maint_amount - prev.maint_amount)
+        if abs(jump) > 1e-9 * max(1.0, abs(tier.maint_amount)):
+            break
+    else:
+        mmrs = [t.mmr for t in tiers]
+        lo_up = list(accumulate(mmrs, min))
+        hi_up = list(accumulate(mmrs, max))
+        lo_down = list(accumulate(reversed(mmrs), min))[::-1]
+        hi_down = list(accumulate(reversed(mmrs), max))[::-1]
+        got = (tuple(lo_up), tuple(hi_up), tuple(lo_down), tuple(hi_down))
+    if len(_SHAPES) >= _SHAPES_MAX:
+        _SHAPES.clear()
+    _SHAPES[id(tiers)] = (tiers, got)
+    return got
 
 
 def assess_collateral(
@@ -502,9 +535,7 @@ def assess_collateral(
     for v in values:
         eff += v.collateral_value_usd
         gross += v.value_usd
-    mm = 0.0
-    for name, r in setup.req_by.items():
-        mm += r * setup.conv[name]
+    mm = setup.mm_usd
     positions = _solve_all(setup, eff, values)
     ratio = conv.trigger * mm / eff if eff > 0.0 else None
     native = (eff / mm if mm > 0.0 else None) if conv.native_name else None
@@ -526,9 +557,7 @@ def account_margin_ratio(
     eff = 0.0
     for name, a in setup.assets.items():
         eff += collateral_value(a, setup.equity[name], a.price)
-    mm = 0.0
-    for name, r in setup.req_by.items():
-        mm += r * setup.conv[name]
+    mm = setup.mm_usd
     return conv.trigger * mm / eff if eff > 0.0 else None
 
 
@@ -557,15 +586,19 @@ def moved(
 
 def _solve_all(setup: _Setup, eff: float, values: list[AssetValue]) -> list[CollateralPosition]:
     specs = setup.specs
-    groups: dict[str, list[int]] = {}
-    for i, spec in enumerate(specs):
-        groups.setdefault(spec.symbol, []).append(i)
-    found: list[tuple[float | None, float | None]] = [(None, None)] * len(specs)
     value_of = {v.asset: v.collateral_value_usd for v in values}
-    for members in groups.values():
-        result = _solve_group(setup, members, eff, value_of)
-        for i in members:
-            found[i] = result
+    found: list[tuple[float | None, float | None]]
+    if setup.unique:  # one position per symbol: each is its own group
+        found = [_solve_group(setup, [i], eff, value_of) for i in range(len(specs))]
+    else:
+        groups: dict[str, list[int]] = {}
+        for i, spec in enumerate(specs):
+            groups.setdefault(spec.symbol, []).append(i)
+        found = [(None, None)] * len(specs)
+        for members in groups.values():
+            result = _solve_group(setup, members, eff, value_of)
+            for i in members:
+                found[i] = result
     out: list[CollateralPosition] = []
     conv = setup.conv
     assets = setup.assets
@@ -629,51 +662,136 @@ def _solve_group(
     alpha_s = e_s_now - beta * mark
     # Constant part: every asset but the settle asset and the underlying, minus every requirement
     # but this group's and those owed in the underlying (which move with its price).
-    const_value = eff - value_of[settle] - (value_of[under] if u_asset is not None else 0.0)
+    # (Summed over the other assets directly, once per settle/underlying pair: subtracting the
+    # pair's values from the total would cancel digits when they dominate it.)
+    pair = (settle, under)
+    others = setup.others.get(pair)
+    if others is None:
+        other_value = 0.0
+        other_mm = 0.0
+        for name, value in value_of.items():
+            if name not in pair:
+                other_value += value
+                other_mm += setup.req_by[name] * setup.conv[name]
+        others = setup.others[pair] = (other_value, other_mm)
+    const_value, other_mm = others
     req_u = setup.req_by.get(under, 0.0) if u_asset is not None else 0.0
-    mm_const = 0.0
-    for name, r in setup.req_by.items():
-        if name == under:
-            continue
-        mm_const += (r - g_req if name == settle else r) * setup.conv[name]
+    mm_const = other_mm + (setup.req_by[settle] - g_req) * conv_s
     base = const_value - trig * mm_const
     e_u = setup.equity[under] if u_asset is not None else 0.0
     gamma = (u_asset.price / mark) if u_asset is not None else 0.0
     u_mm_slope = trig * req_u * (u_asset.conversion / mark) if u_asset is not None else 0.0
     k_s = trig * conv_s
 
+    s_flat = len(s_asset.floors) == 1
+    s_pos, s_neg = s_asset.rates[0], s_asset.liability_rate
+    u_fixed = u_asset is not None and not u_asset.value_basis  # its piece does not move with the price
+    if u_asset is not None and u_fixed:
+        rate, cum_q, _ = _piece(u_asset, e_u, u_asset.price)
+        u_b = (rate * e_u - cum_q) * gamma - u_mm_slope
+    else:
+        u_b = -u_mm_slope
+    if len(legs) == 1:  # one leg (the usual case): its bracket read directly
+        leg = legs[0]
+        table = leg.table
+        tiers_of = table.tiers
+        position = table.position
+        qty = leg.qty
+        bracket_qty = qty if leg.tier_qty is None else leg.tier_qty
+        notional = table.basis == "notional"
+        fee = leg.fee_rate
+
+        def legs_part(probe: float) -> tuple[float, float]:
+            tier = tiers_of[position(bracket_qty * probe if notional else bracket_qty)]
+            return k_s * tier.maint_amount, k_s * qty * (tier.mmr + fee)
+
+    else:
+
+        def legs_part(probe: float) -> tuple[float, float]:
+            a = 0.0
+            b = 0.0
+            for leg in legs:
+                table = leg.table
+                tier = table.tiers[table.position(leg.bracket_value(probe))]
+                a += k_s * tier.maint_amount
+                b += k_s * leg.qty * (tier.mmr + leg.fee_rate)
+            return a, b
+
     def coefficients(probe: float) -> tuple[float, float]:
-        a = base
-        b = -u_mm_slope
-        for leg in legs:
-            table = leg.table
-            tier = table.tiers[table.position(leg.bracket_value(probe))]
-            a += k_s * tier.maint_amount
-            b -= k_s * leg.qty * (tier.mmr + leg.fee_rate)
-        rate, cum_q, cum_v = _piece(s_asset, alpha_s + beta * probe, p_s)
-        a += rate * alpha_s * p_s - cum_q * p_s - cum_v
-        b += rate * beta * p_s
-        if u_asset is not None:
-            rate, cum_q, cum_v = _piece(u_asset, e_u, gamma * probe)
+        a, minus_b = legs_part(probe)
+        a += base
+        b = u_b - minus_b
+        if s_flat:
+            rate = s_neg if alpha_s + beta * probe < 0.0 else s_pos
+            a += rate * alpha_s * p_s
+            b += rate * beta * p_s
+        else:
+            rate, cum_q, cum_v = _piece(s_asset, alpha_s + beta * probe, p_s)
+            a += rate * alpha_s * p_s - cum_q * p_s - cum_v
+            b += rate * beta * p_s
+        if u_asset is not None and not u_fixed:
+            rate, _, cum_v = _piece(u_asset, e_u, gamma * probe)
             a -= cum_v
-            b += (rate * e_u - cum_q) * gamma
+            b += rate * e_u * gamma
         return a, b
 
-    points = _breakpoints(legs, s_asset, alpha_s, beta, u_asset, e_u, gamma)
-    down = up = True
-    bounds = _slope_bounds(setup, legs, s_asset, beta, u_asset, e_u, gamma, k_s, u_mm_slope)
-    if bounds is not None:  # h is continuous: its value at the mark does not depend on the side
-        lo_b, hi_b = bounds
-        if lo_b > 0.0 or hi_b < 0.0:  # monotone: one crossing, on the side where h heads for zero
-            a0, b0 = coefficients(mark)
-            healthy = a0 + b0 * mark > 0.0
-            down = healthy if lo_b > 0.0 else not healthy
-            up = not down
-    below = _walk_down(coefficients, points, bisect_left(points, mark), mark) if down else None
-    if below is not None and below <= NEGLIGIBLE_PRICE * mark:
-        below = None
-    above = _walk_up(coefficients, points, bisect_right(points, mark), mark) if up else None
-    return below, above
+    # Each side of the mark on its own: where h's slope keeps one sign there, that side has at most
+    # one crossing, found by matching pieces (or shown absent); elsewhere the segment walk.
+    fixed = _asset_slopes(s_asset, beta, u_asset, e_u, gamma, u_mm_slope)
+    a0, b0 = coefficients(mark)
+    h0 = a0 + b0 * mark
+    if h0 == 0.0:  # at the trigger now: the mark is the crossing
+        return mark, None
+    healthy = h0 > 0.0
+    points: list[float] | None = None
+    found: list[float | None] = []
+    for down in (True, False):
+        bounds = _leg_slopes(setup, legs, mark, down, k_s, fixed)
+        if bounds is not None and (bounds[0] > 0.0 or bounds[1] < 0.0):
+            increasing = bounds[0] > 0.0
+            if healthy != (increasing == down):  # h moves away from zero on this side
+                found.append(None)
+                continue
+            solved, root = _monotone_root(coefficients, a0, b0, mark, down)
+            if solved:
+                found.append(root)
+                continue
+        if points is None:
+            points = _breakpoints(legs, s_asset, alpha_s, beta, u_asset, e_u, gamma)
+        if down:
+            below = _walk_down(coefficients, points, bisect_left(points, mark), mark)
+            found.append(None if below is not None and below <= NEGLIGIBLE_PRICE * mark else below)
+        else:
+            found.append(_walk_up(coefficients, points, bisect_right(points, mark), mark))
+    return found[0], found[1]
+
+
+def _monotone_root(
+    coefficients: _Coefficients, a: float, b: float, mark: float, down: bool
+) -> tuple[bool, float | None]:
+    """The one crossing of a continuous monotone h, starting from the pieces at the mark: solve the
+    segment's line, read the pieces at its root, and stop when they give the same line (the root is
+    then an exact zero of h, hence the zero: Binance's "recompute with the bracket at the
+    liquidation price", over haircut tiers too). ``(True, None)``: no positive price crosses;
+    ``(False, None)``: a piece cycle at a boundary, left to the segment walk."""
+    healthy = a + b * mark > 0.0
+    for _ in range(8):
+        if b == 0.0:
+            return False, None
+        root = -a / b
+        if root <= NEGLIGIBLE_PRICE * mark:
+            if not down:
+                return False, None
+            low = NEGLIGIBLE_PRICE * mark
+            low_a, low_b = coefficients(low)  # the pieces just above 0
+            if (low_a + low_b * low > 0.0) == healthy:  # the same side at 0+ as at the mark: no crossing
+                return True, None
+            return False, None
+        a2, b2 = coefficients(root)
+        if a2 == a and b2 == b:  # an exact zero; the one on this side, or the walk decides
+            return (True, root) if (root <= mark) == down else (False, None)
+        a, b = a2, b2
+    return False, None
 
 
 def _breakpoints(
@@ -709,26 +827,16 @@ def _breakpoints(
     return pts
 
 
-def _slope_bounds(
-    setup: _Setup,
-    legs: Sequence[Leg],
+def _asset_slopes(
     s_asset: CollateralAsset,
     beta: float,
     u_asset: CollateralAsset | None,
     e_u: float,
     gamma: float,
-    k_s: float,
     u_mm_slope: float,
-) -> tuple[float, float] | None:
-    """Bounds of h's slope over every segment, where h is continuous (every leg's requirement is
-    continuous across its brackets); None where a bracket change can make h jump."""
+) -> tuple[float, float]:
+    """Bounds of the part of h's slope that the settle asset and the underlying give, at any price."""
     lo = hi = -u_mm_slope
-    for leg in legs:
-        continuous, mmr_lo, mmr_hi = setup.shape(leg)
-        if not continuous:
-            return None
-        lo -= k_s * leg.qty * (mmr_hi + leg.fee_rate)
-        hi -= k_s * leg.qty * (mmr_lo + leg.fee_rate)
     if beta != 0.0:
         rates = (*s_asset.rates, s_asset.liability_rate)
         r_lo, r_hi = min(rates), max(rates)
@@ -751,6 +859,32 @@ def _slope_bounds(
             slope = (rate * e_u - cum_q) * gamma
             lo += slope
             hi += slope
+    return lo, hi
+
+
+def _leg_slopes(
+    setup: _Setup, legs: Sequence[Leg], mark: float, down: bool, k_s: float, fixed: tuple[float, float]
+) -> tuple[float, float] | None:
+    """Bounds of h's slope below the mark (``down``) or above it, where h is continuous: the legs'
+    requirements over the brackets that side can reach, plus ``fixed`` (:func:`_asset_slopes`);
+    None where a bracket change can make h jump."""
+    lo, hi = fixed
+    for leg in legs:
+        table = leg.table
+        qty = leg.qty
+        if table.basis != "notional":  # the bracket follows the size: fixed while the price moves
+            mmr_lo = mmr_hi = table.lookup(qty if leg.tier_qty is None else leg.tier_qty).mmr
+        else:
+            shape = _shape(table)
+            if shape is None:
+                return None
+            k = table.position(leg.bracket_value(mark))
+            if down:
+                mmr_lo, mmr_hi = shape[0][k], shape[1][k]
+            else:
+                mmr_lo, mmr_hi = shape[2][k], shape[3][k]
+        lo -= k_s * qty * (mmr_hi + leg.fee_rate)
+        hi -= k_s * qty * (mmr_lo + leg.fee_rate)
     return lo, hi
 
 
