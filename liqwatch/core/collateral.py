@@ -60,7 +60,7 @@ from typing import Literal
 from liqwatch.core.engine import beyond_table_error, check_covered, settle_of, solver_leg
 from liqwatch.core.errors import InputError
 from liqwatch.core.model import PositionSpec
-from liqwatch.core.solver import Leg, requirement
+from liqwatch.core.solver import Leg
 from liqwatch.core.symbols import unified_parts
 from liqwatch.core.tiers import Tier, TierTable
 from liqwatch.core.venues import Venue
@@ -335,7 +335,8 @@ def _names(spec: PositionSpec, venue: Venue) -> tuple[str, str]:
     """(:func:`settle_asset`, :func:`underlying_of`) with one parse of the symbol."""
     parts = unified_parts(spec.symbol)
     if parts is None:
-        return settle_asset(spec, venue), underlying_of(spec)
+        settle = spec.settle.strip().upper() if spec.settle else settle_of(spec, venue)
+        return settle, spec.symbol.split("/")[0].strip().upper()
     settle = spec.settle.strip().upper() if spec.settle else parts[2]
     return settle, parts[0].strip().upper()
 
@@ -457,10 +458,12 @@ class _Setup:
         for spec, leg, settle in zip(specs, legs, settles, strict=True):
             mark = spec.mark_price
             value = leg.bracket_value(mark)
-            if spec.tiers.beyond(value):
+            tier = spec.tiers.holding(value)  # the engine's requirement (solver.requirement), read once
+            if tier is None:
                 raise beyond_table_error(spec, venue, value, "at the mark")
-            u = leg.sign * leg.qty * (mark - leg.entry)
-            r = requirement(leg, mark)
+            qty = leg.qty
+            u = leg.sign * qty * (mark - leg.entry)
+            r = qty * mark * (tier.mmr + leg.fee_rate) - tier.maint_amount
             pnl.append(u)
             req.append(r)
             pnl_by[settle] += u
@@ -735,6 +738,10 @@ def _solve_group(
             b += rate * e_u * gamma
         return a, b
 
+    if u_asset is None and s_flat and len(legs) == 1:
+        fast = _one_leg(legs[0], mark, base, k_s, alpha_s, beta, p_s, s_pos, s_neg)
+        if fast is not None:
+            return fast
     # Each side of the mark on its own: where h's slope keeps one sign there, that side has at most
     # one crossing, found by matching pieces (or shown absent); elsewhere the segment walk.
     fixed = _asset_slopes(s_asset, beta, u_asset, e_u, gamma, u_mm_slope)
@@ -745,10 +752,12 @@ def _solve_group(
     healthy = h0 > 0.0
     points: list[float] | None = None
     found: list[float | None] = []
+    slopes = _leg_slopes(legs, mark, k_s, fixed)
     for down in (True, False):
-        bounds = _leg_slopes(setup, legs, mark, down, k_s, fixed)
-        if bounds is not None and (bounds[0] > 0.0 or bounds[1] < 0.0):
-            increasing = bounds[0] > 0.0
+        if slopes is not None:
+            lo_b, hi_b = (slopes[0], slopes[1]) if down else (slopes[2], slopes[3])
+        if slopes is not None and (lo_b > 0.0 or hi_b < 0.0):
+            increasing = lo_b > 0.0
             if healthy != (increasing == down):  # h moves away from zero on this side
                 found.append(None)
                 continue
@@ -763,6 +772,88 @@ def _solve_group(
             found.append(None if below is not None and below <= NEGLIGIBLE_PRICE * mark else below)
         else:
             found.append(_walk_up(coefficients, points, bisect_right(points, mark), mark))
+    return found[0], found[1]
+
+
+def _one_leg(
+    leg: Leg,
+    mark: float,
+    base: float,
+    k_s: float,
+    alpha_s: float,
+    beta: float,
+    p_s: float,
+    s_pos: float,
+    s_neg: float,
+) -> tuple[float | None, float | None] | None:
+    """The usual group, inline: one leg, a flat settle asset (one ratio, or bid/ask rates), no
+    co-moving collateral; h(P) = base + k_s (cum - Q P (MMR + f)) + rate(e_S(P)) e_S(P) p_s. The
+    same rules as the general path (one sign of the slope on a side: the one crossing by matching
+    pieces, or none); None when that does not settle it (the general path then walks)."""
+    table = leg.table
+    tiers = table.tiers
+    position = table.position
+    qty = leg.qty
+    bq = qty if leg.tier_qty is None else leg.tier_qty
+    notional = table.basis == "notional"
+    fee = leg.fee_rate
+    kq = k_s * qty
+    i = position(bq * mark) if notional else position(bq)
+    tier = tiers[i]
+    rate = s_neg if alpha_s + beta * mark < 0.0 else s_pos
+    a = base + k_s * tier.maint_amount + rate * alpha_s * p_s
+    b = rate * beta * p_s - kq * (tier.mmr + fee)
+    h0 = a + b * mark
+    if h0 == 0.0:
+        return mark, None
+    if notional:
+        shape = _shape(table)
+        if shape is None:
+            return None
+        down_lo, down_hi, up_lo, up_hi = shape[0][i], shape[1][i], shape[2][i], shape[3][i]
+    else:
+        down_lo = down_hi = up_lo = up_hi = tier.mmr
+    r_lo, r_hi = (s_pos, s_neg) if s_pos <= s_neg else (s_neg, s_pos)
+    bp = beta * p_s
+    s_lo, s_hi = (bp * r_lo, bp * r_hi) if bp >= 0.0 else (bp * r_hi, bp * r_lo)
+    healthy = h0 > 0.0
+    found: list[float | None] = []
+    for down, m_lo, m_hi in ((True, down_lo, down_hi), (False, up_lo, up_hi)):
+        lo_b = s_lo - kq * (m_hi + fee)
+        hi_b = s_hi - kq * (m_lo + fee)
+        if not (lo_b > 0.0 or hi_b < 0.0):
+            return None
+        if healthy != ((lo_b > 0.0) == down):
+            found.append(None)
+            continue
+        ca, cb = a, b
+        for _ in range(8):
+            if cb == 0.0:
+                return None
+            root = -ca / cb
+            if root <= NEGLIGIBLE_PRICE * mark:
+                if not down:
+                    return None
+                low = NEGLIGIBLE_PRICE * mark
+                lt = tiers[position(bq * low) if notional else i]
+                lr = s_neg if alpha_s + beta * low < 0.0 else s_pos
+                h_low = base + k_s * lt.maint_amount + lr * (alpha_s + beta * low) * p_s - kq * (lt.mmr + fee) * low
+                if (h_low > 0.0) != healthy:
+                    return None
+                found.append(None)
+                break
+            rt = tiers[position(bq * root) if notional else i]
+            rr = s_neg if alpha_s + beta * root < 0.0 else s_pos
+            a2 = base + k_s * rt.maint_amount + rr * alpha_s * p_s
+            b2 = rr * beta * p_s - kq * (rt.mmr + fee)
+            if a2 == ca and b2 == cb:
+                if (root <= mark) != down:
+                    return None
+                found.append(root)
+                break
+            ca, cb = a2, b2
+        else:
+            return None
     return found[0], found[1]
 
 
@@ -863,29 +954,33 @@ def _asset_slopes(
 
 
 def _leg_slopes(
-    setup: _Setup, legs: Sequence[Leg], mark: float, down: bool, k_s: float, fixed: tuple[float, float]
-) -> tuple[float, float] | None:
-    """Bounds of h's slope below the mark (``down``) or above it, where h is continuous: the legs'
-    requirements over the brackets that side can reach, plus ``fixed`` (:func:`_asset_slopes`);
-    None where a bracket change can make h jump."""
-    lo, hi = fixed
+    legs: Sequence[Leg], mark: float, k_s: float, fixed: tuple[float, float]
+) -> tuple[float, float, float, float] | None:
+    """Bounds of h's slope below the mark (low, high) and above it (low, high), where h is
+    continuous: the legs' requirements over the brackets each side can reach, plus ``fixed``
+    (:func:`_asset_slopes`); None where a bracket change can make h jump."""
+    lo_d = lo_u = fixed[0]
+    hi_d = hi_u = fixed[1]
     for leg in legs:
         table = leg.table
-        qty = leg.qty
+        k = k_s * leg.qty
+        fee = leg.fee_rate
         if table.basis != "notional":  # the bracket follows the size: fixed while the price moves
-            mmr_lo = mmr_hi = table.lookup(qty if leg.tier_qty is None else leg.tier_qty).mmr
-        else:
-            shape = _shape(table)
-            if shape is None:
-                return None
-            k = table.position(leg.bracket_value(mark))
-            if down:
-                mmr_lo, mmr_hi = shape[0][k], shape[1][k]
-            else:
-                mmr_lo, mmr_hi = shape[2][k], shape[3][k]
-        lo -= k_s * qty * (mmr_hi + leg.fee_rate)
-        hi -= k_s * qty * (mmr_lo + leg.fee_rate)
-    return lo, hi
+            mmr = table.lookup(leg.qty if leg.tier_qty is None else leg.tier_qty).mmr
+            lo_d -= k * (mmr + fee)
+            hi_d -= k * (mmr + fee)
+            lo_u -= k * (mmr + fee)
+            hi_u -= k * (mmr + fee)
+            continue
+        shape = _shape(table)
+        if shape is None:
+            return None
+        i = table.position(leg.bracket_value(mark))
+        lo_d -= k * (shape[1][i] + fee)
+        hi_d -= k * (shape[0][i] + fee)
+        lo_u -= k * (shape[3][i] + fee)
+        hi_u -= k * (shape[2][i] + fee)
+    return lo_d, hi_d, lo_u, hi_u
 
 
 def _walk_down(coefficients: _Coefficients, points: list[float], idx: int, mark: float) -> float | None:
