@@ -667,7 +667,7 @@ def _solve_group(
     # but this group's and those owed in the underlying (which move with its price).
     # (Summed over the other assets directly, once per settle/underlying pair: subtracting the
     # pair's values from the total would cancel digits when they dominate it.)
-    pair = (settle, under)
+    pair = (settle, under if u_asset is not None else "")
     others = setup.others.get(pair)
     if others is None:
         other_value = 0.0
@@ -685,9 +685,12 @@ def _solve_group(
     gamma = (u_asset.price / mark) if u_asset is not None else 0.0
     u_mm_slope = trig * req_u * (u_asset.conversion / mark) if u_asset is not None else 0.0
     k_s = trig * conv_s
-
     s_flat = len(s_asset.floors) == 1
     s_pos, s_neg = s_asset.rates[0], s_asset.liability_rate
+    if u_asset is None and s_flat and len(legs) == 1:
+        fast = _one_leg(legs[0], mark, base, k_s, alpha_s, beta, p_s, s_pos, s_neg)
+        if fast is not None:
+            return fast
     u_fixed = u_asset is not None and not u_asset.value_basis  # its piece does not move with the price
     if u_asset is not None and u_fixed:
         rate, cum_q, _ = _piece(u_asset, e_u, u_asset.price)
@@ -738,10 +741,6 @@ def _solve_group(
             b += rate * e_u * gamma
         return a, b
 
-    if u_asset is None and s_flat and len(legs) == 1:
-        fast = _one_leg(legs[0], mark, base, k_s, alpha_s, beta, p_s, s_pos, s_neg)
-        if fast is not None:
-            return fast
     # Each side of the mark on its own: where h's slope keeps one sign there, that side has at most
     # one crossing, found by matching pieces (or shown absent); elsewhere the segment walk.
     fixed = _asset_slopes(s_asset, beta, u_asset, e_u, gamma, u_mm_slope)
