@@ -36,10 +36,19 @@ underlying's price is linear in P, and within one haircut tier, one sign of each
 bracket the whole condition ``EffEq(P) = trigger x MM(P)`` is linear in P. The breakpoints are
 known in closed form (bracket floors / size; where the settle equity crosses zero or a quantity or
 value tier boundary; where the underlying's value crosses a value tier boundary), so each segment
-is solved exactly (no iteration to a tolerance) and the crossing nearest the mark wins; the nearest
-crossing below and above the mark are reported too. A long backed by its own coin liquidates
-nearer; a short can liquidate on a fall when its collateral outweighs it; a short fully hedged by
-collateral has no liquidation price (None) until a haircut tier changes the balance.
+is solved exactly (no iteration to a tolerance). Each side of the mark is taken on its own: where
+the slope of ``h = EffEq - trigger x MM`` keeps one sign over every piece that side can reach (and
+no bracket jump is possible), that side holds at most one crossing, found by solving the segment's
+line and re-reading the pieces at its root until they give the same line (the engine's "recompute
+with the bracket at the liquidation price"), or shown absent; otherwise the side is walked segment
+by segment from the mark, a jump of h across zero at a bracket floor (tables without maintenance
+amounts) counting as a crossing there. The crossing nearest the mark is the liquidation price; the
+nearest below and above are reported too. A long backed by its own coin liquidates nearer; a short
+can liquidate on a fall when its collateral outweighs it; a short fully hedged by collateral has no
+liquidation price (None) until a haircut tier changes the balance.
+
+Underlying matching is by name: the collateral asset named like the symbol's base co-moves (BTC
+behind BTC/USDT:USDT); a scaled contract (1000PEPE) or a wrapped asset (WBETH) does not.
 
 Scope (refused with a one-line message naming the field): cross positions only (an isolated
 position keeps its own margin: assess it with the engine), linear positions only (an inverse
@@ -59,7 +68,7 @@ from typing import Literal
 
 from liqwatch.core.engine import beyond_table_error, check_covered, settle_of, solver_leg
 from liqwatch.core.errors import InputError
-from liqwatch.core.model import PositionSpec
+from liqwatch.core.model import PositionSpec, Status
 from liqwatch.core.solver import Leg
 from liqwatch.core.symbols import unified_parts
 from liqwatch.core.tiers import Tier, TierTable
@@ -380,6 +389,8 @@ class CollateralRisk:
     native_name: str | None
     trigger: float
     positions: list[CollateralPosition]
+    status: Status
+    """``bankrupt`` when effective equity <= 0, ``liquidatable`` when the ratio is >= 1, else ``ok``."""
 
 
 class _Setup:
@@ -542,8 +553,9 @@ def assess_collateral(
     positions = _solve_all(setup, eff, values)
     ratio = conv.trigger * mm / eff if eff > 0.0 else None
     native = (eff / mm if mm > 0.0 else None) if conv.native_name else None
+    status: Status = "bankrupt" if ratio is None else "liquidatable" if ratio >= 1.0 else "ok"
     return CollateralRisk(
-        venue.name, mode, values, gross, eff, mm, ratio, native, conv.native_name, conv.trigger, positions
+        venue.name, mode, values, gross, eff, mm, ratio, native, conv.native_name, conv.trigger, positions, status
     )
 
 

@@ -84,6 +84,7 @@ def test_binance_multi_assets_worked_example() -> None:
     assert risk.margin_ratio == pytest.approx(199.596 / 416.02, rel=1e-12)
     assert risk.margin_ratio == pytest.approx(0.47977, abs=1e-5)  # printed truncated to 5 places
     assert risk.margin_ratio_native is None  # Binance Multi-Assets reads MM / equity like liqwatch
+    assert risk.status == "ok"
     assert [p.requirement_usd for p in risk.positions] == [pytest.approx(79.596), pytest.approx(120.0)]
     assert [a.collateral_value_usd for a in risk.assets] == [pytest.approx(196.02), pytest.approx(220.0)]
     for p in risk.positions:  # each liquidation price brings the account ratio to exactly 1
@@ -293,6 +294,14 @@ def test_bracket_jump_on_a_table_without_maintenance_amounts() -> None:
 def test_shock_moves_one_asset() -> None:
     btc = CollateralAsset("BTC", 1.0, 50_000.0, ratio=0.95)
     assert shocked(btc, -20.0).price == 40_000.0
+    spec = cross("ETH/USDT:USDT", "long", 10.0, 3_000.0, 3_000.0, 0.01)
+    before = assess_collateral(BINANCE, [spec], [usdt(-37_800.0), btc])
+    after = assess_collateral(BINANCE, [spec], [usdt(-37_800.0), shocked(btc, -20.0)])
+    assert (before.effective_equity, after.effective_equity) == (pytest.approx(9_700.0), pytest.approx(200.0))
+    assert (before.status, after.status) == ("ok", "liquidatable")  # MM 300 > 200
+    # the USDT debt at full value: 47,500 or 38,000 - 37,800 + 10 (P - 3,000) - 0.1 P = 0
+    assert before.positions[0].liquidation_price == pytest.approx((30_000.0 - 9_700.0) / 9.9, rel=1e-12)
+    assert after.positions[0].liquidation_price == pytest.approx((30_000.0 - 200.0) / 9.9, rel=1e-12)
     with pytest.raises(InputError, match=r"collateral-shock\.BTC"):
         shocked(btc, -100.0)
 
