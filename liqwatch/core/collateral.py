@@ -62,7 +62,6 @@ from __future__ import annotations
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from itertools import accumulate, pairwise
 from math import isfinite
 from typing import Literal
 
@@ -514,16 +513,22 @@ def _shape(table: TierTable) -> _Shape | None:
     if hit is not None and hit[0] is tiers:
         return hit[1]
     got: _Shape | None = None
-    for prev, tier in pairwise(tiers):
+    n = len(tiers)
+    for k in range(1, n):
+        prev, tier = tiers[k - 1], tiers[k]
         jump = tier.floor * (tier.mmr - prev.mmr) - (tier.maint_amount - prev.maint_amount)
         if abs(jump) > 1e-9 * max(1.0, abs(tier.maint_amount)):
             break
     else:
         mmrs = [t.mmr for t in tiers]
-        lo_up = list(accumulate(mmrs, min))
-        hi_up = list(accumulate(mmrs, max))
-        lo_down = list(accumulate(reversed(mmrs), min))[::-1]
-        hi_down = list(accumulate(reversed(mmrs), max))[::-1]
+        lo_up, hi_up = mmrs[:], mmrs[:]
+        for k in range(1, n):  # over brackets 0..k
+            lo_up[k] = min(lo_up[k - 1], mmrs[k])
+            hi_up[k] = max(hi_up[k - 1], mmrs[k])
+        lo_down, hi_down = mmrs[:], mmrs[:]
+        for k in range(n - 2, -1, -1):  # over brackets k..last
+            lo_down[k] = min(lo_down[k + 1], mmrs[k])
+            hi_down[k] = max(hi_down[k + 1], mmrs[k])
         got = (tuple(lo_up), tuple(hi_up), tuple(lo_down), tuple(hi_down))
     if len(_SHAPES) >= _SHAPES_MAX:
         _SHAPES.clear()
