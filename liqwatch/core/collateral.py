@@ -80,8 +80,10 @@ Valuation = Literal["ratio", "tiers", "buffers"]
 _INF = float("inf")
 
 NEGLIGIBLE_PRICE = 1e-9
-"""A crossing below this fraction of the mark is float rounding of a zero root, not a price (a
-hedged pair with no collateral: its equity and requirement both vanish at P = 0)."""
+"""A crossing below this fraction of the mark, or above the mark divided by it, is float rounding,
+not a price: of a zero root (a hedged pair with no collateral: its equity and requirement both
+vanish at P = 0), or of a zero slope (a short hedged exactly by its own coin: 1e-17 left over puts
+the root at 1e20)."""
 
 _Shape = tuple[tuple[float, ...], tuple[float, ...], tuple[float, ...], tuple[float, ...]]
 """Per bracket k: lowest and highest MMR of brackets 0..k, then of brackets k..last."""
@@ -625,6 +627,8 @@ def _solve_all(setup: _Setup, eff: float, values: list[AssetValue]) -> list[Coll
     for i, spec in enumerate(specs):
         below, above = found[i]
         mark = spec.mark_price
+        if above is not None and above * NEGLIGIBLE_PRICE >= mark:
+            above = None
         if below is None:
             lp = above
         elif above is None:
@@ -704,16 +708,20 @@ def _solve_group(
     k_s = trig * conv_s
     s_flat = len(s_asset.floors) == 1
     s_pos, s_neg = s_asset.rates[0], s_asset.liability_rate
-    if u_asset is None and s_flat and len(legs) == 1:
-        fast = _one_leg(legs[0], mark, base, k_s, alpha_s, beta, p_s, s_pos, s_neg)
+    if u_asset is None:
+        u_fixed = True
+        u_b = 0.0
+    else:
+        u_fixed = not u_asset.value_basis  # its piece does not move with the price
+        if u_fixed:  # the underlying's value is proportional to the price: a fixed slope
+            rate, cum_q, _ = _piece(u_asset, e_u, u_asset.price)
+            u_b = (rate * e_u - cum_q) * gamma - u_mm_slope
+        else:
+            u_b = -u_mm_slope
+    if u_fixed and s_flat and len(legs) == 1:
+        fast = _one_leg(legs[0], mark, base, k_s, alpha_s, beta, p_s, s_pos, s_neg, u_b)
         if fast is not None:
             return fast
-    u_fixed = u_asset is not None and not u_asset.value_basis  # its piece does not move with the price
-    if u_asset is not None and u_fixed:
-        rate, cum_q, _ = _piece(u_asset, e_u, u_asset.price)
-        u_b = (rate * e_u - cum_q) * gamma - u_mm_slope
-    else:
-        u_b = -u_mm_slope
     if len(legs) == 1:  # one leg (the usual case): its bracket read directly
         leg = legs[0]
         table = leg.table
@@ -801,11 +809,14 @@ def _one_leg(
     p_s: float,
     s_pos: float,
     s_neg: float,
+    u_b: float,
 ) -> tuple[float | None, float | None] | None:
-    """The usual group, inline: one leg, a flat settle asset (one ratio, or bid/ask rates), no
-    co-moving collateral; h(P) = base + k_s (cum - Q P (MMR + f)) + rate(e_S(P)) e_S(P) p_s. The
-    same rules as the general path (one sign of the slope on a side: the one crossing by matching
-    pieces, or none); None when that does not settle it (the general path then walks)."""
+    """The usual group, inline: one leg, a flat settle asset (one ratio, or bid/ask rates), and
+    co-moving collateral, if any, whose value is proportional to the price (flat, quantity tiers,
+    buffers: slope ``u_b`` net of the MM owed in it); h(P) = base + u_b P + k_s (cum - Q P (MMR + f))
+    + rate(e_S(P)) e_S(P) p_s. The same rules as the general path (one sign of the slope on a side:
+    the one crossing by matching pieces, or none); None when that does not settle it (the general
+    path then walks)."""
     table = leg.table
     tiers = table.tiers
     position = table.position
@@ -818,7 +829,7 @@ def _one_leg(
     tier = tiers[i]
     rate = s_neg if alpha_s + beta * mark < 0.0 else s_pos
     a = base + k_s * tier.maint_amount + rate * alpha_s * p_s
-    b = rate * beta * p_s - kq * (tier.mmr + fee)
+    b = u_b + rate * beta * p_s - kq * (tier.mmr + fee)
     h0 = a + b * mark
     if h0 == 0.0:
         return mark, None
@@ -831,7 +842,7 @@ def _one_leg(
         down_lo = down_hi = up_lo = up_hi = tier.mmr
     r_lo, r_hi = (s_pos, s_neg) if s_pos <= s_neg else (s_neg, s_pos)
     bp = beta * p_s
-    s_lo, s_hi = (bp * r_lo, bp * r_hi) if bp >= 0.0 else (bp * r_hi, bp * r_lo)
+    s_lo, s_hi = (u_b + bp * r_lo, u_b + bp * r_hi) if bp >= 0.0 else (u_b + bp * r_hi, u_b + bp * r_lo)
     healthy = h0 > 0.0
     found: list[float | None] = []
     for down, m_lo, m_hi in ((True, down_lo, down_hi), (False, up_lo, up_hi)):
@@ -853,7 +864,9 @@ def _one_leg(
                 low = NEGLIGIBLE_PRICE * mark
                 lt = tiers[position(bq * low) if notional else i]
                 lr = s_neg if alpha_s + beta * low < 0.0 else s_pos
-                h_low = base + k_s * lt.maint_amount + lr * (alpha_s + beta * low) * p_s - kq * (lt.mmr + fee) * low
+                h_low = (
+                    base + k_s * lt.maint_amount + lr * (alpha_s + beta * low) * p_s + (u_b - kq * (lt.mmr + fee)) * low
+                )
                 if (h_low > 0.0) != healthy:
                     return None
                 found.append(None)
@@ -861,7 +874,7 @@ def _one_leg(
             rt = tiers[position(bq * root) if notional else i]
             rr = s_neg if alpha_s + beta * root < 0.0 else s_pos
             a2 = base + k_s * rt.maint_amount + rr * alpha_s * p_s
-            b2 = rr * beta * p_s - kq * (rt.mmr + fee)
+            b2 = u_b + rr * beta * p_s - kq * (rt.mmr + fee)
             if a2 == ca and b2 == cb:
                 if (root <= mark) != down:
                     return None
