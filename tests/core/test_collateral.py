@@ -351,3 +351,35 @@ def test_account_refusals_name_the_field() -> None:
         assert err.value.field == "account_mode"
     with pytest.raises(InputError, match="engine"):
         assess_collateral(BINANCE, [], [usdt(1.0)], mode="single")
+
+
+def test_crossing_past_an_incomplete_table_is_refused() -> None:
+    """As in the engine: past the last cap of a truncated table the requirement is unknown."""
+    table = build_table(
+        [
+            {"min": 0, "max": 60_000, "mmr": 0.01, "max_leverage": 50},
+            {"min": 60_000, "max": 100_000, "mmr": 0.02, "max_leverage": 25},
+        ],
+        complete=False,
+    )
+    spec = PositionSpec("BTC/USDT:USDT", "short", 1.0, 50_000.0, 50_000.0, table, margin_mode="cross")
+    with pytest.raises(InputError, match="incomplete") as err:
+        assess_collateral(BINANCE, [spec], [usdt(100_000.0)])  # the short would liquidate near 147,000
+    assert err.value.field == "size"
+    assert assess_collateral(BINANCE, [spec], [usdt(30_000.0)]).positions[0].liquidation_price is not None
+
+
+def test_asset_record_carries_the_issue_json_keys() -> None:
+    """Issue #21: ``account.collateral`` entries are {asset, amount, price, value_usd,
+    collateral_value_usd, ratio}; the core's record holds each under that name."""
+    from dataclasses import asdict
+
+    row = asdict(value_asset(CollateralAsset("BTC", 2.0, 50_000.0, ratio=0.95)))
+    assert {k: row[k] for k in ("asset", "amount", "price", "value_usd", "collateral_value_usd", "ratio")} == {
+        "asset": "BTC",
+        "amount": 2.0,
+        "price": 50_000.0,
+        "value_usd": 100_000.0,
+        "collateral_value_usd": pytest.approx(95_000.0),
+        "ratio": pytest.approx(0.95),
+    }
