@@ -72,6 +72,7 @@ from liqwatch.core.solver import Leg
 from liqwatch.core.symbols import unified_parts
 from liqwatch.core.tiers import Tier, TierTable
 from liqwatch.core.venues import Venue
+from liqwatch.core.venues.collateral_conventions import ACCOUNT_CONVENTIONS, PORTFOLIO_BRACKET_MM, AccountConvention
 
 TierBasis = Literal["quantity", "value"]
 AccountMode = Literal["single", "multi_assets", "portfolio"]
@@ -286,28 +287,8 @@ def value_asset(a: CollateralAsset, pnl: float = 0.0, price: float | None = None
     return AssetValue(a.asset, a.amount, e, p, value, cv, ratio)
 
 
-@dataclass(frozen=True, slots=True)
-class AccountConvention:
-    """How a venue's mode reads the account: the venue's own ratio (EffEq / MM) by name, and the
-    value of MM / EffEq at which it liquidates, as its inverse ``trigger`` (1.05 = uniMMR 105 %)."""
-
-    native_name: str | None = None
-    trigger: float = 1.0
-
-
-CONVENTIONS: dict[tuple[str, str], AccountConvention] = {
-    # Binance PM / PM Pro: "keep a uniMMR above 1.05"; uniMMR = sum adjusted equity / sum MM.
-    ("binance", "portfolio"): AccountConvention("uniMMR", 1.05),
-    # OKX multi-currency margin: mgnRatio "maintenance margin ratio in USD" = adjEq / mmr, <= 100 %.
-    ("okx", "multi_assets"): AccountConvention("mgnRatio"),
-    # Gate unified multi-currency: total_maintenance_margin_rate = margin balance / MM, <= 100 %.
-    ("gate", "multi_assets"): AccountConvention("total_maintenance_margin_rate"),
-}
-"""(venue, mode) -> convention; a pair absent here has the venue's figure equal to liqwatch's (MM /
-equity, liquidation at 100 %: Binance Multi-Assets, Bybit ``accountMMRate``, Bitget, Deribit)."""
-
-PORTFOLIO_BRACKET_MM = frozenset({"binance"})
-"""Venues whose portfolio-margin MM is the bracket formula (the engine's): Binance PM futuresMM."""
+CONVENTIONS = ACCOUNT_CONVENTIONS
+"""(venue, mode) -> :class:`AccountConvention` (``liqwatch.core.venues.collateral_conventions``)."""
 
 
 def convention(venue: Venue, mode: AccountMode) -> AccountConvention:
@@ -322,7 +303,7 @@ def convention(venue: Venue, mode: AccountMode) -> AccountConvention:
         )
     if mode not in ("multi_assets", "portfolio"):
         raise InputError("account_mode", f"must be single, multi_assets or portfolio, got {mode!r}")
-    return CONVENTIONS.get((venue.name, mode), AccountConvention())
+    return ACCOUNT_CONVENTIONS.get((venue.name, mode), AccountConvention())
 
 
 def settle_asset(spec: PositionSpec, venue: Venue) -> str:
