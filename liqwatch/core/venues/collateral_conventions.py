@@ -1,0 +1,41 @@
+"""How each venue reads a multi-collateral account (``liqwatch.core.collateral``), in one place:
+the venue's own account ratio where its convention differs from liqwatch's, the level at which it
+liquidates, and which venues' portfolio margin keeps the bracket maintenance margin.
+
+Sources (shared reference ``collateral.md`` §0, §1.3, §3, §7):
+
+* Binance Portfolio Margin / PM Pro: uniMMR = sum adjusted equity / sum MM; "Traders must keep a
+  uniMMR above 1.05"; futuresMM = |MMR x Q x mark| - cum, the bracket formula (support FAQ
+  174861644e7049aaa64845f1db2e4376, PM Pro ratio FAQ 5e33af8e6ac04d57a1d0a3398e0a0752).
+* OKX multi-currency margin: ``mgnRatio`` "maintenance margin ratio in USD" = adjEq / mmr,
+  liquidation at <= 100 % (API v5 ``/account/balance``).
+* Gate unified multi-currency: ``total_maintenance_margin_rate`` = margin balance / MM,
+  liquidation at <= 100 % (``GET /unified/accounts``; 3382495.94 / 205.01 = 16499.14).
+* Binance Multi-Assets, Bybit UTA (``accountMMRate``), Bitget and Deribit read MM / equity with
+  liquidation at 100 %, as liqwatch does: no native figure of their own.
+* OKX, Bybit, Gate, Deribit and Hyperliquid portfolio margin set MM by stress scenarios.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class AccountConvention:
+    """The venue's own ratio (effective equity / MM) by name, and the value of MM / effective
+    equity at which the venue liquidates, as its inverse ``trigger`` (1.05 = uniMMR 105 %)."""
+
+    native_name: str | None = None
+    trigger: float = 1.0
+
+
+ACCOUNT_CONVENTIONS: dict[tuple[str, str], AccountConvention] = {
+    ("binance", "portfolio"): AccountConvention("uniMMR", 1.05),
+    ("okx", "multi_assets"): AccountConvention("mgnRatio"),
+    ("gate", "multi_assets"): AccountConvention("total_maintenance_margin_rate"),
+}
+"""(venue, account mode) -> convention; a pair absent here reads the account as liqwatch does."""
+
+PORTFOLIO_BRACKET_MM: frozenset[str] = frozenset({"binance"})
+"""Venues whose portfolio-margin MM is the bracket formula the engine computes."""
