@@ -237,10 +237,68 @@ class _Term:
         self.stream.write(self.paint(text, style) + "\n")
 
 
+def cell_len(text: str) -> int:
+    """The terminal cells ``text`` takes: 2 for a wide character (East Asian Wide or Fullwidth:
+    ``我踏马来了``), 0 for a combining mark or a format character, else 1. ``unicodedata`` is
+    imported only for text that is not ASCII (rich.cells would cost `liqwatch calc` ~25 ms)."""
+    if text.isascii():
+        return len(text)
+    from unicodedata import category, east_asian_width
+
+    cells = 0
+    for ch in text:
+        if ch.isascii():
+            cells += 1
+        elif category(ch) in ("Mn", "Me", "Cf"):
+            continue
+        else:
+            cells += 2 if east_asian_width(ch) in ("W", "F") else 1
+    return cells
+
+
+def _clip(text: str, width: int) -> str:
+    """``text`` cut to ``width`` cells, its last cell an ellipsis when anything was cut."""
+    if cell_len(text) <= width:
+        return text
+    out = ""
+    for ch in text:
+        if cell_len(out + ch) > width - 1:
+            break
+        out += ch
+    return out + "…"
+
+
 def _cell(text: str, width: int, right: bool) -> str:
-    if len(text) > width:
-        text = text[: max(0, width - 1)] + "…"
-    return text.rjust(width) if right else text.ljust(width)
+    text = _clip(text, width)
+    pad = " " * max(0, width - cell_len(text))
+    return pad + text if right else text + pad
+
+
+def wrap_cells(text: str, width: int, subsequent_indent: str = "") -> list[str]:
+    """``textwrap.wrap`` by terminal cells: ASCII text goes to textwrap itself; other text (wide
+    characters count two cells) is wrapped at spaces, a word wider than a line cut by cells."""
+    if text.isascii():
+        return textwrap.wrap(text, width, subsequent_indent=subsequent_indent)
+    lines: list[str] = []
+    line = ""
+    filled = False  # the line holds a character (not only the indent)
+    for word in text.split():
+        if filled and cell_len(line) + 1 + cell_len(word) <= width:
+            line += " " + word
+            continue
+        if filled:
+            lines.append(line)
+            line = subsequent_indent
+            filled = False
+        for ch in word:
+            if filled and cell_len(line) + cell_len(ch) > width:
+                lines.append(line)
+                line = subsequent_indent
+            line += ch
+            filled = True
+    if filled:
+        lines.append(line)
+    return lines
 
 
 def render_table(
@@ -256,7 +314,7 @@ def render_table(
     """A box-drawn table. Column widths fit the content; the widest column gives way when the
     terminal is too narrow."""
     ncols = len(right)
-    widths = [max([len(r[i]) for r in rows] + ([len(headers[i])] if headers else [0])) for i in range(ncols)]
+    widths = [max([cell_len(r[i]) for r in rows] + ([cell_len(headers[i])] if headers else [0])) for i in range(ncols)]
     budget = term.width - (3 * ncols + 1)
     while sum(widths) > budget and max(widths) > 6:
         widths[widths.index(max(widths))] -= 1
@@ -270,7 +328,7 @@ def render_table(
         term.line("┌" + "┬".join("─" * (w + 2) for w in widths) + "┐")
     for row, style in zip(rows, styles, strict=True):
         if wrap:  # long values continue on the next lines instead of being cut
-            wrapped = [textwrap.wrap(c, w) or [""] for c, w in zip(row, widths, strict=True)]
+            wrapped = [wrap_cells(c, w) or [""] for c, w in zip(row, widths, strict=True)]
             height = max(len(parts) for parts in wrapped)
             lines = [[parts[k] if k < len(parts) else "" for parts in wrapped] for k in range(height)]
         else:
@@ -460,7 +518,7 @@ def _position_cells(p: PositionRisk, venue: Venue) -> list[str]:
 
 def _positions_table(term: _Term, risk: PortfolioRisk, venue: Venue, title: str) -> None:
     rows = [_position_cells(p, venue) for p in risk.positions]
-    widths = [max(len(h), *(len(r[i]) for r in rows)) + 3 for i, (h, _) in enumerate(_COLUMNS)]
+    widths = [max(cell_len(h), *(cell_len(r[i]) for r in rows)) + 3 for i, (h, _) in enumerate(_COLUMNS)]
     keep = set(range(len(_COLUMNS)))
     for i in sorted(range(len(_COLUMNS)), key=lambda i: -_COLUMNS[i][1]):
         if sum(widths[j] for j in keep) + 1 <= term.width or _COLUMNS[i][1] == 0:
@@ -575,7 +633,7 @@ def _loss_funding_lines(term: _Term, risk: PortfolioRisk, venue: Venue, extras: 
         if several and lines:
             term.line(f"{_short(p.spec.symbol)} {p.spec.side} {p.spec.margin_mode}:", "bold")
         for line in lines:
-            for part in textwrap.wrap(line, term.width, subsequent_indent="  "):
+            for part in wrap_cells(line, term.width, subsequent_indent="  "):
                 term.line(("  " if several else "") + part, "dim" if line.startswith("Note") else None)
 
 
@@ -600,7 +658,7 @@ def print_human(
     else:
         _positions_table(term, risk, venue, title)
     for line in account_lines(risk, venue):
-        for part in textwrap.wrap(line, term.width):
+        for part in wrap_cells(line, term.width):
             term.line(part)
     if len(risk.positions) <= 20:  # a large portfolio: --json has every position's figures
         _loss_funding_lines(term, risk, venue, extras)
