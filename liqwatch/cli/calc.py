@@ -205,7 +205,7 @@ def run(args: argparse.Namespace) -> int:
             contract_size=args.contract_size,
         )  # funding_rate / next_funding_time: checked by funding_extras
         try:
-            specs = [build_spec(venue, req, user_tables)]
+            specs = [build_spec(venue, req, user_tables, flags=True)]
         except InputError as exc:
             fail(f"{FLAG_FOR_FIELD.get(exc.field, exc.field)}: {exc.message}")
         wallet = account_wallet(venue, specs, args.wallet_balance or 0.0)
