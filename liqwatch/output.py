@@ -275,9 +275,10 @@ def _cell(text: str, width: int, right: bool) -> str:
 
 
 def wrap_cells(text: str, width: int, subsequent_indent: str = "") -> list[str]:
-    """``textwrap.wrap`` by terminal cells: ASCII text goes to textwrap itself; other text (wide
-    characters count two cells) is wrapped at spaces, a word wider than a line cut by cells."""
-    if text.isascii():
+    """``textwrap.wrap`` by terminal cells: text of one cell per character goes to textwrap itself;
+    other text (wide characters count two cells) is wrapped at spaces, a word wider than a line
+    cut by cells."""
+    if cell_len(text) == len(text):
         return textwrap.wrap(text, width, subsequent_indent=subsequent_indent)
     lines: list[str] = []
     line = ""
