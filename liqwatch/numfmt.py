@@ -34,7 +34,8 @@ def plain(x: float, digits: int = 6, *, max_decimals: int | None = None, groupin
     return "0" if text == "-0" else text
 
 
-def fixed(x: float, decimals: int = 2) -> str:
-    """``x`` to ``decimals`` places with thousands separators, ``-0.00`` written ``0.00``."""
-    text = f"{x:,.{decimals}f}"
+def fixed(x: float, decimals: int = 2, *, grouping: bool = True) -> str:
+    """``x`` to ``decimals`` places (with thousands separators unless not ``grouping``), a value
+    that rounds to zero written without its sign (``0.00``, not ``-0.00``)."""
+    text = f"{x:,.{decimals}f}" if grouping else f"{x:.{decimals}f}"
     return text[1:] if text.startswith("-") and not text.strip("-0.,") else text

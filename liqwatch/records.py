@@ -32,6 +32,47 @@ def num(x: float | None) -> float | None:
     return x if x is None or x - x == 0.0 else None  # x - x is NaN for NaN and the infinities
 
 
+NEGATIVE_ZERO = (b"-0.0,", b"-0.0}", b"-0.0]")
+"""How -0.0 reads in JSON (orjson and the json module alike) as a whole number: a document
+holding none of these has no negative zero (one without can still, inside a string, hold one)."""
+
+
+_NEGATIVE_ZERO_TEXT = tuple(z.decode() for z in NEGATIVE_ZERO)
+
+
+def has_negative_zero(data: bytes | str) -> bool:
+    """Whether JSON text may hold a -0.0 (a fast scan; a string value can give a false alarm)."""
+    if isinstance(data, str):
+        return any(z in data for z in _NEGATIVE_ZERO_TEXT)
+    return any(z in data for z in NEGATIVE_ZERO)
+
+
+def unsigned_zeros(doc: Any) -> Any:
+    """``doc`` with every -0.0 made 0.0 (a short at its entry has a PnL of -size x 0): dicts and
+    lists in place, tuples as lists. A writer calls it only when :func:`has_negative_zero` says
+    the JSON it wrote holds one, then writes again: no per-position cost otherwise."""
+    if isinstance(doc, dict):
+        for key, value in doc.items():
+            if type(value) is float:
+                if value == 0.0:
+                    doc[key] = 0.0
+            elif isinstance(value, dict | list | tuple):
+                doc[key] = unsigned_zeros(value)
+        return doc
+    if isinstance(doc, list | tuple):
+        items = doc if isinstance(doc, list) else list(doc)
+        for i, value in enumerate(items):
+            if type(value) is float:
+                if value == 0.0:
+                    items[i] = 0.0
+            elif isinstance(value, dict | list | tuple):
+                items[i] = unsigned_zeros(value)
+        return items
+    if type(doc) is float and doc == 0.0:
+        return 0.0
+    return doc
+
+
 def settle_currency(spec: PositionSpec, venue: Venue) -> str:
     """The currency of a position's money fields (margin, PnL, maintenance): its settle currency
     (the coin of a coin-margined market, the ``:SETTLE`` of a linear symbol, else the venue's)."""

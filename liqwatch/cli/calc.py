@@ -233,7 +233,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         from liqwatch.output import print_human
 
-        print_human(risk, venue, extras=extras)
+        print_human(risk, venue, extras=extras, overrides=overrides_label(args))
     warn_stale_tiers(specs)  # after the answer (a refused input stays one line on stderr)
     return done(0)  # with the answer's objects still held: the console script skips freeing them
 
@@ -299,3 +299,18 @@ def _given(value: object) -> bool:
     """A scenario flag was given: any value but None and a store_true's False (0 is a value: it is
     checked, not ignored)."""
     return value is not None and value is not False
+
+
+def overrides_label(args: argparse.Namespace) -> str:
+    """Where a bracket pinned by the user came from, as the card's "Tiers from" says it: the flags
+    with their values (``--mmr 0.005``) or the portfolio file's fields."""
+    if args.portfolio is not None:
+        return "the portfolio file's mmr / maint_amount / max_leverage (one bracket at every size)"
+    from liqwatch.numfmt import plain
+
+    given = [
+        f"--{name.replace('_', '-')} {plain(value, 10, grouping=False)}"
+        for name in ("mmr", "maint_amount", "max_leverage")
+        if (value := getattr(args, name)) is not None
+    ]
+    return f"{', '.join(given)} (one bracket at every size)" if given else ""
