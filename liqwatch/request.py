@@ -26,7 +26,6 @@ from liqwatch.markets import (
     resolve_table,
     table_from_rows,
 )
-from liqwatch.numfmt import plain
 
 Rows = Sequence[Mapping[str, Any]]
 
@@ -273,6 +272,8 @@ def _check_whole_contracts(
     count = size / contract_size
     if abs(count - round(count)) <= 1e-9 * max(1.0, count):
         return
+    from liqwatch.numfmt import plain  # only for the refusal: not on calc's start
+
     size_name, count_name, sep = ("--size", "--contracts", " ") if flags else ("size", "contracts", " = ")
     low, high = math.floor(count), math.ceil(count)
 
