@@ -40,10 +40,7 @@ def to_json(doc: object) -> str:
     (which ``records.num`` already maps to None where the core can produce one)."""
     import orjson
 
-    data = orjson.dumps(doc)
-    if has_negative_zero(data):  # never -0.0 in JSON
-        data = orjson.dumps(unsigned_zeros(doc))
-    return data.decode()
+    return orjson.dumps(doc).decode()
 
 
 position_dict = position_record
@@ -62,7 +59,9 @@ def write_json(doc: object, stream: TextIO) -> None:
     """One JSON document and a newline on ``stream``. A large one (a portfolio of thousands of
     positions) goes through orjson, as bytes where the stream has a buffer (megabytes: no decode
     and re-encode); a small one through the json module. NaN and the infinities never reach either
-    (the records map them to null)."""
+    (the records map them to null). Neither does -0.0: the record builders write the fields that
+    can hold it as ``x + 0.0``, and a small document is scanned for one besides (microseconds; a
+    scan of a large one's megabytes would cost half as much again as writing them)."""
     positions = doc.get("positions") if isinstance(doc, dict) else None
     if not isinstance(positions, list) or len(positions) <= SMALL_DOCUMENT:
         import json
@@ -72,17 +71,9 @@ def write_json(doc: object, stream: TextIO) -> None:
             text = json.dumps(unsigned_zeros(doc), allow_nan=False)
         stream.write(text + "\n")
         return
-    write_line(stream, dumps_line(doc))
-
-
-def dumps_line(doc: object) -> bytes:
-    """``doc`` as one line of JSON bytes ending in a newline (orjson), -0.0 written 0.0."""
     import orjson
 
-    data = orjson.dumps(doc, option=orjson.OPT_APPEND_NEWLINE)
-    if has_negative_zero(data):
-        data = orjson.dumps(unsigned_zeros(doc), option=orjson.OPT_APPEND_NEWLINE)
-    return data
+    write_line(stream, orjson.dumps(doc, option=orjson.OPT_APPEND_NEWLINE))
 
 
 def write_line(stream: TextIO, data: bytes) -> None:
@@ -119,7 +110,7 @@ def write_portfolio(risk: PortfolioRisk, venue: Venue, stream: TextIO, extras: R
     import orjson
 
     # Every key but the positions, in the document's order, as the one record builder writes them.
-    shell = dumps_line(portfolio_shell(risk, venue))
+    shell = orjson.dumps(portfolio_shell(risk, venue), option=orjson.OPT_APPEND_NEWLINE)
     head, key, tail = shell.partition(b'"positions":[]')
     if not key or key in tail:  # not the expected shape: write it whole
         write_json(portfolio_record(risk, venue, extras=extras), stream)
@@ -131,8 +122,6 @@ def write_portfolio(risk: PortfolioRisk, venue: Venue, stream: TextIO, extras: R
         docs = [position_record(p, venue) for p in positions[start : start + STREAM_CHUNK]]
         loss_funding.add(docs, start)
         piece = orjson.dumps(docs)
-        if has_negative_zero(piece):  # never -0.0 in JSON
-            piece = orjson.dumps(unsigned_zeros(docs))
         if start:
             buffer.write(b",")
         buffer.write(memoryview(piece)[1:-1])  # without its brackets, and without copying a megabyte

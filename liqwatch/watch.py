@@ -96,10 +96,13 @@ def _notice_line(notice: Notice) -> dict[str, Any]:
 
 class _Printer:
     def __init__(self, out: TextIO) -> None:
-        from liqwatch.feeds.events import Status
-        from liqwatch.output import dumps_line, write_line
+        import orjson
 
-        self._dumps = dumps_line  # orjson; -0.0 written 0.0
+        from liqwatch.feeds.events import Status
+        from liqwatch.output import write_line
+
+        self._dumps = orjson.dumps
+        self._newline = orjson.OPT_APPEND_NEWLINE
         self._write = write_line
         self._status_type = Status
         self.out = out
@@ -112,7 +115,7 @@ class _Printer:
         # CPU through the json module; the records map NaN and the infinities to null already.
         # Written as bytes where the stream has a buffer: decoding it to text only for the
         # stream to encode it again was a twentieth of the CPU.
-        self._write(self.out, self._dumps(obj))
+        self._write(self.out, self._dumps(obj, option=self._newline))
 
     def on_event(self, event: Event) -> None:
         if isinstance(event, self._status_type):

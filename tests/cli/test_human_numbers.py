@@ -190,9 +190,27 @@ def test_unsigned_zeros_and_the_writers() -> None:
     assert negative_zeros(unsigned_zeros([-0.0, (-0.0,)])) == []
 
 
-def test_watch_lines_never_hold_negative_zero() -> None:
-    from liqwatch.watch import _Printer
+def test_watch_records_hold_no_negative_zero() -> None:
+    """``liqwatch watch`` writes its records with orjson, unscanned: the builders drop the sign."""
+    from types import SimpleNamespace
 
-    out = io.StringIO()
-    _Printer(out).line({"type": "snapshot", "positions": [{"unrealized_pnl": -0.0, "size": 1.0}]})
-    assert negative_zeros(json.loads(out.getvalue())) == [] and "-0.0" not in out.getvalue()
+    import orjson
+
+    from liqwatch.core.engine import assess
+    from liqwatch.records import live_position_record
+    from liqwatch.request import PositionRequest, build_spec
+
+    v = get_venue("binance")
+    risk = assess(v, [build_spec(v, PositionRequest("BTCUSDT", "short", 1.0, 95000.0, leverage=10.0))], 0.0)
+    p = risk.positions[0]
+    assert math.copysign(1.0, p.unrealized_pnl) < 0  # the core's -0.0: the record's to drop
+    data = SimpleNamespace(
+        symbol=p.spec.symbol, side="short", position_side="both", margin_mode="isolated", size=1.0,
+        entry_price=95000.0, exchange_liquidation_price=None,
+    )  # fmt: skip
+    view = SimpleNamespace(
+        account="main", exchange="binance", data=data, risk=p, mark_price=95000.0, mark_age_s=0.1, stale=False,
+        venue_margin_ratio=None, note="",
+    )  # fmt: skip
+    doc = live_position_record(view)  # type: ignore[arg-type]
+    assert doc["unrealized_pnl"] == 0 and negative_zeros(json.loads(orjson.dumps(doc))) == []
