@@ -17,14 +17,17 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from liqwatch.core.model import AccountRisk, PortfolioRisk, PositionRisk, PositionSpec
 from liqwatch.core.venues import Venue
+from liqwatch.numfmt import fixed, plain
 from liqwatch.records import (
     LossFunding,
     contracts_of,
+    has_negative_zero,
     next_tier_info,
     portfolio_record,
     portfolio_shell,
     position_record,
     settle_currency,
+    unsigned_zeros,
 )
 
 if TYPE_CHECKING:
@@ -56,12 +59,17 @@ def write_json(doc: object, stream: TextIO) -> None:
     """One JSON document and a newline on ``stream``. A large one (a portfolio of thousands of
     positions) goes through orjson, as bytes where the stream has a buffer (megabytes: no decode
     and re-encode); a small one through the json module. NaN and the infinities never reach either
-    (the records map them to null)."""
+    (the records map them to null). Neither does -0.0: the record builders write the fields that
+    can hold it as ``x + 0.0``, and a small document is scanned for one besides (microseconds; a
+    scan of a large one's megabytes would cost half as much again as writing them)."""
     positions = doc.get("positions") if isinstance(doc, dict) else None
     if not isinstance(positions, list) or len(positions) <= SMALL_DOCUMENT:
         import json
 
-        stream.write(json.dumps(doc, allow_nan=False) + "\n")
+        text = json.dumps(doc, allow_nan=False)
+        if has_negative_zero(text):  # never -0.0 in JSON
+            text = json.dumps(unsigned_zeros(doc), allow_nan=False)
+        stream.write(text + "\n")
         return
     import orjson
 
@@ -146,11 +154,11 @@ def display_tick(spec: PositionSpec) -> float:
 
 
 def fmt_pct(x: float | None, digits: int = 2) -> str:
-    return "—" if x is None else f"{x * 100:.{digits}f}%"
+    return "—" if x is None else f"{fixed(x * 100, digits, grouping=False)}%"
 
 
 def fmt_money(x: float | None) -> str:
-    return "—" if x is None else f"{x:,.2f}"
+    return "—" if x is None else fixed(x)
 
 
 _CENTS = frozenset({"USD", "USDT", "USDC", "BUSD", "FDUSD", "USDE", "DAI", "TUSD"})
@@ -163,23 +171,20 @@ def fmt_amount(x: float | None, currency: str, *, short: bool = False) -> str:
     if x is None:
         return "—"
     if currency in _CENTS:
-        return f"{x:,.2f} {currency}"
-    if short:
-        return f"{x:,.6g} {currency}"
-    text = f"{x:,.8f}".rstrip("0").rstrip(".")
-    return f"{'0' if text in ('', '-0') else text} {currency}"
+        return f"{fixed(x)} {currency}"
+    return f"{plain(x, 6 if short else 17, max_decimals=8)} {currency}"
 
 
 def fmt_size(spec: PositionSpec) -> str:
     """A position's size with its unit: base units (``0.5 BTC``) or, coin-margined, the USD face
     value with its contracts (``60,000 USD (600 contracts)``)."""
     if spec.inverse:
-        text = f"{spec.size:,.10g} USD"
+        text = f"{plain(spec.size, 10)} USD"
         contracts = contracts_of(spec)
         if contracts is not None:
-            text += f" ({contracts:,.10g} contracts)"
+            text += f" ({plain(contracts, 10)} contracts)"
         return text
-    return f"{spec.size:,.10g} {spec.symbol.partition('/')[0]}"
+    return f"{plain(spec.size, 10)} {spec.symbol.partition('/')[0]}"
 
 
 def adl_lights(lights: int, source: str) -> str:
@@ -237,10 +242,69 @@ class _Term:
         self.stream.write(self.paint(text, style) + "\n")
 
 
+def cell_len(text: str) -> int:
+    """The terminal cells ``text`` takes: 2 for a wide character (East Asian Wide or Fullwidth:
+    ``我踏马来了``), 0 for a combining mark or a format character, else 1. ``unicodedata`` is
+    imported only for text that is not ASCII (rich.cells would cost `liqwatch calc` ~25 ms)."""
+    if text.isascii():
+        return len(text)
+    from unicodedata import category, east_asian_width
+
+    cells = 0
+    for ch in text:
+        if ch.isascii():
+            cells += 1
+        elif category(ch) in ("Mn", "Me", "Cf"):
+            continue
+        else:
+            cells += 2 if east_asian_width(ch) in ("W", "F") else 1
+    return cells
+
+
+def _clip(text: str, width: int) -> str:
+    """``text`` cut to ``width`` cells, its last cell an ellipsis when anything was cut."""
+    if cell_len(text) <= width:
+        return text
+    out = ""
+    for ch in text:
+        if cell_len(out + ch) > width - 1:
+            break
+        out += ch
+    return out + "…"
+
+
 def _cell(text: str, width: int, right: bool) -> str:
-    if len(text) > width:
-        text = text[: max(0, width - 1)] + "…"
-    return text.rjust(width) if right else text.ljust(width)
+    text = _clip(text, width)
+    pad = " " * max(0, width - cell_len(text))
+    return pad + text if right else text + pad
+
+
+def wrap_cells(text: str, width: int, subsequent_indent: str = "") -> list[str]:
+    """``textwrap.wrap`` by terminal cells: text of one cell per character goes to textwrap itself;
+    other text (wide characters count two cells) is wrapped at spaces, a word wider than a line
+    cut by cells."""
+    if cell_len(text) == len(text):
+        return textwrap.wrap(text, width, subsequent_indent=subsequent_indent)
+    lines: list[str] = []
+    line = ""
+    filled = False  # the line holds a character (not only the indent)
+    for word in text.split():
+        if filled and cell_len(line) + 1 + cell_len(word) <= width:
+            line += " " + word
+            continue
+        if filled:
+            lines.append(line)
+            line = subsequent_indent
+            filled = False
+        for ch in word:
+            if filled and cell_len(line) + cell_len(ch) > width:
+                lines.append(line)
+                line = subsequent_indent
+            line += ch
+            filled = True
+    if filled:
+        lines.append(line)
+    return lines
 
 
 def render_table(
@@ -256,7 +320,7 @@ def render_table(
     """A box-drawn table. Column widths fit the content; the widest column gives way when the
     terminal is too narrow."""
     ncols = len(right)
-    widths = [max([len(r[i]) for r in rows] + ([len(headers[i])] if headers else [0])) for i in range(ncols)]
+    widths = [max([cell_len(r[i]) for r in rows] + ([cell_len(headers[i])] if headers else [0])) for i in range(ncols)]
     budget = term.width - (3 * ncols + 1)
     while sum(widths) > budget and max(widths) > 6:
         widths[widths.index(max(widths))] -= 1
@@ -270,7 +334,7 @@ def render_table(
         term.line("┌" + "┬".join("─" * (w + 2) for w in widths) + "┐")
     for row, style in zip(rows, styles, strict=True):
         if wrap:  # long values continue on the next lines instead of being cut
-            wrapped = [textwrap.wrap(c, w) or [""] for c, w in zip(row, widths, strict=True)]
+            wrapped = [wrap_cells(c, w) or [""] for c, w in zip(row, widths, strict=True)]
             height = max(len(parts) for parts in wrapped)
             lines = [[parts[k] if k < len(parts) else "" for parts in wrapped] for k in range(height)]
         else:
@@ -300,13 +364,13 @@ def change_rows(
         currency = before.spec.settle or before.spec.symbol.rpartition(":")[2]
 
     def tier(p: PositionRisk) -> str:
-        return f"{p.tier.index} · {p.tier.mmr * 100:.3g}% · {p.tier.max_leverage:g}x"
+        return f"{p.tier.index} · {plain(p.tier.mmr * 100, 3)}% · {plain(p.tier.max_leverage)}x"
 
     def money(x: float | None) -> str:
         return fmt_amount(x, currency) if currency else fmt_money(x)
 
     def size(spec: PositionSpec) -> str:
-        return fmt_size(spec) if currency else f"{spec.size:,.6g}"
+        return fmt_size(spec) if currency else plain(spec.size)
 
     def pool_ratio(risk: PortfolioRisk) -> float | None:
         pools = risk.pools
@@ -318,7 +382,7 @@ def change_rows(
         ("Size", size(before.spec), size(after.spec)),
         ("Entry", fmt_price(before.spec.entry_price, tick), fmt_price(after.spec.entry_price, tick)),
         ("Mark", fmt_price(before.spec.mark_price, tick), fmt_price(after.spec.mark_price, tick)),
-        ("Leverage", f"{before.spec.leverage or 0:g}x", f"{after.spec.leverage or 0:g}x"),
+        ("Leverage", f"{plain(before.spec.leverage or 0)}x", f"{plain(after.spec.leverage or 0)}x"),
         ("Isolated margin", money(before.spec.isolated_margin), money(after.spec.isolated_margin)),
         ("Liq. price", fmt_price(before.liquidation_price, tick), fmt_price(after.liquidation_price, tick)),
         ("Bankr. price", fmt_price(before.bankruptcy_price, tick), fmt_price(after.bankruptcy_price, tick)),
@@ -343,16 +407,24 @@ def _mr_text(p: PositionRisk, venue: Venue) -> str:
 
 
 def _tier_text(p: PositionRisk) -> str:
-    lev = f" · {p.tier.max_leverage:g}x" if math.isfinite(p.tier.max_leverage) else ""
+    lev = f" · {plain(p.tier.max_leverage)}x" if math.isfinite(p.tier.max_leverage) else ""
     return f"{p.tier.index} · {p.tier.mmr * 100:.2f}%{lev}"
 
 
-def _source_text(source: str, as_of: str, origin: str = "") -> str:
+def _source_text(source: str, as_of: str, origin: str = "", overrides: str = "") -> str:
+    """Where a table came from, in words: ``bundled: <provenance> (as of <date>)``; a table the
+    user gave says where (``overrides``: the flags or the file that pinned the bracket); a cached
+    table from a host that is not the venue's says so (``cache from http://… (not the venue)``)."""
+    if origin == "override":
+        return overrides or "your mmr / maint. amount / max leverage (one bracket at every size)"
+    if origin == "portfolio":
+        return "the position's tiers in the portfolio file"
     short = source if len(source) <= 60 or source.startswith("cache from ") else source[:59] + "…"
     if short.startswith(f"{origin} from "):  # "cache from http://127.0.0.1:8080 (not the venue)"
         text = short
     else:
-        text = f"{origin or 'bundled'}: {short}" if short else origin or "bundled"
+        label = "--tiers file" if origin == "file" else origin or "bundled"
+        text = f"{label}: {short}" if short else label
     return f"{text} (as of {as_of})" if as_of else text
 
 
@@ -364,7 +436,17 @@ def _no_liquidation(spec: PositionSpec) -> str:
     return "collateral covers a move to zero" if spec.side == "long" else "collateral covers any rise"
 
 
-def _detail_rows(p: PositionRisk, venue: Venue) -> list[tuple[str, str]]:
+def _leverage_text(p: PositionRisk) -> str:
+    """The position's leverage as given (``—`` when none was) and its effective leverage."""
+    given = p.spec.leverage
+    text = f"{plain(given)}x" if given else "—"
+    eff = p.effective_leverage
+    if eff is not None and math.isfinite(eff):
+        text += f" · effective {fixed(eff)}x (notional ÷ margin balance)"
+    return text
+
+
+def _detail_rows(p: PositionRisk, venue: Venue, overrides: str = "") -> list[tuple[str, str]]:
     spec = p.spec
     tick = display_tick(spec)
     next_notional, next_distance = next_tier_info(p)
@@ -386,6 +468,7 @@ def _detail_rows(p: PositionRisk, venue: Venue) -> list[tuple[str, str]]:
             "Size / entry / mark",
             f"{fmt_size(spec)} @ {fmt_price(spec.entry_price, tick)} · mark {fmt_price(spec.mark_price, tick)}",
         ),
+        ("Leverage", _leverage_text(p)),
         (
             "Liquidation price",
             fmt_price(p.liquidation_price, tick)
@@ -417,9 +500,9 @@ def _detail_rows(p: PositionRisk, venue: Venue) -> list[tuple[str, str]]:
             if next_notional is None
             else f"at notional {money(next_notional)} (+{(next_distance or 0) * 100:.1f}%)",
         ),
-        ("ADL", f"{adl_lights(p.adl.lights, p.adl.source)}  score {p.adl.score:.4g} ({p.adl.method})"),
+        ("ADL", f"{adl_lights(p.adl.lights, p.adl.source)}  score {plain(p.adl.score, 4)} ({p.adl.method})"),
         ("Formula", venue.inverse_family if spec.inverse and venue.inverse_family else venue.family),
-        ("Tiers from", _source_text(spec.tiers.source, spec.tiers.as_of, spec.tiers.origin)),
+        ("Tiers from", _source_text(spec.tiers.source, spec.tiers.as_of, spec.tiers.origin, overrides)),
     ]
     return rows
 
@@ -463,7 +546,7 @@ def _position_cells(p: PositionRisk, venue: Venue) -> list[str]:
 
 def _positions_table(term: _Term, risk: PortfolioRisk, venue: Venue, title: str) -> None:
     rows = [_position_cells(p, venue) for p in risk.positions]
-    widths = [max(len(h), *(len(r[i]) for r in rows)) + 3 for i, (h, _) in enumerate(_COLUMNS)]
+    widths = [max(cell_len(h), *(cell_len(r[i]) for r in rows)) + 3 for i, (h, _) in enumerate(_COLUMNS)]
     keep = set(range(len(_COLUMNS)))
     for i in sorted(range(len(_COLUMNS)), key=lambda i: -_COLUMNS[i][1]):
         if sum(widths[j] for j in keep) + 1 <= term.width or _COLUMNS[i][1] == 0:
@@ -521,16 +604,18 @@ def account_lines(risk: PortfolioRisk, venue: Venue) -> list[str]:
 
 def money_in(x: float | None, currency: str | None) -> str:
     """An amount with its currency: cents for dollar-like currencies, 8 significant digits for a
-    coin (BTC-margined amounts are small)."""
+    coin (BTC-margined amounts are small), at most 8 decimals (its smallest unit: float noise such
+    as 3e-21 reads 0); never in scientific notation."""
     if x is None:
         return "—"
     if currency is None or currency.upper().startswith(("USD", "DAI", "FDUSD")):
-        return f"{x:,.2f}" + (f" {currency}" if currency else "")
-    return f"{x:,.8g} {currency}"
+        return fixed(x) + (f" {currency}" if currency else "")
+    return f"{plain(x, 8, max_decimals=8)} {currency}"
 
 
-def loss_text(doc: dict[str, Any]) -> list[str]:
-    """A position record's ``liquidation_loss`` in words (three or four lines)."""
+def loss_text(doc: dict[str, Any], *, model: bool = True) -> list[str]:
+    """A position record's ``liquidation_loss`` in words (three or four lines; without the cost
+    model's line when not ``model``: a table of positions states it once, :func:`model_line`)."""
     loss = doc.get("liquidation_loss")
     if loss is None:
         why = doc.get("liquidation_loss_unavailable")
@@ -548,11 +633,17 @@ def loss_text(doc: dict[str, Any]) -> list[str]:
     lines = [
         f"If liquidated at the liquidation price: {part(best)}",
         f"If filled at the bankruptcy price: {part(worst)}",
-        f"Liquidation cost model: {loss['model']} — {loss['rule']}",
     ]
+    if model:
+        lines.append(model_line(loss))
     if loss["note"]:
         lines.append(f"Note: {loss['note']}")
     return lines
+
+
+def model_line(loss: dict[str, Any]) -> str:
+    """The liquidation cost model of a ``liquidation_loss`` object, in one line of words."""
+    return f"Liquidation cost model: {loss['model']} — {loss['rule']}"
 
 
 def funding_text(doc: dict[str, Any], tick: float) -> list[str]:
@@ -573,23 +664,40 @@ def funding_text(doc: dict[str, Any], tick: float) -> list[str]:
 def _loss_funding_lines(term: _Term, risk: PortfolioRisk, venue: Venue, extras: RecordExtras | None) -> None:
     docs = portfolio_record(risk, venue, extras=extras)["positions"]
     several = len(docs) > 1
+    if several:  # the cost model is the venue's: stated once, not under every position
+        models: dict[str, list[str]] = {}
+        for doc, p in zip(docs, risk.positions, strict=True):
+            if doc.get("liquidation_loss") is not None:
+                models.setdefault(model_line(doc["liquidation_loss"]), []).append(_short(p.spec.symbol))
+        for model, symbols in models.items():
+            # with several models, which positions each is for
+            text = model if len(models) == 1 else model.replace(":", f" ({', '.join(dict.fromkeys(symbols))}):", 1)
+            for part in wrap_cells(text, term.width, subsequent_indent="  "):
+                term.line(part)
     for doc, p in zip(docs, risk.positions, strict=True):
-        lines = loss_text(doc) + funding_text(doc, display_tick(p.spec))
+        lines = loss_text(doc, model=not several) + funding_text(doc, display_tick(p.spec))
         if several and lines:
             term.line(f"{_short(p.spec.symbol)} {p.spec.side} {p.spec.margin_mode}:", "bold")
         for line in lines:
-            for part in textwrap.wrap(line, term.width, subsequent_indent="  "):
+            for part in wrap_cells(line, term.width, subsequent_indent="  "):
                 term.line(("  " if several else "") + part, "dim" if line.startswith("Note") else None)
 
 
 def print_human(
-    risk: PortfolioRisk, venue: Venue, stream: TextIO | None = None, extras: RecordExtras | None = None
+    risk: PortfolioRisk,
+    venue: Venue,
+    stream: TextIO | None = None,
+    extras: RecordExtras | None = None,
+    overrides: str = "",
 ) -> None:
+    """The human answer: one position's card, or a table of positions; then the account, the
+    liquidation cost and funding. ``overrides``: where an overriding bracket came from, for the
+    card's "Tiers from" (``--mmr 0.005``, ``the portfolio file's mmr``)."""
     term = _Term(stream if stream is not None else sys.stdout)
     title = f"{venue_title(venue, [p.spec for p in risk.positions])} — liquidation risk on the mark price"
     if len(risk.positions) == 1:
         p = risk.positions[0]
-        detail = _detail_rows(p, venue)
+        detail = _detail_rows(p, venue, overrides)
         style = risk_style(p.margin_ratio, p.status)
         render_table(
             term,
@@ -603,7 +711,7 @@ def print_human(
     else:
         _positions_table(term, risk, venue, title)
     for line in account_lines(risk, venue):
-        for part in textwrap.wrap(line, term.width):
+        for part in wrap_cells(line, term.width):
             term.line(part)
     if len(risk.positions) <= 20:  # a large portfolio: --json has every position's figures
         _loss_funding_lines(term, risk, venue, extras)

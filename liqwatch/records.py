@@ -32,6 +32,49 @@ def num(x: float | None) -> float | None:
     return x if x is None or x - x == 0.0 else None  # x - x is NaN for NaN and the infinities
 
 
+NEGATIVE_ZERO = (b"-0.0,", b"-0.0}", b"-0.0]")
+"""How -0.0 reads in JSON (orjson and the json module alike) as a whole number: a document
+holding none of these has no negative zero (one without can still, inside a string, hold one)."""
+
+
+_NEGATIVE_ZERO_TEXT = tuple(z.decode() for z in NEGATIVE_ZERO)
+
+
+def has_negative_zero(data: bytes | str) -> bool:
+    """Whether JSON text may hold a -0.0 (a fast scan; a string value can give a false alarm)."""
+    if isinstance(data, str):
+        return any(z in data for z in _NEGATIVE_ZERO_TEXT)
+    return any(z in data for z in NEGATIVE_ZERO)
+
+
+def unsigned_zeros(doc: Any) -> Any:
+    """``doc`` with every -0.0 made 0.0: dicts and lists in place, tuples as lists. The record
+    builders write the fields that can be -0.0 (a short at its entry has a PnL of -size x 0: the
+    PnL, the ADL score, a funding payment) as ``x + 0.0``, which is 0.0 for -0.0 and ``x`` for any
+    other number; this is the writers' safety net for anything else, called only when
+    :func:`has_negative_zero` finds one in the JSON written (then written again)."""
+    if isinstance(doc, dict):
+        for key, value in doc.items():
+            if type(value) is float:
+                if value == 0.0:
+                    doc[key] = 0.0
+            elif isinstance(value, dict | list | tuple):
+                doc[key] = unsigned_zeros(value)
+        return doc
+    if isinstance(doc, list | tuple):
+        items = doc if isinstance(doc, list) else list(doc)
+        for i, value in enumerate(items):
+            if type(value) is float:
+                if value == 0.0:
+                    items[i] = 0.0
+            elif isinstance(value, dict | list | tuple):
+                items[i] = unsigned_zeros(value)
+        return items
+    if type(doc) is float and doc == 0.0:
+        return 0.0
+    return doc
+
+
 def settle_currency(spec: PositionSpec, venue: Venue) -> str:
     """The currency of a position's money fields (margin, PnL, maintenance): its settle currency
     (the coin of a coin-margined market, the ``:SETTLE`` of a linear symbol, else the venue's)."""
@@ -188,7 +231,7 @@ def position_record(p: PositionRisk, venue: Venue) -> dict[str, Any]:
     doc["fee_rate"] = spec.fee_rate
     doc["initial_margin"] = im if im is None or im - im == 0.0 else None
     doc["margin_balance"] = p.margin_balance
-    doc["unrealized_pnl"] = p.unrealized_pnl
+    doc["unrealized_pnl"] = p.unrealized_pnl + 0.0  # + 0.0: a short at its entry makes -0.0, JSON gets 0.0
     doc["notional"] = p.notional
     doc["tier"] = tier.index
     doc["mmr"] = tier.mmr
@@ -208,7 +251,7 @@ def position_record(p: PositionRisk, venue: Venue) -> dict[str, Any]:
     doc["effective_leverage"] = eff if eff is None or eff - eff == 0.0 else None
     doc["status"] = p.status
     doc["adl"] = {
-        "score": score if score - score == 0.0 else None,
+        "score": score + 0.0 if score - score == 0.0 else None,
         "lights": adl.lights,
         "source": adl.source,
         "method": adl.method,
@@ -223,7 +266,7 @@ def account_record(a: AccountRisk) -> dict[str, Any]:
         "margin_balance": a.margin_balance,
         "maintenance_margin": a.maintenance_margin,
         "margin_ratio": num(a.margin_ratio),
-        "unrealized_pnl": a.unrealized_pnl,
+        "unrealized_pnl": a.unrealized_pnl + 0.0,
         "initial_margin": num(a.initial_margin),
         "cross_wallet_balance": a.cross_wallet_balance,
         "cross_margin_balance": a.cross_margin_balance,
@@ -362,7 +405,7 @@ def funding_record(drift: FundingDrift, next_time: float | None, currency: str |
     return {
         "rate": drift.rate,
         "next_time": next_time,
-        "next_payment": drift.payment,
+        "next_payment": drift.payment + 0.0,
         "currency": currency,
         "liquidation_price_after": [num(x) for x in drift.liquidation_price_after],
     }
@@ -487,11 +530,11 @@ def live_position_record(view: PositionView, fees: _LiveFees | None = None) -> d
         "margin_ratio": num(view.venue_margin_ratio) if risk is None else num(risk.margin_ratio),
         "tier": None if risk is None else risk.tier.index,
         "distance_to_liquidation": None if risk is None else num(risk.distance_to_liquidation),
-        "unrealized_pnl": None if risk is None else risk.unrealized_pnl,
+        "unrealized_pnl": None if risk is None else risk.unrealized_pnl + 0.0,
         "status": "unknown" if risk is None else risk.status,
         "adl": None
         if risk is None
-        else {"score": num(risk.adl.score), "lights": risk.adl.lights, "source": risk.adl.source},
+        else {"score": num(risk.adl.score + 0.0), "lights": risk.adl.lights, "source": risk.adl.source},
         "note": view.note if venue_lp is not None else f"{view.note}; {_NO_VENUE_LP}" if view.note else _NO_VENUE_LP,
         **_LIVE_LOSS_UNKNOWN,
     }

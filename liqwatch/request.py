@@ -17,7 +17,7 @@ from liqwatch.core.errors import InputError
 from liqwatch.core.model import MarginMode, PositionSide, PositionSpec, Side
 from liqwatch.core.tiers import TierTable
 from liqwatch.core.venues import Venue
-from liqwatch.data.contracts import LINEAR_CONTRACT_SIZE
+from liqwatch.data.contracts import INVERSE, LINEAR_CONTRACT_SIZE
 from liqwatch.markets import (
     Market,
     Sources,
@@ -157,13 +157,17 @@ def build_spec(
     validated: bool = False,
     known: Sources | None = None,
     notes: list[InputError] | None = None,
+    *,
+    flags: bool = False,
 ) -> PositionSpec:
     """Resolve symbol, tiers and defaults, then run the core's checks. Raises InputError; an input
     that is used but deserves a word is appended to ``notes`` (when given) as an InputError.
 
     ``table_cache`` lets identical per-position tier lists build one table. ``validated``: the
     numbers were checked by the portfolio file's schema (finite, > 0, rates in [0, 1)) already.
-    ``known``: the bundled and cached tables taken once for many positions (``markets.sources``)."""
+    ``known``: the bundled and cached tables taken once for many positions (``markets.sources``).
+    ``flags``: the request came from calc's flags, which a message names (``--contracts``) where
+    it would name a file's field (``contracts``)."""
     if not validated:
         _check_numbers(req, field_prefix)
     try:
@@ -195,6 +199,10 @@ def build_spec(
             size = contracts * contract_size
         elif size is not None and contract_size is not None:
             contracts = size / contract_size
+        if inverse and size is not None and contract_size is not None:
+            family = INVERSE.get(venue.name)
+            if family is not None and family.whole_contracts:
+                _check_whole_contracts(req, symbol, size, contract_size, family.label, field_prefix, flags)
     if size is None:
         raise InputError(f"{field_prefix}size", "required field is missing (or give contracts)")
     position_table: TierTable | None = None
@@ -313,6 +321,52 @@ def check_margin_leverage(
                 f"{what}, {above}: the margin is used (fees and funding are taken from isolated margin)",
             )
         )
+
+
+def _check_whole_contracts(
+    req: PositionRequest, symbol: str, size: float, contract_size: float, label: str, field_prefix: str, flags: bool
+) -> None:
+    """Refuse a coin-margined size that is not a whole number of contracts on a venue that trades
+    none but whole ones (a ``--size`` of 1 on BTCUSD_PERP is 1 USD, a hundredth of a contract, not
+    1 BTC): one line naming what the size is in there and the nearest whole counts (numbers as
+    they are typed: no thousands separators)."""
+    count = size / contract_size
+    if abs(count - round(count)) <= 1e-9 * max(1.0, count):
+        return
+    from liqwatch.numfmt import plain  # only for the refusal: not on calc's start
+
+    size_name, count_name, sep = ("--size", "--contracts", " ") if flags else ("size", "contracts", " = ")
+    low, high = math.floor(count), math.ceil(count)
+
+    def typed(x: float) -> str:
+        return plain(x, 15, grouping=False)
+
+    if req.contracts is not None:
+        options = f"{high}" if low < 1 else f"{low} or {high}"
+        raise InputError(
+            f"{field_prefix}contracts",
+            f"no fractional contracts on {label}: give {count_name}{sep}{options}, not {typed(req.contracts)}",
+        )
+    unit = f"in USD (contracts × {typed(contract_size)} USD)"
+    shown = req.symbol.strip()
+    if low < 1:
+        coin = symbol.partition("/")[0]
+        wanted = round(size * req.entry_price / contract_size)  # the size read as coins, at the entry
+        way = (
+            f"for {typed(size)} {coin} of exposure give {count_name}{sep}{wanted} or "
+            f"{size_name}{sep}{typed(wanted * contract_size)}"
+            if wanted >= 1
+            else f"the smallest position is {count_name}{sep}1 ({size_name}{sep}{typed(contract_size)})"
+        )
+        raise InputError(
+            f"{field_prefix}size", f"on {shown} {size_name} is {unit}: {typed(size)} is below one contract; {way}"
+        )
+    raise InputError(
+        f"{field_prefix}size",
+        f"on {shown} {size_name} is {unit} and there are no fractional contracts on {label}: {typed(size)} is "
+        f"{plain(count, 6)} contracts; give {size_name}{sep}{typed(low * contract_size)} or "
+        f"{typed(high * contract_size)} ({count_name}{sep}{low} or {high})",
+    )
 
 
 def account_wallet(venue: Venue, specs: Sequence[PositionSpec], wallet: Wallet) -> Wallet:

@@ -226,7 +226,7 @@ def run(args: argparse.Namespace) -> int:
         )  # funding_rate / next_funding_time: checked by funding_extras
         kept = fetch_tables(args, venue, [req.symbol] if _needs_table(venue, req) else [], user_tables)
         try:
-            specs = [build_spec(venue, req, user_tables, notes=notes)]
+            specs = [build_spec(venue, req, user_tables, notes=notes, flags=True)]
         except InputError as exc:
             fail(f"{FLAG_FOR_FIELD.get(exc.field, exc.field)}: {exc.message}")
         warnings += [f"warning: {FLAG_FOR_FIELD.get(n.field, n.field)}: {n.message}" for n in notes]
@@ -258,7 +258,7 @@ def run(args: argparse.Namespace) -> int:
         else:
             from liqwatch.output import print_human
 
-            print_human(risk, venue, extras=extras)
+            print_human(risk, venue, extras=extras, overrides=overrides_label(args))
     warn(specs, warnings, kept or set())  # after the answer, plain or what-if (a refused input: one line on stderr)
     return done(0)  # with the answer's objects still held: the console script skips freeing them
 
@@ -360,3 +360,18 @@ def _given(value: object) -> bool:
     """A scenario flag was given: any value but None and a store_true's False (0 is a value: it is
     checked, not ignored)."""
     return value is not None and value is not False
+
+
+def overrides_label(args: argparse.Namespace) -> str:
+    """Where a bracket pinned by the user came from, as the card's "Tiers from" says it: the flags
+    with their values (``--mmr 0.005``) or the portfolio file's fields."""
+    if args.portfolio is not None:
+        return "the portfolio file's mmr / maint_amount / max_leverage (one bracket at every size)"
+    from liqwatch.numfmt import plain
+
+    given = [
+        f"--{name.replace('_', '-')} {plain(value, 10, grouping=False)}"
+        for name in ("mmr", "maint_amount", "max_leverage")
+        if (value := getattr(args, name)) is not None
+    ]
+    return f"{', '.join(given)} (one bracket at every size)" if given else ""

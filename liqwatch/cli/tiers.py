@@ -82,10 +82,21 @@ def _num(x: float) -> float | None:
     return None if math.isinf(x) or math.isnan(x) else x
 
 
+OPEN_CAP = 1e15
+"""A cap this large is a table's open end written as a number (Hyperliquid's last bracket: 1e15
+USD, beyond any position): ``tiers show`` prints it as the open end, ∞ (``--json`` keeps the
+number)."""
+
+
 def _qty(x: float | None) -> str:
-    if x is None:
-        return "∞"
-    return f"{x:,.10g}"
+    """A bound or amount written out (never ``1e+15``); None (an open end) is ∞."""
+    from liqwatch.numfmt import plain
+
+    return "∞" if x is None else plain(x, 10)
+
+
+def _cap(x: float | None) -> str:
+    return "∞" if x is None or x >= OPEN_CAP else _qty(x)
 
 
 def show_record(exchange: str, symbol: str) -> dict[str, Any]:
@@ -148,7 +159,7 @@ def run_show(args: argparse.Namespace) -> int:
 
     term = _Term(sys.stdout)
     age = doc["age_days"]
-    unit = f"contracts of {doc['contract_size']:g}" if doc["basis"] == "contracts" else "notional"
+    unit = f"contracts of {_qty(doc['contract_size'])}" if doc["basis"] == "contracts" else "notional"
     term.line(f"{doc['symbol']} on {doc['exchange']} ({doc['id']})", "bold")
     term.line(f"  origin    {doc['origin']}")
     term.line(f"  source    {doc['source'] or '-'}")
@@ -159,10 +170,10 @@ def run_show(args: argparse.Namespace) -> int:
         [
             str(b["index"]),
             _qty(b["floor"]),
-            _qty(b["cap"]),
-            f"{b['mmr'] * 100:.4g}%",
+            _cap(b["cap"]),
+            f"{_qty(round(b['mmr'] * 100, 10))}%",
             _qty(b["maint_amount"]),
-            f"{b['max_leverage']:g}x",
+            f"{_qty(b['max_leverage'])}x",
         ]
         for b in doc["brackets"]
     ]

@@ -11,13 +11,15 @@ from __future__ import annotations
 import re
 
 _QUOTES = ("USDT", "USDC", "USD")
-_UNIFIED = re.compile(r"^([A-Z0-9][A-Z0-9-]*)/([A-Z0-9]+):([A-Z0-9]+)$")
-_HIP3 = re.compile(r"^([A-Z0-9]+):([A-Z0-9]+)$")  # Hyperliquid builder dex "xyz:XYZ100"
-_DASH_SWAP = re.compile(r"^([A-Z0-9]+)-([A-Z0-9]+)-SWAP$")
-_PERPETUAL = re.compile(r"^([A-Z0-9]+)(?:_([A-Z0-9]+))?-PERPETUAL$")  # BTC_USDC-PERPETUAL, BTC-PERPETUAL (inverse)
-_UNDERSCORED = re.compile(r"^([A-Z0-9]+)_([A-Z0-9]+)$")
-_SPOTLIKE = re.compile(r"^([A-Z0-9]+)/([A-Z0-9]+)$")
-_UNIFIED_ANY_CASE = re.compile(r"^([A-Za-z0-9][A-Za-z0-9-]*)/([A-Za-z0-9]+):([A-Za-z0-9]+)$")
+_COIN = r"[^\W_]+"
+"""A base coin: letters and digits of any script (Binance lists ``我踏马来了/USDT:USDT``), no "_"."""
+_UNIFIED = re.compile(r"^([^\W_](?:[^\W_]|-)*)/([A-Z0-9]+):([A-Z0-9]+)$")
+_HIP3 = re.compile(rf"^({_COIN}):({_COIN})$")  # Hyperliquid builder dex "xyz:XYZ100"
+_DASH_SWAP = re.compile(rf"^({_COIN})-([A-Z0-9]+)-SWAP$")
+_PERPETUAL = re.compile(rf"^({_COIN})(?:_([A-Z0-9]+))?-PERPETUAL$")  # BTC_USDC-PERPETUAL, BTC-PERPETUAL (inverse)
+_UNDERSCORED = re.compile(rf"^({_COIN})_([A-Z0-9]+)$")
+_SPOTLIKE = re.compile(rf"^({_COIN})/([A-Z0-9]+)$")
+_UNIFIED_ANY_CASE = re.compile(r"^([^\W_](?:[^\W_]|-)*)/([A-Za-z0-9]+):([A-Za-z0-9]+)$")
 
 
 def unified_match(text: str) -> re.Match[str] | None:
@@ -54,8 +56,8 @@ def to_unified(symbol: str, settle: str = "USDT") -> str | None:
     for quote in _QUOTES:
         if text.endswith(quote) and len(text) > len(quote):
             base = text[: -len(quote)]
-            if re.fullmatch(r"[A-Z0-9]+", base):
+            if re.fullmatch(_COIN, base):
                 return f"{base}/{quote}:{quote}"
-    if re.fullmatch(r"[A-Z0-9]+", text):
+    if re.fullmatch(_COIN, text):
         return f"{text}/{settle}:{settle}"
     return None

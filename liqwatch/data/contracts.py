@@ -14,7 +14,7 @@ from __future__ import annotations
 class InverseFamily:
     """One venue's coin-margined perpetuals."""
 
-    __slots__ = ("btc_contract_size", "label", "other_contract_size", "tier_bounds", "tiers_update")
+    __slots__ = ("btc_contract_size", "label", "other_contract_size", "tier_bounds", "tiers_update", "whole_contracts")
 
     def __init__(
         self,
@@ -23,6 +23,7 @@ class InverseFamily:
         other_contract_size: float | None,
         tier_bounds: str | None,
         tiers_update: bool,
+        whole_contracts: bool = False,
     ) -> None:
         self.label = label
         """The family's name (``Venue.label`` names the linear one)."""
@@ -35,6 +36,9 @@ class InverseFamily:
         (loaded x the USD contract size: the USD face value), or None (unverified: not used)."""
         self.tiers_update = tiers_update
         """True where ``liqwatch tiers update`` downloads the family's tier tables."""
+        self.whole_contracts = whole_contracts
+        """True where a position is a whole number of contracts (the venue trades no fraction of
+        one): a size that is not is refused rather than priced as a position nobody can hold."""
 
     def contract_size(self, base: str) -> float | None:
         return self.btc_contract_size if base.upper() == "BTC" else self.other_contract_size
@@ -43,13 +47,13 @@ class InverseFamily:
 INVERSE: dict[str, InverseFamily] = {
     # COIN-M: CM = 100 USD for BTCUSD_PERP, 10 USD for the others; brackets qtyFloor/qtyCap in coin
     # notional (1.1). COIN-M brackets are private and not downloaded (the bundle has BTCUSD_PERP).
-    "binance": InverseFamily("Binance COIN-M futures", 100.0, 10.0, "coin", False),
-    # 1 contract = 1 USD (1.2); risk limits of category inverse in the coin.
-    "bybit": InverseFamily("Bybit inverse", 1.0, 1.0, "coin", True),
-    # ctVal 100 USD (BTC-USD-SWAP), 10 USD the others (1.3); position tiers in contracts.
-    "okx": InverseFamily("OKX coin-margined swap", 100.0, 10.0, "contracts", True),
-    # quanto_multiplier 0 -> 1 USD, as ccxt reads it (1.6); risk_limit in the settle coin.
-    "gate": InverseFamily("Gate BTC-settled perpetual", 1.0, 1.0, "coin", True),
+    "binance": InverseFamily("Binance COIN-M futures", 100.0, 10.0, "coin", False, whole_contracts=True),
+    # 1 contract = 1 USD (1.2); risk limits of category inverse in the coin. Quantities step by 1.
+    "bybit": InverseFamily("Bybit inverse", 1.0, 1.0, "coin", True, whole_contracts=True),
+    # ctVal 100 USD (BTC-USD-SWAP), 10 USD the others (1.3); position tiers in contracts; lotSz 1.
+    "okx": InverseFamily("OKX coin-margined swap", 100.0, 10.0, "contracts", True, whole_contracts=True),
+    # quanto_multiplier 0 -> 1 USD, as ccxt reads it (1.6); risk_limit in the settle coin; integer sizes.
+    "gate": InverseFamily("Gate BTC-settled perpetual", 1.0, 1.0, "coin", True, whole_contracts=True),
     # Contract size and the unit of COIN-FUTURES startUnit/endUnit unresolved (1.5).
     "bitget": InverseFamily("Bitget coin-M", None, None, None, True),
 }

@@ -666,7 +666,7 @@ def test_human_output_never_shows_an_unlabelled_amount(capsys: pytest.CaptureFix
 @settings(max_examples=60, deadline=None)
 @given(
     venue=st.sampled_from(["binance", "bybit", "okx", "gate"]),
-    contracts=st.floats(1, 1e6),
+    contracts=st.integers(1, 10**6).map(float),  # these venues trade whole contracts only
     entry=st.floats(100, 1e6),
     leverage=st.floats(1, 50),
 )

@@ -202,15 +202,16 @@ def test_coin_margined_symbols_are_inverse_markets(
     capsys: pytest.CaptureFixture[str], exchange: str, symbol: str
 ) -> None:
     """Once refused, coin-margined symbols now resolve to the inverse market (issue #12): size in
-    USD, value and margin in the coin (tests/cli/test_inverse_calc.py covers them in depth)."""
+    USD (100: a whole number of contracts on every venue), value and margin in the coin
+    (tests/cli/test_inverse_calc.py covers them in depth)."""
     data = run_json(
-        capsys, "--exchange", exchange, "--symbol", symbol, "--side", "long", "--size", "1", "--entry", "60000",
+        capsys, "--exchange", exchange, "--symbol", symbol, "--side", "long", "--size", "100", "--entry", "60000",
         "--leverage", "10", "--mmr", "0.005",
     )  # fmt: skip
     (pos,) = data["positions"]
     coin = pos["symbol"].split("/")[0]
     assert pos["inverse"] is True and pos["symbol"] == f"{coin}/USD:{coin}" and pos["settle"] == coin
-    assert pos["notional"] == pytest.approx(1 / 60000) and pos["isolated_margin"] == pytest.approx(1 / 600000)
+    assert pos["notional"] == pytest.approx(100 / 60000) and pos["isolated_margin"] == pytest.approx(100 / 600000)
 
 
 def test_hyperliquid_refuses_coin_margined_symbols(capsys: pytest.CaptureFixture[str]) -> None:

@@ -39,7 +39,7 @@ def position(name: str, tier: int, side: str, entry: float, fill: float, move: f
     if table.basis == "quantity" or symbol.endswith(":BTC"):
         size = first.cap * fill  # contracts / base units, or coin notional (converted below)
         if symbol.endswith(":BTC"):
-            size *= entry  # USD face value of that coin notional
+            size = max(1, round(size * entry / 100)) * 100.0  # USD face value: whole 100 USD contracts
         elif table.basis == "quantity":
             size *= 0.01  # OKX BTC-USDT-SWAP: 0.01 BTC a contract
     else:
