@@ -45,7 +45,9 @@ REFRESH_SECONDS = 0.5
 AGE_REFRESH_SECONDS = 1.0
 WIDE = 140
 """From this many columns the detail is a column beside the table (shown unless ``d`` hid it);
-below, a pane under the table that ``d`` opens (closed by default: the table comes first)."""
+below, a pane under the table, open from SHORT lines (the table then takes only the lines its
+rows need, and the pane the empty ones below) and closed below that (the table comes first);
+``d`` opens or closes it."""
 DUTY = 0.04
 """The share of a core the timer's refreshes may take (snapshot, alert rules, table, detail)."""
 MARKET_SECONDS = 5.0
@@ -140,8 +142,9 @@ class LiqwatchApp(App[None]):
         self._market: Any = None
         """The market source (the demo's backstop, or a poller over the feeds' venues)."""
         self.wide = True
-        self.detail_open = {True: True, False: False}
-        """Whether the detail shows, in the wide and in the narrow layout."""
+        self.detail_open: dict[bool, bool | None] = {True: True, False: None}
+        """Whether the detail shows, in the wide and in the narrow layout (None: until ``d`` is
+        pressed, open where the screen has SHORT lines or more)."""
         self.show_clock = show_clock
         self._alerts_factory = alerts
         self._clock = clock
@@ -177,9 +180,10 @@ class LiqwatchApp(App[None]):
         strip = AccountStrip(id="accounts")
         strip.compact = height < SHORT
         yield strip
-        with Container(id="main"):
+        shown = self.detail_shown(self.wide, height < SHORT)
+        with Container(id="main", classes="-detail" if shown else ""):
             yield PositionsTable(id="positions")
-            yield DetailPanel(id="detail", classes="" if self.detail_open[self.wide] else "-hidden")
+            yield DetailPanel(id="detail", classes="" if shown else "-hidden")
         yield AlertsPane(id="alerts")
         yield Input(placeholder="filter: account, symbol or side (Enter to apply, Esc to clear)", id="filter")
         yield Footer()
@@ -418,7 +422,16 @@ class LiqwatchApp(App[None]):
             strip.compact = short
             if self.snapshot is not None:
                 strip.show(self.snapshot.accounts)
-        self.query_one(DetailPanel).set_class(not self.detail_open[wide], "-hidden")
+        self._show_detail_pane(self.detail_shown(wide, short))
+
+    def detail_shown(self, wide: bool, short: bool) -> bool:
+        """Whether the detail shows in this layout (see :attr:`detail_open`)."""
+        choice = self.detail_open[wide]
+        return not short if choice is None else choice
+
+    def _show_detail_pane(self, shown: bool) -> None:
+        self.query_one(DetailPanel).set_class(not shown, "-hidden")
+        self.query_one("#main").set_class(shown, "-detail")
 
     def on_positions_table_row_highlighted(self, _: PositionsTable.RowHighlighted) -> None:
         self._show_detail()
@@ -495,8 +508,9 @@ class LiqwatchApp(App[None]):
         self.query_one(AlertsPane).toggle_class("-hidden")
 
     def action_toggle_detail(self) -> None:
-        self.detail_open[self.wide] = not self.detail_open[self.wide]
-        self.query_one(DetailPanel).set_class(not self.detail_open[self.wide], "-hidden")
+        shown = not self.detail_shown(self.wide, self.size.height < SHORT)
+        self.detail_open[self.wide] = shown
+        self._show_detail_pane(shown)
         self._show_detail()
 
     def _selected_account(self) -> tuple[Venue, list, float | dict[str, float], int] | None:  # type: ignore[type-arg]
