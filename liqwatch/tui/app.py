@@ -126,7 +126,8 @@ class LiqwatchApp(App[None]):
         """Where the sort and filter are kept between runs."""
         self.settings = Settings.load(self.settings_file, set(SORTS))
         self.export_dir = export_dir
-        """Where ``e`` writes (None: the current directory at the time)."""
+        """The directory ``e`` offers (None: the current directory at the time); then the one
+        last written to."""
         self.marks = History()
         """Each position's mark over time (for the chart)."""
         self.ratios = History()
@@ -202,6 +203,10 @@ class LiqwatchApp(App[None]):
         self.set_interval(self.refresh_seconds, self._paced_refresh)
         self.refresh_view()
         self.query_one(PositionsTable).focus()
+        dashboard = self.screen
+        self.screen_change_signal.subscribe(
+            self, lambda screen: self.toast.hold(screen is not dashboard), immediate=True
+        )
 
     def start_feeds(self) -> None:
         """Feeds start after the first frame is painted: ccxt is imported inside the venue feed."""
@@ -463,17 +468,22 @@ class LiqwatchApp(App[None]):
         self.refresh_view(force_sort=True)
 
     def action_export(self, fmt: Literal["csv", "json"] = "csv") -> None:
-        from liqwatch.tui.export import export
+        """Ask where first (the path prefilled), then write the table as shown (issue #20)."""
+        from liqwatch.tui.export import default_name
+        from liqwatch.tui.screens.export import ExportScreen
 
         table = self.query_one(PositionsTable)
         views = [self.views[key] for key in table.order if key in self.views]
-        directory = self.export_dir or Path.cwd()
-        try:
-            path = export(views, directory, fmt, self._clock())
-        except OSError as exc:
-            self.notify(f"export failed: {directory}: {exc.strerror or exc}", severity="error")
-            return
-        self.notify(str(path), title=f"exported {len(views)} positions ({fmt.upper()})", markup=False)
+        now = self._clock()
+        path = (self.export_dir or Path.cwd()) / default_name(fmt, now)
+
+        def done(written: Path | None) -> None:
+            if written is None:
+                return
+            self.export_dir = written.parent
+            self.notify(str(written), title=f"exported {len(views)} positions ({fmt.upper()})", markup=False)
+
+        self.push_screen(ExportScreen(views, fmt, path, now), done)
 
     def action_alerts_full(self) -> None:
         from liqwatch.tui.screens.alerts import AlertsScreen

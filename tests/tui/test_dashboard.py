@@ -20,6 +20,7 @@ from liqwatch.alerts.model import Alert
 from liqwatch.output import display_tick, fmt_money, fmt_price
 from liqwatch.tui.app import LiqwatchApp
 from liqwatch.tui.screens.alerts import AlertsScreen
+from liqwatch.tui.screens.export import ExportScreen
 from liqwatch.tui.screens.ladder import NO_POOLS, LadderScreen
 from liqwatch.tui.widgets.alerts import AlertsPane
 from liqwatch.tui.widgets.chart import BRAILLE, ChartData, Level, LineChart, Series, draw
@@ -333,6 +334,8 @@ def test_export_writes_the_table_as_shown(tmp_path: Path, fmt: str) -> None:
             table = app.query_one(PositionsTable)
             await until(pilot, lambda: table.row_count == 11)
             await pilot.press("e" if fmt == "csv" else "E")
+            await until(pilot, lambda: isinstance(app.screen, ExportScreen))  # asks where first
+            await pilot.press("enter")
             await until(pilot, lambda: any(str(tmp_path) in n.message for n in app._notifications))
             (path,) = tmp_path.iterdir()
             assert path.suffix == f".{fmt}"

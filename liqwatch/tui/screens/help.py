@@ -19,11 +19,15 @@ KEYS = [
     ("w", "what-if for the selected position: add size, leverage, margin, price shock"),
     ("l", "ladder chart, each account's margin ratio against a common move, insurance pools"),
     ("d", "show / hide the detail (beside the table from 140 columns, under it below; open from 32 lines)"),
-    ("a", "show / hide the alerts pane (one summary toast counts them; critical ones ring the bell)"),
+    (
+        "a",
+        "show / hide the alerts pane (one summary toast counts them, held back while a screen like this "
+        "is open; critical ones ring the bell)",
+    ),
     ("A", "every alert of this session in full"),
-    ("e / E", "export the table as shown to CSV / JSON (the path shows in a notification)"),
+    ("e / E", "export the table as shown to CSV / JSON: asks where first (Enter writes, Esc cancels)"),
     ("ctrl+p", "the command palette: every action"),
-    ("?", "this help"),
+    ("?", "this help (Esc, ? or q closes it)"),
     ("q", "quit"),
 ]
 
@@ -53,7 +57,7 @@ class HelpScreen(ModalScreen[None]):
             style="dim",
         )
         with VerticalScroll(id="help-body"):
-            yield Static(Text("liqwatch — keys", style="bold"))
+            yield Static(Text.assemble(("liqwatch — keys", "bold"), ("   Esc, ? or q to close", "bold reverse")))
             yield Static(table)
             yield Static(notes)
 
