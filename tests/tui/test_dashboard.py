@@ -119,6 +119,7 @@ def test_no_figure_is_ever_cut_and_the_bankruptcy_price_shows_from_120_columns(s
         app, market = demo_app(clock)
         async with app.run_test(size=size) as pilot:
             table = app.query_one(PositionsTable)
+            detail = app.query_one(DetailPanel)
             for moment in (2, CRASH_DONE):  # the crash widens the uPnL and margin ratio cells
                 await run_to(pilot, market, clock, moment)
                 await pilot.pause()
@@ -136,6 +137,12 @@ def test_no_figure_is_ever_cut_and_the_bankruptcy_price_shows_from_120_columns(s
                         assert cells[(key, "upnl")] == fmt_money(risk.unrealized_pnl)
                     if (key, "bankr") in cells:
                         assert cells[(key, "bankr")] == fmt_price(risk.bankruptcy_price, display_tick(risk.spec))
+                key = table.selected_key()
+                if detail.display and key is not None:  # a figure dropped from the table is in the detail
+                    await until(pilot, lambda key=key: detail.shown_key == key)  # type: ignore[misc]
+                    text = plain(app.query_one("#detail-text"))
+                    for column in set(table.hidden) & {"size", "entry", "upnl", "bankr"}:
+                        assert table.get_cell(key, column).plain in text, (column, text)
                 if size[0] >= 120:
                     assert "bankr" in table.shown_columns() and "upnl" in table.shown_columns()
                     assert any(column == "bankr" and text[:1].isdigit() for (_, column), text in cells.items())
