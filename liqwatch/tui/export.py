@@ -45,11 +45,11 @@ def settle_of(view: PositionView) -> str:
     """The position's settle currency, as ``calc --json`` gives it: the record's own where the
     venue sent one, else the ``:SETTLE`` of its symbol, else the venue's default (a position's
     ``settle`` field is None wherever the venue's default applies, which left the column empty)."""
-    venue = get_venue(view.exchange)
     if view.risk is not None:
-        return settle_currency(view.risk.spec, venue)
+        return settle_currency(view.risk.spec, get_venue(view.exchange))
     data = view.data
-    return data.settle or data.symbol.rpartition(":")[2] or venue.settle
+    _, colon, tail = data.symbol.rpartition(":")
+    return data.settle or (tail if colon else "") or get_venue(view.exchange).settle
 
 
 def record(view: PositionView) -> dict[str, Any]:

@@ -153,3 +153,17 @@ def test_export_says_where_before_writing_and_fills_settle(tmp_path: Path, fmt: 
             assert isinstance(app.screen, ExportScreen) and path.read_bytes() == before
 
     asyncio.run(go())
+
+
+def test_settle_is_filled_for_positions_without_risk_figures() -> None:
+    from liqwatch.feeds.events import PositionData
+    from liqwatch.state import PositionView
+    from liqwatch.tui.export import record
+
+    def view(exchange: str, symbol: str, settle: str | None = None) -> PositionView:
+        data = PositionData(symbol=symbol, side="long", size=1.0, entry_price=100.0, settle=settle)
+        return PositionView("main", exchange, data, 100.0, 0.1, False, None)
+
+    assert record(view("deribit", "BTC/USD:BTC", "BTC"))["settle"] == "BTC"  # the venue's own
+    assert record(view("binance", "XRP/USDT:USDT"))["settle"] == "USDT"  # the symbol's :SETTLE
+    assert record(view("binance", "XRPUSDT"))["settle"] == "USDT"  # the venue's default
