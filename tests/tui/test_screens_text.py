@@ -7,8 +7,10 @@ import asyncio
 import csv
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
+from textual.pilot import Pilot
 from textual.widgets import Input, Static
 from textual.widgets._toast import Toast
 
@@ -95,10 +97,7 @@ def test_help_says_how_to_close_it() -> None:
     asyncio.run(go())
 
 
-async def ask_export(pilot: object, app: LiqwatchApp, key: str = "e") -> ExportScreen:
-    from textual.pilot import Pilot
-
-    assert isinstance(pilot, Pilot)
+async def ask_export(pilot: Pilot[None], app: LiqwatchApp, key: str = "e") -> ExportScreen:
     await pilot.press(key)
     await until(pilot, lambda: isinstance(app.screen, ExportScreen) and focused_id(app) == "export-path")
     screen = app.screen
@@ -167,3 +166,18 @@ def test_settle_is_filled_for_positions_without_risk_figures() -> None:
     assert record(view("deribit", "BTC/USD:BTC", "BTC"))["settle"] == "BTC"  # the venue's own
     assert record(view("binance", "XRP/USDT:USDT"))["settle"] == "USDT"  # the symbol's :SETTLE
     assert record(view("binance", "XRPUSDT"))["settle"] == "USDT"  # the venue's default
+
+
+def test_snapshot_whatif_at_80x24(snap_compare: Any) -> None:
+    clock = Clock()
+    app, _ = demo_app(clock)
+
+    async def run_before(pilot: Pilot[None]) -> None:
+        await open_whatif(pilot)
+        await type_into_whatif(pilot, "100")
+        await pilot.press("tab", "tab")
+        await until(pilot, lambda: focused_id(app) == "wi-leverage")
+        await type_into_whatif(pilot, "10")
+        await pilot.pause()
+
+    assert snap_compare(app, run_before=run_before, terminal_size=(80, 24))
