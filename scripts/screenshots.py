@@ -53,7 +53,7 @@ TUI_SHOTS: dict[str, tuple[tuple[int, int], int, list[str]]] = {
     "dashboard-160x50": ((160, 50), 20, []),
     "dashboard-crash": ((120, 40), 31, []),
     "dashboard-after-crash": ((160, 50), 38, []),
-    "detail-narrow": ((120, 40), 20, ["d"]),
+    "detail-narrow": ((120, 40), 20, []),  # open under the table from 32 lines
     "detail": ((160, 50), 20, ["down", "down"]),
     "backstop": ((160, 72), 40, ["down", "down", "down"]),
     "whatif": ((150, 42), 0, ["w", "2", "0", "0", "0", "0", "tab", "tab", "tab", "tab", "-", "3"]),

@@ -45,7 +45,9 @@ REFRESH_SECONDS = 0.5
 AGE_REFRESH_SECONDS = 1.0
 WIDE = 140
 """From this many columns the detail is a column beside the table (shown unless ``d`` hid it);
-below, a pane under the table that ``d`` opens (closed by default: the table comes first)."""
+below, a pane under the table, open from SHORT lines (the table then takes only the lines its
+rows need, and the pane the empty ones below) and closed below that (the table comes first);
+``d`` opens or closes it."""
 DUTY = 0.04
 """The share of a core the timer's refreshes may take (snapshot, alert rules, table, detail)."""
 MARKET_SECONDS = 5.0
@@ -130,7 +132,8 @@ class LiqwatchApp(App[None]):
         """Where the sort and filter are kept between runs."""
         self.settings = Settings.load(self.settings_file, set(SORTS))
         self.export_dir = export_dir
-        """Where ``e`` writes (None: the current directory at the time)."""
+        """The directory ``e`` offers (None: the current directory at the time); then the one
+        last written to."""
         self.marks = History()
         """Each position's mark over time (for the chart)."""
         self.ratios = History()
@@ -146,8 +149,9 @@ class LiqwatchApp(App[None]):
         self._market: Any = None
         """The market source (the demo's backstop, or a poller over the feeds' venues)."""
         self.wide = True
-        self.detail_open = {True: True, False: False}
-        """Whether the detail shows, in the wide and in the narrow layout."""
+        self.detail_open: dict[bool, bool | None] = {True: True, False: None}
+        """Whether the detail shows, in the wide and in the narrow layout (None: until ``d`` is
+        pressed, open where the screen has SHORT lines or more)."""
         self.show_clock = show_clock
         self._alerts_factory = alerts
         self._clock = clock
@@ -183,9 +187,10 @@ class LiqwatchApp(App[None]):
         strip = AccountStrip(id="accounts")
         strip.compact = height < SHORT
         yield strip
-        with Container(id="main"):
+        shown = self.detail_shown(self.wide, height < SHORT)
+        with Container(id="main", classes="-detail" if shown else ""):
             yield PositionsTable(id="positions")
-            yield DetailPanel(id="detail", classes="" if self.detail_open[self.wide] else "-hidden")
+            yield DetailPanel(id="detail", classes="" if shown else "-hidden")
         yield AlertsPane(id="alerts")
         yield Input(placeholder="filter: account, symbol or side (Enter to apply, Esc to clear)", id="filter")
         yield Footer()
@@ -205,6 +210,10 @@ class LiqwatchApp(App[None]):
         self.set_interval(self.refresh_seconds, self._paced_refresh)
         self.refresh_view()
         self.query_one(PositionsTable).focus()
+        dashboard = self.screen
+        self.screen_change_signal.subscribe(
+            self, lambda screen: self.toast.hold(screen is not dashboard), immediate=True
+        )
 
     def _show_warnings(self) -> None:
         pane = self.query_one(AlertsPane)
@@ -431,7 +440,16 @@ class LiqwatchApp(App[None]):
             strip.compact = short
             if self.snapshot is not None:
                 strip.show(self.snapshot.accounts)
-        self.query_one(DetailPanel).set_class(not self.detail_open[wide], "-hidden")
+        self._show_detail_pane(self.detail_shown(wide, short))
+
+    def detail_shown(self, wide: bool, short: bool) -> bool:
+        """Whether the detail shows in this layout (see :attr:`detail_open`)."""
+        choice = self.detail_open[wide]
+        return not short if choice is None else choice
+
+    def _show_detail_pane(self, shown: bool) -> None:
+        self.query_one(DetailPanel).set_class(not shown, "-hidden")
+        self.query_one("#main").set_class(shown, "-detail")
 
     def on_positions_table_row_highlighted(self, _: PositionsTable.RowHighlighted) -> None:
         self._show_detail()
@@ -463,17 +481,22 @@ class LiqwatchApp(App[None]):
         self.refresh_view(force_sort=True)
 
     def action_export(self, fmt: Literal["csv", "json"] = "csv") -> None:
-        from liqwatch.tui.export import export
+        """Ask where first (the path prefilled), then write the table as shown (issue #20)."""
+        from liqwatch.tui.export import default_name
+        from liqwatch.tui.screens.export import ExportScreen
 
         table = self.query_one(PositionsTable)
         views = [self.views[key] for key in table.order if key in self.views]
-        directory = self.export_dir or Path.cwd()
-        try:
-            path = export(views, directory, fmt, self._clock())
-        except OSError as exc:
-            self.notify(f"export failed: {directory}: {exc.strerror or exc}", severity="error")
-            return
-        self.notify(str(path), title=f"exported {len(views)} positions ({fmt.upper()})", markup=False)
+        now = self._clock()
+        path = (self.export_dir or Path.cwd()) / default_name(fmt, now)
+
+        def done(written: Path | None) -> None:
+            if written is None:
+                return
+            self.export_dir = written.parent
+            self.notify(str(written), title=f"exported {len(views)} positions ({fmt.upper()})", markup=False)
+
+        self.push_screen(ExportScreen(views, fmt, path, now), done)
 
     def action_alerts_full(self) -> None:
         from liqwatch.tui.screens.alerts import AlertsScreen
@@ -508,8 +531,9 @@ class LiqwatchApp(App[None]):
         self.query_one(AlertsPane).toggle_class("-hidden")
 
     def action_toggle_detail(self) -> None:
-        self.detail_open[self.wide] = not self.detail_open[self.wide]
-        self.query_one(DetailPanel).set_class(not self.detail_open[self.wide], "-hidden")
+        shown = not self.detail_shown(self.wide, self.size.height < SHORT)
+        self.detail_open[self.wide] = shown
+        self._show_detail_pane(shown)
         self._show_detail()
 
     def _selected_account(self) -> tuple[Venue, list, float | dict[str, float], int] | None:  # type: ignore[type-arg]

@@ -1,7 +1,7 @@
 """``e``: the positions table as shown (filter and order) to a CSV or JSON file.
 
 Raw figures, not the display text: fractions for distance and margin ratio, prices unrounded, the
-settlement currency where the position's record has one.
+settlement currency of every position (its money fields are in it).
 """
 
 from __future__ import annotations
@@ -13,6 +13,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
 
+from liqwatch.core.venues import get_venue
+from liqwatch.records import settle_currency
 from liqwatch.state import PositionView
 
 FIELDS = (
@@ -39,9 +41,19 @@ FIELDS = (
 )
 
 
+def settle_of(view: PositionView) -> str:
+    """The position's settle currency, as ``calc --json`` gives it: the record's own where the
+    venue sent one, else the ``:SETTLE`` of its symbol, else the venue's default (a position's
+    ``settle`` field is None wherever the venue's default applies, which left the column empty)."""
+    if view.risk is not None:
+        return settle_currency(view.risk.spec, get_venue(view.exchange))
+    data = view.data
+    _, colon, tail = data.symbol.rpartition(":")
+    return data.settle or (tail if colon else "") or get_venue(view.exchange).settle
+
+
 def record(view: PositionView) -> dict[str, Any]:
     data, risk = view.data, view.risk
-    settle = getattr(data, "settle", None)
     return {
         "account": view.account,
         "exchange": view.exchange,
@@ -61,17 +73,20 @@ def record(view: PositionView) -> dict[str, Any]:
         "size": data.size,
         "entry_price": data.entry_price,
         "bankruptcy_price": None if risk is None else risk.bankruptcy_price,
-        "settle": settle if isinstance(settle, str) else None,
+        "settle": settle_of(view),
         "stale": view.stale,
     }
 
 
-def export(views: Sequence[PositionView], directory: Path, fmt: Literal["csv", "json"], now: float) -> Path:
-    """Write the rows to ``directory/liqwatch-positions-<UTC time>.<fmt>``; returns the path."""
-    stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime(now))
-    path = directory / f"liqwatch-positions-{stamp}.{fmt}"
+def default_name(fmt: Literal["csv", "json"], now: float) -> str:
+    """``liqwatch-positions-<UTC time>.<fmt>``."""
+    return f"liqwatch-positions-{time.strftime('%Y%m%d-%H%M%S', time.gmtime(now))}.{fmt}"
+
+
+def write(views: Sequence[PositionView], path: Path, fmt: Literal["csv", "json"], now: float) -> None:
+    """Write the rows to ``path`` (its directory is made where missing)."""
     rows = [record(v) for v in views]
-    directory.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(parents=True, exist_ok=True)
     if fmt == "json":
         path.write_text(json.dumps({"ts": now, "positions": rows}, indent=1) + "\n", encoding="utf-8")
     else:
@@ -79,4 +94,3 @@ def export(views: Sequence[PositionView], directory: Path, fmt: Literal["csv", "
             writer = csv.DictWriter(out, fieldnames=FIELDS)
             writer.writeheader()
             writer.writerows({k: "" if v is None else v for k, v in row.items()} for row in rows)
-    return path

@@ -2,7 +2,9 @@
 
 In a crash dozens of alerts fire within a second. A toast each would cover the table exactly when
 it is needed, so there is only ever one: counts by severity and the newest line, replaced in place
-as more arrive. Every line is kept in the alerts pane.
+as more arrive. Every line is kept in the alerts pane. While a screen is open over the dashboard
+(what-if, help, ladder, the palette...) the summary is held back, so that it never covers what the
+reader is typing into; it shows again, counting what came meanwhile, once that screen is closed.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual.notifications import Notification, Notify, SeverityLevel
-from textual.widgets._toast import Toast
+from textual.widgets._toast import Toast, ToastRack
 
 if TYPE_CHECKING:
     from textual.app import App
@@ -39,6 +41,10 @@ class SummaryToast:
         self.notification: Notification | None = None
         self._dirty = False
         self._since: float | None = None
+        self.held = False
+        """A screen is open over the dashboard: the summary waits (see :meth:`hold`)."""
+        self._waiting = False
+        """Lines came while held: a summary is due once the hold ends."""
 
     def counts_critical(self) -> bool:
         """Whether the summary on screen already counts a critical line."""
@@ -62,6 +68,9 @@ class SummaryToast:
         if not self._dirty:
             return
         self._dirty = False
+        if self.held:
+            self._waiting = True
+            return
         total = sum(self.counts.values())
         counts = " · ".join(f"{self.counts[s]} {s}" for s in ORDER if self.counts[s])
         old = self.notification
@@ -102,6 +111,27 @@ class SummaryToast:
             if toast._notification is notification:
                 return toast
         return None
+
+    def hold(self, held: bool) -> None:
+        """``held``: a screen was opened over the dashboard; the toast on screen goes (its counts
+        stay) and nothing shows until the hold ends. Released: the summary shows again if new
+        lines came meanwhile, or if the toast taken away had time left."""
+        if held == self.held:
+            return
+        self.held = held
+        old = self.notification
+        if held:
+            if old is not None and old in self.app._notifications:
+                self.app._unnotify(old)
+                for screen in self.app.screen_stack:  # the dashboard's toast shows through the dimmed backdrop
+                    for rack in screen.query(ToastRack):
+                        rack.show(self.app._notifications)
+            return
+        if self._waiting or (old is not None and not old.has_expired):
+            self._waiting = False
+            self.notification = None  # a new toast, with its full time
+            self._dirty = True
+            self.flush()
 
     def dismiss(self) -> None:
         """Drop the toast and start counting afresh."""

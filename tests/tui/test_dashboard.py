@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from rich.cells import cell_len
 from rich.style import Style
 from textual.binding import Binding
 from textual.pilot import Pilot
@@ -16,19 +17,19 @@ from textual.widgets import RichLog
 from textual.widgets._toast import Toast
 
 from liqwatch.alerts.model import Alert
+from liqwatch.output import display_tick, fmt_money, fmt_price
 from liqwatch.tui.app import LiqwatchApp
 from liqwatch.tui.screens.alerts import AlertsScreen
+from liqwatch.tui.screens.export import ExportScreen
 from liqwatch.tui.screens.ladder import NO_POOLS, LadderScreen
 from liqwatch.tui.widgets.alerts import AlertsPane
 from liqwatch.tui.widgets.chart import BRAILLE, ChartData, Level, LineChart, Series, draw
 from liqwatch.tui.widgets.detail import DetailPanel
-from liqwatch.tui.widgets.positions import PositionsTable
+from liqwatch.tui.widgets.positions import COLUMNS, REQUIRED, PositionsTable
 from tests.tui.driver import CRASH_DONE, T0, Clock, demo_app, run_to
 from tests.tui.test_tui import plain, until
 
 SIZES = [(80, 24), (100, 30), (120, 40), (160, 50)]
-REQUIRED_FULL = ["Symbol", "Side", "Mark", "Liq. price", "To liq.", "Margin ratio", "ADL", "Tier"]
-REQUIRED_SHORT = ["Sym", "Side", "Mark", "Liq", "Dist", "MR", "ADL", "T"]
 
 
 def screen_lines(app: LiqwatchApp) -> list[str]:
@@ -37,6 +38,12 @@ def screen_lines(app: LiqwatchApp) -> list[str]:
 
 def toasts_on_screen(app: LiqwatchApp) -> int:
     return len(app.screen.query(Toast))
+
+
+def shown_labels(table: PositionsTable) -> list[str]:
+    """The headers of the required columns as the table shows them (short where narrowed)."""
+    labels = table.labels()
+    return [labels[i] for i, (key, _) in enumerate(COLUMNS[:REQUIRED]) if key in table.shown_columns()]
 
 
 @pytest.mark.parametrize("size", SIZES)
@@ -50,19 +57,95 @@ def test_every_size_shows_the_required_columns(size: tuple[int, int]) -> None:
             await pilot.pause()
             region = table.region
             header = screen_lines(app)[region.y][region.x : region.right]
-            labels = REQUIRED_SHORT if table.compact else REQUIRED_FULL
-            for label in labels:
+            assert table.shown_columns()[:REQUIRED] == [key for key, _ in COLUMNS[:REQUIRED]]
+            for label in shown_labels(table):
                 assert f" {label} " in f" {header} ", (label, header)
             assert table.required_width() <= table.scrollable_content_region.width
             assert "(venue" not in header  # the venue's price is a Δ column, never a long cell
             detail = app.query_one(DetailPanel)
             if size[0] >= 140:  # a column beside the table, which keeps the rest
                 assert detail.display and table.size.width >= size[0] - detail.outer_size.width - 1
+            elif size[1] >= 32:  # under the table, open: the table's rows leave the lines below empty
+                assert detail.display and detail.region.y > table.region.y
+                assert table.region.height == table.row_count + 1  # the table keeps every row in view
+                assert table.region.width == size[0]
             else:  # under the table, only when asked for
                 assert not detail.display
                 await pilot.press("d")
                 await until(pilot, lambda: detail.display and detail.region.y > table.region.y)
                 assert table.region.width == size[0]
+
+    asyncio.run(go())
+
+
+NUMERIC = ("mark", "liq", "dlp", "dist", "mr", "pool", "upnl", "size", "entry", "bankr")
+"""The columns whose cells are figures."""
+
+
+def rendered_cells(app: LiqwatchApp) -> dict[tuple[str, str], str]:
+    """Every cell of the positions table as the screen shows it, by (row key, column key): each
+    column read from the screen where the header says it starts."""
+    table = app.query_one(PositionsTable)
+    region = table.region
+    lines = screen_lines(app)
+    shown = table.shown_columns()
+    labels = dict(zip([key for key, _ in COLUMNS], table.labels(), strict=True))
+    spans: list[tuple[str, int, int]] = []
+    x = 0
+    for key in shown:
+        width = max(cell_len(labels[key]), *(cell_len(table.get_cell(k, key).plain) for k in table.order))
+        spans.append((key, x, x + width + 2))
+        x += width + 2
+    assert x <= table.scrollable_content_region.width  # every column shown is whole
+    header = lines[region.y][region.x : region.right]
+    for key, start, end in spans:
+        assert header[start:end].strip() == labels[key], (key, header)
+    found: dict[tuple[str, str], str] = {}
+    top = table.scroll_offset.y
+    for index in range(top, min(table.row_count, top + region.height - 1)):
+        line = lines[region.y + 1 + index - top][region.x : region.right]
+        for key, start, end in spans:
+            found[(table.order[index], key)] = line[start:end].strip()
+    return found
+
+
+@pytest.mark.parametrize("size", SIZES, ids=[f"{w}x{h}" for w, h in SIZES])
+def test_no_figure_is_ever_cut_and_the_bankruptcy_price_shows_from_120_columns(size: tuple[int, int]) -> None:
+    """Issue #20 point 13: at 120 columns the uPnL cells were cut at the table's right edge
+    (``-1,79`` for -1,790.52). Whole columns give way instead; the bankruptcy price stays."""
+
+    async def go() -> None:
+        clock = Clock()
+        app, market = demo_app(clock)
+        async with app.run_test(size=size) as pilot:
+            table = app.query_one(PositionsTable)
+            detail = app.query_one(DetailPanel)
+            for moment in (2, CRASH_DONE):  # the crash widens the uPnL and margin ratio cells
+                await run_to(pilot, market, clock, moment)
+                await pilot.pause()
+                cells = rendered_cells(app)
+                assert cells
+                for (key, column), text in cells.items():
+                    want = table.get_cell(key, column).plain.strip()
+                    assert text == want, (size, key, column, text, want)
+                    if column in NUMERIC and want not in ("", "—"):
+                        assert any(ch.isdigit() for ch in text) or text in ("?", "none", "≠")
+                for key in table.order:  # the figures in full, as the formatters write them
+                    risk = app.views[key].risk
+                    assert risk is not None
+                    if (key, "upnl") in cells:
+                        assert cells[(key, "upnl")] == fmt_money(risk.unrealized_pnl)
+                    if (key, "bankr") in cells:
+                        assert cells[(key, "bankr")] == fmt_price(risk.bankruptcy_price, display_tick(risk.spec))
+                key = table.selected_key()
+                if detail.display and key is not None:  # a figure dropped from the table is in the detail
+                    await until(pilot, lambda key=key: detail.shown_key == key)  # type: ignore[misc]
+                    text = plain(app.query_one("#detail-text"))
+                    for column in set(table.hidden) & {"size", "entry", "upnl", "bankr"}:
+                        assert table.get_cell(key, column).plain in text, (column, text)
+                if size[0] >= 120:
+                    assert "bankr" in table.shown_columns() and "upnl" in table.shown_columns()
+                    assert any(column == "bankr" and text[:1].isdigit() for (_, column), text in cells.items())
 
     asyncio.run(go())
 
@@ -129,8 +212,9 @@ def test_the_crash_gives_one_summary_toast_and_keeps_the_table() -> None:
             pane = app.query_one(AlertsPane)
             assert pane.count >= 5  # liquidations and distance alerts
             assert max(toasts) <= 1
-            assert app.query_one(PositionsTable).row_count < 11  # the crash liquidated some
-            assert app.query_one(PositionsTable).region.height > 10
+            table = app.query_one(PositionsTable)
+            assert table.row_count < 11  # the crash liquidated some
+            assert table.region.height == table.row_count + 1  # every row in view, the detail below
 
     asyncio.run(go())
 
@@ -257,6 +341,8 @@ def test_export_writes_the_table_as_shown(tmp_path: Path, fmt: str) -> None:
             table = app.query_one(PositionsTable)
             await until(pilot, lambda: table.row_count == 11)
             await pilot.press("e" if fmt == "csv" else "E")
+            await until(pilot, lambda: isinstance(app.screen, ExportScreen))  # asks where first
+            await pilot.press("enter")
             await until(pilot, lambda: any(str(tmp_path) in n.message for n in app._notifications))
             (path,) = tmp_path.iterdir()
             assert path.suffix == f".{fmt}"
@@ -339,8 +425,7 @@ def test_snapshot_narrow_detail_pane(snap_compare: Any) -> None:
     app, market = demo_app(clock)
 
     async def run_before(pilot: Pilot[None]) -> None:
-        await run_to(pilot, market, clock, CRASH_DONE)
-        await pilot.press("d")
+        await run_to(pilot, market, clock, CRASH_DONE)  # open under the short table from 32 lines
         await until(pilot, lambda: pilot.app.query_one(DetailPanel).display)
         await pilot.pause()
 

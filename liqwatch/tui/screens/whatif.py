@@ -14,9 +14,9 @@ from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Vertical, VerticalScroll
+from textual.containers import Grid, Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Input, Static
+from textual.widgets import Input, Label, Static
 
 from liqwatch.core import whatif as wi
 from liqwatch.core.engine import Wallet, assess
@@ -33,6 +33,15 @@ FIELDS = (
     ("margin", "margin +/- (isolated)"),
     ("shock", "price shock % (all marks)"),
 )
+"""Each field's key and label (the label stays beside its field, typed into or not)."""
+PLACEHOLDERS = {
+    "add-size": "e.g. 0.5",
+    "add-price": "empty: the mark",
+    "leverage": "e.g. 10",
+    "margin": "e.g. 100, or -50 to remove",
+    "shock": "e.g. -10",
+}
+"""What each field takes, shown while it is empty."""
 
 
 def _float(text: str) -> float | None:
@@ -152,9 +161,10 @@ class WhatIfScreen(ModalScreen[None]):
         spec = self.specs[self.index]
         with Vertical(id="whatif-body"):
             yield Static(Text(f"What if — {spec.symbol} {spec.side} {spec.margin_mode} (Esc to close)", style="bold"))
-            with Vertical(id="whatif-inputs"):
-                for key, placeholder in FIELDS:
-                    yield Input(placeholder=placeholder, id=f"wi-{key}")
+            with Grid(id="whatif-inputs"):
+                for key, label in FIELDS:
+                    yield Label(label, classes="wi-label", id=f"wi-label-{key}")
+                    yield Input(placeholder=PLACEHOLDERS[key], id=f"wi-{key}", compact=True)
             with VerticalScroll(id="whatif-result"):
                 yield Static(id="wi-result")
 

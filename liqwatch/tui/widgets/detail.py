@@ -151,6 +151,9 @@ def explain_parts(view: PositionView, backstop: Backstop | None = None) -> list[
                 else f"  ({age_text(view.mark_age_s)} old{', STALE' if view.stale else ''})"
             ),
         ),
+        ("Entry", fmt_price(data.entry_price, tick)),
+        ("Size", f"{data.size:,.6g}"),
+        ("uPnL", money(risk.unrealized_pnl)),
         ("Formula", venue.family),
         ("Tiers", risk.spec.tiers.source[:70] or "bundled"),
     ]

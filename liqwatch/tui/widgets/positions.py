@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from typing import ClassVar, NamedTuple
 
 from rich.cells import cell_len, set_cell_size
@@ -29,8 +29,8 @@ from liqwatch.output import adl_lights, display_tick, fmt_money, fmt_pct, fmt_pr
 from liqwatch.state import PositionView
 from liqwatch.tui.backstop import Backstop, adl_marker, pool_cell
 
-# Most important first: the first REQUIRED columns always fit (narrow widths abbreviate them);
-# the others scroll sideways on a narrow terminal.
+# The order on screen. The first REQUIRED columns stay in view at any usable size; when the width
+# is short, whole columns are narrowed or dropped in the order of LAYOUT_STEPS, never a cell cut.
 COLUMNS = (
     ("symbol", "Symbol"),
     ("side", "Side"),
@@ -59,9 +59,33 @@ SHORT_LABELS = {
     "adl": "ADL",
     "tier": "T",
 }
-"""Headers when the terminal is narrow (the help screen spells them out)."""
+"""Headers of narrowed columns (the help screen spells them out)."""
 REQUIRED = 9
-"""Symbol to tier: the columns that must be in view at any terminal size."""
+"""Symbol to tier: the columns that must be in view at any terminal size from 80 columns."""
+LAYOUT_STEPS: tuple[tuple[str, str], ...] = (
+    ("drop", "account"),
+    ("drop", "entry"),
+    ("drop", "size"),
+    ("narrow", "mr"),
+    ("narrow", "tier"),
+    ("narrow", "adl"),
+    ("drop", "pool"),
+    ("narrow", "side"),
+    ("narrow", "dist"),
+    ("narrow", "liq"),
+    ("narrow", "symbol"),
+    ("narrow", "dlp"),
+    ("drop", "upnl"),
+    ("drop", "bankr"),
+    ("drop", "dlp"),
+    ("drop", "tier"),
+    ("drop", "adl"),
+)
+"""What gives way, in order, when the table is wider than its widget: ``narrow`` a column (its short
+header and narrow form: L/S and x for the side, ADL e for an estimate, the tier without its MMR)
+or ``drop`` it (its figures stay in the detail and the export). Layout ``k`` applies the first
+``k`` steps; the table takes the smallest ``k`` that fits, so that the bankruptcy price and the
+uPnL go last of the figures outside the required columns."""
 COLUMN_INDEX = {key: i for i, (key, _) in enumerate(COLUMNS)}
 CELL_PADDING = 1
 """Blank cells either side of every cell's text."""
@@ -150,11 +174,12 @@ def side_text(view: PositionView, compact: bool) -> str:
     )
 
 
-def cells(view: PositionView, compact: bool = False, backstop: Backstop | None = None) -> Row:
-    """A row's cells; ``compact``: the narrow forms (L/S, x for cross, ADL as lights and e for an
-    estimate, the tier without its MMR). ``backstop``: the venue's market data for the symbol (the
-    ADL cell ends in ``!`` close to the venue's ADL, ``!!`` while it runs; the Pool cell is the
-    pool's drawdown from its 8-hour maximum)."""
+def cells(view: PositionView, narrow: Collection[str] = (), backstop: Backstop | None = None) -> Row:
+    """A row's cells; ``narrow``: the columns in their narrow forms (side: L/S, x for cross; ADL:
+    lights and e for an estimate; tier: without its MMR; liq: the venue's price as ``—v``).
+    ``backstop``: the venue's market data for the symbol (the ADL cell ends in ``!`` close to the
+    venue's ADL, ``!!`` while it runs; the Pool cell is the pool's drawdown from its 8-hour
+    maximum)."""
     data = view.data
     risk = view.risk
     tick = display_tick_for(view)
@@ -166,7 +191,7 @@ def cells(view: PositionView, compact: bool = False, backstop: Backstop | None =
     else:
         mark_cell = Cell(mark)
     liq = "—" if risk is None else fmt_price(risk.liquidation_price, tick)
-    side = Cell(side_text(view, compact), "green" if data.side == "long" else "red")
+    side = Cell(side_text(view, "side" in narrow), "green" if data.side == "long" else "red")
     symbol = Cell(data.symbol.split(":")[0])
     delta = Cell(venue_delta(view, tick), "yellow", True)
     marker, marker_style = adl_marker(backstop)
@@ -175,7 +200,7 @@ def cells(view: PositionView, compact: bool = False, backstop: Backstop | None =
     if risk is None:
         venue_lp = data.exchange_liquidation_price
         if venue_lp is not None:  # liqwatch has no price of its own here: the venue's, labelled
-            liq = f"—v {fmt_price(venue_lp, tick)}" if compact else f"— (venue {fmt_price(venue_lp, tick)})"
+            liq = f"—v {fmt_price(venue_lp, tick)}" if "liq" in narrow else f"— (venue {fmt_price(venue_lp, tick)})"
         ratio = view.venue_margin_ratio  # the venue's account figures (account-level margin)
         return (
             symbol,
@@ -210,13 +235,13 @@ def cells(view: PositionView, compact: bool = False, backstop: Backstop | None =
         Cell(
             (
                 ("●" * adl.lights + "○" * (5 - adl.lights) + ("e" if adl.source != "exchange" else ""))
-                if compact
+                if "adl" in narrow
                 else adl_lights(adl.lights, adl.source)
             )
             + marker,
             marker_style or ("bold magenta" if adl.lights >= 4 else ""),
         ),
-        Cell(str(risk.tier.index) if compact else f"{risk.tier.index} · {risk.tier.mmr * 100:.2f}%"),
+        Cell(str(risk.tier.index) if "tier" in narrow else f"{risk.tier.index} · {risk.tier.mmr * 100:.2f}%"),
         pool,
         Cell(upnl, "green" if risk.unrealized_pnl >= 0 else "red", True),
         Cell(f"{data.size:,.6g}", "", True),
@@ -364,13 +389,20 @@ class PositionsTable(ScrollView, can_focus=True):
         self._cursor_row = 0
         self._hover_row = NOWHERE
         self._highlighted: tuple[int, str] | None = None
-        self.compact = False
-        """Narrow forms and short headers: the full required columns did not fit."""
+        self.layout_step = 0
+        """How many of :data:`LAYOUT_STEPS` apply (0: every column in its full form)."""
+        self.narrow: frozenset[str] = frozenset()
+        """Columns in their narrow forms, with their short headers."""
+        self.hidden: frozenset[str] = frozenset()
+        """Columns dropped for want of width (their figures are in the detail)."""
+        self._shown = list(range(len(COLUMNS)))
+        """Indices of the columns drawn, in COLUMNS order."""
         self.backstop: Callable[[PositionView], Backstop | None] = lambda _: None
         """Each row's market data (issue #13): the venue's pool and ADL state for its symbol."""
-        self._full_need = 0
-        """The width the required columns took in their full forms (0: not measured yet)."""
         self._widths = [cell_len(label) for label in self.labels()]
+        self._seen: dict[tuple[int, bool], int] = {}
+        """Each column's width in each form (narrow or not) when it was last measured: the widths
+        of the forms not in use, for choosing the layout."""
         self._strips: dict[str, tuple[tuple[int, int, bool, bool, int], Strip]] = {}
         self._epoch = 0
         """Bumped whenever every strip must be rebuilt (styles, widths, widget width)."""
@@ -484,9 +516,9 @@ class PositionsTable(ScrollView, can_focus=True):
         """Another set of rows: format them all so that the columns get their widths once."""
         self._order = order
         self._index = {key: i for i, key in enumerate(order)}
-        compact = self.compact
+        narrow = self.narrow
         backstop = self.backstop
-        self._cells = {key: cells(view := self._views[key], compact, backstop(view)) for key in order}
+        self._cells = {key: cells(view := self._views[key], narrow, backstop(view)) for key in order}
         self._fresh = set(order)
         self._strips.clear()
         self._hover_row = NOWHERE
@@ -516,7 +548,7 @@ class PositionsTable(ScrollView, can_focus=True):
         """Format a row from its latest view; repaint it if any cell changed (``painting``: it is
         being painted right now; ``dirty``: collect its index there, the caller repaints)."""
         view = self._views[key]
-        row = cells(view, self.compact, self.backstop(view))
+        row = cells(view, self.narrow, self.backstop(view))
         self._fresh.add(key)
         old = self._cells.get(key)
         if old == row:
@@ -548,28 +580,58 @@ class PositionsTable(ScrollView, can_focus=True):
         self._check_fit()
 
     def labels(self) -> list[str]:
-        """The headers: short ones when compact."""
-        if self.compact:
-            return [SHORT_LABELS.get(key, label) for key, label in COLUMNS]
-        return [label for _, label in COLUMNS]
+        """The headers of every column (short ones for narrowed columns)."""
+        narrow = self.narrow
+        return [SHORT_LABELS.get(key, label) if key in narrow else label for key, label in COLUMNS]
+
+    def shown_columns(self) -> list[str]:
+        """The keys of the columns drawn, in order (the others were dropped for want of width)."""
+        return [COLUMNS[i][0] for i in self._shown]
 
     def required_width(self) -> int:
-        """Cells the required columns (symbol to tier) take."""
-        return sum(self._widths[:REQUIRED]) + 2 * CELL_PADDING * REQUIRED
+        """Cells the required columns (symbol to tier) in view take."""
+        shown = [i for i in self._shown if i < REQUIRED]
+        return sum(self._widths[i] for i in shown) + 2 * CELL_PADDING * len(shown)
+
+    @staticmethod
+    def _layout_of(step: int) -> tuple[frozenset[str], frozenset[str]]:
+        """The narrowed and the dropped columns of layout ``step``."""
+        steps = LAYOUT_STEPS[:step]
+        return (
+            frozenset(key for op, key in steps if op == "narrow"),
+            frozenset(key for op, key in steps if op == "drop"),
+        )
+
+    def _need(self, step: int) -> int:
+        """The width layout ``step`` takes: the columns' widths in its forms, as last measured (a
+        form never measured counts as its header, and is measured once it is used)."""
+        narrow, hidden = self._layout_of(step)
+        total = 0
+        for i, (key, label) in enumerate(COLUMNS):
+            if key in hidden:
+                continue
+            form = key in narrow
+            if form == (key in self.narrow):
+                width = self._widths[i]
+            else:
+                width = self._seen.get((i, form), cell_len(SHORT_LABELS.get(key, label) if form else label))
+            total += width + 2 * CELL_PADDING
+        return total
 
     def _check_fit(self) -> None:
-        """Full forms where the required columns fit in them, the compact ones where not."""
+        """The widest layout that fits (every column full where they all fit); re-checked when
+        the widget's width or a column's width changes."""
         available = self.scrollable_content_region.width
         if available <= 0 or not self._order:
             return
-        if not self.compact and self.required_width() > available:
-            self._full_need = self.required_width()
-            self._set_compact(True)
-        elif self.compact and self._full_need and available >= self._full_need:
-            self._set_compact(False)
+        step = next((k for k in range(len(LAYOUT_STEPS) + 1) if self._need(k) <= available), len(LAYOUT_STEPS))
+        if step != self.layout_step:
+            self._set_layout(step)
 
-    def _set_compact(self, compact: bool) -> None:
-        self.compact = compact
+    def _set_layout(self, step: int) -> None:
+        self.layout_step = step
+        self.narrow, self.hidden = self._layout_of(step)
+        self._shown = [i for i, (key, _) in enumerate(COLUMNS) if key not in self.hidden]
         self._invalidate()
         self._rebuild(self._order, self.selected_key())
 
@@ -579,12 +641,16 @@ class PositionsTable(ScrollView, can_focus=True):
         return self._cells[key]
 
     def _set_widths(self, widths: list[int]) -> None:
+        narrow = self.narrow
+        for i, (key, _) in enumerate(COLUMNS):
+            self._seen[(i, key in narrow)] = widths[i]
         if widths != self._widths:
             self._widths = widths
             self._invalidate()
 
     def _table_width(self) -> int:
-        return sum(self._widths) + 2 * CELL_PADDING * len(self._widths)
+        widths = self._widths
+        return sum(widths[i] for i in self._shown) + 2 * CELL_PADDING * len(self._shown)
 
     def _refresh_row(self, index: int) -> None:
         """Repaint a row if it is on screen (or the header)."""
@@ -755,9 +821,10 @@ class PositionsTable(ScrollView, can_focus=True):
             look = self._looks[key] = _Look(row_style + component, post)
         return look
 
-    def _strip_for(self, row: Iterable[Cell], look: _Look) -> Strip:
+    def _strip_for(self, row: Sequence[Cell], look: _Look) -> Strip:
         """One line of the cells in view (those scrolled off sideways become one blank piece, those
-        beyond the right edge are not built). Adjacent texts of the same style make one segment:
+        beyond the right edge are not built; a cell only partly in view is blank: a figure is
+        never cut). Only the columns shown are drawn. Adjacent texts of the same style make one segment:
         every later stage (cropping, colour filters, the compositor's cuts, the terminal's
         output) walks a line segment by segment, and a row of plain cells is then one segment."""
         segments: list[Segment] = []
@@ -772,17 +839,24 @@ class PositionsTable(ScrollView, can_focus=True):
         span_pad = 2 * CELL_PADDING
         x = 0
         skipped = 0
-        for cell, width in zip(row, self._widths, strict=True):
+        widths = self._widths
+        for i in self._shown:
+            width = widths[i]
             span = width + span_pad
             if x >= right:
                 break
+            start = x
             x += span
-            if x <= left:
+            if start < left:
                 skipped += span
                 continue
+            if x > right:  # cut by the right edge: left blank
+                skipped += span
+                break
             if skipped:
                 add(Segment(" " * skipped, look.fill))
                 skipped = 0
+            cell = row[i]
             text = cell.text
             length = cell_len(text)
             if length > width:
@@ -804,6 +878,8 @@ class PositionsTable(ScrollView, can_focus=True):
         run = "".join(texts)
         if run:
             add(Segment(run, pad_style))
+        if skipped:
+            add(Segment(" " * skipped, look.fill))
         fill = view_width - self._table_width()
         if x < right and fill > 0:
             add(Segment(" " * fill, look.fill))
@@ -814,7 +890,7 @@ class PositionsTable(ScrollView, can_focus=True):
         state = (self._epoch, self._hover_row == HEADER, self._view()[1])
         if self._header is None or self._header[0] != state:
             look = self._look(True, 0, False, state[1])
-            self._header = (state, self._strip_for((Cell(label) for label in self.labels()), look))
+            self._header = (state, self._strip_for([Cell(label) for label in self.labels()], look))
         return self._header[1]
 
     def _row_strip(self, index: int) -> Strip:
