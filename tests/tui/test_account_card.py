@@ -164,3 +164,27 @@ def test_card_watch_and_calc_show_one_wallet(tmp_path: Path, capsys: pytest.Capt
 
     shown = asyncio.run(card_text())
     assert shown == f"equity {fmt_money(account['margin_balance'])}  wallet {fmt_money(WALLET)}"
+
+
+@pytest.mark.parametrize("size", [(80, 24), (100, 24)])
+def test_a_compact_card_keeps_its_margin_ratio_whole(size: tuple[int, int]) -> None:
+    """At 80x24 a long account name and its feed state stay on the first line (they wrapped and
+    pushed the margin ratio out of demo-hyperliquid's card); the equity shows only where it fits
+    whole, never cut."""
+    from tests.tui.test_tui import demo_app
+
+    async def go() -> None:
+        app = demo_app()
+        async with app.run_test(size=size) as pilot:
+            await until(pilot, lambda: len(app.query(AccountCard)) == 3)
+            await pilot.pause()
+            for card in app.query(AccountCard):
+                first, second = card_lines(app, card)
+                view = next(v for v in app.snapshot.accounts if card.id == f"acct-{abs(hash(v.name))}")
+                assert view.risk is not None
+                ratio = view.risk.account.margin_ratio
+                assert second.startswith("MR ") and f"{ratio * 100:.2f}%" in second, (first, second)
+                balance = fmt_money(view.risk.account.margin_balance)
+                assert second.endswith(f"% {balance}") or second.endswith("%"), second
+
+    asyncio.run(go())

@@ -67,7 +67,7 @@ class AccountCard(BlockText):
             bar = gauge(ratio)
             bar.truncate(6)
             line1 = Text(f"{view.name} ", style="bold") + feed_text(view)
-            line2 = Text("MR ") + bar + Text(f" {fmt_pct(ratio)} {fmt_money(balance)}")
+            line2 = Text("MR ") + bar + Text(f" {fmt_pct(ratio)}")
             lines = [line1, line2]
         else:
             line2 = Text(f"equity {fmt_money(balance)}  wallet {fmt_money(account_wallet(view))}")
@@ -79,6 +79,12 @@ class AccountCard(BlockText):
         if view.data_status != "ok" and not compact:  # the reason in the two lines left, cut with … past them
             reason = lines[-1]
             parts[-1] = ((reason.plain, tuple(reason.spans), "fit"), functools.partial(Fitted, reason, 2))
+        elif view.data_status == "ok" and compact:
+            # the name and the feed state on one line, cut at the card's edge (wrapped, they pushed
+            # the ratio out of the card); the equity where it fits whole, never a cut number
+            head, wide, narrow = lines[0], lines[1] + Text(f" {fmt_money(balance)}"), lines[1]
+            parts[0] = ((head.plain, tuple(head.spans), "widest"), functools.partial(Widest, (head,)))
+            parts[1] = ((wide.plain, tuple(wide.spans), "widest"), functools.partial(Widest, (wide, narrow)))
         self.show_parts(parts)
         # no figures is not a band: the card is -stale (below), its text says why
         self.set_class(view.data_status == "ok" and BANDS.band(ratio) in DANGER_BANDS, "-danger")
@@ -107,6 +113,22 @@ class Fitted:
             last.rstrip()
             last.append("…", style=self.text.style)
         yield Text("\n").join(wrapped)
+
+
+class Widest:
+    """The first of ``texts`` (widest first) that fits the width it is drawn at, whole; else the
+    last one on one line, cut with … (the card's width is known only when drawn)."""
+
+    def __init__(self, texts: tuple[Text, ...]) -> None:
+        self.texts = texts
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        width = options.max_width
+        fits = next((t for t in self.texts if t.cell_len <= width), None)
+        if fits is None:
+            fits = self.texts[-1].copy()
+            fits.truncate(width, overflow="ellipsis")
+        yield fits
 
 
 def _no_data_lines(view: AccountView, title: Text, compact: bool) -> list[Text]:
