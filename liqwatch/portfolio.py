@@ -225,7 +225,7 @@ def _account_fields() -> dict[str, cs.TypedDictField]:
     tier = cs.typed_dict_schema(
         {
             "min": _required(_finite(ge=0)),
-            "max": _required(cs.nullable_schema(_finite(gt=0))),
+            "max": _optional(_finite(gt=0)),  # null or absent (TOML has no null): no end
             "ratio": _required(_finite(ge=0, le=1)),
         },
         extra_behavior="forbid",
