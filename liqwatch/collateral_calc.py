@@ -500,11 +500,16 @@ def account_lines(risk: CollateralRisk) -> list[str]:
     return [line]
 
 
-def collateral_rows(risk: CollateralRisk) -> list[list[str]]:
-    return [
+def collateral_rows(risk: CollateralRisk) -> tuple[list[str], list[list[str]]]:
+    """(headers, rows) of the collateral table; an ``Equity`` column (amount + the PnL settled in
+    the asset, what its value is of) where some asset's differs from its amount."""
+    with_equity = any(v.equity != v.amount for v in risk.assets)
+    headers = ["Asset", "Amount", *(["Equity"] if with_equity else []), "Price", "Ratio", "Value", "Collateral value"]
+    rows = [
         [
             v.asset,
-            _amount(v.amount) + (f" (equity {_amount(v.equity)})" if v.equity != v.amount else ""),
+            _amount(v.amount),
+            *([_amount(v.equity)] if with_equity else []),
             f"{v.price:,.8g}",
             _pct(v.ratio),
             _usd(v.value_usd),
@@ -512,6 +517,7 @@ def collateral_rows(risk: CollateralRisk) -> list[list[str]]:
         ]
         for v in risk.assets
     ]
+    return headers, rows
 
 
 def print_account(account: MultiAccount, title_suffix: str = "", stream: Any = None) -> None:
@@ -549,12 +555,13 @@ def print_account(account: MultiAccount, title_suffix: str = "", stream: Any = N
     for line in account_lines(account.risk):
         for part in textwrap.wrap(line, term.width):
             term.line(part)
+    headers, rows = collateral_rows(account.risk)
     render_table(
         term,
-        headers=["Asset", "Amount", "Price", "Ratio", "Value", "Collateral value"],
-        rows=collateral_rows(account.risk),
-        right=[False, True, True, True, True, True],
-        styles=[None] * len(account.risk.assets),
+        headers=headers,
+        rows=rows,
+        right=[h != "Asset" for h in headers],
+        styles=[None] * len(rows),
     )
     note = (
         "Margin ratio = maintenance margin (USD) ÷ effective equity (collateral after haircuts); 100% = "
