@@ -32,6 +32,7 @@ from liqwatch.core.collateral import (
     underlying_of,
 )
 from liqwatch.core.errors import InputError
+from liqwatch.core.model import AccountRisk
 from liqwatch.percent import split_percent
 
 if TYPE_CHECKING:
@@ -285,6 +286,126 @@ def document(account: MultiAccount, funding_given: bool = False) -> dict[str, An
     }
 
 
+# ----------------------------------------------------------------------------- moves
+
+
+def moved_account(
+    specs: Sequence[PositionSpec],
+    assets: Sequence[CollateralAsset],
+    move: float,
+    betas: Mapping[str, float] | None = None,
+    symbols: set[str] | None = None,
+) -> tuple[list[PositionSpec], list[CollateralAsset]]:
+    """The account with every mark (``symbols``' only, when given) moved by ``move`` (a fraction,
+    times the symbol's beta) and each collateral asset that is a moved position's base moved with
+    its mark; every other price held."""
+    factors: dict[str, float] = {}
+    out: list[PositionSpec] = []
+    for spec in specs:
+        if symbols is not None and spec.symbol not in symbols:
+            out.append(spec)
+            continue
+        factor = 1.0 + move * (betas.get(spec.symbol, 1.0) if betas else 1.0)
+        if not factor > 0.0:
+            raise InputError("shock", f"{move * 100:g} % moves {spec.symbol}'s mark to or below zero")
+        factors.setdefault(underlying_of(spec), factor)
+        out.append(replace(spec, mark_price=spec.mark_price * factor))
+    return out, [replace(a, price=a.price * factors[a.asset]) if a.asset in factors else a for a in assets]
+
+
+def reaches(
+    venue: Venue,
+    specs: Sequence[PositionSpec],
+    assets: Sequence[CollateralAsset],
+    mode: AccountMode,
+    move: float,
+    ratio: float,
+    betas: Mapping[str, float] | None = None,
+    symbols: set[str] | None = None,
+) -> bool:
+    """Whether the account's margin ratio is at or past ``ratio`` after ``move`` (no effective
+    equity left counts as past)."""
+    moved_specs, moved_assets = moved_account(specs, assets, move, betas, symbols)
+    got = account_margin_ratio(venue, moved_specs, moved_assets, mode)
+    return got is None or got >= ratio
+
+
+def first_crossing(hit: Callable[[float], bool], moves: Sequence[float]) -> float | None:
+    """The smallest move (in size) at which ``hit`` turns true, ``moves`` (one direction, nearest
+    first) as the grid: the first grid point that hits, then bisection with the previous one to
+    1e-12 of a move. None when no grid point hits."""
+    healthy = 0.0
+    for m in moves:
+        if hit(m):
+            lo, hi = healthy, m
+            for _ in range(200):
+                mid = (lo + hi) / 2.0
+                if mid in (lo, hi) or abs(hi - lo) <= 1e-12:
+                    break
+                if hit(mid):
+                    hi = mid
+                else:
+                    lo = mid
+            return hi
+        healthy = m
+    return None
+
+
+TARGET_GRID_DOWN = [-k / 200.0 for k in range(1, 200)] + [-0.999, -0.999999]
+"""Moves searched for ``--target-margin-ratio``'s common move down (to -99.9999 %) ..."""
+TARGET_GRID_UP = [k / 100.0 for k in range(1, 1001)]
+"""... and up (to +1,000 %, as the single-account solver), each then bisected."""
+
+
+def target_document(
+    venue: Venue,
+    specs: Sequence[PositionSpec],
+    assets: Sequence[CollateralAsset],
+    mode: AccountMode,
+    ratio: float,
+    index: int | None,
+) -> dict[str, Any]:
+    """``--target-margin-ratio R`` on a multi-collateral account: each position's mark at which the
+    account's ratio reaches R (its symbol moving, with the collateral on its base; exact, the
+    liquidation solve at trigger / R), and the common move of every mark (with co-moving
+    collateral) at which it does (the first grid point past R, bisected to 1e-12)."""
+    if not (math.isfinite(ratio) and 0.0 < ratio <= 1.0):
+        raise InputError(
+            "target_margin_ratio",
+            f"{ratio:g}: give a margin ratio above 0 and up to 1 (100 % = liquidation), e.g. 0.8 or 80%",
+        )
+    from liqwatch.core.collateral import target_marks
+
+    marks = target_marks(venue, specs, assets, ratio, mode)
+    chosen = [index] if index is not None else list(range(len(specs)))
+    targets = []
+    for i in chosen:
+        spec, mark = specs[i], marks[i]
+        targets.append(
+            {
+                "index": i,
+                "symbol": spec.symbol,
+                "side": spec.side,
+                "margin_mode": spec.margin_mode,
+                "mark_price": spec.mark_price,
+                "target_mark": mark,
+                "move_from_mark": None if mark is None else mark / spec.mark_price - 1,
+            }
+        )
+
+    def hit(move: float) -> bool:
+        return reaches(venue, specs, assets, mode, move, ratio)
+
+    now = hit(0.0)
+    return {
+        "target_margin_ratio": ratio,
+        "targets": targets,
+        "account_scope": "cross",
+        "account_move_down": 0.0 if now else first_crossing(hit, TARGET_GRID_DOWN),
+        "account_move_up": 0.0 if now else first_crossing(hit, TARGET_GRID_UP),
+    }
+
+
 # ----------------------------------------------------------------------------- --shock
 
 
@@ -312,46 +433,18 @@ def shock_document(
             raise InputError("beta", f"{symbol} does not move: with --symbol only {only} is shocked")
 
     def at(move: float) -> tuple[list[PositionSpec], list[CollateralAsset]]:
-        factors: dict[str, float] = {}
-        out: list[PositionSpec] = []
-        for spec in specs:
-            if symbols is not None and spec.symbol not in symbols:
-                out.append(spec)
-                continue
-            factor = 1.0 + move * betas.get(spec.symbol, 1.0)
-            if not factor > 0.0:
-                raise InputError("shock", f"{move * 100:g} % moves {spec.symbol}'s mark to or below zero")
-            factors.setdefault(underlying_of(spec), factor)
-            out.append(replace(spec, mark_price=spec.mark_price * factor))
-        moved = [replace(a, price=a.price * factors[a.asset]) if a.asset in factors else a for a in assets]
-        return out, moved
+        return moved_account(specs, assets, move, betas, symbols)
 
     def liquidated(move: float) -> bool:
-        moved_specs, moved_assets = at(move)
-        ratio = account_margin_ratio(venue, moved_specs, moved_assets, mode)
-        return ratio is None or ratio >= 1.0
+        return reaches(venue, specs, assets, mode, move, 1.0, betas, symbols)
 
     trigger: dict[bool, float | None] = {True: None, False: None}
     for down in (True, False):
         side = sorted((m for m in moves if (m < 0.0 if down else m > 0.0)), key=abs)
-        healthy = 0.0
         if liquidated(0.0):
             trigger[down] = 0.0
             continue
-        for m in side:
-            if liquidated(m):
-                lo, hi = healthy, m
-                for _ in range(200):
-                    mid = (lo + hi) / 2.0
-                    if mid in (lo, hi) or abs(hi - lo) <= 1e-12:
-                        break
-                    if liquidated(mid):
-                        hi = mid
-                    else:
-                        lo = mid
-                trigger[down] = hi
-                break
-            healthy = m
+        trigger[down] = first_crossing(liquidated, side)
     steps: list[tuple[float, MultiAccount | None]] = []
     docs = []
     all_indices = list(range(len(specs)))
@@ -419,10 +512,10 @@ def run_multi(
     scenario = chosen_scenario(args)
     if scenario is not None and args.collateral_shock is not None:
         fail(f"--collateral-shock: one what-if scenario per run (also given: {SCENARIOS[scenario].flag})")
-    if scenario is not None and scenario != "shock":
+    if scenario is not None and scenario not in ("shock", "ladder", "target_margin_ratio"):
         fail(
-            f"{SCENARIOS[scenario].flag}: not computed for a {mode} account yet: --shock moves the collateral "
-            "with the marks, and each position's liquidation price already counts its co-moving collateral"
+            f"{SCENARIOS[scenario].flag}: not computed for a {mode} account yet: --shock, --ladder and "
+            "--target-margin-ratio are (the collateral on a position's base moves with its mark)"
         )
     if scenario is None and (args.symbol is not None or args.side is not None) and from_file:
         fail("--symbol: with --portfolio, --symbol/--side only select the position for a what-if scenario")
@@ -443,21 +536,51 @@ def run_multi(
             else:
                 print_collateral_shock(account, after, shocks)
             return warnings
-        if scenario == "shock":
+        if scenario is not None:
             from liqwatch.cli.whatif import select_position
+
+            index = select_position(args, venue, specs, SCENARIOS[scenario])
+            head: dict[str, Any] = {"scenario": scenario, "position": index}
+            base = document(account, funding_given)
+        if scenario == "shock":
             from liqwatch.scenarios import parse_betas, parse_shocks
 
-            index = select_position(args, venue, specs, SCENARIOS["shock"])
             symbols = {specs[index].symbol} if index is not None else None
             moves = parse_shocks(args.shock)
             betas = parse_betas(args.beta)
             what, steps, trigger = shock_document(venue, specs, assets, account_mode, moves, betas, symbols)
             if args.json:
-                base = document(account, funding_given)
-                write_json({**base, "what_if": {"before": base, **what}}, sys.stdout)
+                write_json({**base, "what_if": {**head, "before": base, **what}}, sys.stdout)
             else:
                 print_account(account)
                 print_shock(venue, account, steps, trigger)
+            return warnings
+        if scenario == "ladder":
+            from liqwatch.core.model import PortfolioRisk
+            from liqwatch.core.whatif import ladder
+            from liqwatch.scenarios import Context, _ladder_record
+
+            rungs = ladder(PortfolioRisk(venue.name, account.positions, _TABLE_ONLY))
+            if args.json:
+                ctx = Context(venue, specs, 0.0, index)
+                write_json({**base, "what_if": {**head, **_ladder_record(ctx, {}, rungs)}}, sys.stdout)
+            else:
+                from liqwatch.cli.whatif import _render_ladder
+                from liqwatch.output import _Term
+
+                print_account(account)
+                _render_ladder(_Term(sys.stdout), specs, rungs)
+            return warnings
+        if scenario == "target_margin_ratio":
+            what = target_document(venue, specs, assets, account_mode, args.target_margin_ratio, index)
+            if args.json:
+                write_json({**base, "what_if": {**head, **what}}, sys.stdout)
+            else:
+                from liqwatch.cli.whatif import _render_targets
+                from liqwatch.output import _Term
+
+                print_account(account)
+                _render_targets(_Term(sys.stdout), venue, specs, what)
             return warnings
     except InputError as exc:
         refuse(exc)
@@ -469,6 +592,11 @@ def run_multi(
 
 
 # ----------------------------------------------------------------------------- human
+
+
+_TABLE_ONLY = AccountRisk(0.0, 0.0, 0.0, 0.0, 0.0, None, 0.0, 0.0, None, None)
+"""The account slot of a ``PortfolioRisk`` built only to hand positions to the table and the
+ladder, which read ``positions`` alone (a multi-collateral account is not a single pool)."""
 
 
 def _usd(x: float | None) -> str:
@@ -523,7 +651,7 @@ def collateral_rows(risk: CollateralRisk) -> tuple[list[str], list[list[str]]]:
 def print_account(account: MultiAccount, title_suffix: str = "", stream: Any = None) -> None:
     """The positions (one: its detail card; several: the table), the account block and the
     collateral table."""
-    from liqwatch.core.model import AccountRisk, PortfolioRisk
+    from liqwatch.core.model import PortfolioRisk
     from liqwatch.output import _detail_rows, _positions_table, _Term, render_table, risk_style, venue_title
 
     venue = account.venue
@@ -550,8 +678,7 @@ def print_account(account: MultiAccount, title_suffix: str = "", stream: Any = N
             wrap=True,
         )
     else:
-        table_only = AccountRisk(0.0, 0.0, 0.0, 0.0, 0.0, None, 0.0, 0.0, None, None)  # not read by the table
-        _positions_table(term, PortfolioRisk(venue.name, positions, table_only), venue, title)
+        _positions_table(term, PortfolioRisk(venue.name, positions, _TABLE_ONLY), venue, title)
     for line in account_lines(account.risk):
         for part in textwrap.wrap(line, term.width):
             term.line(part)

@@ -326,9 +326,28 @@ def test_shock_moves_co_moving_collateral(tmp_path: Path, capsys: pytest.Capture
     assert doc["positions"][0]["liquidation_price"] == pytest.approx(50_000.0 * (1 + m), rel=1e-9)
 
 
+def test_ladder_and_target_solvers_move_co_moving_collateral(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--ladder: the collateral solve's liquidation price, 47,000 / 1.17, no bankruptcy price.
+    --target-margin-ratio 50 %: effective equity = MM / 0.5 with the BTC collateral moving with the
+    mark: 5,000 + (P - 52,000) + 0.18 P = 0.02 P  =>  P = 47,000 / 1.16; the common move is the same
+    (one position)."""
+    path = str(write(tmp_path, account(TWO_ASSETS)))
+    rung = calc_json(capsys, "--portfolio", path, "--ladder")["what_if"]["ladder"][0]
+    assert rung["liquidation_price"] == pytest.approx(47_000.0 / 1.17, rel=1e-12)
+    assert rung["bankruptcy_price"] is None and rung["distance_to_bankruptcy"] is None
+    what = calc_json(capsys, "--portfolio", path, "--target-margin-ratio", "50%")["what_if"]
+    assert what["scenario"] == "target_margin_ratio"
+    target = what["targets"][0]
+    assert target["target_mark"] == pytest.approx(47_000.0 / 1.16, rel=1e-12)
+    assert what["account_move_down"] == pytest.approx(47_000.0 / 1.16 / 50_000.0 - 1.0, abs=1e-9)
+    assert what["account_move_up"] is None
+
+
 def test_other_what_ifs_refused_for_multi_assets(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    err = refused(capsys, "--portfolio", str(write(tmp_path, account(TWO_ASSETS))), "--ladder")
-    assert "--ladder: not computed for a multi_assets account yet" in err
+    err = refused(capsys, "--portfolio", str(write(tmp_path, account(TWO_ASSETS))), "--partial")
+    assert "--partial: not computed for a multi_assets account yet" in err
 
 
 # ------------------------------------------------------------------------------ files and single mode
