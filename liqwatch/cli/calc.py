@@ -301,6 +301,7 @@ def run(args: argparse.Namespace) -> int:
     if mode != "single":
         from liqwatch.collateral_calc import run_multi
 
+        check_funding(args, rates, times)  # validated, as for a single account; the drift is not computed
         warnings += run_multi(args, venue, specs, collateral_rows, mode, rates)
         warn(specs, warnings, kept or set())
         return done(0)
@@ -336,6 +337,25 @@ def run(args: argparse.Namespace) -> int:
             print_human(risk, venue, extras=extras)
     warn(specs, warnings, kept or set())  # after the answer, plain or what-if (a refused input: one line on stderr)
     return done(0)  # with the answer's objects still held: the console script skips freeing them
+
+
+def check_funding(
+    args: argparse.Namespace, rates: list[float | None], times: list[int | str | None]
+) -> list[float | None]:
+    """Each position's funding rate and next time checked (one line and exit 2 for a bad one); the
+    times parsed."""
+    from liqwatch.request import check_funding_rate, parse_funding_time
+
+    parsed: list[float | None] = []
+    for i, (rate, time) in enumerate(zip(rates, times, strict=True)):
+        try:
+            check_funding_rate(rate)
+            parsed.append(parse_funding_time(time))
+        except InputError as exc:
+            if args.portfolio is not None:
+                fail(f"{args.portfolio}: positions[{i}].{exc.field}: {exc.message}")
+            fail(f"--{exc.field.replace('_', '-')}: {exc.message}")
+    return parsed
 
 
 def funding_extras(

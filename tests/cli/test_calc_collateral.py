@@ -403,3 +403,15 @@ def test_human_table(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None
     assert "Account (multi_assets): effective equity $12,000.00 · haircut $1,000.00" in " ".join(out.split())
     assert "Collateral value" in out and "$9,000.00" in out
     assert "Bankruptcy price │ — (not computed for a multi-collateral account)" in out or "not computed" in out
+
+
+def test_funding_checked_and_said_not_computed(capsys: pytest.CaptureFixture[str]) -> None:
+    multi = (*FLAGS, "--account-mode", "multi_assets", "--collateral", "USDT=5000@1", "--collateral-ratio", "USDT=1")
+    err = refused(capsys, *multi, "--next-funding-time", "soon")
+    assert err.startswith("liqwatch: error: --next-funding-time: ")
+    doc = calc_json(capsys, *multi, "--funding-rate", "0.01%")
+    assert doc["positions"][0]["funding"] is None
+    assert (
+        doc["positions"][0]["funding_unavailable"]
+        == "the funding drift of a multi-collateral account is not computed yet"
+    )
