@@ -242,7 +242,6 @@ def account_record(risk: CollateralRisk) -> dict[str, Any]:
                 "value_usd": v.value_usd,
                 "collateral_value_usd": v.collateral_value_usd,
                 "ratio": _num(v.ratio),
-                "equity": v.equity,
             }
             for v in risk.assets
         ],
