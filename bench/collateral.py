@@ -14,18 +14,29 @@ those two are the stress cases. Reported: multi / single (CPU time, best of 30 p
 collateral account.
 
 Budget (issue #21): multi mode at most 1.5 x single mode. Not part of the test suite; run with
-`.venv/bin/python bench/collateral.py`.
+`.venv/bin/python bench/collateral.py` (``--e2e-only``: only the end-to-end part below).
+
+End to end (``liqwatch calc --portfolio FILE --json``, issue #21 point 3): bench/portfolio.py's
+1,000-position file (one 5-bracket tiers list per position; five positions on BTC, ETH, SOL, XRP
+and DOGE, whose collateral then moves with their mark) in single mode (``wallet_balance``) against
+the same positions in ``multi_assets`` mode with 10 collateral rows (BTC priced by its position's
+mark): wall and CPU time of the whole command, each the best of paired runs.
 """
 
 from __future__ import annotations
 
+import argparse
+import json
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from portfolio import TIERS, best_pair
 from throughput import portfolio
 
 from liqwatch.core import PositionSpec, assess, get_venue
@@ -74,7 +85,86 @@ def paired(single: Callable[[], object], multi: Callable[[], object], runs: int)
     return min(s_times), min(m_times)
 
 
+COLLATERAL_ROWS: list[dict[str, Any]] = [
+    {"asset": "USDT", "amount": 1e7, "price": 0.9995, "bid_buffer": 0.0001, "ask_buffer": 0.0001},
+    {"asset": "USDC", "amount": 50_000, "price": 1, "bid_buffer": 0.0001, "ask_buffer": 0.0001},
+    {"asset": "BTC", "amount": 5, "tier_basis": "value",  # no price: the BTC position's mark
+     "tiers": [{"min": 0, "max": 100_000, "ratio": 0.975}, {"min": 100_000, "max": 500_000, "ratio": 0.97},
+               {"min": 500_000, "max": None, "ratio": 0.965}]},
+    {"asset": "ETH", "amount": 40, "price": 2_000,
+     "tiers": [{"min": 0, "max": 50, "ratio": 0.95}, {"min": 50, "max": 200, "ratio": 0.9},
+               {"min": 200, "max": None, "ratio": 0}]},
+    {"asset": "BNB", "amount": 100, "price": 600, "ratio": 0.95},
+    {"asset": "SOL", "amount": 500, "price": 150, "ratio": 0.9},
+    {"asset": "XRP", "amount": 20_000, "price": 0.6, "bid_buffer": 0.1, "ask_buffer": 0.1},
+    {"asset": "DOGE", "amount": 100_000, "price": 0.15, "ratio": 0.85},
+    {"asset": "ADA", "amount": 50_000, "price": 0.5, "ratio": 0.8},
+    {"asset": "FDUSD", "amount": 10_000, "price": 1, "ratio": 0.95},
+]  # fmt: skip
+
+
+def e2e_documents(n: int) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(single, multi_assets) portfolio documents of the same ``n`` cross positions."""
+    bases = {"BTC": 60_000.0, "ETH": 2_000.0, "SOL": 150.0, "XRP": 0.6, "DOGE": 0.15}
+    positions = []
+    for i in range(n):
+        base = list(bases)[i] if i < len(bases) else None
+        price = bases[base] if base else 100.0 + i % 13
+        positions.append(
+            {
+                "symbol": f"{base}/USDT:USDT" if base else f"C{i:05d}/USDT:USDT",
+                "side": "long" if i % 2 else "short",
+                "size": (1 + i % 7) * (100.0 / price if base else 1.0),
+                "entry_price": price,
+                "mark_price": price * (1.0 + (i % 11 - 5) / 100.0),
+                "margin_mode": "cross",
+                "tiers": TIERS,
+            }
+        )
+    single = {"exchange": "binance", "wallet_balance": 1e7, "positions": positions}
+    multi = {
+        "exchange": "binance",
+        "account_mode": "multi_assets",
+        "collateral": COLLATERAL_ROWS,
+        "positions": positions,
+    }
+    return single, multi
+
+
+def end_to_end(n: int, runs: int) -> float:
+    """CPU ratio multi / single of ``liqwatch calc --portfolio FILE --json`` (printed with wall)."""
+    script = str(Path(sys.executable).with_name("liqwatch"))
+    single, multi = e2e_documents(n)
+    with tempfile.TemporaryDirectory() as tmp:
+        paths = []
+        for name, doc in (("single", single), ("multi", multi)):
+            path = Path(tmp) / f"{name}.json"
+            path.write_text(json.dumps(doc))
+            paths.append(path)
+        (s_wall, s_cpu), (m_wall, m_cpu) = best_pair(
+            [script, "calc", "--portfolio", str(paths[0]), "--json", "--offline"],
+            [script, "calc", "--portfolio", str(paths[1]), "--json", "--offline"],
+            runs,
+        )
+    verdict = "within" if m_cpu / s_cpu <= BUDGET else "OVER"
+    print(
+        f"calc --portfolio --json, {n:,} cross positions (5 on a collateral asset): single {s_wall * 1000:.1f} ms "
+        f"wall / {s_cpu * 1000:.0f} ms CPU; multi_assets with 10 assets {m_wall * 1000:.1f} ms wall / "
+        f"{m_cpu * 1000:.0f} ms CPU -> multi / single: wall {m_wall / s_wall:.2f}, CPU {m_cpu / s_cpu:.2f} "
+        f"({verdict} the {BUDGET:g} x budget)"
+    )
+    return m_cpu / s_cpu
+
+
 def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--positions", type=int, default=1000)
+    ap.add_argument("--runs", type=int, default=15)
+    ap.add_argument("--e2e-only", action="store_true")
+    args = ap.parse_args()
+    end_to_end(args.positions, args.runs)
+    if args.e2e_only:
+        return
     worst = 0.0
     typical = 0.0
     for name in ("binance", "bybit", "okx"):

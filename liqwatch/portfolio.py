@@ -79,11 +79,37 @@ class PositionDoc(TypedDict):
     next_funding_time: int | str | None
 
 
+class CollateralTierDoc(TypedDict):
+    min: float
+    max: float | None
+    ratio: float
+
+
+class CollateralDoc(TypedDict):
+    """One row of ``collateral`` (issue #21): a balance (negative: borrowed) at its USD index price
+    (None: the mark of the held position on that base), valued by ``ratio``, ``tiers`` with their
+    ``tier_basis``, or Binance's ``bid_buffer`` / ``ask_buffer``."""
+
+    asset: str
+    amount: float
+    price: float | None
+    ratio: float | None
+    tiers: list[CollateralTierDoc] | None
+    tier_basis: Literal["quantity", "value"] | None
+    bid_buffer: float | None
+    ask_buffer: float | None
+
+
+AccountModeDoc = Literal["single", "multi_assets", "portfolio"]
+
+
 class PortfolioDoc(TypedDict):
     exchange: str
     wallet_balance: float | dict[str, float]
     """One number (one settle currency) or one amount per settle currency (upper-case keys)."""
     positions: list[PositionDoc]
+    account_mode: AccountModeDoc
+    collateral: list[CollateralDoc] | None
 
 
 class TiersFileDoc(TypedDict):
@@ -189,7 +215,44 @@ def _position_fields() -> dict[str, cs.TypedDictField]:
     }
 
 
-_DOCUMENT_KEYS = ("exchange", "wallet_balance", "positions")
+_DOCUMENT_KEYS = ("exchange", "wallet_balance", "positions", "account_mode", "collateral")
+
+
+def _account_fields() -> dict[str, cs.TypedDictField]:
+    """The document keys of a multi-collateral account (issue #21): ``account_mode`` and the
+    ``collateral`` rows. Values are checked here; which valuation a row gives (exactly one) and
+    each tier table's shape are checked where the rows are built (``liqwatch.collateral_calc``)."""
+    tier = cs.typed_dict_schema(
+        {
+            "min": _required(_finite(ge=0)),
+            "max": _optional(_finite(gt=0)),  # null or absent (TOML has no null): no end
+            "ratio": _required(_finite(ge=0, le=1)),
+        },
+        extra_behavior="forbid",
+    )
+    row = cs.typed_dict_schema(
+        {
+            "asset": _required(cs.str_schema(min_length=1, strip_whitespace=True)),
+            "amount": _required(_finite()),
+            "price": _optional(_finite(gt=0)),
+            "ratio": _optional(_finite(ge=0, le=1)),
+            "tiers": _optional(cs.list_schema(tier, min_length=1)),
+            "tier_basis": _optional(cs.literal_schema(["quantity", "value"])),
+            "bid_buffer": _optional(_finite(ge=0, le=1)),
+            "ask_buffer": _optional(_finite(ge=0)),
+        },
+        extra_behavior="forbid",
+    )
+    return {
+        "account_mode": _optional(cs.literal_schema(["single", "multi_assets", "portfolio"]), default="single"),
+        "collateral": _optional(cs.list_schema(row, min_length=1)),
+    }
+
+
+@cache
+def _account_validator() -> SchemaValidator:
+    """``account_mode`` and ``collateral`` alone (the typed reader's check of the two keys)."""
+    return SchemaValidator(cs.typed_dict_schema(_account_fields(), extra_behavior="forbid"))
 
 
 @cache
@@ -197,8 +260,12 @@ def _portfolio_validator() -> SchemaValidator:
     position = cs.typed_dict_schema(_position_fields(), extra_behavior="forbid")
     fields = {
         "exchange": _required(cs.no_info_after_validator_function(_known_exchange, cs.str_schema())),
-        "wallet_balance": _optional(cs.no_info_plain_validator_function(_wallet), default=0.0),
+        # absent -> None (0.0 for a single account; refused with a multi-collateral one)
+        "wallet_balance": cs.typed_dict_field(
+            cs.with_default_schema(cs.no_info_plain_validator_function(_wallet), default=None), required=False
+        ),
         "positions": _required(cs.list_schema(position, min_length=1)),
+        **_account_fields(),
     }
     assert tuple(fields) == _DOCUMENT_KEYS
     return SchemaValidator(cs.typed_dict_schema(fields, extra_behavior="forbid"))
@@ -412,7 +479,33 @@ def _dedupe_tiers(positions: list[PositionDoc]) -> None:
 def load_portfolio(path: Path, read: tuple[bytes, bool] | None = None) -> PortfolioDoc:
     doc: PortfolioDoc = _validate(_portfolio_validator(), path, fast_json=True, read=read)
     _dedupe_tiers(doc["positions"])
+    _check_account(doc["account_mode"], doc["wallet_balance"] is not None, doc["collateral"] is not None)
+    if doc["wallet_balance"] is None:
+        doc["wallet_balance"] = 0.0
     return doc
+
+
+def _check_account(mode: str, wallet_given: bool, collateral_given: bool) -> None:
+    """The keys a portfolio's ``account_mode`` allows, each refusal one line naming the key."""
+    if mode == "single":
+        if collateral_given:
+            raise InputError(
+                "collateral",
+                'a collateral list needs account_mode "multi_assets" (a single account is its wallet_balance)',
+            )
+        return
+    if wallet_given:
+        raise InputError(
+            "wallet_balance",
+            f'not with account_mode "{mode}": the collateral list is the wallet (give the settle asset, '
+            'e.g. {"asset": "USDT", "amount": 25000, "price": 1, "ratio": 1})',
+        )
+    if not collateral_given:
+        raise InputError(
+            "collateral",
+            f'required with account_mode "{mode}": list each asset as '
+            '{"asset", "amount", "price", "ratio"} (the collateral list is the wallet)',
+        )
 
 
 class PortfolioRequests(NamedTuple):
@@ -422,6 +515,8 @@ class PortfolioRequests(NamedTuple):
     exchange: str
     wallet_balance: float | dict[str, float]
     positions: list[PositionRequest]
+    account_mode: AccountModeDoc = "single"
+    collateral: list[CollateralDoc] | None = None
 
 
 def load_requests(path: Path) -> PortfolioRequests:
@@ -438,7 +533,7 @@ def load_requests(path: Path) -> PortfolioRequests:
     from liqwatch.request import PositionRequest
 
     requests = [PositionRequest(**p) for p in doc["positions"]]
-    return PortfolioRequests(doc["exchange"], doc["wallet_balance"], requests)
+    return PortfolioRequests(doc["exchange"], doc["wallet_balance"], requests, doc["account_mode"], doc["collateral"])
 
 
 @cache
@@ -488,8 +583,10 @@ def _typed_reader() -> Any:
         "TypedPortfolio",
         [
             ("exchange", str, msgspec.NODEFAULT),
-            ("wallet_balance", Any, 0.0),
+            ("wallet_balance", Any, msgspec.UNSET),
             ("positions", Annotated[list[position], Meta(min_length=1)], msgspec.NODEFAULT),  # type: ignore[valid-type]
+            ("account_mode", Any, msgspec.UNSET),  # checked by the schema's own validator (_account_fields)
+            ("collateral", Any, msgspec.UNSET),
         ],
         forbid_unknown_fields=True,
         kw_only=True,
@@ -503,12 +600,22 @@ def _typed_requests(raw: bytes) -> PortfolioRequests | None:
     validated once and shared as one list object (one table, ``request.TableCache``)."""
     import msgspec
 
+    unset: Any = msgspec.UNSET
     try:
         doc = _typed_reader().decode(raw)
         exchange = _known_exchange(doc.exchange)
-        wallet = _wallet(doc.wallet_balance)
-    except (msgspec.DecodeError, msgspec.ValidationError, ValueError):
+        wallet_given = doc.wallet_balance is not unset
+        wallet = _wallet(doc.wallet_balance) if wallet_given else 0.0
+        account: dict[str, Any] = {}
+        if doc.account_mode is not unset:
+            account["account_mode"] = doc.account_mode
+        if doc.collateral is not unset:
+            account["collateral"] = doc.collateral
+        account = _account_validator().validate_python(account) if account else {"account_mode": "single"}
+    except (msgspec.DecodeError, msgspec.ValidationError, ValueError, ValidationError):
         return None
+    mode = account["account_mode"]
+    collateral = account.get("collateral")
     validator = _tier_list_validator()
     parse = msgspec.json.decode
     lists: dict[bytes, Any] = {b"null": None}
@@ -527,7 +634,8 @@ def _typed_requests(raw: bytes) -> PortfolioRequests | None:
                 raise _one_line(exc, prefix=f"positions[{i}].tiers") from None
         position.tiers = rows
         last = (tiers, rows)
-    return PortfolioRequests(exchange, wallet, doc.positions)
+    _check_account(mode, wallet_given, collateral is not None)
+    return PortfolioRequests(exchange, wallet, doc.positions, mode, collateral)
 
 
 def load_tiers_file(path: Path, venue: Venue) -> dict[str, TierTable]:
@@ -544,6 +652,7 @@ def load_tiers_file(path: Path, venue: Venue) -> dict[str, TierTable]:
 
 
 __all__ = [
+    "CollateralDoc",
     "PortfolioDoc",
     "PortfolioRequests",
     "PositionDoc",

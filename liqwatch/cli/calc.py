@@ -58,7 +58,12 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     )
     src.add_argument("--entry", type=float, help="average entry price")
     src.add_argument("--leverage", type=float, help="position leverage")
-    src.add_argument("--margin-mode", choices=["isolated", "cross"], default="isolated")
+    src.add_argument(
+        "--margin-mode",
+        choices=["isolated", "cross"],
+        default=None,
+        help="default isolated (cross with --account-mode multi_assets)",
+    )
     src.add_argument(
         "--position-side", choices=["both", "long", "short"], default="both", help="hedge-mode leg (default both)"
     )
@@ -72,6 +77,25 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
         "--wallet-balance", type=float, help="cross collateral in the settle currency (coin-margined: the coin)"
     )
     src.add_argument("--mark", type=float, help="mark price (default: entry)")
+    src.add_argument(
+        "--account-mode",
+        choices=["single", "multi_assets", "portfolio"],
+        help="single (default): one collateral currency per pool (--wallet-balance); multi_assets: the "
+        "--collateral assets, each at its ratio, are the wallet; portfolio: refused (venue risk scenarios)",
+    )
+    src.add_argument(
+        "--collateral",
+        action="append",
+        metavar="ASSET=AMOUNT[@PRICE]",
+        help="a collateral balance (negative: borrowed) at its USD index price (default: the mark of the "
+        "position on that base), e.g. BTC=0.5@60000 (repeatable; with --account-mode multi_assets)",
+    )
+    src.add_argument(
+        "--collateral-ratio",
+        action="append",
+        metavar="ASSET=R",
+        help="the asset's collateral value ratio, e.g. BTC=0.95 or BTC=95%% (repeatable; one per --collateral)",
+    )
     src.add_argument(
         "--funding-rate",
         type=fraction_arg,
@@ -101,6 +125,13 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     for scenario in SCENARIOS.values():
         for param in scenario.params:
             wi.add_argument(param.flag, **param.options)
+    wi.add_argument(
+        "--collateral-shock",
+        action="append",
+        metavar="ASSET=PCT",
+        help="move a collateral asset's price by PCT percent, -35 or -35%% (a depeg; repeatable; "
+        "multi_assets accounts)",
+    )
     calc.add_argument(
         "--offline",
         action="store_true",
@@ -135,19 +166,27 @@ def run(args: argparse.Namespace) -> int:
     from liqwatch.request import PositionRequest, TableCache, account_wallet, build_spec
 
     position_flags = [name for name in _POSITION_FLAGS if getattr(args, name) is not None]
+    account_flags = [n for n in ("account_mode", "collateral", "collateral_ratio") if getattr(args, n) is not None]
+    mode = "single"
+    collateral_rows: Any = None
     notes: list[InputError] = []  # inputs used with a word (a margin below the leverage's, within reason)
     warnings: list[str] = []  # printed on stderr after the answer
     if args.portfolio is not None:
         from liqwatch.markets import sources
         from liqwatch.portfolio import load_requests, load_tiers_file
 
-        if position_flags:
-            flags = ", ".join("--" + n.replace("_", "-") for n in position_flags)
-            fail(f"--portfolio: cannot be combined with position flags ({flags})")
+        if position_flags or account_flags:
+            flags = ", ".join("--" + n.replace("_", "-") for n in position_flags + account_flags)
+            fail(f"--portfolio: cannot be combined with position flags ({flags}); a file sets account_mode, collateral")
         try:
             portfolio = load_requests(args.portfolio)
         except InputError as exc:
             fail(str(exc) if exc.field == str(args.portfolio) else f"{args.portfolio}: {exc}")
+        mode, collateral_rows = portfolio.account_mode, portfolio.collateral
+        if mode == "portfolio":
+            from liqwatch.collateral_calc import PORTFOLIO_REFUSAL
+
+            fail(f"{args.portfolio}: account_mode: {PORTFOLIO_REFUSAL}")
         venue = get_venue(portfolio.exchange)
         if args.exchange is not None and args.exchange != venue.name:
             fail(f"--exchange: {args.exchange} differs from the portfolio's exchange {venue.name}")
@@ -173,7 +212,7 @@ def run(args: argparse.Namespace) -> int:
         times: list[int | str | None] = [req.next_funding_time for req in requests]
         try:
             check_account(specs, venue)
-            wallet = account_wallet(venue, specs, portfolio.wallet_balance)
+            wallet = account_wallet(venue, specs, portfolio.wallet_balance) if mode == "single" else 0.0
         except InputError as exc:
             fail(f"{args.portfolio}: {exc}")
         del portfolio, requests  # the parsed document: its memory is reused by what the maths builds next
@@ -195,7 +234,32 @@ def run(args: argparse.Namespace) -> int:
         if args.size is not None and args.contracts is not None:
             fail("--contracts: give --size or --contracts, not both")
         venue = get_venue(args.exchange)
-        if args.margin_mode == "cross" and args.wallet_balance is None:
+        mode = args.account_mode or "single"
+        if mode == "portfolio":
+            from liqwatch.collateral_calc import PORTFOLIO_REFUSAL
+
+            fail(f"--account-mode: {PORTFOLIO_REFUSAL}")
+        if mode == "single":
+            if args.collateral is not None or args.collateral_ratio is not None:
+                flag = "--collateral" if args.collateral is not None else "--collateral-ratio"
+                fail(f"{flag}: only with --account-mode multi_assets (a single account uses --wallet-balance)")
+            args.margin_mode = args.margin_mode or "isolated"
+        else:
+            if args.wallet_balance is not None:
+                fail(
+                    f"--wallet-balance: not with --account-mode {mode}: the --collateral list is the wallet "
+                    "(e.g. --collateral USDT=25000@1 --collateral-ratio USDT=1)"
+                )
+            if args.collateral is None:
+                fail(f"--collateral: required with --account-mode {mode} (ASSET=AMOUNT[@PRICE], repeatable)")
+            args.margin_mode = args.margin_mode or "cross"
+            from liqwatch.collateral_calc import parse_collateral_flags
+
+            try:
+                collateral_rows = parse_collateral_flags(args.collateral, args.collateral_ratio or ())
+            except InputError as exc:
+                fail(f"{exc.field}: {exc.message}")
+        if args.margin_mode == "cross" and args.wallet_balance is None and mode == "single":
             fail("--wallet-balance: required for a cross-margin position")
         if args.wallet_balance is not None and not math.isfinite(args.wallet_balance):
             fail(f"--wallet-balance: must be a finite number, got {args.wallet_balance:g}")
@@ -234,6 +298,18 @@ def run(args: argparse.Namespace) -> int:
         rates = [args.funding_rate]
         times = [args.next_funding_time]
 
+    if mode != "single":
+        from liqwatch.collateral_calc import run_multi
+
+        check_funding(args, rates, times)  # validated, as for a single account; the drift is not computed
+        warnings += run_multi(args, venue, specs, collateral_rows, mode, rates)
+        warn(specs, warnings, kept or set())
+        return done(0)
+    if args.collateral_shock is not None:
+        fail(
+            "--collateral-shock: only for a multi-collateral account (--account-mode multi_assets, or "
+            'account_mode = "multi_assets" in the portfolio file)'
+        )
     scenario = chosen_scenario(args)
     extras = funding_extras(args, venue, specs, wallet, rates, times)
     risk = None
@@ -261,6 +337,25 @@ def run(args: argparse.Namespace) -> int:
             print_human(risk, venue, extras=extras, overrides=overrides_label(args))
     warn(specs, warnings, kept or set())  # after the answer, plain or what-if (a refused input: one line on stderr)
     return done(0)  # with the answer's objects still held: the console script skips freeing them
+
+
+def check_funding(
+    args: argparse.Namespace, rates: list[float | None], times: list[int | str | None]
+) -> list[float | None]:
+    """Each position's funding rate and next time checked (one line and exit 2 for a bad one); the
+    times parsed."""
+    from liqwatch.request import check_funding_rate, parse_funding_time
+
+    parsed: list[float | None] = []
+    for i, (rate, time) in enumerate(zip(rates, times, strict=True)):
+        try:
+            check_funding_rate(rate)
+            parsed.append(parse_funding_time(time))
+        except InputError as exc:
+            if args.portfolio is not None:
+                fail(f"{args.portfolio}: positions[{i}].{exc.field}: {exc.message}")
+            fail(f"--{exc.field.replace('_', '-')}: {exc.message}")
+    return parsed
 
 
 def funding_extras(

@@ -564,6 +564,29 @@ def account_margin_ratio(
     return conv.trigger * mm / eff if eff > 0.0 else None
 
 
+def target_marks(
+    venue: Venue,
+    specs: Sequence[PositionSpec],
+    collateral: Sequence[CollateralAsset],
+    ratio: float,
+    mode: AccountMode = "multi_assets",
+) -> list[float | None]:
+    """Each position's mark (its symbol's legs together, the collateral on its base moving with it,
+    every other price held) at which the account margin ratio reaches ``ratio`` (1.0: the
+    liquidation price), nearest the mark; None where no positive price reaches it. The liquidation
+    solve itself, with the trigger divided by ``ratio`` (trigger x MM / EffEq = ratio <=> EffEq =
+    (trigger / ratio) x MM)."""
+    if not (isfinite(ratio) and ratio > 0.0):
+        raise InputError("target_margin_ratio", f"must be > 0, got {ratio!r}")
+    conv = convention(venue, mode)
+    setup = _Setup(venue, specs, collateral, conv.trigger / ratio)
+    values = [value_asset(a, setup.pnl_by[name]) for name, a in setup.assets.items()]
+    eff = 0.0
+    for v in values:
+        eff += v.collateral_value_usd
+    return [p.liquidation_price for p in _solve_all(setup, eff, values)]
+
+
 def moved(
     specs: Sequence[PositionSpec], collateral: Sequence[CollateralAsset], symbol: str, price: float
 ) -> tuple[list[PositionSpec], list[CollateralAsset]]:
@@ -1061,6 +1084,7 @@ __all__ = [
     "moved",
     "settle_asset",
     "shocked",
+    "target_marks",
     "underlying_of",
     "value_asset",
 ]

@@ -614,3 +614,35 @@ def _position_risk(  # positional: once per position per assessment (and per sho
         status,
         adl,
     )
+
+
+def position_figures(
+    venue: Venue,
+    specs: Sequence[PositionSpec],
+    liquidation: Sequence[float | None],
+    balances: Sequence[float],
+    ratio: float | None,
+) -> list[PositionRisk]:
+    """Each position's figures at its mark exactly as :func:`assess` gives them (notional, PnL, MM,
+    fee, initial margin, tier, next tier, ADL), without solving anything: its liquidation price is
+    ``liquidation`` (a multi-collateral account's, :func:`liqwatch.core.collateral.assess_collateral`),
+    its margin balance ``balances`` (the account's, in the position's settle asset) and its margin
+    ratio the account's ``ratio``. No bankruptcy price (None): it is a single-collateral figure.
+    Hedge legs of one symbol share their bracket where the venue does (as :func:`assess`)."""
+    if venue.size_dependent_tiers:
+        specs = [venue.sized_spec(spec) for spec in specs]
+    works = [_Work(spec, venue) for spec in specs]
+    if venue.cross_legs_share_bracket:
+        legs: dict[str, list[_Work]] = {}
+        for w in works:
+            if w.spec.margin_mode == "cross":
+                legs.setdefault(w.spec.symbol, []).append(w)
+        for together in legs.values():
+            if len(together) > 1:
+                total = sum(w.spec.size for w in together)
+                for w in together:
+                    w.share_bracket(total, venue)
+    return [
+        _position_risk(venue, w, lp, None, balance, ratio, balance)
+        for w, lp, balance in zip(works, liquidation, balances, strict=True)
+    ]

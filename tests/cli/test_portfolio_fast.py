@@ -48,9 +48,33 @@ POSITION = st.fixed_dictionaries(
         "tiers": st.one_of(st.none(), st.lists(ROW, max_size=4), VALUE),
     },
 )
+COLLATERAL_ROW = st.fixed_dictionaries(  # issue #21: a multi-collateral account's rows
+    {"asset": st.sampled_from(["USDT", "BTC", "", 5])},
+    optional={
+        "amount": VALUE,
+        "price": VALUE,
+        "ratio": st.one_of(st.floats(0, 1), VALUE),
+        "tiers": st.one_of(
+            st.lists(st.fixed_dictionaries({"min": st.floats(0, 10), "ratio": st.floats(0, 1)},
+                                           optional={"max": st.one_of(st.none(), st.floats(0, 100))}), max_size=3),
+            VALUE,
+        ),
+        "tier_basis": st.sampled_from(["quantity", "value", "usd", None]),
+        "bid_buffer": VALUE,
+        "ask_buffer": VALUE,
+    },
+)  # fmt: skip
+ACCOUNT = {
+    "account_mode": st.sampled_from(["single", "multi_assets", "portfolio", "unified", None]),
+    "collateral": st.one_of(st.lists(COLLATERAL_ROW, max_size=3), VALUE),
+}
 DOCUMENT = st.fixed_dictionaries(
     {"positions": st.lists(POSITION, max_size=6)},
-    optional={"exchange": VALUE, "wallet_balance": st.one_of(VALUE, st.dictionaries(st.text(max_size=4), VALUE))},
+    optional={
+        "exchange": VALUE,
+        "wallet_balance": st.one_of(VALUE, st.dictionaries(st.text(max_size=4), VALUE)),
+        **ACCOUNT,
+    },
 )
 
 
@@ -199,6 +223,22 @@ TYPED_DOCUMENT = st.fixed_dictionaries(
     optional={
         "wallet_balance": st.one_of(NUMBER, st.just({"usdt": 5, "BTC": 1.5}), st.just({"x y": 1})),
         "exchange_liquidation_price": st.just(1.0),  # not a file's key: refused by both paths
+        "account_mode": st.sampled_from(["multi_assets"] * 4 + ["single", "portfolio", "x"]),
+        "collateral": st.one_of(
+            *[
+                st.lists(
+                    st.fixed_dictionaries(
+                        {"asset": st.sampled_from(["USDT", "BTC"]), "amount": NUMBER},
+                        optional={"price": NUMBER, "ratio": NUMBER},
+                    ),
+                    min_size=1,
+                    max_size=2,
+                )
+            ]
+            * 4,
+            st.just([]),
+            st.just([{"asset": "USDT", "amount": 1, "colour": 1}]),
+        ),
     },
 )
 
@@ -209,7 +249,7 @@ def _general(path: Path) -> tuple[Any, ...] | str:
     except InputError as exc:
         return str(exc)
     requests = tuple(tuple(sorted(vars_of(PositionRequest(**p)).items())) for p in doc["positions"])
-    return (doc["exchange"], doc["wallet_balance"], requests)
+    return (doc["exchange"], doc["wallet_balance"], requests, doc["account_mode"], doc["collateral"])
 
 
 def vars_of(req: Any) -> dict[str, Any]:
@@ -239,7 +279,7 @@ def test_typed_reader_takes_only_what_the_general_path_takes_with_the_same_value
     event("taken")
     assert not isinstance(want, str), f"the typed reader took a document the schema refuses: {want}"
     requests = tuple(tuple(sorted(vars_of(r).items())) for r in got.positions)
-    assert (got.exchange, got.wallet_balance, requests) == want
+    assert (got.exchange, got.wallet_balance, requests, got.account_mode, got.collateral) == want
     for r, w in zip(requests, want[2], strict=True):  # 1 and 1.0 are equal: the types must be too
         assert [type(v) for _, v in r] == [type(v) for _, v in w]
 

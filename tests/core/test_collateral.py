@@ -383,3 +383,17 @@ def test_asset_record_carries_the_issue_json_keys() -> None:
         "collateral_value_usd": pytest.approx(95_000.0),
         "ratio": pytest.approx(0.95),
     }
+
+
+def test_target_marks_at_one_are_the_liquidation_prices_and_reach_the_ratio() -> None:
+    from liqwatch.core.collateral import target_marks
+
+    specs, assets = binance_faq_account()
+    risk = assess_collateral(BINANCE, specs, assets)
+    assert target_marks(BINANCE, specs, assets, 1.0) == [p.liquidation_price for p in risk.positions]
+    for spec, mark in zip(specs, target_marks(BINANCE, specs, assets, 0.8), strict=True):
+        assert mark is not None
+        specs_at, assets_at = moved(specs, assets, spec.symbol, mark)
+        assert account_margin_ratio(BINANCE, specs_at, assets_at) == pytest.approx(0.8, rel=1e-12)
+    with pytest.raises(InputError, match="target_margin_ratio"):
+        target_marks(BINANCE, specs, assets, 0.0)

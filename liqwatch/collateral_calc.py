@@ -1,0 +1,759 @@
+"""``liqwatch calc`` for a multi-collateral account (issue #21 point 3): the boundary between the
+portfolio file / flags and :mod:`liqwatch.core.collateral`, and the account's JSON and table.
+
+A ``multi_assets`` account is assessed in one solve (:func:`liqwatch.core.collateral.assess_collateral`):
+the account's effective equity, its maintenance margin in USD, its margin ratio, and each cross
+position's liquidation price with the collateral that moves with its mark. Each position's other
+figures (notional, PnL, MM, tier, ADL) are the engine's at the mark
+(:func:`liqwatch.core.engine.position_figures`); single-collateral figures (a bankruptcy price, a
+per-position liquidation loss) are not printed for such an account. ``portfolio`` mode is refused:
+the venue's requirement comes from risk scenarios liqwatch cannot reproduce.
+
+Kept light: imported by ``liqwatch calc`` only for such an account; no ccxt, Textual or websockets.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import textwrap
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+from liqwatch.core.collateral import (
+    AccountMode,
+    CollateralAsset,
+    CollateralRisk,
+    CollateralTier,
+    account_margin_ratio,
+    assess_collateral,
+    shocked,
+    underlying_of,
+)
+from liqwatch.core.errors import InputError
+from liqwatch.core.model import AccountRisk
+from liqwatch.percent import split_percent
+
+if TYPE_CHECKING:
+    from liqwatch.core.model import PositionSpec
+    from liqwatch.core.venues import Venue
+
+Where = Callable[[int, str], str]
+"""How a collateral row's field is named in an error: ``collateral[2].price`` (file) or
+``--collateral`` (flags)."""
+
+PORTFOLIO_REFUSAL = (
+    'account_mode "portfolio": the venue sets a portfolio-margin account\'s requirement from its own '
+    "risk scenarios, which nobody outside can reproduce, so calc computes no liquidation price for it; "
+    "`liqwatch` (live) shows the venue's own account ratio instead (uniMMR, accountMMRate, mgnRatio)"
+)
+
+NO_TABLE = (
+    "no ratio, tiers or bid_buffer/ask_buffer for {asset}, and liqwatch bundles no {venue} collateral "
+    'table yet: give "ratio", "tiers" (with "tier_basis") or "bid_buffer" and "ask_buffer" '
+    "(`liqwatch tiers update` does not read collateral tables yet)"
+)
+
+
+def file_field(i: int, name: str) -> str:
+    return f"collateral[{i}]" + (f".{name}" if name else "")
+
+
+def flag_field(i: int, name: str) -> str:
+    return "--collateral-ratio" if name == "ratio" else "--collateral"
+
+
+# ----------------------------------------------------------------------------- input
+
+
+def parse_collateral_flags(values: Sequence[str], ratios: Sequence[str]) -> list[dict[str, Any]]:
+    """``--collateral ASSET=AMOUNT[@PRICE]`` (repeatable) and ``--collateral-ratio ASSET=R``
+    (0.95 or 95%) -> collateral rows as a portfolio file gives them."""
+    rows: list[dict[str, Any]] = []
+    seen: dict[str, dict[str, Any]] = {}
+    for raw in values:
+        asset, sep, rest = raw.partition("=")
+        amount_text, at, price_text = rest.partition("@")
+        asset = asset.strip().upper()
+        try:
+            if not (sep and asset):
+                raise ValueError(raw)
+            amount = float(amount_text)
+            price = float(price_text) if at else None
+        except ValueError:
+            raise InputError("--collateral", f"{raw!r} is not ASSET=AMOUNT[@PRICE] (e.g. BTC=0.5@60000)") from None
+        if not math.isfinite(amount):
+            raise InputError("--collateral", f"{raw!r}: the amount must be a finite number")
+        if price is not None and not (math.isfinite(price) and price > 0):
+            raise InputError("--collateral", f"{raw!r}: the price must be > 0")
+        if asset in seen:
+            raise InputError("--collateral", f"{asset} is given twice; give one --collateral per asset")
+        row: dict[str, Any] = {"asset": asset, "amount": amount, "price": price}
+        seen[asset] = row
+        rows.append(row)
+    for raw in ratios:
+        asset, sep, value = raw.partition("=")
+        asset = asset.strip().upper()
+        try:
+            if not (sep and asset):
+                raise ValueError(raw)
+            number, sign = split_percent(value)
+        except ValueError:
+            raise InputError("--collateral-ratio", f"{raw!r} is not ASSET=RATIO (e.g. BTC=0.95 or BTC=95%)") from None
+        if asset not in seen:
+            raise InputError("--collateral-ratio", f"{asset} has no --collateral {asset}=AMOUNT[@PRICE]")
+        seen[asset]["ratio"] = number / 100.0 if sign else number
+    return rows
+
+
+def parse_collateral_shocks(values: Sequence[str]) -> dict[str, float]:
+    """``--collateral-shock ASSET=PCT`` (``-35`` or ``-35%``) -> {ASSET: percent}."""
+    out: dict[str, float] = {}
+    for raw in values:
+        asset, sep, value = raw.partition("=")
+        asset = asset.strip().upper()
+        try:
+            if not (sep and asset):
+                raise ValueError(raw)
+            pct = split_percent(value)[0]
+        except ValueError:
+            raise InputError("--collateral-shock", f"{raw!r} is not ASSET=PCT (e.g. USDE=-35 or USDE=-35%)") from None
+        if not (math.isfinite(pct) and pct > -100.0):
+            raise InputError("--collateral-shock", f"{raw!r}: the move must be above -100 %")
+        if asset in out:
+            raise InputError("--collateral-shock", f"{asset} is given twice")
+        out[asset] = pct
+    return out
+
+
+def build_assets(
+    rows: Sequence[Mapping[str, Any]], specs: Sequence[PositionSpec], venue: Venue, where: Where = file_field
+) -> list[CollateralAsset]:
+    """The collateral rows as core assets. A row without a price takes the mark of the held
+    position whose base it is; one without a valuation is refused (no bundled tables yet)."""
+    marks: dict[str, float] = {}
+    for spec in specs:
+        marks.setdefault(underlying_of(spec), spec.mark_price)
+    assets: list[CollateralAsset] = []
+    seen: set[str] = set()
+    for i, row in enumerate(rows):
+        name = str(row["asset"]).strip().upper()
+        if name in seen:
+            raise InputError(where(i, "asset"), f"{name} is listed twice; give one row per asset")
+        seen.add(name)
+        price = row.get("price")
+        if price is None:
+            price = marks.get(name)
+            if price is None:
+                raise InputError(
+                    where(i, "price"),
+                    f"{name} has no price and no held position on {name}: give its USD index price "
+                    + ('("price": ...)' if where is file_field else f"(--collateral {name}=AMOUNT@PRICE)"),
+                )
+        tiers = row.get("tiers")
+        ratio = row.get("ratio")
+        bid, ask = row.get("bid_buffer"), row.get("ask_buffer")
+        basis = row.get("tier_basis")
+        if basis is not None and not tiers:
+            raise InputError(where(i, "tier_basis"), "only with tiers")
+        if ratio is None and not tiers and bid is None and ask is None:
+            raise InputError(where(i, "ratio"), NO_TABLE.format(asset=name, venue=venue.name))
+        try:
+            assets.append(
+                CollateralAsset(
+                    name,
+                    float(row["amount"]),
+                    float(price),
+                    ratio=ratio,
+                    tiers=tuple(CollateralTier(t["min"], t["max"], t["ratio"]) for t in tiers or ()),
+                    tier_basis=basis or "quantity",
+                    bid_buffer=bid,
+                    ask_buffer=ask,
+                )
+            )
+        except InputError as exc:  # collateral.BTC.tiers[1].max -> collateral[2].tiers[1].max
+            rest = exc.field.removeprefix(f"collateral.{name}").lstrip(".")
+            raise InputError(where(i, rest), exc.message) from None
+    return assets
+
+
+def apply_shocks(assets: Sequence[CollateralAsset], shocks: Mapping[str, float]) -> list[CollateralAsset]:
+    """The assets with each shocked asset's price moved (a depeg): ``--collateral-shock``."""
+    held = [a.asset for a in assets]
+    for name in shocks:
+        if name not in held:
+            raise InputError("--collateral-shock", f"{name} is not in the collateral list (held: {', '.join(held)})")
+    return [shocked(a, shocks[a.asset]) if a.asset in shocks else a for a in assets]
+
+
+# ----------------------------------------------------------------------------- assessment
+
+
+class MultiAccount:
+    """A multi-collateral account assessed once: the core's account and each position's record
+    figures (the engine's at the mark, with the collateral solve's liquidation price)."""
+
+    __slots__ = ("assets", "positions", "risk", "venue")
+
+    def __init__(
+        self, venue: Venue, specs: Sequence[PositionSpec], assets: Sequence[CollateralAsset], mode: AccountMode
+    ) -> None:
+        from liqwatch.core.engine import position_figures
+
+        risk = assess_collateral(venue, specs, assets, mode)
+        price = {a.asset: a.price for a in assets}
+        eff = risk.effective_equity
+        balances = [eff / price[p.settle] for p in risk.positions]  # the account's equity in each settle asset
+        lps = [p.liquidation_price for p in risk.positions]
+        positions = position_figures(venue, specs, lps, balances, risk.margin_ratio)
+        for p, cp in zip(positions, risk.positions, strict=True):
+            p.margin_ratio = risk.margin_ratio  # the account's: every cross position liquidates with it
+            same = risk.native_name is not None and risk.native_name == venue.native_margin_ratio_name
+            p.margin_ratio_native = risk.margin_ratio_native if same else None
+            p.distance_to_liquidation = cp.distance_to_liquidation
+            p.status = risk.status
+            p.liquidation_price = cp.liquidation_price
+        self.venue = venue
+        self.assets = list(assets)
+        self.risk = risk
+        self.positions = positions
+
+
+def account_record(risk: CollateralRisk) -> dict[str, Any]:
+    """The JSON ``account`` of a multi-collateral account (money in USD)."""
+    return {
+        "mode": risk.mode,
+        "effective_equity": risk.effective_equity,
+        "equity_usd": risk.equity_usd,
+        "haircut_usd": risk.equity_usd - risk.effective_equity,
+        "maintenance_margin": risk.maintenance_margin_usd,
+        "margin_ratio": _num(risk.margin_ratio),
+        "margin_ratio_native": _num(risk.margin_ratio_native),
+        "margin_ratio_native_name": risk.native_name,
+        "liquidation_trigger": risk.trigger,
+        "status": risk.status,
+        "currency": "USD",
+        "collateral": [
+            {
+                "asset": v.asset,
+                "amount": v.amount,
+                "price": v.price,
+                "value_usd": v.value_usd,
+                "collateral_value_usd": v.collateral_value_usd,
+                "ratio": _num(v.ratio),
+            }
+            for v in risk.assets
+        ],
+    }
+
+
+def _num(x: float | None) -> float | None:
+    return x if x is None or math.isfinite(x) else None
+
+
+FUNDING_NOTE = "the funding drift of a multi-collateral account is not computed yet"
+LOSS_NOTE = (
+    "a multi-collateral account is liquidated as a whole (every cross position at once): the loss "
+    "per position is not modelled"
+)
+
+
+def document(account: MultiAccount, funding_given: bool = False) -> dict[str, Any]:
+    """The whole ``calc --json`` document: the single account's top-level keys and every position
+    key, with the multi-collateral ``account``."""
+    from liqwatch.records import position_record
+
+    venue = account.venue
+    positions = []
+    for p, cp in zip(account.positions, account.risk.positions, strict=True):
+        doc = position_record(p, venue)
+        doc["liquidation_loss"] = None
+        doc["liquidation_loss_unavailable"] = LOSS_NOTE
+        doc["funding"] = None
+        doc["funding_unavailable"] = FUNDING_NOTE if funding_given else None
+        doc["liquidation_price_below"] = _num(cp.liquidation_price_below)
+        doc["liquidation_price_above"] = _num(cp.liquidation_price_above)
+        doc["collateral_co_moving"] = cp.co_moving
+        doc["maintenance_requirement_usd"] = cp.requirement_usd
+        positions.append(doc)
+    return {
+        "exchange": venue.name,
+        "formula": venue.family,
+        "positions": positions,
+        "account": account_record(account.risk),
+    }
+
+
+# ----------------------------------------------------------------------------- moves
+
+
+def moved_account(
+    specs: Sequence[PositionSpec],
+    assets: Sequence[CollateralAsset],
+    move: float,
+    betas: Mapping[str, float] | None = None,
+    symbols: set[str] | None = None,
+) -> tuple[list[PositionSpec], list[CollateralAsset]]:
+    """The account with every mark (``symbols``' only, when given) moved by ``move`` (a fraction,
+    times the symbol's beta) and each collateral asset that is a moved position's base moved with
+    its mark; every other price held."""
+    factors: dict[str, float] = {}
+    out: list[PositionSpec] = []
+    for spec in specs:
+        if symbols is not None and spec.symbol not in symbols:
+            out.append(spec)
+            continue
+        factor = 1.0 + move * (betas.get(spec.symbol, 1.0) if betas else 1.0)
+        if not factor > 0.0:
+            raise InputError("shock", f"{move * 100:g} % moves {spec.symbol}'s mark to or below zero")
+        factors.setdefault(underlying_of(spec), factor)
+        out.append(replace(spec, mark_price=spec.mark_price * factor))
+    return out, [replace(a, price=a.price * factors[a.asset]) if a.asset in factors else a for a in assets]
+
+
+def reaches(
+    venue: Venue,
+    specs: Sequence[PositionSpec],
+    assets: Sequence[CollateralAsset],
+    mode: AccountMode,
+    move: float,
+    ratio: float,
+    betas: Mapping[str, float] | None = None,
+    symbols: set[str] | None = None,
+) -> bool:
+    """Whether the account's margin ratio is at or past ``ratio`` after ``move`` (no effective
+    equity left counts as past)."""
+    moved_specs, moved_assets = moved_account(specs, assets, move, betas, symbols)
+    got = account_margin_ratio(venue, moved_specs, moved_assets, mode)
+    return got is None or got >= ratio
+
+
+def first_crossing(hit: Callable[[float], bool], moves: Sequence[float]) -> float | None:
+    """The smallest move (in size) at which ``hit`` turns true, ``moves`` (one direction, nearest
+    first) as the grid: the first grid point that hits, then bisection with the previous one to
+    1e-12 of a move. None when no grid point hits."""
+    healthy = 0.0
+    for m in moves:
+        if hit(m):
+            lo, hi = healthy, m
+            for _ in range(200):
+                mid = (lo + hi) / 2.0
+                if mid in (lo, hi) or abs(hi - lo) <= 1e-12:
+                    break
+                if hit(mid):
+                    hi = mid
+                else:
+                    lo = mid
+            return hi
+        healthy = m
+    return None
+
+
+TARGET_GRID_DOWN = [-k / 200.0 for k in range(1, 200)] + [-0.999, -0.999999]
+"""Moves searched for ``--target-margin-ratio``'s common move down (to -99.9999 %) ..."""
+TARGET_GRID_UP = [k / 100.0 for k in range(1, 1001)]
+"""... and up (to +1,000 %, as the single-account solver), each then bisected."""
+
+
+def target_document(
+    venue: Venue,
+    specs: Sequence[PositionSpec],
+    assets: Sequence[CollateralAsset],
+    mode: AccountMode,
+    ratio: float,
+    index: int | None,
+) -> dict[str, Any]:
+    """``--target-margin-ratio R`` on a multi-collateral account: each position's mark at which the
+    account's ratio reaches R (its symbol moving, with the collateral on its base; exact, the
+    liquidation solve at trigger / R), and the common move of every mark (with co-moving
+    collateral) at which it does (the first grid point past R, bisected to 1e-12)."""
+    if not (math.isfinite(ratio) and 0.0 < ratio <= 1.0):
+        raise InputError(
+            "target_margin_ratio",
+            f"{ratio:g}: give a margin ratio above 0 and up to 1 (100 % = liquidation), e.g. 0.8 or 80%",
+        )
+    from liqwatch.core.collateral import target_marks
+
+    marks = target_marks(venue, specs, assets, ratio, mode)
+    chosen = [index] if index is not None else list(range(len(specs)))
+    targets = []
+    for i in chosen:
+        spec, mark = specs[i], marks[i]
+        targets.append(
+            {
+                "index": i,
+                "symbol": spec.symbol,
+                "side": spec.side,
+                "margin_mode": spec.margin_mode,
+                "mark_price": spec.mark_price,
+                "target_mark": mark,
+                "move_from_mark": None if mark is None else mark / spec.mark_price - 1,
+            }
+        )
+
+    def hit(move: float) -> bool:
+        return reaches(venue, specs, assets, mode, move, ratio)
+
+    now = hit(0.0)
+    return {
+        "target_margin_ratio": ratio,
+        "targets": targets,
+        "account_scope": "cross",
+        "account_move_down": 0.0 if now else first_crossing(hit, TARGET_GRID_DOWN),
+        "account_move_up": 0.0 if now else first_crossing(hit, TARGET_GRID_UP),
+    }
+
+
+# ----------------------------------------------------------------------------- --shock
+
+
+def shock_document(
+    venue: Venue,
+    specs: Sequence[PositionSpec],
+    assets: Sequence[CollateralAsset],
+    mode: AccountMode,
+    moves: Sequence[float],
+    betas: Mapping[str, float],
+    symbols: set[str] | None,
+) -> tuple[dict[str, Any], list[tuple[float, MultiAccount | None]], dict[bool, float | None]]:
+    """``--shock`` on a multi-collateral account: every mark (or ``symbols``' only) moved by each
+    move (a fraction, times the symbol's beta), and the collateral asset that is a moved position's
+    base moved with its mark. The account liquidates as a whole when its margin ratio reaches 100 %
+    (found to 1e-12 of a move by bisection on the ratio); past that move a step has no account and
+    no positions (what is left depends on the venue's fills). Returns the ``what_if`` document, the
+    steps and the liquidating move on each side (True: down)."""
+    held = list(dict.fromkeys(s.symbol for s in specs))
+    for symbol in betas:
+        if symbol not in held:
+            raise InputError("beta", f"{symbol} is not held: the account holds {', '.join(held[:5])}")
+        if symbols is not None and symbol not in symbols:
+            only = ", ".join(sorted(symbols))
+            raise InputError("beta", f"{symbol} does not move: with --symbol only {only} is shocked")
+
+    def at(move: float) -> tuple[list[PositionSpec], list[CollateralAsset]]:
+        return moved_account(specs, assets, move, betas, symbols)
+
+    def liquidated(move: float) -> bool:
+        return reaches(venue, specs, assets, mode, move, 1.0, betas, symbols)
+
+    trigger: dict[bool, float | None] = {True: None, False: None}
+    for down in (True, False):
+        side = sorted((m for m in moves if (m < 0.0 if down else m > 0.0)), key=abs)
+        if liquidated(0.0):
+            trigger[down] = 0.0
+            continue
+        trigger[down] = first_crossing(liquidated, side)
+    steps: list[tuple[float, MultiAccount | None]] = []
+    docs = []
+    all_indices = list(range(len(specs)))
+    for move in moves:
+        hit = trigger[move < 0.0] if move != 0.0 else (0.0 if trigger[True] == 0.0 else None)
+        gone = hit is not None and abs(hit) <= abs(move)
+        if gone:
+            steps.append((move, None))
+            docs.append({"move": move, "account": None, "liquidated": all_indices, "positions": []})
+            continue
+        moved_specs, moved_assets = at(move)
+        account = MultiAccount(venue, moved_specs, moved_assets, mode)
+        steps.append((move, account))
+        doc = document(account)
+        docs.append({"move": move, "account": doc["account"], "liquidated": [], "positions": doc["positions"]})
+    extreme = max(range(len(moves)), key=lambda k: abs(moves[k])) if moves else None
+    after: dict[str, Any] | None = None
+    if extreme is not None:
+        account_after = steps[extreme][1]
+        after = (
+            document(account_after)
+            if account_after is not None
+            else {"exchange": venue.name, "formula": venue.family, "positions": [], "account": None}
+        )
+    names = [s.symbol for s in specs]
+    hits = sorted((hit for hit in trigger.values() if hit is not None and hit != 0.0), key=abs)
+    order = [{"move": hit, "positions": all_indices, "symbols": names, "scope": "cross account"} for hit in hits]
+    what = {"after": after, "moves": list(moves), "betas": dict(betas), "steps": docs, "order": order}
+    return what, steps, trigger
+
+
+# ----------------------------------------------------------------------------- the command
+
+
+def run_multi(
+    args: Any,
+    venue: Venue,
+    specs: list[PositionSpec],
+    rows: Sequence[Mapping[str, Any]],
+    mode: str,
+    rates: Sequence[float | None],
+) -> list[str]:
+    """``liqwatch calc`` on a multi-collateral account: the answer on stdout (JSON or table), plain,
+    ``--collateral-shock`` or ``--shock``; every bad input one line and exit 2. Returns the
+    warnings for stderr."""
+    from liqwatch.cli.calc import chosen_scenario
+    from liqwatch.cli.common import FLAG_FOR_FIELD, fail
+    from liqwatch.output import write_json
+    from liqwatch.scenarios import SCENARIOS
+
+    from_file = args.portfolio is not None
+
+    def refuse(exc: InputError) -> None:
+        field = exc.field
+        if from_file:
+            fail(f"{args.portfolio}: {field}: {exc.message}")
+        if field.startswith("positions[0]."):
+            field = field.removeprefix("positions[0].")
+            field = FLAG_FOR_FIELD.get(field, "--" + field.replace("_", "-"))
+        elif not field.startswith("--"):
+            field = FLAG_FOR_FIELD.get(field, "--" + field.replace("_", "-"))
+        fail(f"{field}: {exc.message}")
+
+    account_mode: AccountMode = "multi_assets" if mode == "multi_assets" else "portfolio"
+    scenario = chosen_scenario(args)
+    if scenario is not None and args.collateral_shock is not None:
+        fail(f"--collateral-shock: one what-if scenario per run (also given: {SCENARIOS[scenario].flag})")
+    if scenario is not None and scenario not in ("shock", "ladder", "target_margin_ratio"):
+        fail(
+            f"{SCENARIOS[scenario].flag}: not computed for a {mode} account yet: --shock, --ladder and "
+            "--target-margin-ratio are (the collateral on a position's base moves with its mark)"
+        )
+    if scenario is None and (args.symbol is not None or args.side is not None) and from_file:
+        fail("--symbol: with --portfolio, --symbol/--side only select the position for a what-if scenario")
+    funding_given = any(r is not None for r in rates)
+    warnings: list[str] = []
+    if funding_given:
+        warnings.append(f"warning: funding: {FUNDING_NOTE}")
+    try:
+        assets = build_assets(rows, specs, venue, file_field if from_file else flag_field)
+        account = MultiAccount(venue, specs, assets, account_mode)
+        if args.collateral_shock is not None:
+            shocks = parse_collateral_shocks(args.collateral_shock)
+            after = MultiAccount(venue, specs, apply_shocks(assets, shocks), account_mode)
+            if args.json:
+                base = document(account, funding_given)
+                what = {"collateral_shock": shocks, "after": document(after, funding_given)}
+                write_json({**base, "what_if": what}, sys.stdout)
+            else:
+                print_collateral_shock(account, after, shocks)
+            return warnings
+        if scenario is not None:
+            from liqwatch.cli.whatif import select_position
+
+            index = select_position(args, venue, specs, SCENARIOS[scenario])
+            head: dict[str, Any] = {"scenario": scenario, "position": index}
+            base = document(account, funding_given)
+        if scenario == "shock":
+            from liqwatch.scenarios import parse_betas, parse_shocks
+
+            symbols = {specs[index].symbol} if index is not None else None
+            moves = parse_shocks(args.shock)
+            betas = parse_betas(args.beta)
+            what, steps, trigger = shock_document(venue, specs, assets, account_mode, moves, betas, symbols)
+            if args.json:
+                write_json({**base, "what_if": {**head, "before": base, **what}}, sys.stdout)
+            else:
+                print_account(account)
+                print_shock(venue, account, steps, trigger)
+            return warnings
+        if scenario == "ladder":
+            from liqwatch.core.model import PortfolioRisk
+            from liqwatch.core.whatif import ladder
+            from liqwatch.scenarios import Context, _ladder_record
+
+            rungs = ladder(PortfolioRisk(venue.name, account.positions, _TABLE_ONLY))
+            if args.json:
+                ctx = Context(venue, specs, 0.0, index)
+                write_json({**base, "what_if": {**head, **_ladder_record(ctx, {}, rungs)}}, sys.stdout)
+            else:
+                from liqwatch.cli.whatif import _render_ladder
+                from liqwatch.output import _Term
+
+                print_account(account)
+                _render_ladder(_Term(sys.stdout), specs, rungs)
+            return warnings
+        if scenario == "target_margin_ratio":
+            what = target_document(venue, specs, assets, account_mode, args.target_margin_ratio, index)
+            if args.json:
+                write_json({**base, "what_if": {**head, **what}}, sys.stdout)
+            else:
+                from liqwatch.cli.whatif import _render_targets
+                from liqwatch.output import _Term
+
+                print_account(account)
+                _render_targets(_Term(sys.stdout), venue, specs, what)
+            return warnings
+    except InputError as exc:
+        refuse(exc)
+    if args.json:
+        write_json(document(account, funding_given), sys.stdout)
+    else:
+        print_account(account)
+    return warnings
+
+
+# ----------------------------------------------------------------------------- human
+
+
+_TABLE_ONLY = AccountRisk(0.0, 0.0, 0.0, 0.0, 0.0, None, 0.0, 0.0, None, None)
+"""The account slot of a ``PortfolioRisk`` built only to hand positions to the table and the
+ladder, which read ``positions`` alone (a multi-collateral account is not a single pool)."""
+
+
+def _usd(x: float | None) -> str:
+    if x is None or not math.isfinite(x):
+        return "—"
+    return f"-${-x:,.2f}" if x < 0 else f"${x:,.2f}"
+
+
+def _amount(x: float) -> str:
+    text = f"{x:,.8f}".rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
+
+
+def _pct(x: float | None) -> str:
+    return "—" if x is None or not math.isfinite(x) else f"{x * 100:.2f}%"
+
+
+def account_lines(risk: CollateralRisk) -> list[str]:
+    """The account block line: mode, effective equity, haircut, maintenance, margin ratio."""
+    line = (
+        f"Account ({risk.mode}): effective equity {_usd(risk.effective_equity)} · "
+        f"haircut {_usd(risk.equity_usd - risk.effective_equity)} · "
+        f"maintenance {_usd(risk.maintenance_margin_usd)} · margin ratio {_pct(risk.margin_ratio)}"
+    )
+    if risk.native_name and risk.margin_ratio_native is not None:
+        line += f" ({risk.native_name} {risk.margin_ratio_native * 100:.2f}%)"
+    if risk.status != "ok":
+        line += f" {risk.status.upper()}"
+    return [line]
+
+
+def collateral_rows(risk: CollateralRisk) -> tuple[list[str], list[list[str]]]:
+    """(headers, rows) of the collateral table; an ``Equity`` column (amount + the PnL settled in
+    the asset, what its value is of) where some asset's differs from its amount."""
+    with_equity = any(v.equity != v.amount for v in risk.assets)
+    headers = ["Asset", "Amount", *(["Equity"] if with_equity else []), "Price", "Ratio", "Value", "Collateral value"]
+    rows = [
+        [
+            v.asset,
+            _amount(v.amount),
+            *([_amount(v.equity)] if with_equity else []),
+            f"{v.price:,.8g}",
+            _pct(v.ratio),
+            _usd(v.value_usd),
+            _usd(v.collateral_value_usd),
+        ]
+        for v in risk.assets
+    ]
+    return headers, rows
+
+
+def print_account(account: MultiAccount, title_suffix: str = "", stream: Any = None) -> None:
+    """The positions (one: its detail card; several: the table), the account block and the
+    collateral table."""
+    from liqwatch.core.model import PortfolioRisk
+    from liqwatch.output import _detail_rows, _positions_table, _Term, render_table, risk_style, venue_title
+
+    venue = account.venue
+    term = _Term(stream if stream is not None else sys.stdout)
+    positions = account.positions
+    title = (
+        f"{venue_title(venue, [p.spec for p in positions])} {account.risk.mode} account — liquidation risk "
+        f"on the mark price{title_suffix}"
+    )
+    if len(positions) == 1:
+        p = positions[0]
+        rows = [
+            [k, "— (not computed for a multi-collateral account)" if k == "Bankruptcy price" else v]
+            for k, v in _detail_rows(p, venue)
+            if k != "Margin balance"
+        ]
+        render_table(
+            term,
+            headers=None,
+            rows=rows,
+            right=[False, False],
+            styles=[risk_style(p.margin_ratio, p.status)] * len(rows),
+            title=title,
+            wrap=True,
+        )
+    else:
+        _positions_table(term, PortfolioRisk(venue.name, positions, _TABLE_ONLY), venue, title)
+    for line in account_lines(account.risk):
+        for part in textwrap.wrap(line, term.width):
+            term.line(part)
+    headers, rows = collateral_rows(account.risk)
+    render_table(
+        term,
+        headers=headers,
+        rows=rows,
+        right=[h != "Asset" for h in headers],
+        styles=[None] * len(rows),
+    )
+    note = (
+        "Margin ratio = maintenance margin (USD) ÷ effective equity (collateral after haircuts); 100% = "
+        "liquidation of every cross position. A liquidation price moves the position's mark and the "
+        "collateral on the same base with it, every other price held."
+    )
+    for part in textwrap.wrap(note, term.width):
+        term.line(part, "dim")
+
+
+def print_shock(
+    venue: Venue,
+    before: MultiAccount,
+    steps: list[tuple[float, MultiAccount | None]],
+    trigger: dict[bool, float | None],
+) -> None:
+    from liqwatch.output import _Term, render_table, risk_style
+
+    term = _Term(sys.stdout)
+    now = before.risk
+    rows = [["now", _usd(now.effective_equity), _usd(now.maintenance_margin_usd), _pct(now.margin_ratio), now.status]]
+    styles: list[str | None] = [risk_style(now.margin_ratio, now.status)]
+    for move, account in steps:
+        label = f"{move * 100:+g}%"
+        if account is None:
+            rows.append([label, "—", "—", "—", "liquidated"])
+            styles.append(risk_style(None, "bankrupt"))
+            continue
+        r = account.risk
+        rows.append([label, _usd(r.effective_equity), _usd(r.maintenance_margin_usd), _pct(r.margin_ratio), r.status])
+        styles.append(risk_style(r.margin_ratio, r.status))
+    render_table(
+        term,
+        headers=["Move", "Effective equity", "Maintenance", "Margin ratio", "Status"],
+        rows=rows,
+        right=[True, True, True, True, False],
+        styles=styles,
+        title=f"What if every mark moves ({before.risk.mode} account: collateral on a position's base moves with it)",
+    )
+    for down in (True, False):
+        hit = trigger[down]
+        if hit is not None:
+            term.line(f"The whole account liquidates at a move of {hit * 100:+.4g}% (margin ratio 100%).")
+
+
+def print_collateral_shock(before: MultiAccount, after: MultiAccount, shocks: Mapping[str, float]) -> None:
+    moves = ", ".join(f"{name} {pct:+g}%" for name, pct in shocks.items())
+    print_account(after, f" — what if {moves}")
+    b, a = before.risk, after.risk
+    print(
+        f"Margin ratio {_pct(b.margin_ratio)} → {_pct(a.margin_ratio)}; effective equity "
+        f"{_usd(b.effective_equity)} → {_usd(a.effective_equity)}"
+    )
+
+
+__all__ = [
+    "NO_TABLE",
+    "PORTFOLIO_REFUSAL",
+    "MultiAccount",
+    "account_record",
+    "apply_shocks",
+    "build_assets",
+    "document",
+    "parse_collateral_flags",
+    "parse_collateral_shocks",
+    "print_account",
+    "run_multi",
+    "shock_document",
+]
