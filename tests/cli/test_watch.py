@@ -623,3 +623,36 @@ def test_settle_freezes_the_heap_and_collects_the_youngest_generation_less_often
     finally:
         gc.unfreeze()
         gc.set_threshold(*before)
+
+
+def test_the_readme_watch_sample_is_real_output() -> None:
+    """The README's snapshot sample (issue #20 point 17): every key it shows is one the demo's real
+    snapshot line has, in the same order, for the account, its pool and the position."""
+    import re
+
+    from liqwatch.cli import build_parser
+    from liqwatch.watch import run_watch
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## `liqwatch watch`") :]
+    sample = section[section.index("```json") + 7 : section.index("```", section.index("```json") + 7)]
+    args = build_parser().parse_args(["watch", "--demo", "--once", "--no-market"])
+    out = io.StringIO()
+    assert asyncio.run(run_watch(args, out)) == 0
+    real = next(json.loads(line) for line in out.getvalue().splitlines() if json.loads(line)["type"] == "snapshot")
+
+    def keys(fragment: str) -> list[str]:
+        return [k for k in re.findall(r'"(\w+)":', fragment) if k != "..."]
+
+    account_part = sample[sample.index('"accounts"') : sample.index('"pools"')]
+    pool_part = sample[sample.index('"pools"') : sample.index('"positions"')]
+    position_part = sample[sample.index('"positions"') :]
+    for shown, record in (
+        (keys(account_part)[1:], real["accounts"][0]),
+        (keys(pool_part)[1:], real["accounts"][0]["pools"][0]),
+        (keys(position_part)[1:], real["positions"][0]),
+    ):
+        inner = [k for k in shown if k not in {"score", "lights", "source", "rest", "marks"}]
+        assert all(k in record for k in inner), sorted(set(inner) - set(record))
+        order = [k for k in record if k in inner]
+        assert order == list(dict.fromkeys(inner)), (order, inner)
