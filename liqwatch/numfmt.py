@@ -34,6 +34,21 @@ def plain(x: float, digits: int = 6, *, max_decimals: int | None = None, groupin
     return "0" if text == "-0" else text
 
 
+def plain_down(x: float, digits: int = 10, *, grouping: bool = True) -> str:
+    """``x`` (>= 0) to ``digits`` significant digits rounded toward zero, written out positionally
+    (thousands separators unless not ``grouping``): a "largest size" answer shown this way, typed
+    back in, is still allowed (rounding to nearest can step over the limit)."""
+    from decimal import ROUND_DOWN, Decimal  # only for these answers: not on calc's start
+
+    if not math.isfinite(x):
+        return plain(x, digits, grouping=grouping)
+    d = Decimal(repr(x))
+    if not d:
+        return "0"
+    shown = d.quantize(Decimal(1).scaleb(d.adjusted() - digits + 1), rounding=ROUND_DOWN).normalize()
+    return f"{shown:,f}" if grouping else f"{shown:f}"
+
+
 def fixed(x: float, decimals: int = 2, *, grouping: bool = True) -> str:
     """``x`` to ``decimals`` places (with thousands separators unless not ``grouping``), a value
     that rounds to zero written without its sign (``0.00``, not ``-0.00``)."""

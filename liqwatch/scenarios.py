@@ -627,6 +627,23 @@ def far_prices(scenario: Scenario, ctx: Context, params: Mapping[str, Any]) -> l
     return far
 
 
+def far_price_warning(ctx: Context, name: str, price: float, mark: float) -> str:
+    """The warning for a what-if price far from the chosen position's mark (:func:`far_prices`),
+    ``name`` the field as the surface calls it (calc: ``--add-price``): ``warning: --add-price
+    60,000 is +9,999,900 % from the mark 0.6 of DOGE/USDT:USDT (more than 50 % away): check it is
+    this market's price``."""
+    from liqwatch.numfmt import plain
+    from liqwatch.output import display_tick, fmt_price
+
+    spec = ctx.specs[ctx.position()]
+    move = (price / mark - 1.0) * 100.0
+    how_far = f"{move:+,.0f}" if abs(move) >= 1000 else f"{move:+.1f}"
+    return (
+        f"warning: {name} {plain(price, 10)} is {how_far} % from the mark {fmt_price(mark, display_tick(spec))} "
+        f"of {spec.symbol} (more than {plain(FAR_FROM_MARK * 100)} % away): check it is this market's price"
+    )
+
+
 def run(scenario: Scenario, ctx: Context, params: Mapping[str, Any]) -> tuple[Any, dict[str, Any]]:
     """(the core result, the ``"what_if"`` record) of ``scenario`` on ``ctx``."""
     result = scenario.compute(ctx, params)
@@ -643,6 +660,7 @@ __all__ = [
     "Param",
     "Scenario",
     "change_record",
+    "far_price_warning",
     "far_prices",
     "parse_betas",
     "parse_shocks",
