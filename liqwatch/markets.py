@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from liqwatch import tiercache
 from liqwatch.core.errors import InputError
+from liqwatch.core.numfmt import plain, typed
 from liqwatch.core.symbols import to_unified, unified_match
 from liqwatch.core.tiers import Basis, TierTable, build_table, flat_table
 from liqwatch.core.venues import Venue
@@ -553,7 +554,7 @@ def resolve_table(
         # The venue defines the bracket by its max leverage (Hyperliquid MMR = 1/(2L)): the override
         # is the whole bracket, its MMR and (one bracket, no deduction) its maintenance amount.
         if not 0 <= derived < 1:
-            raise InputError(f"{field_prefix}max_leverage", f"gives an MMR of {derived:g}; must be in [0, 1)")
+            raise InputError(f"{field_prefix}max_leverage", f"gives an MMR of {plain(derived)}; must be in [0, 1)")
         return flat_table(derived, maint_amount if maint_amount is not None else 0.0, max_leverage or 0.0)
     if mmr is not None or maint_amount is not None:
         current = base.lookup(bracket_value) if base is not None else None
@@ -565,7 +566,7 @@ def resolve_table(
         else:
             amount = maint_amount if maint_amount is not None else 0.0
         if not 0 <= mmr < 1:
-            raise InputError(f"{field_prefix}mmr", f"must be in [0, 1), got {mmr:g}")
+            raise InputError(f"{field_prefix}mmr", f"must be in [0, 1), got {typed(mmr)}")
         lev = max_leverage or (current.max_leverage if current is not None else float("inf"))
         return flat_table(mmr, amount, lev, source="override")
     if base is not None and max_leverage is not None:

@@ -15,6 +15,7 @@ from typing import Any
 from liqwatch.core.engine import Wallet, check_position, entry_value, max_leverage_for
 from liqwatch.core.errors import InputError
 from liqwatch.core.model import MarginMode, PositionSide, PositionSpec, Side
+from liqwatch.core.numfmt import plain, typed
 from liqwatch.core.tiers import TierTable
 from liqwatch.core.venues import Venue
 from liqwatch.data.contracts import INVERSE, LINEAR_CONTRACT_SIZE
@@ -104,19 +105,19 @@ def _check_numbers(req: PositionRequest, field_prefix: str) -> None:
     ):
         value = getattr(req, name)
         if value is not None and not (value > 0 and math.isfinite(value)):
-            raise InputError(f"{field_prefix}{name}", f"must be a finite number > 0, got {value:g}")
+            raise InputError(f"{field_prefix}{name}", f"must be a finite number > 0, got {typed(value)}")
     for name in ("mmr", "maint_amount", "fee_rate"):
         value = getattr(req, name)
         if value is not None and not math.isfinite(value):
-            raise InputError(f"{field_prefix}{name}", f"must be a finite number, got {value:g}")
+            raise InputError(f"{field_prefix}{name}", f"must be a finite number, got {typed(value)}")
     if req.fee_rate is not None and not 0 <= req.fee_rate < 1:
-        raise InputError(f"{field_prefix}fee_rate", f"must be in [0, 1), got {req.fee_rate:g}")
+        raise InputError(f"{field_prefix}fee_rate", f"must be in [0, 1), got {typed(req.fee_rate)}")
 
 
 def check_funding_rate(rate: float | None, field_name: str = "funding_rate") -> float | None:
     """A funding rate per payment: a finite number in (-1, 1) (0.0001 = 0.01 %). Raises InputError."""
     if rate is not None and not (math.isfinite(rate) and -1.0 < rate < 1.0):
-        raise InputError(field_name, f"must be a finite number in (-1, 1), e.g. 0.0001 for 0.01 %, got {rate:g}")
+        raise InputError(field_name, f"must be a finite number in (-1, 1), e.g. 0.0001 for 0.01 %, got {typed(rate)}")
     return rate
 
 
@@ -130,7 +131,7 @@ def parse_funding_time(value: int | float | str | None, field_name: str = "next_
         raise InputError(field_name, f"must be epoch milliseconds or an ISO 8601 time, got {value!r}")
     if isinstance(value, int | float):
         if not (math.isfinite(value) and value > 0):
-            raise InputError(field_name, f"must be epoch milliseconds > 0, got {value:g}")
+            raise InputError(field_name, f"must be epoch milliseconds > 0, got {typed(value)}")
         return value / 1000.0
     text = value.strip()
     if text.isdigit():
@@ -299,14 +300,14 @@ def check_margin_leverage(
     if implied <= stated * (1.0 + MARGIN_SLACK):
         return
     ccy = spec.symbol.partition(":")[2].partition("-")[0] or venue.settle
-    what = f"{margin:,.10g} {ccy} on a {value:,.10g} {ccy} position (at entry) is {implied:,.4g}x"
+    what = f"{plain(margin, 10)} {ccy} on a {plain(value, 10)} {ccy} position (at entry) is {plain(implied, 4)}x"
     above = (
-        f"above the leverage {stated:g}x"
+        f"above the leverage {plain(stated)}x"
         if leverage is not None
-        else f"above the {stated:g}x maximum of {spec.symbol}'s bracket on {venue.name}"
+        else f"above the {plain(stated)}x maximum of {spec.symbol}'s bracket on {venue.name}"
     )
     if implied > stated * MARGIN_SHORTFALL:
-        least = f"{value / stated:,.10g} {ccy}"
+        least = f"{plain(value / stated, 10)} {ccy}"
         way_out = (
             f"give one of them, or a margin of at least {least} (more is fine: added isolated margin lowers "
             "the leverage)"

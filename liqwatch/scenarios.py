@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from liqwatch.core.engine import Wallet, assess
 from liqwatch.core.errors import InputError
 from liqwatch.core.model import PortfolioRisk, PositionSpec
+from liqwatch.core.numfmt import plain, typed
 from liqwatch.core.venues import Venue
 from liqwatch.percent import fraction_arg, percent_arg, percent_value
 from liqwatch.records import num, portfolio_record
@@ -239,10 +240,11 @@ def _target_margin_ratio(ctx: Context, p: Mapping[str, Any]) -> dict[str, Any]:
 
     venue, specs, wallet, ratio = ctx.venue, ctx.specs, ctx.wallet, p["target_margin_ratio"]
     if ratio > 1 and math.isfinite(ratio):  # a percentage typed without its sign
+        typed = plain(ratio, grouping=False)
         raise InputError(
             "target_margin_ratio",
-            f"{ratio:g} is a margin ratio of {ratio * 100:,.10g} %, past liquidation (100 %): give a fraction "
-            f"up to 1 or a percentage with its sign (for {ratio:g} %: {ratio / 100:g} or {ratio:g}%)",
+            f"{typed} is a margin ratio of {plain(ratio * 100, 10)} %, past liquidation (100 %): give a fraction "
+            f"up to 1 or a percentage with its sign (for {typed} %: {plain(ratio / 100, grouping=False)} or {typed}%)",
         )
     chosen = [ctx.index] if ctx.index is not None else list(range(len(specs)))
     targets = []
@@ -299,7 +301,7 @@ def _target_distance(ctx: Context, p: Mapping[str, Any]) -> DistanceResult:
     index = ctx.position()
     distance = p["target_distance"] / 100.0
     if not (distance > 0 and math.isfinite(distance)):
-        raise InputError("target_distance", f"must be > 0, got {p['target_distance']:g}")
+        raise InputError("target_distance", f"must be > 0, got {typed(p['target_distance'])}")
     size, limit = wi.max_add_for_distance(ctx.venue, ctx.specs, ctx.wallet, index, distance)
     add = wi.add_size(ctx.venue, ctx.specs, ctx.wallet, index, size)
     return DistanceResult(distance, size, limit, add)
@@ -464,7 +466,10 @@ def parse_betas(values: list[str] | None) -> dict[str, float]:
         if unified is None or not math.isfinite(beta):
             raise InputError("beta", f"{raw!r} is not SYMBOL=NUMBER (e.g. ETH/USDT:USDT=1.3)")
         if unified in out:
-            raise InputError("beta", f"{unified} is given twice ({out[unified]:g} and {beta:g}): give one")
+            raise InputError(
+                "beta",
+                f"{unified} is given twice ({plain(out[unified], 10)} and {plain(beta, 10)}): give one",
+            )
         out[unified] = beta
     return out
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from liqwatch.core.errors import InputError
+from liqwatch.numfmt import typed
 
 if TYPE_CHECKING:  # the parser is built for every command: keep this module's imports light
     from liqwatch.config import Config
@@ -144,7 +145,7 @@ async def run_watch(
     from liqwatch.state import snapshot_record
 
     if not (args.interval > 0):
-        raise InputError("--interval", f"must be > 0, got {args.interval:g}")
+        raise InputError("--interval", f"must be > 0, got {typed(args.interval)}")
     warnings: list[str] = []
     feeds, config = build_feeds(args, warnings)
     printer = _Printer(out)
