@@ -332,41 +332,82 @@ def _check_whole_contracts(
     1 BTC): one line naming what the size is in there and the nearest whole counts (numbers as
     they are typed: no thousands separators)."""
     count = size / contract_size
-    if abs(count - round(count)) <= 1e-9 * max(1.0, count):
+    if is_whole(count):
         return
-    from liqwatch.numfmt import plain  # only for the refusal: not on calc's start
-
     size_name, count_name, sep = ("--size", "--contracts", " ") if flags else ("size", "contracts", " = ")
-    low, high = math.floor(count), math.ceil(count)
-
-    def typed(x: float) -> str:
-        return plain(x, 15, grouping=False)
-
     if req.contracts is not None:
+        low, high = math.floor(count), math.ceil(count)
         options = f"{high}" if low < 1 else f"{low} or {high}"
         raise InputError(
             f"{field_prefix}contracts",
             f"no fractional contracts on {label}: give {count_name}{sep}{options}, not {typed(req.contracts)}",
         )
+    message = whole_contracts_refusal(
+        size,
+        contract_size,
+        label,
+        market=req.symbol.strip(),
+        coin=symbol.partition("/")[0],
+        price=req.entry_price,  # the size read as coins, at the entry
+        size_name=size_name,
+        give=f"{size_name}{sep}",
+        count_give=f"{count_name}{sep}",
+    )
+    if message is not None:
+        raise InputError(f"{field_prefix}size", message)
+
+
+def is_whole(count: float) -> bool:
+    """Whether ``count`` contracts is a whole number of them (to float noise)."""
+    return abs(count - round(count)) <= 1e-9 * max(1.0, count)
+
+
+def whole_contracts_refusal(
+    size: float,
+    contract_size: float,
+    label: str,
+    *,
+    market: str,
+    coin: str,
+    price: float,
+    size_name: str,
+    give: str,
+    count_give: str | None,
+    what: str = "position",
+) -> str | None:
+    """The one-line refusal of a coin-margined ``size`` (USD face value) that is not a whole number
+    of ``contract_size`` contracts on a venue that trades none but whole ones (None when it is
+    whole): what the size is in on ``market``, and the nearest whole sizes. ``size_name`` is what
+    the message calls the size (``--size``), ``give`` what goes before a size to type (``--size``
+    and a space), ``count_give`` the same for a count of contracts (None: no such flag, the counts
+    are said in words); ``price`` reads a size below one contract as coins."""
+    count = size / contract_size
+    if is_whole(count):
+        return None
+    low, high = math.floor(count), math.ceil(count)
     unit = f"in USD (contracts × {typed(contract_size)} USD)"
-    shown = req.symbol.strip()
+
+    def contracts(n: int) -> str:
+        return f"{n} contract{'' if n == 1 else 's'}"
+
     if low < 1:
-        coin = symbol.partition("/")[0]
-        wanted = round(size * req.entry_price / contract_size)  # the size read as coins, at the entry
-        way = (
-            f"for {typed(size)} {coin} of exposure give {count_name}{sep}{wanted} or "
-            f"{size_name}{sep}{typed(wanted * contract_size)}"
-            if wanted >= 1
-            else f"the smallest position is {count_name}{sep}1 ({size_name}{sep}{typed(contract_size)})"
-        )
-        raise InputError(
-            f"{field_prefix}size", f"on {shown} {size_name} is {unit}: {typed(size)} is below one contract; {way}"
-        )
-    raise InputError(
-        f"{field_prefix}size",
-        f"on {shown} {size_name} is {unit} and there are no fractional contracts on {label}: {typed(size)} is "
-        f"{plain(count, 6)} contracts; give {size_name}{sep}{typed(low * contract_size)} or "
-        f"{typed(high * contract_size)} ({count_name}{sep}{low} or {high})",
+        wanted = round(size * price / contract_size)
+        if wanted >= 1:
+            sized = f"{give}{typed(wanted * contract_size)}"
+            way = f"for {typed(size)} {coin} of exposure give " + (
+                f"{count_give}{wanted} or {sized}" if count_give is not None else f"{sized} ({contracts(wanted)})"
+            )
+        else:
+            smallest = f"{give}{typed(contract_size)}"
+            way = f"the smallest {what} is " + (
+                f"{count_give}1 ({smallest})" if count_give is not None else f"{smallest} ({contracts(1)})"
+            )
+        return f"on {market} {size_name} is {unit}: {typed(size)} is below one contract; {way}"
+    counts = f"{count_give}{low} or {high}" if count_give is not None else f"{low} or {contracts(high)}"
+    return (
+        f"on {market} {size_name} is {unit} and there are no fractional contracts on {label}: {typed(size)} is "
+        f"{plain(count, 6)} contracts; give {give}{typed(low * contract_size)} or "
+        f"{typed(high * contract_size)} ({counts})"
     )
 
 

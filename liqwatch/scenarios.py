@@ -130,10 +130,73 @@ def change_record(ctx: Context, change: wi.Change) -> dict[str, Any]:
 # ---------------------------------------------------------------------- add_size
 
 
+def _whole_lot(ctx: Context) -> tuple[float, str] | None:
+    """(USD per contract, the family's name) where the chosen position is coin-margined on a venue
+    that trades whole contracts only (``InverseFamily.whole_contracts``); None elsewhere."""
+    spec = ctx.specs[ctx.position()]
+    if not spec.inverse:
+        return None
+    from liqwatch.data.contracts import INVERSE
+
+    family = INVERSE.get(ctx.venue.name)
+    if family is None or not family.whole_contracts:
+        return None
+    size = spec.contract_size or family.contract_size(spec.symbol.partition("/")[0])
+    return (size, family.label) if size else None
+
+
+def _check_whole_add(ctx: Context, size: float, price: float | None) -> None:
+    """Refuse an added size that is not a whole number of contracts where the venue trades none
+    but whole ones, in the words of calc's ``--size`` refusal (:func:`liqwatch.request.whole_contracts_refusal`)."""
+    lot = _whole_lot(ctx)
+    if lot is None or not math.isfinite(size) or size <= 0:
+        return  # the core refuses a size that is no size
+    from liqwatch.request import whole_contracts_refusal
+
+    spec = ctx.specs[ctx.position()]
+    message = whole_contracts_refusal(
+        size,
+        lot[0],
+        lot[1],
+        market=spec.symbol,
+        coin=spec.symbol.partition("/")[0],
+        price=price if price is not None and math.isfinite(price) and price > 0 else spec.mark_price,
+        size_name="the added size",
+        give="",
+        count_give=None,
+        what="addition",
+    )
+    if message is not None:
+        raise InputError("add_size", message)
+
+
+def _whole_floor(ctx: Context, size: float, allowed: Callable[[float], bool]) -> float:
+    """``size`` (a largest size to add) down to whole contracts where the venue trades no fraction
+    of one; as it is elsewhere. A count a hair under a whole one (float noise) keeps that count
+    when ``allowed`` accepts it."""
+    lot = _whole_lot(ctx)
+    if lot is None or not math.isfinite(size):
+        return size
+    contract = lot[0]
+    count = math.floor(size / contract)
+    if (count + 1) * contract - size <= 1e-9 * max(1.0, size) and allowed((count + 1) * contract):
+        count += 1
+    return count * contract
+
+
 def _add_size(ctx: Context, p: Mapping[str, Any]) -> wi.AddSize:
     from liqwatch.core import whatif as wi
 
-    return wi.add_size(ctx.venue, ctx.specs, ctx.wallet, ctx.position(), p["add_size"], p.get("add_price"))
+    index, price = ctx.position(), p.get("add_price")
+    _check_whole_add(ctx, p["add_size"], price)
+    add = wi.add_size(ctx.venue, ctx.specs, ctx.wallet, index, p["add_size"], price)
+    if add.max_add_size is not None:
+        add.max_add_size = _whole_floor(
+            ctx,
+            add.max_add_size,
+            lambda x: wi.add_size(ctx.venue, ctx.specs, ctx.wallet, index, x, price, with_max=False).allowed,
+        )
+    return add
 
 
 def _add_size_record(ctx: Context, p: Mapping[str, Any], add: wi.AddSize) -> dict[str, Any]:
@@ -303,7 +366,9 @@ def _target_distance(ctx: Context, p: Mapping[str, Any]) -> DistanceResult:
     if not (distance > 0 and math.isfinite(distance)):
         raise InputError("target_distance", f"must be > 0, got {typed(p['target_distance'])}")
     size, limit = wi.max_add_for_distance(ctx.venue, ctx.specs, ctx.wallet, index, distance)
-    add = wi.add_size(ctx.venue, ctx.specs, ctx.wallet, index, size)
+    whole = _whole_floor(ctx, size, lambda x: False)  # the distance answer is already the most: floor it
+    add = wi.add_size(ctx.venue, ctx.specs, ctx.wallet, index, whole)
+    size = whole
     return DistanceResult(distance, size, limit, add)
 
 
