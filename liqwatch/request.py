@@ -230,6 +230,7 @@ def build_spec(
             max_leverage=req.max_leverage,
             bracket_value=_bracket_value(market, size, mark, inverse),
             field_prefix=field_prefix,
+            percent_sign=flags,  # calc's --mmr reads 0.5%; a file's mmr is a number
         )
     margin = req.isolated_margin
     if req.margin_mode == "isolated" and margin is None:
