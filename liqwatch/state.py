@@ -111,6 +111,9 @@ class AccountState:
     last_error: str = ""
     """The detail of the latest ``error`` status of any channel, kept when the channel goes back to
     ``connecting``: why an account that never got data has none (a retry in progress included)."""
+    lasting_error: bool = False
+    """The latest ``error`` status is one waiting cannot heal (``Status.lasting``: a rejected key,
+    a missing permission or credential); kept, like :attr:`last_error`, while the feed retries."""
 
     def collateral(self) -> float | dict[str, float]:
         """The cross collateral as ``assess`` (and what-if scenarios on :attr:`last_specs`) take it:
@@ -262,6 +265,7 @@ class State:
             acc.status[event.channel] = event
             if event.state == "error" and event.detail:
                 acc.last_error = event.detail
+                acc.lasting_error = event.lasting
         return []
 
     def _positions(self, acc: AccountState, event: Positions) -> list[Notice]:

@@ -269,7 +269,10 @@ def _no_data_line(view: AccountView, waited: float) -> str:
             f"{where}: still connecting after {waited:.0f} s ({view.cause}); "
             "check the venue is reachable, or run without --once to keep waiting"
         )
-    return f"{where}: {view.cause}"
+    import re
+
+    # the run ends here: the feed's "(retrying in 120 s)" would promise a retry that never comes
+    return f"{where}: {re.sub(r' [(]retrying in [0-9.]+ s[)]$', '', view.cause)}"
 
 
 def _ready(monitor: Monitor) -> bool:
@@ -279,7 +282,9 @@ def _ready(monitor: Monitor) -> bool:
     ended = monitor.ended()
     for acc in accounts:
         if acc.positions_ts is None:
-            if acc.name in ended:  # its feed gave up (no keys, say): no data is coming, do not wait for it
+            # its feed gave up (no keys, say), or retries an error waiting cannot heal (a rejected
+            # key, a missing permission): no data is coming in this run, do not wait for it
+            if acc.name in ended or acc.lasting_error:
                 continue
             return False
         if any(p.symbol not in acc.marks for p in acc.positions.values()):
