@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 import os
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -21,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from liqwatch import tiercache
 from liqwatch.core.errors import InputError
+from liqwatch.core.numfmt import plain, typed
 from liqwatch.core.symbols import to_unified, unified_match
 from liqwatch.core.tiers import Basis, TierTable, build_table, flat_table
 from liqwatch.core.venues import Venue
@@ -520,6 +522,22 @@ def table_from_rows(venue: Venue, rows: Sequence[Mapping[str, Any]], source: str
     )
 
 
+def mmr_refusal(mmr: float, *, percent_sign: bool = True) -> str:
+    """Why a maintenance margin rate outside [0, 1) is refused: a rate of 1 or more (100 %) is never
+    a venue's, it is a percentage typed as a fraction (``--mmr 0.5`` meant as 0.5 % is 50 %; ``--mmr
+    5`` is 500 %), so the message gives the fraction to type (and, where a ``%`` is read: calc's
+    flags, the percentage)."""
+    if not (math.isfinite(mmr) and mmr >= 1):
+        return f"must be in [0, 1), got {typed(mmr)}"
+    shown = typed(mmr)
+    way = f"{typed(mmr / 100)} or {shown}%" if percent_sign else typed(mmr / 100)
+    example = "0.005 or 0.5%" if percent_sign else "0.005"
+    return (
+        f"{shown} is a maintenance margin rate of {plain(mmr * 100)} %, and no venue's reaches 100 %: give a "
+        f"fraction below 1 (0.5 % is {example}); for {shown} % give {way}"
+    )
+
+
 def resolve_table(
     venue: Venue,
     symbol: str,
@@ -532,6 +550,7 @@ def resolve_table(
     max_leverage: float | None = None,
     bracket_value: float = 0.0,
     field_prefix: str = "",
+    percent_sign: bool = True,
 ) -> TierTable:
     """Pick the tier table for a position: overrides > per-position table > user file > bundled.
 
@@ -553,7 +572,7 @@ def resolve_table(
         # The venue defines the bracket by its max leverage (Hyperliquid MMR = 1/(2L)): the override
         # is the whole bracket, its MMR and (one bracket, no deduction) its maintenance amount.
         if not 0 <= derived < 1:
-            raise InputError(f"{field_prefix}max_leverage", f"gives an MMR of {derived:g}; must be in [0, 1)")
+            raise InputError(f"{field_prefix}max_leverage", f"gives an MMR of {plain(derived)}; must be in [0, 1)")
         return flat_table(derived, maint_amount if maint_amount is not None else 0.0, max_leverage or 0.0)
     if mmr is not None or maint_amount is not None:
         current = base.lookup(bracket_value) if base is not None else None
@@ -565,7 +584,7 @@ def resolve_table(
         else:
             amount = maint_amount if maint_amount is not None else 0.0
         if not 0 <= mmr < 1:
-            raise InputError(f"{field_prefix}mmr", f"must be in [0, 1), got {mmr:g}")
+            raise InputError(f"{field_prefix}mmr", mmr_refusal(mmr, percent_sign=percent_sign))
         lev = max_leverage or (current.max_leverage if current is not None else float("inf"))
         return flat_table(mmr, amount, lev, source="override")
     if base is not None and max_leverage is not None:

@@ -1,41 +1,30 @@
 """Numbers for people: positional, never in scientific notation (``0.00001676``, not
 ``1.676e-05``; ``1,000,000,000,000,000``, not ``1e+15``), and never ``-0``.
 
-No imports beyond ``math``: `liqwatch calc` formats its one-line errors with it as well as its
-table.
+`liqwatch calc` formats its one-line errors with it as well as its table. :func:`plain` and
+:func:`fixed` live in the core (:mod:`liqwatch.core.numfmt`), whose errors use them too.
 """
 
 from __future__ import annotations
 
 import math
 
+from liqwatch.core.numfmt import fixed, plain, typed
 
-def plain(x: float, digits: int = 6, *, max_decimals: int | None = None, grouping: bool = True) -> str:
-    """``x`` to ``digits`` significant digits, written out positionally, trailing zeros dropped;
-    at most ``max_decimals`` decimals (a coin amount: 8, its smallest unit), so float noise such as
-    3.4e-21 reads ``0``. ``∞`` / ``-∞`` for the infinities, ``—`` for NaN, ``0`` for either zero."""
-    if math.isnan(x):
-        return "—"
-    if math.isinf(x):
-        return "∞" if x > 0 else "-∞"
-    if x == 0:
+
+def plain_down(x: float, digits: int = 10, *, grouping: bool = True) -> str:
+    """``x`` (>= 0) to ``digits`` significant digits rounded toward zero, written out positionally
+    (thousands separators unless not ``grouping``): a "largest size" answer shown this way, typed
+    back in, is still allowed (rounding to nearest can step over the limit)."""
+    from decimal import ROUND_DOWN, Decimal  # only for these answers: not on calc's start
+
+    if not math.isfinite(x):
+        return plain(x, digits, grouping=grouping)
+    d = Decimal(repr(x))
+    if not d:
         return "0"
-    magnitude = math.floor(math.log10(abs(x)))
-    if magnitude >= digits:  # more whole digits than significant ones: the rest are zeros, not float noise
-        mantissa, _, exponent = f"{abs(x):.{digits - 1}e}".partition("e")
-        whole = int(mantissa.replace(".", "")) * 10 ** (int(exponent) - digits + 1)
-        return ("-" if x < 0 else "") + (f"{whole:,}" if grouping else str(whole))
-    decimals = max(0, digits - 1 - magnitude)
-    if max_decimals is not None:
-        decimals = min(decimals, max_decimals)
-    text = f"{x:,.{decimals}f}" if grouping else f"{x:.{decimals}f}"
-    if "." in text:
-        text = text.rstrip("0").rstrip(".")
-    return "0" if text == "-0" else text
+    shown = d.quantize(Decimal(1).scaleb(d.adjusted() - digits + 1), rounding=ROUND_DOWN).normalize()
+    return f"{shown:,f}" if grouping else f"{shown:f}"
 
 
-def fixed(x: float, decimals: int = 2, *, grouping: bool = True) -> str:
-    """``x`` to ``decimals`` places (with thousands separators unless not ``grouping``), a value
-    that rounds to zero written without its sign (``0.00``, not ``-0.00``)."""
-    text = f"{x:,.{decimals}f}" if grouping else f"{x:.{decimals}f}"
-    return text[1:] if text.startswith("-") and not text.strip("-0.,") else text
+__all__ = ["fixed", "plain", "plain_down", "typed"]

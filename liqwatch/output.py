@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from liqwatch.core.model import AccountRisk, PortfolioRisk, PositionRisk, PositionSpec
 from liqwatch.core.venues import Venue
-from liqwatch.numfmt import fixed, plain
+from liqwatch.numfmt import fixed, plain, plain_down
 from liqwatch.records import (
     LossFunding,
     contracts_of,
@@ -185,6 +185,19 @@ def fmt_size(spec: PositionSpec) -> str:
             text += f" ({plain(contracts, 10)} contracts)"
         return text
     return f"{plain(spec.size, 10)} {spec.symbol.partition('/')[0]}"
+
+
+def fmt_largest_size(spec: PositionSpec, size: float) -> str:
+    """A "largest size that can be added" answer with its unit (base units, or coin-margined the
+    USD face value and its contracts), its digits rounded down: the number as shown, typed back
+    into ``--add-size`` or the dashboard's add-size field, is still allowed. Calc and the
+    dashboard's what-if both show it this way."""
+    if spec.inverse:
+        text = f"{plain_down(size)} USD"
+        if spec.contract_size:
+            text += f" ({plain_down(size / spec.contract_size)} contracts)"
+        return text
+    return f"{plain_down(size)} {spec.symbol.partition('/')[0]}"
 
 
 def adl_lights(lights: int, source: str) -> str:

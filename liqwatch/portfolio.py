@@ -32,6 +32,7 @@ goes the general path above (``_read_json`` then the schema), which reads it or 
 from __future__ import annotations
 
 import json
+import sys
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal, NamedTuple, TypedDict
@@ -200,7 +201,7 @@ def _position_fields() -> dict[str, cs.TypedDictField]:
         "position_side": _optional(cs.literal_schema(["both", "long", "short"]), default="both"),
         "isolated_margin": _optional(_finite(gt=0)),
         "mark_price": _optional(_finite(gt=0)),
-        "mmr": _optional(_rate()),
+        "mmr": _optional(_finite(ge=0)),  # < 1 checked where the table is built, with a word on percentages
         "maint_amount": _optional(_finite()),
         "max_leverage": _optional(_finite(gt=0)),
         "fee_rate": _optional(_rate()),
@@ -558,7 +559,7 @@ def _typed_reader() -> Any:
         "position_side": (Literal["both", "long", "short"], "both"),
         "isolated_margin": (positive | None, None),
         "mark_price": (positive | None, None),
-        "mmr": (rate | None, None),
+        "mmr": (Annotated[float, Meta(ge=0, le=sys.float_info.max)] | None, None),  # as the general path
         "maint_amount": (float | None, None),
         "max_leverage": (positive | None, None),
         "fee_rate": (rate | None, None),

@@ -77,8 +77,19 @@ def unsigned_zeros(doc: Any) -> Any:
 
 def settle_currency(spec: PositionSpec, venue: Venue) -> str:
     """The currency of a position's money fields (margin, PnL, maintenance): its settle currency
-    (the coin of a coin-margined market, the ``:SETTLE`` of a linear symbol, else the venue's)."""
-    return spec.settle or spec.symbol.rpartition(":")[2] or venue.settle
+    (the coin of a coin-margined market, the ``:SETTLE`` of a linear symbol, else the venue's). A
+    symbol without a ``:SETTLE`` part (``XRPUSDT``) settles in the venue's currency, or, coin-margined,
+    in its base coin: never in a currency named after the whole symbol."""
+    if spec.settle:
+        return spec.settle
+    _, colon, tail = spec.symbol.rpartition(":")
+    if colon and tail.strip():
+        return tail.strip()
+    if spec.inverse:
+        base = spec.symbol.partition("/")[0].strip()
+        if base and base != spec.symbol.strip():
+            return base
+    return venue.settle
 
 
 def contracts_of(spec: PositionSpec) -> float | None:

@@ -15,6 +15,7 @@ from typing import Any
 from liqwatch.core.engine import Wallet, check_position, entry_value, max_leverage_for
 from liqwatch.core.errors import InputError
 from liqwatch.core.model import MarginMode, PositionSide, PositionSpec, Side
+from liqwatch.core.numfmt import plain, typed
 from liqwatch.core.tiers import TierTable
 from liqwatch.core.venues import Venue
 from liqwatch.data.contracts import INVERSE, LINEAR_CONTRACT_SIZE
@@ -104,19 +105,19 @@ def _check_numbers(req: PositionRequest, field_prefix: str) -> None:
     ):
         value = getattr(req, name)
         if value is not None and not (value > 0 and math.isfinite(value)):
-            raise InputError(f"{field_prefix}{name}", f"must be a finite number > 0, got {value:g}")
+            raise InputError(f"{field_prefix}{name}", f"must be a finite number > 0, got {typed(value)}")
     for name in ("mmr", "maint_amount", "fee_rate"):
         value = getattr(req, name)
         if value is not None and not math.isfinite(value):
-            raise InputError(f"{field_prefix}{name}", f"must be a finite number, got {value:g}")
+            raise InputError(f"{field_prefix}{name}", f"must be a finite number, got {typed(value)}")
     if req.fee_rate is not None and not 0 <= req.fee_rate < 1:
-        raise InputError(f"{field_prefix}fee_rate", f"must be in [0, 1), got {req.fee_rate:g}")
+        raise InputError(f"{field_prefix}fee_rate", f"must be in [0, 1), got {typed(req.fee_rate)}")
 
 
 def check_funding_rate(rate: float | None, field_name: str = "funding_rate") -> float | None:
     """A funding rate per payment: a finite number in (-1, 1) (0.0001 = 0.01 %). Raises InputError."""
     if rate is not None and not (math.isfinite(rate) and -1.0 < rate < 1.0):
-        raise InputError(field_name, f"must be a finite number in (-1, 1), e.g. 0.0001 for 0.01 %, got {rate:g}")
+        raise InputError(field_name, f"must be a finite number in (-1, 1), e.g. 0.0001 for 0.01 %, got {typed(rate)}")
     return rate
 
 
@@ -130,7 +131,7 @@ def parse_funding_time(value: int | float | str | None, field_name: str = "next_
         raise InputError(field_name, f"must be epoch milliseconds or an ISO 8601 time, got {value!r}")
     if isinstance(value, int | float):
         if not (math.isfinite(value) and value > 0):
-            raise InputError(field_name, f"must be epoch milliseconds > 0, got {value:g}")
+            raise InputError(field_name, f"must be epoch milliseconds > 0, got {typed(value)}")
         return value / 1000.0
     text = value.strip()
     if text.isdigit():
@@ -229,6 +230,7 @@ def build_spec(
             max_leverage=req.max_leverage,
             bracket_value=_bracket_value(market, size, mark, inverse),
             field_prefix=field_prefix,
+            percent_sign=flags,  # calc's --mmr reads 0.5%; a file's mmr is a number
         )
     margin = req.isolated_margin
     if req.margin_mode == "isolated" and margin is None:
@@ -299,14 +301,14 @@ def check_margin_leverage(
     if implied <= stated * (1.0 + MARGIN_SLACK):
         return
     ccy = spec.symbol.partition(":")[2].partition("-")[0] or venue.settle
-    what = f"{margin:,.10g} {ccy} on a {value:,.10g} {ccy} position (at entry) is {implied:,.4g}x"
+    what = f"{plain(margin, 10)} {ccy} on a {plain(value, 10)} {ccy} position (at entry) is {plain(implied, 4)}x"
     above = (
-        f"above the leverage {stated:g}x"
+        f"above the leverage {plain(stated)}x"
         if leverage is not None
-        else f"above the {stated:g}x maximum of {spec.symbol}'s bracket on {venue.name}"
+        else f"above the {plain(stated)}x maximum of {spec.symbol}'s bracket on {venue.name}"
     )
     if implied > stated * MARGIN_SHORTFALL:
-        least = f"{value / stated:,.10g} {ccy}"
+        least = f"{plain(value / stated, 10)} {ccy}"
         way_out = (
             f"give one of them, or a margin of at least {least} (more is fine: added isolated margin lowers "
             "the leverage)"
@@ -331,41 +333,82 @@ def _check_whole_contracts(
     1 BTC): one line naming what the size is in there and the nearest whole counts (numbers as
     they are typed: no thousands separators)."""
     count = size / contract_size
-    if abs(count - round(count)) <= 1e-9 * max(1.0, count):
+    if is_whole(count):
         return
-    from liqwatch.numfmt import plain  # only for the refusal: not on calc's start
-
     size_name, count_name, sep = ("--size", "--contracts", " ") if flags else ("size", "contracts", " = ")
-    low, high = math.floor(count), math.ceil(count)
-
-    def typed(x: float) -> str:
-        return plain(x, 15, grouping=False)
-
     if req.contracts is not None:
+        low, high = math.floor(count), math.ceil(count)
         options = f"{high}" if low < 1 else f"{low} or {high}"
         raise InputError(
             f"{field_prefix}contracts",
             f"no fractional contracts on {label}: give {count_name}{sep}{options}, not {typed(req.contracts)}",
         )
+    message = whole_contracts_refusal(
+        size,
+        contract_size,
+        label,
+        market=req.symbol.strip(),
+        coin=symbol.partition("/")[0],
+        price=req.entry_price,  # the size read as coins, at the entry
+        size_name=size_name,
+        give=f"{size_name}{sep}",
+        count_give=f"{count_name}{sep}",
+    )
+    if message is not None:
+        raise InputError(f"{field_prefix}size", message)
+
+
+def is_whole(count: float) -> bool:
+    """Whether ``count`` contracts is a whole number of them (to float noise)."""
+    return abs(count - round(count)) <= 1e-9 * max(1.0, count)
+
+
+def whole_contracts_refusal(
+    size: float,
+    contract_size: float,
+    label: str,
+    *,
+    market: str,
+    coin: str,
+    price: float,
+    size_name: str,
+    give: str,
+    count_give: str | None,
+    what: str = "position",
+) -> str | None:
+    """The one-line refusal of a coin-margined ``size`` (USD face value) that is not a whole number
+    of ``contract_size`` contracts on a venue that trades none but whole ones (None when it is
+    whole): what the size is in on ``market``, and the nearest whole sizes. ``size_name`` is what
+    the message calls the size (``--size``), ``give`` what goes before a size to type (``--size``
+    and a space), ``count_give`` the same for a count of contracts (None: no such flag, the counts
+    are said in words); ``price`` reads a size below one contract as coins."""
+    count = size / contract_size
+    if is_whole(count):
+        return None
+    low, high = math.floor(count), math.ceil(count)
     unit = f"in USD (contracts × {typed(contract_size)} USD)"
-    shown = req.symbol.strip()
+
+    def contracts(n: int) -> str:
+        return f"{n} contract{'' if n == 1 else 's'}"
+
     if low < 1:
-        coin = symbol.partition("/")[0]
-        wanted = round(size * req.entry_price / contract_size)  # the size read as coins, at the entry
-        way = (
-            f"for {typed(size)} {coin} of exposure give {count_name}{sep}{wanted} or "
-            f"{size_name}{sep}{typed(wanted * contract_size)}"
-            if wanted >= 1
-            else f"the smallest position is {count_name}{sep}1 ({size_name}{sep}{typed(contract_size)})"
-        )
-        raise InputError(
-            f"{field_prefix}size", f"on {shown} {size_name} is {unit}: {typed(size)} is below one contract; {way}"
-        )
-    raise InputError(
-        f"{field_prefix}size",
-        f"on {shown} {size_name} is {unit} and there are no fractional contracts on {label}: {typed(size)} is "
-        f"{plain(count, 6)} contracts; give {size_name}{sep}{typed(low * contract_size)} or "
-        f"{typed(high * contract_size)} ({count_name}{sep}{low} or {high})",
+        wanted = round(size * price / contract_size)
+        if wanted >= 1:
+            sized = f"{give}{typed(wanted * contract_size)}"
+            way = f"for {typed(size)} {coin} of exposure give " + (
+                f"{count_give}{wanted} or {sized}" if count_give is not None else f"{sized} ({contracts(wanted)})"
+            )
+        else:
+            smallest = f"{give}{typed(contract_size)}"
+            way = f"the smallest {what} is " + (
+                f"{count_give}1 ({smallest})" if count_give is not None else f"{smallest} ({contracts(1)})"
+            )
+        return f"on {market} {size_name} is {unit}: {typed(size)} is below one contract; {way}"
+    counts = f"{count_give}{low} or {high}" if count_give is not None else f"{low} or {contracts(high)}"
+    return (
+        f"on {market} {size_name} is {unit} and there are no fractional contracts on {label}: {typed(size)} is "
+        f"{plain(count, 6)} contracts; give {give}{typed(low * contract_size)} or "
+        f"{typed(high * contract_size)} ({counts})"
     )
 
 

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from liqwatch.core.engine import Wallet, assess
 from liqwatch.core.errors import InputError
 from liqwatch.core.model import PortfolioRisk, PositionSpec
+from liqwatch.core.numfmt import plain, typed
 from liqwatch.core.venues import Venue
 from liqwatch.percent import fraction_arg, percent_arg, percent_value
 from liqwatch.records import num, portfolio_record
@@ -129,10 +130,73 @@ def change_record(ctx: Context, change: wi.Change) -> dict[str, Any]:
 # ---------------------------------------------------------------------- add_size
 
 
+def _whole_lot(ctx: Context) -> tuple[float, str] | None:
+    """(USD per contract, the family's name) where the chosen position is coin-margined on a venue
+    that trades whole contracts only (``InverseFamily.whole_contracts``); None elsewhere."""
+    spec = ctx.specs[ctx.position()]
+    if not spec.inverse:
+        return None
+    from liqwatch.data.contracts import INVERSE
+
+    family = INVERSE.get(ctx.venue.name)
+    if family is None or not family.whole_contracts:
+        return None
+    size = spec.contract_size or family.contract_size(spec.symbol.partition("/")[0])
+    return (size, family.label) if size else None
+
+
+def _check_whole_add(ctx: Context, size: float, price: float | None) -> None:
+    """Refuse an added size that is not a whole number of contracts where the venue trades none
+    but whole ones, in the words of calc's ``--size`` refusal (:func:`liqwatch.request.whole_contracts_refusal`)."""
+    lot = _whole_lot(ctx)
+    if lot is None or not math.isfinite(size) or size <= 0:
+        return  # the core refuses a size that is no size
+    from liqwatch.request import whole_contracts_refusal
+
+    spec = ctx.specs[ctx.position()]
+    message = whole_contracts_refusal(
+        size,
+        lot[0],
+        lot[1],
+        market=spec.symbol,
+        coin=spec.symbol.partition("/")[0],
+        price=price if price is not None and math.isfinite(price) and price > 0 else spec.mark_price,
+        size_name="the added size",
+        give="",
+        count_give=None,
+        what="addition",
+    )
+    if message is not None:
+        raise InputError("add_size", message)
+
+
+def _whole_floor(ctx: Context, size: float, allowed: Callable[[float], bool]) -> float:
+    """``size`` (a largest size to add) down to whole contracts where the venue trades no fraction
+    of one; as it is elsewhere. A count a hair under a whole one (float noise) keeps that count
+    when ``allowed`` accepts it."""
+    lot = _whole_lot(ctx)
+    if lot is None or not math.isfinite(size):
+        return size
+    contract = lot[0]
+    count = math.floor(size / contract)
+    if (count + 1) * contract - size <= 1e-9 * max(1.0, size) and allowed((count + 1) * contract):
+        count += 1
+    return count * contract
+
+
 def _add_size(ctx: Context, p: Mapping[str, Any]) -> wi.AddSize:
     from liqwatch.core import whatif as wi
 
-    return wi.add_size(ctx.venue, ctx.specs, ctx.wallet, ctx.position(), p["add_size"], p.get("add_price"))
+    index, price = ctx.position(), p.get("add_price")
+    _check_whole_add(ctx, p["add_size"], price)
+    add = wi.add_size(ctx.venue, ctx.specs, ctx.wallet, index, p["add_size"], price)
+    if add.max_add_size is not None:
+        add.max_add_size = _whole_floor(
+            ctx,
+            add.max_add_size,
+            lambda x: wi.add_size(ctx.venue, ctx.specs, ctx.wallet, index, x, price, with_max=False).allowed,
+        )
+    return add
 
 
 def _add_size_record(ctx: Context, p: Mapping[str, Any], add: wi.AddSize) -> dict[str, Any]:
@@ -239,10 +303,11 @@ def _target_margin_ratio(ctx: Context, p: Mapping[str, Any]) -> dict[str, Any]:
 
     venue, specs, wallet, ratio = ctx.venue, ctx.specs, ctx.wallet, p["target_margin_ratio"]
     if ratio > 1 and math.isfinite(ratio):  # a percentage typed without its sign
+        typed = plain(ratio, grouping=False)
         raise InputError(
             "target_margin_ratio",
-            f"{ratio:g} is a margin ratio of {ratio * 100:,.10g} %, past liquidation (100 %): give a fraction "
-            f"up to 1 or a percentage with its sign (for {ratio:g} %: {ratio / 100:g} or {ratio:g}%)",
+            f"{typed} is a margin ratio of {plain(ratio * 100, 10)} %, past liquidation (100 %): give a fraction "
+            f"up to 1 or a percentage with its sign (for {typed} %: {plain(ratio / 100, grouping=False)} or {typed}%)",
         )
     chosen = [ctx.index] if ctx.index is not None else list(range(len(specs)))
     targets = []
@@ -299,9 +364,11 @@ def _target_distance(ctx: Context, p: Mapping[str, Any]) -> DistanceResult:
     index = ctx.position()
     distance = p["target_distance"] / 100.0
     if not (distance > 0 and math.isfinite(distance)):
-        raise InputError("target_distance", f"must be > 0, got {p['target_distance']:g}")
+        raise InputError("target_distance", f"must be > 0, got {typed(p['target_distance'])}")
     size, limit = wi.max_add_for_distance(ctx.venue, ctx.specs, ctx.wallet, index, distance)
-    add = wi.add_size(ctx.venue, ctx.specs, ctx.wallet, index, size)
+    whole = _whole_floor(ctx, size, lambda x: False)  # the distance answer is already the most: floor it
+    add = wi.add_size(ctx.venue, ctx.specs, ctx.wallet, index, whole)
+    size = whole
     return DistanceResult(distance, size, limit, add)
 
 
@@ -464,7 +531,10 @@ def parse_betas(values: list[str] | None) -> dict[str, float]:
         if unified is None or not math.isfinite(beta):
             raise InputError("beta", f"{raw!r} is not SYMBOL=NUMBER (e.g. ETH/USDT:USDT=1.3)")
         if unified in out:
-            raise InputError("beta", f"{unified} is given twice ({out[unified]:g} and {beta:g}): give one")
+            raise InputError(
+                "beta",
+                f"{unified} is given twice ({plain(out[unified], 10)} and {plain(beta, 10)}): give one",
+            )
         out[unified] = beta
     return out
 
@@ -627,6 +697,23 @@ def far_prices(scenario: Scenario, ctx: Context, params: Mapping[str, Any]) -> l
     return far
 
 
+def far_price_warning(ctx: Context, name: str, price: float, mark: float) -> str:
+    """The warning for a what-if price far from the chosen position's mark (:func:`far_prices`),
+    ``name`` the field as the surface calls it (calc: ``--add-price``): ``warning: --add-price
+    60,000 is +9,999,900 % from the mark 0.6 of DOGE/USDT:USDT (more than 50 % away): check it is
+    this market's price``."""
+    from liqwatch.numfmt import plain
+    from liqwatch.output import display_tick, fmt_price
+
+    spec = ctx.specs[ctx.position()]
+    move = (price / mark - 1.0) * 100.0
+    how_far = f"{move:+,.0f}" if abs(move) >= 1000 else f"{move:+.1f}"
+    return (
+        f"warning: {name} {plain(price, 10)} is {how_far} % from the mark {fmt_price(mark, display_tick(spec))} "
+        f"of {spec.symbol} (more than {plain(FAR_FROM_MARK * 100)} % away): check it is this market's price"
+    )
+
+
 def run(scenario: Scenario, ctx: Context, params: Mapping[str, Any]) -> tuple[Any, dict[str, Any]]:
     """(the core result, the ``"what_if"`` record) of ``scenario`` on ``ctx``."""
     result = scenario.compute(ctx, params)
@@ -643,6 +730,7 @@ __all__ = [
     "Param",
     "Scenario",
     "change_record",
+    "far_price_warning",
     "far_prices",
     "parse_betas",
     "parse_shocks",

@@ -24,6 +24,7 @@ from liqwatch.core.model import AccountRisk, PortfolioRisk, PositionRisk, Positi
 from liqwatch.core.tiers import TierTable, build_table
 from liqwatch.core.venues import VENUES, Venue, get_venue
 from liqwatch.markets import find_market
+from liqwatch.numfmt import plain
 from liqwatch.records import diff_ticks, snapshot_record
 from liqwatch.records import live_account_record as account_record
 from liqwatch.records import live_position_record as position_record
@@ -110,6 +111,9 @@ class AccountState:
     last_error: str = ""
     """The detail of the latest ``error`` status of any channel, kept when the channel goes back to
     ``connecting``: why an account that never got data has none (a retry in progress included)."""
+    lasting_error: bool = False
+    """The latest ``error`` status is one waiting cannot heal (``Status.lasting``: a rejected key,
+    a missing permission or credential); kept, like :attr:`last_error`, while the feed retries."""
 
     def collateral(self) -> float | dict[str, float]:
         """The cross collateral as ``assess`` (and what-if scenarios on :attr:`last_specs`) take it:
@@ -261,6 +265,7 @@ class State:
             acc.status[event.channel] = event
             if event.state == "error" and event.detail:
                 acc.last_error = event.detail
+                acc.lasting_error = event.lasting
         return []
 
     def _positions(self, acc: AccountState, event: Positions) -> list[Notice]:
@@ -301,7 +306,7 @@ class State:
         risk = acc.last_risk.get(key)
         after = 0.0 if new is None else new.size
         kind: Literal["vanished", "shrunk"] = "vanished" if new is None else "shrunk"
-        what = "closed" if new is None else f"reduced from {old.size:g} to {after:g}"
+        what = "closed" if new is None else f"reduced from {_bare(old.size)} to {_bare(after)}"
         near = risk is not None and (
             (risk.margin_ratio is not None and risk.margin_ratio >= 0.75)
             or (risk.distance_to_liquidation is not None and risk.distance_to_liquidation < 0.03)
@@ -607,6 +612,11 @@ def _implied_inverse(risk: PositionRisk, venue: Venue, venue_lp: float) -> dict[
     return out
 
 
+def _bare(x: float, digits: int = 6) -> str:
+    """A number in an event's ``detail``: positional (never scientific), no thousands separators."""
+    return plain(x, digits, grouping=False)
+
+
 def mismatch_record(view: PositionView, account: AccountView | None, venue: Venue | None, ts: float) -> dict[str, Any]:
     """A ``liquidation_price_mismatch`` event: both prices, the inputs liqwatch used and what
     would explain the difference."""
@@ -647,26 +657,30 @@ def mismatch_record(view: PositionView, account: AccountView | None, venue: Venu
         why.append(f"tiers: {view.note}")
     margin, implied_margin = spec.isolated_margin, implied.get("isolated_margin")
     if margin is not None and implied_margin is not None and abs(implied_margin - margin) > 1e-9 * max(1.0, margin):
-        why.append(f"a margin of {implied_margin:.10g} (liqwatch used {margin:.10g}) gives the venue's price")
+        why.append(
+            f"a margin of {_bare(implied_margin, 10)} (liqwatch used {_bare(margin, 10)}) gives the venue's price"
+        )
     if data.fee_note:
         why.append(f"fee: {data.fee_note}")
     implied_fee = implied.get("fee_rate")
     if implied_fee is not None and fee_source == "account":
         why.append(
-            f"the liquidation fee is counted at {spec.fee_rate * 100:g}% (the account's taker rate, read from "
-            f"{view.exchange}); {implied_fee * 100:.4g}% would give the venue's price"
+            f"the liquidation fee is counted at {_bare(spec.fee_rate * 100)}% (the account's taker rate, read from "
+            f"{view.exchange}); {_bare(implied_fee * 100, 4)}% would give the venue's price"
         )
     elif implied_fee is not None:
         why.append(
-            f"the liquidation fee is counted at {spec.fee_rate * 100:g}% (liqwatch's default for {view.exchange}); "
-            f"{implied_fee * 100:.4g}% gives the venue's price (the account's own taker rate?)"
+            f"the liquidation fee is counted at {_bare(spec.fee_rate * 100)}% (liqwatch's default for "
+            f"{view.exchange}); "
+            f"{_bare(implied_fee * 100, 4)}% gives the venue's price (the account's own taker rate?)"
         )
     if spec.margin_mode == "cross":
         why.append("cross: the venue prices every position at its own marks and time; liqwatch at its latest marks")
     venue_lp = data.exchange_liquidation_price
+    assert risk.liquidation_price is not None and venue_lp is not None and spec.tick_size  # diff_ticks had them
     head = (
-        f"{data.symbol} {data.side}: liqwatch {risk.liquidation_price:.10g} vs the venue's {venue_lp:.10g} "
-        f"({ticks:+.1f} ticks of {spec.tick_size:g})"
+        f"{data.symbol} {data.side}: liqwatch {_bare(risk.liquidation_price, 10)} vs the venue's {_bare(venue_lp, 10)} "
+        f"({ticks:+.1f} ticks of {_bare(spec.tick_size)})"
     )
     return {
         "type": "event",

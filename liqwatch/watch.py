@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from liqwatch.core.errors import InputError
+from liqwatch.numfmt import typed
 
 if TYPE_CHECKING:  # the parser is built for every command: keep this module's imports light
     from liqwatch.config import Config
@@ -144,7 +145,7 @@ async def run_watch(
     from liqwatch.state import snapshot_record
 
     if not (args.interval > 0):
-        raise InputError("--interval", f"must be > 0, got {args.interval:g}")
+        raise InputError("--interval", f"must be > 0, got {typed(args.interval)}")
     warnings: list[str] = []
     feeds, config = build_feeds(args, warnings)
     printer = _Printer(out)
@@ -268,7 +269,10 @@ def _no_data_line(view: AccountView, waited: float) -> str:
             f"{where}: still connecting after {waited:.0f} s ({view.cause}); "
             "check the venue is reachable, or run without --once to keep waiting"
         )
-    return f"{where}: {view.cause}"
+    import re
+
+    # the run ends here: the feed's "(retrying in 120 s)" would promise a retry that never comes
+    return f"{where}: {re.sub(r' [(]retrying in [0-9.]+ s[)]$', '', view.cause)}"
 
 
 def _ready(monitor: Monitor) -> bool:
@@ -278,7 +282,9 @@ def _ready(monitor: Monitor) -> bool:
     ended = monitor.ended()
     for acc in accounts:
         if acc.positions_ts is None:
-            if acc.name in ended:  # its feed gave up (no keys, say): no data is coming, do not wait for it
+            # its feed gave up (no keys, say), or retries an error waiting cannot heal (a rejected
+            # key, a missing permission): no data is coming in this run, do not wait for it
+            if acc.name in ended or acc.lasting_error:
                 continue
             return False
         if any(p.symbol not in acc.marks for p in acc.positions.values()):

@@ -91,6 +91,7 @@ from liqwatch.alerts.model import (
     with_overrides,
 )
 from liqwatch.core.errors import InputError
+from liqwatch.numfmt import typed
 
 # ---------------------------------------------------------------------- [[alerts]]
 
@@ -129,19 +130,19 @@ class AlertRuleConfig(BaseModel):
             raise ValueError("levels must not be empty (set enabled = false to turn the rule off)")
         for x in values:
             if self.rule == "margin_ratio" and not (0 < x <= 2):
-                raise ValueError(f"margin_ratio levels are fractions (0.85 = 85%), got {x:g}")
+                raise ValueError(f"margin_ratio levels are fractions (0.85 = 85%), got {typed(x)}")
             if self.rule == "distance" and not (0 < x < 1):
-                raise ValueError(f"distance levels are fractions of the mark price (0.02 = 2%), got {x:g}")
+                raise ValueError(f"distance levels are fractions of the mark price (0.02 = 2%), got {typed(x)}")
             if self.rule == "adl" and not (x == int(x) and 1 <= x <= 5):
-                raise ValueError(f"adl levels are lights from 1 to 5, got {x:g}")
+                raise ValueError(f"adl levels are lights from 1 to 5, got {typed(x)}")
             if self.rule == "stale" and not (x > 0):
-                raise ValueError(f"stale levels are seconds > 0, got {x:g}")
+                raise ValueError(f"stale levels are seconds > 0, got {typed(x)}")
             if self.rule in ("insurance_drawdown", "mark_index_divergence", "funding") and not (0 < x <= 1):
-                raise ValueError(f"{self.rule} levels are fractions (0.1 = 10%), got {x:g}")
+                raise ValueError(f"{self.rule} levels are fractions (0.1 = 10%), got {typed(x)}")
             if self.rule == "adl_risk" and x not in (1, 2):
                 raise ValueError(
                     f"adl_risk levels are 1 (near: venue rating high, a pnlRatio within 0.05 of its trigger) "
-                    f"or 2 (active), got {x:g}"
+                    f"or 2 (active), got {typed(x)}"
                 )
         return self
 

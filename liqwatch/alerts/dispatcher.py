@@ -20,6 +20,7 @@ from typing import Any
 
 from liqwatch.alerts.channels.base import DeliveryError, Notifier
 from liqwatch.alerts.model import SEVERITY_RANK, Alert
+from liqwatch.numfmt import plain
 
 QUEUE_SIZE = 100
 DELIVERED_MEMORY = 10_000
@@ -39,7 +40,7 @@ class DeliveryFailure:
 
     def record(self) -> dict[str, Any]:
         """An event line for ``liqwatch watch`` (the notifier under ``"channel"``)."""
-        then = f"; retrying in {self.retry_in:g} s" if self.retry_in is not None else "; dropped"
+        then = f"; retrying in {plain(self.retry_in)} s" if self.retry_in is not None else "; dropped"
         return {
             "type": "event",
             "ts": self.ts,
@@ -210,7 +211,7 @@ class Dispatcher:
                     if isinstance(exc, DeliveryError):
                         error, retry = str(exc), exc.retry
                     elif isinstance(exc, TimeoutError):
-                        error, retry = f"timed out after {notifier.timeout:g} s", True
+                        error, retry = f"timed out after {plain(notifier.timeout)} s", True
                     else:  # a bug in a notifier: report its type only (the message may hold a URL)
                         error, retry = f"unexpected {type(exc).__name__}", True
                     if not retry:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 
+from liqwatch.numfmt import plain
+
 Where = tuple[str, str, str]
 """(account, symbol, side) of a position."""
 
@@ -15,7 +17,7 @@ def pct(x: float | None) -> str:
 
 
 def num(x: float | None) -> str:
-    return "?" if x is None or not math.isfinite(x) else f"{x:,.6g}"
+    return "?" if x is None or not math.isfinite(x) else f"{plain(x)}"
 
 
 def _where(where: Where) -> str:
@@ -37,24 +39,28 @@ def distance(where: Where, value: float, prices: tuple[float, float | None], lev
 
 def adl(where: Where, lights: int, source: str, level: float) -> str:
     origin = "venue" if source == "exchange" else "estimated"
-    return f"{_where(where)}: ADL {lights}/5 lights ({origin}) ≥ {level:g}"
+    return f"{_where(where)}: ADL {lights}/5 lights ({origin}) ≥ {plain(level)}"
 
 
 def stale(account: str, age: float, n_open: int, symbols: list[str], level: float) -> str:
     shown = ", ".join(symbols[:5]) + (" …" if len(symbols) > 5 else "")
     plural = "s" if n_open != 1 else ""
-    return f"{account}: mark prices stale for {age:.0f} s (≥ {level:g} s) with {n_open} position{plural} open: {shown}"
+    return (
+        f"{account}: mark prices stale for {age:.0f} s (≥ {plain(level)} s) with {n_open} position{plural} open: "
+        f"{shown}"
+    )
 
 
 def no_data(account: str, age: float, why: tuple[str, str], level: float) -> str:
     """A stale alert for an account without figures: ``why`` is its status and the reason."""
     status, reason = why
     what = "no data yet (connecting)" if status == "connecting" else "no data"
-    return f"{account}: {what} for {age:.0f} s (≥ {level:g} s): {reason}"
+    return f"{account}: {what} for {age:.0f} s (≥ {plain(level)} s): {reason}"
 
 
 def tier_change(where: Where, old: int, new: int, old_mmr: float, new_mmr: float) -> str:
-    return f"{_where(where)}: tier {old} → {new} (maintenance margin rate {old_mmr * 100:.3g}% → {new_mmr * 100:.3g}%)"
+    rates = f"{plain(old_mmr * 100, 3)}% → {plain(new_mmr * 100, 3)}%"
+    return f"{_where(where)}: tier {old} → {new} (maintenance margin rate {rates})"
 
 
 def position_lost(account: str, notice_message: str) -> str:
@@ -83,7 +89,7 @@ def divergence(exchange: str, symbol: str, value: float, mark: float | None, ind
 
 
 def funding(where: Where, value: float, lp: float, after: float, rate: float | None, level: float) -> str:
-    shown = "" if rate is None else f" at funding rate {rate * 100:.4g}%"
+    shown = "" if rate is None else f" at funding rate {plain(rate * 100, 4)}%"
     return (
         f"{_where(where)}: the next funding payment{shown} moves the liquidation price {num(lp)} → {num(after)}, "
         f"{pct(value)} of the distance to it (≥ {pct(level)})"

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from liqwatch.cli.common import FLAG_FOR_FIELD, done, fail
 from liqwatch.core.errors import InputError
+from liqwatch.core.numfmt import typed
 from liqwatch.percent import fraction_arg
 from liqwatch.scenarios import SCENARIOS
 
@@ -262,7 +263,7 @@ def run(args: argparse.Namespace) -> int:
         if args.margin_mode == "cross" and args.wallet_balance is None and mode == "single":
             fail("--wallet-balance: required for a cross-margin position")
         if args.wallet_balance is not None and not math.isfinite(args.wallet_balance):
-            fail(f"--wallet-balance: must be a finite number, got {args.wallet_balance:g}")
+            fail(f"--wallet-balance: must be a finite number, got {typed(args.wallet_balance)}")
         if args.margin_mode == "cross" and args.margin is not None:
             fail("--margin: only for isolated positions (cross positions use --wallet-balance)")
         user_tables = None
@@ -465,7 +466,7 @@ def overrides_label(args: argparse.Namespace) -> str:
     from liqwatch.numfmt import plain
 
     given = [
-        f"--{name.replace('_', '-')} {plain(value, 10, grouping=False)}"
+        f"--{name.replace('_', '-')} {plain(value, 10)}"
         for name in ("mmr", "maint_amount", "max_leverage")
         if (value := getattr(args, name)) is not None
     ]

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from liqwatch.cli.common import fail
+from liqwatch.numfmt import plain, typed
 
 if TYPE_CHECKING:
     from liqwatch.config import AccountConfig
@@ -25,7 +26,11 @@ TIMEOUT = 30.0
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", type=Path, dest="check_config", metavar="FILE", help="config file")
     parser.add_argument(
-        "--timeout", type=float, default=TIMEOUT, metavar="S", help=f"seconds per account (default {TIMEOUT:g})"
+        "--timeout",
+        type=float,
+        default=TIMEOUT,
+        metavar="S",
+        help=f"seconds per account (default {plain(TIMEOUT)})",
     )
 
 
@@ -51,10 +56,13 @@ async def check_account(account: AccountConfig, timeout: float) -> tuple[bool, s
     except FeedError as exc:
         return False, str(exc)
     except TimeoutError:
-        return False, f"{prefix}no answer within {timeout:g} s (network, or the venue is slow)"
+        return False, f"{prefix}no answer within {plain(timeout)} s (network, or the venue is slow)"
     finally:
         await client.close()
-    return True, f"{prefix}read-only access works; wallet balance {balance.wallet_balance:,.10g} {balance.currency}"
+    return (
+        True,
+        f"{prefix}read-only access works; wallet balance {plain(balance.wallet_balance, 10)} {balance.currency}",
+    )
 
 
 async def check_all(accounts: list[AccountConfig], timeout: float) -> list[tuple[bool, str]]:
@@ -72,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
     from liqwatch.config import default_config_path, load_config
 
     if not (args.timeout > 0 and math.isfinite(args.timeout)):
-        fail(f"--timeout: must be > 0, got {args.timeout:g}")
+        fail(f"--timeout: must be > 0, got {typed(args.timeout)}")
     path: Path = args.check_config or args.config or default_config_path()
     warnings: list[str] = []
     config = load_config(path, warn=warnings)

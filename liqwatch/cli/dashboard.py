@@ -8,6 +8,7 @@ import math
 from typing import TYPE_CHECKING, Any
 
 from liqwatch.cli.common import fail
+from liqwatch.numfmt import typed
 
 if TYPE_CHECKING:
     from liqwatch.tui.app import LiqwatchApp
@@ -24,7 +25,7 @@ def build_app(args: argparse.Namespace) -> LiqwatchApp:
     warnings: list[str] = []
     if args.command == "demo":
         if not (args.speed > 0 and math.isfinite(args.speed)):
-            fail(f"--speed: must be > 0, got {args.speed:g}")
+            fail(f"--speed: must be > 0, got {typed(args.speed)}")
         from liqwatch.feeds.demo import DemoFeed
 
         feeds: list[Any] = [DemoFeed(seed=args.seed, speed=args.speed)]

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from liqwatch.core.errors import InputError
+from liqwatch.numfmt import plain
 
 if TYPE_CHECKING:
     from liqwatch.market.model import MarketReport
@@ -154,9 +155,9 @@ def render(reports: list[MarketReport], out: TextIO) -> None:
         if r.symbols:
             out.write("  mark vs index, funding\n")
             for s in r.symbols:
-                interval = f"/{s.funding_interval_h:g}h" if s.funding_interval_h else ""
-                mark = "—" if s.mark_price is None else f"{s.mark_price:,.6g}"
-                index = "—" if s.index_price is None else f"{s.index_price:,.6g}"
+                interval = f"/{plain(s.funding_interval_h)}h" if s.funding_interval_h else ""
+                mark = "—" if s.mark_price is None else f"{plain(s.mark_price)}"
+                index = "—" if s.index_price is None else f"{plain(s.index_price)}"
                 out.write(
                     f"    {s.symbol}: mark {mark}  index {index}  divergence {_pct(s.divergence)}"
                     f"  funding {_pct(s.funding_rate)}{interval}  next {_time(s.next_funding_time)}\n"

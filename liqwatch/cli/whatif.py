@@ -19,11 +19,13 @@ from liqwatch.core.engine import Wallet
 from liqwatch.core.errors import InputError
 from liqwatch.core.model import PositionSpec
 from liqwatch.core.venues import Venue
+from liqwatch.numfmt import fixed, plain
 from liqwatch.output import (
     _Term,
     change_rows,
     display_tick,
     fmt_amount,
+    fmt_largest_size,
     fmt_pct,
     fmt_price,
     pools_of,
@@ -33,7 +35,7 @@ from liqwatch.output import (
     write_json,
 )
 from liqwatch.records import RecordExtras, portfolio_record, settle_currency
-from liqwatch.scenarios import FAR_FROM_MARK, SCENARIOS, Context, DistanceResult, Param, Scenario, far_prices, run
+from liqwatch.scenarios import SCENARIOS, Context, DistanceResult, Scenario, far_price_warning, far_prices, run
 
 
 def select_position(
@@ -96,18 +98,7 @@ def run_scenario(
         write_json({**base, "what_if": what}, sys.stdout)
     else:
         RENDER[name](_Term(sys.stdout), ctx, params, result, what)
-    return [_far_price_warning(ctx, *far) for far in far_prices(scenario, ctx, params)]
-
-
-def _far_price_warning(ctx: Context, param: Param, price: float, mark: float) -> str:
-    """``--add-price 60,000 is +9,999,900 % from the mark 0.6 of DOGE/USDT:USDT ...``"""
-    spec = ctx.specs[ctx.position()]
-    move = (price / mark - 1.0) * 100.0
-    how_far = f"{move:+,.0f}" if abs(move) >= 1000 else f"{move:+.1f}"
-    return (
-        f"warning: {param.flag} {price:,.10g} is {how_far} % from the mark {fmt_price(mark, display_tick(spec))} "
-        f"of {spec.symbol} (more than {FAR_FROM_MARK * 100:g} % away): check it is this market's price"
-    )
+    return [far_price_warning(ctx, param.flag, price, mark) for param, price, mark in far_prices(scenario, ctx, params)]
 
 
 # ---------------------------------------------------------------------------- per scenario
@@ -134,22 +125,19 @@ def _show_set_leverage(
     verb = "to post" if lev.margin_change >= 0 else "released"
     ccy = settle_currency(ctx.specs[ctx.position()], ctx.venue)
     extra = [
-        f"Leverage → {lev.new_leverage:g}x: margin {verb} {fmt_amount(abs(lev.margin_change), ccy)}",
+        f"Leverage → {plain(lev.new_leverage)}x: margin {verb} {fmt_amount(abs(lev.margin_change), ccy)}",
         lev.convention,
     ]
     if lev.releasable_margin:
         extra.append(f"Releasable afterwards: {fmt_amount(lev.releasable_margin, ccy)}")
     if lev.max_position_value is not None:
         spec = ctx.specs[ctx.position()]
+        at = plain(lev.new_leverage)
         bound = "up to" if lev.max_position_inclusive else "below"  # floor <= value < cap: the cap is not allowed
         if spec.tiers.basis == "quantity":  # the table counts the position's size, not its value
-            extra.append(
-                f"Position size allowed at {lev.new_leverage:g}x: {bound} {_size(spec, lev.max_position_value)}"
-            )
+            extra.append(f"Position size allowed at {at}x: {bound} {_size(spec, lev.max_position_value)}")
         else:
-            extra.append(
-                f"Position value allowed at {lev.new_leverage:g}x: {bound} {fmt_amount(lev.max_position_value, ccy)}"
-            )
+            extra.append(f"Position value allowed at {at}x: {bound} {fmt_amount(lev.max_position_value, ccy)}")
     if not lev.liquidation_price_moves:
         extra.append("The liquidation price does not move.")
     _render_change(term, ctx.venue, lev, extra)
@@ -176,7 +164,7 @@ def _show_targets(term: _Term, ctx: Context, p: Mapping[str, Any], result: Any, 
 
 def _show_distance(term: _Term, ctx: Context, p: Mapping[str, Any], r: DistanceResult, what: dict[str, Any]) -> None:
     extra = [
-        f"Largest size to add at the mark before liquidation comes within {p['target_distance']:g}% "
+        f"Largest size to add at the mark before liquidation comes within {plain(p['target_distance'])}% "
         f"of the mark: {_size(ctx.specs[ctx.position()], r.size, largest=True)} (limited by {r.limit})"
     ]
     _render_change(term, ctx.venue, r.add, extra)
@@ -250,31 +238,15 @@ def _size(spec: PositionSpec, size: float, *, short: bool = False, largest: bool
     (a "largest size" answer): the digits shown are rounded down, so the number as printed, typed
     back into ``--add-size``, is still allowed."""
     if largest:
-        if spec.inverse:
-            text = f"{_down(size)} USD"
-            if spec.contract_size:
-                text += f" ({_down(size / spec.contract_size)} contracts)"
-            return text
-        return f"{_down(size)} {spec.symbol.partition('/')[0]}"
+        return fmt_largest_size(spec, size)
     if spec.inverse:
         if short:
-            return f"{size:,.0f} USD"
-        text = f"{size:,.10g} USD"
+            return f"{fixed(size, 0)} USD"
+        text = f"{plain(size, 10)} USD"
         if spec.contract_size:
-            text += f" ({size / spec.contract_size:,.10g} contracts)"
+            text += f" ({plain(size / spec.contract_size, 10)} contracts)"
         return text
-    return f"{size:,.6g} {spec.symbol.partition('/')[0]}" if short else f"{size:,.10g} {spec.symbol.partition('/')[0]}"
-
-
-def _down(x: float, digits: int = 10) -> str:
-    """``x`` (>= 0) to ``digits`` significant digits, rounded toward zero, with thousands separators."""
-    from decimal import ROUND_DOWN, Decimal
-
-    d = Decimal(repr(x))
-    if not d:
-        return "0"
-    shown = d.quantize(Decimal(1).scaleb(d.adjusted() - digits + 1), rounding=ROUND_DOWN)
-    return f"{shown.normalize():,f}"
+    return f"{plain(size, 6 if short else 10)} {spec.symbol.partition('/')[0]}"
 
 
 def _label(spec: PositionSpec) -> str:
@@ -374,17 +346,17 @@ def _render_targets(term: _Term, venue: Venue, specs: Sequence[PositionSpec], wh
         )
     render_table(
         term,
-        headers=["Position", "Mark", f"Mark at MR {ratio * 100:g}%", "Move"],
+        headers=["Position", "Mark", f"Mark at MR {plain(ratio * 100)}%", "Move"],
         rows=rows,
         right=[False, True, True, True],
         styles=[None] * len(rows),
-        title=f"{venue_title(venue, specs)} — where the margin ratio reaches {ratio * 100:g}%",
+        title=f"{venue_title(venue, specs)} — where the margin ratio reaches {plain(ratio * 100)}%",
     )
     scope = "cross account" if what["account_scope"] == "cross" else "account"
     for key, word in (("account_move_down", "fall"), ("account_move_up", "rise")):
         move = what[key]
         term.line(
-            f"The {scope} margin ratio reaches {ratio * 100:g}% on a common {word} of "
+            f"The {scope} margin ratio reaches {plain(ratio * 100)}% on a common {word} of "
             + ("— (never, within -100% … +1000%)" if move is None else f"{move * 100:+.2f}%")
         )
 

@@ -27,6 +27,7 @@ from typing import NamedTuple
 
 from liqwatch.core.errors import InputError
 from liqwatch.core.model import AccountRisk, AdlInfo, PortfolioRisk, PositionRisk, PositionSpec, Status
+from liqwatch.core.numfmt import plain, typed
 from liqwatch.core.solver import Leg, bankruptcy_price, solve_price
 from liqwatch.core.tiers import Tier
 from liqwatch.core.venues import AdlContext, Venue
@@ -106,18 +107,18 @@ def _amount(value: float, spec: PositionSpec, venue: Venue) -> str:
     if spec.tiers.basis == "notional":
         unit = settle_of(spec, venue) if spec.inverse else venue.settle
         what = "coin notional" if spec.inverse else "position value"
-        return f"{what} {value:,.10g} {unit}"
+        return f"{what} {plain(value, 10)} {unit}"
     if spec.inverse:
-        contracts = f" ({value / spec.contract_size:,.10g} contracts)" if spec.contract_size else ""
-        return f"position size {value:,.10g} USD{contracts}"
-    return f"position size {value:,.10g} {spec.symbol.split('/')[0]}"
+        contracts = f" ({plain(value / spec.contract_size, 10)} contracts)" if spec.contract_size else ""
+        return f"position size {plain(value, 10)} USD{contracts}"
+    return f"position size {plain(value, 10)} {spec.symbol.split('/')[0]}"
 
 
 def beyond_table_error(spec: PositionSpec, venue: Venue, value: float, where: str = "") -> InputError:
     """The refusal for a bracket value past the end of the position's table: unknown brackets for
     an incomplete table, above the venue's maximum position for a complete one."""
     table = spec.tiers
-    cap = f"{table.limit:,.10g}"
+    cap = f"{plain(table.limit, 10)}"
     at = f" {where}" if where else ""
     dated = f" ({table.as_of})" if table.as_of else ""
     if not table.complete:
@@ -160,28 +161,28 @@ def check_position(spec: PositionSpec, venue: Venue) -> None:
     if spec.inverse:
         _check_inverse(venue, spec)
     if not spec.size > 0:
-        raise InputError("size", f"must be > 0, got {spec.size:g}")
+        raise InputError("size", f"must be > 0, got {typed(spec.size)}")
     if not spec.entry_price > 0:
-        raise InputError("entry_price", f"must be > 0, got {spec.entry_price:g}")
+        raise InputError("entry_price", f"must be > 0, got {typed(spec.entry_price)}")
     if not spec.mark_price > 0:
-        raise InputError("mark_price", f"must be > 0, got {spec.mark_price:g}")
+        raise InputError("mark_price", f"must be > 0, got {typed(spec.mark_price)}")
     if spec.leverage is not None:
         if not spec.leverage > 0:
-            raise InputError("leverage", f"must be > 0, got {spec.leverage:g}")
+            raise InputError("leverage", f"must be > 0, got {typed(spec.leverage)}")
         cap = max_leverage_for(spec)
         if spec.leverage > cap + 1e-12:
             raise InputError(
                 "leverage",
-                f"{spec.leverage:g}x is above the {cap:g}x maximum of {spec.symbol}'s bracket "
+                f"{plain(spec.leverage)}x is above the {plain(cap)}x maximum of {spec.symbol}'s bracket "
                 f"at this position size on {venue.name}",
             )
     if spec.margin_mode == "isolated":
         if spec.isolated_margin is None:
             raise InputError("isolated_margin", "isolated positions need a margin or a leverage")
         if not spec.isolated_margin > 0:
-            raise InputError("isolated_margin", f"must be > 0, got {spec.isolated_margin:g}")
+            raise InputError("isolated_margin", f"must be > 0, got {typed(spec.isolated_margin)}")
     if spec.fee_rate < 0:
-        raise InputError("fee_rate", f"must be >= 0, got {spec.fee_rate:g}")
+        raise InputError("fee_rate", f"must be >= 0, got {typed(spec.fee_rate)}")
     if spec.position_side != "both":
         if not venue.supports_hedge_mode:
             raise InputError("position_side", f"{venue.name} has no hedge mode; use 'both'")
@@ -236,7 +237,8 @@ def _check_inverse(venue: Venue, spec: PositionSpec) -> None:
     if n is not None and cs is not None and abs(n * cs - spec.size) > 1e-9 * max(spec.size, 1.0):
         raise InputError(
             "contracts",
-            f"{n:g} contracts x {cs:g} USD is {n * cs:,.10g} USD, but the size (USD face value) is {spec.size:,.10g}",
+            f"{plain(n)} contracts x {plain(cs)} USD is {plain(n * cs, 10)} USD, but the size (USD face value) is "
+            f"{plain(spec.size, 10)}",
         )
 
 

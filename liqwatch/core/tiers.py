@@ -25,6 +25,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
+from liqwatch.core.numfmt import plain
+
 Basis = Literal["notional", "quantity"]
 Boundary = Literal["floor_inclusive", "cap_inclusive"]
 
@@ -87,7 +89,11 @@ class TierTable:
         """The same brackets with every bracket's max leverage replaced by ``max_leverage`` (a user
         override of the leverage cap on venues whose MMR does not depend on it)."""
         tiers = tuple(replace(t, max_leverage=max_leverage) for t in self.tiers)
-        return replace(self, tiers=tiers, source=f"{self.source} (max leverage {max_leverage:g}x override)".strip())
+        return replace(
+            self,
+            tiers=tiers,
+            source=f"{self.source} (max leverage {plain(max_leverage)}x override)".strip(),
+        )
 
     def position(self, value: float) -> int:
         """0-based position of the bracket that holds ``value`` (in the table's basis).

@@ -48,6 +48,7 @@ from liqwatch.core.engine import (
 )
 from liqwatch.core.errors import InputError
 from liqwatch.core.model import AccountRisk, PortfolioRisk, PositionRisk, PositionSpec
+from liqwatch.core.numfmt import plain, typed
 from liqwatch.core.solver import Leg, requirement, solve_price
 from liqwatch.core.venues import Venue
 
@@ -347,10 +348,10 @@ def add_size(
     added (``max_add_size``; a solver that only needs the verdict skips it)."""
     spec = _check_index(specs, index)
     if not (size >= 0 and math.isfinite(size)):
-        raise InputError("add_size", f"must be a finite number >= 0, got {size:g}")
+        raise InputError("add_size", f"must be a finite number >= 0, got {typed(size)}")
     price = spec.mark_price if price is None else price
     if not (price > 0 and math.isfinite(price)):
-        raise InputError("add_price", f"must be a finite number > 0, got {price:g}")
+        raise InputError("add_price", f"must be a finite number > 0, got {typed(price)}")
     before = assess(venue, specs, wallet)
     new_q = spec.size + size
     new_entry, added_value = _averaged(spec, size, price)
@@ -363,7 +364,7 @@ def add_size(
         margin_added = added_value / lev
         new_margin = spec.isolated_margin + margin_added
         if not spec.leverage:
-            notes.append(f"no leverage given: margin added at the position's entry leverage {lev:.4g}x")
+            notes.append(f"no leverage given: margin added at the position's entry leverage {plain(lev, 4)}x")
     else:
         notes.append("cross: no margin is posted; the cross wallet backs the larger position")
     new_spec = resized(spec, new_q, entry_price=new_entry, isolated_margin=new_margin) if size else spec
@@ -388,7 +389,7 @@ def add_size(
     if not _leverage_allowed(lev, limit):
         result.allowed = False
         result.reason = (
-            f"{lev:g}x is above the {limit:g}x maximum of the bracket the position would reach "
+            f"{plain(lev)}x is above the {plain(limit)}x maximum of the bracket the position would reach "
             f"(tier {after.positions[index].tier.index})"
         )
     return result
@@ -402,14 +403,16 @@ def change_leverage(
 ) -> LeverageChange:
     spec = _check_index(specs, index)
     if not (leverage > 0 and math.isfinite(leverage)):
-        raise InputError("set_leverage", f"must be a finite number > 0, got {leverage:g}")
+        raise InputError("set_leverage", f"must be a finite number > 0, got {typed(leverage)}")
     before = assess(venue, specs, wallet)
     cap = max_leverage_for(spec)
     old = before.positions[index]
     result = LeverageChange(kind="set_leverage", index=index, before=before, after=before, new_leverage=leverage)
     if leverage > cap + 1e-12:
         result.allowed = False
-        result.reason = f"{leverage:g}x is above the {cap:g}x maximum of the position's bracket (tier {old.tier.index})"
+        result.reason = (
+            f"{plain(leverage)}x is above the {plain(cap)}x maximum of the position's bracket (tier {old.tier.index})"
+        )
     if spec.margin_mode == "cross":
         new_spec = dataclasses.replace(spec, leverage=leverage)
         result.after = assess(venue, _replace(specs, index, new_spec), wallet)
@@ -468,7 +471,7 @@ def max_removable_margin(p: PositionRisk) -> float:
 def add_margin(venue: Venue, specs: Sequence[PositionSpec], wallet: Wallet, index: int, amount: float) -> MarginChange:
     spec = _check_index(specs, index)
     if not math.isfinite(amount):
-        raise InputError("add_margin", f"must be a finite number, got {amount:g}")
+        raise InputError("add_margin", f"must be a finite number, got {typed(amount)}")
     if spec.margin_mode != "isolated":
         raise InputError("add_margin", "only isolated positions have their own margin (cross uses the wallet)")
     before = assess(venue, specs, wallet)
@@ -508,7 +511,10 @@ def _moved_marks(
         beta = betas.get(s.symbol, 1.0) if betas else 1.0
         factor = 1.0 + beta * move
         if factor <= 0:
-            raise InputError("shock", f"a {move * 100:g}% move takes {s.symbol} to zero or below (beta {beta:g})")
+            raise InputError(
+                "shock",
+                f"a {plain(move * 100)}% move takes {s.symbol} to zero or below (beta {plain(beta)})",
+            )
         marks.append(s.mark_price * factor)
     return marks
 
@@ -772,7 +778,7 @@ def target_mark(venue: Venue, specs: Sequence[PositionSpec], wallet: Wallet, ind
     liquidation price (which is ``ratio = 1``)."""
     spec = _check_index(specs, index)
     if not (ratio > 0 and math.isfinite(ratio)):
-        raise InputError("target_margin_ratio", f"must be > 0, got {ratio:g}")
+        raise InputError("target_margin_ratio", f"must be > 0, got {typed(ratio)}")
     k = 1.0 / ratio
     base = assess(venue, specs, wallet)
     if spec.margin_mode == "isolated":
@@ -831,7 +837,7 @@ def target_move(
     liquidates them together), else the whole account's (total requirement / margin balance).
     With several collateral pools, each pool is its own account: the first pool to get there."""
     if not (ratio > 0 and math.isfinite(ratio)):
-        raise InputError("target_margin_ratio", f"must be > 0, got {ratio:g}")
+        raise InputError("target_margin_ratio", f"must be > 0, got {typed(ratio)}")
     scope = "cross" if any(s.margin_mode == "cross" for s in specs) else "account"
     if single_pool(specs, venue):
         pools = [venue.settle]

@@ -122,6 +122,10 @@ class Status(_Event):
     state: StatusState
     channel: Channel = "feed"
     detail: str = ""
+    lasting: bool = False
+    """An ``error`` that waiting cannot heal (authentication rejected, permission denied, a missing
+    credential): the feed retries it only slowly, and a one-shot reader (``watch --once``) stops
+    waiting for the account's data."""
 
 
 Event = Annotated[MarkPrice | Positions | Balance | Tiers | Status, Field(discriminator="type")]

@@ -49,10 +49,18 @@ class VenueFeed:
         self._resync = asyncio.Event()
         self._stream_down = False
 
-    def _status(self, sink: Sink, state: StatusState, channel: Channel, detail: str = "") -> None:
+    def _status(
+        self, sink: Sink, state: StatusState, channel: Channel, detail: str = "", *, lasting: bool = False
+    ) -> None:
         sink(
             Status(
-                account=self.name, exchange=self.exchange, ts=self.clock(), state=state, channel=channel, detail=detail
+                account=self.name,
+                exchange=self.exchange,
+                ts=self.clock(),
+                state=state,
+                channel=channel,
+                detail=detail,
+                lasting=lasting,
             )
         )
 
@@ -63,7 +71,7 @@ class VenueFeed:
         try:
             secrets = resolve_secrets(self.account, self.environ)
         except InputError as exc:
-            self._status(sink, "error", "rest", f"{self.exchange} account '{self.name}': {exc.message}")
+            self._status(sink, "error", "rest", f"{self.exchange} account '{self.name}': {exc.message}", lasting=True)
             return
         client: Any = RestClient(self.account, secrets)
         stream_task: asyncio.Task[None] | None = None
@@ -133,7 +141,8 @@ class VenueFeed:
                     slow = exc.kind in SLOW_KINDS
                     delay = SLOW_RETRY if slow else self.backoff.delay(attempt)
                     attempt += 1
-                    self._status(sink, "error", "rest", f"{exc} (retrying in {delay:.0f} s)")
+                    # a bad key or a missing permission does not heal by waiting: said so (lasting)
+                    self._status(sink, "error", "rest", f"{exc} (retrying in {delay:.0f} s)", lasting=slow)
                     if first:
                         with contextlib.suppress(Exception):
                             await client.close()

@@ -57,6 +57,7 @@ from liqwatch.feeds.events import Event, MarkPrice, Status, StatusState
 from liqwatch.feeds.parse import ms_to_s, positive
 from liqwatch.feeds.reconnect import Backoff, Ended, SessionCounters, emit_safely, reconnect_forever
 from liqwatch.feeds.wire import ConnState, MarkProtocol, Parsed, batches, unexpected
+from liqwatch.numfmt import plain
 from liqwatch.venues import HOMES, find_home
 
 __all__ = ["MarkStream", "venue_symbol"]
@@ -306,7 +307,7 @@ class MarkStream:
             except TimeoutError:
                 now = loop.time()
                 if now >= dead_at:
-                    return f"stalled: no message for {self.idle_timeout:g} s"
+                    return f"stalled: no message for {plain(self.idle_timeout)} s"
                 if now >= ping_at:
                     ping = proto.ping()
                     if ping is not None:

@@ -17,6 +17,7 @@ from pydantic import ValidationError
 from liqwatch.core.errors import InputError
 from liqwatch.feeds.base import Sink
 from liqwatch.feeds.events import Event, dump_event, parse_event
+from liqwatch.numfmt import typed
 
 
 class Recorder:
@@ -56,7 +57,7 @@ class ReplayFeed:
 
     def __init__(self, path: Path, speed: float = 1.0) -> None:
         if not (speed > 0 and math.isfinite(speed)):
-            raise InputError("--speed", f"must be > 0, got {speed:g}")
+            raise InputError("--speed", f"must be > 0, got {typed(speed)}")
         self.path = path
         self.speed = speed
         self.bad_lines: list[int] = []

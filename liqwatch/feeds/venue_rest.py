@@ -44,6 +44,7 @@ from liqwatch.core.venues import get_venue
 from liqwatch.feeds.ccxt_client import failure_reason
 from liqwatch.feeds.events import PositionData, TierRowData
 from liqwatch.feeds.parse import DataError, MarginMode, PositionSide, as_dict, as_list, ms_to_s, num, positive
+from liqwatch.numfmt import plain
 
 if TYPE_CHECKING:
     from liqwatch.config import AccountConfig
@@ -301,7 +302,7 @@ class VenueRest:
             if rate is not None and 0 <= rate < _MAX_TAKER:
                 entry.rates[symbol] = rate
             else:
-                entry.problems[symbol] = reason if rate is None else f"an implausible taker rate {rate:g}"
+                entry.problems[symbol] = reason if rate is None else f"an implausible taker rate {plain(rate)}"
         if any(symbol in entry.problems for symbol in missing):
             entry.expires = min(entry.expires, now + FEE_RETRY)
         return entry
@@ -318,7 +319,7 @@ class VenueRest:
         why = found.problems.get(symbol, "not looked up")
         return None, (
             f"the account's taker rate could not be read ({self.fee_endpoint}: {why}); "
-            f"the venue's default {default * 100:g}% is assumed"
+            f"the venue's default {plain(default * 100)}% is assumed"
         )
 
     async def position_context(self, ex: Any, account: AccountConfig, raw: list[dict[str, Any]]) -> dict[str, Any]:

@@ -11,6 +11,8 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+from liqwatch.numfmt import plain
+
 HOUR = 3600.0
 DAY = 24 * HOUR
 WINDOW_8H = 8 * HOUR
@@ -82,7 +84,16 @@ def drawdown_adl_level(
         return "none", "no pnlRatio/insurancePnlRatio"
     over = threshold is None or balance is None or balance > threshold
     if pnl_ratio < trigger and over:
-        return "active", f"pnlRatio {pnl_ratio:.4g} < insurancePnlRatio {trigger:.4g}: ADL active"
+        return (
+            "active",
+            f"pnlRatio {plain(pnl_ratio, 4)} < insurancePnlRatio {plain(trigger, 4)}: ADL active",
+        )
     if pnl_ratio - trigger <= ADL_NEAR:
-        return "near", f"pnlRatio {pnl_ratio:.4g} within {ADL_NEAR:g} of insurancePnlRatio {trigger:.4g}"
-    return "none", f"pnlRatio {pnl_ratio:.4g} vs insurancePnlRatio {trigger:.4g}"
+        return (
+            "near",
+            f"pnlRatio {plain(pnl_ratio, 4)} within {plain(ADL_NEAR)} of insurancePnlRatio {plain(trigger, 4)}",
+        )
+    return (
+        "none",
+        f"pnlRatio {plain(pnl_ratio, 4)} vs insurancePnlRatio {plain(trigger, 4)}",
+    )

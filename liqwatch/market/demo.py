@@ -22,6 +22,7 @@ from liqwatch.market.compute import HOUR, drawdown_adl_level
 from liqwatch.market.history import History, Kind, pool_key
 from liqwatch.market.model import AdlRisk, InsurancePool, MarketReport, SymbolMarket
 from liqwatch.market.service import enrich
+from liqwatch.numfmt import plain
 
 if TYPE_CHECKING:
     from liqwatch.feeds.demo import DemoMarket
@@ -122,7 +123,7 @@ def reports(market: DemoMarket, now: float) -> list[MarketReport]:
                     AdlRisk(
                         symbol=sym,
                         level=level,
-                        detail=f"{why}, stop {BYBIT_STOP:g}; pool USDT balance {balance:,.0f}",
+                        detail=f"{why}, stop {plain(BYBIT_STOP)}; pool USDT balance {balance:,.0f}",
                         source="demo: simulated GET /v5/market/adlAlert",
                         as_of=now,
                         pnl_ratio=ratio,

@@ -383,8 +383,11 @@ class LiqwatchApp(App[None]):
         self._cost = cost if self._cost is None else 0.7 * self._cost + 0.3 * cost
         self.min_interval = paced_interval(self.min_interval, self._cost, self.refresh_seconds)
         paced = f" · refresh {self.min_interval:.1f}s" if self.min_interval >= 2 * self.refresh_seconds else ""
+        missing = sum(1 for a in snap.accounts if a.data_status != "ok")  # never "0 positions" and calm
         subtitle = (
-            f"{len(snap.positions)} positions · sort: {table.sort_name}"
+            f"{len(snap.positions)} positions"
+            + (f" · {missing} account{'' if missing == 1 else 's'} without data" if missing else "")
+            + f" · sort: {table.sort_name}"
             + (f" · {stale} STALE" if stale else "")
             + paced
         )

@@ -11,6 +11,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from liqwatch.numfmt import plain
 from liqwatch.output import money_in
 
 if TYPE_CHECKING:
@@ -134,12 +135,12 @@ def backstop_rows(backstop: Backstop | None, exchange: str, symbol: str) -> list
     if market is None:
         rows.append(("Mark vs index", "not in the venue's report"))
         return rows
-    index = "" if market.index_price is None else f" (index {market.index_price:,.6g})"
+    index = "" if market.index_price is None else f" (index {plain(market.index_price)})"
     rows.append(("Mark vs index", pct(market.divergence) + index))
     if market.funding_rate is None:
         rows.append(("Funding", "—"))
     else:
-        every = "" if market.funding_interval_h is None else f" per {market.funding_interval_h:g} h"
+        every = "" if market.funding_interval_h is None else f" per {plain(market.funding_interval_h)} h"
         nxt = "" if market.next_funding_time is None else f", next {utc(market.next_funding_time)}"
         rows.append(("Funding", f"{pct(market.funding_rate, 4)}{every}{nxt}"))
     return rows

@@ -8,12 +8,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from liqwatch.core import get_venue
+from liqwatch.core import InputError, get_venue
 from liqwatch.core import whatif as wi
 from liqwatch.core.model import PositionSpec
 from liqwatch.core.venues import Venue
 from liqwatch.markets import bundle
 from liqwatch.request import PositionRequest, build_spec
+from liqwatch.scenarios import SCENARIOS, Context
 
 BTC = {
     "binance": "BTC/USDT:USDT",
@@ -134,3 +135,71 @@ def test_a_table_whose_leverage_rises_again_limits_the_add_at_the_first_refusing
     assert wi.add_size(venue, [spec], 0.0, 0, add.max_add_size).allowed
     size, _ = wi.max_add_for_distance(venue, [spec], 0.0, 0, 0.01)
     assert wi.add_size(venue, [spec], 0.0, 0, size).allowed and size <= add.max_add_size
+
+
+# --- venues that trade whole contracts only (Binance COIN-M: 100 USD a BTC contract): the answers
+# are whole contracts, as the what-if scenarios (calc and the dashboard) give them
+
+whole_contract_positions = st.builds(
+    position,
+    st.just("binance-coinm"),
+    st.integers(0, 12),
+    st.sampled_from(["long", "short"]),
+    st.floats(1000.0, 150_000.0),
+    st.floats(0.01, 0.9),
+    st.floats(0.9, 1.1),
+)
+
+
+def _whole(size: float, contract: float = 100.0) -> bool:
+    return size == round(size / contract) * contract
+
+
+@settings(max_examples=80)
+@given(whole_contract_positions, st.floats(0.9, 1.1))
+def test_on_whole_contract_venues_the_largest_add_is_whole_contracts_and_allowed(
+    account: tuple[Venue, PositionSpec], price_move: float
+) -> None:
+    venue, spec = account
+    price = spec.mark_price * price_move
+    ctx = Context(venue, [spec], 0.0, 0)
+    largest = SCENARIOS["add_size"].compute(ctx, {"add_size": 0.0, "add_price": price}).max_add_size
+    if largest is None:
+        return
+    assert _whole(largest), largest
+    again = SCENARIOS["add_size"].compute(ctx, {"add_size": largest, "add_price": price})
+    assert again.allowed, (largest, again.reason)
+
+
+@settings(max_examples=30)
+@given(whole_contract_positions, st.floats(0.005, 0.6))
+def test_on_whole_contract_venues_the_target_distance_answer_is_whole_contracts(
+    account: tuple[Venue, PositionSpec], distance: float
+) -> None:
+    venue, spec = account
+    ctx = Context(venue, [spec], 0.0, 0)
+    result = SCENARIOS["target_distance"].compute(ctx, {"target_distance": distance * 100})
+    assert _whole(result.size), result.size
+    assert result.add.allowed, (result.size, result.add.reason)
+    raw, _ = wi.max_add_for_distance(venue, [spec], 0.0, 0, distance)
+    assert raw - 100.0 < result.size <= raw  # floored: the most whole contracts within the answer
+
+
+def test_a_fractional_added_size_is_refused_with_the_nearest_whole_counts() -> None:
+    venue = get_venue("binance")
+    spec = build_spec(venue, PositionRequest("BTCUSD_PERP", "long", None, 95_000.0, leverage=10.0, contracts=10))
+    ctx = Context(venue, [spec], 0.0, 0)
+    with pytest.raises(InputError) as exc:
+        SCENARIOS["add_size"].compute(ctx, {"add_size": 150.0, "add_price": None})
+    assert exc.value.field == "add_size"
+    assert exc.value.message == (
+        "on BTC/USD:BTC the added size is in USD (contracts × 100 USD) and there are no fractional contracts on "
+        "Binance COIN-M futures: 150 is 1.5 contracts; give 100 or 200 (1 or 2 contracts)"
+    )
+    with pytest.raises(InputError) as exc:
+        SCENARIOS["add_size"].compute(ctx, {"add_size": 1.0, "add_price": None})
+    assert exc.value.message.endswith("1 is below one contract; for 1 BTC of exposure give 95000 (950 contracts)")
+    assert SCENARIOS["add_size"].compute(ctx, {"add_size": 200.0, "add_price": None}).allowed
+    # a linear market is not concerned: any size
+    linear = build_spec(venue, PositionRequest("BTCUSDT", "long", 1.0, 95_000.0, leverage=10.0))
+    assert SCENARIOS["add_size"].compute(Context(venue, [linear], 0.0, 0), {"add_size": 0.0015}).allowed

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from liqwatch.alerts.channels.base import DEFAULT_TIMEOUT, DeliveryError, Notifier, NotifierError, digest
 from liqwatch.alerts.model import Alert, Severity
+from liqwatch.numfmt import plain
 
 
 class CommandNotifier(Notifier):
@@ -45,7 +46,7 @@ class CommandNotifier(Notifier):
         try:
             _, err = await asyncio.wait_for(proc.communicate(payload), self.timeout)
         except TimeoutError:
-            raise DeliveryError(f"timed out after {self.timeout:g} s") from None
+            raise DeliveryError(f"timed out after {plain(self.timeout)} s") from None
         finally:
             if proc.returncode is None:  # timed out or cancelled: no orphans
                 with contextlib.suppress(ProcessLookupError):

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from liqwatch.alerts.channels.base import DeliveryError, Notifier, digest
 from liqwatch.alerts.model import Alert, Severity
+from liqwatch.numfmt import plain
 
 DESKTOP_URGENCY = {"info": "low", "warning": "normal", "critical": "critical"}
 _OSASCRIPT = (
@@ -66,7 +67,7 @@ class DesktopNotifier(Notifier):
             )
             _, err = await asyncio.wait_for(proc.communicate(), self.timeout)
         except TimeoutError:
-            raise DeliveryError(f"timed out after {self.timeout:g} s", retry=False) from None
+            raise DeliveryError(f"timed out after {plain(self.timeout)} s", retry=False) from None
         except OSError as exc:
             raise DeliveryError(f"cannot run {Path(argv[0]).name}: {exc.strerror}", retry=False) from None
         if proc.returncode != 0:

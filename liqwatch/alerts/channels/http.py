@@ -22,6 +22,7 @@ from liqwatch.alerts.channels.base import (
     secrets_of,
 )
 from liqwatch.alerts.model import Severity
+from liqwatch.numfmt import plain
 
 
 class HttpNotifier(Notifier):
@@ -77,7 +78,7 @@ class HttpNotifier(Notifier):
         except DeliveryError:
             raise
         except TimeoutError:
-            raise DeliveryError(f"timed out after {self.timeout:g} s") from None
+            raise DeliveryError(f"timed out after {plain(self.timeout)} s") from None
         except (aiohttp.ClientError, OSError, ValueError) as exc:
             raise DeliveryError(scrub(f"{type(exc).__name__}: {exc}", self._secrets)) from None
 

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 from liqwatch.alerts.channels.base import DeliveryError, Notifier
 from liqwatch.alerts.model import Alert
+from liqwatch.numfmt import plain
 
 
 def make_test_alert(now: float | None = None) -> Alert:
@@ -36,7 +37,7 @@ async def send_test(notifiers: Sequence[Notifier], alert: Alert | None = None) -
         except DeliveryError as exc:
             return notifier.name, False, str(exc)
         except TimeoutError:
-            return notifier.name, False, f"timed out after {notifier.timeout:g} s"
+            return notifier.name, False, f"timed out after {plain(notifier.timeout)} s"
         except Exception as exc:
             return notifier.name, False, f"unexpected {type(exc).__name__}"
         return notifier.name, True, "delivered"

@@ -41,6 +41,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from liqwatch.core.numfmt import plain
 from liqwatch.core.tiers import INFINITE_CAP, Tier, TierTable
 from liqwatch.core.venues.base import Venue
 
@@ -67,8 +68,8 @@ class Ramp:
 
     def describe(self) -> str:
         return (
-            f"Deribit margin ramp: MM {self.mm_base * 100:g}% + {self.per_unit * 100:g}% per {self.unit}, "
-            f"IM {self.im_base * 100:g}% + {self.per_unit * 100:g}% per {self.unit}"
+            f"Deribit margin ramp: MM {plain(self.mm_base * 100)}% + {plain(self.per_unit * 100)}% per {self.unit}, "
+            f"IM {plain(self.im_base * 100)}% + {plain(self.per_unit * 100)}% per {self.unit}"
         )
 
 
@@ -98,7 +99,7 @@ def ramp_table(ramp: Ramp, size: float, base: TierTable | None = None) -> TierTa
         tiers=(tier,),
         basis="quantity",
         boundary="cap_inclusive",
-        source=f"{ramp.describe()}; at {size:.10g} {ramp.unit}",
+        source=f"{ramp.describe()}; at {plain(size, 10)} {ramp.unit}",
         as_of=base.as_of if base is not None else "",
         origin=base.origin if base is not None else "",
     )

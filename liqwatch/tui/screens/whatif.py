@@ -23,8 +23,10 @@ from liqwatch.core.engine import Wallet, assess
 from liqwatch.core.errors import InputError
 from liqwatch.core.model import PortfolioRisk, PositionRisk, PositionSpec
 from liqwatch.core.venues import Venue
-from liqwatch.output import change_rows, fmt_money, fmt_pct
-from liqwatch.scenarios import SCENARIOS, Context
+from liqwatch.numfmt import plain
+from liqwatch.output import change_rows, fmt_largest_size, fmt_money, fmt_pct
+from liqwatch.percent import percent_value
+from liqwatch.scenarios import SCENARIOS, Context, far_price_warning, far_prices
 
 FIELDS = (
     ("add-size", "add size (base units)"),
@@ -44,11 +46,15 @@ PLACEHOLDERS = {
 """What each field takes, shown while it is empty."""
 
 
-def _float(text: str) -> float | None:
+PERCENT_FIELDS = frozenset({"shock"})
+"""The fields in percent: ``-10``, ``-10%`` and ``-10 %`` are the same (:mod:`liqwatch.percent`)."""
+
+
+def _float(text: str, percent: bool = False) -> float | None:
     text = text.strip().replace(",", "")
     if not text:
         return None
-    value = float(text)
+    value = percent_value(text) if percent else float(text)
     if not math.isfinite(value):
         raise ValueError(text)
     return value
@@ -67,7 +73,7 @@ def evaluate(
     venue: Venue, specs: Sequence[PositionSpec], wallet: Wallet, index: int, values: dict[str, str]
 ) -> RenderableType:
     try:
-        parsed = {key: _float(values.get(key, "")) for key, _ in FIELDS}
+        parsed = {key: _float(values.get(key, ""), key in PERCENT_FIELDS) for key, _ in FIELDS}
     except ValueError as exc:
         return Text(f"not a number: {exc}", style="bold red")
     specs = list(specs)
@@ -75,15 +81,17 @@ def evaluate(
     try:
         change: wi.Change | None = None
         if parsed["add-size"] is not None:
-            add: wi.AddSize = SCENARIOS["add_size"].compute(
-                Context(venue, specs, wallet, index), {"add_size": parsed["add-size"], "add_price": parsed["add-price"]}
-            )
+            ctx = Context(venue, specs, wallet, index)
+            params = {"add_size": parsed["add-size"], "add_price": parsed["add-price"]}
+            add: wi.AddSize = SCENARIOS["add_size"].compute(ctx, params)
             parts.append(
                 Text(
                     f"max size that still fits the bracket's max leverage: "
-                    f"{'no limit' if add.max_add_size is None else f'{add.max_add_size:,.6g}'}"
+                    f"{'no limit' if add.max_add_size is None else fmt_largest_size(specs[index], add.max_add_size)}"
                 )
             )
+            for _, price, mark in far_prices(SCENARIOS["add_size"], ctx, params):
+                parts.append(Text(far_price_warning(ctx, "at price", price, mark), style="bold yellow"))
             change = add
             specs[index] = add.after.positions[index].spec
         if parsed["leverage"] is not None:
@@ -93,7 +101,7 @@ def evaluate(
             verb = "to post" if lev.margin_change >= 0 else "released"
             parts.append(
                 Text(
-                    f"leverage → {lev.new_leverage:g}x: margin {verb} {fmt_money(abs(lev.margin_change))}. "
+                    f"leverage → {plain(lev.new_leverage)}x: margin {verb} {fmt_money(abs(lev.margin_change))}. "
                     f"{lev.convention}"
                 )
             )
@@ -114,7 +122,7 @@ def evaluate(
             gone = [specs[i].symbol + " " + specs[i].side for i in step.liquidated]
             parts.append(
                 Text(
-                    f"all marks {parsed['shock']:+g}%: account margin ratio "
+                    f"all marks {'+' if parsed['shock'] > 0 else ''}{plain(parsed['shock'])}%: account margin ratio "
                     f"{fmt_pct(step.risk.account.margin_ratio)}; liquidated on the way: "
                     f"{', '.join(gone) or 'none'}"
                 )

@@ -20,6 +20,8 @@ from textual.geometry import Region
 from textual.strip import Strip
 from textual.widget import Widget
 
+from liqwatch.numfmt import plain
+
 BRAILLE = 0x2800
 DOTS = ((0x01, 0x08), (0x02, 0x10), (0x04, 0x20), (0x40, 0x80))
 """The dot bit of (row 0-3, column 0-1) inside a braille cell."""
@@ -71,12 +73,12 @@ def short_number(value: float) -> str:
     """Axis labels: 4 significant figures, thousands separated."""
     magnitude = abs(value)
     if magnitude >= 1e9:
-        return f"{value / 1e9:.4g}B"
+        return f"{plain(value / 1e9, 4)}B"
     if magnitude >= 1e6:
-        return f"{value / 1e6:.4g}M"
+        return f"{plain(value / 1e6, 4)}M"
     if magnitude >= 1000:
         return f"{value:,.0f}"
-    return f"{value:.4g}"
+    return f"{plain(value, 4)}"
 
 
 @dataclass

@@ -19,6 +19,7 @@ from textual.visual import Visual, visualize
 from textual.widget import Widget
 
 from liqwatch.core.venues import get_venue
+from liqwatch.numfmt import plain
 from liqwatch.output import adl_lights, display_tick, fmt_money, fmt_pct, fmt_price, money_in
 from liqwatch.records import live_loss_fields
 from liqwatch.state import PositionView
@@ -30,6 +31,11 @@ ADL_HELP = {
     "exchange": "reported by the venue",
     "estimate": "liqwatch's estimate from the venue's ranking formula (not the venue's own figure)",
 }
+
+
+def _signed(x: float) -> str:
+    """``x`` to six significant digits with its sign (``+12.5``, ``-0.003``), never scientific."""
+    return ("+" if x > 0 else "") + plain(x)
 
 
 def tier_table(view: PositionView) -> Table:
@@ -47,9 +53,9 @@ def tier_table(view: PositionView) -> Table:
         table.add_row(
             str(t.index),
             f"{t.floor:,.0f}",
-            f"{t.mmr * 100:.3g}%",
+            f"{plain(t.mmr * 100, 3)}%",
             f"{t.maint_amount:,.2f}",
-            f"{t.max_leverage:g}x",
+            f"{plain(t.max_leverage)}x",
             style=style,
         )
     return table
@@ -118,7 +124,7 @@ def explain_parts(view: PositionView, backstop: Backstop | None = None) -> list[
     diff = (
         ""
         if venue_lp is None or risk.liquidation_price is None
-        else (f"  (venue {fmt_price(venue_lp, tick)}, Δ {risk.liquidation_price - venue_lp:+,.6g})")
+        else (f"  (venue {fmt_price(venue_lp, tick)}, Δ {_signed(risk.liquidation_price - venue_lp)})")
     )
     rows = [
         ("Liquidation price", fmt_price(risk.liquidation_price, tick) + (diff or "  (venue gave none)")),
@@ -137,7 +143,7 @@ def explain_parts(view: PositionView, backstop: Backstop | None = None) -> list[
         (
             "Maintenance",
             f"{money(risk.maintenance_margin)} = value {money(risk.notional)} × "
-            f"{risk.tier.mmr * 100:.3g}% − {money(risk.tier.maint_amount)}"
+            f"{plain(risk.tier.mmr * 100, 3)}% − {money(risk.tier.maint_amount)}"
             + (f" + fee {money(risk.liquidation_fee)}" if risk.liquidation_fee else ""),
         ),
         ("Initial margin", money(risk.initial_margin)),
@@ -152,7 +158,7 @@ def explain_parts(view: PositionView, backstop: Backstop | None = None) -> list[
             ),
         ),
         ("Entry", fmt_price(data.entry_price, tick)),
-        ("Size", f"{data.size:,.6g}"),
+        ("Size", f"{plain(data.size)}"),
         ("uPnL", money(risk.unrealized_pnl)),
         ("Formula", venue.family),
         ("Tiers", risk.spec.tiers.source[:70] or "bundled"),
@@ -174,7 +180,7 @@ def explain_parts(view: PositionView, backstop: Backstop | None = None) -> list[
     adl_text = Text.assemble(
         ("ADL ", "bold"),
         adl_lights(adl.lights, adl.source),
-        f"  score {adl.score:.4g} — {ADL_HELP[adl.source]}.\n",
+        f"  score {plain(adl.score, 4)} — {ADL_HELP[adl.source]}.\n",
         (
             f"Ranking: {adl.method}. Profit and leverage raise it; taking profit or adding margin "
             "(lower effective leverage) lowers it.",

@@ -25,6 +25,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from liqwatch.core.bands import BANDS, Band
+from liqwatch.numfmt import plain
 from liqwatch.output import adl_lights, display_tick, fmt_money, fmt_pct, fmt_price, money_in
 from liqwatch.state import PositionView
 from liqwatch.tui.backstop import Backstop, adl_marker, pool_cell
@@ -214,7 +215,7 @@ def cells(view: PositionView, narrow: Collection[str] = (), backstop: Backstop |
             Cell("—"),
             pool,
             Cell("—", "", True),
-            Cell(f"{data.size:,.6g}", "", True),
+            Cell(f"{plain(data.size)}", "", True),
             Cell(fmt_price(data.entry_price, tick), "", True),
             Cell("—", "", True),
             Cell(view.account),
@@ -244,7 +245,7 @@ def cells(view: PositionView, narrow: Collection[str] = (), backstop: Backstop |
         Cell(str(risk.tier.index) if "tier" in narrow else f"{risk.tier.index} · {risk.tier.mmr * 100:.2f}%"),
         pool,
         Cell(upnl, "green" if risk.unrealized_pnl >= 0 else "red", True),
-        Cell(f"{data.size:,.6g}", "", True),
+        Cell(f"{plain(data.size)}", "", True),
         Cell(fmt_price(data.entry_price, tick), "", True),
         Cell(fmt_price(risk.bankruptcy_price, tick), "", True),
         Cell(view.account),

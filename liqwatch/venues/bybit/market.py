@@ -9,6 +9,7 @@ from liqwatch.feeds.parse import as_dict, as_list, num
 from liqwatch.market.compute import drawdown_adl_level
 from liqwatch.market.model import AdlRisk, InsurancePool, SymbolMarket
 from liqwatch.market.venue import Problems, VenueMarket, mark_and_index, market_id, ms, need, unified
+from liqwatch.numfmt import plain
 
 USD_COINS = frozenset({"USDT", "USDC"})
 
@@ -90,7 +91,7 @@ class BybitMarket(VenueMarket):
                 if balance is None or balance > 0:
                     continue  # balance <= 0 alone still says ADL is active
             level, why = drawdown_adl_level(balance, ratio, trigger, threshold)
-            stop_text = f", stop {stop:.4g}" if stop is not None else ""
+            stop_text = f", stop {plain(stop, 4)}" if stop is not None else ""
             shown = "?" if balance is None else f"{balance:,.2f}"
             out.append(
                 AdlRisk(

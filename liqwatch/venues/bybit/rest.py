@@ -12,6 +12,7 @@ from liqwatch.feeds.venue_rest import (
     VenueRest,
     is_inverse,
 )
+from liqwatch.numfmt import plain
 
 if TYPE_CHECKING:
     from liqwatch.config import AccountConfig
@@ -172,8 +173,12 @@ class BybitRest(VenueRest):
         if bust is not None:
             margin = leg.sign * leg.size * (leg.entry - bust)
             if margin > 0:
-                held = f"; positionBalance {reserved:.10g} holds the fee to close too" if reserved is not None else ""
-                return margin, f"size x |entry - bustPrice {bust:.10g}|{held}"
+                held = (
+                    f"; positionBalance {plain(reserved, 10)} holds the fee to close too"
+                    if reserved is not None
+                    else ""
+                )
+                return margin, f"size x |entry - bustPrice {plain(bust, 10)}|{held}"
         if reserved is None:
             return None, ""
         own = as_dict(context.get("taker")).get(str(info.get("symbol")))
@@ -182,10 +187,11 @@ class BybitRest(VenueRest):
         if isinstance(own, float):
             return (
                 margin,
-                f"positionBalance {reserved:.10g} less the fee to close at the account's {rate * 100:g}% taker rate",
+                f"positionBalance {plain(reserved, 10)} less the fee to close at the account's {plain(rate * 100)}% "
+                "taker rate",
             )
         return margin, (
-            f"positionBalance {reserved:.10g} less the fee to close at an assumed {rate * 100:g}% "
+            f"positionBalance {plain(reserved, 10)} less the fee to close at an assumed {plain(rate * 100)}% "
             "(Bybit's base taker rate; the account's own was unavailable)"
         )
 
@@ -201,8 +207,12 @@ class BybitRest(VenueRest):
         if bust is not None:
             margin = s * q * (1 / bust - 1 / ep)
             if margin > 0:
-                held = f"; positionBalance {reserved:.10g} holds the fee to close too" if reserved is not None else ""
-                return margin, f"size x |1/bustPrice {bust:.10g} - 1/entry| (coin){held}"
+                held = (
+                    f"; positionBalance {plain(reserved, 10)} holds the fee to close too"
+                    if reserved is not None
+                    else ""
+                )
+                return margin, f"size x |1/bustPrice {plain(bust, 10)} - 1/entry| (coin){held}"
         if reserved is None:
             return None, ""
         own = as_dict(context.get("taker_inverse")).get(str(info.get("symbol")))
@@ -211,7 +221,10 @@ class BybitRest(VenueRest):
         whose = "the account's"
         if not isinstance(own, float):
             whose = "an assumed (Bybit's base; the account's was unavailable)"
-        return margin, f"positionBalance {reserved:.10g} less the fee to close at {whose} {rate * 100:g}% taker rate"
+        return (
+            margin,
+            f"positionBalance {plain(reserved, 10)} less the fee to close at {whose} {plain(rate * 100)}% taker rate",
+        )
 
     def mark_price(self, p: dict[str, Any], info: dict[str, Any]) -> float | None:
         return positive(info.get("markPrice")) or positive(p.get("markPrice"))
