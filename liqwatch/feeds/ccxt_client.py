@@ -251,6 +251,17 @@ class ErrorTranslator:
             text = text[: _MAX_DETAIL - 3] + "..."
         return text
 
+    def network(self, exc: BaseException, doing: str) -> str:
+        """A network failure in :func:`classify`'s words: the host and why (DNS lookup failed,
+        connection refused, no answer in time), not ccxt's class name and the URL it called."""
+        failure = classify(exc)
+        if not failure.network:
+            return f"network error while {doing} ({self.detail(exc)})"
+        where = failure.host or self.account.exchange
+        if failure.kind == "timeout":
+            return f"network error while {doing}: {where} did not answer in time; check the network"
+        return f"network error while {doing}: cannot reach {where} ({failure.why}); check the network"
+
     def translate(self, exc: Exception, doing: str) -> FeedError:
         import aiohttp
         import ccxt.async_support as ccxt_async
@@ -260,7 +271,7 @@ class ErrorTranslator:
         # ccxt reports refused connections and DNS failures as ExchangeNotAvailable (and other
         # transport failures as ExchangeError): the cause tells a network problem from the venue's.
         if isinstance(exc.__cause__, OSError | aiohttp.ClientError) and not isinstance(exc, ccxt_async.RequestTimeout):
-            return error("network", f"network error while {doing} ({detail})")
+            return error("network", self.network(exc, doing))
         if isinstance(exc, ccxt_async.PermissionDenied):
             return error("permission", f"permission denied while {doing}: the key needs read access ({detail})")
         if isinstance(exc, ccxt_async.AuthenticationError):
@@ -281,7 +292,7 @@ class ErrorTranslator:
         if isinstance(exc, ccxt_async.ExchangeNotAvailable):
             return error("maintenance", f"exchange unavailable while {doing} ({detail})")
         if isinstance(exc, ccxt_async.NetworkError | TimeoutError | OSError):
-            return error("network", f"network error while {doing} ({detail})")
+            return error("network", self.network(exc, doing))
         if isinstance(exc, ccxt_async.BaseError):
             return error("exchange", f"exchange error while {doing} ({detail})")
         if isinstance(exc, DataError | ValidationError | KeyError | TypeError | ValueError):
