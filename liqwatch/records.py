@@ -524,6 +524,7 @@ def live_position_record(view: PositionView, fees: _LiveFees | None = None) -> d
         "stale": view.stale,
         "liquidation_price": ours,
         "exchange_liquidation_price": venue_lp,
+        "liquidation_price_venue": venue_lp,
         "liquidation_price_diff": None if ours is None or venue_lp is None else ours - venue_lp,
         "liquidation_price_diff_ticks": diff_ticks(view),
         "bankruptcy_price": None if risk is None else num(risk.bankruptcy_price),
@@ -631,7 +632,8 @@ def live_account_record(view: AccountView) -> dict[str, Any]:
     in its currency), null while ``status`` is not ``ok`` (``connecting``, ``error``: ``error`` then
     says why, whole)."""
     risk = view.risk
-    a = None if risk is None else risk.account
+    computed = view.computed
+    a = None if risk is None or not computed else risk.account
     return {
         "account": view.name,
         "exchange": view.exchange,
@@ -644,7 +646,12 @@ def live_account_record(view: AccountView) -> dict[str, Any]:
         "feed": view.status,
         "stale": view.stale,
         "error": view.detail or None,
-        "pools": live_pools(view),
+        "pools": live_pools(view) if computed else [{**e, **_NO_POOL_FIGURES} for e in live_pools(view)],
+        "mode": view.mode,
+        "mode_detail": view.mode_detail,
+        "margin_ratio_venue": num(view.margin_ratio_venue),
+        "margin_ratio_diff": num(view.margin_ratio_diff),
+        "note": view.mode_note,
     }
 
 

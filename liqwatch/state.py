@@ -11,6 +11,7 @@ position, a record of the inputs behind any difference over one tick.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections import deque
 from collections.abc import Callable
@@ -32,6 +33,8 @@ from liqwatch.records import num as _num
 if TYPE_CHECKING:  # events are told apart by their ``type``: pydantic loads with the first event,
     # not with the dashboard's first frame
     from liqwatch.feeds.events import Event, PositionData, Positions, Status
+
+log = logging.getLogger(__name__)
 
 STALE_FACTOR = 3.0
 FEED_ERRORS_KEPT = 100
@@ -55,6 +58,22 @@ _Prepared = tuple[str, "TierTable | None", str, float, "float | None", "float | 
 """What a position's risk inputs need besides its mark (:meth:`State._prepare`): the symbol the
 table is known by, the table, the note, the fee rate, the isolated margin, the tick, and why the
 risk is not computed ("" when it is)."""
+
+RATIO_DIFF = 0.01
+"""Our account margin ratio further than this share of the venue's from it is logged (once)."""
+
+MODE_NOTES = {
+    "multi_assets": "multi-assets account: liqwatch does not compute it yet; the venue's ratio is shown",
+    "portfolio": (
+        "portfolio-margin account: the venue's requirement comes from risk scenarios liqwatch cannot "
+        "reproduce; the venue's ratio is shown"
+    ),
+    "unknown": "account mode unknown: no single-collateral figure is shown; the venue's ratio is shown where read",
+}
+"""Why a ``multi_assets`` / ``portfolio`` / ``unknown`` account and its cross positions have no
+liqwatch margin ratio, liquidation, bankruptcy price or distance (the venue's own figures stand in)."""
+MODE_LABELS = {"multi_assets": "multi-assets", "portfolio": "portfolio margin", "unknown": "mode unknown"}
+"""The card's words for each mode liqwatch does not compute."""
 
 NO_INVERSE_MATHS = "coin-margined: this venue's inverse maths is not supported (the venue's liquidation price is shown)"
 
@@ -110,6 +129,14 @@ class AccountState:
     last_error: str = ""
     """The detail of the latest ``error`` status of any channel, kept when the channel goes back to
     ``connecting``: why an account that never got data has none (a retry in progress included)."""
+    mode: str = "single"
+    """The venue's margin mode (an ``account_mode`` event; ``single`` until one says otherwise:
+    the demo and replays of older recordings)."""
+    mode_detail: str | None = None
+    margin_ratio_venue: float | None = None
+    venue_inputs: dict[str, float | str | None] = field(default_factory=dict)
+    ratio_logged: bool = False
+    """A difference between our ratio and the venue's was logged already (once per account)."""
 
     def collateral(self) -> float | dict[str, float]:
         """The cross collateral as ``assess`` (and what-if scenarios on :attr:`last_specs`) take it:
@@ -162,6 +189,30 @@ class AccountView:
     isolated: dict[str, float | None] = field(default_factory=dict)
     """Per settle currency holding isolated positions, the sum of their margins (None: one is
     unknown): what a pool's wallet adds to its cross wallet where the risk core did not size it."""
+    mode: str = "single"
+    """``single`` (liqwatch's figures), ``multi_assets``, ``portfolio`` or ``unknown``: for the last
+    three the account's figures are not liqwatch's to give (:attr:`mode_note` says why; ``risk``
+    holds the isolated positions only)."""
+    mode_detail: str | None = None
+    """The venue's own words for the mode (or why it could not be read); None where no feed said."""
+    margin_ratio_venue: float | None = None
+    """The venue's own account ratio (maintenance margin / equity, 1.0 = liquidation) where read."""
+    mode_note: str | None = None
+
+    @property
+    def computed(self) -> bool:
+        """liqwatch computes this account's margin (``single``): its account figures are ours."""
+        return self.mode == "single"
+
+    @property
+    def margin_ratio_diff(self) -> float | None:
+        """Our account margin ratio less the venue's, where both are known (``single`` only)."""
+        if not self.computed or self.risk is None or self.margin_ratio_venue is None:
+            return None
+        ours = self.risk.account.margin_ratio
+        if ours is None or ours - ours != 0.0:
+            return None
+        return ours - self.margin_ratio_venue
 
     @property
     def cause(self) -> str:
@@ -257,6 +308,11 @@ class State:
                     as_of=time.strftime("%Y-%m-%d", time.gmtime(event.ts)),
                     origin="live",
                 )
+        elif event.type == "account_mode":
+            acc.mode = event.mode
+            acc.mode_detail = event.mode_detail or None
+            acc.margin_ratio_venue = event.margin_ratio_venue
+            acc.venue_inputs = dict(event.venue_inputs)
         elif event.type == "status":
             acc.status[event.channel] = event
             if event.state == "error" and event.detail:
@@ -384,6 +440,10 @@ class State:
                 age = None
                 stale = True  # no live mark at all
             any_stale = any_stale or stale
+            if acc.mode != "single" and data.margin_mode == "cross":  # not ours to price: say why
+                why = MODE_NOTES.get(acc.mode, MODE_NOTES["unknown"])
+                views.append(PositionView(acc.name, acc.venue.name, data, mark, age, stale, None, why))
+                continue
             if data.inverse and not acc.venue.supports_inverse:  # no table can help: say why
                 why = acc.venue.inverse_refusal or NO_INVERSE_MATHS
                 ratio = _venue_ratio(acc, data)
@@ -476,8 +536,39 @@ class State:
             data_status,
             reason,
             isolated,
+            acc.mode,
+            acc.mode_detail,
+            acc.margin_ratio_venue,
+            None if acc.mode == "single" else MODE_NOTES.get(acc.mode, MODE_NOTES["unknown"]),
         )
+        self._log_ratio_diff(acc, view)
         return view, views
+
+    @staticmethod
+    def _log_ratio_diff(acc: AccountState, view: AccountView) -> None:
+        """Log (once per account, a stderr line) our account margin ratio further than
+        :data:`RATIO_DIFF` of the venue's from it, with the inputs on both sides."""
+        diff = view.margin_ratio_diff
+        if acc.ratio_logged or diff is None or view.risk is None or view.margin_ratio_venue is None:
+            return
+        venue = view.margin_ratio_venue
+        if abs(diff) <= RATIO_DIFF * abs(venue) * (1 + 1e-9):
+            return
+        acc.ratio_logged = True
+        a = view.risk.account
+        theirs = ", ".join(f"{k} {v}" for k, v in acc.venue_inputs.items())
+        log.warning(
+            "%s account '%s': margin ratio %.6g (liqwatch: maintenance margin %.10g / margin balance %.10g) "
+            "vs the venue's %.6g (%s): %+.6g",
+            view.exchange,
+            view.name,
+            a.margin_ratio,
+            a.maintenance_margin,
+            a.margin_balance,
+            venue,
+            theirs or "no inputs",
+            diff,
+        )
 
     def _prepare(self, acc: AccountState, data: PositionData) -> _Prepared:
         """What ``data``'s risk inputs need besides the mark: a function of the data and the

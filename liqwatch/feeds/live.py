@@ -99,9 +99,11 @@ class VenueFeed:
                             )
                             hints_task = asyncio.create_task(hints.run())
                     positions, balances = await client.fetch_account_balances()
+                    mode = await client.fetch_account_mode()  # before any figure is computed
                     for note in client.notes:  # said once: the client reads on without that part
                         self._status(sink, "connected", "rest", note)
                     client.notes.clear()
+                    sink(mode)
                     for balance in balances:
                         sink(balance)
                     sink(positions)
