@@ -59,7 +59,7 @@ class HyperliquidRest(VenueRest):
     async def account_mode(self, ex: Any, account: AccountConfig) -> tuple[AccountModeName, str]:
         """``POST /info {"type": "userAbstraction", "user": wallet}`` (a JSON string)."""
         state = await ex.publicPostInfo({"type": "userAbstraction", "user": account.wallet})
-        name = state if isinstance(state, str) else ""
+        name = state.strip().strip('"') if isinstance(state, str) else ""  # ccxt hands the JSON string over as sent
         found = _ABSTRACTIONS.get(name)
         if found is None:
             return "unknown", f"hyperliquid userAbstraction {name or '(none)'} is not one liqwatch knows"

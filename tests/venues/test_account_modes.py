@@ -1,0 +1,114 @@
+"""Issue #21, safety: every venue's account mode detected at connect and the venue's own account
+ratio read beside ours, through real ccxt clients against the fake venue servers. The payloads are
+the venues' published shapes (tests/fixtures/<venue>/modes.json cites each doc page)."""
+
+from __future__ import annotations
+
+import pytest
+
+from liqwatch.feeds.ccxt_client import FeedError
+from liqwatch.feeds.events import AccountMode
+from liqwatch.feeds.rest import RestClient
+from tests.fakes.rest_harness import run
+from tests.fakes.rest_server import FakeRestServer
+
+CASES = [
+    # venue, fixture mode, detected mode, words in mode_detail, venue ratio (liqwatch's convention)
+    ("binance", "single", "single", "multiAssetsMargin false", 202.525 / 11495.0),
+    ("binance", "multi_assets", "multi_assets", "multiAssetsMargin true", 262.575 / 26252.5),
+    ("binance", "bnfcr", "multi_assets", "BNFCR", 202.525 / 26200.0),
+    ("binance", "portfolio", "portfolio", "isPortfolioMarginRetailEnabled true", 1 / 5167.92171923),
+    ("bybit", "single", "single", "bybit marginMode ISOLATED_MARGIN (unified)", None),
+    ("bybit", "classic", "single", "unifiedMarginStatus 1", None),
+    ("bybit", "multi_assets", "multi_assets", "bybit marginMode REGULAR_MARGIN (unified)", 0.0239),
+    ("bybit", "portfolio", "portfolio", "bybit marginMode PORTFOLIO_MARGIN (unified)", 0.0412),
+    ("okx", "single", "single", "okx acctLv 2", None),
+    ("okx", "single_ratio", "single", "okx acctLv 2", 1 / 62.67),
+    ("okx", "multi_assets", "multi_assets", "okx acctLv 3 (multi-currency margin)", 1 / 66.6279),
+    ("okx", "portfolio", "portfolio", "okx acctLv 4 (portfolio margin)", 1 / 12.5),
+    ("gate", "single", "single", "gate unified_mode classic", None),
+    ("gate", "single_currency", "single", "gate unified_mode single_currency", None),
+    ("gate", "multi_assets", "multi_assets", "gate unified_mode multi_currency", 1 / 16499.135678363399),
+    ("gate", "portfolio", "portfolio", "gate unified_mode portfolio", 1 / 8.0),
+    ("bitget", "single", "single", "bitget assetMode single", None),
+    ("bitget", "multi_assets", "multi_assets", "bitget assetMode union", 0.0321),
+    ("hyperliquid", "single", "single", "hyperliquid userAbstraction default", None),
+    ("hyperliquid", "dex", "single", "hyperliquid userAbstraction dexAbstraction", None),
+    ("hyperliquid", "multi_assets", "multi_assets", "hyperliquid userAbstraction unifiedAccount", None),
+    ("hyperliquid", "portfolio", "portfolio", "hyperliquid userAbstraction portfolioMargin", None),
+    ("deribit", "single", "single", "deribit margin_model segregated_sm", 19233.15 / 200000.0),
+    ("deribit", "multi_assets", "multi_assets", "deribit margin_model cross_sm", 21500.0 / 430000.0),
+    ("deribit", "portfolio", "portfolio", "deribit margin_model cross_pm", 12900.0 / 430000.0),
+]
+
+
+def _mode(venue: str, fixture_mode: str) -> tuple[AccountMode, list[str]]:
+    def setup(fake: FakeRestServer) -> None:
+        fake.set_mode(fixture_mode)
+
+    async def body(fake: FakeRestServer, client: RestClient) -> tuple[AccountMode, list[str]]:
+        await client.fetch_account_balances()
+        return await client.fetch_account_mode(), fake.paths()
+
+    return run(venue, body, setup=setup)
+
+
+@pytest.mark.parametrize(("venue", "fixture", "mode", "detail", "ratio"), CASES)
+def test_each_venue_mode_is_detected_and_its_ratio_read(
+    venue: str, fixture: str, mode: str, detail: str, ratio: float | None
+) -> None:
+    event, _ = _mode(venue, fixture)
+    assert event.mode == mode
+    assert detail in event.mode_detail and "\n" not in event.mode_detail
+    if ratio is None:
+        assert event.margin_ratio_venue is None
+    else:
+        assert event.margin_ratio_venue == pytest.approx(ratio, rel=1e-12)
+    assert "error" not in event.venue_inputs
+
+
+def test_the_binance_ratio_reuses_the_balance_read() -> None:
+    """The venue ratio comes from the same /fapi/v3/account answer the balance was read from."""
+    event, paths = _mode("binance", "multi_assets")
+    assert event.venue_inputs == {"totalMaintMargin": 262.575, "totalMarginBalance": 26252.5}
+    assert paths.count("/fapi/v3/account") == 1  # the balance's read only (multiAssetsMargin true: no BNFCR look)
+
+
+def test_a_mode_the_venue_refuses_to_tell_is_unknown_with_the_reason() -> None:
+    """A permission refusal of the mode endpoint makes the mode ``unknown``, the reason in one line;
+    a passing failure (network, rate limit) is raised for the feed to retry instead."""
+
+    async def body(fake: FakeRestServer, client: RestClient) -> tuple[AccountMode, str]:
+        await client.fetch_account_balances()
+        fake.fail_next("permission")
+        refused = await client.fetch_account_mode()
+        other = RestClient(client.account, client._secrets)  # a fresh connect
+        await other.open()
+        fake.fail_next("rate_limit")
+        try:
+            with pytest.raises(FeedError) as info:
+                await other.fetch_account_mode()
+        finally:
+            await other.close()
+        return refused, info.value.kind
+
+    event, kind = run("okx", body)
+    assert event.mode == "unknown"
+    assert event.mode_detail.startswith("the account mode could not be read:") and "\n" not in event.mode_detail
+    assert "permission" in event.mode_detail
+    assert kind == "rate_limit"
+
+
+def test_the_mode_is_read_once_at_connect_the_ratio_every_cycle() -> None:
+    def setup(fake: FakeRestServer) -> None:
+        fake.set_mode("multi_assets")
+
+    async def body(fake: FakeRestServer, client: RestClient) -> list[str]:
+        for _ in range(3):
+            await client.fetch_account_balances()
+            await client.fetch_account_mode()
+        return fake.paths()
+
+    paths = run("gate", body, setup=setup)
+    assert paths.count("/api/v4/unified/unified_mode") == 1
+    assert paths.count("/api/v4/unified/accounts") == 3
