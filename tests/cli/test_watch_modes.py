@@ -1,0 +1,163 @@
+"""Issue #21, safety: an account that is not single-collateral (multi-assets, portfolio margin, a
+mode that could not be read) never shows a liqwatch margin ratio, liquidation, bankruptcy price or
+distance: watch's JSON has nulls and says why, the card shows the mode and the venue's ratio, and
+the margin-ratio alert runs on the venue's ratio. A single account's records are today's plus the
+added keys."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import pytest
+
+from liqwatch.alerts.engine import AlertEngine
+from liqwatch.feeds.events import AccountMode, Balance, Event, MarkPrice, PositionData, Positions
+from liqwatch.records import snapshot_record
+from liqwatch.state import MODE_NOTES, State
+from liqwatch.tui.app import LiqwatchApp
+from liqwatch.tui.widgets.account_strip import AccountCard
+from tests.tui.test_account_card import card_lines
+from tests.tui.test_tui import Clock, until
+
+T = 1_764_000_000.0
+VENUE_LIQ = 48_250.0  # the venue's own estimate on the cross BTC position (Binance liquidationPrice)
+POSITIONS: list[dict[str, Any]] = [
+    {"symbol": "BTC/USDT:USDT", "side": "long", "size": 0.5, "entry_price": 60_000.0, "margin_mode": "cross",
+     "leverage": 10.0, "exchange_liquidation_price": VENUE_LIQ},
+    {"symbol": "ETH/USDT:USDT", "side": "long", "size": 10.0, "entry_price": 3_000.0, "margin_mode": "isolated",
+     "leverage": 10.0, "isolated_margin": 3_000.0},
+]  # fmt: skip
+MARKS = {"BTC/USDT:USDT": 61_000.0, "ETH/USDT:USDT": 3_050.0}
+ADDED_ACCOUNT_KEYS = ("mode", "mode_detail", "margin_ratio_venue", "margin_ratio_diff", "note")
+ADDED_POSITION_KEYS = ("liquidation_price_venue",)
+NULL_FIGURES = ("liquidation_price", "bankruptcy_price", "margin_ratio", "distance_to_liquidation")
+
+
+def _events(mode: AccountMode | None) -> list[Event]:
+    base: list[Event] = [] if mode is None else [mode]
+    return [
+        *base,
+        Balance(account="main", exchange="binance", ts=T, wallet_balance=14_000.0),
+        Positions(account="main", exchange="binance", ts=T, positions=[PositionData(**p) for p in POSITIONS]),
+        *(MarkPrice(account="main", exchange="binance", ts=T, symbol=s, price=p) for s, p in MARKS.items()),
+    ]
+
+
+def _mode(mode: str, ratio: float | None = 0.123, detail: str = "", **inputs: Any) -> AccountMode:
+    return AccountMode(
+        account="main",
+        exchange="binance",
+        ts=T,
+        mode=mode,  # type: ignore[arg-type]
+        mode_detail=detail or f"binance {mode}",
+        margin_ratio_venue=ratio,
+        venue_inputs=inputs,
+    )
+
+
+def _state(mode: AccountMode | None) -> State:
+    state = State(clock=lambda: T)
+    for event in _events(mode):
+        state.apply(event)
+    return state
+
+
+def _record(mode: AccountMode | None) -> dict[str, Any]:
+    return snapshot_record(_state(mode).snapshot())
+
+
+@pytest.mark.parametrize("mode", ["multi_assets", "portfolio", "unknown"])
+def test_an_account_that_is_not_single_has_no_figure_of_ours(mode: str) -> None:
+    record = _record(_mode(mode, detail="binance multiAssetsMargin true (Multi-Assets Mode)"))
+    single = _record(None)
+    (acc,) = record["accounts"]
+    assert acc["status"] == "ok"
+    assert acc["mode"] == mode and acc["mode_detail"] == "binance multiAssetsMargin true (Multi-Assets Mode)"
+    assert acc["margin_ratio_venue"] == 0.123 and acc["margin_ratio_diff"] is None
+    assert acc["note"] == MODE_NOTES[mode]
+    for key in ("margin_balance", "maintenance_margin", "margin_ratio", "cross_margin_ratio"):
+        assert acc[key] is None, key
+    assert all(p["margin_ratio"] is None and p["maintenance_margin"] is None for p in acc["pools"])
+    btc, eth = record["positions"]
+    for key in NULL_FIGURES:
+        assert btc[key] is None, key
+    assert btc["liquidation_price_venue"] == btc["exchange_liquidation_price"] == VENUE_LIQ  # labelled the venue's
+    assert btc["note"].startswith(MODE_NOTES[mode])
+    # the isolated position keeps its own figures: its margin is its own, whatever the mode
+    assert eth == single["positions"][1]
+    assert eth["liquidation_price"] is not None
+
+
+def test_the_multi_assets_note_is_the_issue_text() -> None:
+    assert MODE_NOTES["multi_assets"] == (
+        "multi-assets account: liqwatch does not compute it yet; the venue's ratio is shown"
+    )
+
+
+def test_a_single_account_is_todays_record_plus_the_added_keys() -> None:
+    """Byte-identical apart from the added keys: without a mode event (the demo, a replay) and with
+    a ``single`` one, the records hold today's keys with today's values."""
+    before = _record(None)
+    after = _record(_mode("single", ratio=None, detail="binance multiAssetsMargin false (Single-Asset Mode)"))
+    for acc in (before["accounts"][0], after["accounts"][0]):
+        assert set(ADDED_ACCOUNT_KEYS) <= set(acc)
+    strip = lambda doc: {  # noqa: E731
+        "accounts": [{k: v for k, v in a.items() if k not in ADDED_ACCOUNT_KEYS} for a in doc["accounts"]],
+        "positions": [{k: v for k, v in p.items() if k not in ADDED_POSITION_KEYS} for p in doc["positions"]],
+    }
+    assert strip(before) == strip(after)
+    acc = after["accounts"][0]
+    assert acc["mode"] == "single" and acc["note"] is None and acc["margin_ratio"] is not None
+    assert before["accounts"][0]["mode"] == "single" and before["accounts"][0]["mode_detail"] is None
+
+
+def test_our_ratio_against_the_venues_is_a_diff_logged_once(caplog: pytest.LogCaptureFixture) -> None:
+    ours = _record(None)["accounts"][0]["margin_ratio"]
+    venue = ours * 1.05  # 5 % away: logged (over 1 % of the ratio)
+    state = _state(_mode("single", ratio=venue, totalMaintMargin=1.5, totalMarginBalance=2.5))
+    with caplog.at_level(logging.WARNING, logger="liqwatch.state"):
+        record = snapshot_record(state.snapshot())
+        snapshot_record(state.snapshot())
+    acc = record["accounts"][0]
+    assert acc["margin_ratio_venue"] == venue
+    assert acc["margin_ratio_diff"] == pytest.approx(ours - venue, rel=1e-12)
+    (line,) = [r.getMessage() for r in caplog.records]
+    assert "binance account 'main'" in line and "totalMaintMargin 1.5" in line and "totalMarginBalance 2.5" in line
+    assert "\n" not in line
+
+    caplog.clear()
+    close = _state(_mode("single", ratio=ours * 1.005))  # 0.5 %: not logged
+    with caplog.at_level(logging.WARNING, logger="liqwatch.state"):
+        snapshot_record(close.snapshot())
+    assert caplog.records == []
+
+
+def test_the_margin_ratio_alert_runs_on_the_venue_ratio_when_ours_is_null() -> None:
+    engine = AlertEngine()
+    fired = engine.evaluate(_state(_mode("multi_assets", ratio=0.9)).snapshot(), T)
+    ratio = [a for a in fired if a.rule == "margin_ratio"]
+    assert [a.level for a in ratio] == ["0.85"]
+    assert "the venue's ratio: multi_assets account" in ratio[0].message
+    # no venue ratio: nothing to run on (never our absent figure, never an "all clear")
+    quiet = AlertEngine().evaluate(_state(_mode("portfolio", ratio=None)).snapshot(), T)
+    assert [a for a in quiet if a.rule == "margin_ratio"] == []
+
+
+def test_the_card_says_the_mode_and_the_venue_ratio_instead_of_figures() -> None:
+    clock = Clock(T)
+    app = LiqwatchApp([], clock=clock, refresh_seconds=3600, autostart=False, show_clock=False)
+    for event in _events(_mode("multi_assets", ratio=0.123)):
+        app.monitor.state.apply(event)
+
+    async def card() -> list[str]:
+        async with app.run_test(size=(160, 40)) as pilot:
+            await until(pilot, lambda: bool(app.query(AccountCard)))
+            widget = app.query_one(AccountCard)
+            await until(pilot, lambda: "venue ratio" in " ".join(card_lines(app, widget)))
+            return card_lines(app, widget)
+
+    lines = asyncio.run(card())
+    assert lines[1] == "multi-assets · venue ratio 12.30%"
+    assert "equity" not in " ".join(lines) and lines[2].endswith("venue")
