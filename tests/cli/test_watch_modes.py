@@ -161,3 +161,53 @@ def test_the_card_says_the_mode_and_the_venue_ratio_instead_of_figures() -> None
     lines = asyncio.run(card())
     assert lines[1] == "multi-assets · venue ratio 12.30%"
     assert "equity" not in " ".join(lines) and lines[2].endswith("venue")
+
+
+def test_a_live_multi_assets_account_end_to_end() -> None:
+    """Real ccxt and websockets clients against the fake Binance: the feed reads the mode at
+    connect (multiAssetsMargin true) before any figure is computed, and the venue ratio from the
+    balance's /fapi/v3/account; watch's record says so and prints no figure of ours."""
+    from liqwatch.config import AccountConfig
+    from liqwatch.feeds.live import VenueFeed
+    from liqwatch.monitor import Monitor
+    from tests.fakes.rest_server import DEFAULT_KEY, FakeRestServer
+    from tests.fakes.ws_server import WAIT_TIMEOUT, FakeWsServer
+
+    async def body() -> dict[str, Any]:
+        async with FakeRestServer("binance") as rest, FakeWsServer("binance") as ws:
+            rest.set_mode("multi_assets")
+            account = AccountConfig(
+                name="main",
+                exchange="binance",
+                api_key_env="LW_KEY",
+                api_secret_env="LW_SECRET",
+                rest_url=rest.url,
+                ws_url=ws.url,
+                reconcile_seconds=0.3,
+            )
+            seen: list[Event] = []
+            monitor = Monitor([VenueFeed(account, environ={"LW_KEY": DEFAULT_KEY, "LW_SECRET": "s"})], on_event=seen.append)
+            monitor.start()
+            try:
+                state = monitor.state
+
+                async def ready() -> None:
+                    while not ("main" in state.accounts and state.accounts["main"].positions):
+                        await asyncio.sleep(0.02)
+
+                await asyncio.wait_for(ready(), WAIT_TIMEOUT)
+                first_mode = next(i for i, e in enumerate(seen) if e.type == "account_mode")
+                first_positions = next(i for i, e in enumerate(seen) if e.type == "positions")
+                assert first_mode < first_positions  # the mode is known before the first figure
+                return snapshot_record(state.snapshot())
+            finally:
+                await monitor.stop()
+
+    record = asyncio.run(body())
+    (acc,) = record["accounts"]
+    assert acc["mode"] == "multi_assets" and acc["mode_detail"] == "binance multiAssetsMargin true (Multi-Assets Mode)"
+    assert acc["margin_ratio_venue"] == pytest.approx(262.575 / 26252.5, rel=1e-12)
+    assert acc["margin_ratio"] is None and acc["margin_ratio_diff"] is None
+    cross = [p for p in record["positions"] if p["margin_mode"] == "cross"]
+    assert cross and all(p[key] is None for p in cross for key in NULL_FIGURES)
+    assert any(p["liquidation_price_venue"] is not None for p in cross)
