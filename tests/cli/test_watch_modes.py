@@ -186,7 +186,8 @@ def test_a_live_multi_assets_account_end_to_end() -> None:
                 reconcile_seconds=0.3,
             )
             seen: list[Event] = []
-            monitor = Monitor([VenueFeed(account, environ={"LW_KEY": DEFAULT_KEY, "LW_SECRET": "s"})], on_event=seen.append)
+            feed = VenueFeed(account, environ={"LW_KEY": DEFAULT_KEY, "LW_SECRET": "s"})
+            monitor = Monitor([feed], on_event=seen.append)
             monitor.start()
             try:
                 state = monitor.state
