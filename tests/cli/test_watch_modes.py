@@ -212,3 +212,30 @@ def test_a_live_multi_assets_account_end_to_end() -> None:
     cross = [p for p in record["positions"] if p["margin_mode"] == "cross"]
     assert cross and all(p[key] is None for p in cross for key in NULL_FIGURES)
     assert any(p["liquidation_price_venue"] is not None for p in cross)
+
+
+def test_the_dashboard_charts_the_venue_ratio_and_offers_no_what_if_for_a_multi_assets_account() -> None:
+    """The card's history is the venue's ratio (not the isolated-only ratio the core assessed), the
+    ladder leaves the account out, and the what-if on its isolated position says why it is refused."""
+    clock = Clock(T)
+    app = LiqwatchApp([], clock=clock, refresh_seconds=3600, autostart=False, show_clock=False)
+    for event in _events(_mode("multi_assets", ratio=0.123)):
+        app.monitor.state.apply(event)
+
+    async def go() -> tuple[list[float], list[str]]:
+        async with app.run_test(size=(160, 40)) as pilot:
+            await until(pilot, lambda: bool(app.query(AccountCard)))
+            app._record(app.monitor.state.snapshot())
+            ratios = [p[1] for p in app.ratios.points("main")]
+            table = app.query_one("PositionsTable")
+            notes: list[str] = []
+            app.notify = lambda message, **kw: notes.append(str(message))  # type: ignore[method-assign]
+            for _ in range(2):  # each row: the cross BTC (no figures) and the isolated ETH
+                app.action_whatif()
+                await pilot.press("down")
+            assert table is not None
+            return ratios, notes
+
+    ratios, notes = asyncio.run(go())
+    assert ratios == [0.123]
+    assert notes and all("multi_assets account" in n for n in notes)
