@@ -138,8 +138,10 @@ class FakeBinance(FakeVenue):
     )
 
     async def multi_assets_margin(self, request: web.Request) -> web.Response:
-        return _scripted(self, "multiAssetsMargin") or web.json_response(
-            self.data.get("multiAssetsMargin", self.data["modes"]["single"]["multiAssetsMargin"])
+        return (
+            self._refused()
+            or _scripted(self, "multiAssetsMargin")
+            or web.json_response(self.data.get("multiAssetsMargin", self.data["modes"]["single"]["multiAssetsMargin"]))
         )
 
     async def sapi_account_info(self, request: web.Request) -> web.Response:
@@ -176,11 +178,17 @@ class FakeBinance(FakeVenue):
             request, "leverageBracket"
         )
 
+    def _refused(self) -> web.Response | None:
+        """A portfolio-margin account (``set_mode("portfolio")``): fapi refuses its key (-2015)."""
+        if not self.data.get("fapi_refused"):
+            return None
+        return web.json_response({"code": -2015, "msg": "Invalid API-key, IP, or permissions for action."}, status=401)
+
     async def position_risk(self, request: web.Request) -> web.Response:
-        return self._by_symbol(request, "positionRisk")
+        return self._refused() or self._by_symbol(request, "positionRisk")
 
     async def account(self, request: web.Request) -> web.Response:
-        return self.fixture("account")
+        return self._refused() or self.fixture("account")
 
     async def adl_quantile(self, request: web.Request) -> web.Response:
         return self._by_symbol(request, "adlQuantile")

@@ -4,13 +4,15 @@ the venues' published shapes (tests/fixtures/<venue>/modes.json cites each doc p
 
 from __future__ import annotations
 
+import contextlib
+
 import pytest
 
 from liqwatch.feeds.ccxt_client import FeedError
 from liqwatch.feeds.events import AccountMode
 from liqwatch.feeds.rest import RestClient
 from tests.fakes.rest_harness import run
-from tests.fakes.rest_server import FakeRestServer
+from tests.fakes.rest_server import DEFAULT_KEY, FakeRestServer
 
 CASES = [
     # venue, fixture mode, detected mode, words in mode_detail, venue ratio (liqwatch's convention)
@@ -47,7 +49,11 @@ def _mode(venue: str, fixture_mode: str) -> tuple[AccountMode, list[str]]:
         fake.set_mode(fixture_mode)
 
     async def body(fake: FakeRestServer, client: RestClient) -> tuple[AccountMode, list[str]]:
-        await client.fetch_account_balances()
+        if (venue, fixture_mode) == ("binance", "portfolio"):  # its key is refused on fapi (-2015)
+            with pytest.raises(FeedError):
+                await client.fetch_account_balances()
+        else:
+            await client.fetch_account_balances()
         return await client.fetch_account_mode(), fake.paths()
 
     return run(venue, body, setup=setup)
@@ -112,3 +118,37 @@ def test_the_mode_is_read_once_at_connect_the_ratio_every_cycle() -> None:
     paths = run("gate", body, setup=setup)
     assert paths.count("/api/v4/unified/unified_mode") == 1
     assert paths.count("/api/v4/unified/accounts") == 3
+
+
+def test_a_binance_portfolio_margin_account_says_its_mode_when_fapi_refuses_its_positions() -> None:
+    """The live feed's first cycle fails on /fapi/v3/positionRisk (-2015) for a portfolio-margin
+    account: it still says the mode (from /sapi/v1/account/info) and papi's uniMMR before the error."""
+    import asyncio
+
+    from liqwatch.config import AccountConfig
+    from liqwatch.feeds.events import Event, Status
+    from liqwatch.feeds.live import VenueFeed
+
+    async def body() -> list[Event]:
+        async with FakeRestServer("binance") as rest:
+            rest.set_mode("portfolio")
+            account = AccountConfig(
+                name="main", exchange="binance", api_key_env="K", api_secret_env="S", rest_url=rest.url
+            )
+            seen: list[Event] = []
+            task = asyncio.create_task(VenueFeed(account, environ={"K": DEFAULT_KEY, "S": "s"}).run(seen.append))
+            try:
+                while not any(isinstance(e, Status) and e.state == "error" for e in seen):
+                    await asyncio.sleep(0.02)
+            finally:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            return seen
+
+    seen = asyncio.run(asyncio.wait_for(body(), 20))
+    (mode,) = [e for e in seen if isinstance(e, AccountMode)]
+    error = next(i for i, e in enumerate(seen) if isinstance(e, Status) and e.state == "error")
+    assert seen.index(mode) < error
+    assert mode.mode == "portfolio" and mode.margin_ratio_venue == pytest.approx(1 / 5167.92171923, rel=1e-12)
+    assert mode.venue_inputs["accountStatus"] == "NORMAL"
