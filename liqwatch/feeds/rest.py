@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -40,6 +41,7 @@ def _passing(error: FeedError, cause: BaseException | None) -> bool:
 
 __all__ = ["RestClient"]
 
+_NOT_FOUND = re.compile(r"\b404\b")
 MODE_RETRY = 600.0
 """Seconds before a mode that could not be read (``unknown``) is asked again."""
 
@@ -192,8 +194,9 @@ class RestClient:
         """The account's margin mode (read at connect: once, again every :data:`MODE_RETRY` seconds
         while it is ``unknown``) and the venue's own account ratio (every call; read after
         :meth:`fetch_account_balances` of the same cycle, whose answer an adapter may reuse).
-        A mode the venue refuses to tell (permission, an endpoint error) is ``unknown`` with the
-        reason; a passing failure (network, rate limit) is raised for the feed to retry. A ratio that
+        A mode the venue refuses to tell (permission, an endpoint error or one it does not have,
+        e.g. on a testnet) is ``unknown`` with the reason; a network, rate-limit or maintenance
+        failure is raised for the feed to retry. A ratio that
         cannot be read is None (said in ``venue_inputs["error"]``)."""
         ex = await self._client()
         now = time.monotonic()
@@ -202,7 +205,9 @@ class RestClient:
                 self._mode = await self._venue.account_mode(ex, self.account)
             except Exception as exc:
                 error = self._errors.translate(exc, "reading the account mode")
-                if _passing(error, exc):
+                # the feed retries a passing failure; an endpoint that is not there (ccxt: HTTP 404
+                # as ExchangeNotAvailable) is not one: unknown, asked again after MODE_RETRY
+                if error.kind in TRANSIENT_KINDS and not _NOT_FOUND.search(str(exc)):
                     raise error from None
                 self._mode = ("unknown", f"the account mode could not be read: {error}")
             self._mode_at = now

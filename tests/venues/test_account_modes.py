@@ -105,6 +105,21 @@ def test_a_mode_the_venue_refuses_to_tell_is_unknown_with_the_reason() -> None:
     assert kind == "rate_limit"
 
 
+def test_a_mode_endpoint_the_venue_does_not_have_is_unknown_not_retried_forever() -> None:
+    """A bare 404 (an endpoint a testnet or proxy lacks) makes the mode ``unknown`` with the HTTP
+    status in the reason: the account's feed goes on (its figures withheld), it does not fail."""
+
+    def setup(fake: FakeRestServer) -> None:
+        fake.set("account_config_status", 404)
+
+    async def body(fake: FakeRestServer, client: RestClient) -> AccountMode:
+        await client.fetch_account_balances()
+        return await client.fetch_account_mode()
+
+    event = run("okx", body, setup=setup)
+    assert event.mode == "unknown" and "404" in event.mode_detail and "\n" not in event.mode_detail
+
+
 def test_the_mode_is_read_once_at_connect_the_ratio_every_cycle() -> None:
     def setup(fake: FakeRestServer) -> None:
         fake.set_mode("multi_assets")
