@@ -508,7 +508,10 @@ def live_position_record(view: PositionView, fees: _LiveFees | None = None) -> d
     one snapshot (looked up here when not given)."""
     data = view.data
     risk = view.risk
-    ours = None if risk is None else num(risk.liquidation_price)
+    pooled = view.collateral  # a multi-assets account's cross position, from its collateral
+    ours = (
+        num(pooled.liquidation_price) if pooled is not None else None if risk is None else num(risk.liquidation_price)
+    )
     venue_lp = data.exchange_liquidation_price
     doc = {
         "account": view.account,
@@ -530,7 +533,13 @@ def live_position_record(view: PositionView, fees: _LiveFees | None = None) -> d
         "bankruptcy_price": None if risk is None else num(risk.bankruptcy_price),
         "margin_ratio": num(view.venue_margin_ratio) if risk is None else num(risk.margin_ratio),
         "tier": None if risk is None else risk.tier.index,
-        "distance_to_liquidation": None if risk is None else num(risk.distance_to_liquidation),
+        "distance_to_liquidation": (
+            num(pooled.distance_to_liquidation)
+            if pooled is not None
+            else None
+            if risk is None
+            else num(risk.distance_to_liquidation)
+        ),
         "unrealized_pnl": None if risk is None else risk.unrealized_pnl + 0.0,
         "status": "unknown" if risk is None else risk.status,
         "adl": None
@@ -634,15 +643,20 @@ def live_account_record(view: AccountView) -> dict[str, Any]:
     risk = view.risk
     computed = view.computed
     a = None if risk is None or not computed else risk.account
+    pooled = view.collateral_risk  # a multi-assets account computed from its collateral (USD)
     return {
         "account": view.name,
         "exchange": view.exchange,
         "status": view.data_status,
         "wallet_balance": account_wallet(view),
-        "margin_balance": None if a is None else a.margin_balance,
-        "maintenance_margin": None if a is None else a.maintenance_margin,
-        "margin_ratio": None if a is None else num(a.margin_ratio),
-        "cross_margin_ratio": None if a is None else num(a.cross_margin_ratio),
+        "margin_balance": pooled.effective_equity if pooled is not None else None if a is None else a.margin_balance,
+        "maintenance_margin": (
+            pooled.maintenance_margin_usd if pooled is not None else None if a is None else a.maintenance_margin
+        ),
+        "margin_ratio": num(pooled.margin_ratio) if pooled is not None else None if a is None else num(a.margin_ratio),
+        "cross_margin_ratio": (
+            num(pooled.margin_ratio) if pooled is not None else None if a is None else num(a.cross_margin_ratio)
+        ),
         "feed": view.status,
         "stale": view.stale,
         "error": view.detail or None,

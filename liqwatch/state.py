@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Literal
 
+from liqwatch.core.collateral import CollateralAsset, CollateralPosition, CollateralRisk, assess_collateral
 from liqwatch.core.engine import assess
 from liqwatch.core.errors import InputError
 from liqwatch.core.model import AccountRisk, PortfolioRisk, PositionRisk, PositionSpec
@@ -72,6 +73,11 @@ MODE_NOTES = {
 }
 """Why a ``multi_assets`` / ``portfolio`` / ``unknown`` account and its cross positions have no
 liqwatch margin ratio, liquidation, bankruptcy price or distance (the venue's own figures stand in)."""
+POOLED_NOTE = (
+    "multi-assets account: liqwatch's figures from every collateral asset at the venue's index bid/ask rates "
+    "(other marks and collateral prices held); the venue's ratio beside them"
+)
+"""A ``multi_assets`` account whose collateral the venue publishes how it values (Binance): ours."""
 MODE_LABELS = {"multi_assets": "multi-assets", "portfolio": "portfolio margin", "unknown": "mode unknown"}
 """The card's words for each mode liqwatch does not compute."""
 
@@ -137,6 +143,9 @@ class AccountState:
     venue_inputs: dict[str, float | str | None] = field(default_factory=dict)
     ratio_logged: bool = False
     """A difference between our ratio and the venue's was logged already (once per account)."""
+    collateral_assets: list[CollateralAsset] = field(default_factory=list)
+    """A ``multi_assets`` account's collateral as the venue values it ([]: not computed)."""
+    collateral_error: str = ""
 
     def collateral(self) -> float | dict[str, float]:
         """The cross collateral as ``assess`` (and what-if scenarios on :attr:`last_specs`) take it:
@@ -158,6 +167,9 @@ class PositionView:
     venue_margin_ratio: float | None = None
     """For a position liqwatch does not price on a venue that margins at account level: its
     account's maintenance margin / equity as the venue reports them (liqwatch's convention)."""
+    collateral: CollateralPosition | None = None
+    """A cross position of a ``multi_assets`` account liqwatch computes from its collateral: its
+    liquidation price and distance (``risk`` is None: no single-collateral figure)."""
 
 
 DataStatus = Literal["ok", "connecting", "error"]
@@ -198,6 +210,9 @@ class AccountView:
     margin_ratio_venue: float | None = None
     """The venue's own account ratio (maintenance margin / equity, 1.0 = liquidation) where read."""
     mode_note: str | None = None
+    collateral_risk: CollateralRisk | None = None
+    """A ``multi_assets`` account computed from its collateral: its effective equity, MM in USD and
+    margin ratio (liqwatch's, beside the venue's)."""
 
     @property
     def computed(self) -> bool:
@@ -206,10 +221,16 @@ class AccountView:
 
     @property
     def margin_ratio_diff(self) -> float | None:
-        """Our account margin ratio less the venue's, where both are known (``single`` only)."""
-        if not self.computed or self.risk is None or self.margin_ratio_venue is None:
+        """Our account margin ratio less the venue's, where both are known (``single``, or a
+        ``multi_assets`` account computed from its collateral)."""
+        if self.margin_ratio_venue is None:
             return None
-        ours = self.risk.account.margin_ratio
+        if self.collateral_risk is not None:
+            ours = self.collateral_risk.margin_ratio
+        elif not self.computed or self.risk is None:
+            return None
+        else:
+            ours = self.risk.account.margin_ratio
         if ours is None or ours - ours != 0.0:
             return None
         return ours - self.margin_ratio_venue
@@ -313,6 +334,14 @@ class State:
             acc.mode_detail = event.mode_detail or None
             acc.margin_ratio_venue = event.margin_ratio_venue
             acc.venue_inputs = dict(event.venue_inputs)
+            try:
+                acc.collateral_assets = [
+                    CollateralAsset(r.asset, r.amount, r.price, bid_buffer=r.bid_buffer, ask_buffer=r.ask_buffer)
+                    for r in event.collateral
+                ]
+                acc.collateral_error = ""
+            except InputError as exc:
+                acc.collateral_assets, acc.collateral_error = [], f"{exc.field}: {exc.message}"
         elif event.type == "status":
             acc.status[event.channel] = event
             if event.state == "error" and event.detail:
@@ -424,6 +453,9 @@ class State:
         any_stale = False
         prepared: dict[PositionKey, tuple[PositionData, int, _Prepared]] = {}
         isolated: dict[str, float | None] = {}
+        pooled = acc.mode == "multi_assets" and bool(acc.collateral_assets)
+        pooled_specs: list[PositionSpec] = []
+        pooled_views: list[PositionView] = []
         for key, data in acc.positions.items():
             if data.margin_mode == "isolated":
                 ccy = (data.settle or acc.venue.settle).upper()
@@ -440,7 +472,7 @@ class State:
                 age = None
                 stale = True  # no live mark at all
             any_stale = any_stale or stale
-            if acc.mode != "single" and data.margin_mode == "cross":  # not ours to price: say why
+            if acc.mode != "single" and data.margin_mode == "cross" and not (pooled and not data.inverse):
                 why = MODE_NOTES.get(acc.mode, MODE_NOTES["unknown"])
                 views.append(PositionView(acc.name, acc.venue.name, data, mark, age, stale, None, why))
                 continue
@@ -463,28 +495,31 @@ class State:
             if table is None or refusal:
                 views.append(PositionView(acc.name, acc.venue.name, data, mark, age, stale, None, refusal or note))
                 continue
-            specs.append(
-                PositionSpec(
-                    symbol=symbol,
-                    side=data.side,
-                    size=data.size,
-                    entry_price=data.entry_price,
-                    mark_price=mark,
-                    tiers=table,
-                    margin_mode=data.margin_mode,
-                    position_side=data.position_side,
-                    leverage=data.leverage,
-                    isolated_margin=margin,
-                    fee_rate=fee_rate,
-                    adl_lights=data.adl_lights,
-                    exchange_liquidation_price=data.exchange_liquidation_price,
-                    tick_size=tick,
-                    inverse=data.inverse,
-                    settle=data.settle,
-                    contracts=data.contracts,
-                    contract_size=data.contract_size,
-                )
+            spec = PositionSpec(
+                symbol=symbol,
+                side=data.side,
+                size=data.size,
+                entry_price=data.entry_price,
+                mark_price=mark,
+                tiers=table,
+                margin_mode=data.margin_mode,
+                position_side=data.position_side,
+                leverage=data.leverage,
+                isolated_margin=margin,
+                fee_rate=fee_rate,
+                adl_lights=data.adl_lights,
+                exchange_liquidation_price=data.exchange_liquidation_price,
+                tick_size=tick,
+                inverse=data.inverse,
+                settle=data.settle,
+                contracts=data.contracts,
+                contract_size=data.contract_size,
             )
+            if pooled and data.margin_mode == "cross":  # computed from the collateral below
+                pooled_specs.append(spec)
+                pooled_views.append(PositionView(acc.name, acc.venue.name, data, mark, age, stale, None, note))
+                continue
+            specs.append(spec)
             kept.append(PositionView(acc.name, acc.venue.name, data, mark, age, stale, None, note))
             kept_keys.append(key)
         acc.prepared = prepared  # the positions held now only
@@ -509,6 +544,8 @@ class State:
             for kept_view in kept:
                 kept_view.note = refusal
         views.extend(kept)
+        collateral_risk = self._pooled(acc, pooled_specs, pooled_views) if pooled and risk is not None else None
+        views.extend(pooled_views)
         states: dict[str, str] = {ch: str(st.state) for ch, st in acc.status.items()}
         detail = "; ".join(st.detail for st in acc.status.values() if st.state == "error" and st.detail)
         data_status: DataStatus = "ok"
@@ -539,10 +576,31 @@ class State:
             acc.mode,
             acc.mode_detail,
             acc.margin_ratio_venue,
-            None if acc.mode == "single" else MODE_NOTES.get(acc.mode, MODE_NOTES["unknown"]),
+            None
+            if acc.mode == "single"
+            else POOLED_NOTE
+            if collateral_risk is not None
+            else MODE_NOTES.get(acc.mode, MODE_NOTES["unknown"]),
+            collateral_risk,
         )
         self._log_ratio_diff(acc, view)
         return view, views
+
+    @staticmethod
+    def _pooled(acc: AccountState, specs: list[PositionSpec], views: list[PositionView]) -> CollateralRisk | None:
+        """A ``multi_assets`` account from its collateral (:func:`assess_collateral`): each cross
+        view gets its liquidation price; None (each view saying why) where the core refuses."""
+        note = MODE_NOTES["multi_assets"]
+        try:
+            found = assess_collateral(acc.venue, specs, acc.collateral_assets)
+        except InputError as exc:
+            for view in views:
+                view.note = f"{note} (not computed: {exc.message})"
+            return None
+        for view, position in zip(views, found.positions, strict=True):
+            view.collateral = position
+            view.note = POOLED_NOTE
+        return found
 
     @staticmethod
     def _log_ratio_diff(acc: AccountState, view: AccountView) -> None:
@@ -555,16 +613,21 @@ class State:
         if abs(diff) <= RATIO_DIFF * abs(venue) * (1 + 1e-9):
             return
         acc.ratio_logged = True
-        a = view.risk.account
+        cr = view.collateral_risk
+        if cr is not None:
+            ours, mm, balance = cr.margin_ratio, cr.maintenance_margin_usd, cr.effective_equity
+        else:
+            a = view.risk.account
+            ours, mm, balance = a.margin_ratio, a.maintenance_margin, a.margin_balance
         theirs = ", ".join(f"{k} {v}" for k, v in acc.venue_inputs.items())
         log.warning(
             "%s account '%s': margin ratio %.6g (liqwatch: maintenance margin %.10g / margin balance %.10g) "
             "vs the venue's %.6g (%s): %+.6g",
             view.exchange,
             view.name,
-            a.margin_ratio,
-            a.maintenance_margin,
-            a.margin_balance,
+            ours,
+            mm,
+            balance,
             venue,
             theirs or "no inputs",
             diff,

@@ -98,6 +98,19 @@ computes), ``multi_assets`` (one cross pool valued in USD across collateral coin
 haircuts), ``portfolio`` (a scenario-based requirement) or ``unknown`` (the mode could not be read)."""
 
 
+class CollateralRow(BaseModel):
+    """One collateral asset of a multi-assets account as the venue values it: its wallet balance
+    and its USD index with the venue's bid/ask buffers (Binance ``/fapi/v1/assetIndex``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    asset: str
+    amount: float
+    price: float = Field(gt=0)
+    bid_buffer: float = Field(ge=0, le=1)
+    ask_buffer: float = Field(ge=0)
+
+
 class AccountMode(_Event):
     """The account's margin mode as its venue states it (read at connect) and the venue's own
     account margin ratio (read every REST cycle where the venue gives one)."""
@@ -112,6 +125,9 @@ class AccountMode(_Event):
     liquidation (converted where the venue quotes equity / MM); None where it gives none."""
     venue_inputs: dict[str, float | str | None] = Field(default_factory=dict)
     """The venue's fields the ratio comes from, as sent (for explaining a difference from ours)."""
+    collateral: list[CollateralRow] = Field(default_factory=list)
+    """Every collateral asset of a ``multi_assets`` account where the venue publishes how it values
+    them (Binance): liqwatch then computes the account itself ([] elsewhere)."""
 
 
 class TierRowData(BaseModel):

@@ -19,7 +19,7 @@ from typing import Any
 
 from liqwatch.config import AccountConfig, Secrets
 from liqwatch.feeds.ccxt_client import ErrorTranslator, FeedError, new_exchange, point_at
-from liqwatch.feeds.events import AccountMode, AccountModeName, Balance, MarkPrice, Positions, Tiers
+from liqwatch.feeds.events import AccountMode, AccountModeName, Balance, CollateralRow, MarkPrice, Positions, Tiers
 from liqwatch.feeds.venue_rest import EMPTY_SNAPSHOT, InverseUnavailable, PositionSnapshot, VenueRest
 from liqwatch.venues import get_home
 
@@ -221,6 +221,12 @@ class RestClient:
             inputs = {"error": str(self._errors.translate(exc, "reading the venue's account ratio"))}
         if ratio is not None and ratio - ratio != 0.0:
             ratio = None
+        collateral: list[CollateralRow] = []
+        try:
+            collateral = await self._venue.collateral(ex, self.account, mode)
+        except Exception as exc:  # optional: the venue's ratio stands alone, and the reason is said
+            reason = str(self._errors.translate(exc, "reading the collateral"))
+            inputs = {**inputs, "collateral_error": reason}
         return AccountMode(
             account=self.account.name,
             exchange=self.account.exchange,
@@ -229,6 +235,7 @@ class RestClient:
             mode_detail=detail,
             margin_ratio_venue=ratio,
             venue_inputs=inputs,
+            collateral=collateral,
         )
 
     def _positions(self, snapshot: PositionSnapshot) -> Positions:

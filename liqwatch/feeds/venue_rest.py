@@ -42,7 +42,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from liqwatch.core.venues import get_venue
 from liqwatch.feeds.ccxt_client import failure_reason
-from liqwatch.feeds.events import AccountModeName, PositionData, TierRowData
+from liqwatch.feeds.events import AccountModeName, CollateralRow, PositionData, TierRowData
 from liqwatch.feeds.parse import DataError, MarginMode, PositionSide, as_dict, as_list, ms_to_s, num, positive
 
 if TYPE_CHECKING:
@@ -270,6 +270,12 @@ class VenueRest:
         it comes from), read each REST cycle after :meth:`balances` (an adapter may reuse what that
         read kept); (None, {}) where the venue gives none. Raises whatever ccxt raises."""
         return None, {}
+
+    async def collateral(self, ex: Any, account: AccountConfig, mode: AccountModeName) -> list[CollateralRow]:
+        """Every collateral asset of a ``multi_assets`` account, valued as the venue publishes it,
+        read after :meth:`venue_ratio`; [] where liqwatch does not compute the mode from it.
+        Raises whatever ccxt raises, or DataError for an asset the venue gives no rate for."""
+        return []
 
     def config(self, account: AccountConfig) -> dict[str, Any]:
         """Extra ccxt constructor keys (besides options and credentials)."""

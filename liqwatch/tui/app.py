@@ -407,6 +407,8 @@ class LiqwatchApp(App[None]):
         for account in snap.accounts:
             if account.risk is not None:  # not single: the venue's ratio (ours is not computed)
                 ratio = account.risk.account.margin_ratio if account.computed else account.margin_ratio_venue
+                if account.collateral_risk is not None:  # multi-assets from its collateral: ours
+                    ratio = account.collateral_risk.margin_ratio
                 self.ratios.add(account.name, ts, ratio)
         if len(self.marks.series) > len(self.views):
             self.marks.retain(set(self.views))

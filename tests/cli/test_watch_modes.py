@@ -15,7 +15,7 @@ import pytest
 from liqwatch.alerts.engine import AlertEngine
 from liqwatch.feeds.events import AccountMode, Balance, Event, MarkPrice, PositionData, Positions
 from liqwatch.records import snapshot_record
-from liqwatch.state import MODE_NOTES, State
+from liqwatch.state import MODE_NOTES, POOLED_NOTE, State
 from liqwatch.tui.app import LiqwatchApp
 from liqwatch.tui.widgets.account_strip import AccountCard
 from tests.tui.test_account_card import card_lines
@@ -208,10 +208,74 @@ def test_a_live_multi_assets_account_end_to_end() -> None:
     (acc,) = record["accounts"]
     assert acc["mode"] == "multi_assets" and acc["mode_detail"] == "binance multiAssetsMargin true (Multi-Assets Mode)"
     assert acc["margin_ratio_venue"] == pytest.approx(262.575 / 26252.5, rel=1e-12)
-    assert acc["margin_ratio"] is None and acc["margin_ratio_diff"] is None
+    # the assets and /fapi/v1/assetIndex rates were read: liqwatch's own figures, from the collateral
+    assert acc["note"] == POOLED_NOTE
+    assert acc["margin_ratio"] == pytest.approx(acc["maintenance_margin"] / acc["margin_balance"], rel=1e-12)
+    assert acc["margin_ratio_diff"] == pytest.approx(acc["margin_ratio"] - acc["margin_ratio_venue"], rel=1e-12)
     cross = [p for p in record["positions"] if p["margin_mode"] == "cross"]
-    assert cross and all(p[key] is None for p in cross for key in NULL_FIGURES)
+    assert cross and all(p["note"] == POOLED_NOTE for p in cross)
+    assert all(p["bankruptcy_price"] is None and p["margin_ratio"] is None for p in cross)  # single-collateral ones
+    assert all(p["liquidation_price"] is not None for p in cross)
     assert any(p["liquidation_price_venue"] is not None for p in cross)
+
+
+def test_a_multi_assets_account_without_rates_for_its_assets_has_no_figure_of_ours() -> None:
+    """A BNFCR (Credits Trading) account: the credit has no asset index rate, so liqwatch cannot value
+    the collateral: no figure of ours, the reason among the venue inputs."""
+    state = _state(None)
+    event = _mode("multi_assets", ratio=0.01)
+    state.apply(event)
+    record = snapshot_record(state.snapshot())
+    assert record["accounts"][0]["margin_ratio"] is None and record["accounts"][0]["note"] == MODE_NOTES["multi_assets"]
+
+
+# Hand-derived Binance Multi-Assets account (rules: Binance FAQ "How to calculate margin in
+# Multi-Assets Mode", https://www.binance.com/en/support/faq/how-to-calculate-margin-in-multi-assets-mode-c983a9268cfa4e70a4916c276bb3b7bc:
+# Account Equity = sum min(equity x bidRate, equity x askRate), MM in USD at the ask rate; its
+# USDTUSD numbers: index 0.99, bid rate 0.99 x 0.99 = 0.9801, ask rate 0.99 x 1.005 = 0.99495).
+# One cross BTC long 0.5 @ 60,000, mark 61,000; collateral 14,000 USDT and 0.1 BTC (index 61,000,
+# 5 % buffers). Bracket 1 of BTCUSDT: MMR 0.4 %, no maintenance amount.
+#   USDT equity 14,000 + 0.5 x 1,000 = 14,500 -> x 0.9801 = 14,211.45
+#   BTC 0.1 x 61,000 x 0.95 = 5,795                -> effective equity 20,006.45
+#   MM 0.5 x 61,000 x 0.004 = 122 USDT x 0.99495 = 121.3839 USD -> ratio 121.3839 / 20,006.45
+# Liquidation (BTC collateral moves with the mark, p = P): the USDT equity turns negative first
+# (14,000 + 0.5 (P - 60,000) < 0 below 32,000), valued at the ask rate 0.99495:
+#   0.99495 (0.5 P - 16,000) + 0.1 x 0.95 P = 0.5 x 0.004 x 0.99495 P
+#   P = 15,919.2 / (0.497475 + 0.095 - 0.0019899) = 26,959.30...
+HAND_POSITION = {"symbol": "BTC/USDT:USDT", "side": "long", "size": 0.5, "entry_price": 60_000.0,
+                 "margin_mode": "cross", "leverage": 10.0}  # fmt: skip
+
+
+def test_a_binance_multi_assets_account_by_hand() -> None:
+    from liqwatch.feeds.events import CollateralRow
+
+    state = State(clock=lambda: T)
+    mode = _mode("multi_assets", ratio=0.0061).model_copy(
+        update={
+            "collateral": [
+                CollateralRow(asset="USDT", amount=14_000.0, price=0.99, bid_buffer=0.01, ask_buffer=0.005),
+                CollateralRow(asset="BTC", amount=0.1, price=61_000.0, bid_buffer=0.05, ask_buffer=0.05),
+            ]
+        }
+    )
+    for event in (
+        mode,
+        Balance(account="main", exchange="binance", ts=T, wallet_balance=14_000.0),
+        Positions(account="main", exchange="binance", ts=T, positions=[PositionData(**HAND_POSITION)]),
+        MarkPrice(account="main", exchange="binance", ts=T, symbol="BTC/USDT:USDT", price=61_000.0),
+    ):
+        state.apply(event)
+    record = snapshot_record(state.snapshot())
+    (acc,) = record["accounts"]
+    (btc,) = record["positions"]
+    assert acc["margin_balance"] == pytest.approx(14_500 * 0.9801 + 0.1 * 61_000 * 0.95, rel=1e-12)
+    assert acc["maintenance_margin"] == pytest.approx(0.5 * 61_000 * 0.004 * 0.99495, rel=1e-12)
+    assert acc["margin_ratio"] == pytest.approx(121.3839 / 20_006.45, rel=1e-12)
+    assert acc["margin_ratio_diff"] == pytest.approx(121.3839 / 20_006.45 - 0.0061, rel=1e-9)
+    liq = 0.99495 * 16_000 / (0.99495 * 0.5 + 0.1 * 0.95 - 0.5 * 0.004 * 0.99495)
+    assert btc["liquidation_price"] == pytest.approx(liq, rel=1e-9)
+    assert btc["distance_to_liquidation"] == pytest.approx((61_000 - liq) / 61_000, rel=1e-9)
+    assert btc["bankruptcy_price"] is None and btc["margin_ratio"] is None
 
 
 def test_the_dashboard_charts_the_venue_ratio_and_offers_no_what_if_for_a_multi_assets_account() -> None:
@@ -239,3 +303,24 @@ def test_the_dashboard_charts_the_venue_ratio_and_offers_no_what_if_for_a_multi_
     ratios, notes = asyncio.run(go())
     assert ratios == [0.123]
     assert notes and all("multi_assets account" in n for n in notes)
+
+
+def test_the_card_of_a_multi_assets_account_computed_from_its_collateral() -> None:
+    from liqwatch.feeds.events import CollateralRow
+
+    clock = Clock(T)
+    app = LiqwatchApp([], clock=clock, refresh_seconds=3600, autostart=False, show_clock=False)
+    rows = [CollateralRow(asset="USDT", amount=14_000.0, price=0.99, bid_buffer=0.01, ask_buffer=0.005)]
+    for event in _events(_mode("multi_assets", ratio=0.0061).model_copy(update={"collateral": rows})):
+        app.monitor.state.apply(event)
+
+    async def card() -> list[str]:
+        async with app.run_test(size=(160, 40)) as pilot:
+            await until(pilot, lambda: bool(app.query(AccountCard)))
+            widget = app.query_one(AccountCard)
+            await until(pilot, lambda: "eff. equity" in " ".join(card_lines(app, widget)))
+            return card_lines(app, widget)
+
+    lines = asyncio.run(card())
+    assert lines[1].startswith("multi-assets · eff. equity ")
+    assert lines[2].endswith("(venue 0.61%)")

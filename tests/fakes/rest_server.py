@@ -135,7 +135,13 @@ class FakeBinance(FakeVenue):
         ("GET", "/fapi/v1/multiAssetsMargin", "multi_assets_margin", True),
         ("GET", "/sapi/v1/account/info", "sapi_account_info", True),
         ("GET", "/papi/v1/account", "papi_account", True),
+        ("GET", "/fapi/v1/assetIndex", "asset_index", False),
     )
+
+    async def asset_index(self, request: web.Request) -> web.Response:
+        if "assetIndex" not in self.data:
+            return web.Response(text="Not Found", status=404)
+        return self._by_symbol(request, "assetIndex")
 
     async def multi_assets_margin(self, request: web.Request) -> web.Response:
         return (

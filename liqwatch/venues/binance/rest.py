@@ -5,7 +5,7 @@ from __future__ import annotations
 import weakref
 from typing import TYPE_CHECKING, Any, Literal
 
-from liqwatch.feeds.events import AccountModeName, TierRowData
+from liqwatch.feeds.events import AccountModeName, CollateralRow, TierRowData
 from liqwatch.feeds.parse import DataError, MarginMode, PositionSide, as_dict, as_list, lights, num, positive
 from liqwatch.feeds.venue_rest import (
     Leg,
@@ -68,6 +68,38 @@ class BinanceRest(VenueRest):
         self._accounts: weakref.WeakKeyDictionary[Any, dict[str, Any]] = weakref.WeakKeyDictionary()
         """Per ccxt client, the latest ``/fapi/v3/account`` answer (:meth:`balance` reads it, the
         venue ratio of the same cycle reuses it)."""
+        self._collateral_source: weakref.WeakKeyDictionary[Any, dict[str, Any]] = weakref.WeakKeyDictionary()
+        """The same answer for :meth:`collateral` (the assets' wallet balances)."""
+
+    async def collateral(self, ex: Any, account: AccountConfig, mode: AccountModeName) -> list[CollateralRow]:
+        """Multi-Assets Mode: every asset row of ``/fapi/v3/account`` (``walletBalance``, in the
+        asset) at its ``GET /fapi/v1/assetIndex`` ``<ASSET>USD`` ``index`` with its ``bidBuffer`` /
+        ``askBuffer`` (Binance FAQ "How to calculate margin in Multi-Assets Mode": Account Equity =
+        sum min(equity x bidRate, equity x askRate)). An asset holding a balance without a rate
+        (BNFCR, a credit in USD) is refused: no figure of ours then."""
+        data = taken(self._collateral_source, ex)
+        if mode != "multi_assets":
+            return []
+        if data is None:
+            data = as_dict(await ex.fapiPrivateV3GetAccount())
+        rates = {str(as_dict(r).get("symbol")): as_dict(r) for r in as_list(await ex.fapiPublicGetAssetIndex())}
+        out: list[CollateralRow] = []
+        for item in as_list(data.get("assets")):
+            row = as_dict(item)
+            asset = str(row.get("asset", ""))
+            amount = num(row.get("walletBalance"))
+            if not asset or amount is None:
+                continue
+            rate = rates.get(f"{asset}USD")
+            index = positive(None if rate is None else rate.get("index"))
+            bid = num(None if rate is None else rate.get("bidBuffer"))
+            ask = num(None if rate is None else rate.get("askBuffer"))
+            if rate is None or index is None or bid is None or ask is None:
+                if amount != 0:
+                    raise DataError(f"no /fapi/v1/assetIndex rate for {asset}USD (a {asset} balance is held)")
+                continue
+            out.append(CollateralRow(asset=asset, amount=amount, price=index, bid_buffer=bid, ask_buffer=ask))
+        return out
 
     def options(self) -> dict[str, Any]:
         return {"fetchCurrencies": False, "fetchMarkets": {"types": ["linear"]}}
@@ -103,6 +135,7 @@ class BinanceRest(VenueRest):
             }
             return inverted(uni), inputs
         data = taken(self._accounts, ex) or as_dict(await ex.fapiPrivateV3GetAccount())
+        self._collateral_source[ex] = data
         mm, equity = num(data.get("totalMaintMargin")), num(data.get("totalMarginBalance"))
         return ratio_of(mm, equity), {"totalMaintMargin": mm, "totalMarginBalance": equity}
 
