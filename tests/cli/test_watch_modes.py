@@ -219,9 +219,9 @@ def test_a_live_multi_assets_account_end_to_end() -> None:
     assert any(p["liquidation_price_venue"] is not None for p in cross)
 
 
-def test_a_multi_assets_account_without_rates_for_its_assets_has_no_figure_of_ours() -> None:
-    """A BNFCR (Credits Trading) account: the credit has no asset index rate, so liqwatch cannot value
-    the collateral: no figure of ours, the reason among the venue inputs."""
+def test_a_multi_assets_account_without_collateral_rows_has_no_figure_of_ours() -> None:
+    """No collateral rows (a venue liqwatch cannot value, or a BNFCR credit without a rate): no
+    figure of ours, the issue's note."""
     state = _state(None)
     event = _mode("multi_assets", ratio=0.01)
     state.apply(event)

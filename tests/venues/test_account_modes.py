@@ -167,3 +167,22 @@ def test_a_binance_portfolio_margin_account_says_its_mode_when_fapi_refuses_its_
     assert seen.index(mode) < error
     assert mode.mode == "portfolio" and mode.margin_ratio_venue == pytest.approx(1 / 5167.92171923, rel=1e-12)
     assert mode.venue_inputs["accountStatus"] == "NORMAL"
+
+
+def test_a_bnfcr_account_has_no_collateral_rate_so_no_figure_of_ours() -> None:
+    """Credits Trading Mode: the BNFCR credit has no /fapi/v1/assetIndex row, so the collateral
+    cannot be valued: no rows (the state store then shows no figure of ours), the reason said."""
+    event, _ = _mode("binance", "bnfcr")
+    assert event.mode == "multi_assets" and event.collateral == []
+    reason = str(event.venue_inputs["collateral_error"])
+    assert "no /fapi/v1/assetIndex rate for BNFCRUSD" in reason and "\n" not in reason
+
+
+def test_a_multi_assets_binance_account_reads_its_collateral() -> None:
+    event, paths = _mode("binance", "multi_assets")
+    assert [(r.asset, r.amount, r.price, r.bid_buffer, r.ask_buffer) for r in event.collateral] == [
+        ("USDT", 10750.0, 0.99, 0.01, 0.005),
+        ("USDC", 0.0, 1.0, 0.01, 0.005),
+        ("BTC", 0.25, 61000.0, 0.05, 0.05),
+    ]
+    assert paths.count("/fapi/v1/assetIndex") == 1
