@@ -519,7 +519,10 @@ def live_position_record(view: PositionView, fees: _LiveFees | None = None) -> d
     one snapshot (looked up here when not given)."""
     data = view.data
     risk = view.risk
-    ours = None if risk is None else num(risk.liquidation_price)
+    pooled = view.collateral  # a multi-assets account's cross position, from its collateral
+    ours = (
+        num(pooled.liquidation_price) if pooled is not None else None if risk is None else num(risk.liquidation_price)
+    )
     venue_lp = data.exchange_liquidation_price
     doc = {
         "account": view.account,
@@ -535,12 +538,19 @@ def live_position_record(view: PositionView, fees: _LiveFees | None = None) -> d
         "stale": view.stale,
         "liquidation_price": ours,
         "exchange_liquidation_price": venue_lp,
+        "liquidation_price_venue": venue_lp,
         "liquidation_price_diff": None if ours is None or venue_lp is None else ours - venue_lp,
         "liquidation_price_diff_ticks": diff_ticks(view),
         "bankruptcy_price": None if risk is None else num(risk.bankruptcy_price),
         "margin_ratio": num(view.venue_margin_ratio) if risk is None else num(risk.margin_ratio),
         "tier": None if risk is None else risk.tier.index,
-        "distance_to_liquidation": None if risk is None else num(risk.distance_to_liquidation),
+        "distance_to_liquidation": (
+            num(pooled.distance_to_liquidation)
+            if pooled is not None
+            else None
+            if risk is None
+            else num(risk.distance_to_liquidation)
+        ),
         "unrealized_pnl": None if risk is None else risk.unrealized_pnl + 0.0,
         "status": "unknown" if risk is None else risk.status,
         "adl": None
@@ -642,20 +652,31 @@ def live_account_record(view: AccountView) -> dict[str, Any]:
     in its currency), null while ``status`` is not ``ok`` (``connecting``, ``error``: ``error`` then
     says why, whole)."""
     risk = view.risk
-    a = None if risk is None else risk.account
+    computed = view.computed
+    a = None if risk is None or not computed else risk.account
+    pooled = view.collateral_risk  # a multi-assets account computed from its collateral (USD)
     return {
         "account": view.name,
         "exchange": view.exchange,
         "status": view.data_status,
         "wallet_balance": account_wallet(view),
-        "margin_balance": None if a is None else a.margin_balance,
-        "maintenance_margin": None if a is None else a.maintenance_margin,
-        "margin_ratio": None if a is None else num(a.margin_ratio),
-        "cross_margin_ratio": None if a is None else num(a.cross_margin_ratio),
+        "margin_balance": pooled.effective_equity if pooled is not None else None if a is None else a.margin_balance,
+        "maintenance_margin": (
+            pooled.maintenance_margin_usd if pooled is not None else None if a is None else a.maintenance_margin
+        ),
+        "margin_ratio": num(pooled.margin_ratio) if pooled is not None else None if a is None else num(a.margin_ratio),
+        "cross_margin_ratio": (
+            num(pooled.margin_ratio) if pooled is not None else None if a is None else num(a.cross_margin_ratio)
+        ),
         "feed": view.status,
         "stale": view.stale,
         "error": view.detail or None,
-        "pools": live_pools(view),
+        "pools": live_pools(view) if computed else [{**e, **_NO_POOL_FIGURES} for e in live_pools(view)],
+        "mode": view.mode,
+        "mode_detail": view.mode_detail,
+        "margin_ratio_venue": num(view.margin_ratio_venue),
+        "margin_ratio_diff": num(view.margin_ratio_diff),
+        "note": view.mode_note,
     }
 
 

@@ -11,6 +11,7 @@ position, a record of the inputs behind any difference over one tick.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections import deque
 from collections.abc import Callable
@@ -18,6 +19,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Literal
 
+from liqwatch.core.collateral import CollateralAsset, CollateralPosition, CollateralRisk, assess_collateral
 from liqwatch.core.engine import assess
 from liqwatch.core.errors import InputError
 from liqwatch.core.model import AccountRisk, PortfolioRisk, PositionRisk, PositionSpec
@@ -33,6 +35,8 @@ from liqwatch.records import num as _num
 if TYPE_CHECKING:  # events are told apart by their ``type``: pydantic loads with the first event,
     # not with the dashboard's first frame
     from liqwatch.feeds.events import Event, PositionData, Positions, Status
+
+log = logging.getLogger(__name__)
 
 STALE_FACTOR = 3.0
 FEED_ERRORS_KEPT = 100
@@ -56,6 +60,27 @@ _Prepared = tuple[str, "TierTable | None", str, float, "float | None", "float | 
 """What a position's risk inputs need besides its mark (:meth:`State._prepare`): the symbol the
 table is known by, the table, the note, the fee rate, the isolated margin, the tick, and why the
 risk is not computed ("" when it is)."""
+
+RATIO_DIFF = 0.01
+"""Our account margin ratio further than this share of the venue's from it is logged (once)."""
+
+MODE_NOTES = {
+    "multi_assets": "multi-assets account: liqwatch does not compute it yet; the venue's ratio is shown",
+    "portfolio": (
+        "portfolio-margin account: the venue's requirement comes from risk scenarios liqwatch cannot "
+        "reproduce; the venue's ratio is shown"
+    ),
+    "unknown": "account mode unknown: no single-collateral figure is shown; the venue's ratio is shown where read",
+}
+"""Why a ``multi_assets`` / ``portfolio`` / ``unknown`` account and its cross positions have no
+liqwatch margin ratio, liquidation, bankruptcy price or distance (the venue's own figures stand in)."""
+POOLED_NOTE = (
+    "multi-assets account: liqwatch's figures from every collateral asset at the venue's index bid/ask rates "
+    "(other marks and collateral prices held); the venue's ratio beside them"
+)
+"""A ``multi_assets`` account whose collateral the venue publishes how it values (Binance): ours."""
+MODE_LABELS = {"multi_assets": "multi-assets", "portfolio": "portfolio margin", "unknown": "mode unknown"}
+"""The card's words for each mode liqwatch does not compute."""
 
 NO_INVERSE_MATHS = "coin-margined: this venue's inverse maths is not supported (the venue's liquidation price is shown)"
 
@@ -114,6 +139,17 @@ class AccountState:
     lasting_error: bool = False
     """The latest ``error`` status is one waiting cannot heal (``Status.lasting``: a rejected key,
     a missing permission or credential); kept, like :attr:`last_error`, while the feed retries."""
+    mode: str = "single"
+    """The venue's margin mode (an ``account_mode`` event; ``single`` until one says otherwise:
+    the demo and replays of older recordings)."""
+    mode_detail: str | None = None
+    margin_ratio_venue: float | None = None
+    venue_inputs: dict[str, float | str | None] = field(default_factory=dict)
+    ratio_logged: bool = False
+    """A difference between our ratio and the venue's was logged already (once per account)."""
+    collateral_assets: list[CollateralAsset] = field(default_factory=list)
+    """A ``multi_assets`` account's collateral as the venue values it ([]: not computed)."""
+    collateral_error: str = ""
 
     def collateral(self) -> float | dict[str, float]:
         """The cross collateral as ``assess`` (and what-if scenarios on :attr:`last_specs`) take it:
@@ -135,6 +171,9 @@ class PositionView:
     venue_margin_ratio: float | None = None
     """For a position liqwatch does not price on a venue that margins at account level: its
     account's maintenance margin / equity as the venue reports them (liqwatch's convention)."""
+    collateral: CollateralPosition | None = None
+    """A cross position of a ``multi_assets`` account liqwatch computes from its collateral: its
+    liquidation price and distance (``risk`` is None: no single-collateral figure)."""
 
 
 DataStatus = Literal["ok", "connecting", "error"]
@@ -166,6 +205,39 @@ class AccountView:
     isolated: dict[str, float | None] = field(default_factory=dict)
     """Per settle currency holding isolated positions, the sum of their margins (None: one is
     unknown): what a pool's wallet adds to its cross wallet where the risk core did not size it."""
+    mode: str = "single"
+    """``single`` (liqwatch's figures), ``multi_assets``, ``portfolio`` or ``unknown``: for the last
+    three the account's figures are not liqwatch's to give (:attr:`mode_note` says why; ``risk``
+    holds the isolated positions only)."""
+    mode_detail: str | None = None
+    """The venue's own words for the mode (or why it could not be read); None where no feed said."""
+    margin_ratio_venue: float | None = None
+    """The venue's own account ratio (maintenance margin / equity, 1.0 = liquidation) where read."""
+    mode_note: str | None = None
+    collateral_risk: CollateralRisk | None = None
+    """A ``multi_assets`` account computed from its collateral: its effective equity, MM in USD and
+    margin ratio (liqwatch's, beside the venue's)."""
+
+    @property
+    def computed(self) -> bool:
+        """liqwatch computes this account's margin (``single``): its account figures are ours."""
+        return self.mode == "single"
+
+    @property
+    def margin_ratio_diff(self) -> float | None:
+        """Our account margin ratio less the venue's, where both are known (``single``, or a
+        ``multi_assets`` account computed from its collateral)."""
+        if self.margin_ratio_venue is None:
+            return None
+        if self.collateral_risk is not None:
+            ours = self.collateral_risk.margin_ratio
+        elif not self.computed or self.risk is None:
+            return None
+        else:
+            ours = self.risk.account.margin_ratio
+        if ours is None or ours - ours != 0.0:
+            return None
+        return ours - self.margin_ratio_venue
 
     @property
     def cause(self) -> str:
@@ -261,6 +333,19 @@ class State:
                     as_of=time.strftime("%Y-%m-%d", time.gmtime(event.ts)),
                     origin="live",
                 )
+        elif event.type == "account_mode":
+            acc.mode = event.mode
+            acc.mode_detail = event.mode_detail or None
+            acc.margin_ratio_venue = event.margin_ratio_venue
+            acc.venue_inputs = dict(event.venue_inputs)
+            try:
+                acc.collateral_assets = [
+                    CollateralAsset(r.asset, r.amount, r.price, bid_buffer=r.bid_buffer, ask_buffer=r.ask_buffer)
+                    for r in event.collateral
+                ]
+                acc.collateral_error = ""
+            except InputError as exc:
+                acc.collateral_assets, acc.collateral_error = [], f"{exc.field}: {exc.message}"
         elif event.type == "status":
             acc.status[event.channel] = event
             if event.state == "error" and event.detail:
@@ -373,6 +458,9 @@ class State:
         any_stale = False
         prepared: dict[PositionKey, tuple[PositionData, int, _Prepared]] = {}
         isolated: dict[str, float | None] = {}
+        pooled = acc.mode == "multi_assets" and bool(acc.collateral_assets)
+        pooled_specs: list[PositionSpec] = []
+        pooled_views: list[PositionView] = []
         for key, data in acc.positions.items():
             if data.margin_mode == "isolated":
                 ccy = (data.settle or acc.venue.settle).upper()
@@ -389,6 +477,10 @@ class State:
                 age = None
                 stale = True  # no live mark at all
             any_stale = any_stale or stale
+            if acc.mode != "single" and data.margin_mode == "cross" and not (pooled and not data.inverse):
+                why = MODE_NOTES.get(acc.mode, MODE_NOTES["unknown"])
+                views.append(PositionView(acc.name, acc.venue.name, data, mark, age, stale, None, why))
+                continue
             if data.inverse and not acc.venue.supports_inverse:  # no table can help: say why
                 why = acc.venue.inverse_refusal or NO_INVERSE_MATHS
                 ratio = _venue_ratio(acc, data)
@@ -408,28 +500,31 @@ class State:
             if table is None or refusal:
                 views.append(PositionView(acc.name, acc.venue.name, data, mark, age, stale, None, refusal or note))
                 continue
-            specs.append(
-                PositionSpec(
-                    symbol=symbol,
-                    side=data.side,
-                    size=data.size,
-                    entry_price=data.entry_price,
-                    mark_price=mark,
-                    tiers=table,
-                    margin_mode=data.margin_mode,
-                    position_side=data.position_side,
-                    leverage=data.leverage,
-                    isolated_margin=margin,
-                    fee_rate=fee_rate,
-                    adl_lights=data.adl_lights,
-                    exchange_liquidation_price=data.exchange_liquidation_price,
-                    tick_size=tick,
-                    inverse=data.inverse,
-                    settle=data.settle,
-                    contracts=data.contracts,
-                    contract_size=data.contract_size,
-                )
+            spec = PositionSpec(
+                symbol=symbol,
+                side=data.side,
+                size=data.size,
+                entry_price=data.entry_price,
+                mark_price=mark,
+                tiers=table,
+                margin_mode=data.margin_mode,
+                position_side=data.position_side,
+                leverage=data.leverage,
+                isolated_margin=margin,
+                fee_rate=fee_rate,
+                adl_lights=data.adl_lights,
+                exchange_liquidation_price=data.exchange_liquidation_price,
+                tick_size=tick,
+                inverse=data.inverse,
+                settle=data.settle,
+                contracts=data.contracts,
+                contract_size=data.contract_size,
             )
+            if pooled and data.margin_mode == "cross":  # computed from the collateral below
+                pooled_specs.append(spec)
+                pooled_views.append(PositionView(acc.name, acc.venue.name, data, mark, age, stale, None, note))
+                continue
+            specs.append(spec)
             kept.append(PositionView(acc.name, acc.venue.name, data, mark, age, stale, None, note))
             kept_keys.append(key)
         acc.prepared = prepared  # the positions held now only
@@ -454,6 +549,8 @@ class State:
             for kept_view in kept:
                 kept_view.note = refusal
         views.extend(kept)
+        collateral_risk = self._pooled(acc, pooled_specs, pooled_views) if pooled and risk is not None else None
+        views.extend(pooled_views)
         states: dict[str, str] = {ch: str(st.state) for ch, st in acc.status.items()}
         detail = "; ".join(st.detail for st in acc.status.values() if st.state == "error" and st.detail)
         data_status: DataStatus = "ok"
@@ -481,8 +578,65 @@ class State:
             data_status,
             reason,
             isolated,
+            acc.mode,
+            acc.mode_detail,
+            acc.margin_ratio_venue,
+            None
+            if acc.mode == "single"
+            else POOLED_NOTE
+            if collateral_risk is not None
+            else MODE_NOTES.get(acc.mode, MODE_NOTES["unknown"]),
+            collateral_risk,
         )
+        self._log_ratio_diff(acc, view)
         return view, views
+
+    @staticmethod
+    def _pooled(acc: AccountState, specs: list[PositionSpec], views: list[PositionView]) -> CollateralRisk | None:
+        """A ``multi_assets`` account from its collateral (:func:`assess_collateral`): each cross
+        view gets its liquidation price; None (each view saying why) where the core refuses."""
+        note = MODE_NOTES["multi_assets"]
+        try:
+            found = assess_collateral(acc.venue, specs, acc.collateral_assets)
+        except InputError as exc:
+            for view in views:
+                view.note = f"{note} (not computed: {exc.message})"
+            return None
+        for view, position in zip(views, found.positions, strict=True):
+            view.collateral = position
+            view.note = POOLED_NOTE
+        return found
+
+    @staticmethod
+    def _log_ratio_diff(acc: AccountState, view: AccountView) -> None:
+        """Log (once per account, a stderr line) our account margin ratio further than
+        :data:`RATIO_DIFF` of the venue's from it, with the inputs on both sides."""
+        diff = view.margin_ratio_diff
+        if acc.ratio_logged or diff is None or view.risk is None or view.margin_ratio_venue is None:
+            return
+        venue = view.margin_ratio_venue
+        if abs(diff) <= RATIO_DIFF * abs(venue) * (1 + 1e-9):
+            return
+        acc.ratio_logged = True
+        cr = view.collateral_risk
+        if cr is not None:
+            ours, mm, balance = cr.margin_ratio, cr.maintenance_margin_usd, cr.effective_equity
+        else:
+            a = view.risk.account
+            ours, mm, balance = a.margin_ratio, a.maintenance_margin, a.margin_balance
+        theirs = ", ".join(f"{k} {v}" for k, v in acc.venue_inputs.items())
+        log.warning(
+            "%s account '%s': margin ratio %.6g (liqwatch: maintenance margin %.10g / margin balance %.10g) "
+            "vs the venue's %.6g (%s): %+.6g",
+            view.exchange,
+            view.name,
+            ours,
+            mm,
+            balance,
+            venue,
+            theirs or "no inputs",
+            diff,
+        )
 
     def _prepare(self, acc: AccountState, data: PositionData) -> _Prepared:
         """What ``data``'s risk inputs need besides the mark: a function of the data and the

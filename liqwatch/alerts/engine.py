@@ -453,14 +453,24 @@ class AlertEngine:
         self, out: list[Alert], name: str, acc: AccountView | None, views: list[PositionView], now: float
     ) -> None:
         cross = [v for v in views if v.data.margin_mode == "cross" and v.risk is not None]
-        if acc is not None and acc.risk is not None and cross:
+        ratio: float | None = None
+        if acc is not None and not acc.computed:
+            # multi-assets from its collateral: ours; else (portfolio, unknown, a multi-assets account
+            # liqwatch cannot value) the venue's own ratio
+            pooled = None if acc.collateral_risk is None else acc.collateral_risk.margin_ratio
+            ratio = pooled if pooled is not None else acc.margin_ratio_venue
+            cross = [v for v in views if v.data.margin_mode == "cross"] if ratio is not None else []
+        elif acc is not None and acc.risk is not None and cross:
             a = acc.risk.account
             ratio = a.cross_margin_ratio
             if ratio is None and a.cross_margin_balance <= 0 < a.cross_maintenance_margin:
                 ratio = math.inf
+        if acc is not None and cross:
             rule = self._rule("margin_ratio", name, [v.data.symbol for v in cross])
             if rule is not None:
                 legs = ", ".join(f"{v.data.symbol} {v.data.side}" for v in cross)
+                if not acc.computed and acc.collateral_risk is None:
+                    legs += f"; the venue's ratio: {acc.mode} account"
                 self._threshold(out, rule, name, None, None, ratio, now, messages.cross_ratio, name, ratio, legs)
         stale_age = 0.0
         stale_symbols: list[str] = []

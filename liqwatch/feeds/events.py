@@ -92,6 +92,44 @@ class Balance(_Event):
     the USDT-margined contracts, a BTC wallet the BTC-margined ones)."""
 
 
+AccountModeName = Literal["single", "multi_assets", "portfolio", "unknown"]
+"""How the venue margins the account: ``single`` (one wallet per settle coin: what liqwatch
+computes), ``multi_assets`` (one cross pool valued in USD across collateral coins with the venue's
+haircuts), ``portfolio`` (a scenario-based requirement) or ``unknown`` (the mode could not be read)."""
+
+
+class CollateralRow(BaseModel):
+    """One collateral asset of a multi-assets account as the venue values it: its wallet balance
+    and its USD index with the venue's bid/ask buffers (Binance ``/fapi/v1/assetIndex``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    asset: str
+    amount: float
+    price: float = Field(gt=0)
+    bid_buffer: float = Field(ge=0, le=1)
+    ask_buffer: float = Field(ge=0)
+
+
+class AccountMode(_Event):
+    """The account's margin mode as its venue states it (read at connect) and the venue's own
+    account margin ratio (read every REST cycle where the venue gives one)."""
+
+    type: Literal["account_mode"] = "account_mode"
+    mode: AccountModeName
+    mode_detail: str = ""
+    """The venue's own words (e.g. ``bybit marginMode REGULAR_MARGIN (unified)``), or for
+    ``unknown`` why the mode could not be read."""
+    margin_ratio_venue: float | None = None
+    """The venue's account ratio in liqwatch's convention: maintenance margin / equity, 1.0 =
+    liquidation (converted where the venue quotes equity / MM); None where it gives none."""
+    venue_inputs: dict[str, float | str | None] = Field(default_factory=dict)
+    """The venue's fields the ratio comes from, as sent (for explaining a difference from ours)."""
+    collateral: list[CollateralRow] = Field(default_factory=list)
+    """Every collateral asset of a ``multi_assets`` account where the venue publishes how it values
+    them (Binance): liqwatch then computes the account itself ([] elsewhere)."""
+
+
 class TierRowData(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -128,7 +166,7 @@ class Status(_Event):
     waiting for the account's data."""
 
 
-Event = Annotated[MarkPrice | Positions | Balance | Tiers | Status, Field(discriminator="type")]
+Event = Annotated[MarkPrice | Positions | Balance | Tiers | Status | AccountMode, Field(discriminator="type")]
 EVENT_ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)
 
 

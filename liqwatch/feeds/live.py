@@ -106,10 +106,19 @@ class VenueFeed:
                                 self.account, secrets, sink, on_expired=self._resync.set, clock=self.clock, rng=self.rng
                             )
                             hints_task = asyncio.create_task(hints.run())
-                    positions, balances = await client.fetch_account_balances()
+                    try:
+                        positions, balances = await client.fetch_account_balances()
+                    except FeedError:
+                        # say the mode anyway: a portfolio-margin key is refused where positions are
+                        # read (Binance fapi), and the mode and the venue's ratio say why
+                        with contextlib.suppress(FeedError):
+                            sink(await client.fetch_account_mode())
+                        raise
+                    mode = await client.fetch_account_mode()  # before any figure is computed
                     for note in client.notes:  # said once: the client reads on without that part
                         self._status(sink, "connected", "rest", note)
                     client.notes.clear()
+                    sink(mode)
                     for balance in balances:
                         sink(balance)
                     sink(positions)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -18,7 +19,7 @@ from typing import Any
 
 from liqwatch.config import AccountConfig, Secrets
 from liqwatch.feeds.ccxt_client import ErrorTranslator, FeedError, new_exchange, point_at
-from liqwatch.feeds.events import Balance, MarkPrice, Positions, Tiers
+from liqwatch.feeds.events import AccountMode, AccountModeName, Balance, CollateralRow, MarkPrice, Positions, Tiers
 from liqwatch.feeds.venue_rest import EMPTY_SNAPSHOT, InverseUnavailable, PositionSnapshot, VenueRest
 from liqwatch.venues import get_home
 
@@ -40,6 +41,10 @@ def _passing(error: FeedError, cause: BaseException | None) -> bool:
 
 __all__ = ["RestClient"]
 
+_NOT_FOUND = re.compile(r"\b404\b")
+MODE_RETRY = 600.0
+"""Seconds before a mode that could not be read (``unknown``) is asked again."""
+
 
 class RestClient:
     """One account's REST view of its venue, through a ccxt async client."""
@@ -56,6 +61,8 @@ class RestClient:
         """Write the tier tables read into the tier cache (``liqwatch tiers``)."""
         self.cache_writes: list[asyncio.Future[None]] = []
         """The cache writes started (tests wait on them)."""
+        self._mode: tuple[AccountModeName, str] | None = None
+        self._mode_at = 0.0
         self.notes: list[str] = []
         """Things to say once (the feed reports and clears them): the coin-margined perpetuals
         that could not be read."""
@@ -182,6 +189,54 @@ class RestClient:
             )
             for wallet, currency, ts in found
         ]
+
+    async def fetch_account_mode(self) -> AccountMode:
+        """The account's margin mode (read at connect: once, again every :data:`MODE_RETRY` seconds
+        while it is ``unknown``) and the venue's own account ratio (every call; read after
+        :meth:`fetch_account_balances` of the same cycle, whose answer an adapter may reuse).
+        A mode the venue refuses to tell (permission, an endpoint error or one it does not have,
+        e.g. on a testnet) is ``unknown`` with the reason; a network, rate-limit or maintenance
+        failure is raised for the feed to retry. A ratio that
+        cannot be read is None (said in ``venue_inputs["error"]``)."""
+        ex = await self._client()
+        now = time.monotonic()
+        if self._mode is None or (self._mode[0] == "unknown" and now - self._mode_at >= MODE_RETRY):
+            try:
+                self._mode = await self._venue.account_mode(ex, self.account)
+            except Exception as exc:
+                error = self._errors.translate(exc, "reading the account mode")
+                # the feed retries a passing failure; an endpoint that is not there (ccxt: HTTP 404
+                # as ExchangeNotAvailable) is not one: unknown, asked again after MODE_RETRY
+                if error.kind in TRANSIENT_KINDS and not _NOT_FOUND.search(str(exc)):
+                    raise error from None
+                self._mode = ("unknown", f"the account mode could not be read: {error}")
+            self._mode_at = now
+        assert self._mode is not None
+        mode, detail = self._mode
+        ratio: float | None = None
+        inputs: dict[str, float | str | None] = {}
+        try:
+            ratio, inputs = await self._venue.venue_ratio(ex, self.account, mode)
+        except Exception as exc:  # optional: our figures (single) or the refusal stand without it
+            inputs = {"error": str(self._errors.translate(exc, "reading the venue's account ratio"))}
+        if ratio is not None and ratio - ratio != 0.0:
+            ratio = None
+        collateral: list[CollateralRow] = []
+        try:
+            collateral = await self._venue.collateral(ex, self.account, mode)
+        except Exception as exc:  # optional: the venue's ratio stands alone, and the reason is said
+            reason = str(self._errors.translate(exc, "reading the collateral"))
+            inputs = {**inputs, "collateral_error": reason}
+        return AccountMode(
+            account=self.account.name,
+            exchange=self.account.exchange,
+            ts=time.time(),
+            mode=mode,
+            mode_detail=detail,
+            margin_ratio_venue=ratio,
+            venue_inputs=inputs,
+            collateral=collateral,
+        )
 
     def _positions(self, snapshot: PositionSnapshot) -> Positions:
         return Positions(

@@ -42,7 +42,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from liqwatch.core.venues import get_venue
 from liqwatch.feeds.ccxt_client import failure_reason
-from liqwatch.feeds.events import PositionData, TierRowData
+from liqwatch.feeds.events import AccountModeName, CollateralRow, PositionData, TierRowData
 from liqwatch.feeds.parse import DataError, MarginMode, PositionSide, as_dict, as_list, ms_to_s, num, positive
 from liqwatch.numfmt import plain
 
@@ -63,6 +63,27 @@ rarely: once when a client first sees positions, then hourly; never per reconcil
 FEE_RETRY = 300.0
 """Seconds before a failed taker-rate lookup is tried again (the venue's default stands in)."""
 _MAX_TAKER = 0.01
+
+
+def ratio_of(mm: float | None, equity: float | None) -> float | None:
+    """Maintenance margin / equity (1.0 = liquidation); None where either is unknown or the
+    equity is not positive."""
+    if mm is None or equity is None or equity <= 0:
+        return None
+    return mm / equity
+
+
+def inverted(value: float | None) -> float | None:
+    """1 / a ratio the venue quotes as equity / maintenance margin (OKX ``mgnRatio``, Gate
+    ``total_maintenance_margin_rate``, Binance PM ``uniMMR``); None for None or a value <= 0."""
+    if value is None or value <= 0:
+        return None
+    return 1.0 / value
+
+
+def taken(kept: weakref.WeakKeyDictionary[Any, dict[str, Any]], ex: Any) -> dict[str, Any] | None:
+    """What an adapter kept for ``ex`` from this cycle's balance read (removed: read once)."""
+    return kept.pop(ex) if ex in kept else None
 
 
 def first_tier_amount(rows: list[TierRowData]) -> list[TierRowData]:
@@ -234,6 +255,28 @@ class VenueRest:
                 found = await self.inverse_balances(ex, account, positions)
             out += [b for b in found if b[1] not in seen]
         return out
+
+    # ---- the account's margin mode and the venue's own account ratio (issue #21)
+
+    async def account_mode(self, ex: Any, account: AccountConfig) -> tuple[AccountModeName, str]:
+        """(mode, the venue's own words for it), read once at connect. Raises whatever ccxt raises
+        (the client makes the mode ``unknown`` with the reason). Venues without a mode liqwatch
+        does not compute say ``single``."""
+        return "single", f"{self.name}: one wallet per settle coin (the venue has no other mode liqwatch reads)"
+
+    async def venue_ratio(
+        self, ex: Any, account: AccountConfig, mode: AccountModeName
+    ) -> tuple[float | None, dict[str, float | str | None]]:
+        """(the venue's account ratio as maintenance margin / equity, 1.0 = liquidation; the fields
+        it comes from), read each REST cycle after :meth:`balances` (an adapter may reuse what that
+        read kept); (None, {}) where the venue gives none. Raises whatever ccxt raises."""
+        return None, {}
+
+    async def collateral(self, ex: Any, account: AccountConfig, mode: AccountModeName) -> list[CollateralRow]:
+        """Every collateral asset of a ``multi_assets`` account, valued as the venue publishes it,
+        read after :meth:`venue_ratio`; [] where liqwatch does not compute the mode from it.
+        Raises whatever ccxt raises, or DataError for an asset the venue gives no rate for."""
+        return []
 
     def config(self, account: AccountConfig) -> dict[str, Any]:
         """Extra ccxt constructor keys (besides options and credentials)."""

@@ -408,8 +408,11 @@ class LiqwatchApp(App[None]):
         for key, view in self.views.items():
             add(key, ts, view.mark_price)
         for account in snap.accounts:
-            if account.risk is not None:
-                self.ratios.add(account.name, ts, account.risk.account.margin_ratio)
+            if account.risk is not None:  # not single: the venue's ratio (ours is not computed)
+                ratio = account.risk.account.margin_ratio if account.computed else account.margin_ratio_venue
+                if account.collateral_risk is not None:  # multi-assets from its collateral: ours
+                    ratio = account.collateral_risk.margin_ratio
+                self.ratios.add(account.name, ts, ratio)
         if len(self.marks.series) > len(self.views):
             self.marks.retain(set(self.views))
 
@@ -545,6 +548,8 @@ class LiqwatchApp(App[None]):
         if view is None or view.risk is None:
             return None
         acc = self.monitor.state.accounts[view.account]
+        if acc.mode != "single":  # multi-assets, portfolio, unknown: no account figures of ours to move
+            return None
         # the view's risk record holds the very spec the core assessed: find it by identity
         matches = [i for i, spec in enumerate(acc.last_specs) if spec is view.risk.spec]
         if not matches:
@@ -556,6 +561,13 @@ class LiqwatchApp(App[None]):
 
         selected = self._selected_account()
         if selected is None:
+            key = self.query_one(PositionsTable).selected_key()
+            view = self.views.get(key) if key else None
+            acc = self.monitor.state.accounts.get(view.account) if view is not None else None
+            if acc is not None and acc.mode != "single":  # issue #21
+                why = f"No what-if for a {acc.mode} account: liqwatch does not compute it yet."
+                self.notify(why, severity="warning")
+                return
             self.notify("Select a position with risk figures first.", severity="warning")
             return
         venue, specs, wallet, index = selected
@@ -565,9 +577,10 @@ class LiqwatchApp(App[None]):
         from liqwatch.tui.screens.ladder import LadderScreen
 
         snap = self.snapshot or self.monitor.state.snapshot()
-        rows = [(a.name, a.risk) for a in snap.accounts if a.risk is not None]
+        rows = [(a.name, a.risk) for a in snap.accounts if a.risk is not None and a.computed]
         accounts = [
             (acc.name, acc.venue, list(acc.last_specs), acc.collateral())
             for acc in self.monitor.state.accounts.values()
+            if acc.mode == "single"  # the others' figures are not liqwatch's (issue #21)
         ]
         self.push_screen(LadderScreen(rows, accounts, self.pool_series()))

@@ -210,7 +210,7 @@ def test_watch_records_hold_no_negative_zero() -> None:
     )  # fmt: skip
     view = SimpleNamespace(
         account="main", exchange="binance", data=data, risk=p, mark_price=95000.0, mark_age_s=0.1, stale=False,
-        venue_margin_ratio=None, note="",
+        venue_margin_ratio=None, note="", collateral=None,
     )  # fmt: skip
     doc = live_position_record(view)  # type: ignore[arg-type]
     assert doc["unrealized_pnl"] == 0 and negative_zeros(json.loads(orjson.dumps(doc))) == []

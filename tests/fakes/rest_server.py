@@ -20,6 +20,9 @@ payload (``errors.json``). Test controls::
         fake.set("page_size", 50)                       # Bybit risk-limit / Gate tiers: contracts per page
         fake.set("fail_tiers", {"ETHUSDT": 500})        # a tier request naming (or a page holding) that
                                                         # venue id answers a bare HTTP error, every time
+        fake.set_mode("multi_assets")                   # the account-mode payloads of that mode
+                                                        # (tests/fixtures/<venue>/modes.json; the
+                                                        # default answers are the "single" ones)
 
 A failure queued with ``fail_next`` applies to the next requests whatever the endpoint.
 """
@@ -129,7 +132,33 @@ class FakeBinance(FakeVenue):
         ("GET", "/fapi/v3/account", "account", True),
         ("GET", "/fapi/v1/adlQuantile", "adl_quantile", True),
         ("GET", "/fapi/v1/symbolConfig", "symbol_config", True),
+        ("GET", "/fapi/v1/multiAssetsMargin", "multi_assets_margin", True),
+        ("GET", "/sapi/v1/account/info", "sapi_account_info", True),
+        ("GET", "/papi/v1/account", "papi_account", True),
+        ("GET", "/fapi/v1/assetIndex", "asset_index", False),
     )
+
+    async def asset_index(self, request: web.Request) -> web.Response:
+        if "assetIndex" not in self.data:
+            return web.Response(text="Not Found", status=404)
+        return self._by_symbol(request, "assetIndex")
+
+    async def multi_assets_margin(self, request: web.Request) -> web.Response:
+        return (
+            self._refused()
+            or _scripted(self, "multiAssetsMargin")
+            or web.json_response(self.data.get("multiAssetsMargin", self.data["modes"]["single"]["multiAssetsMargin"]))
+        )
+
+    async def sapi_account_info(self, request: web.Request) -> web.Response:
+        return _scripted(self, "sapi_account_info") or web.json_response(
+            self.data.get("sapi_account_info", self.data["modes"]["single"]["sapi_account_info"])
+        )
+
+    async def papi_account(self, request: web.Request) -> web.Response:
+        if "papi_account" not in self.data:  # not a portfolio-margin account
+            return web.json_response({"code": -2015, "msg": "Invalid API-key, IP, or permissions for action."}, 401)
+        return web.json_response(self.data["papi_account"])
 
     async def exchange_info(self, request: web.Request) -> web.Response:
         return web.json_response({**self.data["exchangeInfo"], "serverTime": _now_ms()})
@@ -155,11 +184,17 @@ class FakeBinance(FakeVenue):
             request, "leverageBracket"
         )
 
+    def _refused(self) -> web.Response | None:
+        """A portfolio-margin account (``set_mode("portfolio")``): fapi refuses its key (-2015)."""
+        if not self.data.get("fapi_refused"):
+            return None
+        return web.json_response({"code": -2015, "msg": "Invalid API-key, IP, or permissions for action."}, status=401)
+
     async def position_risk(self, request: web.Request) -> web.Response:
-        return self._by_symbol(request, "positionRisk")
+        return self._refused() or self._by_symbol(request, "positionRisk")
 
     async def account(self, request: web.Request) -> web.Response:
-        return self.fixture("account")
+        return self._refused() or self.fixture("account")
 
     async def adl_quantile(self, request: web.Request) -> web.Response:
         return self._by_symbol(request, "adlQuantile")
@@ -286,7 +321,14 @@ class FakeOkx(FakeVenue):
         ("GET", "/api/v5/account/positions", "positions", True),
         ("GET", "/api/v5/account/balance", "balance", True),
         ("GET", "/api/v5/account/trade-fee", "trade_fee", True),
+        ("GET", "/api/v5/account/config", "account_config", True),
     )
+
+    async def account_config(self, request: web.Request) -> web.Response:
+        config = {"uid": "44705892343619584", "level": "Lv1", "posMode": "long_short_mode", "acctLv": "2"}
+        return _scripted(self, "account_config") or web.json_response(
+            _okx([{**config, **self.data.get("account_config", {})}])
+        )
 
     def key_ok(self, request: web.Request) -> bool:
         # OKX also requires the passphrase header on every private call.
@@ -354,6 +396,8 @@ class FakeHyperliquid(FakeVenue):
             return _failed_tiers(self.data, self.data["meta"]["universe"], "name") or self.fixture("meta")
         if kind == "metaAndAssetCtxs":
             return self.fixture("metaAndAssetCtxs")
+        if kind == "userAbstraction":
+            return web.json_response(self.data.get("userAbstraction", self.data["modes"]["single"]["userAbstraction"]))
         if kind == "clearinghouseState":
             user = str(body.get("user", ""))
             if not user.startswith("0x") or len(user) != 42:
@@ -379,7 +423,19 @@ class FakeGate(FakeVenue):
         ("GET", "/api/v4/futures/{settle}/positions", "positions", True),
         ("GET", "/api/v4/futures/{settle}/accounts", "accounts", True),
         ("GET", "/api/v4/futures/{settle}/fee", "fee", True),
+        ("GET", "/api/v4/unified/unified_mode", "unified_mode", True),
+        ("GET", "/api/v4/unified/accounts", "unified_accounts", True),
     )
+
+    async def unified_mode(self, request: web.Request) -> web.Response:
+        return _scripted(self, "unified_mode") or web.json_response(
+            self.data.get("unified_mode", self.data["modes"]["single"]["unified_mode"])
+        )
+
+    async def unified_accounts(self, request: web.Request) -> web.Response:
+        if "unified_accounts" not in self.data:  # a classic account
+            return web.json_response({"label": "USER_NOT_FOUND", "message": "unified account not found"}, status=400)
+        return web.json_response(self.data["unified_accounts"])
 
     def _settle(self, request: web.Request) -> web.Response | None:
         if request.match_info["settle"] != "usdt":
@@ -670,6 +726,22 @@ class FakeRestServer:
             self.data[self.venue.balance_fixture] = state
         else:
             self.set(self.venue.balance_fixture, payload)
+
+    def set_mode(self, mode: str) -> None:
+        """Serve the account-mode payloads of ``mode`` (``tests/fixtures/<venue>/modes.json``): each
+        named fixture replaced, or where both are objects updated with the mode's fields (Bitget's
+        ``accounts_row``: the USDT row of the accounts list; Deribit's ``USDC``: that summary)."""
+        for name, payload in copy.deepcopy(self.data["modes"][mode]).items():
+            if name == "accounts_row":  # Bitget
+                rows = self.data["accounts"]
+                self.data["accounts"] = [{**r, **payload} if r.get("marginCoin") == "USDT" else r for r in rows]
+            elif name in ("USDC", "BTC", "ETH"):  # Deribit
+                summaries = self.data["account_summary"]
+                self.data["account_summary"] = {**summaries, name: {**summaries[name], **payload}}
+            elif isinstance(self.data.get(name), dict) and isinstance(payload, dict):
+                self.data[name] = {**self.data[name], **payload}
+            else:
+                self.data[name] = payload
 
     def fail_next(self, kind: str, n: int = 1) -> None:
         if kind not in FAILURE_KINDS:

@@ -12,7 +12,7 @@ from textual.containers import Horizontal
 from liqwatch.core.bands import BANDS, Band
 from liqwatch.output import fmt_money, fmt_pct
 from liqwatch.records import account_wallet
-from liqwatch.state import AccountView
+from liqwatch.state import MODE_LABELS, AccountView
 from liqwatch.tui.widgets.detail import BlockText, Part
 
 GAUGE = 20
@@ -63,6 +63,22 @@ class AccountCard(BlockText):
         title = Text(f"{view.name} ", style="bold") + Text(f"({view.exchange})", style="dim")
         if view.data_status != "ok":
             lines = _no_data_lines(view, title, compact)
+        elif view.collateral_risk is not None:  # multi-assets, computed from the collateral
+            ratio = view.collateral_risk.margin_ratio
+            label = MODE_LABELS.get(view.mode, view.mode)
+            line2 = Text(f"{label} · eff. equity {fmt_money(view.collateral_risk.effective_equity)}")
+            line3 = Text("MR ") + gauge(ratio) + Text(f" {fmt_pct(ratio)} (venue {fmt_pct(view.margin_ratio_venue)})")
+            if compact:
+                lines = [Text(f"{view.name} ", style="bold") + feed_text(view), line3]
+            else:
+                lines = [title, line2, line3, feed_text(view)]
+        elif not view.computed:  # not liqwatch's figures to give: the mode and the venue's ratio
+            ratio = view.margin_ratio_venue
+            said = Text(f"{MODE_LABELS.get(view.mode, view.mode)} · venue ratio {fmt_pct(ratio)}", style="bold")
+            if compact:
+                lines = [Text(f"{view.name} ", style="bold") + feed_text(view), said]
+            else:
+                lines = [title, said, Text("MR ") + gauge(ratio) + Text(" venue"), feed_text(view)]
         elif compact:
             bar = gauge(ratio)
             bar.truncate(6)

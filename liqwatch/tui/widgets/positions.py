@@ -200,7 +200,10 @@ def cells(view: PositionView, narrow: Collection[str] = (), backstop: Backstop |
     pool = Cell(pool_text, pool_style, True)
     if risk is None:
         venue_lp = data.exchange_liquidation_price
-        if venue_lp is not None:  # liqwatch has no price of its own here: the venue's, labelled
+        pooled = view.collateral  # a multi-assets account's cross position: ours, from the collateral
+        if pooled is not None:
+            liq = fmt_price(pooled.liquidation_price, tick)
+        elif venue_lp is not None:  # liqwatch has no price of its own here: the venue's, labelled
             liq = f"—v {fmt_price(venue_lp, tick)}" if "liq" in narrow else f"— (venue {fmt_price(venue_lp, tick)})"
         ratio = view.venue_margin_ratio  # the venue's account figures (account-level margin)
         return (

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import weakref
 from typing import TYPE_CHECKING, Any, Literal
 
-from liqwatch.feeds.events import TierRowData
+from liqwatch.feeds.events import AccountModeName, CollateralRow, TierRowData
 from liqwatch.feeds.parse import DataError, MarginMode, PositionSide, as_dict, as_list, lights, num, positive
 from liqwatch.feeds.venue_rest import (
     Leg,
     PositionSnapshot,
     VenueRest,
+    inverted,
     is_inverse,
+    ratio_of,
+    taken,
 )
 
 if TYPE_CHECKING:
@@ -28,6 +32,15 @@ class BinanceRest(VenueRest):
     (``totalCrossWalletBalance`` when the asset row is missing).
     tiers: ``GET /fapi/v1/leverageBracket`` (private: needs keys); ``cum`` = maintenance amount.
     marks: ``GET /fapi/v1/premiumIndex`` ``markPrice``.
+
+    mode (at connect): ``GET /sapi/v1/account/info`` ``isPortfolioMarginRetailEnabled`` true ->
+    ``portfolio`` (a failure there is not fatal: a portfolio-margin account's key is refused on the
+    fapi endpoints below, -2015); else ``GET /fapi/v1/multiAssetsMargin`` ``multiAssetsMargin`` true,
+    or a ``BNFCR`` asset in ``GET /fapi/v3/account`` ``assets[]`` (Credits Trading Mode) ->
+    ``multi_assets``; else ``single``. Venue ratio: ``totalMaintMargin / totalMarginBalance`` of the
+    balance's ``/fapi/v3/account`` read (USD in multi-assets mode, the USDT asset's in single-asset
+    mode); portfolio margin: 1 / ``uniMMR`` of ``GET /papi/v1/account`` (liquidation at uniMMR
+    1.05, i.e. 0.952 here), ``accountStatus`` among the inputs.
 
     COIN-M (config ``inverse``; ccxt ``binanceusdm`` with the inverse markets loaded, symbols
     ``BTC/USD:BTC``): positions ``GET /dapi/v1/positionRisk`` (``positionAmt`` contracts x
@@ -50,8 +63,81 @@ class BinanceRest(VenueRest):
     lists_inverse = True
     tier_inverse_unit = "coin notional (qtyFloor/qtyCap of /dapi/v2/leverageBracket as published)"
 
+    def __init__(self) -> None:
+        super().__init__()
+        self._accounts: weakref.WeakKeyDictionary[Any, dict[str, Any]] = weakref.WeakKeyDictionary()
+        """Per ccxt client, the latest ``/fapi/v3/account`` answer (:meth:`balance` reads it, the
+        venue ratio of the same cycle reuses it)."""
+        self._collateral_source: weakref.WeakKeyDictionary[Any, dict[str, Any]] = weakref.WeakKeyDictionary()
+        """The same answer for :meth:`collateral` (the assets' wallet balances)."""
+
+    async def collateral(self, ex: Any, account: AccountConfig, mode: AccountModeName) -> list[CollateralRow]:
+        """Multi-Assets Mode: every asset row of ``/fapi/v3/account`` (``walletBalance``, in the
+        asset) at its ``GET /fapi/v1/assetIndex`` ``<ASSET>USD`` ``index`` with its ``bidBuffer`` /
+        ``askBuffer`` (Binance FAQ "How to calculate margin in Multi-Assets Mode": Account Equity =
+        sum min(equity x bidRate, equity x askRate)). An asset holding a balance without a rate
+        (BNFCR, a credit in USD) is refused: no figure of ours then."""
+        data = taken(self._collateral_source, ex)
+        if mode != "multi_assets":
+            return []
+        if data is None:
+            data = as_dict(await ex.fapiPrivateV3GetAccount())
+        rates = {str(as_dict(r).get("symbol")): as_dict(r) for r in as_list(await ex.fapiPublicGetAssetIndex())}
+        out: list[CollateralRow] = []
+        for item in as_list(data.get("assets")):
+            row = as_dict(item)
+            asset = str(row.get("asset", ""))
+            amount = num(row.get("walletBalance"))
+            if not asset or amount is None:
+                continue
+            rate = rates.get(f"{asset}USD")
+            index = positive(None if rate is None else rate.get("index"))
+            bid = num(None if rate is None else rate.get("bidBuffer"))
+            ask = num(None if rate is None else rate.get("askBuffer"))
+            if rate is None or index is None or bid is None or ask is None:
+                if amount != 0:
+                    raise DataError(f"no /fapi/v1/assetIndex rate for {asset}USD (a {asset} balance is held)")
+                continue
+            out.append(CollateralRow(asset=asset, amount=amount, price=index, bid_buffer=bid, ask_buffer=ask))
+        return out
+
     def options(self) -> dict[str, Any]:
         return {"fetchCurrencies": False, "fetchMarkets": {"types": ["linear"]}}
+
+    async def account_mode(self, ex: Any, account: AccountConfig) -> tuple[AccountModeName, str]:
+        import ccxt.async_support as ccxt_async
+
+        try:
+            info = as_dict(await ex.sapiGetAccountInfo())
+        except ccxt_async.BaseError:
+            info = {}  # optional: fapi answering below rules portfolio margin out
+        if info.get("isPortfolioMarginRetailEnabled") is True:
+            return "portfolio", "binance isPortfolioMarginRetailEnabled true (portfolio margin, papi)"
+        multi = as_dict(await ex.fapiPrivateGetMultiAssetsMargin()).get("multiAssetsMargin")
+        if multi is True or str(multi).lower() == "true":
+            return "multi_assets", "binance multiAssetsMargin true (Multi-Assets Mode)"
+        data = as_dict(await ex.fapiPrivateV3GetAccount())
+        if any(as_dict(a).get("asset") == "BNFCR" for a in as_list(data.get("assets"))):
+            return "multi_assets", "binance BNFCR asset in the account (Credits Trading Mode, multi-assets)"
+        return "single", "binance multiAssetsMargin false (Single-Asset Mode)"
+
+    async def venue_ratio(
+        self, ex: Any, account: AccountConfig, mode: AccountModeName
+    ) -> tuple[float | None, dict[str, float | str | None]]:
+        if mode == "portfolio":
+            data = as_dict(await ex.papiGetAccount())
+            uni = num(data.get("uniMMR"))
+            inputs: dict[str, float | str | None] = {
+                "uniMMR": uni,
+                "accountEquity": num(data.get("accountEquity")),
+                "accountMaintMargin": num(data.get("accountMaintMargin")),
+                "accountStatus": str(data.get("accountStatus", "")) or None,
+            }
+            return inverted(uni), inputs
+        data = taken(self._accounts, ex) or as_dict(await ex.fapiPrivateV3GetAccount())
+        self._collateral_source[ex] = data
+        mm, equity = num(data.get("totalMaintMargin")), num(data.get("totalMarginBalance"))
+        return ratio_of(mm, equity), {"totalMaintMargin": mm, "totalMarginBalance": equity}
 
     def inverse_options(self) -> dict[str, Any]:
         return {"fetchCurrencies": False, "fetchMarkets": {"types": ["linear", "inverse"]}}
@@ -165,6 +251,7 @@ class BinanceRest(VenueRest):
         self, ex: Any, account: AccountConfig, positions: PositionSnapshot
     ) -> tuple[float, str, float | None]:
         data = as_dict(await ex.fapiPrivateV3GetAccount())
+        self._accounts[ex] = data
         for asset in as_list(data.get("assets")):
             row = as_dict(asset)
             if row.get("asset") == self.settle:

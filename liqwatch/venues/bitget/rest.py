@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Literal
 
+from liqwatch.feeds.events import AccountModeName
 from liqwatch.feeds.parse import DataError, MarginMode, PositionSide, as_dict, as_list, ms_to_s, num, positive
 from liqwatch.feeds.venue_rest import (
     Leg,
@@ -45,6 +46,39 @@ class BitgetRest(VenueRest):
 
     def options(self) -> dict[str, Any]:
         return {"fetchMarkets": {"types": ["swap"]}, "defaultType": "swap", "uta": False}
+
+    async def _usdt_row(self, ex: Any) -> dict[str, Any]:
+        response = as_dict(await ex.privateMixGetV2MixAccountAccounts({"productType": "USDT-FUTURES"}))
+        for item in as_list(response.get("data")):
+            if str(as_dict(item).get("marginCoin", "")).upper() == self.settle:
+                return as_dict(item)
+        raise DataError(f"mix accounts have no {self.settle} row")
+
+    async def account_mode(self, ex: Any, account: AccountConfig) -> tuple[AccountModeName, str]:
+        """``assetMode`` of the USDT-M account (``GET /api/v2/mix/account/accounts``): ``single``
+        or ``union`` (multi-asset mode: every coin counts at its haircut)."""
+        asset_mode = str((await self._usdt_row(ex)).get("assetMode", ""))
+        if asset_mode == "single":
+            return "single", "bitget assetMode single (single-asset mode)"
+        if asset_mode == "union":
+            return "multi_assets", "bitget assetMode union (multi-asset mode)"
+        return "unknown", f"bitget assetMode {asset_mode or '(none)'} is not one liqwatch knows"
+
+    async def venue_ratio(
+        self, ex: Any, account: AccountConfig, mode: AccountModeName
+    ) -> tuple[float | None, dict[str, float | str | None]]:
+        """``crossedRiskRate`` of the USDT-M account: cross maintenance margin / equity as is
+        (liquidation at 1); read for the modes liqwatch does not compute."""
+        if mode == "single":
+            return None, {}
+        row = await self._usdt_row(ex)
+        rate = num(row.get("crossedRiskRate"))
+        inputs: dict[str, float | str | None] = {
+            "crossedRiskRate": rate,
+            "unionMm": num(row.get("unionMm")),
+            "unionTotalMargin": num(row.get("unionTotalMargin")),
+        }
+        return rate, inputs
 
     def positions_params(self, account: AccountConfig) -> dict[str, Any]:
         return {"productType": "USDT-FUTURES", "marginCoin": self.settle}

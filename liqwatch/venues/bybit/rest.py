@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import weakref
 from typing import TYPE_CHECKING, Any
 
+from liqwatch.feeds.events import AccountModeName
 from liqwatch.feeds.parse import DataError, MarginMode, PositionSide, as_dict, as_list, lights, ms_to_s, num, positive
 from liqwatch.feeds.venue_rest import (
     MAX_PAGES,
@@ -11,6 +13,8 @@ from liqwatch.feeds.venue_rest import (
     PositionSnapshot,
     VenueRest,
     is_inverse,
+    ratio_of,
+    taken,
 )
 from liqwatch.numfmt import plain
 
@@ -21,6 +25,15 @@ if TYPE_CHECKING:
 # fee to close at it (0.15 x 2,567.82 x 0.055% = 0.21185); used only when neither bustPrice nor
 # the account's own rate (GET /v5/account/fee-rate) is available.
 BYBIT_BASE_TAKER = 0.00055
+
+_MODES: dict[str, AccountModeName] = {
+    "ISOLATED_MARGIN": "single",
+    "REGULAR_MARGIN": "multi_assets",
+    "PORTFOLIO_MARGIN": "portfolio",
+}
+"""``/v5/account/info`` ``marginMode`` -> liqwatch's mode: a unified account in cross margin
+values every collateral coin at its tiered collateral value ratio (multi-assets); isolated margin
+keeps each position on its own margin (single)."""
 
 
 class BybitRest(VenueRest):
@@ -63,8 +76,49 @@ class BybitRest(VenueRest):
         params = self.inverse_positions_params(account)
         return await self._pages(ex, params or {})
 
+    def __init__(self) -> None:
+        super().__init__()
+        self._wallets: weakref.WeakKeyDictionary[Any, dict[str, Any]] = weakref.WeakKeyDictionary()
+        """Per ccxt client, the latest wallet-balance account row (the venue ratio reuses it)."""
+
     def options(self) -> dict[str, Any]:
         return {"fetchMarkets": {"types": ["linear"]}, "defaultType": "swap", "defaultSubType": "linear"}
+
+    async def account_mode(self, ex: Any, account: AccountConfig) -> tuple[AccountModeName, str]:
+        """``GET /v5/account/info``: ``unifiedMarginStatus`` 1 is a classic account (one wallet per
+        coin: single); a unified one by its ``marginMode``."""
+        info = as_dict(as_dict(await ex.privateGetV5AccountInfo()).get("result"))
+        status = str(info.get("unifiedMarginStatus", ""))
+        if status == "1":
+            return "single", "bybit unifiedMarginStatus 1 (classic account)"
+        margin_mode = str(info.get("marginMode", ""))
+        mode = _MODES.get(margin_mode)
+        if mode is None:
+            return "unknown", f"bybit marginMode {margin_mode or '(none)'} is not one liqwatch knows"
+        return mode, f"bybit marginMode {margin_mode} (unified)"
+
+    async def venue_ratio(
+        self, ex: Any, account: AccountConfig, mode: AccountModeName
+    ) -> tuple[float | None, dict[str, float | str | None]]:
+        """``accountMMRate`` of ``/v5/account/wallet-balance?accountType=UNIFIED`` (total MM / margin
+        balance after haircuts: liqwatch's convention as is); Bybit says its account-wide fields do
+        not apply to isolated margin, so none there."""
+        if mode not in ("multi_assets", "portfolio"):
+            taken(self._wallets, ex)
+            return None, {}
+        row = taken(self._wallets, ex)
+        if row is None:
+            result = as_dict(await ex.fetch_balance({"type": "swap"}))
+            rows = as_list(as_dict(as_dict(result.get("info")).get("result")).get("list"))
+            row = as_dict(rows[0]) if rows else {}
+        rate = num(row.get("accountMMRate"))
+        mm, balance = num(row.get("totalMaintenanceMargin")), num(row.get("totalMarginBalance"))
+        inputs: dict[str, float | str | None] = {
+            "accountMMRate": rate,
+            "totalMaintenanceMargin": mm,
+            "totalMarginBalance": balance,
+        }
+        return (rate if rate is not None else ratio_of(mm, balance)), inputs
 
     def download_options(self) -> dict[str, Any]:
         return {**self.options(), "fetchMarkets": {"types": ["linear", "inverse"]}}
@@ -255,6 +309,7 @@ class BybitRest(VenueRest):
         response = as_dict(result.get("info"))
         wallets: dict[str, float] = {}
         for account_row in as_list(as_dict(response.get("result")).get("list")):
+            self._wallets[ex] = as_dict(account_row)
             for coin in as_list(as_dict(account_row).get("coin")):
                 row = as_dict(coin)
                 value = num(row.get("walletBalance"))

@@ -6,9 +6,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from liqwatch.core.venues.deribit import RAMPS, account_margin_ratio
-from liqwatch.feeds.events import PositionData, TierRowData
+from liqwatch.feeds.events import AccountModeName, PositionData, TierRowData
 from liqwatch.feeds.parse import DataError, MarginMode, as_dict, as_list, num, positive
-from liqwatch.feeds.venue_rest import PositionSnapshot, VenueRest, inverse_part
+from liqwatch.feeds.venue_rest import PositionSnapshot, VenueRest, inverse_part, ratio_of
 
 if TYPE_CHECKING:
     from liqwatch.config import AccountConfig
@@ -19,6 +19,15 @@ LINEAR_CURRENCY = "USDC"
 
 STANDARD_MARGIN = "segregated_sm"
 """The margin model liqwatch recomputes: standard margin, each currency's account on its own."""
+
+_MODELS: dict[str, AccountModeName] = {
+    "segregated_sm": "single",
+    "cross_sm": "multi_assets",
+    "segregated_pm": "portfolio",
+    "cross_pm": "portfolio",
+}
+"""``margin_model`` -> liqwatch's mode: cross standard margin pools every cross-collateral currency
+in USD (multi-assets); portfolio margin is a risk-matrix (scenario) requirement."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,7 +166,6 @@ class DeribitRest(VenueRest):
             if not held:
                 continue
             summary = await self.account_summary(ex, currency)
-            _standard_margin(summary)
             upnl = 0.0
             for p in held:
                 if p.mark_price is None:
@@ -184,6 +192,33 @@ class DeribitRest(VenueRest):
 
     def mark_price(self, p: dict[str, Any], info: dict[str, Any]) -> float | None:
         return positive(info.get("mark_price")) or positive(p.get("markPrice"))
+
+    async def account_mode(self, ex: Any, account: AccountConfig) -> tuple[AccountModeName, str]:
+        """``margin_model`` of ``private/get_account_summary?currency=USDC`` (older payloads:
+        ``portfolio_margining_enabled``; neither: standard segregated margin, Deribit's default)."""
+        model = (await self.account_summary(ex, LINEAR_CURRENCY)).margin_model or STANDARD_MARGIN
+        mode = _MODELS.get(model)
+        if mode is None:
+            return "unknown", f"deribit margin_model {model} is not one liqwatch knows"
+        return mode, f"deribit margin_model {model}"
+
+    async def venue_ratio(
+        self, ex: Any, account: AccountConfig, mode: AccountModeName
+    ) -> tuple[float | None, dict[str, float | str | None]]:
+        """Maintenance margin / margin balance (Deribit liquidates above 100 %): cross models from
+        the USD totals (``total_maintenance_margin_usd`` / ``total_margin_balance_usd``), segregated
+        ones from the USDC account's ``maintenance_margin`` / ``margin_balance``."""
+        response = as_dict(await ex.privateGetGetAccountSummary({"currency": LINEAR_CURRENCY}))
+        data = as_dict(response.get("result"))
+        total_mm, total_mb = num(data.get("total_maintenance_margin_usd")), num(data.get("total_margin_balance_usd"))
+        if str(data.get("margin_model", "")).startswith("cross") and total_mm is not None and total_mb is not None:
+            inputs: dict[str, float | str | None] = {
+                "total_maintenance_margin_usd": total_mm,
+                "total_margin_balance_usd": total_mb,
+            }
+            return ratio_of(total_mm, total_mb), inputs
+        mm, mb = num(data.get("maintenance_margin")), num(data.get("margin_balance"))
+        return ratio_of(mm, mb), {"maintenance_margin": mm, "margin_balance": mb}
 
     async def account_summary(self, ex: Any, currency: str) -> AccountSummary:
         """The currency account's equity, maintenance and initial margin as Deribit reports them."""
@@ -240,7 +275,6 @@ class DeribitRest(VenueRest):
         self, ex: Any, account: AccountConfig, positions: PositionSnapshot
     ) -> tuple[float, str, float | None]:
         summary = await self.account_summary(ex, LINEAR_CURRENCY)
-        _standard_margin(summary)
         upnl = 0.0
         for p in positions.positions:
             if p.inverse:  # the coin accounts: inverse_balances
@@ -288,15 +322,3 @@ def _margin_model(data: dict[str, Any]) -> str | None:
     if data.get("portfolio_margining_enabled") is True:
         return "segregated_pm"
     return None
-
-
-def _standard_margin(summary: AccountSummary) -> None:
-    """Refuse an account liqwatch cannot recompute: portfolio margin is scenario based, and
-    cross-collateral margin pools every currency's equity in USD, so neither is this currency's
-    equity against the published ramp."""
-    if summary.margin_model not in (None, STANDARD_MARGIN):
-        raise DataError(
-            f"the account's margin model is {summary.margin_model}: liqwatch recomputes Deribit's "
-            f"standard segregated margin ({STANDARD_MARGIN}) only; switch the account (or a "
-            "subaccount) to it, or read Deribit's own figures"
-        )

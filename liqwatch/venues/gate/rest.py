@@ -4,12 +4,22 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Literal
 
+from liqwatch.feeds.events import AccountModeName
 from liqwatch.feeds.parse import DataError, MarginMode, PositionSide, as_dict, lights, num, positive
 from liqwatch.feeds.venue_rest import (
     Leg,
     PositionSnapshot,
     VenueRest,
+    inverted,
 )
+
+_MODES: dict[str, AccountModeName] = {
+    "classic": "single",
+    "single_currency": "single",
+    "multi_currency": "multi_assets",
+    "portfolio": "portfolio",
+}
+"""``GET /unified/unified_mode`` ``mode`` -> liqwatch's mode."""
 
 if TYPE_CHECKING:
     from liqwatch.config import AccountConfig
@@ -50,6 +60,31 @@ class GateRest(VenueRest):
     balance_uses_positions = True
     account_taker_rate = False
     fee_endpoint = "GET /api/v4/futures/usdt/fee"
+
+    async def account_mode(self, ex: Any, account: AccountConfig) -> tuple[AccountModeName, str]:
+        data = as_dict(await ex.privateUnifiedGetUnifiedMode())
+        name = str(data.get("mode", ""))
+        mode = _MODES.get(name)
+        if mode is None:
+            return "unknown", f"gate unified_mode {name or '(none)'} is not one liqwatch knows"
+        return mode, f"gate unified_mode {name}" + (" (classic account)" if name == "classic" else " (unified account)")
+
+    async def venue_ratio(
+        self, ex: Any, account: AccountConfig, mode: AccountModeName
+    ) -> tuple[float | None, dict[str, float | str | None]]:
+        """A unified account's ``total_maintenance_margin_rate`` (``GET /unified/accounts``) is
+        margin balance / maintenance margin (liquidation at 1): liqwatch's ratio is its inverse. Read
+        for the modes liqwatch does not compute (a classic futures account has no such ratio)."""
+        if mode == "single":
+            return None, {}
+        data = as_dict(await ex.privateUnifiedGetAccounts())
+        rate = num(data.get("total_maintenance_margin_rate"))
+        inputs: dict[str, float | str | None] = {
+            "total_maintenance_margin_rate": rate,
+            "total_margin_balance": num(data.get("total_margin_balance")),
+            "total_maintenance_margin": num(data.get("total_maintenance_margin")),
+        }
+        return inverted(rate), inputs
 
     def options(self) -> dict[str, Any]:
         return {

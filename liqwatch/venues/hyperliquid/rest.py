@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Literal
 
-from liqwatch.feeds.events import TierRowData
+from liqwatch.feeds.events import AccountModeName, TierRowData
 from liqwatch.feeds.parse import DataError, as_dict, as_list, ms_to_s, num, positive
 from liqwatch.feeds.venue_rest import (
     Leg,
@@ -14,6 +14,15 @@ from liqwatch.feeds.venue_rest import (
 
 if TYPE_CHECKING:
     from liqwatch.config import AccountConfig
+
+_ABSTRACTIONS: dict[str, tuple[AccountModeName, str]] = {
+    "default": ("single", "perp margin in USDC"),
+    "disabled": ("single", "perp margin in USDC"),
+    "dexAbstraction": ("single", "perp margin in USDC, shared across dexes"),
+    "unifiedAccount": ("multi_assets", "unified account: spot and perp balances pooled"),
+    "portfolioMargin": ("portfolio", "portfolio margin"),
+}
+"""``info`` ``userAbstraction`` -> (liqwatch's mode, what it means)."""
 
 STATE = "clearinghouseState"
 """The positions snapshot's context key for the whole ``clearinghouseState`` it was read from."""
@@ -46,6 +55,15 @@ class HyperliquidRest(VenueRest):
 
     def options(self) -> dict[str, Any]:
         return {"fetchMarkets": {"types": ["swap"]}, "defaultType": "swap"}
+
+    async def account_mode(self, ex: Any, account: AccountConfig) -> tuple[AccountModeName, str]:
+        """``POST /info {"type": "userAbstraction", "user": wallet}`` (a JSON string)."""
+        state = await ex.publicPostInfo({"type": "userAbstraction", "user": account.wallet})
+        name = state.strip().strip('"') if isinstance(state, str) else ""  # ccxt hands the JSON string over as sent
+        found = _ABSTRACTIONS.get(name)
+        if found is None:
+            return "unknown", f"hyperliquid userAbstraction {name or '(none)'} is not one liqwatch knows"
+        return found[0], f"hyperliquid userAbstraction {name} ({found[1]})"
 
     def config(self, account: AccountConfig) -> dict[str, Any]:
         return {"walletAddress": account.wallet} if account.wallet else {}

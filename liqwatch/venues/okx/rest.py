@@ -2,17 +2,28 @@
 
 from __future__ import annotations
 
+import weakref
 from typing import TYPE_CHECKING, Any, Literal
 
-from liqwatch.feeds.events import TierRowData
+from liqwatch.feeds.events import AccountModeName, TierRowData
 from liqwatch.feeds.parse import DataError, MarginMode, PositionSide, as_dict, as_list, lights, num, positive
 from liqwatch.feeds.venue_rest import (
     MIN_LEVERAGE,
     Leg,
     PositionSnapshot,
     VenueRest,
+    inverted,
     is_inverse,
+    taken,
 )
+
+_LEVELS: dict[str, tuple[AccountModeName, str]] = {
+    "1": ("single", "spot mode"),
+    "2": ("single", "futures mode, single-currency margin"),
+    "3": ("multi_assets", "multi-currency margin"),
+    "4": ("portfolio", "portfolio margin"),
+}
+"""``/api/v5/account/config`` ``acctLv`` -> (liqwatch's mode, OKX's name for it)."""
 
 if TYPE_CHECKING:
     from liqwatch.config import AccountConfig
@@ -56,8 +67,43 @@ class OkxRest(VenueRest):
 
     lists_inverse = True
 
+    def __init__(self) -> None:
+        super().__init__()
+        self._balances: weakref.WeakKeyDictionary[Any, dict[str, Any]] = weakref.WeakKeyDictionary()
+        """Per ccxt client, the latest ``/api/v5/account/balance`` answer (the venue ratio reuses it)."""
+
     def options(self) -> dict[str, Any]:
         return {"fetchMarkets": {"types": ["swap"]}, "defaultType": "swap"}
+
+    async def account_mode(self, ex: Any, account: AccountConfig) -> tuple[AccountModeName, str]:
+        rows = as_list(as_dict(await ex.privateGetAccountConfig()).get("data"))
+        level = str(as_dict(rows[0]).get("acctLv", "")) if rows else ""
+        found = _LEVELS.get(level)
+        if found is None:
+            return "unknown", f"okx acctLv {level or '(none)'} is not one liqwatch knows"
+        return found[0], f"okx acctLv {level} ({found[1]})"
+
+    async def venue_ratio(
+        self, ex: Any, account: AccountConfig, mode: AccountModeName
+    ) -> tuple[float | None, dict[str, float | str | None]]:
+        """``mgnRatio`` of ``/api/v5/account/balance`` is adjusted equity / maintenance margin
+        (liquidation when it falls to 1): liqwatch's ratio is its inverse. Multi-currency and
+        portfolio margin: the account's (from ``adjEq``); single-currency margin: the settle
+        currency's cross ``details[].mgnRatio``; spot mode: none."""
+        response = taken(self._balances, ex) or as_dict(await ex.privateGetAccountBalance({"ccy": self.settle}))
+        entry = as_dict((as_list(response.get("data")) or [{}])[0])
+        if mode in ("multi_assets", "portfolio", "unknown"):
+            ratio = num(entry.get("mgnRatio"))
+            inputs: dict[str, float | str | None] = {
+                "mgnRatio": ratio,
+                "adjEq": num(entry.get("adjEq")),
+                "mmr": num(entry.get("mmr")),
+            }
+            return inverted(ratio), inputs
+        detail = next((as_dict(d) for d in as_list(entry.get("details")) if as_dict(d).get("ccy") == self.settle), {})
+        ratio = num(detail.get("mgnRatio"))
+        where = f"details[{self.settle}]"
+        return inverted(ratio), {f"{where}.mgnRatio": ratio, f"{where}.mmr": num(detail.get("mmr"))}
 
     def inverse_options(self) -> dict[str, Any]:
         return self.options()  # the swap markets hold both
@@ -131,6 +177,7 @@ class OkxRest(VenueRest):
         self, ex: Any, account: AccountConfig, positions: PositionSnapshot
     ) -> tuple[float, str, float | None]:
         response = as_dict(await ex.privateGetAccountBalance({"ccy": self.settle}))
+        self._balances[ex] = response
         return self._wallet(response, self.settle)
 
     @staticmethod

@@ -159,22 +159,24 @@ def test_tiers_update_keeps_the_ramp_symbols_only() -> None:
 
 
 @pytest.mark.parametrize(
-    "fields",
+    ("fields", "mode"),
     [
-        {"margin_model": "cross_pm"},
-        {"margin_model": "cross_sm"},
-        {"margin_model": None, "portfolio_margining_enabled": True},
+        ({"margin_model": "cross_pm"}, "portfolio"),
+        ({"margin_model": "cross_sm"}, "multi_assets"),
+        ({"margin_model": None, "portfolio_margining_enabled": True}, "portfolio"),
     ],
 )
-def test_other_margin_models_are_refused_in_one_line(fields: dict[str, Any]) -> None:
+def test_other_margin_models_are_read_as_their_mode(fields: dict[str, Any], mode: str) -> None:
+    """Issue #21: an account on another margin model is no longer refused as a feed error: its mode
+    says it (the state store then shows no liqwatch figure for it, the venue's ratio instead)."""
+
     def setup(fake: FakeRestServer) -> None:
         summary = fake.data["account_summary"]
         fake.set("account_summary", {**summary, "USDC": {**summary["USDC"], **fields}})
 
-    async def body(fake: FakeRestServer, client: RestClient) -> FeedError:
-        with pytest.raises(FeedError) as info:
-            await client.fetch_account()
-        return info.value
+    async def body(fake: FakeRestServer, client: RestClient) -> Any:
+        await client.fetch_account()
+        return await client.fetch_account_mode()
 
-    error = run("deribit", body, setup=setup)
-    assert error.kind == "exchange" and "segregated_sm" in str(error) and "\n" not in str(error)
+    event = run("deribit", body, setup=setup)
+    assert event.mode == mode and "deribit margin_model" in event.mode_detail
