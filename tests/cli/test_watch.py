@@ -644,8 +644,11 @@ def test_the_readme_watch_sample_is_real_output() -> None:
     def keys(fragment: str) -> list[str]:
         return [k for k in re.findall(r'"(\w+)":', fragment) if k != "..."]
 
-    account_part = sample[sample.index('"accounts"') : sample.index('"pools"')]
-    pool_part = sample[sample.index('"pools"') : sample.index('"positions"')]
+    accounts = sample[sample.index('"accounts"') : sample.index('"positions"')]
+    pools_at = accounts.index('"pools"')
+    pools_end = accounts.index("]", pools_at) + 1
+    pool_part = accounts[pools_at:pools_end]
+    account_part = accounts[:pools_at] + '"pools": ' + accounts[pools_end:]
     position_part = sample[sample.index('"positions"') :]
     for shown, record in (
         (keys(account_part)[1:], real["accounts"][0]),
