@@ -33,6 +33,7 @@ from liqwatch.core.collateral import (
 )
 from liqwatch.core.errors import InputError
 from liqwatch.core.model import AccountRisk
+from liqwatch.core.numfmt import typed
 from liqwatch.percent import split_percent
 
 if TYPE_CHECKING:
@@ -306,7 +307,7 @@ def moved_account(
             continue
         factor = 1.0 + move * (betas.get(spec.symbol, 1.0) if betas else 1.0)
         if not factor > 0.0:
-            raise InputError("shock", f"{move * 100:g} % moves {spec.symbol}'s mark to or below zero")
+            raise InputError("shock", f"{typed(move * 100)} % moves {spec.symbol}'s mark to or below zero")
         factors.setdefault(underlying_of(spec), factor)
         out.append(replace(spec, mark_price=spec.mark_price * factor))
     return out, [replace(a, price=a.price * factors[a.asset]) if a.asset in factors else a for a in assets]
@@ -371,26 +372,16 @@ def target_document(
     if not (math.isfinite(ratio) and 0.0 < ratio <= 1.0):
         raise InputError(
             "target_margin_ratio",
-            f"{ratio:g}: give a margin ratio above 0 and up to 1 (100 % = liquidation), e.g. 0.8 or 80%",
+            f"{typed(ratio)}: give a margin ratio above 0 and up to 1 (100 % = liquidation), e.g. 0.8 or 80%",
         )
     from liqwatch.core.collateral import target_marks
+    from liqwatch.scenarios import target_record
 
     marks = target_marks(venue, specs, assets, ratio, mode)
     chosen = [index] if index is not None else list(range(len(specs)))
     targets = []
     for i in chosen:
-        spec, mark = specs[i], marks[i]
-        targets.append(
-            {
-                "index": i,
-                "symbol": spec.symbol,
-                "side": spec.side,
-                "margin_mode": spec.margin_mode,
-                "mark_price": spec.mark_price,
-                "target_mark": mark,
-                "move_from_mark": None if mark is None else mark / spec.mark_price - 1,
-            }
-        )
+        targets.append(target_record(i, specs[i], marks[i]))
 
     def hit(move: float) -> bool:
         return reaches(venue, specs, assets, mode, move, ratio)

@@ -312,19 +312,7 @@ def _target_margin_ratio(ctx: Context, p: Mapping[str, Any]) -> dict[str, Any]:
     chosen = [ctx.index] if ctx.index is not None else list(range(len(specs)))
     targets = []
     for i in chosen:
-        mark = wi.target_mark(venue, specs, wallet, i, ratio)
-        spec = specs[i]
-        targets.append(
-            {
-                "index": i,
-                "symbol": spec.symbol,
-                "side": spec.side,
-                "margin_mode": spec.margin_mode,
-                "mark_price": spec.mark_price,
-                "target_mark": mark,
-                "move_from_mark": None if mark is None else mark / spec.mark_price - 1,
-            }
-        )
+        targets.append(target_record(i, specs[i], wi.target_mark(venue, specs, wallet, i, ratio)))
     down = wi.target_move(venue, specs, wallet, ratio, down=True)
     up = wi.target_move(venue, specs, wallet, ratio, down=False)
     scope = "cross" if any(s.margin_mode == "cross" for s in specs) else "account"
@@ -736,3 +724,17 @@ __all__ = [
     "parse_shocks",
     "run",
 ]
+
+
+def target_record(index: int, spec: PositionSpec, mark: float | None) -> dict[str, Any]:
+    """One position's row of a ``--target-margin-ratio`` answer: the mark at which the ratio is
+    reached (``None``: no mark does it) and the move from today's."""
+    return {
+        "index": index,
+        "symbol": spec.symbol,
+        "side": spec.side,
+        "margin_mode": spec.margin_mode,
+        "mark_price": spec.mark_price,
+        "target_mark": mark,
+        "move_from_mark": None if mark is None else mark / spec.mark_price - 1,
+    }

@@ -371,19 +371,10 @@ def funding_extras(
     3 payments, where a rate is given; nothing is computed when none is. Exits with one line for a
     bad rate or time."""
     from liqwatch.records import RecordExtras
-    from liqwatch.request import check_funding_rate, parse_funding_time
 
     if rates.count(None) == len(rates) and times.count(None) == len(times):  # no funding given
         return RecordExtras()
-    parsed: list[float | None] = []
-    for i, (rate, time) in enumerate(zip(rates, times, strict=True)):
-        try:
-            check_funding_rate(rate)
-            parsed.append(parse_funding_time(time))
-        except InputError as exc:
-            if args.portfolio is not None:
-                fail(f"{args.portfolio}: positions[{i}].{exc.field}: {exc.message}")
-            fail(f"--{exc.field.replace('_', '-')}: {exc.message}")
+    parsed = check_funding(args, rates, times)
     if all(r is None for r in rates):
         return RecordExtras(next_funding_time=parsed)
     from liqwatch.core.funding import liquidation_prices_after

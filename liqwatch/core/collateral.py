@@ -68,6 +68,7 @@ from typing import Literal
 from liqwatch.core.engine import beyond_table_error, check_covered, settle_of, solver_leg
 from liqwatch.core.errors import InputError
 from liqwatch.core.model import PositionSpec, Status
+from liqwatch.core.numfmt import typed
 from liqwatch.core.solver import Leg
 from liqwatch.core.symbols import unified_parts
 from liqwatch.core.tiers import Tier, TierTable
@@ -210,7 +211,9 @@ def _tier_table(
         at = f"{where}.tiers[{i}]"
         if tier.min != expected:
             what = (
-                "the first tier must start at 0" if i == 0 else f"must start where tiers[{i - 1}] ends ({expected:g})"
+                "the first tier must start at 0"
+                if i == 0
+                else f"must start where tiers[{i - 1}] ends ({typed(expected)})"
             )
             raise InputError(f"{at}.min", f"{what}, got {tier.min!r}")
         _check_ratio(f"{at}.ratio", tier.ratio)
@@ -220,7 +223,7 @@ def _tier_table(
                 raise InputError(f"{at}.max", "only the last tier may have no end (max null)")
         else:
             if not (isfinite(tier.max) and tier.max > tier.min):
-                raise InputError(f"{at}.max", f"must be above min {tier.min:g}, got {tier.max!r}")
+                raise InputError(f"{at}.max", f"must be above min {typed(tier.min)}, got {typed(tier.max)}")
             if last:
                 raise InputError(
                     f"{at}.max",
