@@ -205,10 +205,11 @@ class TierState:
 class HaircutWindow:
     """Per multi-assets account (in memory only: after a restart the first sight starts the
     window): what its positions and collateral balances were when the window started, and the
-    effective equity's running maxima over the window (``(ts, equity)``, equity descending)."""
+    effective equity's running maxima over the window (``(ts, equity, each asset's collateral
+    value then)``, equity descending)."""
 
     signature: tuple[Any, ...]
-    samples: deque[tuple[float, float]] = field(default_factory=deque)
+    samples: deque[tuple[float, float, dict[str, float]]] = field(default_factory=deque)
 
 
 class _References:
@@ -628,14 +629,17 @@ class AlertEngine:
         samples = window.samples
         while samples and samples[-1][1] <= equity:
             samples.pop()
-        samples.append((now, equity))
+        values = {a.asset: a.collateral_value_usd for a in risk.assets}
+        samples.append((now, equity, values))
         while samples[0][0] < now - rule.window:
             samples.popleft()
-        high = samples[0][1]
+        _, high, then = samples[0]
         if high <= 0.0:
             return
         value = (high - equity) / high
-        args2 = (name, equity, high, rule.window, risk.equity_usd, value)
+        falls = sorted(((then.get(k, 0.0) - v, k) for k, v in values.items()), reverse=True)
+        most = [(asset, fall) for fall, asset in falls[:3] if fall > 0.0]
+        args2 = (name, equity, high, rule.window, risk.equity_usd, most, value)
         self._threshold(out, rule, name, None, None, value, now, messages.collateral_haircut, *args2)
 
     # ------------------------------------------------------------------ machinery

@@ -108,10 +108,20 @@ def collateral_depeg(
 
 
 def collateral_haircut(
-    account: str, equity: float, high: float, window: float, gross: float, value: float, level: float
+    account: str,
+    equity: float,
+    high: float,
+    window: float,
+    gross: float,
+    most: list[tuple[str, float]],
+    value: float,
+    level: float,
 ) -> str:
+    """``most``: the assets whose collateral value fell the most since the high, and by how much (USD)."""
     span = f"{plain(window / 3600)} h" if window >= 3600 and window % 3600 == 0 else f"{plain(window)} s"
+    down = "; down most: " + ", ".join(f"{asset} {num(fall)} USD" for asset, fall in most) if most else ""
     return (
         f"{account}: effective equity {num(equity)} USD is {pct(value)} below its high of the last {span} "
-        f"({num(high)} USD) with no position change (≥ {pct(level)}); collateral {num(gross)} USD before haircuts"
+        f"({num(high)} USD) with no position change (≥ {pct(level)}){down}; collateral {num(gross)} USD before "
+        "haircuts"
     )

@@ -215,7 +215,7 @@ def test_haircut_fires_on_a_fall_without_a_position_change() -> None:
     assert alert.value == pytest.approx((high - low) / high) and alert.threshold == 0.1
     assert alert.message == (
         "main: effective equity 38,095 USD is 13.0% below its high of the last 1 h (43,795 USD) with no position "
-        "change (≥ 10.0%); collateral 39,500 USD before haircuts"
+        "change (≥ 10.0%); down most: ETH 5,700 USD; collateral 39,500 USD before haircuts"
     )
     assert acc.step(1, eth=2_300.0) == []  # fired: staying beyond the level never re-fires
 
