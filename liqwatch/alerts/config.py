@@ -11,7 +11,8 @@ account > symbol > none), and among equals the later one. ``enabled = false`` tu
 ```toml
 [[alerts]]
 rule = "margin_ratio"          # margin_ratio, distance, adl, tier_change, stale, position_lost, connection,
-                               # insurance_drawdown, adl_risk, mark_index_divergence, funding (issue #13)
+                               # insurance_drawdown, adl_risk, mark_index_divergence, funding (issue #13),
+                               # collateral_depeg, collateral_haircut (issue #21)
 levels = [0.5, 0.7, 0.85]      # fractions (0.85 = 85%); distance: [0.10, 0.05, 0.02]; adl: lights [4, 5];
                                # stale: seconds [30]
 critical = 0.85                # this level and beyond: severity critical, fires on the first breach
@@ -25,6 +26,15 @@ cooldown_seconds = 300         # per (account, symbol, rule, level), from the la
 # rating high / Bybit pnlRatio within 0.05 of its trigger, 2 = ADL active); mark_index_divergence:
 # [0.005, 0.01, 0.02] of |mark - index| / index; funding: [0.1] = the next payment moves the
 # liquidation price by more than a tenth of the distance to it
+# issue #21, a multi-assets account's collateral (symbol scopes the asset: symbol = "USDE"):
+# collateral_depeg: [0.02, 0.05, 0.10] (critical 0.10, hysteresis 0.005, cooldown 900) of
+# |venue price - reference| / reference; the reference is 1.0 for a USD stablecoin (USDT, USDC,
+# FDUSD, USDE, DAI, TUSD, BUSD, USD1, PYUSD), else the median of the other venues' prices of the
+# asset liqwatch holds (their <ASSET>/USDT, /USDC or /USD marks, their collateral prices); an asset
+# with neither has no depeg rule
+# collateral_haircut: [0.10] = effective equity more than 10 % below its high of the last
+# window_seconds (default 3600) with no position change (a position opened, closed or resized, or
+# a collateral balance changed, restarts the window)
 # enabled = false
 
 [[channels]]
@@ -95,6 +105,11 @@ from liqwatch.numfmt import typed
 
 # ---------------------------------------------------------------------- [[alerts]]
 
+_FRACTION_KINDS = frozenset(
+    {"insurance_drawdown", "mark_index_divergence", "funding", "collateral_depeg", "collateral_haircut"}
+)
+"""Rules whose levels are fractions in (0, 1]."""
+
 
 class AlertRuleConfig(BaseModel):
     """One ``[[alerts]]`` entry (unset fields keep the default rule's values)."""
@@ -110,6 +125,8 @@ class AlertRuleConfig(BaseModel):
     consecutive_critical: Annotated[int, Field(ge=1, le=100)] | None = None
     hysteresis: Annotated[float, Field(ge=0)] | None = None
     cooldown_seconds: Annotated[float, Field(ge=0)] | None = None
+    window_seconds: Annotated[float, Field(gt=0, le=7 * 86400)] | None = None
+    """``collateral_haircut`` only: the rolling window the effective equity's fall is measured over."""
     enabled: bool = True
 
     @field_validator("rule", mode="before")
@@ -119,6 +136,8 @@ class AlertRuleConfig(BaseModel):
 
     @model_validator(mode="after")
     def _levels(self) -> AlertRuleConfig:
+        if self.window_seconds is not None and self.rule != "collateral_haircut":
+            raise ValueError(f"window_seconds is a collateral_haircut setting ({self.rule} has no window)")
         if self.rule not in THRESHOLD_KINDS:
             if self.levels is not None or self.critical is not None:
                 raise ValueError(f"{self.rule} has no levels (it fires on the event itself)")
@@ -137,7 +156,7 @@ class AlertRuleConfig(BaseModel):
                 raise ValueError(f"adl levels are lights from 1 to 5, got {typed(x)}")
             if self.rule == "stale" and not (x > 0):
                 raise ValueError(f"stale levels are seconds > 0, got {typed(x)}")
-            if self.rule in ("insurance_drawdown", "mark_index_divergence", "funding") and not (0 < x <= 1):
+            if self.rule in _FRACTION_KINDS and not (0 < x <= 1):
                 raise ValueError(f"{self.rule} levels are fractions (0.1 = 10%), got {typed(x)}")
             if self.rule == "adl_risk" and x not in (1, 2):
                 raise ValueError(
@@ -162,6 +181,7 @@ class AlertRuleConfig(BaseModel):
             hysteresis=self.hysteresis,
             cooldown=self.cooldown_seconds,
             enabled=self.enabled,
+            window=self.window_seconds,
         )
 
 

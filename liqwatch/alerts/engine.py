@@ -37,16 +37,20 @@ from __future__ import annotations
 
 import hashlib
 import math
+import statistics
+from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from liqwatch.alerts import messages
 from liqwatch.alerts.model import Alert, Rule, RuleKind, Severity, default_rules
+from liqwatch.core.symbols import unified_parts
 from liqwatch.feeds.events import Status
 from liqwatch.state import AccountView, Notice, PositionView, Snapshot
 
 if TYPE_CHECKING:
+    from liqwatch.core.collateral import CollateralRisk
     from liqwatch.market.model import MarketReport
 
 STATE_VERSION = 1
@@ -56,6 +60,10 @@ GC_EVERY = 60.0
 MAX_PENDING = 1000
 """Fired alerts awaiting delivery remembered for :meth:`AlertEngine.mark_delivered`."""
 _SEP = "\x1f"
+USD_STABLECOINS: frozenset[str] = frozenset({"USDT", "USDC", "FDUSD", "USDE", "DAI", "TUSD", "BUSD", "USD1", "PYUSD"})
+"""Collateral assets whose ``collateral_depeg`` reference is 1.0 USD (BNFCR, a credit, is none)."""
+REFERENCE_QUOTES: frozenset[str] = frozenset({"USDT", "USDC", "USD"})
+"""Marks of ``<ASSET>/<quote>`` contracts that give another venue's price of ``ASSET``."""
 
 
 # ---------------------------------------------------------------------- state
@@ -193,6 +201,61 @@ class TierState:
     mmr: float
 
 
+@dataclass(slots=True)
+class HaircutWindow:
+    """Per multi-assets account (in memory only: after a restart the first sight starts the
+    window): what its positions and collateral balances were when the window started, and the
+    effective equity's running maxima over the window (``(ts, equity, each asset's collateral
+    value then)``, equity descending)."""
+
+    signature: tuple[Any, ...]
+    samples: deque[tuple[float, float, dict[str, float]]] = field(default_factory=deque)
+
+
+class _References:
+    """Other venues' prices of an asset in one snapshot, for ``collateral_depeg``: each venue's
+    fresh ``<ASSET>/USDT``, ``/USDC`` or ``/USD`` marks and its multi-assets accounts' collateral
+    prices. Built on first use (only an account holding a non-stablecoin collateral asset asks)."""
+
+    def __init__(self, snapshot: Snapshot, bases: dict[str, str | None]) -> None:
+        self._snapshot = snapshot
+        self._bases = bases
+        self._by_asset: dict[str, list[tuple[str, float]]] | None = None
+
+    def _build(self) -> dict[str, list[tuple[str, float]]]:
+        out: dict[str, list[tuple[str, float]]] = {}
+        bases = self._bases
+        for view in self._snapshot.positions:
+            if view.stale:
+                continue
+            symbol = view.data.symbol
+            base = bases.get(symbol, "")
+            if base == "":
+                parts = unified_parts(symbol)
+                base = parts[0].upper() if parts is not None and parts[1] in REFERENCE_QUOTES else None
+                if len(bases) > 50_000:
+                    bases.clear()
+                bases[symbol] = base
+            price = view.mark_price
+            if base is not None and math.isfinite(price) and price > 0:
+                out.setdefault(base, []).append((view.exchange, price))
+        for acc in self._snapshot.accounts:
+            if acc.collateral_risk is not None:
+                for asset in acc.collateral_risk.assets:
+                    out.setdefault(asset.asset, []).append((acc.exchange, asset.price))
+        return out
+
+    def of(self, asset: str, exchange: str) -> tuple[float, str] | None:
+        """(the median of the other venues' prices of ``asset``, which venues), or None."""
+        if self._by_asset is None:
+            self._by_asset = self._build()
+        found = [(venue, price) for venue, price in self._by_asset.get(asset, ()) if venue != exchange]
+        if not found:
+            return None
+        venues = ", ".join(sorted({venue for venue, _ in found}))
+        return statistics.median(price for _, price in found), f"{venues}'s price"
+
+
 # ---------------------------------------------------------------------- engine
 
 _PositionRules = tuple[Rule | None, Rule | None, Rule | None, Rule | None]
@@ -260,6 +323,11 @@ class AlertEngine:
         self._stale_next: dict[str, float] = {}
         self._tiers: dict[str, TierState] = {}
         self._tiers_next: dict[str, TierState] = {}
+        self._haircut: dict[str, HaircutWindow] = {}
+        self._haircut_next: dict[str, HaircutWindow] = {}
+        self._bases: dict[str, str | None] = {}
+        """Per symbol: the asset whose price its mark is (``collateral_depeg`` references), or None."""
+        self._refs: _References | None = None
         self._max_cooldown = max((r.cooldown for r in self.rules), default=0.0)
 
     # ------------------------------------------------------------------ public
@@ -267,9 +335,10 @@ class AlertEngine:
     def evaluate(self, snapshot: Snapshot, now: float) -> list[Alert]:
         """Alerts that one snapshot fires, in a deterministic order (accounts in snapshot order;
         per account: the cross margin ratio, then each position's margin ratio, distance, ADL and
-        tier, then the stale feed)."""
+        tier, then the stale feed, then each collateral asset's depeg and the equity's haircut)."""
         if self._started is None:
             self._started = now
+        self._refs = _References(snapshot, self._bases)
         out: list[Alert] = []
         by_account: dict[str, list[PositionView]] = {}
         for view in snapshot.positions:
@@ -280,6 +349,8 @@ class AlertEngine:
             self._account(out, name, None, views, now)
         self._stale_since, self._stale_next = self._stale_next, {}  # only positions stale now
         self._tiers, self._tiers_next = self._tiers_next, {}  # only positions open now
+        self._haircut, self._haircut_next = self._haircut_next, {}  # only accounts valued now
+        self._refs = None
         if now - self._last_gc >= GC_EVERY:
             self._gc(now)
         return out
@@ -517,6 +588,59 @@ class AlertEngine:
             self._threshold(
                 out, rule, name, None, None, stale_age, now, messages.stale, name, stale_age, n_open, stale_symbols
             )
+        if acc is not None and acc.collateral_risk is not None:
+            self._collateral(out, name, acc.exchange, acc.collateral_risk, views, now)
+
+    def _collateral(
+        self, out: list[Alert], name: str, exchange: str, risk: CollateralRisk, views: list[PositionView], now: float
+    ) -> None:
+        """A multi-assets account valued from its collateral: each held asset's venue price against
+        its reference (``collateral_depeg``; an asset without one has no rule), and its effective
+        equity against its high of the rule's window (``collateral_haircut``; the window restarts
+        whenever a position or a collateral balance changes)."""
+        for asset in risk.assets:
+            if asset.equity == 0.0:
+                continue  # not held: its price moves nothing
+            rule = self._rule("collateral_depeg", name, (asset.asset,))
+            if rule is None:
+                continue
+            if asset.asset in USD_STABLECOINS:
+                reference, source = 1.0, "a USD stablecoin"
+            else:
+                found = None if self._refs is None else self._refs.of(asset.asset, exchange)
+                if found is None:
+                    continue
+                reference, source = found
+            value = abs(asset.price - reference) / reference
+            args = (name, exchange, asset.asset, asset.price, reference, source, value)
+            self._threshold(out, rule, name, asset.asset, None, value, now, messages.collateral_depeg, *args)
+        rule = self._rule("collateral_haircut", name, ())
+        equity = risk.effective_equity
+        if rule is None or not math.isfinite(equity):
+            return
+        signature = (
+            tuple(sorted((v.data.symbol, v.data.side, v.data.size) for v in views)),
+            tuple(sorted((a.asset, a.amount) for a in risk.assets)),
+        )
+        window = self._haircut.get(name)
+        if window is None or window.signature != signature:
+            window = HaircutWindow(signature)
+        self._haircut_next[name] = window
+        samples = window.samples
+        while samples and samples[-1][1] <= equity:
+            samples.pop()
+        values = {a.asset: a.collateral_value_usd for a in risk.assets}
+        samples.append((now, equity, values))
+        while samples[0][0] < now - rule.window:
+            samples.popleft()
+        _, high, then = samples[0]
+        if high <= 0.0:
+            return
+        value = (high - equity) / high
+        falls = sorted(((then.get(k, 0.0) - v, k) for k, v in values.items()), reverse=True)
+        most = [(asset, fall) for fall, asset in falls[:3] if fall > 0.0]
+        args2 = (name, equity, high, rule.window, risk.equity_usd, most, value)
+        self._threshold(out, rule, name, None, None, value, now, messages.collateral_haircut, *args2)
 
     # ------------------------------------------------------------------ machinery
 

@@ -94,3 +94,34 @@ def funding(where: Where, value: float, lp: float, after: float, rate: float | N
         f"{_where(where)}: the next funding payment{shown} moves the liquidation price {num(lp)} → {num(after)}, "
         f"{pct(value)} of the distance to it (≥ {pct(level)})"
     )
+
+
+def collateral_depeg(
+    account: str, exchange: str, asset: str, price: float, reference: float, source: str, value: float, level: float
+) -> str:
+    """``source``: where the reference comes from (a USD stablecoin, or the venues whose price it is)."""
+    direction = "below" if price < reference else "above"
+    return (
+        f"{account}: collateral {asset} at {num(price)} on {exchange}, {pct(value)} {direction} its reference "
+        f"{num(reference)} ({source}) (≥ {pct(level)})"
+    )
+
+
+def collateral_haircut(
+    account: str,
+    equity: float,
+    high: float,
+    window: float,
+    gross: float,
+    most: list[tuple[str, float]],
+    value: float,
+    level: float,
+) -> str:
+    """``most``: the assets whose collateral value fell the most since the high, and by how much (USD)."""
+    span = f"{plain(window / 3600)} h" if window >= 3600 and window % 3600 == 0 else f"{plain(window)} s"
+    down = "; down most: " + ", ".join(f"{asset} {num(fall)} USD" for asset, fall in most) if most else ""
+    return (
+        f"{account}: effective equity {num(equity)} USD is {pct(value)} below its high of the last {span} "
+        f"({num(high)} USD) with no position change (≥ {pct(level)}){down}; collateral {num(gross)} USD before "
+        "haircuts"
+    )

@@ -24,13 +24,26 @@ RuleKind = Literal[
     "adl_risk",
     "mark_index_divergence",
     "funding",
+    "collateral_depeg",
+    "collateral_haircut",
 ]
 RULE_KINDS: tuple[RuleKind, ...] = get_args(RuleKind)
 MARKET_KINDS: frozenset[str] = frozenset({"insurance_drawdown", "adl_risk", "mark_index_divergence"})
 """Rules on a venue's market (issue #13): their ``account`` scope is the exchange name, their
 ``symbol`` scope the pool's name or symbols, or the symbol."""
 THRESHOLD_KINDS: frozenset[str] = frozenset(
-    {"margin_ratio", "distance", "adl", "stale", "insurance_drawdown", "adl_risk", "mark_index_divergence", "funding"}
+    {
+        "margin_ratio",
+        "distance",
+        "adl",
+        "stale",
+        "insurance_drawdown",
+        "adl_risk",
+        "mark_index_divergence",
+        "funding",
+        "collateral_depeg",
+        "collateral_haircut",
+    }
 )
 """Rules with levels; the others fire on events (a tier change, a notice, a status)."""
 FALLING_KINDS: frozenset[str] = frozenset({"distance"})
@@ -89,6 +102,8 @@ class Rule:
     hysteresis: float = 0.0
     cooldown: float = 300.0
     enabled: bool = True
+    window: float = 3600.0
+    """``collateral_haircut``: the rolling window (seconds) the effective equity's fall is measured over."""
     labels: tuple[str, ...] = field(default=(), init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -153,6 +168,9 @@ def default_rules() -> tuple[Rule, ...]:
         Rule("adl_risk", (1, 2), critical=2, consecutive=1, hysteresis=1.0, cooldown=900.0),
         Rule("mark_index_divergence", (0.005, 0.01, 0.02), critical=0.02, hysteresis=0.001, cooldown=300.0),
         Rule("funding", (0.1,), consecutive=1, hysteresis=0.02, cooldown=3600.0),
+        # issue #21: a multi-assets account's collateral
+        Rule("collateral_depeg", (0.02, 0.05, 0.10), critical=0.10, hysteresis=0.005, cooldown=900.0),
+        Rule("collateral_haircut", (0.10,), hysteresis=0.02, cooldown=900.0, window=3600.0),
     )
 
 
