@@ -42,7 +42,9 @@ async def _jetstream_answers(url: str) -> bool:
     import nats
 
     try:
-        nc = await nats.connect(url, allow_reconnect=False, connect_timeout=1, max_reconnect_attempts=0)
+        nc = await nats.connect(
+            url, allow_reconnect=False, connect_timeout=1, max_reconnect_attempts=1, reconnect_time_wait=0.01
+        )
     except Exception:
         return False
     try:

@@ -10,7 +10,7 @@ from tests.bus.conftest import NatsServer
 async def _put_and_count(url: str, put: bool) -> int:
     import nats
 
-    nc = await nats.connect(url, allow_reconnect=False, max_reconnect_attempts=0)
+    nc = await nats.connect(url, allow_reconnect=False, max_reconnect_attempts=1)
     try:
         js = nc.jetstream()
         if put:
