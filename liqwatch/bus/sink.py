@@ -231,20 +231,27 @@ class BusSink:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(asyncio.Event().wait(), timeout=RETRY_WAIT)
 
-    async def flushed(self, timeout: float) -> bool:
-        """Wait until nothing is pending (or ``timeout``); True when all went out."""
+    async def flushed(self, timeout: float, *, alerts_only: bool = False) -> bool:
+        """Wait until nothing is pending (``alerts_only``: no alert or event), or ``timeout``;
+        True when all went out."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
-        while self.outbox or self.snapshots:
+        while self.outbox or (self.snapshots and not alerts_only):
             if loop.time() >= deadline:
                 return False
             await asyncio.sleep(0.02)
         return True
 
     async def close(self) -> None:
-        if self._task is not None and self._connected.is_set():
-            await self.flushed(DRAIN_TIMEOUT)
+        """Publish what is pending: alerts and events for up to :data:`DRAIN_TIMEOUT` even while
+        the bus is down (it may be back in time), then the snapshots if connected; then say on
+        stderr what could not go out."""
         if self._task is not None:
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + DRAIN_TIMEOUT
+            await self.flushed(DRAIN_TIMEOUT, alerts_only=True)
+            if self._connected.is_set():
+                await self.flushed(max(0.0, deadline - loop.time()))
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task

@@ -281,3 +281,56 @@ def test_source_live_prints_alerts_with_group_and_replica(nats_server: NatsServe
     asyncio.run(go())
     first = orjson.loads(out.getvalue().splitlines()[0])
     assert first == {**alert(int(first["id"].split("-")[1])).record(), "group": "g2", "replica": "r7"}
+
+
+@pytest.mark.slow
+def test_a_watcher_subprocess_survives_a_server_sigkill_and_publishes_each_alert_once(
+    nats_server: NatsServer,
+) -> None:
+    """`watch --demo --publish` as a process; the server is SIGKILLed once the watcher is up and
+    restarted once an alert was printed during the outage: every alert the watcher printed is in
+    LIQ_ALERT exactly once (by id)."""
+    import os
+    import signal
+
+    init(nats_server.url)
+    demo = ["watch", "--demo", "--speed", "30", "--interval", "0.2", "--no-market"]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "liqwatch.cli", *demo, "--publish", nats_server.url, "--group", "g1"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    printed: list[str] = []
+    during: list[str] = []
+    try:
+        assert proc.stdout is not None
+        proc.stdout.readline()  # the watcher is up (its first line)
+        nats_server.stop(kill=True)
+        deadline = time.monotonic() + 60
+        while not during and time.monotonic() < deadline:
+            record = orjson.loads(proc.stdout.readline())
+            if record["type"] == "alert":
+                during.append(record["id"])
+        printed.extend(during)
+        nats_server.start()
+        while len(printed) < len(during) + 3 and time.monotonic() < deadline:
+            record = orjson.loads(proc.stdout.readline())
+            if record["type"] == "alert":
+                printed.append(record["id"])
+        os.kill(proc.pid, signal.SIGINT)  # it drains its outbox before it exits
+        rest = proc.stdout.read()  # not communicate(): it would skip what readline() buffered
+        assert proc.stderr is not None
+        err = proc.stderr.read().decode()
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.wait()
+    printed += [orjson.loads(line)["id"] for line in rest.splitlines() if orjson.loads(line)["type"] == "alert"]
+    assert during, "no alert fired while the server was down"
+    assert proc.returncode == 0, err
+    assert "not published" not in err
+    stored = [orjson.loads(p)["id"] for _, p, _ in read(nats_server.url, "LIQ_ALERT")]
+    assert sorted(stored) == sorted(printed)
+    assert len(set(stored)) == len(stored)
