@@ -27,6 +27,10 @@ if TYPE_CHECKING:
     from liqwatch.config import BusConfig
 
 FIELD = "--source"
+HEARTBEAT = 1.0
+"""Seconds between the server's idle heartbeats on each reader: two missed (a server restarted, its
+ephemeral consumers gone) and nats-py re-creates the consumer from the next stream sequence, so
+nothing published meanwhile is skipped."""
 EXIT_NO_DATA = 1
 
 
@@ -147,7 +151,11 @@ async def _live(js: JetStreamContext, groups: list[str], emit: Any) -> None:
         ("event", DeliverPolicy.NEW),
     ):
         for flt in _filters(kind, groups):
-            subs.append(await js.subscribe(flt, cb=on_msg, ordered_consumer=True, deliver_policy=policy))
+            subs.append(
+                await js.subscribe(
+                    flt, cb=on_msg, ordered_consumer=True, deliver_policy=policy, idle_heartbeat=HEARTBEAT
+                )
+            )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -334,3 +334,46 @@ def test_a_watcher_subprocess_survives_a_server_sigkill_and_publishes_each_alert
     stored = [orjson.loads(p)["id"] for _, p, _ in read(nats_server.url, "LIQ_ALERT")]
     assert sorted(stored) == sorted(printed)
     assert len(set(stored)) == len(stored)
+
+
+@pytest.mark.slow
+def test_source_live_goes_on_after_a_server_restart(nats_server: NatsServer) -> None:
+    """The reader's consumers die with the server (SIGKILL); it re-creates them from the next stream
+    sequence, so an alert published once after the restart is still printed, once."""
+    from liqwatch.bus.source import run_source
+
+    init(nats_server.url)
+    out = io.StringIO()
+
+    async def wait_for(text: str, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while text not in out.getvalue():
+            if time.monotonic() > deadline:
+                return False
+            await asyncio.sleep(0.02)
+        return True
+
+    async def go() -> None:
+        args = build_parser().parse_args(["watch", "--source", nats_server.url])
+        reader = asyncio.create_task(run_source(args, out))
+        sink = BusSink(BusConfig(url=nats_server.url), "g1", None)
+        await sink.start()
+        n = 0
+        while not out.getvalue():  # until the reader has subscribed
+            n += 1
+            record = alert(n).record()
+            sink.write(record, orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE))
+            await sink.flushed(5)
+            await asyncio.sleep(0.02)
+        await asyncio.to_thread(nats_server.restart, True)
+        record = alert(1000).record()
+        sink.write(record, orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE))
+        assert await sink.flushed(20)
+        assert await wait_for('"alert-1000"', 8)  # nats-py's default heartbeat: 10-20 s
+        await sink.close()
+        reader.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await reader
+
+    asyncio.run(go())
+    assert out.getvalue().count('"alert-1000"') == 1
