@@ -56,6 +56,9 @@ async def open_sinks(
         sinks.append(await open_bus_sink(args, config, feeds, err))
     elif getattr(args, "quiet", False):
         raise InputError("--quiet", "only with --publish URL (or a [bus] url): nothing would be printed or published")
+    elif getattr(args, "group", None) or getattr(args, "replica", None):
+        flag = "--group" if getattr(args, "group", None) else "--replica"
+        raise InputError(flag, "only with --publish URL or --source URL (or a [bus] url in the config)")
     if not getattr(args, "quiet", False):
         sinks.insert(0, StdoutSink(out))
     return sinks

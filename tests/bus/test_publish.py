@@ -188,6 +188,22 @@ def test_bad_names_are_refused_at_start(capsys: pytest.CaptureFixture[str], argv
     assert err == f"liqwatch: error: {message}\n"
 
 
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--quiet"], "--quiet: only with --publish URL (or a [bus] url): nothing would be printed or published"),
+        (["--group", "g1"], "--group: only with --publish URL or --source URL (or a [bus] url in the config)"),
+        (["--replica", "r1"], "--replica: only with --publish URL or --source URL (or a [bus] url in the config)"),
+    ],
+)
+def test_bus_flags_without_the_bus_are_refused(
+    capsys: pytest.CaptureFixture[str], argv: list[str], message: str
+) -> None:
+    code, out, err = run_cli(capsys, "watch", "--demo", "--once", *argv)
+    assert (code, out) == (2, "")
+    assert err == f"liqwatch: error: {message}\n"
+
+
 def test_a_bad_account_name_is_refused_at_start(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     config = tmp_path / "config.toml"
     config.write_text(
