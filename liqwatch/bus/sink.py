@@ -124,6 +124,8 @@ class BusSink:
         self.dropped_snapshots = 0
         self.dropped_events = 0
         self.published = 0
+        self.too_large = 0
+        self._said_too_large: set[str] = set()
         self._headers: dict[str, str] = {SCHEMA_HEADER: SCHEMA}
         if replica:
             self._headers[REPLICA_HEADER] = replica
@@ -207,6 +209,9 @@ class BusSink:
                 await self._connected.wait()
                 queue = self.outbox if self.outbox else self.snapshots
                 message = queue[0]
+                if self._too_large(message):
+                    queue.popleft()
+                    continue
                 headers = dict(self._headers)
                 if message.msg_id is not None:
                     headers[MSG_ID_HEADER] = message.msg_id
@@ -226,6 +231,21 @@ class BusSink:
                 if queue and queue[0] is message:
                     queue.popleft()
                 self.published += 1
+
+    def _too_large(self, message: BusMessage) -> bool:
+        """A record over the server's ``max_payload`` can never be published: it is skipped (counted,
+        said once per subject) rather than blocking the queue."""
+        limit = self._nc.max_payload if self._nc is not None else 0
+        if not limit or len(message.payload) + 512 <= limit:  # 512: room for the headers
+            return False
+        self.too_large += 1
+        if message.subject not in self._said_too_large:
+            self._said_too_large.add(message.subject)
+            self._say(
+                f"{message.subject}: a record of {len(message.payload):,} bytes is over the server's max_payload "
+                f"({limit:,}); raise max_payload in the nats-server config (its records are not published)"
+            )
+        return True
 
     async def _retry_wait(self) -> None:
         with contextlib.suppress(TimeoutError):

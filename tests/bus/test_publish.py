@@ -393,3 +393,32 @@ def test_source_live_goes_on_after_a_server_restart(nats_server: NatsServer) -> 
 
     asyncio.run(go())
     assert out.getvalue().count('"alert-1000"') == 1
+
+
+def test_a_record_over_max_payload_is_skipped_not_blocking(nats_server: NatsServer) -> None:
+    init(nats_server.url)
+    err = io.StringIO()
+
+    async def go() -> BusSink:
+        sink = BusSink(BusConfig(url=nats_server.url), "g1", None, err)
+        await sink.start()
+        for size in (2_000_000, 10):  # the first is over the server's 1 MB max_payload
+            snap = {
+                "type": "snapshot",
+                "ts": 1.0,
+                "accounts": [{"account": f"a{size}"}],
+                "positions": [{"account": f"a{size}", "pad": "x" * size}],
+            }
+            sink.write(snap, orjson.dumps(snap))
+        record = alert(1).record()
+        sink.write(record, orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE))
+        assert await sink.flushed(10)
+        await sink.close()
+        return sink
+
+    sink = asyncio.run(go())
+    assert sink.too_large == 1
+    assert [s for s, _, _ in read(nats_server.url, "LIQ_SNAP")] == ["liqwatch.snapshot.g1.a10"]
+    assert len(read(nats_server.url, "LIQ_ALERT")) == 1
+    assert err.getvalue().startswith("liqwatch: bus: liqwatch.snapshot.g1.a2000000: a record of 2,000,")
+    assert "over the server's max_payload (1,048,576); raise max_payload" in err.getvalue()
