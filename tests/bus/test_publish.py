@@ -422,3 +422,38 @@ def test_a_record_over_max_payload_is_skipped_not_blocking(nats_server: NatsServ
     assert len(read(nats_server.url, "LIQ_ALERT")) == 1
     assert err.getvalue().startswith("liqwatch: bus: liqwatch.snapshot.g1.a2000000: a record of 2,000,")
     assert "over the server's max_payload (1,048,576); raise max_payload" in err.getvalue()
+
+
+def test_the_bus_table_gives_url_group_replica_and_the_flags_win(tmp_path: Path) -> None:
+    from liqwatch.bus.sink import bus_settings
+    from liqwatch.config import load_config
+
+    path = tmp_path / "config.toml"
+    path.write_text(
+        '[bus]\nurl = "nats://10.0.0.5:4222"\ngroup = "desk-a"\nreplica = "r1"\nuser = "watch-a"\n'
+        'password_env = "LIQWATCH_BUS_PASSWORD"\n'
+    )
+    config = load_config(path)
+    from_table = build_parser().parse_args(["watch", "--config", str(path)])
+    cfg, group, replica = bus_settings(from_table, config)
+    assert (cfg.url, group, replica, cfg.user) == ("nats://10.0.0.5:4222", "desk-a", "r1", "watch-a")
+    flags = build_parser().parse_args(
+        ["watch", "--config", str(path), "--publish", "nats://127.0.0.1:4222", "--group", "g2", "--replica", "r9"]
+    )
+    cfg, group, replica = bus_settings(flags, config)
+    assert (cfg.url, group, replica, cfg.password_env) == ("nats://127.0.0.1:4222", "g2", "r9", "LIQWATCH_BUS_PASSWORD")
+
+
+def test_the_bus_password_comes_from_the_environment_and_is_never_shown(tmp_path: Path) -> None:
+    from liqwatch.bus.connect import connect_error, connect_options
+    from liqwatch.core.errors import InputError
+
+    cfg = BusConfig(url="nats://127.0.0.1:4222", user="watch-a", password_env="LIQWATCH_BUS_PASSWORD")
+    assert connect_options(cfg, environ={"LIQWATCH_BUS_PASSWORD": "s3cret-pw"})["password"] == "s3cret-pw"
+    with pytest.raises(InputError, match=r"^bus\.password_env: environment variable LIQWATCH_BUS_PASSWORD is not set$"):
+        connect_options(cfg, environ={})
+    error = connect_error(
+        cfg.url or "", Exception("nats: 'Authorization Violation' for s3cret-pw"), "--publish", ("s3cret-pw",)
+    )
+    assert "s3cret-pw" not in str(error)
+    assert str(error).startswith("--publish: the NATS server at nats://127.0.0.1:4222 refused the credentials")
