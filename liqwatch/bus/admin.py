@@ -91,8 +91,14 @@ async def init_bus(cfg: BusConfig) -> list[str]:
         js = nc.jetstream(timeout=5.0)
         try:
             await js.account_info()
-        except (NoRespondersError, ServiceUnavailableError, NatsTimeout):
+        except (NoRespondersError, ServiceUnavailableError):
             raise no_jetstream(cfg.url, FIELD) from None
+        except NatsTimeout:  # a request the server dropped: most often a permissions violation
+            raise InputError(
+                FIELD,
+                f"the JetStream API at {safe_url(cfg.url)} did not answer (no permission for $JS.API?); "
+                "`bus init` needs JetStream admin rights",
+            ) from None
         except APIError as exc:
             raise InputError(FIELD, f"JetStream at {safe_url(cfg.url)} refused: {reason(exc)}") from None
         for spec in STREAMS:

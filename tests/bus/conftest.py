@@ -38,12 +38,22 @@ def free_port() -> int:
         return port
 
 
-async def _jetstream_answers(url: str) -> bool:
+async def _quiet(_: Exception) -> None:
+    return None
+
+
+async def _jetstream_answers(url: str, auth: dict[str, str]) -> bool:
     import nats
 
     try:
         nc = await nats.connect(
-            url, allow_reconnect=False, connect_timeout=1, max_reconnect_attempts=1, reconnect_time_wait=0.01
+            url,
+            allow_reconnect=False,
+            connect_timeout=1,
+            max_reconnect_attempts=1,
+            reconnect_time_wait=0.01,
+            error_cb=_quiet,
+            **auth,
         )
     except Exception:
         return False
@@ -57,12 +67,16 @@ async def _jetstream_answers(url: str) -> bool:
 
 
 class NatsServer:
-    def __init__(self, binary: Path, store: Path, log: Path) -> None:
+    def __init__(self, binary: Path, store: Path, log: Path, extra: tuple[str, ...] = ()) -> None:
         self.binary = binary
+        self.extra = extra
+        """More server arguments (``-c FILE`` for users and permissions)."""
         self.store = store
         self.log = log
         self.port = free_port()
         self.proc: subprocess.Popen[bytes] | None = None
+        self.admin: dict[str, str] = {}
+        """user/password of a user allowed the JetStream API, when ``extra`` sets up users."""
 
     @property
     def url(self) -> str:
@@ -71,7 +85,7 @@ class NatsServer:
     def start(self) -> None:
         with self.log.open("ab") as log:
             self.proc = subprocess.Popen(
-                [str(self.binary), "-a", "127.0.0.1", "-p", str(self.port), "-js", "-sd", str(self.store)],
+                [str(self.binary), "-a", "127.0.0.1", "-p", str(self.port), "-js", "-sd", str(self.store), *self.extra],
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
@@ -88,7 +102,7 @@ class NatsServer:
             assert self.proc is not None
             if self.proc.poll() is not None:
                 pytest.fail(f"nats-server exited with {self.proc.returncode}: {self.log.read_text()[-2000:]}")
-            if asyncio.run(_jetstream_answers(self.url)):
+            if asyncio.run(_jetstream_answers(self.url, self.admin)):
                 return
         pytest.fail(f"nats-server gave no JetStream answer in {READY_TIMEOUT:g} s: {self.log.read_text()[-2000:]}")
 

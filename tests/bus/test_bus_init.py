@@ -6,6 +6,7 @@ import asyncio
 import socket
 import subprocess
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -108,3 +109,63 @@ def test_a_password_in_the_url_is_refused_and_never_echoed(capsys: pytest.Captur
     assert code == 2 and out == ""
     assert "hunter22" not in err
     assert err == "liqwatch: error: bus init: url: no password in the URL: set user and password_env (or keyring)\n"
+
+
+SERVER_USERS = """
+authorization {
+  users = [
+    {user: admin, password: admin-pw}
+    {user: watcher, password: watcher-pw, permissions: {publish: "liqwatch.>", subscribe: "_INBOX.>"}}
+  ]
+}
+"""
+
+
+@pytest.fixture
+def secured_server(tmp_path: Path) -> Iterator[NatsServer]:
+    binary = server_binary()
+    if binary is None:
+        pytest.skip("nats-server is not installed")
+    conf = tmp_path / "server.conf"
+    conf.write_text(SERVER_USERS)
+    store = tmp_path / "store"
+    store.mkdir()
+    server = NatsServer(binary, store, tmp_path / "log", ("-c", str(conf)))
+    server.admin = {"user": "admin", "password": "admin-pw"}
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def test_init_with_a_wrong_password_is_one_line_without_the_password(
+    secured_server: NatsServer, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("BUS_PW", "not-the-password")
+    code, out, err = run(capsys, "bus", "init", secured_server.url, "--user", "admin", "--password-env", "BUS_PW")
+    assert (code, out) == (2, "")
+    assert err.startswith(
+        f"liqwatch: error: bus init: the NATS server at {secured_server.url} refused the credentials ("
+    )
+    assert err.count("\n") == 1 and "not-the-password" not in err
+
+
+def test_init_without_jetstream_rights_says_it_needs_them(
+    secured_server: NatsServer, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("BUS_PW", "watcher-pw")
+    code, out, err = run(capsys, "bus", "init", secured_server.url, "--user", "watcher", "--password-env", "BUS_PW")
+    assert (code, out) == (2, "")
+    assert err.count("\n") == 1 and "watcher-pw" not in err
+    assert err.startswith(f"liqwatch: error: bus init: the JetStream API at {secured_server.url} did not answer (")
+    assert err.rstrip().endswith("`bus init` needs JetStream admin rights")
+
+
+def test_init_as_admin_on_a_secured_server(
+    secured_server: NatsServer, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("BUS_PW", "admin-pw")
+    code, out, err = run(capsys, "bus", "init", secured_server.url, "--user", "admin", "--password-env", "BUS_PW")
+    assert (code, err) == (0, "")
+    assert out.splitlines()[-1].startswith("bus init: 5 of 5 created or updated")
