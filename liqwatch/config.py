@@ -85,6 +85,67 @@ class AccountConfig(BaseModel):
         return self
 
 
+class BusConfig(BaseModel):
+    """``[bus]`` (issue #22): where ``liqwatch watch`` publishes (``--publish URL --group G`` win
+    over it) and how it authenticates. Secrets never sit in the file: the password comes from the
+    environment (``password_env``) or the OS keyring (``keyring`` = service, ``user`` = user)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    url: str | None = None
+    """``nats://HOST:PORT`` or ``tls://HOST:PORT``; several comma-separated (a cluster)."""
+    group: str | None = None
+    """The shard's name in subjects: ``liqwatch.<kind>.<group>.<account>``."""
+    replica: str | None = None
+    """This watcher's name within its group (header ``Liqwatch-Replica``)."""
+    creds: Path | None = None
+    """A NATS credentials file (JWT + nkey seed)."""
+    user: str | None = None
+    password_env: str | None = None
+    keyring: str | None = None
+    tls_ca: Path | None = None
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+
+    @field_validator("group", "replica")
+    @classmethod
+    def _name(cls, value: str | None) -> str | None:
+        from liqwatch.bus.names import NAME
+
+        if value is not None and not NAME.fullmatch(value):
+            raise ValueError(f"{value!r} is not a valid bus name (1-64 of A-Z a-z 0-9 _ -)")
+        return value
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str | None) -> str | None:
+        from urllib.parse import urlsplit
+
+        if value is None:
+            return value
+        for one in (u.strip() for u in value.split(",")):
+            parts = urlsplit(one if "://" in one else f"nats://{one}")
+            if parts.scheme not in ("nats", "tls"):
+                raise ValueError(f"use nats://HOST:PORT or tls://HOST:PORT, not {parts.scheme}://")
+            if parts.password:  # its own error type: the one-line error never echoes the value
+                from pydantic_core import PydanticCustomError
+
+                raise PydanticCustomError(
+                    "secret_in_value", "no password in the URL: set user and password_env (or keyring)"
+                )
+            if not parts.hostname:
+                raise ValueError("no host in the URL (nats://HOST:PORT)")
+        return value
+
+    @model_validator(mode="after")
+    def _pairs(self) -> BusConfig:
+        if (self.password_env or self.keyring) and not self.user:
+            raise ValueError("password_env / keyring need user")
+        if (self.tls_cert is None) != (self.tls_key is None):
+            raise ValueError("tls_cert and tls_key go together")
+        return self
+
+
 class Config(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -93,6 +154,8 @@ class Config(BaseModel):
     """``[[alerts]]``: overrides of the default rules (see liqwatch.alerts.config)."""
     channels: list[ChannelConfig] = Field(default_factory=list)
     """``[[channels]]``: where alerts go besides the screen and `watch` output."""
+    bus: BusConfig | None = None
+    """``[bus]``: publish ``watch``'s records on NATS JetStream (issue #22)."""
 
     @model_validator(mode="after")
     def _unique(self) -> Config:

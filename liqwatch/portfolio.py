@@ -309,7 +309,7 @@ def _one_line(exc: ValidationError, prefix: str = "") -> InputError:
         msg = "required field is missing"
     elif err["type"] == "extra_forbidden":
         msg = "unknown field (check the spelling)"
-    elif "input" in err and err["type"] not in ("model_type", "dict_type", "json_invalid"):
+    elif "input" in err and err["type"] not in ("model_type", "dict_type", "json_invalid", "secret_in_value"):
         shown = repr(err["input"])
         if len(shown) <= 40:
             msg = f"{msg} (got {shown})"

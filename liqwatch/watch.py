@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -23,6 +24,7 @@ if TYPE_CHECKING:  # the parser is built for every command: keep this module's i
     from liqwatch.feeds.base import Feed
     from liqwatch.feeds.events import Event, Status
     from liqwatch.monitor import Monitor
+    from liqwatch.sinks import Sink
     from liqwatch.state import AccountView, Notice
 
 ONCE_TIMEOUT = 20.0
@@ -46,6 +48,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--no-market", action="store_true", help="no market lines (insurance funds, ADL risk, mark vs index, funding)"
     )
     parser.add_argument("--market-every", type=float, metavar="S", help=argparse.SUPPRESS)
+    from liqwatch.bus.args import add_bus_arguments  # issue #22: --source, --publish, --group, --replica, --quiet
+
+    add_bus_arguments(parser, src)
 
 
 def build_feeds(args: argparse.Namespace, warnings: list[str]) -> tuple[list[Feed], Config | None]:
@@ -99,15 +104,17 @@ def _notice_line(notice: Notice) -> dict[str, Any]:
 
 
 class _Printer:
-    def __init__(self, out: TextIO) -> None:
+    """Every record, serialised once, to every sink (:mod:`liqwatch.sinks`: stdout, the bus)."""
+
+    def __init__(self, out: TextIO, sinks: Sequence[Sink] | None = None) -> None:
         import orjson
 
         from liqwatch.feeds.events import Status
-        from liqwatch.output import write_line
+        from liqwatch.sinks import StdoutSink
 
         self._dumps = orjson.dumps
         self._newline = orjson.OPT_APPEND_NEWLINE
-        self._write = write_line
+        self.sinks = list(sinks) if sinks is not None else [StdoutSink(out)]
         self._status_type = Status
         self.out = out
         self.closed = False
@@ -119,7 +126,9 @@ class _Printer:
         # CPU through the json module; the records map NaN and the infinities to null already.
         # Written as bytes where the stream has a buffer: decoding it to text only for the
         # stream to encode it again was a twentieth of the CPU.
-        self._write(self.out, self._dumps(obj, option=self._newline))
+        line = self._dumps(obj, option=self._newline)
+        for sink in self.sinks:
+            sink.write(obj, line)
 
     def on_event(self, event: Event) -> None:
         if isinstance(event, self._status_type):
@@ -148,7 +157,9 @@ async def run_watch(
         raise InputError("--interval", f"must be > 0, got {typed(args.interval)}")
     warnings: list[str] = []
     feeds, config = build_feeds(args, warnings)
-    printer = _Printer(out)
+    from liqwatch.sinks import close_sinks, open_sinks
+
+    printer = _Printer(out, await open_sinks(args, config, feeds, out, err))
     for text in warnings:
         printer.line({"type": "event", "ts": time.time(), "kind": "warning", "detail": text})
     from liqwatch.alerts.runner import AlertRunner
@@ -256,6 +267,7 @@ async def run_watch(
             clear_live_funding()
         await monitor.stop()
         await alerts.stop()
+        await close_sinks(printer.sinks)
         if recorder is not None:
             recorder.close()
             recorder.stream.close()

@@ -8,6 +8,7 @@
 * :mod:`liqwatch.cli.config_check` — ``liqwatch config check``,
 * :mod:`liqwatch.cli.dashboard` — ``liqwatch`` and ``liqwatch demo``,
 * :mod:`liqwatch.cli.tiers` — ``liqwatch tiers update|show|list`` (defined on first use),
+* :mod:`liqwatch.cli.bus` — ``liqwatch bus init URL`` (issue #22),
 * :mod:`liqwatch.cli.common` — the one-line error, exit code 2, the parser class.
 
 Command modules import ``common`` and never this package's ``__init__`` (no import cycles; a test
@@ -62,6 +63,12 @@ def _init_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _check_arguments(parser: argparse.ArgumentParser) -> None:
     from liqwatch.cli.config_check import add_arguments
+
+    add_arguments(parser)
+
+
+def _bus_arguments(parser: argparse.ArgumentParser) -> None:
+    from liqwatch.cli.bus import add_arguments
 
     add_arguments(parser)
 
@@ -126,6 +133,12 @@ def build_parser() -> argparse.ArgumentParser:
         description="Tier tables: `update` downloads them into the cache, `show` prints one, `list` the coverage.",
         populate=_tiers_commands,
     )
+    sub.add_parser(  # issue #22: liqwatch.cli.bus (nats only when run)
+        "bus",
+        help="the NATS JetStream bus for desks: `bus init URL` creates its streams and KV buckets",
+        description="The NATS JetStream bus (pip install 'liqwatch[bus]').",
+        populate=_bus_arguments,
+    )
     return parser
 
 
@@ -163,6 +176,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from liqwatch.cli import tiers
 
             return tiers.run(args)
+        if args.command == "bus":
+            from liqwatch.cli import bus
+
+            return bus.run(args)
         if args.command in (None, "demo"):
             from liqwatch.cli import dashboard
 

@@ -473,7 +473,7 @@ def test_missing_file(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> Non
 
 @pytest.mark.slow
 def test_calc_imports_no_ccxt_textual_or_websockets() -> None:
-    """The calculator must start fast: it never imports the live-data or TUI stacks."""
+    """The calculator must start fast: it never imports the live-data, TUI or bus (nats) stacks."""
     code = (
         "import sys, io, contextlib\n"
         "from liqwatch.cli import main\n"
@@ -482,7 +482,7 @@ def test_calc_imports_no_ccxt_textual_or_websockets() -> None:
         " ['calc', '--portfolio', 'examples/portfolio.toml']):\n"
         "    with contextlib.redirect_stdout(io.StringIO()):\n"
         "        main(args)\n"
-        "bad = [m for m in ('ccxt', 'textual', 'websockets', 'aiohttp', 'asyncio') if m in sys.modules]\n"
+        "bad = [m for m in ('ccxt', 'textual', 'websockets', 'aiohttp', 'asyncio', 'nats') if m in sys.modules]\n"
         "print(','.join(bad))\n"
     )
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)

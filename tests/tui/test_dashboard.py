@@ -498,7 +498,7 @@ class Probe(LiqwatchApp):
         super().on_mount()
 
     def first_frame(self) -> None:
-        heavy = ("pydantic", "aiohttp", "ccxt", "websockets")
+        heavy = ("pydantic", "aiohttp", "ccxt", "websockets", "nats")
         heavy += ("liqwatch.alerts", "liqwatch.market.", "liqwatch.feeds.events")
         print(",".join(sorted(m for m in sys.modules if m.startswith(heavy))))
         self.exit()
