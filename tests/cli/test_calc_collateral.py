@@ -347,8 +347,8 @@ def test_ladder_and_target_solvers_move_co_moving_collateral(
 
 
 def test_other_what_ifs_refused_for_multi_assets(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    err = refused(capsys, "--portfolio", str(write(tmp_path, account(TWO_ASSETS))), "--partial")
-    assert "--partial: not computed for a multi_assets account yet" in err
+    err = refused(capsys, "--portfolio", str(write(tmp_path, account(TWO_ASSETS))), "--funding-periods", "2")
+    assert "--funding-periods: the funding drift of a multi_assets account is not computed yet" in err
 
 
 # ------------------------------------------------------------------------------ files and single mode
