@@ -604,31 +604,10 @@ def reaches(
     return got is None or got >= ratio
 
 
-def first_crossing(hit: Callable[[float], bool], moves: Sequence[float]) -> float | None:
-    """The smallest move (in size) at which ``hit`` turns true, ``moves`` (one direction, nearest
-    first) as the grid: the first grid point that hits, then bisection with the previous one to
-    1e-12 of a move. None when no grid point hits."""
-    healthy = 0.0
-    for m in moves:
-        if hit(m):
-            lo, hi = healthy, m
-            for _ in range(200):
-                mid = (lo + hi) / 2.0
-                if mid in (lo, hi) or abs(hi - lo) <= 1e-12:
-                    break
-                if hit(mid):
-                    hi = mid
-                else:
-                    lo = mid
-            return hi
-        healthy = m
-    return None
-
-
-TARGET_GRID_DOWN = [-k / 200.0 for k in range(1, 200)] + [-0.999, -0.999999]
-"""Moves searched for ``--target-margin-ratio``'s common move down (to -99.9999 %) ..."""
-TARGET_GRID_UP = [k / 100.0 for k in range(1, 1001)]
-"""... and up (to +1,000 %, as the single-account solver), each then bisected."""
+MOVE_LIMIT_DOWN = 1.0
+"""``--target-margin-ratio``'s common move is searched down to every mark at zero (exclusive) ..."""
+MOVE_LIMIT_UP = 10.0
+"""... and up to +1,000 %, as the single-account solver."""
 
 
 def target_document(
@@ -642,7 +621,7 @@ def target_document(
     """``--target-margin-ratio R`` on a multi-collateral account: each position's mark at which the
     account's ratio reaches R (its symbol moving, with the collateral on its base; exact, the
     liquidation solve at trigger / R), and the common move of every mark (with co-moving
-    collateral) at which it does (the first grid point past R, bisected to 1e-12)."""
+    collateral) at which it does, exactly (:func:`liqwatch.core.collateral_moves.common_move`)."""
     if not (math.isfinite(ratio) and 0.0 < ratio <= 1.0):
         raise InputError(
             "target_margin_ratio",
@@ -657,16 +636,18 @@ def target_document(
     for i in chosen:
         targets.append(target_record(i, specs[i], marks[i]))
 
-    def hit(move: float) -> bool:
-        return reaches(venue, specs, assets, mode, move, ratio)
+    from liqwatch.core.collateral_moves import common_move
 
-    now = hit(0.0)
+    def move(down: bool) -> float | None:
+        limit = MOVE_LIMIT_DOWN if down else MOVE_LIMIT_UP
+        return common_move(venue, specs, assets, ratio, mode, down=down, limit=limit, field="target_margin_ratio")
+
     return {
         "target_margin_ratio": ratio,
         "targets": targets,
         "account_scope": "cross",
-        "account_move_down": 0.0 if now else first_crossing(hit, TARGET_GRID_DOWN),
-        "account_move_up": 0.0 if now else first_crossing(hit, TARGET_GRID_UP),
+        "account_move_down": move(True),
+        "account_move_up": move(False),
     }
 
 
@@ -685,9 +666,9 @@ def shock_document(
     """``--shock`` on a multi-collateral account: every mark (or ``symbols``' only) moved by each
     move (a fraction, times the symbol's beta), and the collateral asset that is a moved position's
     base moved with its mark. The account liquidates as a whole when its margin ratio reaches 100 %
-    (found to 1e-12 of a move by bisection on the ratio); past that move a step has no account and
-    no positions (what is left depends on the venue's fills). Returns the ``what_if`` document, the
-    steps and the liquidating move on each side (True: down)."""
+    (the move solved exactly, :func:`liqwatch.core.collateral_moves.common_move`); past that move
+    a step has no account and no positions (what is left depends on the venue's fills). Returns the
+    ``what_if`` document, the steps and the liquidating move on each side (True: down)."""
     held = list(dict.fromkeys(s.symbol for s in specs))
     for symbol in betas:
         if symbol not in held:
@@ -699,16 +680,14 @@ def shock_document(
     def at(move: float) -> tuple[list[PositionSpec], list[CollateralAsset]]:
         return moved_account(specs, assets, move, betas, symbols)
 
-    def liquidated(move: float) -> bool:
-        return reaches(venue, specs, assets, mode, move, 1.0, betas, symbols)
+    from liqwatch.core.collateral_moves import common_move
 
     trigger: dict[bool, float | None] = {True: None, False: None}
     for down in (True, False):
-        side = sorted((m for m in moves if (m < 0.0 if down else m > 0.0)), key=abs)
-        if liquidated(0.0):
-            trigger[down] = 0.0
-            continue
-        trigger[down] = first_crossing(liquidated, side)
+        furthest = max((abs(m) for m in moves if (m < 0.0 if down else m > 0.0)), default=0.0)
+        trigger[down] = common_move(
+            venue, specs, assets, 1.0, mode, down=down, limit=furthest, betas=betas or None, symbols=symbols
+        )
     steps: list[tuple[float, MultiAccount | None]] = []
     docs = []
     all_indices = list(range(len(specs)))

@@ -11,12 +11,20 @@ number is derived by hand in the docstring or the test from the account's formul
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
 
 from liqwatch.cli import main
+from liqwatch.collateral_calc import MOVE_LIMIT_DOWN, MOVE_LIMIT_UP, moved_account
+from liqwatch.core import PositionSpec, Venue
+from liqwatch.core.collateral import AccountMode, CollateralAsset, account_margin_ratio
+from liqwatch.core.collateral_moves import common_move
+from tests.core.test_collateral_properties import CONTINUOUS, accounts
 
 USDT = {"asset": "USDT", "amount": 5_000, "price": 1, "ratio": 1}
 BTC = {"asset": "BTC", "amount": 0.2, "price": 50_000, "ratio": 0.9}
@@ -250,3 +258,124 @@ def test_add_margin_and_funding_periods_refused(tmp_path: Path, capsys: pytest.C
     assert err.startswith("liqwatch: error: --add-size: must be a finite number >= 0")
     err = refused(capsys, "--portfolio", path, "--set-leverage", "0")
     assert err.startswith("liqwatch: error: --set-leverage: must be a finite number > 0")
+
+
+# ------------------------------------------------------------------------------ exact common moves
+
+ETH_SHORT = {**LONG, "symbol": "ETH/USDT:USDT", "side": "short", "size": 10, "entry_price": 3_000, "mark_price": 3_000}
+USDT_BUFFERS = {"asset": "USDT", "amount": 5_000, "price": 1, "bid_buffer": 0.01, "ask_buffer": 0.005}
+
+
+def test_shock_and_target_moves_exact_across_a_piece(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """BTC long 1 from 52,000 and ETH short 10 from 3,000 (marks 50,000 and 3,000, MMR 1 %) on
+    5,000 USDT (bid rate 0.99, ask rate 1.005) and 0.2 BTC (0.9). Every mark x (1 + m), the BTC
+    collateral with them: USDT equity e = 3,000 + 50,000 m - 30,000 m = 3,000 + 20,000 m (zero at
+    m = -15 %); BTC counts 9,000 (1 + m); MM 800 (1 + m) USDT, at the ask rate 804 (1 + m) USD.
+    Above -15 %: h = 0.99 e + 9,000 (1 + m) - 804 (1 + m) = 11,166 + 27,996 m (no root there);
+    below, e is a liability at 1.005: h = 11,211 + 28,296 m  =>  m = -11,211 / 28,296 (exactly).
+    Margin ratio 50 %: the MM counts twice: below -15 %, 1.005 e + 9,000 (1 + m) - 1,608 (1 + m)
+    = 10,407 + 27,492 m  =>  m = -10,407 / 27,492 (above -15 % its root, -10,362 / 27,192, is not)."""
+    path = write(tmp_path, account([LONG, ETH_SHORT], [USDT_BUFFERS, BTC]))
+    what = calc_json(capsys, "--portfolio", path, "--shock", "-50", "--shock", "-10")["what_if"]
+    m = -11_211.0 / 28_296.0
+    assert [e["move"] for e in what["order"]] == [pytest.approx(m, rel=1e-12)]
+    assert what["order"][0]["scope"] == "cross account" and what["order"][0]["positions"] == [0, 1]
+    steps = {round(s["move"], 6): s for s in what["steps"]}
+    assert steps[-0.5]["account"] is None and steps[-0.5]["liquidated"] == [0, 1]
+    # at -10 %: e = 1,000 (0.99: 990), BTC 8,100, MM 720 x 1.005 = 723.6
+    assert steps[-0.1]["account"]["effective_equity"] == pytest.approx(990.0 + 8_100.0, rel=1e-12)
+    assert steps[-0.1]["account"]["maintenance_margin"] == pytest.approx(723.6, rel=1e-12)
+    target = calc_json(capsys, "--portfolio", path, "--target-margin-ratio", "50%")["what_if"]
+    assert target["account_move_down"] == pytest.approx(-10_407.0 / 27_492.0, rel=1e-12)
+    assert target["account_move_up"] is None  # h rises with the marks: 27,996 > 0
+
+
+def test_target_move_zero_when_already_past(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The ratio now is 804 / (0.99 x 3,000 + 9,000) = 6.7 %: a target of 5 % is reached already."""
+    path = write(tmp_path, account([LONG, ETH_SHORT], [USDT_BUFFERS, BTC]))
+    target = calc_json(capsys, "--portfolio", path, "--target-margin-ratio", "5%")["what_if"]
+    assert target["account_move_down"] == 0.0 and target["account_move_up"] == 0.0
+
+
+def test_shock_finds_a_liquidation_the_moves_step_over(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A table without maintenance amounts (the requirement jumps down at the 45,000 floor): 1 BTC
+    long from 50,000 on 12,000 USDT. Above -10 % (second bracket, 20 %): h = 12,000 + 50,000 m -
+    10,000 (1 + m) = 2,000 + 40,000 m, zero at -5 %; below -10 % (1 %): h = 11,500 + 49,500 m, back
+    above zero (6,550 at -10 %) until -11,500 / 49,500. A --shock of -15 % alone steps over the
+    first band (h(-15 %) = 4,075 > 0): the account still liquidates at -5 %."""
+    tiers = [
+        {"min_notional": 0, "max_notional": 45_000, "mmr": 0.01, "max_leverage": 50, "maint_amount": 0},
+        {"min_notional": 45_000, "max_notional": None, "mmr": 0.2, "max_leverage": 5, "maint_amount": 0},
+    ]
+    pos = bracketed(entry_price=50_000, tiers=tiers)
+    del pos["leverage"]
+    path = write(tmp_path, account([pos], [{**USDT, "amount": 12_000}]))
+    what = calc_json(capsys, "--portfolio", path, "--shock", "-15")["what_if"]
+    assert [e["move"] for e in what["order"]] == [pytest.approx(-0.05, rel=1e-12)]
+    assert what["steps"][0]["account"] is None and what["steps"][0]["liquidated"] == [0]
+    target = calc_json(capsys, "--portfolio", path, "--target-margin-ratio", "100%")["what_if"]
+    assert target["account_move_down"] == pytest.approx(-0.05, rel=1e-12)
+    assert target["targets"][0]["target_mark"] == pytest.approx(47_500.0, rel=1e-12)
+
+
+# ------------------------------------------------------------------------------ property
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@given(
+    accounts([*CONTINUOUS, "okx", "bitget"]),
+    st.floats(0.05, 1.0),
+    st.dictionaries(st.sampled_from(["BTC", "ETH", "SOL"]), st.floats(-1.5, 2.5), max_size=3),
+    st.booleans(),
+)
+def test_common_move_reaches_the_ratio_exactly_and_first(
+    case: tuple[Venue, list[PositionSpec], list[CollateralAsset], AccountMode],
+    ratio: float,
+    beta_of: dict[str, float],
+    one_symbol: bool,
+) -> None:
+    """At the reported move (every mark, or --symbol's, times its beta; the collateral on a moved
+    base with it) the account margin ratio recomputed from scratch is the target (rel 1e-9), and
+    no smaller move of a fine sample reaches it; with no move reported, none of the sample does.
+    OKX and Bitget tables have no maintenance amounts: there the ratio can jump past the target at
+    a bracket floor, and the move reported is that floor's (the ratio there, or just past it, is
+    at or past the target)."""
+    venue, specs, assets, mode = case
+    symbols = {specs[0].symbol} if one_symbol else None
+    betas = {s.symbol: beta_of[s.symbol.split("/")[0]] for s in specs if s.symbol.split("/")[0] in beta_of}
+    if symbols is not None:
+        betas = {k: v for k, v in betas.items() if k in symbols}
+
+    def ratio_at(move: float) -> float:
+        got = account_margin_ratio(venue, *moved_account(specs, assets, move, betas, symbols), mode)
+        return math.inf if got is None else got
+
+    for down in (True, False):
+        limit = MOVE_LIMIT_DOWN if down else MOVE_LIMIT_UP
+        m = common_move(venue, specs, assets, ratio, mode, down=down, limit=limit, betas=betas, symbols=symbols)
+        moving = [betas.get(s.symbol, 1.0) for s in specs if symbols is None or s.symbol in symbols]
+        reach = limit
+        for b in moving:
+            if b != 0.0 and (b > 0.0) == down:  # this mark falls towards zero
+                reach = min(reach, (1.0 - 1e-9) / abs(b))
+        if m == 0.0:
+            event("reached now")
+            assert ratio_at(0.0) >= ratio * (1 - 1e-12)
+            continue
+        assert ratio_at(0.0) < ratio
+        sign = -1.0 if down else 1.0
+        if m is None:
+            event("no move reaches it")
+            for j in range(1, 201):
+                assert ratio_at(sign * reach * j / 201) < ratio * (1 + 1e-9)
+            continue
+        event("a move reaches it")
+        assert (m < 0.0) == down and abs(m) <= reach
+        if venue.name in CONTINUOUS:
+            assert math.isclose(ratio_at(m), ratio, rel_tol=1e-9), (m, ratio_at(m), ratio)
+        elif not math.isclose(ratio_at(m), ratio, rel_tol=1e-9):
+            event("a jump at a bracket floor")
+            assert max(ratio_at(m), ratio_at(m * (1 + 1e-12))) >= ratio * (1 - 1e-9)
+        for j in range(1, 201):
+            assert ratio_at(m * j / 201) < ratio * (1 + 1e-9), j
+        assert ratio_at(m * (1 - 1e-7)) < ratio * (1 + 1e-9)
