@@ -636,18 +636,25 @@ def target_document(
     for i in chosen:
         targets.append(target_record(i, specs[i], marks[i]))
 
-    from liqwatch.core.collateral_moves import common_move
+    from liqwatch.core.collateral_moves import NonLinearMove, common_move
 
     def move(down: bool) -> float | None:
         limit = MOVE_LIMIT_DOWN if down else MOVE_LIMIT_UP
         return common_move(venue, specs, assets, ratio, mode, down=down, limit=limit, field="target_margin_ratio")
 
+    unavailable: dict[str, str] = {}
+    try:
+        down, up = move(True), move(False)
+    except NonLinearMove as exc:  # the targets per position stand; the common move is said not solved
+        down = up = None
+        unavailable["account_move_unavailable"] = exc.message.removesuffix("; move the other markets only (--symbol)")
     return {
         "target_margin_ratio": ratio,
         "targets": targets,
         "account_scope": "cross",
-        "account_move_down": move(True),
-        "account_move_up": move(False),
+        "account_move_down": down,
+        "account_move_up": up,
+        **unavailable,
     }
 
 

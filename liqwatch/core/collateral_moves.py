@@ -42,6 +42,11 @@ from liqwatch.core.model import PositionSpec
 from liqwatch.core.solver import Leg
 from liqwatch.core.venues import Venue
 
+
+class NonLinearMove(InputError):
+    """An asset is both a settle asset and a moved position's base: the move is not solved."""
+
+
 _Line = tuple[float, float]
 """(a, c): a part's contribution a + c m to h on the piece that holds the probe move."""
 _Read = Callable[[float], _Line]
@@ -103,10 +108,10 @@ def common_move(
         e0 = setup.equity[name]
         p = a.price
         if b_u != 0.0 and name in settles:
-            raise InputError(
+            raise NonLinearMove(
                 field,
                 f"{name} is both a settle asset and the base of a moved position: its value is not linear in "
-                "the move; move the other markets only (--symbol) or read each position's target mark",
+                "the move, which liqwatch does not solve; move the other markets only (--symbol)",
             )
         if name in settles and slope_of[name] != 0.0:
             slope = slope_of[name]
@@ -219,4 +224,4 @@ def _checked(venue: Venue, setup: _Setup, beta: list[float], move: float) -> flo
     return move
 
 
-__all__ = ["common_move"]
+__all__ = ["NonLinearMove", "common_move"]

@@ -379,3 +379,23 @@ def test_common_move_reaches_the_ratio_exactly_and_first(
         for j in range(1, 201):
             assert ratio_at(m * j / 201) < ratio * (1 + 1e-9), j
         assert ratio_at(m * (1 - 1e-7)) < ratio * (1 + 1e-9)
+
+
+def test_settle_asset_that_moves_is_refused_or_said(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """BTC settles ETH/BTC:BTC (its equity moves with that PnL) and is the BTC long's base (its
+    price moves with the BTC mark): its value is a product of two moving terms, not linear in the
+    move. --shock refuses in one line naming the way out; --target-margin-ratio keeps its targets
+    and says why the common move is null."""
+    eth_btc = {**LONG, "symbol": "ETH/BTC:BTC", "entry_price": 0.06, "mark_price": 0.06}
+    path = write(tmp_path, account([LONG, eth_btc]))
+    err = refused(capsys, "--portfolio", path, "--shock", "-10")
+    assert err == (
+        "liqwatch: error: --shock: BTC is both a settle asset and the base of a moved position: its value is "
+        "not linear in the move, which liqwatch does not solve; move the other markets only (--symbol)"
+    )
+    only = calc_json(capsys, "--portfolio", path, "--shock", "-10", "--symbol", "ETH/BTC:BTC")["what_if"]
+    assert only["steps"][0]["positions"][1]["mark_price"] == pytest.approx(0.054)
+    what = calc_json(capsys, "--portfolio", path, "--target-margin-ratio", "50%")["what_if"]
+    assert what["account_move_down"] is None and what["account_move_up"] is None
+    assert what["account_move_unavailable"].startswith("BTC is both a settle asset and the base of a moved")
+    assert what["targets"][0]["target_mark"] is not None
