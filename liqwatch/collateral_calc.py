@@ -256,6 +256,11 @@ def _num(x: float | None) -> float | None:
 
 
 FUNDING_NOTE = "the funding drift of a multi-collateral account is not computed yet"
+BANKRUPTCY_NOTE = (
+    "no venue defines a bankruptcy price for a position of a multi-assets pool: the account is liquidated "
+    "as a whole (every cross position at once) when its margin ratio reaches 100 %, and no venue publishes "
+    "a price at which the pool's effective equity counts as zero for one position"
+)
 LOSS_NOTE = (
     "a multi-collateral account is liquidated as a whole (every cross position at once): the loss "
     "per position is not modelled"
@@ -279,6 +284,7 @@ def document(account: MultiAccount, funding_given: bool = False) -> dict[str, An
         doc["liquidation_price_above"] = _num(cp.liquidation_price_above)
         doc["collateral_co_moving"] = cp.co_moving
         doc["maintenance_requirement_usd"] = cp.requirement_usd
+        doc["bankruptcy_price_unavailable"] = BANKRUPTCY_NOTE
         positions.append(doc)
     return {
         "exchange": venue.name,
@@ -1051,7 +1057,7 @@ def print_account(account: MultiAccount, title_suffix: str = "", stream: Any = N
     if len(positions) == 1:
         p = positions[0]
         rows = [
-            [k, "— (not computed for a multi-collateral account)" if k == "Bankruptcy price" else v]
+            [k, "— (no venue defines one for a multi-assets pool)" if k == "Bankruptcy price" else v]
             for k, v in _detail_rows(p, venue)
             if k != "Margin balance"
         ]

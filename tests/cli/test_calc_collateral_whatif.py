@@ -399,3 +399,19 @@ def test_settle_asset_that_moves_is_refused_or_said(tmp_path: Path, capsys: pyte
     assert what["account_move_down"] is None and what["account_move_up"] is None
     assert what["account_move_unavailable"].startswith("BTC is both a settle asset and the base of a moved")
     assert what["targets"][0]["target_mark"] is not None
+
+
+# ------------------------------------------------------------------------------ bankruptcy price
+
+
+def test_bankruptcy_price_null_and_said_why(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """shared reference collateral.md defines no bankruptcy price for a multi-assets pool (Binance's
+    only word is the account status BANKRUPTED): null, with the reason beside it, as the loss is."""
+    doc = calc_json(capsys, "--portfolio", write(tmp_path, account([LONG])))
+    pos = doc["positions"][0]
+    assert pos["bankruptcy_price"] is None
+    assert pos["bankruptcy_price_unavailable"].startswith(
+        "no venue defines a bankruptcy price for a position of a multi-assets pool"
+    )
+    what = calc_json(capsys, "--portfolio", write(tmp_path, account([LONG])), "--add-size", "0.1")["what_if"]
+    assert what["after"]["positions"][0]["bankruptcy_price_unavailable"] == pos["bankruptcy_price_unavailable"]
