@@ -33,10 +33,11 @@ from liqwatch.core.collateral import (
 )
 from liqwatch.core.errors import InputError
 from liqwatch.core.model import AccountRisk
-from liqwatch.core.numfmt import typed
+from liqwatch.core.numfmt import plain, typed
 from liqwatch.percent import split_percent
 
 if TYPE_CHECKING:
+    from liqwatch.core import whatif as wi
     from liqwatch.core.model import PositionSpec
     from liqwatch.core.venues import Venue
 
@@ -195,7 +196,7 @@ class MultiAccount:
     """A multi-collateral account assessed once: the core's account and each position's record
     figures (the engine's at the mark, with the collateral solve's liquidation price)."""
 
-    __slots__ = ("assets", "positions", "risk", "venue")
+    __slots__ = ("assets", "positions", "risk", "specs", "venue")
 
     def __init__(
         self, venue: Venue, specs: Sequence[PositionSpec], assets: Sequence[CollateralAsset], mode: AccountMode
@@ -203,6 +204,7 @@ class MultiAccount:
         from liqwatch.core.engine import position_figures
 
         risk = assess_collateral(venue, specs, assets, mode)
+        self.specs = list(specs)
         price = {a.asset: a.price for a in assets}
         eff = risk.effective_equity
         balances = [eff / price[p.settle] for p in risk.positions]  # the account's equity in each settle asset
@@ -254,6 +256,11 @@ def _num(x: float | None) -> float | None:
 
 
 FUNDING_NOTE = "the funding drift of a multi-collateral account is not computed yet"
+BANKRUPTCY_NOTE = (
+    "no venue defines a bankruptcy price for a position of a multi-assets pool: the account is liquidated "
+    "as a whole (every cross position at once) when its margin ratio reaches 100 %, and no venue publishes "
+    "a price at which the pool's effective equity counts as zero for one position"
+)
 LOSS_NOTE = (
     "a multi-collateral account is liquidated as a whole (every cross position at once): the loss "
     "per position is not modelled"
@@ -277,6 +284,7 @@ def document(account: MultiAccount, funding_given: bool = False) -> dict[str, An
         doc["liquidation_price_above"] = _num(cp.liquidation_price_above)
         doc["collateral_co_moving"] = cp.co_moving
         doc["maintenance_requirement_usd"] = cp.requirement_usd
+        doc["bankruptcy_price_unavailable"] = BANKRUPTCY_NOTE
         positions.append(doc)
     return {
         "exchange": venue.name,
@@ -284,6 +292,278 @@ def document(account: MultiAccount, funding_given: bool = False) -> dict[str, An
         "positions": positions,
         "account": account_record(account.risk),
     }
+
+
+# ----------------------------------------------------------------------------- one position's what-ifs
+
+
+class MultiChange:
+    """Before / after of a what-if on one position (``index``) of a multi-collateral account, in
+    the shape of :class:`liqwatch.core.whatif.Change` (``allowed``, ``reason``, ``notes``) and the
+    scenario's own figures (``fields``: the JSON keys single mode gives)."""
+
+    __slots__ = ("after", "allowed", "before", "fields", "index", "kind", "notes", "reason")
+
+    def __init__(self, kind: str, index: int, before: MultiAccount, after: MultiAccount) -> None:
+        self.kind = kind
+        self.index = index
+        self.before = before
+        self.after = after
+        self.allowed = True
+        self.reason: str | None = None
+        self.notes: list[str] = []
+        self.fields: dict[str, Any] = {}
+
+    def record(self) -> dict[str, Any]:
+        """The ``what_if`` fields after ``scenario`` and ``position``: ``before``, ``after``,
+        ``allowed``, ``reason``, ``notes`` and the scenario's own keys."""
+        return {
+            "before": document(self.before),
+            "after": document(self.after),
+            "allowed": self.allowed,
+            "reason": self.reason,
+            "notes": self.notes,
+            **self.fields,
+        }
+
+
+CROSS_NOTE = "multi-assets cross: no margin is posted; the collateral pool backs the larger position"
+NO_LEVERAGE_NOTE = "no leverage given: the bracket's max leverage is not checked"
+
+
+def _index(specs: Sequence[PositionSpec], index: int) -> PositionSpec:
+    if not 0 <= index < len(specs):
+        raise InputError("position", f"no position #{index} (the account has {len(specs)})")
+    return specs[index]
+
+
+def add_size_change(
+    venue: Venue,
+    specs: Sequence[PositionSpec],
+    assets: Sequence[CollateralAsset],
+    mode: AccountMode,
+    index: int,
+    size: float,
+    price: float | None = None,
+    *,
+    before: MultiAccount | None = None,
+    with_max: bool = True,
+) -> MultiChange:
+    """``--add-size`` on a multi-collateral account: ``size`` more at ``price`` (default mark),
+    the entry volume-weighted, no margin posted (the pool backs it), the account re-assessed with
+    the collateral solve; allowed within the bracket's max leverage (the single-mode rules of
+    :mod:`liqwatch.core.whatif`), and the largest size the same path accepts."""
+    from liqwatch.core import whatif as wi
+    from liqwatch.core.engine import bracket_value, max_leverage_for
+
+    spec = _index(specs, index)
+    if not (size >= 0 and math.isfinite(size)):
+        raise InputError("add_size", f"must be a finite number >= 0, got {typed(size)}")
+    at = spec.mark_price if price is None else price
+    if not (at > 0 and math.isfinite(at)):
+        raise InputError("add_price", f"must be a finite number > 0, got {typed(at)}")
+    if before is None:
+        before = MultiAccount(venue, specs, assets, mode)
+    new_entry, _ = wi._averaged(spec, size, at)
+    new_spec = wi.resized(spec, spec.size + size, entry_price=new_entry) if size else spec
+    new_specs = list(specs)
+    new_specs[index] = new_spec
+    after = MultiAccount(venue, new_specs, assets, mode) if size else before
+    change = MultiChange("add_size", index, before, after)
+    change.notes.append(CROSS_NOTE)
+    change.fields = {
+        "added_size": size,
+        "price": at,
+        "new_entry_price": new_entry,
+        "margin_added": 0.0,
+        "max_add_size": None,
+    }
+    lev = wi._leverage_of(spec)
+    if lev is None:
+        change.notes.append(NO_LEVERAGE_NOTE)
+        return change
+    if with_max:
+        change.fields["max_add_size"] = _num(largest_multi_add(venue, specs, assets, mode, index, lev, at, before))
+    limit = max_leverage_for(new_spec)
+    if not wi._leverage_allowed(lev, limit):
+        change.allowed = False
+        change.reason = (
+            f"{plain(lev)}x is above the {plain(limit)}x maximum of the bracket the position would reach "
+            f"(tier {new_spec.tiers.lookup(bracket_value(new_spec, new_spec.entry_price)).index})"
+        )  # the bracket max_leverage_for reads: at entry, as the venue checks an order
+    return change
+
+
+def largest_multi_add(
+    venue: Venue,
+    specs: Sequence[PositionSpec],
+    assets: Sequence[CollateralAsset],
+    mode: AccountMode,
+    index: int,
+    leverage: float,
+    price: float,
+    before: MultiAccount | None = None,
+) -> float | None:
+    """The largest size the add-size path accepts at ``price`` (None: no bracket limits it):
+    :func:`liqwatch.core.whatif.max_allowed_add`, re-checked (and bisected down) through
+    :func:`add_size_change` as single mode does (:func:`liqwatch.core.whatif.largest_accepted`)."""
+    from liqwatch.core import whatif as wi
+
+    def accepted(x: float) -> bool:
+        try:
+            return add_size_change(venue, specs, assets, mode, index, x, price, before=before, with_max=False).allowed
+        except InputError:
+            return False
+
+    return wi.largest_accepted(wi.max_allowed_add(specs[index], leverage, price), accepted)
+
+
+def set_leverage_change(
+    venue: Venue,
+    specs: Sequence[PositionSpec],
+    assets: Sequence[CollateralAsset],
+    mode: AccountMode,
+    index: int,
+    leverage: float,
+) -> MultiChange:
+    """``--set-leverage`` on a multi-collateral (cross) account: the leverage sets the initial
+    margin held against the pool and the largest position the bracket allows; the maintenance
+    margin and the liquidation price come from the collateral solve and do not move."""
+    from liqwatch.core import whatif as wi
+    from liqwatch.core.engine import max_leverage_for
+
+    spec = _index(specs, index)
+    if not (leverage > 0 and math.isfinite(leverage)):
+        raise InputError("set_leverage", f"must be a finite number > 0, got {typed(leverage)}")
+    before = MultiAccount(venue, specs, assets, mode)
+    new_specs = list(specs)
+    new_specs[index] = replace(spec, leverage=leverage)
+    after = MultiAccount(venue, new_specs, assets, mode)
+    change = MultiChange("set_leverage", index, before, after)
+    cap = max_leverage_for(spec)
+    if not wi._leverage_allowed(leverage, cap):
+        change.allowed = False
+        change.reason = (
+            f"{plain(leverage)}x is above the {plain(cap)}x maximum of the position's bracket "
+            f"(tier {before.positions[index].tier.index})"
+        )
+    old_im = before.positions[index].initial_margin or 0.0
+    new_im = after.positions[index].initial_margin or 0.0
+    max_value = wi.max_value_for_leverage(spec, leverage)
+    change.fields = {
+        "new_leverage": leverage,
+        "margin_change": new_im - old_im,
+        "releasable_margin": 0.0,
+        "convention": (
+            "multi-assets cross: the liquidation price does not depend on leverage; leverage sets the initial "
+            "margin held against the collateral pool and the largest position the bracket allows"
+        ),
+        "liquidation_price_moves": after.positions[index].liquidation_price
+        != before.positions[index].liquidation_price,
+        "max_position_value": _num(max_value),
+        "max_position_value_inclusive": None if max_value is None else not spec.tiers.floor_inclusive,
+    }
+    return change
+
+
+def target_distance_change(
+    venue: Venue,
+    specs: Sequence[PositionSpec],
+    assets: Sequence[CollateralAsset],
+    mode: AccountMode,
+    index: int,
+    pct: float,
+) -> MultiChange:
+    """``--target-distance PCT``: the largest size that can be added at the mark before the
+    position's liquidation price (the account's, with co-moving collateral; either side of the
+    mark) comes within PCT percent of the mark, searched as single mode searches
+    (:func:`liqwatch.core.whatif.search_add`) within the largest add the add-size path accepts;
+    the answer is that path's scenario of the size found."""
+    from liqwatch.core import whatif as wi
+
+    spec = _index(specs, index)
+    distance = pct / 100.0
+    if not (distance > 0 and math.isfinite(distance)):
+        raise InputError("target_distance", f"must be > 0, got {typed(pct)}")
+    before = MultiAccount(venue, specs, assets, mode)
+    mark = spec.mark_price
+
+    def dist(size: float) -> float:
+        if size == 0.0:
+            lp = before.positions[index].liquidation_price
+        else:
+            try:
+                change = add_size_change(venue, specs, assets, mode, index, size, before=before, with_max=False)
+            except InputError:
+                return -math.inf  # past the table's end: not a size the add-size path takes
+            lp = change.after.positions[index].liquidation_price
+        return math.inf if lp is None else abs(mark - lp) / mark
+
+    lev = wi._leverage_of(spec)
+    cap = None if lev is None else largest_multi_add(venue, specs, assets, mode, index, lev, mark, before)
+    size, limit = wi.search_add(dist, distance, cap, spec.size)
+    change = add_size_change(venue, specs, assets, mode, index, size, before=before, with_max=False)
+    change.fields = {
+        "target_distance": distance,
+        "max_add_size": size,
+        "limited_by": limit,
+        "price": change.fields["price"],
+        "new_entry_price": change.fields["new_entry_price"],
+    }
+    return change
+
+
+PARTIAL_NOTE = (
+    ". Multi-assets: modelled on the whole pool, at the position's liquidation price (every other mark "
+    "held, the collateral on its base moved with it); each step's closed part realises its PnL and pays "
+    "the liquidation fee in the settle asset, and the account margin ratio is recomputed."
+)
+
+
+def partial_preview(
+    venue: Venue,
+    specs: Sequence[PositionSpec],
+    assets: Sequence[CollateralAsset],
+    mode: AccountMode,
+    index: int,
+) -> wi.PartialPreview:
+    """What the venue's step-wise rule closes of position ``index`` at its liquidation price, until
+    the account's margin ratio is back under 100 % or the position is closed. A model of the
+    published rule, as in single mode (:func:`liqwatch.core.whatif.partial_liquidation`)."""
+    from liqwatch.core import whatif as wi
+    from liqwatch.core.collateral import moved, settle_asset
+
+    spec = _index(specs, index)
+    model, description = venue.partial_liquidation_rule(spec.margin_mode)
+    before = MultiAccount(venue, specs, assets, mode)
+    lp = before.positions[index].liquidation_price
+    preview = wi.PartialPreview(model, description + PARTIAL_NOTE, lp, [], False)
+    if lp is None:
+        return preview
+    current, pool = moved(specs, assets, spec.symbol, lp)
+    settle = settle_asset(spec, venue)
+    size = spec.size
+    for _ in range(64):
+        at = MultiAccount(venue, current, pool, mode)
+        p = at.positions[index]
+        target = venue.partial_target_size(p, lp) if model != "full" else 0.0
+        if not 0 < target < size:  # the rule does not reduce this position: it is closed
+            preview.steps.append(wi.PartialStep(size, 0.0, None, None))
+            preview.fully_liquidated = True
+            return preview
+        cur = current[index]
+        closed = size - target
+        realised = cur.sign * closed * (lp - cur.entry_price) - closed * lp * cur.fee_rate
+        pool = [replace(a, amount=a.amount + realised) if a.asset == settle else a for a in pool]
+        current = list(current)
+        current[index] = wi.resized(cur, target)
+        after = MultiAccount(venue, current, pool, mode)
+        ratio = _num(after.risk.margin_ratio)
+        preview.steps.append(wi.PartialStep(closed, target, after.positions[index].tier.index, ratio))
+        size = target
+        if ratio is not None and ratio < 1.0:
+            return preview
+    return preview
 
 
 # ----------------------------------------------------------------------------- moves
@@ -330,31 +610,10 @@ def reaches(
     return got is None or got >= ratio
 
 
-def first_crossing(hit: Callable[[float], bool], moves: Sequence[float]) -> float | None:
-    """The smallest move (in size) at which ``hit`` turns true, ``moves`` (one direction, nearest
-    first) as the grid: the first grid point that hits, then bisection with the previous one to
-    1e-12 of a move. None when no grid point hits."""
-    healthy = 0.0
-    for m in moves:
-        if hit(m):
-            lo, hi = healthy, m
-            for _ in range(200):
-                mid = (lo + hi) / 2.0
-                if mid in (lo, hi) or abs(hi - lo) <= 1e-12:
-                    break
-                if hit(mid):
-                    hi = mid
-                else:
-                    lo = mid
-            return hi
-        healthy = m
-    return None
-
-
-TARGET_GRID_DOWN = [-k / 200.0 for k in range(1, 200)] + [-0.999, -0.999999]
-"""Moves searched for ``--target-margin-ratio``'s common move down (to -99.9999 %) ..."""
-TARGET_GRID_UP = [k / 100.0 for k in range(1, 1001)]
-"""... and up (to +1,000 %, as the single-account solver), each then bisected."""
+MOVE_LIMIT_DOWN = 1.0
+"""``--target-margin-ratio``'s common move is searched down to every mark at zero (exclusive) ..."""
+MOVE_LIMIT_UP = 10.0
+"""... and up to +1,000 %, as the single-account solver."""
 
 
 def target_document(
@@ -368,7 +627,7 @@ def target_document(
     """``--target-margin-ratio R`` on a multi-collateral account: each position's mark at which the
     account's ratio reaches R (its symbol moving, with the collateral on its base; exact, the
     liquidation solve at trigger / R), and the common move of every mark (with co-moving
-    collateral) at which it does (the first grid point past R, bisected to 1e-12)."""
+    collateral) at which it does, exactly (:func:`liqwatch.core.collateral_moves.common_move`)."""
     if not (math.isfinite(ratio) and 0.0 < ratio <= 1.0):
         raise InputError(
             "target_margin_ratio",
@@ -383,16 +642,25 @@ def target_document(
     for i in chosen:
         targets.append(target_record(i, specs[i], marks[i]))
 
-    def hit(move: float) -> bool:
-        return reaches(venue, specs, assets, mode, move, ratio)
+    from liqwatch.core.collateral_moves import NonLinearMove, common_move
 
-    now = hit(0.0)
+    def move(down: bool) -> float | None:
+        limit = MOVE_LIMIT_DOWN if down else MOVE_LIMIT_UP
+        return common_move(venue, specs, assets, ratio, mode, down=down, limit=limit, field="target_margin_ratio")
+
+    unavailable: dict[str, str] = {}
+    try:
+        down, up = move(True), move(False)
+    except NonLinearMove as exc:  # the targets per position stand; the common move is said not solved
+        down = up = None
+        unavailable["account_move_unavailable"] = exc.message.removesuffix("; move the other markets only (--symbol)")
     return {
         "target_margin_ratio": ratio,
         "targets": targets,
         "account_scope": "cross",
-        "account_move_down": 0.0 if now else first_crossing(hit, TARGET_GRID_DOWN),
-        "account_move_up": 0.0 if now else first_crossing(hit, TARGET_GRID_UP),
+        "account_move_down": down,
+        "account_move_up": up,
+        **unavailable,
     }
 
 
@@ -411,9 +679,9 @@ def shock_document(
     """``--shock`` on a multi-collateral account: every mark (or ``symbols``' only) moved by each
     move (a fraction, times the symbol's beta), and the collateral asset that is a moved position's
     base moved with its mark. The account liquidates as a whole when its margin ratio reaches 100 %
-    (found to 1e-12 of a move by bisection on the ratio); past that move a step has no account and
-    no positions (what is left depends on the venue's fills). Returns the ``what_if`` document, the
-    steps and the liquidating move on each side (True: down)."""
+    (the move solved exactly, :func:`liqwatch.core.collateral_moves.common_move`); past that move
+    a step has no account and no positions (what is left depends on the venue's fills). Returns the
+    ``what_if`` document, the steps and the liquidating move on each side (True: down)."""
     held = list(dict.fromkeys(s.symbol for s in specs))
     for symbol in betas:
         if symbol not in held:
@@ -425,16 +693,14 @@ def shock_document(
     def at(move: float) -> tuple[list[PositionSpec], list[CollateralAsset]]:
         return moved_account(specs, assets, move, betas, symbols)
 
-    def liquidated(move: float) -> bool:
-        return reaches(venue, specs, assets, mode, move, 1.0, betas, symbols)
+    from liqwatch.core.collateral_moves import common_move
 
     trigger: dict[bool, float | None] = {True: None, False: None}
     for down in (True, False):
-        side = sorted((m for m in moves if (m < 0.0 if down else m > 0.0)), key=abs)
-        if liquidated(0.0):
-            trigger[down] = 0.0
-            continue
-        trigger[down] = first_crossing(liquidated, side)
+        furthest = max((abs(m) for m in moves if (m < 0.0 if down else m > 0.0)), default=0.0)
+        trigger[down] = common_move(
+            venue, specs, assets, 1.0, mode, down=down, limit=furthest, betas=betas or None, symbols=symbols
+        )
     steps: list[tuple[float, MultiAccount | None]] = []
     docs = []
     all_indices = list(range(len(specs)))
@@ -487,8 +753,12 @@ def run_multi(
 
     from_file = args.portfolio is not None
 
+    flags = {param.name: param.flag for sc in SCENARIOS.values() for param in sc.params}
+
     def refuse(exc: InputError) -> None:
         field = exc.field
+        if field in flags:  # a what-if flag's value: named as single mode names it
+            fail(f"{flags[field]}: {exc.message}")
         if from_file:
             fail(f"{args.portfolio}: {field}: {exc.message}")
         if field.startswith("positions[0]."):
@@ -502,11 +772,10 @@ def run_multi(
     scenario = chosen_scenario(args)
     if scenario is not None and args.collateral_shock is not None:
         fail(f"--collateral-shock: one what-if scenario per run (also given: {SCENARIOS[scenario].flag})")
-    if scenario is not None and scenario not in ("shock", "ladder", "target_margin_ratio"):
-        fail(
-            f"{SCENARIOS[scenario].flag}: not computed for a {mode} account yet: --shock, --ladder and "
-            "--target-margin-ratio are (the collateral on a position's base moves with its mark)"
-        )
+    if scenario == "add_margin":
+        fail(f"--add-margin: {ADD_MARGIN_REFUSAL}")
+    if scenario == "funding_periods":
+        fail(f"--funding-periods: {FUNDING_PERIODS_REFUSAL}")
     if scenario is None and (args.symbol is not None or args.side is not None) and from_file:
         fail("--symbol: with --portfolio, --symbol/--side only select the position for a what-if scenario")
     funding_given = any(r is not None for r in rates)
@@ -561,6 +830,15 @@ def run_multi(
                 print_account(account)
                 _render_ladder(_Term(sys.stdout), specs, rungs)
             return warnings
+        if scenario in ONE_POSITION:
+            assert index is not None  # select_position names one position for these
+            result, warnings_of = one_position(args, venue, specs, assets, account_mode, scenario, index, account)
+            warnings += warnings_of
+            if args.json:
+                write_json({**base, "what_if": {**head, **result.record()}}, sys.stdout)
+            else:
+                render_one_position(venue, scenario, result, args)
+            return warnings
         if scenario == "target_margin_ratio":
             what = target_document(venue, specs, assets, account_mode, args.target_margin_ratio, index)
             if args.json:
@@ -579,6 +857,131 @@ def run_multi(
     else:
         print_account(account)
     return warnings
+
+
+ADD_MARGIN_REFUSAL = (
+    "a multi_assets account is one cross pool: no position has margin of its own to add to or take "
+    "from; add collateral with --collateral ASSET=AMOUNT[@PRICE] (a collateral row of the file) instead"
+)
+FUNDING_PERIODS_REFUSAL = (
+    "the funding drift of a multi_assets account is not computed yet: add the payments to the settle "
+    "asset's amount (--collateral, or its collateral row) and run calc again"
+)
+ONE_POSITION = ("add_size", "set_leverage", "target_distance", "partial")
+"""The one-position what-ifs computed for a multi-collateral account (:func:`one_position`)."""
+
+
+class _PartialResult:
+    """``--partial``'s answer with the record single mode writes for it."""
+
+    __slots__ = ("preview", "spec", "venue")
+
+    def __init__(self, venue: Venue, spec: PositionSpec, preview: wi.PartialPreview) -> None:
+        self.venue = venue
+        self.spec = spec
+        self.preview = preview
+
+    def record(self) -> dict[str, Any]:
+        from liqwatch.scenarios import Context, _partial_record
+
+        return _partial_record(Context(self.venue, [], 0.0, None), {}, self.preview)
+
+
+def one_position(
+    args: Any,
+    venue: Venue,
+    specs: Sequence[PositionSpec],
+    assets: Sequence[CollateralAsset],
+    mode: AccountMode,
+    scenario: str,
+    index: int,
+    account: MultiAccount,
+) -> tuple[MultiChange | _PartialResult, list[str]]:
+    """Run ``--add-size``, ``--set-leverage``, ``--target-distance`` or ``--partial`` on position
+    ``index``; (the result, warnings for stderr: a far ``--add-price``)."""
+    from liqwatch.scenarios import SCENARIOS, Context, far_price_warning, far_prices
+
+    if scenario == "add_size":
+        params = {"add_size": args.add_size, "add_price": args.add_price}
+        ctx = Context(venue, specs, 0.0, index)
+        warnings = [far_price_warning(ctx, p.flag, x, m) for p, x, m in far_prices(SCENARIOS[scenario], ctx, params)]
+        change = add_size_change(venue, specs, assets, mode, index, args.add_size, args.add_price, before=account)
+        return change, warnings
+    if scenario == "set_leverage":
+        return set_leverage_change(venue, specs, assets, mode, index, args.set_leverage), []
+    if scenario == "target_distance":
+        return target_distance_change(venue, specs, assets, mode, index, args.target_distance), []
+    return _PartialResult(venue, specs[index], partial_preview(venue, specs, assets, mode, index)), []
+
+
+def _as_change(change: MultiChange) -> wi.Change:
+    """The change as single mode's human table reads it: each side's positions and the account's
+    margin ratio as its "Account MR"."""
+    from liqwatch.core import whatif as wi
+    from liqwatch.core.model import PortfolioRisk
+
+    def portfolio(account: MultiAccount) -> PortfolioRisk:
+        r = account.risk
+        acc = AccountRisk(0.0, 0.0, 0.0, r.effective_equity, r.maintenance_margin_usd, r.margin_ratio, 0.0, 0.0,
+                          r.margin_ratio, None)  # fmt: skip
+        return PortfolioRisk(account.venue.name, account.positions, acc)
+
+    out = wi.Change(change.kind, change.index, portfolio(change.before), portfolio(change.after))
+    out.allowed, out.reason, out.notes = change.allowed, change.reason, change.notes
+    return out
+
+
+def render_one_position(venue: Venue, scenario: str, result: MultiChange | _PartialResult, args: Any) -> None:
+    """The human output of :func:`one_position`: single mode's before / after table (or its partial
+    preview), its lines, and the account's margin ratio and effective equity before and after."""
+    from liqwatch.cli.whatif import _render_change, _render_partial, _size
+    from liqwatch.output import _Term, display_tick, fmt_amount, fmt_largest_size, fmt_price
+    from liqwatch.records import settle_currency
+
+    term = _Term(sys.stdout)
+    if isinstance(result, _PartialResult):
+        _render_partial(term, result.spec, result.preview)
+        return
+    spec = result.before.specs[result.index]
+    tick = display_tick(spec)
+    f = result.fields
+    ccy = settle_currency(spec, venue)
+    extra: list[str] = []
+    if scenario == "add_size":
+        largest = f["max_add_size"]
+        extra = [
+            f"Add {_size(spec, f['added_size'])} at {fmt_price(f['price'], tick)}: new entry "
+            f"{fmt_price(f['new_entry_price'], tick)}, no margin posted (the collateral pool backs it)",
+            "Largest size that can be added within the bracket's max leverage: "
+            + ("no bracket limit" if largest is None else fmt_largest_size(spec, largest)),
+        ]
+    elif scenario == "set_leverage":
+        verb = "to hold" if f["margin_change"] >= 0 else "released"
+        extra = [
+            f"Leverage → {plain(f['new_leverage'])}x: initial margin {verb} {fmt_amount(abs(f['margin_change']), ccy)}",
+            f["convention"],
+        ]
+        if f["max_position_value"] is not None:
+            at = plain(f["new_leverage"])
+            bound = "up to" if f["max_position_value_inclusive"] else "below"
+            if spec.tiers.basis == "quantity":
+                extra.append(f"Position size allowed at {at}x: {bound} {_size(spec, f['max_position_value'])}")
+            else:
+                extra.append(f"Position value allowed at {at}x: {bound} {fmt_amount(f['max_position_value'], ccy)}")
+        if not f["liquidation_price_moves"]:
+            extra.append("The liquidation price does not move.")
+    else:
+        extra = [
+            f"Largest size to add at the mark before liquidation comes within {plain(args.target_distance)}% "
+            f"of the mark: {fmt_largest_size(spec, f['max_add_size'])} (limited by {f['limited_by']})"
+        ]
+    b, a = result.before.risk, result.after.risk
+    extra.append(
+        f"Account ({b.mode}): margin ratio {_pct(b.margin_ratio)} → {_pct(a.margin_ratio)}; effective equity "
+        f"{_usd(b.effective_equity)} → {_usd(a.effective_equity)}; maintenance {_usd(b.maintenance_margin_usd)} "
+        f"→ {_usd(a.maintenance_margin_usd)}"
+    )
+    _render_change(term, venue, _as_change(result), extra)
 
 
 # ----------------------------------------------------------------------------- human
@@ -654,7 +1057,7 @@ def print_account(account: MultiAccount, title_suffix: str = "", stream: Any = N
     if len(positions) == 1:
         p = positions[0]
         rows = [
-            [k, "— (not computed for a multi-collateral account)" if k == "Bankruptcy price" else v]
+            [k, "— (no venue defines one for a multi-assets pool)" if k == "Bankruptcy price" else v]
             for k, v in _detail_rows(p, venue)
             if k != "Margin balance"
         ]

@@ -353,6 +353,9 @@ def _render_targets(term: _Term, venue: Venue, specs: Sequence[PositionSpec], wh
         title=f"{venue_title(venue, specs)} — where the margin ratio reaches {plain(ratio * 100)}%",
     )
     scope = "cross account" if what["account_scope"] == "cross" else "account"
+    if what.get("account_move_unavailable"):  # a multi-assets account whose move is not linear
+        term.line(f"The {scope}'s common move is not computed: {what['account_move_unavailable']}")
+        return
     for key, word in (("account_move_down", "fall"), ("account_move_up", "rise")):
         move = what[key]
         term.line(

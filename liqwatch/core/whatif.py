@@ -302,8 +302,6 @@ def largest_add(
     venue's maximum (or unknown, for a truncated table); the size is then bisected down to the
     largest it accepts."""
     size = max_allowed_add(specs[index], leverage, price)
-    if not size:
-        return size
 
     def accepted(x: float) -> bool:
         try:
@@ -311,6 +309,15 @@ def largest_add(
         except InputError:
             return False
 
+    return largest_accepted(size, accepted)
+
+
+def largest_accepted(size: float | None, accepted: Callable[[float], bool]) -> float | None:
+    """``size`` (:func:`max_allowed_add`'s answer) if the add-size path ``accepted`` takes it, else
+    the largest size below it that it takes (bisected to 1e-12 of it; adding nothing is the account
+    as it is, which was assessed). Shared by every account model's add-size path."""
+    if not size:
+        return size
     if accepted(size):
         return size
     lo, hi = 0.0, size  # adding nothing is the account as it is, which was assessed
@@ -880,7 +887,16 @@ def max_add_for_distance(
     lev = _leverage_of(spec)
     at = spec.mark_price if price is None else price
     cap = None if lev is None else largest_add(venue, specs, wallet, index, lev, at)
-    upper = cap if cap is not None else spec.size * 1e6
+    return search_add(dist, distance, cap, spec.size)
+
+
+def search_add(dist: Callable[[float], float], distance: float, cap: float | None, size: float) -> tuple[float, str]:
+    """The search of :func:`max_add_for_distance` once the add-size path's largest allowed add
+    ``cap`` is known (None: no bracket limit; then up to a million times the position's ``size``):
+    ``dist(x)`` is the liquidation distance after adding x. Shared by every account model."""
+    if dist(0.0) < distance:
+        return 0.0, "already within"
+    upper = cap if cap is not None else size * 1e6
     lo = 0.0
     hi = None
     for i in range(1, 65):

@@ -36,6 +36,7 @@ POSITION_EXTRA_KEYS = {
     "liquidation_price_above",
     "collateral_co_moving",
     "maintenance_requirement_usd",
+    "bankruptcy_price_unavailable",
 }
 
 BTC_LONG = {
@@ -347,8 +348,8 @@ def test_ladder_and_target_solvers_move_co_moving_collateral(
 
 
 def test_other_what_ifs_refused_for_multi_assets(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    err = refused(capsys, "--portfolio", str(write(tmp_path, account(TWO_ASSETS))), "--partial")
-    assert "--partial: not computed for a multi_assets account yet" in err
+    err = refused(capsys, "--portfolio", str(write(tmp_path, account(TWO_ASSETS))), "--funding-periods", "2")
+    assert "--funding-periods: the funding drift of a multi_assets account is not computed yet" in err
 
 
 # ------------------------------------------------------------------------------ files and single mode
@@ -403,7 +404,7 @@ def test_human_table(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None
     out = capsys.readouterr().out
     assert "Account (multi_assets): effective equity $12,000.00 · haircut $1,000.00" in " ".join(out.split())
     assert "Collateral value" in out and "$9,000.00" in out
-    assert "Bankruptcy price │ — (not computed for a multi-collateral account)" in out or "not computed" in out
+    assert "Bankruptcy price" in out and "no venue defines" in out  # the row may wrap
 
 
 def test_funding_checked_and_said_not_computed(capsys: pytest.CaptureFixture[str]) -> None:
