@@ -26,7 +26,6 @@ from liqwatch.core.collateral import (
     CollateralAsset,
     CollateralRisk,
     CollateralTier,
-    account_margin_ratio,
     assess_collateral,
     shocked,
     underlying_of,
@@ -591,23 +590,6 @@ def moved_account(
         factors.setdefault(underlying_of(spec), factor)
         out.append(replace(spec, mark_price=spec.mark_price * factor))
     return out, [replace(a, price=a.price * factors[a.asset]) if a.asset in factors else a for a in assets]
-
-
-def reaches(
-    venue: Venue,
-    specs: Sequence[PositionSpec],
-    assets: Sequence[CollateralAsset],
-    mode: AccountMode,
-    move: float,
-    ratio: float,
-    betas: Mapping[str, float] | None = None,
-    symbols: set[str] | None = None,
-) -> bool:
-    """Whether the account's margin ratio is at or past ``ratio`` after ``move`` (no effective
-    equity left counts as past)."""
-    moved_specs, moved_assets = moved_account(specs, assets, move, betas, symbols)
-    got = account_margin_ratio(venue, moved_specs, moved_assets, mode)
-    return got is None or got >= ratio
 
 
 MOVE_LIMIT_DOWN = 1.0
