@@ -60,9 +60,10 @@ def _settings(args: argparse.Namespace) -> tuple[BusConfig, list[str]]:
     return bus_config(field=FIELD, url=args.source, args=args), groups
 
 
-async def run_source(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
+async def run_source(args: argparse.Namespace, out: TextIO | None = None) -> int:
     from liqwatch.output import write_line
 
+    out = sys.stdout if out is None else out  # the stdout of the call, not of the import
     cfg, groups = _settings(args)
     assert cfg.url is not None
     once = bool(getattr(args, "once", False))
