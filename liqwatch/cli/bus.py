@@ -28,6 +28,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     init.add_argument("--tls-cert", type=Path, dest="bus_tls_cert", metavar="FILE", help="client certificate (mTLS)")
     init.add_argument("--tls-key", type=Path, dest="bus_tls_key", metavar="FILE", help="client key (mTLS)")
     init.add_argument("--config", type=Path, dest="bus_config", metavar="FILE", help="a config file's [bus] table")
+    init.add_argument(
+        "--replicas", type=int, default=1, metavar="N", help="copies of each stream and bucket (3 in a 3-node cluster)"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -40,6 +43,8 @@ def run(args: argparse.Namespace) -> int:
     if getattr(args, "bus_command", None) != "init":
         raise InputError("bus", "say what to do: liqwatch bus init URL")
     cfg = bus_config(field="bus init", url=args.url, args=args)
-    for line in asyncio.run(init_bus(cfg)):
+    if not 1 <= args.replicas <= 5:
+        raise InputError("bus init: --replicas", f"must be 1 to 5 (NATS keeps at most 5 copies), got {args.replicas}")
+    for line in asyncio.run(init_bus(cfg, args.replicas)):
         sys.stdout.write(line + "\n")
     return 0
