@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import asyncio
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 
 from liqwatch.cli import main
 from tests.bus.conftest import NatsServer, free_port, server_binary
+
+T = TypeVar("T")
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -49,24 +52,31 @@ def cluster(tmp_path: Path) -> Iterator[list[NatsServer]]:
             node.stop()
 
 
+async def _polled(make: Callable[[], Awaitable[T]], within: float = 30.0) -> T:
+    """``make()`` retried (1 s per try) until it answers: after a node dies the survivors elect new
+    meta and stream leaders, and requests meanwhile go unanswered."""
+    deadline = asyncio.get_running_loop().time() + within
+    while True:
+        try:
+            return await make()
+        except Exception:
+            if asyncio.get_running_loop().time() > deadline:
+                raise
+
+
 async def _replicas_and_publish(urls: list[str]) -> tuple[dict[str, int], bool]:
     import nats
 
     nc = await nats.connect(urls, max_reconnect_attempts=5, reconnect_time_wait=0.2)
     try:
         js = nc.jetstream(timeout=1)
-        deadline = asyncio.get_running_loop().time() + 30
-        while True:  # polled until the two survivors have elected a new meta leader
-            try:
-                await js.account_info()
-                break
-            except Exception:
-                if asyncio.get_running_loop().time() > deadline:
-                    raise
-        js = nc.jetstream(timeout=10)
         names = ("LIQ_SNAP", "LIQ_ALERT", "LIQ_EVENT", "KV_liqwatch_claims", "KV_liqwatch_presence")
-        replicas = {name: int((await js.stream_info(name)).config.num_replicas or 1) for name in names}
-        ack = await js.publish("liqwatch.alert.g1.acct", b"{}", headers={"Nats-Msg-Id": "after-a-node-died"})
+        replicas = {}
+        for name in names:
+            info = await _polled(lambda name=name: js.stream_info(name))
+            replicas[name] = int(info.config.num_replicas or 1)
+        headers = {"Nats-Msg-Id": "after-a-node-died"}
+        ack = await _polled(lambda: js.publish("liqwatch.alert.g1.acct", b"{}", headers=headers))
         return replicas, ack.stream == "LIQ_ALERT"
     finally:
         await nc.close()
