@@ -191,6 +191,14 @@ def connect_error(
             field,
             f"the NATS server at {where} refused the credentials ({why}){whose}; check user/password_env/keyring/creds",
         )
+    tls = cfg is not None and (cfg.tls_ca is not None or "tls://" in url)
+    dropped = ("broken pipe", "reset", "connection lost", "certificate required")
+    if tls and cfg is not None and cfg.tls_cert is None and any(word in low for word in dropped):
+        return InputError(  # a server that verifies clients drops the handshake of one without a certificate
+            field,
+            f"TLS with the NATS server at {where} failed ({why}); "
+            "if it verifies clients, set tls_cert and tls_key (a certificate signed by its CA)",
+        )
     if isinstance(exc, ssl.SSLError) or "tls" in low or "ssl" in low or "certificate" in low:
         return InputError(
             field, f"TLS with the NATS server at {where} failed ({why}); check tls_ca / tls:// in the URL"

@@ -354,8 +354,27 @@ def make_certs(where: Path) -> tuple[Path, Path, Path]:
     return ca, cert, key
 
 
+def make_client_cert(where: Path, ca: Path) -> tuple[Path, Path]:
+    """A client certificate signed by the CA of :func:`make_certs` (mutual TLS)."""
+    openssl = shutil.which("openssl")
+    assert openssl is not None
+    key, csr, cert, ext = (where / n for n in ("client.key", "client.csr", "client.pem", "client.ext"))
+    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+    subprocess.run(
+        [openssl, "req", *ec, "-keyout", key, "-out", csr, "-subj", "/CN=watch-g1"], check=True, capture_output=True
+    )
+    ext.write_text("extendedKeyUsage=clientAuth\n")
+    subprocess.run(
+        [openssl, "x509", "-req", "-in", csr, "-CA", ca, "-CAkey", where / "ca.key", "-CAcreateserial", "-out", cert,
+         "-days", "2", "-extfile", ext],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    return cert, key
+
+
 class TlsServer(NatsServer):
     ca: Path
+    client: tuple[Path, Path] | None = None
 
     @property
     def tls_url(self) -> str:
@@ -363,19 +382,21 @@ class TlsServer(NatsServer):
 
     def wait_ready(self) -> None:
         context = ssl.create_default_context(cafile=str(self.ca))
+        if self.client is not None:
+            context.load_cert_chain(str(self.client[0]), str(self.client[1]))
         self.admin = {**self.admin, "tls": context}  # type: ignore[dict-item]
         super().wait_ready()
 
 
-@pytest.fixture
-def tls_server(tmp_path: Path) -> Iterator[TlsServer]:
+def start_tls_server(tmp_path: Path, mutual: bool) -> TlsServer:
     binary = server_binary()
     if binary is None:
         pytest.skip("nats-server is not installed")
     ca, cert, key = make_certs(tmp_path)
     conf = tmp_path / "tls.conf"
+    verify = f'  ca_file: "{ca}"\n  verify: true\n' if mutual else ""
     conf.write_text(
-        f'tls {{\n  cert_file: "{cert}"\n  key_file: "{key}"\n}}\n'
+        f'tls {{\n  cert_file: "{cert}"\n  key_file: "{key}"\n{verify}}}\n'
         f'authorization {{\n  users = [ {{user: admin, password: "{SECRETS["LIQWATCH_ADMIN_PASSWORD"]}"}} ]\n}}\n'
     )
     store = tmp_path / "store"
@@ -383,7 +404,24 @@ def tls_server(tmp_path: Path) -> Iterator[TlsServer]:
     server = TlsServer(binary, store, tmp_path / "server.log", ("-c", str(conf)))
     server.ca = ca
     server.admin = {"user": "admin", "password": SECRETS["LIQWATCH_ADMIN_PASSWORD"]}
+    if mutual:
+        server.client = make_client_cert(tmp_path, ca)
     server.start()
+    return server
+
+
+@pytest.fixture
+def tls_server(tmp_path: Path) -> Iterator[TlsServer]:
+    server = start_tls_server(tmp_path, mutual=False)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def mtls_server(tmp_path: Path) -> Iterator[TlsServer]:
+    server = start_tls_server(tmp_path, mutual=True)
     try:
         yield server
     finally:
@@ -405,3 +443,22 @@ def test_plaintext_where_tls_is_required_fails_and_tls_with_the_ca_works(
     assert (code, err) == (0, "")
     assert out.splitlines()[-1].startswith(f"bus init: 5 of 5 created or updated on {tls_server.tls_url}")
     no_secret(out)
+
+
+def test_mutual_tls_needs_the_client_certificate(
+    mtls_server: TlsServer, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ADMIN_PW", SECRETS["LIQWATCH_ADMIN_PASSWORD"])
+    admin = ("--user", "admin", "--password-env", "ADMIN_PW", "--tls-ca", str(mtls_server.ca))
+    code, out, err = run(capsys, "bus", "init", mtls_server.tls_url, *admin)
+    assert (code, out) == (2, "") and err.count("\n") == 1
+    assert err.startswith(f"liqwatch: error: bus init: TLS with the NATS server at {mtls_server.tls_url} failed (")
+    assert err.endswith("; if it verifies clients, set tls_cert and tls_key (a certificate signed by its CA)\n")
+    assert mtls_server.client is not None
+    cert, key = mtls_server.client
+    code, out, err = run(
+        capsys, "bus", "init", mtls_server.tls_url, *admin, "--tls-cert", str(cert), "--tls-key", str(key)
+    )
+    assert (code, err) == (0, "")
+    assert out.splitlines()[-1].startswith("bus init: 5 of 5 created or updated")
+    no_secret(out, err)
