@@ -175,7 +175,7 @@ def who(cfg: BusConfig) -> str:
         return f"user {cfg.user!r}"
     if cfg.creds is not None:
         return f"the creds file {cfg.creds}"
-    return "no credentials (anonymous)"
+    return "an anonymous client"
 
 
 def connect_error(
