@@ -132,8 +132,10 @@ async def init_bus(cfg: BusConfig, replicas: int = 1) -> list[str]:
 
 def _refused(url: str, what: str, exc: BaseException) -> InputError:
     why = reason(exc) or "no answer"
-    if "replicas" in why.lower():  # e.g. "replicas > 1 not supported in non-clustered mode"
-        return InputError(FIELD, f"{what}: the server at {safe_url(url)} refused ({why}); --replicas N needs N servers")
+    if "replicas" in why.lower() or "peers" in why.lower():  # "replicas > 1 not supported …", "no suitable peers …"
+        return InputError(
+            FIELD, f"{what}: the server at {safe_url(url)} refused ({why}); --replicas N needs N servers up and joined"
+        )
     if type(exc).__name__ in ("TimeoutError", "NoRespondersError"):
         why = "no answer (permission to the JetStream API denied?)"
     return InputError(

@@ -46,6 +46,7 @@ def cluster(tmp_path: Path) -> Iterator[list[NatsServer]]:
                 node.proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT)
         for node in nodes:
             node.wait_ready()
+        asyncio.run(_polled(lambda: _three_peers(nodes[0].url)))
         yield nodes
     finally:
         for node in nodes:
@@ -62,6 +63,20 @@ async def _polled(make: Callable[[], Awaitable[T]], within: float = 30.0) -> T:
         except Exception:
             if asyncio.get_running_loop().time() > deadline:
                 raise
+
+
+async def _three_peers(url: str) -> None:
+    """Ready for R3 once a 3-replica stream can be placed (every node's JetStream has joined)."""
+    import nats
+    from nats.js.api import StreamConfig
+
+    nc = await nats.connect(url, allow_reconnect=False, max_reconnect_attempts=1)
+    try:
+        js = nc.jetstream(timeout=1)
+        await js.add_stream(StreamConfig(name="READY", subjects=["ready"], num_replicas=3))
+        await js.delete_stream("READY")
+    finally:
+        await nc.close()
 
 
 async def _replicas_and_publish(urls: list[str]) -> tuple[dict[str, int], bool]:
@@ -102,7 +117,7 @@ def test_three_replicas_on_one_server_is_one_line(nats_server: NatsServer, capsy
     assert (code, out) == (2, "")
     assert err.count("\n") == 1
     assert err.startswith(f"liqwatch: error: bus init: stream LIQ_SNAP: the server at {nats_server.url} refused (")
-    assert err.endswith("; --replicas N needs N servers\n")
+    assert err.endswith("; --replicas N needs N servers up and joined\n")
 
 
 def test_replicas_out_of_range(capsys: pytest.CaptureFixture[str]) -> None:
