@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 FIELD = "bus init"
 
 
-def _stream_config(spec: StreamSpec) -> Any:
+def _stream_config(spec: StreamSpec, replicas: int = 1) -> Any:
     from nats.js.api import RetentionPolicy, StorageType, StreamConfig
 
     return StreamConfig(
@@ -31,12 +31,13 @@ def _stream_config(spec: StreamSpec) -> Any:
         max_bytes=spec.max_bytes,
         duplicate_window=spec.duplicate_window,
         allow_direct=spec.allow_direct,
+        num_replicas=replicas,
     )
 
 
-def _differs(spec: StreamSpec, have: Any) -> list[str]:
+def _differs(spec: StreamSpec, have: Any, replicas: int = 1) -> list[str]:
     """The settings of an existing stream that are not ``spec``'s."""
-    out = []
+    out = [] if (have.num_replicas or 1) == replicas else ["replicas"]
     if sorted(have.subjects or []) != sorted(spec.subjects):
         out.append("subjects")
     for name in ("max_age", "duplicate_window"):
@@ -48,38 +49,46 @@ def _differs(spec: StreamSpec, have: Any) -> list[str]:
     return out
 
 
-async def _stream(js: JetStreamContext, spec: StreamSpec) -> str:
+async def _stream(js: JetStreamContext, spec: StreamSpec, replicas: int) -> str:
     from nats.js.errors import NotFoundError
 
     try:
         info = await js.stream_info(spec.name)
     except NotFoundError:
-        await js.add_stream(_stream_config(spec))
+        await js.add_stream(_stream_config(spec, replicas))
         return f"stream {spec.name}: created ({', '.join(spec.subjects)})"
-    differs = _differs(spec, info.config)
+    differs = _differs(spec, info.config, replicas)
     if not differs:
         return f"stream {spec.name}: unchanged"
-    await js.update_stream(_stream_config(spec))
+    await js.update_stream(_stream_config(spec, replicas))
     return f"stream {spec.name}: updated ({', '.join(differs)})"
 
 
-async def _bucket(js: JetStreamContext, spec: BucketSpec) -> str:
+async def _bucket(js: JetStreamContext, spec: BucketSpec, replicas: int) -> str:
     from nats.js.api import KeyValueConfig, StorageType
     from nats.js.errors import BucketNotFoundError
 
     try:
         await js.key_value(spec.name)
-        return f"kv {spec.name}: unchanged"
+        info = await js.stream_info(f"KV_{spec.name}")
+        if (info.config.num_replicas or 1) == replicas:
+            return f"kv {spec.name}: unchanged"
+        info.config.num_replicas = replicas
+        await js.update_stream(info.config)
+        return f"kv {spec.name}: updated (replicas)"
     except BucketNotFoundError:
         pass
-    config = KeyValueConfig(bucket=spec.name, history=spec.history, ttl=spec.ttl, storage=StorageType.FILE)
+    config = KeyValueConfig(
+        bucket=spec.name, history=spec.history, ttl=spec.ttl, storage=StorageType.FILE, replicas=replicas
+    )
     await js.create_key_value(config)
     return f"kv {spec.name}: created"
 
 
-async def init_bus(cfg: BusConfig) -> list[str]:
-    """Create or check every stream and bucket; one line each, and a last line saying whether
-    anything changed. Raises InputError with one line (unreachable, no JetStream, refused)."""
+async def init_bus(cfg: BusConfig, replicas: int = 1) -> list[str]:
+    """Create or check every stream and bucket (``replicas`` copies each: 3 in a 3-node cluster);
+    one line each, and a last line saying whether anything changed. Raises InputError with one
+    line (unreachable, no JetStream, refused)."""
     from nats.errors import NoRespondersError
     from nats.errors import TimeoutError as NatsTimeout
     from nats.js.errors import APIError, ServiceUnavailableError
@@ -103,12 +112,12 @@ async def init_bus(cfg: BusConfig) -> list[str]:
             raise InputError(FIELD, f"JetStream at {safe_url(cfg.url)} refused: {reason(exc)}") from None
         for spec in STREAMS:
             try:
-                lines.append(await _stream(js, spec))
+                lines.append(await _stream(js, spec, replicas))
             except (APIError, NatsTimeout, NoRespondersError) as exc:
                 raise _refused(cfg.url, f"stream {spec.name}", exc) from None
         for bucket in BUCKETS:
             try:
-                lines.append(await _bucket(js, bucket))
+                lines.append(await _bucket(js, bucket, replicas))
             except (APIError, NatsTimeout, NoRespondersError) as exc:
                 raise _refused(cfg.url, f"kv {bucket.name}", exc) from None
     finally:
@@ -123,6 +132,10 @@ async def init_bus(cfg: BusConfig) -> list[str]:
 
 def _refused(url: str, what: str, exc: BaseException) -> InputError:
     why = reason(exc) or "no answer"
+    if "replicas" in why.lower() or "peers" in why.lower():  # "replicas > 1 not supported …", "no suitable peers …"
+        return InputError(
+            FIELD, f"{what}: the server at {safe_url(url)} refused ({why}); --replicas N needs N servers up and joined"
+        )
     if type(exc).__name__ in ("TimeoutError", "NoRespondersError"):
         why = "no answer (permission to the JetStream API denied?)"
     return InputError(

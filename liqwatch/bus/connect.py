@@ -7,10 +7,12 @@ user part and library messages are redacted.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import os
 import ssl
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -40,6 +42,59 @@ def servers(url: str) -> list[str]:
     return [u.strip() for u in url.split(",") if u.strip()]
 
 
+AUTH_FIELDS = ("creds", "user", "password_env", "keyring", "tls_ca", "tls_cert", "tls_key")
+"""The ``[bus]`` keys that say how to connect; each has a ``--bus-<key>`` flag (dest ``bus_<key>``)."""
+
+
+def bus_config(
+    *,
+    field: str,
+    url: str | None = None,
+    table: BusConfig | None = None,
+    args: argparse.Namespace | None = None,
+    **extra: str | None,
+) -> BusConfig:
+    """The one place every bus command (``bus init``, ``watch --publish``, ``watch --source``,
+    ``alerts dispatch``, the dashboard's ``--source``) builds its connection settings: the ``[bus]``
+    table (``table``, replaced by the file of ``--bus-config FILE`` when given), the ``--bus-*``
+    flags of ``args`` over it (see :func:`liqwatch.bus.args.add_auth_arguments`), ``url`` over its
+    url and ``extra`` (``group``, ``replica``) over the rest. Then :func:`connect` it. Raises
+    InputError with one line prefixed by ``field``; never echoes a secret."""
+    from pydantic import ValidationError
+
+    from liqwatch.config import BusConfig
+
+    path: Path | None = getattr(args, "bus_config", None)
+    if path is not None:
+        from liqwatch.config import load_config
+
+        loaded = load_config(path).bus
+        if loaded is None:
+            raise InputError(
+                f"{field}: {path}", "no [bus] table in this file (url, user, password_env, creds, tls_ca …)"
+            )
+        table = loaded
+    data: dict[str, Any] = (table or BusConfig()).model_dump()
+    for name in AUTH_FIELDS:
+        value = getattr(args, f"bus_{name}", None)
+        if value is not None:
+            data[name] = value
+    if url is not None:
+        data["url"] = url
+    data.update({k: v for k, v in extra.items() if v is not None})
+    try:
+        return BusConfig.model_validate(data)
+    except ValidationError as exc:
+        from liqwatch.portfolio import _one_line
+
+        first = exc.errors(include_url=False)[0]
+        if first["loc"][:1] == ("url",):  # never echo the value: it may hold a password
+            raise InputError(f"{field}: url", str(first["msg"]).removeprefix("Value error, ")) from None
+        err = _one_line(exc)
+        where = f"{field}: {err.field}" if err.field not in ("", "file") else field
+        raise InputError(where, err.message) from None
+
+
 def _password(cfg: BusConfig, field: str, environ: dict[str, str] | os._Environ[str]) -> str | None:
     if cfg.password_env:
         value = environ.get(cfg.password_env)
@@ -58,6 +113,27 @@ def _password(cfg: BusConfig, field: str, environ: dict[str, str] | os._Environ[
     return None
 
 
+def _creds(path: Path, field: str) -> dict[str, Any]:
+    """nats-py's option for a creds file: a JWT + seed ``.creds`` file (``nsc``), or a bare nkey
+    seed file (``SU…``, as ``nk -gen user`` writes). Both need the ``nkeys`` package. The file's
+    contents are never shown."""
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except FileNotFoundError:
+        raise InputError(field, f"{path}: no such file") from None
+    except OSError as exc:
+        raise InputError(field, f"{path}: cannot read ({exc.strerror})") from None
+    try:
+        import nkeys  # type: ignore[import-untyped]  # noqa: F401  # nats-py signs the server's nonce with it
+    except ImportError:
+        raise InputError(field, "creds and nkey files need the nkeys package: pip install 'nats-py[nkeys]'") from None
+    if "BEGIN NATS USER JWT" in text:
+        return {"user_credentials": str(path)}
+    if text.strip().startswith("SU"):
+        return {"nkeys_seed": str(path)}
+    raise InputError(field, f"{path}: neither a NATS creds file (JWT + seed) nor an nkey user seed (SU…)")
+
+
 def connect_options(cfg: BusConfig, field: str = "bus", environ: dict[str, str] | None = None) -> dict[str, Any]:
     """nats-py ``connect`` options of ``cfg`` (credentials resolved, TLS context built)."""
     env = os.environ if environ is None else environ
@@ -68,9 +144,7 @@ def connect_options(cfg: BusConfig, field: str = "bus", environ: dict[str, str] 
         if password is not None:
             options["password"] = password
     if cfg.creds is not None:
-        if not cfg.creds.is_file():
-            raise InputError(f"{field}.creds", f"{cfg.creds}: no such file")
-        options["user_credentials"] = str(cfg.creds)
+        options.update(_creds(cfg.creds, f"{field}.creds"))
     if cfg.tls_ca is not None or cfg.tls_cert is not None:
         try:
             context = ssl.create_default_context(cafile=str(cfg.tls_ca) if cfg.tls_ca else None)
@@ -95,14 +169,35 @@ def reason(exc: BaseException, secrets: tuple[str, ...] = ()) -> str:
     return text.removeprefix("nats: ").strip("'\" ")
 
 
-def connect_error(url: str, exc: BaseException, field: str, secrets: tuple[str, ...] = ()) -> InputError:
+def who(cfg: BusConfig) -> str:
+    """Whose credentials, for an error line (never the secret): the user, or the creds file."""
+    if cfg.user:
+        return f"user {cfg.user!r}"
+    if cfg.creds is not None:
+        return f"the creds file {cfg.creds}"
+    return "an anonymous client"
+
+
+def connect_error(
+    url: str, exc: BaseException, field: str, secrets: tuple[str, ...] = (), cfg: BusConfig | None = None
+) -> InputError:
     """The one line for a failed connection: unreachable, refused credentials, TLS."""
     where = safe_url(url)
     why = reason(exc, secrets)
     low = why.lower()
     if "authorization" in low or "authentication" in low or "permissions" in low:
+        whose = f" of {who(cfg)}" if cfg is not None else ""
         return InputError(
-            field, f"the NATS server at {where} refused the credentials ({why}); check user/password_env/creds"
+            field,
+            f"the NATS server at {where} refused the credentials ({why}){whose}; check user/password_env/keyring/creds",
+        )
+    tls = cfg is not None and (cfg.tls_ca is not None or "tls://" in url)
+    dropped = ("broken pipe", "reset", "connection lost", "certificate required")
+    if tls and cfg is not None and cfg.tls_cert is None and any(word in low for word in dropped):
+        return InputError(  # a server that verifies clients drops the handshake of one without a certificate
+            field,
+            f"TLS with the NATS server at {where} failed ({why}); "
+            "if it verifies clients, set tls_cert and tls_key (a certificate signed by its CA)",
         )
     if isinstance(exc, ssl.SSLError) or "tls" in low or "ssl" in low or "certificate" in low:
         return InputError(
@@ -125,10 +220,13 @@ async def connect(
     on_disconnect: Callable[[], Awaitable[None]] | None = None,
     on_reconnect: Callable[[], Awaitable[None]] | None = None,
     environ: dict[str, str] | None = None,
+    publish_check: str | None = None,
 ) -> Client:
     """A connection to ``cfg.url``; ``reconnect``: keeps reconnecting for ever once connected
-    (a watcher), else fails on the first error. Raises InputError (one line) if the first connect
-    fails."""
+    (a watcher), else fails on the first error. ``publish_check``: a subject this connection must
+    be allowed to publish to (a watcher's ``liqwatch.probe.<group>.<replica>``, captured by no
+    stream), tried once at start so another group's subjects are refused up front. Raises
+    InputError (one line) if the first connect or the check fails."""
     try:
         import nats
     except ImportError:
@@ -138,9 +236,12 @@ async def connect(
     secrets = tuple(str(options.get(k, "")) for k in ("password",))
     quiet: dict[str, Any] = {"error_cb": _quiet, "connect_timeout": CONNECT_TIMEOUT}
     seen: list[Exception] = []
+    violation = asyncio.Event()
 
     async def remember(exc: Exception) -> None:
         seen.append(exc)
+        if "permissions violation" in str(exc).lower():
+            violation.set()
 
     try:  # a first attempt that gives up (each server twice): its error says what is wrong
         probe = await nats.connect(
@@ -154,7 +255,9 @@ async def connect(
         )
     except Exception as exc:
         cause = next((e for e in reversed(seen) if type(e).__name__ != "NoServersError"), exc)
-        raise connect_error(cfg.url, cause, field, secrets) from None
+        raise connect_error(cfg.url, cause, field, secrets, cfg) from None
+    if publish_check is not None:
+        await _check_publish(probe, cfg, publish_check, field, violation)
     if not reconnect:
         return probe
     await probe.close()
@@ -182,7 +285,28 @@ async def connect(
             timeout=CONNECT_TIMEOUT * 2,
         )
     except Exception as exc:
-        raise connect_error(cfg.url, exc, field, secrets) from None
+        raise connect_error(cfg.url, exc, field, secrets, cfg) from None
+
+
+async def _check_publish(nc: Client, cfg: BusConfig, subject: str, field: str, violation: asyncio.Event) -> None:
+    """A request on ``subject``, which no one serves: a server that allows the publish answers
+    "no responders" at once; one that forbids it drops it and sends ``-ERR 'Permissions Violation
+    for Publish to …'`` (``violation``). Whichever comes first decides; a reply or a timeout (someone
+    listens on liqwatch.probe.>) lets the connection through."""
+    assert cfg.url is not None
+    request = asyncio.ensure_future(nc.request(subject, b"", timeout=CONNECT_TIMEOUT))
+    refused = asyncio.ensure_future(violation.wait())
+    await asyncio.wait({request, refused}, return_when=asyncio.FIRST_COMPLETED)
+    for task in (request, refused):
+        task.cancel()
+    await asyncio.gather(request, refused, return_exceptions=True)
+    if violation.is_set():
+        await nc.close()
+        raise InputError(
+            field,
+            f"the NATS server at {safe_url(cfg.url)} does not let {who(cfg)} publish to {subject} "
+            "(permissions violation); check --group and that user's permissions (README: For desks)",
+        )
 
 
 def no_jetstream(url: str, field: str) -> InputError:

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 import orjson
 
-from liqwatch.bus.connect import connect, safe_url
+from liqwatch.bus.connect import bus_config, connect, safe_url
 from liqwatch.bus.names import (
     MSG_ID_HEADER,
     REPLICA_HEADER,
@@ -147,7 +147,14 @@ class BusSink:
             self._connected.set()
             self._wake.set()
 
-        self._nc = await connect(self.cfg, field="--publish", reconnect=True, on_disconnect=down, on_reconnect=up)
+        self._nc = await connect(
+            self.cfg,
+            field="--publish",
+            reconnect=True,
+            on_disconnect=down,
+            on_reconnect=up,
+            publish_check=f"liqwatch.probe.{self.group}.{self.replica or '_'}",
+        )
         self._js = self._nc.jetstream(timeout=PUBLISH_TIMEOUT)
         await self._check_streams()
         self._connected.set()
@@ -330,13 +337,7 @@ def bus_settings(args: argparse.Namespace, config: Config | None) -> tuple[BusCo
     replica = getattr(args, "replica", None) or base.replica
     if replica is not None:
         check_name("--replica", replica)
-    try:
-        cfg = base.model_copy(update={"url": url, "group": group, "replica": replica})
-        BusConfig.model_validate(cfg.model_dump())  # the URL rules apply to the flag too
-    except Exception:
-        raise InputError(
-            "--publish", f"use nats://HOST:PORT or tls://HOST:PORT with no password in it ({safe_url(str(url))})"
-        ) from None
+    cfg = bus_config(field="--publish", url=url, table=base, args=args, group=group, replica=replica)
     return cfg, group, replica
 
 

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 import orjson
 
-from liqwatch.bus.connect import connect, no_jetstream, safe_url
+from liqwatch.bus.connect import bus_config, connect, no_jetstream, safe_url
 from liqwatch.bus.names import REPLICA_HEADER, check_name, parse_subject
 from liqwatch.core.errors import InputError
 
@@ -53,24 +53,17 @@ def bus_record(subj: str, payload: bytes, headers: dict[str, str] | None) -> dic
 
 
 def _settings(args: argparse.Namespace) -> tuple[BusConfig, list[str]]:
-    from liqwatch.config import BusConfig
-
     groups = [check_name("--group", g) for g in (getattr(args, "group", None) or [])]
     for flag in ("publish", "replica", "quiet"):
         if getattr(args, flag, None):
             raise InputError(f"--{flag}", "not with --source (a reader publishes nothing)")
-    try:
-        cfg = BusConfig(url=args.source)
-    except Exception:
-        raise InputError(
-            FIELD, f"use nats://HOST:PORT or tls://HOST:PORT with no password in it ({safe_url(args.source)})"
-        ) from None
-    return cfg, groups
+    return bus_config(field=FIELD, url=args.source, args=args), groups
 
 
-async def run_source(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
+async def run_source(args: argparse.Namespace, out: TextIO | None = None) -> int:
     from liqwatch.output import write_line
 
+    out = sys.stdout if out is None else out  # the stdout of the call, not of the import
     cfg, groups = _settings(args)
     assert cfg.url is not None
     once = bool(getattr(args, "once", False))
