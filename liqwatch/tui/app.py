@@ -21,6 +21,7 @@ from textual.containers import Container
 from textual.screen import Screen
 from textual.widgets import Footer, Input
 
+from liqwatch.core.collateral import CollateralRisk
 from liqwatch.core.venues import Venue
 from liqwatch.feeds.base import Feed
 from liqwatch.monitor import Monitor
@@ -426,7 +427,14 @@ class LiqwatchApp(App[None]):
             self.marks.points(key) if key else (),
             self.ratios.points(view.account) if view is not None else (),
             self.backstop_for(view) if view is not None else None,
+            self.collateral_of(view),
         )
+
+    def collateral_of(self, view: PositionView | None) -> CollateralRisk | None:
+        """The multi-assets account (computed from its collateral) a cross position is priced in."""
+        if view is None or view.collateral is None or self.snapshot is None:
+            return None
+        return next((a.collateral_risk for a in self.snapshot.accounts if a.name == view.account), None)
 
     # ------------------------------------------------------------------ layout by size
 
