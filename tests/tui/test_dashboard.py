@@ -53,7 +53,7 @@ def test_every_size_shows_the_required_columns(size: tuple[int, int]) -> None:
         app, _ = demo_app(clock)
         async with app.run_test(size=size) as pilot:
             table = app.query_one(PositionsTable)
-            await until(pilot, lambda: table.row_count == 11 and table.size.width > 0)
+            await until(pilot, lambda: table.row_count == 13 and table.size.width > 0)
             await pilot.pause()
             region = table.region
             header = screen_lines(app)[region.y][region.x : region.right]
@@ -213,7 +213,7 @@ def test_the_crash_gives_one_summary_toast_and_keeps_the_table() -> None:
             assert pane.count >= 5  # liquidations and distance alerts
             assert max(toasts) <= 1
             table = app.query_one(PositionsTable)
-            assert table.row_count < 11  # the crash liquidated some
+            assert table.row_count < 13  # the crash liquidated some
             assert table.region.height == table.row_count + 1  # every row in view, the detail below
 
     asyncio.run(go())
@@ -339,7 +339,7 @@ def test_export_writes_the_table_as_shown(tmp_path: Path, fmt: str) -> None:
         app.export_dir = tmp_path
         async with app.run_test(size=(120, 40), notifications=True) as pilot:
             table = app.query_one(PositionsTable)
-            await until(pilot, lambda: table.row_count == 11)
+            await until(pilot, lambda: table.row_count == 13)
             await pilot.press("e" if fmt == "csv" else "E")
             await until(pilot, lambda: isinstance(app.screen, ExportScreen))  # asks where first
             await pilot.press("enter")
