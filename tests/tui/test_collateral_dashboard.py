@@ -6,6 +6,7 @@ card while its liquidation prices stay far from the marks."""
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 
 import pytest
 
@@ -63,7 +64,7 @@ async def _select(pilot, app: LiqwatchApp, side: str) -> None:  # type: ignore[n
 
 def test_the_card_shows_the_mode_effective_equity_and_haircut() -> None:
     async def go() -> tuple[list[str], bool]:
-        app, market = _app(38, Clock())  # in the crash: USDE at 2/3 on the simulated venue
+        app, _ = _app(38, Clock())  # in the crash: USDE at 2/3 on the simulated venue
         async with app.run_test(size=(160, 50)) as pilot:
             await until(pilot, lambda: len(app.query(AccountCard)) == 4)
             card = _card(app)
@@ -234,8 +235,8 @@ def test_in_the_demo_crash_the_card_shows_the_collateral_danger_while_the_positi
             and abs(p.collateral.distance_to_liquidation) > warning
             for p in positions
         )
-        held = [CollateralAsset(a.asset, a.amount, 1.0 if a.asset == "USDE" else a.price, bid_buffer=a.bid_buffer,
-                                ask_buffer=a.ask_buffer) for a in market.collateral_assets(_account(market))]  # fmt: skip
+        now = market.collateral_assets(_account(market))
+        held = [replace(a, price=1.0) if a.asset == "USDE" else a for a in now]
         pegged = assess_collateral(BINANCE, market.specs(_account(market)), held)
         if far and BANDS.band(pegged.margin_ratio) not in DANGER_BANDS:
             seen.append(tick)
