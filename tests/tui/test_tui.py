@@ -161,12 +161,14 @@ def test_default_sort_is_nearest_liquidation_and_s_cycles() -> None:
         async with app.run_test(size=(140, 40)) as pilot:
             await pilot.pause()
             views = app.views
-            dists = [views[k].risk.distance_to_liquidation for k in await rows(app)]  # type: ignore[union-attr]
+            priced = [k for k in await rows(app) if views[k].risk is not None]  # not the multi-assets pair
+            dists = [views[k].risk.distance_to_liquidation for k in priced]  # type: ignore[union-attr]
             finite = [d for d in dists if d is not None]
             assert finite == sorted(finite)
             await pilot.press("s")
             await until(pilot, lambda: app.query_one(PositionsTable).sort_name == "margin ratio")
-            ratios = [views[k].risk.margin_ratio for k in await rows(app)]  # type: ignore[union-attr]
+            priced = [k for k in await rows(app) if views[k].risk is not None]
+            ratios = [views[k].risk.margin_ratio for k in priced]  # type: ignore[union-attr]
             assert ratios == sorted(ratios, reverse=True)  # type: ignore[type-var]
             assert "sort: margin ratio" in app.sub_title
 
