@@ -201,6 +201,12 @@ def test_a_collateral_shock_of_minus_100_percent_is_refused_in_one_line() -> Non
     assert got.strip() == "collateral-shock.USDE: must be above -100 %, got -100.0"
     got = plain_text(evaluate_collateral(BINANCE, specs, assets, 0, {"collateral-shock": "USDE"}))
     assert got.strip() == "collateral shock: 'USDE' is not ASSET=PCT (e.g. USDE=-35 or USDE=-35%)"
+    # past liquidation after the move: said so, not a blank liquidation price
+    after = assess_collateral(BINANCE, specs, [shocked(a, -60.0) if a.asset == "USDE" else a for a in assets])
+    assert after.status != "ok"
+    got = plain_text(evaluate_collateral(BINANCE, specs, assets, 0, {"collateral-shock": "USDE=-60"}))
+    row = next(line for line in got.splitlines() if line.startswith("Liquidation price"))
+    assert row.split("→")[1].strip() == f"now ({after.status})", row
 
 
 def test_in_the_demo_crash_the_card_shows_the_collateral_danger_while_the_positions_look_safe() -> None:

@@ -190,6 +190,10 @@ def compare_collateral(before: CollateralRisk, after: CollateralRisk, index: int
     position's liquidation price and distance."""
     b, a = before.positions[index], after.positions[index]
     tick = display_tick(b.spec)
+
+    def liquidation(risk: CollateralRisk, price: float | None) -> str:
+        return f"now ({risk.status})" if risk.status != "ok" else fmt_price(price, tick)
+
     rows = [
         ("Effective equity", fmt_money(before.effective_equity), fmt_money(after.effective_equity)),
         (
@@ -198,7 +202,7 @@ def compare_collateral(before: CollateralRisk, after: CollateralRisk, index: int
             fmt_money(after.equity_usd - after.effective_equity),
         ),
         ("Margin ratio", fmt_pct(before.margin_ratio), fmt_pct(after.margin_ratio)),
-        ("Liquidation price", fmt_price(b.liquidation_price, tick), fmt_price(a.liquidation_price, tick)),
+        ("Liquidation price", liquidation(before, b.liquidation_price), liquidation(after, a.liquidation_price)),
         ("Distance to liq.", fmt_pct(b.distance_to_liquidation), fmt_pct(a.distance_to_liquidation)),
         ("Status", before.status, after.status),
     ]

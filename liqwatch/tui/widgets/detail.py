@@ -224,7 +224,7 @@ def pooled_parts(
     rows = [
         ("Liquidation price", fmt_price(lp, tick) + (diff or "  (venue gave none)")),
         ("Distance to liq.", fmt_pct(position.distance_to_liquidation)),
-        ("Account MR", fmt_pct(account.margin_ratio) + "  (maintenance ÷ effective equity)"),
+        ("Account MR", fmt_pct(account.margin_ratio) + "  (MM ÷ eff. equity)"),
         ("Effective equity", f"{fmt_money(account.effective_equity)} USD  (haircut {fmt_money(haircut(account))})"),
         ("Maintenance", f"{money(position.requirement)} = {fmt_money(position.requirement_usd)} USD"),
         ("Account MM", f"{fmt_money(account.maintenance_margin_usd)} USD"),
