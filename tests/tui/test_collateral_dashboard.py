@@ -15,6 +15,7 @@ from liqwatch.core.bands import BANDS
 from liqwatch.core.collateral import CollateralAsset, CollateralRisk, assess_collateral, shocked, value_asset
 from liqwatch.core.venues import get_venue
 from liqwatch.feeds.demo import CRASH_SECONDS, CRASH_START, DemoAccount, DemoMarket
+from liqwatch.numfmt import plain as plain_number
 from liqwatch.output import display_tick, fmt_money, fmt_pct, fmt_price
 from liqwatch.state import State
 from liqwatch.tui.app import LiqwatchApp
@@ -136,14 +137,18 @@ def test_the_detail_shows_a_collateral_block_of_value_asset_figures() -> None:
     risk, assets = _expected(market)
     acc = _account(market)
     pnl = sum(s.sign * s.size * (s.mark_price - s.entry_price) for s in market.specs(acc))  # settled in USDT
-    assert "Collateral · effective equity" in shown
+    assert f"Collateral · effective equity {fmt_money(risk.effective_equity)} USD" in shown
+    words = " ".join(shown.split())  # each asset's line wraps under itself in the narrow detail
     for asset in assets:
         v = value_asset(asset, pnl if asset.asset == "USDT" else 0.0)
-        share = fmt_pct(v.collateral_value_usd / risk.effective_equity)
-        line = next(row for row in shown.splitlines() if row.split()[:1] == [asset.asset])
-        cells = line.split()
-        assert fmt_pct(v.ratio) in cells and fmt_money(v.value_usd) in cells, line
-        assert fmt_money(v.collateral_value_usd) in cells and cells[-1] == share, line
+        equity = f" · equity {plain_number(v.equity, 8, max_decimals=8)}" if v.equity != v.amount else ""
+        want = (
+            f"{v.asset} amount {plain_number(v.amount, 8, max_decimals=8)}{equity} · "
+            f"price {plain_number(v.price, 8, max_decimals=8)} · ratio {fmt_pct(v.ratio)} · "
+            f"value {fmt_money(v.value_usd)} · collateral value {fmt_money(v.collateral_value_usd)} · "
+            f"share {fmt_pct(v.collateral_value_usd / risk.effective_equity)}"
+        )
+        assert want in words, (want, words)
     lp = risk.positions[0].liquidation_price
     assert f"Liquidation price  {fmt_price(lp, display_tick(risk.positions[0].spec))}" in shown
     assert kept and figures_redone

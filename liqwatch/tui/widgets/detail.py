@@ -242,11 +242,12 @@ def pooled_parts(
         ("uPnL", money(position.unrealized_pnl)),
         ("Co-moving", moving),
     ]
-    cells = (fmt_money(account.effective_equity), tuple(tuple(row) for row in collateral_cells(account)))
+    assets = collateral_rows(account)
+    cells = (fmt_money(account.effective_equity), tuple(assets))
     note = Text(view.note, style="yellow") if view.note else Text("")
     return [
         ((head.plain, tuple(rows)), lambda: Group(head, KeyValues(rows))),
-        (("collateral", cells), lambda: Group(Text(""), collateral_table(account))),
+        (("collateral", cells), lambda: collateral_block(account, assets)),
         backstop_part,
         (("note", view.note), lambda: Group(Text(""), note)),
     ]
@@ -257,47 +258,31 @@ def haircut(account: CollateralRisk) -> float:
     return account.equity_usd - account.effective_equity
 
 
-def collateral_columns(account: CollateralRisk) -> tuple[str, ...]:
-    """The Collateral block's columns: the balance (and, as calc's table, the equity where the PnL
-    settled in an asset moved it), the venue's index price, collateral value ÷ value, the equity's
-    USD value and what it counts for, and its share of the effective equity."""
-    equity = ("equity",) if any(v.equity != v.amount for v in account.assets) else ()
-    return ("asset", "amount", *equity, "price", "ratio", "value", "coll. value", "share")
-
-
-def collateral_cells(account: CollateralRisk) -> list[list[str]]:
-    """One row of text per asset (``liqwatch.core.collateral.value_asset``'s figures), in the
-    account's order, under :func:`collateral_columns`."""
+def collateral_rows(account: CollateralRisk) -> list[tuple[str, str]]:
+    """The Collateral block: per asset (``liqwatch.core.collateral.value_asset``'s figures, in the
+    account's order) its balance (and, as calc's table, its equity where the PnL settled in it
+    moved it), the venue's index price, collateral value ÷ value, the equity's USD value, what it
+    counts for and its share of the effective equity. One wrapped line of words per asset: the
+    detail is narrow, a table's columns would cut the figures."""
     eff = account.effective_equity
-    with_equity = any(v.equity != v.amount for v in account.assets)
-    return [
-        [
-            v.asset,
-            plain(v.amount, 8, max_decimals=8),
-            *([plain(v.equity, 8, max_decimals=8)] if with_equity else []),
-            plain(v.price, 8, max_decimals=8),
-            fmt_pct(v.ratio),
-            fmt_money(v.value_usd),
-            fmt_money(v.collateral_value_usd),
-            fmt_pct(v.collateral_value_usd / eff) if eff > 0 else "—",
-        ]
-        for v in account.assets
-    ]
+    rows: list[tuple[str, str]] = []
+    for v in account.assets:
+        equity = f" · equity {plain(v.equity, 8, max_decimals=8)}" if v.equity != v.amount else ""
+        share = fmt_pct(v.collateral_value_usd / eff) if eff > 0 else "—"
+        rows.append(
+            (
+                v.asset,
+                f"amount {plain(v.amount, 8, max_decimals=8)}{equity} · price {plain(v.price, 8, max_decimals=8)} · "
+                f"ratio {fmt_pct(v.ratio)} · value {fmt_money(v.value_usd)} · "
+                f"collateral value {fmt_money(v.collateral_value_usd)} · share {share}",
+            )
+        )
+    return rows
 
 
-def collateral_table(account: CollateralRisk) -> Table:
-    table = Table(
-        title=f"Collateral · effective equity {fmt_money(account.effective_equity)} USD",
-        title_justify="left",
-        expand=False,
-        pad_edge=False,
-        box=None,
-    )
-    for col in collateral_columns(account):
-        table.add_column(col, justify="left" if col == "asset" else "right")
-    for row in collateral_cells(account):
-        table.add_row(*row)
-    return table
+def collateral_block(account: CollateralRisk, rows: list[tuple[str, str]]) -> RenderableType:
+    title = Text(f"Collateral · effective equity {fmt_money(account.effective_equity)} USD", style="bold")
+    return Group(Text(""), title, KeyValues(rows))
 
 
 def liquidation_cost_text(view: PositionView) -> Text:
