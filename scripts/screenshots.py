@@ -56,6 +56,10 @@ TUI_SHOTS: dict[str, tuple[tuple[int, int], int, list[str]]] = {
     "detail-narrow": ((120, 40), 20, []),  # open under the table from 32 lines
     "detail": ((160, 50), 20, ["down", "down"]),
     "backstop": ((160, 72), 40, ["down", "down", "down"]),
+    # the multi-assets account in the crash: its card red, its position's Collateral block (the
+    # pair sorts last: no single-collateral distance); before the crash, its what-if of USDE -35 %
+    "collateral": ((160, 72), 38, ["ctrl+end"]),
+    "whatif-collateral": ((150, 42), 20, ["ctrl+end", "w", *"USDE=-35"]),
     "whatif": ((150, 42), 0, ["w", "2", "0", "0", "0", "0", "tab", "tab", "tab", "tab", "-", "3"]),
     "ladder": ((150, 42), 20, ["l"]),
     "alerts": ((120, 40), 38, ["A"]),

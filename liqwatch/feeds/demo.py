@@ -1,12 +1,16 @@
 """The embedded demo market: a sample multi-venue portfolio on a simulated mark-price path.
 
-No keys, no network. Three accounts (Binance cross + isolated with hedge legs and a position near a
-bracket boundary, Bybit isolated + cross, Hyperliquid cross + isolated) trade six symbols whose
+No keys, no network. Four accounts (Binance cross + isolated with hedge legs and a position near a
+bracket boundary, Bybit isolated + cross, Hyperliquid cross + isolated, and a Binance Multi-Assets
+account whose collateral is USDT, a USD stablecoin USDE and BTC) trade six symbols whose
 marks follow a seeded random walk with a common market factor, per-symbol beta and a scripted crash
 that starts 25 s in (simulated time): margin ratios climb, alerts fire, the highest-leverage
 positions liquidate (the simulated venue closes them, so the monitor sees them vanish) and ADL
-lights change. Deterministic for a given seed: prices depend only on the seed and the tick number,
-never on the wall clock. ``speed`` runs simulated seconds faster than real ones.
+lights change. In the crash USDE loses a third of its value on the simulated Binance's own index
+(as USDe did on Binance on 10 October 2025) while the multi-assets account's positions, a hedged
+pair, barely move: its card turns danger with every liquidation price far from its mark.
+Deterministic for a given seed: prices depend only on the seed and the tick number, never on the
+wall clock. ``speed`` runs simulated seconds faster than real ones.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from liqwatch.core.collateral import CollateralAsset, account_margin_ratio, assess_collateral
 from liqwatch.core.engine import assess, liquidation_prices
 from liqwatch.core.model import PositionSpec
 from liqwatch.core.solver import Leg, requirement
@@ -28,7 +33,7 @@ from liqwatch.feeds.base import Sink
 from liqwatch.markets import bundled_only, find_market
 
 if TYPE_CHECKING:  # the events' pydantic models load with the first event, after the dashboard's first frame
-    from liqwatch.feeds.events import Balance, Event, MarkPrice, Positions, Tiers
+    from liqwatch.feeds.events import AccountMode, Balance, Event, MarkPrice, Positions, Tiers
 
 CRASH_START = 25.0
 """Simulated seconds after start when the scripted crash begins."""
@@ -39,6 +44,11 @@ REBOUND_SECONDS = 30.0
 REBOUND = 0.04
 SNAPSHOT_EVERY = 5
 """Ticks between full position snapshots (as a venue's REST reconciliation would give)."""
+DEPEG = 1.0 / 3.0
+"""The share of its value USDE loses on the simulated Binance's index in the crash."""
+DEPEG_SECONDS = 8.0
+"""How long its fall takes from the crash's start; it holds there to the crash's end, then
+recovers to 1 over the rebound."""
 
 
 @dataclass(slots=True)
@@ -62,6 +72,19 @@ class DemoPosition:
 
 
 @dataclass(slots=True)
+class DemoCollateral:
+    """One collateral asset of a multi-assets account, valued at the simulated venue's index with
+    its bid/ask buffers (Binance ``/fapi/v1/assetIndex``). Its price: 1 for a USD stablecoin
+    (``depegs``: scripted to lose :data:`DEPEG` in the crash), else the mark of its coin."""
+
+    asset: str
+    amount: float
+    bid_buffer: float
+    ask_buffer: float
+    depegs: bool = False
+
+
+@dataclass(slots=True)
 class DemoAccount:
     name: str
     exchange: str
@@ -70,6 +93,13 @@ class DemoAccount:
     venue_adl: bool = False
     """Whether this venue reports ADL lights itself (Binance, Bybit) or liqwatch estimates them."""
     extra_tiers: dict[str, TierTable] = field(default_factory=dict)
+    collateral: list[DemoCollateral] = field(default_factory=list)
+    """A ``multi_assets`` account's collateral ([]: a single-collateral account, ``wallet`` its
+    settle currency's). The USDT row's amount is its ``wallet``."""
+
+    @property
+    def multi_assets(self) -> bool:
+        return bool(self.collateral)
 
 
 SYMBOLS = [
@@ -117,6 +147,24 @@ def sample_accounts() -> list[DemoAccount]:
                 DemoPosition("BTC/USDC:USDC", "short", 0.4, 62_100.0, 10),
                 DemoPosition("ETH/USDC:USDC", "long", 15.0, 3_050.0, 12),
                 DemoPosition("SOL/USDC:USDC", "long", 220.0, 152.0, 10, "isolated"),
+            ],
+        ),
+        # A Binance Multi-Assets account: a long locked by a short in hedge mode (3,900 USDT of loss
+        # locked in; its PnL barely moves whatever BTC does), margined mostly by USDE. Its ratio
+        # goes from about 40 % to about 84 % as USDE falls by a third; no liquidation price comes
+        # near the mark.
+        DemoAccount(
+            "demo-binance-ma",
+            "binance",
+            300.0,
+            [
+                DemoPosition("BTC/USDT:USDT", "long", 3.0, 64_600.0, 20, "cross", "long"),
+                DemoPosition("BTC/USDT:USDT", "short", 3.0, 63_300.0, 20, "cross", "short"),
+            ],
+            collateral=[
+                DemoCollateral("USDT", 300.0, 0.0, 0.0),
+                DemoCollateral("USDE", 6_600.0, 0.05, 0.05, depegs=True),
+                DemoCollateral("BTC", 0.02, 0.05, 0.05),
             ],
         ),
     ]
@@ -220,6 +268,42 @@ class DemoMarket:
             return math.log(1 + REBOUND) / REBOUND_SECONDS
         return 0.0
 
+    def peg(self, t: float) -> float:
+        """A depegging stablecoin's price on the simulated venue's index at second ``t``: 1, down by
+        :data:`DEPEG` over the crash's first :data:`DEPEG_SECONDS`, held to the crash's end, back
+        to 1 over the rebound. A function of the tick only (no draw: the marks' path is unchanged)."""
+        start = CRASH_START
+        low = 1.0 - DEPEG
+        if t <= start:
+            return 1.0
+        if t <= start + DEPEG_SECONDS:
+            return 1.0 - DEPEG * (t - start) / DEPEG_SECONDS
+        if t <= start + CRASH_SECONDS:
+            return low
+        if t <= start + CRASH_SECONDS + REBOUND_SECONDS:
+            return low + DEPEG * (t - start - CRASH_SECONDS) / REBOUND_SECONDS
+        return 1.0
+
+    def collateral_price(self, c: DemoCollateral) -> float:
+        if c.depegs:
+            return self.peg(float(self.tick))
+        if c.asset in self.log_price:  # a coin of the market: its mark
+            return self.price(c.asset)
+        return 1.0  # a USD stablecoin that holds
+
+    def collateral_assets(self, acc: DemoAccount) -> list[CollateralAsset]:
+        """The account's collateral at this tick, as the simulated venue values it."""
+        return [
+            CollateralAsset(
+                c.asset,
+                acc.wallet if c.asset == "USDT" else c.amount,
+                self.collateral_price(c),
+                bid_buffer=c.bid_buffer,
+                ask_buffer=c.ask_buffer,
+            )
+            for c in acc.collateral
+        ]
+
     def step(self) -> list[str]:
         """Advance one simulated second; returns the accounts whose positions changed
         (liquidations by the simulated venue)."""
@@ -262,6 +346,8 @@ class DemoMarket:
         the check avoids building full risk records."""
         if not acc.positions:
             return False
+        if acc.multi_assets:
+            return self._liquidate_pooled(acc)
         if acc.name not in self._plans:
             self._plans[acc.name] = self._plan(acc)
         isolated_lps, cross_legs = self._plans[acc.name]
@@ -293,6 +379,24 @@ class DemoMarket:
             self._plans.pop(acc.name, None)
         return changed
 
+    def _liquidate_pooled(self, acc: DemoAccount) -> bool:
+        """A multi-assets account: every position goes once the account margin ratio (USD
+        maintenance margin / effective equity) reaches 100 %; what is left of its effective equity
+        stays as USDT (its other collateral is sold to cover the loss)."""
+        venue = get_venue(acc.exchange)
+        specs = self.specs(acc)
+        assets = self.collateral_assets(acc)
+        ratio = account_margin_ratio(venue, specs, assets)
+        if ratio is not None and ratio < 1.0:
+            return False
+        risk = assess_collateral(venue, specs, assets)
+        acc.wallet = max(0.0, risk.effective_equity - risk.maintenance_margin_usd)
+        for c in acc.collateral:
+            if c.asset != "USDT":
+                c.amount = 0.0
+        acc.positions = []
+        return True
+
     def _plan(self, acc: DemoAccount) -> tuple[dict[int, float | None], list[tuple[Leg, str]]]:
         """Isolated liquidation prices (they do not move while the position does not) and the
         cross legs, for the per-tick check."""
@@ -318,11 +422,21 @@ class DemoMarket:
         from liqwatch.feeds.events import Balance, PositionData, Positions
 
         venue = get_venue(acc.exchange)
-        risk = assess(venue, self.specs(acc), acc.wallet) if acc.positions else None
+        pooled = acc.multi_assets
+        risk = assess(venue, self.specs(acc), acc.wallet) if acc.positions and not pooled else None
+        # the simulated Binance's own liquidation estimate of a multi-assets account's positions
+        venue_lps = (
+            [
+                p.liquidation_price
+                for p in assess_collateral(venue, self.specs(acc), self.collateral_assets(acc)).positions
+            ]
+            if acc.positions and pooled
+            else []
+        )
         data = []
         for i, p in enumerate(acc.positions):
             lights = None
-            lp = None
+            lp = venue_lps[i] if pooled else None
             if risk is not None:
                 r = risk.positions[i]
                 lp = r.liquidation_price
@@ -346,6 +460,43 @@ class DemoMarket:
         return [
             Positions(account=acc.name, exchange=acc.exchange, ts=now, positions=data),
             Balance(account=acc.name, exchange=acc.exchange, ts=now, wallet_balance=acc.wallet, currency=venue.settle),
+        ]
+
+    def mode_events(self, acc: DemoAccount, now: float) -> list[AccountMode]:
+        """A multi-assets account's mode, its collateral at the venue's index and buffers (the
+        simulated ``/fapi/v1/assetIndex``, every second) and the venue's own account ratio
+        (``/fapi/v3/account`` totalMaintMargin / totalMarginBalance); none for a single account."""
+        from liqwatch.feeds.events import AccountMode, CollateralRow
+
+        if not acc.multi_assets:
+            return []
+        venue = get_venue(acc.exchange)
+        assets = self.collateral_assets(acc)
+        risk = assess_collateral(venue, self.specs(acc), assets) if acc.positions else None
+        rows = [
+            CollateralRow(
+                asset=a.asset,
+                amount=a.amount,
+                price=a.price,
+                bid_buffer=a.bid_buffer or 0.0,
+                ask_buffer=a.ask_buffer or 0.0,
+            )
+            for a in assets
+        ]
+        inputs: dict[str, float | str | None] = {}
+        if risk is not None:
+            inputs = {"totalMaintMargin": risk.maintenance_margin_usd, "totalMarginBalance": risk.effective_equity}
+        return [
+            AccountMode(
+                account=acc.name,
+                exchange=acc.exchange,
+                ts=now,
+                mode="multi_assets",
+                mode_detail="demo market: Multi-Assets Mode (simulated multiAssetsMargin true)",
+                margin_ratio_venue=None if risk is None else risk.margin_ratio,
+                venue_inputs=inputs,
+                collateral=rows,
+            )
         ]
 
     def tier_events(self, acc: DemoAccount, now: float) -> list[Tiers]:
@@ -404,9 +555,17 @@ class DemoMarket:
                 )
             )
             events.extend(self.tier_events(acc, now))
+            events.extend(self.mode_events(acc, now))  # the mode before the first figures
             events.extend(self.position_events(acc, now))
         events.extend(self.mark_events(now, interval))
         return events
+
+    def collateral_events(self, now: float) -> list[AccountMode]:
+        """Every multi-assets account's collateral at this tick's index (sent with the marks)."""
+        out: list[AccountMode] = []
+        for acc in self.accounts:
+            out.extend(self.mode_events(acc, now))
+        return out
 
     def mark_events(self, now: float, interval: float) -> list[MarkPrice]:
         from liqwatch.feeds.events import MarkPrice
@@ -464,6 +623,8 @@ class DemoFeed:
             now = self.clock()
             for mark in market.mark_events(now, interval):
                 sink(mark)
+            for index in market.collateral_events(now):
+                sink(index)
             for acc in market.accounts:
                 if acc.name in changed or market.tick % SNAPSHOT_EVERY == 0:
                     for pe in market.position_events(acc, now):

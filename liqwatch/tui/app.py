@@ -21,6 +21,8 @@ from textual.containers import Container
 from textual.screen import Screen
 from textual.widgets import Footer, Input
 
+from liqwatch.core.collateral import CollateralAsset, CollateralRisk
+from liqwatch.core.model import PositionSpec
 from liqwatch.core.venues import Venue
 from liqwatch.feeds.base import Feed
 from liqwatch.monitor import Monitor
@@ -426,7 +428,14 @@ class LiqwatchApp(App[None]):
             self.marks.points(key) if key else (),
             self.ratios.points(view.account) if view is not None else (),
             self.backstop_for(view) if view is not None else None,
+            self.collateral_of(view),
         )
+
+    def collateral_of(self, view: PositionView | None) -> CollateralRisk | None:
+        """The multi-assets account (computed from its collateral) a cross position is priced in."""
+        if view is None or view.collateral is None or self.snapshot is None:
+            return None
+        return next((a.collateral_risk for a in self.snapshot.accounts if a.name == view.account), None)
 
     # ------------------------------------------------------------------ layout by size
 
@@ -556,9 +565,30 @@ class LiqwatchApp(App[None]):
             return None
         return acc.venue, list(acc.last_specs), acc.collateral(), matches[0]
 
+    def _selected_pooled(self) -> tuple[Venue, list[PositionSpec], list[CollateralAsset], int] | None:
+        """The selected cross position of a multi-assets account computed from its collateral: the
+        venue, the account's cross positions as the core assessed them, its collateral, and the
+        position's index among them."""
+        key = self.query_one(PositionsTable).selected_key()
+        view = self.views.get(key) if key else None
+        account = self.collateral_of(view)
+        if view is None or view.collateral is None or account is None:
+            return None
+        specs = [p.spec for p in account.positions]
+        matches = [i for i, spec in enumerate(specs) if spec is view.collateral.spec]
+        acc = self.monitor.state.accounts.get(view.account)
+        if not matches or acc is None or not acc.collateral_assets:
+            return None
+        return acc.venue, specs, list(acc.collateral_assets), matches[0]
+
     def action_whatif(self) -> None:
         from liqwatch.tui.screens.whatif import WhatIfScreen
 
+        pooled = self._selected_pooled()
+        if pooled is not None:  # issue #21: a multi-assets account's collateral shock
+            venue, specs, assets, index = pooled
+            self.push_screen(WhatIfScreen(venue, specs, 0.0, index, collateral=assets))
+            return
         selected = self._selected_account()
         if selected is None:
             key = self.query_one(PositionsTable).selected_key()

@@ -38,6 +38,8 @@ def advance(app: LiqwatchApp, market: DemoMarket, clock: Clock) -> None:
     clock.t += 1.0
     for mark in market.mark_events(clock.t, 1.0):
         app.monitor.sink(mark)
+    for index in market.collateral_events(clock.t):  # a multi-assets account's asset index
+        app.monitor.sink(index)
     for acc in market.accounts:
         if acc.name in changed or market.tick % SNAPSHOT_EVERY == 0:
             for event in market.position_events(acc, clock.t):

@@ -58,7 +58,7 @@ def test_d_opens_and_closes_the_detail_pane_below_140_columns() -> None:
         async with app.run_test(size=(120, 40)) as pilot:
             table = app.query_one(PositionsTable)
             detail = app.query_one(DetailPanel)
-            await until(pilot, lambda: table.row_count == 11 and table.size.width > 0)
+            await until(pilot, lambda: table.row_count == 13 and table.size.width > 0)
 
             def header() -> str:
                 region = table.region

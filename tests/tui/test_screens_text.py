@@ -33,7 +33,7 @@ def test_whatif_labels_stay_whole_at_80x24_while_typing() -> None:
         clock = Clock()
         app, _ = demo_app(clock)
         async with app.run_test(size=(80, 24)) as pilot:
-            await until(pilot, lambda: app.query_one(PositionsTable).row_count == 11)
+            await until(pilot, lambda: app.query_one(PositionsTable).row_count == 13)
             await open_whatif(pilot)
             await pilot.pause()
             for _, label in FIELDS:  # every label whole, before anything is typed
@@ -85,7 +85,7 @@ def test_help_says_how_to_close_it() -> None:
         clock = Clock()
         app, _ = demo_app(clock)
         async with app.run_test(size=(80, 24)) as pilot:
-            await until(pilot, lambda: app.query_one(PositionsTable).row_count == 11)
+            await until(pilot, lambda: app.query_one(PositionsTable).row_count == 13)
             for close in ("escape", "question_mark"):
                 await pilot.press("question_mark")
                 await until(pilot, lambda: isinstance(app.screen, HelpScreen))
@@ -113,7 +113,7 @@ def test_export_says_where_before_writing_and_fills_settle(tmp_path: Path, fmt: 
         app.export_dir = tmp_path
         async with app.run_test(size=(80, 24), notifications=True) as pilot:
             table = app.query_one(PositionsTable)
-            await until(pilot, lambda: table.row_count == 11)
+            await until(pilot, lambda: table.row_count == 13)
             screen = await ask_export(pilot, app, "e" if fmt == "csv" else "E")
             box = screen.query_one("#export-path", Input)
             assert box.value.startswith(str(tmp_path / "liqwatch-positions-")) and box.value.endswith(f".{fmt}")
@@ -135,7 +135,7 @@ def test_export_says_where_before_writing_and_fills_settle(tmp_path: Path, fmt: 
                 rows = list(csv.DictReader(path.open(encoding="utf-8")))
             else:
                 rows = json.loads(path.read_text(encoding="utf-8"))["positions"]
-            assert len(rows) == 11
+            assert len(rows) == 13
             for row in rows:  # every position's settle currency, as calc --json gives it
                 assert row["settle"] == row["symbol"].rpartition(":")[2], row
             assert {row["settle"] for row in rows} == {"USDT", "USDC"}

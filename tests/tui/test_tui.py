@@ -139,8 +139,8 @@ def test_main_view_navigation_and_detail() -> None:
         async with app.run_test(size=(140, 40)) as pilot:
             await pilot.pause()
             keys = await rows(app)
-            assert len(keys) == 11
-            assert len(app.query("AccountCard")) == 3
+            assert len(keys) == 13
+            assert len(app.query("AccountCard")) == 4
             table = app.query_one(PositionsTable)
             first = table.selected_key()
             await pilot.press("down")
@@ -161,12 +161,14 @@ def test_default_sort_is_nearest_liquidation_and_s_cycles() -> None:
         async with app.run_test(size=(140, 40)) as pilot:
             await pilot.pause()
             views = app.views
-            dists = [views[k].risk.distance_to_liquidation for k in await rows(app)]  # type: ignore[union-attr]
+            priced = [k for k in await rows(app) if views[k].risk is not None]  # not the multi-assets pair
+            dists = [views[k].risk.distance_to_liquidation for k in priced]  # type: ignore[union-attr]
             finite = [d for d in dists if d is not None]
             assert finite == sorted(finite)
             await pilot.press("s")
             await until(pilot, lambda: app.query_one(PositionsTable).sort_name == "margin ratio")
-            ratios = [views[k].risk.margin_ratio for k in await rows(app)]  # type: ignore[union-attr]
+            priced = [k for k in await rows(app) if views[k].risk is not None]
+            ratios = [views[k].risk.margin_ratio for k in priced]  # type: ignore[union-attr]
             assert ratios == sorted(ratios, reverse=True)  # type: ignore[type-var]
             assert "sort: margin ratio" in app.sub_title
 
@@ -188,7 +190,7 @@ def test_filter() -> None:
             assert all("DOGE" in k for k in await rows(app)) and len(await rows(app)) == 2
             await pilot.press("escape")
             await until(pilot, lambda: table.filter_text == "")
-            assert len(await rows(app)) == 11
+            assert len(await rows(app)) == 13
 
     asyncio.run(go())
 
@@ -242,7 +244,7 @@ def test_stale_marks_are_visibly_stale() -> None:
             clock.t += 10.0  # no mark for 10 s on 1 s streams
             app.refresh_view()
             await pilot.pause()
-            assert "11 STALE" in app.sub_title
+            assert "13 STALE" in app.sub_title
             table = app.query_one(PositionsTable)
             key = (await rows(app))[0]
             assert "⚠" in str(table.get_cell(key, "mark"))
@@ -349,7 +351,7 @@ def test_small_terminal_stays_usable() -> None:
         app = demo_app()
         async with app.run_test(size=(80, 24)) as pilot:
             await pilot.pause()
-            assert app.query_one(PositionsTable).row_count == 11
+            assert app.query_one(PositionsTable).row_count == 13
             await open_whatif(pilot)
             assert isinstance(app.screen, WhatIfScreen)
 

@@ -1,7 +1,9 @@
 """What-if for the selected position: inputs on top, before → after below, live as you type.
 
 The fields run the scenarios of :data:`liqwatch.scenarios.SCENARIOS` (the same entries as
-``liqwatch calc --add-size / --set-leverage / --add-margin / --shock``), chained in that order."""
+``liqwatch calc --add-size / --set-leverage / --add-margin / --shock``), chained in that order.
+A cross position of a multi-assets account has one field, the collateral shock (``calc
+--collateral-shock``): the account recomputed from its collateral with the assets' prices moved."""
 
 from __future__ import annotations
 
@@ -19,12 +21,13 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Static
 
 from liqwatch.core import whatif as wi
+from liqwatch.core.collateral import CollateralAsset, CollateralRisk, assess_collateral, shocked
 from liqwatch.core.engine import Wallet, assess
 from liqwatch.core.errors import InputError
 from liqwatch.core.model import PortfolioRisk, PositionRisk, PositionSpec
 from liqwatch.core.venues import Venue
 from liqwatch.numfmt import plain
-from liqwatch.output import change_rows, fmt_largest_size, fmt_money, fmt_pct
+from liqwatch.output import change_rows, display_tick, fmt_largest_size, fmt_money, fmt_pct, fmt_price
 from liqwatch.percent import percent_value
 from liqwatch.scenarios import SCENARIOS, Context, far_price_warning, far_prices
 
@@ -45,6 +48,10 @@ PLACEHOLDERS = {
 }
 """What each field takes, shown while it is empty."""
 
+
+COLLATERAL_FIELDS = (("collateral-shock", "collateral shock (ASSET=%)"),)
+"""A multi-assets account's field: ``USDE=-35`` or ``USDE=-35%``, several separated by commas."""
+COLLATERAL_PLACEHOLDER = "e.g. USDE=-35, BTC=-10"
 
 PERCENT_FIELDS = frozenset({"shock"})
 """The fields in percent: ``-10``, ``-10%`` and ``-10 %`` are the same (:mod:`liqwatch.percent`)."""
@@ -146,6 +153,92 @@ def evaluate(
         return Text(f"{exc.field}: {exc.message}", style="bold red")
 
 
+def parse_collateral_shock(text: str, assets: Sequence[CollateralAsset]) -> dict[str, float]:
+    """``USDE=-35, BTC=-10%`` -> {"USDE": -35.0, "BTC": -10.0}; raises InputError (field
+    ``collateral shock``) naming what is wrong: not ASSET=PCT, an asset the account does not
+    hold, an asset given twice."""
+    held = [a.asset for a in assets]
+    out: dict[str, float] = {}
+    for raw in text.split(","):
+        if not raw.strip():
+            continue
+        asset, sep, value = raw.partition("=")
+        asset = asset.strip().upper()
+        try:
+            if not (sep and asset):
+                raise ValueError(raw)
+            pct = percent_value(value)
+        except ValueError:
+            raise InputError(
+                "collateral shock", f"{raw.strip()!r} is not ASSET=PCT (e.g. USDE=-35 or USDE=-35%)"
+            ) from None
+        if asset not in held:
+            raise InputError("collateral shock", f"the account holds no {asset} (its collateral: {', '.join(held)})")
+        if asset in out:
+            raise InputError("collateral shock", f"{asset} is given twice")
+        out[asset] = pct
+    return out
+
+
+def shock_collateral(assets: Sequence[CollateralAsset], moves: dict[str, float]) -> list[CollateralAsset]:
+    """The assets with each moved asset's price moved by its percentage (:func:`shocked`)."""
+    return [shocked(a, moves[a.asset]) if a.asset in moves else a for a in assets]
+
+
+def compare_collateral(before: CollateralRisk, after: CollateralRisk, index: int) -> Table:
+    """Before → after: the account's effective equity, haircut and margin ratio, and the
+    position's liquidation price and distance."""
+    b, a = before.positions[index], after.positions[index]
+    tick = display_tick(b.spec)
+
+    def liquidation(risk: CollateralRisk, price: float | None) -> str:
+        return f"now ({risk.status})" if risk.status != "ok" else fmt_price(price, tick)
+
+    rows = [
+        ("Effective equity", fmt_money(before.effective_equity), fmt_money(after.effective_equity)),
+        (
+            "Haircut",
+            fmt_money(before.equity_usd - before.effective_equity),
+            fmt_money(after.equity_usd - after.effective_equity),
+        ),
+        ("Margin ratio", fmt_pct(before.margin_ratio), fmt_pct(after.margin_ratio)),
+        ("Liquidation price", liquidation(before, b.liquidation_price), liquidation(after, a.liquidation_price)),
+        ("Distance to liq.", fmt_pct(b.distance_to_liquidation), fmt_pct(a.distance_to_liquidation)),
+        ("Status", before.status, after.status),
+    ]
+    table = Table(expand=False, box=None, pad_edge=False)
+    for col, justify in (("", "left"), ("before", "right"), ("", "center"), ("after", "right")):
+        table.add_column(col, justify=justify)  # type: ignore[arg-type]
+    for name, was, now in rows:
+        table.add_row(name, was, "→", now, style="bold yellow" if was != now else "")
+    return table
+
+
+def evaluate_collateral(
+    venue: Venue,
+    specs: Sequence[PositionSpec],
+    assets: Sequence[CollateralAsset],
+    index: int,
+    values: dict[str, str],
+) -> RenderableType:
+    """A multi-assets account with its collateral shocked (``assess_collateral`` on the moved
+    assets, every mark held)."""
+    text = values.get("collateral-shock", "").strip()
+    try:
+        moves = parse_collateral_shock(text, assets)
+        if not moves:
+            return Text("Type ASSET=PCT (e.g. USDE=-35) to move a collateral asset's price.", style="dim")
+        before = assess_collateral(venue, specs, assets)
+        after = assess_collateral(venue, specs, shock_collateral(assets, moves))
+    except InputError as exc:
+        return Text(f"{exc.field}: {exc.message}", style="bold red")
+    said = ", ".join(f"{asset} {'+' if pct > 0 else ''}{plain(pct)}%" for asset, pct in moves.items())
+    note = Text(
+        f"{said}: every mark and every other price held; 100% = liquidation of every cross position.", style="dim"
+    )
+    return Group(compare_collateral(before, after, index), Text(""), note)
+
+
 def _merge(first: wi.Change | None, second: wi.Change) -> wi.Change:
     if first is None:
         return second
@@ -158,38 +251,55 @@ def _merge(first: wi.Change | None, second: wi.Change) -> wi.Change:
 class WhatIfScreen(ModalScreen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "dismiss", "close")]
 
-    def __init__(self, venue: Venue, specs: Sequence[PositionSpec], wallet: Wallet, index: int) -> None:
+    def __init__(
+        self,
+        venue: Venue,
+        specs: Sequence[PositionSpec],
+        wallet: Wallet,
+        index: int,
+        collateral: Sequence[CollateralAsset] | None = None,
+    ) -> None:
+        """``collateral``: the position is a cross position of a multi-assets account with these
+        assets (``specs`` its cross positions): the collateral shock is the field."""
         super().__init__()
         self.venue = venue
         self.specs = list(specs)
         self.wallet = wallet
         self.index = index
+        self.collateral = None if collateral is None else list(collateral)
+        self.fields = FIELDS if collateral is None else COLLATERAL_FIELDS
 
     def compose(self) -> ComposeResult:
         spec = self.specs[self.index]
+        mode = "" if self.collateral is None else " · multi-assets account"
         with Vertical(id="whatif-body"):
-            yield Static(Text(f"What if — {spec.symbol} {spec.side} {spec.margin_mode} (Esc to close)", style="bold"))
+            yield Static(
+                Text(f"What if — {spec.symbol} {spec.side} {spec.margin_mode}{mode} (Esc to close)", style="bold")
+            )
             with Grid(id="whatif-inputs"):
-                for key, label in FIELDS:
+                for key, label in self.fields:
                     yield Label(label, classes="wi-label", id=f"wi-label-{key}")
-                    yield Input(placeholder=PLACEHOLDERS[key], id=f"wi-{key}", compact=True)
+                    placeholder = PLACEHOLDERS.get(key, COLLATERAL_PLACEHOLDER)
+                    yield Input(placeholder=placeholder, id=f"wi-{key}", compact=True)
             with VerticalScroll(id="whatif-result"):
                 yield Static(id="wi-result")
 
     def on_mount(self) -> None:
         self.recompute()
-        self.query_one("#wi-add-size", Input).focus()
+        self.query_one(f"#wi-{self.fields[0][0]}", Input).focus()
 
     def on_input_changed(self, _: Input.Changed) -> None:
         self.recompute()
 
     def values(self) -> dict[str, str]:
-        return {key: self.query_one(f"#wi-{key}", Input).value for key, _ in FIELDS}
+        return {key: self.query_one(f"#wi-{key}", Input).value for key, _ in self.fields}
 
     def recompute(self) -> None:
-        self.query_one("#wi-result", Static).update(
-            evaluate(self.venue, self.specs, self.wallet, self.index, self.values())
-        )
+        if self.collateral is not None:
+            result = evaluate_collateral(self.venue, self.specs, self.collateral, self.index, self.values())
+        else:
+            result = evaluate(self.venue, self.specs, self.wallet, self.index, self.values())
+        self.query_one("#wi-result", Static).update(result)
 
     async def action_dismiss(self, result: None = None) -> None:
         self.dismiss(result)

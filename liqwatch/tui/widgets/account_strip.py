@@ -10,6 +10,7 @@ from rich.text import Text
 from textual.containers import Horizontal
 
 from liqwatch.core.bands import BANDS, Band
+from liqwatch.core.collateral import CollateralRisk
 from liqwatch.output import fmt_money, fmt_pct
 from liqwatch.records import account_wallet
 from liqwatch.state import MODE_LABELS, AccountView
@@ -64,14 +65,8 @@ class AccountCard(BlockText):
         if view.data_status != "ok":
             lines = _no_data_lines(view, title, compact)
         elif view.collateral_risk is not None:  # multi-assets, computed from the collateral
-            ratio = view.collateral_risk.margin_ratio
-            label = MODE_LABELS.get(view.mode, view.mode)
-            line2 = Text(f"{label} · eff. equity {fmt_money(view.collateral_risk.effective_equity)}")
-            line3 = Text("MR ") + gauge(ratio) + Text(f" {fmt_pct(ratio)} (venue {fmt_pct(view.margin_ratio_venue)})")
-            if compact:
-                lines = [Text(f"{view.name} ", style="bold") + feed_text(view), line3]
-            else:
-                lines = [title, line2, line3, feed_text(view)]
+            self._show_pooled(view, title, compact)
+            return
         elif not view.computed:  # not liqwatch's figures to give: the mode and the venue's ratio
             ratio = view.margin_ratio_venue
             said = Text(f"{MODE_LABELS.get(view.mode, view.mode)} · venue ratio {fmt_pct(ratio)}", style="bold")
@@ -99,12 +94,70 @@ class AccountCard(BlockText):
             # the name and the feed state on one line, cut at the card's edge (wrapped, they pushed
             # the ratio out of the card); the equity where it fits whole, never a cut number
             head, wide, narrow = lines[0], lines[1] + Text(f" {fmt_money(balance)}"), lines[1]
+            bare = Text(f"MR {fmt_pct(ratio)}")  # four cards at 80 columns: the ratio whole, no bar
             parts[0] = ((head.plain, tuple(head.spans), "widest"), functools.partial(Widest, (head,)))
-            parts[1] = ((wide.plain, tuple(wide.spans), "widest"), functools.partial(Widest, (wide, narrow)))
+            parts[1] = ((wide.plain, tuple(wide.spans), "widest"), functools.partial(Widest, (wide, narrow, bare)))
         self.show_parts(parts)
         # no figures is not a band: the card is -stale (below), its text says why
         self.set_class(view.data_status == "ok" and BANDS.band(ratio) in DANGER_BANDS, "-danger")
         self.set_class(view.stale, "-stale")
+
+    def _show_pooled(self, view: AccountView, title: Text, compact: bool) -> None:
+        """A ``multi_assets`` account computed from its collateral (issue #21): its mode, effective
+        equity and haircut (value - collateral value), and the gauge on our ratio with the venue's
+        beside it. Each line the widest of its forms that fits the card whole (never a cut figure);
+        compact: the name and feed state, then the ratio line."""
+        risk = view.collateral_risk
+        assert risk is not None
+        ratio = risk.margin_ratio
+        label = MODE_LABELS.get(view.mode, view.mode)
+        equity = fmt_money(risk.effective_equity)
+        venue = f"(venue {fmt_pct(view.margin_ratio_venue)})"
+
+        def gauge_line(width: int | None, tail: str) -> Text:
+            if width is None:
+                return Text(f"MR {fmt_pct(ratio)}{tail}")
+            bar = gauge(ratio)
+            bar.truncate(width)
+            return Text("MR ") + bar + Text(f" {fmt_pct(ratio)}{tail}")
+
+        ratio_forms = (
+            gauge_line(GAUGE, f" {venue}"),
+            gauge_line(10, f" {venue}"),
+            gauge_line(6, f" {venue}"),
+            gauge_line(None, f" {venue}"),
+            gauge_line(6, ""),
+            gauge_line(None, ""),
+        )
+        feed = feed_text(view)
+        if compact:
+            head = Text(f"{view.name} ", style="bold") + feed
+            forms = [(head,), ratio_forms]
+        else:
+            haircut = Text(f"haircut {fmt_money(haircut_usd(risk))}")
+            both = haircut + Text(" · ") + feed
+            # the feed's own words lead where it is not plainly connected (an error, stale marks)
+            last = (both, haircut) if feed.plain == "connected" else (both, feed)
+            forms = [
+                (title,),
+                (Text(f"{label} · eff. equity {equity}"), Text(f"{label} · eq. {equity}"), Text(f"eq. {equity}")),
+                ratio_forms,
+                last,
+            ]
+        parts: list[Part] = []
+        for given in forms:
+            texts = tuple(Text("\n").join([t]) for t in given)
+            signature = tuple((t.plain, tuple(t.spans)) for t in texts)
+            parts.append(((signature, "widest"), functools.partial(Widest, texts)))
+        self.show_parts(parts)
+        self.set_class(BANDS.band(ratio) in DANGER_BANDS, "-danger")
+        self.set_class(view.stale, "-stale")
+
+
+def haircut_usd(risk: CollateralRisk) -> float:
+    """What the venue's collateral ratios take off the account: its value (every asset's equity at
+    its price) less its effective equity (what the assets count for)."""
+    return risk.equity_usd - risk.effective_equity
 
 
 def _same(line: Text) -> Text:

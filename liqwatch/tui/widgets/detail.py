@@ -18,6 +18,7 @@ from textual.style import Style
 from textual.visual import Visual, visualize
 from textual.widget import Widget
 
+from liqwatch.core.collateral import CollateralPosition, CollateralRisk
 from liqwatch.core.venues import get_venue
 from liqwatch.numfmt import plain
 from liqwatch.output import adl_lights, display_tick, fmt_money, fmt_pct, fmt_price, money_in
@@ -106,14 +107,20 @@ Part = tuple[Hashable, Callable[[], RenderableType]]
 """A block of the panel: a signature of what it shows, and how to build it (only when that changed)."""
 
 
-def explain_parts(view: PositionView, backstop: Backstop | None = None) -> list[Part]:
-    """The panel's blocks, top to bottom: the figures change with every mark, the brackets rarely."""
+def explain_parts(
+    view: PositionView, backstop: Backstop | None = None, account: CollateralRisk | None = None
+) -> list[Part]:
+    """The panel's blocks, top to bottom: the figures change with every mark, the brackets rarely.
+    ``account``: the position's multi-assets account computed from its collateral (its cross
+    positions are priced from it: their figures and the account's Collateral block)."""
     data = view.data
     risk = view.risk
     head = Text(f"{view.account} · {data.symbol} {data.side} {data.margin_mode}", style="bold")
     market = tuple(backstop_rows(backstop, view.exchange, data.symbol))
     market_head = Text(f"Backstop · {view.exchange}", style="bold")
     backstop_part: Part = (("backstop", market), lambda: Group(Text(""), market_head, KeyValues(list(market))))
+    if risk is None and view.collateral is not None and account is not None:
+        return pooled_parts(view, view.collateral, account, head, backstop_part)
     if risk is None:
         message = view.note or "no risk figures yet"
         return [((head.plain, message), lambda: Group(head, Text(message, style="yellow"))), backstop_part]
@@ -198,6 +205,84 @@ def explain_parts(view: PositionView, backstop: Backstop | None = None) -> list[
         ((adl_text.plain, view.note), lambda: Group(adl_text, note)),
         (("cost", cost.plain), lambda: Group(Text(""), cost)),
     ]
+
+
+def pooled_parts(
+    view: PositionView, position: CollateralPosition, account: CollateralRisk, head: Text, backstop_part: Part
+) -> list[Part]:
+    """A cross position of a multi-assets account (issue #21): its liquidation price from the
+    account's collateral, the account's figures in USD, and the Collateral block."""
+    data = view.data
+    tick = display_tick(position.spec)
+    money = money_fn(position.settle)
+    venue_lp = data.exchange_liquidation_price
+    lp = position.liquidation_price
+    diff = (
+        "" if venue_lp is None or lp is None else f"  (venue {fmt_price(venue_lp, tick)}, Δ {_signed(lp - venue_lp)})"
+    )
+    moving = f"{position.underlying} collateral moves with the mark" if position.co_moving else "none"
+    rows = [
+        ("Liquidation price", fmt_price(lp, tick) + (diff or "  (venue gave none)")),
+        ("Distance to liq.", fmt_pct(position.distance_to_liquidation)),
+        ("Account MR", fmt_pct(account.margin_ratio) + "  (MM ÷ eff. equity)"),
+        ("Effective equity", f"{fmt_money(account.effective_equity)} USD  (haircut {fmt_money(haircut(account))})"),
+        ("Maintenance", f"{money(position.requirement)} = {fmt_money(position.requirement_usd)} USD"),
+        ("Account MM", f"{fmt_money(account.maintenance_margin_usd)} USD"),
+        (
+            "Mark",
+            f"{fmt_price(view.mark_price, tick)}"
+            + (
+                ""
+                if view.mark_age_s is None
+                else f"  ({age_text(view.mark_age_s)} old{', STALE' if view.stale else ''})"
+            ),
+        ),
+        ("Entry", fmt_price(data.entry_price, tick)),
+        ("Size", plain(data.size)),
+        ("uPnL", money(position.unrealized_pnl)),
+        ("Co-moving", moving),
+    ]
+    assets = collateral_rows(account)
+    cells = (fmt_money(account.effective_equity), tuple(assets))
+    note = Text(view.note, style="yellow") if view.note else Text("")
+    return [
+        ((head.plain, tuple(rows)), lambda: Group(head, KeyValues(rows))),
+        (("collateral", cells), lambda: collateral_block(account, assets)),
+        backstop_part,
+        (("note", view.note), lambda: Group(Text(""), note)),
+    ]
+
+
+def haircut(account: CollateralRisk) -> float:
+    """The account's value less its effective equity: what the venue's collateral ratios take off."""
+    return account.equity_usd - account.effective_equity
+
+
+def collateral_rows(account: CollateralRisk) -> list[tuple[str, str]]:
+    """The Collateral block: per asset (``liqwatch.core.collateral.value_asset``'s figures, in the
+    account's order) its balance (and, as calc's table, its equity where the PnL settled in it
+    moved it), the venue's index price, collateral value ÷ value, the equity's USD value, what it
+    counts for and its share of the effective equity. One wrapped line of words per asset: the
+    detail is narrow, a table's columns would cut the figures."""
+    eff = account.effective_equity
+    rows: list[tuple[str, str]] = []
+    for v in account.assets:
+        equity = f" · equity {plain(v.equity, 8, max_decimals=8)}" if v.equity != v.amount else ""
+        share = fmt_pct(v.collateral_value_usd / eff) if eff > 0 else "—"
+        rows.append(
+            (
+                v.asset,
+                f"amount {plain(v.amount, 8, max_decimals=8)}{equity} · price {plain(v.price, 8, max_decimals=8)} · "
+                f"ratio {fmt_pct(v.ratio)} · value {fmt_money(v.value_usd)} · "
+                f"collateral value {fmt_money(v.collateral_value_usd)} · share {share}",
+            )
+        )
+    return rows
+
+
+def collateral_block(account: CollateralRisk, rows: list[tuple[str, str]]) -> RenderableType:
+    title = Text(f"Collateral · effective equity {fmt_money(account.effective_equity)} USD", style="bold")
+    return Group(Text(""), title, KeyValues(rows))
 
 
 def liquidation_cost_text(view: PositionView) -> Text:
@@ -315,7 +400,15 @@ class DetailPanel(VerticalScroll):
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self._shown: tuple[object, ...] | None = None
         self._while_hidden: (
-            tuple[str | None, PositionView | None, tuple[Point, ...], tuple[Point, ...], Backstop | None] | None
+            tuple[
+                str | None,
+                PositionView | None,
+                tuple[Point, ...],
+                tuple[Point, ...],
+                Backstop | None,
+                CollateralRisk | None,
+            ]
+            | None
         ) = None
 
     def compose(self):  # type: ignore[no-untyped-def]
@@ -341,10 +434,12 @@ class DetailPanel(VerticalScroll):
         marks: tuple[Point, ...] = (),
         ratios: tuple[Point, ...] = (),
         backstop: Backstop | None = None,
+        account: CollateralRisk | None = None,
     ) -> None:
+        """``account``: the position's multi-assets account computed from its collateral."""
         if not self.display:  # hidden: nothing to paint until it is shown again
             self._shown = None
-            self._while_hidden = (key, view, marks, ratios, backstop)
+            self._while_hidden = (key, view, marks, ratios, backstop, account)
             return
         self._while_hidden = None
         signature = (
@@ -353,6 +448,7 @@ class DetailPanel(VerticalScroll):
             if view is None
             else (
                 view.risk,
+                view.collateral,
                 view.mark_price,
                 view.stale,
                 view.note,
@@ -363,6 +459,7 @@ class DetailPanel(VerticalScroll):
             ratios[-1:] if ratios else None,
             len(ratios),
             backstop,
+            account,
         )
         if signature == self._shown:
             return
@@ -376,7 +473,7 @@ class DetailPanel(VerticalScroll):
             mark_chart.plot()
             mr_chart.plot()
             return
-        text.show_parts(explain_parts(view, backstop))
+        text.show_parts(explain_parts(view, backstop, account))
         retitle(mark_chart, f"mark · {view.data.symbol.split(':')[0]}")
         mark_chart.plot([Series("mark", marks, "cyan")], price_levels(view))
         retitle(mr_chart, f"margin ratio % · {view.account}")
@@ -399,6 +496,9 @@ def price_levels(view: PositionView) -> list[Level]:
     risk = view.risk
     if risk is not None and risk.liquidation_price is not None:
         levels.append(Level("liq", risk.liquidation_price, "red"))
+    pooled = view.collateral  # a multi-assets account's cross position: ours, from the collateral
+    if risk is None and pooled is not None and pooled.liquidation_price is not None:
+        levels.append(Level("liq", pooled.liquidation_price, "red"))
     if risk is not None and risk.bankruptcy_price is not None:
         levels.append(Level("bankr", risk.bankruptcy_price, "magenta"))
     levels.append(Level("entry", view.data.entry_price, "blue"))
