@@ -251,7 +251,12 @@ def test_a_watcher_subprocess_publishes_and_source_once_reads_every_account(nats
     )
     assert read_back.returncode == 0, read_back.stderr
     records: list[dict[str, Any]] = [orjson.loads(line) for line in read_back.stdout.splitlines()]
-    assert [r["accounts"][0]["account"] for r in records] == ["demo-binance", "demo-bybit", "demo-hyperliquid"]
+    assert [r["accounts"][0]["account"] for r in records] == [
+        "demo-binance",
+        "demo-binance-ma",
+        "demo-bybit",
+        "demo-hyperliquid",
+    ]
     assert all(r["type"] == "snapshot" and r["group"] == "g1" and "replica" not in r for r in records)
     assert all(all(p["account"] == r["accounts"][0]["account"] for p in r["positions"]) for r in records)
     assert all(list(r)[-1] == "group" for r in records)
