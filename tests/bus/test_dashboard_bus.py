@@ -31,6 +31,7 @@ from liqwatch.feeds.events import Balance, Event, MarkPrice, PositionData, Posit
 from liqwatch.records import snapshot_record
 from liqwatch.state import State
 from liqwatch.tui.app import LiqwatchApp
+from liqwatch.tui.screens.ladder import LadderScreen
 from liqwatch.tui.screens.whatif import WhatIfScreen
 from liqwatch.tui.widgets.account_strip import feed_text
 from liqwatch.tui.widgets.alerts import AlertLine, AlertsPane
@@ -182,7 +183,7 @@ def test_a_group_whose_watchers_stopped_shows_stale_and_recovers(nats_server: Na
     asyncio.run(go())
 
 
-def test_whatif_on_a_received_position_gives_calcs_numbers(
+def test_whatif_and_ladder_on_a_received_position_give_calcs_numbers(
     nats_server: NatsServer, capsys: pytest.CaptureFixture[str]
 ) -> None:
     asyncio.run(init_bus(BusConfig(url=nats_server.url)))
@@ -206,6 +207,12 @@ def test_whatif_on_a_received_position_gives_calcs_numbers(
             add = wi.add_size(get_venue("binance"), screen.specs, screen.wallet, screen.index, 0.1)
             spec = screen.specs[screen.index]
             await pilot.press("escape")
+            await until(pilot, lambda: not isinstance(app.screen, WhatIfScreen))
+            await pilot.press("l")  # the ladder, on the received account too
+            await until(pilot, lambda: isinstance(app.screen, LadderScreen))
+            ladder = app.screen
+            assert isinstance(ladder, LadderScreen)
+            assert [(name, [s.size for s in specs]) for name, _, specs, _ in ladder.accounts] == [("desk/main", [0.5])]
         await sink.close()
         return add, spec, received_lp
 
