@@ -308,3 +308,23 @@ def test_the_source_flags_are_checked_in_one_line(capsys: pytest.CaptureFixture[
         assert exit_.value.code == 2
         err = capsys.readouterr().err
         assert err.startswith(message) and err.count("\n") == 1, err
+
+
+def test_the_dashboard_goes_on_after_the_server_is_killed(nats_server: NatsServer) -> None:
+    """SIGKILL the server mid-run: the publisher and the dashboard reconnect, and a record published
+    after the restart shows (the ordered consumers are re-created from the stream)."""
+    asyncio.run(init_bus(BusConfig(url=nats_server.url)))
+
+    async def go() -> None:
+        sink = await publish(nats_server.url, "desk", [snapshot("main", 0.1)])
+        app, feed = bus_app(nats_server.url)
+        async with app.run_test(size=(160, 50)) as pilot:
+            await until(pilot, lambda: {v.data.size for v in app.views.values()} == {0.1})
+            await asyncio.to_thread(nats_server.restart, True)
+            sink.write(*_line(snapshot("main", 0.9)))
+            assert await sink.flushed(WAIT)
+            await until(pilot, lambda: {v.data.size for v in app.views.values()} == {0.9})
+            assert feed.bad_records == 0
+        await sink.close()
+
+    asyncio.run(go())
