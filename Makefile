@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.liqwatch-installed
 
-.PHONY: demo test lint typecheck pytest bench clean screenshots
+.PHONY: demo test lint typecheck pytest bench clean screenshots desk-demo
 
 $(STAMP): pyproject.toml requirements-nats-server.txt
 	@$(PYTHON) -c 'import sys; v = sys.version_info; sys.exit(0 if v >= (3, 11) else f"liqwatch needs Python >= 3.11; {sys.executable} is {v.major}.{v.minor} (set PYTHON=python3.11)")'
@@ -44,3 +44,6 @@ clean:
 
 screenshots: $(STAMP)
 	$(BIN)/python scripts/screenshots.py
+
+desk-demo: $(STAMP)
+	$(BIN)/python scripts/desk_demo.py

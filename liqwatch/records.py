@@ -558,6 +558,16 @@ def live_position_record(view: PositionView, fees: _LiveFees | None = None) -> d
         else {"score": num(risk.adl.score + 0.0), "lights": risk.adl.lights, "source": risk.adl.source},
         "note": view.note if venue_lp is not None else f"{view.note}; {_NO_VENUE_LP}" if view.note else _NO_VENUE_LP,
         **_LIVE_LOSS_UNKNOWN,
+        # the position's inputs as the feed read them (issue #22: a dashboard on the bus recomputes
+        # the risk, what-if and ladder of a received position from these)
+        "leverage": data.leverage,
+        "isolated_margin": data.isolated_margin,
+        "contract_size": data.contract_size,
+        "contracts": data.contracts,
+        "tick_size": data.tick_size,
+        "taker_fee_rate": data.fee_rate,
+        "inverse": data.inverse,
+        "settle": data.settle,
     }
     if risk is not None:
         _fill_loss(doc, risk, view.exchange, fees)

@@ -7,6 +7,7 @@ The data path is sources → state → sinks; the bus is one more of each:
 * :mod:`liqwatch.bus.admin` — ``liqwatch bus init URL`` (streams and KV buckets, idempotent),
 * :mod:`liqwatch.bus.sink` — ``watch --publish``: every record ``watch`` prints, on its subject,
 * :mod:`liqwatch.bus.source` — ``watch --source``: the bus back as ``watch``'s JSON lines.
+* :mod:`liqwatch.bus.feed` — ``liqwatch --source``: the bus as the dashboard's feed (STALE groups, alerts).
 
 Only these modules import ``nats``; calc, the core and the dashboard without ``--source`` never
 load them (tests check).

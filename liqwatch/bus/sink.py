@@ -19,6 +19,7 @@ import asyncio
 import contextlib
 import hashlib
 import sys
+import time
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -51,6 +52,9 @@ RETRY_WAIT = 0.5
 DRAIN_TIMEOUT = 5.0
 OUTBOX_LIMIT = 10_000
 SNAPSHOT_LIMIT = 1_000
+PRESENCE_BUCKET = "liqwatch_presence"
+PRESENCE_EVERY = 5.0
+"""Seconds between a watcher's presence puts (a third of the bucket's max age where shorter)."""
 _NEWLINE = orjson.OPT_APPEND_NEWLINE
 
 
@@ -136,6 +140,10 @@ class BusSink:
         self._task: asyncio.Task[None] | None = None
         self._skipped: set[str] = set()
         self._said_no_stream = False
+        self.accounts: list[str] = []
+        """The accounts this watcher publishes (its presence value says them)."""
+        self.presence_puts = 0
+        self._presence_task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         assert self.cfg.url is not None
@@ -159,6 +167,32 @@ class BusSink:
         await self._check_streams()
         self._connected.set()
         self._task = asyncio.create_task(self._pump(), name="liqwatch-bus-publish")
+        self._presence_task = asyncio.create_task(self._presence(), name="liqwatch-bus-presence")
+
+    async def _presence(self) -> None:
+        """Re-put ``<group>.<replica>`` in the presence bucket (a third of its max age, at most
+        :data:`PRESENCE_EVERY` apart): a dashboard shows the group STALE once every key is gone."""
+        from liqwatch import __version__
+
+        assert self._js is not None
+        key = f"{self.group}.{self.replica or 'default'}"
+        every = PRESENCE_EVERY
+        kv = None
+        while True:
+            try:
+                if kv is None:
+                    kv = await self._js.key_value(PRESENCE_BUCKET)
+                    ttl = (await kv.status()).ttl
+                    if ttl:
+                        every = min(PRESENCE_EVERY, float(ttl) / 3)
+                value = {"group": self.group, "replica": self.replica, "version": __version__}
+                await kv.put(key, orjson.dumps({**value, "accounts": self.accounts, "ts": time.time()}))
+                self.presence_puts += 1
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # bus down, no bucket (bus init) or no rights: tried again
+                pass
+            await asyncio.sleep(every)
 
     async def _check_streams(self) -> None:
         """Refuse at start when ``bus init`` was never run (a watcher without the rights to ask is let through)."""
@@ -273,6 +307,11 @@ class BusSink:
         """Publish what is pending: alerts and events for up to :data:`DRAIN_TIMEOUT` even while
         the bus is down (it may be back in time), then the snapshots if connected; then say on
         stderr what could not go out."""
+        if self._presence_task is not None:
+            self._presence_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._presence_task
+            self._presence_task = None
         if self._task is not None:
             loop = asyncio.get_running_loop()
             deadline = loop.time() + DRAIN_TIMEOUT
@@ -351,5 +390,6 @@ async def open_bus_sink(
                 "accounts", f"{name!r} is not a valid bus name (1-64 of A-Z a-z 0-9 _ -); rename it to publish it"
             )
     sink = BusSink(cfg, group, replica, err)
+    sink.accounts = known_accounts(feeds, config)
     await sink.start()
     return sink

@@ -83,6 +83,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"liqwatch {__version__}")
     parser.add_argument("--config", type=Path, metavar="FILE", help="config file for the dashboard")
+    parser.add_argument(  # issue #22: liqwatch.bus.feed (nats only with it)
+        "--source",
+        dest="bus_source",
+        metavar="URL",
+        help="the dashboard on the bus (NATS JetStream): every group's accounts, as the watchers publish them",
+    )
+    parser.add_argument(
+        "--group",
+        dest="bus_groups",
+        action="append",
+        metavar="G",
+        help="with --source: only this group (repeat for several; default all)",
+    )
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)
     # the small subcommands are defined here, so that `liqwatch calc` does not load their modules
     demo = sub.add_parser(

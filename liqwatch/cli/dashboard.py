@@ -23,6 +23,13 @@ def build_app(args: argparse.Namespace) -> LiqwatchApp:
     """The dashboard the command runs. Warnings about the config (a file other users can read)
     are shown on its screen: printed on stderr, the full-screen view would hide them."""
     warnings: list[str] = []
+    source = getattr(args, "bus_source", None)
+    if source is not None or getattr(args, "bus_groups", None):
+        if args.command == "demo":
+            fail("--source: not with `demo` (run `liqwatch --source URL`)")
+        if source is None:
+            fail("--group: only with --source URL (the dashboard on the bus)")
+        return bus_app(source, args.bus_groups)
     if args.command == "demo":
         if not (args.speed > 0 and math.isfinite(args.speed)):
             fail(f"--speed: must be > 0, got {typed(args.speed)}")
@@ -50,3 +57,32 @@ def build_app(args: argparse.Namespace) -> LiqwatchApp:
     from liqwatch.tui.app import LiqwatchApp
 
     return LiqwatchApp(feeds, subtitle=subtitle, alerts=alerts, warnings=warnings)
+
+
+def bus_app(url: str, groups: list[str] | None) -> LiqwatchApp:
+    """``liqwatch --source URL [--group G ...]``: the dashboard on the bus (issue #22). The URL and
+    the streams are checked before the screen is taken (one line and exit 2 otherwise)."""
+    import asyncio
+
+    from liqwatch.bus.feed import BusFeed, alert_line, check_source, source_settings
+    from liqwatch.core.errors import InputError
+
+    try:
+        cfg, checked = source_settings(url, groups)
+        asyncio.run(check_source(cfg))
+    except InputError as exc:
+        fail(str(exc))
+    from liqwatch.bus.connect import safe_url
+    from liqwatch.tui.app import LiqwatchApp
+    from liqwatch.tui.widgets.alerts import AlertLine, AlertsPane
+
+    feed = BusFeed(cfg, checked)
+    subtitle = f"bus {safe_url(url)} · " + (", ".join(checked) if checked else "every group")
+    app = LiqwatchApp([feed], subtitle=subtitle, alert_engine=False)
+
+    def on_alert(record: dict[str, Any]) -> None:
+        if app.is_running:
+            app.query_one(AlertsPane).add_line(AlertLine(*alert_line(record)))
+
+    feed.on_alert = on_alert
+    return app

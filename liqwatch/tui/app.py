@@ -125,8 +125,11 @@ class LiqwatchApp(App[None]):
         settings_file: Path | None = None,
         export_dir: Path | None = None,
         warnings: Sequence[str] = (),
+        alert_engine: bool = True,
     ) -> None:
         super().__init__()
+        self.alert_engine = alert_engine
+        """False on the bus (``liqwatch --source``): the watchers' alerts are shown, none of our own."""
         self.warnings = tuple(warnings)
         """Said on screen once it is up (a toast and a line in the alerts pane), never on stderr
         behind the full-screen view: e.g. a config file other users can read."""
@@ -229,7 +232,7 @@ class LiqwatchApp(App[None]):
 
     def start_alerts(self) -> None:
         """The alert engine and its channels (default rules unless a factory was given)."""
-        if self.alerts is not None:
+        if self.alerts is not None or not self.alert_engine:
             return
         from liqwatch.alerts.runner import AlertRunner
 

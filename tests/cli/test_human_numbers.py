@@ -206,7 +206,8 @@ def test_watch_records_hold_no_negative_zero() -> None:
     assert math.copysign(1.0, p.unrealized_pnl) < 0  # the core's -0.0: the record's to drop
     data = SimpleNamespace(
         symbol=p.spec.symbol, side="short", position_side="both", margin_mode="isolated", size=1.0,
-        entry_price=95000.0, exchange_liquidation_price=None,
+        entry_price=95000.0, exchange_liquidation_price=None, leverage=10.0, isolated_margin=None,
+        contract_size=None, contracts=None, tick_size=None, fee_rate=None, inverse=False, settle=None,
     )  # fmt: skip
     view = SimpleNamespace(
         account="main", exchange="binance", data=data, risk=p, mark_price=95000.0, mark_age_s=0.1, stale=False,
