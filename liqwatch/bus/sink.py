@@ -169,6 +169,7 @@ class BusSink:
         if self.replica:
             from liqwatch.bus.claims import Claims
 
+            await self._check_claims()
             self._claims = Claims(self._js, self.group, self.replica)
         self._connected.set()
         self._task = asyncio.create_task(self._pump(), name="liqwatch-bus-publish")
@@ -190,6 +191,25 @@ class BusSink:
                 ) from None
             except Exception:  # no rights to look: the publishes will say
                 return
+
+    async def _check_claims(self) -> None:
+        """A replica needs the claims bucket: refused at start when ``bus init`` never made it."""
+        from nats.js.errors import BucketNotFoundError
+
+        from liqwatch.bus.names import CLAIMS_BUCKET
+
+        assert self._js is not None and self.cfg.url is not None
+        try:
+            await self._js.key_value(CLAIMS_BUCKET)
+        except BucketNotFoundError:
+            await self._close_connection()
+            raise InputError(
+                "--replica",
+                f"the bus at {safe_url(self.cfg.url)} has no KV bucket {CLAIMS_BUCKET} for the replicas' claims; "
+                "run `liqwatch bus init URL` once (JetStream admin rights)",
+            ) from None
+        except Exception:  # no rights to look: the claims will say
+            return
 
     def claims_from(
         self, claim_of: Callable[[str], tuple[str, float] | None], on_suppressed: Callable[[str], None]

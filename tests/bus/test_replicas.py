@@ -264,3 +264,36 @@ def test_a_claimant_killed_between_claim_and_publish_is_taken_over(
     assert [h["Liqwatch-Replica"] for r, _, h in alerts if key_of(r) == claimed] == ["b"]
     assert_each_key_once(nats_server.url, b.alert_keys(), set(b.lines))
     assert {r["id"] for r, _, _ in alerts}.isdisjoint({r["id"] for r in a.alerts})
+
+
+def test_a_replica_without_the_claims_bucket_or_with_a_bad_delay_is_refused(
+    nats_server: NatsServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import nats
+
+    from tests.bus.test_publish import run_cli
+
+    init(nats_server.url)
+
+    async def drop_bucket() -> None:
+        nc = await nats.connect(nats_server.url)
+        try:
+            await nc.jetstream().delete_key_value("liqwatch_claims")
+        finally:
+            await nc.close()
+
+    watch = ["watch", "--demo", "--once", "--no-market", "--publish", nats_server.url, "--group", "g"]
+    assert run_cli(capsys, *watch, "--replica", "a", "--takeover-delay", "0") == (
+        2,
+        "",
+        "liqwatch: error: --takeover-delay: must be > 0 and < 3600 seconds, got 0\n",
+    )
+    asyncio.run(drop_bucket())
+    assert run_cli(capsys, *watch, "--replica", "a") == (
+        2,
+        "",
+        f"liqwatch: error: --replica: the bus at {nats_server.url} has no KV bucket liqwatch_claims for the "
+        "replicas' claims; run `liqwatch bus init URL` once (JetStream admin rights)\n",
+    )
+    code, out, _ = run_cli(capsys, *watch)  # without --replica nothing is claimed: no bucket needed
+    assert code == 0 and out
