@@ -297,3 +297,28 @@ def test_a_replica_without_the_claims_bucket_or_with_a_bad_delay_is_refused(
     )
     code, out, _ = run_cli(capsys, *watch)  # without --replica nothing is claimed: no bucket needed
     assert code == 0 and out
+
+
+@pytest.mark.slow
+def test_two_replicas_and_the_server_killed_mid_crash_publish_each_alert_once(
+    nats_server: NatsServer, replicas: list[Replica]
+) -> None:
+    """The server is SIGKILLed once the crash's first alerts are out and restarted (same port and
+    store) once both replicas fired more while it was down: each alert of either is stored once."""
+    init(nats_server.url)
+    a = Replica(nats_server.url, "a")
+    b = Replica(nats_server.url, "b")
+    replicas += [a, b]
+    a.wait(lambda: len(a.alerts) >= 1)
+    nats_server.stop(kill=True)
+    before = len(a.alerts), len(b.alerts)
+    a.wait(lambda: len(a.alerts) > before[0])
+    b.wait(lambda: len(b.alerts) > before[1])
+    nats_server.start()
+    a.wait(lambda: a.snapshots >= PAST_THE_CRASH)
+    b.wait(lambda: b.snapshots >= PAST_THE_CRASH)
+    errors = a.stop(), b.stop()
+    assert (a.proc.returncode, b.proc.returncode) == (0, 0), errors
+    printed = a.alert_keys() | b.alert_keys()
+    headers = assert_each_key_once(nats_server.url, printed, set(a.lines) | set(b.lines))
+    assert len(headers) == len(printed)
