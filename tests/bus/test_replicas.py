@@ -295,8 +295,16 @@ def test_a_replica_without_the_claims_bucket_or_with_a_bad_delay_is_refused(
         f"liqwatch: error: --replica: the bus at {nats_server.url} has no KV bucket liqwatch_claims for the "
         "replicas' claims; run `liqwatch bus init URL` once (JetStream admin rights)\n",
     )
-    code, out, _ = run_cli(capsys, *watch)  # without --replica nothing is claimed: no bucket needed
-    assert code == 0 and out
+
+    async def unclaimed() -> None:  # without a replica nothing is claimed: no bucket needed
+        from liqwatch.bus.sink import BusSink
+        from liqwatch.config import BusConfig
+
+        sink = BusSink(BusConfig(url=nats_server.url), "g", None)
+        await sink.start()
+        await sink.close()
+
+    asyncio.run(unclaimed())
 
 
 @pytest.mark.slow
