@@ -214,3 +214,56 @@ def test_dispatch_without_channels_or_bus_says_so(tmp_path: Path, capsys: pytest
     ]
     for argv, message in cases:
         assert run_cli(capsys, *argv) == (2, "", f"liqwatch: error: {message}\n")
+
+
+def test_an_alert_is_acked_only_once_its_channel_confirmed(nats_server: NatsServer) -> None:
+    """While the webhook answers 500 the dispatcher keeps the alerts unacknowledged (past the
+    1-second ack wait); once it answers, each is delivered once and acknowledged; the failures are
+    the `watch` event lines, with no secret path."""
+    import io
+
+    import nats
+
+    from liqwatch.alerts.channels.webhook import WebhookNotifier
+    from liqwatch.bus.dispatch import BusDispatcher
+
+    init(nats_server.url)
+
+    async def ack_pending(js: object) -> int:
+        info = await js.consumer_info("LIQ_ALERT", "dispatch")  # type: ignore[attr-defined]
+        return int(info.num_ack_pending or 0)
+
+    async def go() -> tuple[list[str], str]:
+        out = io.StringIO()
+        async with receiver() as rec:
+            rec.fail = True
+            await publish(nats_server.url, 0, 5)
+            nc = await nats.connect(nats_server.url)
+            js = nc.jetstream()
+            worker = BusDispatcher(
+                js, [WebhookNotifier(f"{rec.url}/hook/SECRET", timeout=2)], ack_wait=1.0, out=out, retry_initial=0.05
+            )
+            stop = asyncio.Event()
+            task = asyncio.create_task(worker.run(stop))
+            try:
+                await until(lambda: rec.attempts >= 6)  # failing for ~3 s, past the 1 s ack wait
+                assert await ack_pending(js) == 5 and rec.hits == []
+                rec.fail = False
+                await until(lambda: len(rec.hits) >= 5)
+
+                async def all_acked() -> bool:
+                    return await ack_pending(js) == 0
+
+                await until(all_acked)
+            finally:
+                stop.set()
+                await task
+                await nc.close()
+            assert worker.acked == 5
+            return [a["id"] for a in rec.alerts()], out.getvalue()
+
+    delivered, lines = asyncio.run(go())
+    assert sorted(delivered) == [f"alert-{n}" for n in range(5)]
+    records = [orjson.loads(line) for line in lines.splitlines()]
+    assert records and all(r["kind"] == "alert_delivery_failed" for r in records)
+    assert "SECRET" not in lines
