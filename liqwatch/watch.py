@@ -173,6 +173,10 @@ async def run_watch(
         on_alert=lambda alert: printer.line(alert.record()),
         on_failure=lambda failure: printer.line(failure.record()),
     )
+    for sink in printer.sinks:  # replicas of a bus group claim each alert (liqwatch.bus.claims)
+        claims_from = getattr(sink, "claims_from", None)
+        if claims_from is not None:
+            claims_from(alerts.engine.claim, lambda alert_id: alerts.engine.mark_delivered(alert_id, time.time()))
     recorder = None
     if args.record is not None:
         from liqwatch.feeds.replay import Recorder

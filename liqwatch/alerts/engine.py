@@ -329,6 +329,8 @@ class AlertEngine:
         """Per symbol: the asset whose price its mark is (``collateral_depeg`` references), or None."""
         self._refs: _References | None = None
         self._max_cooldown = max((r.cooldown for r in self.rules), default=0.0)
+        self._cooldowns: dict[str, float] = {}
+        """Per pending alert id, its rule's cooldown (:meth:`claim`)."""
 
     # ------------------------------------------------------------------ public
 
@@ -478,7 +480,18 @@ class AlertEngine:
         if entry is None:
             return
         self.state.delivered[entry.key] = now
+        self._cooldowns.pop(alert_id, None)
         self.version += 1
+
+    def claim(self, alert_id: str) -> tuple[str, float] | None:
+        """``(cooldown key, the rule's cooldown in seconds)`` of an alert fired in this run and not
+        yet delivered, else None: what replicas of one watcher group claim on the bus, so that
+        each alert is published once (:mod:`liqwatch.bus.claims`)."""
+        entry = self.state.pending.get(alert_id)
+        cooldown = self._cooldowns.get(alert_id)
+        if entry is None or cooldown is None:
+            return None
+        return entry.key, cooldown
 
     # ------------------------------------------------------------------ rules
 
@@ -842,6 +855,10 @@ class AlertEngine:
         pending[alert_id] = PendingDelivery(key, now)
         while len(pending) > MAX_PENDING:
             del pending[next(iter(pending))]
+        cooldowns = self._cooldowns
+        cooldowns[alert_id] = rule.cooldown
+        while len(cooldowns) > MAX_PENDING:
+            del cooldowns[next(iter(cooldowns))]
         self.version += 1
         return Alert(
             id=alert_id,

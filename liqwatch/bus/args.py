@@ -22,6 +22,13 @@ def add_bus_arguments(parser: argparse.ArgumentParser, sources: argparse._Mutual
         help="the account group on the bus (--publish: one; --source: repeat to read several, default all)",
     )
     parser.add_argument("--replica", metavar="R", help="this watcher's name within its group (--publish)")
+    parser.add_argument(
+        "--takeover-delay",
+        type=float,
+        metavar="S",
+        help="with --replica: seconds before an alert another replica claimed but never published is "
+        "taken over (default 10)",
+    )
     parser.add_argument("--quiet", action="store_true", help="with --publish: print nothing on stdout")
     add_auth_arguments(parser)
 

@@ -79,8 +79,9 @@ class BucketSpec:
     """Seconds a key lives (the bucket's max age), or None."""
 
 
+CLAIMS_BUCKET = "liqwatch_claims"
 BUCKETS: tuple[BucketSpec, ...] = (
-    BucketSpec("liqwatch_claims", 1, None),
+    BucketSpec(CLAIMS_BUCKET, 1, None),
     BucketSpec("liqwatch_presence", 1, 15.0),
 )
 """``liqwatch_claims``: the cross-replica alert claims (compare-and-set; per-key TTL = a rule's

@@ -21,8 +21,8 @@ import hashlib
 import sys
 import time
 from collections import deque
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, TextIO
 
 import orjson
@@ -44,6 +44,7 @@ if TYPE_CHECKING:
     from nats.aio.client import Client
     from nats.js import JetStreamContext
 
+    from liqwatch.bus.claims import Claims
     from liqwatch.config import BusConfig, Config
     from liqwatch.feeds.base import Feed
 
@@ -64,6 +65,8 @@ class BusMessage:
     payload: bytes
     msg_id: str | None
     alert: bool = False
+    claim: tuple[str, float] | None = None
+    """A replica's alert: its claim's KV key and TTL (:mod:`liqwatch.bus.claims`)."""
 
 
 def split_snapshot(record: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
@@ -116,7 +119,10 @@ class BusSink:
         *,
         outbox_limit: int = OUTBOX_LIMIT,
         snapshot_limit: int = SNAPSHOT_LIMIT,
+        takeover_delay: float | None = None,
     ) -> None:
+        from liqwatch.bus.claims import TAKEOVER_DELAY
+
         self.cfg = cfg
         self.group = group
         self.replica = replica
@@ -144,6 +150,16 @@ class BusSink:
         """The accounts this watcher publishes (its presence value says them)."""
         self.presence_puts = 0
         self._presence_task: asyncio.Task[None] | None = None
+        self.takeover_delay = TAKEOVER_DELAY if takeover_delay is None else takeover_delay
+        self.suppressed = 0
+        """Alerts another replica of the group claimed first (not published by this one)."""
+        self.taken_over = 0
+        """Claims of a replica that died before publishing, taken over and published by this one."""
+        self._claim_of: Callable[[str], tuple[str, float] | None] | None = None
+        self._on_suppressed: Callable[[str], None] | None = None
+        self._claims: Claims | None = None
+        self._revisions: dict[str, int] = {}
+        self._rechecks: set[asyncio.Task[None]] = set()
 
     async def start(self) -> None:
         assert self.cfg.url is not None
@@ -165,6 +181,11 @@ class BusSink:
         )
         self._js = self._nc.jetstream(timeout=PUBLISH_TIMEOUT)
         await self._check_streams()
+        if self.replica:
+            from liqwatch.bus.claims import Claims
+
+            await self._check_claims()
+            self._claims = Claims(self._js, self.group, self.replica)
         self._connected.set()
         self._task = asyncio.create_task(self._pump(), name="liqwatch-bus-publish")
         self._presence_task = asyncio.create_task(self._presence(), name="liqwatch-bus-presence")
@@ -212,6 +233,35 @@ class BusSink:
             except Exception:  # no rights to look: the publishes will say
                 return
 
+    async def _check_claims(self) -> None:
+        """A replica needs the claims bucket: refused at start when ``bus init`` never made it."""
+        from nats.js.errors import BucketNotFoundError
+
+        from liqwatch.bus.names import CLAIMS_BUCKET
+
+        assert self._js is not None and self.cfg.url is not None
+        try:
+            await self._js.key_value(CLAIMS_BUCKET)
+        except BucketNotFoundError:
+            await self._close_connection()
+            raise InputError(
+                "--replica",
+                f"the bus at {safe_url(self.cfg.url)} has no KV bucket {CLAIMS_BUCKET} for the replicas' claims; "
+                "run `liqwatch bus init URL` once (JetStream admin rights)",
+            ) from None
+        except Exception:  # no rights to look: the claims will say
+            return
+
+    def claims_from(
+        self, claim_of: Callable[[str], tuple[str, float] | None], on_suppressed: Callable[[str], None]
+    ) -> None:
+        """With a replica name: claim each alert before publishing it. ``claim_of(alert id)`` gives
+        its cooldown key and cooldown (the engine's :meth:`~liqwatch.alerts.engine.AlertEngine.claim`),
+        ``on_suppressed(alert id)`` runs when another replica claimed it first."""
+        if self.replica:
+            self._claim_of = claim_of
+            self._on_suppressed = on_suppressed
+
     def write(self, record: dict[str, Any], line: bytes) -> None:
         for message in messages(record, line, self.group):
             account = message.subject.rsplit(".", 1)[1]
@@ -226,9 +276,10 @@ class BusSink:
                     self.dropped_snapshots += 1
                 self.snapshots.append(message)
             else:
+                claimed = self._with_claim(message) if message.alert and self._claim_of is not None else message
                 if len(self.outbox) >= self.outbox_limit:
                     self._drop_oldest_event()
-                self.outbox.append(message)
+                self.outbox.append(claimed)
         self._wake.set()
 
     def _drop_oldest_event(self) -> None:
@@ -257,6 +308,10 @@ class BusSink:
                 if message.msg_id is not None:
                     headers[MSG_ID_HEADER] = message.msg_id
                 try:
+                    if message.claim is not None and not await self._claimed(message):
+                        if queue and queue[0] is message:
+                            queue.popleft()
+                        continue
                     await self._js.publish(message.subject, message.payload, headers=headers)
                 except asyncio.CancelledError:
                     raise
@@ -272,6 +327,71 @@ class BusSink:
                 if queue and queue[0] is message:
                     queue.popleft()
                 self.published += 1
+                if message.claim is not None:
+                    await self._mark_published(message)
+
+    def _with_claim(self, message: BusMessage) -> BusMessage:
+        from liqwatch.bus.claims import claim_key, claim_ttl
+
+        assert self._claim_of is not None and message.msg_id is not None
+        found = self._claim_of(message.msg_id)
+        if found is None:  # not the engine's (cannot happen in `watch`): published unclaimed
+            return message
+        key, cooldown = found
+        return replace(message, claim=(claim_key(self.group, key), claim_ttl(cooldown, self.takeover_delay)))
+
+    async def _claimed(self, message: BusMessage) -> bool:
+        """Claim ``message``'s alert; False (and a second look scheduled) if another replica holds it."""
+        assert self._claims is not None and message.claim is not None and message.msg_id is not None
+        key, ttl = message.claim
+        claim = await self._claims.claim(key, message.msg_id, ttl)
+        if claim.won:
+            assert claim.revision is not None
+            self._revisions[message.msg_id] = claim.revision
+            return True
+        self.suppressed += 1
+        if self._on_suppressed is not None:
+            with contextlib.suppress(Exception):
+                self._on_suppressed(message.msg_id)
+        task = asyncio.create_task(self._recheck(message), name="liqwatch-bus-claim-recheck")
+        self._rechecks.add(task)
+        task.add_done_callback(self._rechecks.discard)
+        return False
+
+    async def _recheck(self, message: BusMessage) -> None:
+        """After the takeover delay: a claim still not published is taken over, the alert queued again."""
+        assert self._claims is not None and message.claim is not None and message.msg_id is not None
+        await asyncio.sleep(self.takeover_delay)
+        key, ttl = message.claim
+        for _ in range(10):
+            await self._connected.wait()
+            try:
+                mine = await self._claims.take_over(key, message.msg_id, ttl, self.takeover_delay)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                await self._retry_wait()
+                continue
+            if mine:
+                self.taken_over += 1
+                self.outbox.appendleft(message)
+                self._wake.set()
+            return
+
+    async def _mark_published(self, message: BusMessage) -> None:
+        assert self._claims is not None and message.claim is not None and message.msg_id is not None
+        revision = self._revisions.pop(message.msg_id, None)
+        if revision is None:
+            return
+        key, ttl = message.claim
+        for _ in range(3):
+            try:
+                await self._claims.published(key, message.msg_id, revision, ttl)
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                await self._retry_wait()
 
     def _too_large(self, message: BusMessage) -> bool:
         """A record over the server's ``max_payload`` can never be published: it is skipped (counted,
@@ -322,6 +442,10 @@ class BusSink:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+        for task in list(self._rechecks):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         await self._close_connection()
         if self.outbox:
             alerts = sum(1 for m in self.outbox if m.alert)
@@ -389,7 +513,10 @@ async def open_bus_sink(
             raise InputError(
                 "accounts", f"{name!r} is not a valid bus name (1-64 of A-Z a-z 0-9 _ -); rename it to publish it"
             )
-    sink = BusSink(cfg, group, replica, err)
+    delay = getattr(args, "takeover_delay", None)
+    if delay is not None and not (0 < delay < 3_600):
+        raise InputError("--takeover-delay", f"must be > 0 and < 3600 seconds, got {delay:g}")
+    sink = BusSink(cfg, group, replica, err, takeover_delay=delay)
     sink.accounts = known_accounts(feeds, config)
     await sink.start()
     return sink

@@ -125,6 +125,26 @@ def build_parser() -> argparse.ArgumentParser:
     alerts_sub = alerts.add_subparsers(dest="alerts_command", parser_class=CliParser)
     test = alerts_sub.add_parser("test", help="send a test alert to every configured channel")
     test.add_argument("--config", type=Path, dest="alerts_config", metavar="FILE", help="config file")
+    dispatch = alerts_sub.add_parser(  # issue #22: liqwatch.bus.dispatch
+        "dispatch",
+        help="deliver the bus's alerts through the configured channels (several dispatchers share the work)",
+        description="Deliver the alerts on a NATS JetStream bus through the config's [[channels]], from one shared "
+        "durable consumer (`dispatch` on LIQ_ALERT): several dispatchers share the work, a killed one loses nothing "
+        "(at least once; receivers drop repeats by alert id).",
+    )
+    dispatch.add_argument("--source", metavar="URL", help="the bus: nats://HOST:PORT (default: url in [bus])")
+    dispatch.add_argument("--config", type=Path, dest="alerts_config", metavar="FILE", help="config file")
+    dispatch.add_argument("--batch", type=int, default=10, metavar="N", help="alerts held at a time (default 10)")
+    dispatch.add_argument(
+        "--ack-wait", type=float, default=30.0, metavar="S", help="seconds before an unacked alert is redelivered"
+    )
+    dispatch.add_argument(
+        "--since",
+        type=float,
+        default=3600.0,
+        metavar="S",
+        help="when the shared consumer does not exist yet: start it S seconds back (default 3600)",
+    )
     sub.add_parser(  # issue #20: liqwatch.cli.init
         "init",
         help="write a starter config: one account per venue you name (keys by env var or keyring)",

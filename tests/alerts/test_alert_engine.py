@@ -137,6 +137,24 @@ def test_cooldown_counts_from_delivery() -> None:
     assert [a.level for a in engine.evaluate(snap(pos(mr=0.9)), 330)] == ["0.85"]  # still breached when it ends
 
 
+def test_claim_gives_the_cooldown_key_and_cooldown_until_delivered() -> None:
+    """What replicas of a bus group claim (issue #22): the same key for the same firing in two
+    engines (ids differ), the rule's cooldown; nothing once delivered or for an unknown id."""
+    one, two = AlertEngine(), AlertEngine()
+    [first] = one.evaluate(snap(pos(mr=0.9)), 0)
+    [second] = two.evaluate(snap(pos(mr=0.9)), 1)
+    assert first.id != second.id
+    claimed = one.claim(first.id)
+    assert claimed is not None and claimed == two.claim(second.id)
+    assert claimed[1] == 300.0 and "0.85" in claimed[0]
+    vanished = Notice("a", "binance", 5.0, "vanished", "BTC/USDT:USDT", "long", 1.0, 0.0, "BTC closed")
+    [lost] = one.on_notice(vanished, 5.0)
+    lost_claim = one.claim(lost.id)
+    assert lost_claim is not None and lost_claim[1] == 0.0 and lost_claim[0] != claimed[0]
+    one.mark_delivered(first.id, 2)
+    assert one.claim(first.id) is None and one.claim("nope") is None
+
+
 def test_scoping_most_specific_rule_wins() -> None:
     rules = [
         AlertRuleConfig(rule="margin_ratio", levels=[0.3]),
