@@ -22,7 +22,7 @@ CASES = [
     ("binance", "portfolio", "portfolio", "isPortfolioMarginRetailEnabled true", 1 / 5167.92171923),
     ("bybit", "single", "single", "bybit marginMode ISOLATED_MARGIN (unified)", None),
     ("bybit", "classic", "single", "unifiedMarginStatus 1", None),
-    ("bybit", "multi_assets", "multi_assets", "bybit marginMode REGULAR_MARGIN (unified)", 0.0239),
+    ("bybit", "multi_assets", "multi_assets", "bybit marginMode REGULAR_MARGIN (unified)", 0.0219),
     ("bybit", "portfolio", "portfolio", "bybit marginMode PORTFOLIO_MARGIN (unified)", 0.0412),
     ("okx", "single", "single", "okx acctLv 2", None),
     ("okx", "single_ratio", "single", "okx acctLv 2", 1 / 62.67),
