@@ -330,7 +330,15 @@ class FakeOkx(FakeVenue):
         ("GET", "/api/v5/account/balance", "balance", True),
         ("GET", "/api/v5/account/trade-fee", "trade_fee", True),
         ("GET", "/api/v5/account/config", "account_config", True),
+        ("GET", "/api/v5/public/discount-rate-interest-free-quota", "discount_rate", False),
     )
+
+    async def discount_rate(self, request: web.Request) -> web.Response:
+        rows = self.data["discount_rate"]["data"]
+        ccy = request.query.get("ccy")
+        if ccy:
+            rows = [r for r in rows if r["ccy"] == ccy]
+        return _scripted(self, "discount_rate") or web.json_response(_okx(rows))
 
     async def account_config(self, request: web.Request) -> web.Response:
         config = {"uid": "44705892343619584", "level": "Lv1", "posMode": "long_short_mode", "acctLv": "2"}

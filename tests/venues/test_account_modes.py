@@ -26,7 +26,7 @@ CASES = [
     ("bybit", "portfolio", "portfolio", "bybit marginMode PORTFOLIO_MARGIN (unified)", 0.0412),
     ("okx", "single", "single", "okx acctLv 2", None),
     ("okx", "single_ratio", "single", "okx acctLv 2", 1 / 62.67),
-    ("okx", "multi_assets", "multi_assets", "okx acctLv 3 (multi-currency margin)", 1 / 66.6279),
+    ("okx", "multi_assets", "multi_assets", "okx acctLv 3 (multi-currency margin)", 1 / 149.019),
     ("okx", "portfolio", "portfolio", "okx acctLv 4 (portfolio margin)", 1 / 12.5),
     ("gate", "single", "single", "gate unified_mode classic", None),
     ("gate", "single_currency", "single", "gate unified_mode single_currency", None),

@@ -114,3 +114,70 @@ def test_a_bybit_coin_without_a_tier_table_is_refused_in_one_line() -> None:
 def test_a_bybit_portfolio_account_reads_no_collateral() -> None:
     mode, _, paths = _live("bybit", "portfolio")
     assert mode.collateral == [] and "/v5/spot-margin-trade/collateral" not in paths
+
+
+# --------------------------------------------------------------------------- OKX multi-currency margin
+
+
+def test_an_okx_multi_currency_account_reads_every_currency_at_its_discount_rate_tiers() -> None:
+    """acctLv 3: each details[] currency of /api/v5/account/balance at eqUsd / eq, with its
+    /api/v5/public/discount-rate-interest-free-quota tiers (the doc's BTC example: 0.98 to 20 BTC,
+    0.9775 to 25, then minDiscountRate 0)."""
+    mode, _, paths = _live("okx", "multi_assets")
+    rows = {r.asset: r for r in mode.collateral}
+    assert set(rows) == {"USDT", "BTC"}
+    # USDT: eq 11,495 - isoEq 795 - (upl 745 - isoUpl 45): the cross equity less its cross upl
+    assert rows["USDT"].amount == pytest.approx(10000.0, rel=1e-12) and rows["USDT"].price == 1.0
+    assert rows["BTC"].amount == 0.3 and rows["BTC"].price == pytest.approx(61000.0, rel=1e-12)
+    assert [(t.min, t.max, t.ratio) for t in rows["BTC"].tiers] == [
+        (0.0, 20.0, 0.98),
+        (20.0, 25.0, 0.9775),
+        (25.0, None, 0.0),
+    ]
+    assert paths.count("/api/v5/public/discount-rate-interest-free-quota") == 1
+    assert "collateral_error" not in mode.venue_inputs
+
+
+def test_an_okx_multi_currency_account_is_computed_beside_mgn_ratio() -> None:
+    _, record, _ = _live("okx", "multi_assets")
+    acc = _assert_ours_beside_the_venues(record)
+    assert acc["margin_balance"] == pytest.approx(10000 + 0.5 * 1000 + 0.2 * 1000 + 0.3 * 61000 * 0.98, rel=1e-12)
+    isolated = [p for p in record["positions"] if p["margin_mode"] == "isolated"]
+    assert isolated and all(p["liquidation_price"] is not None for p in isolated)  # their own margin
+
+
+def test_okx_reads_every_currency_in_the_balance_once_the_mode_is_known() -> None:
+    """After the mode is read (acctLv 3), the cycle's balance read asks for every currency and the
+    collateral reuses it: one /api/v5/account/balance per cycle."""
+
+    def prepare(fake: FakeRestServer) -> None:
+        fake.set_mode("multi_assets")
+
+    async def body(fake: FakeRestServer, client: RestClient) -> tuple[AccountMode, list[str]]:
+        await client.fetch_account_balances()
+        await client.fetch_account_mode()
+        before = len(fake.paths())
+        await client.fetch_account_balances()
+        mode = await client.fetch_account_mode()
+        return mode, fake.paths()[before:]
+
+    mode, paths = run("okx", body, setup=prepare)
+    assert paths.count("/api/v5/account/balance") == 1
+    assert {r.asset for r in mode.collateral} == {"USDT", "BTC"}
+
+
+def test_an_okx_currency_without_discount_tiers_is_refused_in_one_line() -> None:
+    def no_btc(fake: FakeRestServer) -> None:
+        table = fake.data["discount_rate"]
+        fake.set("discount_rate", {**table, "data": [r for r in table["data"] if r["ccy"] != "BTC"]})
+
+    mode, record, _ = _live("okx", "multi_assets", no_btc)
+    assert mode.collateral == []
+    reason = str(mode.venue_inputs["collateral_error"])
+    assert "no /api/v5/public/discount-rate-interest-free-quota tiers for BTC" in reason and "\n" not in reason
+    assert record["accounts"][0]["margin_ratio"] is None
+
+
+def test_an_okx_single_currency_account_reads_one_currency_and_no_tiers() -> None:
+    mode, _, paths = _live("okx", "single")
+    assert mode.collateral == [] and "/api/v5/public/discount-rate-interest-free-quota" not in paths
