@@ -65,6 +65,11 @@ FEE_RETRY = 300.0
 _MAX_TAKER = 0.01
 
 
+COLLATERAL_TABLE_TTL = 600.0
+"""Seconds a venue's public collateral-rate table read in live mode is reused (Bybit tiered
+collateral ratios, OKX discount-rate tiers): they change by announcement, not by the minute."""
+
+
 def ratio_of(mm: float | None, equity: float | None) -> float | None:
     """Maintenance margin / equity (1.0 = liquidation); None where either is unknown or the
     equity is not positive."""

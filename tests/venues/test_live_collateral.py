@@ -181,3 +181,56 @@ def test_an_okx_currency_without_discount_tiers_is_refused_in_one_line() -> None
 def test_an_okx_single_currency_account_reads_one_currency_and_no_tiers() -> None:
     mode, _, paths = _live("okx", "single")
     assert mode.collateral == [] and "/api/v5/public/discount-rate-interest-free-quota" not in paths
+
+
+# --------------------------------------------------------------------------- the tables are reused
+
+
+@pytest.mark.parametrize(
+    ("venue", "table"),
+    [("bybit", "/v5/spot-margin-trade/collateral"), ("okx", "/api/v5/public/discount-rate-interest-free-quota")],
+)
+def test_the_public_table_is_read_once_then_reused_until_its_ttl(
+    venue: str, table: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every REST cycle reads the balances; the collateral-rate table is read once and reused for
+    COLLATERAL_TABLE_TTL seconds (read again once it is older)."""
+
+    def prepare(fake: FakeRestServer) -> None:
+        fake.set_mode("multi_assets")
+
+    async def body(fake: FakeRestServer, client: RestClient) -> tuple[int, int, int]:
+        for _ in range(3):
+            await client.fetch_account_balances()
+            await client.fetch_account_mode()
+        reused = fake.paths().count(table)
+        monkeypatch.setattr(f"liqwatch.venues.{venue}.rest.COLLATERAL_TABLE_TTL", 0.0)
+        await client.fetch_account_balances()
+        mode = await client.fetch_account_mode()
+        return reused, fake.paths().count(table), len(mode.collateral)
+
+    reused, after_ttl, rows = run(venue, body, setup=prepare)
+    assert (reused, after_ttl, rows) == (1, 2, 2)
+
+
+def test_a_coin_new_to_the_kept_table_reads_it_again() -> None:
+    """A held coin the kept table lacks (listed since): the table is read again at once."""
+
+    def prepare(fake: FakeRestServer) -> None:
+        fake.set_mode("multi_assets")
+
+    async def body(fake: FakeRestServer, client: RestClient) -> tuple[int, set[str]]:
+        await client.fetch_account_balances()
+        await client.fetch_account_mode()
+        wallet = fake.data["wallet_balance"]
+        sol = {**wallet["coin"][1], "coin": "SOL", "walletBalance": "10", "equity": "10", "usdValue": "1500"}
+        fake.set("wallet_balance", {**wallet, "coin": [*wallet["coin"], sol]})
+        table = fake.data["collateral_ratio"]
+        listed = {"currency": "SOL", "collateralRatioList": [{"minQty": "0", "maxQty": "", "collateralRatio": "0.8"}]}
+        fake.set("collateral_ratio", {**table, "list": [*table["list"], listed]})
+        await client.fetch_account_balances()
+        mode = await client.fetch_account_mode()
+        return fake.paths().count("/v5/spot-margin-trade/collateral"), {r.asset for r in mode.collateral}
+
+    count, assets = run("bybit", body, setup=prepare)
+    assert count == 2 and assets == {"USDT", "BTC", "SOL"}

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import time
 import weakref
 from typing import TYPE_CHECKING, Any
 
 from liqwatch.feeds.events import AccountModeName, CollateralRow, CollateralTierRow
 from liqwatch.feeds.parse import DataError, MarginMode, PositionSide, as_dict, as_list, lights, ms_to_s, num, positive
 from liqwatch.feeds.venue_rest import (
+    COLLATERAL_TABLE_TTL,
     MAX_PAGES,
     Leg,
     PositionSnapshot,
@@ -82,6 +84,21 @@ class BybitRest(VenueRest):
         """Per ccxt client, the latest wallet-balance account row (the venue ratio reuses it)."""
         self._collateral_source: weakref.WeakKeyDictionary[Any, dict[str, Any]] = weakref.WeakKeyDictionary()
         """The same row for :meth:`collateral` (every coin's wallet balance)."""
+        self._table_cache: weakref.WeakKeyDictionary[Any, tuple[float, dict[str, list[CollateralTierRow]]]] = (
+            weakref.WeakKeyDictionary()
+        )
+        """Per ccxt client, the venue's collateral table and when it was read (kept
+        :data:`liqwatch.feeds.venue_rest.COLLATERAL_TABLE_TTL` seconds: the venue re-tiers rarely)."""
+
+    async def _tables(self, ex: Any, need: set[str]) -> dict[str, list[CollateralTierRow]]:
+        """The collateral table, read again once it is older than the TTL or lacks a coin in ``need``."""
+        now = time.monotonic()
+        kept = self._table_cache.get(ex)
+        if kept is not None and now - kept[0] < COLLATERAL_TABLE_TTL and need <= kept[1].keys():
+            return kept[1]
+        tables = await bybit_collateral_tiers(ex)
+        self._table_cache[ex] = (now, tables)
+        return tables
 
     async def collateral(self, ex: Any, account: AccountConfig, mode: AccountModeName) -> list[CollateralRow]:
         """UTA cross (``REGULAR_MARGIN``): every coin of the UNIFIED wallet-balance row (the one the
@@ -114,7 +131,8 @@ class BybitRest(VenueRest):
             price = usd / equity if usd is not None and equity else None
             counted = coin.get("marginCollateral") is not False and coin.get("collateralSwitch") is not False
             held.append((name, amount, price if price is not None and price > 0 else None, counted))
-        tables = await bybit_collateral_tiers(ex) if any(c for *_, c in held) else {}
+        need = {name for name, _, _, counted in held if counted}
+        tables = await self._tables(ex, need) if need else {}
         out: list[CollateralRow] = []
         for name, amount, price, counted in held:
             if price is None:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import time
 import weakref
 from typing import TYPE_CHECKING, Any, Literal
 
 from liqwatch.feeds.events import AccountModeName, CollateralRow, CollateralTierRow, TierRowData
 from liqwatch.feeds.parse import DataError, MarginMode, PositionSide, as_dict, as_list, lights, num, positive
 from liqwatch.feeds.venue_rest import (
+    COLLATERAL_TABLE_TTL,
     MIN_LEVERAGE,
     Leg,
     PositionSnapshot,
@@ -75,6 +77,21 @@ class OkxRest(VenueRest):
         """Clients whose account is multi-currency margin (acctLv 3): the balance reads every currency."""
         self._collateral_source: weakref.WeakKeyDictionary[Any, dict[str, Any]] = weakref.WeakKeyDictionary()
         """The latest balance answer with every currency's detail, for :meth:`collateral`."""
+        self._table_cache: weakref.WeakKeyDictionary[Any, tuple[float, dict[str, list[CollateralTierRow]]]] = (
+            weakref.WeakKeyDictionary()
+        )
+        """Per ccxt client, the venue's collateral table and when it was read (kept
+        :data:`liqwatch.feeds.venue_rest.COLLATERAL_TABLE_TTL` seconds: the venue re-tiers rarely)."""
+
+    async def _tables(self, ex: Any, need: set[str]) -> dict[str, list[CollateralTierRow]]:
+        """The collateral table, read again once it is older than the TTL or lacks a coin in ``need``."""
+        now = time.monotonic()
+        kept = self._table_cache.get(ex)
+        if kept is not None and now - kept[0] < COLLATERAL_TABLE_TTL and need <= kept[1].keys():
+            return kept[1]
+        tables = await okx_discount_tiers(ex)
+        self._table_cache[ex] = (now, tables)
+        return tables
 
     async def collateral(self, ex: Any, account: AccountConfig, mode: AccountModeName) -> list[CollateralRow]:
         """Multi-currency margin (acctLv 3): every currency of ``/api/v5/account/balance``
@@ -117,7 +134,8 @@ class OkxRest(VenueRest):
                         row.get("collateralEnabled") is not False,
                     )
                 )
-        tables = await okx_discount_tiers(ex) if any(c for *_, c in held) else {}
+        need = {name for name, _, _, counted in held if counted}
+        tables = await self._tables(ex, need) if need else {}
         out: list[CollateralRow] = []
         for name, amount, price, counted in held:
             if price is None:
