@@ -91,6 +91,30 @@ def _collateral_cache(venue: str) -> dict[str, Any] | None:
     return _CACHE_READS[key]
 
 
+def stale_table_warning(venue: str, assets: Sequence[CollateralAsset]) -> list[str]:
+    """One stderr line when a cached collateral table that valued a row is over
+    :data:`liqwatch.markets.STALE_DAYS` days old (as stale tier tables are said)."""
+    from liqwatch.markets import STALE_DAYS, _day_number
+
+    used = [a.asset for a in assets if a.source]
+    data = _collateral_cache(venue) if used else None
+    if data is None:
+        return []
+    as_of = str(data.get("as_of", ""))
+    day = _day_number(as_of[:10])
+    if day is None:
+        return []
+    import time
+
+    age = int(time.time() // 86400) - day
+    if age <= STALE_DAYS:
+        return []
+    return [
+        f"warning: the {venue} collateral table ({', '.join(used)}) is {age} days old (cache, as of {as_of}); "
+        f"refresh it with `liqwatch tiers update --exchange {venue} --collateral`"
+    ]
+
+
 def _no_table(asset: str, venue: str) -> str:
     from liqwatch.collateral_cache import SOURCES
 
@@ -832,6 +856,7 @@ def run_multi(
         warnings.append(f"warning: funding: {FUNDING_NOTE}")
     try:
         assets = build_assets(rows, specs, venue, file_field if from_file else flag_field)
+        warnings += stale_table_warning(venue.name, assets)
         account = MultiAccount(venue, specs, assets, account_mode)
         if args.collateral_shock is not None:
             shocks = parse_collateral_shocks(args.collateral_shock)

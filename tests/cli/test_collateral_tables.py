@@ -224,3 +224,21 @@ def test_a_corrupt_cache_is_warned_about_and_refused(tmp_path: Path, capsys: pyt
         main(["calc", "--portfolio", str(path), "--offline"])
     err = capsys.readouterr().err
     assert "collateral cache" in err and "corrupt" in err and "Traceback" not in err
+
+
+def test_a_cached_table_over_30_days_old_is_warned_about(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    update("bybit")
+    where = collateral_cache.collateral_path("bybit")
+    data = json.loads(where.read_text())
+    where.write_text(json.dumps({**data, "as_of": "2020-01-01"}))
+    path = portfolio(tmp_path, "bybit", [{"asset": "USDT", "amount": 5_000, "price": 1, "ratio": 1}])
+    capsys.readouterr()
+    assert main(["calc", "--portfolio", str(path), "--offline"]) == 0
+    assert "collateral table" not in capsys.readouterr().err  # no row valued from it: nothing to say
+    path = portfolio(tmp_path, "bybit", [{"asset": "USDT", "amount": 5_000, "price": 1}])
+    assert main(["calc", "--portfolio", str(path), "--offline"]) == 0
+    (line,) = [x for x in capsys.readouterr().err.splitlines() if "collateral table" in x]
+    assert line.startswith("liqwatch: warning: the bybit collateral table (USDT) is ")
+    assert line.endswith(
+        "days old (cache, as of 2020-01-01); refresh it with `liqwatch tiers update --exchange bybit --collateral`"
+    )
