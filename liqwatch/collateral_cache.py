@@ -33,12 +33,13 @@ from liqwatch.tiercache import cache_dir, utc_now_iso
 
 Warn = Callable[[str], None]
 
-SOURCES = {
-    "binance": "/fapi/v1/assetIndex",
-    "bybit": "/v5/spot-margin-trade/collateral",
-    "okx": "/api/v5/public/discount-rate-interest-free-quota",
-}
-"""The venues whose collateral tables liqwatch reads, and the public endpoint of each."""
+
+def table_venues() -> dict[str, str]:
+    """The venues whose collateral tables liqwatch reads -> the public endpoint of each
+    (``Venue.collateral_table_source``)."""
+    from liqwatch.core.venues import VENUES
+
+    return {name: v.collateral_table_source for name, v in VENUES.items() if v.collateral_table_source}
 
 
 def _stderr_warning(message: str) -> None:
@@ -136,4 +137,4 @@ def write_collateral(venue: str, assets: Mapping[str, Mapping[str, Any]], source
     return path
 
 
-__all__ = ["SOURCES", "collateral_path", "read_collateral", "write_collateral"]
+__all__ = ["collateral_path", "read_collateral", "table_venues", "write_collateral"]

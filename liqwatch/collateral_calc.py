@@ -116,13 +116,14 @@ def stale_table_warning(venue: str, assets: Sequence[CollateralAsset]) -> list[s
 
 
 def _no_table(asset: str, venue: str) -> str:
-    from liqwatch.collateral_cache import SOURCES
+    from liqwatch.collateral_cache import table_venues
 
-    if venue in SOURCES:
+    sources = table_venues()
+    if venue in sources:
         state = cached_valuation(venue, asset)[1]
         way_out = CACHE_WAY_OUT.format(venue=venue, state=state)
     else:
-        way_out = NO_SOURCE_WAY_OUT.format(venues=", ".join(SOURCES))
+        way_out = NO_SOURCE_WAY_OUT.format(venues=", ".join(sources))
     return NO_TABLE.format(asset=asset, venue=venue, way_out=way_out)
 
 
@@ -229,9 +230,7 @@ def build_assets(
             raise InputError(where(i, "tier_basis"), "only with tiers")
         source = ""
         if ratio is None and not tiers and bid is None and ask is None:
-            from liqwatch.collateral_cache import SOURCES
-
-            entry = cached_valuation(venue.name, name)[0] if venue.name in SOURCES else None
+            entry = cached_valuation(venue.name, name)[0] if venue.collateral_table_source else None
             if entry is None:
                 raise InputError(where(i, "ratio"), _no_table(name, venue.name))
             tiers = entry.get("tiers")

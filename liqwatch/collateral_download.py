@@ -10,8 +10,9 @@ Sources (public GETs, no keys; shared reference ``collateral.md`` §1.1, §2, §
 * OKX ``GET /api/v5/public/discount-rate-interest-free-quota``: each currency's discount-rate
   tiers by quantity (``minDiscountRate`` past the last ``maxAmt``).
 
-The same readers as live mode (the venue adapters' functions), so ``calc`` and ``watch`` value a
-coin alike. A rate limit, a 5xx or a network failure is retried (:class:`liqwatch.tiers_update.Retry`).
+Each venue adapter's :meth:`~liqwatch.feeds.venue_rest.VenueRest.collateral_table` reads it (the
+same readers as live mode, so ``calc`` and ``watch`` value a coin alike). A rate limit, a 5xx or
+a network failure is retried (:class:`liqwatch.tiers_update.Retry`).
 """
 
 from __future__ import annotations
@@ -19,8 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from liqwatch.collateral_cache import SOURCES, write_collateral
-from liqwatch.feeds.parse import as_dict, as_list, num, positive
+from liqwatch.collateral_cache import write_collateral
 
 
 @dataclass(slots=True)
@@ -38,49 +38,13 @@ class CollateralResult:
         return f"{self.venue}: collateral table of {len(self.assets)} assets from {self.source_url} -> {self.path}"
 
 
-def _tier_entry(rows: list[Any]) -> dict[str, Any]:
-    return {
-        "tiers": [{"min": r.min, "max": r.max, "ratio": r.ratio} for r in rows],
-        "tier_basis": "quantity",
-    }
-
-
-async def binance_buffers(ex: Any) -> dict[str, dict[str, Any]]:
-    """``/fapi/v1/assetIndex`` -> asset -> {bid_buffer, ask_buffer} (the ``<ASSET>USD`` rows)."""
-    out: dict[str, dict[str, Any]] = {}
-    for item in as_list(await ex.fapiPublicGetAssetIndex()):
-        row = as_dict(item)
-        symbol = str(row.get("symbol", ""))
-        bid, ask = num(row.get("bidBuffer")), num(row.get("askBuffer"))
-        if not symbol.endswith("USD") or len(symbol) <= 3 or bid is None or ask is None:
-            continue
-        if not (0.0 <= bid <= 1.0 and ask >= 0.0) or positive(row.get("index")) is None:
-            continue
-        out[symbol[:-3]] = {"bid_buffer": bid, "ask_buffer": ask}
-    return out
-
-
-async def read_tables(venue: str, ex: Any) -> dict[str, dict[str, Any]]:
-    """The venue's collateral table as cache entries (asset -> entry)."""
-    if venue == "binance":
-        return await binance_buffers(ex)
-    if venue == "bybit":
-        from liqwatch.venues.bybit.rest import bybit_collateral_tiers
-
-        return {k: _tier_entry(v) for k, v in (await bybit_collateral_tiers(ex)).items() if v}
-    if venue == "okx":
-        from liqwatch.venues.okx.rest import okx_discount_tiers
-
-        return {k: _tier_entry(v) for k, v in (await okx_discount_tiers(ex)).items() if v}
-    raise ValueError(f"liqwatch reads no {venue} collateral table")
-
-
 async def download_collateral(venue: str, *, rest_url: str | None = None, retry: Any = None) -> CollateralResult:
     """Download ``venue``'s collateral table and write it to the cache; never raises for the
     venue's failures (they are in the result, one line)."""
     import ccxt.async_support as ccxt_async
 
     from liqwatch.config import Secrets
+    from liqwatch.core.venues import get_venue
     from liqwatch.feeds.ccxt_client import explain, new_exchange, point_at
     from liqwatch.tiers_update import Retry, public_account
     from liqwatch.venues import get_home
@@ -89,13 +53,13 @@ async def download_collateral(venue: str, *, rest_url: str | None = None, retry:
     adapter = get_home(venue).rest
     account = public_account(venue, rest_url)
     base = (rest_url or adapter.public_host).rstrip("/")
-    result.source_url = base + SOURCES[venue]
+    result.source_url = base + get_venue(venue).collateral_table_source
     ex = new_exchange(ccxt_async, adapter, account, Secrets(None, None), options=adapter.options())
     retry = retry or Retry()
     try:
         point_at(ex, account, no_sandbox=ccxt_async.NotSupported, no_sandbox_message="no testnet for this venue")
         try:
-            assets = await retry.call(lambda: read_tables(venue, ex))
+            assets = await retry.call(lambda: adapter.collateral_table(ex))
         except Exception as exc:
             result.error = explain(venue, exc, host=base)
             return result
@@ -113,4 +77,4 @@ async def download_collateral(venue: str, *, rest_url: str | None = None, retry:
     return result
 
 
-__all__ = ["CollateralResult", "binance_buffers", "download_collateral", "read_tables"]
+__all__ = ["CollateralResult", "download_collateral"]

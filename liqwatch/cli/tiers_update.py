@@ -39,7 +39,7 @@ def add_update_parser(tiers_subparsers: Any) -> argparse.ArgumentParser:
         "--collateral",
         action="store_true",
         help=(
-            "download the venues' public collateral tables instead of the brackets (binance, bybit, okx), "
+            "download the venues' public collateral tables instead of the brackets (Binance, Bybit, OKX), "
             "for calc's multi_assets collateral rows given without ratio, tiers or buffers"
         ),
     )
@@ -48,8 +48,10 @@ def add_update_parser(tiers_subparsers: Any) -> argparse.ArgumentParser:
 
 def run_collateral(args: argparse.Namespace, *, retry: Any = None) -> int:
     """``tiers update --collateral``: each venue's collateral table into the collateral cache."""
-    from liqwatch.collateral_cache import SOURCES
+    from liqwatch.collateral_cache import table_venues
     from liqwatch.collateral_download import CollateralResult, download_collateral
+
+    sources = table_venues()
 
     if args.symbol:
         print(
@@ -57,12 +59,12 @@ def run_collateral(args: argparse.Namespace, *, retry: Any = None) -> int:
             file=sys.stderr,
         )
         return EXIT_INPUT
-    asked: list[str] = list(dict.fromkeys(args.exchange or SOURCES))
-    venues = [v for v in asked if v in SOURCES]
+    asked: list[str] = list(dict.fromkeys(args.exchange or sources))
+    venues = [v for v in asked if v in sources]
     for venue in asked:
-        if venue not in SOURCES:
+        if venue not in sources:
             print(
-                f"{venue}: liqwatch reads no {venue} collateral table (only {', '.join(SOURCES)}); skipped",
+                f"{venue}: liqwatch reads no {venue} collateral table (only {', '.join(sources)}); skipped",
                 file=sys.stderr,
             )
     if not venues:

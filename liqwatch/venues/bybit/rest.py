@@ -17,6 +17,7 @@ from liqwatch.feeds.venue_rest import (
     is_inverse,
     ratio_of,
     taken,
+    tier_entry,
 )
 from liqwatch.numfmt import plain
 
@@ -99,6 +100,9 @@ class BybitRest(VenueRest):
         tables = await bybit_collateral_tiers(ex)
         self._table_cache[ex] = (now, tables)
         return tables
+
+    async def collateral_table(self, ex: Any) -> dict[str, dict[str, Any]]:
+        return {coin: tier_entry(rows) for coin, rows in (await bybit_collateral_tiers(ex)).items() if rows}
 
     async def collateral(self, ex: Any, account: AccountConfig, mode: AccountModeName) -> list[CollateralRow]:
         """UTA cross (``REGULAR_MARGIN``): every coin of the UNIFIED wallet-balance row (the one the

@@ -17,6 +17,7 @@ from liqwatch.feeds.venue_rest import (
     inverted,
     is_inverse,
     taken,
+    tier_entry,
 )
 
 _LEVELS: dict[str, tuple[AccountModeName, str]] = {
@@ -92,6 +93,9 @@ class OkxRest(VenueRest):
         tables = await okx_discount_tiers(ex)
         self._table_cache[ex] = (now, tables)
         return tables
+
+    async def collateral_table(self, ex: Any) -> dict[str, dict[str, Any]]:
+        return {ccy: tier_entry(rows) for ccy, rows in (await okx_discount_tiers(ex)).items() if rows}
 
     async def collateral(self, ex: Any, account: AccountConfig, mode: AccountModeName) -> list[CollateralRow]:
         """Multi-currency margin (acctLv 3): every currency of ``/api/v5/account/balance``
