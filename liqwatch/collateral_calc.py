@@ -52,9 +52,79 @@ PORTFOLIO_REFUSAL = (
 
 NO_TABLE = (
     "no ratio, tiers or bid_buffer/ask_buffer for {asset}, and liqwatch bundles no {venue} collateral "
-    'table yet: give "ratio", "tiers" (with "tier_basis") or "bid_buffer" and "ask_buffer" '
-    "(`liqwatch tiers update` does not read collateral tables yet)"
+    'table: give "ratio", "tiers" (with "tier_basis") or "bid_buffer" and "ask_buffer"{way_out}'
 )
+CACHE_WAY_OUT = (
+    ", or cache the venue's table with `liqwatch tiers update --exchange {venue} --collateral` "
+    "(the {venue} collateral cache {state})"
+)
+NO_SOURCE_WAY_OUT = " (liqwatch reads collateral tables of {venues} only)"
+
+
+def cached_valuation(venue: str, asset: str) -> tuple[dict[str, Any] | None, str]:
+    """(the asset's valuation from the venue's collateral cache, its source in words) or (None,
+    what the cache lacks: "has no X" / "is empty"). Read once per venue per process."""
+    data = _collateral_cache(venue)
+    if data is None:
+        return None, "is empty"
+    entry = data["assets"].get(asset)
+    if entry is None:
+        return None, f"has no {asset}"
+    source = f"{venue} cache as of {data.get('as_of', '?')} ({data.get('source_url', '?')})"
+    return entry, source
+
+
+_CACHE_READS: dict[tuple[str, int, int], dict[str, Any] | None] = {}
+
+
+def _collateral_cache(venue: str) -> dict[str, Any] | None:
+    """The venue's collateral cache, parsed once per version of the file (its mtime and size)."""
+    from liqwatch import collateral_cache
+
+    try:
+        stat = collateral_cache.collateral_path(venue).stat()
+    except OSError:
+        return None
+    key = (venue, stat.st_mtime_ns, stat.st_size)
+    if key not in _CACHE_READS:
+        _CACHE_READS[key] = collateral_cache.read_collateral(venue)
+    return _CACHE_READS[key]
+
+
+def stale_table_warning(venue: str, assets: Sequence[CollateralAsset]) -> list[str]:
+    """One stderr line when a cached collateral table that valued a row is over
+    :data:`liqwatch.markets.STALE_DAYS` days old (as stale tier tables are said)."""
+    from liqwatch.markets import STALE_DAYS, _day_number
+
+    used = [a.asset for a in assets if a.source]
+    data = _collateral_cache(venue) if used else None
+    if data is None:
+        return []
+    as_of = str(data.get("as_of", ""))
+    day = _day_number(as_of[:10])
+    if day is None:
+        return []
+    import time
+
+    age = int(time.time() // 86400) - day
+    if age <= STALE_DAYS:
+        return []
+    return [
+        f"warning: the {venue} collateral table ({', '.join(used)}) is {age} days old (cache, as of {as_of}); "
+        f"refresh it with `liqwatch tiers update --exchange {venue} --collateral`"
+    ]
+
+
+def _no_table(asset: str, venue: str) -> str:
+    from liqwatch.collateral_cache import table_venues
+
+    sources = table_venues()
+    if venue in sources:
+        state = cached_valuation(venue, asset)[1]
+        way_out = CACHE_WAY_OUT.format(venue=venue, state=state)
+    else:
+        way_out = NO_SOURCE_WAY_OUT.format(venues=", ".join(sources))
+    return NO_TABLE.format(asset=asset, venue=venue, way_out=way_out)
 
 
 def file_field(i: int, name: str) -> str:
@@ -158,8 +228,15 @@ def build_assets(
         basis = row.get("tier_basis")
         if basis is not None and not tiers:
             raise InputError(where(i, "tier_basis"), "only with tiers")
+        source = ""
         if ratio is None and not tiers and bid is None and ask is None:
-            raise InputError(where(i, "ratio"), NO_TABLE.format(asset=name, venue=venue.name))
+            entry = cached_valuation(venue.name, name)[0] if venue.collateral_table_source else None
+            if entry is None:
+                raise InputError(where(i, "ratio"), _no_table(name, venue.name))
+            tiers = entry.get("tiers")
+            basis = entry.get("tier_basis", "quantity") if tiers else None
+            bid, ask = entry.get("bid_buffer"), entry.get("ask_buffer")
+            source = cached_valuation(venue.name, name)[1]
         try:
             assets.append(
                 CollateralAsset(
@@ -171,9 +248,12 @@ def build_assets(
                     tier_basis=basis or "quantity",
                     bid_buffer=bid,
                     ask_buffer=ask,
+                    source=source,
                 )
             )
         except InputError as exc:  # collateral.BTC.tiers[1].max -> collateral[2].tiers[1].max
+            if source:  # the cached table is at fault, not the user's row
+                raise InputError(where(i, "ratio"), f"{source}: {exc.field}: {exc.message}") from None
             rest = exc.field.removeprefix(f"collateral.{name}").lstrip(".")
             raise InputError(where(i, rest), exc.message) from None
     return assets
@@ -285,12 +365,21 @@ def document(account: MultiAccount, funding_given: bool = False) -> dict[str, An
         doc["maintenance_requirement_usd"] = cp.requirement_usd
         doc["bankruptcy_price_unavailable"] = BANKRUPTCY_NOTE
         positions.append(doc)
+    record = account_record(account.risk)
+    tables = tables_record(account.assets)
+    if tables:
+        record["collateral_tables"] = tables
     return {
         "exchange": venue.name,
         "formula": venue.family,
         "positions": positions,
-        "account": account_record(account.risk),
+        "account": record,
     }
+
+
+def tables_record(assets: Sequence[CollateralAsset]) -> list[dict[str, Any]]:
+    """Per asset valued from a cached venue table (not given in the file or flags): where from."""
+    return [{"asset": a.asset, "source": a.source} for a in assets if a.source]
 
 
 # ----------------------------------------------------------------------------- one position's what-ifs
@@ -766,6 +855,7 @@ def run_multi(
         warnings.append(f"warning: funding: {FUNDING_NOTE}")
     try:
         assets = build_assets(rows, specs, venue, file_field if from_file else flag_field)
+        warnings += stale_table_warning(venue.name, assets)
         account = MultiAccount(venue, specs, assets, account_mode)
         if args.collateral_shock is not None:
             shocks = parse_collateral_shocks(args.collateral_shock)
@@ -1065,6 +1155,9 @@ def print_account(account: MultiAccount, title_suffix: str = "", stream: Any = N
         right=[h != "Asset" for h in headers],
         styles=[None] * len(rows),
     )
+    for table in tables_record(account.assets):
+        for part in textwrap.wrap(f"{table['asset']} valued from the {table['source']}", term.width):
+            term.line(part, "dim")
     note = (
         "Margin ratio = maintenance margin (USD) ÷ effective equity (collateral after haircuts); 100% = "
         "liquidation of every cross position. A liquidation price moves the position's mark and the "

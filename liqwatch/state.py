@@ -19,7 +19,13 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Literal
 
-from liqwatch.core.collateral import CollateralAsset, CollateralPosition, CollateralRisk, assess_collateral
+from liqwatch.core.collateral import (
+    CollateralAsset,
+    CollateralPosition,
+    CollateralRisk,
+    CollateralTier,
+    assess_collateral,
+)
 from liqwatch.core.engine import assess
 from liqwatch.core.errors import InputError
 from liqwatch.core.model import AccountRisk, PortfolioRisk, PositionRisk, PositionSpec
@@ -75,10 +81,11 @@ MODE_NOTES = {
 """Why a ``multi_assets`` / ``portfolio`` / ``unknown`` account and its cross positions have no
 liqwatch margin ratio, liquidation, bankruptcy price or distance (the venue's own figures stand in)."""
 POOLED_NOTE = (
-    "multi-assets account: liqwatch's figures from every collateral asset at the venue's index bid/ask rates "
+    "multi-assets account: liqwatch's figures from every collateral asset at the venue's collateral rates "
     "(other marks and collateral prices held); the venue's ratio beside them"
 )
-"""A ``multi_assets`` account whose collateral the venue publishes how it values (Binance): ours."""
+"""A ``multi_assets`` account whose collateral the venue publishes how it values (Binance index
+bid/ask rates, Bybit tiered collateral value ratios, OKX discount-rate tiers): ours."""
 MODE_LABELS = {"multi_assets": "multi-assets", "portfolio": "portfolio margin", "unknown": "mode unknown"}
 """The card's words for each mode liqwatch does not compute."""
 
@@ -340,7 +347,16 @@ class State:
             acc.venue_inputs = dict(event.venue_inputs)
             try:
                 acc.collateral_assets = [
-                    CollateralAsset(r.asset, r.amount, r.price, bid_buffer=r.bid_buffer, ask_buffer=r.ask_buffer)
+                    CollateralAsset(
+                        r.asset,
+                        r.amount,
+                        r.price,
+                        ratio=r.ratio,
+                        tiers=tuple(CollateralTier(t.min, t.max, t.ratio) for t in r.tiers),
+                        tier_basis=r.tier_basis,
+                        bid_buffer=r.bid_buffer,
+                        ask_buffer=r.ask_buffer,
+                    )
                     for r in event.collateral
                 ]
                 acc.collateral_error = ""

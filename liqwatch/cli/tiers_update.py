@@ -35,7 +35,67 @@ def add_update_parser(tiers_subparsers: Any) -> argparse.ArgumentParser:
         "--config", type=Path, dest="update_config", metavar="FILE", help="config file (Binance keys, rest_url)"
     )
     update.add_argument("--rest-url", metavar="URL", help="REST base URL of a proxy or a test server")
+    update.add_argument(
+        "--collateral",
+        action="store_true",
+        help=(
+            "download the venues' public collateral tables instead of the brackets (Binance, Bybit, OKX), "
+            "for calc's multi_assets collateral rows given without ratio, tiers or buffers"
+        ),
+    )
     return update
+
+
+def run_collateral(args: argparse.Namespace, *, retry: Any = None) -> int:
+    """``tiers update --collateral``: each venue's collateral table into the collateral cache."""
+    from liqwatch.collateral_cache import table_venues
+    from liqwatch.collateral_download import CollateralResult, download_collateral
+
+    sources = table_venues()
+
+    if args.symbol:
+        print(
+            "liqwatch: error: --symbol: not with --collateral (a venue's collateral table is read whole)",
+            file=sys.stderr,
+        )
+        return EXIT_INPUT
+    asked: list[str] = list(dict.fromkeys(args.exchange or sources))
+    venues = [v for v in asked if v in sources]
+    for venue in asked:
+        if venue not in sources:
+            print(
+                f"{venue}: liqwatch reads no {venue} collateral table (only {', '.join(sources)}); skipped",
+                file=sys.stderr,
+            )
+    if not venues:
+        print(
+            f"liqwatch: error: --collateral: none of {', '.join(asked)} has a collateral table liqwatch reads",
+            file=sys.stderr,
+        )
+        return EXIT_INPUT
+    accounts = _accounts(args) if args.rest_url is None else {}
+    results: list[CollateralResult] = []
+
+    async def main() -> None:
+        for venue in venues:
+            account = accounts.get(venue, (None, None))[0]
+            rest_url = args.rest_url or (account.rest_url if account is not None else None)
+            results.append(
+                await download_collateral(venue, rest_url=rest_url, retry=retry() if callable(retry) else None)
+            )
+
+    asyncio.run(main())
+    for result in results:
+        print(result.summary(), file=sys.stderr)
+    failed = [r.venue for r in results if r.error]
+    if failed:
+        print(
+            f"liqwatch: error: collateral tables not downloaded for {', '.join(failed)}; "
+            "their caches were left as they were",
+            file=sys.stderr,
+        )
+        return EXIT_FAILED
+    return 0
 
 
 def _accounts(args: argparse.Namespace) -> dict[str, Any]:
@@ -58,6 +118,9 @@ def _accounts(args: argparse.Namespace) -> dict[str, Any]:
 def run_update(args: argparse.Namespace, *, retry: Any = None) -> int:
     from liqwatch.tiers_update import Retry, VenueResult, download_venue, save
     from liqwatch.venues import names
+
+    if getattr(args, "collateral", False):
+        return run_collateral(args, retry=retry)
 
     venues: list[str] = list(dict.fromkeys(args.exchange or names()))
     accounts = _accounts(args)
@@ -120,4 +183,4 @@ def run_update(args: argparse.Namespace, *, retry: Any = None) -> int:
     return 0
 
 
-__all__ = ["EXIT_INPUT", "add_update_parser", "run_update"]
+__all__ = ["EXIT_INPUT", "add_update_parser", "run_collateral", "run_update"]

@@ -122,6 +122,9 @@ class CollateralAsset:
     tier_basis: TierBasis = "quantity"
     bid_buffer: float | None = None
     ask_buffer: float | None = None
+    source: str = field(default="", repr=False, compare=False)
+    """Where the valuation came from when not given with the asset (e.g. ``bybit cache as of
+    2026-12-07 (https://...)``); "" when given. Provenance only: no figure depends on it."""
     kind: Valuation = field(init=False, repr=False, compare=False)
     floors: tuple[float, ...] = field(init=False, repr=False, compare=False)
     """Tier floors (quantity or USD), ascending; one entry (0) for a flat ratio or buffers."""

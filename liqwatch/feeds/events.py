@@ -98,17 +98,33 @@ computes), ``multi_assets`` (one cross pool valued in USD across collateral coin
 haircuts), ``portfolio`` (a scenario-based requirement) or ``unknown`` (the mode could not be read)."""
 
 
+class CollateralTierRow(BaseModel):
+    """One haircut tier of a collateral asset: the slice of its quantity (or USD value) between
+    ``min`` and ``max`` (None = no end) counts at ``ratio``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    min: float = Field(ge=0)
+    max: float | None = None
+    ratio: float = Field(ge=0, le=1)
+
+
 class CollateralRow(BaseModel):
     """One collateral asset of a multi-assets account as the venue values it: its wallet balance
-    and its USD index with the venue's bid/ask buffers (Binance ``/fapi/v1/assetIndex``)."""
+    at its USD index, with the venue's bid/ask buffers (Binance ``/fapi/v1/assetIndex``) or its
+    tiered collateral ratios (Bybit ``/v5/spot-margin-trade/collateral``, OKX discount-rate tiers:
+    ``tier_basis`` quantity) or a flat ``ratio`` (0: a coin the venue does not count as collateral)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     asset: str
     amount: float
     price: float = Field(gt=0)
-    bid_buffer: float = Field(ge=0, le=1)
-    ask_buffer: float = Field(ge=0)
+    bid_buffer: float | None = Field(default=None, ge=0, le=1)
+    ask_buffer: float | None = Field(default=None, ge=0)
+    ratio: float | None = Field(default=None, ge=0, le=1)
+    tiers: list[CollateralTierRow] = Field(default_factory=list)
+    tier_basis: Literal["quantity", "value"] = "quantity"
 
 
 class AccountMode(_Event):

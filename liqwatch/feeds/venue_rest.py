@@ -42,7 +42,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from liqwatch.core.venues import get_venue
 from liqwatch.feeds.ccxt_client import failure_reason
-from liqwatch.feeds.events import AccountModeName, CollateralRow, PositionData, TierRowData
+from liqwatch.feeds.events import AccountModeName, CollateralRow, CollateralTierRow, PositionData, TierRowData
 from liqwatch.feeds.parse import DataError, MarginMode, PositionSide, as_dict, as_list, ms_to_s, num, positive
 from liqwatch.numfmt import plain
 
@@ -63,6 +63,16 @@ rarely: once when a client first sees positions, then hourly; never per reconcil
 FEE_RETRY = 300.0
 """Seconds before a failed taker-rate lookup is tried again (the venue's default stands in)."""
 _MAX_TAKER = 0.01
+
+
+COLLATERAL_TABLE_TTL = 600.0
+"""Seconds a venue's public collateral-rate table read in live mode is reused (Bybit tiered
+collateral ratios, OKX discount-rate tiers): they change by announcement, not by the minute."""
+
+
+def tier_entry(rows: list[CollateralTierRow]) -> dict[str, Any]:
+    """Quantity tiers as a collateral-cache entry (:meth:`VenueRest.collateral_table`)."""
+    return {"tiers": [{"min": r.min, "max": r.max, "ratio": r.ratio} for r in rows], "tier_basis": "quantity"}
 
 
 def ratio_of(mm: float | None, equity: float | None) -> float | None:
@@ -271,6 +281,13 @@ class VenueRest:
         it comes from), read each REST cycle after :meth:`balances` (an adapter may reuse what that
         read kept); (None, {}) where the venue gives none. Raises whatever ccxt raises."""
         return None, {}
+
+    async def collateral_table(self, ex: Any) -> dict[str, dict[str, Any]]:
+        """The venue's public collateral-rate table as collateral-cache entries (asset ->
+        ``{"tiers": [{min, max, ratio}], "tier_basis"}`` or ``{"bid_buffer", "ask_buffer"}``), for
+        ``liqwatch tiers update --collateral`` (``Venue.collateral_table_source`` names the endpoint);
+        {} where liqwatch reads none. Raises whatever ccxt raises."""
+        return {}
 
     async def collateral(self, ex: Any, account: AccountConfig, mode: AccountModeName) -> list[CollateralRow]:
         """Every collateral asset of a ``multi_assets`` account, valued as the venue publishes it,

@@ -197,7 +197,7 @@ def test_no_ratio_refused_naming_the_way_out(tmp_path: Path, capsys: pytest.Capt
     rows = [TWO_ASSETS[0], {"asset": "BTC", "amount": 0.2, "price": 50_000}]
     err = refused(capsys, "--portfolio", str(write(tmp_path, account(rows))))
     assert "collateral[1].ratio: no ratio, tiers or bid_buffer/ask_buffer for BTC" in err
-    assert "liqwatch tiers update` does not read collateral tables yet" in err
+    assert "`liqwatch tiers update --exchange binance --collateral` (the binance collateral cache is empty)" in err
 
 
 def test_wallet_balance_refused_with_multi_assets(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

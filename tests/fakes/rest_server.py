@@ -225,6 +225,7 @@ class FakeBybit(FakeVenue):
         ("GET", "/v5/account/info", "account_info", True),
         ("GET", "/v5/user/query-api", "query_api", True),
         ("GET", "/v5/account/fee-rate", "fee_rate", True),
+        ("GET", "/v5/spot-margin-trade/collateral", "collateral_ratio", False),
     )
 
     def failure(self, kind: str) -> web.Response:
@@ -287,6 +288,13 @@ class FakeBybit(FakeVenue):
     async def account_info(self, request: web.Request) -> web.Response:
         return web.json_response(_bybit(self.data["account_info"]))
 
+    async def collateral_ratio(self, request: web.Request) -> web.Response:
+        rows = self.data["collateral_ratio"]["list"]
+        currency = request.query.get("currency")
+        if currency:
+            rows = [r for r in rows if r["currency"] in currency.split(",")]
+        return _scripted(self, "collateral_ratio") or web.json_response(_bybit({"list": rows}))
+
     async def query_api(self, request: web.Request) -> web.Response:
         return web.json_response(_bybit({**self.data["query_api"], "apiKey": self.server.api_key}))
 
@@ -322,7 +330,15 @@ class FakeOkx(FakeVenue):
         ("GET", "/api/v5/account/balance", "balance", True),
         ("GET", "/api/v5/account/trade-fee", "trade_fee", True),
         ("GET", "/api/v5/account/config", "account_config", True),
+        ("GET", "/api/v5/public/discount-rate-interest-free-quota", "discount_rate", False),
     )
+
+    async def discount_rate(self, request: web.Request) -> web.Response:
+        rows = self.data["discount_rate"]["data"]
+        ccy = request.query.get("ccy")
+        if ccy:
+            rows = [r for r in rows if r["ccy"] == ccy]
+        return _scripted(self, "discount_rate") or web.json_response(_okx(rows))
 
     async def account_config(self, request: web.Request) -> web.Response:
         config = {"uid": "44705892343619584", "level": "Lv1", "posMode": "long_short_mode", "acctLv": "2"}

@@ -101,6 +101,9 @@ class Venue:
     """Cross mode: the long and short legs of one symbol are bracketed by their combined size (OKX
     "all positions in the same underlying are combined"; Bitget "cross combines long and short").
     Only for venues without maintenance amounts, whose MM is value x MMR of the bracket."""
+    collateral_table_source: ClassVar[str] = ""
+    """The public endpoint of the venue's collateral-rate table that ``liqwatch tiers update
+    --collateral`` caches for ``calc`` ("": liqwatch reads none for this venue)."""
     native_margin_ratio_name: ClassVar[str | None] = None
     """The venue's own name for its margin-ratio figure; set by (only) the venues that override
     :meth:`native_margin_ratio`, which the core calls only where this is set."""

@@ -37,6 +37,7 @@ from liqwatch.core.venues.base import AdlContext, Venue
 
 class Binance(Venue):
     name = "binance"
+    collateral_table_source = "/fapi/v1/assetIndex"
     api_domains = ("binance.com",)
     label = "Binance USD-M futures"
     family = "Binance FAQ: WB - TMM1 + UPNL1 + cum, bracket re-checked at the liquidation price"

@@ -47,6 +47,7 @@ from liqwatch.core.venues.base import Venue
 
 class Bybit(Venue):
     name = "bybit"
+    collateral_table_source = "/v5/spot-margin-trade/collateral"
     api_domains = ("bybit.com", "bytick.com")
     public_tiers = True
     label = "Bybit linear"

@@ -28,6 +28,7 @@ from liqwatch.core.venues.base import AdlContext, Venue
 
 class Okx(Venue):
     name = "okx"
+    collateral_table_source = "/api/v5/public/discount-rate-interest-free-quota"
     api_domains = ("okx.com",)
     public_tiers = True
     label = "OKX swap"

@@ -71,6 +71,21 @@ class BinanceRest(VenueRest):
         self._collateral_source: weakref.WeakKeyDictionary[Any, dict[str, Any]] = weakref.WeakKeyDictionary()
         """The same answer for :meth:`collateral` (the assets' wallet balances)."""
 
+    async def collateral_table(self, ex: Any) -> dict[str, dict[str, Any]]:
+        """``GET /fapi/v1/assetIndex`` (public): each ``<ASSET>USD`` row's ``bidBuffer`` /
+        ``askBuffer`` (bid rate = index x (1 - bidBuffer), ask rate = index x (1 + askBuffer))."""
+        out: dict[str, dict[str, Any]] = {}
+        for item in as_list(await ex.fapiPublicGetAssetIndex()):
+            row = as_dict(item)
+            symbol = str(row.get("symbol", ""))
+            bid, ask = num(row.get("bidBuffer")), num(row.get("askBuffer"))
+            if not symbol.endswith("USD") or len(symbol) <= 3 or bid is None or ask is None:
+                continue
+            if not (0.0 <= bid <= 1.0 and ask >= 0.0) or positive(row.get("index")) is None:
+                continue
+            out[symbol[:-3]] = {"bid_buffer": bid, "ask_buffer": ask}
+        return out
+
     async def collateral(self, ex: Any, account: AccountConfig, mode: AccountModeName) -> list[CollateralRow]:
         """Multi-Assets Mode: every asset row of ``/fapi/v3/account`` (``walletBalance``, in the
         asset) at its ``GET /fapi/v1/assetIndex`` ``<ASSET>USD`` ``index`` with its ``bidBuffer`` /

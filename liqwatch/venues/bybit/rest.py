@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import time
 import weakref
 from typing import TYPE_CHECKING, Any
 
-from liqwatch.feeds.events import AccountModeName
+from liqwatch.feeds.events import AccountModeName, CollateralRow, CollateralTierRow
 from liqwatch.feeds.parse import DataError, MarginMode, PositionSide, as_dict, as_list, lights, ms_to_s, num, positive
 from liqwatch.feeds.venue_rest import (
+    COLLATERAL_TABLE_TTL,
     MAX_PAGES,
     Leg,
     PositionSnapshot,
@@ -15,6 +17,7 @@ from liqwatch.feeds.venue_rest import (
     is_inverse,
     ratio_of,
     taken,
+    tier_entry,
 )
 from liqwatch.numfmt import plain
 
@@ -80,6 +83,74 @@ class BybitRest(VenueRest):
         super().__init__()
         self._wallets: weakref.WeakKeyDictionary[Any, dict[str, Any]] = weakref.WeakKeyDictionary()
         """Per ccxt client, the latest wallet-balance account row (the venue ratio reuses it)."""
+        self._collateral_source: weakref.WeakKeyDictionary[Any, dict[str, Any]] = weakref.WeakKeyDictionary()
+        """The same row for :meth:`collateral` (every coin's wallet balance)."""
+        self._table_cache: weakref.WeakKeyDictionary[Any, tuple[float, dict[str, list[CollateralTierRow]]]] = (
+            weakref.WeakKeyDictionary()
+        )
+        """Per ccxt client, the venue's collateral table and when it was read (kept
+        :data:`liqwatch.feeds.venue_rest.COLLATERAL_TABLE_TTL` seconds: the venue re-tiers rarely)."""
+
+    async def _tables(self, ex: Any, need: set[str]) -> dict[str, list[CollateralTierRow]]:
+        """The collateral table, read again once it is older than the TTL or lacks a coin in ``need``."""
+        now = time.monotonic()
+        kept = self._table_cache.get(ex)
+        if kept is not None and now - kept[0] < COLLATERAL_TABLE_TTL and need <= kept[1].keys():
+            return kept[1]
+        tables = await bybit_collateral_tiers(ex)
+        self._table_cache[ex] = (now, tables)
+        return tables
+
+    async def collateral_table(self, ex: Any) -> dict[str, dict[str, Any]]:
+        return {coin: tier_entry(rows) for coin, rows in (await bybit_collateral_tiers(ex)).items() if rows}
+
+    async def collateral(self, ex: Any, account: AccountConfig, mode: AccountModeName) -> list[CollateralRow]:
+        """UTA cross (``REGULAR_MARGIN``): every coin of the UNIFIED wallet-balance row (the one the
+        balance and ``accountMMRate`` came from): amount ``walletBalance - spotBorrow`` (the
+        glossary's margin balance = wallet balance + perp UPL - spot borrow; the perp UPL is
+        liqwatch's at its marks), USD index price ``usdValue / equity``, valued at its tiered
+        collateral value ratio by quantity from the public ``GET /v5/spot-margin-trade/collateral``
+        ``collateralRatioList`` (``maxQty`` "" = no end; Bybit "Assets Collateral Value Ratio List
+        (UTA)": sum asset x USD index x ratio; a negative balance at 100 %). A coin Bybit does not
+        count (``marginCollateral`` or ``collateralSwitch`` false) counts 0 when positive. A held
+        coin without a price or a tier table is refused (DataError): no figure of ours then."""
+        row = taken(self._collateral_source, ex)
+        if mode != "multi_assets":
+            return []
+        if row is None:
+            result = as_dict(await ex.fetch_balance({"type": "swap"}))
+            rows = as_list(as_dict(as_dict(result.get("info")).get("result")).get("list"))
+            row = as_dict(rows[0]) if rows else {}
+        held: list[tuple[str, float, float | None, bool]] = []
+        for item in as_list(row.get("coin")):
+            coin = as_dict(item)
+            name = str(coin.get("coin", ""))
+            wallet = num(coin.get("walletBalance"))
+            if not name or wallet is None:
+                continue
+            amount = wallet - (num(coin.get("spotBorrow")) or 0.0)
+            if amount == 0:
+                continue
+            equity, usd = num(coin.get("equity")), num(coin.get("usdValue"))
+            price = usd / equity if usd is not None and equity else None
+            counted = coin.get("marginCollateral") is not False and coin.get("collateralSwitch") is not False
+            held.append((name, amount, price if price is not None and price > 0 else None, counted))
+        need = {name for name, _, _, counted in held if counted}
+        tables = await self._tables(ex, need) if need else {}
+        out: list[CollateralRow] = []
+        for name, amount, price, counted in held:
+            if price is None:
+                raise DataError(
+                    f"wallet-balance gives no USD price for {name} (usdValue / equity; a {name} balance is held)"
+                )
+            if not counted:
+                out.append(CollateralRow(asset=name, amount=amount, price=price, ratio=0.0))
+                continue
+            tiers = tables.get(name)
+            if not tiers:
+                raise DataError(f"no /v5/spot-margin-trade/collateral tiers for {name} (a {name} balance is held)")
+            out.append(CollateralRow(asset=name, amount=amount, price=price, tiers=tiers, tier_basis="quantity"))
+        return out
 
     def options(self) -> dict[str, Any]:
         return {"fetchMarkets": {"types": ["linear"]}, "defaultType": "swap", "defaultSubType": "linear"}
@@ -111,6 +182,7 @@ class BybitRest(VenueRest):
             result = as_dict(await ex.fetch_balance({"type": "swap"}))
             rows = as_list(as_dict(as_dict(result.get("info")).get("result")).get("list"))
             row = as_dict(rows[0]) if rows else {}
+        self._collateral_source[ex] = row
         rate = num(row.get("accountMMRate"))
         mm, balance = num(row.get("totalMaintenanceMargin")), num(row.get("totalMarginBalance"))
         inputs: dict[str, float | str | None] = {
@@ -340,3 +412,30 @@ class BybitRest(VenueRest):
 
     def ticker_mark(self, ticker: dict[str, Any]) -> float | None:
         return positive(as_dict(ticker.get("info")).get("markPrice")) or positive(ticker.get("markPrice"))
+
+
+def collateral_tier_rows(rows: list[Any]) -> list[CollateralTierRow]:
+    """``collateralRatioList`` rows (``minQty``, ``maxQty`` "" = no end, ``collateralRatio``) in
+    ascending order; raises DataError for a row that is not numbers."""
+    out: list[CollateralTierRow] = []
+    for item in rows:
+        tier = as_dict(item)
+        low, ratio = num(tier.get("minQty")), num(tier.get("collateralRatio"))
+        high = None if tier.get("maxQty") in ("", None) else num(tier.get("maxQty"))
+        if low is None or ratio is None or (high is None and tier.get("maxQty") not in ("", None)):
+            raise DataError(f"malformed collateralRatioList row {tier!r}")
+        out.append(CollateralTierRow(min=low, max=high, ratio=ratio))
+    return sorted(out, key=lambda t: t.min)
+
+
+async def bybit_collateral_tiers(ex: Any) -> dict[str, list[CollateralTierRow]]:
+    """Every coin's tiered collateral value ratios by quantity: the public ``GET
+    /v5/spot-margin-trade/collateral`` (no ``currency``: every coin) -> coin -> tiers."""
+    response = as_dict(await ex.publicGetV5SpotMarginTradeCollateral())
+    out: dict[str, list[CollateralTierRow]] = {}
+    for item in as_list(as_dict(response.get("result")).get("list")):
+        entry = as_dict(item)
+        currency = entry.get("currency")
+        if isinstance(currency, str) and currency:
+            out[currency.upper()] = collateral_tier_rows(as_list(entry.get("collateralRatioList")))
+    return out

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import time
 import weakref
 from typing import TYPE_CHECKING, Any, Literal
 
-from liqwatch.feeds.events import AccountModeName, TierRowData
+from liqwatch.feeds.events import AccountModeName, CollateralRow, CollateralTierRow, TierRowData
 from liqwatch.feeds.parse import DataError, MarginMode, PositionSide, as_dict, as_list, lights, num, positive
 from liqwatch.feeds.venue_rest import (
+    COLLATERAL_TABLE_TTL,
     MIN_LEVERAGE,
     Leg,
     PositionSnapshot,
@@ -15,6 +17,7 @@ from liqwatch.feeds.venue_rest import (
     inverted,
     is_inverse,
     taken,
+    tier_entry,
 )
 
 _LEVELS: dict[str, tuple[AccountModeName, str]] = {
@@ -71,6 +74,86 @@ class OkxRest(VenueRest):
         super().__init__()
         self._balances: weakref.WeakKeyDictionary[Any, dict[str, Any]] = weakref.WeakKeyDictionary()
         """Per ccxt client, the latest ``/api/v5/account/balance`` answer (the venue ratio reuses it)."""
+        self._multi: weakref.WeakKeyDictionary[Any, bool] = weakref.WeakKeyDictionary()
+        """Clients whose account is multi-currency margin (acctLv 3): the balance reads every currency."""
+        self._collateral_source: weakref.WeakKeyDictionary[Any, dict[str, Any]] = weakref.WeakKeyDictionary()
+        """The latest balance answer with every currency's detail, for :meth:`collateral`."""
+        self._table_cache: weakref.WeakKeyDictionary[Any, tuple[float, dict[str, list[CollateralTierRow]]]] = (
+            weakref.WeakKeyDictionary()
+        )
+        """Per ccxt client, the venue's collateral table and when it was read (kept
+        :data:`liqwatch.feeds.venue_rest.COLLATERAL_TABLE_TTL` seconds: the venue re-tiers rarely)."""
+
+    async def _tables(self, ex: Any, need: set[str]) -> dict[str, list[CollateralTierRow]]:
+        """The collateral table, read again once it is older than the TTL or lacks a coin in ``need``."""
+        now = time.monotonic()
+        kept = self._table_cache.get(ex)
+        if kept is not None and now - kept[0] < COLLATERAL_TABLE_TTL and need <= kept[1].keys():
+            return kept[1]
+        tables = await okx_discount_tiers(ex)
+        self._table_cache[ex] = (now, tables)
+        return tables
+
+    async def collateral_table(self, ex: Any) -> dict[str, dict[str, Any]]:
+        return {ccy: tier_entry(rows) for ccy, rows in (await okx_discount_tiers(ex)).items() if rows}
+
+    async def collateral(self, ex: Any, account: AccountConfig, mode: AccountModeName) -> list[CollateralRow]:
+        """Multi-currency margin (acctLv 3): every currency of ``/api/v5/account/balance``
+        ``details[]`` (the balance's own read, every currency once the mode is known): amount ``eq -
+        isoEq - (upl - isoUpl)`` (cross equity less its unrealized PnL: liqwatch's at its marks;
+        isolated positions keep their own margin), USD price ``eqUsd / eq``, valued at its
+        discount-rate tiers by quantity from the public ``GET
+        /api/v5/public/discount-rate-interest-free-quota`` (``details[]`` ``minAmt``/``maxAmt`` ""
+        = no end, ``discountRate``; past the last tier's ``maxAmt``, ``minDiscountRate``); a
+        negative equity (a liability) at full value (adjEq: "the platform calculates the actual
+        USD value of each currency based on discount rates"). A currency not enabled as
+        collateral (``collateralEnabled`` false) counts 0 when positive. A held currency without a
+        price or tiers is refused (DataError): no figure of ours then."""
+        response = self._collateral_source.pop(ex, None)
+        if mode != "multi_assets":
+            return []
+        if response is None:
+            response = as_dict(await ex.privateGetAccountBalance())
+        held: list[tuple[str, float, float | None, bool]] = []
+        for entry in as_list(response.get("data")):
+            for detail in as_list(as_dict(entry).get("details")):
+                row = as_dict(detail)
+                name, eq = str(row.get("ccy", "")), num(row.get("eq"))
+                if not name or eq is None:
+                    continue
+                amount = (
+                    eq
+                    - (num(row.get("isoEq")) or 0.0)
+                    - ((num(row.get("upl")) or 0.0) - (num(row.get("isoUpl")) or 0.0))
+                )
+                if amount == 0:
+                    continue
+                usd = num(row.get("eqUsd"))
+                price = usd / eq if usd is not None and eq else None
+                held.append(
+                    (
+                        name,
+                        amount,
+                        price if price is not None and price > 0 else None,
+                        row.get("collateralEnabled") is not False,
+                    )
+                )
+        need = {name for name, _, _, counted in held if counted}
+        tables = await self._tables(ex, need) if need else {}
+        out: list[CollateralRow] = []
+        for name, amount, price, counted in held:
+            if price is None:
+                raise DataError(f"account balance gives no USD price for {name} (eqUsd / eq; a {name} balance is held)")
+            if not counted:
+                out.append(CollateralRow(asset=name, amount=amount, price=price, ratio=0.0))
+                continue
+            tiers = tables.get(name)
+            if not tiers:
+                raise DataError(
+                    f"no /api/v5/public/discount-rate-interest-free-quota tiers for {name} (a {name} balance is held)"
+                )
+            out.append(CollateralRow(asset=name, amount=amount, price=price, tiers=tiers, tier_basis="quantity"))
+        return out
 
     def options(self) -> dict[str, Any]:
         return {"fetchMarkets": {"types": ["swap"]}, "defaultType": "swap"}
@@ -79,6 +162,7 @@ class OkxRest(VenueRest):
         rows = as_list(as_dict(await ex.privateGetAccountConfig()).get("data"))
         level = str(as_dict(rows[0]).get("acctLv", "")) if rows else ""
         found = _LEVELS.get(level)
+        self._multi[ex] = level == "3"
         if found is None:
             return "unknown", f"okx acctLv {level or '(none)'} is not one liqwatch knows"
         return found[0], f"okx acctLv {level} ({found[1]})"
@@ -176,8 +260,11 @@ class OkxRest(VenueRest):
     async def balance(
         self, ex: Any, account: AccountConfig, positions: PositionSnapshot
     ) -> tuple[float, str, float | None]:
-        response = as_dict(await ex.privateGetAccountBalance({"ccy": self.settle}))
+        every = self._multi.get(ex, False)  # multi-currency margin: every currency is collateral
+        response = as_dict(await ex.privateGetAccountBalance({} if every else {"ccy": self.settle}))
         self._balances[ex] = response
+        if every:
+            self._collateral_source[ex] = response
         return self._wallet(response, self.settle)
 
     @staticmethod
@@ -233,3 +320,35 @@ class OkxRest(VenueRest):
 
     def ticker_mark(self, ticker: dict[str, Any]) -> float | None:
         return positive(as_dict(ticker.get("info")).get("markPx")) or positive(ticker.get("markPrice"))
+
+
+def discount_tier_rows(entry: dict[str, Any]) -> list[CollateralTierRow]:
+    """One currency's ``details[]`` of ``/api/v5/public/discount-rate-interest-free-quota`` as
+    quantity tiers (``minAmt``, ``maxAmt`` "" = no end, ``discountRate``), with the
+    ``minDiscountRate`` tier past a last ``maxAmt``; raises DataError for a row that is not numbers."""
+    out: list[CollateralTierRow] = []
+    for item in as_list(entry.get("details")):
+        tier = as_dict(item)
+        low, rate = num(tier.get("minAmt")), num(tier.get("discountRate"))
+        high = None if tier.get("maxAmt") in ("", None) else num(tier.get("maxAmt"))
+        if low is None or rate is None or (high is None and tier.get("maxAmt") not in ("", None)):
+            raise DataError(f"malformed discount-rate tier {tier!r}")
+        out.append(CollateralTierRow(min=low, max=high, ratio=rate))
+    out.sort(key=lambda t: t.min)
+    if out and out[-1].max is not None:
+        floor = num(entry.get("minDiscountRate"))
+        out.append(CollateralTierRow(min=out[-1].max, max=None, ratio=floor if floor is not None else 0.0))
+    return out
+
+
+async def okx_discount_tiers(ex: Any) -> dict[str, list[CollateralTierRow]]:
+    """Every currency's discount-rate tiers: the public ``GET
+    /api/v5/public/discount-rate-interest-free-quota`` (no ``ccy``: every currency) -> ccy -> tiers."""
+    response = as_dict(await ex.publicGetPublicDiscountRateInterestFreeQuota())
+    out: dict[str, list[CollateralTierRow]] = {}
+    for item in as_list(response.get("data")):
+        entry = as_dict(item)
+        ccy = entry.get("ccy")
+        if isinstance(ccy, str) and ccy:
+            out[ccy.upper()] = discount_tier_rows(entry)
+    return out

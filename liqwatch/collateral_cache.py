@@ -1,0 +1,140 @@
+"""The user's collateral-table cache: one JSON file per venue, written by ``liqwatch tiers update
+--collateral`` and read by ``liqwatch calc`` for a collateral row given without ``ratio``,
+``tiers`` or ``bid_buffer``/``ask_buffer``.
+
+Location: ``<tier cache dir>/collateral/<venue>.json`` (:func:`liqwatch.tiercache.cache_dir`:
+``$LIQWATCH_CACHE_DIR`` or the platform's user cache dir). Format::
+
+    {"venue": "bybit", "source_url": "https://api.bybit.com/v5/spot-margin-trade/collateral",
+     "fetched_at": "2026-12-07T23:40:00Z", "as_of": "2026-12-07",
+     "assets": {"BTC": {"tiers": [{"min": 0, "max": 1000000, "ratio": 0.85},
+                                  {"min": 1000000, "max": null, "ratio": 0}],
+                        "tier_basis": "quantity"},
+                "ADA": {"bid_buffer": 0.1, "ask_buffer": 0.1}}}
+
+(an asset has ``tiers`` with ``tier_basis``, or Binance's ``bid_buffer`` and ``ask_buffer``). A
+download replaces the venue's file whole (the venue publishes its table whole); the write is
+atomic. A file that cannot be read or parsed is ignored with one warning line.
+
+Imported by ``liqwatch calc``: standard library only; never ccxt, Textual or pydantic.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sys
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from liqwatch.tiercache import cache_dir, utc_now_iso
+
+Warn = Callable[[str], None]
+
+
+def table_venues() -> dict[str, str]:
+    """The venues whose collateral tables liqwatch reads -> the public endpoint of each
+    (``Venue.collateral_table_source``)."""
+    from liqwatch.core.venues import VENUES
+
+    return {name: v.collateral_table_source for name, v in VENUES.items() if v.collateral_table_source}
+
+
+def _stderr_warning(message: str) -> None:
+    print(f"liqwatch: warning: {message}", file=sys.stderr)
+
+
+def collateral_path(venue: str) -> Path:
+    """The venue's collateral cache file: ``<cache_dir>/collateral/<venue>.json``."""
+    return cache_dir() / "collateral" / f"{venue}.json"
+
+
+def _valid_asset(entry: Any) -> bool:
+    if not isinstance(entry, dict):
+        return False
+    tiers = entry.get("tiers")
+    if tiers is not None:
+        return (
+            isinstance(tiers, list)
+            and bool(tiers)
+            and entry.get("tier_basis", "quantity") in ("quantity", "value")
+            and all(isinstance(t, dict) and {"min", "max", "ratio"} <= t.keys() for t in tiers)
+        )
+    return isinstance(entry.get("bid_buffer"), int | float) and isinstance(entry.get("ask_buffer"), int | float)
+
+
+def _problem(data: Any, venue: str) -> str | None:
+    if not isinstance(data, dict):
+        return "not a JSON object"
+    if data.get("venue", venue) != venue:
+        return f"written for venue {data.get('venue')!r}"
+    assets = data.get("assets")
+    if not isinstance(assets, dict):
+        return "no 'assets' object"
+    for name, entry in assets.items():
+        if not _valid_asset(entry):
+            return f"asset {name!r} has neither tiers nor bid_buffer/ask_buffer"
+    return None
+
+
+def read_collateral(venue: str, *, warn: Warn | None = None) -> dict[str, Any] | None:
+    """The venue's cached collateral table as loaded JSON; None when there is none or it is
+    unusable (one warning line, default stderr). Never raises for file content."""
+    path = collateral_path(venue)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        (warn or _stderr_warning)(f"collateral cache {path} unreadable ({exc.strerror}); ignored")
+        return None
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        (warn or _stderr_warning)(f"collateral cache {path} is corrupt ({exc}); ignored")
+        return None
+    problem = _problem(data, venue)
+    if problem is not None:
+        (warn or _stderr_warning)(f"collateral cache {path} is malformed ({problem}); ignored")
+        return None
+    result: dict[str, Any] = data
+    return result
+
+
+def write_collateral(venue: str, assets: Mapping[str, Mapping[str, Any]], source_url: str) -> Path:
+    """Write the venue's whole collateral table (asset -> entry); atomic. Raises ValueError for an
+    empty table or a malformed entry (nothing is written then)."""
+    if not assets:
+        raise ValueError(f"{venue}: no collateral assets to cache")
+    now = utc_now_iso()
+    data: dict[str, Any] = {
+        "venue": venue,
+        "source_url": source_url,
+        "fetched_at": now,
+        "as_of": now[:10],
+        "assets": {name.upper(): dict(entry) for name, entry in sorted(assets.items())},
+    }
+    problem = _problem(data, venue)
+    if problem is not None:
+        raise ValueError(f"{venue}: {problem}")
+    import tempfile  # only when writing
+
+    path = collateral_path(venue)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{venue}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(data, handle, separators=(",", ":"))
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    return path
+
+
+__all__ = ["collateral_path", "read_collateral", "table_venues", "write_collateral"]
