@@ -64,7 +64,11 @@ def valuations(draw: st.DrawFn, asset: str, amount: float, price: float) -> Coll
     if kind == "value":
         scale *= price
     cuts = sorted(draw(st.lists(st.floats(0.05, 2.0), min_size=n - 1, max_size=n - 1, unique=True)))
-    bounds = [0.0, *(c * scale for c in cuts)]
+    bounds = [0.0]
+    for cut in cuts:  # distinct cuts can scale to one float: keep each boundary once (tiers are contiguous)
+        if cut * scale > bounds[-1]:
+            bounds.append(cut * scale)
+    n = len(bounds)
     ratios = sorted((draw(st.floats(0.3, 1.0)) for _ in range(n)), reverse=True)
     tiers = tuple(CollateralTier(bounds[i], bounds[i + 1] if i + 1 < n else None, ratios[i]) for i in range(n))
     return CollateralAsset(asset, amount, price, tiers=tiers, tier_basis="value" if kind == "value" else "quantity")
