@@ -17,6 +17,7 @@ received positions. Each account is named ``<group>/<account>`` (two shards may 
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
 import time
@@ -25,7 +26,6 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from liqwatch.bus.names import NAME, PREFIX, check_name
-from liqwatch.core.errors import InputError
 
 if TYPE_CHECKING:
     from nats.aio.msg import Msg
@@ -138,19 +138,16 @@ def alert_line(record: dict[str, Any]) -> tuple[float, str, str]:
     return float(record.get("ts") or 0.0), str(record.get("severity") or "warning"), f"[{who}] {record.get('message')}"
 
 
-def source_settings(url: str, groups: list[str] | None) -> tuple[BusConfig, list[str]]:
-    """The connection settings and groups of ``liqwatch --source URL [--group G ...]`` (names checked)."""
-    from liqwatch.bus.connect import safe_url
-    from liqwatch.config import BusConfig
+def source_settings(
+    url: str, groups: list[str] | None, args: argparse.Namespace | None = None
+) -> tuple[BusConfig, list[str]]:
+    """The connection settings and groups of ``liqwatch --source URL [--group G ...]`` (names
+    checked): the one place every bus command builds them (``bus_config``: the ``--bus-*`` flags and
+    ``--bus-config FILE``'s ``[bus]`` table, for the credentials and TLS)."""
+    from liqwatch.bus.connect import bus_config
 
     checked = [check_name("--group", g) for g in groups or []]
-    try:
-        cfg = BusConfig(url=url)
-    except Exception:
-        raise InputError(
-            FIELD, f"use nats://HOST:PORT or tls://HOST:PORT with no password in it ({safe_url(url)})"
-        ) from None
-    return cfg, checked
+    return bus_config(field=FIELD, url=url, args=args), checked
 
 
 async def check_source(cfg: BusConfig) -> None:

@@ -96,6 +96,9 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="G",
         help="with --source: only this group (repeat for several; default all)",
     )
+    from liqwatch.bus.args import add_auth_arguments  # argparse only: nats loads with --source
+
+    add_auth_arguments(parser)  # the dashboard's --source: credentials and TLS (README: For desks)
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)
     # the small subcommands are defined here, so that `liqwatch calc` does not load their modules
     demo = sub.add_parser(

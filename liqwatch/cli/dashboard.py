@@ -29,7 +29,7 @@ def build_app(args: argparse.Namespace) -> LiqwatchApp:
             fail("--source: not with `demo` (run `liqwatch --source URL`)")
         if source is None:
             fail("--group: only with --source URL (the dashboard on the bus)")
-        return bus_app(source, args.bus_groups)
+        return bus_app(source, args.bus_groups, args)
     if args.command == "demo":
         if not (args.speed > 0 and math.isfinite(args.speed)):
             fail(f"--speed: must be > 0, got {typed(args.speed)}")
@@ -59,7 +59,7 @@ def build_app(args: argparse.Namespace) -> LiqwatchApp:
     return LiqwatchApp(feeds, subtitle=subtitle, alerts=alerts, warnings=warnings)
 
 
-def bus_app(url: str, groups: list[str] | None) -> LiqwatchApp:
+def bus_app(url: str, groups: list[str] | None, args: argparse.Namespace | None = None) -> LiqwatchApp:
     """``liqwatch --source URL [--group G ...]``: the dashboard on the bus (issue #22). The URL and
     the streams are checked before the screen is taken (one line and exit 2 otherwise)."""
     import asyncio
@@ -68,7 +68,7 @@ def bus_app(url: str, groups: list[str] | None) -> LiqwatchApp:
     from liqwatch.core.errors import InputError
 
     try:
-        cfg, checked = source_settings(url, groups)
+        cfg, checked = source_settings(url, groups, args)
         asyncio.run(check_source(cfg))
     except InputError as exc:
         fail(str(exc))

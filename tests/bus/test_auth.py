@@ -462,3 +462,22 @@ def test_mutual_tls_needs_the_client_certificate(
     assert (code, err) == (0, "")
     assert out.splitlines()[-1].startswith("bus init: 5 of 5 created or updated")
     no_secret(out, err)
+
+
+def test_the_dashboard_on_the_bus_logs_in_with_the_same_flags(
+    desk: Desk, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`liqwatch --source URL --bus-user … --bus-password-env …`: the dashboard connects as a
+    reader (its streams checked before the screen is taken); a wrong password is one line."""
+    from liqwatch.cli import build_parser
+    from liqwatch.cli.dashboard import build_app
+
+    bus_init(desk, capsys)
+    args = build_parser().parse_args(["--source", desk.url, *desk.as_user("dash", "DASH_PASSWORD")])
+    app = build_app(args)  # connects and finds LIQ_SNAP as `dash`, or exits with one line
+    assert "every group" in app.sub_title or "every group" in str(getattr(app, "subtitle", ""))
+    monkeypatch.setenv("WRONG", "not-the-password")
+    code, out, err = run(capsys, "--source", desk.url, "--bus-user", "dash", "--bus-password-env", "WRONG")
+    assert (code, out) == (2, "")
+    assert err.count("\n") == 1 and "of user 'dash'; check user/password_env/keyring/creds" in err
+    no_secret(err)
