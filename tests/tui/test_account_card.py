@@ -194,3 +194,26 @@ def test_a_compact_card_keeps_its_margin_ratio_whole(size: tuple[int, int]) -> N
                 assert second.endswith(f"% {balance}") or second.endswith("%"), second
 
     asyncio.run(go())
+
+
+def test_four_cards_at_120_columns_keep_their_margin_ratio_whole() -> None:
+    """The demo's four accounts at 120x40: a card's equity/wallet line wrapped and pushed its margin
+    ratio out of the card; each line now takes the widest form that fits whole."""
+    from tests.tui.test_tui import demo_app
+
+    async def go() -> None:
+        app = demo_app()
+        async with app.run_test(size=(120, 40)) as pilot:
+            await until(pilot, lambda: len(app.query(AccountCard)) == 4)
+            await pilot.pause()
+            for card in app.query(AccountCard):
+                view = next(v for v in app.snapshot.accounts if card.id == f"acct-{abs(hash(v.name))}")
+                lines = card_lines(app, card)
+                assert view.risk is not None or view.collateral_risk is not None
+                if view.collateral_risk is not None:
+                    continue  # its own card (test_collateral_dashboard)
+                ratio = view.risk.account.margin_ratio
+                assert any(line.startswith("MR") and f"{ratio * 100:.2f}%" in line for line in lines), lines
+                assert any(fmt_money(view.risk.account.margin_balance) in line for line in lines), lines
+
+    asyncio.run(go())

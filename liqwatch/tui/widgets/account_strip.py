@@ -97,6 +97,17 @@ class AccountCard(BlockText):
             bare = Text(f"MR {fmt_pct(ratio)}")  # four cards at 80 columns: the ratio whole, no bar
             parts[0] = ((head.plain, tuple(head.spans), "widest"), functools.partial(Widest, (head,)))
             parts[1] = ((wide.plain, tuple(wide.spans), "widest"), functools.partial(Widest, (wide, narrow, bare)))
+        elif view.data_status == "ok" and view.computed and len(lines) == 4:
+            # four cards at 120 columns: each line in the widest form that fits whole (wrapped, the
+            # equity line pushed the margin ratio out of the card); a figure is never cut
+            wallet = fmt_money(account_wallet(view))
+            money = (lines[1], Text(f"eq. {fmt_money(balance)}  wal. {wallet}"), Text(f"eq. {fmt_money(balance)}"))
+            short = gauge(ratio)
+            short.truncate(6)
+            gauges = (lines[2], Text("MR ") + short + Text(f" {fmt_pct(ratio)}"), Text(f"MR {fmt_pct(ratio)}"))
+            for i, options in ((0, (lines[0],)), (1, money), (2, gauges)):
+                first = options[0]
+                parts[i] = ((first.plain, tuple(first.spans), "widest"), functools.partial(Widest, options))
         self.show_parts(parts)
         # no figures is not a band: the card is -stale (below), its text says why
         self.set_class(view.data_status == "ok" and BANDS.band(ratio) in DANGER_BANDS, "-danger")
