@@ -29,7 +29,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from liqwatch.tiercache import cache_dir, utc_now_iso
+from liqwatch.tiercache import cache_dir, read_checked, utc_now_iso
 
 Warn = Callable[[str], None]
 
@@ -82,25 +82,7 @@ def _problem(data: Any, venue: str) -> str | None:
 def read_collateral(venue: str, *, warn: Warn | None = None) -> dict[str, Any] | None:
     """The venue's cached collateral table as loaded JSON; None when there is none or it is
     unusable (one warning line, default stderr). Never raises for file content."""
-    path = collateral_path(venue)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return None
-    except OSError as exc:
-        (warn or _stderr_warning)(f"collateral cache {path} unreadable ({exc.strerror}); ignored")
-        return None
-    try:
-        data = json.loads(text)
-    except ValueError as exc:
-        (warn or _stderr_warning)(f"collateral cache {path} is corrupt ({exc}); ignored")
-        return None
-    problem = _problem(data, venue)
-    if problem is not None:
-        (warn or _stderr_warning)(f"collateral cache {path} is malformed ({problem}); ignored")
-        return None
-    result: dict[str, Any] = data
-    return result
+    return read_checked(collateral_path(venue), "collateral cache", lambda data: _problem(data, venue), warn)
 
 
 def write_collateral(venue: str, assets: Mapping[str, Mapping[str, Any]], source_url: str) -> Path:

@@ -95,22 +95,30 @@ def read_cache(venue: str, *, warn: Warn | None = None) -> dict[str, Any] | None
 
     A corrupt or malformed file gives one warning line (``warn``, default stderr) and None: the
     caller falls back to the bundled tables. Never raises for file content."""
-    path = cache_path(venue)
+    return read_checked(cache_path(venue), "tier cache", lambda data: _valid(data, venue), warn)
+
+
+def read_checked(
+    path: Path, what: str, problem_of: Callable[[Any], str | None], warn: Warn | None = None
+) -> dict[str, Any] | None:
+    """A cache file (``what``: its name in a warning) as loaded JSON, or None when there is none or
+    it is unreadable, corrupt or malformed (``problem_of`` says how): one warning line then (``warn``,
+    default stderr). Never raises for file content. The tier and the collateral caches read through it."""
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         return None
     except OSError as exc:
-        (warn or _stderr_warning)(f"tier cache {path} unreadable ({exc.strerror}); ignored")
+        (warn or _stderr_warning)(f"{what} {path} unreadable ({exc.strerror}); ignored")
         return None
     try:
         data = json.loads(text)
     except ValueError as exc:
-        (warn or _stderr_warning)(f"tier cache {path} is corrupt ({exc}); ignored")
+        (warn or _stderr_warning)(f"{what} {path} is corrupt ({exc}); ignored")
         return None
-    problem = _valid(data, venue)
+    problem = problem_of(data)
     if problem is not None:
-        (warn or _stderr_warning)(f"tier cache {path} is malformed ({problem}); ignored")
+        (warn or _stderr_warning)(f"{what} {path} is malformed ({problem}); ignored")
         return None
     result: dict[str, Any] = data
     return result

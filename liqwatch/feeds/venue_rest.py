@@ -205,6 +205,25 @@ class VenueRest:
         self._taker_cache: weakref.WeakKeyDictionary[Any, TakerRates] = weakref.WeakKeyDictionary()
         self.clock: Callable[[], float] = time.monotonic
         """What the taker-rate cache ages by."""
+        self._table_cache: weakref.WeakKeyDictionary[Any, tuple[float, dict[str, list[CollateralTierRow]]]] = (
+            weakref.WeakKeyDictionary()
+        )
+        """Per ccxt client, the venue's collateral table and when it was read (kept
+        :data:`COLLATERAL_TABLE_TTL` seconds: the venue re-tiers rarely)."""
+
+    async def collateral_tiers(self, ex: Any) -> dict[str, list[CollateralTierRow]]:
+        """The venue's public collateral-rate table, coin -> tiers (venues that read one say how)."""
+        raise NotImplementedError(f"{self.name}: no collateral table")
+
+    async def _tables(self, ex: Any, need: set[str]) -> dict[str, list[CollateralTierRow]]:
+        """The collateral table, read again once it is older than the TTL or lacks a coin in ``need``."""
+        now = time.monotonic()
+        kept = self._table_cache.get(ex)
+        if kept is not None and now - kept[0] < COLLATERAL_TABLE_TTL and need <= kept[1].keys():
+            return kept[1]
+        tables = await self.collateral_tiers(ex)
+        self._table_cache[ex] = (now, tables)
+        return tables
 
     def options(self) -> dict[str, Any]:
         """ccxt constructor options (market types to load, no currency/account probes)."""

@@ -204,7 +204,7 @@ def test_the_public_table_is_read_once_then_reused_until_its_ttl(
             await client.fetch_account_balances()
             await client.fetch_account_mode()
         reused = fake.paths().count(table)
-        monkeypatch.setattr(f"liqwatch.venues.{venue}.rest.COLLATERAL_TABLE_TTL", 0.0)
+        monkeypatch.setattr("liqwatch.feeds.venue_rest.COLLATERAL_TABLE_TTL", 0.0)
         await client.fetch_account_balances()
         mode = await client.fetch_account_mode()
         return reused, fake.paths().count(table), len(mode.collateral)

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import time
 import weakref
 from typing import TYPE_CHECKING, Any
 
 from liqwatch.feeds.events import AccountModeName, CollateralRow, CollateralTierRow
 from liqwatch.feeds.parse import DataError, MarginMode, PositionSide, as_dict, as_list, lights, ms_to_s, num, positive
 from liqwatch.feeds.venue_rest import (
-    COLLATERAL_TABLE_TTL,
     MAX_PAGES,
     Leg,
     PositionSnapshot,
@@ -85,21 +83,9 @@ class BybitRest(VenueRest):
         """Per ccxt client, the latest wallet-balance account row (the venue ratio reuses it)."""
         self._collateral_source: weakref.WeakKeyDictionary[Any, dict[str, Any]] = weakref.WeakKeyDictionary()
         """The same row for :meth:`collateral` (every coin's wallet balance)."""
-        self._table_cache: weakref.WeakKeyDictionary[Any, tuple[float, dict[str, list[CollateralTierRow]]]] = (
-            weakref.WeakKeyDictionary()
-        )
-        """Per ccxt client, the venue's collateral table and when it was read (kept
-        :data:`liqwatch.feeds.venue_rest.COLLATERAL_TABLE_TTL` seconds: the venue re-tiers rarely)."""
 
-    async def _tables(self, ex: Any, need: set[str]) -> dict[str, list[CollateralTierRow]]:
-        """The collateral table, read again once it is older than the TTL or lacks a coin in ``need``."""
-        now = time.monotonic()
-        kept = self._table_cache.get(ex)
-        if kept is not None and now - kept[0] < COLLATERAL_TABLE_TTL and need <= kept[1].keys():
-            return kept[1]
-        tables = await bybit_collateral_tiers(ex)
-        self._table_cache[ex] = (now, tables)
-        return tables
+    async def collateral_tiers(self, ex: Any) -> dict[str, list[CollateralTierRow]]:
+        return await bybit_collateral_tiers(ex)
 
     async def collateral_table(self, ex: Any) -> dict[str, dict[str, Any]]:
         return {coin: tier_entry(rows) for coin, rows in (await bybit_collateral_tiers(ex)).items() if rows}

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import time
 import weakref
 from typing import TYPE_CHECKING, Any, Literal
 
 from liqwatch.feeds.events import AccountModeName, CollateralRow, CollateralTierRow, TierRowData
 from liqwatch.feeds.parse import DataError, MarginMode, PositionSide, as_dict, as_list, lights, num, positive
 from liqwatch.feeds.venue_rest import (
-    COLLATERAL_TABLE_TTL,
     MIN_LEVERAGE,
     Leg,
     PositionSnapshot,
@@ -78,21 +76,9 @@ class OkxRest(VenueRest):
         """Clients whose account is multi-currency margin (acctLv 3): the balance reads every currency."""
         self._collateral_source: weakref.WeakKeyDictionary[Any, dict[str, Any]] = weakref.WeakKeyDictionary()
         """The latest balance answer with every currency's detail, for :meth:`collateral`."""
-        self._table_cache: weakref.WeakKeyDictionary[Any, tuple[float, dict[str, list[CollateralTierRow]]]] = (
-            weakref.WeakKeyDictionary()
-        )
-        """Per ccxt client, the venue's collateral table and when it was read (kept
-        :data:`liqwatch.feeds.venue_rest.COLLATERAL_TABLE_TTL` seconds: the venue re-tiers rarely)."""
 
-    async def _tables(self, ex: Any, need: set[str]) -> dict[str, list[CollateralTierRow]]:
-        """The collateral table, read again once it is older than the TTL or lacks a coin in ``need``."""
-        now = time.monotonic()
-        kept = self._table_cache.get(ex)
-        if kept is not None and now - kept[0] < COLLATERAL_TABLE_TTL and need <= kept[1].keys():
-            return kept[1]
-        tables = await okx_discount_tiers(ex)
-        self._table_cache[ex] = (now, tables)
-        return tables
+    async def collateral_tiers(self, ex: Any) -> dict[str, list[CollateralTierRow]]:
+        return await okx_discount_tiers(ex)
 
     async def collateral_table(self, ex: Any) -> dict[str, dict[str, Any]]:
         return {ccy: tier_entry(rows) for ccy, rows in (await okx_discount_tiers(ex)).items() if rows}
