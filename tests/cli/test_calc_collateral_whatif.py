@@ -372,7 +372,13 @@ def test_common_move_reaches_the_ratio_exactly_and_first(
         event("a move reaches it")
         assert (m < 0.0) == down and abs(m) <= reach
         if venue.name in CONTINUOUS:
-            assert math.isclose(ratio_at(m), ratio, rel_tol=1e-9), (m, ratio_at(m), ratio)
+            # the ratio at the move is the target (rel 1e-9); where every mark is almost at zero
+            # (1 + m ~ 0.003) the account's equity is a small difference of large terms and the
+            # recomputed ratio's own float error passes 1e-9: there the move itself must be exact
+            # to 1e-9 (the target lies between the ratios at m(1 - 1e-9) and m(1 + 1e-9))
+            exact = math.isclose(ratio_at(m), ratio, rel_tol=1e-9)
+            bracketed = ratio_at(m * (1 - 1e-9)) <= ratio * (1 + 1e-12) <= ratio_at(m * (1 + 1e-9)) * (1 + 2e-12)
+            assert exact or (1 + m < 0.01 and bracketed), (m, ratio_at(m), ratio)
         elif not math.isclose(ratio_at(m), ratio, rel_tol=1e-9):
             event("a jump at a bracket floor")
             assert max(ratio_at(m), ratio_at(m * (1 + 1e-12))) >= ratio * (1 - 1e-9)
