@@ -30,6 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from liqwatch.alerts.config import AlertRuleConfig, ChannelConfig
 from liqwatch.core.errors import InputError
+from liqwatch.feeds.account import Secrets as Secrets  # noqa: PLC0414 (re-export: its old home)
 from liqwatch.venues import get_home, names
 
 if TYPE_CHECKING:
@@ -164,39 +165,6 @@ class Config(BaseModel):
         if dupes:
             raise ValueError(f"account names must be unique: {', '.join(dupes)}")
         return self
-
-
-class Secrets:
-    """API credentials, kept out of every repr, log line and error message."""
-
-    __slots__ = ("_key", "_passphrase", "_secret")
-
-    def __init__(self, key: str | None, secret: str | None, passphrase: str | None = None) -> None:
-        self._key = key
-        self._secret = secret
-        self._passphrase = passphrase
-
-    def __repr__(self) -> str:
-        return "Secrets(***)"
-
-    __str__ = __repr__
-
-    def ccxt_options(self) -> dict[str, str]:
-        out: dict[str, str] = {}
-        if self._key:
-            out["apiKey"] = self._key
-        if self._secret:
-            out["secret"] = self._secret
-        if self._passphrase:
-            out["password"] = self._passphrase
-        return out
-
-    def redact(self, text: str) -> str:
-        """``text`` with any secret replaced by ``***`` (for error messages from libraries)."""
-        for value in (self._key, self._secret, self._passphrase):
-            if value and len(value) >= 4:
-                text = text.replace(value, "***")
-        return text
 
 
 CONFIG_DIR_ENV = "LIQWATCH_CONFIG_DIR"

@@ -24,7 +24,7 @@ from liqwatch.core.venues import VENUES, Venue, get_venue
 if TYPE_CHECKING:  # the state store imports this module: no import back at run time
     from liqwatch.core.funding import FundingDrift
     from liqwatch.liqfees import FeeRates
-    from liqwatch.state import AccountView, PositionView, Snapshot
+    from liqwatch.views import AccountView, PositionView, Snapshot
 
 
 def num(x: float | None) -> float | None:

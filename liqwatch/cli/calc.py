@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from liqwatch.cli.common import FLAG_FOR_FIELD, done, fail
+from liqwatch.cli.common import FLAG_FOR_FIELD, chosen_scenario, done, fail
 from liqwatch.core.errors import InputError
 from liqwatch.core.numfmt import typed
 from liqwatch.percent import fraction_arg
@@ -300,7 +300,7 @@ def run(args: argparse.Namespace) -> int:
         times = [args.next_funding_time]
 
     if mode != "single":
-        from liqwatch.collateral_calc import run_multi
+        from liqwatch.cli.calc_multi import run_multi
 
         check_funding(args, rates, times)  # validated, as for a single account; the drift is not computed
         warnings += run_multi(args, venue, specs, collateral_rows, mode, rates)
@@ -428,25 +428,6 @@ def fetch_tables(
     for line in outcome.lines:
         print(line, file=sys.stderr)
     return outcome.kept
-
-
-def chosen_scenario(args: argparse.Namespace) -> str | None:
-    """The name of the what-if scenario the flags ask for (at most one); a scenario's secondary
-    flag (``--add-price``, ``--beta``) only with its own."""
-    given = [sc.flag for sc in SCENARIOS.values() if _given(getattr(args, sc.params[0].name))]
-    if len(given) > 1:
-        fail(f"{given[1]}: one what-if scenario per run (also given: {given[0]})")
-    for sc in SCENARIOS.values():
-        for param in sc.params[1:]:
-            if getattr(args, param.name) is not None and getattr(args, sc.params[0].name) is None:
-                fail(f"{param.flag}: only with {sc.flag}")
-    return next((sc.name for sc in SCENARIOS.values() if _given(getattr(args, sc.params[0].name))), None)
-
-
-def _given(value: object) -> bool:
-    """A scenario flag was given: any value but None and a store_true's False (0 is a value: it is
-    checked, not ignored)."""
-    return value is not None and value is not False
 
 
 def overrides_label(args: argparse.Namespace) -> str:

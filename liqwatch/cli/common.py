@@ -87,3 +87,24 @@ def join_dash_values(argv: list[str]) -> list[str]:
         out.append(arg)
         i += 1
     return out
+
+
+def chosen_scenario(args: argparse.Namespace) -> str | None:
+    """The name of the what-if scenario the flags ask for (at most one); a scenario's secondary
+    flag (``--add-price``, ``--beta``) only with its own."""
+    from liqwatch.scenarios import SCENARIOS
+
+    given = [sc.flag for sc in SCENARIOS.values() if _given(getattr(args, sc.params[0].name))]
+    if len(given) > 1:
+        fail(f"{given[1]}: one what-if scenario per run (also given: {given[0]})")
+    for sc in SCENARIOS.values():
+        for param in sc.params[1:]:
+            if getattr(args, param.name) is not None and getattr(args, sc.params[0].name) is None:
+                fail(f"{param.flag}: only with {sc.flag}")
+    return next((sc.name for sc in SCENARIOS.values() if _given(getattr(args, sc.params[0].name))), None)
+
+
+def _given(value: object) -> bool:
+    """A scenario flag was given: any value but None and a store_true's False (0 is a value: it is
+    checked, not ignored)."""
+    return value is not None and value is not False

@@ -15,15 +15,15 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, Protocol
 
 from pydantic import ValidationError
 
 from liqwatch.feeds.parse import DataError
 
 if TYPE_CHECKING:
-    from liqwatch.config import AccountConfig, Secrets
-    from liqwatch.feeds.venue_rest import VenueRest
+    from liqwatch.feeds.account import Account as AccountConfig
+    from liqwatch.feeds.account import Secrets
 
 FEED_ERROR_KINDS: Final = frozenset(
     {"auth", "permission", "maintenance", "rate_limit", "network", "exchange", "config"}
@@ -205,8 +205,17 @@ def account_prefix(account: AccountConfig) -> str:
     return f"{account.exchange} account '{account.name}': "
 
 
+class Adapter(Protocol):
+    """What :func:`new_exchange` reads of a venue's REST adapter (``liqwatch.feeds.venue_rest.VenueRest``,
+    which builds on this module: no import back)."""
+
+    @property
+    def ccxt_id(self) -> str: ...
+    def config(self, account: AccountConfig) -> dict[str, Any]: ...
+
+
 def new_exchange(
-    module: Any, adapter: VenueRest, account: AccountConfig, secrets: Secrets, *, options: dict[str, Any]
+    module: Any, adapter: Adapter, account: AccountConfig, secrets: Secrets, *, options: dict[str, Any]
 ) -> Any:
     """A ccxt instance (from ``module``: ``ccxt.async_support`` or ``ccxt.pro``) for the account's
     venue, with ``options``, the adapter's constructor keys and the account's credentials.

@@ -21,7 +21,7 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from liqwatch.core.collateral import CollateralAsset, account_margin_ratio, assess_collateral
 from liqwatch.core.engine import assess, liquidation_prices
@@ -629,12 +629,3 @@ class DemoFeed:
                 if acc.name in changed or market.tick % SNAPSHOT_EVERY == 0:
                     for pe in market.position_events(acc, now):
                         sink(pe)
-
-
-def market_reports(market: DemoMarket, now: float) -> list[Any]:
-    """The simulated backstop at the market's current tick (issue #13): insurance pools that draw
-    down in the crash, an index the mark diverges from, funding, a Bybit-style ADL alert nearing
-    its trigger. See :mod:`liqwatch.market.demo` (imported here on first use)."""
-    from liqwatch.market.demo import reports
-
-    return list(reports(market, now))

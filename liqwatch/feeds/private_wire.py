@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urlsplit, urlunsplit
 
 if TYPE_CHECKING:
-    from liqwatch.config import AccountConfig
+    from liqwatch.feeds.account import Account as AccountConfig
 
 NO_SNAPSHOT = {"watchPositions": {"fetchPositionsSnapshot": False, "awaitPositionsSnapshot": False}}
 

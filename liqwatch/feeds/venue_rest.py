@@ -47,7 +47,7 @@ from liqwatch.feeds.parse import DataError, MarginMode, PositionSide, as_dict, a
 from liqwatch.numfmt import plain
 
 if TYPE_CHECKING:
-    from liqwatch.config import AccountConfig
+    from liqwatch.feeds.account import Account as AccountConfig
 
 # Max leverage in a Tiers row must be > 0; venues occasionally send 0 for "not applicable".
 MIN_LEVERAGE = 1.0

@@ -18,7 +18,7 @@ from liqwatch.feeds.venue_rest import (
 )
 
 if TYPE_CHECKING:
-    from liqwatch.config import AccountConfig
+    from liqwatch.feeds.account import Account as AccountConfig
 
 
 class BinanceRest(VenueRest):

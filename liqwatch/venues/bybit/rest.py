@@ -20,7 +20,7 @@ from liqwatch.feeds.venue_rest import (
 from liqwatch.numfmt import plain
 
 if TYPE_CHECKING:
-    from liqwatch.config import AccountConfig
+    from liqwatch.feeds.account import Account as AccountConfig
 
 # Bybit's base (non-VIP) taker rate for USDT perpetuals. The recorded classic payload reserves its
 # fee to close at it (0.15 x 2,567.82 x 0.055% = 0.21185); used only when neither bustPrice nor

@@ -11,7 +11,7 @@ from liqwatch.feeds.parse import DataError, MarginMode, as_dict, as_list, num, p
 from liqwatch.feeds.venue_rest import PositionSnapshot, VenueRest, inverse_part, ratio_of
 
 if TYPE_CHECKING:
-    from liqwatch.config import AccountConfig
+    from liqwatch.feeds.account import Account as AccountConfig
 
 LINEAR_CURRENCY = "USDC"
 """The collateral currency of Deribit's linear perpetuals (``BTC_USDC-PERPETUAL``, ...)."""

@@ -22,7 +22,7 @@ _MODES: dict[str, AccountModeName] = {
 """``GET /unified/unified_mode`` ``mode`` -> liqwatch's mode."""
 
 if TYPE_CHECKING:
-    from liqwatch.config import AccountConfig
+    from liqwatch.feeds.account import Account as AccountConfig
 
 
 class GateRest(VenueRest):

@@ -8,7 +8,7 @@ from liqwatch.feeds.parse import as_dict, as_list, ms_to_s
 from liqwatch.feeds.private_wire import Batch, PrivateProtocol
 
 if TYPE_CHECKING:
-    from liqwatch.config import AccountConfig
+    from liqwatch.feeds.account import Account as AccountConfig
 
 
 class HyperliquidPrivate(PrivateProtocol):

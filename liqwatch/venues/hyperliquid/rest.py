@@ -13,7 +13,7 @@ from liqwatch.feeds.venue_rest import (
 )
 
 if TYPE_CHECKING:
-    from liqwatch.config import AccountConfig
+    from liqwatch.feeds.account import Account as AccountConfig
 
 _ABSTRACTIONS: dict[str, tuple[AccountModeName, str]] = {
     "default": ("single", "perp margin in USDC"),

@@ -9,7 +9,7 @@ from liqwatch.feeds.parse import as_dict, as_list, ms_to_s
 from liqwatch.feeds.private_wire import Batch, PrivateProtocol, replace_path
 
 if TYPE_CHECKING:
-    from liqwatch.config import AccountConfig
+    from liqwatch.feeds.account import Account as AccountConfig
 
 
 class OkxPrivate(PrivateProtocol):

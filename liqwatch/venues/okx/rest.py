@@ -27,7 +27,7 @@ _LEVELS: dict[str, tuple[AccountModeName, str]] = {
 """``/api/v5/account/config`` ``acctLv`` -> (liqwatch's mode, OKX's name for it)."""
 
 if TYPE_CHECKING:
-    from liqwatch.config import AccountConfig
+    from liqwatch.feeds.account import Account as AccountConfig
 
 
 class OkxRest(VenueRest):
