@@ -107,6 +107,11 @@ def messages(record: dict[str, Any], line: bytes, group: str) -> list[BusMessage
     return []
 
 
+RECHECK_GRACE = 2.0
+"""Seconds past the takeover delay a stopping replica waits for its pending claim re-checks (an
+alert whose claimant died is taken over and published, not lost with the replica that saw it)."""
+
+
 class BusSink:
     """Publishes ``watch``'s records on JetStream; see the module's docstring."""
 
@@ -432,6 +437,8 @@ class BusSink:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._presence_task
             self._presence_task = None
+        if self._rechecks:  # a claim another replica may have died on: look again before leaving
+            await asyncio.wait(list(self._rechecks), timeout=self.takeover_delay + RECHECK_GRACE)
         if self._task is not None:
             loop = asyncio.get_running_loop()
             deadline = loop.time() + DRAIN_TIMEOUT

@@ -112,14 +112,17 @@ def stored(url: str) -> list[tuple[dict[str, Any], bytes, dict[str, str]]]:
     return [(orjson.loads(p), p, h) for _, p, h in read(url, "LIQ_ALERT")]
 
 
-def assert_each_key_once(url: str, printed: set[tuple[Any, ...]], lines: set[bytes]) -> list[dict[str, str]]:
+def assert_each_key_once(
+    url: str, printed: set[tuple[Any, ...]], lines: set[bytes], killed: frozenset[str] = frozenset()
+) -> list[dict[str, str]]:
     """Every key of ``printed`` is in LIQ_ALERT, each key there exactly once, each as a line a
-    replica printed; the headers."""
+    replica printed; the headers. A replica in ``killed`` was SIGKILLed: what it published last may
+    be a line still in its own stdout buffer, lost with the process, so only its keys are counted."""
     alerts = stored(url)
     counts = Counter(key_of(r) for r, _, _ in alerts)
     assert [k for k, n in counts.items() if n > 1] == []
     assert printed <= set(counts), printed - set(counts)
-    assert all(payload in lines for _, payload, _ in alerts)
+    assert all(payload in lines for _, payload, h in alerts if h.get("Liqwatch-Replica") not in killed)
     return [h for _, _, h in alerts]
 
 
@@ -234,7 +237,7 @@ def test_a_replica_killed_mid_crash_loses_no_alert(nats_server: NatsServer, repl
     assert len(b.alert_keys()) >= 10
     # the survivor's alerts all stored (a's claims it never published taken over), none twice; what a
     # printed before it died is stored too wherever b saw the same alert
-    assert_each_key_once(nats_server.url, b.alert_keys(), set(a.lines) | set(b.lines))
+    assert_each_key_once(nats_server.url, b.alert_keys(), set(a.lines) | set(b.lines), killed=frozenset({"a"}))
 
 
 @pytest.mark.slow
