@@ -24,6 +24,7 @@ from liqwatch.collateral_calc import MOVE_LIMIT_DOWN, MOVE_LIMIT_UP, moved_accou
 from liqwatch.core import PositionSpec, Venue
 from liqwatch.core.collateral import AccountMode, CollateralAsset, account_margin_ratio
 from liqwatch.core.collateral_moves import common_move
+from tests.cli.test_calc_collateral import calc_json, refused
 from tests.core.test_collateral_properties import CONTINUOUS, accounts
 
 USDT = {"asset": "USDT", "amount": 5_000, "price": 1, "ratio": 1}
@@ -67,22 +68,6 @@ def write(tmp_path: Path, doc: dict[str, Any]) -> str:
     path = tmp_path / "p.json"
     path.write_text(json.dumps(doc))
     return str(path)
-
-
-def calc_json(capsys: pytest.CaptureFixture[str], *argv: str) -> dict[str, Any]:
-    assert main(["calc", *argv, "--json", "--offline"]) == 0
-    out: dict[str, Any] = json.loads(capsys.readouterr().out)
-    return out
-
-
-def refused(capsys: pytest.CaptureFixture[str], *argv: str) -> str:
-    with pytest.raises(SystemExit) as exc:
-        main(["calc", *argv, "--offline"])
-    assert exc.value.code == 2
-    captured = capsys.readouterr()
-    err = captured.err.strip()
-    assert captured.out == "" and len(err.splitlines()) == 1 and "Traceback" not in err, err
-    return err
 
 
 # ------------------------------------------------------------------------------ --add-size

@@ -19,19 +19,8 @@ from liqwatch import collateral_cache
 from liqwatch.cli import main
 from liqwatch.cli.tiers_update import add_update_parser, run_update
 from liqwatch.tiers_update import Retry
+from tests.cli.test_calc_collateral import BTC_LONG
 from tests.fakes.rest_server import FakeRestServer
-
-BTC_LONG = {
-    "symbol": "BTC/USDT:USDT",
-    "side": "long",
-    "size": 1,
-    "entry_price": 52_000,
-    "mark_price": 50_000,
-    "margin_mode": "cross",
-    "mmr": 0.01,
-    "maint_amount": 0,
-    "max_leverage": 50,
-}
 
 
 async def _instant(_: float) -> None:
