@@ -20,6 +20,7 @@ from liqwatch.core.errors import InputError
 from liqwatch.numfmt import typed
 
 if TYPE_CHECKING:  # the parser is built for every command: keep this module's imports light
+    from liqwatch.alerts.runner import AlertRunner
     from liqwatch.config import Config
     from liqwatch.feeds.base import Feed
     from liqwatch.feeds.events import Event, Status
@@ -74,6 +75,20 @@ def build_feeds(args: argparse.Namespace, warnings: list[str]) -> tuple[list[Fee
     if not config.accounts:
         raise InputError("accounts", "the config has no [[accounts]]")
     return [VenueFeed(account) for account in config.accounts], config
+
+
+def wire_claims(sinks: Sequence[Sink], alerts: AlertRunner) -> None:
+    """Replicas of a bus group claim each alert before publishing it (:mod:`liqwatch.bus.claims`);
+    an alert another replica claimed counts as delivered here (its cooldown runs), and this
+    replica's ``[[channels]]`` deliver only what it published: each alert reaches them once."""
+    for sink in sinks:
+        claims_from = getattr(sink, "claims_from", None)
+        if claims_from is not None and claims_from(
+            alerts.engine.claim,
+            lambda alert_id: alerts.engine.mark_delivered(alert_id, time.time()),
+            alerts.release,
+        ):
+            alerts.hold_until_published()
 
 
 def _event_line(event: Status) -> dict[str, Any]:
@@ -173,10 +188,7 @@ async def run_watch(
         on_alert=lambda alert: printer.line(alert.record()),
         on_failure=lambda failure: printer.line(failure.record()),
     )
-    for sink in printer.sinks:  # replicas of a bus group claim each alert (liqwatch.bus.claims)
-        claims_from = getattr(sink, "claims_from", None)
-        if claims_from is not None:
-            claims_from(alerts.engine.claim, lambda alert_id: alerts.engine.mark_delivered(alert_id, time.time()))
+    wire_claims(printer.sinks, alerts)
     recorder = None
     if args.record is not None:
         from liqwatch.feeds.replay import Recorder

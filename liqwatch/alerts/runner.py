@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import os
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +25,10 @@ from liqwatch.state import Notice, Snapshot
 if TYPE_CHECKING:
     from liqwatch.config import AccountConfig
     from liqwatch.market.model import MarketReport
+
+HELD_LIMIT = 10_000
+"""Alerts a replica keeps for its channels while the bus decides who publishes them (one another
+replica claimed is released only if that replica dies before publishing: a takeover)."""
 
 
 def account_identity(account: AccountConfig, environ: Mapping[str, str] | None = None) -> str:
@@ -74,6 +79,23 @@ class AlertRunner:
             clock=clock,
         )
         self.dispatcher.restore(saved.get("outbox") or {})
+        self._held: OrderedDict[str, Alert] | None = None
+
+    def hold_until_published(self) -> None:
+        """Replicas of a bus group (``watch --publish --replica``): deliver through this runner's
+        channels only the alerts this replica publishes (:meth:`release`), so that two replicas with
+        the same ``[[channels]]`` deliver each alert once. An alert another replica claimed first
+        is not delivered here (its cooldown runs as if it had been); one this replica takes over
+        from a claimant that died is."""
+        if self._held is None:
+            self._held = OrderedDict()
+
+    def release(self, alert_id: str) -> None:
+        """The bus published ``alert_id`` for this replica: hand it to the channels."""
+        if self._held is not None and (alert := self._held.pop(alert_id, None)) is not None:
+            self.dispatcher.submit(alert)
+            if self.store is not None:
+                self.store.sync(self.engine, self.dispatcher)
 
     def start(self) -> None:
         self.dispatcher.start()
@@ -83,7 +105,11 @@ class AlertRunner:
         for alert in alerts:
             if self.on_alert is not None:
                 self.on_alert(alert)
-            if self.external:
+            if self.external and self._held is not None:  # until this replica publishes it
+                self._held[alert.id] = alert
+                while len(self._held) > HELD_LIMIT:  # claimed by another replica long ago
+                    self._held.popitem(last=False)
+            elif self.external:
                 self.dispatcher.submit(alert)
             else:  # printed or shown is delivered: the cooldown starts now
                 self.engine.mark_delivered(alert.id, now)

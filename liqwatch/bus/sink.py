@@ -162,6 +162,7 @@ class BusSink:
         """Claims of a replica that died before publishing, taken over and published by this one."""
         self._claim_of: Callable[[str], tuple[str, float] | None] | None = None
         self._on_suppressed: Callable[[str], None] | None = None
+        self._on_published: Callable[[str], None] | None = None
         self._claims: Claims | None = None
         self._revisions: dict[str, int] = {}
         self._rechecks: set[asyncio.Task[None]] = set()
@@ -258,14 +259,20 @@ class BusSink:
             return
 
     def claims_from(
-        self, claim_of: Callable[[str], tuple[str, float] | None], on_suppressed: Callable[[str], None]
-    ) -> None:
+        self,
+        claim_of: Callable[[str], tuple[str, float] | None],
+        on_suppressed: Callable[[str], None],
+        on_published: Callable[[str], None] | None = None,
+    ) -> bool:
         """With a replica name: claim each alert before publishing it. ``claim_of(alert id)`` gives
         its cooldown key and cooldown (the engine's :meth:`~liqwatch.alerts.engine.AlertEngine.claim`),
-        ``on_suppressed(alert id)`` runs when another replica claimed it first."""
+        ``on_suppressed(alert id)`` runs when another replica claimed it first, ``on_published(alert
+        id)`` once this replica published it (its claim won, or taken over). True if claims are on."""
         if self.replica:
             self._claim_of = claim_of
             self._on_suppressed = on_suppressed
+            self._on_published = on_published
+        return bool(self.replica)
 
     def write(self, record: dict[str, Any], line: bytes) -> None:
         for message in messages(record, line, self.group):
@@ -333,6 +340,9 @@ class BusSink:
                     queue.popleft()
                 self.published += 1
                 if message.claim is not None:
+                    if self._on_published is not None and message.msg_id is not None:
+                        with contextlib.suppress(Exception):
+                            self._on_published(message.msg_id)
                     await self._mark_published(message)
 
     def _with_claim(self, message: BusMessage) -> BusMessage:
