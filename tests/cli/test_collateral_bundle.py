@@ -63,7 +63,7 @@ def _fresh_reads() -> None:
 
 def test_every_bundled_table_validates() -> None:
     venues = collateral_cache.bundled_venues()
-    assert {"gate", "okx"} <= set(venues)
+    assert {"bitget", "gate", "okx"} <= set(venues)
     for venue in venues:
         data = collateral_cache.read_bundled(venue)
         assert data is not None and data["venue"] == venue
@@ -118,6 +118,24 @@ def test_gate_row_valued_from_the_bundle(tmp_path: Path, capsys: pytest.CaptureF
         {
             "asset": "KAS",
             "source": "bundled gate table as of 2024-12-02 (https://www.gate.io/announcements/article/41242)",
+        }
+    ]
+
+
+def test_bitget_btc_valued_from_the_bundle_as_bitgets_own_example(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Bitget's "Coin haircut for USDT-M positions in multi-asset mode" (2024-09-05): 10 BTC at an index
+    of 60,000 USDT count 100,000 x 0.975 + 400,000 x 0.97 + 100,000 x 0.965 = 582,000 USDT."""
+    btc = {"asset": "BTC", "amount": 10, "price": 60_000}
+    doc = calc_json(capsys, "--portfolio", str(write(tmp_path, account("bitget", btc))))
+    rows = {c["asset"]: c for c in doc["account"]["collateral"]}
+    assert rows["BTC"]["value_usd"] == pytest.approx(600_000, rel=1e-12)
+    assert rows["BTC"]["collateral_value_usd"] == pytest.approx(582_000, rel=1e-12)
+    assert doc["account"]["collateral_tables"] == [
+        {
+            "asset": "BTC",
+            "source": "bundled bitget table as of 2024-09-05 (https://bitgetapp.com/ph/support/articles/12560603815234)",
         }
     ]
 
