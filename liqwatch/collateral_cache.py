@@ -16,6 +16,10 @@ Location: ``<tier cache dir>/collateral/<venue>.json`` (:func:`liqwatch.tiercach
 download replaces the venue's file whole (the venue publishes its table whole); the write is
 atomic. A file that cannot be read or parsed is ignored with one warning line.
 
+The dated tables bundled with liqwatch (``liqwatch/data/collateral/<venue>.json``, where a public
+dated source exists) have the same format plus ``source`` (the page or record copied), ``complete``
+and ``notes``, and are checked by the same validator (:func:`read_bundled`).
+
 Imported by ``liqwatch calc``: standard library only; never ccxt, Textual or pydantic.
 """
 
@@ -85,6 +89,33 @@ def read_collateral(venue: str, *, warn: Warn | None = None) -> dict[str, Any] |
     return read_checked(collateral_path(venue), "collateral cache", lambda data: _problem(data, venue), warn)
 
 
+def read_bundled(venue: str) -> dict[str, Any] | None:
+    """The venue's bundled collateral table (``liqwatch/data/collateral/<venue>.json``, same format
+    plus ``source``, ``complete`` and ``notes``) as loaded JSON; None when liqwatch bundles none.
+    A malformed bundle raises ValueError (a packaging bug, caught by the tests), never a guess."""
+    from importlib import resources
+
+    path = resources.files("liqwatch.data.collateral").joinpath(f"{venue}.json")
+    if not path.is_file():
+        return None
+    data = json.loads(path.read_text(encoding="utf-8"))
+    problem = _problem(data, venue)
+    if problem is None and not (isinstance(data.get("as_of"), str) and data.get("source_url")):
+        problem = "no as_of or source_url"
+    if problem is not None:
+        raise ValueError(f"bundled {venue} collateral table: {problem}")
+    result: dict[str, Any] = data
+    return result
+
+
+def bundled_venues() -> list[str]:
+    """The venues whose collateral table liqwatch bundles."""
+    from importlib import resources
+
+    base = resources.files("liqwatch.data.collateral")
+    return sorted(p.name.removesuffix(".json") for p in base.iterdir() if p.name.endswith(".json"))
+
+
 def write_collateral(venue: str, assets: Mapping[str, Mapping[str, Any]], source_url: str) -> Path:
     """Write the venue's whole collateral table (asset -> entry); atomic. Raises ValueError for an
     empty table or a malformed entry (nothing is written then)."""
@@ -119,4 +150,4 @@ def write_collateral(venue: str, assets: Mapping[str, Mapping[str, Any]], source
     return path
 
 
-__all__ = ["collateral_path", "read_collateral", "table_venues", "write_collateral"]
+__all__ = ["bundled_venues", "collateral_path", "read_bundled", "read_collateral", "table_venues", "write_collateral"]

@@ -51,9 +51,11 @@ PORTFOLIO_REFUSAL = (
 )
 
 NO_TABLE = (
-    "no ratio, tiers or bid_buffer/ask_buffer for {asset}, and liqwatch bundles no {venue} collateral "
-    'table: give "ratio", "tiers" (with "tier_basis") or "bid_buffer" and "ask_buffer"{way_out}'
+    "no ratio, tiers or bid_buffer/ask_buffer for {asset}, and {what}: give "
+    '"ratio", "tiers" (with "tier_basis") or "bid_buffer" and "ask_buffer"{way_out}'
 )
+NO_BUNDLE = "liqwatch bundles no {venue} collateral table"
+BUNDLE_LACKS = "the bundled {venue} collateral table (as of {as_of}) has no {asset}"
 CACHE_WAY_OUT = (
     ", or cache the venue's table with `liqwatch tiers update --exchange {venue} --collateral` "
     "(the {venue} collateral cache {state})"
@@ -61,17 +63,38 @@ CACHE_WAY_OUT = (
 NO_SOURCE_WAY_OUT = " (liqwatch reads collateral tables of {venues} only)"
 
 
-def cached_valuation(venue: str, asset: str) -> tuple[dict[str, Any] | None, str]:
-    """(the asset's valuation from the venue's collateral cache, its source in words) or (None,
-    what the cache lacks: "has no X" / "is empty"). Read once per venue per process."""
-    data = _collateral_cache(venue)
-    if data is None:
-        return None, "is empty"
-    entry = data["assets"].get(asset)
-    if entry is None:
-        return None, f"has no {asset}"
-    source = f"{venue} cache as of {data.get('as_of', '?')} ({data.get('source_url', '?')})"
-    return entry, source
+def table_valuation(venue: str, asset: str) -> tuple[dict[str, Any] | None, str]:
+    """(the asset's valuation from the venue's collateral tables, its source in words) or (None,
+    ""). Of the user's cache (``liqwatch tiers update --collateral``) and the table bundled with
+    liqwatch, the one that holds the asset values it; if both do, the fresher by ``as_of`` (the
+    cache on a tie). Read once per venue per process."""
+    found = _table_for(venue, asset)
+    if found is None:
+        return None, ""
+    kind, data = found
+    what = f"{venue} cache" if kind == "cache" else f"bundled {venue} table"
+    return data["assets"][asset], f"{what} as of {data.get('as_of', '?')} ({data.get('source_url', '?')})"
+
+
+def _table_for(venue: str, asset: str) -> tuple[str, dict[str, Any]] | None:
+    """("cache" or "bundled", the table) of the table that values ``asset``, or None."""
+    tables = [("cache", _collateral_cache(venue)), ("bundled", _bundled(venue))]
+    holding = [(kind, data) for kind, data in tables if data is not None and asset in data["assets"]]
+    if not holding:
+        return None
+    return max(holding, key=lambda t: str(t[1].get("as_of", "")))  # the first (the cache) on a tie
+
+
+_BUNDLES: dict[str, dict[str, Any] | None] = {}
+
+
+def _bundled(venue: str) -> dict[str, Any] | None:
+    """The venue's bundled collateral table (``liqwatch/data/collateral``), read once."""
+    if venue not in _BUNDLES:
+        from liqwatch.collateral_cache import read_bundled
+
+        _BUNDLES[venue] = read_bundled(venue)
+    return _BUNDLES[venue]
 
 
 _CACHE_READS: dict[tuple[str, int, int], dict[str, Any] | None] = {}
@@ -92,39 +115,53 @@ def _collateral_cache(venue: str) -> dict[str, Any] | None:
 
 
 def stale_table_warning(venue: str, assets: Sequence[CollateralAsset]) -> list[str]:
-    """One stderr line when a cached collateral table that valued a row is over
+    """One stderr line per collateral table (cached or bundled) that valued a row and is over
     :data:`liqwatch.markets.STALE_DAYS` days old (as stale tier tables are said)."""
     from liqwatch.markets import STALE_DAYS, _day_number
 
-    used = [a.asset for a in assets if a.source]
-    data = _collateral_cache(venue) if used else None
-    if data is None:
-        return []
-    as_of = str(data.get("as_of", ""))
-    day = _day_number(as_of[:10])
-    if day is None:
+    groups: dict[tuple[str, str], list[str]] = {}
+    for a in assets:
+        found = _table_for(venue, a.asset) if a.source else None
+        if found is not None:
+            groups.setdefault((found[0], str(found[1].get("as_of", ""))), []).append(a.asset)
+    if not groups:
         return []
     import time
 
-    age = int(time.time() // 86400) - day
-    if age <= STALE_DAYS:
-        return []
-    return [
-        f"warning: the {venue} collateral table ({', '.join(used)}) is {age} days old (cache, as of {as_of}); "
-        f"refresh it with `liqwatch tiers update --exchange {venue} --collateral`"
-    ]
+    from liqwatch.collateral_cache import table_venues
+
+    today = int(time.time() // 86400)
+    if venue in table_venues():
+        refresh = f"refresh it with `liqwatch tiers update --exchange {venue} --collateral`"
+    else:
+        refresh = 'give the rows their own "ratio" or "tiers" where the venue has changed them'
+    lines = []
+    for (kind, as_of), used in groups.items():
+        day = _day_number(as_of[:10])
+        if day is None or today - day <= STALE_DAYS:
+            continue
+        lines.append(
+            f"warning: the {venue} collateral table ({', '.join(used)}) is {today - day} days old "
+            f"({kind}, as of {as_of}); {refresh}"
+        )
+    return lines
 
 
 def _no_table(asset: str, venue: str) -> str:
     from liqwatch.collateral_cache import table_venues
 
+    bundle = _bundled(venue)
+    if bundle is None:
+        what = NO_BUNDLE.format(venue=venue)
+    else:
+        what = BUNDLE_LACKS.format(venue=venue, as_of=bundle.get("as_of", "?"), asset=asset)
     sources = table_venues()
     if venue in sources:
-        state = cached_valuation(venue, asset)[1]
+        state = "is empty" if _collateral_cache(venue) is None else f"has no {asset}"
         way_out = CACHE_WAY_OUT.format(venue=venue, state=state)
     else:
         way_out = NO_SOURCE_WAY_OUT.format(venues=", ".join(sources))
-    return NO_TABLE.format(asset=asset, venue=venue, way_out=way_out)
+    return NO_TABLE.format(asset=asset, what=what, way_out=way_out)
 
 
 def file_field(i: int, name: str) -> str:
@@ -202,7 +239,8 @@ def build_assets(
     rows: Sequence[Mapping[str, Any]], specs: Sequence[PositionSpec], venue: Venue, where: Where = file_field
 ) -> list[CollateralAsset]:
     """The collateral rows as core assets. A row without a price takes the mark of the held
-    position whose base it is; one without a valuation is refused (no bundled tables yet)."""
+    position whose base it is; one without a valuation takes the venue's cached or bundled table
+    (:func:`table_valuation`), else it is refused in one line naming the way out."""
     marks: dict[str, float] = {}
     for spec in specs:
         marks.setdefault(underlying_of(spec), spec.mark_price)
@@ -230,13 +268,12 @@ def build_assets(
             raise InputError(where(i, "tier_basis"), "only with tiers")
         source = ""
         if ratio is None and not tiers and bid is None and ask is None:
-            entry = cached_valuation(venue.name, name)[0] if venue.collateral_table_source else None
+            entry, source = table_valuation(venue.name, name)
             if entry is None:
                 raise InputError(where(i, "ratio"), _no_table(name, venue.name))
             tiers = entry.get("tiers")
             basis = entry.get("tier_basis", "quantity") if tiers else None
             bid, ask = entry.get("bid_buffer"), entry.get("ask_buffer")
-            source = cached_valuation(venue.name, name)[1]
         try:
             assets.append(
                 CollateralAsset(
@@ -378,7 +415,7 @@ def document(account: MultiAccount, funding_given: bool = False) -> dict[str, An
 
 
 def tables_record(assets: Sequence[CollateralAsset]) -> list[dict[str, Any]]:
-    """Per asset valued from a cached venue table (not given in the file or flags): where from."""
+    """Per asset valued from a cached or bundled venue table (not given in the file or flags): where from."""
     return [{"asset": a.asset, "source": a.source} for a in assets if a.source]
 
 
