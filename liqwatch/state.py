@@ -88,7 +88,8 @@ POOLED_NOTE = (
     "(other marks and collateral prices held); the venue's ratio beside them"
 )
 """A ``multi_assets`` account whose collateral the venue publishes how it values (Binance index
-bid/ask rates, Bybit tiered collateral value ratios, OKX discount-rate tiers): ours."""
+bid/ask rates, Bybit tiered collateral value ratios, OKX discount-rate tiers, Bitget and Gate
+discount tiers by USD value): ours."""
 MODE_LABELS = {"multi_assets": "multi-assets", "portfolio": "portfolio margin", "unknown": "mode unknown"}
 """The card's words for each mode liqwatch does not compute."""
 

@@ -73,7 +73,12 @@ from liqwatch.core.solver import Leg
 from liqwatch.core.symbols import unified_parts
 from liqwatch.core.tiers import Tier, TierTable
 from liqwatch.core.venues import Venue
-from liqwatch.core.venues.collateral_conventions import ACCOUNT_CONVENTIONS, PORTFOLIO_BRACKET_MM, AccountConvention
+from liqwatch.core.venues.collateral_conventions import (
+    ACCOUNT_CONVENTIONS,
+    LARGER_HEDGE_LEG_ONLY,
+    PORTFOLIO_BRACKET_MM,
+    AccountConvention,
+)
 
 TierBasis = Literal["quantity", "value"]
 AccountMode = Literal["single", "multi_assets", "portfolio"]
@@ -447,6 +452,13 @@ class _Setup:
             legs.append(solver_leg(venue, spec))
             settles.append(settle)
             unders.append(under)
+        if venue.name in LARGER_HEDGE_LEG_ONLY and len(counts) != len(specs):
+            hedged = next(s.symbol for s in specs if counts[s.symbol] > 1)
+            raise InputError(
+                "positions",
+                f"{hedged} is held long and short: {venue.name}'s multi-asset maintenance margin counts only the "
+                "larger hedge leg, which liqwatch does not model (assess each leg on its own)",
+            )
         if venue.cross_legs_share_bracket and len(counts) != len(specs):
             totals: dict[str, float] = {}
             for spec in specs:
