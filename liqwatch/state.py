@@ -24,6 +24,7 @@ from liqwatch.core.collateral import (
     CollateralRisk,
     CollateralTier,
     assess_collateral,
+    liability_warnings,
 )
 from liqwatch.core.engine import assess
 from liqwatch.core.errors import InputError
@@ -516,9 +517,10 @@ class State:
             for view in views:
                 view.note = f"{note} (not computed: {exc.message})"
             return None
+        understated = liability_warnings(found)  # Gate, Bitget: a liability's MM, not modelled
         for view, position in zip(views, found.positions, strict=True):
             view.collateral = position
-            view.note = POOLED_NOTE
+            view.note = POOLED_NOTE + "".join(f"; {line}" for line in understated)
         return found
 
     @staticmethod

@@ -181,3 +181,43 @@ def test_a_bitget_hedged_symbol_is_refused_in_one_line(tmp_path: Path, capsys: p
     path.write_text(json.dumps(doc))
     err = refused(capsys, path)
     assert "BTC/USDT:USDT is held long and short" in err and "larger hedge leg" in err
+
+
+# ------------------------------------------------------------------------------ liabilities
+
+
+def _calc_err(capsys: pytest.CaptureFixture[str], path: Path) -> tuple[dict[str, Any], list[str]]:
+    from liqwatch.cli import main
+
+    assert main(["calc", "--portfolio", str(path), "--json", "--offline"]) == 0
+    captured = capsys.readouterr()
+    return json.loads(captured.out), captured.err.strip().splitlines()
+
+
+@pytest.mark.parametrize("venue", ["gate", "bitget"])
+def test_a_liability_at_the_liquidation_price_is_said_on_stderr(
+    venue: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """1,000 USDT and 1 BTC behind the BTC long (entry 52,000, mark 50,000): the long liquidates where
+    the USDT equity is far below zero, a liability whose maintenance margin Gate and Bitget add (by
+    tiers liqwatch does not read): the figures stand, one stderr line says they understate the MM."""
+    collateral = [
+        {"asset": "USDT", "amount": 1_000, "price": 1, "ratio": 1},
+        {"asset": "BTC", "amount": 1, "ratio": 0.9},
+    ]
+    doc, err = _calc_err(capsys, _portfolio(tmp_path, venue, collateral))
+    price = doc["positions"][0]["liquidation_price"]
+    assert price is not None and 1_000 + (price - 52_000) < 0  # the USDT equity there
+    (line,) = err
+    assert line.startswith(f"liqwatch: warning: {venue}: a negative equity is a liability (USDT equity -")
+    assert "at BTC/USDT:USDT's liquidation price " in line
+    assert "which liqwatch does not model: the maintenance margin is understated there" in line
+
+
+def test_no_liability_no_warning_and_other_venues_unchanged(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """USDT alone behind the long: its equity at the liquidation price is the MM (> 0), no line.
+    Bybit with the BTC collateral: not one of the venues the line is for."""
+    usdt_only = [{"asset": "USDT", "amount": 10_000, "price": 1, "ratio": 1}]
+    assert _calc_err(capsys, _portfolio(tmp_path, "gate", usdt_only))[1] == []
+    with_btc = [*usdt_only, {"asset": "BTC", "amount": 1, "ratio": 0.9}]
+    assert _calc_err(capsys, _portfolio(tmp_path, "bybit", with_btc))[1] == []

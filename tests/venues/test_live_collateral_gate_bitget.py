@@ -190,6 +190,10 @@ def test_a_bitget_union_account_is_computed_beside_crossed_risk_rate() -> None:
     assert acc["maintenance_margin"] == pytest.approx(BITGET_MM, rel=1e-12)
     (btc,) = record["positions"]
     assert btc["liquidation_price"] is not None and btc["bankruptcy_price"] is None
+    # 10,000 USDT + 0.5 x (P - 60,000) < 0 there: a liability, whose MM Bitget adds (not modelled)
+    assert 10_000 + 0.5 * (btc["liquidation_price"] - 60_000) < 0
+    assert "; bitget: a negative equity is a liability (USDT equity -" in btc["note"]
+    assert "the maintenance margin is understated there" in btc["note"]
 
 
 def test_a_bitget_usdt_wallet_without_an_asset_row_is_the_single_asset_wallet() -> None:

@@ -45,6 +45,14 @@ ACCOUNT_CONVENTIONS: dict[tuple[str, str], AccountConvention] = {
 PORTFOLIO_BRACKET_MM: frozenset[str] = frozenset({"binance"})
 """Venues whose portfolio-margin MM is the bracket formula the engine computes."""
 
+LIABILITY_MM_UNMODELLED: dict[str, str] = {
+    "gate": "Gate adds a tiered maintenance margin on liabilities (GET /unified/loan_margin_tiers)",
+    "bitget": "Bitget adds |liability| x a tiered rate - offset since 2026-06-25 (support 12560603884259)",
+}
+"""Venues that add a maintenance margin on a negative equity (a liability, e.g. USDT below zero
+after losses) which the core does not model: :func:`liqwatch.core.collateral.liability_warnings`
+says where it applies (the MM, and so the ratio, are understated there)."""
+
 LARGER_HEDGE_LEG_ONLY: frozenset[str] = frozenset({"bitget"})
 """Venues whose multi-asset MM counts only the larger leg of a hedged symbol: both legs of one
 symbol are refused there (one leg, or one-way positions, are computed)."""
