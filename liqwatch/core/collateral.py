@@ -578,14 +578,16 @@ def liability_warnings(risk: CollateralRisk) -> list[str]:
         return []
     equity = {v.asset: v.equity for v in risk.assets}
     where = [f"{name} equity {plain(e)} now" for name, e in equity.items() if e < 0.0]
+    legs: dict[str, tuple[float, float]] = {}  # symbol -> (sum s Q, sum s Q mark): its PnL moves by these
+    for q in risk.positions:
+        sq, sqm = legs.get(q.spec.symbol, (0.0, 0.0))
+        legs[q.spec.symbol] = (sq + q.spec.sign * q.spec.size, sqm + q.spec.sign * q.spec.size * q.spec.mark_price)
     for p in risk.positions:
         price = p.liquidation_price
         if price is None:
             continue
-        e = equity[p.settle]
-        for q in risk.positions:
-            if q.spec.symbol == p.spec.symbol:
-                e += q.spec.sign * q.spec.size * (price - q.spec.mark_price)
+        sq, sqm = legs[p.spec.symbol]
+        e = equity[p.settle] + sq * price - sqm
         if e < 0.0:
             where.append(f"{p.settle} equity {plain(e)} at {p.spec.symbol}'s liquidation price {plain(price)}")
     if not where:
