@@ -1,7 +1,7 @@
 """``liqwatch tiers update --collateral``: download each venue's public collateral table through
 ccxt into the collateral cache (:mod:`liqwatch.collateral_cache`), for ``liqwatch calc``.
 
-Sources (public GETs, no keys; shared reference ``collateral.md`` §1.1, §2, §3):
+Sources (public GETs, no keys; shared reference ``collateral.md`` §1.1, §2, §3, §6, §7):
 
 * Binance ``GET /fapi/v1/assetIndex``: per ``<ASSET>USD`` pair its ``bidBuffer`` / ``askBuffer``
   (Multi-Assets Mode: bid rate = index x (1 - bidBuffer), ask rate = index x (1 + askBuffer)).
@@ -9,6 +9,10 @@ Sources (public GETs, no keys; shared reference ``collateral.md`` §1.1, §2, §
   collateral value ratios by quantity; ``maxQty`` "" = no end).
 * OKX ``GET /api/v5/public/discount-rate-interest-free-quota``: each currency's discount-rate
   tiers by quantity (``minDiscountRate`` past the last ``maxAmt``).
+* Bitget ``GET /api/v2/mix/market/discount-rate``: each coin's multi-asset haircut tiers by USDT
+  value (``maxAmount`` -1 = no end; USDT whole where unlisted).
+* Gate ``GET /unified/currency_discount_tiers``: each currency's discount tiers by USD value
+  (``upper_limit`` "+" = no end).
 
 Each venue adapter's :meth:`~liqwatch.feeds.venue_rest.VenueRest.collateral_table` reads it (the
 same readers as live mode, so ``calc`` and ``watch`` value a coin alike). A rate limit, a 5xx or

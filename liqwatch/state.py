@@ -24,6 +24,7 @@ from liqwatch.core.collateral import (
     CollateralRisk,
     CollateralTier,
     assess_collateral,
+    liability_warnings,
 )
 from liqwatch.core.engine import assess
 from liqwatch.core.errors import InputError
@@ -88,7 +89,8 @@ POOLED_NOTE = (
     "(other marks and collateral prices held); the venue's ratio beside them"
 )
 """A ``multi_assets`` account whose collateral the venue publishes how it values (Binance index
-bid/ask rates, Bybit tiered collateral value ratios, OKX discount-rate tiers): ours."""
+bid/ask rates, Bybit tiered collateral value ratios, OKX discount-rate tiers, Bitget and Gate
+discount tiers by USD value): ours."""
 MODE_LABELS = {"multi_assets": "multi-assets", "portfolio": "portfolio margin", "unknown": "mode unknown"}
 """The card's words for each mode liqwatch does not compute."""
 
@@ -515,9 +517,10 @@ class State:
             for view in views:
                 view.note = f"{note} (not computed: {exc.message})"
             return None
+        understated = liability_warnings(found)  # Gate, Bitget: a liability's MM, not modelled
         for view, position in zip(views, found.positions, strict=True):
             view.collateral = position
-            view.note = POOLED_NOTE
+            view.note = POOLED_NOTE + "".join(f"; {line}" for line in understated)
         return found
 
     @staticmethod

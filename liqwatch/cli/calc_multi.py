@@ -36,7 +36,7 @@ from liqwatch.collateral_calc import (
     target_distance_change,
     target_document,
 )
-from liqwatch.core.collateral import AccountMode, CollateralAsset
+from liqwatch.core.collateral import AccountMode, CollateralAsset, liability_warnings
 from liqwatch.core.errors import InputError
 from liqwatch.core.model import AccountRisk
 from liqwatch.core.numfmt import plain
@@ -97,6 +97,7 @@ def run_multi(
         assets = build_assets(rows, specs, venue, file_field if from_file else flag_field)
         warnings += stale_table_warning(venue.name, assets)
         account = MultiAccount(venue, specs, assets, account_mode)
+        warnings += [f"warning: {line}" for line in liability_warnings(account.risk)]
         if args.collateral_shock is not None:
             shocks = parse_collateral_shocks(args.collateral_shock)
             after = MultiAccount(venue, specs, apply_shocks(assets, shocks), account_mode)

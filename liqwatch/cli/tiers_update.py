@@ -39,7 +39,8 @@ def add_update_parser(tiers_subparsers: Any) -> argparse.ArgumentParser:
         "--collateral",
         action="store_true",
         help=(
-            "download the venues' public collateral tables instead of the brackets (Binance, Bybit, OKX), "
+            "download the venues' public collateral tables instead of the brackets (Binance, Bybit, OKX, "
+            "Bitget, Gate), "
             "for calc's multi_assets collateral rows given without ratio, tiers or buffers"
         ),
     )

@@ -16,7 +16,9 @@ quantity (Bybit ``collateralRatioList``, OKX ``discount-rate-interest-free-quota
 the quantity at its tier's ratio); tiered by USD value (Bitget multi-asset haircut, Binance PM Pro
 ``collateralRate`` tiers); or Binance Multi-Assets' bid rate ``index x (1 - bidBuffer)``. A negative
 equity (a liability) is counted at full value, or at Binance's ask rate ``index x (1 + askBuffer)``
-("Account Equity = sum min(assetEquity x bidRate, assetEquity x askRate)").
+("Account Equity = sum min(assetEquity x bidRate, assetEquity x askRate)"). No maintenance margin on
+a liability is modelled; where a venue adds one (Gate, Bitget), :func:`liability_warnings` says
+where it applies.
 
 Maintenance margin in USD: each position's requirement (its bracket MM plus the liquidation fee the
 venue counts, exactly as :mod:`liqwatch.core.engine` computes it, in its settle asset) converted at
@@ -68,12 +70,18 @@ from typing import Literal
 from liqwatch.core.engine import beyond_table_error, check_covered, settle_of, solver_leg
 from liqwatch.core.errors import InputError
 from liqwatch.core.model import PositionSpec, Status
-from liqwatch.core.numfmt import typed
+from liqwatch.core.numfmt import plain, typed
 from liqwatch.core.solver import Leg
 from liqwatch.core.symbols import unified_parts
 from liqwatch.core.tiers import Tier, TierTable
 from liqwatch.core.venues import Venue
-from liqwatch.core.venues.collateral_conventions import ACCOUNT_CONVENTIONS, PORTFOLIO_BRACKET_MM, AccountConvention
+from liqwatch.core.venues.collateral_conventions import (
+    ACCOUNT_CONVENTIONS,
+    LARGER_HEDGE_LEG_ONLY,
+    LIABILITY_MM_UNMODELLED,
+    PORTFOLIO_BRACKET_MM,
+    AccountConvention,
+)
 
 TierBasis = Literal["quantity", "value"]
 AccountMode = Literal["single", "multi_assets", "portfolio"]
@@ -447,6 +455,13 @@ class _Setup:
             legs.append(solver_leg(venue, spec))
             settles.append(settle)
             unders.append(under)
+        if venue.name in LARGER_HEDGE_LEG_ONLY and len(counts) != len(specs):
+            hedged = next(s.symbol for s in specs if counts[s.symbol] > 1)
+            raise InputError(
+                "positions",
+                f"{hedged} is held long and short: {venue.name}'s multi-asset maintenance margin counts only the "
+                "larger hedge leg, which liqwatch does not model (assess each leg on its own)",
+            )
         if venue.cross_legs_share_bracket and len(counts) != len(specs):
             totals: dict[str, float] = {}
             for spec in specs:
@@ -551,6 +566,36 @@ def assess_collateral(
     return CollateralRisk(
         venue.name, mode, values, gross, eff, mm, ratio, native, conv.native_name, conv.trigger, positions, status
     )
+
+
+def liability_warnings(risk: CollateralRisk) -> list[str]:
+    """On a venue that adds a maintenance margin on liabilities liqwatch does not model
+    (:data:`LIABILITY_MM_UNMODELLED`: Gate, Bitget): one line saying where it applies, each asset
+    whose equity is negative now and each position whose reported liquidation price lies where its
+    settle asset's equity is negative (its legs' PnL moved there); [] where none is, or elsewhere."""
+    rule = LIABILITY_MM_UNMODELLED.get(risk.venue)
+    if rule is None:
+        return []
+    equity = {v.asset: v.equity for v in risk.assets}
+    where = [f"{name} equity {plain(e)} now" for name, e in equity.items() if e < 0.0]
+    legs: dict[str, tuple[float, float]] = {}  # symbol -> (sum s Q, sum s Q mark): its PnL moves by these
+    for q in risk.positions:
+        sq, sqm = legs.get(q.spec.symbol, (0.0, 0.0))
+        legs[q.spec.symbol] = (sq + q.spec.sign * q.spec.size, sqm + q.spec.sign * q.spec.size * q.spec.mark_price)
+    for p in risk.positions:
+        price = p.liquidation_price
+        if price is None:
+            continue
+        sq, sqm = legs[p.spec.symbol]
+        e = equity[p.settle] + sq * price - sqm
+        if e < 0.0:
+            where.append(f"{p.settle} equity {plain(e)} at {p.spec.symbol}'s liquidation price {plain(price)}")
+    if not where:
+        return []
+    return [
+        f"{risk.venue}: a negative equity is a liability ({'; '.join(where)}); {rule}, which liqwatch does not "
+        "model: the maintenance margin is understated there (the liquidation is nearer than shown)"
+    ]
 
 
 def account_margin_ratio(
@@ -1087,6 +1132,7 @@ __all__ = [
     "assess_collateral",
     "collateral_value",
     "convention",
+    "liability_warnings",
     "moved",
     "settle_asset",
     "shocked",

@@ -113,7 +113,8 @@ class CollateralRow(BaseModel):
     """One collateral asset of a multi-assets account as the venue values it: its wallet balance
     at its USD index, with the venue's bid/ask buffers (Binance ``/fapi/v1/assetIndex``) or its
     tiered collateral ratios (Bybit ``/v5/spot-margin-trade/collateral``, OKX discount-rate tiers:
-    ``tier_basis`` quantity) or a flat ``ratio`` (0: a coin the venue does not count as collateral)."""
+    ``tier_basis`` quantity; Bitget and Gate discount tiers: ``tier_basis`` value) or a flat
+    ``ratio`` (0: a coin the venue does not count as collateral)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 

@@ -70,9 +70,10 @@ COLLATERAL_TABLE_TTL = 600.0
 collateral ratios, OKX discount-rate tiers): they change by announcement, not by the minute."""
 
 
-def tier_entry(rows: list[CollateralTierRow]) -> dict[str, Any]:
-    """Quantity tiers as a collateral-cache entry (:meth:`VenueRest.collateral_table`)."""
-    return {"tiers": [{"min": r.min, "max": r.max, "ratio": r.ratio} for r in rows], "tier_basis": "quantity"}
+def tier_entry(rows: list[CollateralTierRow], basis: str = "quantity") -> dict[str, Any]:
+    """Tiers (by quantity, or by USD ``value``) as a collateral-cache entry
+    (:meth:`VenueRest.collateral_table`)."""
+    return {"tiers": [{"min": r.min, "max": r.max, "ratio": r.ratio} for r in rows], "tier_basis": basis}
 
 
 def ratio_of(mm: float | None, equity: float | None) -> float | None:

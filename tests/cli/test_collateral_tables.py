@@ -128,10 +128,12 @@ def test_a_failed_download_keeps_the_cache_and_exits_non_zero(capsys: pytest.Cap
 
 
 def test_a_venue_without_a_collateral_table_is_said_in_one_line(capsys: pytest.CaptureFixture[str]) -> None:
-    args = _parser().parse_args(["update", "--exchange", "gate", "--collateral"])
+    args = _parser().parse_args(["update", "--exchange", "hyperliquid", "--collateral"])
     assert run_update(args) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert err[0] == "gate: liqwatch reads no gate collateral table (only binance, bybit, okx); skipped"
+    assert err[0] == (
+        "hyperliquid: liqwatch reads no hyperliquid collateral table (only binance, bybit, okx, bitget, gate); skipped"
+    )
     assert err[1].startswith("liqwatch: error: --collateral:") and len(err) == 2
 
 
@@ -200,8 +202,8 @@ def test_no_cached_table_is_refused_naming_the_command(tmp_path: Path, capsys: p
 def test_a_venue_whose_table_liqwatch_does_not_read_is_refused(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    path = portfolio(tmp_path, "gate", [{"asset": "BTC", "amount": 0.2, "price": 50_000}])
-    assert "(liqwatch reads collateral tables of binance, bybit, okx only)" in refused(capsys, path)
+    path = portfolio(tmp_path, "hyperliquid", [{"asset": "BTC", "amount": 0.2, "price": 50_000}])
+    assert "(liqwatch reads collateral tables of binance, bybit, okx, bitget, gate only)" in refused(capsys, path)
 
 
 def test_a_corrupt_cache_is_warned_about_and_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -21,6 +21,7 @@ from liqwatch.core.collateral import (
     moved,
 )
 from liqwatch.core.tiers import TierTable, build_table
+from liqwatch.core.venues.collateral_conventions import LARGER_HEDGE_LEG_ONLY
 
 CONTINUOUS = ["binance", "bybit", "gate", "hyperliquid"]
 """Venues whose requirement is continuous across brackets (maintenance amounts by the recurrence):
@@ -86,7 +87,8 @@ def accounts(
             continue
         mark = marks[base]
         table = draw(tables(venue))
-        sides = ["long", "short"] if venue.supports_hedge_mode and draw(st.integers(0, 4)) == 0 else [None]
+        hedged = venue.supports_hedge_mode and venue.name not in LARGER_HEDGE_LEG_ONLY  # (refused there)
+        sides = ["long", "short"] if hedged and draw(st.integers(0, 4)) == 0 else [None]
         for side in sides:
             entry = mark * draw(st.floats(0.8, 1.25))
             size = draw(st.floats(1_000, 2_000_000)) / entry
@@ -193,7 +195,8 @@ def test_one_stablecoin_at_ratio_one_is_the_engine(venue_name: str, data: st.Dat
         mark = data.draw(st.floats(1.0, 100_000.0))
         entry = mark * data.draw(st.floats(0.8, 1.25))
         table = data.draw(tables(venue))
-        hedge = venue.supports_hedge_mode and data.draw(st.integers(0, 3)) == 0
+        hedgeable = venue.supports_hedge_mode and venue.name not in LARGER_HEDGE_LEG_ONLY  # (refused there)
+        hedge = hedgeable and data.draw(st.integers(0, 3)) == 0
         for side in ["long", "short"] if hedge else [data.draw(st.sampled_from(["long", "short"]))]:
             specs.append(
                 PositionSpec(

@@ -441,7 +441,13 @@ class FakeGate(FakeVenue):
         ("GET", "/api/v4/futures/{settle}/fee", "fee", True),
         ("GET", "/api/v4/unified/unified_mode", "unified_mode", True),
         ("GET", "/api/v4/unified/accounts", "unified_accounts", True),
+        ("GET", "/api/v4/unified/currency_discount_tiers", "currency_discount_tiers", False),
     )
+
+    async def currency_discount_tiers(self, request: web.Request) -> web.Response:
+        return _scripted(self, "currency_discount_tiers") or web.json_response(
+            self.data["currency_discount_tiers"]["data"]
+        )
 
     async def unified_mode(self, request: web.Request) -> web.Response:
         return _scripted(self, "unified_mode") or web.json_response(
@@ -518,7 +524,11 @@ class FakeBitget(FakeVenue):
         ("GET", "/api/v2/mix/position/all-position", "positions", True),
         ("GET", "/api/v2/mix/account/accounts", "accounts", True),
         ("GET", "/api/v2/common/trade-rate", "trade_rate", True),
+        ("GET", "/api/v2/mix/market/discount-rate", "discount_rate", False),
     )
+
+    async def discount_rate(self, request: web.Request) -> web.Response:
+        return _scripted(self, "discount_rate") or web.json_response(_bitget(self.data["discount_rate"]["data"]))
 
     def key_ok(self, request: web.Request) -> bool:
         return super().key_ok(request) and bool(request.headers.get("ACCESS-PASSPHRASE"))

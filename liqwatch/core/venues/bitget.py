@@ -24,6 +24,7 @@ from liqwatch.core.venues.base import AdlContext, Venue
 
 class Bitget(Venue):
     name = "bitget"
+    collateral_table_source = "/api/v2/mix/market/discount-rate"
     api_domains = ("bitget.com",)
     public_tiers = True
     label = "Bitget USDT-M"

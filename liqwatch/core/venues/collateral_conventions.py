@@ -13,6 +13,11 @@ Sources (shared reference ``collateral.md`` §0, §1.3, §3, §7):
   liquidation at <= 100 % (``GET /unified/accounts``; 3382495.94 / 205.01 = 16499.14).
 * Binance Multi-Assets, Bybit UTA (``accountMMRate``), Bitget and Deribit read MM / equity with
   liquidation at 100 %, as liqwatch does: no native figure of their own.
+* Bitget multi-asset mode, hedge mode: "Maintenance margin 1 = (larger position value + order
+  value) x (MMR of the corresponding tier + liquidation fee rate)" (support article 12560603812664,
+  "Risk management for USDT-M positions in multi-asset mode"): only the larger leg of a hedged
+  symbol counts, which the core's per-leg sum does not model (refused, see
+  :data:`LARGER_HEDGE_LEG_ONLY`).
 * OKX, Bybit, Gate, Deribit and Hyperliquid portfolio margin set MM by stress scenarios.
 """
 
@@ -39,3 +44,15 @@ ACCOUNT_CONVENTIONS: dict[tuple[str, str], AccountConvention] = {
 
 PORTFOLIO_BRACKET_MM: frozenset[str] = frozenset({"binance"})
 """Venues whose portfolio-margin MM is the bracket formula the engine computes."""
+
+LIABILITY_MM_UNMODELLED: dict[str, str] = {
+    "gate": "Gate adds a tiered maintenance margin on liabilities (GET /unified/loan_margin_tiers)",
+    "bitget": "Bitget adds |liability| x a tiered rate - offset since 2026-06-25 (support 12560603884259)",
+}
+"""Venues that add a maintenance margin on a negative equity (a liability, e.g. USDT below zero
+after losses) which the core does not model: :func:`liqwatch.core.collateral.liability_warnings`
+says where it applies (the MM, and so the ratio, are understated there)."""
+
+LARGER_HEDGE_LEG_ONLY: frozenset[str] = frozenset({"bitget"})
+"""Venues whose multi-asset MM counts only the larger leg of a hedged symbol: both legs of one
+symbol are refused there (one leg, or one-way positions, are computed)."""

@@ -25,6 +25,7 @@ from liqwatch.core.venues.base import Venue
 
 class Gate(Venue):
     name = "gate"
+    collateral_table_source = "/api/v4/unified/currency_discount_tiers"
     api_domains = ("gateio.ws", "gate.io", "gate.com")
     public_tiers = True
     label = "Gate USDT perpetual"
