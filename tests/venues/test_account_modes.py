@@ -283,3 +283,40 @@ def _mode_with(venue: str, setup: Any) -> tuple[AccountMode, list[str]]:
         return await client.fetch_account_mode(), fake.paths()
 
     return run(venue, body, setup=setup)
+
+
+def test_a_passing_failure_of_the_binance_pm_question_is_raised_and_asked_again() -> None:
+    """A rate limit on /sapi/v1/account/info fails the read (the feed retries it): it must not read
+    as "not portfolio margin", which would send a PM key to fapi (-2015, a lasting permission error)."""
+
+    def setup(fake: FakeRestServer) -> None:
+        fake.set_mode("portfolio")
+
+    async def body(fake: FakeRestServer, client: RestClient) -> tuple[str, int, list[str]]:
+        fake.fail_next("rate_limit")
+        with pytest.raises(FeedError) as info:
+            await client.fetch_account_balances()
+        positions, _ = await client.fetch_account_balances()
+        return info.value.kind, len(positions.positions), fake.paths()
+
+    kind, n, paths = run("binance", body, setup=setup, inverse=False)
+    assert kind == "rate_limit" and n == 2
+    assert paths.count("/sapi/v1/account/info") == 2
+    assert not [p for p in paths if p in FAPI_PRIVATE]
+
+
+def test_a_binance_endpoint_without_sapi_reads_as_not_portfolio_margin() -> None:
+    """A bare 404 on /sapi/v1/account/info (a testnet or a proxy without sapi): not portfolio
+    margin, asked once per client; the fapi positions are read."""
+
+    def setup(fake: FakeRestServer) -> None:
+        fake.set("sapi_account_info_status", 404)
+
+    async def body(fake: FakeRestServer, client: RestClient) -> tuple[int, AccountMode, list[str]]:
+        for _ in range(2):
+            positions, _ = await client.fetch_account_balances()
+        return len(positions.positions), await client.fetch_account_mode(), fake.paths()
+
+    n, mode, paths = run("binance", body, inverse=False)
+    assert n == 4 and mode.mode == "single"
+    assert paths.count("/sapi/v1/account/info") == 1 and "/fapi/v3/positionRisk" in paths

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import weakref
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -19,6 +20,8 @@ from liqwatch.feeds.venue_rest import (
 
 if TYPE_CHECKING:
     from liqwatch.feeds.account import Account as AccountConfig
+
+_NOT_FOUND = re.compile(r"\b404\b")
 
 
 class BinanceRest(VenueRest):
@@ -84,14 +87,23 @@ class BinanceRest(VenueRest):
 
     async def is_portfolio(self, ex: Any) -> bool:
         """``GET /sapi/v1/account/info`` ``isPortfolioMarginRetailEnabled`` is true, asked once per
-        client (a venue error there reads as not portfolio margin: fapi answering rules it out,
-        and a PM key refused on fapi fails the cycle, whose retry opens a new client that asks again)."""
+        client. A refused key and a passing failure (network, rate limit, maintenance) are raised:
+        the cycle fails with the venue's reason and asks again. Any other venue error there (an
+        endpoint a testnet or proxy lacks, HTTP 404 included) reads as not portfolio margin: fapi
+        answering rules it out, and a PM key refused on fapi fails the first cycle, whose retry
+        opens a new client that asks again."""
         found = self._portfolio.get(ex)
         if found is None:
             import ccxt.async_support as ccxt_async
 
             try:
                 info = as_dict(await ex.sapiGetAccountInfo())
+            except ccxt_async.AuthenticationError:
+                raise
+            except ccxt_async.OperationFailed as exc:
+                if not _NOT_FOUND.search(str(exc)):
+                    raise
+                info = {}
             except ccxt_async.BaseError:
                 info = {}
             found = self._portfolio[ex] = info.get("isPortfolioMarginRetailEnabled") is True
