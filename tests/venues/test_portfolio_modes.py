@@ -180,3 +180,34 @@ def test_the_card_of_a_binance_pm_account_says_its_status_and_the_venues_level()
     assert lines[1] == "portfolio margin · venue ratio 68.97% · MARGIN_CALL"
     assert lines[2].endswith(" venue (liq. at 95.24%)")
     assert danger  # against the venue's liquidation level, not against 1.0
+
+
+def test_a_binance_pm_accounts_private_stream_is_papis() -> None:
+    """The position hints of a portfolio-margin account come from the PM user-data stream: the
+    listen key of POST /papi/v1/listenKey (fapi's refuses a PM key), the socket /pm/ws/<key>;
+    its ACCOUNT_UPDATE rows are hints as on fapi."""
+    from tests.fakes.private_harness import Harness, secrets
+    from tests.fakes.private_server import FakePrivateServer
+    from tests.fakes.ws_server import WAIT_TIMEOUT
+
+    async def main() -> tuple[Harness, list[str]]:
+        async with FakePrivateServer("binance") as fake:
+            fake.set_mode("portfolio")
+            h = Harness(fake, secrets("binance"))
+            h.task = asyncio.create_task(h.stream.run())
+            try:
+                await h.connected()
+                await fake.push(fake.message("change"))
+                await h.until(lambda: bool(h.hints()))
+            finally:
+                h.task.cancel()
+                with pytest.raises(asyncio.CancelledError):
+                    await h.task
+            h.assert_clean()
+            return h, fake.paths()
+
+    h, paths = asyncio.run(asyncio.wait_for(main(), 2 * WAIT_TIMEOUT))
+    assert "/papi/v1/listenKey" in paths and "/fapi/v1/listenKey" not in paths
+    assert h.fake.ws_connections == 1 and not h.statuses("error")
+    (hint,) = h.hints()
+    assert [(p.symbol, p.side, p.size) for p in hint.positions] == [("ETH/USDT:USDT", "long", 2.5)]

@@ -122,6 +122,11 @@ class BinanceRest(VenueRest):
         result = await ex.fetch_positions(None, {"subType": "inverse", "portfolioMargin": True})
         return [as_dict(p) for p in as_list(result)]
 
+    async def stream_options(self, ex: Any) -> dict[str, Any]:
+        # portfolio margin: ccxt.pro's listen key from POST /papi/v1/listenKey (kept alive with PUT
+        # there), the stream at /pm/ws/<listenKey>
+        return {"portfolioMargin": True} if await self.is_portfolio(ex) else {}
+
     def account_status(self, mode: AccountModeName, inputs: dict[str, float | str | None]) -> str | None:
         status = inputs.get("accountStatus") if mode == "portfolio" else None
         return status if isinstance(status, str) and status else None
