@@ -211,3 +211,52 @@ def test_a_binance_pm_accounts_private_stream_is_papis() -> None:
     assert h.fake.ws_connections == 1 and not h.statuses("error")
     (hint,) = h.hints()
     assert [(p.symbol, p.side, p.size) for p in hint.positions] == [("ETH/USDT:USDT", "long", 2.5)]
+
+
+def test_a_live_binance_pm_account_end_to_end() -> None:
+    """The live feed (real ccxt and websockets clients against the fake Binance) of a PM account:
+    its positions come through papi, watch's record says the mode, the venue's ratio, native figure,
+    trigger and status, and each cross position the venue's liquidation price, none of ours."""
+    from liqwatch.config import AccountConfig
+    from liqwatch.feeds.live import VenueFeed
+    from liqwatch.monitor import Monitor
+    from tests.fakes.rest_server import DEFAULT_KEY
+    from tests.fakes.ws_server import WAIT_TIMEOUT, FakeWsServer
+
+    async def body() -> dict[str, Any]:
+        async with FakeRestServer("binance") as rest, FakeWsServer("binance") as ws:
+            rest.set_mode("portfolio")
+            account = AccountConfig(
+                name="main",
+                exchange="binance",
+                api_key_env="LW_KEY",
+                api_secret_env="LW_SECRET",
+                rest_url=rest.url,
+                ws_url=ws.url,
+                inverse=False,
+            )
+            monitor = Monitor([VenueFeed(account, environ={"LW_KEY": DEFAULT_KEY, "LW_SECRET": "s"})])
+            monitor.start()
+            try:
+                state = monitor.state
+
+                async def ready() -> None:
+                    while not ("main" in state.accounts and state.accounts["main"].positions):
+                        await asyncio.sleep(0.02)
+
+                await asyncio.wait_for(ready(), WAIT_TIMEOUT)
+                return snapshot_record(state.snapshot())
+            finally:
+                await monitor.stop()
+
+    record = asyncio.run(body())
+    (acc,) = record["accounts"]
+    assert acc["status"] == "ok" and acc["error"] is None
+    assert (acc["mode"], acc["account_status_venue"], acc["liquidation_trigger"]) == ("portfolio", "NORMAL", 1.05)
+    assert acc["margin_ratio_venue"] == pytest.approx(1 / 5167.92171923, rel=1e-12)
+    assert (acc["margin_ratio_native"], acc["margin_ratio_native_name"]) == (5167.92171923, "uniMMR")
+    assert acc["margin_ratio"] is None and acc["wallet_balance"] == 12_000.0
+    got = {
+        (p["symbol"], p["side"]): (p["liquidation_price_venue"], p["liquidation_price"]) for p in record["positions"]
+    }
+    assert got == {("BTC/USDT:USDT", "long"): (38_007.16308568, None), ("ETH/USDT:USDT", "short"): (4_512.8, None)}
