@@ -320,3 +320,18 @@ def test_a_binance_endpoint_without_sapi_reads_as_not_portfolio_margin() -> None
     n, mode, paths = run("binance", body, inverse=False)
     assert n == 4 and mode.mode == "single"
     assert paths.count("/sapi/v1/account/info") == 1 and "/fapi/v3/positionRisk" in paths
+
+
+def test_a_binance_pm_account_without_usdt_has_an_empty_usdt_wallet() -> None:
+    """/papi/v1/balance without a USDT row (collateral held in other assets): the USDⓈ-M wallet is
+    0, not a failed read (the venue's ratio and positions still come)."""
+
+    def setup(fake: FakeRestServer) -> None:
+        fake.set_mode("portfolio")
+        fake.data["papi"]["balance"] = [r for r in fake.data["papi"]["balance"] if r["asset"] != "USDT"]
+
+    async def body(fake: FakeRestServer, client: RestClient) -> tuple[Any, ...]:
+        positions, balances = await client.fetch_account_balances()
+        return len(positions.positions), [(b.currency, b.wallet_balance) for b in balances]
+
+    assert run("binance", body, setup=setup, inverse=False) == (2, [("USDT", 0.0)])

@@ -228,7 +228,7 @@ class BinanceRest(VenueRest):
             rows = await self._papi_balance(ex)
             out: list[tuple[float, str, float | None]] = []
             for coin in settles:
-                value = num(rows.get(coin, {}).get("cmWalletBalance"))
+                value = num(rows.get(coin, {"cmWalletBalance": 0.0}).get("cmWalletBalance"))
                 if value is None:
                     raise DataError(f"/papi/v1/balance has no {coin} cmWalletBalance")
                 out.append((value, coin, None))
@@ -345,7 +345,9 @@ class BinanceRest(VenueRest):
         self, ex: Any, account: AccountConfig, positions: PositionSnapshot
     ) -> tuple[float, str, float | None]:
         if await self.is_portfolio(ex):
-            row = (await self._papi_balance(ex)).get(self.settle, {})
+            row = (await self._papi_balance(ex)).get(self.settle)
+            if row is None:  # no USDT held at all (a PM account may hold its collateral in other assets)
+                return 0.0, self.settle, None
             value = num(row.get("umWalletBalance"))
             if value is None:
                 raise DataError(f"/papi/v1/balance has no {self.settle} umWalletBalance")
