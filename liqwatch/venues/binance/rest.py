@@ -52,7 +52,8 @@ class BinanceRest(VenueRest):
     estimate, ``leverage`` on the row; COIN-M ``GET /papi/v1/cm/positionRisk`` where the account
     reads inverse; ADL ``GET /papi/v1/um/adlQuantile`` (optional); balance: the USDT row of ``GET
     /papi/v1/balance`` (``umWalletBalance``, the USDⓈ-M wallet), coin wallets its ``cmWalletBalance``.
-    Every PM position is cross (PM has no isolated margin).
+    The papi rows carry no margin type: each position reads as cross (PM margins the account as a
+    whole); ccxt's ``collateral`` and ``marginRatio`` for them are never used.
 
     COIN-M (config ``inverse``; ccxt ``binanceusdm`` with the inverse markets loaded, symbols
     ``BTC/USD:BTC``): positions ``GET /dapi/v1/positionRisk`` (``positionAmt`` contracts x
