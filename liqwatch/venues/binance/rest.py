@@ -125,8 +125,14 @@ class BinanceRest(VenueRest):
 
     async def stream_options(self, ex: Any) -> dict[str, Any]:
         # portfolio margin: ccxt.pro's listen key from POST /papi/v1/listenKey (kept alive with PUT
-        # there), the stream at /pm/ws/<listenKey>
-        return {"portfolioMargin": True} if await self.is_portfolio(ex) else {}
+        # there), the stream at /pm/ws/<listenKey>. A failed question (a refused key, a rate limit)
+        # is the REST feed's to report: the stream then tries fapi's listen key, and its next
+        # session (a new client) asks again.
+        try:
+            portfolio = await self.is_portfolio(ex)
+        except Exception:
+            return {}
+        return {"portfolioMargin": True} if portfolio else {}
 
     def account_status(self, mode: AccountModeName, inputs: dict[str, float | str | None]) -> str | None:
         status = inputs.get("accountStatus") if mode == "portfolio" else None
