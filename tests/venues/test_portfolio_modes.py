@@ -260,3 +260,23 @@ def test_a_live_binance_pm_account_end_to_end() -> None:
         (p["symbol"], p["side"]): (p["liquidation_price_venue"], p["liquidation_price"]) for p in record["positions"]
     }
     assert got == {("BTC/USDT:USDT", "long"): (38_007.16308568, None), ("ETH/USDT:USDT", "short"): (4_512.8, None)}
+
+
+def test_a_multi_assets_account_quoting_its_ratio_the_other_way_up_has_it_as_native() -> None:
+    """OKX acctLv 3 ``mgnRatio`` and Gate multi_currency ``total_maintenance_margin_rate`` (equity /
+    MM) are watch's ``margin_ratio_native`` as sent, beside ``margin_ratio_venue`` (their inverse)."""
+    for venue, native, name in (
+        ("okx", 149.019, "mgnRatio"),
+        ("gate", 16499.135678363399, "total_maintenance_margin_rate"),
+    ):
+
+        def setup(fake: FakeRestServer) -> None:
+            fake.set_mode("multi_assets")
+
+        async def body(fake: FakeRestServer, client: RestClient) -> list[Event]:
+            positions, balances = await client.fetch_account_balances()
+            return [await client.fetch_account_mode(), *balances, positions]
+
+        (acc,) = snapshot_record(_state(run(venue, body, setup=setup, inverse=False)).snapshot())["accounts"]
+        assert (acc["margin_ratio_native"], acc["margin_ratio_native_name"]) == (native, name), venue
+        assert acc["margin_ratio_venue"] == pytest.approx(1 / native, rel=1e-12) and acc["liquidation_trigger"] == 1.0
