@@ -551,10 +551,13 @@ class AlertEngine:
             ratio = a.cross_margin_ratio
             if ratio is None and a.cross_margin_balance <= 0 < a.cross_maintenance_margin:
                 ratio = math.inf
-        if acc is not None and cross:
+        # a portfolio-margin account's ratio is the whole account's (margin loans too): watched
+        # even while it holds no cross position
+        whole = acc is not None and acc.mode == "portfolio" and acc.data_status == "ok" and ratio is not None
+        if acc is not None and (cross or whole):
             rule = self._rule("margin_ratio", name, [v.data.symbol for v in cross])
             if rule is not None:
-                legs = ", ".join(f"{v.data.symbol} {v.data.side}" for v in cross)
+                legs = ", ".join(f"{v.data.symbol} {v.data.side}" for v in cross) or "no cross position"
                 if not acc.computed and acc.collateral_risk is None:
                     legs += f"; the venue's ratio: {acc.mode} account"
                     name_ = acc.margin_ratio_native_name

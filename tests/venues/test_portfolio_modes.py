@@ -280,3 +280,16 @@ def test_a_multi_assets_account_quoting_its_ratio_the_other_way_up_has_it_as_nat
         (acc,) = snapshot_record(_state(run(venue, body, setup=setup, inverse=False)).snapshot())["accounts"]
         assert (acc["margin_ratio_native"], acc["margin_ratio_native_name"]) == (native, name), venue
         assert acc["margin_ratio_venue"] == pytest.approx(1 / native, rel=1e-12) and acc["liquidation_trigger"] == 1.0
+
+
+def test_a_binance_pm_account_without_positions_is_still_watched_on_its_ratio() -> None:
+    """uniMMR covers the whole account (margin loans too): a PM account holding no futures position
+    still gets the margin-ratio alert on the venue's ratio."""
+
+    def no_positions(fake: FakeRestServer) -> None:
+        fake.data["papi"]["um_positionRisk"] = []
+
+    state = _state(_read("binance", no_positions, papi_account={"uniMMR": "1.10000000"}))
+    (alert,) = _ratio_alerts(state)
+    assert alert.value == pytest.approx(1.05 / 1.1, rel=1e-12) and alert.level == "0.85"
+    assert alert.message.startswith("main: cross margin ratio 95.5% ≥ 85.0% (no cross position; the venue's ratio")
