@@ -138,6 +138,7 @@ class FakeBinance(FakeVenue):
         ("GET", "/papi/v1/um/positionRisk", "papi_um_position_risk", True),
         ("GET", "/papi/v1/cm/positionRisk", "papi_cm_position_risk", True),
         ("GET", "/papi/v1/um/leverageBracket", "papi_um_leverage_bracket", True),
+        ("GET", "/papi/v1/cm/leverageBracket", "papi_cm_leverage_bracket", True),
         ("GET", "/papi/v1/um/adlQuantile", "papi_um_adl_quantile", True),
         ("GET", "/papi/v1/balance", "papi_balance", True),
         ("GET", "/fapi/v1/assetIndex", "asset_index", False),
@@ -183,6 +184,11 @@ class FakeBinance(FakeVenue):
 
     async def papi_balance(self, request: web.Request) -> web.Response:
         return self._papi("balance")
+
+    async def papi_cm_leverage_bracket(self, request: web.Request) -> web.Response:
+        if "papi_account" not in self.data:
+            return self._papi("cm_leverageBracket")  # the refusal
+        return web.json_response(self.data.get("dapi_leverageBracket", []))  # dapi's shape (add_inverse)
 
     async def papi_um_leverage_bracket(self, request: web.Request) -> web.Response:
         if "papi_account" not in self.data:

@@ -244,9 +244,13 @@ def test_a_binance_portfolio_margin_account_reads_its_coin_m_positions_through_p
 
     async def body(fake: FakeRestServer, client: RestClient) -> tuple[Any, ...]:
         positions, balances = await client.fetch_account_balances()
-        return positions, balances, fake.paths()
+        tiers = await client.fetch_tiers(sorted({p.symbol for p in positions.positions}))
+        return positions, balances, tiers, fake.paths()
 
-    positions, balances, paths = run("binance", body, setup=setup, inverse=True)
+    positions, balances, tiers, paths = run("binance", body, setup=setup, inverse=True)
+    # brackets from /papi/v1/um/leverageBracket and /papi/v1/cm/leverageBracket (coin notional)
+    assert {t.symbol for t in tiers} == {"BTC/USDT:USDT", "ETH/USDT:USDT", "BTC/USD:BTC"}
+    assert {"/papi/v1/um/leverageBracket", "/papi/v1/cm/leverageBracket"} <= set(paths)
     (coin,) = [p for p in positions.positions if p.inverse]
     got = (coin.symbol, coin.side, coin.contracts, coin.size, coin.settle)
     assert got == ("BTC/USD:BTC", "long", 3.0, 300.0, "BTC")
