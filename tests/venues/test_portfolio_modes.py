@@ -293,3 +293,19 @@ def test_a_binance_pm_account_without_positions_is_still_watched_on_its_ratio() 
     (alert,) = _ratio_alerts(state)
     assert alert.value == pytest.approx(1.05 / 1.1, rel=1e-12) and alert.level == "0.85"
     assert alert.message.startswith("main: cross margin ratio 95.5% ≥ 85.0% (no cross position; the venue's ratio")
+
+
+def test_a_pm_record_read_back_from_the_bus_keeps_the_venues_status_native_figure_and_trigger() -> None:
+    """A dashboard on the bus rebuilds the account from watch's record: the same venue ratio,
+    status, uniMMR and trigger (the card and the alert of a remote dashboard say the same)."""
+    from liqwatch.bus.feed import snapshot_events
+
+    events = _read("binance", papi_account={"uniMMR": "1.20000000", "accountStatus": "MARGIN_CALL"})
+    sent = snapshot_record(_state(events).snapshot()) | {"group": "g1", "ts": T}
+    (acc,) = snapshot_record(_state(snapshot_events(sent)).snapshot())["accounts"]
+    keys = ("mode", "margin_ratio_venue", "account_status_venue", "margin_ratio_native", "margin_ratio_native_name")
+    assert {k: acc[k] for k in (*keys, "liquidation_trigger")} == {
+        **{k: sent["accounts"][0][k] for k in keys},
+        "liquidation_trigger": 1.05,
+    }
+    assert acc["account_status_venue"] == "MARGIN_CALL" and acc["margin_ratio_native"] == 1.2
