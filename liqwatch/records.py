@@ -687,6 +687,10 @@ def live_account_record(view: AccountView) -> dict[str, Any]:
         "margin_ratio_venue": num(view.margin_ratio_venue),
         "margin_ratio_diff": num(view.margin_ratio_diff),
         "note": view.mode_note,
+        "account_status_venue": view.account_status_venue,
+        "margin_ratio_native": num(view.margin_ratio_native),
+        "margin_ratio_native_name": view.margin_ratio_native_name,
+        "liquidation_trigger": view.liquidation_trigger,
     }
 
 

@@ -157,6 +157,7 @@ class AccountState:
     mode_detail: str | None = None
     margin_ratio_venue: float | None = None
     venue_inputs: dict[str, float | str | None] = field(default_factory=dict)
+    account_status_venue: str | None = None
     ratio_logged: bool = False
     """A difference between our ratio and the venue's was logged already (once per account)."""
     collateral_assets: list[CollateralAsset] = field(default_factory=list)
@@ -244,6 +245,7 @@ class State:
             acc.mode_detail = event.mode_detail or None
             acc.margin_ratio_venue = event.margin_ratio_venue
             acc.venue_inputs = dict(event.venue_inputs)
+            acc.account_status_venue = event.account_status_venue
             try:
                 acc.collateral_assets = [
                     CollateralAsset(
@@ -502,7 +504,12 @@ class State:
             if collateral_risk is not None
             else MODE_NOTES.get(acc.mode, MODE_NOTES["unknown"]),
             collateral_risk,
+            acc.account_status_venue,
         )
+        native = view.margin_ratio_native_name
+        if native is not None:
+            value = acc.venue_inputs.get(native)
+            view.margin_ratio_native = float(value) if isinstance(value, int | float) else None
         self._log_ratio_diff(acc, view)
         return view, views
 

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Literal
 
 from liqwatch.core.collateral import CollateralPosition, CollateralRisk
 from liqwatch.core.model import AccountRisk, PortfolioRisk, PositionRisk
+from liqwatch.core.venues.collateral_conventions import ACCOUNT_CONVENTIONS
 
 if TYPE_CHECKING:  # pydantic's event models load with the first event, not with the first frame
     from liqwatch.feeds.events import PositionData
@@ -77,6 +78,34 @@ class AccountView:
     collateral_risk: CollateralRisk | None = None
     """A ``multi_assets`` account computed from its collateral: its effective equity, MM in USD and
     margin ratio (liqwatch's, beside the venue's)."""
+    account_status_venue: str | None = None
+    """The venue's own word for the account's risk state (Binance portfolio margin
+    ``accountStatus``); None where the venue gives none."""
+    margin_ratio_native: float | None = None
+    """The venue's own account ratio as it quotes it where that is the other way up
+    (:attr:`margin_ratio_native_name`: Binance PM ``uniMMR``), as sent; None elsewhere."""
+
+    @property
+    def margin_ratio_native_name(self) -> str | None:
+        """The name of :attr:`margin_ratio_native` in the venue's API, for the account's mode."""
+        conv = ACCOUNT_CONVENTIONS.get((self.exchange, self.mode))
+        return None if conv is None else conv.native_name
+
+    @property
+    def liquidation_trigger(self) -> float:
+        """What :attr:`margin_ratio_venue` is multiplied by to read 1.0 at the venue's own
+        liquidation level: 1.05 on Binance portfolio margin (liquidation at uniMMR 1.05, i.e. at
+        ``margin_ratio_venue`` 1 / 1.05 = 0.952), 1.0 elsewhere (calc's ``liquidation_trigger``)."""
+        conv = ACCOUNT_CONVENTIONS.get((self.exchange, self.mode))
+        return 1.0 if conv is None else conv.trigger
+
+    @property
+    def venue_ratio_to_trigger(self) -> float | None:
+        """The venue's ratio against the venue's own liquidation level (1.0 = the venue
+        liquidates): :attr:`margin_ratio_venue` x :attr:`liquidation_trigger`; what the
+        margin-ratio alert and the card's gauge run on for an account liqwatch does not compute."""
+        ratio = self.margin_ratio_venue
+        return None if ratio is None else ratio * self.liquidation_trigger
 
     @property
     def computed(self) -> bool:

@@ -47,6 +47,7 @@ from liqwatch.alerts import messages
 from liqwatch.alerts.model import Alert, Rule, RuleKind, Severity, default_rules
 from liqwatch.core.symbols import unified_parts
 from liqwatch.feeds.events import Status
+from liqwatch.numfmt import plain
 from liqwatch.state import AccountView, Notice, PositionView, Snapshot
 
 if TYPE_CHECKING:
@@ -541,20 +542,31 @@ class AlertEngine:
         if acc is not None and not acc.computed:
             # multi-assets from its collateral: ours; else (portfolio, unknown, a multi-assets account
             # liqwatch cannot value) the venue's own ratio
+            # (the venue's against its own liquidation level: Binance PM liquidates at uniMMR 1.05)
             pooled = None if acc.collateral_risk is None else acc.collateral_risk.margin_ratio
-            ratio = pooled if pooled is not None else acc.margin_ratio_venue
+            ratio = pooled if pooled is not None else acc.venue_ratio_to_trigger
             cross = [v for v in views if v.data.margin_mode == "cross"] if ratio is not None else []
         elif acc is not None and acc.risk is not None and cross:
             a = acc.risk.account
             ratio = a.cross_margin_ratio
             if ratio is None and a.cross_margin_balance <= 0 < a.cross_maintenance_margin:
                 ratio = math.inf
-        if acc is not None and cross:
+        # a portfolio-margin account's ratio is the whole account's (margin loans too): watched
+        # even while it holds no cross position
+        whole = acc is not None and acc.mode == "portfolio" and acc.data_status == "ok" and ratio is not None
+        if acc is not None and (cross or whole):
             rule = self._rule("margin_ratio", name, [v.data.symbol for v in cross])
             if rule is not None:
-                legs = ", ".join(f"{v.data.symbol} {v.data.side}" for v in cross)
+                legs = ", ".join(f"{v.data.symbol} {v.data.side}" for v in cross) or "no cross position"
                 if not acc.computed and acc.collateral_risk is None:
                     legs += f"; the venue's ratio: {acc.mode} account"
+                    name_ = acc.margin_ratio_native_name
+                    if acc.liquidation_trigger != 1.0 and name_ and acc.margin_ratio_native is not None:
+                        # e.g. Binance PM: 1.05 / uniMMR, 100 % = the venue's liquidation at uniMMR 1.05
+                        legs += (
+                            f", {name_} {plain(acc.margin_ratio_native)} against the venue's liquidation at "
+                            f"{name_} {plain(acc.liquidation_trigger)}"
+                        )
                 self._threshold(out, rule, name, None, None, ratio, now, messages.cross_ratio, name, ratio, legs)
         stale_age = 0.0
         stale_symbols: list[str] = []

@@ -78,6 +78,7 @@ def snapshot_events(record: dict[str, Any]) -> list[Event]:
     else:
         events.append(Status(account=name, exchange=exchange, ts=ts, state="connected", channel="rest"))
     mode = acc.get("mode") or "single"
+    native_name, native = acc.get("margin_ratio_native_name"), _float(acc.get("margin_ratio_native"))
     events.append(
         AccountMode(
             account=name,
@@ -86,6 +87,8 @@ def snapshot_events(record: dict[str, Any]) -> list[Event]:
             mode=mode,
             mode_detail=acc.get("mode_detail") or "",
             margin_ratio_venue=_float(acc.get("margin_ratio_venue")),
+            account_status_venue=acc.get("account_status_venue") or None,
+            venue_inputs={str(native_name): native} if native_name and native is not None else {},
         )
     )
     for pool in acc.get("pools") or ():

@@ -145,6 +145,10 @@ class AccountMode(_Event):
     collateral: list[CollateralRow] = Field(default_factory=list)
     """Every collateral asset of a ``multi_assets`` account where the venue publishes how it values
     them (Binance): liqwatch then computes the account itself ([] elsewhere)."""
+    account_status_venue: str | None = None
+    """The venue's own word for the account's risk state, as sent (Binance portfolio margin
+    ``accountStatus``: NORMAL, MARGIN_CALL, SUPPLY_MARGIN, REDUCE_ONLY, ACTIVE_LIQUIDATION,
+    FORCE_LIQUIDATION, BANKRUPTED); None where the venue gives none."""
 
 
 class TierRowData(BaseModel):

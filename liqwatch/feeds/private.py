@@ -374,6 +374,7 @@ class PositionHintStream:
     async def _watch(self, ex: Any, venue: PrivateProtocol, queue: asyncio.Queue[object]) -> None:
         params = venue.params(self.account)
         try:
+            ex.options.update(await self._adapter.stream_options(ex))  # e.g. Binance portfolio margin
             while True:  # results are read in the message hook; this keeps the subscription alive
                 await ex.watch_positions(None, None, None, dict(params))
         except asyncio.CancelledError:

@@ -236,6 +236,7 @@ class RestClient:
             margin_ratio_venue=ratio,
             venue_inputs=inputs,
             collateral=collateral,
+            account_status_venue=self._venue.account_status(mode, inputs),
         )
 
     def _positions(self, snapshot: PositionSnapshot) -> Positions:

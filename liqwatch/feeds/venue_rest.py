@@ -302,6 +302,18 @@ class VenueRest:
         read kept); (None, {}) where the venue gives none. Raises whatever ccxt raises."""
         return None, {}
 
+    async def stream_options(self, ex: Any) -> dict[str, Any]:
+        """ccxt options the account's private position stream needs on its client ``ex``, asked
+        when a session starts (Binance portfolio margin: ``portfolioMargin``, the papi listen key
+        and ``/pm/ws`` stream); {} elsewhere. Raises whatever ccxt raises."""
+        return {}
+
+    def account_status(self, mode: AccountModeName, inputs: dict[str, float | str | None]) -> str | None:
+        """The venue's own word for the account's risk state among :meth:`venue_ratio`'s inputs
+        (Binance portfolio margin ``accountStatus``: NORMAL, MARGIN_CALL, SUPPLY_MARGIN,
+        REDUCE_ONLY, ACTIVE_LIQUIDATION, FORCE_LIQUIDATION, BANKRUPTED); None where it gives none."""
+        return None
+
     async def collateral_table(self, ex: Any) -> dict[str, dict[str, Any]]:
         """The venue's public collateral-rate table as collateral-cache entries (asset ->
         ``{"tiers": [{min, max, ratio}], "tier_basis"}`` or ``{"bid_buffer", "ask_buffer"}``), for

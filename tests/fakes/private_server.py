@@ -5,7 +5,9 @@ with its key checks and failure controls); this adds what ccxt.pro's ``watch_pos
 
 * **Binance USDⓈ-M**: ``POST/PUT/DELETE /fapi/v1/listenKey`` (the user-data stream protocol; POST
   returns the account's active key, as Binance does) and ``WS /private/ws?listenKey=<key>`` (the
-  2026 URL layout; an unknown or expired key is refused with HTTP 400 ``-1125``). Pushes
+  2026 URL layout; an unknown or expired key is refused with HTTP 400 ``-1125``); a
+  portfolio-margin account (``set_mode("portfolio")``): ``/papi/v1/listenKey`` and ``WS
+  /pm/ws/<key>`` instead (fapi's listen key refused, -2015). Pushes
   ``ACCOUNT_UPDATE``; :meth:`expire_listen_key` sends ``listenKeyExpired`` and invalidates the key
   (the socket stays open, as a real stream may: the client must act on the event).
 * **Bybit v5**: ``WS /v5/private``: ``{"op":"auth","args":[key, expires, hex hmac("GET/realtime"+expires)]}``
@@ -118,6 +120,9 @@ class FakePrivateServer(FakeRestServer):
         if self.name == "binance":
             for method in ("POST", "PUT", "DELETE"):
                 app.router.add_route(method, "/fapi/v1/listenKey", self._wrap(self._listen_key, True))
+                # portfolio margin (set_mode("portfolio")): the papi user-data stream
+                app.router.add_route(method, "/papi/v1/listenKey", self._wrap(self._listen_key, True))
+            app.router.add_get("/pm/ws/{listenKey}", self._ws)
         app.router.add_get(PRIVATE_PATHS[self.name], self._ws)
         return app
 
@@ -173,6 +178,11 @@ class FakePrivateServer(FakeRestServer):
 
     async def _listen_key(self, request: web.Request) -> web.Response:
         self.listen_key_calls.append(request.method)
+        portfolio = "papi_account" in self.data
+        if portfolio != request.path.startswith("/papi/"):
+            # a PM key is refused on fapi as on fapi's other private endpoints (-2015); papi
+            # refuses a key that is not PM's (the fake's papi_account)
+            return web.json_response({"code": -2015, "msg": "Invalid API-key, IP, or permissions for action."}, 401)
         if request.method == "POST":
             if self.listen_key is None:
                 self.listen_key = secrets.token_hex(32)
@@ -189,7 +199,7 @@ class FakePrivateServer(FakeRestServer):
     async def _ws(self, request: web.Request) -> web.StreamResponse:
         listen_key = None
         if self.name == "binance":
-            listen_key = request.query.get("listenKey")
+            listen_key = request.match_info.get("listenKey") or request.query.get("listenKey")
             if not listen_key or listen_key != self.listen_key:
                 self.ws_refused += 1
                 return web.json_response({"code": -1125, "msg": "This listenKey does not exist."}, status=400)

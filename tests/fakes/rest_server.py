@@ -135,6 +135,12 @@ class FakeBinance(FakeVenue):
         ("GET", "/fapi/v1/multiAssetsMargin", "multi_assets_margin", True),
         ("GET", "/sapi/v1/account/info", "sapi_account_info", True),
         ("GET", "/papi/v1/account", "papi_account", True),
+        ("GET", "/papi/v1/um/positionRisk", "papi_um_position_risk", True),
+        ("GET", "/papi/v1/cm/positionRisk", "papi_cm_position_risk", True),
+        ("GET", "/papi/v1/um/leverageBracket", "papi_um_leverage_bracket", True),
+        ("GET", "/papi/v1/cm/leverageBracket", "papi_cm_leverage_bracket", True),
+        ("GET", "/papi/v1/um/adlQuantile", "papi_um_adl_quantile", True),
+        ("GET", "/papi/v1/balance", "papi_balance", True),
         ("GET", "/fapi/v1/assetIndex", "asset_index", False),
     )
 
@@ -159,6 +165,35 @@ class FakeBinance(FakeVenue):
         if "papi_account" not in self.data:  # not a portfolio-margin account
             return web.json_response({"code": -2015, "msg": "Invalid API-key, IP, or permissions for action."}, 401)
         return web.json_response(self.data["papi_account"])
+
+    def _papi(self, name: str) -> web.Response:
+        """A papi endpoint (tests/fixtures/binance/papi.json ``name``): a portfolio-margin account's
+        answer (``set_mode("portfolio")``), else the key refused (-2015), as papi_account."""
+        if "papi_account" not in self.data:
+            return web.json_response({"code": -2015, "msg": "Invalid API-key, IP, or permissions for action."}, 401)
+        return _scripted(self, f"papi_{name}") or web.json_response(self.data["papi"][name])
+
+    async def papi_um_position_risk(self, request: web.Request) -> web.Response:
+        return self._papi("um_positionRisk")
+
+    async def papi_cm_position_risk(self, request: web.Request) -> web.Response:
+        return self._papi("cm_positionRisk")
+
+    async def papi_um_adl_quantile(self, request: web.Request) -> web.Response:
+        return self._papi("um_adlQuantile")
+
+    async def papi_balance(self, request: web.Request) -> web.Response:
+        return self._papi("balance")
+
+    async def papi_cm_leverage_bracket(self, request: web.Request) -> web.Response:
+        if "papi_account" not in self.data:
+            return self._papi("cm_leverageBracket")  # the refusal
+        return web.json_response(self.data.get("dapi_leverageBracket", []))  # dapi's shape (add_inverse)
+
+    async def papi_um_leverage_bracket(self, request: web.Request) -> web.Response:
+        if "papi_account" not in self.data:
+            return self._papi("um_leverageBracket")  # the refusal
+        return await self.leverage_bracket(request)  # the fapi shape
 
     async def exchange_info(self, request: web.Request) -> web.Response:
         return web.json_response({**self.data["exchangeInfo"], "serverTime": _now_ms()})

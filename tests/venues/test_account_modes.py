@@ -5,6 +5,7 @@ the venues' published shapes (tests/fixtures/<venue>/modes.json cites each doc p
 from __future__ import annotations
 
 import contextlib
+from typing import Any
 
 import pytest
 
@@ -49,11 +50,7 @@ def _mode(venue: str, fixture_mode: str) -> tuple[AccountMode, list[str]]:
         fake.set_mode(fixture_mode)
 
     async def body(fake: FakeRestServer, client: RestClient) -> tuple[AccountMode, list[str]]:
-        if (venue, fixture_mode) == ("binance", "portfolio"):  # its key is refused on fapi (-2015)
-            with pytest.raises(FeedError):
-                await client.fetch_account_balances()
-        else:
-            await client.fetch_account_balances()
+        await client.fetch_account_balances()  # Binance portfolio margin: through papi (fapi refuses its key)
         return await client.fetch_account_mode(), fake.paths()
 
     return run(venue, body, setup=setup)
@@ -135,8 +132,8 @@ def test_the_mode_is_read_once_at_connect_the_ratio_every_cycle() -> None:
     assert paths.count("/api/v4/unified/accounts") == 3
 
 
-def test_a_binance_portfolio_margin_account_says_its_mode_when_fapi_refuses_its_positions() -> None:
-    """The live feed's first cycle fails on /fapi/v3/positionRisk (-2015) for a portfolio-margin
+def test_a_binance_portfolio_margin_account_says_its_mode_when_its_positions_cannot_be_read() -> None:
+    """The live feed's first cycle fails on /papi/v1/um/positionRisk for a portfolio-margin
     account: it still says the mode (from /sapi/v1/account/info) and papi's uniMMR before the error."""
     import asyncio
 
@@ -147,6 +144,7 @@ def test_a_binance_portfolio_margin_account_says_its_mode_when_fapi_refuses_its_
     async def body() -> list[Event]:
         async with FakeRestServer("binance") as rest:
             rest.set_mode("portfolio")
+            rest.set("papi_um_positionRisk_status", 400)
             account = AccountConfig(
                 name="main", exchange="binance", api_key_env="K", api_secret_env="S", rest_url=rest.url
             )
@@ -186,3 +184,158 @@ def test_a_multi_assets_binance_account_reads_its_collateral() -> None:
         ("BTC", 0.25, 61000.0, 0.05, 0.05),
     ]
     assert paths.count("/fapi/v1/assetIndex") == 1
+
+
+# ---------------------------------------------------------------- Binance portfolio margin (papi)
+
+PAPI_POSITIONS = [
+    # symbol, side, size, entry, margin mode, leverage, mark, the venue's liquidationPrice, ADL lights
+    ("BTC/USDT:USDT", "long", 0.5, 60_000.0, "cross", 20.0, 61_000.0, 38_007.16308568, 4),
+    ("ETH/USDT:USDT", "short", 2.0, 3_100.0, "cross", 10.0, 3_025.0, 4_512.8, 2),
+]
+FAPI_PRIVATE = ("/fapi/v3/positionRisk", "/fapi/v3/account", "/fapi/v1/symbolConfig", "/fapi/v1/leverageBracket")
+
+
+def test_a_binance_portfolio_margin_account_reads_its_positions_through_papi() -> None:
+    """Binance refuses a PM key on fapi (-2015): positions from GET /papi/v1/um/positionRisk (ccxt
+    ``portfolioMargin``), each with the venue's liquidationPrice, leverage and mark as sent, ADL from
+    /papi/v1/um/adlQuantile; the USDT wallet is /papi/v1/balance ``umWalletBalance``; brackets from
+    /papi/v1/um/leverageBracket; the venue's accountStatus said. /sapi/v1/account/info asked once."""
+
+    def setup(fake: FakeRestServer) -> None:
+        fake.set_mode("portfolio")
+
+    async def body(fake: FakeRestServer, client: RestClient) -> tuple[Any, ...]:
+        positions, balances = await client.fetch_account_balances()
+        mode = await client.fetch_account_mode()
+        tiers = await client.fetch_tiers(sorted({p.symbol for p in positions.positions}))
+        return positions, balances, mode, tiers, fake.paths()
+
+    positions, balances, mode, tiers, paths = run("binance", body, setup=setup, inverse=False)
+    got = [
+        (p.symbol, p.side, p.size, p.entry_price, p.margin_mode, p.leverage, p.mark_price,
+         p.exchange_liquidation_price, p.adl_lights)
+        for p in positions.positions
+    ]  # fmt: skip
+    assert got == PAPI_POSITIONS
+    assert [(b.currency, b.wallet_balance) for b in balances] == [("USDT", 12_000.0)]
+    assert mode.mode == "portfolio" and mode.account_status_venue == "NORMAL"
+    assert mode.margin_ratio_venue == pytest.approx(1 / 5167.92171923, rel=1e-12)
+    assert {t.symbol for t in tiers} == {"BTC/USDT:USDT", "ETH/USDT:USDT"}
+    assert not [p for p in paths if p in FAPI_PRIVATE or p == "/fapi/v1/multiAssetsMargin"]
+    assert paths.count("/sapi/v1/account/info") == 1
+    assert {"/papi/v1/um/positionRisk", "/papi/v1/balance", "/papi/v1/um/leverageBracket"} <= set(paths)
+
+
+def test_a_binance_portfolio_margin_account_reads_its_coin_m_positions_through_papi() -> None:
+    """With the inverse perpetuals read, COIN-M positions come from GET /papi/v1/cm/positionRisk
+    (contracts x 100 USD, the venue's liquidationPrice) and their coin wallet from /papi/v1/balance
+    ``cmWalletBalance``; dapi's private endpoints are never asked."""
+
+    def setup(fake: FakeRestServer) -> None:
+        fake.set_mode("portfolio")
+        fake.add_inverse()
+        fake.data["papi"]["cm_positionRisk"] = [
+            {"symbol": "BTCUSD_PERP", "positionAmt": "3", "entryPrice": "60000.0", "markPrice": "61000.0",
+             "unRealizedProfit": "0.00008196", "liquidationPrice": "41000.5", "leverage": "20",
+             "positionSide": "BOTH", "updateTime": 1764064790000, "maxQty": "100",
+             "notionalValue": "0.00491803", "breakEvenPrice": "60010.0"},
+        ]  # fmt: skip
+
+    async def body(fake: FakeRestServer, client: RestClient) -> tuple[Any, ...]:
+        positions, balances = await client.fetch_account_balances()
+        tiers = await client.fetch_tiers(sorted({p.symbol for p in positions.positions}))
+        return positions, balances, tiers, fake.paths()
+
+    positions, balances, tiers, paths = run("binance", body, setup=setup, inverse=True)
+    # brackets from /papi/v1/um/leverageBracket and /papi/v1/cm/leverageBracket (coin notional)
+    assert {t.symbol for t in tiers} == {"BTC/USDT:USDT", "ETH/USDT:USDT", "BTC/USD:BTC"}
+    assert {"/papi/v1/um/leverageBracket", "/papi/v1/cm/leverageBracket"} <= set(paths)
+    (coin,) = [p for p in positions.positions if p.inverse]
+    got = (coin.symbol, coin.side, coin.contracts, coin.size, coin.settle)
+    assert got == ("BTC/USD:BTC", "long", 3.0, 300.0, "BTC")
+    assert coin.exchange_liquidation_price == 41_000.5 and coin.leverage == 20.0
+    assert len(positions.positions) == 3
+    assert [(b.currency, b.wallet_balance) for b in balances] == [("USDT", 12_000.0), ("BTC", 0.01)]
+    assert "/papi/v1/cm/positionRisk" in paths
+    assert not [p for p in paths if p.startswith("/dapi/") and p not in ("/dapi/v1/exchangeInfo", "/dapi/v1/time")]
+
+
+@pytest.mark.parametrize(
+    "status",
+    ["NORMAL", "MARGIN_CALL", "SUPPLY_MARGIN", "REDUCE_ONLY", "ACTIVE_LIQUIDATION", "FORCE_LIQUIDATION", "BANKRUPTED"],
+)
+def test_the_binance_portfolio_margin_account_status_is_the_venues(status: str) -> None:
+    def setup(fake: FakeRestServer) -> None:
+        fake.set_mode("portfolio")
+        fake.data["papi_account"] = {**fake.data["papi_account"], "accountStatus": status, "uniMMR": "1.08"}
+
+    event, _ = _mode_with("binance", setup)
+    assert event.account_status_venue == status
+    assert event.margin_ratio_venue == pytest.approx(1 / 1.08, rel=1e-12)
+
+
+def test_no_status_where_the_venue_gives_none() -> None:
+    for venue in ("bybit", "okx", "gate", "deribit", "hyperliquid"):
+        event, _ = _mode(venue, "portfolio")
+        assert event.account_status_venue is None, venue
+
+
+def _mode_with(venue: str, setup: Any) -> tuple[AccountMode, list[str]]:
+    async def body(fake: FakeRestServer, client: RestClient) -> tuple[AccountMode, list[str]]:
+        await client.fetch_account_balances()
+        return await client.fetch_account_mode(), fake.paths()
+
+    return run(venue, body, setup=setup)
+
+
+def test_a_passing_failure_of_the_binance_pm_question_is_raised_and_asked_again() -> None:
+    """A rate limit on /sapi/v1/account/info fails the read (the feed retries it): it must not read
+    as "not portfolio margin", which would send a PM key to fapi (-2015, a lasting permission error)."""
+
+    def setup(fake: FakeRestServer) -> None:
+        fake.set_mode("portfolio")
+
+    async def body(fake: FakeRestServer, client: RestClient) -> tuple[str, int, list[str]]:
+        fake.fail_next("rate_limit")
+        with pytest.raises(FeedError) as info:
+            await client.fetch_account_balances()
+        positions, _ = await client.fetch_account_balances()
+        return info.value.kind, len(positions.positions), fake.paths()
+
+    kind, n, paths = run("binance", body, setup=setup, inverse=False)
+    assert kind == "rate_limit" and n == 2
+    assert paths.count("/sapi/v1/account/info") == 2
+    assert not [p for p in paths if p in FAPI_PRIVATE]
+
+
+def test_a_binance_endpoint_without_sapi_reads_as_not_portfolio_margin() -> None:
+    """A bare 404 on /sapi/v1/account/info (a testnet or a proxy without sapi): not portfolio
+    margin, asked once per client; the fapi positions are read."""
+
+    def setup(fake: FakeRestServer) -> None:
+        fake.set("sapi_account_info_status", 404)
+
+    async def body(fake: FakeRestServer, client: RestClient) -> tuple[int, AccountMode, list[str]]:
+        for _ in range(2):
+            positions, _ = await client.fetch_account_balances()
+        return len(positions.positions), await client.fetch_account_mode(), fake.paths()
+
+    n, mode, paths = run("binance", body, inverse=False)
+    assert n == 4 and mode.mode == "single"
+    assert paths.count("/sapi/v1/account/info") == 1 and "/fapi/v3/positionRisk" in paths
+
+
+def test_a_binance_pm_account_without_usdt_has_an_empty_usdt_wallet() -> None:
+    """/papi/v1/balance without a USDT row (collateral held in other assets): the USDⓈ-M wallet is
+    0, not a failed read (the venue's ratio and positions still come)."""
+
+    def setup(fake: FakeRestServer) -> None:
+        fake.set_mode("portfolio")
+        fake.data["papi"]["balance"] = [r for r in fake.data["papi"]["balance"] if r["asset"] != "USDT"]
+
+    async def body(fake: FakeRestServer, client: RestClient) -> tuple[Any, ...]:
+        positions, balances = await client.fetch_account_balances()
+        return len(positions.positions), [(b.currency, b.wallet_balance) for b in balances]
+
+    assert run("binance", body, setup=setup, inverse=False) == (2, [("USDT", 0.0)])

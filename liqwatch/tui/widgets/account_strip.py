@@ -68,12 +68,19 @@ class AccountCard(BlockText):
             self._show_pooled(view, title, compact)
             return
         elif not view.computed:  # not liqwatch's figures to give: the mode and the venue's ratio
-            ratio = view.margin_ratio_venue
-            said = Text(f"{MODE_LABELS.get(view.mode, view.mode)} · venue ratio {fmt_pct(ratio)}", style="bold")
+            # and status; the gauge (and the danger band) against the venue's own liquidation level
+            said_ = f"{MODE_LABELS.get(view.mode, view.mode)} · venue ratio {fmt_pct(view.margin_ratio_venue)}"
+            if view.account_status_venue:
+                said_ += f" · {view.account_status_venue}"
+            said = Text(said_, style="bold")
+            ratio = view.venue_ratio_to_trigger
+            tail = " venue"
+            if view.liquidation_trigger != 1.0:  # e.g. Binance PM: liquidation at uniMMR 1.05
+                tail += f" (liq. at {fmt_pct(1.0 / view.liquidation_trigger)})"
             if compact:
                 lines = [Text(f"{view.name} ", style="bold") + feed_text(view), said]
             else:
-                lines = [title, said, Text("MR ") + gauge(ratio) + Text(" venue"), feed_text(view)]
+                lines = [title, said, Text("MR ") + gauge(ratio) + Text(tail), feed_text(view)]
         elif compact:
             bar = gauge(ratio)
             bar.truncate(6)

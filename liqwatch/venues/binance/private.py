@@ -18,7 +18,10 @@ _CCXT_OWN_REFRESH_MS = 86_400_000
 
 
 class BinancePrivate(PrivateProtocol):
-    """USDⓈ-M user-data stream: ``ACCOUNT_UPDATE`` ``a.P[]`` (only the changed positions)."""
+    """USDⓈ-M user-data stream: ``ACCOUNT_UPDATE`` ``a.P[]`` (only the changed positions). A
+    portfolio-margin account (the REST adapter's ``stream_options``): ccxt's ``portfolioMargin``,
+    i.e. the listen key of ``POST /papi/v1/listenKey`` and the PM stream ``/pm/ws/<listenKey>``
+    (its UM ``ACCOUNT_UPDATE`` has the same ``a.P[]`` rows)."""
 
     name = "binance"
     channel = "user data stream (ACCOUNT_UPDATE)"
@@ -43,6 +46,9 @@ class BinancePrivate(PrivateProtocol):
 
     def set_ws_url(self, ex: Any, base: str) -> None:
         ex.urls["api"]["ws"]["linear"] = base
+        # a portfolio-margin account's stream (ccxt's "papi" URL, /pm/ws/<listenKey>) on the same host
+        path = urlsplit(base).path.rstrip("/")
+        ex.urls["api"]["ws"]["papi"] = replace_path(base, path.removesuffix("/ws") + "/pm/ws")
 
     def batch(self, ex: Any, message: Any) -> Batch | None:
         if not isinstance(message, dict) or message.get("e") != "ACCOUNT_UPDATE":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import weakref
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -19,6 +20,8 @@ from liqwatch.feeds.venue_rest import (
 
 if TYPE_CHECKING:
     from liqwatch.feeds.account import Account as AccountConfig
+
+_NOT_FOUND = re.compile(r"\b404\b")
 
 
 class BinanceRest(VenueRest):
@@ -40,7 +43,17 @@ class BinanceRest(VenueRest):
     ``multi_assets``; else ``single``. Venue ratio: ``totalMaintMargin / totalMarginBalance`` of the
     balance's ``/fapi/v3/account`` read (USD in multi-assets mode, the USDT asset's in single-asset
     mode); portfolio margin: 1 / ``uniMMR`` of ``GET /papi/v1/account`` (liquidation at uniMMR
-    1.05, i.e. 0.952 here), ``accountStatus`` among the inputs.
+    1.05, i.e. 0.952 here), ``accountStatus`` among the inputs and said as the venue's status.
+
+    Portfolio margin (``isPortfolioMarginRetailEnabled`` true, asked once per client, before the
+    first positions read: Binance refuses a PM key on the fapi private endpoints, -2015): positions
+    ``GET /papi/v1/um/positionRisk`` (ccxt ``fetch_positions`` with ``portfolioMargin``; its
+    brackets from ``GET /papi/v1/um/leverageBracket``), their ``liquidationPrice`` the venue's
+    estimate, ``leverage`` on the row; COIN-M ``GET /papi/v1/cm/positionRisk`` where the account
+    reads inverse; ADL ``GET /papi/v1/um/adlQuantile`` (optional); balance: the USDT row of ``GET
+    /papi/v1/balance`` (``umWalletBalance``, the USDⓈ-M wallet), coin wallets its ``cmWalletBalance``.
+    The papi rows carry no margin type: each position reads as cross (PM margins the account as a
+    whole); ccxt's ``collateral`` and ``marginRatio`` for them are never used.
 
     COIN-M (config ``inverse``; ccxt ``binanceusdm`` with the inverse markets loaded, symbols
     ``BTC/USD:BTC``): positions ``GET /dapi/v1/positionRisk`` (``positionAmt`` contracts x
@@ -70,6 +83,60 @@ class BinanceRest(VenueRest):
         venue ratio of the same cycle reuses it)."""
         self._collateral_source: weakref.WeakKeyDictionary[Any, dict[str, Any]] = weakref.WeakKeyDictionary()
         """The same answer for :meth:`collateral` (the assets' wallet balances)."""
+        self._portfolio: weakref.WeakKeyDictionary[Any, bool] = weakref.WeakKeyDictionary()
+        """Per ccxt client, whether ``/sapi/v1/account/info`` says portfolio margin (asked once)."""
+
+    async def is_portfolio(self, ex: Any) -> bool:
+        """``GET /sapi/v1/account/info`` ``isPortfolioMarginRetailEnabled`` is true, asked once per
+        client. A refused key and a passing failure (network, rate limit, maintenance) are raised:
+        the cycle fails with the venue's reason and asks again. Any other venue error there (an
+        endpoint a testnet or proxy lacks, HTTP 404 included) reads as not portfolio margin: fapi
+        answering rules it out, and a PM key refused on fapi fails the first cycle, whose retry
+        opens a new client that asks again."""
+        found = self._portfolio.get(ex)
+        if found is None:
+            import ccxt.async_support as ccxt_async
+
+            try:
+                info = as_dict(await ex.sapiGetAccountInfo())
+            except ccxt_async.AuthenticationError:
+                raise
+            except ccxt_async.OperationFailed as exc:
+                if not _NOT_FOUND.search(str(exc)):
+                    raise
+                info = {}
+            except ccxt_async.BaseError:
+                info = {}
+            found = self._portfolio[ex] = info.get("isPortfolioMarginRetailEnabled") is True
+        return found
+
+    async def raw_positions(self, ex: Any, account: AccountConfig) -> list[dict[str, Any]]:
+        if not await self.is_portfolio(ex):
+            return await super().raw_positions(ex, account)
+        result = await ex.fetch_positions(None, {"portfolioMargin": True})  # GET /papi/v1/um/positionRisk
+        return [as_dict(p) for p in as_list(result)]
+
+    async def raw_inverse_positions(self, ex: Any, account: AccountConfig) -> list[dict[str, Any]]:
+        if not await self.is_portfolio(ex):
+            return await super().raw_inverse_positions(ex, account)
+        # GET /papi/v1/cm/positionRisk
+        result = await ex.fetch_positions(None, {"subType": "inverse", "portfolioMargin": True})
+        return [as_dict(p) for p in as_list(result)]
+
+    async def stream_options(self, ex: Any) -> dict[str, Any]:
+        # portfolio margin: ccxt.pro's listen key from POST /papi/v1/listenKey (kept alive with PUT
+        # there), the stream at /pm/ws/<listenKey>. A failed question (a refused key, a rate limit)
+        # is the REST feed's to report: the stream then tries fapi's listen key, and its next
+        # session (a new client) asks again.
+        try:
+            portfolio = await self.is_portfolio(ex)
+        except Exception:
+            return {}
+        return {"portfolioMargin": True} if portfolio else {}
+
+    def account_status(self, mode: AccountModeName, inputs: dict[str, float | str | None]) -> str | None:
+        status = inputs.get("accountStatus") if mode == "portfolio" else None
+        return status if isinstance(status, str) and status else None
 
     async def collateral_table(self, ex: Any) -> dict[str, dict[str, Any]]:
         """``GET /fapi/v1/assetIndex`` (public): each ``<ASSET>USD`` row's ``bidBuffer`` /
@@ -120,13 +187,7 @@ class BinanceRest(VenueRest):
         return {"fetchCurrencies": False, "fetchMarkets": {"types": ["linear"]}}
 
     async def account_mode(self, ex: Any, account: AccountConfig) -> tuple[AccountModeName, str]:
-        import ccxt.async_support as ccxt_async
-
-        try:
-            info = as_dict(await ex.sapiGetAccountInfo())
-        except ccxt_async.BaseError:
-            info = {}  # optional: fapi answering below rules portfolio margin out
-        if info.get("isPortfolioMarginRetailEnabled") is True:
+        if await self.is_portfolio(ex):  # optional: fapi answering below rules portfolio margin out
             return "portfolio", "binance isPortfolioMarginRetailEnabled true (portfolio margin, papi)"
         multi = as_dict(await ex.fapiPrivateGetMultiAssetsMargin()).get("multiAssetsMargin")
         if multi is True or str(multi).lower() == "true":
@@ -170,8 +231,17 @@ class BinanceRest(VenueRest):
         settles = sorted({p.settle for p in positions.positions if p.inverse and p.settle})
         if not settles:
             return []
+        if await self.is_portfolio(ex):
+            rows = await self._papi_balance(ex)
+            out: list[tuple[float, str, float | None]] = []
+            for coin in settles:
+                value = num(rows.get(coin, {"cmWalletBalance": 0.0}).get("cmWalletBalance"))
+                if value is None:
+                    raise DataError(f"/papi/v1/balance has no {coin} cmWalletBalance")
+                out.append((value, coin, None))
+            return out
         data = as_dict(await ex.dapiPrivateGetAccount())
-        out: list[tuple[float, str, float | None]] = []
+        out = []
         for coin in settles:
             row = next((as_dict(a) for a in as_list(data.get("assets")) if as_dict(a).get("asset") == coin), {})
             value = num(row.get("crossWalletBalance"))
@@ -186,6 +256,16 @@ class BinanceRest(VenueRest):
             return context
         import ccxt.async_support as ccxt_async
 
+        if await self.is_portfolio(ex):
+            # leverage is on the papi rows; ADL from GET /papi/v1/um/adlQuantile (optional)
+            try:
+                quantiles = await ex.papiGetUmAdlQuantile()
+            except ccxt_async.BaseError:
+                quantiles = []
+            context["adl"] = {
+                str(q.get("symbol")): as_dict(q.get("adlQuantile")) for q in as_list(quantiles) if isinstance(q, dict)
+            }
+            return context
         # Leverage per symbol (v3 positionRisk dropped it). Optional: ignore venue errors here,
         # the positions themselves came through.
         try:
@@ -262,9 +342,23 @@ class BinanceRest(VenueRest):
                 return lights(quantile[key], offset=1)
         return None
 
+    async def _papi_balance(self, ex: Any) -> dict[str, dict[str, Any]]:
+        """``GET /papi/v1/balance``: asset -> its row (``umWalletBalance``, ``cmWalletBalance``,
+        ``totalWalletBalance``, ``crossMarginAsset``, ``crossMarginBorrowed``, ...)."""
+        rows = [as_dict(r) for r in as_list(await ex.papiGetBalance())]
+        return {str(r.get("asset")): r for r in rows if r.get("asset")}
+
     async def balance(
         self, ex: Any, account: AccountConfig, positions: PositionSnapshot
     ) -> tuple[float, str, float | None]:
+        if await self.is_portfolio(ex):
+            row = (await self._papi_balance(ex)).get(self.settle)
+            if row is None:  # no USDT held at all (a PM account may hold its collateral in other assets)
+                return 0.0, self.settle, None
+            value = num(row.get("umWalletBalance"))
+            if value is None:
+                raise DataError(f"/papi/v1/balance has no {self.settle} umWalletBalance")
+            return value, self.settle, None
         data = as_dict(await ex.fapiPrivateV3GetAccount())
         self._accounts[ex] = data
         for asset in as_list(data.get("assets")):
@@ -285,13 +379,15 @@ class BinanceRest(VenueRest):
         inverse = [s for s in wanted if is_inverse(as_dict(ex.markets[s]))]
         linear = [s for s in wanted if s not in inverse]
         out: list[tuple[str, Literal["notional", "quantity"], list[TierRowData], str]] = []
+        # portfolio margin: GET /papi/v1/um/leverageBracket (cm for COIN-M); fapi refuses a PM key
+        papi = {"portfolioMargin": True} if await self.is_portfolio(ex) else {}
         for group, params, note in (
             (linear, {}, ""),
             (inverse, {"subType": "inverse"}, "COIN-M brackets: qtyFloor/qtyCap in coin notional"),
         ):
             if not group:
                 continue
-            table = as_dict(await ex.fetch_leverage_tiers(group, params))
+            table = as_dict(await ex.fetch_leverage_tiers(group, {**params, **papi}))
             for symbol in group:
                 rows = self.tier_rows(ex, symbol, [as_dict(r) for r in as_list(table.get(symbol))])
                 if rows:
