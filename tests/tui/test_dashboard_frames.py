@@ -10,10 +10,13 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from textual.geometry import Region
 
 from liqwatch.tui.widgets import header
 from liqwatch.tui.widgets.header import DashClock
+from liqwatch.tui.widgets.positions import PositionsTable
 from tests.tui.driver import Clock, demo_app
+from tests.tui.test_dashboard import screen_lines
 
 
 def test_the_clock_follows_refreshes_half_a_second_off_its_seconds(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -59,5 +62,41 @@ def test_the_clock_follows_refreshes_half_a_second_off_its_seconds(monkeypatch: 
             later(1.0)  # the feed goes quiet: no refresh for most of a second, the clock on its own
             tick(False)
             assert repaints[-1] == ("12:00:06", False)
+
+    asyncio.run(go())
+
+
+def test_a_resort_repaints_only_the_rows_that_moved() -> None:
+    """A resort (every few seconds) that swaps two rows repaints those two lines, not the whole
+    table; what is on screen is then what a whole repaint shows."""
+
+    async def go() -> None:
+        app, _ = demo_app(Clock())
+        async with app.run_test(size=(160, 50)) as pilot:
+            await pilot.pause()
+            table = app.query_one(PositionsTable)
+            before = screen_lines(app)
+            order = list(table._order)
+            assert len(order) > 6 and table.scroll_offset.y == 0
+            new = order[:]
+            new[1], new[4] = new[4], new[1]
+            calls: list[tuple[Region, ...]] = []
+            real_refresh = table.refresh
+
+            def record(*regions: Region, **kwargs: Any) -> Any:
+                calls.append(regions)
+                return real_refresh(*regions, **kwargs)
+
+            table.refresh = record  # type: ignore[method-assign]
+            table._reorder(new, table.selected_key())
+            table.refresh = real_refresh  # type: ignore[method-assign]
+            width = table.size.width
+            assert calls == [(Region(0, 2, width, 1), Region(0, 5, width, 1))]  # line 0 is the header
+            await pilot.pause()
+            partial = screen_lines(app)
+            table.refresh()
+            await pilot.pause()
+            assert screen_lines(app) == partial  # no line left stale
+            assert partial != before  # and the two rows did move on screen
 
     asyncio.run(go())
