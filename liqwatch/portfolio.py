@@ -28,7 +28,8 @@ decodes it straight into typed position requests under the same constraints, eac
 kept raw and parsed and validated once per distinct list (``_typed_requests``); a file it declines
 goes the general path above (``_read_json`` then the schema), which reads it or names what is wrong.
 The tier lists of such a file are checked by msgspec too (:func:`_typed_tiers`, the schema's
-constraints), so a large valid file never imports pydantic's core (issue #22: ~20 ms of the run).
+constraints), so a large valid file never imports pydantic's core (issue #22: ~4 % of the
+instructions of a 10,000-position run, 72 M of 1.77 G).
 """
 
 from __future__ import annotations
@@ -659,8 +660,8 @@ def _typed_tiers() -> Any:
     """A msgspec decoder of one raw ``tiers`` list into the rows pydantic's schema gives
     (:func:`_tier_rows`: every key, defaults filled, numbers as floats), under the same
     constraints. It takes a subset of what the schema takes (no numeric strings, no booleans), so
-    a large file's usual tier lists are checked without importing pydantic's core (~20 ms of a
-    run); a list it declines is left to the schema, which takes it or words the refusal."""
+    a large file's usual tier lists are checked without importing pydantic's core (~4 % of a
+    10,000-position run); a list it declines is left to the schema, which takes it or words the refusal."""
     import msgspec
     from msgspec import Meta
 

@@ -370,7 +370,7 @@ def test_typed_tier_lists_are_the_schemas(rows: list[dict[str, Any]]) -> None:
 
 def test_large_file_is_read_without_pydantic(tmp_path: Path) -> None:
     """`calc --portfolio` on a large JSON file of valid positions and tier lists never imports
-    pydantic's core (~20 ms of the run, issue #22): msgspec checks them under the same
+    pydantic's core (~4 % of a 10,000-position run, issue #22): msgspec checks them under the same
     constraints; the schema is built only for what msgspec declines."""
     positions = [
         {"symbol": f"C{i}/USDT:USDT", "side": "long", "size": 1 + i % 3, "entry_price": 100, "margin_mode": "cross",
