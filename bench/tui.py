@@ -7,6 +7,8 @@ Not part of the test suite (`make bench`). Linux only (reads /proc).
 
     python bench/tui.py                 # this checkout
     python bench/tui.py --root OTHER    # the same harness on another checkout (before/after)
+    python bench/tui.py --sizes 160x50 --positions 50 --no-first-frame --runs 5 --against OTHER
+                                        # five runs of each checkout in turn, medians
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 FIRST_FRAME_BUDGET = 0.5
 BUDGETS = {50: 2.0, 2000: 10.0}
+SYMBOLS = {50: 50, 2000: 500}
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from watch_load import cpu_seconds, rss_mb  # noqa: E402
@@ -94,22 +97,38 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--root", type=Path, default=ROOT, help="the checkout to measure (default: this one)")
     parser.add_argument("--sizes", default="80x24,160x50", help="terminal sizes for the steady runs")
+    parser.add_argument("--positions", default="50,2000", help="books for the steady runs (50 and/or 2000)")
+    parser.add_argument("--no-first-frame", action="store_true", help="skip the time to first frame")
+    parser.add_argument("--runs", type=int, default=1, help="steady runs of each (the median is the figure)")
+    parser.add_argument("--against", type=Path, help="another checkout, its steady runs alternated with these")
     args = parser.parse_args()
     root = args.root.resolve()
-    ff = first_frame(root)
-    print(
-        f"time to first frame (liqwatch demo, headless, median of 7): {ff * 1000:.0f} ms "
-        f"(budget < {FIRST_FRAME_BUDGET * 1000:.0f} ms) {'OK' if ff < FIRST_FRAME_BUDGET else 'OVER'}"
-    )
+    if not args.no_first_frame:
+        ff = first_frame(root)
+        print(
+            f"time to first frame (liqwatch demo, headless, median of 7): {ff * 1000:.0f} ms "
+            f"(budget < {FIRST_FRAME_BUDGET * 1000:.0f} ms) {'OK' if ff < FIRST_FRAME_BUDGET else 'OVER'}"
+        )
+    books = [(n, SYMBOLS[n]) for n in map(int, args.positions.split(","))]
     for text in args.sizes.split(","):
         width, height = (int(n) for n in text.split("x"))
-        for positions, symbols in ((50, 50), (2000, 500)):
+        for positions, symbols in books:
             budget = BUDGETS[positions]
-            cpu, rss = steady(root, positions, symbols, (width, height))
-            print(
-                f"steady {width}x{height}, {positions} positions / {symbols} symbols at 1 Hz: CPU {cpu:.1f}% of one "
-                f"core (budget <= {budget:g}%) {'OK' if cpu <= budget else 'OVER'}, RSS {rss:.0f} MB"
-            )
+            roots = [root] + ([args.against.resolve()] if args.against is not None else [])
+            figures: dict[Path, list[tuple[float, float]]] = {r: [] for r in roots}
+            for _ in range(args.runs):  # this checkout, then the other one, in turn
+                for r in roots:
+                    figures[r].append(steady(r, positions, symbols, (width, height)))
+            for r in roots:
+                cpu = statistics.median(c for c, _ in figures[r])
+                rss = statistics.median(m for _, m in figures[r])
+                runs = ", ".join(f"{c:.1f}" for c, _ in figures[r])
+                where = f" [{r}]" if args.against is not None else ""
+                print(
+                    f"steady {width}x{height}, {positions} positions / {symbols} symbols at 1 Hz{where}: CPU "
+                    f"{cpu:.1f}% of one core (median of {len(figures[r])}: {runs}; budget <= {budget:g}%) "
+                    f"{'OK' if cpu <= budget else 'OVER'}, RSS {rss:.0f} MB"
+                )
 
 
 if __name__ == "__main__":

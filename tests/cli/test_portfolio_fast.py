@@ -7,6 +7,8 @@ from __future__ import annotations
 import dataclasses
 import io
 import json
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -324,3 +326,66 @@ def test_typed_reader_shares_equal_tier_lists() -> None:
     assert tiers[0] == [
         {"min_notional": 0.0, "max_notional": None, "mmr": 0.004, "max_leverage": 125.0, "maint_amount": None}
     ]
+
+
+LAX_ROW = st.fixed_dictionaries(  # tier rows with now and then a value the schema refuses or takes laxly
+    {"min_notional": st.one_of(*[st.integers(0, 10**6)] * 8, st.just("0"), st.just(-1), st.none()),
+     "max_leverage": st.one_of(*[st.integers(1, 125)] * 8, st.just("50"), st.just(0), st.just(True))},
+    optional={
+        "max_notional": st.one_of(st.none(), st.floats(1, 1e9), st.just(-5)),
+        "mmr": st.one_of(st.none(), st.floats(0, 0.5), st.just(1.5), st.just("0.01")),
+        "maint_amount": st.one_of(st.floats(-1e6, 1e6), st.none(), st.just(False)),
+        "colour": st.just(1),
+    },
+)  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(LAX_ROW, max_size=3))
+def test_typed_tier_lists_are_the_schemas(rows: list[dict[str, Any]]) -> None:
+    """A tier list of a large file (msgspec first, pydantic's schema for what msgspec declines)
+    gives the rows the general path gives, type for type, or refuses it in the same words."""
+    doc = {
+        "exchange": "binance",
+        "positions": [{"symbol": "C1/USDT:USDT", "side": "long", "size": 1, "entry_price": 100, "tiers": rows}],
+    }
+    raw = json.dumps(doc).encode()
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "p.json"
+        path.write_bytes(raw)
+        want = _general(path)
+    try:
+        got = _typed_requests(raw)
+    except InputError as exc:
+        assert str(exc) == want
+        return
+    assert got is not None and not isinstance(want, str), want
+    tiers = got.positions[0].tiers
+    assert tiers == dict(want[2][0])["tiers"]
+    assert [[type(v) for v in row.values()] for row in tiers] == [
+        [type(v) for v in row.values()] for row in dict(want[2][0])["tiers"]
+    ]
+    assert [list(row) for row in tiers] == [list(row) for row in dict(want[2][0])["tiers"]]
+
+
+def test_large_file_is_read_without_pydantic(tmp_path: Path) -> None:
+    """`calc --portfolio` on a large JSON file of valid positions and tier lists never imports
+    pydantic's core (~4 % of a 10,000-position run, issue #22): msgspec checks them under the same
+    constraints; the schema is built only for what msgspec declines."""
+    positions = [
+        {"symbol": f"C{i}/USDT:USDT", "side": "long", "size": 1 + i % 3, "entry_price": 100, "margin_mode": "cross",
+         "tiers": [{"min_notional": 0, "max_notional": 50_000, "max_leverage": 50, "mmr": 0.01}]}
+        for i in range(600)
+    ]  # fmt: skip
+    path = tmp_path / "big.json"
+    path.write_text(json.dumps({"exchange": "binance", "wallet_balance": 1e6, "positions": positions}))
+    assert path.stat().st_size > FAST_JSON_BYTES
+    code = (
+        "import sys\n"
+        "from liqwatch.cli import main\n"
+        f"assert main(['calc', '--portfolio', {str(path)!r}, '--json']) == 0\n"
+        "print(sorted(m for m in sys.modules if m.startswith('pydantic')), file=sys.stderr)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stderr.strip().splitlines()[-1] == "[]"
+    assert len(json.loads(out.stdout)["positions"]) == 600

@@ -19,7 +19,7 @@ from textual.widgets import Header
 from textual.widgets._header import HeaderClock, HeaderClockSpace, HeaderIcon, HeaderTitle
 
 ALONE_AFTER = 0.75
-"""Seconds after which the clock repaints in a frame of its own (no refresh came meanwhile)."""
+"""Seconds without a refresh after which the clock repaints in a frame of its own."""
 
 
 class DashClock(HeaderClock):
@@ -28,21 +28,26 @@ class DashClock(HeaderClock):
     def __init__(self) -> None:
         super().__init__()
         self._text = ""
-        self._painted_at = -float("inf")
+        self._refreshed_at = -float("inf")
 
     def _on_mount(self, event: Mount) -> None:
         event.prevent_default()  # not HeaderClock's: it would start the clock's own timer
 
     def tick(self, *, refreshed: bool) -> None:
         """Show the time now, where it changed: always with a refresh of the view (``refreshed``),
-        else only when the clock was last painted most of a second ago."""
+        else only when the last refresh was most of a second ago. Timed from the last refresh,
+        not the last repaint: the view refreshes at a phase of its own (the feed's), and a clock
+        that repainted alone whenever its second turned would repaint alone every second, in a
+        frame of its own half a second from the view's (the seconds turn between refreshes), at
+        the cost of a whole frame. It shows the second of the refresh instead."""
         now = time.monotonic()
-        if not refreshed and now - self._painted_at < ALONE_AFTER:
+        if refreshed:
+            self._refreshed_at = now
+        elif now - self._refreshed_at < ALONE_AFTER:
             return
         text = datetime.now().time().strftime(self.time_format)
         if text != self._text:
             self._text = text
-            self._painted_at = now
             self.refresh()
 
     def render(self) -> RenderResult:

@@ -480,10 +480,18 @@ class PositionsTable(ScrollView, can_focus=True):
             self._format(order[index], index, dirty=dirty)
         if not dirty or self._epoch != epoch:  # nothing changed, or the widths did (all repainted)
             return
+        self._refresh_rows(dirty)
+
+    def _refresh_rows(self, indices: list[int]) -> None:
+        """Repaint the rows at ``indices`` (ascending, on screen) as one refresh of runs of
+        adjacent rows (not one per row)."""
+        if not indices:
+            return
+        top = self.scroll_offset.y
         width = self.size.width
         regions: list[Region] = []
-        start = prev = dirty[0]
-        for index in dirty[1:]:
+        start = prev = indices[0]
+        for index in indices[1:]:
             if index != prev + 1:
                 regions.append(Region(0, start + 1 - top, width, prev - start + 1))
                 start = index
@@ -540,12 +548,22 @@ class PositionsTable(ScrollView, can_focus=True):
         self._check_fit()
 
     def _reorder(self, order: list[str], selected: str | None) -> None:
-        """Same rows, new places: the cursor follows its position; cached strips stay valid."""
+        """Same rows, new places: the cursor follows its position; cached strips stay valid. Only
+        the lines on screen whose row changed are repainted (a resort every few seconds swaps a
+        few rows; repainting the whole table cost as much as the rest of the second's frame)."""
+        old = self._order
         self._order = order
         self._index = {key: i for i, key in enumerate(order)}
         if selected is not None:
             self._cursor_row = self._index[selected]
-        self.refresh()
+        top = self.scroll_offset.y
+        self._refresh_rows(
+            [
+                i
+                for i in range(top, min(len(order), top + self._rows_on_screen()))
+                if i >= len(old) or old[i] != order[i]
+            ]
+        )
         self._scroll_cursor_into_view()
 
     def _format(self, key: str, index: int, *, painting: bool = False, dirty: list[int] | None = None) -> Row:
