@@ -148,7 +148,7 @@ def test_a_bybit_portfolio_account_lists_the_wallet_coins_at_their_tiered_collat
     """The UNIFIED wallet-balance coins (the REGULAR_MARGIN reader): USDT walletBalance 10,000 with
     its unrealisedPnl 745 at usdValue / equity 1 and ratio 1; BTC 0.02 at 1,234.5 / 0.02 and the
     /v5/spot-margin-trade/collateral tier 0.85; the venue's totalMarginBalance beside them."""
-    mode, acc = _account(_cycles("bybit")[0])
+    _, acc = _account(_cycles("bybit")[0])
     rows = _rows(acc)
     assert set(rows) == {"USDT", "BTC"}
     _check(rows["USDT"], 10_000, 10_745, 1.0, 1.0)
@@ -182,7 +182,7 @@ def test_an_okx_portfolio_account_lists_each_currency_at_the_venues_discounted_e
     """acctLv 4: each details[] currency as OKX values it, eqUsd and disEq as sent (no discount-rate
     table read): USDT eq 11,495 (upl 745), BTC 0.3 at 18,300 counting 17,934; adjEq beside them."""
     events, paths = _cycles("okx", _okx_btc)
-    mode, acc = _account(events)
+    _, acc = _account(events)
     rows = _rows(acc)
     _check(rows["USDT"], 11_495 - 745, 11_495, 1.0, 1.0)
     _check(rows["BTC"], 0.3, 0.3, 61_000, 17_934 / 18_300)
