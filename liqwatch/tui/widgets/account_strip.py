@@ -178,13 +178,15 @@ class AccountCard(BlockText):
 def venue_equity_part(collateral: VenueCollateral, feed: Text) -> Part:
     """A portfolio-margin account's last line: the venue's own effective equity and the haircut of
     its collateral rates, labelled as the venue's, then the feed state; the widest form that fits
-    whole. The feed's own words stand alone where it is not plainly connected (an error, stale)."""
+    whole. Where the feed is not plainly connected (an error, stale marks) its own words stay when
+    the figures do not fit beside them."""
     equity = fmt_money(collateral.effective_equity)
     haircut = fmt_money(collateral.haircut_usd)
-    forms: tuple[Text, ...] = (feed,)
+    full = Text(f"venue eff. equity {equity} · haircut {haircut} · ") + feed
+    forms: tuple[Text, ...] = (full, feed)
     if feed.plain == "connected":
         forms = (
-            Text(f"venue eff. equity {equity} · haircut {haircut} · ") + feed,
+            full,
             Text(f"venue eff. equity {equity} · haircut {haircut}"),
             Text(f"venue eq. {equity} · haircut {haircut}"),
             Text(f"venue eq. {equity}"),
