@@ -218,3 +218,27 @@ def test_venues_without_per_coin_collateral_figures_list_none(venue: str) -> Non
     reads (README): no rows, no effective equity, the venue's ratio alone."""
     _, acc = _account(_cycles(venue)[0])
     assert acc["collateral"] == [] and acc["effective_equity_venue"] is None
+
+
+def test_a_portfolio_accounts_collateral_read_back_from_the_bus_is_the_same() -> None:
+    """A dashboard on the bus rebuilds the account from watch's record: the same venue rows and
+    effective equity (its card and Collateral block say the same)."""
+    from liqwatch.bus.feed import snapshot_events
+
+    events, _ = _cycles("binance")
+    state = State(clock=lambda: T)
+    for event in events:
+        state.apply(event)
+    sent = snapshot_record(state.snapshot()) | {"group": "g1", "ts": T}
+    back = State(clock=lambda: T)
+    for event in snapshot_events(sent):
+        back.apply(event)
+    (acc,) = snapshot_record(back.snapshot())["accounts"]
+    (was,) = sent["accounts"]
+    assert acc["effective_equity_venue"] == was["effective_equity_venue"] == 122_607.35137903
+    assert acc["effective_equity_venue_name"] == "accountEquity"
+    assert len(acc["collateral"]) == len(was["collateral"]) == 2
+    for got, want in zip(acc["collateral"], was["collateral"], strict=True):
+        assert got.keys() == want.keys()
+        for key, value in want.items():
+            assert got[key] == (pytest.approx(value, rel=1e-12) if isinstance(value, float) else value), key
