@@ -4,7 +4,7 @@ Portfolio margin sets the requirement from risk scenarios nobody outside can rep
 computes no account figure of its own there. What it can show exactly is the collateral: each coin
 the venue reports, its balance net of borrow (and the PnL the venue settles in it), its USD index
 price and the venue's published collateral rate, valued one coin at a time by
-:func:`liqwatch.core.collateral.value_asset` (or as the venue sends the value: OKX ``disEq``), with
+:func:`liqwatch.core.collateral.value_asset` (or as the venue sends the value, where it does), with
 the venue's own effective equity beside it. Nothing here sums the coins into a ratio.
 """
 
@@ -14,23 +14,11 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from liqwatch.core.collateral import AssetValue, CollateralAsset, CollateralTier, value_asset
+from liqwatch.core.venues.collateral_conventions import PORTFOLIO_EFFECTIVE_EQUITY
 from liqwatch.views import VenueCollateral
 
 if TYPE_CHECKING:
     from liqwatch.feeds.events import CollateralRow
-
-EFFECTIVE_EQUITY_FIELDS = {
-    "binance": "accountEquity",
-    "bybit": "totalMarginBalance",
-    "okx": "adjEq",
-    "gate": "total_margin_balance",
-}
-"""Per venue, the field of the venue's account ratio inputs that holds its own effective equity in
-USD (after its collateral rates): Binance PM ``GET /papi/v1/account`` ``accountEquity`` ("account
-equity, in USD value", ``actualEquity`` being the one "without collateral rate"); Bybit
-``totalMarginBalance`` (wallet balance at the collateral value ratios + perp UPL); OKX ``adjEq``
-("adjusted / effective equity in USD", by discount rates); Gate ``total_margin_balance`` ("sum of
-positive equity x index price x discount + negative equity x index price")."""
 
 
 def asset_value(row: CollateralRow) -> AssetValue:
@@ -59,8 +47,9 @@ def venue_collateral(
     exchange: str, rows: Sequence[CollateralRow], inputs: Mapping[str, float | str | None]
 ) -> VenueCollateral:
     """Every coin of ``rows`` valued (:func:`asset_value`, in the venue's order) and the venue's own
-    effective equity from ``inputs`` (:data:`EFFECTIVE_EQUITY_FIELDS`). Raises InputError."""
-    name = EFFECTIVE_EQUITY_FIELDS.get(exchange)
+    effective equity from ``inputs`` (:data:`PORTFOLIO_EFFECTIVE_EQUITY` names its field). Raises
+    InputError."""
+    name = PORTFOLIO_EFFECTIVE_EQUITY.get(exchange)
     found = inputs.get(name) if name is not None else None
     equity = float(found) if isinstance(found, int | float) and not isinstance(found, bool) else None
     return VenueCollateral([asset_value(r) for r in rows], equity, name)
