@@ -232,7 +232,7 @@ class BinanceRest(VenueRest):
         if not held:
             return []
         prices: dict[str, float] = {}
-        for name, _, _ in held:
+        for name, _, _ in held:  # weight 1 per asset asked (50 for every asset at once)
             found = await ex.sapiGetPortfolioAssetIndexPrice({"asset": name})
             for item in as_list(found) if isinstance(found, list) else [found]:
                 row = as_dict(item)
