@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from liqwatch.feeds.events import Status
 from liqwatch.numfmt import plain as plain_number
 from liqwatch.output import fmt_money, fmt_pct
@@ -36,11 +38,15 @@ def _haircut() -> float:
     return sum((a + p) * price * (1 - r) for a, p, price, r in (USDT, BTC))
 
 
-def test_the_card_of_a_portfolio_account_shows_the_venues_effective_equity_and_haircut() -> None:
+@pytest.mark.parametrize(("size", "tail"), [((160, 40), " · connected"), ((50, 40), "")])
+def test_the_card_of_a_portfolio_account_shows_the_venues_effective_equity_and_haircut(
+    size: tuple[int, int], tail: str
+) -> None:
+    """Wide: the venue's figures and the feed state; narrower: the figures whole, the state dropped."""
     app = _app()
 
     async def go() -> list[str]:
-        async with app.run_test(size=(160, 40)) as pilot:
+        async with app.run_test(size=size) as pilot:
             await until(pilot, lambda: bool(app.query(AccountCard)))
             card = app.query_one(AccountCard)
             await until(pilot, lambda: "venue eff. equity" in " ".join(card_lines(app, card)))
@@ -48,7 +54,7 @@ def test_the_card_of_a_portfolio_account_shows_the_venues_effective_equity_and_h
 
     lines = asyncio.run(go())
     assert lines[1].startswith("portfolio margin · venue ratio")
-    assert lines[3] == f"venue eff. equity {fmt_money(EQUITY)} · haircut {fmt_money(_haircut())} · connected"
+    assert lines[3] == f"venue eff. equity {fmt_money(EQUITY)} · haircut {fmt_money(_haircut())}{tail}"
 
 
 def test_the_detail_of_a_portfolio_position_shows_the_venues_collateral_block() -> None:
