@@ -691,7 +691,38 @@ def live_account_record(view: AccountView) -> dict[str, Any]:
         "margin_ratio_native": num(view.margin_ratio_native),
         "margin_ratio_native_name": view.margin_ratio_native_name,
         "liquidation_trigger": view.liquidation_trigger,
+        "collateral": live_collateral(view),
+        "effective_equity_venue": None if view.collateral_venue is None else view.collateral_venue.effective_equity,
+        "effective_equity_venue_name": None
+        if view.collateral_venue is None
+        else view.collateral_venue.effective_equity_name,
     }
+
+
+def live_collateral(view: AccountView) -> list[dict[str, Any]]:
+    """The account's collateral coins, calc's ``account.collateral`` keys plus ``equity`` (amount +
+    the PnL settled in the coin, what ``value_usd`` is of) and ``source``: ``"liqwatch"`` for a
+    ``multi_assets`` account liqwatch computes from them, ``"venue"`` for a ``portfolio`` account's
+    coins as the venue reports them (its fields and published rates); [] for any other account."""
+    if view.collateral_risk is not None:
+        assets, source = view.collateral_risk.assets, "liqwatch"
+    elif view.collateral_venue is not None:
+        assets, source = view.collateral_venue.assets, "venue"
+    else:
+        return []
+    return [
+        {
+            "asset": v.asset,
+            "amount": v.amount,
+            "price": v.price,
+            "value_usd": v.value_usd,
+            "collateral_value_usd": v.collateral_value_usd,
+            "ratio": num(v.ratio),
+            "equity": v.equity,
+            "source": source,
+        }
+        for v in assets
+    ]
 
 
 _NO_POOL_FIGURES = dict.fromkeys(

@@ -37,10 +37,12 @@ from liqwatch.records import diff_ticks, snapshot_record
 from liqwatch.records import live_account_record as account_record
 from liqwatch.records import live_position_record as position_record
 from liqwatch.records import num as _num
+from liqwatch.venue_collateral import venue_collateral
 from liqwatch.views import AccountView as AccountView  # noqa: PLC0414 (re-exported: the views' first home)
 from liqwatch.views import DataStatus as DataStatus  # noqa: PLC0414
 from liqwatch.views import PositionView as PositionView  # noqa: PLC0414
 from liqwatch.views import Snapshot as Snapshot  # noqa: PLC0414
+from liqwatch.views import VenueCollateral
 
 if TYPE_CHECKING:  # events are told apart by their ``type``: pydantic loads with the first event,
     # not with the dashboard's first frame
@@ -163,6 +165,8 @@ class AccountState:
     collateral_assets: list[CollateralAsset] = field(default_factory=list)
     """A ``multi_assets`` account's collateral as the venue values it ([]: not computed)."""
     collateral_error: str = ""
+    collateral_venue: VenueCollateral | None = None
+    """A ``portfolio`` account's collateral as the venue reports it (None: not read, or another mode)."""
 
     def collateral(self) -> float | dict[str, float]:
         """The cross collateral as ``assess`` (and what-if scenarios on :attr:`last_specs`) take it:
@@ -246,6 +250,15 @@ class State:
             acc.margin_ratio_venue = event.margin_ratio_venue
             acc.venue_inputs = dict(event.venue_inputs)
             acc.account_status_venue = event.account_status_venue
+            acc.collateral_venue = None
+            if event.mode == "portfolio":  # the venue's figures, shown as the venue's (none of ours)
+                acc.collateral_assets, acc.collateral_error = [], ""
+                if event.collateral:
+                    try:
+                        acc.collateral_venue = venue_collateral(event.exchange, event.collateral, event.venue_inputs)
+                    except InputError as exc:
+                        acc.collateral_error = f"{exc.field}: {exc.message}"
+                return []
             try:
                 acc.collateral_assets = [
                     CollateralAsset(
@@ -506,6 +519,7 @@ class State:
             collateral_risk,
             acc.account_status_venue,
         )
+        view.collateral_venue = acc.collateral_venue
         native = view.margin_ratio_native_name
         if native is not None:
             value = acc.venue_inputs.get(native)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
-from liqwatch.core.collateral import CollateralPosition, CollateralRisk
+from liqwatch.core.collateral import AssetValue, CollateralPosition, CollateralRisk
 from liqwatch.core.model import AccountRisk, PortfolioRisk, PositionRisk
 from liqwatch.core.venues.collateral_conventions import ACCOUNT_CONVENTIONS
 
@@ -35,6 +35,32 @@ class PositionView:
     collateral: CollateralPosition | None = None
     """A cross position of a ``multi_assets`` account liqwatch computes from its collateral: its
     liquidation price and distance (``risk`` is None: no single-collateral figure)."""
+
+
+@dataclass(slots=True)
+class VenueCollateral:
+    """A ``portfolio`` account's collateral as its venue reports it (issue #21 points 4 and 5): each
+    coin's balance (net of borrow) and the PnL the venue settles in it, its USD index price, the
+    venue's collateral rate, value and collateral value, from the venue's own fields and published
+    rates; and the venue's own effective equity. Shown labelled as the venue's: no account figure of
+    liqwatch's comes from it (the account's ratio stays the venue's)."""
+
+    assets: list[AssetValue]
+    effective_equity: float | None
+    """The venue's own effective (after collateral rates) equity in USD, as sent (Binance PM
+    ``accountEquity``, Bybit ``totalMarginBalance``, OKX ``adjEq``, Gate ``total_margin_balance``:
+    :attr:`effective_equity_name`); None where the venue sent none."""
+    effective_equity_name: str | None
+
+    @property
+    def value_usd(self) -> float:
+        """Every coin's equity at its price (before the collateral rates)."""
+        return sum(a.value_usd for a in self.assets)
+
+    @property
+    def haircut_usd(self) -> float:
+        """What the venue's collateral rates take off: value less collateral value, over the coins."""
+        return sum(a.value_usd - a.collateral_value_usd for a in self.assets)
 
 
 DataStatus = Literal["ok", "connecting", "error"]
@@ -84,6 +110,8 @@ class AccountView:
     margin_ratio_native: float | None = None
     """The venue's own account ratio as it quotes it where that is the other way up
     (:attr:`margin_ratio_native_name`: Binance PM ``uniMMR``), as sent; None elsewhere."""
+    collateral_venue: VenueCollateral | None = None
+    """A ``portfolio`` account's collateral as the venue reports it (None: not read, or another mode)."""
 
     @property
     def margin_ratio_native_name(self) -> str | None:

@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 
     from liqwatch.config import BusConfig
     from liqwatch.feeds.base import Sink
-    from liqwatch.feeds.events import Event
+    from liqwatch.feeds.events import CollateralRow, Event
 
 FIELD = "--source"
 PRESENCE = "liqwatch_presence"
@@ -60,6 +60,31 @@ def _float(value: Any) -> float | None:
     return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
+def _venue_collateral(acc: dict[str, Any]) -> list[CollateralRow]:
+    """A portfolio account's collateral rows as the venue reported them (``"source": "venue"``),
+    each with its value and collateral value as sent: the remote dashboard shows the same block."""
+    from liqwatch.feeds.events import CollateralRow
+
+    rows: list[CollateralRow] = []
+    for row in acc.get("collateral") or ():
+        amount, equity, price = _float(row.get("amount")), _float(row.get("equity")), _float(row.get("price"))
+        value, cv = _float(row.get("value_usd")), _float(row.get("collateral_value_usd"))
+        if row.get("source") != "venue" or None in (amount, equity, price, value, cv):
+            continue
+        assert amount is not None and equity is not None and price is not None
+        rows.append(
+            CollateralRow(
+                asset=str(row["asset"]),
+                amount=amount,
+                price=price,
+                pnl=equity - amount,
+                value_usd=value,
+                collateral_value_usd=cv,
+            )
+        )
+    return rows
+
+
 def snapshot_events(record: dict[str, Any]) -> list[Event]:
     """The events of one account's snapshot record as read from the bus (with its ``group``):
     its margin mode, a balance per pool, its positions (complete) and marks. Raises
@@ -79,6 +104,10 @@ def snapshot_events(record: dict[str, Any]) -> list[Event]:
         events.append(Status(account=name, exchange=exchange, ts=ts, state="connected", channel="rest"))
     mode = acc.get("mode") or "single"
     native_name, native = acc.get("margin_ratio_native_name"), _float(acc.get("margin_ratio_native"))
+    inputs: dict[str, float | str | None] = {str(native_name): native} if native_name and native is not None else {}
+    equity_name, equity = acc.get("effective_equity_venue_name"), _float(acc.get("effective_equity_venue"))
+    if equity_name and equity is not None:
+        inputs[str(equity_name)] = equity
     events.append(
         AccountMode(
             account=name,
@@ -88,7 +117,8 @@ def snapshot_events(record: dict[str, Any]) -> list[Event]:
             mode_detail=acc.get("mode_detail") or "",
             margin_ratio_venue=_float(acc.get("margin_ratio_venue")),
             account_status_venue=acc.get("account_status_venue") or None,
-            venue_inputs={str(native_name): native} if native_name and native is not None else {},
+            venue_inputs=inputs,
+            collateral=_venue_collateral(acc) if mode == "portfolio" else [],
         )
     )
     for pool in acc.get("pools") or ():

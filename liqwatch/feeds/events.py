@@ -126,6 +126,15 @@ class CollateralRow(BaseModel):
     ratio: float | None = Field(default=None, ge=0, le=1)
     tiers: list[CollateralTierRow] = Field(default_factory=list)
     tier_basis: Literal["quantity", "value"] = "quantity"
+    pnl: float = 0.0
+    """A ``portfolio`` account's row: the unrealized PnL the venue reports settled in the asset (its
+    equity is ``amount + pnl``; Binance PM ``umUnrealizedPNL + cmUnrealizedPNL``). 0 for a
+    ``multi_assets`` row, whose PnL liqwatch computes at its marks."""
+    value_usd: float | None = None
+    """The venue's own USD value of the asset's equity where it sends one (OKX ``eqUsd``)."""
+    collateral_value_usd: float | None = None
+    """The venue's own collateral value of the asset where it sends one (OKX ``disEq``): used as
+    sent instead of the ratio (a row with it needs no ``ratio``/``tiers``/buffers)."""
 
 
 class AccountMode(_Event):
@@ -144,7 +153,9 @@ class AccountMode(_Event):
     """The venue's fields the ratio comes from, as sent (for explaining a difference from ours)."""
     collateral: list[CollateralRow] = Field(default_factory=list)
     """Every collateral asset of a ``multi_assets`` account where the venue publishes how it values
-    them (Binance): liqwatch then computes the account itself ([] elsewhere)."""
+    them: liqwatch then computes the account itself; of a ``portfolio`` account, every coin the
+    venue reports with its published rate, shown as the venue's (no figure of ours from it); []
+    elsewhere."""
     account_status_venue: str | None = None
     """The venue's own word for the account's risk state, as sent (Binance portfolio margin
     ``accountStatus``: NORMAL, MARGIN_CALL, SUPPLY_MARGIN, REDUCE_ONLY, ACTIVE_LIQUIDATION,

@@ -36,6 +36,7 @@ from liqwatch.tui.widgets.alerts import AlertLine, AlertsPane
 from liqwatch.tui.widgets.detail import DetailPanel
 from liqwatch.tui.widgets.header import DashClock, DashHeader
 from liqwatch.tui.widgets.positions import SORTS, PositionsTable, row_key
+from liqwatch.views import VenueCollateral
 
 if TYPE_CHECKING:  # the alerts machinery and the feeds' events (pydantic models, aiohttp) load after the first frame
     from liqwatch.alerts.model import Alert
@@ -431,7 +432,7 @@ class LiqwatchApp(App[None]):
             self.marks.points(key) if key else (),
             self.ratios.points(view.account) if view is not None else (),
             self.backstop_for(view) if view is not None else None,
-            self.collateral_of(view),
+            self.collateral_of(view) or self.venue_collateral_of(view),
         )
 
     def collateral_of(self, view: PositionView | None) -> CollateralRisk | None:
@@ -439,6 +440,12 @@ class LiqwatchApp(App[None]):
         if view is None or view.collateral is None or self.snapshot is None:
             return None
         return next((a.collateral_risk for a in self.snapshot.accounts if a.name == view.account), None)
+
+    def venue_collateral_of(self, view: PositionView | None) -> VenueCollateral | None:
+        """A portfolio-margin account's collateral as its venue reports it, for its cross positions."""
+        if view is None or view.risk is not None or self.snapshot is None:
+            return None
+        return next((a.collateral_venue for a in self.snapshot.accounts if a.name == view.account), None)
 
     # ------------------------------------------------------------------ layout by size
 

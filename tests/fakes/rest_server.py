@@ -141,6 +141,8 @@ class FakeBinance(FakeVenue):
         ("GET", "/papi/v1/cm/leverageBracket", "papi_cm_leverage_bracket", True),
         ("GET", "/papi/v1/um/adlQuantile", "papi_um_adl_quantile", True),
         ("GET", "/papi/v1/balance", "papi_balance", True),
+        ("GET", "/sapi/v1/portfolio/collateralRate", "portfolio_collateral_rate", True),
+        ("GET", "/sapi/v1/portfolio/asset-index-price", "portfolio_asset_index_price", True),
         ("GET", "/fapi/v1/assetIndex", "asset_index", False),
     )
 
@@ -184,6 +186,17 @@ class FakeBinance(FakeVenue):
 
     async def papi_balance(self, request: web.Request) -> web.Response:
         return self._papi("balance")
+
+    async def portfolio_collateral_rate(self, request: web.Request) -> web.Response:
+        return self._papi("collateralRate")
+
+    async def portfolio_asset_index_price(self, request: web.Request) -> web.Response:
+        """Every asset's index price, or with ``asset`` that one's (a list of one, as documented)."""
+        if "papi_account" not in self.data:
+            return self._papi("assetIndexPrice")  # the refusal
+        rows = self.data["papi"]["assetIndexPrice"]
+        asset = request.query.get("asset")
+        return web.json_response(rows if asset is None else [r for r in rows if r["asset"] == asset])
 
     async def papi_cm_leverage_bracket(self, request: web.Request) -> web.Response:
         if "papi_account" not in self.data:

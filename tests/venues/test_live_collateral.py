@@ -111,9 +111,14 @@ def test_a_bybit_coin_without_a_tier_table_is_refused_in_one_line() -> None:
     assert acc["margin_ratio"] is None and acc["margin_ratio_venue"] is not None
 
 
-def test_a_bybit_portfolio_account_reads_no_collateral() -> None:
-    mode, _, paths = _live("bybit", "portfolio")
-    assert mode.collateral == [] and "/v5/spot-margin-trade/collateral" not in paths
+def test_a_bybit_portfolio_account_reads_the_coins_as_the_venues_only() -> None:
+    """PORTFOLIO_MARGIN: the same coins and tiers, with the venue's PnL in each, shown as the
+    venue's (tests/venues/test_portfolio_collateral.py): nothing of ours is computed from them."""
+    mode, record, _ = _live("bybit", "portfolio")
+    assert {r.asset: r.pnl for r in mode.collateral} == {"USDT": 745.0, "BTC": 0.0}
+    (acc,) = record["accounts"]
+    assert acc["margin_ratio"] is None and acc["margin_balance"] is None
+    assert {c["source"] for c in acc["collateral"]} == {"venue"}
 
 
 # --------------------------------------------------------------------------- OKX multi-currency margin

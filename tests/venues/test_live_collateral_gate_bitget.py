@@ -121,7 +121,8 @@ def test_a_gate_currency_without_an_index_price_is_refused_in_one_line() -> None
     assert acc["margin_ratio"] is None and acc["margin_ratio_venue"] is not None
 
 
-def test_a_gate_portfolio_account_reads_no_collateral() -> None:
+def test_a_gate_portfolio_account_without_balances_reads_no_table() -> None:
+    # its coins, where it holds some: tests/venues/test_portfolio_collateral.py
     mode, _, paths = _live("gate", "portfolio")
     assert mode.collateral == [] and "/api/v4/unified/currency_discount_tiers" not in paths
 

@@ -56,3 +56,17 @@ says where it applies (the MM, and so the ratio, are understated there)."""
 LARGER_HEDGE_LEG_ONLY: frozenset[str] = frozenset({"bitget"})
 """Venues whose multi-asset MM counts only the larger leg of a hedged symbol: both legs of one
 symbol are refused there (one leg, or one-way positions, are computed)."""
+
+PORTFOLIO_EFFECTIVE_EQUITY: dict[str, str] = {
+    "binance": "accountEquity",
+    "bybit": "totalMarginBalance",
+    "okx": "adjEq",
+    "gate": "total_margin_balance",
+}
+"""Per venue, the field among its account-ratio inputs (``venue_inputs``) holding its own effective
+equity in USD after its collateral rates, shown beside a portfolio-margin account's collateral:
+Binance PM ``GET /papi/v1/account`` ``accountEquity`` ("account equity, in USD value";
+``actualEquity`` is the one "without collateral rate"); Bybit ``totalMarginBalance`` (the wallet
+balance at the collateral value ratios + perp UPL); OKX ``adjEq`` ("adjusted / effective equity in
+USD", by discount rates); Gate ``total_margin_balance`` ("sum of positive equity x index price x
+discount + negative equity x index price"). Deribit and Hyperliquid: none read."""

@@ -15,6 +15,7 @@ from liqwatch.output import fmt_money, fmt_pct
 from liqwatch.records import account_wallet
 from liqwatch.state import MODE_LABELS, AccountView
 from liqwatch.tui.widgets.detail import BlockText, Part
+from liqwatch.views import VenueCollateral
 
 GAUGE = 20
 GAUGE_STYLES: dict[Band, str] = {
@@ -104,6 +105,8 @@ class AccountCard(BlockText):
             bare = Text(f"MR {fmt_pct(ratio)}")  # four cards at 80 columns: the ratio whole, no bar
             parts[0] = ((head.plain, tuple(head.spans), "widest"), functools.partial(Widest, (head,)))
             parts[1] = ((wide.plain, tuple(wide.spans), "widest"), functools.partial(Widest, (wide, narrow, bare)))
+        elif view.data_status == "ok" and view.collateral_venue is not None and len(lines) == 4:
+            parts[3] = venue_equity_part(view.collateral_venue, lines[3])
         elif view.data_status == "ok" and view.computed and len(lines) == 4:
             # four cards at 120 columns: each line in the widest form that fits whole (wrapped, the
             # equity line pushed the margin ratio out of the card); a figure is never cut
@@ -170,6 +173,27 @@ class AccountCard(BlockText):
         self.show_parts(parts)
         self.set_class(BANDS.band(ratio) in DANGER_BANDS, "-danger")
         self.set_class(view.stale, "-stale")
+
+
+def venue_equity_part(collateral: VenueCollateral, feed: Text) -> Part:
+    """A portfolio-margin account's last line: the venue's own effective equity and the haircut of
+    its collateral rates, labelled as the venue's, then the feed state; the widest form that fits
+    whole. Where the feed is not plainly connected (an error, stale marks) its own words stay when
+    the figures do not fit beside them."""
+    equity = fmt_money(collateral.effective_equity)
+    haircut = fmt_money(collateral.haircut_usd)
+    full = Text(f"venue eff. equity {equity} · haircut {haircut} · ") + feed
+    forms: tuple[Text, ...] = (full, feed)
+    if feed.plain == "connected":
+        forms = (
+            full,
+            Text(f"venue eff. equity {equity} · haircut {haircut}"),
+            Text(f"venue eq. {equity} · haircut {haircut}"),
+            Text(f"venue eq. {equity}"),
+        )
+    texts = tuple(Text("\n").join([t]) for t in forms)
+    signature = tuple((t.plain, tuple(t.spans)) for t in texts)
+    return ((signature, "widest"), functools.partial(Widest, texts))
 
 
 def haircut_usd(risk: CollateralRisk) -> float:

@@ -27,6 +27,7 @@ from liqwatch.state import PositionView
 from liqwatch.tui.backstop import Backstop, backstop_rows
 from liqwatch.tui.history import Point
 from liqwatch.tui.widgets.chart import Level, LineChart, Series
+from liqwatch.views import VenueCollateral
 
 ADL_HELP = {
     "exchange": "reported by the venue",
@@ -108,18 +109,21 @@ Part = tuple[Hashable, Callable[[], RenderableType]]
 
 
 def explain_parts(
-    view: PositionView, backstop: Backstop | None = None, account: CollateralRisk | None = None
+    view: PositionView, backstop: Backstop | None = None, account: CollateralRisk | VenueCollateral | None = None
 ) -> list[Part]:
     """The panel's blocks, top to bottom: the figures change with every mark, the brackets rarely.
     ``account``: the position's multi-assets account computed from its collateral (its cross
-    positions are priced from it: their figures and the account's Collateral block)."""
+    positions are priced from it: their figures and the account's Collateral block), or a
+    portfolio-margin account's collateral as its venue reports it (:func:`venue_parts`)."""
     data = view.data
     risk = view.risk
     head = Text(f"{view.account} · {data.symbol} {data.side} {data.margin_mode}", style="bold")
     market = tuple(backstop_rows(backstop, view.exchange, data.symbol))
     market_head = Text(f"Backstop · {view.exchange}", style="bold")
     backstop_part: Part = (("backstop", market), lambda: Group(Text(""), market_head, KeyValues(list(market))))
-    if risk is None and view.collateral is not None and account is not None:
+    if risk is None and isinstance(account, VenueCollateral):
+        return venue_parts(view, account, head, backstop_part)
+    if risk is None and view.collateral is not None and isinstance(account, CollateralRisk):
         return pooled_parts(view, view.collateral, account, head, backstop_part)
     if risk is None:
         message = view.note or "no risk figures yet"
@@ -285,6 +289,74 @@ def collateral_block(account: CollateralRisk, rows: list[tuple[str, str]]) -> Re
     return Group(Text(""), title, KeyValues(rows))
 
 
+def venue_parts(view: PositionView, account: VenueCollateral, head: Text, backstop_part: Part) -> list[Part]:
+    """A cross position of a portfolio-margin account (issue #21 points 4 and 5): none of liqwatch's
+    figures (the venue's requirement comes from risk scenarios), the venue's own liquidation
+    estimate labelled as the venue's, and the account's Collateral block as the venue reports it."""
+    data = view.data
+    tick = data.tick_size
+    venue_lp = data.exchange_liquidation_price
+    rows = [
+        (
+            "Liquidation price",
+            "—  (the venue gives no estimate)"
+            if venue_lp is None
+            else f"{fmt_price(venue_lp, tick)}  (the venue's estimate, not liqwatch's)",
+        ),
+        (
+            "Mark",
+            f"{fmt_price(view.mark_price, tick)}"
+            + (
+                ""
+                if view.mark_age_s is None
+                else f"  ({age_text(view.mark_age_s)} old{', STALE' if view.stale else ''})"
+            ),
+        ),
+        ("Entry", fmt_price(data.entry_price, tick)),
+        ("Size", plain(data.size)),
+    ]
+    assets = venue_collateral_rows(account)
+    cells = (account.effective_equity, account.effective_equity_name, tuple(assets))
+    note = Text(view.note, style="yellow") if view.note else Text("")
+    return [
+        ((head.plain, tuple(rows)), lambda: Group(head, KeyValues(rows))),
+        (("note", view.note), lambda: Group(Text(""), note)),
+        (("venue collateral", cells), lambda: venue_collateral_block(account, assets)),
+        backstop_part,
+    ]
+
+
+def venue_collateral_rows(account: VenueCollateral) -> list[tuple[str, str]]:
+    """The Collateral block of a portfolio-margin account, each coin as the venue reports it: its
+    balance net of borrow (and its equity where the PnL the venue settles in it moves it), USD index
+    price, the venue's collateral rate (collateral value ÷ value), value, collateral value and share
+    of the venue's own effective equity."""
+    eff = account.effective_equity
+    rows: list[tuple[str, str]] = []
+    for v in account.assets:
+        equity = f" · equity {plain(v.equity, 8, max_decimals=8)}" if v.equity != v.amount else ""
+        share = fmt_pct(v.collateral_value_usd / eff) if eff is not None and eff > 0 else "—"
+        rows.append(
+            (
+                v.asset,
+                f"amount {plain(v.amount, 8, max_decimals=8)}{equity} · price {plain(v.price, 8, max_decimals=8)} · "
+                f"ratio {fmt_pct(v.ratio)} · value {fmt_money(v.value_usd)} · "
+                f"collateral value {fmt_money(v.collateral_value_usd)} · share {share}",
+            )
+        )
+    return rows
+
+
+def venue_collateral_block(account: VenueCollateral, rows: list[tuple[str, str]]) -> RenderableType:
+    named = f" ({account.effective_equity_name})" if account.effective_equity_name else ""
+    title = Text(
+        f"Collateral (venue) · effective equity {fmt_money(account.effective_equity)} USD{named}, "
+        f"haircut {fmt_money(account.haircut_usd)}",
+        style="bold",
+    )
+    return Group(Text(""), title, KeyValues(rows))
+
+
 def liquidation_cost_text(view: PositionView) -> Text:
     """What a full liquidation would cost (issue #13): the best and worst fill, the venue's rule."""
     fields = live_loss_fields(view)
@@ -406,7 +478,7 @@ class DetailPanel(VerticalScroll):
                 tuple[Point, ...],
                 tuple[Point, ...],
                 Backstop | None,
-                CollateralRisk | None,
+                CollateralRisk | VenueCollateral | None,
             ]
             | None
         ) = None
@@ -434,9 +506,10 @@ class DetailPanel(VerticalScroll):
         marks: tuple[Point, ...] = (),
         ratios: tuple[Point, ...] = (),
         backstop: Backstop | None = None,
-        account: CollateralRisk | None = None,
+        account: CollateralRisk | VenueCollateral | None = None,
     ) -> None:
-        """``account``: the position's multi-assets account computed from its collateral."""
+        """``account``: the position's multi-assets account computed from its collateral, or its
+        portfolio-margin account's collateral as the venue reports it."""
         if not self.display:  # hidden: nothing to paint until it is shown again
             self._shown = None
             self._while_hidden = (key, view, marks, ratios, backstop, account)

@@ -6,7 +6,7 @@ import re
 import weakref
 from typing import TYPE_CHECKING, Any, Literal
 
-from liqwatch.feeds.events import AccountModeName, CollateralRow, TierRowData
+from liqwatch.feeds.events import AccountModeName, CollateralRow, CollateralTierRow, TierRowData
 from liqwatch.feeds.parse import DataError, MarginMode, PositionSide, as_dict, as_list, lights, num, positive
 from liqwatch.feeds.venue_rest import (
     Leg,
@@ -22,6 +22,15 @@ if TYPE_CHECKING:
     from liqwatch.feeds.account import Account as AccountConfig
 
 _NOT_FOUND = re.compile(r"\b404\b")
+_PAPI_ASSET_FIELDS = (
+    "crossMarginAsset",
+    "crossMarginBorrowed",
+    "crossMarginInterest",
+    "umWalletBalance",
+    "cmWalletBalance",
+)
+"""The ``GET /papi/v1/balance`` fields of an asset's balance net of borrow: margin asset, its loan
+and interest (subtracted), the USDⓈ-M and COIN-M wallets."""
 
 
 class BinanceRest(VenueRest):
@@ -85,6 +94,9 @@ class BinanceRest(VenueRest):
         """The same answer for :meth:`collateral` (the assets' wallet balances)."""
         self._portfolio: weakref.WeakKeyDictionary[Any, bool] = weakref.WeakKeyDictionary()
         """Per ccxt client, whether ``/sapi/v1/account/info`` says portfolio margin (asked once)."""
+        self._papi_rows: weakref.WeakKeyDictionary[Any, dict[str, dict[str, Any]]] = weakref.WeakKeyDictionary()
+        """Per ccxt client, the cycle's ``/papi/v1/balance`` rows (:meth:`balance` reads them,
+        :meth:`portfolio_collateral` reuses them: one read per cycle)."""
 
     async def is_portfolio(self, ex: Any) -> bool:
         """``GET /sapi/v1/account/info`` ``isPortfolioMarginRetailEnabled`` is true, asked once per
@@ -160,6 +172,8 @@ class BinanceRest(VenueRest):
         sum min(equity x bidRate, equity x askRate)). An asset holding a balance without a rate
         (BNFCR, a credit in USD) is refused: no figure of ours then."""
         data = taken(self._collateral_source, ex)
+        if mode == "portfolio" and await self.is_portfolio(ex):
+            return await self.portfolio_collateral(ex)
         if mode != "multi_assets":
             return []
         if data is None:
@@ -181,6 +195,60 @@ class BinanceRest(VenueRest):
                     raise DataError(f"no /fapi/v1/assetIndex rate for {asset}USD (a {asset} balance is held)")
                 continue
             out.append(CollateralRow(asset=asset, amount=amount, price=index, bid_buffer=bid, ask_buffer=ask))
+        return out
+
+    async def collateral_tiers(self, ex: Any) -> dict[str, list[CollateralTierRow]]:
+        """Portfolio margin's collateral rates: ``GET /sapi/v1/portfolio/collateralRate`` (ccxt
+        ``sapiGetPortfolioCollateralRate``; ``[{"asset", "collateralRate"}]``), each a flat rate
+        (one tier from 0 with no end). Read once per :data:`COLLATERAL_TABLE_TTL`, like the other
+        venues' tables (:meth:`VenueRest._tables`)."""
+        out: dict[str, list[CollateralTierRow]] = {}
+        for item in as_list(await ex.sapiGetPortfolioCollateralRate()):
+            row = as_dict(item)
+            asset, rate = str(row.get("asset", "")).upper(), num(row.get("collateralRate"))
+            if asset and rate is not None and 0.0 <= rate <= 1.0:
+                out[asset] = [CollateralTierRow(min=0.0, max=None, ratio=rate)]
+        return out
+
+    async def portfolio_collateral(self, ex: Any) -> list[CollateralRow]:
+        """Portfolio margin: every asset of ``GET /papi/v1/balance`` with a non-zero equity, as the
+        uniMMR FAQ counts it ("How is uniMMR calculated": equity = sum min(X x assetIndexPrice x
+        collateralRate, X x assetIndexPrice), X = MarginAsset - MarginLoan + futuresAsset +
+        futuresUnrealPnL): the amount ``crossMarginAsset - crossMarginBorrowed -
+        crossMarginInterest + umWalletBalance + cmWalletBalance`` (the balance net of borrow and
+        its interest) and the venue's PnL ``umUnrealizedPNL + cmUnrealizedPNL``; the USD index
+        price of ``GET /sapi/v1/portfolio/asset-index-price`` (``assetIndexPrice``, read each cycle
+        for the held assets); the flat rate of ``GET /sapi/v1/portfolio/collateralRate`` (read
+        every :data:`COLLATERAL_TABLE_TTL` seconds). A negative equity (a loan) counts at full value
+        (the ``min``). A held asset without a price or a rate is refused (DataError)."""
+        held: list[tuple[str, float, float]] = []
+        for name, row in (taken(self._papi_rows, ex) or await self._papi_balance(ex)).items():
+            parts = [num(row.get(k)) for k in _PAPI_ASSET_FIELDS]
+            pnl = (num(row.get("umUnrealizedPNL")) or 0.0) + (num(row.get("cmUnrealizedPNL")) or 0.0)
+            asset, loan, interest, um, cm = (x or 0.0 for x in parts)
+            amount = asset - loan - interest + um + cm
+            if amount != 0 or pnl != 0:
+                held.append((name.upper(), amount, pnl))
+        if not held:
+            return []
+        prices: dict[str, float] = {}
+        for name, _, _ in held:  # weight 1 per asset asked (50 for every asset at once)
+            found = await ex.sapiGetPortfolioAssetIndexPrice({"asset": name})
+            for item in as_list(found) if isinstance(found, list) else [found]:
+                row = as_dict(item)
+                price = positive(row.get("assetIndexPrice"))
+                if str(row.get("asset", "")).upper() == name and price is not None:
+                    prices[name] = price
+        tables = await self._tables(ex, {name for name, _, _ in held})
+        out: list[CollateralRow] = []
+        for name, amount, pnl in held:
+            price = prices.get(name)
+            if price is None:
+                raise DataError(f"no /sapi/v1/portfolio/asset-index-price for {name} (a {name} balance is held)")
+            tiers = tables.get(name)
+            if not tiers:
+                raise DataError(f"no /sapi/v1/portfolio/collateralRate for {name} (a {name} balance is held)")
+            out.append(CollateralRow(asset=name, amount=amount, price=price, ratio=tiers[0].ratio, pnl=pnl))
         return out
 
     def options(self) -> dict[str, Any]:
@@ -352,7 +420,8 @@ class BinanceRest(VenueRest):
         self, ex: Any, account: AccountConfig, positions: PositionSnapshot
     ) -> tuple[float, str, float | None]:
         if await self.is_portfolio(ex):
-            row = (await self._papi_balance(ex)).get(self.settle)
+            rows = self._papi_rows[ex] = await self._papi_balance(ex)
+            row = rows.get(self.settle)
             if row is None:  # no USDT held at all (a PM account may hold its collateral in other assets)
                 return 0.0, self.settle, None
             value = num(row.get("umWalletBalance"))

@@ -99,15 +99,21 @@ class BybitRest(VenueRest):
         ``collateralRatioList`` (``maxQty`` "" = no end; Bybit "Assets Collateral Value Ratio List
         (UTA)": sum asset x USD index x ratio; a negative balance at 100 %). A coin Bybit does not
         count (``marginCollateral`` or ``collateralSwitch`` false) counts 0 when positive. A held
-        coin without a price or a tier table is refused (DataError): no figure of ours then."""
+        coin without a price or a tier table is refused (DataError): no figure of ours then.
+
+        Portfolio margin (``PORTFOLIO_MARGIN``): the same coins, ratios and prices, shown as the
+        venue's (no figure of ours), each with the PnL Bybit settles in it (the coin's
+        ``unrealisedPnl``): its equity walletBalance - spotBorrow + unrealisedPnl is what the
+        glossary's "Equity is adjusted by the Collateral Value Ratio" applies to."""
         row = taken(self._collateral_source, ex)
-        if mode != "multi_assets":
+        if mode not in ("multi_assets", "portfolio"):
             return []
+        portfolio = mode == "portfolio"
         if row is None:
             result = as_dict(await ex.fetch_balance({"type": "swap"}))
             rows = as_list(as_dict(as_dict(result.get("info")).get("result")).get("list"))
             row = as_dict(rows[0]) if rows else {}
-        held: list[tuple[str, float, float | None, bool]] = []
+        held: list[tuple[str, float, float | None, bool, float]] = []
         for item in as_list(row.get("coin")):
             coin = as_dict(item)
             name = str(coin.get("coin", ""))
@@ -115,27 +121,30 @@ class BybitRest(VenueRest):
             if not name or wallet is None:
                 continue
             amount = wallet - (num(coin.get("spotBorrow")) or 0.0)
-            if amount == 0:
+            pnl = (num(coin.get("unrealisedPnl")) or 0.0) if portfolio else 0.0
+            if amount == 0 and pnl == 0:
                 continue
             equity, usd = num(coin.get("equity")), num(coin.get("usdValue"))
             price = usd / equity if usd is not None and equity else None
             counted = coin.get("marginCollateral") is not False and coin.get("collateralSwitch") is not False
-            held.append((name, amount, price if price is not None and price > 0 else None, counted))
-        need = {name for name, _, _, counted in held if counted}
+            held.append((name, amount, price if price is not None and price > 0 else None, counted, pnl))
+        need = {name for name, _, _, counted, _ in held if counted}
         tables = await self._tables(ex, need) if need else {}
         out: list[CollateralRow] = []
-        for name, amount, price, counted in held:
+        for name, amount, price, counted, pnl in held:
             if price is None:
                 raise DataError(
                     f"wallet-balance gives no USD price for {name} (usdValue / equity; a {name} balance is held)"
                 )
             if not counted:
-                out.append(CollateralRow(asset=name, amount=amount, price=price, ratio=0.0))
+                out.append(CollateralRow(asset=name, amount=amount, price=price, ratio=0.0, pnl=pnl))
                 continue
             tiers = tables.get(name)
             if not tiers:
                 raise DataError(f"no /v5/spot-margin-trade/collateral tiers for {name} (a {name} balance is held)")
-            out.append(CollateralRow(asset=name, amount=amount, price=price, tiers=tiers, tier_basis="quantity"))
+            out.append(
+                CollateralRow(asset=name, amount=amount, price=price, tiers=tiers, tier_basis="quantity", pnl=pnl)
+            )
         return out
 
     def options(self) -> dict[str, Any]:

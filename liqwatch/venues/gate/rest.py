@@ -91,42 +91,47 @@ class GateRest(VenueRest):
         (Gate's 2024-03-20 "Gradient Margin Adjustment Factors" announcement: 200 BTC at 70,000 USD
         count 5M x 1 + 5M x 0.97 + 4M x 0.95 = 13.65M; ``upper_limit`` "+" = no end). A currency
         not enabled as collateral (``enabled_collateral`` false) counts 0 when positive. A held
-        currency without an index price or tiers is refused (DataError): no figure of ours then."""
+        currency without an index price or tiers is refused (DataError): no figure of ours then.
+
+        Portfolio mode: the same balances, prices and discount tiers, shown as the venue's (no figure
+        of ours), the USDT row's futures PnL as the PnL Gate settles in it (its equity as sent)."""
         data = taken(self._unified, ex)
         futures = taken(self._futures, ex)
-        if mode != "multi_assets":
+        if mode not in ("multi_assets", "portfolio"):
             return []
+        portfolio = mode == "portfolio"
         if data is None:
             data = as_dict(await ex.privateUnifiedGetAccounts())
         if futures is None:
             futures = as_dict(await ex.privateFuturesGetSettleAccounts({"settle": "usdt"}))
         upnl = num(futures.get("unrealised_pnl")) or 0.0
-        held: list[tuple[str, float, bool]] = []
+        held: list[tuple[str, float, bool, float]] = []
         for currency, item in as_dict(data.get("balances")).items():
             row = as_dict(item)
             name, equity = str(currency).upper(), num(row.get("equity"))
             if not name or equity is None:
                 continue
             amount = equity - upnl if name == self.settle else equity
-            if amount != 0:
-                held.append((name, amount, row.get("enabled_collateral") is not False))
+            pnl = upnl if portfolio and name == self.settle else 0.0
+            if amount != 0 or pnl != 0:
+                held.append((name, amount, row.get("enabled_collateral") is not False, pnl))
         if not held:
             return []
-        prices = await self._index_prices(ex) if any(name != self.settle for name, _, _ in held) else {}
-        need = {name for name, _, counted in held if counted}
+        prices = await self._index_prices(ex) if any(name != self.settle for name, _, _, _ in held) else {}
+        need = {name for name, _, counted, _ in held if counted}
         tables = await self._tables(ex, need) if need else {}
         out: list[CollateralRow] = []
-        for name, amount, counted in held:
+        for name, amount, counted, pnl in held:
             price = 1.0 if name == self.settle else prices.get(name)
             if price is None:
                 raise DataError(f"no index_price of a {name}_USDT perpetual for {name} (a {name} balance is held)")
             if not counted:
-                out.append(CollateralRow(asset=name, amount=amount, price=price, ratio=0.0))
+                out.append(CollateralRow(asset=name, amount=amount, price=price, ratio=0.0, pnl=pnl))
                 continue
             tiers = tables.get(name)
             if not tiers:
                 raise DataError(f"no /unified/currency_discount_tiers tiers for {name} (a {name} balance is held)")
-            out.append(CollateralRow(asset=name, amount=amount, price=price, tiers=tiers, tier_basis="value"))
+            out.append(CollateralRow(asset=name, amount=amount, price=price, tiers=tiers, tier_basis="value", pnl=pnl))
         return out
 
     async def _index_prices(self, ex: Any) -> dict[str, float]:
@@ -158,7 +163,7 @@ class GateRest(VenueRest):
         if mode == "single":
             return None, {}
         data = as_dict(await ex.privateUnifiedGetAccounts())
-        if mode == "multi_assets":
+        if mode in ("multi_assets", "portfolio"):
             self._unified[ex] = data
         rate = num(data.get("total_maintenance_margin_rate"))
         inputs: dict[str, float | str | None] = {

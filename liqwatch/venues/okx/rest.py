@@ -73,7 +73,8 @@ class OkxRest(VenueRest):
         self._balances: weakref.WeakKeyDictionary[Any, dict[str, Any]] = weakref.WeakKeyDictionary()
         """Per ccxt client, the latest ``/api/v5/account/balance`` answer (the venue ratio reuses it)."""
         self._multi: weakref.WeakKeyDictionary[Any, bool] = weakref.WeakKeyDictionary()
-        """Clients whose account is multi-currency margin (acctLv 3): the balance reads every currency."""
+        """Clients whose account is multi-currency or portfolio margin (acctLv 3, 4): the balance reads
+        every currency."""
         self._collateral_source: weakref.WeakKeyDictionary[Any, dict[str, Any]] = weakref.WeakKeyDictionary()
         """The latest balance answer with every currency's detail, for :meth:`collateral`."""
 
@@ -94,12 +95,19 @@ class OkxRest(VenueRest):
         negative equity (a liability) at full value (adjEq: "the platform calculates the actual
         USD value of each currency based on discount rates"). A currency not enabled as
         collateral (``collateralEnabled`` false) counts 0 when positive. A held currency without a
-        price or tiers is refused (DataError): no figure of ours then."""
+        price or tiers is refused (DataError): no figure of ours then.
+
+        Portfolio margin (acctLv 4): the same ``details[]``, each currency as OKX values it, shown as
+        the venue's: amount ``eq - upl`` (its balance net of liabilities), PnL ``upl``, USD value
+        ``eqUsd`` and collateral value ``disEq`` ("discount equity of currency in USD") as sent; no
+        table is read (OKX gives the discounted value itself)."""
         response = self._collateral_source.pop(ex, None)
-        if mode != "multi_assets":
+        if mode not in ("multi_assets", "portfolio"):
             return []
         if response is None:
             response = as_dict(await ex.privateGetAccountBalance())
+        if mode == "portfolio":
+            return self._venue_details(response)
         held: list[tuple[str, float, float | None, bool]] = []
         for entry in as_list(response.get("data")):
             for detail in as_list(as_dict(entry).get("details")):
@@ -141,6 +149,29 @@ class OkxRest(VenueRest):
             out.append(CollateralRow(asset=name, amount=amount, price=price, tiers=tiers, tier_basis="quantity"))
         return out
 
+    @staticmethod
+    def _venue_details(response: dict[str, Any]) -> list[CollateralRow]:
+        """Every ``details[]`` currency with a non-zero ``eq`` as OKX values it (``eqUsd``,
+        ``disEq``); a held one without them is refused (DataError)."""
+        out: list[CollateralRow] = []
+        for entry in as_list(response.get("data")):
+            for detail in as_list(as_dict(entry).get("details")):
+                row = as_dict(detail)
+                name, eq = str(row.get("ccy", "")), num(row.get("eq"))
+                if not name or not eq:
+                    continue
+                usd, dis = num(row.get("eqUsd")), num(row.get("disEq"))
+                price = usd / eq if usd is not None else None
+                if price is None or price <= 0 or dis is None:
+                    raise DataError(f"account balance gives no eqUsd and disEq for {name} (a {name} balance is held)")
+                upl = num(row.get("upl")) or 0.0
+                out.append(
+                    CollateralRow(
+                        asset=name, amount=eq - upl, price=price, pnl=upl, value_usd=usd, collateral_value_usd=dis
+                    )
+                )
+        return out
+
     def options(self) -> dict[str, Any]:
         return {"fetchMarkets": {"types": ["swap"]}, "defaultType": "swap"}
 
@@ -148,7 +179,7 @@ class OkxRest(VenueRest):
         rows = as_list(as_dict(await ex.privateGetAccountConfig()).get("data"))
         level = str(as_dict(rows[0]).get("acctLv", "")) if rows else ""
         found = _LEVELS.get(level)
-        self._multi[ex] = level == "3"
+        self._multi[ex] = level in ("3", "4")  # multi-currency and portfolio margin: every currency
         if found is None:
             return "unknown", f"okx acctLv {level or '(none)'} is not one liqwatch knows"
         return found[0], f"okx acctLv {level} ({found[1]})"
@@ -246,7 +277,7 @@ class OkxRest(VenueRest):
     async def balance(
         self, ex: Any, account: AccountConfig, positions: PositionSnapshot
     ) -> tuple[float, str, float | None]:
-        every = self._multi.get(ex, False)  # multi-currency margin: every currency is collateral
+        every = self._multi.get(ex, False)  # multi-currency / portfolio margin: every currency is collateral
         response = as_dict(await ex.privateGetAccountBalance({} if every else {"ccy": self.settle}))
         self._balances[ex] = response
         if every:
