@@ -65,6 +65,7 @@ def test_a_session_that_writes_under_the_real_dirs_fails(tmp_path: Path) -> None
     (tmp_path / "test_inner.py").write_text(INNER)
     (tmp_path / "pytest.ini").write_text("[pytest]\n")
     env = {**os.environ, "LW_OUTER_STATE": os.environ["LIQWATCH_STATE_DIR"], "LW_OUTER_HOME": os.environ["HOME"]}
+    env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"  # the inner tests need no plugin but the guard: a second less each
 
     def inner(*select: str) -> subprocess.CompletedProcess[str]:
         args = ["-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "tests.isolation", "--rootdir", str(tmp_path)]
