@@ -322,6 +322,9 @@ def test_two_replicas_and_the_server_killed_mid_crash_publish_each_alert_once(
     b = Replica(nats_server.url, "b")
     replicas += [a, b]
     a.wait(lambda: len(a.alerts) >= 1)
+    # b up too (a line out: it has connected), or a busy machine starting b after a's first alert
+    # kills the server before b ever reached it ("cannot reach the NATS server")
+    b.wait(lambda: b.snapshots >= 1 or bool(b.alerts))
     nats_server.stop(kill=True)
     before = len(a.alerts), len(b.alerts)
     a.wait(lambda: len(a.alerts) > before[0])
