@@ -65,6 +65,7 @@ def test_a_session_that_writes_under_the_real_dirs_fails(tmp_path: Path) -> None
     (tmp_path / "test_inner.py").write_text(INNER)
     (tmp_path / "pytest.ini").write_text("[pytest]\n")
     env = {**os.environ, "LW_OUTER_STATE": os.environ["LIQWATCH_STATE_DIR"], "LW_OUTER_HOME": os.environ["HOME"]}
+    env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"  # the inner tests need no plugin but the guard: a second less each
 
     def inner(*select: str) -> subprocess.CompletedProcess[str]:
         args = ["-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "tests.isolation", "--rootdir", str(tmp_path)]
@@ -86,3 +87,31 @@ def test_a_session_that_writes_under_the_real_dirs_fails(tmp_path: Path) -> None
     assert "wrote under the user's real liqwatch directories" in dirty.stdout
     assert f"{state}/alerts.json" in dirty.stdout
     assert "test_inner.py::test_writes_the_alert_state" in dirty.stdout  # named at the end too
+
+
+def test_the_guard_holds_with_two_xdist_workers(tmp_path: Path) -> None:
+    """`make test` runs the suite in two pytest-xdist workers: a test writing under the real dirs
+    there still errors, and the whole session fails with the guard's line (the controller checks
+    the real dirs too). A test running beside it on the other worker may be named as well."""
+    pytest.importorskip("xdist")
+    (tmp_path / "test_inner.py").write_text(INNER)
+    (tmp_path / "pytest.ini").write_text("[pytest]\n")
+    env = {**os.environ, "LW_OUTER_STATE": os.environ["LIQWATCH_STATE_DIR"], "LW_OUTER_HOME": os.environ["HOME"]}
+    env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
+    args = ["-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "tests.isolation", "-p", "xdist", "-n", "2"]
+    dirty = subprocess.run(
+        [sys.executable, *args, "--rootdir", str(tmp_path), str(tmp_path / "test_inner.py")],
+        check=False,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        timeout=120,
+    )
+    assert dirty.returncode != 0, dirty.stdout + dirty.stderr
+    state = os.environ["LIQWATCH_STATE_DIR"]
+    assert "ERROR" in dirty.stdout and "test_inner.py::test_writes_the_alert_state" in dirty.stdout
+    assert f"liqwatch test isolation: the suite wrote under the user's real liqwatch directories: {state}" in (
+        dirty.stdout
+    )
+    assert f"{state}/alerts.json" in dirty.stdout

@@ -13,7 +13,7 @@ import re
 import shutil
 import ssl
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Awaitable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -197,12 +197,8 @@ async def _reader_session(desk: Desk, user: str, password: str) -> dict[str, Any
     import nats
     from nats.js.api import DeliverPolicy
 
-    errors: list[str] = []
-
-    async def on_error(exc: Exception) -> None:
-        errors.append(str(exc))
-
-    nc = await nats.connect(desk.url, user=user, password=password, allow_reconnect=False, error_cb=on_error)
+    violations = Violations()
+    nc = await nats.connect(desk.url, user=user, password=password, allow_reconnect=False, error_cb=violations.on_error)
     result: dict[str, Any] = {}
     try:
         js = nc.jetstream(timeout=2.0)
@@ -225,30 +221,64 @@ async def _reader_session(desk: Desk, user: str, password: str) -> dict[str, Any
         entry = await watcher.updates(timeout=5)
         result["presence"] = entry.key if entry is not None else None
         await watcher.stop()
-        result["publish_record"] = await _refused(js.publish("liqwatch.alert.g1.acct", b"{}"))
-        result["delete_stream"] = await _refused(js.delete_stream("LIQ_ALERT"))
-        result["purge_stream"] = await _refused(js.purge_stream("LIQ_SNAP"))
+        refused = violations.refused
+        result["publish_record"] = await refused(js.publish("liqwatch.alert.g1.acct", b"{}"), "liqwatch.alert.g1.acct")
+        result["delete_stream"] = await refused(js.delete_stream("LIQ_ALERT"), "$JS.API.STREAM.DELETE.LIQ_ALERT")
+        result["purge_stream"] = await refused(js.purge_stream("LIQ_SNAP"), "$JS.API.STREAM.PURGE.LIQ_SNAP")
         await nc.flush()
     finally:
         await nc.close()
-    result["errors"] = errors
+    result["errors"] = violations.errors
     return result
 
 
-async def _refused(call: Any) -> bool:
-    try:
-        await call
-    except Exception:
-        return True
-    return False
+class Violations:
+    """The errors the server reported on one connection (its ``error_cb``), awaitable: a publish
+    the server refuses is only reported there (``Permissions Violation for Publish to "SUBJECT"``),
+    while the request that made it waits for its whole timeout."""
+
+    def __init__(self) -> None:
+        self.errors: list[str] = []
+        self._changed = asyncio.Event()
+
+    async def on_error(self, exc: Exception) -> None:
+        self.errors.append(str(exc))
+        self._changed.set()
+
+    def reported(self, subject: str) -> bool:
+        return any(f'permissions violation for publish to "{subject.lower()}"' in e.lower() for e in self.errors)
+
+    async def until_reported(self, subject: str) -> None:
+        while not self.reported(subject):
+            self._changed.clear()
+            await self._changed.wait()
+
+    async def refused(self, call: Awaitable[Any], subject: str) -> bool:
+        """True once the server refused ``call``: it raised, or the server reported a permissions
+        violation for publishing to ``subject`` (its request cancelled then, not waited out)."""
+        task = asyncio.ensure_future(call)
+        seen = asyncio.ensure_future(self.until_reported(subject))
+        await asyncio.wait({task, seen}, return_when=asyncio.FIRST_COMPLETED)
+        for pending in (task, seen):
+            if not pending.done():
+                pending.cancel()
+        await asyncio.gather(task, seen, return_exceptions=True)
+        if seen.done() and not seen.cancelled():
+            return True
+        return task.exception() is not None
 
 
 async def _watcher_writes(desk: Desk) -> dict[str, bool]:
     """A g1 watcher's own KV keys (claim create/get/update, presence put) and another group's."""
     import nats
 
+    violations = Violations()
     nc = await nats.connect(
-        desk.url, user="watch-g1", password=SECRETS["WATCH_G1_PASSWORD"], allow_reconnect=False, error_cb=_ignore
+        desk.url,
+        user="watch-g1",
+        password=SECRETS["WATCH_G1_PASSWORD"],
+        allow_reconnect=False,
+        error_cb=violations.on_error,
     )
     try:
         js = nc.jetstream(timeout=2.0)
@@ -260,18 +290,17 @@ async def _watcher_writes(desk: Desk) -> dict[str, bool]:
         await presence.put("g1.r1", b"{}")
         for n in (1, 2):  # one for each reader user's dispatcher
             await js.publish("liqwatch.alert.g1.acct", b'{"id": "a%d"}' % n, headers={"Nats-Msg-Id": f"a{n}"})
+        refused = violations.refused
         return {
             "own_claim": entry.value == b'{"state": "claimed"}',
-            "other_claim_refused": await _refused(claims.create("g2.k1", b"{}")),
-            "other_presence_refused": await _refused(presence.put("g2.r1", b"{}")),
-            "other_record_refused": await _refused(js.publish("liqwatch.alert.g2.acct", b"{}")),
+            "other_claim_refused": await refused(claims.create("g2.k1", b"{}"), "$KV.liqwatch_claims.g2.k1"),
+            "other_presence_refused": await refused(presence.put("g2.r1", b"{}"), "$KV.liqwatch_presence.g2.r1"),
+            "other_record_refused": await refused(
+                js.publish("liqwatch.alert.g2.acct", b"{}"), "liqwatch.alert.g2.acct"
+            ),
         }
     finally:
         await nc.close()
-
-
-async def _ignore(_: Exception) -> None:
-    return None
 
 
 def test_watchers_claim_their_own_keys_readers_read_and_cannot_publish(

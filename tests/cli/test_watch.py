@@ -525,36 +525,53 @@ def test_watch_demo_once_prints_a_full_snapshot() -> None:
 
 @pytest.mark.slow
 def test_watch_exits_cleanly_on_sigterm_and_sigint() -> None:
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        proc = subprocess.Popen(
+    procs = {  # both started at once: each start-up is most of the test's time
+        sig: subprocess.Popen(
             [sys.executable, "-m", "liqwatch.cli", "watch", "--demo", "--interval", "0.2"],
             cwd=ROOT,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
         )
-        assert proc.stdout is not None
-        deadline = time.monotonic() + 2 * WAIT_TIMEOUT  # a safety net: each readline waits for a line
-        snapshots = 0
-        while snapshots < 2 and time.monotonic() < deadline:
-            line = proc.stdout.readline()
-            if line and json.loads(line)["type"] == "snapshot":
-                snapshots += 1
-        os.kill(proc.pid, sig)
-        _, err = proc.communicate(timeout=WAIT_TIMEOUT)
-        assert proc.returncode == 0, err
-        assert "Traceback" not in err
+        for sig in (signal.SIGTERM, signal.SIGINT)
+    }
+    try:
+        for sig, proc in procs.items():
+            _snapshots_then(proc, sig)
+    finally:
+        for proc in procs.values():
+            if proc.poll() is None:
+                proc.kill()
+                proc.communicate()
+
+
+def _snapshots_then(proc: subprocess.Popen[str], sig: signal.Signals) -> None:
+    """Two snapshots read from ``proc``, then ``sig``: it exits 0 with no traceback."""
+    assert proc.stdout is not None
+    deadline = time.monotonic() + 2 * WAIT_TIMEOUT  # a safety net: each readline waits for a line
+    snapshots = 0
+    while snapshots < 2 and time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if line and json.loads(line)["type"] == "snapshot":
+            snapshots += 1
+    os.kill(proc.pid, sig)
+    _, err = proc.communicate(timeout=WAIT_TIMEOUT)
+    assert proc.returncode == 0, err
+    assert "Traceback" not in err
 
 
 @pytest.mark.slow
 def test_watch_errors_are_one_line(tmp_path: Path) -> None:
-    result = _watch("--config", str(tmp_path / "nope.toml"), "--once")
-    assert result.returncode == 2
-    assert result.stderr.count("\n") == 1 and "config file not found" in result.stderr
+    from concurrent.futures import ThreadPoolExecutor
+
     bad = tmp_path / "rec.jsonl"
     bad.write_text("not json\n")
-    result = _watch("--replay", str(bad), "--once")
-    assert result.returncode == 2 and "line 1" in result.stderr
+    runs = [("--config", str(tmp_path / "nope.toml"), "--once"), ("--replay", str(bad), "--once")]
+    with ThreadPoolExecutor(len(runs)) as pool:  # the processes at once: each is mostly its start-up
+        missing, replay = pool.map(lambda argv: _watch(*argv), runs)
+    assert missing.returncode == 2
+    assert missing.stderr.count("\n") == 1 and "config file not found" in missing.stderr
+    assert replay.returncode == 2 and "line 1" in replay.stderr
 
 
 def test_snapshot_record_shape() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -18,3 +19,15 @@ def _no_heap_freeze(monkeypatch: pytest.MonkeyPatch) -> None:
     from liqwatch.tui.app import LiqwatchApp
 
     monkeypatch.setattr(LiqwatchApp, "FREEZE_HEAP", False)
+
+
+@pytest.fixture(autouse=True)
+def _rows_resort_by_rows_not_by_wall_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The positions table re-sorts at most every RESORT_SECONDS of the wall clock, while these
+    tests drive the demo's own clock: a busy machine (two tests at once, other work) took over 2 s
+    to its second tick and re-sorted where a quick one had not, and a snapshot's two rows swapped.
+    Here the table's wall clock stands still: it re-sorts when its rows change or when asked
+    (``force_sort``), the same on every machine."""
+    from liqwatch.tui.widgets import positions
+
+    monkeypatch.setattr(positions, "time", SimpleNamespace(monotonic=lambda: 0.0))
