@@ -44,7 +44,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from liqwatch.alerts import messages
-from liqwatch.alerts.model import Alert, Rule, RuleKind, Severity, default_rules
+from liqwatch.alerts.model import FALLING_KINDS, Alert, Rule, RuleKind, Severity, default_rules
 from liqwatch.core.symbols import unified_parts
 from liqwatch.feeds.events import Status
 from liqwatch.numfmt import plain
@@ -262,6 +262,65 @@ class _References:
 _PositionRules = tuple[Rule | None, Rule | None, Rule | None, Rule | None]
 
 
+def _calm_below(rule: Rule | None) -> float:
+    """A rising rule (margin ratio, ADL) cannot act on a value below this while it holds no level
+    state: its least severe level (a rule without levels: never calm; no rule: always)."""
+    if rule is None:
+        return math.inf
+    return rule.levels[0] if rule.levels and rule.kind not in FALLING_KINDS else -math.inf
+
+
+def _calm_above(rule: Rule | None) -> float:
+    """The falling rule's (distance) bound: it cannot act on a value above this while it holds no
+    level state."""
+    if rule is None:
+        return -math.inf
+    return rule.levels[0] if rule.levels and rule.kind in FALLING_KINDS else math.inf
+
+
+class _Watched:
+    """One open position as the engine last evaluated it (in memory only; a restart starts from
+    the first sight): its rules (margin ratio, distance, ADL, tier change), their level items'
+    keys in :attr:`EngineState.levels`, the values last evaluated, whether each rule was *settled*
+    at its value (evaluating the same value again changes nothing, whatever the time: no breach
+    being counted, no alert held by its cooldown), and its tier-change state.
+
+    ``quiet``: none of its level items exists and its tier is confirmed, so that a snapshot whose
+    values are all below (distance: above) the least severe levels and whose tier is the confirmed
+    one cannot change anything: :meth:`AlertEngine._account` skips such a position without calling
+    any rule (most positions, most seconds). Only :meth:`AlertEngine._threshold` creates level
+    items, so an item cannot appear behind a quiet position's back; ``epoch`` guards the settled
+    flags against items deleted by :meth:`AlertEngine._gc` and a vanished position."""
+
+    __slots__ = (
+        "above_distance",
+        "below_adl",
+        "below_ratio",
+        "epoch",
+        "keys",
+        "quiet",
+        "rules",
+        "settled",
+        "tier",
+        "values",
+    )
+
+    def __init__(self, rules: _PositionRules, account: str, symbol: str, side: str) -> None:
+        self.rules = rules
+        ratio, distance, adl, _ = rules
+        self.keys = tuple(
+            "" if rule is None else f"{account}{_SEP}{symbol}{_SEP}{side}{_SEP}{rule.kind}" for rule in rules[:3]
+        )
+        self.below_ratio = _calm_below(ratio)
+        self.above_distance = _calm_above(distance)
+        self.below_adl = _calm_below(adl)
+        self.values: list[float | None] = [None, None, None]
+        self.settled = [False, False, False]
+        self.epoch = -1
+        self.quiet = False
+        self.tier: TierState | None = None
+
+
 def _key(*parts: str | None) -> str:
     return _SEP.join(["" if p is None else p for p in parts])  # a list: join's fast path, no generator
 
@@ -322,8 +381,20 @@ class AlertEngine:
         self._last_gc = -math.inf
         self._stale_since: dict[str, float] = {}
         self._stale_next: dict[str, float] = {}
-        self._tiers: dict[str, TierState] = {}
-        self._tiers_next: dict[str, TierState] = {}
+        self._watched: dict[tuple[str, str, str], _Watched] = {}
+        """Per (account, symbol, side) of each position of the last snapshot with figures: what it
+        was evaluated at (:class:`_Watched`)."""
+        self._watched_next: dict[tuple[str, str, str], _Watched] = {}
+        self._epoch = 0
+        """Incremented whenever level items go other than by a rule's evaluation (garbage
+        collection, a vanished position): the settled flags of :class:`_Watched` predate it."""
+        self._symbolic: frozenset[str] = frozenset(r.kind for r in self.rules if r.symbol is not None)
+        """The rule kinds some rule of which names a symbol (for the others, which rule applies to an
+        account does not depend on the symbols it holds)."""
+        self._funding: dict[tuple[str, str, str], tuple[Rule | None, str, float]] = {}
+        """Per (account, symbol, side): the ``funding`` rule, its level item's key and calm bound."""
+        self._market: dict[tuple[str, str, str], tuple[Rule | None, str, float]] = {}
+        """Per (rule kind, venue, symbol): the market rule, its level item's key and calm bound."""
         self._haircut: dict[str, HaircutWindow] = {}
         self._haircut_next: dict[str, HaircutWindow] = {}
         self._bases: dict[str, str | None] = {}
@@ -351,7 +422,7 @@ class AlertEngine:
         for name, views in by_account.items():
             self._account(out, name, None, views, now)
         self._stale_since, self._stale_next = self._stale_next, {}  # only positions stale now
-        self._tiers, self._tiers_next = self._tiers_next, {}  # only positions open now
+        self._watched, self._watched_next = self._watched_next, {}  # only positions open now
         self._haircut, self._haircut_next = self._haircut_next, {}  # only accounts valued now
         self._refs = None
         if now - self._last_gc >= GC_EVERY:
@@ -432,18 +503,37 @@ class AlertEngine:
                 name = f"{pool.pool} {pool.asset}"
                 args = (venue, name, pool.balance, pool.asset, pool.drawdown_8h)
                 self._threshold(out, rule, venue, name, None, pool.drawdown_8h, now, messages.insurance_drawdown, *args)
+        levels = self.state.levels
         for adl in report.adl_risk:
-            rule = self._rule("adl_risk", venue, (adl.symbol,))
+            rule, key, below = self._market_rule("adl_risk", venue, adl.symbol)
             if rule is not None:
+                severity = float(adl.severity)
+                if severity < below and key not in levels:
+                    continue  # calm, and nothing to re-arm: the rule cannot act
                 args2 = (venue, adl.symbol, adl.level, adl.detail)
-                self._threshold(out, rule, venue, adl.symbol, None, float(adl.severity), now, messages.adl_risk, *args2)
+                self._threshold(out, rule, venue, adl.symbol, None, severity, now, messages.adl_risk, *args2)
         for sym in report.symbols:
-            rule = self._rule("mark_index_divergence", venue, (sym.symbol,))
-            if rule is not None and sym.divergence is not None:
-                value = abs(sym.divergence)
-                args3 = (venue, sym.symbol, sym.divergence, sym.mark_price, sym.index_price)
+            rule, key, below = self._market_rule("mark_index_divergence", venue, sym.symbol)
+            if rule is not None and (divergence := sym.divergence) is not None:
+                value = abs(divergence)
+                if value < below and key not in levels:
+                    continue
+                args3 = (venue, sym.symbol, divergence, sym.mark_price, sym.index_price)
                 self._threshold(out, rule, venue, sym.symbol, None, value, now, messages.divergence, *args3)
         return out
+
+    def _market_rule(self, kind: RuleKind, venue: str, symbol: str) -> tuple[Rule | None, str, float]:
+        """A market rule of one venue's symbol, its level item's key and its calm bound (a value
+        below it changes nothing while the item does not exist), looked up once."""
+        memo_key = (kind, venue, symbol)
+        found = self._market.get(memo_key)
+        if found is None:
+            rule = self._rule(kind, venue, (symbol,))
+            found = (rule, f"{venue}{_SEP}{symbol}{_SEP}{_SEP}{kind}", _calm_below(rule))
+            if len(self._market) > 50_000:
+                self._market.clear()
+            self._market[memo_key] = found
+        return found
 
     def evaluate_funding(self, records: Sequence[Mapping[str, Any]], now: float) -> list[Alert]:
         """The ``funding`` rule over position records (``watch``'s snapshot ``positions``): fires
@@ -451,6 +541,7 @@ class AlertEngine:
         distance from the mark to it. Reads ``funding.liquidation_price_after[0]`` (the price after
         one payment), ``liquidation_price`` and ``mark_price``; a record without them is skipped."""
         out: list[Alert] = []
+        levels = self.state.levels
         for r in records:
             funding = r.get("funding")
             if funding is None or not (type(funding) is dict or isinstance(funding, Mapping)):
@@ -465,10 +556,20 @@ class AlertEngine:
             if distance <= 0:
                 continue
             account, symbol, side = str(r.get("account", "")), str(r.get("symbol", "")), str(r.get("side", ""))
-            rule = self._rule("funding", account, (symbol,))
+            memo_key = (account, symbol, side)
+            found = self._funding.get(memo_key)
+            if found is None:
+                rule = self._rule("funding", account, (symbol,))
+                found = (rule, f"{account}{_SEP}{symbol}{_SEP}{side}{_SEP}funding", _calm_below(rule))
+                if len(self._funding) > 50_000:
+                    self._funding.clear()
+                self._funding[memo_key] = found
+            rule, key, below = found
             if rule is None:
                 continue
             value = abs(after - lp) / distance
+            if value < below and key not in levels:
+                continue  # calm, and nothing to re-arm: the rule cannot act
             rate = funding.get("rate")
             args = ((account, symbol, side), value, lp, after, rate if isinstance(rate, float) else None)
             self._threshold(out, rule, account, symbol, side, value, now, messages.funding, *args)
@@ -534,6 +635,11 @@ class AlertEngine:
             self._position_cache[key] = found
         return found
 
+    def _account_rule(self, kind: RuleKind, account: str, symbols: Callable[[], Sequence[str | None]]) -> Rule | None:
+        """An account-wide rule: :meth:`_rule` over the symbols ``symbols()`` gives, asked only
+        where some rule of the kind names a symbol (else the symbols cannot change the answer)."""
+        return self._rule(kind, account, symbols() if kind in self._symbolic else ())
+
     def _account(
         self, out: list[Alert], name: str, acc: AccountView | None, views: list[PositionView], now: float
     ) -> None:
@@ -555,21 +661,27 @@ class AlertEngine:
         # even while it holds no cross position
         whole = acc is not None and acc.mode == "portfolio" and acc.data_status == "ok" and ratio is not None
         if acc is not None and (cross or whole):
-            rule = self._rule("margin_ratio", name, [v.data.symbol for v in cross])
+            rule = self._account_rule("margin_ratio", name, lambda: [v.data.symbol for v in cross])
             if rule is not None:
-                legs = ", ".join(f"{v.data.symbol} {v.data.side}" for v in cross) or "no cross position"
-                if not acc.computed and acc.collateral_risk is None:
-                    legs += f"; the venue's ratio: {acc.mode} account"
-                    name_ = acc.margin_ratio_native_name
-                    if acc.liquidation_trigger != 1.0 and name_ and acc.margin_ratio_native is not None:
-                        # e.g. Binance PM: 1.05 / uniMMR, 100 % = the venue's liquidation at uniMMR 1.05
-                        legs += (
-                            f", {name_} {plain(acc.margin_ratio_native)} against the venue's liquidation at "
-                            f"{name_} {plain(acc.liquidation_trigger)}"
-                        )
-                self._threshold(out, rule, name, None, None, ratio, now, messages.cross_ratio, name, ratio, legs)
+                account = acc
+
+                def cross_message(level: float) -> str:  # worded only when it fires: n legs
+                    legs = ", ".join(f"{v.data.symbol} {v.data.side}" for v in cross) or "no cross position"
+                    if not account.computed and account.collateral_risk is None:
+                        legs += f"; the venue's ratio: {account.mode} account"
+                        name_ = account.margin_ratio_native_name
+                        if account.liquidation_trigger != 1.0 and name_ and account.margin_ratio_native is not None:
+                            # e.g. Binance PM: 1.05 / uniMMR, 100 % = the venue's liquidation at uniMMR 1.05
+                            legs += (
+                                f", {name_} {plain(account.margin_ratio_native)} against the venue's liquidation "
+                                f"at {name_} {plain(account.liquidation_trigger)}"
+                            )
+                    return messages.cross_ratio(name, ratio, legs, level)
+
+                self._threshold(out, rule, name, None, None, ratio, now, cross_message)
         stale_age = 0.0
         stale_symbols: list[str] = []
+        watched, watched_next = self._watched, self._watched_next
         for view in views:
             data = view.data
             if view.stale:
@@ -582,23 +694,24 @@ class AlertEngine:
             if risk is None:
                 continue
             where = (name, data.symbol, data.side)
-            ratio_rule, distance_rule, adl_rule, tier_rule = self._position_rules(name, data.symbol)
-            if data.margin_mode == "isolated" and (rule := ratio_rule) is not None:
-                ratio = risk.margin_ratio
-                if ratio is None and risk.status == "bankrupt":
-                    ratio = math.inf
-                self._threshold(out, rule, *where, ratio, now, messages.isolated_ratio, where, ratio)
-            if (rule := distance_rule) is not None:
-                # no liquidation price (fully collateralised): nothing to approach
-                distance = math.inf if risk.distance_to_liquidation is None else risk.distance_to_liquidation
-                prices = (view.mark_price, risk.liquidation_price)
-                self._threshold(out, rule, *where, distance, now, messages.distance, where, distance, prices)
-            if (rule := adl_rule) is not None:
-                adl = risk.adl
-                self._threshold(out, rule, *where, float(adl.lights), now, messages.adl, where, adl.lights, adl.source)
-            if (rule := tier_rule) is not None:
-                self._tier(out, rule, name, data.symbol, data.side, risk.tier.index, risk.tier.mmr, now)
-        rule = self._rule("stale", name, stale_symbols or [v.data.symbol for v in views])
+            w = watched.get(where)
+            if w is None:
+                w = _Watched(self._position_rules(name, data.symbol), *where)
+            watched_next[where] = w
+            if w.quiet:  # the common case: nothing breached, nothing to re-arm; calm values change nothing
+                ratio_ = risk.margin_ratio
+                if (
+                    (
+                        data.margin_mode != "isolated"
+                        or (risk.status != "bankrupt" if ratio_ is None else ratio_ < w.below_ratio)
+                    )
+                    and (math.inf if (d := risk.distance_to_liquidation) is None else d) > w.above_distance
+                    and risk.adl.lights < w.below_adl
+                    and (w.tier is None or risk.tier.index == w.tier.confirmed)
+                ):
+                    continue
+            self._position(out, w, where, view, now)
+        rule = self._account_rule("stale", name, lambda: stale_symbols or [v.data.symbol for v in views])
         if acc is not None and acc.data_status != "ok":
             # No figures (no data yet, a failed feed): stale for as long as it lasts, whatever the
             # marks; its margin ratios are unknown, which changes no level (no "all clear").
@@ -615,6 +728,77 @@ class AlertEngine:
             )
         if acc is not None and acc.collateral_risk is not None:
             self._collateral(out, name, acc.exchange, acc.collateral_risk, views, now)
+
+    def _position(
+        self, out: list[Alert], w: _Watched, where: tuple[str, str, str], view: PositionView, now: float
+    ) -> None:
+        """One position's margin ratio (isolated), distance, ADL and tier change rules, each called
+        unless it is settled at the same value (see :class:`_Watched`)."""
+        data, risk = view.data, view.risk
+        assert risk is not None
+        ratio_rule, distance_rule, adl_rule, tier_rule = w.rules
+        if w.epoch != self._epoch:
+            w.settled = [False, False, False]
+        if data.margin_mode == "isolated" and (rule := ratio_rule) is not None:
+            ratio = risk.margin_ratio
+            if ratio is None and risk.status == "bankrupt":
+                ratio = math.inf
+            if not self._settled(w, 0, ratio, now):
+                self._threshold(out, rule, *where, ratio, now, messages.isolated_ratio, where, ratio)
+                self._settle(w, 0, rule, ratio)
+        if (rule := distance_rule) is not None:
+            # no liquidation price (fully collateralised): nothing to approach
+            distance = math.inf if risk.distance_to_liquidation is None else risk.distance_to_liquidation
+            if not self._settled(w, 1, distance, now):
+                prices = (view.mark_price, risk.liquidation_price)
+                self._threshold(out, rule, *where, distance, now, messages.distance, where, distance, prices)
+                self._settle(w, 1, rule, distance)
+        if (rule := adl_rule) is not None:
+            adl = risk.adl
+            lights = float(adl.lights)
+            if not self._settled(w, 2, lights, now):
+                self._threshold(out, rule, *where, lights, now, messages.adl, where, adl.lights, adl.source)
+                self._settle(w, 2, rule, lights)
+        if (rule := tier_rule) is not None:
+            self._tier(out, rule, w, *where, risk.tier.index, risk.tier.mmr, now)
+        w.epoch = self._epoch
+        levels = self.state.levels
+        tier = w.tier
+        w.quiet = not any(key in levels for key in w.keys if key) and (
+            tier_rule is None or (tier is not None and tier.candidate == tier.confirmed and tier.count == 0)
+        )
+
+    def _settled(self, w: _Watched, i: int, value: float | None, now: float) -> bool:
+        """Whether the position's ``i``-th rule may be skipped: its value is unknown (which changes
+        nothing), or it was settled at this very value. A skipped rule's level item still counts as
+        seen (:meth:`_gc`)."""
+        if value is None:
+            return True
+        if not w.settled[i] or value != w.values[i]:
+            return False
+        key = w.keys[i]
+        if key in self.state.levels:
+            self._seen[key] = now
+        return True
+
+    def _settle(self, w: _Watched, i: int, rule: Rule, value: float | None) -> None:
+        """After the position's ``i``-th rule was evaluated at ``value``: whether evaluating the same
+        value again would change nothing, whatever the time (no level item; or its most severe
+        breached level has fired, the levels it covers are disarmed and the others stay as the value
+        leaves them). A breach still being counted, or ready and held by its cooldown, is not."""
+        w.values[i] = value
+        if value is None or math.isnan(value):
+            w.settled[i] = False
+            return
+        item = self.state.levels.get(w.keys[i])
+        settled = True
+        if item is not None:
+            for level, label in zip(reversed(rule.levels), reversed(rule.labels), strict=True):
+                if rule.breaches(value, level):
+                    st = item.get(label)
+                    settled = st is not None and not st.armed
+                    break
+        w.settled[i] = settled
 
     def _collateral(
         self, out: list[Alert], name: str, exchange: str, risk: CollateralRisk, views: list[PositionView], now: float
@@ -750,6 +934,7 @@ class AlertEngine:
         self,
         out: list[Alert],
         rule: Rule,
+        w: _Watched,
         account: str,
         symbol: str,
         side: str,
@@ -757,23 +942,23 @@ class AlertEngine:
         mmr: float,
         now: float,
     ) -> None:
-        """A tier change, confirmed by ``consecutive`` snapshots at the new tier."""
-        pos = _key(account, symbol, side, "tier_change")
-        st = self._tiers.get(pos)
+        """A tier change, confirmed by ``consecutive`` snapshots at the new tier (the state is the
+        position's :attr:`_Watched.tier`)."""
+        st = w.tier
         if st is None:  # first sight (or after a restart): the baseline, silently
             st = TierState(tier, tier, 0, mmr)
         if tier == st.confirmed:
             if st.candidate != tier or st.count:  # else the same state (frozen): kept, not rebuilt
                 st = TierState(st.confirmed, st.confirmed, 0, st.mmr)
-            self._tiers_next[pos] = st
+            w.tier = st
             return
         count = st.count + 1 if st.candidate == tier else 1
         if count < rule.consecutive:
-            self._tiers_next[pos] = TierState(st.confirmed, tier, count, st.mmr)
+            w.tier = TierState(st.confirmed, tier, count, st.mmr)
             return
-        self._tiers_next[pos] = TierState(tier, tier, 0, mmr)
+        w.tier = TierState(tier, tier, 0, mmr)
         direction = "up" if tier > st.confirmed else "down"
-        key = pos + _SEP + direction
+        key = _key(account, symbol, side, "tier_change") + _SEP + direction
         if self._cooling(key, rule, now):
             return  # flapping at a bracket boundary: the new tier is taken silently
         out.append(
@@ -892,7 +1077,8 @@ class AlertEngine:
         for key in [k for k in levels if k.startswith(prefix)]:
             del levels[key]
             self.version += 1
-        self._tiers.pop(prefix + "tier_change", None)
+            self._epoch += 1
+        self._watched.pop((account, symbol, side), None)
 
     def _gc(self, now: float) -> None:
         """Forget the level state of positions not seen for :data:`GC_AGE` while running (closed
@@ -904,6 +1090,7 @@ class AlertEngine:
             if now - max(self._seen.get(key, started), started) > GC_AGE:
                 del levels[key]
                 self.version += 1
+                self._epoch += 1
         self._seen = {k: t for k, t in self._seen.items() if k in levels}
         delivered = self.state.delivered
         for key in [k for k, ts in delivered.items() if now - ts > self._max_cooldown]:
