@@ -180,21 +180,40 @@ def _synthetic_table() -> TierTable:
     return build_table(rows, source="demo market", as_of="demo")
 
 
-def synthetic_accounts(positions: int, symbols: int, seed: int) -> tuple[list[DemoAccount], list[DemoSymbol]]:
-    """A large demo for benchmarks: ``positions`` positions over ``symbols`` synthetic symbols."""
+SYNTHETIC_VENUES: tuple[tuple[str, str], ...] = (("binance", "USDT"), ("bybit", "USDT"), ("hyperliquid", "USDC"))
+"""The venues (and settle currencies) ``--demo-accounts`` spreads its accounts over, in turn."""
+
+
+def synthetic_accounts(
+    positions: int, symbols: int, seed: int, accounts: int | None = None
+) -> tuple[list[DemoAccount], list[DemoSymbol]]:
+    """A large demo for benchmarks: ``positions`` positions over ``symbols`` synthetic symbols.
+    ``accounts`` None: accounts of 500 positions, all on Binance; else that many accounts (the
+    positions spread evenly, one position per symbol and account) on Binance, Bybit and
+    Hyperliquid in turn (``watch --demo-accounts``). Raises :class:`InputError` naming the flag
+    for counts that cannot make a demo."""
+    from liqwatch.core.errors import InputError
+
+    if positions < 1:
+        raise InputError("--demo-positions", f"must be >= 1, got {positions}")
+    if symbols < 1:
+        raise InputError("--demo-symbols", f"must be >= 1, got {symbols}")
+    if accounts is not None and not 1 <= accounts <= positions:
+        raise InputError("--demo-accounts", f"must be between 1 and --demo-positions ({positions}), got {accounts}")
     rng = random.Random(seed)
     syms = [DemoSymbol(f"S{i:03d}", rng.uniform(0.5, 500.0), rng.uniform(0.6, 1.6), 0.0015) for i in range(symbols)]
     table = _synthetic_table()
-    accounts: list[DemoAccount] = []
-    per_account = 500
+    out: list[DemoAccount] = []
+    per_account = 500 if accounts is None else math.ceil(positions / accounts)
     for a in range(max(1, math.ceil(positions / per_account))):
+        exchange, settle = ("binance", "USDT") if accounts is None else SYNTHETIC_VENUES[a % len(SYNTHETIC_VENUES)]
         plist = []
         for j in range(min(per_account, positions - a * per_account)):
             sym = syms[(a * per_account + j) % symbols]
             notional = rng.uniform(500, 40_000)
             plist.append(
                 DemoPosition(
-                    f"{sym.symbol}/USDT:USDT",
+                    f"{sym.symbol}/{settle}:{settle}",
                     rng.choice(("long", "short")),
                     notional / sym.start,
                     sym.start * rng.uniform(0.97, 1.03),
@@ -207,16 +226,16 @@ def synthetic_accounts(positions: int, symbols: int, seed: int) -> tuple[list[De
         for p in plist:
             unique.setdefault(p.symbol, p)
         wallet = 0.15 * sum(p.size * p.entry for p in unique.values())
-        accounts.append(
+        out.append(
             DemoAccount(
                 f"demo-{a + 1:02d}",
-                "binance",
+                exchange,
                 wallet,
                 list(unique.values()),
                 extra_tiers={s: table for s in unique},
             )
         )
-    return accounts, syms
+    return out, syms
 
 
 class DemoMarket:
