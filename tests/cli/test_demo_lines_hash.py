@@ -12,10 +12,12 @@ import hashlib
 from typing import Any
 
 import orjson
+import pytest
+from pydantic import BaseModel
 
 from liqwatch.alerts.runner import AlertRunner
-from liqwatch.feeds.demo import SNAPSHOT_EVERY, DemoMarket, synthetic_accounts
-from liqwatch.feeds.events import Event, Status
+from liqwatch.feeds.demo import SNAPSHOT_EVERY, DemoMarket, synthetic_accounts, trusted
+from liqwatch.feeds.events import AccountMode, Event, Status
 from liqwatch.market.demo import DemoMarketSource
 from liqwatch.monitor import Monitor
 from liqwatch.records import clear_live_funding, note_market_funding
@@ -104,3 +106,29 @@ def test_a_synthetic_demos_lines_over_90_seconds_are_unchanged() -> None:
     lines = demo_lines(DemoMarket(7, accounts, symbols))
     assert {"snapshot", "market", "alert/distance", "alert/adl", "alert/insurance_drawdown"} <= _kinds(lines)
     assert digest(lines) == "7b22c500e8782a9eed17f5cdf69d234a5c34ee195b7d6447aa71e13aa36c419d"
+
+
+def test_the_demos_unvalidated_events_and_rows_are_what_validation_gives() -> None:
+    """The demo builds its marks and market rows without validating them (:func:`trusted`): each
+    equals the validated model of the same values, field for field, in the same order, with the
+    same fields set and the same JSON, over a run through the crash."""
+    accounts, symbols = synthetic_accounts(300, 60, 7, 6)
+    for market in (DemoMarket(7), DemoMarket(7, accounts, symbols)):
+        source = DemoMarketSource(market, clock=Clock(1_760_000_000))  # ints: validation makes floats
+        built: list[BaseModel] = []
+        for _ in range(45):
+            market.step()
+            built += market.mark_events(1_760_000_000, 1)
+            for report in source.read():
+                built += [*report.symbols, *report.adl_risk]
+        assert {type(m).__name__ for m in built} == {"MarkPrice", "SymbolMarket", "AdlRisk"}
+        for model in built:
+            validated = type(model).model_validate(dict(model.__dict__))
+            fields = {name: getattr(model, name) for name in model.model_fields_set}
+            assert model == validated == type(model)(**fields)
+            assert list(model.__dict__) == list(validated.__dict__)
+            assert [type(v) for v in model.__dict__.values()] == [type(v) for v in validated.__dict__.values()]
+            assert model.model_fields_set == type(model)(**fields).model_fields_set
+            assert model.model_dump_json() == validated.model_dump_json()
+    with pytest.raises(TypeError, match="default factory"):
+        trusted(AccountMode)
