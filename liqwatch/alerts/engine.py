@@ -278,6 +278,22 @@ def _calm_above(rule: Rule | None) -> float:
     return rule.levels[0] if rule.levels and rule.kind in FALLING_KINDS else math.inf
 
 
+class _Single:
+    """One rule of one item outside the position rules (a venue's symbol's market rule, a
+    position's funding), as last evaluated: its level item's key, calm bound (:func:`_calm_below`),
+    last value and whether the rule was settled at it (see :class:`_Watched`)."""
+
+    __slots__ = ("below", "epoch", "key", "rule", "settled", "value")
+
+    def __init__(self, rule: Rule | None, key: str) -> None:
+        self.rule = rule
+        self.key = key
+        self.below = _calm_below(rule)
+        self.value: float | None = None
+        self.settled = False
+        self.epoch = -1
+
+
 class _Watched:
     """One open position as the engine last evaluated it (in memory only; a restart starts from
     the first sight): its rules (margin ratio, distance, ADL, tier change), their level items'
@@ -391,10 +407,10 @@ class AlertEngine:
         self._symbolic: frozenset[str] = frozenset(r.kind for r in self.rules if r.symbol is not None)
         """The rule kinds some rule of which names a symbol (for the others, which rule applies to an
         account does not depend on the symbols it holds)."""
-        self._funding: dict[tuple[str, str, str], tuple[Rule | None, str, float]] = {}
-        """Per (account, symbol, side): the ``funding`` rule, its level item's key and calm bound."""
-        self._market: dict[tuple[str, str, str], tuple[Rule | None, str, float]] = {}
-        """Per (rule kind, venue, symbol): the market rule, its level item's key and calm bound."""
+        self._funding: dict[tuple[str, str, str], _Single] = {}
+        """Per (account, symbol, side): the ``funding`` rule as last evaluated."""
+        self._market: dict[tuple[str, str, str], _Single] = {}
+        """Per (rule kind, venue, symbol): the market rule as last evaluated."""
         self._haircut: dict[str, HaircutWindow] = {}
         self._haircut_next: dict[str, HaircutWindow] = {}
         self._bases: dict[str, str | None] = {}
@@ -505,35 +521,59 @@ class AlertEngine:
                 self._threshold(out, rule, venue, name, None, pool.drawdown_8h, now, messages.insurance_drawdown, *args)
         levels = self.state.levels
         for adl in report.adl_risk:
-            rule, key, below = self._market_rule("adl_risk", venue, adl.symbol)
-            if rule is not None:
+            item = self._market_rule("adl_risk", venue, adl.symbol)
+            if item.rule is not None:
                 severity = float(adl.severity)
-                if severity < below and key not in levels:
-                    continue  # calm, and nothing to re-arm: the rule cannot act
+                if severity < item.below and item.key not in levels:
+                    continue  # calm, and nothing to re-arm: the rule cannot act (no arguments built)
                 args2 = (venue, adl.symbol, adl.level, adl.detail)
-                self._threshold(out, rule, venue, adl.symbol, None, severity, now, messages.adl_risk, *args2)
+                self._single(out, item, venue, adl.symbol, None, severity, now, messages.adl_risk, *args2)
         for sym in report.symbols:
-            rule, key, below = self._market_rule("mark_index_divergence", venue, sym.symbol)
-            if rule is not None and (divergence := sym.divergence) is not None:
+            item = self._market_rule("mark_index_divergence", venue, sym.symbol)
+            if item.rule is not None and (divergence := sym.divergence) is not None:
                 value = abs(divergence)
-                if value < below and key not in levels:
+                if value < item.below and item.key not in levels:
                     continue
                 args3 = (venue, sym.symbol, divergence, sym.mark_price, sym.index_price)
-                self._threshold(out, rule, venue, sym.symbol, None, value, now, messages.divergence, *args3)
+                self._single(out, item, venue, sym.symbol, None, value, now, messages.divergence, *args3)
         return out
 
-    def _market_rule(self, kind: RuleKind, venue: str, symbol: str) -> tuple[Rule | None, str, float]:
-        """A market rule of one venue's symbol, its level item's key and its calm bound (a value
-        below it changes nothing while the item does not exist), looked up once."""
+    def _market_rule(self, kind: RuleKind, venue: str, symbol: str) -> _Single:
+        """A market rule of one venue's symbol (looked up once)."""
         memo_key = (kind, venue, symbol)
         found = self._market.get(memo_key)
         if found is None:
-            rule = self._rule(kind, venue, (symbol,))
-            found = (rule, f"{venue}{_SEP}{symbol}{_SEP}{_SEP}{kind}", _calm_below(rule))
+            found = _Single(self._rule(kind, venue, (symbol,)), f"{venue}{_SEP}{symbol}{_SEP}{_SEP}{kind}")
             if len(self._market) > 50_000:
                 self._market.clear()
             self._market[memo_key] = found
         return found
+
+    def _single(
+        self,
+        out: list[Alert],
+        item: _Single,
+        account: str,
+        symbol: str | None,
+        side: str | None,
+        value: float,
+        now: float,
+        message: Callable[..., str],
+        *args: Any,
+    ) -> None:
+        """:meth:`_threshold` for one :class:`_Single`, unless it cannot act: the value is calm and
+        the item has no level state, or the rule is settled at this very value."""
+        levels = self.state.levels
+        key = item.key
+        if value < item.below and key not in levels:
+            return  # calm, and nothing to re-arm
+        if item.settled and value == item.value and item.epoch == self._epoch:
+            if key in levels:
+                self._seen[key] = now
+            return
+        assert item.rule is not None
+        self._threshold(out, item.rule, account, symbol, side, value, now, message, *args)
+        item.value, item.settled, item.epoch = value, self._fixed(item.rule, key, value), self._epoch
 
     def evaluate_funding(self, records: Sequence[Mapping[str, Any]], now: float) -> list[Alert]:
         """The ``funding`` rule over position records (``watch``'s snapshot ``positions``): fires
@@ -549,30 +589,39 @@ class AlertEngine:
             after_list = funding.get("liquidation_price_after")
             if not after_list or not (type(after_list) is list or isinstance(after_list, Sequence)):
                 continue
-            after, lp, mark = _real(after_list[0]), _real(r.get("liquidation_price")), _real(r.get("mark_price"))
-            if after is None or lp is None or mark is None:
-                continue
+            after, lp, mark = after_list[0], r.get("liquidation_price"), r.get("mark_price")
+            # finite floats (x - x is 0.0 for them only), the usual case, without three calls
+            if not (
+                type(after) is float
+                and type(lp) is float
+                and type(mark) is float
+                and after - after == 0.0
+                and lp - lp == 0.0
+                and mark - mark == 0.0
+            ):
+                after, lp, mark = _real(after), _real(lp), _real(mark)
+                if after is None or lp is None or mark is None:
+                    continue
             distance = abs(mark - lp)
             if distance <= 0:
                 continue
             account, symbol, side = str(r.get("account", "")), str(r.get("symbol", "")), str(r.get("side", ""))
             memo_key = (account, symbol, side)
-            found = self._funding.get(memo_key)
-            if found is None:
+            item = self._funding.get(memo_key)
+            if item is None:
                 rule = self._rule("funding", account, (symbol,))
-                found = (rule, f"{account}{_SEP}{symbol}{_SEP}{side}{_SEP}funding", _calm_below(rule))
+                item = _Single(rule, f"{account}{_SEP}{symbol}{_SEP}{side}{_SEP}funding")
                 if len(self._funding) > 50_000:
                     self._funding.clear()
-                self._funding[memo_key] = found
-            rule, key, below = found
-            if rule is None:
+                self._funding[memo_key] = item
+            if item.rule is None:
                 continue
             value = abs(after - lp) / distance
-            if value < below and key not in levels:
-                continue  # calm, and nothing to re-arm: the rule cannot act
+            if value < item.below and item.key not in levels:
+                continue  # calm, and nothing to re-arm: the rule cannot act (no arguments built)
             rate = funding.get("rate")
             args = ((account, symbol, side), value, lp, after, rate if isinstance(rate, float) else None)
-            self._threshold(out, rule, account, symbol, side, value, now, messages.funding, *args)
+            self._single(out, item, account, symbol, side, value, now, messages.funding, *args)
         return out
 
     def mark_delivered(self, alert_id: str, now: float) -> None:
@@ -787,18 +836,21 @@ class AlertEngine:
         breached level has fired, the levels it covers are disarmed and the others stay as the value
         leaves them). A breach still being counted, or ready and held by its cooldown, is not."""
         w.values[i] = value
-        if value is None or math.isnan(value):
-            w.settled[i] = False
-            return
-        item = self.state.levels.get(w.keys[i])
-        settled = True
-        if item is not None:
-            for level, label in zip(reversed(rule.levels), reversed(rule.labels), strict=True):
-                if rule.breaches(value, level):
-                    st = item.get(label)
-                    settled = st is not None and not st.armed
-                    break
-        w.settled[i] = settled
+        w.settled[i] = value is not None and self._fixed(rule, w.keys[i], value)
+
+    def _fixed(self, rule: Rule, key: str, value: float) -> bool:
+        """Whether ``rule``, just evaluated at ``value`` for the level item ``key``, would change
+        nothing evaluated at the same value again, whatever the time (see :meth:`_settle`)."""
+        if math.isnan(value):
+            return False
+        item = self.state.levels.get(key)
+        if item is None:
+            return True
+        for level, label in zip(reversed(rule.levels), reversed(rule.labels), strict=True):
+            if rule.breaches(value, level):
+                st = item.get(label)
+                return st is not None and not st.armed
+        return True
 
     def _collateral(
         self, out: list[Alert], name: str, exchange: str, risk: CollateralRisk, views: list[PositionView], now: float

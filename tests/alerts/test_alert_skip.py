@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from liqwatch.alerts.engine import GC_AGE, AlertEngine, _Watched
 from liqwatch.alerts.model import Alert
+from liqwatch.market.model import MarketReport, SymbolMarket
 from liqwatch.state import Notice, PositionView
 from tests.alerts.builders import pos, snap
 
@@ -134,3 +135,22 @@ def test_skipping_never_changes_an_alert_or_the_state(steps: list[tuple[Any, Any
                 lazy.mark_delivered(a.id, t)
                 full.mark_delivered(b.id, t)
         assert lazy.state.to_dict() == full.state.to_dict()
+
+
+def test_market_rules_are_evaluated_only_when_a_value_can_act() -> None:
+    engine = AlertEngine()
+    calls = counting(engine)
+
+    def report(diverged: float) -> MarketReport:
+        rows = [SymbolMarket(symbol=f"S{i:02d}/USDT:USDT", mark_price=100.0, index_price=100.01) for i in range(30)]
+        rows.append(SymbolMarket(symbol="HOT/USDT:USDT", mark_price=100.0 * (1 + diverged), index_price=100.0))
+        return MarketReport(exchange="binance", ts=0.0, symbols=rows)
+
+    [alert] = engine.evaluate_market(report(0.03), 0.0)  # beyond the critical 2 %: at once
+    assert (alert.symbol, alert.level) == ("HOT/USDT:USDT", "0.02")
+    assert calls["mark_index_divergence"] == 1  # the 30 calm symbols: no call
+    assert engine.evaluate_market(report(0.03), 1.0) == []
+    assert calls["mark_index_divergence"] == 1  # fired and unchanged: settled
+    assert engine.evaluate_market(report(0.001), 2.0) == []  # moved: evaluated, re-armed
+    assert [a.level for a in engine.evaluate_market(report(0.03), 3.0)] == ["0.02"]
+    assert calls["mark_index_divergence"] == 3
