@@ -35,7 +35,7 @@ from liqwatch.markets import bundled_only, find_market
 if TYPE_CHECKING:  # the events' pydantic models load with the first event, after the dashboard's first frame
     from pydantic import BaseModel
 
-    from liqwatch.feeds.events import AccountMode, Balance, Event, MarkPrice, Positions, Tiers
+    from liqwatch.feeds.events import AccountMode, Balance, Event, MarkPrice, PositionData, Positions, Tiers
 
     M = TypeVar("M", bound=BaseModel)
 
@@ -294,6 +294,7 @@ class DemoMarket:
         whenever a position goes)."""
         self._plans: dict[str, tuple[dict[int, float | None], list[tuple[Leg, str]]]] = {}
         self._mark: Callable[..., MarkPrice] | None = None
+        self._position: Callable[..., PositionData] | None = None
         for acc in self.accounts:
             venue = get_venue(acc.exchange)
             for p in acc.positions:
@@ -374,6 +375,7 @@ class DemoMarket:
 
     def specs(self, acc: DemoAccount) -> list[PositionSpec]:
         out = []
+        fee_rate = get_venue(acc.exchange).default_fee_rate
         for p in acc.positions:
             out.append(
                 PositionSpec(
@@ -387,7 +389,7 @@ class DemoMarket:
                     position_side=p.position_side,  # type: ignore[arg-type]
                     leverage=p.leverage,
                     isolated_margin=p.size * p.entry / p.leverage if p.margin_mode == "isolated" else None,
-                    fee_rate=get_venue(acc.exchange).default_fee_rate,
+                    fee_rate=fee_rate,
                 )
             )
         return out
@@ -480,6 +482,9 @@ class DemoMarket:
     def position_events(self, acc: DemoAccount, now: float) -> list[Positions | Balance]:
         from liqwatch.feeds.events import Balance, PositionData, Positions
 
+        if self._position is None:
+            self._position = trusted(PositionData)
+        position = self._position
         venue = get_venue(acc.exchange)
         pooled = acc.multi_assets
         # the venue's own liquidation prices; the full assessment only where its ADL lights are wanted
@@ -508,17 +513,17 @@ class DemoMarket:
                 if acc.venue_adl:
                     lights = r.adl.lights  # the simulated venue's own indicator
             data.append(
-                PositionData(
+                position(  # the simulation's own values, as validation would make them (floats)
                     symbol=p.symbol,
                     side=p.side,
-                    size=p.size,
-                    entry_price=p.entry,
+                    size=float(p.size),
+                    entry_price=float(p.entry),
                     margin_mode=p.margin_mode,
                     position_side=p.position_side,
-                    leverage=p.leverage,
-                    isolated_margin=p.size * p.entry / p.leverage if p.margin_mode == "isolated" else None,
+                    leverage=float(p.leverage),
+                    isolated_margin=float(p.size * p.entry / p.leverage) if p.margin_mode == "isolated" else None,
                     mark_price=self.price(p.symbol),
-                    exchange_liquidation_price=lp,
+                    exchange_liquidation_price=None if lp is None else float(lp),
                     adl_lights=lights,
                 )
             )

@@ -17,7 +17,7 @@ from pydantic import BaseModel
 
 from liqwatch.alerts.runner import AlertRunner
 from liqwatch.feeds.demo import SNAPSHOT_EVERY, DemoMarket, synthetic_accounts, trusted
-from liqwatch.feeds.events import AccountMode, Event, Status
+from liqwatch.feeds.events import AccountMode, Event, Positions, Status
 from liqwatch.market.demo import DemoMarketSource
 from liqwatch.monitor import Monitor
 from liqwatch.records import clear_live_funding, note_market_funding
@@ -109,7 +109,7 @@ def test_a_synthetic_demos_lines_over_90_seconds_are_unchanged() -> None:
 
 
 def test_the_demos_unvalidated_events_and_rows_are_what_validation_gives() -> None:
-    """The demo builds its marks and market rows without validating them (:func:`trusted`): each
+    """The demo builds its marks, positions and market rows without validating them (:func:`trusted`): each
     equals the validated model of the same values, field for field, in the same order, with the
     same fields set and the same JSON, over a run through the crash."""
     accounts, symbols = synthetic_accounts(300, 60, 7, 6)
@@ -119,9 +119,12 @@ def test_the_demos_unvalidated_events_and_rows_are_what_validation_gives() -> No
         for _ in range(45):
             market.step()
             built += market.mark_events(1_760_000_000, 1)
+            for acc in market.accounts:
+                for event in market.position_events(acc, 1_760_000_000):
+                    built += event.positions if isinstance(event, Positions) else []
             for report in source.read():
                 built += [*report.symbols, *report.adl_risk]
-        assert {type(m).__name__ for m in built} == {"MarkPrice", "SymbolMarket", "AdlRisk"}
+        assert {type(m).__name__ for m in built} == {"MarkPrice", "PositionData", "SymbolMarket", "AdlRisk"}
         for model in built:
             validated = type(model).model_validate(dict(model.__dict__))
             fields = {name: getattr(model, name) for name in model.model_fields_set}
