@@ -98,14 +98,14 @@ def test_the_sample_demos_lines_over_90_seconds_are_unchanged() -> None:
     # the run goes through the crash: liquidations, and alerts of every kind the demo shows
     assert {"snapshot", "market", "event", "alert/margin_ratio", "alert/distance", "alert/position_lost"} <= kinds
     assert {"alert/collateral_depeg", "alert/collateral_haircut", "alert/funding", "alert/adl_risk"} <= kinds
-    assert digest(lines) == "4bc3afed45e544222d5ba36278ceb44a71a0606ec0fa0b7686a595dd5c59bfd6"
+    assert digest(lines) == "aeecccfee9100bb7623e3408347246b4358d4f4b47628d3665296e5b4b7cdb9e"
 
 
 def test_a_synthetic_demos_lines_over_90_seconds_are_unchanged() -> None:
     accounts, symbols = synthetic_accounts(400, 80, 7)
     lines = demo_lines(DemoMarket(7, accounts, symbols))
     assert {"snapshot", "market", "alert/distance", "alert/adl", "alert/insurance_drawdown"} <= _kinds(lines)
-    assert digest(lines) == "7b22c500e8782a9eed17f5cdf69d234a5c34ee195b7d6447aa71e13aa36c419d"
+    assert digest(lines) == "8e153ae8eb1e2a5aeaedac27001ae22cf1c2d9a429dc33fda7f94fe554a68786"
 
 
 def test_the_demos_unvalidated_events_and_rows_are_what_validation_gives() -> None:
