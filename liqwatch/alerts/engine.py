@@ -22,6 +22,12 @@ Conventions (alert hygiene: netdata, Nagios flapping, chmonitor):
   and fires when the cooldown ends, if still breached.
 * **Immediate** (no consecutive count): critical levels, positions that vanished or shrank, failed
   connections.
+* **Only what can change is evaluated** (issue #22). A position whose rules hold no level state
+  and whose values are all short of their least severe levels (its tier the confirmed one) is
+  skipped without calling a rule; a rule settled at its value (fired, or calm) is skipped while
+  the value does not move; what time alone changes (a breach held by its cooldown, a stale feed's
+  age, the haircut's window) is evaluated every time. The alerts and the state are those of
+  evaluating everything (a test runs both).
 * **A restored state vouches only for what it proves** (issue #20). State saved by another run
   keeps a fired level (or a failed-connection marker) quiet only if, at the first evaluation of
   it in this run, the same level's alert — or a more severe level's of the same (account, symbol,
