@@ -40,6 +40,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/throughput.py
 	$(BIN)/python bench/shock.py
 	$(BIN)/python bench/watch_load.py
+	$(BIN)/python bench/watch_accounts.py
 	$(BIN)/python bench/tui.py
 	$(BIN)/python bench/tiers_update.py
 

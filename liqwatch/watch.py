@@ -45,6 +45,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=7, help="demo market seed (deterministic prices)")
     parser.add_argument("--demo-positions", type=int, metavar="N", help=argparse.SUPPRESS)
     parser.add_argument("--demo-symbols", type=int, default=500, metavar="M", help=argparse.SUPPRESS)
+    parser.add_argument(  # issue #22: bench/watch_accounts.py
+        "--demo-accounts",
+        type=int,
+        metavar="A",
+        help="with --demo --demo-positions N [--demo-symbols M]: a synthetic demo of N positions over M symbols "
+        "(default 500) spread over A accounts on Binance, Bybit and Hyperliquid in turn (default: 500 positions "
+        "an account, all on Binance)",
+    )
     parser.add_argument(  # issue #13: {"type": "market"} lines (liqwatch.market.watching)
         "--no-market", action="store_true", help="no market lines (insurance funds, ADL risk, mark vs index, funding)"
     )
@@ -64,8 +72,11 @@ def build_feeds(args: argparse.Namespace, warnings: list[str]) -> tuple[list[Fee
     if args.demo:
         from liqwatch.feeds.demo import DemoFeed, DemoMarket, synthetic_accounts
 
+        spread = getattr(args, "demo_accounts", None)
+        if spread is not None and not args.demo_positions:
+            raise InputError("--demo-accounts", "needs --demo-positions N (the synthetic demo it spreads)")
         if args.demo_positions:
-            accounts, symbols = synthetic_accounts(args.demo_positions, args.demo_symbols, args.seed)
+            accounts, symbols = synthetic_accounts(args.demo_positions, args.demo_symbols, args.seed, spread)
             return [DemoFeed(speed=args.speed, market=DemoMarket(args.seed, accounts, symbols))], None
         return [DemoFeed(seed=args.seed, speed=args.speed)], None
     from liqwatch.config import load_config

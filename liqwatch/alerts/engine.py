@@ -22,6 +22,12 @@ Conventions (alert hygiene: netdata, Nagios flapping, chmonitor):
   and fires when the cooldown ends, if still breached.
 * **Immediate** (no consecutive count): critical levels, positions that vanished or shrank, failed
   connections.
+* **Only what can change is evaluated** (issue #22). A position whose rules hold no level state
+  and whose values are all short of their least severe levels (its tier the confirmed one) is
+  skipped without calling a rule; a rule settled at its value (fired, or calm) is skipped while
+  the value does not move; what time alone changes (a breach held by its cooldown, a stale feed's
+  age, the haircut's window) is evaluated every time. The alerts and the state are those of
+  evaluating everything (a test runs both).
 * **A restored state vouches only for what it proves** (issue #20). State saved by another run
   keeps a fired level (or a failed-connection marker) quiet only if, at the first evaluation of
   it in this run, the same level's alert — or a more severe level's of the same (account, symbol,
@@ -44,7 +50,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from liqwatch.alerts import messages
-from liqwatch.alerts.model import Alert, Rule, RuleKind, Severity, default_rules
+from liqwatch.alerts.model import FALLING_KINDS, Alert, Rule, RuleKind, Severity, default_rules
 from liqwatch.core.symbols import unified_parts
 from liqwatch.feeds.events import Status
 from liqwatch.numfmt import plain
@@ -262,6 +268,81 @@ class _References:
 _PositionRules = tuple[Rule | None, Rule | None, Rule | None, Rule | None]
 
 
+def _calm_below(rule: Rule | None) -> float:
+    """A rising rule (margin ratio, ADL) cannot act on a value below this while it holds no level
+    state: its least severe level (a rule without levels: never calm; no rule: always)."""
+    if rule is None:
+        return math.inf
+    return rule.levels[0] if rule.levels and rule.kind not in FALLING_KINDS else -math.inf
+
+
+def _calm_above(rule: Rule | None) -> float:
+    """The falling rule's (distance) bound: it cannot act on a value above this while it holds no
+    level state."""
+    if rule is None:
+        return -math.inf
+    return rule.levels[0] if rule.levels and rule.kind in FALLING_KINDS else math.inf
+
+
+class _Single:
+    """One rule of one item outside the position rules (a venue's symbol's market rule, a
+    position's funding), as last evaluated: its level item's key, calm bound (:func:`_calm_below`),
+    last value and whether the rule was settled at it (see :class:`_Watched`)."""
+
+    __slots__ = ("below", "epoch", "key", "rule", "settled", "value")
+
+    def __init__(self, rule: Rule | None, key: str) -> None:
+        self.rule = rule
+        self.key = key
+        self.below = _calm_below(rule)
+        self.value: float | None = None
+        self.settled = False
+        self.epoch = -1
+
+
+class _Watched:
+    """One open position as the engine last evaluated it (in memory only; a restart starts from
+    the first sight): its rules (margin ratio, distance, ADL, tier change), their level items'
+    keys in :attr:`EngineState.levels`, the values last evaluated, whether each rule was *settled*
+    at its value (evaluating the same value again changes nothing, whatever the time: no breach
+    being counted, no alert held by its cooldown), and its tier-change state.
+
+    ``quiet``: none of its level items exists and its tier is confirmed, so that a snapshot whose
+    values are all below (distance: above) the least severe levels and whose tier is the confirmed
+    one cannot change anything: :meth:`AlertEngine._account` skips such a position without calling
+    any rule (most positions, most seconds). Only :meth:`AlertEngine._threshold` creates level
+    items, so an item cannot appear behind a quiet position's back; ``epoch`` guards the settled
+    flags against items deleted by :meth:`AlertEngine._gc` and a vanished position."""
+
+    __slots__ = (
+        "above_distance",
+        "below_adl",
+        "below_ratio",
+        "epoch",
+        "keys",
+        "quiet",
+        "rules",
+        "settled",
+        "tier",
+        "values",
+    )
+
+    def __init__(self, rules: _PositionRules, account: str, symbol: str, side: str) -> None:
+        self.rules = rules
+        ratio, distance, adl, _ = rules
+        self.keys = tuple(
+            "" if rule is None else f"{account}{_SEP}{symbol}{_SEP}{side}{_SEP}{rule.kind}" for rule in rules[:3]
+        )
+        self.below_ratio = _calm_below(ratio)
+        self.above_distance = _calm_above(distance)
+        self.below_adl = _calm_below(adl)
+        self.values: list[float | None] = [None, None, None]
+        self.settled = [False, False, False]
+        self.epoch = -1
+        self.quiet = False
+        self.tier: TierState | None = None
+
+
 def _key(*parts: str | None) -> str:
     return _SEP.join(["" if p is None else p for p in parts])  # a list: join's fast path, no generator
 
@@ -322,8 +403,20 @@ class AlertEngine:
         self._last_gc = -math.inf
         self._stale_since: dict[str, float] = {}
         self._stale_next: dict[str, float] = {}
-        self._tiers: dict[str, TierState] = {}
-        self._tiers_next: dict[str, TierState] = {}
+        self._watched: dict[tuple[str, str, str], _Watched] = {}
+        """Per (account, symbol, side) of each position of the last snapshot with figures: what it
+        was evaluated at (:class:`_Watched`)."""
+        self._watched_next: dict[tuple[str, str, str], _Watched] = {}
+        self._epoch = 0
+        """Incremented whenever level items go other than by a rule's evaluation (garbage
+        collection, a vanished position): the settled flags of :class:`_Watched` predate it."""
+        self._symbolic: frozenset[str] = frozenset(r.kind for r in self.rules if r.symbol is not None)
+        """The rule kinds some rule of which names a symbol (for the others, which rule applies to an
+        account does not depend on the symbols it holds)."""
+        self._funding: dict[tuple[str, str, str], _Single] = {}
+        """Per (account, symbol, side): the ``funding`` rule as last evaluated."""
+        self._market: dict[tuple[str, str, str], _Single] = {}
+        """Per (rule kind, venue, symbol): the market rule as last evaluated."""
         self._haircut: dict[str, HaircutWindow] = {}
         self._haircut_next: dict[str, HaircutWindow] = {}
         self._bases: dict[str, str | None] = {}
@@ -351,7 +444,7 @@ class AlertEngine:
         for name, views in by_account.items():
             self._account(out, name, None, views, now)
         self._stale_since, self._stale_next = self._stale_next, {}  # only positions stale now
-        self._tiers, self._tiers_next = self._tiers_next, {}  # only positions open now
+        self._watched, self._watched_next = self._watched_next, {}  # only positions open now
         self._haircut, self._haircut_next = self._haircut_next, {}  # only accounts valued now
         self._refs = None
         if now - self._last_gc >= GC_EVERY:
@@ -432,18 +525,61 @@ class AlertEngine:
                 name = f"{pool.pool} {pool.asset}"
                 args = (venue, name, pool.balance, pool.asset, pool.drawdown_8h)
                 self._threshold(out, rule, venue, name, None, pool.drawdown_8h, now, messages.insurance_drawdown, *args)
+        levels = self.state.levels
         for adl in report.adl_risk:
-            rule = self._rule("adl_risk", venue, (adl.symbol,))
-            if rule is not None:
+            item = self._market_rule("adl_risk", venue, adl.symbol)
+            if item.rule is not None:
+                severity = float(adl.severity)
+                if severity < item.below and item.key not in levels:
+                    continue  # calm, and nothing to re-arm: the rule cannot act (no arguments built)
                 args2 = (venue, adl.symbol, adl.level, adl.detail)
-                self._threshold(out, rule, venue, adl.symbol, None, float(adl.severity), now, messages.adl_risk, *args2)
+                self._single(out, item, venue, adl.symbol, None, severity, now, messages.adl_risk, *args2)
         for sym in report.symbols:
-            rule = self._rule("mark_index_divergence", venue, (sym.symbol,))
-            if rule is not None and sym.divergence is not None:
-                value = abs(sym.divergence)
-                args3 = (venue, sym.symbol, sym.divergence, sym.mark_price, sym.index_price)
-                self._threshold(out, rule, venue, sym.symbol, None, value, now, messages.divergence, *args3)
+            item = self._market_rule("mark_index_divergence", venue, sym.symbol)
+            if item.rule is not None and (divergence := sym.divergence) is not None:
+                value = abs(divergence)
+                if value < item.below and item.key not in levels:
+                    continue
+                args3 = (venue, sym.symbol, divergence, sym.mark_price, sym.index_price)
+                self._single(out, item, venue, sym.symbol, None, value, now, messages.divergence, *args3)
         return out
+
+    def _market_rule(self, kind: RuleKind, venue: str, symbol: str) -> _Single:
+        """A market rule of one venue's symbol (looked up once)."""
+        memo_key = (kind, venue, symbol)
+        found = self._market.get(memo_key)
+        if found is None:
+            found = _Single(self._rule(kind, venue, (symbol,)), f"{venue}{_SEP}{symbol}{_SEP}{_SEP}{kind}")
+            if len(self._market) > 50_000:
+                self._market.clear()
+            self._market[memo_key] = found
+        return found
+
+    def _single(
+        self,
+        out: list[Alert],
+        item: _Single,
+        account: str,
+        symbol: str | None,
+        side: str | None,
+        value: float,
+        now: float,
+        message: Callable[..., str],
+        *args: Any,
+    ) -> None:
+        """:meth:`_threshold` for one :class:`_Single`, unless it cannot act: the value is calm and
+        the item has no level state, or the rule is settled at this very value."""
+        levels = self.state.levels
+        key = item.key
+        if value < item.below and key not in levels:
+            return  # calm, and nothing to re-arm
+        if item.settled and value == item.value and item.epoch == self._epoch:
+            if key in levels:
+                self._seen[key] = now
+            return
+        assert item.rule is not None
+        self._threshold(out, item.rule, account, symbol, side, value, now, message, *args)
+        item.value, item.settled, item.epoch = value, self._fixed(item.rule, key, value), self._epoch
 
     def evaluate_funding(self, records: Sequence[Mapping[str, Any]], now: float) -> list[Alert]:
         """The ``funding`` rule over position records (``watch``'s snapshot ``positions``): fires
@@ -451,6 +587,7 @@ class AlertEngine:
         distance from the mark to it. Reads ``funding.liquidation_price_after[0]`` (the price after
         one payment), ``liquidation_price`` and ``mark_price``; a record without them is skipped."""
         out: list[Alert] = []
+        levels = self.state.levels
         for r in records:
             funding = r.get("funding")
             if funding is None or not (type(funding) is dict or isinstance(funding, Mapping)):
@@ -458,20 +595,39 @@ class AlertEngine:
             after_list = funding.get("liquidation_price_after")
             if not after_list or not (type(after_list) is list or isinstance(after_list, Sequence)):
                 continue
-            after, lp, mark = _real(after_list[0]), _real(r.get("liquidation_price")), _real(r.get("mark_price"))
-            if after is None or lp is None or mark is None:
-                continue
+            after, lp, mark = after_list[0], r.get("liquidation_price"), r.get("mark_price")
+            # finite floats (x - x is 0.0 for them only), the usual case, without three calls
+            if not (
+                type(after) is float
+                and type(lp) is float
+                and type(mark) is float
+                and after - after == 0.0
+                and lp - lp == 0.0
+                and mark - mark == 0.0
+            ):
+                after, lp, mark = _real(after), _real(lp), _real(mark)
+                if after is None or lp is None or mark is None:
+                    continue
             distance = abs(mark - lp)
             if distance <= 0:
                 continue
             account, symbol, side = str(r.get("account", "")), str(r.get("symbol", "")), str(r.get("side", ""))
-            rule = self._rule("funding", account, (symbol,))
-            if rule is None:
+            memo_key = (account, symbol, side)
+            item = self._funding.get(memo_key)
+            if item is None:
+                rule = self._rule("funding", account, (symbol,))
+                item = _Single(rule, f"{account}{_SEP}{symbol}{_SEP}{side}{_SEP}funding")
+                if len(self._funding) > 50_000:
+                    self._funding.clear()
+                self._funding[memo_key] = item
+            if item.rule is None:
                 continue
             value = abs(after - lp) / distance
+            if value < item.below and item.key not in levels:
+                continue  # calm, and nothing to re-arm: the rule cannot act (no arguments built)
             rate = funding.get("rate")
             args = ((account, symbol, side), value, lp, after, rate if isinstance(rate, float) else None)
-            self._threshold(out, rule, account, symbol, side, value, now, messages.funding, *args)
+            self._single(out, item, account, symbol, side, value, now, messages.funding, *args)
         return out
 
     def mark_delivered(self, alert_id: str, now: float) -> None:
@@ -534,6 +690,11 @@ class AlertEngine:
             self._position_cache[key] = found
         return found
 
+    def _account_rule(self, kind: RuleKind, account: str, symbols: Callable[[], Sequence[str | None]]) -> Rule | None:
+        """An account-wide rule: :meth:`_rule` over the symbols ``symbols()`` gives, asked only
+        where some rule of the kind names a symbol (else the symbols cannot change the answer)."""
+        return self._rule(kind, account, symbols() if kind in self._symbolic else ())
+
     def _account(
         self, out: list[Alert], name: str, acc: AccountView | None, views: list[PositionView], now: float
     ) -> None:
@@ -555,21 +716,27 @@ class AlertEngine:
         # even while it holds no cross position
         whole = acc is not None and acc.mode == "portfolio" and acc.data_status == "ok" and ratio is not None
         if acc is not None and (cross or whole):
-            rule = self._rule("margin_ratio", name, [v.data.symbol for v in cross])
+            rule = self._account_rule("margin_ratio", name, lambda: [v.data.symbol for v in cross])
             if rule is not None:
-                legs = ", ".join(f"{v.data.symbol} {v.data.side}" for v in cross) or "no cross position"
-                if not acc.computed and acc.collateral_risk is None:
-                    legs += f"; the venue's ratio: {acc.mode} account"
-                    name_ = acc.margin_ratio_native_name
-                    if acc.liquidation_trigger != 1.0 and name_ and acc.margin_ratio_native is not None:
-                        # e.g. Binance PM: 1.05 / uniMMR, 100 % = the venue's liquidation at uniMMR 1.05
-                        legs += (
-                            f", {name_} {plain(acc.margin_ratio_native)} against the venue's liquidation at "
-                            f"{name_} {plain(acc.liquidation_trigger)}"
-                        )
-                self._threshold(out, rule, name, None, None, ratio, now, messages.cross_ratio, name, ratio, legs)
+                account = acc
+
+                def cross_message(level: float) -> str:  # worded only when it fires: n legs
+                    legs = ", ".join(f"{v.data.symbol} {v.data.side}" for v in cross) or "no cross position"
+                    if not account.computed and account.collateral_risk is None:
+                        legs += f"; the venue's ratio: {account.mode} account"
+                        name_ = account.margin_ratio_native_name
+                        if account.liquidation_trigger != 1.0 and name_ and account.margin_ratio_native is not None:
+                            # e.g. Binance PM: 1.05 / uniMMR, 100 % = the venue's liquidation at uniMMR 1.05
+                            legs += (
+                                f", {name_} {plain(account.margin_ratio_native)} against the venue's liquidation "
+                                f"at {name_} {plain(account.liquidation_trigger)}"
+                            )
+                    return messages.cross_ratio(name, ratio, legs, level)
+
+                self._threshold(out, rule, name, None, None, ratio, now, cross_message)
         stale_age = 0.0
         stale_symbols: list[str] = []
+        watched, watched_next = self._watched, self._watched_next
         for view in views:
             data = view.data
             if view.stale:
@@ -582,23 +749,24 @@ class AlertEngine:
             if risk is None:
                 continue
             where = (name, data.symbol, data.side)
-            ratio_rule, distance_rule, adl_rule, tier_rule = self._position_rules(name, data.symbol)
-            if data.margin_mode == "isolated" and (rule := ratio_rule) is not None:
-                ratio = risk.margin_ratio
-                if ratio is None and risk.status == "bankrupt":
-                    ratio = math.inf
-                self._threshold(out, rule, *where, ratio, now, messages.isolated_ratio, where, ratio)
-            if (rule := distance_rule) is not None:
-                # no liquidation price (fully collateralised): nothing to approach
-                distance = math.inf if risk.distance_to_liquidation is None else risk.distance_to_liquidation
-                prices = (view.mark_price, risk.liquidation_price)
-                self._threshold(out, rule, *where, distance, now, messages.distance, where, distance, prices)
-            if (rule := adl_rule) is not None:
-                adl = risk.adl
-                self._threshold(out, rule, *where, float(adl.lights), now, messages.adl, where, adl.lights, adl.source)
-            if (rule := tier_rule) is not None:
-                self._tier(out, rule, name, data.symbol, data.side, risk.tier.index, risk.tier.mmr, now)
-        rule = self._rule("stale", name, stale_symbols or [v.data.symbol for v in views])
+            w = watched.get(where)
+            if w is None:
+                w = _Watched(self._position_rules(name, data.symbol), *where)
+            watched_next[where] = w
+            if w.quiet:  # the common case: nothing breached, nothing to re-arm; calm values change nothing
+                ratio_ = risk.margin_ratio
+                if (
+                    (
+                        data.margin_mode != "isolated"
+                        or (risk.status != "bankrupt" if ratio_ is None else ratio_ < w.below_ratio)
+                    )
+                    and (math.inf if (d := risk.distance_to_liquidation) is None else d) > w.above_distance
+                    and risk.adl.lights < w.below_adl
+                    and (w.tier is None or risk.tier.index == w.tier.confirmed)
+                ):
+                    continue
+            self._position(out, w, where, view, now)
+        rule = self._account_rule("stale", name, lambda: stale_symbols or [v.data.symbol for v in views])
         if acc is not None and acc.data_status != "ok":
             # No figures (no data yet, a failed feed): stale for as long as it lasts, whatever the
             # marks; its margin ratios are unknown, which changes no level (no "all clear").
@@ -615,6 +783,80 @@ class AlertEngine:
             )
         if acc is not None and acc.collateral_risk is not None:
             self._collateral(out, name, acc.exchange, acc.collateral_risk, views, now)
+
+    def _position(
+        self, out: list[Alert], w: _Watched, where: tuple[str, str, str], view: PositionView, now: float
+    ) -> None:
+        """One position's margin ratio (isolated), distance, ADL and tier change rules, each called
+        unless it is settled at the same value (see :class:`_Watched`)."""
+        data, risk = view.data, view.risk
+        assert risk is not None
+        ratio_rule, distance_rule, adl_rule, tier_rule = w.rules
+        if w.epoch != self._epoch:
+            w.settled = [False, False, False]
+        if data.margin_mode == "isolated" and (rule := ratio_rule) is not None:
+            ratio = risk.margin_ratio
+            if ratio is None and risk.status == "bankrupt":
+                ratio = math.inf
+            if not self._settled(w, 0, ratio, now):
+                self._threshold(out, rule, *where, ratio, now, messages.isolated_ratio, where, ratio)
+                self._settle(w, 0, rule, ratio)
+        if (rule := distance_rule) is not None:
+            # no liquidation price (fully collateralised): nothing to approach
+            distance = math.inf if risk.distance_to_liquidation is None else risk.distance_to_liquidation
+            if not self._settled(w, 1, distance, now):
+                prices = (view.mark_price, risk.liquidation_price)
+                self._threshold(out, rule, *where, distance, now, messages.distance, where, distance, prices)
+                self._settle(w, 1, rule, distance)
+        if (rule := adl_rule) is not None:
+            adl = risk.adl
+            lights = float(adl.lights)
+            if not self._settled(w, 2, lights, now):
+                self._threshold(out, rule, *where, lights, now, messages.adl, where, adl.lights, adl.source)
+                self._settle(w, 2, rule, lights)
+        if (rule := tier_rule) is not None:
+            self._tier(out, rule, w, *where, risk.tier.index, risk.tier.mmr, now)
+        w.epoch = self._epoch
+        levels = self.state.levels
+        tier = w.tier
+        w.quiet = not any(key in levels for key in w.keys if key) and (
+            tier_rule is None or (tier is not None and tier.candidate == tier.confirmed and tier.count == 0)
+        )
+
+    def _settled(self, w: _Watched, i: int, value: float | None, now: float) -> bool:
+        """Whether the position's ``i``-th rule may be skipped: its value is unknown (which changes
+        nothing), or it was settled at this very value. A skipped rule's level item still counts as
+        seen (:meth:`_gc`)."""
+        if value is None:
+            return True
+        if not w.settled[i] or value != w.values[i]:
+            return False
+        key = w.keys[i]
+        if key in self.state.levels:
+            self._seen[key] = now
+        return True
+
+    def _settle(self, w: _Watched, i: int, rule: Rule, value: float | None) -> None:
+        """After the position's ``i``-th rule was evaluated at ``value``: whether evaluating the same
+        value again would change nothing, whatever the time (no level item; or its most severe
+        breached level has fired, the levels it covers are disarmed and the others stay as the value
+        leaves them). A breach still being counted, or ready and held by its cooldown, is not."""
+        w.values[i] = value
+        w.settled[i] = value is not None and self._fixed(rule, w.keys[i], value)
+
+    def _fixed(self, rule: Rule, key: str, value: float) -> bool:
+        """Whether ``rule``, just evaluated at ``value`` for the level item ``key``, would change
+        nothing evaluated at the same value again, whatever the time (see :meth:`_settle`)."""
+        if math.isnan(value):
+            return False
+        item = self.state.levels.get(key)
+        if item is None:
+            return True
+        for level, label in zip(reversed(rule.levels), reversed(rule.labels), strict=True):
+            if rule.breaches(value, level):
+                st = item.get(label)
+                return st is not None and not st.armed
+        return True
 
     def _collateral(
         self, out: list[Alert], name: str, exchange: str, risk: CollateralRisk, views: list[PositionView], now: float
@@ -750,6 +992,7 @@ class AlertEngine:
         self,
         out: list[Alert],
         rule: Rule,
+        w: _Watched,
         account: str,
         symbol: str,
         side: str,
@@ -757,23 +1000,23 @@ class AlertEngine:
         mmr: float,
         now: float,
     ) -> None:
-        """A tier change, confirmed by ``consecutive`` snapshots at the new tier."""
-        pos = _key(account, symbol, side, "tier_change")
-        st = self._tiers.get(pos)
+        """A tier change, confirmed by ``consecutive`` snapshots at the new tier (the state is the
+        position's :attr:`_Watched.tier`)."""
+        st = w.tier
         if st is None:  # first sight (or after a restart): the baseline, silently
             st = TierState(tier, tier, 0, mmr)
         if tier == st.confirmed:
             if st.candidate != tier or st.count:  # else the same state (frozen): kept, not rebuilt
                 st = TierState(st.confirmed, st.confirmed, 0, st.mmr)
-            self._tiers_next[pos] = st
+            w.tier = st
             return
         count = st.count + 1 if st.candidate == tier else 1
         if count < rule.consecutive:
-            self._tiers_next[pos] = TierState(st.confirmed, tier, count, st.mmr)
+            w.tier = TierState(st.confirmed, tier, count, st.mmr)
             return
-        self._tiers_next[pos] = TierState(tier, tier, 0, mmr)
+        w.tier = TierState(tier, tier, 0, mmr)
         direction = "up" if tier > st.confirmed else "down"
-        key = pos + _SEP + direction
+        key = _key(account, symbol, side, "tier_change") + _SEP + direction
         if self._cooling(key, rule, now):
             return  # flapping at a bracket boundary: the new tier is taken silently
         out.append(
@@ -892,7 +1135,8 @@ class AlertEngine:
         for key in [k for k in levels if k.startswith(prefix)]:
             del levels[key]
             self.version += 1
-        self._tiers.pop(prefix + "tier_change", None)
+            self._epoch += 1
+        self._watched.pop((account, symbol, side), None)
 
     def _gc(self, now: float) -> None:
         """Forget the level state of positions not seen for :data:`GC_AGE` while running (closed
@@ -904,6 +1148,7 @@ class AlertEngine:
             if now - max(self._seen.get(key, started), started) > GC_AGE:
                 del levels[key]
                 self.version += 1
+                self._epoch += 1
         self._seen = {k: t for k, t in self._seen.items() if k in levels}
         delivered = self.state.delivered
         for key in [k for k, ts in delivered.items() if now - ts > self._max_cooldown]:

@@ -21,7 +21,7 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from liqwatch.core.collateral import CollateralAsset, account_margin_ratio, assess_collateral
 from liqwatch.core.engine import assess, liquidation_prices
@@ -33,7 +33,11 @@ from liqwatch.feeds.base import Sink
 from liqwatch.markets import bundled_only, find_market
 
 if TYPE_CHECKING:  # the events' pydantic models load with the first event, after the dashboard's first frame
-    from liqwatch.feeds.events import AccountMode, Balance, Event, MarkPrice, Positions, Tiers
+    from pydantic import BaseModel
+
+    from liqwatch.feeds.events import AccountMode, Balance, Event, MarkPrice, PositionData, Positions, Tiers
+
+    M = TypeVar("M", bound=BaseModel)
 
 CRASH_START = 25.0
 """Simulated seconds after start when the scripted crash begins."""
@@ -49,6 +53,35 @@ DEPEG = 1.0 / 3.0
 DEPEG_SECONDS = 8.0
 """How long its fall takes from the crash's start; it holds there to the crash's end, then
 recovers to 1 over the rebound."""
+
+
+def trusted(cls: type[M]) -> Callable[..., M]:
+    """A constructor of ``cls`` (a frozen pydantic model of scalar fields) for values the simulation
+    made itself, already of the fields' types: the instance validation gives (same fields, order,
+    defaults and fields set; equal, same JSON), without validating. 500 symbols' marks a second for
+    each account were the demo's largest cost as validated events (issue #22). Keyword arguments
+    only, every required field given (tests compare with validation on the demo's own output)."""
+    template: dict[str, Any] = {}
+    for name, info in cls.model_fields.items():
+        if info.default_factory is not None:
+            raise TypeError(f"{cls.__name__}.{name}: a default factory (a mutable default)")
+        template[name] = None if info.is_required() else info.default
+    if cls.__private_attributes__ or cls.model_config.get("extra") == "allow":
+        raise TypeError(f"{cls.__name__}: private or extra attributes")
+    new = cls.__new__
+    put = object.__setattr__
+
+    def build(**values: Any) -> M:
+        obj = new(cls)
+        data = template.copy()
+        data.update(values)  # every key is a field: the declared order stays
+        put(obj, "__dict__", data)
+        put(obj, "__pydantic_fields_set__", set(values))
+        put(obj, "__pydantic_extra__", None)
+        put(obj, "__pydantic_private__", None)
+        return obj
+
+    return build
 
 
 @dataclass(slots=True)
@@ -180,21 +213,40 @@ def _synthetic_table() -> TierTable:
     return build_table(rows, source="demo market", as_of="demo")
 
 
-def synthetic_accounts(positions: int, symbols: int, seed: int) -> tuple[list[DemoAccount], list[DemoSymbol]]:
-    """A large demo for benchmarks: ``positions`` positions over ``symbols`` synthetic symbols."""
+SYNTHETIC_VENUES: tuple[tuple[str, str], ...] = (("binance", "USDT"), ("bybit", "USDT"), ("hyperliquid", "USDC"))
+"""The venues (and settle currencies) ``--demo-accounts`` spreads its accounts over, in turn."""
+
+
+def synthetic_accounts(
+    positions: int, symbols: int, seed: int, accounts: int | None = None
+) -> tuple[list[DemoAccount], list[DemoSymbol]]:
+    """A large demo for benchmarks: ``positions`` positions over ``symbols`` synthetic symbols.
+    ``accounts`` None: accounts of 500 positions, all on Binance; else that many accounts (the
+    positions spread evenly, one position per symbol and account) on Binance, Bybit and
+    Hyperliquid in turn (``watch --demo-accounts``). Raises :class:`InputError` naming the flag
+    for counts that cannot make a demo."""
+    from liqwatch.core.errors import InputError
+
+    if positions < 1:
+        raise InputError("--demo-positions", f"must be >= 1, got {positions}")
+    if symbols < 1:
+        raise InputError("--demo-symbols", f"must be >= 1, got {symbols}")
+    if accounts is not None and not 1 <= accounts <= positions:
+        raise InputError("--demo-accounts", f"must be between 1 and --demo-positions ({positions}), got {accounts}")
     rng = random.Random(seed)
     syms = [DemoSymbol(f"S{i:03d}", rng.uniform(0.5, 500.0), rng.uniform(0.6, 1.6), 0.0015) for i in range(symbols)]
     table = _synthetic_table()
-    accounts: list[DemoAccount] = []
-    per_account = 500
+    out: list[DemoAccount] = []
+    per_account = 500 if accounts is None else math.ceil(positions / accounts)
     for a in range(max(1, math.ceil(positions / per_account))):
+        exchange, settle = ("binance", "USDT") if accounts is None else SYNTHETIC_VENUES[a % len(SYNTHETIC_VENUES)]
         plist = []
         for j in range(min(per_account, positions - a * per_account)):
             sym = syms[(a * per_account + j) % symbols]
             notional = rng.uniform(500, 40_000)
             plist.append(
                 DemoPosition(
-                    f"{sym.symbol}/USDT:USDT",
+                    f"{sym.symbol}/{settle}:{settle}",
                     rng.choice(("long", "short")),
                     notional / sym.start,
                     sym.start * rng.uniform(0.97, 1.03),
@@ -207,16 +259,16 @@ def synthetic_accounts(positions: int, symbols: int, seed: int) -> tuple[list[De
         for p in plist:
             unique.setdefault(p.symbol, p)
         wallet = 0.15 * sum(p.size * p.entry for p in unique.values())
-        accounts.append(
+        out.append(
             DemoAccount(
                 f"demo-{a + 1:02d}",
-                "binance",
+                exchange,
                 wallet,
                 list(unique.values()),
                 extra_tiers={s: table for s in unique},
             )
         )
-    return accounts, syms
+    return out, syms
 
 
 class DemoMarket:
@@ -241,6 +293,8 @@ class DemoMarket:
         """Per account, its positions list and the sorted symbols it holds (the list is replaced
         whenever a position goes)."""
         self._plans: dict[str, tuple[dict[int, float | None], list[tuple[Leg, str]]]] = {}
+        self._mark: Callable[..., MarkPrice] | None = None
+        self._position: Callable[..., PositionData] | None = None
         for acc in self.accounts:
             venue = get_venue(acc.exchange)
             for p in acc.positions:
@@ -321,6 +375,7 @@ class DemoMarket:
 
     def specs(self, acc: DemoAccount) -> list[PositionSpec]:
         out = []
+        fee_rate = get_venue(acc.exchange).default_fee_rate
         for p in acc.positions:
             out.append(
                 PositionSpec(
@@ -334,7 +389,7 @@ class DemoMarket:
                     position_side=p.position_side,  # type: ignore[arg-type]
                     leverage=p.leverage,
                     isolated_margin=p.size * p.entry / p.leverage if p.margin_mode == "isolated" else None,
-                    fee_rate=get_venue(acc.exchange).default_fee_rate,
+                    fee_rate=fee_rate,
                 )
             )
         return out
@@ -376,7 +431,13 @@ class DemoMarket:
             acc.wallet = max(0.0, gap)  # cross margin balance less the requirement: what is left
         if changed:
             acc.positions = survivors
-            self._plans.pop(acc.name, None)
+            # an isolated position's liquidation price is its own margin's, whatever else the account
+            # holds: the survivors keep theirs (no re-solve), the cross legs are the survivors'
+            kept = {id(p) for p in survivors}
+            self._plans[acc.name] = (
+                {key: lp for key, lp in isolated_lps.items() if key in kept},
+                [] if cross_gone else cross_legs,
+            )
         return changed
 
     def _liquidate_pooled(self, acc: DemoAccount) -> bool:
@@ -421,9 +482,18 @@ class DemoMarket:
     def position_events(self, acc: DemoAccount, now: float) -> list[Positions | Balance]:
         from liqwatch.feeds.events import Balance, PositionData, Positions
 
+        if self._position is None:
+            self._position = trusted(PositionData)
+        position = self._position
         venue = get_venue(acc.exchange)
         pooled = acc.multi_assets
-        risk = assess(venue, self.specs(acc), acc.wallet) if acc.positions and not pooled else None
+        # the venue's own liquidation prices; the full assessment only where its ADL lights are wanted
+        risk = assess(venue, self.specs(acc), acc.wallet) if acc.positions and acc.venue_adl and not pooled else None
+        lps = (
+            liquidation_prices(venue, self.specs(acc), acc.wallet)
+            if acc.positions and not acc.venue_adl and not pooled
+            else []
+        )
         # the simulated Binance's own liquidation estimate of a multi-assets account's positions
         venue_lps = (
             [
@@ -436,24 +506,24 @@ class DemoMarket:
         data = []
         for i, p in enumerate(acc.positions):
             lights = None
-            lp = venue_lps[i] if pooled else None
+            lp = venue_lps[i] if pooled else lps[i] if lps else None
             if risk is not None:
                 r = risk.positions[i]
                 lp = r.liquidation_price
                 if acc.venue_adl:
                     lights = r.adl.lights  # the simulated venue's own indicator
             data.append(
-                PositionData(
+                position(  # the simulation's own values, as validation would make them (floats)
                     symbol=p.symbol,
                     side=p.side,
-                    size=p.size,
-                    entry_price=p.entry,
+                    size=float(p.size),
+                    entry_price=float(p.entry),
                     margin_mode=p.margin_mode,
                     position_side=p.position_side,
-                    leverage=p.leverage,
-                    isolated_margin=p.size * p.entry / p.leverage if p.margin_mode == "isolated" else None,
+                    leverage=float(p.leverage),
+                    isolated_margin=float(p.size * p.entry / p.leverage) if p.margin_mode == "isolated" else None,
                     mark_price=self.price(p.symbol),
-                    exchange_liquidation_price=lp,
+                    exchange_liquidation_price=None if lp is None else float(lp),
                     adl_lights=lights,
                 )
             )
@@ -568,22 +638,24 @@ class DemoMarket:
         return out
 
     def mark_events(self, now: float, interval: float) -> list[MarkPrice]:
-        from liqwatch.feeds.events import MarkPrice
+        """Each account's mark of each symbol it holds (built as :func:`trusted` events: the
+        simulation's own floats, one event per account and symbol every second)."""
+        if self._mark is None:
+            from liqwatch.feeds.events import MarkPrice
 
+            self._mark = trusted(MarkPrice)
+        mark = self._mark
+        ts, every = float(now), float(interval)
         out = []
         for acc in self.accounts:
             held = self._mark_symbols.get(acc.name)
             if held is None or held[0] is not acc.positions:
                 held = self._mark_symbols[acc.name] = (acc.positions, sorted({p.symbol for p in acc.positions}))
+            name, exchange = acc.name, acc.exchange
             for symbol in held[1]:
                 out.append(
-                    MarkPrice(
-                        account=acc.name,
-                        exchange=acc.exchange,
-                        ts=now,
-                        symbol=symbol,
-                        price=self.price(symbol),
-                        interval=interval,
+                    mark(
+                        account=name, exchange=exchange, ts=ts, symbol=symbol, price=self.price(symbol), interval=every
                     )
                 )
         return out

@@ -17,7 +17,7 @@ import math
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from liqwatch.feeds.demo import CRASH_SECONDS, CRASH_START, REBOUND_SECONDS
+from liqwatch.feeds.demo import CRASH_SECONDS, CRASH_START, REBOUND_SECONDS, trusted
 from liqwatch.market.compute import HOUR, drawdown_adl_level
 from liqwatch.market.history import History, Kind, pool_key
 from liqwatch.market.model import AdlRisk, InsurancePool, MarketReport, SymbolMarket
@@ -76,9 +76,16 @@ def _wobble(t: float, k: int) -> float:
     return 0.0002 * math.sin(t / 7.0 + k)
 
 
+_symbol_market = trusted(SymbolMarket)
+_adl_risk = trusted(AdlRisk)
+"""The simulation's rows are built unvalidated (:func:`liqwatch.feeds.demo.trusted`): one per held
+symbol and venue every second."""
+
+
 def reports(market: DemoMarket, now: float) -> list[MarketReport]:
     """One report per demo venue at the market's current tick (``now``: the wall-clock stamp)."""
     t = float(market.tick)
+    now = float(now)
     s = stress(t)
     held: dict[str, dict[str, None]] = {}  # the symbols held per venue, in first-seen order
     for acc in market.accounts:
@@ -98,7 +105,7 @@ def reports(market: DemoMarket, now: float) -> list[MarketReport]:
             rate = FUNDING_CALM + (FUNDING_CRASH - FUNDING_CALM) * s
             step = interval * HOUR
             rows.append(
-                SymbolMarket(
+                _symbol_market(
                     symbol=symbol,
                     mark_price=mark,
                     index_price=index,
@@ -134,7 +141,7 @@ def reports(market: DemoMarket, now: float) -> list[MarketReport]:
         if exchange == "binance":
             rating = "high" if s > 0.7 else "medium" if s > 0.3 else "low"
             report.adl_risk = [
-                AdlRisk(
+                _adl_risk(
                     symbol=sym,
                     level=rating,
                     detail=f"Binance ADL risk rating {rating} (simulated)",
