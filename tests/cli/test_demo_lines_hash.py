@@ -98,14 +98,14 @@ def test_the_sample_demos_lines_over_90_seconds_are_unchanged() -> None:
     # the run goes through the crash: liquidations, and alerts of every kind the demo shows
     assert {"snapshot", "market", "event", "alert/margin_ratio", "alert/distance", "alert/position_lost"} <= kinds
     assert {"alert/collateral_depeg", "alert/collateral_haircut", "alert/funding", "alert/adl_risk"} <= kinds
-    assert digest(lines) == "aeecccfee9100bb7623e3408347246b4358d4f4b47628d3665296e5b4b7cdb9e"
+    assert digest(lines) == "26e36579f992d4c19592806c52c5e527ed6d7e74502aa4d700f94e14f7d11907"
 
 
 def test_a_synthetic_demos_lines_over_90_seconds_are_unchanged() -> None:
     accounts, symbols = synthetic_accounts(400, 80, 7)
     lines = demo_lines(DemoMarket(7, accounts, symbols))
     assert {"snapshot", "market", "alert/distance", "alert/adl", "alert/insurance_drawdown"} <= _kinds(lines)
-    assert digest(lines) == "8e153ae8eb1e2a5aeaedac27001ae22cf1c2d9a429dc33fda7f94fe554a68786"
+    assert digest(lines) == "3019db5735c9d181c1a174eeda5a0ec87b5680ee3028daa219589f6d8ba4c129"
 
 
 def test_the_demos_unvalidated_events_and_rows_are_what_validation_gives() -> None:
