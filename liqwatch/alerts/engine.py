@@ -57,7 +57,7 @@ from liqwatch.numfmt import plain
 from liqwatch.state import AccountView, Notice, PositionView, Snapshot
 
 if TYPE_CHECKING:
-    from liqwatch.core.collateral import CollateralRisk
+    from liqwatch.core.collateral import AssetValue
     from liqwatch.market.model import MarketReport
 
 STATE_VERSION = 1
@@ -782,7 +782,12 @@ class AlertEngine:
                 out, rule, name, None, None, stale_age, now, messages.stale, name, stale_age, n_open, stale_symbols
             )
         if acc is not None and acc.collateral_risk is not None:
-            self._collateral(out, name, acc.exchange, acc.collateral_risk, views, now)
+            cr = acc.collateral_risk
+            self._collateral(out, name, acc.exchange, cr.assets, cr.effective_equity, cr.equity_usd, views, now)
+        elif acc is not None and (cv := acc.collateral_venue) is not None and acc.data_status == "ok":
+            # a portfolio account: its coins as the venue reports them, its effective equity the venue's
+            equity = math.nan if cv.effective_equity is None else cv.effective_equity
+            self._collateral(out, name, acc.exchange, cv.assets, equity, cv.value_usd, views, now)
 
     def _position(
         self, out: list[Alert], w: _Watched, where: tuple[str, str, str], view: PositionView, now: float
@@ -859,13 +864,23 @@ class AlertEngine:
         return True
 
     def _collateral(
-        self, out: list[Alert], name: str, exchange: str, risk: CollateralRisk, views: list[PositionView], now: float
+        self,
+        out: list[Alert],
+        name: str,
+        exchange: str,
+        assets: Sequence[AssetValue],
+        equity: float,
+        equity_usd: float,
+        views: list[PositionView],
+        now: float,
     ) -> None:
-        """A multi-assets account valued from its collateral: each held asset's venue price against
-        its reference (``collateral_depeg``; an asset without one has no rule), and its effective
-        equity against its high of the rule's window (``collateral_haircut``; the window restarts
-        whenever a position or a collateral balance changes)."""
-        for asset in risk.assets:
+        """A multi-assets account valued from its collateral (``assets`` and ``equity`` liqwatch's),
+        or a portfolio account's coins as its venue reports them (``equity`` the venue's effective
+        equity; NaN where it sent none): each held asset's venue price against its reference
+        (``collateral_depeg``; an asset without one has no rule), and the effective equity against
+        its high of the rule's window (``collateral_haircut``; the window restarts whenever a
+        position or a collateral balance changes). ``equity_usd``: the coins' value before haircuts."""
+        for asset in assets:
             if asset.equity == 0.0:
                 continue  # not held: its price moves nothing
             rule = self._rule("collateral_depeg", name, (asset.asset,))
@@ -882,12 +897,11 @@ class AlertEngine:
             args = (name, exchange, asset.asset, asset.price, reference, source, value)
             self._threshold(out, rule, name, asset.asset, None, value, now, messages.collateral_depeg, *args)
         rule = self._rule("collateral_haircut", name, ())
-        equity = risk.effective_equity
         if rule is None or not math.isfinite(equity):
             return
         signature = (
             tuple(sorted((v.data.symbol, v.data.side, v.data.size) for v in views)),
-            tuple(sorted((a.asset, a.amount) for a in risk.assets)),
+            tuple(sorted((a.asset, a.amount) for a in assets)),
         )
         window = self._haircut.get(name)
         if window is None or window.signature != signature:
@@ -896,7 +910,7 @@ class AlertEngine:
         samples = window.samples
         while samples and samples[-1][1] <= equity:
             samples.pop()
-        values = {a.asset: a.collateral_value_usd for a in risk.assets}
+        values = {a.asset: a.collateral_value_usd for a in assets}
         samples.append((now, equity, values))
         while samples[0][0] < now - rule.window:
             samples.popleft()
@@ -906,7 +920,7 @@ class AlertEngine:
         value = (high - equity) / high
         falls = sorted(((then.get(k, 0.0) - v, k) for k, v in values.items()), reverse=True)
         most = [(asset, fall) for fall, asset in falls[:3] if fall > 0.0]
-        args2 = (name, equity, high, rule.window, risk.equity_usd, most, value)
+        args2 = (name, equity, high, rule.window, equity_usd, most, value)
         self._threshold(out, rule, name, None, None, value, now, messages.collateral_haircut, *args2)
 
     # ------------------------------------------------------------------ machinery

@@ -374,3 +374,60 @@ def test_a_live_binance_usdt_depeg_in_watch_output(tmp_path: Path, monkeypatch: 
     assert alert["message"] == (
         "main: collateral USDT at 0.94 on binance, 6.0% below its reference 1 (a USD stablecoin) (≥ 5.0%)"
     )
+
+
+class PortfolioAccount:
+    """A Binance portfolio-margin account ``pm``: its coins and its effective equity as the venue
+    reports them (``GET /papi/v1/balance``, the collateral rates, ``accountEquity``); liqwatch
+    computes no figure of its own there, and the collateral alerts run on the venue's rows."""
+
+    def __init__(self) -> None:
+        self.clock = Clock()
+        self.state = State(clock=self.clock)
+        self.engine = AlertEngine()
+        data = PositionData(**BTC_LONG, size=0.5)
+        self.state.apply(Positions(account="pm", exchange="binance", ts=T0, positions=[data]))
+
+    def step(self, dt: float = 1.0, usde: float = 1.0, equity: float = 20_000.0) -> list[Alert]:
+        self.clock.t += dt
+        rows = [
+            CollateralRow(asset="USDT", amount=10_000.0, price=1.0, ratio=1.0),
+            CollateralRow(asset="USDE", amount=10_000.0, price=usde, ratio=0.95),
+        ]
+        for event in (
+            AccountMode(
+                account="pm",
+                exchange="binance",
+                ts=self.clock.t,
+                mode="portfolio",
+                mode_detail="binance isPortfolioMarginRetailEnabled true (portfolio margin, papi)",
+                margin_ratio_venue=0.2,
+                venue_inputs={"uniMMR": 5.0, "accountEquity": equity},
+                collateral=rows,
+            ),
+            MarkPrice(account="pm", exchange="binance", ts=self.clock.t, symbol="BTC/USDT:USDT", price=61_000.0),
+        ):
+            self.state.apply(event)
+        fired = self.engine.evaluate(self.state.snapshot(), self.clock.t)
+        for alert in fired:
+            self.engine.mark_delivered(alert.id, self.clock.t)
+        return fired
+
+
+def test_a_portfolio_accounts_venue_collateral_runs_the_collateral_alerts() -> None:
+    """Issue #21 point 6 on a portfolio account: the coins the venue reports are collateral too —
+    a stablecoin's depeg on the venue's books fires ``collateral_depeg``, and the venue's effective
+    equity falling a tenth within the hour, with no position change, fires ``collateral_haircut``."""
+    acc = PortfolioAccount()
+    assert acc.step() == [] and acc.step() == []  # calm
+    (view,) = acc.state.snapshot().accounts
+    assert view.collateral_risk is None and view.collateral_venue is not None  # the venue's rows, not ours
+    assert view.data_status == "ok"
+    acc.step(LATER, usde=0.93)
+    (depeg,) = _of(acc.step(usde=0.93), "collateral_depeg")  # 7 % below 1.0, twice in a row
+    assert (depeg.account, depeg.symbol, depeg.level) == ("pm", "USDE", "0.05")
+    assert depeg.message.startswith("pm: collateral USDE at 0.93 on binance, 7.0% below its reference 1")
+    acc.step(LATER, usde=0.93, equity=20_000.0)
+    acc.step(usde=0.93, equity=17_500.0)
+    haircut = _of(acc.step(usde=0.93, equity=17_500.0), "collateral_haircut")
+    assert [a.account for a in haircut] == ["pm"] and "17,500" in haircut[0].message
