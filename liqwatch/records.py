@@ -819,7 +819,7 @@ def add_live_funding(records: list[dict[str, Any]], snap: Snapshot) -> None:
                 dict(account.wallets) if account.wallets else (account.wallet_balance or 0.0)
             )
             try:
-                drifts = liquidation_prices_after(venue, specs, wallet, rates, 3)
+                drifts = liquidation_prices_after(venue, specs, wallet, rates, 3, account.solved)
             except InputError:
                 _FUNDING_PROJECTIONS.pop(account.name, None)
                 continue  # a drifted liquidation price past an incomplete table: no figure

@@ -25,7 +25,7 @@ from liqwatch.core.collateral import (
     CollateralTier,
     assess_collateral,
 )
-from liqwatch.core.engine import assess
+from liqwatch.core.engine import SolvedPool, assess_solved
 from liqwatch.core.errors import InputError
 from liqwatch.core.model import PortfolioRisk, PositionRisk, PositionSpec
 from liqwatch.core.tiers import TierTable, build_table
@@ -442,6 +442,7 @@ class State:
             kept_keys.append(key)
         acc.prepared = prepared  # the positions held now only
         risk: PortfolioRisk | None = None
+        solved: list[SolvedPool] | None = None
         acc.last_specs = specs
         wallet, missing = self.pool_wallets(acc, specs)
         refusal = "waiting for the account balance" + (f" ({', '.join(missing)})" if missing else "")
@@ -449,7 +450,7 @@ class State:
             refusal = "no positions read yet"
         elif not missing:
             try:
-                risk = assess(acc.venue, specs, wallet)
+                risk, solved = assess_solved(acc.venue, specs, wallet)
             except InputError as exc:  # e.g. a position past the end of a (bundled) tier table
                 risk = None
                 refusal = f"risk not computed: {exc.message}"
@@ -500,6 +501,7 @@ class State:
             if collateral_risk is not None
             else MODE_NOTES.get(acc.mode, MODE_NOTES["unknown"]),
             collateral_risk,
+            solved if risk is not None else None,
         )
         self._log_ratio_diff(acc, view)
         return view, views

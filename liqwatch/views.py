@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
 from liqwatch.core.collateral import CollateralPosition, CollateralRisk
+from liqwatch.core.engine import SolvedPool
 from liqwatch.core.model import AccountRisk, PortfolioRisk, PositionRisk
 
 if TYPE_CHECKING:  # pydantic's event models load with the first event, not with the first frame
@@ -77,6 +78,10 @@ class AccountView:
     collateral_risk: CollateralRisk | None = None
     """A ``multi_assets`` account computed from its collateral: its effective equity, MM in USD and
     margin ratio (liqwatch's, beside the venue's)."""
+    solved: list[SolvedPool] | None = field(default=None, compare=False, repr=False)
+    """The collateral pools the risk core solved for :attr:`risk` (the funding projection
+    re-solves from them, :func:`liqwatch.core.funding.liquidation_prices_after`); None where the
+    view was not computed here."""
 
     @property
     def computed(self) -> bool:

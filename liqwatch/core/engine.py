@@ -22,6 +22,7 @@ assessed on its own wallet: a cross position's collateral is its pool's wallet a
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import replace
 from math import isnan
 from typing import NamedTuple
 
@@ -382,17 +383,105 @@ def assess(venue: Venue, specs: Sequence[PositionSpec], wallet_balance: Wallet =
     collateral: one number (see :func:`pool_wallets`) or one per settle currency. ``account`` is
     the pool of the venue's default settle currency (else the first pool held); ``pools`` has every
     pool held (those of the positions and of the wallets given)."""
+    return assess_solved(venue, specs, wallet_balance)[0]
+
+
+class SolvedPool(NamedTuple):
+    """One collateral pool as :func:`assess` solved it: what a what-if that only moves collateral
+    (the funding drift, :func:`shifted_liquidation_prices`) re-solves from, without redoing any
+    position's figures at the mark."""
+
+    settle: str
+    members: list[int] | None
+    """The positions' indices in the specs given (None: every position, in order)."""
+    works: list[_Work]
+    cross: _Cross
+    wallet: float
+
+
+def assess_solved(
+    venue: Venue, specs: Sequence[PositionSpec], wallet_balance: Wallet = 0.0
+) -> tuple[PortfolioRisk, list[SolvedPool]]:
+    """:func:`assess`, and each pool it solved (for :func:`shifted_liquidation_prices`)."""
     found: list[PositionRisk | None] = [None] * len(specs)
     pools: dict[str, AccountRisk] = {}
+    solved: list[SolvedPool] = []
     for name, members, works, cross, wallet in _solved_pools(venue, specs, wallet_balance):
+        solved.append(SolvedPool(name, members, works, cross, wallet))
         risks, account = _pool_risk(venue, works, cross, wallet, name)
         if members is None:  # the one pool holds every position, in order
-            return PortfolioRisk(venue.name, risks, account, {name: account})
+            return PortfolioRisk(venue.name, risks, account, {name: account}), solved
         for i, risk in zip(members, risks, strict=True):
             found[i] = risk
         pools[name] = account
     positions = [p for p in found if p is not None]
-    return PortfolioRisk(venue.name, positions, next(iter(pools.values())), pools)
+    return PortfolioRisk(venue.name, positions, next(iter(pools.values())), pools), solved
+
+
+def shifted_liquidation_prices(
+    venue: Venue, pool: SolvedPool, wallet: float, margins: Sequence[float | None]
+) -> list[float | None]:
+    """The liquidation price of each of ``pool``'s positions (its order) exactly as
+    :func:`liquidation_prices` gives them for the same positions with the pool's cross wallet
+    ``wallet`` and each isolated position's margin ``margins[j]`` (None: unchanged, its price as
+    solved), the marks held: the same solves from the figures at the mark the pool already has.
+    Raises InputError where :func:`liquidation_prices` would (a price past an incomplete table)."""
+    works = pool.works
+    cross_upnl, cross_req = pool.cross.upnl, pool.cross.requirement
+    first, multi = _cross_groups(works)
+    prices: dict[int, float | None] = {}  # id(work) -> price in the solver's space, cross legs
+    for w in first.values():  # as _solve_pool
+        members = multi.get(w.spec.symbol) if multi else None
+        if members is None:
+            others_upnl = cross_upnl - w.upnl
+            prices[id(w)] = solve_price(wallet + others_upnl - (cross_req - w.req), (w.leg,), w.mark)
+            continue
+        g_upnl = 0.0
+        g_req = 0.0
+        for m in members:
+            g_upnl += m.upnl
+            g_req += m.req
+        collateral = wallet + (cross_upnl - g_upnl) - (cross_req - g_req)
+        lp = solve_price(collateral, [m.leg for m in members], members[0].mark)
+        for m in members:
+            prices[id(m)] = lp
+    out: list[float | None] = []
+    for w, margin in zip(works, margins, strict=True):
+        spec = w.spec
+        if spec.margin_mode != "cross":
+            if margin is None:
+                out.append(w.lp)  # unchanged: as solved (and checked) already
+                continue
+            leg = w.leg
+            if mm_at_entry(venue, spec):  # the requirement fixed at entry counts the margin (the fee)
+                leg = _Work(replace(spec, isolated_margin=margin), venue).leg
+            lp = solve_price(margin, (leg,), w.mark)
+        else:
+            leg = w.leg
+            lp = prices[id(w)]
+        if lp is not None and not spec.tiers.complete:
+            check_covered(spec, venue, leg, lp, "at the liquidation price")
+        out.append(_to_price(lp, leg.entry) if w.inverse else lp)
+    return out
+
+
+def _cross_groups(works: list[_Work]) -> tuple[dict[str, _Work], dict[str, list[_Work]]]:
+    """Cross positions by symbol, in order of first appearance: ``first`` holds each symbol's first
+    leg, ``multi`` the legs of the symbols with more than one (hedge legs). No list per symbol for
+    the usual one position per symbol."""
+    first: dict[str, _Work] = {}
+    multi: dict[str, list[_Work]] = {}
+    for w in works:
+        spec = w.spec
+        if spec.margin_mode == "cross":
+            held = first.setdefault(spec.symbol, w)
+            if held is not w:
+                legs_of = multi.get(spec.symbol)
+                if legs_of is None:
+                    multi[spec.symbol] = [held, w]
+                else:
+                    legs_of.append(w)
+    return first, multi
 
 
 def liquidation_prices(venue: Venue, specs: Sequence[PositionSpec], wallet_balance: Wallet = 0.0) -> list[float | None]:
@@ -440,6 +529,8 @@ class _Cross(NamedTuple):
     requirement: float
     balance: float
     ratio: float | None
+    upnl: float
+    """The cross positions' unrealized PnL (``balance`` is the wallet plus this)."""
 
 
 def _solve_pool(venue: Venue, specs: Sequence[PositionSpec], wallet_balance: float) -> tuple[list[_Work], _Cross]:
@@ -517,14 +608,14 @@ def _solve_pool(venue: Venue, specs: Sequence[PositionSpec], wallet_balance: flo
         if w.inverse:
             w.lp = _to_price(w.lp, w.leg.entry)
             w.bp = _to_price(w.bp, w.leg.entry)
-    return works, _Cross(iso_margin, cross_req, cross_balance, cross_ratio)
+    return works, _Cross(iso_margin, cross_req, cross_balance, cross_ratio, cross_upnl)
 
 
 def _pool_risk(
     venue: Venue, works: list[_Work], cross: _Cross, wallet_balance: float, settle: str
 ) -> tuple[list[PositionRisk], AccountRisk]:
     """One solved collateral pool's risk: its positions' and its account's (``settle``, ``wallet_balance``)."""
-    iso_margin, cross_req, cross_balance, cross_ratio = cross
+    iso_margin, cross_req, cross_balance, cross_ratio, _ = cross
     positions: list[PositionRisk] = []
     total_upnl = 0.0
     total_req = 0.0
