@@ -140,9 +140,12 @@ class AccountState:
     """The positions as the risk core last saw them (what-if scenarios start from these)."""
     tiers_version: int = 0
     """Incremented whenever :attr:`tiers` changes (prepared inputs from older tables are redone)."""
-    prepared: dict[PositionKey, tuple[PositionData, int, _Prepared]] = field(default_factory=dict)
-    """Per position of the last snapshot: its data object, :attr:`tiers_version` then, and what
-    :meth:`State._prepare` derived from them (reused while both are the same)."""
+    prepared: dict[PositionKey, tuple[PositionData, int, _Prepared, PositionSpec | None]] = field(default_factory=dict)
+    """Per position of the last snapshot: its data object, :attr:`tiers_version` then, what
+    :meth:`State._prepare` derived from them (reused while both are the same) and the spec the
+    risk core got (reused while the mark is the same too: the core then keeps its figures)."""
+    solved: list[SolvedPool] | None = None
+    """The collateral pools of the last assessment (the next one reuses what did not change)."""
     last_error: str = ""
     """The detail of the latest ``error`` status of any channel, kept when the channel goes back to
     ``connecting``: why an account that never got data has none (a retry in progress included)."""
@@ -369,7 +372,7 @@ class State:
         kept_keys: list[PositionKey] = []
         views: list[PositionView] = []
         any_stale = False
-        prepared: dict[PositionKey, tuple[PositionData, int, _Prepared]] = {}
+        prepared: dict[PositionKey, tuple[PositionData, int, _Prepared, PositionSpec | None]] = {}
         isolated: dict[str, float | None] = {}
         pooled = acc.mode == "multi_assets" and bool(acc.collateral_assets)
         pooled_specs: list[PositionSpec] = []
@@ -404,35 +407,41 @@ class State:
                 views.append(PositionView(acc.name, acc.venue.name, data, mark, age, stale, None, why, ratio))
                 continue
             hit = acc.prepared.get(key)
+            last: PositionSpec | None = None
             if hit is not None and hit[0] is data and hit[1] == acc.tiers_version:
                 prep = hit[2]
+                last = hit[3]
             else:
                 prep = self._prepare(acc, data)
-            prepared[key] = (data, acc.tiers_version, prep)
             symbol, table, note, fee_rate, margin, tick, refusal = prep
             if table is None or refusal:
+                prepared[key] = (data, acc.tiers_version, prep, None)
                 views.append(PositionView(acc.name, acc.venue.name, data, mark, age, stale, None, refusal or note))
                 continue
-            spec = PositionSpec(
-                symbol=symbol,
-                side=data.side,
-                size=data.size,
-                entry_price=data.entry_price,
-                mark_price=mark,
-                tiers=table,
-                margin_mode=data.margin_mode,
-                position_side=data.position_side,
-                leverage=data.leverage,
-                isolated_margin=margin,
-                fee_rate=fee_rate,
-                adl_lights=data.adl_lights,
-                exchange_liquidation_price=data.exchange_liquidation_price,
-                tick_size=tick,
-                inverse=data.inverse,
-                settle=data.settle,
-                contracts=data.contracts,
-                contract_size=data.contract_size,
-            )
+            if last is not None and last.mark_price == mark:
+                spec = last  # the same inputs: the risk core keeps what it computed from them
+            else:
+                spec = PositionSpec(
+                    symbol=symbol,
+                    side=data.side,
+                    size=data.size,
+                    entry_price=data.entry_price,
+                    mark_price=mark,
+                    tiers=table,
+                    margin_mode=data.margin_mode,
+                    position_side=data.position_side,
+                    leverage=data.leverage,
+                    isolated_margin=margin,
+                    fee_rate=fee_rate,
+                    adl_lights=data.adl_lights,
+                    exchange_liquidation_price=data.exchange_liquidation_price,
+                    tick_size=tick,
+                    inverse=data.inverse,
+                    settle=data.settle,
+                    contracts=data.contracts,
+                    contract_size=data.contract_size,
+                )
+            prepared[key] = (data, acc.tiers_version, prep, spec)
             if pooled and data.margin_mode == "cross":  # computed from the collateral below
                 pooled_specs.append(spec)
                 pooled_views.append(PositionView(acc.name, acc.venue.name, data, mark, age, stale, None, note))
@@ -450,10 +459,11 @@ class State:
             refusal = "no positions read yet"
         elif not missing:
             try:
-                risk, solved = assess_solved(acc.venue, specs, wallet)
+                risk, solved = assess_solved(acc.venue, specs, wallet, acc.solved)
             except InputError as exc:  # e.g. a position past the end of a (bundled) tier table
                 risk = None
                 refusal = f"risk not computed: {exc.message}"
+        acc.solved = solved
         if risk is not None:
             acc.last_risk = {}
             for key, kept_view, prisk in zip(kept_keys, kept, risk.positions, strict=True):

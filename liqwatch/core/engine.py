@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import replace
-from math import isnan
+from math import copysign, isnan
 from typing import NamedTuple
 
 from liqwatch.core.errors import InputError
@@ -285,6 +285,7 @@ class _Work:
         "mm",
         "notional",
         "req",
+        "risk",
         "sign",
         "spec",
         "tier",
@@ -352,6 +353,8 @@ class _Work:
         self.leg = Leg(side, q, entry, table, spec.fee_rate, fixed)
         self.lp: float | None = None
         self.bp: float | None = None
+        self.risk: PositionRisk | None = None
+        """The position's risk once :func:`_pool_risk` built it (kept with a reused work)."""
 
     def share_bracket(self, total_qty: float, venue: Venue) -> None:
         """Re-bracket this cross leg by the combined size of its symbol's legs."""
@@ -389,7 +392,8 @@ def assess(venue: Venue, specs: Sequence[PositionSpec], wallet_balance: Wallet =
 class SolvedPool(NamedTuple):
     """One collateral pool as :func:`assess` solved it: what a what-if that only moves collateral
     (the funding drift, :func:`shifted_liquidation_prices`) re-solves from, without redoing any
-    position's figures at the mark."""
+    position's figures at the mark, and what the next assessment of the same account reuses
+    (:func:`assess_solved`'s ``previous``)."""
 
     settle: str
     members: list[int] | None
@@ -397,18 +401,34 @@ class SolvedPool(NamedTuple):
     works: list[_Work]
     cross: _Cross
     wallet: float
+    account: AccountRisk
 
 
 def assess_solved(
-    venue: Venue, specs: Sequence[PositionSpec], wallet_balance: Wallet = 0.0
+    venue: Venue,
+    specs: Sequence[PositionSpec],
+    wallet_balance: Wallet = 0.0,
+    previous: Sequence[SolvedPool] | None = None,
 ) -> tuple[PortfolioRisk, list[SolvedPool]]:
-    """:func:`assess`, and each pool it solved (for :func:`shifted_liquidation_prices`)."""
+    """:func:`assess`, and each pool it solved (for :func:`shifted_liquidation_prices`).
+
+    ``previous``: the pools of the same account's last assessment (``liqwatch watch``, every
+    second). Nothing is recomputed that cannot have changed: a spec given again (the same object:
+    its mark, size, tiers unchanged) keeps its figures where they are its own (an isolated
+    position: its result object too); a pool whose specs and wallet are all the same keeps every
+    result, its account's included; a pool where anything changed re-solves its cross positions
+    (each one's price depends on every mark of the pool) and sums its account again. The numbers
+    are those of an assessment from scratch, bit for bit."""
     found: list[PositionRisk | None] = [None] * len(specs)
     pools: dict[str, AccountRisk] = {}
     solved: list[SolvedPool] = []
-    for name, members, works, cross, wallet in _solved_pools(venue, specs, wallet_balance):
-        solved.append(SolvedPool(name, members, works, cross, wallet))
-        risks, account = _pool_risk(venue, works, cross, wallet, name)
+    for name, members, works, cross, wallet, kept in _solved_pools(venue, specs, wallet_balance, previous):
+        if kept is not None:  # nothing in the pool changed: its results as they were
+            risks = [w.risk for w in works if w.risk is not None]
+            account = kept.account
+        else:
+            risks, account = _pool_risk(venue, works, cross, wallet, name)
+        solved.append(SolvedPool(name, members, works, cross, wallet, account))
         if members is None:  # the one pool holds every position, in order
             return PortfolioRisk(venue.name, risks, account, {name: account}), solved
         for i, risk in zip(members, risks, strict=True):
@@ -489,7 +509,7 @@ def liquidation_prices(venue: Venue, specs: Sequence[PositionSpec], wallet_balan
     same refusals), without the rest of its risk: no ADL ranking, no result records. For what-ifs
     that only move collateral and ask again, many times (the funding drift)."""
     found: list[float | None] = [None] * len(specs)
-    for _, members, works, _, _ in _solved_pools(venue, specs, wallet_balance):
+    for _, members, works, _, _, _ in _solved_pools(venue, specs, wallet_balance):
         if members is None:
             return [w.lp for w in works]
         for i, w in zip(members, works, strict=True):
@@ -498,15 +518,22 @@ def liquidation_prices(venue: Venue, specs: Sequence[PositionSpec], wallet_balan
 
 
 def _solved_pools(
-    venue: Venue, specs: Sequence[PositionSpec], wallet_balance: Wallet
-) -> Iterator[tuple[str, list[int] | None, list[_Work], _Cross, float]]:
+    venue: Venue,
+    specs: Sequence[PositionSpec],
+    wallet_balance: Wallet,
+    previous: Sequence[SolvedPool] | None = None,
+) -> Iterator[tuple[str, list[int] | None, list[_Work], _Cross, float, SolvedPool | None]]:
     """Each collateral pool solved (:func:`_solve_pool`), in the order :func:`assess` reports them:
     (settle currency, the positions' indices in ``specs`` — None for the common case of one pool
-    holding every position in order —, their figures, the cross sums, the pool's wallet)."""
+    holding every position in order —, their figures, the cross sums, the pool's wallet, and the
+    pool of ``previous`` kept whole where nothing in it changed, else None)."""
     if venue.size_dependent_tiers:  # the rate follows the size (Deribit's ramp): one table per size
         specs = [venue.sized_spec(spec) for spec in specs]
+    before = {pool.settle: pool for pool in previous} if previous else {}
     if not isinstance(wallet_balance, Mapping) and single_pool(specs, venue):
-        yield venue.settle, None, *_solve_pool(venue, specs, wallet_balance), wallet_balance
+        prev = before.get(venue.settle)
+        works, cross, kept = _solve_pool(venue, specs, wallet_balance, prev)
+        yield venue.settle, None, works, cross, wallet_balance, kept
         return
     wallets = pool_wallets(venue, specs, wallet_balance)
     groups: dict[str, list[int]] = {}
@@ -518,7 +545,9 @@ def _solved_pools(
     for name in names or [venue.settle]:
         members = groups.get(name, [])
         wallet = wallets.get(name, 0.0)
-        yield name, members, *_solve_pool(venue, [specs[i] for i in members], wallet), wallet
+        prev = before.get(name)
+        works, cross, kept = _solve_pool(venue, [specs[i] for i in members], wallet, prev)
+        yield name, members, works, cross, wallet, kept
 
 
 class _Cross(NamedTuple):
@@ -533,11 +562,40 @@ class _Cross(NamedTuple):
     """The cross positions' unrealized PnL (``balance`` is the wallet plus this)."""
 
 
-def _solve_pool(venue: Venue, specs: Sequence[PositionSpec], wallet_balance: float) -> tuple[list[_Work], _Cross]:
+def _unchanged(prev: SolvedPool, specs: Sequence[PositionSpec], wallet_balance: float) -> bool:
+    """The pool's specs are those ``prev`` solved (the same objects, in order) on the same wallet."""
+    works = prev.works
+    if len(works) != len(specs) or prev.wallet != wallet_balance:
+        return False
+    if copysign(1.0, prev.wallet) != copysign(1.0, wallet_balance):  # -0.0 and 0.0 sum differently
+        return False
+    for w, spec in zip(works, specs, strict=True):  # noqa: SIM110 (a plain loop: no generator frame)
+        if w.spec is not spec:
+            return False
+    return True
+
+
+def _solve_pool(
+    venue: Venue, specs: Sequence[PositionSpec], wallet_balance: float, prev: SolvedPool | None = None
+) -> tuple[list[_Work], _Cross, SolvedPool | None]:
     """One collateral pool solved: each position's figures at the mark with its liquidation and
     bankruptcy prices (``lp``/``bp``, in prices: an inverse one mapped back from x), and the cross
-    account's sums. Raises InputError for a liquidation price past an incomplete table."""
-    works = [_Work(spec, venue) for spec in specs]
+    account's sums. Raises InputError for a liquidation price past an incomplete table.
+
+    ``prev``: the same pool's last solve. Kept whole (and returned third) where its specs and
+    wallet are this call's; else each isolated position whose spec it solved keeps its figures
+    (they are its own: margin, entry, size, tiers and mark), and everything else is computed."""
+    if prev is not None and _unchanged(prev, specs, wallet_balance):
+        return prev.works, prev.cross, prev
+    if prev is not None:
+        kept = {id(w.spec): w for w in prev.works if w.spec.margin_mode != "cross"}
+        works = []
+        for spec in specs:
+            w = kept.get(id(spec))  # prev holds its specs: an id is not reused while it lives
+            works.append(w if w is not None and w.spec is spec else _Work(spec, venue))
+    else:
+        kept = {}
+        works = [_Work(spec, venue) for spec in specs]
 
     # Cross positions by symbol, in order of first appearance: ``first`` holds each symbol's first
     # leg, ``multi`` the legs of the symbols with more than one (hedge legs). No list per symbol for
@@ -600,6 +658,8 @@ def _solve_pool(venue: Venue, specs: Sequence[PositionSpec], wallet_balance: flo
     for w in works:  # in input order: the first position refused is the one named
         spec = w.spec
         if spec.margin_mode != "cross":
+            if kept and w.risk is not None and kept.get(id(spec)) is w:
+                continue  # solved (and checked) before: its prices are final
             margin = spec.isolated_margin or 0.0
             w.lp = solve_price(margin, (w.leg,), w.mark)
             w.bp = bankruptcy_price(margin, (w.leg,))
@@ -608,7 +668,7 @@ def _solve_pool(venue: Venue, specs: Sequence[PositionSpec], wallet_balance: flo
         if w.inverse:
             w.lp = _to_price(w.lp, w.leg.entry)
             w.bp = _to_price(w.bp, w.leg.entry)
-    return works, _Cross(iso_margin, cross_req, cross_balance, cross_ratio, cross_upnl)
+    return works, _Cross(iso_margin, cross_req, cross_balance, cross_ratio, cross_upnl), None
 
 
 def _pool_risk(
@@ -631,10 +691,14 @@ def _pool_risk(
             ratio = cross_ratio
             collateral = wallet_balance
         else:
+            if w.risk is not None:  # a reused isolated work: its result is its own
+                positions.append(w.risk)
+                continue
             collateral = spec.isolated_margin or 0.0
             balance = collateral + w.upnl
             ratio = _ratio(w.req, balance)
-        positions.append(_position_risk(venue, w, w.lp, w.bp, balance, ratio, collateral))
+        risk = w.risk = _position_risk(venue, w, w.lp, w.bp, balance, ratio, collateral)
+        positions.append(risk)
 
     total_wallet = pool_wallet(wallet_balance, iso_margin)
     margin_balance = total_wallet + total_upnl
