@@ -745,6 +745,101 @@ def snapshot_record(snap: Snapshot) -> dict[str, Any]:
     }
 
 
+class SnapshotLines:
+    """``liqwatch watch``'s snapshot records and their JSON lines, second after second, doing no
+    work a record that did not change does not need: a position whose view holds the same risk
+    result, data, note and mark as last time (the state store and the risk core keep those objects
+    while nothing behind them changes) and the same liquidation fee rates reuses its record, and
+    where its funding object is the same too, its serialised bytes: only its ``mark_age_s`` and
+    ``stale`` are written anew. The line is byte for byte ``orjson.dumps`` of the record."""
+
+    __slots__ = ("_kept", "reused", "reused_bytes")
+
+    def __init__(self) -> None:
+        self._kept: dict[tuple[str, str, str], list[Any]] = {}
+        """Per (account, symbol, side): [risk, data, note, collateral, venue ratio, mark, fee
+        rates, the record without its funding, funding, funding_unavailable, head, tail] (head
+        and tail: the record's bytes before its ``mark_age_s`` value and from its
+        ``liquidation_price`` key on; None until written on their own)."""
+        self.reused = 0
+        """Records of the last snapshot reused (not rebuilt)."""
+        self.reused_bytes = 0
+        """Of those, the records whose bytes were reused (not serialised again)."""
+
+    def snapshot(self, snap: Snapshot) -> tuple[dict[str, Any], bytes]:
+        """The ``{"type": "snapshot"}`` record of ``snap`` (:func:`snapshot_record`'s) and its line."""
+        import orjson
+
+        fees: _LiveFees = {}
+        kept = self._kept
+        fresh: dict[tuple[str, str, str], list[Any]] = {}
+        positions: list[dict[str, Any]] = []
+        entries: list[list[Any]] = []
+        reused = 0
+        for view in snap.positions:
+            data = view.data
+            key = (view.account, data.symbol, data.side)
+            entry = kept.get(key)
+            risk = view.risk
+            rates = None if risk is None else _live_fees(fees, view.exchange)[1]
+            if (
+                entry is not None
+                and entry[0] is risk
+                and entry[1] is data
+                and entry[5] == view.mark_price
+                and entry[2] == view.note
+                and entry[3] is view.collateral
+                and entry[4] == view.venue_margin_ratio
+                and entry[6] is rates
+            ):
+                doc = entry[7].copy()
+                doc["mark_age_s"] = None if view.mark_age_s is None else round(view.mark_age_s, 3)
+                doc["stale"] = view.stale
+                reused += 1
+            else:
+                base = live_position_record(view, fees)
+                doc = base.copy()
+                entry = [risk, data, view.note, view.collateral, view.venue_margin_ratio, view.mark_price, rates]
+                entry += [base, None, None, None, None]
+            fresh[key] = entry
+            positions.append(doc)
+            entries.append(entry)
+        self._kept = fresh  # the positions held now only
+        self.reused = reused
+        if _LIVE_FUNDING:
+            add_live_funding(positions, snap)
+        record = {
+            "type": "snapshot",
+            "ts": snap.ts,
+            "accounts": [live_account_record(a) for a in snap.accounts],
+            "positions": positions,
+        }
+        if not reused:  # every record is new (every mark moved): one call writes them all
+            self.reused_bytes = 0
+            return record, orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE)
+        dumps = orjson.dumps
+        parts: list[bytes] = []
+        again = 0
+        for doc, entry in zip(positions, entries, strict=True):
+            head = entry[10]
+            if head is not None and entry[8] is doc["funding"] and entry[9] == doc["funding_unavailable"]:
+                age = doc["mark_age_s"]
+                stale = b',"stale":true' if doc["stale"] else b',"stale":false'
+                parts.append(head + (b"null" if age is None else dumps(age)) + stale + entry[11])
+                again += 1
+                continue
+            line = dumps(doc)
+            # orjson writes the keys in order, without spaces; a key cannot occur inside a string
+            # (its quotes would be escaped there)
+            start = line.index(b',"mark_age_s":') + len(b',"mark_age_s":')
+            entry[8], entry[9] = doc["funding"], doc["funding_unavailable"]
+            entry[10], entry[11] = line[:start], line[line.index(b',"liquidation_price":', start) :]
+            parts.append(line)
+        self.reused_bytes = again
+        head = b'{"type":"snapshot","ts":' + dumps(snap.ts) + b',"accounts":' + dumps(record["accounts"])
+        return record, head + b',"positions":[' + b",".join(parts) + b"]}\n"
+
+
 # ---------------------------------------------------------------------- live funding (issue #13)
 
 _LIVE_FUNDING: dict[tuple[str, str], tuple[float, float | None]] = {}

@@ -146,6 +146,9 @@ class AccountState:
     risk core got (reused while the mark is the same too: the core then keeps its figures)."""
     solved: list[SolvedPool] | None = None
     """The collateral pools of the last assessment (the next one reuses what did not change)."""
+    last_pooled: tuple[list[PositionSpec], list[CollateralAsset], CollateralRisk] | None = None
+    """A ``multi_assets`` account's last collateral assessment, its specs and collateral (reused
+    while all are the same objects)."""
     last_error: str = ""
     """The detail of the latest ``error`` status of any channel, kept when the channel goes back to
     ``connecting``: why an account that never got data has none (a retry in progress included)."""
@@ -521,12 +524,23 @@ class State:
         """A ``multi_assets`` account from its collateral (:func:`assess_collateral`): each cross
         view gets its liquidation price; None (each view saying why) where the core refuses."""
         note = MODE_NOTES["multi_assets"]
-        try:
-            found = assess_collateral(acc.venue, specs, acc.collateral_assets)
-        except InputError as exc:
-            for view in views:
-                view.note = f"{note} (not computed: {exc.message})"
-            return None
+        last = acc.last_pooled
+        if (
+            last is not None
+            and last[1] is acc.collateral_assets
+            and len(last[0]) == len(specs)
+            and all(a is b for a, b in zip(last[0], specs, strict=True))
+        ):
+            found = last[2]  # the same positions at the same marks on the same collateral
+        else:
+            try:
+                found = assess_collateral(acc.venue, specs, acc.collateral_assets)
+            except InputError as exc:
+                acc.last_pooled = None
+                for view in views:
+                    view.note = f"{note} (not computed: {exc.message})"
+                return None
+            acc.last_pooled = (specs, acc.collateral_assets, found)
         for view, position in zip(views, found.positions, strict=True):
             view.collateral = position
             view.note = POOLED_NOTE
