@@ -424,25 +424,26 @@ class State:
             if last is not None and last.mark_price == mark:
                 spec = last  # the same inputs: the risk core keeps what it computed from them
             else:
-                spec = PositionSpec(
-                    symbol=symbol,
-                    side=data.side,
-                    size=data.size,
-                    entry_price=data.entry_price,
-                    mark_price=mark,
-                    tiers=table,
-                    margin_mode=data.margin_mode,
-                    position_side=data.position_side,
-                    leverage=data.leverage,
-                    isolated_margin=margin,
-                    fee_rate=fee_rate,
-                    adl_lights=data.adl_lights,
-                    exchange_liquidation_price=data.exchange_liquidation_price,
-                    tick_size=tick,
-                    inverse=data.inverse,
-                    settle=data.settle,
-                    contracts=data.contracts,
-                    contract_size=data.contract_size,
+                spec = PositionSpec(  # positional (its fields' order): once per position and second
+                    symbol,
+                    data.side,
+                    data.size,
+                    data.entry_price,
+                    mark,
+                    table,
+                    data.margin_mode,
+                    data.position_side,
+                    data.leverage,
+                    margin,
+                    fee_rate,
+                    None,  # max_leverage
+                    data.adl_lights,
+                    data.exchange_liquidation_price,
+                    tick,
+                    data.inverse,
+                    data.settle,
+                    data.contracts,
+                    data.contract_size,
                 )
             prepared[key] = (data, acc.tiers_version, prep, spec)
             if pooled and data.margin_mode == "cross":  # computed from the collateral below

@@ -446,43 +446,66 @@ def shifted_liquidation_prices(
     ``wallet`` and each isolated position's margin ``margins[j]`` (None: unchanged, its price as
     solved), the marks held: the same solves from the figures at the mark the pool already has.
     Raises InputError where :func:`liquidation_prices` would (a price past an incomplete table)."""
-    works = pool.works
-    cross_upnl, cross_req = pool.cross.upnl, pool.cross.requirement
-    first, multi = _cross_groups(works)
-    prices: dict[int, float | None] = {}  # id(work) -> price in the solver's space, cross legs
-    for w in first.values():  # as _solve_pool
-        members = multi.get(w.spec.symbol) if multi else None
-        if members is None:
-            others_upnl = cross_upnl - w.upnl
-            prices[id(w)] = solve_price(wallet + others_upnl - (cross_req - w.req), (w.leg,), w.mark)
-            continue
-        g_upnl = 0.0
-        g_req = 0.0
-        for m in members:
-            g_upnl += m.upnl
-            g_req += m.req
-        collateral = wallet + (cross_upnl - g_upnl) - (cross_req - g_req)
-        lp = solve_price(collateral, [m.leg for m in members], members[0].mark)
-        for m in members:
-            prices[id(m)] = lp
-    out: list[float | None] = []
-    for w, margin in zip(works, margins, strict=True):
-        spec = w.spec
-        if spec.margin_mode != "cross":
-            if margin is None:
-                out.append(w.lp)  # unchanged: as solved (and checked) already
+    return PoolShift(venue, pool).prices(wallet, margins)
+
+
+class PoolShift:
+    """:func:`shifted_liquidation_prices` for one solved pool and many wallets and margins (a
+    funding drift's payments): what every one of them shares is taken from the pool once."""
+
+    __slots__ = ("cross", "pool", "venue")
+
+    def __init__(self, venue: Venue, pool: SolvedPool) -> None:
+        self.venue = venue
+        self.pool = pool
+        cross_upnl, cross_req = pool.cross.upnl, pool.cross.requirement
+        first, multi = _cross_groups(pool.works)
+        # per symbol as _solve_pool solves it: (its legs, the other symbols' uPnL and requirement)
+        groups: list[tuple[list[_Work], float, float]] = []
+        for w in first.values():
+            members = multi.get(w.spec.symbol) if multi else None
+            if members is None:
+                groups.append(([w], cross_upnl - w.upnl, cross_req - w.req))
                 continue
-            leg = w.leg
-            if mm_at_entry(venue, spec):  # the requirement fixed at entry counts the margin (the fee)
-                leg = _Work(replace(spec, isolated_margin=margin), venue).leg
-            lp = solve_price(margin, (leg,), w.mark)
-        else:
-            leg = w.leg
-            lp = prices[id(w)]
-        if lp is not None and not spec.tiers.complete:
-            check_covered(spec, venue, leg, lp, "at the liquidation price")
-        out.append(_to_price(lp, leg.entry) if w.inverse else lp)
-    return out
+            g_upnl = 0.0
+            g_req = 0.0
+            for m in members:
+                g_upnl += m.upnl
+                g_req += m.req
+            groups.append((members, cross_upnl - g_upnl, cross_req - g_req))
+        self.cross = groups
+
+    def prices(self, wallet: float, margins: Sequence[float | None]) -> list[float | None]:
+        venue = self.venue
+        prices: dict[int, float | None] = {}  # id(work) -> price in the solver's space, cross legs
+        for members, others_upnl, others_req in self.cross:
+            # the same operations in the same order as _solve_pool: the same floats
+            collateral = wallet + others_upnl - others_req
+            if len(members) == 1:
+                w = members[0]
+                prices[id(w)] = solve_price(collateral, (w.leg,), w.mark)
+                continue
+            lp = solve_price(collateral, [m.leg for m in members], members[0].mark)
+            for m in members:
+                prices[id(m)] = lp
+        out: list[float | None] = []
+        for w, margin in zip(self.pool.works, margins, strict=True):
+            spec = w.spec
+            if spec.margin_mode != "cross":
+                if margin is None:
+                    out.append(w.lp)  # unchanged: as solved (and checked) already
+                    continue
+                leg = w.leg
+                if mm_at_entry(venue, spec):  # the requirement fixed at entry counts the margin (the fee)
+                    leg = _Work(replace(spec, isolated_margin=margin), venue).leg
+                lp = solve_price(margin, (leg,), w.mark)
+            else:
+                leg = w.leg
+                lp = prices[id(w)]
+            if lp is not None and not spec.tiers.complete:
+                check_covered(spec, venue, leg, lp, "at the liquidation price")
+            out.append(_to_price(lp, leg.entry) if w.inverse else lp)
+        return out
 
 
 def _cross_groups(works: list[_Work]) -> tuple[dict[str, _Work], dict[str, list[_Work]]]:

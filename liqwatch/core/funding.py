@@ -20,12 +20,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from liqwatch.core.engine import (
+    PoolShift,
     SolvedPool,
     Wallet,
     liquidation_prices,
     pool_wallets,
     settle_of,
-    shifted_liquidation_prices,
 )
 from liqwatch.core.model import PositionSpec
 from liqwatch.core.venues.base import Venue
@@ -163,10 +163,11 @@ def _shifted(
 ) -> None:
     """The drift's prices from the solved pools (:func:`liquidation_prices_after` with ``solved``)."""
     n = len(specs)
+    shifts = [PoolShift(venue, pool) if pool.works else None for pool in solved]
     for k in range(1, periods + 1):
-        for pool in solved:
+        for pool, shift in zip(solved, shifts, strict=True):
             members = list(range(n)) if pool.members is None else pool.members
-            if not members:
+            if not members or shift is None:
                 continue
             if one_pool:
                 wallet = base + k * flows.get(venue.settle, 0.0)
@@ -185,7 +186,7 @@ def _shifted(
                     else:
                         margin = moved
                 margins.append(margin)
-            prices = shifted_liquidation_prices(venue, pool, wallet, margins)
+            prices = shift.prices(wallet, margins)
             for i, lp in zip(members, prices, strict=True):
                 if payments[i] is not None:
                     after[i].append(None if i in gone or lp is None or lp - lp != 0.0 else lp)
