@@ -818,9 +818,10 @@ class SnapshotLines:
     def __init__(self) -> None:
         self._kept: dict[tuple[str, str, str], list[Any]] = {}
         """Per (account, symbol, side): [risk, data, note, collateral, venue ratio, mark, fee
-        rates, the record last written, its funding and funding_unavailable when its bytes were
-        kept, head, tail] (head and tail: those bytes before its ``mark_age_s`` value and from its
-        ``liquidation_price`` key on; None until written on their own)."""
+        rates, the record last written (None for a position that changed again), its funding and
+        funding_unavailable when its bytes were kept, head, tail] (head and tail: those bytes
+        before its ``mark_age_s`` value and from its ``liquidation_price`` key on; None until
+        written on their own)."""
         self.reused = 0
         """Records of the last snapshot reused (not rebuilt)."""
         self.reused_bytes = 0
@@ -842,7 +843,7 @@ class SnapshotLines:
             entry = kept.get(key)
             risk = view.risk
             rates = None if risk is None else _live_fees(fees, view.exchange)[1]
-            if (
+            same = (
                 entry is not None
                 and entry[0] is risk
                 and entry[1] is data
@@ -851,7 +852,8 @@ class SnapshotLines:
                 and entry[3] is view.collateral
                 and entry[4] == view.venue_margin_ratio
                 and entry[6] is rates
-            ):
+            )
+            if same and entry is not None and entry[7] is not None:
                 doc = entry[7].copy()  # the record last written (its funding is set below, as for a new one)
                 doc["mark_age_s"] = None if view.mark_age_s is None else round(view.mark_age_s, 3)
                 doc["stale"] = view.stale
@@ -859,10 +861,15 @@ class SnapshotLines:
                 doc["funding_unavailable"] = LIVE_FUNDING_NOTE
                 entry[7] = doc
                 reused += 1
+            elif same and entry is not None:  # quiet since the last snapshot: its record is kept from now on
+                doc = entry[7] = live_position_record(view, fees)
             else:
                 doc = live_position_record(view, fees)
+                # a position that changed again (its mark moves every second) keeps no record: holding
+                # thousands of records for nothing would only be the garbage collector's work
+                kept_doc = doc if entry is None else None
                 entry = [risk, data, view.note, view.collateral, view.venue_margin_ratio, view.mark_price, rates]
-                entry += [doc, None, None, None, None]
+                entry += [kept_doc, None, None, None, None]
             fresh[key] = entry
             positions.append(doc)
             entries.append(entry)
