@@ -842,7 +842,6 @@ class SnapshotLines:
             key = (view.account, data.symbol, data.side)
             entry = kept.get(key)
             risk = view.risk
-            rates = None if risk is None else _live_fees(fees, view.exchange)[1]
             same = (
                 entry is not None
                 and entry[0] is risk
@@ -851,7 +850,7 @@ class SnapshotLines:
                 and entry[2] == view.note
                 and entry[3] is view.collateral
                 and entry[4] == view.venue_margin_ratio
-                and entry[6] is rates
+                and entry[6] is (None if risk is None else _live_fees(fees, view.exchange)[1])
             )
             if same and entry is not None and entry[7] is not None:
                 doc = entry[7].copy()  # the record last written (its funding is set below, as for a new one)
@@ -868,6 +867,7 @@ class SnapshotLines:
                 # a position that changed again (its mark moves every second) keeps no record: holding
                 # thousands of records for nothing would only be the garbage collector's work
                 kept_doc = doc if entry is None else None
+                rates = None if risk is None else fees[view.exchange][1]  # looked up by the record
                 entry = [risk, data, view.note, view.collateral, view.venue_margin_ratio, view.mark_price, rates]
                 entry += [kept_doc, None, None, None, None]
             fresh[key] = entry
