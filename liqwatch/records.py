@@ -524,51 +524,56 @@ def live_position_record(view: PositionView, fees: _LiveFees | None = None) -> d
         num(pooled.liquidation_price) if pooled is not None else None if risk is None else num(risk.liquidation_price)
     )
     venue_lp = data.exchange_liquidation_price
-    doc = {
-        "account": view.account,
-        "exchange": view.exchange,
-        "symbol": data.symbol,
-        "side": data.side,
-        "position_side": data.position_side,
-        "margin_mode": data.margin_mode,
-        "size": data.size,
-        "entry_price": data.entry_price,
-        "mark_price": view.mark_price,
-        "mark_age_s": None if view.mark_age_s is None else round(view.mark_age_s, 3),
-        "stale": view.stale,
-        "liquidation_price": ours,
-        "exchange_liquidation_price": venue_lp,
-        "liquidation_price_venue": venue_lp,
-        "liquidation_price_diff": None if ours is None or venue_lp is None else ours - venue_lp,
-        "liquidation_price_diff_ticks": diff_ticks(view),
-        "bankruptcy_price": None if risk is None else num(risk.bankruptcy_price),
-        "margin_ratio": num(view.venue_margin_ratio) if risk is None else num(risk.margin_ratio),
-        "tier": None if risk is None else risk.tier.index,
-        "distance_to_liquidation": (
-            num(pooled.distance_to_liquidation)
-            if pooled is not None
-            else None
-            if risk is None
-            else num(risk.distance_to_liquidation)
-        ),
-        "unrealized_pnl": None if risk is None else risk.unrealized_pnl + 0.0,
-        "status": "unknown" if risk is None else risk.status,
-        "adl": None
-        if risk is None
-        else {"score": num(risk.adl.score + 0.0), "lights": risk.adl.lights, "source": risk.adl.source},
-        "note": view.note if venue_lp is not None else f"{view.note}; {_NO_VENUE_LP}" if view.note else _NO_VENUE_LP,
-        **_LIVE_LOSS_UNKNOWN,
-        # the position's inputs as the feed read them (issue #22: a dashboard on the bus recomputes
-        # the risk, what-if and ladder of a received position from these)
-        "leverage": data.leverage,
-        "isolated_margin": data.isolated_margin,
-        "contract_size": data.contract_size,
-        "contracts": data.contracts,
-        "tick_size": data.tick_size,
-        "taker_fee_rate": data.fee_rate,
-        "inverse": data.inverse,
-        "settle": data.settle,
-    }
+    doc = _LIVE_RECORD.copy()  # presized, keys in order (the loss and funding ones filled): stores only
+    doc["account"] = view.account
+    doc["exchange"] = view.exchange
+    doc["symbol"] = data.symbol
+    doc["side"] = data.side
+    doc["position_side"] = data.position_side
+    doc["margin_mode"] = data.margin_mode
+    doc["size"] = data.size
+    doc["entry_price"] = data.entry_price
+    doc["mark_price"] = view.mark_price
+    doc["mark_age_s"] = None if view.mark_age_s is None else round(view.mark_age_s, 3)
+    doc["stale"] = view.stale
+    doc["liquidation_price"] = ours
+    doc["exchange_liquidation_price"] = venue_lp
+    doc["liquidation_price_venue"] = venue_lp
+    if venue_lp is not None:  # diff_ticks, inline
+        doc["liquidation_price_diff"] = None if ours is None else ours - venue_lp
+        tick = None if risk is None else risk.spec.tick_size
+        ticks = None
+        if risk is not None and tick:
+            core_lp = num(risk.liquidation_price)  # the risk core's (not the collateral's)
+            ticks = None if core_lp is None else num((core_lp - venue_lp) / tick)
+        doc["liquidation_price_diff_ticks"] = ticks
+    if risk is None:
+        doc["margin_ratio"] = num(view.venue_margin_ratio)
+        if pooled is not None:
+            doc["distance_to_liquidation"] = num(pooled.distance_to_liquidation)
+        doc["status"] = "unknown"
+    else:
+        adl = risk.adl
+        doc["bankruptcy_price"] = num(risk.bankruptcy_price)
+        doc["margin_ratio"] = num(risk.margin_ratio)
+        doc["tier"] = risk.tier.index
+        doc["distance_to_liquidation"] = (
+            num(pooled.distance_to_liquidation) if pooled is not None else num(risk.distance_to_liquidation)
+        )
+        doc["unrealized_pnl"] = risk.unrealized_pnl + 0.0
+        doc["status"] = risk.status
+        doc["adl"] = {"score": num(adl.score + 0.0), "lights": adl.lights, "source": adl.source}
+    doc["note"] = view.note if venue_lp is not None else f"{view.note}; {_NO_VENUE_LP}" if view.note else _NO_VENUE_LP
+    # the position's inputs as the feed read them (issue #22: a dashboard on the bus recomputes
+    # the risk, what-if and ladder of a received position from these)
+    doc["leverage"] = data.leverage
+    doc["isolated_margin"] = data.isolated_margin
+    doc["contract_size"] = data.contract_size
+    doc["contracts"] = data.contracts
+    doc["tick_size"] = data.tick_size
+    doc["taker_fee_rate"] = data.fee_rate
+    doc["inverse"] = data.inverse
+    doc["settle"] = data.settle
     if risk is not None:
         _fill_loss(doc, risk, view.exchange, fees)
     return doc
@@ -591,6 +596,47 @@ _LIVE_LOSS_UNKNOWN: dict[str, Any] = {
 }
 """A live position's loss and funding fields before anything is known: the loss is then filled in
 from its risk (:func:`_fill_loss`), the funding from the market data (:func:`add_live_funding`)."""
+
+_LIVE_RECORD: dict[str, Any] = dict.fromkeys(
+    (
+        "account",
+        "exchange",
+        "symbol",
+        "side",
+        "position_side",
+        "margin_mode",
+        "size",
+        "entry_price",
+        "mark_price",
+        "mark_age_s",
+        "stale",
+        "liquidation_price",
+        "exchange_liquidation_price",
+        "liquidation_price_venue",
+        "liquidation_price_diff",
+        "liquidation_price_diff_ticks",
+        "bankruptcy_price",
+        "margin_ratio",
+        "tier",
+        "distance_to_liquidation",
+        "unrealized_pnl",
+        "status",
+        "adl",
+        "note",
+        *_LIVE_LOSS_UNKNOWN,
+        "leverage",
+        "isolated_margin",
+        "contract_size",
+        "contracts",
+        "tick_size",
+        "taker_fee_rate",
+        "inverse",
+        "settle",
+    )
+)
+"""Every key of a live position record, in the line's order, each None but the loss and funding
+ones (:data:`_LIVE_LOSS_UNKNOWN`): :func:`live_position_record` copies it and fills it in place."""
+_LIVE_RECORD.update(_LIVE_LOSS_UNKNOWN)
 
 _LIVE_FEES: dict[str, tuple[float, FeeRates]] = {}
 LIVE_FEES_RECHECK = 60.0
@@ -640,13 +686,27 @@ def _fill_loss(doc: dict[str, Any], risk: PositionRisk, exchange: str, fees: _Li
     written into ``doc`` (which has both keys already)."""
     venue, rates = _live_fees({} if fees is None else fees, exchange)
     spec = risk.spec
-    hedged = spec.margin_mode == "cross" and spec.position_side != "both"
-    loss = position_loss(risk, venue, rates, hedged)
+    if spec.margin_mode == "cross" and spec.position_side != "both":
+        loss = position_loss(risk, venue, rates, True)
+    else:  # position_loss and figures_record, inline: once per position every second
+        # the symbol's fee rate is looked up only where there is a liquidation to charge it on
+        per_symbol = venue.liquidation_fee_per_symbol and risk.liquidation_price is not None
+        loss = loss_figures(risk, venue, rates.rate(spec.symbol) if per_symbol else None)
     if isinstance(loss, str):
         doc["liquidation_loss_unavailable"] = loss
-    else:
-        doc["liquidation_loss"] = figures_record(loss, venue)
-        doc["liquidation_loss_unavailable"] = None
+        return
+    model, rate, best, worst, partial, note, currency = loss
+    doc["liquidation_loss"] = {
+        "model": model,
+        "rule": venue.liquidation_loss_rule,
+        "currency": currency,
+        "fee_rate": rate,
+        "best": _case_doc(best),
+        "worst": _case_doc(worst),
+        "partial_liquidation": partial,
+        "note": note,
+    }
+    doc["liquidation_loss_unavailable"] = None
 
 
 def account_wallet(view: AccountView) -> float | None:
@@ -780,6 +840,110 @@ def snapshot_record(snap: Snapshot) -> dict[str, Any]:
     }
 
 
+class SnapshotLines:
+    """``liqwatch watch``'s snapshot records and their JSON lines, second after second, doing no
+    work a record that did not change does not need: a position whose view holds the same risk
+    result, data, note and mark as last time (the state store and the risk core keep those objects
+    while nothing behind them changes) and the same liquidation fee rates reuses its record, and
+    where its funding object is the same too, its serialised bytes: only its ``mark_age_s`` and
+    ``stale`` are written anew. The line is byte for byte ``orjson.dumps`` of the record."""
+
+    __slots__ = ("_kept", "reused", "reused_bytes")
+
+    def __init__(self) -> None:
+        self._kept: dict[tuple[str, str, str], list[Any]] = {}
+        """Per (account, symbol, side): [risk, data, note, collateral, venue ratio, mark, fee
+        rates, the record last written (None for a position that changed again), its funding and
+        funding_unavailable when its bytes were kept, head, tail] (head and tail: those bytes
+        before its ``mark_age_s`` value and from its ``liquidation_price`` key on; None until
+        written on their own)."""
+        self.reused = 0
+        """Records of the last snapshot reused (not rebuilt)."""
+        self.reused_bytes = 0
+        """Of those, the records whose bytes were reused (not serialised again)."""
+
+    def snapshot(self, snap: Snapshot) -> tuple[dict[str, Any], bytes]:
+        """The ``{"type": "snapshot"}`` record of ``snap`` (:func:`snapshot_record`'s) and its line."""
+        import orjson
+
+        fees: _LiveFees = {}
+        kept = self._kept
+        fresh: dict[tuple[str, str, str], list[Any]] = {}
+        positions: list[dict[str, Any]] = []
+        entries: list[list[Any]] = []
+        reused = 0
+        for view in snap.positions:
+            data = view.data
+            key = (view.account, data.symbol, data.side)
+            entry = kept.get(key)
+            risk = view.risk
+            same = (
+                entry is not None
+                and entry[0] is risk
+                and entry[1] is data
+                and entry[5] == view.mark_price
+                and entry[2] == view.note
+                and entry[3] is view.collateral
+                and entry[4] == view.venue_margin_ratio
+                and entry[6] is (None if risk is None else _live_fees(fees, view.exchange)[1])
+            )
+            if same and entry is not None and entry[7] is not None:
+                doc = entry[7].copy()  # the record last written (its funding is set below, as for a new one)
+                doc["mark_age_s"] = None if view.mark_age_s is None else round(view.mark_age_s, 3)
+                doc["stale"] = view.stale
+                doc["funding"] = None
+                doc["funding_unavailable"] = LIVE_FUNDING_NOTE
+                entry[7] = doc
+                reused += 1
+            elif same and entry is not None:  # quiet since the last snapshot: its record is kept from now on
+                doc = entry[7] = live_position_record(view, fees)
+            else:
+                doc = live_position_record(view, fees)
+                # a position that changed again (its mark moves every second) keeps no record: holding
+                # thousands of records for nothing would only be the garbage collector's work
+                kept_doc = doc if entry is None else None
+                rates = None if risk is None else fees[view.exchange][1]  # looked up by the record
+                entry = [risk, data, view.note, view.collateral, view.venue_margin_ratio, view.mark_price, rates]
+                entry += [kept_doc, None, None, None, None]
+            fresh[key] = entry
+            positions.append(doc)
+            entries.append(entry)
+        self._kept = fresh  # the positions held now only
+        self.reused = reused
+        if _LIVE_FUNDING:
+            add_live_funding(positions, snap)
+        record = {
+            "type": "snapshot",
+            "ts": snap.ts,
+            "accounts": [live_account_record(a) for a in snap.accounts],
+            "positions": positions,
+        }
+        if not reused:  # every record is new (every mark moved): one call writes them all
+            self.reused_bytes = 0
+            return record, orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE)
+        dumps = orjson.dumps
+        parts: list[bytes] = []
+        again = 0
+        for doc, entry in zip(positions, entries, strict=True):
+            head = entry[10]
+            if head is not None and entry[8] is doc["funding"] and entry[9] == doc["funding_unavailable"]:
+                age = doc["mark_age_s"]
+                stale = b',"stale":true' if doc["stale"] else b',"stale":false'
+                parts.append(head + (b"null" if age is None else dumps(age)) + stale + entry[11])
+                again += 1
+                continue
+            line = dumps(doc)
+            # orjson writes the keys in order, without spaces; a key cannot occur inside a string
+            # (its quotes would be escaped there)
+            start = line.index(b',"mark_age_s":') + len(b',"mark_age_s":')
+            entry[8], entry[9] = doc["funding"], doc["funding_unavailable"]
+            entry[10], entry[11] = line[:start], line[line.index(b',"liquidation_price":', start) :]
+            parts.append(line)
+        self.reused_bytes = again
+        head = b'{"type":"snapshot","ts":' + dumps(snap.ts) + b',"accounts":' + dumps(record["accounts"])
+        return record, head + b',"positions":[' + b",".join(parts) + b"]}\n"
+
+
 # ---------------------------------------------------------------------- live funding (issue #13)
 
 _LIVE_FUNDING: dict[tuple[str, str], tuple[float, float | None]] = {}
@@ -854,7 +1018,7 @@ def add_live_funding(records: list[dict[str, Any]], snap: Snapshot) -> None:
                 dict(account.wallets) if account.wallets else (account.wallet_balance or 0.0)
             )
             try:
-                drifts = liquidation_prices_after(venue, specs, wallet, rates, 3)
+                drifts = liquidation_prices_after(venue, specs, wallet, rates, 3, account.solved)
             except InputError:
                 _FUNDING_PROJECTIONS.pop(account.name, None)
                 continue  # a drifted liquidation price past an incomplete table: no figure

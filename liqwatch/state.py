@@ -26,7 +26,7 @@ from liqwatch.core.collateral import (
     assess_collateral,
     liability_warnings,
 )
-from liqwatch.core.engine import assess
+from liqwatch.core.engine import SolvedPool, assess_solved
 from liqwatch.core.errors import InputError
 from liqwatch.core.model import PortfolioRisk, PositionRisk, PositionSpec
 from liqwatch.core.tiers import TierTable, build_table
@@ -144,9 +144,15 @@ class AccountState:
     """The positions as the risk core last saw them (what-if scenarios start from these)."""
     tiers_version: int = 0
     """Incremented whenever :attr:`tiers` changes (prepared inputs from older tables are redone)."""
-    prepared: dict[PositionKey, tuple[PositionData, int, _Prepared]] = field(default_factory=dict)
-    """Per position of the last snapshot: its data object, :attr:`tiers_version` then, and what
-    :meth:`State._prepare` derived from them (reused while both are the same)."""
+    prepared: dict[PositionKey, tuple[PositionData, int, _Prepared, PositionSpec | None]] = field(default_factory=dict)
+    """Per position of the last snapshot: its data object, :attr:`tiers_version` then, what
+    :meth:`State._prepare` derived from them (reused while both are the same) and the spec the
+    risk core got (reused while the mark is the same too: the core then keeps its figures)."""
+    solved: list[SolvedPool] | None = None
+    """The collateral pools of the last assessment (the next one reuses what did not change)."""
+    last_pooled: tuple[list[PositionSpec], list[CollateralAsset], CollateralRisk] | None = None
+    """A ``multi_assets`` account's last collateral assessment, its specs and collateral (reused
+    while all are the same objects)."""
     last_error: str = ""
     """The detail of the latest ``error`` status of any channel, kept when the channel goes back to
     ``connecting``: why an account that never got data has none (a retry in progress included)."""
@@ -386,7 +392,7 @@ class State:
         kept_keys: list[PositionKey] = []
         views: list[PositionView] = []
         any_stale = False
-        prepared: dict[PositionKey, tuple[PositionData, int, _Prepared]] = {}
+        prepared: dict[PositionKey, tuple[PositionData, int, _Prepared, PositionSpec | None]] = {}
         isolated: dict[str, float | None] = {}
         pooled = acc.mode == "multi_assets" and bool(acc.collateral_assets)
         pooled_specs: list[PositionSpec] = []
@@ -421,35 +427,42 @@ class State:
                 views.append(PositionView(acc.name, acc.venue.name, data, mark, age, stale, None, why, ratio))
                 continue
             hit = acc.prepared.get(key)
+            last: PositionSpec | None = None
             if hit is not None and hit[0] is data and hit[1] == acc.tiers_version:
                 prep = hit[2]
+                last = hit[3]
             else:
                 prep = self._prepare(acc, data)
-            prepared[key] = (data, acc.tiers_version, prep)
             symbol, table, note, fee_rate, margin, tick, refusal = prep
             if table is None or refusal:
+                prepared[key] = (data, acc.tiers_version, prep, None)
                 views.append(PositionView(acc.name, acc.venue.name, data, mark, age, stale, None, refusal or note))
                 continue
-            spec = PositionSpec(
-                symbol=symbol,
-                side=data.side,
-                size=data.size,
-                entry_price=data.entry_price,
-                mark_price=mark,
-                tiers=table,
-                margin_mode=data.margin_mode,
-                position_side=data.position_side,
-                leverage=data.leverage,
-                isolated_margin=margin,
-                fee_rate=fee_rate,
-                adl_lights=data.adl_lights,
-                exchange_liquidation_price=data.exchange_liquidation_price,
-                tick_size=tick,
-                inverse=data.inverse,
-                settle=data.settle,
-                contracts=data.contracts,
-                contract_size=data.contract_size,
-            )
+            if last is not None and last.mark_price == mark:
+                spec = last  # the same inputs: the risk core keeps what it computed from them
+            else:
+                spec = PositionSpec(  # positional (its fields' order): once per position and second
+                    symbol,
+                    data.side,
+                    data.size,
+                    data.entry_price,
+                    mark,
+                    table,
+                    data.margin_mode,
+                    data.position_side,
+                    data.leverage,
+                    margin,
+                    fee_rate,
+                    None,  # max_leverage
+                    data.adl_lights,
+                    data.exchange_liquidation_price,
+                    tick,
+                    data.inverse,
+                    data.settle,
+                    data.contracts,
+                    data.contract_size,
+                )
+            prepared[key] = (data, acc.tiers_version, prep, spec)
             if pooled and data.margin_mode == "cross":  # computed from the collateral below
                 pooled_specs.append(spec)
                 pooled_views.append(PositionView(acc.name, acc.venue.name, data, mark, age, stale, None, note))
@@ -459,6 +472,7 @@ class State:
             kept_keys.append(key)
         acc.prepared = prepared  # the positions held now only
         risk: PortfolioRisk | None = None
+        solved: list[SolvedPool] | None = None
         acc.last_specs = specs
         wallet, missing = self.pool_wallets(acc, specs)
         refusal = "waiting for the account balance" + (f" ({', '.join(missing)})" if missing else "")
@@ -466,10 +480,11 @@ class State:
             refusal = "no positions read yet"
         elif not missing:
             try:
-                risk = assess(acc.venue, specs, wallet)
+                risk, solved = assess_solved(acc.venue, specs, wallet, acc.solved)
             except InputError as exc:  # e.g. a position past the end of a (bundled) tier table
                 risk = None
                 refusal = f"risk not computed: {exc.message}"
+        acc.solved = solved
         if risk is not None:
             acc.last_risk = {}
             for key, kept_view, prisk in zip(kept_keys, kept, risk.positions, strict=True):
@@ -518,6 +533,7 @@ class State:
             else MODE_NOTES.get(acc.mode, MODE_NOTES["unknown"]),
             collateral_risk,
             acc.account_status_venue,
+            solved=solved if risk is not None else None,
         )
         view.collateral_venue = acc.collateral_venue
         native = view.margin_ratio_native_name
@@ -532,12 +548,23 @@ class State:
         """A ``multi_assets`` account from its collateral (:func:`assess_collateral`): each cross
         view gets its liquidation price; None (each view saying why) where the core refuses."""
         note = MODE_NOTES["multi_assets"]
-        try:
-            found = assess_collateral(acc.venue, specs, acc.collateral_assets)
-        except InputError as exc:
-            for view in views:
-                view.note = f"{note} (not computed: {exc.message})"
-            return None
+        last = acc.last_pooled
+        if (
+            last is not None
+            and last[1] is acc.collateral_assets
+            and len(last[0]) == len(specs)
+            and all(a is b for a, b in zip(last[0], specs, strict=True))
+        ):
+            found = last[2]  # the same positions at the same marks on the same collateral
+        else:
+            try:
+                found = assess_collateral(acc.venue, specs, acc.collateral_assets)
+            except InputError as exc:
+                acc.last_pooled = None
+                for view in views:
+                    view.note = f"{note} (not computed: {exc.message})"
+                return None
+            acc.last_pooled = (specs, acc.collateral_assets, found)
         understated = liability_warnings(found)  # Gate, Bitget: a liability's MM, not modelled
         for view, position in zip(views, found.positions, strict=True):
             view.collateral = position

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
 from liqwatch.core.collateral import AssetValue, CollateralPosition, CollateralRisk
+from liqwatch.core.engine import SolvedPool
 from liqwatch.core.model import AccountRisk, PortfolioRisk, PositionRisk
 from liqwatch.core.venues.collateral_conventions import ACCOUNT_CONVENTIONS
 
@@ -112,6 +113,10 @@ class AccountView:
     (:attr:`margin_ratio_native_name`: Binance PM ``uniMMR``), as sent; None elsewhere."""
     collateral_venue: VenueCollateral | None = None
     """A ``portfolio`` account's collateral as the venue reports it (None: not read, or another mode)."""
+    solved: list[SolvedPool] | None = field(default=None, compare=False, repr=False)
+    """The collateral pools the risk core solved for :attr:`risk` (the funding projection
+    re-solves from them, :func:`liqwatch.core.funding.liquidation_prices_after`); None where the
+    view was not computed here."""
 
     @property
     def margin_ratio_native_name(self) -> str | None:

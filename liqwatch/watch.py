@@ -152,7 +152,13 @@ class _Printer:
         # CPU through the json module; the records map NaN and the infinities to null already.
         # Written as bytes where the stream has a buffer: decoding it to text only for the
         # stream to encode it again was a twentieth of the CPU.
-        line = self._dumps(obj, option=self._newline)
+        if not self.closed:
+            self.write(obj, self._dumps(obj, option=self._newline))
+
+    def write(self, obj: dict[str, Any], line: bytes) -> None:
+        """``obj`` with its line written already (:class:`liqwatch.records.SnapshotLines`)."""
+        if self.closed:
+            return
         for sink in self.sinks:
             sink.write(obj, line)
 
@@ -176,8 +182,7 @@ async def run_watch(
     import signal
 
     from liqwatch.monitor import Monitor
-    from liqwatch.records import clear_live_funding, note_market_funding
-    from liqwatch.state import snapshot_record
+    from liqwatch.records import SnapshotLines, clear_live_funding, note_market_funding
 
     if not (args.interval > 0):
         raise InputError("--interval", f"must be > 0, got {typed(args.interval)}")
@@ -186,6 +191,7 @@ async def run_watch(
     from liqwatch.sinks import close_sinks, open_sinks
 
     printer = _Printer(out, await open_sinks(args, config, feeds, out, err))
+    lines = SnapshotLines()  # what did not change since the last snapshot is not written again
     for text in warnings:
         printer.line({"type": "event", "ts": time.time(), "kind": "warning", "detail": text})
     from liqwatch.alerts.runner import AlertRunner
@@ -261,9 +267,9 @@ async def run_watch(
             alerts.on_snapshot(snap)
             for mismatch in monitor.state.mismatches(snap):
                 printer.line(mismatch)
-            record = snapshot_record(snap)
+            record, line = lines.snapshot(snap)
             alerts.on_position_records(record["positions"])
-            printer.line(record)
+            printer.write(record, line)
             printer.closed = True  # the snapshot is the last line of a --once run
             missing = [view for view in snap.accounts if view.data_status != "ok"]
             stream = sys.stderr if err is None else err
@@ -279,9 +285,9 @@ async def run_watch(
                 alerts.on_snapshot(snap)
                 for mismatch in monitor.state.mismatches(snap):
                     printer.line(mismatch)
-                record = snapshot_record(snap)
+                record, line = lines.snapshot(snap)
                 alerts.on_position_records(record["positions"])  # the funding rule (issue #13)
-                printer.line(record)
+                printer.write(record, line)
                 if not settled and snap.positions:
                     settled = True
                     from liqwatch.heap import settle

@@ -22,7 +22,8 @@ assessed on its own wallet: a cross position's collateral is its pool's wallet a
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from math import isnan
+from dataclasses import replace
+from math import copysign, isnan
 from typing import NamedTuple
 
 from liqwatch.core.errors import InputError
@@ -284,6 +285,7 @@ class _Work:
         "mm",
         "notional",
         "req",
+        "risk",
         "sign",
         "spec",
         "tier",
@@ -351,6 +353,8 @@ class _Work:
         self.leg = Leg(side, q, entry, table, spec.fee_rate, fixed)
         self.lp: float | None = None
         self.bp: float | None = None
+        self.risk: PositionRisk | None = None
+        """The position's risk once :func:`_pool_risk` built it (kept with a reused work)."""
 
     def share_bracket(self, total_qty: float, venue: Venue) -> None:
         """Re-bracket this cross leg by the combined size of its symbol's legs."""
@@ -382,17 +386,145 @@ def assess(venue: Venue, specs: Sequence[PositionSpec], wallet_balance: Wallet =
     collateral: one number (see :func:`pool_wallets`) or one per settle currency. ``account`` is
     the pool of the venue's default settle currency (else the first pool held); ``pools`` has every
     pool held (those of the positions and of the wallets given)."""
+    return assess_solved(venue, specs, wallet_balance)[0]
+
+
+class SolvedPool(NamedTuple):
+    """One collateral pool as :func:`assess` solved it: what a what-if that only moves collateral
+    (the funding drift, :func:`shifted_liquidation_prices`) re-solves from, without redoing any
+    position's figures at the mark, and what the next assessment of the same account reuses
+    (:func:`assess_solved`'s ``previous``)."""
+
+    settle: str
+    members: list[int] | None
+    """The positions' indices in the specs given (None: every position, in order)."""
+    works: list[_Work]
+    cross: _Cross
+    wallet: float
+    account: AccountRisk
+
+
+def assess_solved(
+    venue: Venue,
+    specs: Sequence[PositionSpec],
+    wallet_balance: Wallet = 0.0,
+    previous: Sequence[SolvedPool] | None = None,
+) -> tuple[PortfolioRisk, list[SolvedPool]]:
+    """:func:`assess`, and each pool it solved (for :func:`shifted_liquidation_prices`).
+
+    ``previous``: the pools of the same account's last assessment (``liqwatch watch``, every
+    second). Nothing is recomputed that cannot have changed: a spec given again (the same object:
+    its mark, size, tiers unchanged) keeps its figures where they are its own (an isolated
+    position: its result object too); a pool whose specs and wallet are all the same keeps every
+    result, its account's included; a pool where anything changed re-solves its cross positions
+    (each one's price depends on every mark of the pool) and sums its account again. The numbers
+    are those of an assessment from scratch, bit for bit."""
     found: list[PositionRisk | None] = [None] * len(specs)
     pools: dict[str, AccountRisk] = {}
-    for name, members, works, cross, wallet in _solved_pools(venue, specs, wallet_balance):
-        risks, account = _pool_risk(venue, works, cross, wallet, name)
+    solved: list[SolvedPool] = []
+    for name, members, works, cross, wallet, kept in _solved_pools(venue, specs, wallet_balance, previous):
+        if kept is not None:  # nothing in the pool changed: its results as they were
+            risks = [w.risk for w in works if w.risk is not None]
+            account = kept.account
+        else:
+            risks, account = _pool_risk(venue, works, cross, wallet, name)
+        solved.append(SolvedPool(name, members, works, cross, wallet, account))
         if members is None:  # the one pool holds every position, in order
-            return PortfolioRisk(venue.name, risks, account, {name: account})
+            return PortfolioRisk(venue.name, risks, account, {name: account}), solved
         for i, risk in zip(members, risks, strict=True):
             found[i] = risk
         pools[name] = account
     positions = [p for p in found if p is not None]
-    return PortfolioRisk(venue.name, positions, next(iter(pools.values())), pools)
+    return PortfolioRisk(venue.name, positions, next(iter(pools.values())), pools), solved
+
+
+def shifted_liquidation_prices(
+    venue: Venue, pool: SolvedPool, wallet: float, margins: Sequence[float | None]
+) -> list[float | None]:
+    """The liquidation price of each of ``pool``'s positions (its order) exactly as
+    :func:`liquidation_prices` gives them for the same positions with the pool's cross wallet
+    ``wallet`` and each isolated position's margin ``margins[j]`` (None: unchanged, its price as
+    solved), the marks held: the same solves from the figures at the mark the pool already has.
+    Raises InputError where :func:`liquidation_prices` would (a price past an incomplete table)."""
+    return PoolShift(venue, pool).prices(wallet, margins)
+
+
+class PoolShift:
+    """:func:`shifted_liquidation_prices` for one solved pool and many wallets and margins (a
+    funding drift's payments): what every one of them shares is taken from the pool once."""
+
+    __slots__ = ("cross", "pool", "venue")
+
+    def __init__(self, venue: Venue, pool: SolvedPool) -> None:
+        self.venue = venue
+        self.pool = pool
+        cross_upnl, cross_req = pool.cross.upnl, pool.cross.requirement
+        first, multi = _cross_groups(pool.works)
+        # per symbol as _solve_pool solves it: (its legs, the other symbols' uPnL and requirement)
+        groups: list[tuple[list[_Work], float, float]] = []
+        for w in first.values():
+            members = multi.get(w.spec.symbol) if multi else None
+            if members is None:
+                groups.append(([w], cross_upnl - w.upnl, cross_req - w.req))
+                continue
+            g_upnl = 0.0
+            g_req = 0.0
+            for m in members:
+                g_upnl += m.upnl
+                g_req += m.req
+            groups.append((members, cross_upnl - g_upnl, cross_req - g_req))
+        self.cross = groups
+
+    def prices(self, wallet: float, margins: Sequence[float | None]) -> list[float | None]:
+        venue = self.venue
+        prices: dict[int, float | None] = {}  # id(work) -> price in the solver's space, cross legs
+        for members, others_upnl, others_req in self.cross:
+            # the same operations in the same order as _solve_pool: the same floats
+            collateral = wallet + others_upnl - others_req
+            if len(members) == 1:
+                w = members[0]
+                prices[id(w)] = solve_price(collateral, (w.leg,), w.mark)
+                continue
+            lp = solve_price(collateral, [m.leg for m in members], members[0].mark)
+            for m in members:
+                prices[id(m)] = lp
+        out: list[float | None] = []
+        for w, margin in zip(self.pool.works, margins, strict=True):
+            spec = w.spec
+            if spec.margin_mode != "cross":
+                if margin is None:
+                    out.append(w.lp)  # unchanged: as solved (and checked) already
+                    continue
+                leg = w.leg
+                if mm_at_entry(venue, spec):  # the requirement fixed at entry counts the margin (the fee)
+                    leg = _Work(replace(spec, isolated_margin=margin), venue).leg
+                lp = solve_price(margin, (leg,), w.mark)
+            else:
+                leg = w.leg
+                lp = prices[id(w)]
+            if lp is not None and not spec.tiers.complete:
+                check_covered(spec, venue, leg, lp, "at the liquidation price")
+            out.append(_to_price(lp, leg.entry) if w.inverse else lp)
+        return out
+
+
+def _cross_groups(works: list[_Work]) -> tuple[dict[str, _Work], dict[str, list[_Work]]]:
+    """Cross positions by symbol, in order of first appearance: ``first`` holds each symbol's first
+    leg, ``multi`` the legs of the symbols with more than one (hedge legs). No list per symbol for
+    the usual one position per symbol."""
+    first: dict[str, _Work] = {}
+    multi: dict[str, list[_Work]] = {}
+    for w in works:
+        spec = w.spec
+        if spec.margin_mode == "cross":
+            held = first.setdefault(spec.symbol, w)
+            if held is not w:
+                legs_of = multi.get(spec.symbol)
+                if legs_of is None:
+                    multi[spec.symbol] = [held, w]
+                else:
+                    legs_of.append(w)
+    return first, multi
 
 
 def liquidation_prices(venue: Venue, specs: Sequence[PositionSpec], wallet_balance: Wallet = 0.0) -> list[float | None]:
@@ -400,7 +532,7 @@ def liquidation_prices(venue: Venue, specs: Sequence[PositionSpec], wallet_balan
     same refusals), without the rest of its risk: no ADL ranking, no result records. For what-ifs
     that only move collateral and ask again, many times (the funding drift)."""
     found: list[float | None] = [None] * len(specs)
-    for _, members, works, _, _ in _solved_pools(venue, specs, wallet_balance):
+    for _, members, works, _, _, _ in _solved_pools(venue, specs, wallet_balance):
         if members is None:
             return [w.lp for w in works]
         for i, w in zip(members, works, strict=True):
@@ -409,15 +541,22 @@ def liquidation_prices(venue: Venue, specs: Sequence[PositionSpec], wallet_balan
 
 
 def _solved_pools(
-    venue: Venue, specs: Sequence[PositionSpec], wallet_balance: Wallet
-) -> Iterator[tuple[str, list[int] | None, list[_Work], _Cross, float]]:
+    venue: Venue,
+    specs: Sequence[PositionSpec],
+    wallet_balance: Wallet,
+    previous: Sequence[SolvedPool] | None = None,
+) -> Iterator[tuple[str, list[int] | None, list[_Work], _Cross, float, SolvedPool | None]]:
     """Each collateral pool solved (:func:`_solve_pool`), in the order :func:`assess` reports them:
     (settle currency, the positions' indices in ``specs`` — None for the common case of one pool
-    holding every position in order —, their figures, the cross sums, the pool's wallet)."""
+    holding every position in order —, their figures, the cross sums, the pool's wallet, and the
+    pool of ``previous`` kept whole where nothing in it changed, else None)."""
     if venue.size_dependent_tiers:  # the rate follows the size (Deribit's ramp): one table per size
         specs = [venue.sized_spec(spec) for spec in specs]
+    before = {pool.settle: pool for pool in previous} if previous else {}
     if not isinstance(wallet_balance, Mapping) and single_pool(specs, venue):
-        yield venue.settle, None, *_solve_pool(venue, specs, wallet_balance), wallet_balance
+        prev = before.get(venue.settle)
+        works, cross, kept = _solve_pool(venue, specs, wallet_balance, prev)
+        yield venue.settle, None, works, cross, wallet_balance, kept
         return
     wallets = pool_wallets(venue, specs, wallet_balance)
     groups: dict[str, list[int]] = {}
@@ -429,7 +568,9 @@ def _solved_pools(
     for name in names or [venue.settle]:
         members = groups.get(name, [])
         wallet = wallets.get(name, 0.0)
-        yield name, members, *_solve_pool(venue, [specs[i] for i in members], wallet), wallet
+        prev = before.get(name)
+        works, cross, kept = _solve_pool(venue, [specs[i] for i in members], wallet, prev)
+        yield name, members, works, cross, wallet, kept
 
 
 class _Cross(NamedTuple):
@@ -440,13 +581,44 @@ class _Cross(NamedTuple):
     requirement: float
     balance: float
     ratio: float | None
+    upnl: float
+    """The cross positions' unrealized PnL (``balance`` is the wallet plus this)."""
 
 
-def _solve_pool(venue: Venue, specs: Sequence[PositionSpec], wallet_balance: float) -> tuple[list[_Work], _Cross]:
+def _unchanged(prev: SolvedPool, specs: Sequence[PositionSpec], wallet_balance: float) -> bool:
+    """The pool's specs are those ``prev`` solved (the same objects, in order) on the same wallet."""
+    works = prev.works
+    if len(works) != len(specs) or prev.wallet != wallet_balance:
+        return False
+    if copysign(1.0, prev.wallet) != copysign(1.0, wallet_balance):  # -0.0 and 0.0 sum differently
+        return False
+    for w, spec in zip(works, specs, strict=True):  # noqa: SIM110 (a plain loop: no generator frame)
+        if w.spec is not spec:
+            return False
+    return True
+
+
+def _solve_pool(
+    venue: Venue, specs: Sequence[PositionSpec], wallet_balance: float, prev: SolvedPool | None = None
+) -> tuple[list[_Work], _Cross, SolvedPool | None]:
     """One collateral pool solved: each position's figures at the mark with its liquidation and
     bankruptcy prices (``lp``/``bp``, in prices: an inverse one mapped back from x), and the cross
-    account's sums. Raises InputError for a liquidation price past an incomplete table."""
-    works = [_Work(spec, venue) for spec in specs]
+    account's sums. Raises InputError for a liquidation price past an incomplete table.
+
+    ``prev``: the same pool's last solve. Kept whole (and returned third) where its specs and
+    wallet are this call's; else each isolated position whose spec it solved keeps its figures
+    (they are its own: margin, entry, size, tiers and mark), and everything else is computed."""
+    if prev is not None and _unchanged(prev, specs, wallet_balance):
+        return prev.works, prev.cross, prev
+    if prev is not None:
+        kept = {id(w.spec): w for w in prev.works if w.spec.margin_mode != "cross"}
+        works = []
+        for spec in specs:
+            w = kept.get(id(spec))  # prev holds its specs: an id is not reused while it lives
+            works.append(w if w is not None and w.spec is spec else _Work(spec, venue))
+    else:
+        kept = {}
+        works = [_Work(spec, venue) for spec in specs]
 
     # Cross positions by symbol, in order of first appearance: ``first`` holds each symbol's first
     # leg, ``multi`` the legs of the symbols with more than one (hedge legs). No list per symbol for
@@ -509,6 +681,8 @@ def _solve_pool(venue: Venue, specs: Sequence[PositionSpec], wallet_balance: flo
     for w in works:  # in input order: the first position refused is the one named
         spec = w.spec
         if spec.margin_mode != "cross":
+            if kept and w.risk is not None and kept.get(id(spec)) is w:
+                continue  # solved (and checked) before: its prices are final
             margin = spec.isolated_margin or 0.0
             w.lp = solve_price(margin, (w.leg,), w.mark)
             w.bp = bankruptcy_price(margin, (w.leg,))
@@ -517,14 +691,14 @@ def _solve_pool(venue: Venue, specs: Sequence[PositionSpec], wallet_balance: flo
         if w.inverse:
             w.lp = _to_price(w.lp, w.leg.entry)
             w.bp = _to_price(w.bp, w.leg.entry)
-    return works, _Cross(iso_margin, cross_req, cross_balance, cross_ratio)
+    return works, _Cross(iso_margin, cross_req, cross_balance, cross_ratio, cross_upnl), None
 
 
 def _pool_risk(
     venue: Venue, works: list[_Work], cross: _Cross, wallet_balance: float, settle: str
 ) -> tuple[list[PositionRisk], AccountRisk]:
     """One solved collateral pool's risk: its positions' and its account's (``settle``, ``wallet_balance``)."""
-    iso_margin, cross_req, cross_balance, cross_ratio = cross
+    iso_margin, cross_req, cross_balance, cross_ratio, _ = cross
     positions: list[PositionRisk] = []
     total_upnl = 0.0
     total_req = 0.0
@@ -540,10 +714,14 @@ def _pool_risk(
             ratio = cross_ratio
             collateral = wallet_balance
         else:
+            if w.risk is not None:  # a reused isolated work: its result is its own
+                positions.append(w.risk)
+                continue
             collateral = spec.isolated_margin or 0.0
             balance = collateral + w.upnl
             ratio = _ratio(w.req, balance)
-        positions.append(_position_risk(venue, w, w.lp, w.bp, balance, ratio, collateral))
+        risk = w.risk = _position_risk(venue, w, w.lp, w.bp, balance, ratio, collateral)
+        positions.append(risk)
 
     total_wallet = pool_wallet(wallet_balance, iso_margin)
     margin_balance = total_wallet + total_upnl

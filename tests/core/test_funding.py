@@ -135,3 +135,90 @@ def test_drift_is_monotone_in_the_sign_of_the_rate(
     for a, b in itertools.pairwise(path):
         assert a is not None and b is not None
         assert (b > a) if up else (b < a)
+
+
+_BRACKETS = [
+    {"min": 0, "max": 5_000, "mmr": 0.01, "max_leverage": 50},
+    {"min": 5_000, "max": 50_000, "mmr": 0.02, "max_leverage": 25},
+    {"min": 50_000, "max": 500_000, "mmr": 0.05, "max_leverage": 10},
+]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    venue_name=st.sampled_from(["binance", "bybit", "okx", "bitget", "gate", "hyperliquid"]),
+    rows=st.lists(
+        st.tuples(
+            st.sampled_from(["long", "short"]),
+            st.floats(0.05, 20.0),  # size (a multiple of 1,000 USD face for an inverse position)
+            st.floats(0.7, 1.3),  # mark / entry
+            st.sampled_from(["isolated", "cross"]),
+            st.floats(0.02, 0.6),  # isolated margin / value at entry
+            st.sampled_from(["BTC", "ETH", "SOL"]),
+            st.booleans(),  # inverse (where the venue lists inverse markets)
+            st.one_of(st.none(), st.floats(-0.02, 0.02)),  # the funding rate
+        ),
+        min_size=1,
+        max_size=6,
+    ),
+    wallet=st.floats(0.0, 60_000.0),
+    mapping=st.booleans(),
+    complete=st.booleans(),
+)
+def test_the_drift_from_the_snapshots_solved_pools_is_the_drift_from_scratch(
+    venue_name: str,
+    rows: list[tuple[str, float, float, str, float, str, bool, float | None]],
+    wallet: float,
+    mapping: bool,
+    complete: bool,
+) -> None:
+    """`liqwatch watch` re-solves the funding drift from the pools its snapshot solved: every price
+    (and every refusal) is the one assessing the whole account again for each payment gives."""
+    from liqwatch.core.engine import assess_solved
+    from liqwatch.core.errors import InputError
+    from liqwatch.core.tiers import build_table
+
+    venue = get_venue(venue_name)
+    table = build_table(_BRACKETS, complete=complete)
+    specs: list[PositionSpec] = []
+    seen: set[str] = set()
+    for side, size, move, mode, share, coin, wants_inverse, _ in rows:
+        inverse = wants_inverse and venue.supports_inverse
+        symbol = f"{coin}/USD:{coin}" if inverse else f"{coin}/USDT:USDT"
+        if symbol in seen:  # one-way: one position per symbol
+            continue
+        seen.add(symbol)
+        entry = {"BTC": 20_000.0, "ETH": 1_500.0, "SOL": 40.0}[coin]
+        q = size * 1_000.0 if inverse else size * 100_000.0 / entry / 10
+        value = q / entry if inverse else q * entry
+        specs.append(
+            PositionSpec(
+                symbol,
+                side,  # type: ignore[arg-type]
+                q,
+                entry,
+                entry * move,
+                table,
+                mode,  # type: ignore[arg-type]
+                isolated_margin=value * share if mode == "isolated" else None,
+                fee_rate=venue.default_fee_rate,
+                inverse=inverse,
+                settle=coin if inverse else None,
+            )
+        )
+    rates = [r[7] for r in rows[: len(specs)]]
+    pools = {"USDT": wallet, **{s.settle: wallet / 20_000.0 for s in specs if s.settle}}
+    given_wallet: float | dict[str, float] = pools if mapping or len(pools) > 1 else wallet
+    try:
+        _, solved = assess_solved(venue, specs, given_wallet)
+    except InputError:
+        return  # the snapshot refuses: no risk, no projection
+    try:
+        scratch: list[FundingDrift | None] | str = liquidation_prices_after(venue, specs, given_wallet, rates, 3)
+    except InputError as exc:
+        scratch = exc.message
+    try:
+        reused: list[FundingDrift | None] | str = liquidation_prices_after(venue, specs, given_wallet, rates, 3, solved)
+    except InputError as exc:
+        reused = exc.message
+    assert repr(reused) == repr(scratch)  # repr: None, NaN and -0.0 compared as written
