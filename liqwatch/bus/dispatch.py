@@ -109,7 +109,19 @@ class BusDispatcher:
             deliver_policy=DeliverPolicy.BY_START_TIME,
             opt_start_time=datetime.datetime.now(datetime.UTC) - datetime.timedelta(seconds=self.since),
         )
-        return await self.js.pull_subscribe(SUBJECTS, durable=DURABLE, stream=STREAM, config=config)
+        from nats.js.errors import APIError
+
+        try:
+            return await self.js.pull_subscribe(SUBJECTS, durable=DURABLE, stream=STREAM, config=config)
+        except APIError as refused:
+            # Two dispatchers starting at once both found no consumer and both created it: the
+            # second's start time differs ("start time can not be updated"). Bind to the one that
+            # exists (the first dispatcher's); anything else is raised.
+            try:
+                await self.js.consumer_info(STREAM, DURABLE)
+            except APIError:
+                raise refused from None
+            return await self.js.pull_subscribe_bind(DURABLE, STREAM)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Deliver until ``stop`` is set; then hand back (nak) what is still held."""
