@@ -17,7 +17,7 @@ the quantity at its tier's ratio); tiered by USD value (Bitget multi-asset hairc
 ``collateralRate`` tiers); or Binance Multi-Assets' bid rate ``index x (1 - bidBuffer)``. A negative
 equity (a liability) is counted at full value, or at Binance's ask rate ``index x (1 + askBuffer)``
 ("Account Equity = sum min(assetEquity x bidRate, assetEquity x askRate)"). No maintenance margin on
-a liability is modelled; where a venue adds one (Gate, Bitget), :func:`liability_warnings` says
+a liability is modelled; where a venue adds one (Gate, Bitget, Bybit, OKX), :func:`liability_warnings` says
 where it applies.
 
 Maintenance margin in USD: each position's requirement (its bracket MM plus the liquidation fee the
@@ -570,7 +570,7 @@ def assess_collateral(
 
 def liability_warnings(risk: CollateralRisk) -> list[str]:
     """On a venue that adds a maintenance margin on liabilities liqwatch does not model
-    (:data:`LIABILITY_MM_UNMODELLED`: Gate, Bitget): one line saying where it applies, each asset
+    (:data:`LIABILITY_MM_UNMODELLED`: Gate, Bitget, Bybit, OKX): one line saying where it applies, each asset
     whose equity is negative now and each position whose reported liquidation price lies where its
     settle asset's equity is negative (its legs' PnL moved there); [] where none is, or elsewhere."""
     rule = LIABILITY_MM_UNMODELLED.get(risk.venue)

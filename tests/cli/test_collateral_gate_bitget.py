@@ -194,13 +194,14 @@ def _calc_err(capsys: pytest.CaptureFixture[str], path: Path) -> tuple[dict[str,
     return json.loads(captured.out), captured.err.strip().splitlines()
 
 
-@pytest.mark.parametrize("venue", ["gate", "bitget"])
+@pytest.mark.parametrize("venue", ["gate", "bitget", "bybit", "okx"])
 def test_a_liability_at_the_liquidation_price_is_said_on_stderr(
     venue: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """1,000 USDT and 1 BTC behind the BTC long (entry 52,000, mark 50,000): the long liquidates where
-    the USDT equity is far below zero, a liability whose maintenance margin Gate and Bitget add (by
-    tiers liqwatch does not read): the figures stand, one stderr line says they understate the MM."""
+    the USDT equity is far below zero, a liability whose maintenance margin Gate, Bitget, Bybit
+    (borrowed assets) and OKX (borrowings) add (by tiers liqwatch does not read): the figures stand,
+    one stderr line says they understate the MM."""
     collateral = [
         {"asset": "USDT", "amount": 1_000, "price": 1, "ratio": 1},
         {"asset": "BTC", "amount": 1, "ratio": 0.9},
@@ -216,8 +217,9 @@ def test_a_liability_at_the_liquidation_price_is_said_on_stderr(
 
 def test_no_liability_no_warning_and_other_venues_unchanged(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """USDT alone behind the long: its equity at the liquidation price is the MM (> 0), no line.
-    Bybit with the BTC collateral: not one of the venues the line is for."""
+    Binance with the BTC collateral: not one of the venues the line is for (Multi-Assets Mode
+    exchanges a negative balance; it adds no maintenance margin on it)."""
     usdt_only = [{"asset": "USDT", "amount": 10_000, "price": 1, "ratio": 1}]
     assert _calc_err(capsys, _portfolio(tmp_path, "gate", usdt_only))[1] == []
     with_btc = [*usdt_only, {"asset": "BTC", "amount": 1, "ratio": 0.9}]
-    assert _calc_err(capsys, _portfolio(tmp_path, "bybit", with_btc))[1] == []
+    assert _calc_err(capsys, _portfolio(tmp_path, "binance", with_btc))[1] == []

@@ -48,9 +48,12 @@ PORTFOLIO_BRACKET_MM: frozenset[str] = frozenset({"binance"})
 LIABILITY_MM_UNMODELLED: dict[str, str] = {
     "gate": "Gate adds a tiered maintenance margin on liabilities (GET /unified/loan_margin_tiers)",
     "bitget": "Bitget adds |liability| x a tiered rate - offset since 2026-06-25 (support 12560603884259)",
+    "bybit": "Bybit's total maintenance margin includes one on borrowed assets (UTA glossary: "
+    "Total MM = sum of MM on borrowed assets + MM for open positions + MM for active orders)",
+    "okx": "OKX counts a maintenance margin on borrowings (liabilities) in its mmr (tiered by the amount borrowed)",
 }
 """Venues that add a maintenance margin on a negative equity (a liability, e.g. USDT below zero
-after losses) which the core does not model: :func:`liqwatch.core.collateral.liability_warnings`
+after losses, Bybit's spot borrow) which the core does not model: :func:`liqwatch.core.collateral.liability_warnings`
 says where it applies (the MM, and so the ratio, are understated there)."""
 
 LARGER_HEDGE_LEG_ONLY: frozenset[str] = frozenset({"bitget"})
