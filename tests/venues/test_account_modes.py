@@ -39,7 +39,7 @@ CASES = [
     ("hyperliquid", "single", "single", "hyperliquid userAbstraction default", 800.25 / 10495.0),
     ("hyperliquid", "dex", "single", "hyperliquid userAbstraction dexAbstraction", 800.25 / 10495.0),
     ("hyperliquid", "multi_assets", "multi_assets", "hyperliquid userAbstraction unifiedAccount", 800.25 / 11350.0),
-    ("hyperliquid", "portfolio", "portfolio", "hyperliquid userAbstraction portfolioMargin", 800.25 / 10495.0),
+    ("hyperliquid", "portfolio", "portfolio", "hyperliquid userAbstraction portfolioMargin", None),
     ("deribit", "single", "single", "deribit margin_model segregated_sm", 19233.15 / 200000.0),
     ("deribit", "multi_assets", "multi_assets", "deribit margin_model cross_sm", 21500.0 / 430000.0),
     ("deribit", "portfolio", "portfolio", "deribit margin_model cross_pm", 12900.0 / 430000.0),

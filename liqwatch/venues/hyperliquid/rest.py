@@ -48,7 +48,9 @@ class HyperliquidRest(VenueRest):
     venue ratio: ``crossMaintenanceMarginUsed / crossMarginSummary.accountValue`` (liquidation when
     the account value falls below the maintenance margin); a ``unifiedAccount`` (whose balances are
     reported in the spot clearinghouse) as Hyperliquid's "Unified Account Ratio" defines it for the
-    USDC dex: ``crossMaintenanceMarginUsed / (spot USDC total - isolated marginUsed)``.
+    USDC dex: ``crossMaintenanceMarginUsed / (spot USDC total - isolated marginUsed)``. None for
+    ``portfolioMargin`` (pre-alpha): Hyperliquid publishes no formula or liquidation level for its
+    portfolio margin ratio, and the perp clearinghouse alone leaves out the spot collateral and loans.
     """
 
     name = "hyperliquid"
@@ -126,6 +128,8 @@ class HyperliquidRest(VenueRest):
         """See the class docstring: the ``clearinghouseState`` :meth:`balance` read this cycle (else a
         fresh read), and ``spotClearinghouseState`` for a unified account."""
         state = taken(self._states, ex) or await self._state(ex, account)
+        if mode == "portfolio":  # spot, borrows and perps margined together: no published ratio
+            return None, {}
         mm = num(state.get("crossMaintenanceMarginUsed"))
         if mode != "multi_assets":
             value = num(as_dict(state.get("crossMarginSummary")).get("accountValue"))
