@@ -48,7 +48,8 @@ class HyperliquidRest(VenueRest):
     venue ratio: ``crossMaintenanceMarginUsed / crossMarginSummary.accountValue`` (liquidation when
     the account value falls below the maintenance margin); a ``unifiedAccount`` (whose balances are
     reported in the spot clearinghouse) as Hyperliquid's "Unified Account Ratio" defines it for the
-    USDC dex: ``crossMaintenanceMarginUsed / (spot USDC total - isolated marginUsed)``. None for
+    USDC dex: ``crossMaintenanceMarginUsed / (spot USDC total - isolated marginUsed)`` (the main
+    dex's only: the page also adds HIP-3 dexes posting USDC, which liqwatch does not read). None for
     ``portfolioMargin`` (pre-alpha): Hyperliquid publishes no formula or liquidation level for its
     portfolio margin ratio, and the perp clearinghouse alone leaves out the spot collateral and loans.
     """
