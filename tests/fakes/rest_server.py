@@ -450,18 +450,26 @@ class FakeHyperliquid(FakeVenue):
     balance_fixture = "clearinghouseState"
     routes = (("POST", "/info", "info", False),)
 
+    def __init__(self, server: FakeRestServer) -> None:
+        super().__init__(server)
+        self.kinds: list[str] = []
+        """Every ``info`` request's ``type``, in order (the path alone does not tell them apart)."""
+
     async def info(self, request: web.Request) -> web.Response:
         try:
             body = await request.json()
         except json.JSONDecodeError:
             return web.Response(text="Failed to deserialize the JSON body into the target type", status=422)
         kind = body.get("type") if isinstance(body, dict) else None
+        self.kinds.append(str(kind))
         if kind == "meta":
             return _failed_tiers(self.data, self.data["meta"]["universe"], "name") or self.fixture("meta")
         if kind == "metaAndAssetCtxs":
             return self.fixture("metaAndAssetCtxs")
         if kind == "userAbstraction":
             return web.json_response(self.data.get("userAbstraction", self.data["modes"]["single"]["userAbstraction"]))
+        if kind == "spotClearinghouseState":  # set by the multi_assets (unifiedAccount) mode
+            return web.json_response(self.data.get("spotClearinghouseState", {"balances": []}))
         if kind == "clearinghouseState":
             user = str(body.get("user", ""))
             if not user.startswith("0x") or len(user) != 42:

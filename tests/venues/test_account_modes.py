@@ -35,9 +35,10 @@ CASES = [
     ("gate", "portfolio", "portfolio", "gate unified_mode portfolio", 1 / 8.0),
     ("bitget", "single", "single", "bitget assetMode single", None),
     ("bitget", "multi_assets", "multi_assets", "bitget assetMode union", 0.0321),
-    ("hyperliquid", "single", "single", "hyperliquid userAbstraction default", None),
-    ("hyperliquid", "dex", "single", "hyperliquid userAbstraction dexAbstraction", None),
-    ("hyperliquid", "multi_assets", "multi_assets", "hyperliquid userAbstraction unifiedAccount", None),
+    # crossMaintenanceMarginUsed / crossMarginSummary.accountValue; unified: / (spot USDC - isolated marginUsed)
+    ("hyperliquid", "single", "single", "hyperliquid userAbstraction default", 800.25 / 10495.0),
+    ("hyperliquid", "dex", "single", "hyperliquid userAbstraction dexAbstraction", 800.25 / 10495.0),
+    ("hyperliquid", "multi_assets", "multi_assets", "hyperliquid userAbstraction unifiedAccount", 800.25 / 11350.0),
     ("hyperliquid", "portfolio", "portfolio", "hyperliquid userAbstraction portfolioMargin", None),
     ("deribit", "single", "single", "deribit margin_model segregated_sm", 19233.15 / 200000.0),
     ("deribit", "multi_assets", "multi_assets", "deribit margin_model cross_sm", 21500.0 / 430000.0),
@@ -75,6 +76,29 @@ def test_the_binance_ratio_reuses_the_balance_read() -> None:
     event, paths = _mode("binance", "multi_assets")
     assert event.venue_inputs == {"totalMaintMargin": 262.575, "totalMarginBalance": 26252.5}
     assert paths.count("/fapi/v3/account") == 1  # the balance's read only (multiAssetsMargin true: no BNFCR look)
+
+
+def test_the_hyperliquid_ratio_reuses_the_balance_read_and_reads_a_unified_account_from_spot() -> None:
+    """One clearinghouseState read per cycle: the venue ratio uses the one the balance came from. A
+    unifiedAccount's balances are reported in the spot clearinghouse: its ratio is Hyperliquid's
+    Unified Account Ratio (cross maintenance margin / (spot USDC total - isolated marginUsed))."""
+    from tests.fakes.rest_server import FakeHyperliquid
+
+    async def body(fake: FakeRestServer, client: RestClient) -> tuple[AccountMode, list[str]]:
+        await client.fetch_account_balances()
+        assert isinstance(fake.venue, FakeHyperliquid)
+        fake.venue.kinds.clear()
+        return await client.fetch_account_mode(), fake.venue.kinds
+
+    event, kinds = run("hyperliquid", body)
+    assert event.venue_inputs == {"crossMaintenanceMarginUsed": 800.25, "crossMarginSummary.accountValue": 10495.0}
+    assert kinds == ["userAbstraction"]  # the ratio: the balance's clearinghouseState, not read again
+    unified, _ = _mode("hyperliquid", "multi_assets")
+    assert unified.venue_inputs == {
+        "crossMaintenanceMarginUsed": 800.25,
+        "spot USDC total": 12000.0,
+        "isolated marginUsed": 650.0,
+    }
 
 
 def test_a_mode_the_venue_refuses_to_tell_is_unknown_with_the_reason() -> None:

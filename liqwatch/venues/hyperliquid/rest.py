@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import weakref
 from typing import TYPE_CHECKING, Any, Literal
 
 from liqwatch.feeds.events import AccountModeName, TierRowData
@@ -10,6 +11,8 @@ from liqwatch.feeds.venue_rest import (
     Leg,
     PositionSnapshot,
     VenueRest,
+    ratio_of,
+    taken,
 )
 
 if TYPE_CHECKING:
@@ -42,6 +45,13 @@ class HyperliquidRest(VenueRest):
     mmr = 1/(2 x maxLeverage) per tier; a table id without an entry means one tier at the asset's
     ``maxLeverage``. No maintenance amount (derived by the core).
     marks: ``POST /info {"type": "metaAndAssetCtxs"}`` ``markPx`` (not ``midPx``).
+    venue ratio: ``crossMaintenanceMarginUsed / crossMarginSummary.accountValue`` (liquidation when
+    the account value falls below the maintenance margin); a ``unifiedAccount`` (whose balances are
+    reported in the spot clearinghouse) as Hyperliquid's "Unified Account Ratio" defines it for the
+    USDC dex: ``crossMaintenanceMarginUsed / (spot USDC total - isolated marginUsed)`` (the main
+    dex's only: the page also adds HIP-3 dexes posting USDC, which liqwatch does not read). None for
+    ``portfolioMargin`` (pre-alpha): Hyperliquid publishes no formula or liquidation level for its
+    portfolio margin ratio, and the perp clearinghouse alone leaves out the spot collateral and loans.
     """
 
     name = "hyperliquid"
@@ -52,6 +62,10 @@ class HyperliquidRest(VenueRest):
     ccxt_id = "hyperliquid"
     settle = "USDC"
     balance_uses_positions = True  # the balance comes from the positions' clearinghouseState
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._states: weakref.WeakKeyDictionary[Any, dict[str, Any]] = weakref.WeakKeyDictionary()
 
     def options(self) -> dict[str, Any]:
         return {"fetchMarkets": {"types": ["swap"]}, "defaultType": "swap"}
@@ -109,6 +123,34 @@ class HyperliquidRest(VenueRest):
     async def _state(self, ex: Any, account: AccountConfig) -> dict[str, Any]:
         return as_dict(await ex.publicPostInfo({"type": "clearinghouseState", "user": account.wallet}))
 
+    async def venue_ratio(
+        self, ex: Any, account: AccountConfig, mode: AccountModeName
+    ) -> tuple[float | None, dict[str, float | str | None]]:
+        """See the class docstring: the ``clearinghouseState`` :meth:`balance` read this cycle (else a
+        fresh read), and ``spotClearinghouseState`` for a unified account."""
+        state = taken(self._states, ex) or await self._state(ex, account)
+        if mode == "portfolio":  # spot, borrows and perps margined together: no published ratio
+            return None, {}
+        mm = num(state.get("crossMaintenanceMarginUsed"))
+        if mode != "multi_assets":
+            value = num(as_dict(state.get("crossMarginSummary")).get("accountValue"))
+            return ratio_of(mm, value), {"crossMaintenanceMarginUsed": mm, "crossMarginSummary.accountValue": value}
+        spot = as_dict(await ex.publicPostInfo({"type": "spotClearinghouseState", "user": account.wallet}))
+        rows = [as_dict(b) for b in as_list(spot.get("balances"))]
+        usdc = next((num(b.get("total")) for b in rows if b.get("coin") == self.settle), 0.0)
+        isolated = 0.0
+        for item in as_list(state.get("assetPositions")):
+            entry = as_dict(as_dict(item).get("position"))
+            if as_dict(entry.get("leverage")).get("type") == "isolated":
+                isolated += num(entry.get("marginUsed")) or 0.0
+        available = None if usdc is None else usdc - isolated
+        inputs: dict[str, float | str | None] = {
+            "crossMaintenanceMarginUsed": mm,
+            "spot USDC total": usdc,
+            "isolated marginUsed": isolated,
+        }
+        return ratio_of(mm, available), inputs
+
     async def snapshot(self, ex: Any, account: AccountConfig) -> PositionSnapshot:
         """One ``clearinghouseState`` read: ccxt parses its positions (as ``fetch_positions`` would
         from the same response) and the whole state stays in the context for :meth:`balance`."""
@@ -121,6 +163,7 @@ class HyperliquidRest(VenueRest):
     ) -> tuple[float, str, float | None]:
         kept = positions.context.get(STATE)
         state = kept if isinstance(kept, dict) else await self._state(ex, account)
+        self._states[ex] = state
         summary = as_dict(state.get("crossMarginSummary"))
         value = num(summary.get("accountValue"))
         if value is None:
