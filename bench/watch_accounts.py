@@ -21,21 +21,12 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-TICKS_PER_SECOND = os.sysconf("SC_CLK_TCK")
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from watch_load import cpu_seconds, rss_mb  # noqa: E402  # one /proc reader for the benches
+
 BUDGET_CPU = 20.0
 """Percent of one core, 10,000 positions over 50 accounts."""
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS_PER_SECOND
-
-
-def rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 def run_once(root: Path, args: argparse.Namespace) -> tuple[float, float]:

@@ -695,17 +695,7 @@ def _fill_loss(doc: dict[str, Any], risk: PositionRisk, exchange: str, fees: _Li
     if isinstance(loss, str):
         doc["liquidation_loss_unavailable"] = loss
         return
-    model, rate, best, worst, partial, note, currency = loss
-    doc["liquidation_loss"] = {
-        "model": model,
-        "rule": venue.liquidation_loss_rule,
-        "currency": currency,
-        "fee_rate": rate,
-        "best": _case_doc(best),
-        "worst": _case_doc(worst),
-        "partial_liquidation": partial,
-        "note": note,
-    }
+    doc["liquidation_loss"] = figures_record(loss, venue)
     doc["liquidation_loss_unavailable"] = None
 
 
