@@ -620,24 +620,11 @@ def _solve_pool(
         kept = {}
         works = [_Work(spec, venue) for spec in specs]
 
-    # Cross positions by symbol, in order of first appearance: ``first`` holds each symbol's first
-    # leg, ``multi`` the legs of the symbols with more than one (hedge legs). No list per symbol for
-    # the usual one position per symbol.
-    first: dict[str, _Work] = {}
-    multi: dict[str, list[_Work]] = {}
+    first, multi = _cross_groups(works)
     iso_margin = 0.0
     for w in works:
-        spec = w.spec
-        if spec.margin_mode == "cross":
-            held = first.setdefault(spec.symbol, w)
-            if held is not w:
-                legs_of = multi.get(spec.symbol)
-                if legs_of is None:
-                    multi[spec.symbol] = [held, w]
-                else:
-                    legs_of.append(w)
-        else:
-            iso_margin += spec.isolated_margin or 0.0
+        if w.spec.margin_mode != "cross":
+            iso_margin += w.spec.isolated_margin or 0.0
     if venue.cross_legs_share_bracket:
         for together in multi.values():
             total = sum(w.spec.size for w in together)
