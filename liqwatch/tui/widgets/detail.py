@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,7 +18,7 @@ from textual.style import Style
 from textual.visual import Visual, visualize
 from textual.widget import Widget
 
-from liqwatch.core.collateral import CollateralPosition, CollateralRisk
+from liqwatch.core.collateral import AssetValue, CollateralPosition, CollateralRisk
 from liqwatch.core.venues import get_venue
 from liqwatch.numfmt import plain
 from liqwatch.output import adl_lights, display_tick, fmt_money, fmt_pct, fmt_price, money_in
@@ -268,11 +268,16 @@ def collateral_rows(account: CollateralRisk) -> list[tuple[str, str]]:
     moved it), the venue's index price, collateral value ÷ value, the equity's USD value, what it
     counts for and its share of the effective equity. One wrapped line of words per asset: the
     detail is narrow, a table's columns would cut the figures."""
-    eff = account.effective_equity
+    return asset_rows(account.assets, account.effective_equity)
+
+
+def asset_rows(assets: Sequence[AssetValue], eff: float | None) -> list[tuple[str, str]]:
+    """One wrapped line of words per asset, its share of the effective equity ``eff`` (— where
+    there is none, or it is not positive)."""
     rows: list[tuple[str, str]] = []
-    for v in account.assets:
+    for v in assets:
         equity = f" · equity {plain(v.equity, 8, max_decimals=8)}" if v.equity != v.amount else ""
-        share = fmt_pct(v.collateral_value_usd / eff) if eff > 0 else "—"
+        share = fmt_pct(v.collateral_value_usd / eff) if eff is not None and eff > 0 else "—"
         rows.append(
             (
                 v.asset,
@@ -331,20 +336,7 @@ def venue_collateral_rows(account: VenueCollateral) -> list[tuple[str, str]]:
     balance net of borrow (and its equity where the PnL the venue settles in it moves it), USD index
     price, the venue's collateral rate (collateral value ÷ value), value, collateral value and share
     of the venue's own effective equity."""
-    eff = account.effective_equity
-    rows: list[tuple[str, str]] = []
-    for v in account.assets:
-        equity = f" · equity {plain(v.equity, 8, max_decimals=8)}" if v.equity != v.amount else ""
-        share = fmt_pct(v.collateral_value_usd / eff) if eff is not None and eff > 0 else "—"
-        rows.append(
-            (
-                v.asset,
-                f"amount {plain(v.amount, 8, max_decimals=8)}{equity} · price {plain(v.price, 8, max_decimals=8)} · "
-                f"ratio {fmt_pct(v.ratio)} · value {fmt_money(v.value_usd)} · "
-                f"collateral value {fmt_money(v.collateral_value_usd)} · share {share}",
-            )
-        )
-    return rows
+    return asset_rows(account.assets, account.effective_equity)
 
 
 def venue_collateral_block(account: VenueCollateral, rows: list[tuple[str, str]]) -> RenderableType:
