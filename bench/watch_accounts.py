@@ -15,15 +15,13 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from watch_load import cpu_seconds, rss_mb  # noqa: E402  # one /proc reader for the benches
+from watch_load import measure  # noqa: E402  # one measurement for the watch benches
 
 BUDGET_CPU = 20.0
 """Percent of one core, 10,000 positions over 50 accounts."""
@@ -46,21 +44,7 @@ def run_once(root: Path, args: argparse.Namespace) -> tuple[float, float]:
         "--interval",
         "1",
     ]
-    env = {**os.environ, "PYTHONPATH": str(root)}
-    with open(os.devnull, "w") as sink:
-        proc = subprocess.Popen(cmd, cwd=root, env=env, stdout=sink, stderr=subprocess.PIPE)
-        try:
-            time.sleep(args.warmup)
-            if proc.poll() is not None:
-                raise SystemExit(f"watch exited early: {proc.stderr.read().decode() if proc.stderr else ''}")
-            c0, t0 = cpu_seconds(proc.pid), time.monotonic()
-            time.sleep(args.seconds)
-            c1, t1 = cpu_seconds(proc.pid), time.monotonic()
-            rss = rss_mb(proc.pid)
-        finally:
-            proc.terminate()
-            proc.wait(timeout=10)
-    return (c1 - c0) / (t1 - t0) * 100, rss
+    return measure(cmd, root, args.warmup, args.seconds, {**os.environ, "PYTHONPATH": str(root)})
 
 
 def main() -> None:

@@ -33,6 +33,27 @@ def rss_mb(pid: int) -> float:
     return float("nan")
 
 
+def measure(
+    cmd: list[str], cwd: Path, warmup: float, seconds: float, env: dict[str, str] | None = None
+) -> tuple[float, float]:
+    """Run ``cmd`` (stdout discarded): its percent of one core over ``seconds`` after ``warmup``,
+    and its RSS in MB at the end; stopped by SIGTERM. Exits in one line if it dies in the warm-up."""
+    with open(os.devnull, "w") as sink:
+        proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=sink, stderr=subprocess.PIPE)
+        try:
+            time.sleep(warmup)
+            if proc.poll() is not None:
+                raise SystemExit(f"watch exited early: {proc.stderr.read().decode() if proc.stderr else ''}")
+            c0, t0 = cpu_seconds(proc.pid), time.monotonic()
+            time.sleep(seconds)
+            c1, t1 = cpu_seconds(proc.pid), time.monotonic()
+            rss = rss_mb(proc.pid)
+        finally:
+            proc.terminate()
+            proc.wait(timeout=10)
+    return (c1 - c0) / (t1 - t0) * 100, rss
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--positions", type=int, default=2000)
@@ -53,18 +74,7 @@ def main() -> None:
         "--interval",
         "1",
     ]
-    with open(os.devnull, "w") as sink:
-        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=sink, stderr=subprocess.PIPE)
-        try:
-            time.sleep(args.warmup)
-            c0, t0 = cpu_seconds(proc.pid), time.monotonic()
-            time.sleep(args.seconds)
-            c1, t1 = cpu_seconds(proc.pid), time.monotonic()
-            rss = rss_mb(proc.pid)
-        finally:
-            proc.terminate()
-            proc.wait(timeout=10)
-    cpu = (c1 - c0) / (t1 - t0) * 100
+    cpu, rss = measure(cmd, ROOT, args.warmup, args.seconds)
     print(
         f"liqwatch watch --demo, {args.positions} positions over {args.symbols} symbols, 1 s ticks, "
         f"{args.seconds:.0f} s measured after {args.warmup:.0f} s warm-up:"
