@@ -159,15 +159,7 @@ def explain_parts(
         ),
         ("Initial margin", money(risk.initial_margin)),
         ("Eff. leverage", "—" if risk.effective_leverage is None else f"{risk.effective_leverage:.2f}x"),
-        (
-            "Mark",
-            f"{fmt_price(view.mark_price, tick)}"
-            + (
-                ""
-                if view.mark_age_s is None
-                else f"  ({age_text(view.mark_age_s)} old{', STALE' if view.stale else ''})"
-            ),
-        ),
+        ("Mark", mark_text(view, tick)),
         ("Entry", fmt_price(data.entry_price, tick)),
         ("Size", f"{plain(data.size)}"),
         ("uPnL", money(risk.unrealized_pnl)),
@@ -232,15 +224,7 @@ def pooled_parts(
         ("Effective equity", f"{fmt_money(account.effective_equity)} USD  (haircut {fmt_money(haircut(account))})"),
         ("Maintenance", f"{money(position.requirement)} = {fmt_money(position.requirement_usd)} USD"),
         ("Account MM", f"{fmt_money(account.maintenance_margin_usd)} USD"),
-        (
-            "Mark",
-            f"{fmt_price(view.mark_price, tick)}"
-            + (
-                ""
-                if view.mark_age_s is None
-                else f"  ({age_text(view.mark_age_s)} old{', STALE' if view.stale else ''})"
-            ),
-        ),
+        ("Mark", mark_text(view, tick)),
         ("Entry", fmt_price(data.entry_price, tick)),
         ("Size", plain(data.size)),
         ("uPnL", money(position.unrealized_pnl)),
@@ -255,6 +239,14 @@ def pooled_parts(
         backstop_part,
         (("note", view.note), lambda: Group(Text(""), note)),
     ]
+
+
+def mark_text(view: PositionView, tick: float | None) -> str:
+    """The detail's Mark row: the mark at the tick, and how old it is (STALE past the feed's limit)."""
+    age = view.mark_age_s
+    return fmt_price(view.mark_price, tick) + (
+        "" if age is None else f"  ({age_text(age)} old{', STALE' if view.stale else ''})"
+    )
 
 
 def haircut(account: CollateralRisk) -> float:
@@ -308,15 +300,7 @@ def venue_parts(view: PositionView, account: VenueCollateral, head: Text, backst
             if venue_lp is None
             else f"{fmt_price(venue_lp, tick)}  (the venue's estimate, not liqwatch's)",
         ),
-        (
-            "Mark",
-            f"{fmt_price(view.mark_price, tick)}"
-            + (
-                ""
-                if view.mark_age_s is None
-                else f"  ({age_text(view.mark_age_s)} old{', STALE' if view.stale else ''})"
-            ),
-        ),
+        ("Mark", mark_text(view, tick)),
         ("Entry", fmt_price(data.entry_price, tick)),
         ("Size", plain(data.size)),
     ]
